@@ -1,0 +1,163 @@
+"""The NATS bus: one connection per process, JetStream publishing, typed request/reply, trace headers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.errors import NoStreamResponseError
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from pydantic import BaseModel
+
+from libs.common.errors import AlprError, Unavailable, error_from_body
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("alpr.bus")
+
+M = TypeVar("M", bound=BaseModel)
+ERROR_HEADER = "Alpr-Error"
+STATUS_HEADER = "Alpr-Status"
+
+
+def trace_headers(headers: dict[str, str] | None = None) -> dict[str, str]:
+    """Current W3C trace context as NATS headers, so one trace crosses the bus."""
+    carrier = dict(headers or {})
+    propagate.inject(carrier)
+    return carrier
+
+
+def context_from(msg: Msg) -> otel_context.Context:
+    """The trace context a message carried in its headers."""
+    return propagate.extract(dict(msg.headers or {}))
+
+
+class Bus:
+    """Owns the NATS connection of a process; built in lifespan, closed on shutdown."""
+
+    def __init__(self, nc: Client, *, publish_attempts: int = 3, publish_timeout_s: float = 2.0) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream(timeout=publish_timeout_s)
+        self._attempts = publish_attempts
+        self._timeout = publish_timeout_s
+        self._subs: list[Any] = []
+
+    @classmethod
+    async def connect(
+        cls, url: str, *, name: str, user: str | None = None, password: str | None = None
+    ) -> Bus:
+        """Connect with callbacks that log trouble; reconnects forever so a NATS restart heals."""
+
+        async def on_error(exc: Exception) -> None:
+            log.warning("nats error (%s): %s", name, exc)
+
+        async def on_disconnect() -> None:
+            log.warning("nats disconnected (%s)", name)
+
+        async def on_reconnect() -> None:
+            log.info("nats reconnected (%s)", name)
+
+        nc = await nats.connect(
+            servers=[url],
+            name=name,
+            user=user,
+            password=password,
+            error_cb=on_error,
+            disconnected_cb=on_disconnect,
+            reconnected_cb=on_reconnect,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            connect_timeout=5,
+            allow_reconnect=True,
+        )
+        return cls(nc)
+
+    async def close(self) -> None:
+        """Drain subscriptions so in-flight handlers finish, then close."""
+        if not self.nc.is_closed:
+            try:
+                await asyncio.wait_for(self.nc.drain(), timeout=5)
+            except (TimeoutError, Exception):
+                await self.nc.close()
+
+    @property
+    def connected(self) -> bool:
+        return self.nc.is_connected
+
+    async def publish_durable(
+        self, subject: str, payload: bytes, *, msg_id: str, headers: dict[str, str] | None = None
+    ) -> bool:
+        """Publish to JetStream and wait for its ack; retries a bounded number of times, then Unavailable.
+
+        Returns True when the stream already had this message id (a duplicate).
+        """
+        hdrs = trace_headers({**(headers or {}), "Nats-Msg-Id": msg_id})
+        last: Exception | None = None
+        for attempt in range(self._attempts):
+            try:
+                ack = await self.js.publish(subject, payload, timeout=self._timeout, headers=hdrs)
+                return bool(ack.duplicate)
+            except (NatsTimeout, NoStreamResponseError, NoRespondersError, nats.errors.Error) as exc:
+                last = exc
+                await asyncio.sleep(0.05 * (2**attempt))
+        raise Unavailable("the message bus did not acknowledge", code="bus_unavailable", reason=str(last))
+
+    async def request(
+        self, subject: str, body: BaseModel, reply_model: type[M], *, timeout: float = 5.0
+    ) -> M:
+        """Typed request/reply: a typed error reply is raised as that error; silence is Unavailable."""
+        with tracer.start_as_current_span(f"request {subject}", kind=trace.SpanKind.CLIENT):
+            try:
+                msg = await self.nc.request(
+                    subject, body.model_dump_json().encode(), timeout=timeout, headers=trace_headers()
+                )
+            except NoRespondersError as exc:
+                raise Unavailable(f"no service answers {subject}", code="service_unavailable") from exc
+            except NatsTimeout as exc:
+                raise Unavailable(f"{subject} did not answer in time", code="service_timeout") from exc
+            if msg.headers and ERROR_HEADER in msg.headers:
+                raise error_from_body(json.loads(msg.data), int(msg.headers.get(STATUS_HEADER, "500")))
+            return reply_model.model_validate_json(msg.data)
+
+    async def serve(
+        self,
+        subject: str,
+        request_model: type[M],
+        handler: Callable[[M], Awaitable[BaseModel]],
+        *,
+        queue: str,
+    ) -> None:
+        """Answer requests on a subject in a queue group; errors go back as typed error replies."""
+
+        async def on_msg(msg: Msg) -> None:
+            token = otel_context.attach(context_from(msg))
+            try:
+                with tracer.start_as_current_span(f"handle {subject}", kind=trace.SpanKind.SERVER):
+                    reply = await handler(request_model.model_validate_json(msg.data))
+                    await msg.respond(reply.model_dump_json().encode())
+            except AlprError as err:
+                await self._respond_error(msg, err)
+            except ValueError as exc:  # pydantic validation of the request
+                await self._respond_error(msg, AlprError(str(exc)[:500], code="invalid_request"), status=422)
+            except Exception as exc:
+                log.exception("handler for %s failed", subject)
+                await self._respond_error(msg, AlprError(type(exc).__name__))
+            finally:
+                otel_context.detach(token)
+
+        self._subs.append(await self.nc.subscribe(subject, queue=queue, cb=on_msg))
+
+
+    async def _respond_error(self, msg: Msg, err: AlprError, status: int | None = None) -> None:
+        if msg.reply:
+            headers = {ERROR_HEADER: err.code, STATUS_HEADER: str(status or err.status)}
+            await self.nc.publish(msg.reply, json.dumps(err.to_body()).encode(), headers=headers)

@@ -1,0 +1,1 @@
+"""Message contracts between services: the only shapes that cross NATS."""

@@ -1,0 +1,28 @@
+"""Messages to and from the recognizer: a camera image with a plate box in, a plate reading out."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from libs.common.contracts.reads import Box, Candidate, Point
+
+
+class RecognizeRequest(BaseModel):
+    """Read the plate in a JPEG/PNG; box or polygon (TL, TR, BR, BL) says where it is, else the image is the crop."""
+
+    image_b64: str = Field(min_length=1)
+    box: Box | None = None
+    # four points expected; other counts are refused by the recognizer as `polygon_invalid`, not here,
+    # so a sender building a request from a vendor's polygon gets a typed reply instead of a crash
+    polygon: list[Point] | None = None
+
+
+class Recognition(BaseModel):
+    """What the recognizer read: the best plate, its confidences and the ranked alternatives."""
+
+    plate: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    char_confidences: list[float]
+    candidates: list[Candidate]
+    model_version: str
+    elapsed_ms: float = Field(ge=0.0)

@@ -1,0 +1,84 @@
+"""Predicate-based search between the gateway (or sharing) and records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from libs.common.contracts.reads import Candidate
+
+
+class Area(BaseModel):
+    """A box (min/max lat/lon) or a point and radius in metres."""
+
+    min_lat: float | None = Field(default=None, ge=-90, le=90)
+    min_lon: float | None = Field(default=None, ge=-180, le=180)
+    max_lat: float | None = Field(default=None, ge=-90, le=90)
+    max_lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    radius_m: float | None = Field(default=None, gt=0, le=50_000)
+
+
+class SearchQuery(BaseModel):
+    plate: str | None = Field(default=None, max_length=15, examples=["8ABC123"])
+    match: Literal["exact", "partial", "lookalike"] = "exact"
+    since: datetime
+    until: datetime
+    cameras: list[str] = Field(default_factory=list, max_length=100)
+    state: str | None = Field(default=None, max_length=3)
+    area: Area | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+    cursor: str | None = None
+
+
+class ReadSummary(BaseModel):
+    read_id: str
+    captured_at: datetime
+    plate: str | None
+    our_plate: str | None = None
+    state: str | None = None
+    confidence: float | None = None
+    agency: str
+    camera_id: str
+    latitude: float | None = None
+    longitude: float | None = None
+    has_image: bool = False
+
+
+class ReadDetail(ReadSummary):
+    plate_raw: str | None = None
+    our_confidence: float | None = None
+    candidates: list[Candidate] = Field(default_factory=list)
+    our_candidates: list[Candidate] = Field(default_factory=list)
+    vendor: str = "native"
+    vendor_format: str = "native"
+    vehicle: dict[str, str] = Field(default_factory=dict)
+    flags: list[str] = Field(default_factory=list)
+    version: int = 1
+    supersedes: str | None = None
+
+
+class SearchRequest(BaseModel):
+    search_id: str
+    query: SearchQuery
+
+
+class SearchResult(BaseModel):
+    search_id: str
+    reads: list[ReadSummary]
+    next_cursor: str | None = None
+    truncated: bool = False
+
+
+class ReadLookup(BaseModel):
+    read_id: str
+
+
+class ReadImageReply(BaseModel):
+    read_id: str
+    kind: str
+    content_type: str
+    data_b64: str

@@ -1,0 +1,37 @@
+"""One async engine per process and one session per unit of work, in the service's own schema."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+def create_engine(url: str, *, schema: str, pool_size: int = 10) -> AsyncEngine:
+    """Engine whose connections resolve unqualified names in the service's schema only."""
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"search_path": schema, "application_name": f"alpr-{schema}"}},
+    )
+
+
+class UnitOfWork:
+    """Opens one session; the owner commits, and only then may a message be acked."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._factory = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[AsyncSession]:
+        async with self._factory() as session, session.begin():
+            yield session
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The plain libpq form of an SQLAlchemy URL, for asyncpg and psql."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)

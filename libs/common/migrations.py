@@ -1,0 +1,88 @@
+"""Idempotent schema migrations (plain SQL files per service) and JetStream declarations."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+from nats.js import JetStreamContext
+from nats.js.errors import BadRequestError, NotFoundError
+
+from libs.common.streams import CONSUMERS, STREAMS
+
+log = logging.getLogger(__name__)
+_LOCK_KEY = 0x41_4C_50_52  # "ALPR": one migrator at a time across replicas
+
+
+@dataclass(frozen=True)
+class SchemaMigrations:
+    schema: str
+    role: str
+    folder: Path
+
+
+async def apply_schemas(admin_dsn: str, schemas: list[SchemaMigrations]) -> list[str]:
+    """Apply every file not yet applied, each in its own transaction; returns what was applied."""
+    applied: list[str] = []
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        for item in schemas:
+            await _ensure_role(conn, item.role)
+            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{item.schema}"')
+            await conn.execute(f'GRANT USAGE ON SCHEMA "{item.schema}" TO "{item.role}"')
+            await conn.execute(
+                f'CREATE TABLE IF NOT EXISTS "{item.schema}".schema_migrations '
+                "(version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {
+                r["version"]
+                for r in await conn.fetch(f'SELECT version FROM "{item.schema}".schema_migrations')
+            }
+            for path in sorted(item.folder.glob("*.sql")):
+                if path.name in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(f'SET LOCAL search_path TO "{item.schema}", public')
+                    await conn.execute(path.read_text())
+                    await conn.execute(
+                        f'INSERT INTO "{item.schema}".schema_migrations(version) VALUES ($1)', path.name
+                    )
+                applied.append(f"{item.schema}/{path.name}")
+    finally:
+        try:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+        finally:
+            await conn.close()
+    return applied
+
+
+async def _ensure_role(conn: asyncpg.Connection, role: str) -> None:
+    exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+    if not exists:
+        # passwords are the deployment's business (CloudNativePG managed roles); locally auth is trust
+        await conn.execute(f'CREATE ROLE "{role}" LOGIN')
+
+
+async def apply_streams(js: JetStreamContext) -> list[str]:
+    """Create or update every stream and durable consumer declared in `libs.common.streams`."""
+    done: list[str] = []
+    for config in STREAMS:
+        try:
+            await js.stream_info(config.name or "")
+            await js.update_stream(config)
+        except NotFoundError:
+            await js.add_stream(config)
+        done.append(f"stream {config.name}")
+    for consumer in CONSUMERS:
+        try:
+            await js.add_consumer(consumer.stream, consumer.config)
+        except BadRequestError as exc:
+            # an incompatible change to an existing durable: recreate it from the declaration
+            log.warning("recreating consumer %s: %s", consumer.config.durable_name, exc)
+            await js.delete_consumer(consumer.stream, consumer.config.durable_name or "")
+            await js.add_consumer(consumer.stream, consumer.config)
+        done.append(f"consumer {consumer.stream}/{consumer.config.durable_name}")
+    return done

@@ -1,0 +1,102 @@
+"""JetStream streams and durable consumers, declared as code and applied by `alpr migrate`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+
+DAY_S = 86_400.0
+
+READS = StreamConfig(
+    name="READS",
+    subjects=["alpr.reads.ingested.>"],
+    storage=StorageType.FILE,
+    retention=RetentionPolicy.LIMITS,
+    # a transport buffer, not an archive: records keeps reads, the stream only carries them
+    max_age=7 * DAY_S,
+    duplicate_window=15 * 60.0,
+    discard=DiscardPolicy.OLD,
+)
+
+AUDIT = StreamConfig(
+    name="AUDIT",
+    subjects=["alpr.audit.event.>"],
+    storage=StorageType.FILE,
+    retention=RetentionPolicy.LIMITS,
+    max_age=30 * DAY_S,
+    duplicate_window=15 * 60.0,
+    deny_delete=True,
+    deny_purge=True,
+    # a full audit stream must refuse new events (so data access fails closed), never drop old ones
+    discard=DiscardPolicy.NEW,
+)
+
+ALERTS = StreamConfig(
+    name="ALERTS",
+    subjects=["alpr.alerts.>"],
+    storage=StorageType.FILE,
+    retention=RetentionPolicy.LIMITS,
+    max_age=2 * DAY_S,
+    duplicate_window=5 * 60.0,
+)
+
+STREAMS = (READS, AUDIT, ALERTS)
+
+
+@dataclass(frozen=True)
+class DurableConsumer:
+    stream: str
+    config: ConsumerConfig
+
+
+RECORDS_READS = DurableConsumer(
+    "READS",
+    ConsumerConfig(
+        durable_name="records-reads",
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=30.0,
+        max_deliver=-1,
+        max_ack_pending=20_000,
+    ),
+)
+
+AUDIT_WRITER = DurableConsumer(
+    "AUDIT",
+    ConsumerConfig(
+        durable_name="audit-writer",
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=30.0,
+        max_deliver=-1,
+        max_ack_pending=20_000,
+    ),
+)
+
+CONSUMERS = (RECORDS_READS, AUDIT_WRITER)
+
+
+def reads_subject(agency: str, camera_id: str) -> str:
+    """Subject a read travels on; tokens are sanitized so a camera id cannot inject wildcards."""
+    return f"alpr.reads.ingested.{_token(agency)}.{_token(camera_id)}"
+
+
+def audit_subject(event_type: str) -> str:
+    return f"alpr.audit.event.{_token(event_type)}"
+
+
+def alerts_subject(agency: str) -> str:
+    return f"alpr.alerts.{_token(agency)}"
+
+
+def _token(value: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in value) or "_"

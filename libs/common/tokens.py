@@ -1,0 +1,75 @@
+"""JWT verification against a JWKS: algorithms pinned, `iss`, `aud` and `exp` required, keys by id."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from jose import jwk, jwt
+from jose.exceptions import ExpiredSignatureError, JWTClaimsError, JWTError
+
+from libs.common.errors import Unauthenticated
+
+ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
+
+
+class TokenVerifier:
+    """Verifies bearer tokens from one issuer; every failure is the same 401 to the caller."""
+
+    def __init__(
+        self,
+        jwks: dict[str, Any],
+        *,
+        issuer: str,
+        audience: str,
+        algorithms: tuple[str, ...] = ASYMMETRIC_ALGORITHMS,
+        leeway_s: int = 30,
+    ) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self.algorithms = algorithms
+        self.leeway_s = leeway_s
+        self._keys = {k["kid"]: k for k in jwks.get("keys", []) if "kid" in k}
+
+    @classmethod
+    def from_file(cls, path: Path, **kwargs: Any) -> TokenVerifier:
+        return cls(json.loads(path.read_text()), **kwargs)
+
+    def verify(self, token: str, *, typ: str | None = None) -> dict[str, Any]:
+        """Return the claims of a valid token or raise Unauthenticated with a reason code."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except JWTError as exc:
+            raise Unauthenticated("malformed token", code="invalid_token", reason="malformed") from exc
+        alg = header.get("alg")
+        if alg not in self.algorithms:
+            raise Unauthenticated("algorithm not allowed", code="invalid_token", reason="algorithm")
+        if typ is not None and str(header.get("typ", "")).lower() != typ:
+            raise Unauthenticated("wrong token type", code="invalid_token", reason="typ")
+        key = self._keys.get(header.get("kid", ""))
+        if key is None:
+            raise Unauthenticated("unknown key id", code="invalid_token", reason="kid")
+        if key.get("alg") and key["alg"] != alg:
+            raise Unauthenticated("key and algorithm differ", code="invalid_token", reason="algorithm")
+        try:
+            return jwt.decode(
+                token,
+                jwk.construct(key, alg),
+                algorithms=[alg],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={
+                    "require_exp": True,
+                    "require_iss": True,
+                    "require_aud": True,
+                    "require_sub": True,
+                    "leeway": self.leeway_s,
+                },
+            )
+        except ExpiredSignatureError as exc:
+            raise Unauthenticated("token expired", code="invalid_token", reason="expired") from exc
+        except JWTClaimsError as exc:
+            raise Unauthenticated("token claims refused", code="invalid_token", reason="claims") from exc
+        except JWTError as exc:
+            raise Unauthenticated("token refused", code="invalid_token", reason="signature") from exc

@@ -1,0 +1,82 @@
+"""What every service's FastAPI app has: typed error mapping, health, readiness and metrics."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.common import metrics
+from libs.common.bus import Bus
+from libs.common.db import UnitOfWork
+from libs.common.errors import AlprError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The connections a service process owns; built in lifespan and put on app.state."""
+
+    service: str
+    settings: Any
+    bus: Bus
+    engine: AsyncEngine | None = None
+    uow: UnitOfWork | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def error_response(err: AlprError, service: str) -> JSONResponse:
+    """The one mapping from a typed error to HTTP."""
+    metrics.ERRORS.labels(service, err.code).inc()
+    headers = {k: str(v) for k, v in err.details.get("headers", {}).items()} if err.details else {}
+    body = err.to_body()
+    body.get("details", {}).pop("headers", None)
+    if "details" in body and not body["details"]:
+        body.pop("details")
+    return JSONResponse({"error": body}, status_code=err.status, headers=headers)
+
+
+def install_common(app: FastAPI, service: str) -> None:
+    """Error handlers and the operator endpoints every service answers."""
+
+    @app.exception_handler(AlprError)
+    async def _alpr_error(request: Request, err: AlprError) -> JSONResponse:
+        return error_response(err, service)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, err: RequestValidationError) -> JSONResponse:
+        fields = [".".join(str(p) for p in e.get("loc", ())) for e in err.errors()]
+        metrics.ERRORS.labels(service, "invalid_request").inc()
+        body = {"code": "invalid_request", "message": "the request is not valid", "fields": fields}
+        return JSONResponse({"error": body}, status_code=422)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        runtime: Runtime | None = getattr(request.app.state, "runtime", None)
+        checks = {"nats": bool(runtime and runtime.bus.connected)}
+        if runtime and runtime.engine is not None:
+            try:
+                async with runtime.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+                checks["database"] = True
+            except Exception as exc:
+                log.warning("readiness: database unreachable: %s", exc)
+                checks["database"] = False
+        ready = all(checks.values()) and runtime is not None
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint() -> Response:
+        body, content_type = metrics.exposition()
+        return PlainTextResponse(body, media_type=content_type)

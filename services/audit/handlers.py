@@ -1,0 +1,95 @@
+"""NATS subjects of audit → service calls: the AUDIT stream writer and the persisted confirmation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from nats.aio.msg import Msg
+
+from libs.common import metrics
+from libs.common.bus import Bus
+from libs.common.contracts.audit import AuditEvent, EventLookup, EventSummary, PersistedQuery, PersistedReply
+from libs.common.db import UnitOfWork
+from libs.common.errors import NotFound, Unavailable
+from services.audit import repository
+from services.audit.service import links_for
+from services.audit.settings import AuditSettings
+
+log = logging.getLogger(__name__)
+
+
+class AuditHandlers:
+    """Persists each event once, in stream order, then wakes whoever waits for it."""
+
+    def __init__(self, settings: AuditSettings, uow: UnitOfWork, bus: Bus) -> None:
+        self.settings = settings
+        self.uow = uow
+        self.bus = bus
+        self._waiters: dict[str, list[asyncio.Future[PersistedReply]]] = {}
+
+    async def register(self) -> None:
+        await self.bus.serve("alpr.audit.persisted", PersistedQuery, self.persisted, queue="audit")
+        await self.bus.serve("alpr.audit.event", EventLookup, self.event_summary, queue="audit")
+
+    async def event_summary(self, query: EventLookup) -> EventSummary:
+        """Tie a later view to the search it follows from."""
+        async with self.uow() as session:
+            link = await repository.find_link(session, event_id=query.event_id)
+        if link is None:
+            raise NotFound("no such event", code="event_not_found")
+        actor = json.loads(link.actor) if isinstance(link.actor, str) else dict(link.actor)
+        payload = json.loads(link.payload) if isinstance(link.payload, str) else dict(link.payload)
+        return EventSummary(
+            event_id=link.event_id, event_type=link.event_type, actor_sub=actor.get("sub", ""),
+            purpose=payload.get("purpose"), result_ids=payload.get("result_ids", []),
+        )
+
+    async def write_batch(self, msgs: list[Msg]) -> None:
+        """Chain and insert a batch in one transaction; the consumer acks only after it commits."""
+        events: list[AuditEvent] = []
+        for msg in msgs:
+            try:
+                events.append(AuditEvent.model_validate_json(msg.data))
+            except ValueError:
+                # an unreadable event is still evidence: keep it as what it is, never drop it silently
+                log.error("AUDIT message %s is not an audit event", msg.subject)
+                raise
+        async with self.uow() as session:
+            head = await repository.lock_chain_head(session)
+            stored = await repository.existing_event_ids(session, event_ids=[e.event_id for e in events])
+            links = links_for(events, head, stored)
+            await repository.append_links(session, links)
+        for link in links:
+            for waiter in self._waiters.pop(link.event_id, []):
+                if not waiter.done():
+                    waiter.set_result(PersistedReply(event_id=link.event_id, seq=link.seq, record_hash=link.hash))
+
+    async def persisted(self, query: PersistedQuery) -> PersistedReply:
+        """Answer once the event is in the database, or Unavailable after `wait_ms`."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[PersistedReply] = loop.create_future()
+        self._waiters.setdefault(query.event_id, []).append(waiter)
+        deadline = loop.time() + query.wait_ms / 1000
+        try:
+            while True:
+                async with self.uow() as session:
+                    link = await repository.find_link(session, event_id=query.event_id)
+                if link is not None:
+                    return PersistedReply(event_id=link.event_id, seq=link.seq, record_hash=link.hash)
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    metrics.AUDIT_LAG.inc()
+                    raise Unavailable("the access record was not persisted in time", code="audit_unavailable")
+                try:
+                    # another replica may be the writer, so poll the database as well as waiting
+                    return await asyncio.wait_for(asyncio.shield(waiter), timeout=min(remaining, 0.05))
+                except TimeoutError:
+                    continue
+        finally:
+            waiters = self._waiters.get(query.event_id, [])
+            if waiter in waiters:
+                waiters.remove(waiter)
+            if not waiters:
+                self._waiters.pop(query.event_id, None)

@@ -1,0 +1,114 @@
+"""`alpr`: run the whole system, one service, migrations, development tokens, model and audit tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+DATA_DIR = Path(os.environ.get("ALPR_DATA_DIR", ".alpr"))
+
+
+def _app_factory(service: str):  # type: ignore[no-untyped-def]
+    if service == "gateway":
+        from services.gateway.app import create_app
+    elif service == "records":
+        from services.records.app import create_app  # type: ignore[assignment]
+    elif service == "audit":
+        from services.audit.app import create_app  # type: ignore[assignment]
+    elif service == "recognizer":
+        from services.recognizer.app import create_app  # type: ignore[assignment]
+    elif service == "sharing":
+        from services.sharing.app import create_app  # type: ignore[assignment]
+    else:
+        raise SystemExit(f"unknown service {service!r}")
+    return create_app
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from libs.common.settings import CommonSettings
+
+    port = int(os.environ.get("ALPR_HTTP_PORT", "8000"))
+    host = os.environ.get("ALPR_HTTP_HOST", "0.0.0.0" if CommonSettings.model_fields else "127.0.0.1")
+    app = _app_factory(args.service)()
+    uvicorn.run(app, host=host, port=port, log_level=os.environ.get("ALPR_LOG_LEVEL", "info"),
+                access_log=False, timeout_graceful_shutdown=10)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from services.cli.stack import migrate
+
+    admin = os.environ.get("ALPR_ADMIN_DATABASE_URL")
+    nats_url = os.environ.get("ALPR_NATS_URL")
+    if not admin or not nats_url:
+        raise SystemExit("set ALPR_ADMIN_DATABASE_URL (a superuser DSN) and ALPR_NATS_URL")
+    for line in asyncio.run(migrate(admin.replace("+asyncpg", ""), nats_url)):
+        print("applied", line)
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    from services.cli.dev_issuer import DevIssuer
+    from services.cli.seed import dev_sub
+
+    data = Path(args.data_dir)
+    if args.role == "camera":
+        path = data / "dev-camera.credential"
+        if not path.exists():
+            raise SystemExit("no development camera yet: run `alpr up` first")
+        print(path.read_text().strip())
+        return
+    issuer = DevIssuer(data / "dev-issuer")
+    if not issuer.key_path.exists():
+        raise SystemExit("no development issuer yet: run `alpr up` first")
+    print(issuer.mint(args.sub or dev_sub(args.role), ttl_s=args.ttl))
+
+
+def cmd_up(args: argparse.Namespace) -> None:
+    from services.cli.up import run_up
+
+    run_up(Path(args.data_dir), gateway_port=args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="alpr", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start PostgreSQL, NATS and all five services locally")
+    up.add_argument("--data-dir", default=str(DATA_DIR))
+    up.add_argument("--port", type=int, default=int(os.environ.get("ALPR_GATEWAY_PORT", "8080")))
+    up.set_defaults(func=cmd_up)
+
+    serve = sub.add_parser("serve", help="run one service, as Kubernetes runs it")
+    serve.add_argument("service", choices=["gateway", "recognizer", "records", "audit", "sharing"])
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations and JetStream declarations")
+    migrate.set_defaults(func=cmd_migrate)
+
+    token = sub.add_parser("token", help="print a development token (or the dev camera's credential)")
+    token.add_argument("--role", required=True,
+                       choices=["officer", "analyst", "supervisor", "admin", "auditor", "custodian", "camera"])
+    token.add_argument("--sub", default=None)
+    token.add_argument("--ttl", type=int, default=3600)
+    token.add_argument("--data-dir", default=str(DATA_DIR))
+    token.set_defaults(func=cmd_token)
+
+    from services.cli.tools import add_tool_commands
+
+    add_tool_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
+    _ = json

@@ -1,0 +1,54 @@
+"""Development seed: one trained, active person per role and one camera with a credential."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+
+from services.gateway.service import new_camera_credential
+
+DEV_PEOPLE = {
+    "officer": ("Dev Officer", "1001", "sworn"),
+    "analyst": ("Dev Analyst", "2001", "analyst"),
+    "supervisor": ("Dev Supervisor", "3001", "sworn"),
+    "admin": ("Dev Admin", "4001", "sworn"),
+    "auditor": ("Dev Auditor", "5001", "analyst"),
+    "custodian": ("Dev Custodian", "6001", "sworn"),
+}
+DEV_CAMERA = "dev-cam-1"
+
+
+def dev_sub(role: str) -> str:
+    return f"dev-{role}"
+
+
+async def seed_development(admin_dsn: str, data_dir: Path, *, agency: str) -> str:
+    """Seed people and the camera if missing; returns the camera's credential (kept in the data folder)."""
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        now = datetime.now(UTC)
+        for role, (name, badge, user_class) in DEV_PEOPLE.items():
+            await conn.execute(
+                "INSERT INTO gateway.persons (sub, name, badge, agency, unit, roles, user_class, status, "
+                "training_expires_at, last_active_at, approved_by) VALUES ($1,$2,$3,$4,$5,$6,$7,'active',$8,$9,"
+                "'dev-seed') ON CONFLICT (sub) DO NOTHING",
+                dev_sub(role), name, badge, agency, "BFO", [role], user_class, now + timedelta(days=365), now,
+            )
+        credential_file = data_dir / "dev-camera.credential"
+        exists = await conn.fetchval("SELECT credential_id FROM gateway.cameras WHERE camera_id = $1", DEV_CAMERA)
+        if exists and credential_file.exists():
+            return credential_file.read_text().strip()
+        credential, credential_id, secret_hash = new_camera_credential(DEV_CAMERA)
+        await conn.execute(
+            "INSERT INTO gateway.cameras (camera_id, agency, vendor, name, model, latitude, longitude, heading, "
+            "credential_id, credential_hash) VALUES ($1,$2,'native','Development camera','dev',37.3382,-121.8863,"
+            "90,$3,$4) ON CONFLICT (camera_id) DO UPDATE SET credential_id = $3, credential_hash = $4",
+            DEV_CAMERA, agency, credential_id, secret_hash,
+        )
+        credential_file.write_text(credential + "\n")
+        credential_file.chmod(0o600)
+        return credential
+    finally:
+        await conn.close()

@@ -1,0 +1,110 @@
+"""`alpr up`: the whole system in the foreground; Ctrl-C stops it cleanly, leaving no process behind."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from services.cli.embedded import free_port
+from services.cli.stack import SERVICES, LocalStack
+
+START_ORDER = ("audit", "records", "recognizer", "sharing", "gateway")
+
+
+def _port_or_free(port: int) -> int:
+    with socket.socket() as s:
+        return port if s.connect_ex(("127.0.0.1", port)) != 0 else free_port()
+
+
+def _wait_ready(name: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}; see .alpr/logs/{name}.log")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{name} was not ready within {timeout}s")
+
+
+def run_up(data_dir: Path, *, gateway_port: int) -> None:
+    stack = LocalStack(data_dir)
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    logs = stack.data_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    try:
+        print(f"starting PostgreSQL and NATS JetStream in {stack.data_dir} ...", flush=True)
+        stack.start_infrastructure()
+        applied = asyncio.run(stack.prepare())
+        print(f"migrations: {len(applied)} applied (PostgreSQL :{stack.pg.port}, NATS :{stack.nats.port})")
+        ports = {name: free_port() for name in SERVICES}
+        ports["gateway"] = _port_or_free(gateway_port)
+        for name in START_ORDER:
+            env = {**os.environ, **stack.env_for(name, http_port=ports[name]), "ALPR_HTTP_HOST": "127.0.0.1"}
+            procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "services.cli.main", "serve", name], env=env,
+                stdout=(logs / f"{name}.log").open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        for name in START_ORDER:
+            _wait_ready(name, ports[name], procs[name])
+        _print_welcome(stack, ports["gateway"])
+        while not stopping:
+            for name, proc in procs.items():
+                if proc.poll() is not None:
+                    print(f"{name} exited ({proc.returncode}); stopping. See {logs / (name + '.log')}")
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        print("\nstopping services ...", flush=True)
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs.values():
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        stack.stop_infrastructure()
+        print("stopped.")
+
+
+def _print_welcome(stack: LocalStack, port: int) -> None:
+    url = f"http://127.0.0.1:{port}"
+    d = stack.data_dir
+    print(f"""
+ALPR is up. Gateway: {url}   (OpenAPI: {url}/docs)
+
+Try it (in another terminal, from this folder):
+
+  CAM=$(.venv/bin/alpr token --role camera --data-dir {d})
+  OFFICER=$(.venv/bin/alpr token --role officer --data-dir {d})
+  NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  curl -s -X POST {url}/v1/reads -H "Authorization: Bearer $CAM" -H 'Content-Type: application/json' \\
+    -d "{{\\"plate\\": \\"8ABC123\\", \\"captured_at\\": \\"$NOW\\", \\"latitude\\": 37.3382, \\"longitude\\": -121.8863, \\"confidence\\": 0.93}}"
+  sleep 1
+  curl -s -X POST {url}/v1/searches -H "Authorization: Bearer $OFFICER" -H 'Content-Type: application/json' \\
+    -d "{{\\"query\\": {{\\"plate\\": \\"8ABC123\\", \\"since\\": \\"$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)\\", \\"until\\": \\"$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)\\"}}, \\"purpose\\": {{\\"use\\": \\"stolen_or_wanted_vehicle\\", \\"case_number\\": \\"SJ-2026-004211\\", \\"reason\\": \\"Vehicle reported stolen at knifepoint on Story Road\\"}}}}"
+
+Logs: {d}/logs/   Data: {d}/ (kept; a second `make run` reuses it)
+Stop: Ctrl-C
+""", flush=True)

@@ -1,0 +1,163 @@
+"""Dependencies: who is calling (person or camera), checked on every request, as Annotated aliases."""
+
+from __future__ import annotations
+
+import base64
+import time
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from jose import jwt as jose_jwt
+
+from libs.common import metrics
+from libs.common.errors import Forbidden, Unauthenticated
+from libs.common.tokens import TokenVerifier
+from libs.common.web import Runtime
+from services.gateway import repository
+from services.gateway.handlers import AuditTrail
+from services.gateway.models import Camera
+from services.gateway.service import Principal, camera_secret_matches, check_may_act, check_permission
+from services.gateway.settings import GatewaySettings
+
+
+def runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def settings_of(rt: RuntimeDep) -> GatewaySettings:
+    return rt.settings  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[GatewaySettings, Depends(settings_of)]
+
+
+def audit_trail(rt: RuntimeDep) -> AuditTrail:
+    return rt.extras["audit"]  # type: ignore[no-any-return]
+
+
+AuditDep = Annotated[AuditTrail, Depends(audit_trail)]
+
+
+def bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthenticated("a bearer token is required", code="unauthenticated")
+    return value.strip()
+
+
+async def current_principal(request: Request, rt: RuntimeDep) -> Principal:
+    """Verify the token, then the registry: a valid token of an ineligible person gets nothing."""
+    token = bearer(request)
+    verifier: TokenVerifier = rt.extras["verifier"]
+    now = datetime.now(UTC)
+    assert rt.uow is not None
+    try:
+        claims = verifier.verify(token)
+    except Unauthenticated as err:
+        metrics.DENIED.labels(f"token_{err.details.get('reason', 'invalid')}").inc()
+        await _count_failure(rt, token, str(err.details.get("reason", "invalid")), now)
+        raise Unauthenticated("authentication failed", code="unauthenticated") from err
+    async with rt.uow() as session:
+        person = await repository.get_person(session, sub=str(claims["sub"]))
+        if person is None:
+            raise Forbidden("not eligible", code="not_eligible")
+        check_may_act(person, now, rt.settings)
+        user_class = await repository.get_user_class(session, name=person.user_class)
+        if user_class is None:
+            raise Forbidden("no user class assigned", code="not_eligible")
+        await repository.touch_person(session, sub=person.sub, now=now)
+    return Principal(person=person, user_class=user_class)
+
+
+async def _count_failure(rt: Runtime, token: str, reason: str, now: datetime) -> None:
+    """D4: failures of a known person count toward the lockout; unknown subjects are only metered."""
+    try:
+        sub = str(jose_jwt.get_unverified_claims(token).get("sub", ""))
+    except Exception:
+        return
+    if not sub or rt.uow is None:
+        return
+    async with rt.uow() as session:
+        person = await repository.get_person(session, sub=sub)
+        if person is None:
+            return
+        failures = await repository.record_auth_failure(session, sub=sub, reason=reason, now=now)
+        if failures >= rt.settings.lockout_failures and person.status == "active":
+            await repository.set_status(session, sub=sub, status="locked", reason="failed_authentications")
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def require(permission: str):  # type: ignore[no-untyped-def]
+    """A dependency that admits a person holding a role with this permission."""
+
+    async def dependency(principal: PrincipalDep) -> Principal:
+        check_permission(principal.roles, permission)
+        return principal
+
+    return Depends(dependency)
+
+
+Searcher = Annotated[Principal, require("reads:search")]
+Viewer = Annotated[Principal, require("reads:view")]
+Admin = Annotated[Principal, require("admin:personnel")]
+Supervisor = Annotated[Principal, require("approvals:decide")]
+Auditor = Annotated[Principal, require("audit:read")]
+
+_camera_cache: dict[str, tuple[float, Camera]] = {}
+_CAMERA_CACHE_S = 5.0
+
+
+def _camera_credential(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value:
+        return value.strip()
+    if scheme.lower() == "basic" and value:
+        # agents that can only put credentials in the URL send user:password as Basic
+        try:
+            user, _, password = base64.b64decode(value).decode().partition(":")
+        except ValueError as exc:
+            raise Unauthenticated("malformed basic credentials", code="unauthenticated") from exc
+        return f"{user}.{password}" if "." not in password else password
+    key = request.headers.get("x-api-key") or request.query_params.get("key")
+    if key:
+        return key
+    raise Unauthenticated("a camera credential is required", code="unauthenticated")
+
+
+async def current_camera(request: Request, rt: RuntimeDep) -> Camera:
+    """A registered, enabled camera whose credential matches; unknown or disabled ones are counted."""
+    credential_id, _, secret = _camera_credential(request).partition(".")
+    cached = _camera_cache.get(credential_id)
+    camera = cached[1] if cached and cached[0] > time.monotonic() else None
+    if camera is None:
+        assert rt.uow is not None
+        async with rt.uow() as session:
+            camera = await repository.get_camera_by_credential(session, credential_id=credential_id)
+        if camera is not None:
+            _camera_cache[credential_id] = (time.monotonic() + _CAMERA_CACHE_S, camera)
+    if camera is None or not camera_secret_matches(camera, secret):
+        metrics.DENIED.labels("camera_unknown").inc()
+        raise Unauthenticated("unknown camera credential", code="unauthenticated")
+    if not camera.enabled:
+        metrics.DENIED.labels("camera_disabled").inc()
+        async with rt.uow() as session:  # type: ignore[misc]
+            await repository.count_refused_camera(session, camera_id=camera.camera_id)
+        raise Forbidden("this camera is disabled", code="camera_disabled")
+    return camera
+
+
+CameraDep = Annotated[Camera, Depends(current_camera)]
+
+
+def forget_camera_credentials() -> None:
+    """Admin changes to cameras take effect at once in this replica."""
+    _camera_cache.clear()
+

@@ -1,0 +1,117 @@
+"""Predicate-based search: class limits, purpose, approvals, then records, then the audit record."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from libs.common import metrics
+from libs.common.contracts.audit import Actor, AuditEvent, EventType
+from libs.common.contracts.purpose import Purpose
+from libs.common.contracts.search import ReadSummary, SearchQuery, SearchRequest, SearchResult
+from libs.common.errors import AlprError, Forbidden
+from services.gateway import repository
+from services.gateway.api.deps import AuditDep, RuntimeDep, Searcher
+from services.gateway.service import Principal, broad_reasons, check_class_limits, check_purpose
+
+router = APIRouter(tags=["searches"])
+
+EXAMPLE = {
+    "query": {"plate": "8ABC123", "match": "exact", "since": "2026-11-01T00:00:00Z", "until": "2026-11-28T00:00:00Z"},
+    "purpose": {
+        "use": "stolen_or_wanted_vehicle",
+        "case_number": "SJ-2026-004211",
+        "reason": "Vehicle reported stolen at knifepoint on 11/27 near Story Rd",
+    },
+}
+
+
+class SearchBody(BaseModel):
+    model_config = {"json_schema_extra": {"examples": [EXAMPLE]}}
+
+    query: SearchQuery
+    purpose: Purpose
+    approval_id: str | None = Field(default=None, description="A supervisor's approval, for broad searches")
+
+
+class SearchResponse(BaseModel):
+    search_id: str
+    reads: list[ReadSummary]
+    next_cursor: str | None = None
+    truncated: bool = False
+
+
+def actor_of(principal: Principal) -> Actor:
+    p = principal.person
+    return Actor(kind="person", sub=p.sub, name=p.name, badge=p.badge, agency=p.agency, unit=p.unit, roles=p.roles)
+
+
+@router.post("/v1/searches", response_model=SearchResponse)
+async def search(
+    body: SearchBody, principal: Searcher, request: Request, rt: RuntimeDep, audit: AuditDep
+) -> SearchResponse:
+    """Search reads for a stated lawful purpose; the access record is persisted before data is returned."""
+    now = datetime.now(UTC)
+    client = request.client.host if request.client else None
+    search_id = str(uuid.uuid4())
+    query_fields = body.query.model_dump(mode="json", exclude_none=True)
+    try:
+        check_class_limits(body.query, principal.user_class, now)
+        check_purpose(body.purpose, rt.settings)
+        reasons = broad_reasons(body.query, rt.settings)
+        if reasons:
+            await _check_approval(rt, principal, body, reasons, now)
+    except AlprError as err:
+        metrics.DENIED.labels(err.code).inc()
+        flagged = err.code == "prohibited_purpose"
+        await audit.record_quietly(
+            AuditEvent(
+                event_type=EventType.ACCESS_DENIED, actor=actor_of(principal), purpose=body.purpose,
+                client_address=client, query=query_fields, outcome="denied",
+                details={"refusal": err.code, "flag_admins_and_auditors": flagged, "route": "search"},
+            )
+        )
+        raise
+    result = await rt.bus.request(
+        "alpr.records.search", SearchRequest(search_id=search_id, query=body.query), SearchResult
+    )
+    await audit.record(
+        AuditEvent(
+            event_id=search_id, event_type=EventType.SEARCH, actor=actor_of(principal), purpose=body.purpose,
+            client_address=client, query=query_fields, result_count=len(result.reads),
+            result_ids=[r.read_id for r in result.reads],
+            details={"approval_id": body.approval_id} if body.approval_id else {},
+        )
+    )
+    assert rt.uow is not None
+    async with rt.uow() as session:
+        await repository.tally_access(session, day=now.date(), event_type=EventType.SEARCH.value)
+    return SearchResponse(
+        search_id=search_id, reads=result.reads, next_cursor=result.next_cursor, truncated=result.truncated
+    )
+
+
+async def _check_approval(
+    rt: RuntimeDep, principal: Principal, body: SearchBody, reasons: list[str], now: datetime
+) -> None:
+    """A4: a broad search runs only under a granted approval, for this requester and this query."""
+    if not body.approval_id:
+        raise Forbidden(
+            "a broad search needs a supervisor's approval", code="approval_required", broad=reasons
+        )
+    assert rt.uow is not None
+    async with rt.uow() as session:
+        approval = await repository.get_approval(session, approval_id=body.approval_id)
+    if (
+        approval is None
+        or approval.requester_sub != principal.person.sub
+        or approval.status != "granted"
+        or approval.expires_at <= now
+    ):
+        raise Forbidden("the approval is not valid for this search", code="approval_invalid")
+    approved = SearchQuery.model_validate(approval.query)
+    if approved.model_dump(exclude={"cursor", "limit"}) != body.query.model_dump(exclude={"cursor", "limit"}):
+        raise Forbidden("the approval was granted for another query", code="approval_mismatch")

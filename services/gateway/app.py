@@ -1,0 +1,83 @@
+"""Gateway: the one public door. Its lifespan owns the engine, the bus, the token verifier."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI
+
+from libs.common.bus import Bus
+from libs.common.db import UnitOfWork, create_engine
+from libs.common.telemetry import setup_tracing
+from libs.common.tokens import TokenVerifier
+from libs.common.web import Runtime, install_common
+from services.gateway import repository
+from services.gateway.api import reads, searches
+from services.gateway.handlers import AuditTrail
+from services.gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    """Build the gateway app; nothing connects until the lifespan starts."""
+    cfg = settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        assert cfg.oidc_jwks_path is not None
+        verifier = TokenVerifier.from_file(cfg.oidc_jwks_path, issuer=cfg.oidc_issuer, audience=cfg.oidc_audience)
+        engine = create_engine(cfg.database_url.get_secret_value(), schema="gateway")
+        bus = await Bus.connect(
+            cfg.nats_url, name="gateway", user=cfg.nats_user,
+            password=cfg.nats_password.get_secret_value() if cfg.nats_password else None,
+        )
+        uow = UnitOfWork(engine)
+        camera_seen: dict[str, datetime] = {}
+        runtime = Runtime(
+            "gateway", cfg, bus, engine, uow,
+            {"verifier": verifier, "audit": AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms),
+             "camera_seen": camera_seen},
+        )
+        app.state.runtime = runtime
+        flusher = asyncio.create_task(_flush_camera_seen(uow, camera_seen))
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            await bus.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="ALPR gateway",
+        version="1",
+        description="The one door to ALPR data: every access is authorized, purpose-bound and audited.",
+        lifespan=lifespan,
+    )
+    install_common(app, "gateway")
+    app.include_router(reads.router)
+    app.include_router(searches.router)
+    setup_tracing(app, "gateway", cfg)
+    return app
+
+
+async def _flush_camera_seen(uow: UnitOfWork, seen: dict[str, datetime]) -> None:
+    """Cameras' last-seen times, written once a second instead of on every post."""
+    while True:
+        await asyncio.sleep(1.0)
+        if not seen:
+            continue
+        batch = dict(seen)
+        seen.clear()
+        try:
+            async with uow() as session:
+                await repository.mark_cameras_seen(session, seen=batch)
+        except Exception as exc:
+            log.warning("could not record camera last-seen times: %s", exc)

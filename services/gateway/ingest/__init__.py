@@ -1,0 +1,39 @@
+"""Camera-vendor payloads normalized into ReadIn: pure functions, no I/O."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from libs.common.errors import InvalidInput
+
+from .body import VendorBody
+from .detection import detect_format
+from .formats import ALIASES, PARSERS
+from .payload import IngestContext, ParsedPayload, PayloadKind
+
+__all__ = ["FORMATS", "ParsedPayload", "PayloadKind", "parse_payload"]
+
+FORMATS: tuple[str, ...] = tuple(PARSERS)
+
+
+def parse_payload(
+    body: bytes,
+    content_type: str,
+    *,
+    format: str | None,
+    agency: str,
+    camera_id: str,
+    received_at: datetime,
+) -> ParsedPayload:
+    """Normalize one vendor post; `format=None` detects it. Raises MalformedPayload or InvalidInput."""
+    vendor_body = VendorBody(body, content_type)
+    name = detect_format(vendor_body) if format is None else ALIASES.get(format.lower(), format.lower())
+    parser = PARSERS.get(name)
+    if parser is None:
+        raise InvalidInput(
+            f"unknown format {format!r}", code="unknown_format", format=format, known=list(FORMATS)
+        )
+    ctx = IngestContext(agency=agency, camera_id=camera_id, received_at=received_at, body=vendor_body)
+    payload = parser(ctx)
+    payload.format = name
+    return payload

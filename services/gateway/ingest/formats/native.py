@@ -1,0 +1,109 @@
+"""Our own read format: one read object, or `{"reads": [...]}` of at most 1000."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from libs.common.contracts.reads import ReadImage
+from libs.common.errors import InvalidInput
+
+from ..confidence import confidence
+from ..fields import invalid, number, objects, optional, required
+from ..identity import read_id
+from ..images import image_from_base64
+from ..payload import IngestContext, ParsedPayload, PayloadBuilder
+from ..plates import PlateRefused, plate_text, state_code
+from ..timestamps import from_any
+
+VENDOR = "native"
+BATCH_MAX = 1000
+_IMAGE_KINDS = ("plate", "vehicle", "overview")
+
+
+def parse(ctx: IngestContext) -> ParsedPayload:
+    """A single read refuses a bad plate outright; a batch lists refused plates and keeps the rest."""
+    doc = ctx.body.document
+    if not isinstance(doc, dict):
+        raise invalid("$", "object")
+    if "reads" not in doc:
+        builder = PayloadBuilder(ctx, vendor=VENDOR, camera_hint=doc.get("camera_id"))
+        try:
+            _add(builder, doc, path="", raw_body=ctx.body.text)
+        except PlateRefused as refusal:
+            raise InvalidInput(
+                "plate cannot be stored", code="invalid_plate", field="plate", reason=refusal.reason
+            ) from None
+        return builder.done()
+    items = required(doc, "reads", list)
+    if len(items) > BATCH_MAX:
+        raise InvalidInput(
+            f"at most {BATCH_MAX} reads per batch", code="batch_too_large", limit=BATCH_MAX, got=len(items)
+        )
+    items = objects(doc, "reads")
+    hints = {str(i.get("camera_id")) for i in items if i.get("camera_id") is not None}
+    builder = PayloadBuilder(ctx, vendor=VENDOR, camera_hint=hints.pop() if len(hints) == 1 else None)
+    for index, item in enumerate(items):
+        try:
+            # Each read keeps its own object, not the whole batch: storage would grow with the square.
+            _add(builder, item, path=f"reads[{index}]", raw_body=json.dumps(item, separators=(",", ":")))
+        except PlateRefused as refusal:
+            builder.refuse(refusal, index=index)
+    return builder.done()
+
+
+def _add(builder: PayloadBuilder, item: dict[str, Any], *, path: str, raw_body: str) -> None:
+    ctx = builder.ctx
+
+    def field(name: str) -> str:
+        return f"{path}.{name}" if path else name
+
+    sent_plate = required(item, "plate", str, path=path)
+    stamp = from_any(item.get("captured_at"), field=field("captured_at"))
+    plate = plate_text(sent_plate)
+    lat, lon = number(item, "latitude", path=path), number(item, "longitude", path=path)
+    if (lat is None) != (lon is None) or (lat is not None and not -90 <= lat <= 90):
+        raise invalid(field("latitude"), "latitude in -90..90 with a longitude")
+    if lon is not None and not -180 <= lon <= 180:
+        raise invalid(field("longitude"), "longitude in -180..180")
+    sent_conf = number(item, "confidence", path=path)
+    if sent_conf is not None and not 0 <= sent_conf <= 1:
+        raise invalid(field("confidence"), "number in 0..1")
+    conf = confidence(item.get("confidence"), scale=1.0, field=field("confidence"))
+    sent_state = optional(item, "state", str, path=path)
+    state = state_code(sent_state, bare_is_state=True)
+    if sent_state and state is None:
+        raise invalid(field("state"), "two-letter state code or us-xx")
+    flags = ["captured_at_zone_assumed"] if stamp.zone_assumed else []
+    camera_hint = item.get("camera_id")
+    own_id = optional(item, "read_id", str, path=path)
+    # Client ids are scoped to agency and camera so one sender cannot collide with another's reads.
+    source = f"id:{own_id}" if own_id else f"{camera_hint}|{stamp.at.isoformat()}|{plate.plate}"
+    builder.add(
+        vendor_format=VENDOR,
+        raw_body=raw_body,
+        read_id=read_id(VENDOR, ctx.agency, ctx.camera_id, source),
+        captured_at=stamp.at,
+        plate=plate.plate,
+        plate_raw=plate.raw,
+        state=state,
+        confidence=conf.value,
+        confidence_raw=conf.raw,
+        latitude=lat,
+        longitude=lon,
+        images=_images(item, path, flags),
+        flags=flags,
+    )
+
+
+def _images(item: dict[str, Any], path: str, flags: list[str]) -> list[ReadImage]:
+    images: list[ReadImage] = []
+    for index, sent in enumerate(objects(item, "images", path=path)):
+        where = f"{path}.images[{index}]" if path else f"images[{index}]"
+        kind = sent.get("kind")
+        if kind not in _IMAGE_KINDS:
+            raise invalid(f"{where}.kind", "one of plate, vehicle, overview")
+        image = image_from_base64(required(sent, "data_b64", str, path=where), kind, flags)
+        if image:
+            images.append(image)
+    return images

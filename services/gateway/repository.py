@@ -1,0 +1,108 @@
+"""All SQL of the gateway: personnel, failures, cameras, approvals and the access tally."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.gateway.models import Approval, Camera, Person, UserClass
+
+
+async def get_person(session: AsyncSession, *, sub: str) -> Person | None:
+    return await session.get(Person, sub)
+
+
+async def get_user_class(session: AsyncSession, *, name: str | None) -> UserClass | None:
+    return await session.get(UserClass, name) if name else None
+
+
+async def list_persons(session: AsyncSession) -> list[Person]:
+    return list((await session.exec(select(Person).order_by(col(Person.sub)))).all())
+
+
+async def save(session: AsyncSession, obj: Any) -> None:
+    session.add(obj)
+    await session.flush()
+
+
+async def touch_person(session: AsyncSession, *, sub: str, now: datetime) -> None:
+    """Record use, at most once a minute per person, to keep the hot path cheap."""
+    await session.execute(
+        text(
+            "UPDATE persons SET last_active_at = :now WHERE sub = :sub "
+            "AND (last_active_at IS NULL OR last_active_at < CAST(:now AS timestamptz) - interval '1 minute')"
+        ),
+        {"sub": sub, "now": now},
+    )
+
+
+async def record_auth_failure(session: AsyncSession, *, sub: str, reason: str, now: datetime) -> int:
+    """Store a failed authentication and return the failures in the lockout window."""
+    await session.execute(
+        text("INSERT INTO auth_failures (sub, reason, failed_at) VALUES (:sub, :reason, :now)"),
+        {"sub": sub, "reason": reason, "now": now},
+    )
+    return int(
+        (
+            await session.execute(
+                text("SELECT count(*) FROM auth_failures WHERE sub = :sub AND failed_at > CAST(:now AS timestamptz) - interval '15 minutes'"),
+                {"sub": sub, "now": now},
+            )
+        ).scalar_one()
+    )
+
+
+async def set_status(session: AsyncSession, *, sub: str, status: str, reason: str | None) -> None:
+    await session.execute(
+        text("UPDATE persons SET status = :status, status_reason = :reason WHERE sub = :sub"),
+        {"sub": sub, "status": status, "reason": reason},
+    )
+
+
+async def get_camera_by_credential(session: AsyncSession, *, credential_id: str) -> Camera | None:
+    return (await session.exec(select(Camera).where(Camera.credential_id == credential_id))).first()
+
+
+async def get_camera(session: AsyncSession, *, camera_id: str) -> Camera | None:
+    return await session.get(Camera, camera_id)
+
+
+async def list_cameras(session: AsyncSession) -> list[Camera]:
+    return list((await session.exec(select(Camera).order_by(col(Camera.camera_id)))).all())
+
+
+async def mark_cameras_seen(session: AsyncSession, *, seen: dict[str, datetime]) -> None:
+    for camera_id, moment in seen.items():
+        await session.execute(
+            text("UPDATE cameras SET last_seen_at = greatest(last_seen_at, :t) WHERE camera_id = :id"),
+            {"t": moment, "id": camera_id},
+        )
+
+
+async def count_refused_camera(session: AsyncSession, *, camera_id: str) -> None:
+    await session.execute(
+        text("UPDATE cameras SET refused_count = refused_count + 1 WHERE camera_id = :id"), {"id": camera_id}
+    )
+
+
+async def get_approval(session: AsyncSession, *, approval_id: str) -> Approval | None:
+    try:
+        return await session.get(Approval, uuid.UUID(approval_id))
+    except ValueError:
+        return None
+
+
+async def tally_access(session: AsyncSession, *, day: date, event_type: str) -> None:
+    """A5: the gateway's own count of data accesses, compared daily with the audit log."""
+    await session.execute(
+        text(
+            "INSERT INTO access_tally (day, event_type, count) VALUES (:d, :t, 1) "
+            "ON CONFLICT (day, event_type) DO UPDATE SET count = access_tally.count + 1"
+        ),
+        {"d": day, "t": event_type},
+    )

@@ -1,0 +1,137 @@
+"""Gateway rules: who may act, for what purpose, over how much data. No I/O here."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from libs.common.contracts.purpose import Purpose
+from libs.common.contracts.search import SearchQuery
+from libs.common.errors import Forbidden, InvalidInput
+from services.gateway.models import Camera, Person, UserClass
+from services.gateway.settings import GatewaySettings
+
+# The permission matrix is data: served to admins and published with the policy.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "reads:ingest": frozenset({"camera"}),
+    "reads:search": frozenset({"officer", "analyst"}),
+    "reads:view": frozenset({"officer", "analyst"}),
+    "reads:image": frozenset({"officer", "analyst"}),
+    "reads:correct": frozenset({"officer", "analyst"}),
+    "approvals:request": frozenset({"officer", "analyst"}),
+    "approvals:decide": frozenset({"supervisor"}),
+    "hotlists:read": frozenset({"officer", "analyst", "supervisor"}),
+    "hotlists:write": frozenset({"admin"}),
+    "alerts:view": frozenset({"officer"}),
+    "alerts:verify": frozenset({"officer"}),
+    "holds:request": frozenset({"officer", "analyst"}),
+    "holds:approve": frozenset({"supervisor"}),
+    "audit:read": frozenset({"auditor"}),
+    "admin:personnel": frozenset({"admin"}),
+    "admin:cameras": frozenset({"admin"}),
+    "agreements:propose": frozenset({"admin"}),
+    "agreements:approve": frozenset({"custodian"}),
+}
+PERSON_ROLES = frozenset({"officer", "analyst", "supervisor", "admin", "auditor", "custodian"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A person of ours, checked against the registry for this request."""
+
+    person: Person
+    user_class: UserClass
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(self.person.roles)
+
+
+def check_roles(roles: list[str]) -> None:
+    """D1: roles are known, and auditor and admin are never held together."""
+    unknown = set(roles) - PERSON_ROLES
+    if unknown:
+        raise InvalidInput(f"unknown roles: {sorted(unknown)}", code="unknown_role")
+    if {"auditor", "admin"} <= set(roles):
+        raise InvalidInput("the auditor role can never also hold admin", code="auditor_admin_conflict")
+
+
+def check_may_act(person: Person, now: datetime, settings: GatewaySettings) -> None:
+    """An account is active, trained and recently used, or it gets nothing (D2, D3, D4)."""
+    if person.status == "locked":
+        raise Forbidden("the account is locked", code="account_locked")
+    if person.status != "active":
+        raise Forbidden("the account is not active", code="account_inactive")
+    if person.training_expires_at is None or person.training_expires_at <= now:
+        raise Forbidden("training is not current", code="training_expired")
+    if person.last_active_at is not None and now - person.last_active_at > timedelta(
+        days=settings.inactivity_suspend_days
+    ):
+        raise Forbidden("the account was unused too long and is suspended", code="account_dormant")
+
+
+def check_permission(principal_roles: frozenset[str], permission: str) -> None:
+    if not principal_roles & PERMISSIONS[permission]:
+        raise Forbidden("not permitted for this role", code="forbidden")
+
+
+def check_purpose(purpose: Purpose, settings: GatewaySettings) -> None:
+    """A2/A3: a case number in the department's format and a specific, lawful reason."""
+    reason = purpose.reason.strip().lower()
+    if any(term in reason for term in settings.prohibited_list):
+        raise Forbidden("this purpose is prohibited by law and policy", code="prohibited_purpose")
+    if not re.fullmatch(settings.case_number_pattern, purpose.case_number.strip()):
+        raise InvalidInput("the case number is not in the department's format", code="invalid_case_number")
+    if len(reason) < settings.min_reason_length:
+        raise InvalidInput(
+            f"the reason must be at least {settings.min_reason_length} characters", code="reason_too_short"
+        )
+    words = re.sub(r"[^a-z0-9/ ]+", " ", reason).split()
+    if " ".join(words) in settings.vague_reason_list or len(set(words) - set(settings.vague_reason_list)) < 3:
+        raise InvalidInput("the reason is too vague to justify access", code="reason_vague")
+
+
+def broad_reasons(query: SearchQuery, settings: GatewaySettings) -> list[str]:
+    """A4: why a search counts as broad (empty when it does not)."""
+    reasons = []
+    if not query.plate:
+        reasons.append("no_plate")
+    elif query.match == "partial":
+        reasons.append("partial_plate")
+    if query.area is not None:
+        reasons.append("area")
+    if query.until - query.since > timedelta(days=settings.broad_window_days):
+        reasons.append("long_window")
+    return reasons
+
+
+def check_class_limits(query: SearchQuery, user_class: UserClass, now: datetime) -> None:
+    """The person's class bounds the look-back and the kinds of search."""
+    if query.until <= query.since:
+        raise InvalidInput("the time window is empty", code="invalid_window")
+    if query.since < now - timedelta(days=user_class.max_lookback_days):
+        raise Forbidden("the window reaches further back than your class allows", code="lookback_exceeded")
+    if query.match == "partial" and not user_class.allow_partial:
+        raise Forbidden("your class may not search partial plates", code="partial_not_allowed")
+    if query.area is not None and not user_class.allow_area:
+        raise Forbidden("your class may not search by area", code="area_not_allowed")
+
+
+def new_camera_credential(camera_id: str) -> tuple[str, str, str]:
+    """A credential `<id>.<secret>` and what is stored of it (the id and a hash of the secret)."""
+    credential_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    return f"{credential_id}.{secret}", credential_id, hash_secret(secret)
+
+
+def hash_secret(secret: str) -> str:
+    # the secret is 256 random bits, so a fast hash cannot be brute-forced; no per-request KDF needed
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def camera_secret_matches(camera: Camera, secret: str) -> bool:
+    return bool(camera.credential_hash) and hmac.compare_digest(camera.credential_hash or "", hash_secret(secret))

@@ -1,0 +1,52 @@
+"""Gateway settings: identity, purpose rules and limits; a production config refuses the dev issuer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import model_validator
+
+from libs.common.settings import CommonSettings
+
+DEFAULT_VAGUE_REASONS = "investigation,investigate,test,testing,curious,check,checking,just looking,n/a,na,none,misc"
+DEFAULT_PROHIBITED = (
+    "immigration,ice detainer,deportation,undocumented,border patrol,visa status,abortion,reproductive,"
+    "pregnan,family planning,gender-affirming,protest,rally attendance"
+)
+
+
+class GatewaySettings(CommonSettings):
+    oidc_issuer: str = "http://127.0.0.1/dev-issuer"
+    oidc_audience: str = "alpr-gateway"
+    oidc_jwks_path: Path | None = None
+    dev_issuer_enabled: bool = False
+    case_number_pattern: str = r"^[A-Z]{2,4}-\d{4}-\d{4,8}$"
+    min_reason_length: int = 20
+    vague_reasons: str = DEFAULT_VAGUE_REASONS
+    prohibited_purposes: str = DEFAULT_PROHIBITED
+    broad_window_days: int = 30
+    max_body_bytes: int = 8 * 1024 * 1024
+    audit_persist_wait_ms: int = 2000
+    inactivity_suspend_days: int = 90
+    lockout_failures: int = 5
+    lockout_window_s: int = 900
+    rate_person_per_minute: int = 120
+    rate_camera_per_second: int = 2000
+    policy_path: Path | None = None
+    policy_version: str = "L4207-2016-11-04"
+
+    @model_validator(mode="after")
+    def _no_dev_identity_in_production(self) -> GatewaySettings:
+        if self.is_production and self.dev_issuer_enabled:
+            raise ValueError("the development token issuer cannot be enabled in production")
+        if self.oidc_jwks_path is None:
+            raise ValueError("ALPR_OIDC_JWKS_PATH is required (the identity provider's keys)")
+        return self
+
+    @property
+    def vague_reason_list(self) -> list[str]:
+        return [r.strip().lower() for r in self.vague_reasons.split(",") if r.strip()]
+
+    @property
+    def prohibited_list(self) -> list[str]:
+        return [r.strip().lower() for r in self.prohibited_purposes.split(",") if r.strip()]

@@ -1,0 +1,46 @@
+"""Recognizer: loads the shipped weights (or refuses to start), then serves `alpr.recognize`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from libs.common.bus import Bus
+from libs.common.telemetry import setup_tracing
+from libs.common.web import Runtime, install_common
+from services.recognizer import handlers
+from services.recognizer.engine.batcher import MicroBatcher
+from services.recognizer.engine.reader import PlateReader
+from services.recognizer.service import Recognizer
+from services.recognizer.settings import RecognizerSettings
+
+
+def create_app(settings: RecognizerSettings | None = None) -> FastAPI:
+    """Build the recognizer app; the model loads in the lifespan, so a bad weights file stops start-up."""
+    cfg = settings or RecognizerSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        reader = PlateReader.load(cfg.weights_path, threads=cfg.torch_threads)
+        batcher = MicroBatcher(reader, max_batch=cfg.max_batch, max_wait_ms=cfg.max_wait_ms)
+        bus = await Bus.connect(
+            cfg.nats_url, name="recognizer", user=cfg.nats_user,
+            password=cfg.nats_password.get_secret_value() if cfg.nats_password else None,
+        )
+        recognizer = Recognizer(batcher, version=reader.version, max_image_bytes=cfg.max_image_bytes)
+        await handlers.register(bus, recognizer)
+        app.state.runtime = Runtime("recognizer", cfg, bus, extras={"recognizer": recognizer})
+        try:
+            yield
+        finally:
+            await bus.close()
+            close = getattr(batcher, "close", None)
+            if close is not None:
+                await close()
+
+    app = FastAPI(title="ALPR recognizer", lifespan=lifespan)
+    install_common(app, "recognizer")
+    setup_tracing(app, "recognizer", cfg)
+    return app

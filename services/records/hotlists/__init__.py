@@ -1,0 +1,1 @@
+"""Hotlists: importing agency lists and matching reads against them."""

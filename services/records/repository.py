@@ -1,0 +1,170 @@
+"""All SQL of the records service: partitions, idempotent read inserts, search and lookups."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.records.service import ReadRow
+
+_READ_COLUMNS = (
+    "read_id", "captured_at", "agency", "camera_id", "plate", "plate_raw", "lookalike_key", "state",
+    "confidence", "confidence_raw", "candidates", "our_plate", "our_confidence", "our_char_confidences",
+    "our_candidates", "our_model", "latitude", "longitude", "heading", "plate_box", "plate_polygon",
+    "vehicle", "vendor", "vendor_format", "raw_body", "flags", "has_image", "hotlist_hit",
+)
+_READ_TYPES = (
+    "uuid", "timestamptz", "text", "text", "text", "text", "text", "text", "real", "text", "jsonb", "text",
+    "real", "jsonb", "jsonb", "text", "float8", "float8", "real", "jsonb", "jsonb", "jsonb", "text", "text",
+    "text", "text", "bool", "bool",
+)
+_INSERT_READS = (
+    f"INSERT INTO reads ({', '.join(_READ_COLUMNS)}) SELECT "
+    + ", ".join(
+        "string_to_array(u.flags, ',')" if c == "flags" else (f"u.{c}::jsonb" if t == "jsonb" else f"u.{c}")
+        for c, t in zip(_READ_COLUMNS, _READ_TYPES, strict=True)
+    )
+    + " FROM unnest("
+    + ", ".join(f"${i + 1}::{'text' if t == 'jsonb' else t}[]" for i, t in enumerate(_READ_TYPES))
+    + f") AS u({', '.join(_READ_COLUMNS)}) ON CONFLICT (read_id, captured_at) DO NOTHING RETURNING read_id"
+)
+
+
+async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under the session, inside the same transaction, for bulk statements."""
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection  # type: ignore[return-value]
+
+
+def partition_name(table: str, day: date) -> str:
+    return f"{table}_{day:%Y%m%d}"
+
+
+async def ensure_day_partitions(session: AsyncSession, *, days: Sequence[date]) -> None:
+    """Create the daily partitions of reads and images for these days if they are missing."""
+    # one creator at a time across replicas; IF NOT EXISTS makes the loser a no-op
+    await session.execute(text("SELECT pg_advisory_xact_lock(7215001)"))
+    for day in sorted(set(days)):
+        lo, hi = day.isoformat(), (day + timedelta(days=1)).isoformat()
+        for table in ("reads", "read_images"):
+            await session.execute(
+                text(
+                    f"CREATE TABLE IF NOT EXISTS {partition_name(table, day)} PARTITION OF {table} "
+                    f"FOR VALUES FROM ('{lo} 00:00+00') TO ('{hi} 00:00+00')"
+                )
+            )
+
+
+async def existing_partition_days(session: AsyncSession) -> set[date]:
+    """Days that already have a reads partition."""
+    rows = await session.execute(
+        text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'reads' "
+            "AND p.relnamespace = to_regnamespace(current_schema())"
+        )
+    )
+    return {datetime.strptime(r[0][-8:], "%Y%m%d").date() for r in rows}
+
+
+async def insert_reads(session: AsyncSession, rows: Sequence[ReadRow]) -> set[str]:
+    """Insert reads once each; returns the ids that were new (a redelivery inserts nothing)."""
+    if not rows:
+        return set()
+    columns: list[list[Any]] = [[] for _ in _READ_COLUMNS]
+    for row in rows:
+        for i, value in enumerate(row.values(_READ_COLUMNS)):
+            columns[i].append(_encode(value, _READ_TYPES[i], _READ_COLUMNS[i]))
+    conn = await raw_connection(session)
+    inserted = await conn.fetch(_INSERT_READS, *columns)
+    return {str(r["read_id"]) for r in inserted}
+
+
+async def insert_images(session: AsyncSession, images: Sequence[tuple[str, datetime, str, str, bytes]]) -> None:
+    """Store images of newly inserted reads."""
+    if not images:
+        return
+    conn = await raw_connection(session)
+    await conn.executemany(
+        "INSERT INTO read_images (read_id, captured_at, kind, content_type, data) "
+        "VALUES ($1::uuid, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        images,
+    )
+
+
+def _encode(value: Any, sql_type: str, column: str) -> Any:
+    if value is None:
+        return None
+    if column == "flags":
+        return ",".join(value)
+    if sql_type == "jsonb":
+        return json.dumps(value)
+    return value
+
+
+_SUMMARY = (
+    "read_id::text AS read_id, captured_at, plate, our_plate, state, confidence, agency, camera_id, "
+    "latitude, longitude, has_image"
+)
+
+
+async def search_reads(
+    session: AsyncSession,
+    *,
+    where: list[str],
+    params: dict[str, Any],
+    since: datetime,
+    until: datetime,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Read summaries newest first, keyset-paginated on (captured_at, read_id)."""
+    clauses = ["captured_at >= :since", "captured_at < :until", *where]
+    bind = {**params, "since": since, "until": until, "limit": limit}
+    if after is not None:
+        clauses.append("(captured_at, read_id) < (:after_t, CAST(:after_id AS uuid))")
+        bind.update(after_t=after[0], after_id=after[1])
+    sql = (
+        f"SELECT {_SUMMARY} FROM reads WHERE {' AND '.join(clauses)} "
+        "ORDER BY captured_at DESC, read_id DESC LIMIT :limit"
+    )
+    result = await session.execute(text(sql), bind)
+    return [dict(r._mapping) for r in result]
+
+
+async def get_read(session: AsyncSession, *, read_id: str) -> dict[str, Any] | None:
+    """The newest version of a read, by id."""
+    result = await session.execute(
+        text(
+            "SELECT *, read_id::text AS read_id, supersedes::text AS supersedes FROM reads "
+            "WHERE read_id = CAST(:id AS uuid) ORDER BY version DESC LIMIT 1"
+        ),
+        {"id": read_id},
+    )
+    row = result.first()
+    return dict(row._mapping) if row else None
+
+
+async def get_image(session: AsyncSession, *, read_id: str, kind: str | None) -> dict[str, Any] | None:
+    """One image of a read: the requested kind, or the plate crop first."""
+    result = await session.execute(
+        text(
+            "SELECT read_id::text AS read_id, kind, content_type, data FROM read_images "
+            "WHERE read_id = CAST(:id AS uuid) AND (CAST(:kind AS text) IS NULL OR kind = :kind) "
+            "ORDER BY (kind = 'plate') DESC, kind LIMIT 1"
+        ),
+        {"id": read_id, "kind": kind},
+    )
+    row = result.first()
+    return dict(row._mapping) if row else None
+
+
+def utc_day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()

@@ -1,0 +1,38 @@
+"""Sharing: FastAPI app whose lifespan owns the engine and the bus for partner requests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from libs.common.bus import Bus
+from libs.common.db import UnitOfWork, create_engine
+from libs.common.telemetry import setup_tracing
+from libs.common.web import Runtime, install_common
+from services.sharing.settings import SharingSettings
+
+
+def create_app(settings: SharingSettings | None = None) -> FastAPI:
+    """Build the sharing app; nothing connects until the lifespan starts."""
+    cfg = settings or SharingSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(cfg.database_url.get_secret_value(), schema="sharing")
+        bus = await Bus.connect(
+            cfg.nats_url, name="sharing", user=cfg.nats_user,
+            password=cfg.nats_password.get_secret_value() if cfg.nats_password else None,
+        )
+        app.state.runtime = Runtime("sharing", cfg, bus, engine, UnitOfWork(engine))
+        try:
+            yield
+        finally:
+            await bus.close()
+            await engine.dispose()
+
+    app = FastAPI(title="ALPR sharing", lifespan=lifespan)
+    install_common(app, "sharing")
+    setup_tracing(app, "sharing", cfg)
+    return app

@@ -1,0 +1,1 @@
+"""OAuth 2.0 client-credentials tokens for partner agencies under an agreement."""
