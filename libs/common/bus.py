@@ -156,7 +156,6 @@ class Bus:
 
         self._subs.append(await self.nc.subscribe(subject, queue=queue, cb=on_msg))
 
-
     async def _respond_error(self, msg: Msg, err: AlprError, status: int | None = None) -> None:
         if msg.reply:
             headers = {ERROR_HEADER: err.code, STATUS_HEADER: str(status or err.status)}

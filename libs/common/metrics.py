@@ -10,7 +10,10 @@ INGESTED = Counter("alpr_ingest_reads_total", "Reads accepted onto the READS str
 STORED = Counter("alpr_reads_stored_total", "Reads committed in records")
 STREAM_LAG = Gauge("alpr_stream_lag", "Messages pending for a durable consumer", ["consumer"])
 SEARCH_LATENCY = Histogram(
-    "alpr_search_latency_seconds", "Search latency", ["where"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1)
+    "alpr_search_latency_seconds",
+    "Search latency",
+    ["where"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
 )
 ALERTS = Counter("alpr_alerts_total", "Hotlist alerts raised", ["match_type"])
 PURGE_RUNS = Counter("alpr_purge_runs_total", "Retention purge runs", ["outcome"])

@@ -25,7 +25,9 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(cfg.database_url.get_secret_value(), schema="audit")
         bus = await Bus.connect(
-            cfg.nats_url, name="audit", user=cfg.nats_user,
+            cfg.nats_url,
+            name="audit",
+            user=cfg.nats_user,
             password=cfg.nats_password.get_secret_value() if cfg.nats_password else None,
         )
         handlers = AuditHandlers(cfg, UnitOfWork(engine), bus)

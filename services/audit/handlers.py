@@ -42,8 +42,11 @@ class AuditHandlers:
         actor = json.loads(link.actor) if isinstance(link.actor, str) else dict(link.actor)
         payload = json.loads(link.payload) if isinstance(link.payload, str) else dict(link.payload)
         return EventSummary(
-            event_id=link.event_id, event_type=link.event_type, actor_sub=actor.get("sub", ""),
-            purpose=payload.get("purpose"), result_ids=payload.get("result_ids", []),
+            event_id=link.event_id,
+            event_type=link.event_type,
+            actor_sub=actor.get("sub", ""),
+            purpose=payload.get("purpose"),
+            result_ids=payload.get("result_ids", []),
         )
 
     async def write_batch(self, msgs: list[Msg]) -> None:
@@ -64,7 +67,9 @@ class AuditHandlers:
         for link in links:
             for waiter in self._waiters.pop(link.event_id, []):
                 if not waiter.done():
-                    waiter.set_result(PersistedReply(event_id=link.event_id, seq=link.seq, record_hash=link.hash))
+                    waiter.set_result(
+                        PersistedReply(event_id=link.event_id, seq=link.seq, record_hash=link.hash)
+                    )
 
     async def persisted(self, query: PersistedQuery) -> PersistedReply:
         """Answer once the event is in the database, or Unavailable after `wait_ms`."""

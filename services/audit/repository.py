@@ -46,9 +46,14 @@ async def append_links(session: AsyncSession, links: Sequence[ChainLink]) -> Non
         ),
         [
             {
-                "seq": link.seq, "event_id": link.event_id, "event_type": link.event_type,
-                "occurred_at": link.occurred_at, "actor": link.actor, "payload": link.payload,
-                "prev_hash": link.prev_hash, "hash": link.hash,
+                "seq": link.seq,
+                "event_id": link.event_id,
+                "event_type": link.event_type,
+                "occurred_at": link.occurred_at,
+                "actor": link.actor,
+                "payload": link.payload,
+                "prev_hash": link.prev_hash,
+                "hash": link.hash,
             }
             for link in links
         ],
@@ -111,7 +116,14 @@ async def find_records(
     )
     rows = await session.execute(
         text(sql),
-        {"sub": actor_sub, "plate": plate, "case": case_number, "etype": event_type,
-         "since": since, "until": until, "limit": limit},
+        {
+            "sub": actor_sub,
+            "plate": plate,
+            "case": case_number,
+            "etype": event_type,
+            "since": since,
+            "until": until,
+            "limit": limit,
+        },
     )
     return [dict(r._mapping) for r in rows]

@@ -45,11 +45,25 @@ class DevIssuer:
     def kid(self) -> str:
         return str(json.loads(self.jwks_path.read_text())["keys"][0]["kid"])
 
-    def mint(self, sub: str, *, ttl_s: int = 3600, extra: dict[str, Any] | None = None,
-             headers: dict[str, Any] | None = None) -> str:
+    def mint(
+        self,
+        sub: str,
+        *,
+        ttl_s: int = 3600,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+    ) -> str:
         """A signed access token for `sub` from the development issuer."""
         now = int(time.time())
-        claims = {"iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "sub": sub, "iat": now, "exp": now + ttl_s,
-                  "jti": str(uuid.uuid4()), **(extra or {})}
-        return jwt.encode(claims, self.key_path.read_text(), algorithm="RS256",
-                          headers={"kid": self.kid, **(headers or {})})
+        claims = {
+            "iss": DEV_ISSUER,
+            "aud": DEV_AUDIENCE,
+            "sub": sub,
+            "iat": now,
+            "exp": now + ttl_s,
+            "jti": str(uuid.uuid4()),
+            **(extra or {}),
+        }
+        return jwt.encode(
+            claims, self.key_path.read_text(), algorithm="RS256", headers={"kid": self.kid, **(headers or {})}
+        )

@@ -28,7 +28,9 @@ def _die_with_parent(sig: int) -> None:
     libc.prctl(1, sig)  # PR_SET_PDEATHSIG
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 30) -> None:
+def _wait_for_port(
+    port: int, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 30
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -66,15 +68,31 @@ class EmbeddedPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             self._run("initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust", "--encoding=UTF8")
         (self.data_dir / "postmaster.pid").unlink(missing_ok=True) if not self._pid_alive() else None
-        args = [str(self.bin / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
-                "-h", "127.0.0.1", "-k", str(self.data_dir), "-c", "max_connections=300",
-                "-c", "shared_buffers=256MB"]
+        args = [
+            str(self.bin / "postgres"),
+            "-D",
+            str(self.data_dir),
+            "-p",
+            str(self.port),
+            "-h",
+            "127.0.0.1",
+            "-k",
+            str(self.data_dir),
+            "-c",
+            "max_connections=300",
+            "-c",
+            "shared_buffers=256MB",
+        ]
         if not self.durable:  # tests: speed over crash safety
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         log = self.data_dir.parent / "postgres.log"
         self.proc = subprocess.Popen(
-            args, user=self.user, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=lambda: _die_with_parent(signal.SIGINT),
+            args,
+            user=self.user,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=lambda: _die_with_parent(signal.SIGINT),
         )
         _wait_for_port(self.port, self.proc, "postgres", log)
         self._wait_ready()
@@ -123,16 +141,31 @@ class EmbeddedPostgres:
 
     def _psql(self, db: str, sql: str) -> str:
         out = subprocess.run(
-            [str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", db,
-             "-tAc", sql], check=True, capture_output=True, text=True,
+            [
+                str(self.bin / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-tAc",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return out.stdout
 
     def _wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            probe = subprocess.run([str(self.bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
-                                   capture_output=True)
+            probe = subprocess.run(
+                [str(self.bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True
+            )
             if probe.returncode == 0:
                 return
             time.sleep(0.1)
@@ -170,7 +203,9 @@ class EmbeddedNats:
         )
         self.proc = subprocess.Popen(
             [self.binary(), "-c", str(conf)],
-            stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
         )
         _wait_for_port(self.port, self.proc, "nats-server", log)

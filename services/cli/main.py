@@ -36,8 +36,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
     port = int(os.environ.get("ALPR_HTTP_PORT", "8000"))
     host = os.environ.get("ALPR_HTTP_HOST", "0.0.0.0" if CommonSettings.model_fields else "127.0.0.1")
     app = _app_factory(args.service)()
-    uvicorn.run(app, host=host, port=port, log_level=os.environ.get("ALPR_LOG_LEVEL", "info"),
-                access_log=False, timeout_graceful_shutdown=10)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=os.environ.get("ALPR_LOG_LEVEL", "info"),
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -91,8 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=cmd_migrate)
 
     token = sub.add_parser("token", help="print a development token (or the dev camera's credential)")
-    token.add_argument("--role", required=True,
-                       choices=["officer", "analyst", "supervisor", "admin", "auditor", "custodian", "camera"])
+    token.add_argument(
+        "--role",
+        required=True,
+        choices=["officer", "analyst", "supervisor", "admin", "auditor", "custodian", "camera"],
+    )
     token.add_argument("--sub", default=None)
     token.add_argument("--ttl", type=int, default=3600)
     token.add_argument("--data-dir", default=str(DATA_DIR))

@@ -34,10 +34,20 @@ async def seed_development(admin_dsn: str, data_dir: Path, *, agency: str) -> st
                 "INSERT INTO gateway.persons (sub, name, badge, agency, unit, roles, user_class, status, "
                 "training_expires_at, last_active_at, approved_by) VALUES ($1,$2,$3,$4,$5,$6,$7,'active',$8,$9,"
                 "'dev-seed') ON CONFLICT (sub) DO NOTHING",
-                dev_sub(role), name, badge, agency, "BFO", [role], user_class, now + timedelta(days=365), now,
+                dev_sub(role),
+                name,
+                badge,
+                agency,
+                "BFO",
+                [role],
+                user_class,
+                now + timedelta(days=365),
+                now,
             )
         credential_file = data_dir / "dev-camera.credential"
-        exists = await conn.fetchval("SELECT credential_id FROM gateway.cameras WHERE camera_id = $1", DEV_CAMERA)
+        exists = await conn.fetchval(
+            "SELECT credential_id FROM gateway.cameras WHERE camera_id = $1", DEV_CAMERA
+        )
         if exists and credential_file.exists():
             return credential_file.read_text().strip()
         credential, credential_id, secret_hash = new_camera_credential(DEV_CAMERA)
@@ -45,7 +55,10 @@ async def seed_development(admin_dsn: str, data_dir: Path, *, agency: str) -> st
             "INSERT INTO gateway.cameras (camera_id, agency, vendor, name, model, latitude, longitude, heading, "
             "credential_id, credential_hash) VALUES ($1,$2,'native','Development camera','dev',37.3382,-121.8863,"
             "90,$3,$4) ON CONFLICT (camera_id) DO UPDATE SET credential_id = $3, credential_hash = $4",
-            DEV_CAMERA, agency, credential_id, secret_hash,
+            DEV_CAMERA,
+            agency,
+            credential_id,
+            secret_hash,
         )
         credential_file.write_text(credential + "\n")
         credential_file.chmod(0o600)

@@ -96,8 +96,10 @@ class LocalStack:
             env["ALPR_DATABASE_URL"] = self.pg.url_for(f"alpr_{service}")
         if service == "gateway":
             env.update(
-                ALPR_OIDC_ISSUER=DEV_ISSUER, ALPR_OIDC_AUDIENCE=DEV_AUDIENCE,
-                ALPR_OIDC_JWKS_PATH=str(self.issuer.jwks_path), ALPR_DEV_ISSUER_ENABLED="true",
+                ALPR_OIDC_ISSUER=DEV_ISSUER,
+                ALPR_OIDC_AUDIENCE=DEV_AUDIENCE,
+                ALPR_OIDC_JWKS_PATH=str(self.issuer.jwks_path),
+                ALPR_DEV_ISSUER_ENABLED="true",
             )
         if service == "audit":
             env["ALPR_AUDIT_SIGNING_KEY"] = self.audit_signing_key()

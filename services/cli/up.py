@@ -61,8 +61,11 @@ def run_up(data_dir: Path, *, gateway_port: int) -> None:
         for name in START_ORDER:
             env = {**os.environ, **stack.env_for(name, http_port=ports[name]), "ALPR_HTTP_HOST": "127.0.0.1"}
             procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "services.cli.main", "serve", name], env=env,
-                stdout=(logs / f"{name}.log").open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+                [sys.executable, "-m", "services.cli.main", "serve", name],
+                env=env,
+                stdout=(logs / f"{name}.log").open("ab"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         for name in START_ORDER:
             _wait_ready(name, ports[name], procs[name])
@@ -91,7 +94,8 @@ def run_up(data_dir: Path, *, gateway_port: int) -> None:
 def _print_welcome(stack: LocalStack, port: int) -> None:
     url = f"http://127.0.0.1:{port}"
     d = stack.data_dir
-    print(f"""
+    print(
+        f"""
 ALPR is up. Gateway: {url}   (OpenAPI: {url}/docs)
 
 Try it (in another terminal, from this folder):
@@ -107,4 +111,6 @@ Try it (in another terminal, from this folder):
 
 Logs: {d}/logs/   Data: {d}/ (kept; a second `make run` reuses it)
 Stop: Ctrl-C
-""", flush=True)
+""",
+        flush=True,
+    )

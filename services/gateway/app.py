@@ -31,18 +31,29 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         assert cfg.oidc_jwks_path is not None
-        verifier = TokenVerifier.from_file(cfg.oidc_jwks_path, issuer=cfg.oidc_issuer, audience=cfg.oidc_audience)
+        verifier = TokenVerifier.from_file(
+            cfg.oidc_jwks_path, issuer=cfg.oidc_issuer, audience=cfg.oidc_audience
+        )
         engine = create_engine(cfg.database_url.get_secret_value(), schema="gateway")
         bus = await Bus.connect(
-            cfg.nats_url, name="gateway", user=cfg.nats_user,
+            cfg.nats_url,
+            name="gateway",
+            user=cfg.nats_user,
             password=cfg.nats_password.get_secret_value() if cfg.nats_password else None,
         )
         uow = UnitOfWork(engine)
         camera_seen: dict[str, datetime] = {}
         runtime = Runtime(
-            "gateway", cfg, bus, engine, uow,
-            {"verifier": verifier, "audit": AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms),
-             "camera_seen": camera_seen},
+            "gateway",
+            cfg,
+            bus,
+            engine,
+            uow,
+            {
+                "verifier": verifier,
+                "audit": AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms),
+                "camera_seen": camera_seen,
+            },
         )
         app.state.runtime = runtime
         flusher = asyncio.create_task(_flush_camera_seen(uow, camera_seen))

@@ -31,8 +31,11 @@ class AuditTrail:
                 timeout=self.persist_wait_ms / 1000 + 1.0,
             )
         except AlprError as err:
-            raise Unavailable("the access could not be recorded, so no data is returned",
-                              code="audit_unavailable", cause=err.code) from err
+            raise Unavailable(
+                "the access could not be recorded, so no data is returned",
+                code="audit_unavailable",
+                cause=err.code,
+            ) from err
 
     async def record_quietly(self, event: AuditEvent) -> None:
         """For refusals: the attempt is recorded when possible; the refusal stands either way."""

@@ -50,7 +50,9 @@ async def record_auth_failure(session: AsyncSession, *, sub: str, reason: str, n
     return int(
         (
             await session.execute(
-                text("SELECT count(*) FROM auth_failures WHERE sub = :sub AND failed_at > CAST(:now AS timestamptz) - interval '15 minutes'"),
+                text(
+                    "SELECT count(*) FROM auth_failures WHERE sub = :sub AND failed_at > CAST(:now AS timestamptz) - interval '15 minutes'"
+                ),
                 {"sub": sub, "now": now},
             )
         ).scalar_one()

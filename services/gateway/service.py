@@ -134,4 +134,6 @@ def hash_secret(secret: str) -> str:
 
 
 def camera_secret_matches(camera: Camera, secret: str) -> bool:
-    return bool(camera.credential_hash) and hmac.compare_digest(camera.credential_hash or "", hash_secret(secret))
+    return bool(camera.credential_hash) and hmac.compare_digest(
+        camera.credential_hash or "", hash_secret(secret)
+    )

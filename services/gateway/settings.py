@@ -8,7 +8,9 @@ from pydantic import model_validator
 
 from libs.common.settings import CommonSettings
 
-DEFAULT_VAGUE_REASONS = "investigation,investigate,test,testing,curious,check,checking,just looking,n/a,na,none,misc"
+DEFAULT_VAGUE_REASONS = (
+    "investigation,investigate,test,testing,curious,check,checking,just looking,n/a,na,none,misc"
+)
 DEFAULT_PROHIBITED = (
     "immigration,ice detainer,deportation,undocumented,border patrol,visa status,abortion,reproductive,"
     "pregnan,family planning,gender-affirming,protest,rally attendance"

@@ -26,7 +26,9 @@ def create_app(settings: RecognizerSettings | None = None) -> FastAPI:
         reader = PlateReader.load(cfg.weights_path, threads=cfg.torch_threads)
         batcher = MicroBatcher(reader, max_batch=cfg.max_batch, max_wait_ms=cfg.max_wait_ms)
         bus = await Bus.connect(
-            cfg.nats_url, name="recognizer", user=cfg.nats_user,
+            cfg.nats_url,
+            name="recognizer",
+            user=cfg.nats_user,
             password=cfg.nats_password.get_secret_value() if cfg.nats_password else None,
         )
         recognizer = Recognizer(batcher, version=reader.version, max_image_bytes=cfg.max_image_bytes)

@@ -7,7 +7,7 @@ import binascii
 import time
 
 from libs.common.contracts.reads import Candidate
-from libs.common.contracts.recognition import RecognizeRequest, Recognition
+from libs.common.contracts.recognition import Recognition, RecognizeRequest
 from libs.common.errors import InvalidInput
 from services.recognizer.engine.batcher import MicroBatcher
 from services.recognizer.engine.crop import crop_plate

@@ -26,7 +26,9 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(cfg.database_url.get_secret_value(), schema="records")
         bus = await Bus.connect(
-            cfg.nats_url, name="records", user=cfg.nats_user,
+            cfg.nats_url,
+            name="records",
+            user=cfg.nats_user,
             password=cfg.nats_password.get_secret_value() if cfg.nats_password else None,
         )
         classes = LookalikeClasses.parse(cfg.lookalike_classes or DEFAULT_LOOKALIKE_SPEC)

@@ -11,7 +11,7 @@ from nats.aio.msg import Msg
 from libs.common import metrics
 from libs.common.bus import Bus
 from libs.common.contracts.reads import ReadIn
-from libs.common.contracts.recognition import RecognizeRequest, Recognition
+from libs.common.contracts.recognition import Recognition, RecognizeRequest
 from libs.common.contracts.search import (
     ReadDetail,
     ReadImageReply,
@@ -39,7 +39,9 @@ log = logging.getLogger(__name__)
 class RecordsHandlers:
     """Owns the unit of work for each message; commits before any ack."""
 
-    def __init__(self, settings: RecordsSettings, uow: UnitOfWork, bus: Bus, classes: LookalikeClasses) -> None:
+    def __init__(
+        self, settings: RecordsSettings, uow: UnitOfWork, bus: Bus, classes: LookalikeClasses
+    ) -> None:
         self.settings = settings
         self.uow = uow
         self.bus = bus
@@ -68,7 +70,9 @@ class RecordsHandlers:
 
     async def create_partitions_ahead(self) -> None:
         today = datetime.now(UTC).date()
-        await self.ensure_partitions({today + timedelta(days=i) for i in range(-1, self.settings.partitions_ahead_days + 1)})
+        await self.ensure_partitions(
+            {today + timedelta(days=i) for i in range(-1, self.settings.partitions_ahead_days + 1)}
+        )
 
     async def ingest_batch(self, msgs: list[Msg]) -> None:
         """Store a batch of reads once each; returns only after commit, so the consumer may ack."""
@@ -103,8 +107,13 @@ class RecordsHandlers:
         started = asyncio.get_running_loop().time()
         async with self.uow() as session:
             rows = await repository.search_reads(
-                session, where=where, params=params, since=query.since, until=query.until,
-                after=after, limit=limit + 1,
+                session,
+                where=where,
+                params=params,
+                since=query.since,
+                until=query.until,
+                after=after,
+                limit=limit + 1,
             )
         metrics.SEARCH_LATENCY.labels("records").observe(asyncio.get_running_loop().time() - started)
         page = [ReadSummary.model_validate(r) for r in rows[:limit]]
@@ -130,7 +139,9 @@ class RecordsHandlers:
         if row is None:
             raise NotFound("no image for this read", code="image_not_found")
         return ReadImageReply(
-            read_id=row["read_id"], kind=row["kind"], content_type=row["content_type"],
+            read_id=row["read_id"],
+            kind=row["kind"],
+            content_type=row["content_type"],
             data_b64=base64.b64encode(row["data"]).decode(),
         )
 

@@ -13,17 +13,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.records.service import ReadRow
 
-_READ_COLUMNS = (
-    "read_id", "captured_at", "agency", "camera_id", "plate", "plate_raw", "lookalike_key", "state",
-    "confidence", "confidence_raw", "candidates", "our_plate", "our_confidence", "our_char_confidences",
-    "our_candidates", "our_model", "latitude", "longitude", "heading", "plate_box", "plate_polygon",
-    "vehicle", "vendor", "vendor_format", "raw_body", "flags", "has_image", "hotlist_hit",
-)
-_READ_TYPES = (
-    "uuid", "timestamptz", "text", "text", "text", "text", "text", "text", "real", "text", "jsonb", "text",
-    "real", "jsonb", "jsonb", "text", "float8", "float8", "real", "jsonb", "jsonb", "jsonb", "text", "text",
-    "text", "text", "bool", "bool",
-)
+_COLUMN_TYPES = {
+    "read_id": "uuid", "captured_at": "timestamptz", "agency": "text", "camera_id": "text", "plate": "text",
+    "plate_raw": "text", "lookalike_key": "text", "state": "text", "confidence": "float8",
+    "confidence_raw": "text", "candidates": "jsonb", "our_plate": "text", "our_confidence": "float8",
+    "our_char_confidences": "jsonb", "our_candidates": "jsonb", "our_model": "text", "latitude": "float8",
+    "longitude": "float8", "heading": "real", "plate_box": "jsonb", "plate_polygon": "jsonb", "vehicle": "jsonb",
+    "vendor": "text", "vendor_format": "text", "raw_body": "text", "flags": "text", "has_image": "bool",
+    "hotlist_hit": "bool",
+}  # fmt: skip
+_READ_COLUMNS = tuple(_COLUMN_TYPES)
+_READ_TYPES = tuple(_COLUMN_TYPES.values())
 _INSERT_READS = (
     f"INSERT INTO reads ({', '.join(_READ_COLUMNS)}) SELECT "
     + ", ".join(
@@ -87,7 +87,9 @@ async def insert_reads(session: AsyncSession, rows: Sequence[ReadRow]) -> set[st
     return {str(r["read_id"]) for r in inserted}
 
 
-async def insert_images(session: AsyncSession, images: Sequence[tuple[str, datetime, str, str, bytes]]) -> None:
+async def insert_images(
+    session: AsyncSession, images: Sequence[tuple[str, datetime, str, str, bytes]]
+) -> None:
     """Store images of newly inserted reads."""
     if not images:
         return

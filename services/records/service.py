@@ -65,7 +65,7 @@ class ReadRow:
 
     def decoded_images(self) -> list[tuple[str, datetime, str, str, bytes]]:
         """Images that decode from base64; the others are flagged on the read, not refused."""
-        out = []
+        out: list[tuple[str, datetime, str, str, bytes]] = []
         for image in self.read.images:
             try:
                 data = base64.b64decode(image.data_b64, validate=True)
@@ -104,7 +104,9 @@ def search_predicates(
         else:
             known = sum(ch.isalnum() for ch in plate)
             if known < MIN_KNOWN_PARTIAL:
-                raise InvalidInput("a partial plate needs at least 3 known characters", code="partial_too_short")
+                raise InvalidInput(
+                    "a partial plate needs at least 3 known characters", code="partial_too_short"
+                )
             pattern = plate.replace("%", "").replace("_", "").replace("*", "%").replace("?", "_")
             if "%" not in pattern and "_" not in pattern:
                 pattern = f"%{pattern}%"
@@ -127,11 +129,17 @@ def _area_predicates(area: Area, params: dict[str, Any]) -> list[str]:
         dlat = area.radius_m / 111_320.0
         dlon = area.radius_m / (111_320.0 * max(math.cos(math.radians(area.lat)), 0.01))
         params.update(
-            min_lat=area.lat - dlat, max_lat=area.lat + dlat, min_lon=area.lon - dlon, max_lon=area.lon + dlon,
-            c_lat=area.lat, c_lon=area.lon, radius=area.radius_m,
+            min_lat=area.lat - dlat,
+            max_lat=area.lat + dlat,
+            min_lon=area.lon - dlon,
+            max_lon=area.lon + dlon,
+            c_lat=area.lat,
+            c_lon=area.lon,
+            radius=area.radius_m,
         )
         return [
-            "latitude BETWEEN :min_lat AND :max_lat", "longitude BETWEEN :min_lon AND :max_lon",
+            "latitude BETWEEN :min_lat AND :max_lat",
+            "longitude BETWEEN :min_lon AND :max_lon",
             "2 * 6371000 * asin(sqrt(power(sin(radians(latitude - :c_lat) / 2), 2) + cos(radians(:c_lat)) "
             "* cos(radians(latitude)) * power(sin(radians(longitude - :c_lon) / 2), 2))) <= :radius",
         ]

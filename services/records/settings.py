@@ -22,7 +22,9 @@ class RecordsSettings(CommonSettings):
     @model_validator(mode="after")
     def _retention_within_law(self) -> RecordsSettings:
         if not 1 <= self.retention_days <= MAX_RETENTION_DAYS:
-            raise ValueError(f"ALPR_RETENTION_DAYS must be 1..{MAX_RETENTION_DAYS}, got {self.retention_days}")
+            raise ValueError(
+                f"ALPR_RETENTION_DAYS must be 1..{MAX_RETENTION_DAYS}, got {self.retention_days}"
+            )
         if not 0 <= self.backup_window_days < self.retention_days:
             raise ValueError("ALPR_BACKUP_WINDOW_DAYS must be at least 0 and below the retention period")
         if self.unmatched_retention_days is not None and not (

@@ -22,7 +22,9 @@ def create_app(settings: SharingSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(cfg.database_url.get_secret_value(), schema="sharing")
         bus = await Bus.connect(
-            cfg.nats_url, name="sharing", user=cfg.nats_user,
+            cfg.nats_url,
+            name="sharing",
+            user=cfg.nats_user,
             password=cfg.nats_password.get_secret_value() if cfg.nats_password else None,
         )
         app.state.runtime = Runtime("sharing", cfg, bus, engine, UnitOfWork(engine))

@@ -160,4 +160,3 @@ CameraDep = Annotated[Camera, Depends(current_camera)]
 def forget_camera_credentials() -> None:
     """Admin changes to cameras take effect at once in this replica."""
     _camera_cache.clear()
-

@@ -47,15 +47,23 @@ async def _ingest(request: Request, camera: CameraDep, rt: RuntimeDep, fmt: str 
     body = await _body(request, rt.settings.max_body_bytes)
     now = datetime.now(UTC)
     parsed = parse_payload(
-        body, request.headers.get("content-type", ""), format=fmt, agency=camera.agency,
-        camera_id=camera.camera_id, received_at=now,
+        body,
+        request.headers.get("content-type", ""),
+        format=fmt,
+        agency=camera.agency,
+        camera_id=camera.camera_id,
+        received_at=now,
     )
     duplicates = await publish_reads(rt.bus, parsed.reads) if parsed.reads else 0
     metrics.INGESTED.labels(parsed.format).inc(len(parsed.reads) - duplicates)
     rt.extras["camera_seen"][camera.camera_id] = now
     return IngestReply(
-        format=parsed.format, kind=parsed.kind, accepted=len(parsed.reads), duplicates=duplicates,
-        read_ids=[r.read_id for r in parsed.reads], rejected=parsed.rejected,
+        format=parsed.format,
+        kind=parsed.kind,
+        accepted=len(parsed.reads),
+        duplicates=duplicates,
+        read_ids=[r.read_id for r in parsed.reads],
+        rejected=parsed.rejected,
     )
 
 
@@ -89,12 +97,18 @@ async def _purpose_for(
     """A view names the search it follows from (which must be this person's and include the read)."""
     if search_id:
         event = await rt.bus.request("alpr.audit.event", EventLookup(event_id=search_id), EventSummary)
-        if event.event_type != "search" or event.actor_sub != principal.person.sub or read_id not in event.result_ids:
+        if (
+            event.event_type != "search"
+            or event.actor_sub != principal.person.sub
+            or read_id not in event.result_ids
+        ):
             raise Forbidden("that search did not return this read to you", code="search_mismatch")
         assert event.purpose is not None
         return event.purpose, search_id
     if purpose is None:
-        raise InvalidInput("name the search this view follows from, or give a purpose", code="purpose_required")
+        raise InvalidInput(
+            "name the search this view follows from, or give a purpose", code="purpose_required"
+        )
     check_purpose(purpose, rt.settings)
     return purpose, None
 
@@ -104,14 +118,20 @@ def _purpose_from_params(request: Request) -> Purpose | None:
     if not q.get("use"):
         return None
     try:
-        return Purpose(use=AuthorizedUse(q["use"]), case_number=q.get("case_number", ""), reason=q.get("reason", ""))
+        return Purpose(
+            use=AuthorizedUse(q["use"]), case_number=q.get("case_number", ""), reason=q.get("reason", "")
+        )
     except ValueError as exc:
         raise InvalidInput("the purpose fields are not valid", code="invalid_purpose") from exc
 
 
 @router.get("/v1/reads/{read_id}", response_model=ReadDetail)
 async def read_detail(
-    read_id: str, request: Request, principal: Viewer, rt: RuntimeDep, audit: AuditDep,
+    read_id: str,
+    request: Request,
+    principal: Viewer,
+    rt: RuntimeDep,
+    audit: AuditDep,
     search_id: str | None = None,
 ) -> ReadDetail:
     """One read in full; audited as a read view."""
@@ -119,20 +139,31 @@ async def read_detail(
     detail = await rt.bus.request("alpr.records.read", ReadLookup(read_id=read_id), ReadDetail)
     await audit.record(
         AuditEvent(
-            event_id=str(uuid.uuid4()), event_type=EventType.READ_VIEW, actor=actor_of(principal),
-            purpose=purpose, client_address=request.client.host if request.client else None,
-            query={"read_id": read_id, "search_id": search}, result_count=1, result_ids=[read_id],
+            event_id=str(uuid.uuid4()),
+            event_type=EventType.READ_VIEW,
+            actor=actor_of(principal),
+            purpose=purpose,
+            client_address=request.client.host if request.client else None,
+            query={"read_id": read_id, "search_id": search},
+            result_count=1,
+            result_ids=[read_id],
         )
     )
     assert rt.uow is not None
     async with rt.uow() as session:
-        await repository.tally_access(session, day=datetime.now(UTC).date(), event_type=EventType.READ_VIEW.value)
+        await repository.tally_access(
+            session, day=datetime.now(UTC).date(), event_type=EventType.READ_VIEW.value
+        )
     return detail
 
 
 @router.get("/v1/reads/{read_id}/image", responses={200: {"content": {"image/jpeg": {}}}})
 async def read_image(
-    read_id: str, request: Request, principal: Viewer, rt: RuntimeDep, audit: AuditDep,
+    read_id: str,
+    request: Request,
+    principal: Viewer,
+    rt: RuntimeDep,
+    audit: AuditDep,
     search_id: str | None = None,
 ) -> Response:
     """The image of a read, for the visual check POLICY.md asks for; audited as an image view."""
@@ -144,9 +175,12 @@ async def read_image(
     image = await rt.bus.request("alpr.records.image", ReadLookup(read_id=read_id), ReadImageReply)
     await audit.record(
         AuditEvent(
-            event_type=EventType.IMAGE_VIEW, actor=actor_of(principal), purpose=purpose,
+            event_type=EventType.IMAGE_VIEW,
+            actor=actor_of(principal),
+            purpose=purpose,
             client_address=request.client.host if request.client else None,
-            query={"read_id": read_id, "search_id": search, "kind": image.kind}, result_count=1,
+            query={"read_id": read_id, "search_id": search, "kind": image.kind},
+            result_count=1,
             result_ids=[read_id],
         )
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from typing import Any
+
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from libs.common import metrics
 from libs.common.contracts.audit import Actor, AuditEvent, EventType
@@ -19,8 +21,13 @@ from services.gateway.service import Principal, broad_reasons, check_class_limit
 
 router = APIRouter(tags=["searches"])
 
-EXAMPLE = {
-    "query": {"plate": "8ABC123", "match": "exact", "since": "2026-11-01T00:00:00Z", "until": "2026-11-28T00:00:00Z"},
+EXAMPLE: dict[str, Any] = {
+    "query": {
+        "plate": "8ABC123",
+        "match": "exact",
+        "since": "2026-11-01T00:00:00Z",
+        "until": "2026-11-28T00:00:00Z",
+    },
     "purpose": {
         "use": "stolen_or_wanted_vehicle",
         "case_number": "SJ-2026-004211",
@@ -30,7 +37,7 @@ EXAMPLE = {
 
 
 class SearchBody(BaseModel):
-    model_config = {"json_schema_extra": {"examples": [EXAMPLE]}}
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
 
     query: SearchQuery
     purpose: Purpose
@@ -69,8 +76,12 @@ async def search(
         flagged = err.code == "prohibited_purpose"
         await audit.record_quietly(
             AuditEvent(
-                event_type=EventType.ACCESS_DENIED, actor=actor_of(principal), purpose=body.purpose,
-                client_address=client, query=query_fields, outcome="denied",
+                event_type=EventType.ACCESS_DENIED,
+                actor=actor_of(principal),
+                purpose=body.purpose,
+                client_address=client,
+                query=query_fields,
+                outcome="denied",
                 details={"refusal": err.code, "flag_admins_and_auditors": flagged, "route": "search"},
             )
         )
@@ -80,8 +91,13 @@ async def search(
     )
     await audit.record(
         AuditEvent(
-            event_id=search_id, event_type=EventType.SEARCH, actor=actor_of(principal), purpose=body.purpose,
-            client_address=client, query=query_fields, result_count=len(result.reads),
+            event_id=search_id,
+            event_type=EventType.SEARCH,
+            actor=actor_of(principal),
+            purpose=body.purpose,
+            client_address=client,
+            query=query_fields,
+            result_count=len(result.reads),
             result_ids=[r.read_id for r in result.reads],
             details={"approval_id": body.approval_id} if body.approval_id else {},
         )
@@ -99,9 +115,7 @@ async def _check_approval(
 ) -> None:
     """A4: a broad search runs only under a granted approval, for this requester and this query."""
     if not body.approval_id:
-        raise Forbidden(
-            "a broad search needs a supervisor's approval", code="approval_required", broad=reasons
-        )
+        raise Forbidden("a broad search needs a supervisor's approval", code="approval_required", broad=reasons)
     assert rt.uow is not None
     async with rt.uow() as session:
         approval = await repository.get_approval(session, approval_id=body.approval_id)

@@ -21,7 +21,10 @@ PURPOSE = {
 
 def window(hours: int = 24) -> dict[str, str]:
     now = datetime.now(UTC)
-    return {"since": (now - timedelta(hours=hours)).isoformat(), "until": (now + timedelta(hours=1)).isoformat()}
+    return {
+        "since": (now - timedelta(hours=hours)).isoformat(),
+        "until": (now + timedelta(hours=1)).isoformat(),
+    }
 
 
 def unique_plate() -> str:
@@ -33,7 +36,9 @@ async def wait_stored(system, read_id: str, timeout: float = 10.0) -> int:  # ty
     try:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            count = await conn.fetchval("SELECT count(*) FROM records.reads WHERE read_id = $1::uuid", read_id)
+            count = await conn.fetchval(
+                "SELECT count(*) FROM records.reads WHERE read_id = $1::uuid", read_id
+            )
             if count or asyncio.get_running_loop().time() > deadline:
                 return int(count)
             await asyncio.sleep(0.05)
@@ -42,8 +47,14 @@ async def wait_stored(system, read_id: str, timeout: float = 10.0) -> int:  # ty
 
 
 async def post_read(system, plate: str, **extra):  # type: ignore[no-untyped-def]
-    body = {"plate": plate, "captured_at": datetime.now(UTC).isoformat(), "latitude": 37.33,
-            "longitude": -121.88, "confidence": 0.91, **extra}
+    body = {
+        "plate": plate,
+        "captured_at": datetime.now(UTC).isoformat(),
+        "latitude": 37.33,
+        "longitude": -121.88,
+        "confidence": 0.91,
+        **extra,
+    }
     return await system.gateway.post("/v1/reads", json=body, headers=system.camera)
 
 
@@ -75,13 +86,16 @@ class TestCameraPostsARead:
 
 
 class TestOfficerSearches:
-    async def test_exact_plate_search_returns_the_read_after_its_audit_record_is_persisted(self, system) -> None:
+    async def test_exact_plate_search_returns_the_read_after_its_audit_record_is_persisted(
+        self, system
+    ) -> None:
         plate = unique_plate()
         posted = await post_read(system, plate)
         read_id = posted.json()["read_ids"][0]
         await wait_stored(system, read_id)
         response = await system.gateway.post(
-            "/v1/searches", json={"query": {"plate": plate, **window()}, "purpose": PURPOSE},
+            "/v1/searches",
+            json={"query": {"plate": plate, **window()}, "purpose": PURPOSE},
             headers=system.token("officer"),
         )
         assert response.status_code == 200, response.text
@@ -92,8 +106,12 @@ class TestOfficerSearches:
         # the access record exists the moment the data is returned, with every A1 field, chained
         conn = await asyncpg.connect(system.stack.pg.admin_dsn)
         try:
-            row = await conn.fetchrow("SELECT * FROM audit.access_records WHERE event_id = $1", result["search_id"])
-            previous = await conn.fetchrow("SELECT hash FROM audit.access_records WHERE seq = $1", row["seq"] - 1)
+            row = await conn.fetchrow(
+                "SELECT * FROM audit.access_records WHERE event_id = $1", result["search_id"]
+            )
+            previous = await conn.fetchrow(
+                "SELECT hash FROM audit.access_records WHERE seq = $1", row["seq"] - 1
+            )
         finally:
             await conn.close()
         assert row is not None
@@ -123,7 +141,8 @@ class TestOfficerSearches:
 
     async def test_camera_credential_gets_403_on_search(self, system) -> None:
         response = await system.gateway.post(
-            "/v1/searches", json={"query": {"plate": "ABC123", **window()}, "purpose": PURPOSE},
+            "/v1/searches",
+            json={"query": {"plate": "ABC123", **window()}, "purpose": PURPOSE},
             headers=system.camera,
         )
         # a camera credential is not a person's token: it is refused before any data is touched

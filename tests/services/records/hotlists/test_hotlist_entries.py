@@ -1,0 +1,101 @@
+"""Expiry rules of hotlist entries (B4, C5)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from libs.common.errors import InvalidInput
+from services.records.hotlists.entries import (
+    ExpiryPolicy,
+    HotlistEntryIn,
+    HotlistSource,
+    compute_expiry,
+)
+
+T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _entry(source: HotlistSource, expires_at: datetime, **fields: Any) -> HotlistEntryIn:
+    return HotlistEntryIn(
+        source=source, plate="ABC123", entered_at=T, refreshed_at=T, expires_at=expires_at, **fields
+    )
+
+
+class TestComputeExpiry:
+    def test_manual_entry_defaults_to_30_days(self) -> None:
+        assert compute_expiry(HotlistSource.MANUAL, entered_at=T, refreshed_at=T) == T + timedelta(days=30)
+
+    def test_manual_request_beyond_30_days_is_capped(self) -> None:
+        expiry = compute_expiry(
+            HotlistSource.MANUAL, entered_at=T, refreshed_at=T, requested=T + timedelta(days=90)
+        )
+        assert expiry == T + timedelta(days=30)
+
+    def test_manual_shorter_request_is_kept(self) -> None:
+        wanted = T + timedelta(days=3)
+        assert compute_expiry(HotlistSource.MANUAL, entered_at=T, refreshed_at=T, requested=wanted) == wanted
+
+    def test_manual_policy_may_shorten_the_default(self) -> None:
+        policy = ExpiryPolicy(manual_ttl=timedelta(days=7))
+        expiry = compute_expiry(HotlistSource.MANUAL, entered_at=T, refreshed_at=T, policy=policy)
+        assert expiry == T + timedelta(days=7)
+
+    @pytest.mark.parametrize("ttl", [timedelta(days=31), timedelta(0), timedelta(days=-1)])
+    def test_manual_policy_cannot_lift_or_unset_the_cap(self, ttl: timedelta) -> None:
+        with pytest.raises(InvalidInput) as refused:
+            ExpiryPolicy(manual_ttl=ttl)
+        assert refused.value.code == "bad_manual_ttl"
+
+    def test_partner_entry_lapses_24_hours_after_refresh(self) -> None:
+        entered = T - timedelta(days=10)
+        expiry = compute_expiry(HotlistSource.PARTNER, entered_at=entered, refreshed_at=T)
+        assert expiry == T + timedelta(hours=24)
+
+    def test_partner_request_cannot_outlive_the_refresh(self) -> None:
+        expiry = compute_expiry(
+            HotlistSource.PARTNER, entered_at=T, refreshed_at=T, requested=T + timedelta(days=5)
+        )
+        assert expiry == T + timedelta(hours=24)
+
+    def test_feed_entry_lapses_when_the_feed_stops(self) -> None:
+        expiry = compute_expiry(HotlistSource.NCIC, entered_at=T - timedelta(days=900), refreshed_at=T)
+        assert expiry == T + timedelta(days=7)
+
+
+class TestHotlistEntryIn:
+    def test_manual_entry_past_30_days_is_refused(self) -> None:
+        with pytest.raises(ValidationError, match="30 days"):
+            _entry(HotlistSource.MANUAL, T + timedelta(days=30, seconds=1))
+
+    def test_partner_entry_past_24_hours_is_refused(self) -> None:
+        with pytest.raises(ValidationError, match="24 hours"):
+            _entry(HotlistSource.PARTNER, T + timedelta(hours=24, seconds=1))
+
+    def test_entry_without_expiry_is_refused(self) -> None:
+        with pytest.raises(ValidationError, match="expires_at"):
+            HotlistEntryIn(source=HotlistSource.NCIC, plate="ABC123", entered_at=T, refreshed_at=T)  # type: ignore[call-arg]
+
+    @pytest.mark.parametrize("plate", ["abc123", "AB-123", "***", "", "A" * 16])
+    def test_plate_must_be_normalized(self, plate: str) -> None:
+        with pytest.raises(ValidationError, match="plate"):
+            HotlistEntryIn(source=HotlistSource.NCIC, plate=plate, entered_at=T, refreshed_at=T, expires_at=T)
+
+    @pytest.mark.parametrize("priority", [-1, 101])
+    def test_priority_is_0_to_100(self, priority: int) -> None:
+        with pytest.raises(ValidationError, match="priority"):
+            _entry(HotlistSource.NCIC, T, priority=priority)
+
+    def test_naive_times_are_refused(self) -> None:
+        with pytest.raises(ValidationError, match="time zone"):
+            _entry(HotlistSource.NCIC, T.replace(tzinfo=None))
+
+    @pytest.mark.parametrize(("plate", "wildcard"), [("7AB*", True), ("7A?C12", True), ("7ABC123", False)])
+    def test_wildcard_plates_are_accepted(self, plate: str, wildcard: bool) -> None:
+        entry = HotlistEntryIn(
+            source=HotlistSource.MANUAL, plate=plate, entered_at=T, refreshed_at=T, expires_at=T
+        )
+        assert entry.is_wildcard is wildcard
