@@ -17,7 +17,7 @@ from libs.common.telemetry import setup_tracing
 from libs.common.tokens import TokenVerifier
 from libs.common.web import Runtime, install_common
 from services.gateway import repository
-from services.gateway.api import reads, searches
+from services.gateway.api import admin, alerts, approvals, audit, holds, hotlists, partner, public, reads, searches
 from services.gateway.handlers import AuditTrail
 from services.gateway.settings import GatewaySettings
 
@@ -31,9 +31,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         assert cfg.oidc_jwks_path is not None
-        verifier = TokenVerifier.from_file(
-            cfg.oidc_jwks_path, issuer=cfg.oidc_issuer, audience=cfg.oidc_audience
-        )
+        verifier = TokenVerifier.from_file(cfg.oidc_jwks_path, issuer=cfg.oidc_issuer, audience=cfg.oidc_audience)
         engine = create_engine(cfg.database_url.get_secret_value(), schema="gateway")
         bus = await Bus.connect(
             cfg.nats_url,
@@ -73,8 +71,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_common(app, "gateway")
-    app.include_router(reads.router)
-    app.include_router(searches.router)
+    for area in (reads, searches, approvals, hotlists, alerts, holds, audit, admin, partner, public):
+        app.include_router(area.router)
     setup_tracing(app, "gateway", cfg)
     return app
 
