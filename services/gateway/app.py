@@ -17,7 +17,19 @@ from libs.common.telemetry import setup_tracing
 from libs.common.tokens import TokenVerifier
 from libs.common.web import Runtime, install_common
 from services.gateway import repository
-from services.gateway.api import admin, alerts, approvals, audit, holds, hotlists, partner, public, reads, searches
+from services.gateway.api import (
+    admin,
+    alerts,
+    cameras,
+    approvals,
+    audit,
+    holds,
+    hotlists,
+    partner,
+    public,
+    reads,
+    searches,
+)
 from services.gateway.handlers import AuditTrail
 from services.gateway.settings import GatewaySettings
 
@@ -71,7 +83,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_common(app, "gateway")
-    for area in (reads, searches, approvals, hotlists, alerts, holds, audit, admin, partner, public):
+    for area in (reads, searches, cameras, approvals, hotlists, alerts, holds, audit, admin, partner, public):
         app.include_router(area.router)
     setup_tracing(app, "gateway", cfg)
     return app

@@ -39,9 +39,7 @@ log = logging.getLogger(__name__)
 class RecordsHandlers:
     """Owns the unit of work for each message; commits before any ack."""
 
-    def __init__(
-        self, settings: RecordsSettings, uow: UnitOfWork, bus: Bus, classes: LookalikeClasses
-    ) -> None:
+    def __init__(self, settings: RecordsSettings, uow: UnitOfWork, bus: Bus, classes: LookalikeClasses) -> None:
         self.settings = settings
         self.uow = uow
         self.bus = bus
@@ -96,6 +94,9 @@ class RecordsHandlers:
             images = [img for row in rows for img in row.decoded_images()]
             new_ids = await repository.insert_reads(session, rows)
             await repository.insert_images(session, [i for i in images if i[0] in new_ids])
+            await repository.drop_superseded_previews(
+                session, preview_ids=[p for row in rows for p in row.read.replaces]
+            )
         metrics.STORED.inc(len(new_ids))
 
     async def search(self, request: SearchRequest) -> SearchResult:

@@ -87,9 +87,7 @@ async def insert_reads(session: AsyncSession, rows: Sequence[ReadRow]) -> set[st
     return {str(r["read_id"]) for r in inserted}
 
 
-async def insert_images(
-    session: AsyncSession, images: Sequence[tuple[str, datetime, str, str, bytes]]
-) -> None:
+async def insert_images(session: AsyncSession, images: Sequence[tuple[str, datetime, str, str, bytes]]) -> None:
     """Store images of newly inserted reads."""
     if not images:
         return
@@ -170,3 +168,17 @@ async def get_image(session: AsyncSession, *, read_id: str, kind: str | None) ->
 
 def utc_day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
+
+
+async def drop_superseded_previews(session: AsyncSession, *, preview_ids: Sequence[str]) -> None:
+    """Remove vendor preview reads (and their images) that a final read has replaced."""
+    if not preview_ids:
+        return
+    await session.execute(
+        text(
+            "WITH gone AS (DELETE FROM reads WHERE read_id = ANY(CAST(:ids AS uuid[])) "
+            "AND 'vendor_preview' = ANY(flags) RETURNING read_id, captured_at) "
+            "DELETE FROM read_images i USING gone WHERE i.read_id = gone.read_id AND i.captured_at = gone.captured_at"
+        ),
+        {"ids": list(preview_ids)},
+    )

@@ -80,6 +80,7 @@ class ReadIn(BaseModel):
     vendor_format: str = "native"
     raw_body: str | None = None  # the vendor's body, unchanged (base64 when binary)
     flags: list[str] = Field(default_factory=list)
+    replaces: list[str] = Field(default_factory=list)  # preview reads this final read supersedes
 
     @field_validator("captured_at")
     @classmethod

@@ -54,6 +54,11 @@ async def _ingest(request: Request, camera: CameraDep, rt: RuntimeDep, fmt: str 
         camera_id=camera.camera_id,
         received_at=now,
     )
+    if parsed.replaces_preview:
+        # a final group supersedes its preview; records removes the preview once the final is stored
+        for read in parsed.reads:
+            if "vendor_preview" not in read.flags:
+                read.replaces = list(parsed.replaces_preview)
     duplicates = await publish_reads(rt.bus, parsed.reads) if parsed.reads else 0
     metrics.INGESTED.labels(parsed.format).inc(len(parsed.reads) - duplicates)
     rt.extras["camera_seen"][camera.camera_id] = now
@@ -97,18 +102,12 @@ async def _purpose_for(
     """A view names the search it follows from (which must be this person's and include the read)."""
     if search_id:
         event = await rt.bus.request("alpr.audit.event", EventLookup(event_id=search_id), EventSummary)
-        if (
-            event.event_type != "search"
-            or event.actor_sub != principal.person.sub
-            or read_id not in event.result_ids
-        ):
+        if event.event_type != "search" or event.actor_sub != principal.person.sub or read_id not in event.result_ids:
             raise Forbidden("that search did not return this read to you", code="search_mismatch")
         assert event.purpose is not None
         return event.purpose, search_id
     if purpose is None:
-        raise InvalidInput(
-            "name the search this view follows from, or give a purpose", code="purpose_required"
-        )
+        raise InvalidInput("name the search this view follows from, or give a purpose", code="purpose_required")
     check_purpose(purpose, rt.settings)
     return purpose, None
 
@@ -118,9 +117,7 @@ def _purpose_from_params(request: Request) -> Purpose | None:
     if not q.get("use"):
         return None
     try:
-        return Purpose(
-            use=AuthorizedUse(q["use"]), case_number=q.get("case_number", ""), reason=q.get("reason", "")
-        )
+        return Purpose(use=AuthorizedUse(q["use"]), case_number=q.get("case_number", ""), reason=q.get("reason", ""))
     except ValueError as exc:
         raise InvalidInput("the purpose fields are not valid", code="invalid_purpose") from exc
 
@@ -151,9 +148,7 @@ async def read_detail(
     )
     assert rt.uow is not None
     async with rt.uow() as session:
-        await repository.tally_access(
-            session, day=datetime.now(UTC).date(), event_type=EventType.READ_VIEW.value
-        )
+        await repository.tally_access(session, day=datetime.now(UTC).date(), event_type=EventType.READ_VIEW.value)
     return detail
 
 
