@@ -18,6 +18,7 @@ from nats.js.errors import NoStreamResponseError
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 
 from libs.common.errors import AlprError, Unavailable, error_from_body
 
@@ -146,6 +147,9 @@ class Bus:
                     await msg.respond(reply.model_dump_json().encode())
             except AlprError as err:
                 await self._respond_error(msg, err)
+            except (DBAPIError, OSError) as exc:
+                log.warning("dependency failure in %s: %s", subject, exc)
+                await self._respond_error(msg, Unavailable("a dependency is unavailable", code="database_unavailable"))
             except ValueError as exc:  # pydantic validation of the request
                 await self._respond_error(msg, AlprError(str(exc)[:500], code="invalid_request"), status=422)
             except Exception as exc:

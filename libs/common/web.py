@@ -10,12 +10,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common import metrics
 from libs.common.bus import Bus
 from libs.common.db import UnitOfWork
-from libs.common.errors import AlprError
+from libs.common.errors import AlprError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,12 @@ def install_common(app: FastAPI, service: str) -> None:
     @app.exception_handler(AlprError)
     async def _alpr_error(request: Request, err: AlprError) -> JSONResponse:
         return error_response(err, service)
+
+    @app.exception_handler(DBAPIError)
+    async def _database_down(request: Request, err: DBAPIError) -> JSONResponse:
+        # a lost database is a dependency outage: the caller should retry, nothing was half-written
+        log.warning("database error on %s: %s", request.url.path, err.orig if err.orig else err)
+        return error_response(Unavailable("the database is unavailable; retry", code="database_unavailable"), service)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, err: RequestValidationError) -> JSONResponse:

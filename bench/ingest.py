@@ -1,0 +1,150 @@
+"""Ingest throughput and latency through HTTP against `alpr up`, counted as rows committed in PostgreSQL.
+
+Prints: batch posts reads/s, single-read posts reads/s, p50/p99 post→committed at a fixed rate,
+and the services' memory over the run. Usage: python bench/ingest.py [--seconds 20] [--rate 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.system import RunningSystem
+
+
+def reads(n: int, tag: str) -> list[dict]:
+    now = datetime.now(UTC).isoformat()
+    return [
+        {
+            "plate": f"{tag}{i:07d}",
+            "captured_at": now,
+            "read_id": f"{tag}-{i}",
+            "confidence": 0.9,
+            "latitude": 37.3,
+            "longitude": -121.9,
+        }
+        for i in range(n)
+    ]
+
+
+async def count_rows(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM records.reads"))
+    finally:
+        await conn.close()
+
+
+async def wait_for_rows(dsn: str, target: int, timeout: float = 120) -> float:
+    start = time.monotonic()
+    while await count_rows(dsn) < target:
+        if time.monotonic() - start > timeout:
+            raise RuntimeError(f"only {await count_rows(dsn)} of {target} rows committed")
+        await asyncio.sleep(0.05)
+    return time.monotonic()
+
+
+async def drive(client: httpx.AsyncClient, headers: dict, bodies, concurrency: int) -> int:
+    queue: asyncio.Queue = asyncio.Queue()
+    for b in bodies:
+        queue.put_nowait(b)
+    sent = 0
+
+    async def worker() -> None:
+        nonlocal sent
+        while not queue.empty():
+            body = queue.get_nowait()
+            for _ in range(20):  # a camera retries on 503
+                r = await client.post("/v1/reads", json=body, headers=headers)
+                if r.status_code == 202:
+                    sent += r.json()["accepted"]
+                    break
+                await asyncio.sleep(0.1)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return sent
+
+
+async def throughput(system: RunningSystem, headers: dict, *, batch: int, total: int, concurrency: int) -> float:
+    before = await count_rows(system.admin_dsn)
+    tag = uuid.uuid4().hex[:3].upper()
+    all_reads = reads(total, tag)
+    bodies = [{"reads": all_reads[i : i + batch]} if batch > 1 else all_reads[i] for i in range(0, total, batch)]
+    async with httpx.AsyncClient(
+        base_url=system.url, timeout=60, limits=httpx.Limits(max_connections=concurrency)
+    ) as client:
+        start = time.monotonic()
+        await drive(client, headers, bodies, concurrency)
+        done = await wait_for_rows(system.admin_dsn, before + total)
+    return total / (done - start)
+
+
+async def latency(system: RunningSystem, headers: dict, *, rate: int, seconds: int) -> list[float]:
+    """Post single reads at a fixed rate; latency is post start → the row's commit in records."""
+    conn = await asyncpg.connect(system.admin_dsn)
+    tag = uuid.uuid4().hex[:3].upper()
+    posted: dict[str, float] = {}
+    async with httpx.AsyncClient(base_url=system.url, timeout=30, limits=httpx.Limits(max_connections=200)) as client:
+
+        async def one(i: int) -> None:
+            body = {**reads(1, tag)[0], "plate": f"{tag}{i:07d}", "read_id": f"lat-{tag}-{i}"}
+            posted[body["plate"]] = time.time()
+            r = await client.post("/v1/reads", json=body, headers=headers)
+            if r.status_code != 202:
+                posted.pop(body["plate"], None)
+
+        tasks = []
+        start = time.monotonic()
+        for i in range(rate * seconds):
+            tasks.append(asyncio.create_task(one(i)))
+            await asyncio.sleep(max(0.0, start + (i + 1) / rate - time.monotonic()))
+        await asyncio.gather(*tasks)
+    await asyncio.sleep(2)
+    rows = await conn.fetch(
+        "SELECT plate, extract(epoch FROM received_at) AS t FROM records.reads WHERE plate = ANY($1)", list(posted)
+    )
+    await conn.close()
+    return sorted(float(r["t"]) - posted[r["plate"]] for r in rows)
+
+
+async def main(args: argparse.Namespace) -> None:
+    system = RunningSystem()
+    system.start()
+    try:
+        headers = {"Authorization": f"Bearer {system.credential('camera')}"}
+        rss_start = system.service_rss_mib()
+        batch_rate = await throughput(system, headers, batch=1000, total=args.batch_reads, concurrency=8)
+        print(f"batch posts (1,000 reads each): {batch_rate:,.0f} reads/s committed ({args.batch_reads:,} reads)")
+        single_rate = await throughput(system, headers, batch=1, total=args.single_reads, concurrency=64)
+        print(f"single-read posts: {single_rate:,.0f} reads/s committed ({args.single_reads:,} reads)")
+        lat = await latency(system, headers, rate=args.rate, seconds=args.seconds)
+        if lat:
+            p50, p99 = statistics.median(lat), lat[int(len(lat) * 0.99) - 1]
+            print(
+                f"at {args.rate} reads/s for {args.seconds}s: post→committed p50 {p50 * 1000:.0f} ms, "
+                f"p99 {p99 * 1000:.0f} ms ({len(lat)} reads)"
+            )
+        rss_end = system.service_rss_mib()
+        for name in sorted(rss_end):
+            print(f"rss {name}: {rss_start.get(name, 0):.0f} MiB → {rss_end[name]:.0f} MiB")
+    finally:
+        system.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--batch-reads", type=int, default=100_000)
+    parser.add_argument("--single-reads", type=int, default=10_000)
+    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--seconds", type=int, default=20)
+    asyncio.run(main(parser.parse_args()))

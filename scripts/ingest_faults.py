@@ -1,0 +1,199 @@
+"""Fault drill for ingest: post reads while records is SIGKILLed, NATS restarts, PostgreSQL restarts.
+
+Each scenario asserts that exactly the posted reads are stored, none twice, and that the gateway
+answered 202 only for reads JetStream acknowledged (a 503 makes the camera retry).
+Usage: python scripts/ingest_faults.py [--reads 100000] [--scenario records|nats|postgres|all]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from services.cli.embedded import free_port
+from services.cli.stack import LocalStack
+
+SERVICES = ("audit", "records", "gateway")
+
+
+class Drill:
+    """The system as separate processes, so each can be killed and restarted on its own."""
+
+    def __init__(self) -> None:
+        folder = Path(tempfile.mkdtemp(prefix="alpr-faults-"))
+        folder.chmod(0o755)
+        self.stack = LocalStack(folder)
+        self.ports = {name: free_port() for name in SERVICES}
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    async def start(self) -> None:
+        self.stack.start_infrastructure()
+        await self.stack.prepare()
+        for name in SERVICES:
+            self.start_service(name)
+        for name in SERVICES:
+            await self.wait_ready(name)
+
+    def start_service(self, name: str) -> None:
+        env = {
+            **os.environ,
+            **self.stack.env_for(name, http_port=self.ports[name]),
+            "ALPR_HTTP_HOST": "127.0.0.1",
+            "ALPR_LOG_LEVEL": "warning",
+        }
+        log = (self.stack.data_dir / f"{name}.log").open("ab")
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "services.cli.main", "serve", name],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    async def wait_ready(self, name: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient() as client:
+            while time.monotonic() < deadline:
+                try:
+                    if (await client.get(f"http://127.0.0.1:{self.ports[name]}/readyz")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise RuntimeError(f"{name} not ready")
+
+    async def stored(self) -> tuple[int, int]:
+        conn = await asyncpg.connect(self.stack.pg.admin_dsn)
+        try:
+            row = await conn.fetchrow("SELECT count(*) AS n, count(DISTINCT read_id) AS d FROM records.reads")
+            return int(row["n"]), int(row["d"])
+        finally:
+            await conn.close()
+
+    def stop(self, *, keep: bool = False) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.stack.stop_infrastructure()
+        if keep:
+            print(f"logs kept in {self.stack.data_dir}")
+        else:
+            shutil.rmtree(self.stack.data_dir, ignore_errors=True)
+
+
+async def post_all(drill: Drill, total: int, tag: str, outcome: dict[str, int]) -> dict[str, int]:
+    """Post `total` reads in batches of 500, retrying each batch until the gateway answers 202."""
+    credential = drill.stack.camera_credential
+    now = datetime.now(UTC).isoformat()
+    batches = [
+        [
+            {"plate": f"F{tag}{i:07d}", "captured_at": now, "read_id": f"{tag}-{i}"}
+            for i in range(start, min(start + 500, total))
+        ]
+        for start in range(0, total, 500)
+    ]
+    url = f"http://127.0.0.1:{drill.ports['gateway']}/v1/reads"
+    queue: asyncio.Queue[list[dict]] = asyncio.Queue()
+    for b in batches:
+        queue.put_nowait(b)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            batch = queue.get_nowait()
+            while True:
+                try:
+                    r = await client.post(url, json={"reads": batch}, headers={"Authorization": f"Bearer {credential}"})
+                except httpx.HTTPError:
+                    outcome["errors"] += 1
+                    await asyncio.sleep(0.2)
+                    continue
+                if r.status_code == 202:
+                    outcome["accepted"] += r.json()["accepted"]
+                    break
+                assert r.status_code == 503, f"unexpected {r.status_code}: {r.text[:200]}"
+                outcome["refused_503"] += 1
+                await asyncio.sleep(0.2)
+
+    async with httpx.AsyncClient(timeout=30) as client:
+        await asyncio.gather(*(worker(client) for _ in range(4)))
+    return outcome
+
+
+async def fault(drill: Drill, scenario: str, outcome: dict[str, int], at: int) -> None:
+    """Inject the fault once `at` reads have been accepted, so it lands in the middle of the posting."""
+    while outcome["accepted"] < at:
+        await asyncio.sleep(0.01)
+    if scenario == "records":
+        drill.procs["records"].send_signal(signal.SIGKILL)
+        drill.procs["records"].wait()
+        await asyncio.sleep(1.0)
+        drill.start_service("records")
+    elif scenario == "nats":
+        drill.stack.nats.stop()
+        await asyncio.sleep(1.0)
+        drill.stack.nats.start()
+    elif scenario == "postgres":
+        drill.stack.pg.stop()
+        await asyncio.sleep(1.0)
+        drill.stack.pg.start()
+    print(f"  {scenario}: fault injected and recovered", flush=True)
+
+
+async def run(scenarios: list[str], total: int) -> bool:
+    drill = Drill()
+    ok = True
+    try:
+        await drill.start()
+        expected, _ = await drill.stored()
+        for scenario in scenarios:
+            tag = uuid.uuid4().hex[:3].upper()
+            started = time.monotonic()
+            outcome = {"accepted": 0, "refused_503": 0, "errors": 0}
+            await asyncio.gather(post_all(drill, total, tag, outcome), fault(drill, scenario, outcome, total // 3))
+            expected += total
+            deadline = time.monotonic() + 180
+            while (await drill.stored())[1] < expected and time.monotonic() < deadline:
+                await asyncio.sleep(0.5)
+            rows, distinct = await drill.stored()
+            passed = rows == distinct == expected and outcome["accepted"] == total
+            ok &= passed
+            print(
+                f"{scenario}: posted {total}, accepted {outcome['accepted']}, 503s {outcome['refused_503']}, "
+                f"connection errors {outcome['errors']}; stored {rows} rows, {distinct} distinct, expected "
+                f"{expected} in {time.monotonic() - started:.1f}s → {'PASS' if passed else 'FAIL'}",
+                flush=True,
+            )
+    except BaseException:
+        ok = False
+        raise
+    finally:
+        drill.stop(keep=not ok)
+    return ok
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reads", type=int, default=100_000)
+    parser.add_argument("--scenario", choices=["records", "nats", "postgres", "all"], default="all")
+    args = parser.parse_args()
+    chosen = ["records", "nats", "postgres"] if args.scenario == "all" else [args.scenario]
+    sys.exit(0 if asyncio.run(run(chosen, args.reads)) else 1)
