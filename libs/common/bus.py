@@ -45,17 +45,18 @@ def context_from(msg: Msg) -> otel_context.Context:
 class Bus:
     """Owns the NATS connection of a process; built in lifespan, closed on shutdown."""
 
-    def __init__(self, nc: Client, *, publish_attempts: int = 3, publish_timeout_s: float = 2.0) -> None:
+    def __init__(
+        self, nc: Client, *, name: str = "", publish_attempts: int = 3, publish_timeout_s: float = 2.0
+    ) -> None:
         self.nc = nc
+        self.name = name
         self.js: JetStreamContext = nc.jetstream(timeout=publish_timeout_s)
         self._attempts = publish_attempts
         self._timeout = publish_timeout_s
         self._subs: list[Any] = []
 
     @classmethod
-    async def connect(
-        cls, url: str, *, name: str, user: str | None = None, password: str | None = None
-    ) -> Bus:
+    async def connect(cls, url: str, *, name: str, user: str | None = None, password: str | None = None) -> Bus:
         """Connect with callbacks that log trouble; reconnects forever so a NATS restart heals."""
 
         async def on_error(exc: Exception) -> None:
@@ -80,7 +81,7 @@ class Bus:
             connect_timeout=5,
             allow_reconnect=True,
         )
-        return cls(nc)
+        return cls(nc, name=name)
 
     async def close(self) -> None:
         """Drain subscriptions so in-flight handlers finish, then close."""
@@ -101,8 +102,10 @@ class Bus:
 
         Returns True when the stream already had this message id (a duplicate).
         """
-        hdrs = trace_headers({**(headers or {}), "Nats-Msg-Id": msg_id})
         last: Exception | None = None
+        span = tracer.start_span(f"publish {subject}", kind=trace.SpanKind.PRODUCER)
+        with trace.use_span(span, end_on_exit=True):
+            hdrs = trace_headers({**(headers or {}), "Nats-Msg-Id": msg_id})
         for attempt in range(self._attempts):
             try:
                 ack = await self.js.publish(subject, payload, timeout=self._timeout, headers=hdrs)
@@ -112,11 +115,11 @@ class Bus:
                 await asyncio.sleep(0.05 * (2**attempt))
         raise Unavailable("the message bus did not acknowledge", code="bus_unavailable", reason=str(last))
 
-    async def request(
-        self, subject: str, body: BaseModel, reply_model: type[M], *, timeout: float = 5.0
-    ) -> M:
+    async def request(self, subject: str, body: BaseModel, reply_model: type[M], *, timeout: float = 5.0) -> M:
         """Typed request/reply: a typed error reply is raised as that error; silence is Unavailable."""
-        with tracer.start_as_current_span(f"request {subject}", kind=trace.SpanKind.CLIENT):
+        with tracer.start_as_current_span(
+            f"request {subject}", kind=trace.SpanKind.CLIENT, attributes={"alpr.service": self.name}
+        ):
             try:
                 msg = await self.nc.request(
                     subject, body.model_dump_json().encode(), timeout=timeout, headers=trace_headers()
@@ -142,7 +145,9 @@ class Bus:
         async def on_msg(msg: Msg) -> None:
             token = otel_context.attach(context_from(msg))
             try:
-                with tracer.start_as_current_span(f"handle {subject}", kind=trace.SpanKind.SERVER):
+                with tracer.start_as_current_span(
+                    f"handle {subject}", kind=trace.SpanKind.SERVER, attributes={"alpr.service": self.name}
+                ):
                     reply = await handler(request_model.model_validate_json(msg.data))
                     await msg.respond(reply.model_dump_json().encode())
             except AlprError as err:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+tracer = trace.get_tracer("alpr.db")
 
 
 def create_engine(url: str, *, schema: str, pool_size: int = 10) -> AsyncEngine:
@@ -25,11 +28,16 @@ class UnitOfWork:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._factory = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        self._role = engine.url.username or "db"
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[AsyncSession]:
-        async with self._factory() as session, session.begin():
-            yield session
+        # one span per transaction, so a trace shows each service's database work
+        with tracer.start_as_current_span(
+            "db.transaction", attributes={"db.system": "postgresql", "db.user": self._role}
+        ):
+            async with self._factory() as session, session.begin():
+                yield session
 
 
 def asyncpg_dsn(url: str) -> str:

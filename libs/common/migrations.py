@@ -37,19 +37,14 @@ async def apply_schemas(admin_dsn: str, schemas: list[SchemaMigrations]) -> list
                 f'CREATE TABLE IF NOT EXISTS "{item.schema}".schema_migrations '
                 "(version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
             )
-            done = {
-                r["version"]
-                for r in await conn.fetch(f'SELECT version FROM "{item.schema}".schema_migrations')
-            }
+            done = {r["version"] for r in await conn.fetch(f'SELECT version FROM "{item.schema}".schema_migrations')}
             for path in sorted(item.folder.glob("*.sql")):
                 if path.name in done:
                     continue
                 async with conn.transaction():
                     await conn.execute(f'SET LOCAL search_path TO "{item.schema}", public')
                     await conn.execute(path.read_text())
-                    await conn.execute(
-                        f'INSERT INTO "{item.schema}".schema_migrations(version) VALUES ($1)', path.name
-                    )
+                    await conn.execute(f'INSERT INTO "{item.schema}".schema_migrations(version) VALUES ($1)', path.name)
                 applied.append(f"{item.schema}/{path.name}")
     finally:
         try:

@@ -11,6 +11,7 @@ from nats.aio.msg import Msg
 from libs.common import metrics
 from libs.common.bus import Bus
 from libs.common.contracts.audit import AuditEvent, EventLookup, EventSummary, PersistedQuery, PersistedReply
+from libs.common.contracts.oversight import CountsQuery, CountsReply, FlaggedAttempt, FlagsQuery, FlagsReply
 from libs.common.db import UnitOfWork
 from libs.common.errors import NotFound, Unavailable
 from services.audit import repository
@@ -32,6 +33,34 @@ class AuditHandlers:
     async def register(self) -> None:
         await self.bus.serve("alpr.audit.persisted", PersistedQuery, self.persisted, queue="audit")
         await self.bus.serve("alpr.audit.event", EventLookup, self.event_summary, queue="audit")
+        await self.bus.serve("alpr.audit.flags", FlagsQuery, self.flags, queue="audit")
+        await self.bus.serve("alpr.audit.counts", CountsQuery, self.counts, queue="audit")
+
+    async def flags(self, query: FlagsQuery) -> FlagsReply:
+        """A3: prohibited-purpose attempts, for the admins' and auditors' listing at the gateway."""
+        async with self.uow() as session:
+            rows = await repository.flagged_attempts(session, since=query.since, limit=query.limit)
+        flags = []
+        for row in rows:
+            payload = json.loads(row["payload"])
+            flags.append(
+                FlaggedAttempt(
+                    event_id=row["event_id"],
+                    occurred_at=row["occurred_at"],
+                    actor=json.loads(row["actor"]),
+                    purpose=payload.get("purpose"),
+                    refusal=str(payload.get("details", {}).get("refusal", "")),
+                    route=payload.get("details", {}).get("route"),
+                    query=payload.get("query") or {},
+                )
+            )
+        return FlagsReply(flags=flags)
+
+    async def counts(self, query: CountsQuery) -> CountsReply:
+        """Aggregate totals only: no person, plate or case leaves through this subject."""
+        async with self.uow() as session:
+            by_type, denied = await repository.count_events(session, since=query.since)
+        return CountsReply(by_event_type=by_type, denied_searches=denied)
 
     async def event_summary(self, query: EventLookup) -> EventSummary:
         """Tie a later view to the search it follows from."""
@@ -59,6 +88,7 @@ class AuditHandlers:
                 # an unreadable event is still evidence: keep it as what it is, never drop it silently
                 log.error("AUDIT message %s is not an audit event", msg.subject)
                 raise
+        metrics.AUDIT_LAG.set(msgs[-1].metadata.num_pending if msgs else 0)
         async with self.uow() as session:
             head = await repository.lock_chain_head(session)
             stored = await repository.existing_event_ids(session, event_ids=[e.event_id for e in events])
@@ -67,9 +97,7 @@ class AuditHandlers:
         for link in links:
             for waiter in self._waiters.pop(link.event_id, []):
                 if not waiter.done():
-                    waiter.set_result(
-                        PersistedReply(event_id=link.event_id, seq=link.seq, record_hash=link.hash)
-                    )
+                    waiter.set_result(PersistedReply(event_id=link.event_id, seq=link.seq, record_hash=link.hash))
 
     async def persisted(self, query: PersistedQuery) -> PersistedReply:
         """Answer once the event is in the database, or Unavailable after `wait_ms`."""
@@ -85,7 +113,6 @@ class AuditHandlers:
                     return PersistedReply(event_id=link.event_id, seq=link.seq, record_hash=link.hash)
                 remaining = deadline - loop.time()
                 if remaining <= 0:
-                    metrics.AUDIT_LAG.inc()
                     raise Unavailable("the access record was not persisted in time", code="audit_unavailable")
                 try:
                     # another replica may be the writer, so poll the database as well as waiting

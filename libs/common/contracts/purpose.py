@@ -37,6 +37,4 @@ class Purpose(BaseModel):
 
     use: AuthorizedUse = Field(examples=["stolen_or_wanted_vehicle"])
     case_number: str = Field(min_length=1, max_length=64, examples=["SJ-2026-004211"])
-    reason: str = Field(
-        min_length=1, max_length=2000, examples=["Vehicle reported stolen at knifepoint on 11/27"]
-    )
+    reason: str = Field(min_length=1, max_length=2000, examples=["Vehicle reported stolen at knifepoint on 11/27"])

@@ -72,9 +72,7 @@ class ReadIn(BaseModel):
     heading: float | None = None
     plate_box: Box | None = None
     plate_polygon: list[Point] | None = None  # TL, TR, BR, BL as OpenALPR sends
-    vehicle: dict[str, str] = Field(
-        default_factory=dict
-    )  # make, model, colour, type as the vendor named them
+    vehicle: dict[str, str] = Field(default_factory=dict)  # make, model, colour, type as the vendor named them
     images: list[ReadImage] = Field(default_factory=list)
     vendor: str = "native"
     vendor_format: str = "native"

@@ -64,6 +64,7 @@ class ReadDetail(ReadSummary):
 class SearchRequest(BaseModel):
     search_id: str
     query: SearchQuery
+    case_number: str | None = None  # held copies past retention answer only their hold's case
 
 
 class SearchResult(BaseModel):

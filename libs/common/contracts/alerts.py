@@ -1,0 +1,152 @@
+"""Alerts: what records publishes on ALERTS and answers on `alpr.records.alerts.*`.
+
+Subjects (request/reply, queue group `records`): `alpr.records.alerts.list|get|verify|dispose|figures`.
+Stream: `alpr.alerts.<agency>` carries one `AlertMessage` per alert, `Nats-Msg-Id` = the alert id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from libs.common.contracts.reads import Candidate
+
+STALE_NOTICE = "stale — do not act"
+
+MatchTypeName = Literal["exact", "lookalike", "wildcard"]
+AlertStatus = Literal["pending", "investigate_only", "confirmed", "closed"]
+# E3: every alert ends with one of these
+DispositionCode = Literal["confirmed", "misread", "wrong_state", "vehicle_mismatch", "stale_hotlist", "not_located"]
+
+
+class HotlistEntrySnapshot(BaseModel):
+    """The entry as it stood when the alert was raised."""
+
+    entry_id: int
+    hotlist_id: str
+    hotlist_name: str
+    source: str
+    plate: str
+    state: str | None = None
+    ncic_record_type: str | None = None
+    reason: str | None = None
+    case_number: str | None = None
+    nic: str | None = None
+    ori: str | None = None
+    vehicle_year: int | None = None
+    make: str | None = None
+    model: str | None = None
+    style: str | None = None
+    colour: str | None = None
+    priority: int = 50
+    entered_at: datetime
+    refreshed_at: datetime
+    expires_at: datetime
+
+
+class ImageRef(BaseModel):
+    kind: str
+    href: str  # gateway path; fetching it is an audited view
+
+
+class AlertMessage(BaseModel):
+    """E1: everything an officer needs to judge a hit, and E4's stale marking."""
+
+    alert_id: str
+    raised_at: datetime
+    read_id: str
+    captured_at: datetime
+    agency: str
+    camera_id: str
+    latitude: float | None = None
+    longitude: float | None = None
+    read_plate: str | None = None  # the vendor's text
+    read_state: str | None = None
+    confidence: float | None = None
+    candidates: list[Candidate] = Field(default_factory=list)
+    our_plate: str | None = None
+    our_confidence: float | None = None
+    our_candidates: list[Candidate] = Field(default_factory=list)
+    images: list[ImageRef] = Field(default_factory=list)
+    match_type: MatchTypeName
+    matched_text: str
+    matched_origin: str  # vendor, ours or candidate
+    state_mismatch: bool
+    entry: HotlistEntrySnapshot
+    entry_age_s: float  # from the entry's entry into the list to the alert
+    list_refreshed_at: datetime | None = None
+    stale: bool = False
+    notice: str | None = None  # STALE_NOTICE when the list is stale
+
+
+class Verification(BaseModel):
+    """E2: what the officer saw, character by character, against the image and the vehicle."""
+
+    verification_id: str
+    officer_sub: str
+    verified_at: datetime
+    plate_seen: str
+    state_seen: str | None
+    vehicle_matches: bool
+    other_source_checked: bool
+    character_mismatches: list[int]  # 0-based positions where the officer's plate differs
+    state_agrees: bool
+    outcome: Literal["confirmed", "investigate_only"]
+    notes: str | None = None
+
+
+class Alert(AlertMessage):
+    status: AlertStatus = "pending"
+    disposition: DispositionCode | None = None
+    disposed_at: datetime | None = None
+    disposed_by: str | None = None
+    verifications: list[Verification] = Field(default_factory=list)
+
+
+class AlertQuery(BaseModel):
+    status: AlertStatus | None = None
+    since: datetime | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class AlertPage(BaseModel):
+    alerts: list[Alert]
+
+
+class AlertLookup(BaseModel):
+    alert_id: str
+
+
+class VerificationIn(BaseModel):
+    """The officer's check: the plate as read from the image, the state seen, the vehicle description."""
+
+    alert_id: str
+    officer_sub: str
+    plate_seen: str = Field(min_length=1, max_length=15)
+    state_seen: str | None = Field(default=None, max_length=3)
+    vehicle_matches: bool
+    other_source_checked: bool = False
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class DispositionIn(BaseModel):
+    alert_id: str
+    officer_sub: str
+    code: DispositionCode
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class FiguresQuery(BaseModel):
+    since: datetime | None = None
+
+
+class AlertFigures(BaseModel):
+    """Counts for the accuracy figures: alerts by match type and by disposition, misreads among them."""
+
+    alerts: int
+    by_match_type: dict[str, int]
+    by_disposition: dict[str, int]
+    misreads: int
+    pending: int

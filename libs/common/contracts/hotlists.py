@@ -1,0 +1,207 @@
+"""Hotlists between the gateway (or sharing) and records: lists, entries, imports and partner exchange.
+
+Subjects (request/reply, queue group `records`):
+`alpr.records.hotlists.list|get|create|entries|add_entry|remove_entry|import` for the gateway,
+`alpr.records.hotlists.shareable` and `alpr.records.hotlists.partner_upsert` for sharing.
+Every records replica follows changes on core NATS `alpr.hotlists.changed` (`HotlistChanged`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+HOTLISTS_CHANGED = "alpr.hotlists.changed"
+
+HotlistSourceName = Literal[
+    "ca_doj_stolen_vehicle", "ca_doj_felony_vehicle", "ca_doj_stolen_plate", "ncic", "partner", "manual"
+]
+ImportFormat = Literal["ncic_fixed", "ncic_comma", "ca_doj_clew", "genetec", "csv"]
+
+
+class VehicleFields(BaseModel):
+    """What a list says about the vehicle and the record, beyond plate and state."""
+
+    ncic_record_type: str | None = Field(default=None, max_length=1)
+    reason: str | None = Field(default=None, max_length=1000)
+    case_number: str | None = Field(default=None, max_length=64)
+    nic: str | None = Field(default=None, max_length=16)
+    ori: str | None = Field(default=None, max_length=16)
+    vehicle_year: int | None = Field(default=None, ge=1900, le=2100)
+    make: str | None = Field(default=None, max_length=32)
+    model: str | None = Field(default=None, max_length=32)
+    style: str | None = Field(default=None, max_length=32)
+    colour: str | None = Field(default=None, max_length=32)
+    priority: int = Field(default=50, ge=0, le=100)  # 0 is the highest
+
+
+class HotlistSummary(BaseModel):
+    hotlist_id: str
+    name: str
+    source: HotlistSourceName
+    description: str | None = None
+    shareable: bool = False
+    partner_ori: str | None = None
+    agreement_id: str | None = None
+    created_at: datetime
+    refreshed_at: datetime | None = None  # the last full import or partner refresh
+    stale: bool = False  # E4: a fed list not refreshed within 24 hours
+    active_entries: int = 0
+
+
+class HotlistCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+    source: HotlistSourceName
+    description: str | None = Field(default=None, max_length=1000)
+    shareable: bool = False  # whether partners under an agreement may receive its entries
+
+
+class HotlistLookup(BaseModel):
+    hotlist_id: str
+
+
+class HotlistPage(BaseModel):
+    hotlists: list[HotlistSummary]
+
+
+class HotlistEntry(VehicleFields):
+    """A stored entry as records reports it."""
+
+    entry_id: int
+    hotlist_id: str
+    source: HotlistSourceName
+    plate: str
+    state: str | None = None
+    entered_at: datetime
+    refreshed_at: datetime
+    expires_at: datetime
+
+
+class EntryQuery(BaseModel):
+    hotlist_id: str
+    plate: str | None = Field(default=None, max_length=15)
+    include_expired: bool = False
+    limit: int = Field(default=100, ge=1, le=1000)
+    after_entry_id: int | None = None
+
+
+class EntryPage(BaseModel):
+    entries: list[HotlistEntry]
+    next_after: int | None = None
+
+
+class ManualEntryIn(VehicleFields):
+    """An entry an admin types in; its expiry is capped at 30 days from entry (B4)."""
+
+    hotlist_id: str
+    plate: str = Field(min_length=1, max_length=15)
+    state: str | None = Field(default=None, max_length=3)
+    expires_at: datetime | None = None
+    entered_by: str  # the person's subject, kept with the entry
+
+
+class EntryLookup(BaseModel):
+    hotlist_id: str
+    entry_id: int
+
+
+class EntryRemoved(BaseModel):
+    hotlist_id: str
+    entry_id: int
+    plate: str
+
+
+class HotlistImport(BaseModel):
+    """A file to import: `replace` swaps the whole list atomically, `add` and `remove` apply a delta."""
+
+    hotlist_id: str
+    content_b64: str = Field(min_length=1)
+    format: ImportFormat | None = None  # detected from the content when absent
+    mode: Literal["replace", "add", "remove"] = "replace"
+    time_zone: str = "America/Los_Angeles"  # dates without a zone in the file
+
+
+class RefusedLine(BaseModel):
+    line_no: int
+    code: str
+    message: str
+    text: str = ""
+
+
+class ImportResult(BaseModel):
+    hotlist_id: str
+    format: ImportFormat | None
+    mode: Literal["replace", "add", "remove"]
+    accepted_lines: list[int]
+    refused: list[RefusedLine]
+    skipped_lines: list[int] = Field(default_factory=list)  # headers and footers
+    added: int = 0
+    refreshed: int = 0
+    removed: int = 0
+    applied: bool = True  # False when an incomplete file was refused as a replacement
+
+
+class HotlistChanged(BaseModel):
+    """Core NATS notice that a list changed; replicas read the changes from the database."""
+
+    hotlist_id: str
+    change_seq: int
+
+
+class ShareableQuery(BaseModel):
+    """What sharing asks for: our shareable entries, all of them or those changed since a time."""
+
+    since: datetime | None = None
+
+
+class ShareableEntry(VehicleFields):
+    plate: str
+    state: str | None = None
+    source: HotlistSourceName
+    entered_at: datetime
+    refreshed_at: datetime
+    expires_at: datetime
+
+
+class ShareableList(BaseModel):
+    """Our active shareable entries; `refreshed_at` is the oldest refresh of the lists they come from."""
+
+    agency: str
+    generated_at: datetime
+    refreshed_at: datetime | None
+    entries: list[ShareableEntry]
+
+
+class PartnerEntryIn(VehicleFields):
+    """One entry of a partner agency's list; it expires 24 hours after `refreshed_at` (C5)."""
+
+    plate: str = Field(min_length=1, max_length=15)
+    state: str | None = Field(default=None, max_length=3)
+    refreshed_at: datetime
+    entered_at: datetime | None = None
+
+
+class PartnerUpsert(BaseModel):
+    """A partner's whole list, replacing what records held for that partner."""
+
+    partner_ori: str = Field(min_length=1, max_length=16)
+    agreement_id: str = Field(min_length=1, max_length=64)
+    partner_name: str | None = None
+    entries: list[PartnerEntryIn]
+
+
+class RefusedEntry(BaseModel):
+    index: int
+    code: str
+    message: str
+
+
+class PartnerUpsertReply(BaseModel):
+    hotlist_id: str
+    accepted: int
+    refused: list[RefusedEntry]
+    added: int
+    refreshed: int
+    removed: int

@@ -1,0 +1,43 @@
+"""Gateway ↔ audit for oversight: flagged attempts for admins and auditors, and public counts.
+
+Subjects (request/reply, queue group `audit`): `alpr.audit.flags`, `alpr.audit.counts`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class FlagsQuery(BaseModel):
+    since: datetime | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class FlaggedAttempt(BaseModel):
+    """A refused access the policy says admins and auditors must see (A3: a prohibited purpose)."""
+
+    event_id: str
+    occurred_at: datetime
+    actor: dict[str, Any]
+    purpose: dict[str, Any] | None = None
+    refusal: str
+    route: str | None = None
+    query: dict[str, Any] = Field(default_factory=dict)
+
+
+class FlagsReply(BaseModel):
+    flags: list[FlaggedAttempt]
+
+
+class CountsQuery(BaseModel):
+    since: datetime | None = None
+
+
+class CountsReply(BaseModel):
+    """Totals of recorded events by type, and the refused searches among the denials."""
+
+    by_event_type: dict[str, int]
+    denied_searches: int

@@ -1,0 +1,245 @@
+"""Gateway ↔ sharing over `alpr.sharing.<action>`: tokens, keys, agreements, partner searches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from libs.common.contracts.purpose import Purpose
+from libs.common.contracts.search import ReadSummary
+
+# Revocations are published here too, so anything that caches an agreement's state can drop it.
+REVOKED_SUBJECT = "alpr.sharing.revoked"
+
+
+def sharing_subject(action: str) -> str:
+    """The request/reply subject of one sharing action."""
+    return f"alpr.sharing.{action}"
+
+
+class Empty(BaseModel):
+    """A request that carries nothing."""
+
+
+class KeysReply(BaseModel):
+    """What a verifier of partner tokens needs: the published keys, the issuer and the audience."""
+
+    jwks: dict[str, Any]
+    issuer: str
+    audience: str
+
+
+class TokenRequest(BaseModel):
+    """A token endpoint request as the gateway received it (form fields may repeat, so lists)."""
+
+    form: dict[str, list[str]]
+    authorization: str | None = Field(default=None, repr=False)
+    token_endpoint: str
+
+
+class TokenReply(BaseModel):
+    """RFC 6749 §5.1 success body."""
+
+    access_token: str = Field(repr=False)
+    token_type: str
+    expires_in: int
+    scope: str
+
+
+class PartnerCredentials(BaseModel):
+    """The claims of a partner token the gateway has verified (signature, issuer, audience, times)."""
+
+    client_id: str
+    agreement_id: str
+    scopes: list[str]
+    jti: str
+    expires_at: datetime
+
+
+class AgencyRef(BaseModel):
+    """An agency named by its ORI and name."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    ori: str = Field(min_length=9, max_length=9, examples=["CA0410000"])
+    name: str = Field(min_length=1, max_length=200, examples=["Santa Clara County Sheriff"])
+
+
+class Requester(BaseModel):
+    """The partner's person who asks (C2)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200, examples=["Det. R. Diaz"])
+    badge: str = Field(min_length=1, max_length=32, examples=["4412"])
+
+
+class PartnerSearch(BaseModel):
+    """A partner search: one exact plate, a window, who asks, for which agency, and why."""
+
+    plate: str = Field(min_length=2, max_length=15, examples=["8ABC123"])
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+    requester: Requester
+    agency: AgencyRef
+    on_behalf_of: AgencyRef
+    purpose: Purpose
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class PartnerSearchRequest(BaseModel):
+    search_id: str
+    credentials: PartnerCredentials
+    search: PartnerSearch
+
+
+class PartnerSearchReply(BaseModel):
+    """The reads the agreement allows, and the window they were searched in (narrowed if needed)."""
+
+    search_id: str
+    agreement_id: str
+    partner_ori: str
+    since: datetime
+    until: datetime
+    narrowed: bool
+    reads: list[ReadSummary]
+    truncated: bool = False
+
+
+class CredentialsRequest(BaseModel):
+    credentials: PartnerCredentials
+
+
+class PartnerHotlistPut(BaseModel):
+    credentials: PartnerCredentials
+    entries: list[dict[str, Any]] = Field(max_length=10_000)
+
+
+class StaffActor(BaseModel):
+    """A person of ours acting on partners and agreements, as the gateway's registry knows them."""
+
+    sub: str
+    name: str
+    roles: list[str]
+
+
+class PartnerIn(BaseModel):
+    ori: str = Field(examples=["CA0410000"])
+    name: str = Field(examples=["Santa Clara County Sheriff"])
+    kind: str = Field(examples=["ca_local_agency"])
+    state: str = Field(default="CA", examples=["CA"])
+
+
+class PartnerCreate(BaseModel):
+    actor: StaffActor
+    partner: PartnerIn
+
+
+class PartnerView(BaseModel):
+    ori: str
+    name: str
+    kind: str
+    created_by: str
+    created_at: datetime
+
+
+class AgreementTerms(BaseModel):
+    """What an admin proposes; the id is kept by a change and made up for a new agreement."""
+
+    id: str | None = Field(default=None, max_length=64, examples=["SJPD-IAA-2026-007"])
+    partner_ori: str = Field(examples=["CA0410000"])
+    document_ref: str = Field(examples=["contracts/2026/iaa-007.pdf"])
+    effective_from: AwareDatetime
+    expires_at: AwareDatetime
+    scopes: list[str] = Field(examples=[["reads:search", "hotlists:read"]])
+    allowed_uses: list[str] = Field(examples=[["stolen_or_wanted_vehicle"]])
+    max_lookback_days: int = Field(examples=[30])
+
+
+class ProposeRequest(BaseModel):
+    actor: StaffActor
+    terms: AgreementTerms
+    reason: str
+
+
+class RevokeRequest(BaseModel):
+    actor: StaffActor
+    agreement_id: str
+    reason: str
+
+
+class DecideRequest(BaseModel):
+    actor: StaffActor
+    proposal_id: str
+
+
+class ProposalView(BaseModel):
+    id: str
+    action: str
+    agreement_id: str
+    status: Literal["pending", "approved"]
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+    reason: str
+    proposed_by: str
+    proposed_at: datetime
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+
+
+class AgreementLookup(BaseModel):
+    agreement_id: str
+
+
+class AgreementView(BaseModel):
+    """One version of an agreement, with its status as of now."""
+
+    id: str
+    version: int
+    partner_ori: str
+    document_ref: str
+    effective_from: datetime
+    expires_at: datetime
+    scopes: list[str]
+    allowed_uses: list[str]
+    max_lookback_days: int
+    status: str
+
+
+class AgreementHistory(BaseModel):
+    versions: list[AgreementView]
+    proposals: list[ProposalView]
+
+
+class ClientCreate(BaseModel):
+    actor: StaffActor
+    agreement_id: str
+    auth_method: Literal["client_secret_basic", "private_key_jwt"] = "client_secret_basic"
+    public_jwk: dict[str, Any] | None = None
+
+
+class ClientView(BaseModel):
+    """A registered client; the secret is in the reply that creates it and nowhere else, ever."""
+
+    client_id: str
+    agreement_id: str
+    auth_method: str
+    active: bool
+    client_secret: str | None = Field(default=None, repr=False)
+
+
+class Revoked(BaseModel):
+    """Published on `alpr.sharing.revoked` when an agreement stops being in force."""
+
+    agreement_id: str
+    at: datetime
+
+
+class PartnerList(BaseModel):
+    partners: list[PartnerView]
+
+
+class AgreementList(BaseModel):
+    agreements: list[AgreementView]

@@ -1,0 +1,58 @@
+"""One trace from the HTTP request through NATS to records and audit and their database work."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from libs.common.telemetry import add_span_processor
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+class TestSearchTrace:
+    async def test_spans_of_one_search_cross_gateway_records_and_audit(self, system) -> None:
+        exporter = InMemorySpanExporter()
+        add_span_processor(SimpleSpanProcessor(exporter))
+        now = datetime.now(UTC)
+        response = await system.gateway.post(
+            "/v1/searches",
+            json={
+                "query": {
+                    "plate": "9TRACE" + uuid.uuid4().hex[:2].upper(),
+                    "since": (now - timedelta(days=1)).isoformat(),
+                    "until": now.isoformat(),
+                },
+                "purpose": {
+                    "use": "wanted_suspect",
+                    "case_number": "SJ-2026-123456",
+                    "reason": "Suspect vehicle in a shooting on Tully Road last night",
+                },
+            },
+            headers=system.token("officer"),
+        )
+        assert response.status_code == 200, response.text
+        spans = exporter.get_finished_spans()
+        server = next(s for s in spans if s.name.startswith("POST /v1/searches") and s.parent is None)
+        trace_id = server.context.trace_id
+        in_trace = [s for s in spans if s.context.trace_id == trace_id]
+        names = {s.name for s in in_trace}
+        services = {s.attributes.get("alpr.service") for s in in_trace}
+        assert "request alpr.records.search" in names
+        assert "handle alpr.records.search" in names
+        assert "handle alpr.audit.persisted" in names
+        assert any(n.startswith("publish alpr.audit.event") for n in names)
+        assert {"gateway", "records", "audit"} <= services
+        db_users = {s.attributes.get("db.user") for s in in_trace if s.name == "db.transaction"}
+        assert {"alpr_records", "alpr_audit", "alpr_gateway"} <= db_users
+        # the audit writer's batch links back to the search's trace through the AUDIT stream headers
+        linked = [
+            s
+            for s in spans
+            if s.name == "consume audit-writer" and any(link.context.trace_id == trace_id for link in s.links)
+        ]
+        assert linked
