@@ -20,7 +20,7 @@ from opentelemetry import propagate, trace
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 
-from libs.common.errors import AlprError, Unavailable, error_from_body
+from libs.common.errors import AlprError, PayloadTooLarge, Unavailable, error_from_body
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("alpr.bus")
@@ -126,6 +126,8 @@ class Bus:
                 )
             except NoRespondersError as exc:
                 raise Unavailable(f"no service answers {subject}", code="service_unavailable") from exc
+            except nats.errors.MaxPayloadError as exc:
+                raise PayloadTooLarge("the request exceeds the bus's message size", code="payload_too_large") from exc
             except NatsTimeout as exc:
                 raise Unavailable(f"{subject} did not answer in time", code="service_timeout") from exc
             if msg.headers and ERROR_HEADER in msg.headers:

@@ -1,0 +1,82 @@
+"""The recognizer over real NATS: typed error replies for bad images, readings with candidates for good ones."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from libs.common.contracts.reads import Box
+from libs.common.contracts.recognition import RecognizeRequest, Recognition
+from libs.common.errors import AlprError
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+SHARED = Path(os.environ.get("ALPR_SHARED_DIR", Path(__file__).resolve().parents[4] / "shared"))
+DATA = SHARED / "data" / "plates-openalpr-us"
+
+
+def jpeg(size: tuple[int, int] = (200, 100), colour: str = "white") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "JPEG")
+    return out.getvalue()
+
+
+async def recognize(system, request: RecognizeRequest) -> Recognition:  # type: ignore[no-untyped-def]
+    if "recognizer" not in system.apps:
+        pytest.skip("recognizer not started in this run")
+    bus = system.runtime("records").bus
+    return await bus.request("alpr.recognize", request, Recognition, timeout=10)
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("image_b64", "box", "code"),
+        [
+            ("!!not base64!!", None, "image_undecodable"),
+            (base64.b64encode(b"this is not an image").decode(), None, "image_undecodable"),
+            (base64.b64encode(jpeg()).decode(), Box(x=150, y=50, width=200, height=100), "box_outside_frame"),
+        ],
+    )
+    async def test_typed_error_reply_not_a_timeout(self, system, image_b64: str, box, code: str) -> None:  # type: ignore[no-untyped-def]
+        with pytest.raises(AlprError) as caught:
+            await recognize(system, RecognizeRequest(image_b64=image_b64, box=box))
+        assert caught.value.code == code
+
+    async def test_an_image_over_the_pixel_limit_is_refused(self, system) -> None:
+        out = io.BytesIO()
+        Image.new("L", (6000, 6000), 255).save(out, "PNG")  # 36 MP, a few KB: a decompression bomb shape
+        with pytest.raises(AlprError) as caught:
+            await recognize(system, RecognizeRequest(image_b64=base64.b64encode(out.getvalue()).decode()))
+        assert caught.value.code == "image_too_large"
+        assert caught.value.status == 413
+
+    async def test_a_request_over_the_bus_limit_is_refused_not_timed_out(self, system) -> None:
+        huge = base64.b64encode(b"\xff\xd8" + b"0" * (7 * 1024 * 1024)).decode()
+        with pytest.raises(AlprError) as caught:
+            await recognize(system, RecognizeRequest(image_b64=huge))
+        assert caught.value.status == 413
+
+
+class TestReading:
+    async def test_a_real_frame_with_its_box_gives_text_confidences_and_ranked_candidates(self, system) -> None:
+        line = (DATA / "labels.tsv").read_text().splitlines()[1]
+        name, x, y, w, h, _plate = line.split("\t")
+        frame = (DATA / "images" / name).read_bytes()
+        reading = await recognize(
+            system,
+            RecognizeRequest(
+                image_b64=base64.b64encode(frame).decode(),
+                box=Box(x=float(x), y=float(y), width=float(w), height=float(h)),
+            ),
+        )
+        assert 1 <= len(reading.plate) <= 10 and reading.plate.isalnum()
+        assert 0.0 <= reading.confidence <= 1.0
+        assert len(reading.char_confidences) == len(reading.plate)
+        assert reading.candidates and reading.candidates[0].plate == reading.plate
+        scores = [c.confidence for c in reading.candidates]
+        assert scores == sorted(scores, reverse=True)
+        assert reading.model_version
