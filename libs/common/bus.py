@@ -96,15 +96,24 @@ class Bus:
         return self.nc.is_connected
 
     async def publish_durable(
-        self, subject: str, payload: bytes, *, msg_id: str, headers: dict[str, str] | None = None
+        self,
+        subject: str,
+        payload: bytes,
+        *,
+        msg_id: str,
+        headers: dict[str, str] | None = None,
+        traced: bool = True,
     ) -> bool:
         """Publish to JetStream and wait for its ack; retries a bounded number of times, then Unavailable.
 
-        Returns True when the stream already had this message id (a duplicate).
+        Returns True when the stream already had this message id (a duplicate). Bulk callers pass
+        `traced=False` and wrap the whole batch in one span of their own.
         """
         last: Exception | None = None
-        span = tracer.start_span(f"publish {subject}", kind=trace.SpanKind.PRODUCER)
-        with trace.use_span(span, end_on_exit=True):
+        if traced:
+            with tracer.start_as_current_span(f"publish {subject}", kind=trace.SpanKind.PRODUCER):
+                hdrs = trace_headers({**(headers or {}), "Nats-Msg-Id": msg_id})
+        else:
             hdrs = trace_headers({**(headers or {}), "Nats-Msg-Id": msg_id})
         for attempt in range(self._attempts):
             try:

@@ -18,7 +18,6 @@ def create_engine(url: str, *, schema: str, pool_size: int = 10) -> AsyncEngine:
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         connect_args={"server_settings": {"search_path": schema, "application_name": f"alpr-{schema}"}},
     )
 

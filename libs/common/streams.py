@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from nats.js.api import (
     AckPolicy,
@@ -98,5 +99,6 @@ def alerts_subject(agency: str) -> str:
     return f"alpr.alerts.{_token(agency)}"
 
 
+@lru_cache(maxsize=4096)
 def _token(value: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in value) or "_"

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+from opentelemetry import trace
+
 from libs.common.bus import Bus
 from libs.common.contracts.audit import AuditEvent, PersistedQuery, PersistedReply
 from libs.common.contracts.reads import ReadIn
 from libs.common.errors import AlprError, Unavailable
 from libs.common.streams import audit_subject, reads_subject
+
+tracer = trace.get_tracer("alpr.gateway")
 
 
 class AuditTrail:
@@ -49,15 +53,21 @@ class AuditTrail:
 
 async def publish_reads(bus: Bus, reads: list[ReadIn]) -> int:
     """Hand every read to JetStream and wait for all acks; any failure means the post is not accepted."""
-    results = await asyncio.gather(
-        *(
-            bus.publish_durable(
-                reads_subject(r.agency, r.camera_id), r.model_dump_json().encode(), msg_id=r.read_id
-            )
-            for r in reads
-        ),
-        return_exceptions=True,
-    )
+    with tracer.start_as_current_span(
+        "publish READS", kind=trace.SpanKind.PRODUCER, attributes={"messaging.batch.message_count": len(reads)}
+    ):
+        results = await asyncio.gather(
+            *(
+                bus.publish_durable(
+                    reads_subject(r.agency, r.camera_id),
+                    r.model_dump_json().encode(),
+                    msg_id=r.read_id,
+                    traced=False,
+                )
+                for r in reads
+            ),
+            return_exceptions=True,
+        )
     failures = [r for r in results if isinstance(r, BaseException)]
     if failures:
         raise Unavailable("the read stream did not acknowledge; retry", code="bus_unavailable")
