@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from libs.common.contracts.reads import Box
-from libs.common.contracts.recognition import RecognizeRequest, Recognition
+from libs.common.contracts.recognition import Recognition, RecognizeRequest
 from libs.common.errors import AlprError
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
