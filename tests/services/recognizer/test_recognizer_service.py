@@ -80,3 +80,49 @@ class TestReading:
         scores = [c.confidence for c in reading.candidates]
         assert scores == sorted(scores, reverse=True)
         assert reading.model_version
+
+
+class TestRecordsAsksTheRecognizer:
+    async def test_a_read_with_a_plate_image_stores_vendor_text_and_our_reading_side_by_side(self, system) -> None:
+        import asyncio
+        from datetime import UTC, datetime
+
+        import asyncpg
+
+        if "recognizer" not in system.apps:
+            pytest.skip("recognizer not started in this run")
+        line = (DATA / "labels.tsv").read_text().splitlines()[2]
+        name, x, y, w, h, plate = line.split("\t")
+        crop = Image.open(DATA / "images" / name).convert("RGB")
+        crop = crop.crop((int(x), int(y), int(x) + int(w), int(y) + int(h)))
+        out = io.BytesIO()
+        crop.save(out, "JPEG", quality=90)
+        response = await system.gateway.post(
+            "/v1/reads",
+            json={
+                "plate": plate,
+                "captured_at": datetime.now(UTC).isoformat(),
+                "images": [{"kind": "plate", "data_b64": base64.b64encode(out.getvalue()).decode()}],
+            },
+            headers=system.camera,
+        )
+        assert response.status_code == 202, response.text
+        read_id = response.json()["read_ids"][0]
+        conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+        try:
+            for _ in range(200):
+                row = await conn.fetchrow("SELECT * FROM records.reads WHERE read_id = $1::uuid", read_id)
+                if row:
+                    break
+                await asyncio.sleep(0.05)
+            image = await conn.fetchval(
+                "SELECT length(data) FROM records.read_images WHERE read_id = $1::uuid", read_id
+            )
+        finally:
+            await conn.close()
+        assert row is not None
+        assert row["plate"] == plate
+        assert row["our_plate"] and row["our_model"]
+        assert row["our_confidence"] is not None
+        assert row["our_candidates"] and row["has_image"] is True
+        assert image == len(out.getvalue())
