@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from pathlib import Path
@@ -31,10 +30,9 @@ def _app_factory(service: str):  # type: ignore[no-untyped-def]
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from libs.common.settings import CommonSettings
-
     port = int(os.environ.get("ALPR_HTTP_PORT", "8000"))
-    host = os.environ.get("ALPR_HTTP_HOST", "0.0.0.0" if CommonSettings.model_fields else "127.0.0.1")
+    # in a pod the probes and the Service reach the container's address, not loopback
+    host = os.environ.get("ALPR_HTTP_HOST", "0.0.0.0")
     app = _app_factory(args.service)()
     uvicorn.run(
         app,
@@ -120,4 +118,3 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
-    _ = json
