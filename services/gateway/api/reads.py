@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -108,7 +109,20 @@ async def _purpose_for(
         return event.purpose, search_id
     if purpose is None:
         raise InvalidInput("name the search this view follows from, or give a purpose", code="purpose_required")
-    check_purpose(purpose, rt.settings)
+    try:
+        check_purpose(purpose, rt.settings)
+    except Forbidden as err:  # A3: a prohibited purpose is flagged to admins and auditors, as on search
+        await rt.extras["audit"].record_quietly(
+            AuditEvent(
+                event_type=EventType.ACCESS_DENIED,
+                actor=actor_of(principal),
+                purpose=purpose,
+                query={"read_id": read_id},
+                outcome="denied",
+                details={"refusal": err.code, "flag_admins_and_auditors": True, "route": "read_view"},
+            )
+        )
+        raise
     return purpose, None
 
 
@@ -162,8 +176,6 @@ async def read_image(
     search_id: str | None = None,
 ) -> Response:
     """The image of a read, for the visual check POLICY.md asks for; audited as an image view."""
-    import base64
-
     if not principal.user_class.allow_images:
         raise Forbidden("your class may not view images", code="images_not_allowed")
     purpose, search = await _purpose_for(rt, principal, read_id, search_id, _purpose_from_params(request))
