@@ -1,20 +1,28 @@
-"""Audit: FastAPI app whose lifespan runs the AUDIT writer and the persisted confirmations."""
+"""Audit: FastAPI app whose lifespan runs the AUDIT writer, its checkpoints and the daily self-check."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 
 from libs.common.bus import Bus
 from libs.common.consumer import BatchConsumer
+from libs.common.contracts.auditing import CompletenessQuery
 from libs.common.db import UnitOfWork, create_engine
 from libs.common.streams import AUDIT_WRITER
 from libs.common.telemetry import setup_tracing
 from libs.common.web import Runtime, install_common
-from services.audit.handlers import AuditHandlers
+from services.audit import repository
+from services.audit.handlers import AuditHandlers, AuditorHandlers
 from services.audit.settings import AuditSettings
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: AuditSettings | None = None) -> FastAPI:
@@ -30,14 +38,27 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
             user=cfg.nats_user,
             password=cfg.nats_password.get_secret_value() if cfg.nats_password else None,
         )
-        handlers = AuditHandlers(cfg, UnitOfWork(engine), bus)
+        uow = UnitOfWork(engine)
+        handlers = AuditHandlers(cfg, uow, bus)
+        auditors = AuditorHandlers(cfg, uow, bus, handlers)
+        await handlers.load_tree()
         await handlers.register()
+        await auditors.register()
         consumer = BatchConsumer(bus, AUDIT_WRITER, handlers.write_batch, batch=cfg.writer_batch)
         consumer.start()
-        app.state.runtime = Runtime("audit", cfg, bus, engine, handlers.uow, {"handlers": handlers})
+        tasks = [
+            asyncio.create_task(_every(min(cfg.checkpoint_interval_s, 5.0), handlers.checkpoint_tick)),
+            asyncio.create_task(_every(cfg.completeness_check_s, lambda: _check_yesterday(uow, auditors))),
+        ]
+        extras = {"handlers": handlers, "auditors": auditors}
+        app.state.runtime = Runtime("audit", cfg, bus, engine, uow, extras)
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await consumer.stop()
             await bus.close()
             await engine.dispose()
@@ -46,3 +67,24 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
     install_common(app, "audit")
     setup_tracing(app, "audit", cfg)
     return app
+
+
+async def _every(period_s: float, job: Callable[[], Awaitable[object]]) -> None:
+    """Run a job on a period; a failure is logged and the next period tries again."""
+    while True:
+        await asyncio.sleep(period_s)
+        try:
+            await job()
+        except Exception as exc:
+            log.warning("periodic audit job failed: %s", exc)
+
+
+async def _check_yesterday(uow: UnitOfWork, auditors: AuditorHandlers) -> None:
+    """A5: once a day, compare yesterday's gateway tally with the records written; differences are logged."""
+    day = (datetime.now(UTC) - timedelta(days=1)).date()
+    async with uow() as session:
+        if await repository.completeness_checked(session, day=day):
+            return
+    report = await auditors.completeness(CompletenessQuery(day=day))
+    if not report.ok:
+        log.error("audit completeness check of %s found differences: %s", day, report.differences)

@@ -44,6 +44,7 @@ async def seed_development(admin_dsn: str, data_dir: Path, *, agency: str) -> st
                 now + timedelta(days=365),
                 now,
             )
+        await seed_dev_partner(conn, data_dir, now=now)
         credential_file = data_dir / "dev-camera.credential"
         exists = await conn.fetchval(
             "SELECT credential_id FROM gateway.cameras WHERE camera_id = $1", DEV_CAMERA
@@ -65,3 +66,43 @@ async def seed_development(admin_dsn: str, data_dir: Path, *, agency: str) -> st
         return credential
     finally:
         await conn.close()
+
+
+DEV_PARTNER_ORI = "CA0410000"
+DEV_AGREEMENT = "DEV-IAA-1"
+DEV_PARTNER_CLIENT = "dev-partner"
+
+
+async def seed_dev_partner(conn: asyncpg.Connection, data_dir: Path, *, now: datetime) -> None:
+    """A California local agency with an active agreement and an OAuth client (secret in the data folder)."""
+    from services.sharing.oauth.client_secrets import hash_client_secret, new_client_secret
+
+    await conn.execute(
+        "INSERT INTO sharing.partners (ori, name, kind, created_by) VALUES ($1, 'Santa Clara County Sheriff', "
+        "'ca_local_agency', 'dev-seed') ON CONFLICT (ori) DO NOTHING",
+        DEV_PARTNER_ORI,
+    )
+    await conn.execute(
+        "INSERT INTO sharing.agreements (id, version, partner_ori, document_ref, effective_from, expires_at, scopes, "
+        "allowed_uses, max_lookback_days, status) VALUES ($1, 1, $2, 'development only', $3, $4, "
+        "ARRAY['hotlists:read','hotlists:write','reads:search'], ARRAY['stolen_or_wanted_vehicle','wanted_suspect',"
+        "'at_risk_missing_person'], 30, 'active') ON CONFLICT DO NOTHING",
+        DEV_AGREEMENT,
+        DEV_PARTNER_ORI,
+        now - timedelta(days=1),
+        now + timedelta(days=365),
+    )
+    secret_file = data_dir / "dev-partner.secret"
+    exists = await conn.fetchval("SELECT 1 FROM sharing.oauth_clients WHERE client_id = $1", DEV_PARTNER_CLIENT)
+    if exists and secret_file.exists():
+        return
+    secret = new_client_secret()
+    await conn.execute(
+        "INSERT INTO sharing.oauth_clients (client_id, agreement_id, auth_method, secret_hash, created_by) "
+        "VALUES ($1, $2, 'client_secret_basic', $3, 'dev-seed') ON CONFLICT (client_id) DO UPDATE SET secret_hash = $3",
+        DEV_PARTNER_CLIENT,
+        DEV_AGREEMENT,
+        hash_client_secret(secret),
+    )
+    secret_file.write_text(secret + "\n")
+    secret_file.chmod(0o600)

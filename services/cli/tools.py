@@ -34,7 +34,18 @@ def _verify(args: argparse.Namespace) -> None:
     raise SystemExit(0 if report.get("ok") else 1)
 
 
+def _purge(args: argparse.Namespace) -> None:
+    from services.records.retention.cli import purge_now
+
+    print(json.dumps(asyncio.run(purge_now(os.environ.get("ALPR_NATS_URL", args.nats_url))), indent=2, default=str))
+
+
 def add_tool_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    purge = sub.add_parser("purge", help="run the retention purge now (it also runs periodically in records)")
+    purge.add_argument("--now", action="store_true", required=True, help="purge what retention allows, now")
+    purge.add_argument("--nats-url", default="nats://127.0.0.1:4222")
+    purge.set_defaults(func=_purge)
+
     rec = sub.add_parser("recognizer", help="train or evaluate the plate reader")
     rec_sub = rec.add_subparsers(dest="action", required=True)
     train = rec_sub.add_parser("train", help="train the CRNN on synthetic and real plates (CPU, seeded)")

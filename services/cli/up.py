@@ -109,6 +109,7 @@ Try it (in another terminal, from this folder):
   curl -s -X POST {url}/v1/searches -H "Authorization: Bearer $OFFICER" -H 'Content-Type: application/json' \\
     -d "{{\\"query\\": {{\\"plate\\": \\"8ABC123\\", \\"since\\": \\"$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)\\", \\"until\\": \\"$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)\\"}}, \\"purpose\\": {{\\"use\\": \\"stolen_or_wanted_vehicle\\", \\"case_number\\": \\"SJ-2026-004211\\", \\"reason\\": \\"Vehicle reported stolen at knifepoint on Story Road\\"}}}}"
 
+Partner API: client id dev-partner, secret in {d}/dev-partner.secret (README, "Partner API")
 Logs: {d}/logs/   Data: {d}/ (kept; a second `make run` reuses it)
 Stop: Ctrl-C
 """,

@@ -12,6 +12,7 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from libs.common.bus import Bus
+from libs.common.contracts.errors import ERROR_RESPONSES
 from libs.common.db import UnitOfWork, create_engine
 from libs.common.telemetry import setup_tracing
 from libs.common.tokens import TokenVerifier
@@ -19,10 +20,11 @@ from libs.common.web import Runtime, install_common
 from services.gateway import repository
 from services.gateway.api import (
     admin,
+    agreements,
     alerts,
-    cameras,
     approvals,
     audit,
+    cameras,
     holds,
     hotlists,
     partner,
@@ -31,6 +33,7 @@ from services.gateway.api import (
     searches,
 )
 from services.gateway.handlers import AuditTrail
+from services.gateway.handlers_tally import serve_tally
 from services.gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             },
         )
         app.state.runtime = runtime
+        await serve_tally(bus, uow)
         flusher = asyncio.create_task(_flush_camera_seen(uow, camera_seen))
         try:
             yield
@@ -81,9 +85,23 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         version="1",
         description="The one door to ALPR data: every access is authorized, purpose-bound and audited.",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     install_common(app, "gateway")
-    for area in (reads, searches, cameras, approvals, hotlists, alerts, holds, audit, admin, partner, public):
+    for area in (
+        reads,
+        searches,
+        cameras,
+        approvals,
+        hotlists,
+        alerts,
+        holds,
+        audit,
+        admin,
+        agreements,
+        partner,
+        public,
+    ):
         app.include_router(area.router)
     setup_tracing(app, "gateway", cfg)
     return app

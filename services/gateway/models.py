@@ -41,6 +41,21 @@ class Person(SQLModel, table=True):
     last_active_at: datetime | None = None
     approved_by: str | None = None
     created_at: datetime | None = None
+    failures_cleared_at: datetime | None = None
+
+
+class TrainingRecord(SQLModel, table=True):
+    """A course a person completed, valid until it expires (D2)."""
+
+    __tablename__ = "training_records"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sub: str
+    course: str
+    completed_at: datetime
+    expires_at: datetime
+    recorded_by: str
+    recorded_at: datetime | None = None
 
 
 class Camera(SQLModel, table=True):

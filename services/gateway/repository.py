@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.gateway.models import Approval, Camera, Person, UserClass
+from services.gateway.models import Approval, Camera, Person, TrainingRecord, UserClass
 
 
 async def get_person(session: AsyncSession, *, sub: str) -> Person | None:
@@ -51,7 +51,10 @@ async def record_auth_failure(session: AsyncSession, *, sub: str, reason: str, n
         (
             await session.execute(
                 text(
-                    "SELECT count(*) FROM auth_failures WHERE sub = :sub AND failed_at > CAST(:now AS timestamptz) - interval '15 minutes'"
+                    "SELECT count(*) FROM auth_failures WHERE sub = :sub "
+                    "AND failed_at > CAST(:now AS timestamptz) - interval '15 minutes' "
+                    "AND failed_at > coalesce((SELECT failures_cleared_at FROM persons WHERE sub = :sub), "
+                    "'-infinity')"
                 ),
                 {"sub": sub, "now": now},
             )
@@ -108,3 +111,71 @@ async def tally_access(session: AsyncSession, *, day: date, event_type: str) -> 
         ),
         {"d": day, "t": event_type},
     )
+
+
+async def list_training(session: AsyncSession, *, sub: str) -> list[TrainingRecord]:
+    query = select(TrainingRecord).where(TrainingRecord.sub == sub).order_by(col(TrainingRecord.completed_at))
+    return list((await session.exec(query)).all())
+
+
+async def refresh_training_expiry(session: AsyncSession, *, sub: str) -> None:
+    """D2: a person is trained until the latest expiry of their records."""
+    await session.execute(
+        text(
+            "UPDATE persons SET training_expires_at = "
+            "(SELECT max(expires_at) FROM training_records WHERE sub = :sub) WHERE sub = :sub"
+        ),
+        {"sub": sub},
+    )
+
+
+async def suspend_lapsed(session: AsyncSession, *, now: datetime, inactive_days: int) -> list[tuple[str, str]]:
+    """D2/D3 sweep: active people whose training expired or who were unused too long become suspended."""
+    rows = await session.execute(
+        text(
+            "UPDATE persons SET status = 'suspended', status_reason = CASE "
+            "WHEN training_expires_at IS NULL OR training_expires_at <= :now THEN 'training_expired' "
+            "ELSE 'inactive' END "
+            "WHERE status = 'active' AND (training_expires_at IS NULL OR training_expires_at <= :now "
+            "OR last_active_at < CAST(:now AS timestamptz) - make_interval(days => :days)) "
+            "RETURNING sub, status_reason"
+        ),
+        {"now": now, "days": inactive_days},
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+async def release_lock(session: AsyncSession, *, sub: str, now: datetime) -> None:
+    """D4: an admin's release; the failures before it stay as evidence but no longer count."""
+    await session.execute(
+        text(
+            "UPDATE persons SET status = 'active', status_reason = NULL, failures_cleared_at = :now, "
+            "last_active_at = :now WHERE sub = :sub"
+        ),
+        {"sub": sub, "now": now},
+    )
+
+
+async def list_user_classes(session: AsyncSession) -> list[UserClass]:
+    return list((await session.exec(select(UserClass).order_by(col(UserClass.name)))).all())
+
+
+async def list_approvals(session: AsyncSession, *, status: str | None, requester_sub: str | None) -> list[Approval]:
+    query = select(Approval).order_by(col(Approval.created_at).desc()).limit(500)
+    if status:
+        query = query.where(Approval.status == status)
+    if requester_sub:
+        query = query.where(Approval.requester_sub == requester_sub)
+    return list((await session.exec(query)).all())
+
+
+async def tally_totals(session: AsyncSession) -> dict[str, int]:
+    """All-time totals of the access tally by event type."""
+    rows = await session.execute(text("SELECT event_type, sum(count) FROM access_tally GROUP BY event_type"))
+    return {r[0]: int(r[1]) for r in rows}
+
+
+async def tally_of_day(session: AsyncSession, *, day: date) -> dict[str, int]:
+    """A5: the gateway's count of one day's data accesses by event type."""
+    rows = await session.execute(text("SELECT event_type, count FROM access_tally WHERE day = :d"), {"d": day})
+    return {r[0]: int(r[1]) for r in rows}

@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from libs.common.contracts.audit import Actor
 from libs.common.contracts.purpose import Purpose
 from libs.common.contracts.search import SearchQuery
 from libs.common.errors import Forbidden, InvalidInput
@@ -32,11 +33,19 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "holds:approve": frozenset({"supervisor"}),
     "audit:read": frozenset({"auditor"}),
     "admin:personnel": frozenset({"admin"}),
+    "personnel:approve": frozenset({"supervisor"}),
+    "flags:read": frozenset({"admin", "auditor"}),
     "admin:cameras": frozenset({"admin"}),
     "agreements:propose": frozenset({"admin"}),
     "agreements:approve": frozenset({"custodian"}),
 }
 PERSON_ROLES = frozenset({"officer", "analyst", "supervisor", "admin", "auditor", "custodian"})
+# words that say nothing about why: "just checking for the investigation" is still vague
+FILLER_WORDS = frozenset(
+    "a an and are as at be by for from in is it just my of on or our some the this that to was with".split()
+)
+# refusals that mean a lapse (D2, D3): the registry marks the person suspended with this reason
+LAPSES = {"training_expired": "training_expired", "account_dormant": "inactive"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,10 @@ def check_may_act(person: Person, now: datetime, settings: GatewaySettings) -> N
     """An account is active, trained and recently used, or it gets nothing (D2, D3, D4)."""
     if person.status == "locked":
         raise Forbidden("the account is locked", code="account_locked")
+    if person.status == "suspended" and person.status_reason == "training_expired":
+        raise Forbidden("training is not current", code="training_expired")
+    if person.status == "suspended" and person.status_reason == "inactive":
+        raise Forbidden("the account was unused too long and is suspended", code="account_dormant")
     if person.status != "active":
         raise Forbidden("the account is not active", code="account_inactive")
     if person.training_expires_at is None or person.training_expires_at <= now:
@@ -72,6 +85,11 @@ def check_may_act(person: Person, now: datetime, settings: GatewaySettings) -> N
         days=settings.inactivity_suspend_days
     ):
         raise Forbidden("the account was unused too long and is suspended", code="account_dormant")
+
+
+def system_actor() -> Actor:
+    """The gateway itself, for changes no person made (a lapse found on use or by the sweep)."""
+    return Actor(kind="system", sub="alpr-gateway")
 
 
 def check_permission(principal_roles: frozenset[str], permission: str) -> None:
@@ -91,7 +109,8 @@ def check_purpose(purpose: Purpose, settings: GatewaySettings) -> None:
             f"the reason must be at least {settings.min_reason_length} characters", code="reason_too_short"
         )
     words = re.sub(r"[^a-z0-9/ ]+", " ", reason).split()
-    if " ".join(words) in settings.vague_reason_list or len(set(words) - set(settings.vague_reason_list)) < 3:
+    substance = set(words) - set(settings.vague_reason_list) - FILLER_WORDS
+    if " ".join(words) in settings.vague_reason_list or len(substance) < 3:
         raise InvalidInput("the reason is too vague to justify access", code="reason_vague")
 
 
@@ -111,6 +130,8 @@ def broad_reasons(query: SearchQuery, settings: GatewaySettings) -> list[str]:
 
 def check_class_limits(query: SearchQuery, user_class: UserClass, now: datetime) -> None:
     """The person's class bounds the look-back and the kinds of search."""
+    if query.since.tzinfo is None or query.until.tzinfo is None:
+        raise InvalidInput("since and until must carry a time zone (e.g. Z)", code="timezone_required")
     if query.until <= query.since:
         raise InvalidInput("the time window is empty", code="invalid_window")
     if query.since < now - timedelta(days=user_class.max_lookback_days):
@@ -134,6 +155,4 @@ def hash_secret(secret: str) -> str:
 
 
 def camera_secret_matches(camera: Camera, secret: str) -> bool:
-    return bool(camera.credential_hash) and hmac.compare_digest(
-        camera.credential_hash or "", hash_secret(secret)
-    )
+    return bool(camera.credential_hash) and hmac.compare_digest(camera.credential_hash or "", hash_secret(secret))

@@ -8,9 +8,7 @@ from pydantic import model_validator
 
 from libs.common.settings import CommonSettings
 
-DEFAULT_VAGUE_REASONS = (
-    "investigation,investigate,test,testing,curious,check,checking,just looking,n/a,na,none,misc"
-)
+DEFAULT_VAGUE_REASONS = "investigation,investigate,test,testing,curious,check,checking,just looking,n/a,na,none,misc"
 DEFAULT_PROHIBITED = (
     "immigration,ice detainer,deportation,undocumented,border patrol,visa status,abortion,reproductive,"
     "pregnan,family planning,gender-affirming,protest,rally attendance"
@@ -34,6 +32,10 @@ class GatewaySettings(CommonSettings):
     lockout_window_s: int = 900
     rate_person_per_minute: int = 120
     rate_camera_per_second: int = 2000
+    rate_partner_per_minute: int = 600
+    rate_public_per_minute: int = 60
+    approval_valid_hours: int = 24
+    retention_days: int = 365  # the same ALPR_RETENTION_DAYS records enforces; published for transparency
     policy_path: Path | None = None
     policy_version: str = "L4207-2016-11-04"
 

@@ -13,8 +13,14 @@ from libs.common.db import UnitOfWork, create_engine
 from libs.common.streams import RECORDS_READS
 from libs.common.telemetry import setup_tracing
 from libs.common.web import Runtime, install_common
+from services.records.alerts.handlers import AlertHandlers, AlertRaiser
+from services.records.corrections.handlers import CorrectionHandlers
 from services.records.handlers import RecordsHandlers
+from services.records.holds.handlers import HoldHandlers
+from services.records.hotlists.follower import HotlistFollower
+from services.records.hotlists.handlers import HotlistHandlers
 from services.records.lookalike import DEFAULT_LOOKALIKE_SPEC, LookalikeClasses
+from services.records.retention.job import PurgeJob
 from services.records.settings import RecordsSettings
 
 
@@ -35,13 +41,27 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
         handlers = RecordsHandlers(cfg, UnitOfWork(engine), bus, classes)
         await handlers.create_partitions_ahead()
         await handlers.register()
+        purge = PurgeJob(cfg, handlers.uow, bus)
+        await purge.register()
+        await HoldHandlers(handlers.uow, bus, purge).register()
+        await CorrectionHandlers(handlers.uow, bus, classes).register()
+        purge.start()
+        follower = HotlistFollower(handlers.uow, bus, classes)
+        await follower.start()  # the index is loaded before the first read is consumed
+        handlers.alerts = AlertRaiser(bus, follower)
+        await HotlistHandlers(handlers.uow, bus, follower, agency=cfg.agency).register()
+        await AlertHandlers(handlers.uow, bus).register()
         consumer = BatchConsumer(bus, RECORDS_READS, handlers.ingest_batch, batch=cfg.ingest_batch)
         consumer.start()
-        app.state.runtime = Runtime("records", cfg, bus, engine, handlers.uow, {"handlers": handlers})
+        app.state.runtime = Runtime(
+            "records", cfg, bus, engine, handlers.uow, {"handlers": handlers, "hotlists": follower, "purge": purge}
+        )
         try:
             yield
         finally:
+            await purge.stop()
             await consumer.stop()
+            await follower.stop()
             await bus.close()
             await engine.dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from datetime import UTC, date, datetime, timedelta
 
@@ -10,6 +11,7 @@ from nats.aio.msg import Msg
 
 from libs.common import metrics
 from libs.common.bus import Bus
+from libs.common.contracts.alerts import AlertMessage
 from libs.common.contracts.reads import ReadIn
 from libs.common.contracts.recognition import Recognition, RecognizeRequest
 from libs.common.contracts.search import (
@@ -23,6 +25,8 @@ from libs.common.contracts.search import (
 from libs.common.db import UnitOfWork
 from libs.common.errors import AlprError, NotFound
 from services.records import repository
+from services.records.alerts.handlers import AlertRaiser
+from services.records.holds.repository import case_has_active_hold
 from services.records.lookalike import LookalikeClasses
 from services.records.service import (
     ReadRow,
@@ -46,6 +50,7 @@ class RecordsHandlers:
         self.classes = classes
         self._partition_days: set[date] = set()
         self._partition_lock = asyncio.Lock()
+        self.alerts: AlertRaiser | None = None  # set by the lifespan once the hotlist index is loaded
 
     async def register(self) -> None:
         await self.bus.serve("alpr.records.search", SearchRequest, self.search, queue="records")
@@ -90,14 +95,21 @@ class RecordsHandlers:
             return
         await recognize_reads(self.bus, rows, timeout=self.settings.recognize_timeout_s)
         await self.ensure_partitions({repository.utc_day(r.read.captured_at) for r in rows})
+        # matched before the insert so each read stores whether it hit; alerts go out after the commit
+        matched = self.alerts.match(rows, datetime.now(UTC)) if self.alerts else []
+        raised: list[AlertMessage] = []
         async with self.uow() as session:
             images = [img for row in rows for img in row.decoded_images()]
             new_ids = await repository.insert_reads(session, rows)
+            if matched and self.alerts:
+                raised = await self.alerts.store(session, matched, new_ids, datetime.now(UTC))
             await repository.insert_images(session, [i for i in images if i[0] in new_ids])
             await repository.drop_superseded_previews(
                 session, preview_ids=[p for row in rows for p in row.read.replaces]
             )
         metrics.STORED.inc(len(new_ids))
+        if raised and self.alerts:
+            await self.alerts.publish(self.uow, raised)
 
     async def search(self, request: SearchRequest) -> SearchResult:
         """Predicate-based search; the gateway has already checked who asks and why."""
@@ -107,6 +119,7 @@ class RecordsHandlers:
         after = decode_cursor(query.cursor) if query.cursor else None
         started = asyncio.get_running_loop().time()
         async with self.uow() as session:
+            held = request.case_number and await case_has_active_hold(session, case_number=request.case_number)
             rows = await repository.search_reads(
                 session,
                 where=where,
@@ -115,6 +128,8 @@ class RecordsHandlers:
                 until=query.until,
                 after=after,
                 limit=limit + 1,
+                held_case=request.case_number if held else None,
+                generic_plan=query.match != "partial" or not query.plate,
             )
         metrics.SEARCH_LATENCY.labels("records").observe(asyncio.get_running_loop().time() - started)
         page = [ReadSummary.model_validate(r) for r in rows[:limit]]
@@ -133,8 +148,6 @@ class RecordsHandlers:
         return ReadDetail.model_validate(row)
 
     async def read_image(self, request: ReadLookup) -> ReadImageReply:
-        import base64
-
         async with self.uow() as session:
             row = await repository.get_image(session, read_id=request.read_id, kind=None)
         if row is None:

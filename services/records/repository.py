@@ -124,17 +124,32 @@ async def search_reads(
     until: datetime,
     after: tuple[datetime, str] | None,
     limit: int,
+    held_case: str | None = None,
+    generic_plan: bool = True,
 ) -> list[dict[str, Any]]:
-    """Read summaries newest first, keyset-paginated on (captured_at, read_id)."""
-    clauses = ["captured_at >= :since", "captured_at < :until", *where]
+    """Newest versions of reads, newest first, keyset-paginated on (captured_at, read_id).
+
+    With `held_case`, held copies whose partition is gone join in, only those a hold of that case keeps.
+    `generic_plan=False` for predicates whose best plan depends on the value (a partial plate's pattern).
+    """
+    clauses = ["captured_at >= :since", "captured_at < :until", "superseded_by IS NULL", *where]
     bind = {**params, "since": since, "until": until, "limit": limit}
     if after is not None:
         clauses.append("(captured_at, read_id) < (:after_t, CAST(:after_id AS uuid))")
         bind.update(after_t=after[0], after_id=after[1])
-    sql = (
-        f"SELECT {_SUMMARY} FROM reads WHERE {' AND '.join(clauses)} "
-        "ORDER BY captured_at DESC, read_id DESC LIMIT :limit"
-    )
+    order = "ORDER BY captured_at DESC, read_id DESC LIMIT :limit"
+    sql = f"SELECT {_SUMMARY} FROM reads WHERE {' AND '.join(clauses)} {order}"
+    if held_case is not None:
+        bind["held_case"] = held_case
+        held = (
+            f"SELECT {_SUMMARY} FROM held_reads WHERE {' AND '.join(clauses)} AND EXISTS (SELECT 1 FROM "
+            "legal_holds h WHERE h.hold_id = ANY(held_reads.hold_ids) AND h.status = 'active' "
+            "AND h.case_number = :held_case)"
+        )
+        sql = f"SELECT * FROM (({sql}) UNION ALL ({held} {order})) AS found {order}"
+    if generic_plan:
+        # a plan for hundreds of daily partitions costs more than running it: plan once per connection
+        await session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
     result = await session.execute(text(sql), bind)
     return [dict(r._mapping) for r in result]
 
@@ -149,21 +164,34 @@ async def get_read(session: AsyncSession, *, read_id: str) -> dict[str, Any] | N
         {"id": read_id},
     )
     row = result.first()
+    if row is None:  # a held copy, kept apart after its partition was purged
+        row = (
+            await session.execute(
+                text(
+                    "SELECT *, read_id::text AS read_id, supersedes::text AS supersedes FROM held_reads "
+                    "WHERE read_id = CAST(:id AS uuid) LIMIT 1"
+                ),
+                {"id": read_id},
+            )
+        ).first()
     return dict(row._mapping) if row else None
 
 
 async def get_image(session: AsyncSession, *, read_id: str, kind: str | None) -> dict[str, Any] | None:
     """One image of a read: the requested kind, or the plate crop first."""
-    result = await session.execute(
-        text(
-            "SELECT read_id::text AS read_id, kind, content_type, data FROM read_images "
-            "WHERE read_id = CAST(:id AS uuid) AND (CAST(:kind AS text) IS NULL OR kind = :kind) "
-            "ORDER BY (kind = 'plate') DESC, kind LIMIT 1"
-        ),
-        {"id": read_id, "kind": kind},
-    )
-    row = result.first()
-    return dict(row._mapping) if row else None
+    for table in ("read_images", "held_read_images"):  # held copies after their partition was purged
+        result = await session.execute(
+            text(
+                f"SELECT read_id::text AS read_id, kind, content_type, data FROM {table} "
+                "WHERE read_id = CAST(:id AS uuid) AND (CAST(:kind AS text) IS NULL OR kind = :kind) "
+                "ORDER BY (kind = 'plate') DESC, kind LIMIT 1"
+            ),
+            {"id": read_id, "kind": kind},
+        )
+        row = result.first()
+        if row is not None:
+            return dict(row._mapping)
+    return None
 
 
 def utc_day(moment: datetime) -> date:

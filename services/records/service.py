@@ -104,9 +104,7 @@ def search_predicates(
         else:
             known = sum(ch.isalnum() for ch in plate)
             if known < MIN_KNOWN_PARTIAL:
-                raise InvalidInput(
-                    "a partial plate needs at least 3 known characters", code="partial_too_short"
-                )
+                raise InvalidInput("a partial plate needs at least 3 known characters", code="partial_too_short")
             pattern = plate.replace("%", "").replace("_", "").replace("*", "%").replace("?", "_")
             if "%" not in pattern and "_" not in pattern:
                 pattern = f"%{pattern}%"

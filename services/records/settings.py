@@ -14,6 +14,7 @@ class RecordsSettings(CommonSettings):
     backup_window_days: int = 7
     unmatched_retention_days: int | None = None  # B5: shorter cap for reads that matched no hotlist
     partitions_ahead_days: int = 3
+    purge_interval_s: float = 3600.0  # the retention purge runs this often (first run after one interval)
     ingest_batch: int = 500
     recognize_timeout_s: float = 2.0
     search_result_cap: int = 1000
@@ -22,9 +23,7 @@ class RecordsSettings(CommonSettings):
     @model_validator(mode="after")
     def _retention_within_law(self) -> RecordsSettings:
         if not 1 <= self.retention_days <= MAX_RETENTION_DAYS:
-            raise ValueError(
-                f"ALPR_RETENTION_DAYS must be 1..{MAX_RETENTION_DAYS}, got {self.retention_days}"
-            )
+            raise ValueError(f"ALPR_RETENTION_DAYS must be 1..{MAX_RETENTION_DAYS}, got {self.retention_days}")
         if not 0 <= self.backup_window_days < self.retention_days:
             raise ValueError("ALPR_BACKUP_WINDOW_DAYS must be at least 0 and below the retention period")
         if self.unmatched_retention_days is not None and not (

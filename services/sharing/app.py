@@ -1,4 +1,4 @@
-"""Sharing: FastAPI app whose lifespan owns the engine and the bus for partner requests."""
+"""Sharing: FastAPI app whose lifespan owns the engine, the bus and the token keys for partner requests."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from libs.common.bus import Bus
 from libs.common.db import UnitOfWork, create_engine
 from libs.common.telemetry import setup_tracing
 from libs.common.web import Runtime, install_common
+from services.sharing.handlers import AgreementDesk, PartnerDesk, register
 from services.sharing.settings import SharingSettings
 
 
@@ -27,7 +28,14 @@ def create_app(settings: SharingSettings | None = None) -> FastAPI:
             user=cfg.nats_user,
             password=cfg.nats_password.get_secret_value() if cfg.nats_password else None,
         )
-        app.state.runtime = Runtime("sharing", cfg, bus, engine, UnitOfWork(engine))
+        uow = UnitOfWork(engine)
+        keyring = cfg.keyring()
+        partners = PartnerDesk(cfg, uow, bus, keyring)
+        agreements = AgreementDesk(uow, bus)
+        await register(bus, partners, agreements)
+        app.state.runtime = Runtime(
+            "sharing", cfg, bus, engine, uow, {"keyring": keyring, "partners": partners, "agreements": agreements}
+        )
         try:
             yield
         finally:

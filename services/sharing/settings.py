@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 
 from libs.common.settings import CommonSettings
+from services.sharing.oauth.keys import KeyRing, SigningKey
+from services.sharing.oauth.tokens import MAX_LIFETIME
 
 
 class SharingSettings(CommonSettings):
     partner_issuer: str = "http://127.0.0.1/partner"
     partner_audience: str = "alpr-partner-api"
     sharing_signing_keys: SecretStr | None = None  # PEM keys, newest first, separated by blank lines
-    token_ttl_s: int = 600
+    token_ttl_s: int = 300
+    # Where partners post for tokens, as they see it: the `aud` of their private_key_jwt assertions.
+    # Unset, the URL the gateway was reached at is used; deployments behind a proxy should set it.
+    partner_token_endpoint: str | None = None
+
+    @model_validator(mode="after")
+    def _keys_and_lifetime(self) -> SharingSettings:
+        if not 0 < self.token_ttl_s <= MAX_LIFETIME.total_seconds():
+            raise ValueError(f"ALPR_TOKEN_TTL_S must be between 1 and {int(MAX_LIFETIME.total_seconds())}")
+        if self.is_production and self.sharing_signing_keys is None:
+            raise ValueError("ALPR_SHARING_SIGNING_KEYS is required in production (tokens must survive restarts)")
+        return self
+
+    def keyring(self) -> KeyRing:
+        """The configured keys, newest first; outside production an ephemeral key when none is set."""
+        if self.sharing_signing_keys is None:
+            return KeyRing(SigningKey.generate("ES256"))
+        marker = "-----BEGIN"
+        pems = [marker + part for part in self.sharing_signing_keys.get_secret_value().split(marker)[1:]]
+        return KeyRing.from_pems(pems[0].strip() + "\n", [pem.strip() + "\n" for pem in pems[1:]])

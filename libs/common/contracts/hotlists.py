@@ -1,7 +1,7 @@
 """Hotlists between the gateway (or sharing) and records: lists, entries, imports and partner exchange.
 
 Subjects (request/reply, queue group `records`):
-`alpr.records.hotlists.list|get|create|entries|add_entry|remove_entry|import` for the gateway,
+`alpr.records.hotlists.list|get|create|entries|add_entry|remove_entry|import_part|import` for the gateway,
 `alpr.records.hotlists.shareable` and `alpr.records.hotlists.partner_upsert` for sharing.
 Every records replica follows changes on core NATS `alpr.hotlists.changed` (`HotlistChanged`).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 HOTLISTS_CHANGED = "alpr.hotlists.changed"
 
@@ -52,6 +52,12 @@ class HotlistSummary(BaseModel):
 
 
 class HotlistCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"name": "SJPD stolen vehicles", "source": "manual", "description": None, "shareable": True}]
+        }
+    )
+
     name: str = Field(min_length=1, max_length=120)
     source: HotlistSourceName
     description: str | None = Field(default=None, max_length=1000)
@@ -113,11 +119,30 @@ class EntryRemoved(BaseModel):
     plate: str
 
 
+class HotlistImportPart(BaseModel):
+    """A leading part of a file too large for one message; parts are joined, in order, by the import."""
+
+    upload_id: str = Field(min_length=1, max_length=64)
+    hotlist_id: str
+    part: int = Field(ge=0)
+    content_b64: str = Field(min_length=1)
+
+
+class ImportPartReceived(BaseModel):
+    upload_id: str
+    part: int
+    bytes: int
+
+
 class HotlistImport(BaseModel):
-    """A file to import: `replace` swaps the whole list atomically, `add` and `remove` apply a delta."""
+    """A file to import: `replace` swaps the whole list atomically, `add` and `remove` apply a delta.
+
+    With `upload_id`, the parts sent before (`alpr.records.hotlists.import_part`) come first, then this content.
+    """
 
     hotlist_id: str
     content_b64: str = Field(min_length=1)
+    upload_id: str | None = None
     format: ImportFormat | None = None  # detected from the content when absent
     mode: Literal["replace", "add", "remove"] = "replace"
     time_zone: str = "America/Los_Angeles"  # dates without a zone in the file

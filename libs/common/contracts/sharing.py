@@ -79,6 +79,26 @@ class Requester(BaseModel):
 class PartnerSearch(BaseModel):
     """A partner search: one exact plate, a window, who asks, for which agency, and why."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "plate": "8ABC123",
+                    "since": "2026-11-01T00:00:00Z",
+                    "until": "2026-11-28T00:00:00Z",
+                    "requester": {"name": "Det. R. Diaz", "badge": "4412"},
+                    "agency": {"ori": "CA0410000", "name": "Santa Clara County Sheriff"},
+                    "on_behalf_of": {"ori": "CA0410000", "name": "Santa Clara County Sheriff"},
+                    "purpose": {
+                        "use": "stolen_or_wanted_vehicle",
+                        "case_number": "SC-2026-1187",
+                        "reason": "Stolen vehicle reported 11/27 in San Jose",
+                    },
+                }
+            ]
+        }
+    )
+
     plate: str = Field(min_length=2, max_length=15, examples=["8ABC123"])
     since: AwareDatetime | None = None
     until: AwareDatetime | None = None
@@ -147,6 +167,22 @@ class PartnerView(BaseModel):
 
 class AgreementTerms(BaseModel):
     """What an admin proposes; the id is kept by a change and made up for a new agreement."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "partner_ori": "CA0410000",
+                    "document_ref": "contracts/2026/iaa-007.pdf",
+                    "effective_from": "2026-12-01T00:00:00Z",
+                    "expires_at": "2027-11-30T00:00:00Z",
+                    "scopes": ["reads:search", "hotlists:read"],
+                    "allowed_uses": ["stolen_or_wanted_vehicle"],
+                    "max_lookback_days": 30,
+                }
+            ]
+        }
+    )
 
     id: str | None = Field(default=None, max_length=64, examples=["SJPD-IAA-2026-007"])
     partner_ori: str = Field(examples=["CA0410000"])

@@ -38,9 +38,10 @@ def key_id(public_key: Ed25519PublicKey) -> str:
 
 def _decode_base64(text: str) -> bytes:
     """Raw key bytes from standard or URL-safe base64."""
-    compact = "".join(text.split())
+    compact = "".join(text.split()).replace("-", "+").replace("_", "/").rstrip("=")
     try:
-        return base64.b64decode(compact.replace("-", "+").replace("_", "/"), validate=True)
+        # Padding restored: URL-safe keys are often written without it.
+        return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
     except binascii.Error as exc:
         raise ValueError("key is neither PEM nor base64") from exc
 
@@ -101,9 +102,7 @@ def verify_checkpoint(public_key: Ed25519PublicKey, checkpoint: Checkpoint) -> b
         return False
     try:
         signature = base64.b64decode(checkpoint.signature, validate=True)
-        message = signed_message(
-            checkpoint.tree_size, checkpoint.root_hash, checkpoint.timestamp, checkpoint.key_id
-        )
+        message = signed_message(checkpoint.tree_size, checkpoint.root_hash, checkpoint.timestamp, checkpoint.key_id)
         public_key.verify(signature, message)
     except (InvalidSignature, InvalidInput, binascii.Error, ValueError):
         return False

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Sequence
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
+_sha256 = hashlib.sha256  # bound once: append runs for every record of every verification
 
 
 def leaf_hash(leaf: bytes) -> bytes:
@@ -39,44 +40,30 @@ class MerkleAccumulator:
 
     def append(self, leaf: bytes) -> None:
         """Add a leaf (a record's hash, raw bytes)."""
-        node = hashlib.sha256(b"\x00" + leaf).digest()
+        node = _sha256(b"\x00" + leaf).digest()
         peaks = self._peaks
         # Each trailing 1 bit of the old size is a complete subtree of the same height to merge with.
         size = self._size
         while size & 1:
-            node = hashlib.sha256(b"\x01" + peaks.pop() + node).digest()
+            node = _sha256(b"\x01" + peaks.pop() + node).digest()
             size >>= 1
         peaks.append(node)
         self._size += 1
 
-    def extend(self, leaves: Sequence[bytes]) -> None:
-        """Add many leaves at once: whole aligned subtrees are hashed level by level, which is faster."""
-        sha256 = hashlib.sha256
-        nodes = [sha256(b"\x00" + leaf).digest() for leaf in leaves]
-        done, count = 0, len(nodes)
-        while done < count:
-            size = self._size
-            # The biggest perfect subtree that can start at `size` and still fits in what is left.
-            height = (count - done).bit_length() - 1
-            if size:
-                height = min(height, (size & -size).bit_length() - 1)
-            level = nodes[done : done + (1 << height)]
-            while len(level) > 1:
-                level = [
-                    sha256(b"\x01" + a + b).digest() for a, b in zip(level[::2], level[1::2], strict=True)
-                ]
-            self._push(level[0], height)
-            done += 1 << height
+    @property
+    def peaks(self) -> tuple[bytes, ...]:
+        """The complete subtrees' roots, largest first: with the size, all it takes to resume."""
+        return tuple(self._peaks)
 
-    def _push(self, node: bytes, height: int) -> None:
-        """Add a perfect subtree of 2**height leaves at a size that is a multiple of its width."""
-        peaks = self._peaks
-        size = self._size >> height
-        while size & 1:
-            node = hashlib.sha256(b"\x01" + peaks.pop() + node).digest()
-            size >>= 1
-        peaks.append(node)
-        self._size += 1 << height
+    @classmethod
+    def resume(cls, size: int, peaks: Sequence[bytes]) -> MerkleAccumulator:
+        """An accumulator picked up from a saved size and peaks, without re-reading every leaf."""
+        if size < 0 or len(peaks) != size.bit_count():
+            raise ValueError(f"a tree of {size} leaves has {max(size, 0).bit_count()} peaks, not {len(peaks)}")
+        accumulator = cls()
+        accumulator._peaks = list(peaks)
+        accumulator._size = size
+        return accumulator
 
     def root(self) -> bytes:
         """MTH of the leaves so far; RFC 9162's left-heavy split folds the peaks from the right."""
@@ -165,9 +152,7 @@ def consistency_proof(leaves: Sequence[bytes], old_size: int, new_size: int) -> 
     return path
 
 
-def verify_consistency(
-    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
-) -> bool:
+def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]) -> bool:
     """RFC 9162 §2.1.4.2: whether the tree of `old_size` is a prefix of the tree of `new_size`."""
     if old_size == new_size:
         return not proof and old_root == new_root

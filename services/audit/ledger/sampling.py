@@ -37,6 +37,8 @@ class AuditSample:
     seed: int
     period_start: datetime
     period_end: datetime
+    size: int
+    stratum_size: int
     population: int
     items: tuple[SampledSearch, ...]
 
@@ -62,15 +64,14 @@ def draw_sample(
     off_hours: OffHours | None = None,
     repeat_threshold: int = REPEAT_THRESHOLD,
 ) -> AuditSample:
-    """Draw `size` searches of [period_start, period_end) at random, then up to `stratum_size`
-    more from each high-risk stratum; the same seed and searches always give the same sample."""
+    """Draw `size` searches of [period_start, period_end) at random, then `stratum_size` per high-risk stratum."""
     if size < 0 or (stratum_size is not None and stratum_size < 0):
         raise InvalidInput("sample sizes must not be negative", size=size, stratum_size=stratum_size)
     if period_start.tzinfo is None or period_end.tzinfo is None or period_end <= period_start:
         raise InvalidInput("the period needs aware bounds, start before end")
     window = off_hours or OffHours()
     per_stratum = size if stratum_size is None else stratum_size
-    # A stable order independent of how the caller's query sorted the rows.
+    # Same seed, same searches, same sample: the draw runs over an order the caller's query cannot change.
     population = sorted(
         (s for s in searches if period_start <= s.occurred_at < period_end),
         key=lambda s: (s.occurred_at, s.event_id),
@@ -91,4 +92,4 @@ def draw_sample(
         picked.sort(key=lambda s: (s.occurred_at, s.event_id))
         chosen.update(s.event_id for s in picked)
         items.extend(SampledSearch(s, stratum) for s in picked)
-    return AuditSample(seed, period_start, period_end, len(population), tuple(items))
+    return AuditSample(seed, period_start, period_end, size, per_stratum, len(population), tuple(items))

@@ -48,9 +48,7 @@ class OffHours:
         return local >= self.start or local < self.end
 
 
-def repeated_plates(
-    searches: Iterable[SearchSummary], threshold: int = REPEAT_THRESHOLD
-) -> dict[tuple[str, str], int]:
+def repeated_plates(searches: Iterable[SearchSummary], threshold: int = REPEAT_THRESHOLD) -> dict[tuple[str, str], int]:
     """(actor_sub, plate key) pairs searched at least `threshold` times, with their counts."""
     counts = Counter((search.actor_sub, search.plate_key) for search in searches)
     return {pair: count for pair, count in counts.items() if count >= threshold}

@@ -46,9 +46,9 @@ class VerifyReport:
 
 
 class _Run:
-    """The state of one streaming pass: the previous link, the tree, the checkpoints still due."""
+    """The state of one streaming pass: the tree so far, the checkpoints still due, the counts."""
 
-    def __init__(self, checkpoints: Iterable[Checkpoint], public_keys: Iterable[Ed25519PublicKey]):
+    def __init__(self, checkpoints: Iterable[Checkpoint], public_keys: Iterable[Ed25519PublicKey]) -> None:
         self.keys = {key_id(key): key for key in public_keys}
         # Checkpoints are few (one per thousands of records), so sorting them costs little memory.
         self.due = deque(sorted(checkpoints, key=lambda checkpoint: checkpoint.tree_size))

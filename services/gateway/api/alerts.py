@@ -1,7 +1,254 @@
-"""Gateway routes: alerts."""
+"""Alerts: live hits over server-sent events, detail, verification and disposition; every one audited."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import base64
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from pydantic import BaseModel, ConfigDict, Field
+
+from libs.common.contracts.alerts import (
+    Alert,
+    AlertFigures,
+    AlertLookup,
+    AlertMessage,
+    AlertPage,
+    AlertQuery,
+    AlertStatus,
+    DispositionCode,
+    DispositionIn,
+    FiguresQuery,
+    VerificationIn,
+)
+from libs.common.contracts.audit import AuditEvent, EventType
+from libs.common.contracts.search import ReadImageReply, ReadLookup
+from libs.common.errors import AlprError
+from libs.common.tokens import TokenVerifier
+from services.gateway import repository
+from services.gateway.api.deps import AuditDep, RuntimeDep, bearer, require
+from services.gateway.api.searches import actor_of
+from services.gateway.service import Principal, check_may_act, check_permission
 
 router = APIRouter(tags=["alerts"])
+
+AlertViewer = Annotated[Principal, require("alerts:view")]
+AlertVerifier = Annotated[Principal, require("alerts:verify")]
+
+KEEPALIVE_S = 15.0
+
+
+class VerificationBody(BaseModel):
+    """E2: the plate as read off the image, the issuing state seen, whether the vehicle fits the entry."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"plate_seen": "7ABC123", "state_seen": "CA", "vehicle_matches": True, "other_source_checked": True}
+            ]
+        }
+    )
+
+    plate_seen: str = Field(min_length=1, max_length=15, examples=["7ABC123"])
+    state_seen: str | None = Field(default=None, max_length=3, examples=["CA"])
+    vehicle_matches: bool
+    other_source_checked: bool = Field(default=False, description="Checked with another law enforcement source")
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class DispositionBody(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"code": "confirmed", "notes": "Driver detained"}]})
+
+    code: DispositionCode
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+@router.get("/v1/alerts/stream", response_class=StreamingResponse)
+async def stream_alerts(
+    principal: AlertViewer,
+    request: Request,
+    rt: RuntimeDep,
+    audit: AuditDep,
+    last_event_id: Annotated[int | None, Header(ge=0)] = None,
+    max_events: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+    max_seconds: Annotated[float | None, Query(gt=0, le=86_400)] = None,
+) -> StreamingResponse:
+    """Live alerts as server-sent events (`id` is the stream sequence, for `Last-Event-ID` on reconnect)."""
+    config = (
+        ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=last_event_id + 1)
+        if last_event_id is not None
+        else ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
+    )
+    verifier: TokenVerifier = rt.extras["verifier"]
+    token_left = float(verifier.verify(bearer(request))["exp"]) - time.time()
+    sub = await rt.bus.js.subscribe("alpr.alerts.>", ordered_consumer=True, config=config)
+    client = request.client.host if request.client else None
+
+    async def events() -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        # the stream lasts no longer than the token that opened it
+        deadline = loop.time() + min(max_seconds or token_left, token_left)
+        sent = 0
+        try:
+            yield ": alerts\n\n"
+            while loop.time() < deadline:
+                if await request.is_disconnected():
+                    return
+                wait = min(KEEPALIVE_S, max(deadline - loop.time(), 0.01))
+                try:
+                    msg = await sub.next_msg(timeout=wait)
+                except (NatsTimeout, TimeoutError):
+                    yield ": keepalive\n\n"
+                    continue
+                if not await _may_still_view(rt, principal.person.sub):
+                    yield "event: error\ndata: forbidden\n\n"
+                    return
+                alert = AlertMessage.model_validate_json(msg.data)
+                seq = msg.metadata.sequence.stream
+                try:
+                    await _record_view(
+                        audit,
+                        principal,
+                        client,
+                        [alert.alert_id],
+                        route="stream",
+                        stream_seq=seq,
+                        plate=alert.entry.plate,
+                    )
+                except AlprError as err:
+                    # no record, no data: the stream ends rather than send an unaudited alert
+                    yield f"event: error\ndata: {err.code}\n\n"
+                    return
+                yield f"id: {seq}\nevent: alert\ndata: {alert.model_dump_json()}\n\n"
+                sent += 1
+                if max_events is not None and sent >= max_events:
+                    return
+        finally:
+            await sub.unsubscribe()
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+
+@router.get("/v1/alerts/figures", response_model=AlertFigures)
+async def alert_figures(principal: AlertViewer, rt: RuntimeDep, since: datetime | None = None) -> AlertFigures:
+    """Counts by match type and disposition, misreads among them (no personal data)."""
+    return await rt.bus.request("alpr.records.alerts.figures", FiguresQuery(since=since), AlertFigures)
+
+
+@router.get("/v1/alerts", response_model=AlertPage)
+async def list_alerts(
+    principal: AlertViewer,
+    request: Request,
+    rt: RuntimeDep,
+    audit: AuditDep,
+    status: AlertStatus | None = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> AlertPage:
+    page = await rt.bus.request(
+        "alpr.records.alerts.list", AlertQuery(status=status, since=since, limit=limit), AlertPage
+    )
+    client = request.client.host if request.client else None
+    await _record_view(audit, principal, client, [a.alert_id for a in page.alerts], route="list")
+    return page
+
+
+@router.get("/v1/alerts/{alert_id}", response_model=Alert)
+async def get_alert(alert_id: str, principal: AlertViewer, request: Request, rt: RuntimeDep, audit: AuditDep) -> Alert:
+    alert = await rt.bus.request("alpr.records.alerts.get", AlertLookup(alert_id=alert_id), Alert)
+    client = request.client.host if request.client else None
+    await _record_view(audit, principal, client, [alert_id], route="detail", plate=alert.entry.plate)
+    return alert
+
+
+@router.get("/v1/alerts/{alert_id}/image")
+async def alert_image(
+    alert_id: str, principal: AlertViewer, request: Request, rt: RuntimeDep, audit: AuditDep
+) -> Response:
+    """The image of the read that raised the alert, for the officer's visual check (E2)."""
+    alert = await rt.bus.request("alpr.records.alerts.get", AlertLookup(alert_id=alert_id), Alert)
+    image = await rt.bus.request("alpr.records.image", ReadLookup(read_id=alert.read_id), ReadImageReply)
+    client = request.client.host if request.client else None
+    await _record_view(audit, principal, client, [alert_id], route="image", read_id=alert.read_id, kind=image.kind)
+    return Response(base64.b64decode(image.data_b64), media_type=image.content_type)
+
+
+@router.post("/v1/alerts/{alert_id}/verification", response_model=Alert)
+async def verify_alert(
+    alert_id: str, body: VerificationBody, principal: AlertVerifier, request: Request, rt: RuntimeDep, audit: AuditDep
+) -> Alert:
+    """E2: confirmed only when the characters, the issuing state and the vehicle all agree."""
+    command = VerificationIn(alert_id=alert_id, officer_sub=principal.person.sub, **body.model_dump())
+    alert = await rt.bus.request("alpr.records.alerts.verify", command, Alert)
+    latest = alert.verifications[-1]
+    details = {"action": "verification", **latest.model_dump(mode="json", exclude={"officer_sub"})}
+    await _record_action(audit, principal, request, alert, details)
+    return alert
+
+
+@router.post("/v1/alerts/{alert_id}/disposition", response_model=Alert)
+async def dispose_alert(
+    alert_id: str, body: DispositionBody, principal: AlertVerifier, request: Request, rt: RuntimeDep, audit: AuditDep
+) -> Alert:
+    """E3: every alert ends with a disposition code, set by a person (E5)."""
+    command = DispositionIn(alert_id=alert_id, officer_sub=principal.person.sub, code=body.code, notes=body.notes)
+    alert = await rt.bus.request("alpr.records.alerts.dispose", command, Alert)
+    details = {"action": "disposition", "code": body.code, "notes": body.notes}
+    await _record_action(audit, principal, request, alert, details)
+    return alert
+
+
+async def _may_still_view(rt: RuntimeDep, sub: str) -> bool:
+    """D3 on an open stream: a person deactivated, locked or stripped of the right gets nothing more."""
+    assert rt.uow is not None
+    async with rt.uow() as session:
+        person = await repository.get_person(session, sub=sub)
+    if person is None:
+        return False
+    try:
+        check_may_act(person, datetime.now(UTC), rt.settings)
+        check_permission(frozenset(person.roles), "alerts:view")
+    except AlprError:
+        return False
+    return True
+
+
+async def _record_view(
+    audit: AuditDep, principal: Principal, client: str | None, alert_ids: list[str], **details: Any
+) -> None:
+    plate = details.pop("plate", None)
+    await audit.record(
+        AuditEvent(
+            event_type=EventType.ALERT_VIEW,
+            actor=actor_of(principal),
+            client_address=client,
+            query={"plate": plate} if plate else {},
+            result_count=len(alert_ids),
+            result_ids=alert_ids,
+            details=details,
+        )
+    )
+
+
+async def _record_action(
+    audit: AuditDep, principal: Principal, request: Request, alert: Alert, details: dict[str, Any]
+) -> None:
+    await audit.record(
+        AuditEvent(
+            event_type=EventType.ALERT_VERIFICATION,
+            actor=actor_of(principal),
+            client_address=request.client.host if request.client else None,
+            query={"plate": alert.entry.plate, "read_id": alert.read_id},
+            result_count=1,
+            result_ids=[alert.alert_id],
+            details={**details, "status": alert.status},
+        )
+    )

@@ -68,6 +68,8 @@ class CredentialOut(BaseModel):
 
 
 class EnabledIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"enabled": False}]})
+
     enabled: bool
 
 

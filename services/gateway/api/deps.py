@@ -11,13 +11,22 @@ from fastapi import Depends, Request
 from jose import jwt as jose_jwt
 
 from libs.common import metrics
+from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.errors import Forbidden, Unauthenticated
 from libs.common.tokens import TokenVerifier
 from libs.common.web import Runtime
 from services.gateway import repository
 from services.gateway.handlers import AuditTrail
 from services.gateway.models import Camera
-from services.gateway.service import Principal, camera_secret_matches, check_may_act, check_permission
+from services.gateway.ratelimit import GatewayLimits
+from services.gateway.service import (
+    LAPSES,
+    Principal,
+    camera_secret_matches,
+    check_may_act,
+    check_permission,
+    system_actor,
+)
 from services.gateway.settings import GatewaySettings
 
 
@@ -42,6 +51,17 @@ def audit_trail(rt: RuntimeDep) -> AuditTrail:
 AuditDep = Annotated[AuditTrail, Depends(audit_trail)]
 
 
+def limits_of(rt: RuntimeDep) -> GatewayLimits:
+    # per replica, in memory (see ratelimit.py); made on first use so the lifespan need not know
+    limits = rt.extras.get("limits")
+    if limits is None:
+        limits = rt.extras["limits"] = GatewayLimits(rt.settings)
+    return limits  # type: ignore[no-any-return]
+
+
+LimitsDep = Annotated[GatewayLimits, Depends(limits_of)]
+
+
 def bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -62,26 +82,61 @@ async def current_principal(request: Request, rt: RuntimeDep) -> Principal:
         metrics.DENIED.labels(f"token_{err.details.get('reason', 'invalid')}").inc()
         await _count_failure(rt, token, str(err.details.get("reason", "invalid")), now)
         raise Unauthenticated("authentication failed", code="unauthenticated") from err
-    async with rt.uow() as session:
-        person = await repository.get_person(session, sub=str(claims["sub"]))
-        if person is None:
-            raise Forbidden("not eligible", code="not_eligible")
-        check_may_act(person, now, rt.settings)
-        user_class = await repository.get_user_class(session, name=person.user_class)
-        if user_class is None:
-            raise Forbidden("no user class assigned", code="not_eligible")
-        await repository.touch_person(session, sub=person.sub, now=now)
+    limits_of(rt).person(str(claims["sub"]))
+    status: str | None = None  # read inside the transaction: a rollback expires the loaded person
+    try:
+        async with rt.uow() as session:
+            person = await repository.get_person(session, sub=str(claims["sub"]))
+            if person is None:
+                raise Forbidden("not eligible", code="not_eligible")
+            status = person.status
+            check_may_act(person, now, rt.settings)
+            user_class = await repository.get_user_class(session, name=person.user_class)
+            if user_class is None:
+                raise Forbidden("no user class assigned", code="not_eligible")
+            await repository.touch_person(session, sub=person.sub, now=now)
+    except Forbidden as refusal:
+        if status == "active" and refusal.code in LAPSES:
+            await _suspend(rt, str(claims["sub"]), LAPSES[refusal.code])
+        raise
     return Principal(person=person, user_class=user_class)
 
 
+async def _suspend(rt: Runtime, sub: str, reason: str) -> None:
+    """D2/D3: the registry shows the lapse as `suspended` from the first refused use."""
+    assert rt.uow is not None
+    async with rt.uow() as session:
+        await repository.set_status(session, sub=sub, status="suspended", reason=reason)
+    audit: AuditTrail = rt.extras["audit"]
+    await audit.record_quietly(
+        AuditEvent(
+            event_type=EventType.PERSONNEL_CHANGE,
+            actor=system_actor(),
+            query={"subject": sub},
+            details={"change": "suspended", "reason": reason, "before": "active", "after": "suspended"},
+        )
+    )
+
+
+# only these failures come after a good signature, so only they can be the named person's own
+_PERSONS_FAILURES = frozenset({"expired", "claims"})
+
+
 async def _count_failure(rt: Runtime, token: str, reason: str, now: datetime) -> None:
-    """D4: failures of a known person count toward the lockout; unknown subjects are only metered."""
+    """D4: a known person's failed sign-ins count toward the lockout; forgeries are only metered.
+
+    A token whose signature does not verify names whoever the forger chose: counting it would let
+    anyone lock any account with five made-up tokens.
+    """
+    if reason not in _PERSONS_FAILURES or rt.uow is None:
+        return
     try:
         sub = str(jose_jwt.get_unverified_claims(token).get("sub", ""))
     except Exception:
         return
-    if not sub or rt.uow is None:
+    if not sub:
         return
+    locked = False
     async with rt.uow() as session:
         person = await repository.get_person(session, sub=sub)
         if person is None:
@@ -89,6 +144,17 @@ async def _count_failure(rt: Runtime, token: str, reason: str, now: datetime) ->
         failures = await repository.record_auth_failure(session, sub=sub, reason=reason, now=now)
         if failures >= rt.settings.lockout_failures and person.status == "active":
             await repository.set_status(session, sub=sub, status="locked", reason="failed_authentications")
+            locked = True
+    audit: AuditTrail = rt.extras["audit"]
+    await audit.record_quietly(
+        AuditEvent(
+            event_type=EventType.SIGN_IN_FAILURE,
+            actor=system_actor(),
+            query={"subject": sub},
+            outcome="denied",
+            details={"reason": reason, "failures_in_window": failures, "locked": locked},
+        )
+    )
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
@@ -109,6 +175,8 @@ Viewer = Annotated[Principal, require("reads:view")]
 Admin = Annotated[Principal, require("admin:personnel")]
 Supervisor = Annotated[Principal, require("approvals:decide")]
 Auditor = Annotated[Principal, require("audit:read")]
+PersonnelApprover = Annotated[Principal, require("personnel:approve")]
+Overseer = Annotated[Principal, require("flags:read")]
 
 _camera_cache: dict[str, tuple[float, Camera]] = {}
 _CAMERA_CACHE_S = 5.0
@@ -151,6 +219,7 @@ async def current_camera(request: Request, rt: RuntimeDep) -> Camera:
         async with rt.uow() as session:  # type: ignore[misc]
             await repository.count_refused_camera(session, camera_id=camera.camera_id)
         raise Forbidden("this camera is disabled", code="camera_disabled")
+    limits_of(rt).camera(camera.camera_id)
     return camera
 
 

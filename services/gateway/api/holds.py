@@ -1,7 +1,138 @@
-"""Gateway routes: holds."""
+"""Legal holds (B2): an officer or analyst requests, a different supervisor approves; every step audited."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from libs.common.contracts.audit import AuditEvent, EventType
+from libs.common.contracts.holds import (
+    HoldCreate,
+    HoldDecision,
+    HoldEnd,
+    HoldList,
+    HoldLookup,
+    HoldSelection,
+    HoldStatus,
+    HoldView,
+    HoldViews,
+)
+from libs.common.contracts.purpose import AuthorizedUse, Purpose
+from libs.common.errors import Forbidden
+from services.gateway.api import corrections
+from services.gateway.api.deps import AuditDep, PrincipalDep, RuntimeDep, require
+from services.gateway.api.searches import actor_of
+from services.gateway.service import PERMISSIONS, Principal, check_purpose
 
 router = APIRouter(tags=["holds"])
+router.include_router(corrections.router)
+
+HoldRequester = Annotated[Principal, require("holds:request")]
+HoldApprover = Annotated[Principal, require("holds:approve")]
+
+
+def _hold_party(principal: PrincipalDep) -> Principal:
+    """Those who request or approve holds may see them."""
+    if not principal.roles & (PERMISSIONS["holds:request"] | PERMISSIONS["holds:approve"]):
+        raise Forbidden("not permitted for this role", code="forbidden")
+    return principal
+
+
+HoldParty = Annotated[Principal, Depends(_hold_party)]
+
+
+class HoldBody(BaseModel):
+    use: AuthorizedUse
+    case_number: str = Field(min_length=1, max_length=64, examples=["SJ-2026-004211"])
+    justification: str = Field(
+        min_length=1, max_length=4000, description="The reasonable suspicion tying the vehicle to a crime"
+    )
+    review_date: date
+    read_ids: list[str] = Field(default_factory=list, max_length=10_000)
+    plate: str | None = Field(default=None, max_length=15)
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class DecisionBody(BaseModel):
+    approve: bool
+
+
+class ReleaseBody(BaseModel):
+    reason: str = Field(min_length=10, max_length=2000)
+
+
+async def _audit(
+    audit: AuditDep, request: Request, principal: Principal, view: HoldView, action: str, **details: object
+) -> None:
+    await audit.record(
+        AuditEvent(
+            event_type=EventType.HOLD_CHANGE,
+            actor=actor_of(principal),
+            client_address=request.client.host if request.client else None,
+            query={"hold_id": view.hold_id, "plate": view.selection.plate, "case_number": view.case_number},
+            result_count=len(view.selection.read_ids),
+            result_ids=view.selection.read_ids,
+            details={"action": action, "status": view.status, "review_date": view.review_date.isoformat(), **details},
+        )
+    )
+
+
+@router.post("/v1/holds", status_code=201, response_model=HoldView)
+async def request_hold(
+    body: HoldBody, principal: HoldRequester, request: Request, rt: RuntimeDep, audit: AuditDep
+) -> HoldView:
+    """Request a hold; it keeps nothing until a different supervisor approves it."""
+    check_purpose(Purpose(use=body.use, case_number=body.case_number, reason=body.justification), rt.settings)
+    create = HoldCreate(
+        case_number=body.case_number.strip(),
+        justification=body.justification.strip(),
+        review_date=body.review_date,
+        selection=HoldSelection(read_ids=body.read_ids, plate=body.plate, since=body.since, until=body.until),
+        requester_sub=principal.person.sub,
+        requester_name=principal.person.name,
+    )
+    view = await rt.bus.request("alpr.records.holds.create", create, HoldView)
+    await _audit(audit, request, principal, view, "requested", use=body.use.value, justification=view.justification)
+    return view
+
+
+@router.post("/v1/holds/{hold_id}/decision", response_model=HoldView)
+async def decide_hold(
+    hold_id: str, body: DecisionBody, principal: HoldApprover, request: Request, rt: RuntimeDep, audit: AuditDep
+) -> HoldView:
+    """A supervisor other than the requester approves or rejects a pending hold."""
+    decision = HoldDecision(
+        hold_id=hold_id, approve=body.approve, approver_sub=principal.person.sub, approver_name=principal.person.name
+    )
+    view = await rt.bus.request("alpr.records.holds.decide", decision, HoldView)
+    await _audit(audit, request, principal, view, "approved" if body.approve else "rejected")
+    return view
+
+
+@router.post("/v1/holds/{hold_id}/release", response_model=HoldView)
+async def release_hold(
+    hold_id: str, body: ReleaseBody, principal: HoldParty, request: Request, rt: RuntimeDep, audit: AuditDep
+) -> HoldView:
+    """End a hold (its requester or a supervisor); its reads go back to the ordinary retention."""
+    current = await rt.bus.request("alpr.records.holds.get", HoldLookup(hold_id=hold_id), HoldView)
+    if current.requester_sub != principal.person.sub and not principal.roles & PERMISSIONS["holds:approve"]:
+        raise Forbidden("only the requester or a supervisor may end this hold", code="hold_not_yours")
+    end = HoldEnd(hold_id=hold_id, ended_by=principal.person.sub, reason=body.reason)
+    view = await rt.bus.request("alpr.records.holds.end", end, HoldView)
+    await _audit(audit, request, principal, view, "released", reason=body.reason)
+    return view
+
+
+@router.get("/v1/holds/{hold_id}", response_model=HoldView)
+async def get_hold(hold_id: str, principal: HoldParty, rt: RuntimeDep) -> HoldView:
+    return await rt.bus.request("alpr.records.holds.get", HoldLookup(hold_id=hold_id), HoldView)
+
+
+@router.get("/v1/holds", response_model=HoldViews)
+async def list_holds(principal: HoldParty, rt: RuntimeDep, status: HoldStatus | None = None) -> HoldViews:
+    """Holds, newest first (supervisors review pending ones here)."""
+    return await rt.bus.request("alpr.records.holds.list", HoldList(status=status), HoldViews)

@@ -1,7 +1,244 @@
-"""Gateway routes: hotlists."""
+"""Hotlists: officers read lists, admins change them; every change is audited before it is answered."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import base64
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import UploadFile
+
+from libs.common.contracts.audit import AuditEvent, EventType
+from libs.common.contracts.hotlists import (
+    EntryLookup,
+    EntryPage,
+    EntryQuery,
+    EntryRemoved,
+    HotlistCreate,
+    HotlistEntry,
+    HotlistImport,
+    HotlistImportPart,
+    HotlistLookup,
+    HotlistPage,
+    HotlistSummary,
+    ImportFormat,
+    ImportPartReceived,
+    ImportResult,
+    ManualEntryIn,
+    VehicleFields,
+)
+from libs.common.errors import InvalidInput, PayloadTooLarge
+from services.gateway.api.deps import AuditDep, RuntimeDep, require
+from services.gateway.api.searches import actor_of
+from services.gateway.service import Principal
 
 router = APIRouter(tags=["hotlists"])
+
+HotlistReader = Annotated[Principal, require("hotlists:read")]
+HotlistWriter = Annotated[Principal, require("hotlists:write")]
+
+MAX_FILE_BYTES = 256 * 2**20  # a full state extract of a million records is about 70 MiB
+PART_BYTES = 4 * 2**20  # NATS carries 8 MB messages; a part travels base64-encoded
+
+
+class NoArguments(BaseModel):
+    """The records request for the list of lists carries nothing."""
+
+
+class ManualEntryBody(VehicleFields):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "plate": "7ABC123",
+                    "state": "CA",
+                    "reason": "Stolen at knifepoint on Story Rd",
+                    "case_number": "SJ-2026-004211",
+                    "make": "HOND",
+                    "model": "CIV",
+                    "colour": "BLK",
+                }
+            ]
+        }
+    )
+
+    plate: str = Field(min_length=1, max_length=15, examples=["7ABC123"])
+    state: str | None = Field(default=None, max_length=3, examples=["CA"])
+    expires_at: datetime | None = Field(default=None, description="At most 30 days after entry; 30 days if absent")
+
+
+@router.get("/v1/hotlists", response_model=HotlistPage)
+async def list_hotlists(principal: HotlistReader, rt: RuntimeDep) -> HotlistPage:
+    """Every list with its active entry count, last refresh and E4 staleness."""
+    return await rt.bus.request("alpr.records.hotlists.list", NoArguments(), HotlistPage)
+
+
+@router.get("/v1/hotlists/{hotlist_id}", response_model=HotlistSummary)
+async def get_hotlist(hotlist_id: str, principal: HotlistReader, rt: RuntimeDep) -> HotlistSummary:
+    return await rt.bus.request("alpr.records.hotlists.get", HotlistLookup(hotlist_id=hotlist_id), HotlistSummary)
+
+
+@router.get("/v1/hotlists/{hotlist_id}/entries", response_model=EntryPage)
+async def list_entries(
+    hotlist_id: str,
+    principal: HotlistReader,
+    rt: RuntimeDep,
+    plate: str | None = None,
+    include_expired: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: int | None = None,
+) -> EntryPage:
+    query = EntryQuery(
+        hotlist_id=hotlist_id, plate=plate, include_expired=include_expired, limit=limit, after_entry_id=after
+    )
+    return await rt.bus.request("alpr.records.hotlists.entries", query, EntryPage)
+
+
+@router.post("/v1/hotlists", response_model=HotlistSummary, status_code=201)
+async def create_hotlist(
+    body: HotlistCreate, principal: HotlistWriter, request: Request, rt: RuntimeDep, audit: AuditDep
+) -> HotlistSummary:
+    """A new list (not a partner's: those arrive through sharing)."""
+    created = await rt.bus.request("alpr.records.hotlists.create", body, HotlistSummary)
+    await _audit(audit, principal, request, created.hotlist_id, "create_list", body.model_dump(mode="json"))
+    return created
+
+
+@router.post("/v1/hotlists/{hotlist_id}/entries", response_model=HotlistEntry, status_code=201)
+async def add_entry(
+    hotlist_id: str,
+    body: ManualEntryBody,
+    principal: HotlistWriter,
+    request: Request,
+    rt: RuntimeDep,
+    audit: AuditDep,
+) -> HotlistEntry:
+    """A manual entry; it expires within 30 days (B4)."""
+    entry_in = ManualEntryIn.model_validate(
+        {**body.model_dump(), "hotlist_id": hotlist_id, "entered_by": principal.person.sub}
+    )
+    entry = await rt.bus.request("alpr.records.hotlists.add_entry", entry_in, HotlistEntry)
+    details = entry.model_dump(mode="json", exclude={"hotlist_id"})
+    await _audit(audit, principal, request, hotlist_id, "add_entry", details, plate=entry.plate)
+    return entry
+
+
+@router.delete("/v1/hotlists/{hotlist_id}/entries/{entry_id}", response_model=EntryRemoved)
+async def remove_entry(
+    hotlist_id: str, entry_id: int, principal: HotlistWriter, request: Request, rt: RuntimeDep, audit: AuditDep
+) -> EntryRemoved:
+    lookup = EntryLookup(hotlist_id=hotlist_id, entry_id=entry_id)
+    removed = await rt.bus.request("alpr.records.hotlists.remove_entry", lookup, EntryRemoved)
+    await _audit(audit, principal, request, hotlist_id, "remove_entry", {"entry_id": entry_id}, plate=removed.plate)
+    return removed
+
+
+_FILE_BODY = {
+    "required": True,
+    "content": {
+        "text/plain": {"schema": {"type": "string"}, "example": "plate,state,reason\n7ABC123,CA,stolen\n"},
+        "multipart/form-data": {
+            "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}},
+            "example": {"file": "VEHEXTRT.txt"},
+        },
+    },
+}
+
+
+@router.post(
+    "/v1/hotlists/{hotlist_id}/imports", response_model=ImportResult, openapi_extra={"requestBody": _FILE_BODY}
+)
+async def import_file(
+    hotlist_id: str,
+    principal: HotlistWriter,
+    request: Request,
+    rt: RuntimeDep,
+    audit: AuditDep,
+    mode: Literal["replace", "add", "remove"] = "replace",
+    fmt: Annotated[ImportFormat | None, Query(alias="format")] = None,
+    time_zone: str = "America/Los_Angeles",
+) -> ImportResult:
+    """Upload an NCIC, CA DOJ CLEW, Genetec or CSV file (raw body or multipart `file`)."""
+    content = await _file_of(request)
+    *leading, last = _parts(content)
+    upload_id = str(uuid.uuid4()) if leading else None
+    for number, part in enumerate(leading):
+        chunk = HotlistImportPart(
+            upload_id=upload_id or "", hotlist_id=hotlist_id, part=number, content_b64=base64.b64encode(part).decode()
+        )
+        await rt.bus.request("alpr.records.hotlists.import_part", chunk, ImportPartReceived, timeout=30.0)
+    command = HotlistImport(
+        hotlist_id=hotlist_id,
+        content_b64=base64.b64encode(last).decode(),
+        upload_id=upload_id,
+        format=fmt,
+        mode=mode,
+        time_zone=time_zone,
+    )
+    result = await rt.bus.request("alpr.records.hotlists.import", command, ImportResult, timeout=600.0)
+    details = {
+        "action": "import",
+        "mode": mode,
+        "format": result.format,
+        "bytes": len(content),
+        "applied": result.applied,
+        "accepted": len(result.accepted_lines),
+        "refused": len(result.refused),
+        "added": result.added,
+        "refreshed": result.refreshed,
+        "removed": result.removed,
+    }
+    await _audit(audit, principal, request, hotlist_id, "import", details)
+    return result
+
+
+def _parts(content: bytes) -> list[bytes]:
+    """The file cut after a line end into parts of at most PART_BYTES, so each fits one message."""
+    parts = []
+    while len(content) > PART_BYTES:
+        cut = content.rfind(b"\n", 0, PART_BYTES) + 1 or PART_BYTES
+        parts.append(content[:cut])
+        content = content[cut:]
+    return [*parts, content] if content else parts
+
+
+async def _file_of(request: Request) -> bytes:
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput("send the list as the multipart field `file`", code="hotlist_file_missing")
+        content = await upload.read()
+    else:
+        content = await request.body()
+    if not content:
+        raise InvalidInput("the file is empty", code="hotlist_file_missing")
+    if len(content) > MAX_FILE_BYTES:
+        raise PayloadTooLarge("a hotlist file may be 256 MiB at most", code="hotlist_file_too_large")
+    return content
+
+
+async def _audit(
+    audit: AuditDep,
+    principal: Principal,
+    request: Request,
+    hotlist_id: str,
+    action: str,
+    details: dict[str, Any],
+    plate: str | None = None,
+) -> None:
+    """HOTLIST_CHANGE with who, what list, what changed; the answer waits for its persisted record."""
+    await audit.record(
+        AuditEvent(
+            event_type=EventType.HOTLIST_CHANGE,
+            actor=actor_of(principal),
+            client_address=request.client.host if request.client else None,
+            query={"hotlist_id": hotlist_id, **({"plate": plate} if plate else {})},
+            result_count=1,
+            result_ids=[hotlist_id],
+            details={"action": action, **details},
+        )
+    )

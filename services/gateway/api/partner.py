@@ -1,7 +1,290 @@
-"""Gateway routes: partner."""
+"""Partner API: the OAuth token endpoint, the published keys, searches and hotlist exchange."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from jose import jws
+from jose.exceptions import JOSEError
+from pydantic import BaseModel, Field
+
+from libs.common import metrics
+from libs.common.bus import Bus
+from libs.common.contracts.audit import Actor, AuditEvent, EventType
+from libs.common.contracts.hotlists import PartnerUpsertReply, ShareableList
+from libs.common.contracts.sharing import (
+    CredentialsRequest,
+    Empty,
+    KeysReply,
+    PartnerCredentials,
+    PartnerHotlistPut,
+    PartnerSearch,
+    PartnerSearchReply,
+    PartnerSearchRequest,
+    TokenReply,
+    TokenRequest,
+    sharing_subject,
+)
+from libs.common.errors import AlprError, Forbidden, Unauthenticated
+from services.gateway import repository
+from services.gateway.api.deps import AuditDep, RuntimeDep, limits_of
+from services.sharing.oauth.errors import NO_STORE, OAuthError, oauth_error_from_body
+from services.sharing.oauth.keys import PublishedKeys
+from services.sharing.oauth.tokens import verify_access_token
 
 router = APIRouter(tags=["partner"])
+
+# The keys are cached briefly; a token signed by a key not yet seen triggers one refetch a second at most.
+KEYS_TTL_S = 60.0
+KEYS_REFETCH_S = 1.0
+FORM = "application/x-www-form-urlencoded"
+TOKEN_REFUSED = "The access token is not valid"
+
+
+class PartnerKeys:
+    """The sharing service's published keys, fetched over NATS, as the verifier of partner tokens."""
+
+    def __init__(self) -> None:
+        self.reply: KeysReply | None = None
+        self.keys = PublishedKeys({})
+        self.fetched = 0.0
+        self._lock = asyncio.Lock()
+
+    async def get(self, bus: Bus, *, kid: str | None = None) -> tuple[PublishedKeys, KeysReply]:
+        """Keys no older than a minute; refetched early when a token names a key we do not hold."""
+        async with self._lock:
+            age = time.monotonic() - self.fetched
+            unknown = kid is not None and self.keys.verification_key(kid) is None
+            if self.reply is None or age > KEYS_TTL_S or (unknown and age > KEYS_REFETCH_S):
+                self.reply = await bus.request(sharing_subject("keys"), Empty(), KeysReply)
+                self.keys = PublishedKeys(self.reply.jwks)
+                self.fetched = time.monotonic()
+            return self.keys, self.reply
+
+
+def partner_keys(rt: RuntimeDep) -> PartnerKeys:
+    return rt.extras.setdefault("partner_keys", PartnerKeys())  # type: ignore[no-any-return]
+
+
+def token_refused() -> Unauthenticated:
+    """One answer for every token that does not stand (C6): RFC 6750 `invalid_token`."""
+    challenge = 'Bearer realm="partner", error="invalid_token"'
+    return Unauthenticated(TOKEN_REFUSED, code="invalid_token", headers={"WWW-Authenticate": challenge})
+
+
+async def partner_credentials(request: Request, rt: RuntimeDep) -> PartnerCredentials:
+    """Signature, issuer, audience and times checked here; sharing then checks the agreement is in force."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise token_refused()
+    try:
+        kid = jws.get_unverified_header(token).get("kid")
+    except JOSEError:
+        raise token_refused() from None
+    keys, meta = await partner_keys(rt).get(rt.bus, kid=kid if isinstance(kid, str) else None)
+    try:
+        claims = verify_access_token(token, keys, issuer=meta.issuer, audience=meta.audience, now=datetime.now(UTC))
+    except Unauthenticated as err:
+        metrics.DENIED.labels(f"partner_{err.code}").inc()
+        raise token_refused() from None
+    limits_of(rt).partner(claims.client_id)
+    return PartnerCredentials(
+        client_id=claims.client_id,
+        agreement_id=claims.agreement_id,
+        scopes=sorted(claims.scopes),
+        jti=claims.jti,
+        expires_at=claims.expires_at,
+    )
+
+
+Partner = Annotated[PartnerCredentials, Depends(partner_credentials)]
+
+
+class PartnerHotlistBody(BaseModel):
+    """A partner's whole hotlist; an entry without `refreshed_at` counts as refreshed now."""
+
+    entries: list[dict[str, Any]] = Field(max_length=10_000, examples=[[{"plate": "7XYZ999", "state": "CA"}]])
+
+
+def _oauth_error(err: OAuthError) -> JSONResponse:
+    metrics.DENIED.labels(f"oauth_{err.code}").inc()
+    return JSONResponse(err.to_body(), status_code=err.status, headers=err.headers)
+
+
+TOKEN_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            FORM: {
+                "example": {"grant_type": "client_credentials", "scope": "reads:search hotlists:read"},
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                        "scope": {"type": "string", "example": "reads:search hotlists:read"},
+                        "client_assertion_type": {"type": "string"},
+                        "client_assertion": {"type": "string"},
+                    },
+                },
+            }
+        },
+    }
+}
+
+
+@router.post("/oauth/token", response_model=TokenReply, openapi_extra=TOKEN_FORM)
+async def token(request: Request, rt: RuntimeDep) -> JSONResponse:
+    """OAuth 2.0 client credentials (`client_secret_basic` or `private_key_jwt`); errors per RFC 6749 §5.2."""
+    try:
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
+            raise OAuthError("invalid_request", f"The body must be {FORM}")
+        fields: dict[str, list[str]] = {}
+        for name, value in (await request.form()).multi_items():
+            if not isinstance(value, str):
+                raise OAuthError("invalid_request", "Only form fields are accepted")
+            fields.setdefault(name, []).append(value)
+        asked = TokenRequest(
+            form=fields,
+            authorization=request.headers.get("authorization"),
+            token_endpoint=str(request.url.replace(query="", fragment="")),
+        )
+        reply = await rt.bus.request(sharing_subject("token"), asked, TokenReply)
+    except OAuthError as err:
+        return _oauth_error(err)
+    except AlprError as err:
+        rebuilt = oauth_error_from_body({"error": err.code, "error_description": err.message})
+        if rebuilt is None:
+            raise
+        return _oauth_error(rebuilt)
+    return JSONResponse(reply.model_dump(), headers=NO_STORE)
+
+
+@router.get("/.well-known/jwks.json")
+async def jwks(rt: RuntimeDep) -> JSONResponse:
+    """The public keys partner tokens are signed with (current and not yet retired)."""
+    _, meta = await partner_keys(rt).get(rt.bus)
+    return JSONResponse(meta.jwks, headers={"Cache-Control": f"public, max-age={int(KEYS_TTL_S)}"})
+
+
+def partner_actor(credentials: PartnerCredentials, body: PartnerSearch | None = None) -> Actor:
+    if body is None:
+        return Actor(kind="partner", sub=credentials.client_id)
+    person = body.requester
+    return Actor(
+        kind="partner", sub=credentials.client_id, name=person.name, badge=person.badge, agency=body.agency.ori
+    )
+
+
+async def _refused(audit: AuditDep, event: AuditEvent, err: AlprError) -> AlprError:
+    """Record the refused attempt when possible; a refused token is answered like every other one."""
+    metrics.DENIED.labels(err.code).inc()
+    details = {**event.details, "refusal": err.code}
+    await audit.record_quietly(event.model_copy(update={"outcome": "denied", "details": details}))
+    return token_refused() if err.status == 401 else err
+
+
+@router.post("/partner/v1/searches", response_model=PartnerSearchReply)
+async def partner_search(
+    body: PartnerSearch, credentials: Partner, request: Request, rt: RuntimeDep, audit: AuditDep
+) -> PartnerSearchReply:
+    """Search one plate within the agreement; ledger and access record are written before data leaves."""
+    search_id = str(uuid.uuid4())
+    query = {
+        "plate": body.plate,
+        "since": body.since.isoformat() if body.since else None,
+        "until": body.until.isoformat() if body.until else None,
+        "on_behalf_of": body.on_behalf_of.model_dump(),
+    }
+    event = AuditEvent(
+        event_type=EventType.ACCESS_DENIED,
+        actor=partner_actor(credentials, body),
+        purpose=body.purpose,
+        client_address=request.client.host if request.client else None,
+        query=query,
+        details={"route": "partner_search", "agreement_id": credentials.agreement_id},
+    )
+    try:
+        if any(term in body.purpose.reason.lower() for term in rt.settings.prohibited_list):
+            raise Forbidden("this purpose is prohibited by law and policy", code="prohibited_purpose")
+        asked = PartnerSearchRequest(search_id=search_id, credentials=credentials, search=body)
+        reply = await rt.bus.request(sharing_subject("search"), asked, PartnerSearchReply)
+    except AlprError as err:
+        raise await _refused(audit, event, err) from err
+    await audit.record(
+        event.model_copy(
+            update={
+                "event_id": search_id,
+                "event_type": EventType.PARTNER_QUERY,
+                "query": {**query, "since": reply.since.isoformat(), "until": reply.until.isoformat()},
+                "result_count": len(reply.reads),
+                "result_ids": [r.read_id for r in reply.reads],
+                "details": {**event.details, "narrowed": reply.narrowed, "partner_ori": reply.partner_ori},
+            }
+        )
+    )
+    await _tally(rt, EventType.PARTNER_QUERY)
+    return reply
+
+
+@router.get("/partner/v1/hotlists", response_model=ShareableList)
+async def partner_hotlists(credentials: Partner, request: Request, rt: RuntimeDep, audit: AuditDep) -> ShareableList:
+    """Our shareable hotlist entries and the time they were last refreshed."""
+    event = AuditEvent(
+        event_type=EventType.ACCESS_DENIED,
+        actor=partner_actor(credentials),
+        client_address=request.client.host if request.client else None,
+        details={"route": "partner_hotlists_read", "agreement_id": credentials.agreement_id},
+    )
+    try:
+        shared = await rt.bus.request(
+            sharing_subject("hotlists.get"), CredentialsRequest(credentials=credentials), ShareableList
+        )
+    except AlprError as err:
+        raise await _refused(audit, event, err) from err
+    entries = [f"{e.state or ''}:{e.plate}" for e in shared.entries]
+    await audit.record(
+        event.model_copy(
+            update={"event_type": EventType.PARTNER_QUERY, "result_count": len(entries), "result_ids": entries}
+        )
+    )
+    await _tally(rt, EventType.PARTNER_QUERY)
+    return shared
+
+
+@router.put("/partner/v1/hotlists", response_model=PartnerUpsertReply)
+async def put_partner_hotlist(
+    body: PartnerHotlistBody, credentials: Partner, request: Request, rt: RuntimeDep, audit: AuditDep
+) -> PartnerUpsertReply:
+    """Replace the partner's list held here; each entry lapses 24 hours after its last refresh (C5)."""
+    event = AuditEvent(
+        event_type=EventType.ACCESS_DENIED,
+        actor=partner_actor(credentials),
+        client_address=request.client.host if request.client else None,
+        query={"entries": len(body.entries)},
+        details={"route": "partner_hotlists_write", "agreement_id": credentials.agreement_id},
+    )
+    try:
+        asked = PartnerHotlistPut(credentials=credentials, entries=body.entries)
+        reply = await rt.bus.request(sharing_subject("hotlists.put"), asked, PartnerUpsertReply)
+    except AlprError as err:
+        raise await _refused(audit, event, err) from err
+    counts = reply.model_dump(include={"hotlist_id", "accepted", "added", "refreshed", "removed"})
+    await audit.record(
+        event.model_copy(update={"event_type": EventType.HOTLIST_CHANGE, "details": {**event.details, **counts}})
+    )
+    return reply
+
+
+async def _tally(rt: RuntimeDep, event_type: EventType) -> None:
+    """A5 counts data accesses on the gateway's side too, to compare with the records written."""
+    assert rt.uow is not None
+    async with rt.uow() as session:
+        await repository.tally_access(session, day=datetime.now(UTC).date(), event_type=event_type.value)

@@ -87,7 +87,9 @@ async def search(
         )
         raise
     result = await rt.bus.request(
-        "alpr.records.search", SearchRequest(search_id=search_id, query=body.query), SearchResult
+        "alpr.records.search",
+        SearchRequest(search_id=search_id, query=body.query, case_number=body.purpose.case_number),
+        SearchResult,
     )
     await audit.record(
         AuditEvent(

@@ -13,13 +13,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol
 
-from services.records.hotlists.entries import EntryId, HotlistEntryIn, HotlistSource
+from services.records.hotlists.entries import EntryId, HotlistSource
 from services.records.hotlists.wildcards import WildcardPatterns
 from services.records.lookalike import DEFAULT_LOOKALIKES, LookalikeClasses
 
 # plate, state, expiry (POSIX seconds), priority, source: a tuple, not the model, to keep 1M entries small
 EntryRecord = tuple[str, str | None, float, int, HotlistSource]
+
+
+class IndexableEntry(Protocol):
+    """What the index keeps of an entry: a parsed `HotlistEntryIn` or a lighter stored row will do."""
+
+    @property
+    def plate(self) -> str: ...
+    @property
+    def state(self) -> str | None: ...
+    @property
+    def expires_at(self) -> datetime: ...
+    @property
+    def priority(self) -> int: ...
+    @property
+    def source(self) -> HotlistSource: ...
+    @property
+    def is_wildcard(self) -> bool: ...
 
 
 class MatchType(StrEnum):
@@ -68,7 +86,7 @@ class HotlistIndex:
     def __contains__(self, entry_id: object) -> bool:
         return entry_id in self._records
 
-    def add(self, entry_id: EntryId, entry: HotlistEntryIn) -> None:
+    def add(self, entry_id: EntryId, entry: IndexableEntry) -> None:
         """Index an entry, replacing any entry already held under the same id."""
         if entry_id in self._records:
             self.remove(entry_id)
@@ -131,9 +149,7 @@ class HotlistIndex:
                     _keep(best, entry_id, (_RANK[match_type], order, match_type, text, origin))
             if wildcard_matching is not None and text:
                 for entry_id in wildcard_matching(text):
-                    _keep(
-                        best, entry_id, (_RANK[MatchType.WILDCARD], order, MatchType.WILDCARD, text, origin)
-                    )
+                    _keep(best, entry_id, (_RANK[MatchType.WILDCARD], order, MatchType.WILDCARD, text, origin))
         if not best:
             return []
         now_ts = now.timestamp()
@@ -144,9 +160,7 @@ class HotlistIndex:
                 continue
             mismatch = entry_state is not None and state is not None and entry_state != state
             expires_at = datetime.fromtimestamp(expires_ts, UTC)
-            hit = Hit(
-                entry_id, match_type, text, origin, plate, entry_state, mismatch, source, priority, expires_at
-            )
+            hit = Hit(entry_id, match_type, text, origin, plate, entry_state, mismatch, source, priority, expires_at)
             hits.append(hit)
         hits.sort(key=lambda hit: (hit.priority, _RANK[hit.match_type], hit.state_mismatch))
         return hits

@@ -1,12 +1,14 @@
-"""NATS subjects of audit → service calls: the AUDIT stream writer and the persisted confirmation."""
+"""NATS subjects of audit → service calls: the AUDIT stream writer, its checkpoints, the confirmations."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+from datetime import UTC, datetime
 
 from nats.aio.msg import Msg
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common import metrics
 from libs.common.bus import Bus
@@ -15,7 +17,9 @@ from libs.common.contracts.oversight import CountsQuery, CountsReply, FlaggedAtt
 from libs.common.db import UnitOfWork
 from libs.common.errors import NotFound, Unavailable
 from services.audit import repository
-from services.audit.service import links_for
+from services.audit.ledger.checkpoints import sign_checkpoint
+from services.audit.ledger.merkle import MerkleAccumulator
+from services.audit.service import checkpoint_due, links_for
 from services.audit.settings import AuditSettings
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,9 @@ class AuditHandlers:
         self.uow = uow
         self.bus = bus
         self._waiters: dict[str, list[asyncio.Future[PersistedReply]]] = {}
+        self._signing_key = settings.signing_key()
+        self._tree: MerkleAccumulator | None = None
+        self._started = datetime.now(UTC)
 
     async def register(self) -> None:
         await self.bus.serve("alpr.audit.persisted", PersistedQuery, self.persisted, queue="audit")
@@ -94,10 +101,57 @@ class AuditHandlers:
             stored = await repository.existing_event_ids(session, event_ids=[e.event_id for e in events])
             links = links_for(events, head, stored)
             await repository.append_links(session, links)
+            tree = await self._tree_at(session, head.seq if head else 0)
+            for link in links:
+                tree.append(bytes.fromhex(link.hash))
+            await self._checkpoint_if_due(session, tree)
+        # only a committed tree is kept: a rolled-back batch leaves the last committed one in place
+        self._tree = tree
         for link in links:
             for waiter in self._waiters.pop(link.event_id, []):
                 if not waiter.done():
                     waiter.set_result(PersistedReply(event_id=link.event_id, seq=link.seq, record_hash=link.hash))
+
+    async def checkpoint_tick(self, *, force: bool = False) -> None:
+        """Sign the records of a quiet period: the T-seconds half of "every N records or T seconds"."""
+        async with self.uow() as session:
+            head = await repository.lock_chain_head(session)
+            tree = await self._tree_at(session, head.seq if head else 0)
+            await self._checkpoint_if_due(session, tree, force=force)
+        self._tree = tree
+
+    async def _tree_at(self, session: AsyncSession, size: int) -> MerkleAccumulator:
+        """A copy of the Merkle tree over the first `size` records, caught up from the database."""
+        tree = self._tree
+        if tree is None or tree.size > size:
+            tree = MerkleAccumulator()
+        else:
+            tree = MerkleAccumulator.resume(tree.size, tree.peaks)
+        if tree.size < size:
+            # another replica wrote since, or this is the start: read the missing leaves once
+            for leaf in await repository.chain_hashes(session, after_seq=tree.size, upto_seq=size):
+                tree.append(leaf)
+        return tree
+
+    async def _checkpoint_if_due(self, session: AsyncSession, tree: MerkleAccumulator, *, force: bool = False) -> None:
+        if self._signing_key is None:
+            return
+        last = await repository.find_checkpoint(session, tree_size=None)
+        now = datetime.now(UTC)
+        every, interval = self.settings.checkpoint_every, self.settings.checkpoint_interval_s
+        if force and tree.size > (last.tree_size if last else 0):
+            every = 1
+        if checkpoint_due(tree.size, last, now, every=every, interval_s=interval, since=self._started):
+            checkpoint = sign_checkpoint(
+                self._signing_key, tree_size=tree.size, root_hash=tree.root().hex(), timestamp=now
+            )
+            await repository.insert_checkpoint(session, checkpoint)
+
+    async def load_tree(self) -> None:
+        """Rebuild the Merkle tree from the database at start, so the first batch need not."""
+        async with self.uow() as session:
+            head = await repository.lock_chain_head(session)
+            self._tree = await self._tree_at(session, head.seq if head else 0)
 
     async def persisted(self, query: PersistedQuery) -> PersistedReply:
         """Answer once the event is in the database, or Unavailable after `wait_ms`."""

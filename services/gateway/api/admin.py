@@ -1,7 +1,0 @@
-"""Gateway routes: admin."""
-
-from __future__ import annotations
-
-from fastapi import APIRouter
-
-router = APIRouter(tags=["admin"])

@@ -1,0 +1,76 @@
+"""What admin routes share: the registry's view of a person, and the audit record of each change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from libs.common.contracts.audit import AuditEvent, EventType
+from services.gateway.api.searches import actor_of
+from services.gateway.handlers import AuditTrail
+from services.gateway.models import Person, TrainingRecord
+from services.gateway.service import Principal
+
+
+class TrainingView(BaseModel):
+    course: str
+    completed_at: datetime
+    expires_at: datetime
+    recorded_by: str
+
+
+class PersonView(BaseModel):
+    """A person as the registry shows them to admins (D1–D4)."""
+
+    sub: str
+    name: str
+    badge: str
+    agency: str
+    unit: str
+    roles: list[str]
+    user_class: str | None
+    status: str
+    status_reason: str | None
+    training_expires_at: datetime | None
+    last_active_at: datetime | None
+    approved_by: str | None
+    created_at: datetime | None
+    training: list[TrainingView] = []
+
+
+def person_view(person: Person, training: list[TrainingRecord] | None = None) -> PersonView:
+    return PersonView(
+        **person.model_dump(exclude={"failures_cleared_at"}),
+        training=[TrainingView(**t.model_dump()) for t in training or []],
+    )
+
+
+def snapshot(person: Person) -> dict[str, Any]:
+    """The fields a change is recorded with, before and after."""
+    return person.model_dump(
+        mode="json", include={"roles", "user_class", "status", "status_reason", "training_expires_at"}
+    )
+
+
+async def record_change(
+    audit: AuditTrail,
+    principal: Principal,
+    *,
+    event_type: EventType,
+    subject: str,
+    change: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    **details: Any,
+) -> None:
+    """Every personnel and admin change is in the audit log before it is committed."""
+    await audit.record(
+        AuditEvent(
+            event_type=event_type,
+            actor=actor_of(principal),
+            query={"subject": subject},
+            details={"change": change, "before": before, "after": after, **details},
+        )
+    )

@@ -1,0 +1,234 @@
+"""The personnel registry: create (pending), supervisor activation, training, roles, deactivation, lock release."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.common.contracts.audit import AuditEvent, EventType
+from libs.common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from libs.common.web import Runtime
+from services.gateway import repository
+from services.gateway.api.admin.changes import PersonView, person_view, record_change, snapshot
+from services.gateway.api.admin.forms import PersonCreate, RolesChange, StatusNote, TrainingIn
+from services.gateway.api.deps import Admin, AuditDep, PersonnelApprover, RuntimeDep
+from services.gateway.handlers import AuditTrail
+from services.gateway.models import Person, TrainingRecord
+from services.gateway.service import Principal, check_roles, system_actor
+
+router = APIRouter(prefix="/v1/admin/persons", tags=["admin"])
+
+
+async def sweep_lapsed(rt: Runtime, audit: AuditTrail) -> int:
+    """D2/D3: mark lapsed accounts suspended, so the registry shows what access checks enforce."""
+    assert rt.uow is not None
+    async with rt.uow() as session:
+        lapsed = await repository.suspend_lapsed(
+            session, now=datetime.now(UTC), inactive_days=rt.settings.inactivity_suspend_days
+        )
+    for sub, reason in lapsed:
+        await audit.record_quietly(
+            AuditEvent(
+                event_type=EventType.PERSONNEL_CHANGE,
+                actor=system_actor(),
+                query={"subject": sub},
+                details={"change": "suspended", "reason": reason, "before": "active", "after": "suspended"},
+            )
+        )
+    return len(lapsed)
+
+
+@router.get("", response_model=list[PersonView])
+async def list_persons(principal: Admin, rt: RuntimeDep, audit: AuditDep) -> list[PersonView]:
+    """Everyone in the registry, with lapses found on this read already marked."""
+    await sweep_lapsed(rt, audit)
+    assert rt.uow is not None
+    async with rt.uow() as session:
+        return [person_view(p) for p in await repository.list_persons(session)]
+
+
+@router.get("/{sub}", response_model=PersonView)
+async def get_person(sub: str, principal: Admin, rt: RuntimeDep, audit: AuditDep) -> PersonView:
+    await sweep_lapsed(rt, audit)
+    assert rt.uow is not None
+    async with rt.uow() as session:
+        person = await _existing(session, sub)
+        return person_view(person, await repository.list_training(session, sub=sub))
+
+
+@router.post("", status_code=201, response_model=PersonView)
+async def create_person(body: PersonCreate, principal: Admin, rt: RuntimeDep, audit: AuditDep) -> PersonView:
+    """A new person starts pending: no access until a supervisor activates them and training is current."""
+    check_roles(body.roles)
+    assert rt.uow is not None
+    async with rt.uow() as session:
+        if await repository.get_person(session, sub=body.sub) is not None:
+            raise Conflict("a person with this subject exists", code="person_exists")
+        await _check_class(session, body.user_class)
+        person = Person(**body.model_dump(), agency=rt.settings.agency, status="pending", created_at=datetime.now(UTC))
+        await repository.save(session, person)
+        await record_change(
+            audit,
+            principal,
+            event_type=EventType.PERSONNEL_CHANGE,
+            subject=body.sub,
+            change="created",
+            before=None,
+            after=snapshot(person),
+        )
+        return person_view(person)
+
+
+@router.post("/{sub}/activation", response_model=PersonView)
+async def activate(sub: str, principal: PersonnelApprover, rt: RuntimeDep, audit: AuditDep) -> PersonView:
+    """A supervisor other than the subject approves the account (also to reinstate a suspended one)."""
+    if principal.person.sub == sub:
+        raise Forbidden("a supervisor cannot approve their own account", code="self_approval")
+    now = datetime.now(UTC)
+    assert rt.uow is not None
+    async with rt.uow() as session:
+        person = await _existing(session, sub)
+        if person.status not in ("pending", "suspended", "deactivated"):
+            raise Conflict(f"a {person.status} account cannot be activated", code="invalid_transition")
+        before = snapshot(person)
+        # the inactivity clock (D3) starts again at approval
+        person.status, person.status_reason = "active", None
+        person.approved_by, person.last_active_at = principal.person.sub, now
+        await repository.save(session, person)
+        await record_change(
+            audit,
+            principal,
+            event_type=EventType.PERSONNEL_CHANGE,
+            subject=sub,
+            change="activated",
+            before=before,
+            after=snapshot(person),
+        )
+        return person_view(person)
+
+
+@router.post("/{sub}/training", status_code=201, response_model=PersonView)
+async def record_training(sub: str, body: TrainingIn, principal: Admin, rt: RuntimeDep, audit: AuditDep) -> PersonView:
+    """D2: a completed course; current training lifts a suspension that expired training caused."""
+    _not_self(principal.person.sub, sub)
+    if body.expires_at <= body.completed_at or body.completed_at > datetime.now(UTC):
+        raise InvalidInput(
+            "training is completed in the past and expires after completion", code="invalid_training_dates"
+        )
+    assert rt.uow is not None
+    async with rt.uow() as session:
+        person = await _existing(session, sub)
+        before = snapshot(person)
+        record = TrainingRecord(
+            sub=sub, **body.model_dump(), recorded_by=principal.person.sub, recorded_at=datetime.now(UTC)
+        )
+        await repository.save(session, record)
+        await repository.refresh_training_expiry(session, sub=sub)
+        await session.refresh(person)
+        if person.status == "suspended" and person.status_reason == "training_expired":
+            if person.training_expires_at and person.training_expires_at > datetime.now(UTC):
+                person.status, person.status_reason = "active", None
+                await repository.save(session, person)
+        await record_change(
+            audit,
+            principal,
+            event_type=EventType.PERSONNEL_CHANGE,
+            subject=sub,
+            change="training_recorded",
+            before=before,
+            after=snapshot(person),
+            course=body.course,
+        )
+        return person_view(person, await repository.list_training(session, sub=sub))
+
+
+@router.put("/{sub}/roles", response_model=PersonView)
+async def change_roles(sub: str, body: RolesChange, principal: Admin, rt: RuntimeDep, audit: AuditDep) -> PersonView:
+    """D1: roles and class; auditor and admin are never held together; no one changes their own."""
+    _not_self(principal.person.sub, sub)
+    check_roles(body.roles)
+    assert rt.uow is not None
+    async with rt.uow() as session:
+        person = await _existing(session, sub)
+        await _check_class(session, body.user_class)
+        before = snapshot(person)
+        person.roles, person.user_class = body.roles, body.user_class
+        await repository.save(session, person)
+        await record_change(
+            audit,
+            principal,
+            event_type=EventType.PERSONNEL_CHANGE,
+            subject=sub,
+            change="roles_changed",
+            before=before,
+            after=snapshot(person),
+        )
+        return person_view(person)
+
+
+@router.post("/{sub}/deactivation", response_model=PersonView)
+async def deactivate(sub: str, body: StatusNote, principal: Admin, rt: RuntimeDep, audit: AuditDep) -> PersonView:
+    """D3: takes effect on the person's next request, since every request reads the registry."""
+    return await _set_status(rt, audit, principal, sub, "deactivated", body.reason, allowed=None)
+
+
+@router.post("/{sub}/lock-release", response_model=PersonView)
+async def release_lock(sub: str, body: StatusNote, principal: Admin, rt: RuntimeDep, audit: AuditDep) -> PersonView:
+    """D4: an admin releases a lockout; earlier failures stop counting toward the next one."""
+    return await _set_status(rt, audit, principal, sub, "active", body.reason, allowed=("locked",))
+
+
+async def _set_status(
+    rt: Runtime,
+    audit: AuditTrail,
+    principal: Principal,
+    sub: str,
+    status: str,
+    note: str,
+    *,
+    allowed: tuple[str, ...] | None,
+) -> PersonView:
+    _not_self(principal.person.sub, sub)
+    now = datetime.now(UTC)
+    assert rt.uow is not None
+    async with rt.uow() as session:
+        person = await _existing(session, sub)
+        if allowed is not None and person.status not in allowed:
+            raise Conflict(f"the account is {person.status}", code="invalid_transition")
+        before = snapshot(person)
+        if status == "active":
+            await repository.release_lock(session, sub=sub, now=now)
+        else:
+            await repository.set_status(session, sub=sub, status=status, reason=note)
+        await session.refresh(person)
+        change = "lock_released" if status == "active" else status
+        await record_change(
+            audit,
+            principal,
+            event_type=EventType.PERSONNEL_CHANGE,
+            subject=sub,
+            change=change,
+            before=before,
+            after=snapshot(person),
+            note=note,
+        )
+        return person_view(person)
+
+
+def _not_self(actor_sub: str, sub: str) -> None:
+    if actor_sub == sub:
+        raise Forbidden("no one changes their own roles, training or status", code="self_change")
+
+
+async def _existing(session: AsyncSession, sub: str) -> Person:
+    person = await repository.get_person(session, sub=sub)
+    if person is None:
+        raise NotFound("no such person", code="person_not_found")
+    return person
+
+
+async def _check_class(session: AsyncSession, name: str) -> None:
+    if await repository.get_user_class(session, name=name) is None:
+        raise InvalidInput("no such user class", code="unknown_user_class")

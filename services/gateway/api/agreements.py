@@ -1,0 +1,198 @@
+"""Admin routes for partners, agreements and OAuth clients: an admin proposes, the custodian approves."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from libs.common.contracts.audit import AuditEvent, EventType
+from libs.common.contracts.sharing import (
+    AgreementHistory,
+    AgreementList,
+    AgreementLookup,
+    AgreementTerms,
+    ClientCreate,
+    ClientView,
+    DecideRequest,
+    Empty,
+    PartnerCreate,
+    PartnerIn,
+    PartnerList,
+    PartnerView,
+    ProposalView,
+    ProposeRequest,
+    RevokeRequest,
+    StaffActor,
+    sharing_subject,
+)
+from libs.common.errors import AlprError, Forbidden
+from services.gateway.api.deps import AuditDep, PrincipalDep, RuntimeDep, require
+from services.gateway.api.searches import actor_of
+from services.gateway.service import PERMISSIONS, Principal
+
+router = APIRouter(prefix="/v1/admin", tags=["agreements"])
+M = TypeVar("M", bound=BaseModel)
+
+Proposer = Annotated[Principal, require("agreements:propose")]
+Custodian = Annotated[Principal, require("agreements:approve")]
+
+
+async def _staff(principal: PrincipalDep) -> Principal:
+    """Admins and the custodian both read partners and agreements."""
+    if not principal.roles & (PERMISSIONS["agreements:propose"] | PERMISSIONS["agreements:approve"]):
+        raise Forbidden("not permitted for this role", code="forbidden")
+    return principal
+
+
+Staff = Annotated[Principal, Depends(_staff)]
+
+
+class ProposalBody(AgreementTerms):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "partner_ori": "CA0410000",
+                    "document_ref": "contracts/2026/iaa-007.pdf",
+                    "effective_from": "2026-12-01T00:00:00Z",
+                    "expires_at": "2027-11-30T00:00:00Z",
+                    "scopes": ["reads:search", "hotlists:read"],
+                    "allowed_uses": ["stolen_or_wanted_vehicle"],
+                    "max_lookback_days": 30,
+                    "reason": "Signed by both chiefs on 2026-11-20",
+                }
+            ]
+        }
+    )
+    """Terms of a new agreement (no id) or a change to one (its id), and why."""
+
+    reason: str = Field(min_length=1, max_length=2000, examples=["Signed by both chiefs on 2026-11-20"])
+
+
+class ReasonBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, examples=["The partner breached term 3 (audits)"])
+
+
+class ClientBody(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"auth_method": "client_secret_basic"}]})
+
+    auth_method: Literal["client_secret_basic", "private_key_jwt"] = "client_secret_basic"
+    public_jwk: dict[str, Any] | None = None
+
+
+def staff_of(principal: Principal) -> StaffActor:
+    p = principal.person
+    return StaffActor(sub=p.sub, name=p.name, roles=list(p.roles))
+
+
+async def _changed(
+    rt: RuntimeDep,
+    audit: AuditDep,
+    principal: Principal,
+    request: Request,
+    *,
+    action: str,
+    body: BaseModel,
+    reply: type[M],
+    event_type: EventType,
+) -> M:
+    """Ask sharing to make a change; the change and any refusal go to the audit log."""
+    event = AuditEvent(
+        event_type=event_type,
+        actor=actor_of(principal),
+        client_address=request.client.host if request.client else None,
+        query={"action": action, **body.model_dump(mode="json", exclude={"actor"})},
+    )
+    try:
+        answer = await rt.bus.request(sharing_subject(action), body, reply)
+    except AlprError as err:
+        refused = {"refusal": err.code, "route": action}
+        await audit.record_quietly(event.model_copy(update={"outcome": "denied", "details": refused}))
+        raise
+    answer_body = answer.model_dump(mode="json", exclude={"client_secret"})
+    await audit.record(event.model_copy(update={"details": {"result": answer_body}}))
+    return answer
+
+
+@router.post("/partners", status_code=201, response_model=PartnerView)
+async def create_partner(
+    body: PartnerIn, principal: Proposer, request: Request, rt: RuntimeDep, audit: AuditDep
+) -> PartnerView:
+    """Enter a partner agency: California state or local public agencies only (C1, C7)."""
+    asked = PartnerCreate(actor=staff_of(principal), partner=body)
+    return await _changed(
+        rt, audit, principal, request, action="partners.create", body=asked, reply=PartnerView,
+        event_type=EventType.ADMIN_CHANGE,
+    )  # fmt: skip
+
+
+@router.get("/partners", response_model=PartnerList)
+async def list_partners(principal: Staff, rt: RuntimeDep) -> PartnerList:
+    return await rt.bus.request(sharing_subject("partners.list"), Empty(), PartnerList)
+
+
+@router.post("/agreements", status_code=202, response_model=ProposalView)
+async def propose_agreement(
+    body: ProposalBody, principal: Proposer, request: Request, rt: RuntimeDep, audit: AuditDep
+) -> ProposalView:
+    """Propose a new agreement or a change; nothing takes effect until the custodian approves (C3)."""
+    terms = AgreementTerms.model_validate(body.model_dump(exclude={"reason"}))
+    asked = ProposeRequest(actor=staff_of(principal), terms=terms, reason=body.reason)
+    return await _changed(
+        rt, audit, principal, request, action="agreements.propose", body=asked, reply=ProposalView,
+        event_type=EventType.AGREEMENT_CHANGE,
+    )  # fmt: skip
+
+
+@router.post("/agreements/{agreement_id}/revocation", status_code=202, response_model=ProposalView)
+async def propose_revocation(
+    agreement_id: str, body: ReasonBody, principal: Proposer, request: Request, rt: RuntimeDep, audit: AuditDep
+) -> ProposalView:
+    """Propose ending an agreement; on approval its tokens stop working at once."""
+    asked = RevokeRequest(actor=staff_of(principal), agreement_id=agreement_id, reason=body.reason)
+    return await _changed(
+        rt, audit, principal, request, action="agreements.revoke", body=asked, reply=ProposalView,
+        event_type=EventType.AGREEMENT_CHANGE,
+    )  # fmt: skip
+
+
+@router.post("/agreement-proposals/{proposal_id}/approval", response_model=ProposalView)
+async def approve_proposal(
+    proposal_id: str, principal: Custodian, request: Request, rt: RuntimeDep, audit: AuditDep
+) -> ProposalView:
+    """The custodian, never the proposer, approves; the before and after are kept."""
+    asked = DecideRequest(actor=staff_of(principal), proposal_id=proposal_id)
+    return await _changed(
+        rt, audit, principal, request, action="agreements.approve", body=asked, reply=ProposalView,
+        event_type=EventType.AGREEMENT_CHANGE,
+    )  # fmt: skip
+
+
+@router.get("/agreements", response_model=AgreementList)
+async def list_agreements(principal: Staff, rt: RuntimeDep) -> AgreementList:
+    return await rt.bus.request(sharing_subject("agreements.list"), Empty(), AgreementList)
+
+
+@router.get("/agreements/{agreement_id}", response_model=AgreementHistory)
+async def agreement_history(agreement_id: str, principal: Staff, rt: RuntimeDep) -> AgreementHistory:
+    """Every version and every proposal, with who proposed and who approved."""
+    lookup = AgreementLookup(agreement_id=agreement_id)
+    return await rt.bus.request(sharing_subject("agreements.get"), lookup, AgreementHistory)
+
+
+@router.post("/agreements/{agreement_id}/clients", status_code=201, response_model=ClientView)
+async def create_client(
+    agreement_id: str, body: ClientBody, principal: Proposer, request: Request, rt: RuntimeDep, audit: AuditDep
+) -> JSONResponse:
+    """Register a partner's OAuth client; a generated secret is shown in this answer only."""
+    asked = ClientCreate.model_validate(
+        {"actor": staff_of(principal), "agreement_id": agreement_id, **body.model_dump(exclude_none=True)}
+    )
+    client = await _changed(
+        rt, audit, principal, request, action="clients.create", body=asked, reply=ClientView,
+        event_type=EventType.ADMIN_CHANGE,
+    )  # fmt: skip
+    return JSONResponse(client.model_dump(), status_code=201, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,51 @@
+"""Corrections (G3): a person who checked the image corrects a misread; a new version, audited."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from libs.common.contracts.audit import AuditEvent, EventType
+from libs.common.contracts.holds import CorrectionReply, CorrectionRequest
+from libs.common.errors import InvalidInput
+from services.gateway.api.deps import AuditDep, RuntimeDep, require
+from services.gateway.api.searches import actor_of
+from services.gateway.service import Principal
+
+router = APIRouter(tags=["reads"])
+
+Corrector = Annotated[Principal, require("reads:correct")]
+MIN_REASON = 20
+
+
+class CorrectionBody(BaseModel):
+    plate: str = Field(min_length=1, max_length=15, examples=["8ABC128"])
+    state: str | None = Field(default=None, max_length=3)
+    reason: str = Field(max_length=2000, examples=["Image shows the last character is 8, the reader gave B"])
+
+
+@router.post("/v1/reads/{read_id}/corrections", status_code=201, response_model=CorrectionReply)
+async def correct_read(
+    read_id: str, body: CorrectionBody, principal: Corrector, request: Request, rt: RuntimeDep, audit: AuditDep
+) -> CorrectionReply:
+    """A new version of the read with the corrected plate; the original stays, linked by `supersedes`."""
+    if len(body.reason.strip()) < MIN_REASON:
+        raise InvalidInput(f"say what the image shows, in at least {MIN_REASON} characters", code="reason_too_short")
+    correction = CorrectionRequest(
+        read_id=read_id, plate=body.plate, state=body.state, reason=body.reason, corrected_by=principal.person.sub
+    )
+    reply = await rt.bus.request("alpr.records.corrections.create", correction, CorrectionReply)
+    await audit.record(
+        AuditEvent(
+            event_type=EventType.READ_CORRECTION,
+            actor=actor_of(principal),
+            client_address=request.client.host if request.client else None,
+            query={"read_id": read_id, "plate": reply.plate, "state": reply.state},
+            result_count=1,
+            result_ids=[reply.read_id],
+            details={"supersedes": reply.supersedes, "version": reply.version, "reason": body.reason},
+        )
+    )
+    return reply

@@ -1,0 +1,22 @@
+"""`alpr.gateway.tally`: the gateway's own count of data accesses, for the audit service's daily check (A5)."""
+
+from __future__ import annotations
+
+from libs.common.bus import Bus
+from libs.common.contracts.auditing import TallyQuery, TallyReply
+from libs.common.db import UnitOfWork
+from services.gateway import repository
+
+# The accesses the gateway counts as it returns data; the audit log's records of these types must match.
+TALLIED_TYPES = ("search", "read_view", "partner_query")
+
+
+async def serve_tally(bus: Bus, uow: UnitOfWork) -> None:
+    """Answer the audit service's request for one day's tally."""
+
+    async def tally(query: TallyQuery) -> TallyReply:
+        async with uow() as session:
+            counts = await repository.tally_of_day(session, day=query.day)
+        return TallyReply(day=query.day, counts=counts, counted_types=sorted(set(TALLIED_TYPES) | set(counts)))
+
+    await bus.serve("alpr.gateway.tally", TallyQuery, tally, queue="gateway")

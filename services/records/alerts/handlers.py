@@ -1,0 +1,192 @@
+"""Alerts on NATS: raised at ingest and published after commit; `alpr.records.alerts.*` for the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.common import metrics
+from libs.common.bus import Bus
+from libs.common.contracts.alerts import (
+    Alert,
+    AlertFigures,
+    AlertLookup,
+    AlertMessage,
+    AlertPage,
+    AlertQuery,
+    DispositionIn,
+    FiguresQuery,
+    VerificationIn,
+)
+from libs.common.db import UnitOfWork
+from libs.common.errors import NotFound
+from libs.common.streams import alerts_subject
+from services.records.alerts import repository
+from services.records.alerts.service import build_alert, check_disposition, judge, texts_of
+from services.records.hotlists import repository as hotlists_repository
+from services.records.hotlists.follower import HotlistFollower
+from services.records.hotlists.matching import Hit
+from services.records.service import ReadRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MatchedRow:
+    row: ReadRow
+    hits: list[Hit]
+
+
+class AlertRaiser:
+    """Matches a batch before insert, stores its alerts in the batch's transaction, publishes after commit."""
+
+    def __init__(self, bus: Bus, follower: HotlistFollower) -> None:
+        self.bus = bus
+        self.follower = follower
+        self.match_seconds = 0.0  # time spent matching, for the throughput figure
+
+    def match(self, rows: Sequence[ReadRow], now: datetime) -> list[MatchedRow]:
+        """Mark each read that hits an active entry; a state mismatch is kept on the hit, not dropped."""
+        started = time.perf_counter()
+        index = self.follower.index
+        matched = []
+        for row in rows:
+            hits = index.match(texts_of(row), row.read.state, now)
+            if hits:
+                row.hotlist_hit = True
+                matched.append(MatchedRow(row, hits))
+        self.match_seconds += time.perf_counter() - started
+        return matched
+
+    async def store(
+        self, session: AsyncSession, matched: Sequence[MatchedRow], new_ids: set[str], now: datetime
+    ) -> list[AlertMessage]:
+        """Alerts of newly stored reads, plus unpublished ones of redelivered reads: all to publish."""
+        fresh = [m for m in matched if m.row.read.read_id in new_ids]
+        entries = await hotlists_repository.entries_with_lists(
+            session, entry_ids=sorted({int(hit.entry_id) for m in fresh for hit in m.hits})
+        )
+        # an entry removed since the index saw it raises nothing
+        alerts = [
+            build_alert(m.row, hit, entries[int(hit.entry_id)], now)
+            for m in fresh
+            for hit in m.hits
+            if int(hit.entry_id) in entries
+        ]
+        await repository.insert_alerts(session, alerts)
+        again = [m.row.read.read_id for m in matched if m.row.read.read_id not in new_ids]
+        return alerts + await repository.unpublished_for_reads(session, read_ids=again)
+
+    async def publish(self, uow: UnitOfWork, alerts: Sequence[AlertMessage]) -> None:
+        """Publish on ALERTS (deduplicated by alert id) and mark them; a failure leaves them for redelivery."""
+        if not alerts:
+            return
+        await asyncio.gather(
+            *(
+                self.bus.publish_durable(alerts_subject(a.agency), a.model_dump_json().encode(), msg_id=a.alert_id)
+                for a in alerts
+            )
+        )
+        for alert in alerts:
+            metrics.ALERTS.labels(alert.match_type).inc()
+        async with uow() as session:
+            await repository.mark_published(session, alert_ids=[a.alert_id for a in alerts], at=datetime.now(UTC))
+
+
+class AlertHandlers:
+    """Lists, details, verifications, dispositions and figures; the gateway audits every one."""
+
+    def __init__(self, uow: UnitOfWork, bus: Bus) -> None:
+        self.uow = uow
+        self.bus = bus
+
+    async def register(self) -> None:
+        serve, prefix = self.bus.serve, "alpr.records.alerts"
+        await serve(f"{prefix}.list", AlertQuery, self.list_alerts, queue="records")
+        await serve(f"{prefix}.get", AlertLookup, self.get_alert, queue="records")
+        await serve(f"{prefix}.verify", VerificationIn, self.verify, queue="records")
+        await serve(f"{prefix}.dispose", DispositionIn, self.dispose, queue="records")
+        await serve(f"{prefix}.figures", FiguresQuery, self.figures, queue="records")
+
+    async def list_alerts(self, query: AlertQuery) -> AlertPage:
+        async with self.uow() as session:
+            rows = await repository.list_alerts(session, status=query.status, since=query.since, limit=query.limit)
+            checks = await repository.verifications_of(session, alert_ids=[r["alert_id"] for r in rows])
+        return AlertPage(alerts=[_alert(r, checks.get(r["alert_id"], [])) for r in rows])
+
+    async def get_alert(self, lookup: AlertLookup) -> Alert:
+        async with self.uow() as session:
+            return await _load(session, lookup.alert_id)
+
+    async def verify(self, request: VerificationIn) -> Alert:
+        """E2: the officer's check decides between confirmed and investigate only; nothing is automatic."""
+        async with self.uow() as session:
+            alert = await _load(session, request.alert_id, lock=True)
+            fields = judge(alert, request)
+            fields |= {
+                "vehicle_matches": request.vehicle_matches,
+                "other_source_checked": request.other_source_checked,
+                "notes": request.notes,
+            }
+            await repository.add_verification(
+                session, alert_id=alert.alert_id, officer_sub=request.officer_sub, at=datetime.now(UTC), fields=fields
+            )
+            return await _load(session, request.alert_id)
+
+    async def dispose(self, request: DispositionIn) -> Alert:
+        async with self.uow() as session:
+            alert = await _load(session, request.alert_id, lock=True)
+            check_disposition(alert, request.code)
+            await repository.dispose(
+                session,
+                alert_id=alert.alert_id,
+                code=request.code,
+                officer_sub=request.officer_sub,
+                at=datetime.now(UTC),
+            )
+            return await _load(session, request.alert_id)
+
+    async def figures(self, query: FiguresQuery) -> AlertFigures:
+        async with self.uow() as session:
+            rows = await repository.figures(session, since=query.since)
+        by_match: dict[str, int] = {}
+        by_disposition: dict[str, int] = {}
+        for r in rows:
+            by_match[r["match_type"]] = by_match.get(r["match_type"], 0) + r["n"]
+            if r["disposition"]:
+                by_disposition[r["disposition"]] = by_disposition.get(r["disposition"], 0) + r["n"]
+        return AlertFigures(
+            alerts=sum(r["n"] for r in rows),
+            by_match_type=by_match,
+            by_disposition=by_disposition,
+            misreads=by_disposition.get("misread", 0),
+            pending=sum(r["n"] for r in rows if r["status"] != "closed"),
+        )
+
+
+async def _load(session: AsyncSession, alert_id: str, *, lock: bool = False) -> Alert:
+    row = await repository.get_alert(session, alert_id=alert_id, lock=lock)
+    if row is None:
+        raise NotFound("no such alert", code="alert_not_found")
+    checks = await repository.verifications_of(session, alert_ids=[alert_id])
+    return _alert(row, checks.get(alert_id, []))
+
+
+def _alert(row: dict[str, Any], verifications: list[dict[str, Any]]) -> Alert:
+    return Alert.model_validate(
+        {
+            **repository.body_of(row),
+            "status": row["status"],
+            "disposition": row["disposition"],
+            "disposed_at": row["disposed_at"],
+            "disposed_by": row["disposed_by"],
+            "verifications": verifications,
+        }
+    )

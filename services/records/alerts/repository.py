@@ -1,0 +1,158 @@
+"""All SQL of alerts: storing hits once, publication marks, verifications, dispositions, figures."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.common.contracts.alerts import AlertMessage
+from services.records.repository import raw_connection
+
+_ALERT = "alert_id::text AS alert_id, body, status, disposition, disposed_at, disposed_by"
+
+
+async def insert_alerts(session: AsyncSession, alerts: Sequence[AlertMessage]) -> set[str]:
+    """Store alerts once each (read and entry); returns the ids that are new."""
+    if not alerts:
+        return set()
+    conn = await raw_connection(session)
+    rows = await conn.fetch(
+        "INSERT INTO alerts (alert_id, read_id, captured_at, raised_at, agency, camera_id, entry_id, hotlist_id, "
+        "match_type, matched_text, state_mismatch, stale, body) "
+        "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::text[], "
+        "$6::text[], $7::int8[], $8::uuid[], $9::text[], $10::text[], $11::bool[], $12::bool[], $13::jsonb[]) "
+        "ON CONFLICT DO NOTHING RETURNING alert_id::text",
+        [a.alert_id for a in alerts],
+        [a.read_id for a in alerts],
+        [a.captured_at for a in alerts],
+        [a.raised_at for a in alerts],
+        [a.agency for a in alerts],
+        [a.camera_id for a in alerts],
+        [a.entry.entry_id for a in alerts],
+        [a.entry.hotlist_id for a in alerts],
+        [a.match_type for a in alerts],
+        [a.matched_text for a in alerts],
+        [a.state_mismatch for a in alerts],
+        [a.stale for a in alerts],
+        [a.model_dump_json() for a in alerts],
+    )
+    return {r["alert_id"] for r in rows}
+
+
+async def unpublished_for_reads(session: AsyncSession, *, read_ids: Sequence[str]) -> list[AlertMessage]:
+    """Alerts of redelivered reads whose publication did not complete."""
+    if not read_ids:
+        return []
+    conn = await raw_connection(session)
+    rows = await conn.fetch(
+        "SELECT body FROM alerts WHERE read_id = ANY($1::uuid[]) AND published_at IS NULL", list(read_ids)
+    )
+    return [AlertMessage.model_validate_json(r["body"]) for r in rows]
+
+
+async def mark_published(session: AsyncSession, *, alert_ids: Sequence[str], at: datetime) -> None:
+    if not alert_ids:
+        return
+    conn = await raw_connection(session)
+    await conn.execute("UPDATE alerts SET published_at = $2 WHERE alert_id = ANY($1::uuid[])", list(alert_ids), at)
+
+
+async def list_alerts(
+    session: AsyncSession, *, status: str | None, since: datetime | None, limit: int
+) -> list[dict[str, Any]]:
+    """Newest first."""
+    result = await session.execute(
+        text(
+            f"SELECT {_ALERT} FROM alerts WHERE (CAST(:status AS text) IS NULL OR status = :status) "
+            "AND (CAST(:since AS timestamptz) IS NULL OR raised_at >= :since) "
+            "ORDER BY raised_at DESC, alert_id LIMIT :limit"
+        ),
+        {"status": status, "since": since, "limit": limit},
+    )
+    return [dict(r._mapping) for r in result]
+
+
+async def get_alert(session: AsyncSession, *, alert_id: str, lock: bool = False) -> dict[str, Any] | None:
+    try:
+        uuid.UUID(alert_id)
+    except ValueError:
+        return None
+    result = await session.execute(
+        text(f"SELECT {_ALERT} FROM alerts WHERE alert_id = CAST(:id AS uuid)" + (" FOR UPDATE" if lock else "")),
+        {"id": alert_id},
+    )
+    row = result.first()
+    return dict(row._mapping) if row else None
+
+
+async def verifications_of(session: AsyncSession, *, alert_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each alert's verifications, oldest first."""
+    if not alert_ids:
+        return {}
+    conn = await raw_connection(session)
+    rows = await conn.fetch(
+        "SELECT verification_id::text AS verification_id, alert_id::text AS alert_id, officer_sub, verified_at, "
+        "plate_seen, state_seen, vehicle_matches, other_source_checked, character_mismatches, state_agrees, "
+        "outcome, notes FROM alert_verifications WHERE alert_id = ANY($1::uuid[]) ORDER BY verified_at",
+        list(alert_ids),
+    )
+    found: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        found.setdefault(r["alert_id"], []).append(dict(r))
+    return found
+
+
+async def add_verification(
+    session: AsyncSession, *, alert_id: str, officer_sub: str, at: datetime, fields: dict[str, Any]
+) -> str:
+    """Store an officer's check and set the alert's status to its outcome."""
+    verification_id = str(uuid.uuid4())
+    await session.execute(
+        text(
+            "INSERT INTO alert_verifications (verification_id, alert_id, officer_sub, verified_at, plate_seen, "
+            "state_seen, vehicle_matches, other_source_checked, character_mismatches, state_agrees, outcome, notes) "
+            "VALUES (CAST(:vid AS uuid), CAST(:aid AS uuid), :sub, :at, :plate_seen, :state_seen, :vehicle_matches, "
+            ":other_source_checked, :character_mismatches, :state_agrees, :outcome, :notes)"
+        ),
+        {"vid": verification_id, "aid": alert_id, "sub": officer_sub, "at": at, **fields},
+    )
+    await session.execute(
+        text("UPDATE alerts SET status = :outcome WHERE alert_id = CAST(:aid AS uuid)"),
+        {"outcome": fields["outcome"], "aid": alert_id},
+    )
+    return verification_id
+
+
+async def dispose(session: AsyncSession, *, alert_id: str, code: str, officer_sub: str, at: datetime) -> None:
+    await session.execute(
+        text(
+            "UPDATE alerts SET status = 'closed', disposition = :code, disposed_at = :at, disposed_by = :sub "
+            "WHERE alert_id = CAST(:aid AS uuid)"
+        ),
+        {"code": code, "at": at, "sub": officer_sub, "aid": alert_id},
+    )
+
+
+async def figures(session: AsyncSession, *, since: datetime | None) -> list[dict[str, Any]]:
+    """Alert counts by match type, disposition and status."""
+    result = await session.execute(
+        text(
+            "SELECT match_type, coalesce(disposition, '') AS disposition, status, count(*) AS n FROM alerts "
+            "WHERE CAST(:since AS timestamptz) IS NULL OR raised_at >= :since "
+            "GROUP BY match_type, disposition, status"
+        ),
+        {"since": since},
+    )
+    return [dict(r._mapping) for r in result]
+
+
+def body_of(row: dict[str, Any]) -> dict[str, Any]:
+    """The stored alert body (asyncpg hands jsonb over as text)."""
+    body = row["body"]
+    return json.loads(body) if isinstance(body, str) else dict(body)

@@ -1,0 +1,127 @@
+"""Alert rules: which texts of a read are matched, what an alert carries, what a verification decides."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+
+from libs.common.contracts.alerts import (
+    STALE_NOTICE,
+    Alert,
+    AlertMessage,
+    DispositionCode,
+    HotlistEntrySnapshot,
+    ImageRef,
+    VerificationIn,
+)
+from libs.common.contracts.reads import normalize_plate
+from libs.common.errors import Conflict, InvalidInput
+from services.records.hotlists.matching import Hit, TextOrigin
+from services.records.hotlists.service import is_stale
+from services.records.hotlists.wildcards import compile_pattern
+from services.records.service import ReadRow
+
+_ALERT_NAMESPACE = uuid.UUID("5b0c1a52-2f7e-4f0e-9d0e-a1e7a1e7a1e7")
+
+
+def alert_id_for(read_id: str, entry_id: int) -> str:
+    """One alert per read and entry, whatever the redeliveries."""
+    return str(uuid.uuid5(_ALERT_NAMESPACE, f"{read_id}/{entry_id}"))
+
+
+def texts_of(row: ReadRow) -> list[tuple[str, str]]:
+    """The vendor's text, our reading, then every candidate: each text once, the strongest origin first."""
+    read, recognition = row.read, row.recognition
+    ordered = [(read.plate, TextOrigin.VENDOR.value)]
+    if recognition is not None:
+        ordered.append((recognition.plate, TextOrigin.OURS.value))
+    ordered += [(c.plate, TextOrigin.CANDIDATE.value) for c in read.candidates]
+    if recognition is not None:
+        ordered += [(c.plate, TextOrigin.CANDIDATE.value) for c in recognition.candidates]
+    seen: set[str] = set()
+    texts = []
+    for raw, origin in ordered:
+        plate = normalize_plate(raw) if raw else ""
+        if plate and plate not in seen:
+            seen.add(plate)
+            texts.append((plate, origin))
+    return texts
+
+
+def build_alert(row: ReadRow, hit: Hit, entry: dict[str, Any], now: datetime) -> AlertMessage:
+    """E1 and E4: the read, the match, the entry as it stands, its age and its list's freshness."""
+    read, recognition = row.read, row.recognition
+    alert_id = alert_id_for(read.read_id, int(hit.entry_id))
+    stale = is_stale(entry["source"], entry["list_refreshed_at"], now)
+    # the gateway serves the read's best image (the plate crop first) at one address per alert
+    best = min((image.kind for image in read.images), key=lambda kind: kind != "plate", default=None)
+    return AlertMessage(
+        alert_id=alert_id,
+        raised_at=now,
+        read_id=read.read_id,
+        captured_at=read.captured_at,
+        agency=read.agency,
+        camera_id=read.camera_id,
+        latitude=read.latitude,
+        longitude=read.longitude,
+        read_plate=read.plate,
+        read_state=read.state,
+        confidence=read.confidence,
+        candidates=read.candidates,
+        our_plate=recognition.plate if recognition else None,
+        our_confidence=recognition.confidence if recognition else None,
+        our_candidates=recognition.candidates if recognition else [],
+        images=[ImageRef(kind=best, href=f"/v1/alerts/{alert_id}/image")] if best else [],
+        match_type=hit.match_type.value,
+        matched_text=hit.text,
+        matched_origin=hit.origin,
+        state_mismatch=hit.state_mismatch,
+        entry=HotlistEntrySnapshot.model_validate(entry),
+        entry_age_s=max((now - entry["entered_at"]).total_seconds(), 0.0),
+        list_refreshed_at=entry["list_refreshed_at"],
+        stale=stale,
+        notice=STALE_NOTICE if stale else None,
+    )
+
+
+def character_mismatches(listed: str, seen: str) -> list[int]:
+    """Positions where the plate the officer read off the image differs from the listed plate."""
+    if "*" in listed or "?" in listed:
+        # a partial plate agrees when the pattern covers what was seen; otherwise every position is suspect
+        return [] if compile_pattern(listed).fullmatch(seen) else list(range(max(len(seen), 1)))
+    width = max(len(listed), len(seen))
+    return [i for i in range(width) if i >= len(listed) or i >= len(seen) or listed[i] != seen[i]]
+
+
+def judge(alert: Alert, request: VerificationIn) -> dict[str, Any]:
+    """E2: confirmed only when characters, issuing state and vehicle all agree, and the list is not stale."""
+    if alert.status == "closed":
+        raise Conflict("the alert is already disposed of", code="alert_closed")
+    seen = normalize_plate(request.plate_seen)
+    if not re.fullmatch(r"[A-Z0-9]{1,15}", seen):
+        raise InvalidInput("the plate seen must be the characters on the plate", code="invalid_plate_seen")
+    state_seen = request.state_seen.upper() if request.state_seen else None
+    mismatches = character_mismatches(alert.entry.plate, seen)
+    # with no state on the list there is nothing to contradict; with one, the officer must see the same
+    state_agrees = alert.entry.state is None or state_seen == alert.entry.state
+    agrees = not mismatches and state_agrees and request.vehicle_matches and not alert.stale
+    return {
+        "plate_seen": seen,
+        "state_seen": state_seen,
+        "character_mismatches": mismatches,
+        "state_agrees": state_agrees,
+        "outcome": "confirmed" if agrees else "investigate_only",
+    }
+
+
+def check_disposition(alert: Alert, code: DispositionCode) -> None:
+    """E3/E5: a person closes every alert; `confirmed` needs a confirming verification."""
+    if alert.status == "closed":
+        raise Conflict("the alert is already disposed of", code="alert_closed")
+    if code == "confirmed" and alert.status != "confirmed":
+        raise Conflict(
+            "an alert is confirmed only after a verification in which everything agreed",
+            code="confirmation_not_verified",
+        )

@@ -1,0 +1,54 @@
+"""NATS subject `alpr.records.corrections.create` → a new version of a misread read (G3)."""
+
+from __future__ import annotations
+
+import uuid
+
+from libs.common.bus import Bus
+from libs.common.contracts.holds import CorrectionReply, CorrectionRequest
+from libs.common.contracts.reads import normalize_plate, plate_is_acceptable
+from libs.common.db import UnitOfWork
+from libs.common.errors import Conflict, InvalidInput, NotFound
+from services.records.corrections import repository
+from services.records.lookalike import LookalikeClasses, lookalike_key
+
+
+class CorrectionHandlers:
+    """The gateway has checked who corrects and records the correction in the audit log."""
+
+    def __init__(self, uow: UnitOfWork, bus: Bus, classes: LookalikeClasses) -> None:
+        self.uow = uow
+        self.bus = bus
+        self.classes = classes
+
+    async def register(self) -> None:
+        await self.bus.serve("alpr.records.corrections.create", CorrectionRequest, self.create, queue="records")
+
+    async def create(self, request: CorrectionRequest) -> CorrectionReply:
+        """Only the newest version is corrected, so versions form one chain."""
+        plate = normalize_plate(request.plate)
+        if not plate_is_acceptable(plate):
+            raise InvalidInput("the corrected plate is not a plate", code="invalid_plate")
+        try:
+            read_id = str(uuid.UUID(request.read_id))
+        except ValueError as exc:
+            raise NotFound("no such read", code="read_not_found") from exc
+        async with self.uow() as session:
+            current = await repository.current_version(session, read_id=read_id)
+            if current is None:
+                raise NotFound("no such read", code="read_not_found")
+            if current["superseded_by"]:
+                raise Conflict(
+                    "this version was already corrected; correct the newest one",
+                    code="read_superseded",
+                    newest=current["superseded_by"],
+                )
+            row = await repository.add_version(
+                session,
+                read_id=read_id,
+                new_id=str(uuid.uuid4()),
+                plate=plate,
+                lookalike_key=lookalike_key(plate, self.classes),
+                state=request.state.upper() if request.state else None,
+            )
+        return CorrectionReply(**{k: row[k] for k in ("read_id", "supersedes", "version", "plate", "state")})

@@ -1,0 +1,113 @@
+"""NATS subjects `alpr.records.holds.*` → hold rules and SQL; ending a hold releases its copies at once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+from libs.common.bus import Bus
+from libs.common.contracts.holds import (
+    HoldCreate,
+    HoldDecision,
+    HoldEnd,
+    HoldList,
+    HoldLookup,
+    HoldView,
+    HoldViews,
+)
+from libs.common.db import UnitOfWork
+from libs.common.errors import NotFound
+from services.records.holds import repository
+from services.records.holds.service import check_decision, check_end, check_new_hold, hold_view
+from services.records.retention.job import PurgeJob
+
+
+class HoldHandlers:
+    """One unit of work per request; the gateway has already checked roles and recorded nothing yet."""
+
+    def __init__(self, uow: UnitOfWork, bus: Bus, purge: PurgeJob) -> None:
+        self.uow = uow
+        self.bus = bus
+        self.purge = purge
+        self._releases: set[asyncio.Task[object]] = set()
+
+    async def register(self) -> None:
+        serve = self.bus.serve
+        await serve("alpr.records.holds.create", HoldCreate, self.create, queue="records")
+        await serve("alpr.records.holds.decide", HoldDecision, self.decide, queue="records")
+        await serve("alpr.records.holds.end", HoldEnd, self.end, queue="records")
+        await serve("alpr.records.holds.get", HoldLookup, self.get, queue="records")
+        await serve("alpr.records.holds.list", HoldList, self.list, queue="records")
+
+    async def create(self, request: HoldCreate) -> HoldView:
+        """A requested hold waits for a supervisor; until then it keeps nothing."""
+        now = datetime.now(UTC)
+        plate = check_new_hold(request, now.date())
+        hold_id = str(uuid.uuid4())
+        async with self.uow() as session:
+            await repository.insert_hold(session, hold_id=hold_id, hold=request, plate=plate)
+            row = await repository.get_hold(session, hold_id=hold_id)
+        assert row is not None
+        return hold_view(row)
+
+    async def decide(self, request: HoldDecision) -> HoldView:
+        async with self.uow() as session:
+            row = await self._locked(session, request.hold_id)
+            check_decision(row, request.approver_sub)
+            await repository.set_decision(
+                session,
+                hold_id=request.hold_id,
+                status="active" if request.approve else "rejected",
+                approver_sub=request.approver_sub,
+                approver_name=request.approver_name,
+                now=datetime.now(UTC),
+            )
+            if request.approve:
+                await repository.attach_held_copies(session, hold_id=request.hold_id)
+            row = await repository.get_hold(session, hold_id=request.hold_id)
+        assert row is not None
+        return hold_view(row)
+
+    async def end(self, request: HoldEnd) -> HoldView:
+        """End a hold; its copies (that no other hold keeps) go in a purge started right after."""
+        async with self.uow() as session:
+            row = await self._locked(session, request.hold_id)
+            check_end(row)
+            await repository.set_ended(
+                session,
+                hold_id=request.hold_id,
+                reason=f"{request.reason} (by {request.ended_by})",
+                now=datetime.now(UTC),
+            )
+            row = await repository.get_hold(session, hold_id=request.hold_id)
+        assert row is not None
+        task: asyncio.Task[object] = asyncio.create_task(self.purge.run(datetime.now(UTC)))
+        self._releases.add(task)
+        task.add_done_callback(self._releases.discard)
+        return hold_view(row)
+
+    async def get(self, request: HoldLookup) -> HoldView:
+        async with self.uow() as session:
+            row = await repository.get_hold(session, hold_id=_uuid(request.hold_id))
+        if row is None:
+            raise NotFound("no such hold", code="hold_not_found")
+        return hold_view(row)
+
+    async def list(self, request: HoldList) -> HoldViews:
+        async with self.uow() as session:
+            rows = await repository.list_holds(session, status=request.status)
+        return HoldViews(holds=[hold_view(r) for r in rows])
+
+    async def _locked(self, session, hold_id: str):  # type: ignore[no-untyped-def]
+        row = await repository.get_hold(session, hold_id=_uuid(hold_id), lock=True)
+        if row is None:
+            raise NotFound("no such hold", code="hold_not_found")
+        return row
+
+
+def _uuid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as exc:
+        raise NotFound("no such hold", code="hold_not_found") from exc

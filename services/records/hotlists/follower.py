@@ -1,0 +1,134 @@
+"""The in-memory index of active entries in each records replica, following changes through NATS."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from nats.aio.msg import Msg
+
+from libs.common.bus import Bus
+from libs.common.contracts.hotlists import HOTLISTS_CHANGED, HotlistChanged
+from libs.common.db import UnitOfWork
+from services.records.hotlists import repository
+from services.records.hotlists.entries import WILDCARDS, HotlistSource
+from services.records.hotlists.matching import HotlistIndex
+from services.records.lookalike import LookalikeClasses
+
+log = logging.getLogger(__name__)
+
+PAGE = 50_000
+HOUSEKEEPING_S = 60.0  # a purge scans the whole index, so not on every poll
+FORGET_REMOVED_AFTER = timedelta(hours=1)  # far longer than any replica's poll interval
+FORGET_UPLOADS_AFTER = timedelta(days=1)  # parts of a large import that never completed
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedEntry:
+    """A stored entry as the index needs it; building the pydantic model costs four times the indexing."""
+
+    plate: str
+    state: str | None
+    expires_at: datetime
+    priority: int
+    source: HotlistSource
+
+    @property
+    def is_wildcard(self) -> bool:
+        return not WILDCARDS.isdisjoint(self.plate)
+
+
+class HotlistFollower:
+    """Loads the index at start, then applies every change numbered past the last one it applied."""
+
+    def __init__(self, uow: UnitOfWork, bus: Bus, classes: LookalikeClasses, *, poll_s: float = 5.0) -> None:
+        self.uow = uow
+        self.bus = bus
+        self.index = HotlistIndex(classes)
+        self.last_seq = 0
+        self._poll_s = poll_s
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._sub: Any = None
+
+    async def start(self) -> None:
+        """Subscribe first, then load, so a change committed during the load is not missed."""
+        self._sub = await self.bus.nc.subscribe(HOTLISTS_CHANGED, cb=self._on_changed)
+        await self.catch_up()
+        self._task = asyncio.create_task(self._poll(), name="hotlist-follower")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+
+    async def catch_up(self) -> int:
+        """Apply every change past the last applied one; returns how many rows were read."""
+        async with self._lock:
+            seen = 0
+            now = datetime.now(UTC)
+            while True:
+                async with self.uow() as session:
+                    rows = await repository.changes_after(session, after_seq=self.last_seq, limit=PAGE)
+                for row in rows:
+                    self._apply(row, now)
+                seen += len(rows)
+                if rows:
+                    self.last_seq = rows[-1]["change_seq"]
+                if len(rows) < PAGE:
+                    return seen
+
+    async def announce(self, hotlist_id: str, change_seq: int) -> None:
+        """Tell every replica (this one too) that a list changed; the database holds what changed."""
+        notice = HotlistChanged(hotlist_id=hotlist_id, change_seq=change_seq)
+        try:
+            await self.bus.nc.publish(HOTLISTS_CHANGED, notice.model_dump_json().encode())
+        except Exception as exc:  # the replicas' poll catches up within seconds anyway
+            log.warning("could not announce a hotlist change: %s", exc)
+
+    def _apply(self, row: Any, now: datetime) -> None:
+        if row["removed_at"] is not None or row["expires_at"] <= now:
+            self.index.remove(row["entry_id"])
+            return
+        entry = IndexedEntry(
+            row["plate"], row["state"], row["expires_at"], row["priority"], HotlistSource(row["source"])
+        )
+        self.index.add(row["entry_id"], entry)
+
+    async def _on_changed(self, msg: Msg) -> None:
+        try:
+            notice = HotlistChanged.model_validate_json(msg.data)
+        except ValueError:
+            return
+        if notice.change_seq > self.last_seq:
+            try:
+                await self.catch_up()
+            except Exception as exc:
+                log.warning("could not follow a hotlist change: %s", exc)
+
+    async def _poll(self) -> None:
+        # a lost notice (core NATS is at-most-once) is made good here; expired entries leave the index
+        loop = asyncio.get_running_loop()
+        housekeeping_at = loop.time() + HOUSEKEEPING_S
+        while True:
+            await asyncio.sleep(self._poll_s)
+            try:
+                await self.catch_up()
+                if loop.time() < housekeeping_at:
+                    continue
+                housekeeping_at = loop.time() + HOUSEKEEPING_S
+                now = datetime.now(UTC)
+                self.index.purge_expired(now)
+                async with self.uow() as session:
+                    await repository.forget_removed(session, before=now - FORGET_REMOVED_AFTER)
+                    await repository.forget_import_parts(session, before=now - FORGET_UPLOADS_AFTER)
+            except Exception as exc:
+                log.warning("hotlist follower poll failed: %s", exc)

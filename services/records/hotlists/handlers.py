@@ -1,0 +1,272 @@
+"""NATS subjects `alpr.records.hotlists.*` → hotlist changes; each change is committed, then announced."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.common.bus import Bus
+from libs.common.contracts.hotlists import (
+    EntryLookup,
+    EntryPage,
+    EntryQuery,
+    EntryRemoved,
+    HotlistCreate,
+    HotlistEntry,
+    HotlistImport,
+    HotlistImportPart,
+    HotlistLookup,
+    HotlistPage,
+    HotlistSummary,
+    ImportPartReceived,
+    ImportResult,
+    ManualEntryIn,
+    PartnerUpsert,
+    PartnerUpsertReply,
+    RefusedLine,
+    ShareableEntry,
+    ShareableList,
+    ShareableQuery,
+)
+from libs.common.db import UnitOfWork
+from libs.common.errors import Conflict, InvalidInput, NotFound
+from services.records.hotlists import repository
+from services.records.hotlists.entries import HotlistSource
+from services.records.hotlists.follower import HotlistFollower
+from services.records.hotlists.importers import HotlistFormat, ImportBatch, import_hotlist
+from services.records.hotlists.service import ImportPlan, manual_entry, partner_entries, plan_import, summary
+
+
+class NoArguments(BaseModel):
+    """A request that carries nothing, such as the list of lists."""
+
+
+class HotlistHandlers:
+    """Lists and entries for the gateway, shareable lists and partner lists for sharing."""
+
+    def __init__(self, uow: UnitOfWork, bus: Bus, follower: HotlistFollower, *, agency: str) -> None:
+        self.uow = uow
+        self.bus = bus
+        self.follower = follower
+        self.agency = agency
+
+    async def register(self) -> None:
+        serve, prefix = self.bus.serve, "alpr.records.hotlists"
+        await serve(f"{prefix}.list", NoArguments, self.list_hotlists, queue="records")
+        await serve(f"{prefix}.get", HotlistLookup, self.get_hotlist, queue="records")
+        await serve(f"{prefix}.create", HotlistCreate, self.create_hotlist, queue="records")
+        await serve(f"{prefix}.entries", EntryQuery, self.entries, queue="records")
+        await serve(f"{prefix}.add_entry", ManualEntryIn, self.add_entry, queue="records")
+        await serve(f"{prefix}.remove_entry", EntryLookup, self.remove_entry, queue="records")
+        await serve(f"{prefix}.import_part", HotlistImportPart, self.import_part, queue="records")
+        await serve(f"{prefix}.import", HotlistImport, self.import_file, queue="records")
+        await serve(f"{prefix}.shareable", ShareableQuery, self.shareable, queue="records")
+        await serve(f"{prefix}.partner_upsert", PartnerUpsert, self.partner_upsert, queue="records")
+
+    async def list_hotlists(self, _: NoArguments) -> HotlistPage:
+        now = datetime.now(UTC)
+        async with self.uow() as session:
+            rows = await repository.list_hotlists(session, now=now)
+        return HotlistPage(hotlists=[summary(row, now) for row in rows])
+
+    async def get_hotlist(self, request: HotlistLookup) -> HotlistSummary:
+        now = datetime.now(UTC)
+        async with self.uow() as session:
+            row = await _hotlist(session, request.hotlist_id)
+        return summary(row, now)
+
+    async def create_hotlist(self, request: HotlistCreate) -> HotlistSummary:
+        if request.source == HotlistSource.PARTNER:
+            raise InvalidInput("partner lists arrive through sharing", code="partner_list_not_creatable")
+        async with self.uow() as session:
+            row = await repository.create_hotlist(
+                session,
+                name=request.name,
+                source=request.source,
+                description=request.description,
+                shareable=request.shareable,
+            )
+        if row is None:
+            raise Conflict("a list with this name exists", code="hotlist_name_taken")
+        return summary(row, datetime.now(UTC))
+
+    async def entries(self, request: EntryQuery) -> EntryPage:
+        async with self.uow() as session:
+            await _hotlist(session, request.hotlist_id)
+            rows = await repository.entries_page(
+                session,
+                hotlist_id=request.hotlist_id,
+                plate=request.plate.upper() if request.plate else None,
+                include_expired=request.include_expired,
+                now=datetime.now(UTC),
+                after=request.after_entry_id,
+                limit=request.limit + 1,
+            )
+        page = [HotlistEntry.model_validate(r) for r in rows[: request.limit]]
+        more = len(rows) > request.limit
+        return EntryPage(entries=page, next_after=page[-1].entry_id if more and page else None)
+
+    async def add_entry(self, request: ManualEntryIn) -> HotlistEntry:
+        now = datetime.now(UTC)
+        entry = manual_entry(request, now)
+        async with self.uow() as session:
+            hotlist = await _hotlist(session, request.hotlist_id)
+            if hotlist["source"] != HotlistSource.MANUAL:
+                raise InvalidInput("entries are typed in only on manual lists", code="not_a_manual_list")
+            await repository.lock_changes(session)
+            [entry_id] = await repository.insert_entries(
+                session, hotlist_id=request.hotlist_id, entries=[entry], entered_by=request.entered_by
+            )
+            seq = await repository.last_change(session)
+            stored = await repository.get_entry(session, entry_id=entry_id)
+        await self._changed(request.hotlist_id, seq)
+        return HotlistEntry.model_validate(stored)
+
+    async def remove_entry(self, request: EntryLookup) -> EntryRemoved:
+        async with self.uow() as session:
+            await _hotlist(session, request.hotlist_id)
+            await repository.lock_changes(session)
+            removed = await repository.remove_entries(
+                session, hotlist_id=request.hotlist_id, entry_ids=[request.entry_id], now=datetime.now(UTC)
+            )
+            if not removed:
+                raise NotFound("no such entry on this list", code="entry_not_found")
+            seq = await repository.last_change(session)
+        await self._changed(request.hotlist_id, seq)
+        return EntryRemoved(hotlist_id=request.hotlist_id, entry_id=request.entry_id, plate=removed[0]["plate"])
+
+    async def import_part(self, request: HotlistImportPart) -> ImportPartReceived:
+        """Hold a leading part of a large file until its import arrives."""
+        content = _decoded(request.content_b64)
+        async with self.uow() as session:
+            await _hotlist(session, request.hotlist_id)
+            await repository.store_import_part(
+                session, upload_id=request.upload_id, hotlist_id=request.hotlist_id, part=request.part, content=content
+            )
+        return ImportPartReceived(upload_id=request.upload_id, part=request.part, bytes=len(content))
+
+    async def import_file(self, request: HotlistImport) -> ImportResult:
+        """Parse, then apply the whole file in one transaction; an incomplete replacement changes nothing."""
+        now = datetime.now(UTC)
+        content = _decoded(request.content_b64)
+        try:
+            tz = ZoneInfo(request.time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise InvalidInput("unknown time zone", code="invalid_time_zone") from exc
+        async with self.uow() as session:
+            hotlist = await _hotlist(session, request.hotlist_id)
+            if request.upload_id:
+                parts = await repository.take_import_parts(
+                    session, upload_id=request.upload_id, hotlist_id=request.hotlist_id
+                )
+                content = b"".join([*parts, content])
+            source = HotlistSource(hotlist["source"])
+            if source is HotlistSource.PARTNER:
+                raise InvalidInput("partner lists arrive through sharing", code="partner_list_not_importable")
+            batch = ImportBatch(source, now, tz=tz, wildcards=source is HotlistSource.MANUAL)
+            fmt = HotlistFormat(request.format) if request.format else None
+            report = import_hotlist(content, batch, fmt)
+            result = ImportResult(
+                hotlist_id=request.hotlist_id,
+                format=report.format.value if report.format else None,
+                mode=request.mode,
+                accepted_lines=[line.line_no for line in report.accepted],
+                refused=[
+                    RefusedLine(line_no=r.line_no, code=r.code, message=r.message, text=r.text) for r in report.refused
+                ],
+                skipped_lines=report.skipped,
+            )
+            await repository.lock_changes(session)
+            held = await repository.held_entries(session, hotlist_id=request.hotlist_id)
+            try:
+                plan = plan_import(request.mode, held, report)
+            except InvalidInput:
+                return result.model_copy(update={"applied": False})
+            seq = await self._apply(session, request.hotlist_id, plan, entered_by=None)
+            if request.mode == "replace":
+                await repository.mark_refreshed(session, hotlist_id=request.hotlist_id, at=now)
+        await self._changed(request.hotlist_id, seq)
+        return result.model_copy(
+            update={"added": len(plan.added), "refreshed": len(plan.refreshed), "removed": len(plan.removed)}
+        )
+
+    async def shareable(self, request: ShareableQuery) -> ShareableList:
+        now = datetime.now(UTC)
+        async with self.uow() as session:
+            rows = await repository.shareable_entries(session, since=request.since, now=now)
+        refreshes = [r["list_refreshed_at"] or r["refreshed_at"] for r in rows]
+        return ShareableList(
+            agency=self.agency,
+            generated_at=now,
+            refreshed_at=min(refreshes) if refreshes else None,
+            entries=[ShareableEntry.model_validate(r) for r in rows],
+        )
+
+    async def partner_upsert(self, request: PartnerUpsert) -> PartnerUpsertReply:
+        """A partner's whole list replaces the one held for it; entries lapse 24 h after refresh (C5)."""
+        now = datetime.now(UTC)
+        report, refused = partner_entries(request.entries)
+        async with self.uow() as session:
+            await repository.lock_changes(session)
+            hotlist = await repository.get_partner_hotlist(session, partner_ori=request.partner_ori)
+            if hotlist is None:
+                hotlist = await repository.create_hotlist(
+                    session,
+                    name=f"partner {request.partner_ori}"
+                    + (f" ({request.partner_name})" if request.partner_name else ""),
+                    source=HotlistSource.PARTNER,
+                    description="entries received from a partner agency under an agreement",
+                    shareable=False,
+                    partner_ori=request.partner_ori,
+                    agreement_id=request.agreement_id,
+                )
+                if hotlist is None:
+                    raise Conflict("a list with this partner's name exists", code="hotlist_name_taken")
+            hotlist_id = hotlist["hotlist_id"]
+            held = await repository.held_entries(session, hotlist_id=hotlist_id)
+            plan = plan_import("replace", held, report)
+            seq = await self._apply(session, hotlist_id, plan, entered_by=f"partner:{request.partner_ori}")
+            refreshed_at = max((e.refreshed_at for e in report.entries), default=now)
+            await repository.mark_refreshed(
+                session, hotlist_id=hotlist_id, at=min(refreshed_at, now), agreement_id=request.agreement_id
+            )
+        await self._changed(hotlist_id, seq)
+        return PartnerUpsertReply(
+            hotlist_id=hotlist_id,
+            accepted=len(report.accepted),
+            refused=refused,
+            added=len(plan.added),
+            refreshed=len(plan.refreshed),
+            removed=len(plan.removed),
+        )
+
+    async def _apply(self, session: AsyncSession, hotlist_id: str, plan: ImportPlan, *, entered_by: str | None) -> int:
+        await repository.insert_entries(session, hotlist_id=hotlist_id, entries=plan.added, entered_by=entered_by)
+        await repository.refresh_entries(session, refreshed=plan.refreshed)
+        await repository.remove_entries(session, hotlist_id=hotlist_id, entry_ids=plan.removed, now=datetime.now(UTC))
+        return await repository.last_change(session)
+
+    async def _changed(self, hotlist_id: str, seq: int) -> None:
+        # this replica follows at once, so the caller's next read already matches; the others on notice
+        await self.follower.catch_up()
+        await self.follower.announce(hotlist_id, seq)
+
+
+async def _hotlist(session: AsyncSession, hotlist_id: str) -> dict[str, Any]:
+    row = await repository.get_hotlist(session, hotlist_id=hotlist_id, now=datetime.now(UTC))
+    if row is None:
+        raise NotFound("no such hotlist", code="hotlist_not_found")
+    return row
+
+
+def _decoded(content_b64: str) -> bytes:
+    try:
+        return base64.b64decode(content_b64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput("the file is not valid base64", code="invalid_file") from exc

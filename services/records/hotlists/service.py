@@ -1,0 +1,119 @@
+"""Hotlist rules: staleness, manual and partner entries, and what an import changes. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from libs.common.contracts.hotlists import (
+    HotlistSummary,
+    ManualEntryIn,
+    PartnerEntryIn,
+    RefusedEntry,
+)
+from libs.common.contracts.reads import normalize_plate
+from libs.common.errors import InvalidInput
+from services.records.hotlists.delta import EntryKey, additions_and_removals, entry_key, replacement_delta
+from services.records.hotlists.entries import (
+    DEFAULT_EXPIRY_POLICY,
+    ExpiryPolicy,
+    HotlistEntryIn,
+    HotlistSource,
+    compute_expiry,
+)
+from services.records.hotlists.importers import ImportReport
+
+STALE_AFTER = timedelta(hours=24)  # E4 and the policy's 24-hour refresh rule for shared lists
+
+
+def is_stale(source: str, refreshed_at: datetime | None, now: datetime) -> bool:
+    """A fed list (state, NCIC, partner) not refreshed within 24 hours; manual lists live by B4 instead."""
+    if source == HotlistSource.MANUAL:
+        return False
+    return refreshed_at is None or now - refreshed_at > STALE_AFTER
+
+
+def summary(row: dict[str, Any], now: datetime) -> HotlistSummary:
+    """The contract form of a list row."""
+    return HotlistSummary.model_validate({**row, "stale": is_stale(row["source"], row["refreshed_at"], now)})
+
+
+def manual_entry(request: ManualEntryIn, now: datetime, policy: ExpiryPolicy = DEFAULT_EXPIRY_POLICY) -> HotlistEntryIn:
+    """An admin's entry, expiring at the requested time or 30 days after entry, whichever is first (B4)."""
+    expires = compute_expiry(
+        HotlistSource.MANUAL, entered_at=now, refreshed_at=now, requested=request.expires_at, policy=policy
+    )
+    if expires <= now:
+        raise InvalidInput("the entry would expire before it is entered", code="entry_already_expired")
+    fields = request.model_dump(exclude={"hotlist_id", "plate", "state", "expires_at", "entered_by"})
+    try:
+        return HotlistEntryIn(
+            source=HotlistSource.MANUAL,
+            plate=normalize_plate(request.plate),
+            state=request.state.upper() if request.state else None,
+            entered_at=now,
+            refreshed_at=now,
+            expires_at=expires,
+            **fields,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidInput(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", code="invalid_entry") from None
+
+
+def partner_entries(entries: list[PartnerEntryIn]) -> tuple[ImportReport, list[RefusedEntry]]:
+    """A partner's list as an import report; each entry expires 24 hours after its refresh (C5)."""
+    report = ImportReport(None)
+    refused: list[RefusedEntry] = []
+    for index, item in enumerate(entries):
+        refreshed = item.refreshed_at
+        entered = item.entered_at or refreshed
+        fields = item.model_dump(exclude={"plate", "state", "refreshed_at", "entered_at"})
+        try:
+            entry = HotlistEntryIn(
+                source=HotlistSource.PARTNER,
+                plate=normalize_plate(item.plate),
+                state=item.state.upper() if item.state else None,
+                entered_at=entered,
+                refreshed_at=refreshed,
+                expires_at=compute_expiry(HotlistSource.PARTNER, entered_at=entered, refreshed_at=refreshed),
+                **fields,
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            refused.append(RefusedEntry(index=index, code="bad_entry", message=str(first["msg"])))
+            continue
+        report.accept(index, entry)
+    return report, refused
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """Rows to insert, rows to refresh in place, rows to mark removed."""
+
+    added: list[HotlistEntryIn]
+    refreshed: list[tuple[int, HotlistEntryIn]]
+    removed: list[int]
+
+
+def plan_import(mode: str, held: dict[EntryKey, int], report: ImportReport) -> ImportPlan:
+    """What a file changes: a replacement (refused when incomplete), additions, or removals."""
+    if mode == "replace":
+        delta = replacement_delta(held, report)
+    elif mode == "add":
+        delta = additions_and_removals(report, ImportReport(report.format))
+    else:
+        delta = additions_and_removals(ImportReport(report.format), report)
+    added: dict[EntryKey, HotlistEntryIn] = {}
+    refreshed: dict[int, HotlistEntryIn] = {}
+    for entry in [*delta.added, *delta.refreshed]:
+        key = entry_key(entry)
+        if key in held:
+            refreshed[held[key]] = entry
+        else:
+            added[key] = entry  # a file listing one record twice stores it once
+    removed = [held[key] for key in delta.removed if key in held]
+    return ImportPlan(list(added.values()), list(refreshed.items()), removed)

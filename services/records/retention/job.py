@@ -1,0 +1,153 @@
+"""The purge job: periodic in the records lifespan, on demand over NATS; one runner across replicas."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import UTC, datetime
+
+from libs.common.bus import Bus
+from libs.common.contracts.audit import PersistedQuery, PersistedReply
+from libs.common.contracts.holds import PurgeReport, PurgeRequest
+from libs.common.db import UnitOfWork
+from libs.common.errors import AlprError, InvalidInput
+from libs.common.streams import audit_subject
+from services.records.repository import partition_name
+from services.records.retention import repository
+from services.records.retention.service import (
+    certificate_event,
+    certificate_payload,
+    has_effect,
+    plan_purge,
+)
+from services.records.settings import RecordsSettings
+
+log = logging.getLogger(__name__)
+
+
+class PurgeJob:
+    """Drops what retention no longer allows, keeps what holds keep, and certifies it in the audit log."""
+
+    def __init__(self, settings: RecordsSettings, uow: UnitOfWork, bus: Bus) -> None:
+        self.settings = settings
+        self.uow = uow
+        self.bus = bus
+        self._task: asyncio.Task[None] | None = None
+
+    async def register(self) -> None:
+        await self.bus.serve("alpr.records.purge", PurgeRequest, self.on_demand, queue="records")
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._periodic())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _periodic(self) -> None:
+        while True:
+            # the first run waits a full interval, so a restart loop cannot turn into a purge loop
+            await asyncio.sleep(self.settings.purge_interval_s)
+            try:
+                await self.run(datetime.now(UTC))
+            except Exception:
+                log.exception("the periodic purge failed; it will run again")
+
+    async def on_demand(self, request: PurgeRequest) -> PurgeReport:
+        """Run now; a caller may only name a moment in the past (which purges less), never one ahead."""
+        real_now = datetime.now(UTC)
+        now = request.now or real_now
+        if now > real_now:
+            raise InvalidInput("a purge cannot run ahead of time", code="purge_in_future")
+        report = await self.run(now, forced=True)
+        if report.certificate_id:
+            await self._await_persisted(report.certificate_id)
+        return report
+
+    async def run(self, now: datetime, *, forced: bool = False) -> PurgeReport:
+        """One purge in one transaction, then publish its certificate (and any left from before)."""
+        async with self.uow() as session:
+            if not await repository.try_purge_lock(session):
+                log.info("another replica is purging; skipping this run")
+                return PurgeReport(ran=False)
+            report = PurgeReport(ran=True)
+            report.holds_lapsed = await repository.lapse_holds(session, today=now.date(), now=now)
+            report.held_released, released_images = await repository.release_unheld(session)
+            plan = plan_purge(
+                now,
+                await repository.partition_days(session),
+                self.settings,
+                await repository.last_unmatched_before(session),
+            )
+            report.cutoff = plan.cutoff
+            columns = await repository.held_columns(session)
+            held_images = 0
+            if plan.unmatched:
+                report.unmatched_purged, images = await repository.cap_unmatched(
+                    session, since=plan.unmatched[0], before=plan.unmatched[1]
+                )
+                report.images_purged += images
+            if plan.straddle_day:
+                held, images = await repository.copy_held(
+                    session, day=plan.straddle_day, before=plan.cutoff, columns=columns
+                )
+                report.reads_held, held_images = report.reads_held + held, held_images + images
+                gone, gone_images = await repository.delete_before(session, day=plan.straddle_day, before=plan.cutoff)
+                report.reads_purged, report.images_purged = (
+                    report.reads_purged + gone,
+                    report.images_purged + gone_images,
+                )
+            # drops last: DROP takes an exclusive lock on the parent, held only until the commit just after
+            for day in plan.drop_days:
+                held, images = await repository.copy_held(session, day=day, before=None, columns=columns)
+                report.reads_held, held_images = report.reads_held + held, held_images + images
+                gone, gone_images = await repository.drop_day(session, day=day)
+                report.reads_purged, report.images_purged = (
+                    report.reads_purged + gone,
+                    report.images_purged + gone_images,
+                )
+                report.partitions_dropped.append(partition_name("reads", day))
+            if forced or has_effect(report):
+                report.certificate_id = str(uuid.uuid4())
+                payload = certificate_payload(
+                    report,
+                    plan,
+                    self.settings,
+                    run_at=now.isoformat(),
+                    held_images=held_images,
+                    released_images=released_images,
+                )
+                await repository.add_certificate(session, event_id=report.certificate_id, payload=payload)
+        await self.publish_certificates()
+        return report
+
+    async def publish_certificates(self) -> int:
+        """Publish every certificate not yet on AUDIT; the message id makes a republish harmless."""
+        async with self.uow() as session:
+            pending = await repository.unpublished_certificates(session)
+        published = 0
+        for event_id, payload in pending:
+            event = certificate_event(event_id, payload)
+            try:
+                await self.bus.publish_durable(
+                    audit_subject(event.event_type.value), event.model_dump_json().encode(), msg_id=event_id
+                )
+            except AlprError:
+                log.warning("a deletion certificate is not on AUDIT yet; the next run retries")
+                break
+            async with self.uow() as session:
+                await repository.mark_published(session, event_id=event_id, now=datetime.now(UTC))
+            published += 1
+        return published
+
+    async def _await_persisted(self, event_id: str) -> None:
+        try:
+            await self.bus.request(
+                "alpr.audit.persisted", PersistedQuery(event_id=event_id, wait_ms=5000), PersistedReply, timeout=6
+            )
+        except AlprError:
+            log.warning("the deletion certificate %s is published but not yet persisted", event_id)

@@ -1,0 +1,197 @@
+"""All SQL of the purge: partitions past the cutoff, held copies, the B5 cap and the certificate outbox."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.records.repository import existing_partition_days, partition_name
+
+PURGE_LOCK = 7215002  # one purge runner at a time across replicas
+
+# a read is held while an active hold names it or its plate and window (a correction joins its hold's ids)
+HELD_BY = (
+    "h.status = 'active' AND (r.read_id = ANY(h.read_ids) "
+    "OR (h.plate IS NOT NULL AND r.plate = h.plate AND r.captured_at >= h.window_since "
+    "AND r.captured_at < h.window_until))"
+)
+
+
+def _held_in(reads: str, bound: str) -> str:
+    """Held reads of one partition, each arm on an index (by id, by plate and time), ids of all its holds."""
+    return (
+        "SELECT read_id, captured_at, array_agg(DISTINCT hold_id) AS ids FROM ("
+        f"SELECT r.read_id, r.captured_at, h.hold_id FROM legal_holds h JOIN {reads} r "
+        f"ON r.read_id = ANY(h.read_ids) WHERE h.status = 'active' {bound} UNION ALL "
+        f"SELECT r.read_id, r.captured_at, h.hold_id FROM legal_holds h JOIN {reads} r ON r.plate = h.plate "
+        "AND r.captured_at >= h.window_since AND r.captured_at < h.window_until "
+        f"WHERE h.status = 'active' AND h.plate IS NOT NULL {bound}) AS held GROUP BY read_id, captured_at"
+    )
+
+
+async def try_purge_lock(session: AsyncSession) -> bool:
+    """Take the cluster-wide purge lock for this transaction, or learn that another runner has it."""
+    return bool((await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PURGE_LOCK})).scalar())
+
+
+async def partition_days(session: AsyncSession) -> list[date]:
+    return sorted(await existing_partition_days(session))
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+async def held_columns(session: AsyncSession) -> list[str]:
+    """Columns a held copy takes from its read (whatever later migrations added to both)."""
+    rows = await session.execute(
+        text(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = 'held_reads' AND column_name IN (SELECT column_name FROM "
+            "information_schema.columns WHERE table_schema = current_schema() AND table_name = 'reads') "
+            "ORDER BY ordinal_position"
+        )
+    )
+    return [r[0] for r in rows]
+
+
+async def copy_held(
+    session: AsyncSession, *, day: date, before: datetime | None, columns: list[str]
+) -> tuple[int, int]:
+    """Copy the held reads of one day's partition (and their images) out of it; returns the counts."""
+    reads, images = partition_name("reads", day), partition_name("read_images", day)
+    cols = ", ".join(columns)
+    bound = "AND r.captured_at < :before" if before else ""
+    copied = await session.execute(
+        text(
+            f"WITH held AS ({_held_in(reads, bound)}) "
+            f"INSERT INTO held_reads ({cols}, hold_ids) SELECT {', '.join(f'r.{c}' for c in columns)}, "
+            f"held.ids FROM {reads} r JOIN held USING (read_id, captured_at) "
+            "ON CONFLICT (read_id, captured_at) DO UPDATE SET hold_ids = ARRAY(SELECT DISTINCT unnest("
+            "held_reads.hold_ids || excluded.hold_ids)) RETURNING read_id"
+        ),
+        {"before": before} if before else {},
+    )
+    n_reads = len(copied.all())
+    result = await session.execute(
+        text(
+            f"INSERT INTO held_read_images (read_id, captured_at, kind, content_type, data) "
+            f"SELECT i.read_id, i.captured_at, i.kind, i.content_type, i.data FROM {images} i "
+            f"JOIN held_reads h ON h.read_id = i.read_id AND h.captured_at = i.captured_at "
+            f"ON CONFLICT DO NOTHING"
+        )
+    )
+    return n_reads, int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def drop_day(session: AsyncSession, *, day: date) -> tuple[int, int]:
+    """Drop one day's partitions of reads and images; returns what they held."""
+    reads, images = partition_name("reads", day), partition_name("read_images", day)
+    n_reads = (await session.execute(text(f"SELECT count(*) FROM {reads}"))).scalar_one()
+    n_images = (await session.execute(text(f"SELECT count(*) FROM {images}"))).scalar_one()
+    await session.execute(text(f"DROP TABLE IF EXISTS {reads}, {images}"))
+    return int(n_reads), int(n_images)
+
+
+async def delete_before(session: AsyncSession, *, day: date, before: datetime) -> tuple[int, int]:
+    """In the partition the cutoff falls in, delete the reads captured before it (held ones were copied)."""
+    reads, images = partition_name("reads", day), partition_name("read_images", day)
+    return await _delete_with_images(
+        session, f"DELETE FROM {reads} WHERE captured_at < :before", images, {"before": before}
+    )
+
+
+async def cap_unmatched(session: AsyncSession, *, since: datetime, before: datetime) -> tuple[int, int]:
+    """B5: delete reads that matched no hotlist and no hold, captured in [since, before)."""
+    return await _delete_with_images(
+        session,
+        "DELETE FROM reads r WHERE r.captured_at >= :since AND r.captured_at < :before AND NOT r.hotlist_hit "
+        f"AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE {HELD_BY})",
+        "read_images",
+        {"since": since, "before": before},
+    )
+
+
+async def _delete_with_images(
+    session: AsyncSession, delete_reads: str, images: str, params: dict[str, Any]
+) -> tuple[int, int]:
+    row = (
+        await session.execute(
+            text(
+                f"WITH gone AS ({delete_reads} RETURNING read_id, captured_at), "
+                f"gone_images AS (DELETE FROM {images} i USING gone WHERE i.read_id = gone.read_id "
+                "AND i.captured_at = gone.captured_at RETURNING 1) "
+                "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM gone_images)"
+            ),
+            params,
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+async def lapse_holds(session: AsyncSession, *, today: date, now: datetime) -> list[str]:
+    """Active holds whose review date has passed without renewal lapse."""
+    rows = await session.execute(
+        text(
+            "UPDATE legal_holds SET status = 'lapsed', ended_at = :now, end_reason = 'review date passed' "
+            "WHERE status = 'active' AND review_date < :today RETURNING hold_id::text"
+        ),
+        {"today": today, "now": now},
+    )
+    return [r[0] for r in rows]
+
+
+async def release_unheld(session: AsyncSession) -> tuple[int, int]:
+    """Delete held copies that no active hold keeps any more (ended, lapsed)."""
+    return await _delete_with_images(
+        session,
+        "DELETE FROM held_reads r WHERE NOT EXISTS (SELECT 1 FROM legal_holds h "
+        "WHERE h.hold_id = ANY(r.hold_ids) AND h.status = 'active')",
+        "held_read_images",
+        {},
+    )
+
+
+async def last_unmatched_before(session: AsyncSession) -> datetime | None:
+    """Where the previous B5 pass stopped, so each pass scans only the days since."""
+    value = (
+        await session.execute(
+            text(
+                "SELECT payload->'range'->>'unmatched_before' FROM purge_certificates "
+                "WHERE payload->'range'->>'unmatched_before' IS NOT NULL ORDER BY created_at DESC LIMIT 1"
+            )
+        )
+    ).scalar()
+    return datetime.fromisoformat(value) if value else None
+
+
+async def add_certificate(session: AsyncSession, *, event_id: str, payload: dict[str, Any]) -> None:
+    await session.execute(
+        text("INSERT INTO purge_certificates (event_id, payload) VALUES (CAST(:id AS uuid), CAST(:p AS jsonb))"),
+        {"id": event_id, "p": json.dumps(payload, default=str)},
+    )
+
+
+async def unpublished_certificates(session: AsyncSession) -> list[tuple[str, dict[str, Any]]]:
+    rows = await session.execute(
+        text(
+            "SELECT event_id::text, payload FROM purge_certificates WHERE published_at IS NULL "
+            "ORDER BY created_at LIMIT 100"
+        )
+    )
+    return [(r[0], r[1] if isinstance(r[1], dict) else json.loads(r[1])) for r in rows]
+
+
+async def mark_published(session: AsyncSession, *, event_id: str, now: datetime) -> None:
+    await session.execute(
+        text("UPDATE purge_certificates SET published_at = :now WHERE event_id = CAST(:id AS uuid)"),
+        {"id": event_id, "now": now},
+    )
+
+
+def next_day(day: date) -> date:
+    return day + timedelta(days=1)

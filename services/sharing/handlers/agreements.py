@@ -1,0 +1,199 @@
+"""Staff requests over NATS: partners, agreement proposals and approvals (C3), OAuth clients."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from libs.common.bus import Bus
+from libs.common.contracts.sharing import (
+    REVOKED_SUBJECT,
+    AgreementHistory,
+    AgreementList,
+    AgreementLookup,
+    ClientCreate,
+    ClientView,
+    DecideRequest,
+    Empty,
+    PartnerCreate,
+    PartnerList,
+    PartnerView,
+    ProposalView,
+    ProposeRequest,
+    Revoked,
+    RevokeRequest,
+)
+from libs.common.db import UnitOfWork
+from libs.common.errors import Conflict, InvalidInput, NotFound
+from services.sharing import repository
+from services.sharing.models import ClientRow, PartnerRow
+from services.sharing.oauth.client_assertion import validate_client_jwk
+from services.sharing.oauth.client_secrets import hash_client_secret, new_client_secret
+from services.sharing.partners.agreements import AgreementStatus, is_in_force
+from services.sharing.partners.approvals import approve, propose, propose_revocation
+from services.sharing.partners.eligibility import validate_partner
+from services.sharing.service import (
+    actor_of,
+    agreement_of,
+    agreement_row,
+    agreement_view,
+    draft_of,
+    new_client_id,
+    partner_of,
+    partner_view,
+    proposal_of,
+    proposal_row,
+    proposal_view,
+    require_role,
+)
+
+
+class AgreementDesk:
+    """An admin enters partners and proposes; the custodian approves; every version is kept."""
+
+    def __init__(self, uow: UnitOfWork, bus: Bus) -> None:
+        self.uow = uow
+        self.bus = bus
+
+    async def create_partner(self, request: PartnerCreate) -> PartnerView:
+        """Enter a partner agency; the model refuses anything but a California public agency (C1, C7)."""
+        require_role(request.actor, "admin")
+        given = request.partner
+        agency = validate_partner(given.ori, given.name, given.kind, given.state)
+        async with self.uow() as session:
+            if await repository.get_partner(session, ori=agency.ori) is not None:
+                raise Conflict("This partner is already entered", code="partner_exists")
+            row = PartnerRow(
+                ori=agency.ori,
+                name=agency.name,
+                kind=agency.kind.value,
+                state=agency.state,
+                created_by=request.actor.sub,
+                created_at=datetime.now(UTC),
+            )
+            await repository.save(session, row)
+        return partner_view(row)
+
+    async def list_partners(self, _: Empty) -> PartnerList:
+        async with self.uow() as session:
+            return PartnerList(partners=[partner_view(r) for r in await repository.list_partners(session)])
+
+    async def propose(self, request: ProposeRequest) -> ProposalView:
+        """A new agreement, or a change to the live version of an existing one."""
+        now = datetime.now(UTC)
+        draft = draft_of(request.terms)
+        async with self.uow() as session:
+            partner = await repository.get_partner(session, ori=draft.partner_ori)
+            if partner is None:
+                raise NotFound("No such partner; enter the partner first", code="partner_not_found")
+            current = None
+            if request.terms.id is not None:
+                row = await repository.current_agreement(session, agreement_id=request.terms.id)
+                current = agreement_of(row) if row is not None else None
+            proposal = propose(
+                actor_of(request.actor),
+                draft,
+                partner=partner_of(partner),
+                current=current,
+                now=now,
+                reason=request.reason,
+            )
+            stored = proposal_row(proposal)
+            await repository.save(session, stored)
+        return proposal_view(stored)
+
+    async def propose_revocation(self, request: RevokeRequest) -> ProposalView:
+        """Ending an agreement early takes the same two people as making it."""
+        async with self.uow() as session:
+            row = await repository.current_agreement(session, agreement_id=request.agreement_id)
+            if row is None:
+                raise NotFound("No such agreement", code="agreement_not_found")
+            proposal = propose_revocation(
+                actor_of(request.actor), agreement_of(row), now=datetime.now(UTC), reason=request.reason
+            )
+            stored = proposal_row(proposal)
+            await repository.save(session, stored)
+        return proposal_view(stored)
+
+    async def approve(self, request: DecideRequest) -> ProposalView:
+        """The custodian approves; the old version is superseded and the new one takes effect now."""
+        now = datetime.now(UTC)
+        async with self.uow() as session:
+            stored = await repository.get_proposal(session, proposal_id=request.proposal_id, for_update=True)
+            if stored is None:
+                raise NotFound("No such proposal", code="proposal_not_found")
+            if stored.status != "pending":
+                raise Conflict("This proposal was already decided", code="proposal_decided")
+            row = await repository.current_agreement(session, agreement_id=stored.agreement_id, for_update=True)
+            current = agreement_of(row) if row is not None else None
+            record = approve(proposal_of(stored), actor_of(request.actor), current=current, now=now)
+            if record.superseded is not None:
+                await repository.supersede(
+                    session, agreement_id=record.superseded.id, version=record.superseded.version
+                )
+            await repository.save(session, agreement_row(record.agreement))
+            stored.status, stored.approved_by, stored.approved_at = "approved", record.approved_by, now
+            stored.before, stored.after = record.before, record.after
+            await repository.save(session, stored)
+        if record.agreement.status is AgreementStatus.REVOKED:
+            # Sharing refuses the agreement's tokens from the commit on; the notice is for caches elsewhere.
+            notice = Revoked(agreement_id=record.agreement.id, at=now)
+            await self.bus.nc.publish(REVOKED_SUBJECT, notice.model_dump_json().encode())
+        return proposal_view(stored)
+
+    async def history(self, request: AgreementLookup) -> AgreementHistory:
+        """Every version of an agreement and every proposal made about it."""
+        now = datetime.now(UTC)
+        async with self.uow() as session:
+            versions = await repository.agreement_versions(session, agreement_id=request.agreement_id)
+            proposals = await repository.proposals_for(session, agreement_id=request.agreement_id)
+        if not versions and not proposals:
+            raise NotFound("No such agreement", code="agreement_not_found")
+        return AgreementHistory(
+            versions=[agreement_view(agreement_of(v), now) for v in versions],
+            proposals=[proposal_view(p) for p in proposals],
+        )
+
+    async def list_agreements(self, _: Empty) -> AgreementList:
+        now = datetime.now(UTC)
+        async with self.uow() as session:
+            rows = await repository.list_current_agreements(session)
+        return AgreementList(agreements=[agreement_view(agreement_of(r), now) for r in rows])
+
+    async def create_client(self, request: ClientCreate) -> ClientView:
+        """An OAuth client for an agreement in force; a secret is shown once and kept only as a hash."""
+        require_role(request.actor, "admin")
+        now = datetime.now(UTC)
+        secret = None
+        public_jwk = None
+        if request.auth_method == "client_secret_basic":
+            secret = new_client_secret()
+        elif request.public_jwk is None:
+            raise InvalidInput("private_key_jwt needs the client's public JWK", code="public_jwk_required")
+        else:
+            try:
+                public_jwk = validate_client_jwk(request.public_jwk)
+            except ValueError as err:
+                raise InvalidInput(str(err), code="invalid_public_jwk") from None
+        # scrypt is slow on purpose: hashed off the event loop.
+        secret_hash = await asyncio.to_thread(hash_client_secret, secret) if secret is not None else None
+        async with self.uow() as session:
+            row = await repository.current_agreement(session, agreement_id=request.agreement_id)
+            if row is None or not is_in_force(agreement_of(row), now):
+                raise Conflict("Clients are registered only under an agreement in force", code="agreement_inactive")
+            client = ClientRow(
+                client_id=new_client_id(),
+                agreement_id=request.agreement_id,
+                auth_method=request.auth_method,
+                secret_hash=secret_hash,
+                public_jwk=public_jwk,
+                created_by=request.actor.sub,
+            )
+            await repository.save(session, client)
+        return ClientView(
+            client_id=client.client_id,
+            agreement_id=client.agreement_id,
+            auth_method=client.auth_method,
+            active=True,
+            client_secret=secret,
+        )

@@ -1,0 +1,221 @@
+"""Partner requests over NATS: the token endpoint, the published keys, searches and hotlists."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from libs.common.bus import Bus
+from libs.common.contracts.hotlists import (
+    PartnerEntryIn,
+    PartnerUpsert,
+    PartnerUpsertReply,
+    ShareableList,
+    ShareableQuery,
+)
+from libs.common.contracts.search import SearchQuery, SearchRequest, SearchResult
+from libs.common.contracts.sharing import (
+    CredentialsRequest,
+    Empty,
+    KeysReply,
+    PartnerHotlistPut,
+    PartnerSearchReply,
+    PartnerSearchRequest,
+    TokenReply,
+    TokenRequest,
+)
+from libs.common.db import UnitOfWork
+from libs.common.errors import Forbidden, InvalidInput, MalformedPayload, Unauthenticated
+from services.sharing import repository
+from services.sharing.models import LedgerRow
+from services.sharing.oauth.client_auth import authenticate_client, grant_scopes, parse_token_request
+from services.sharing.oauth.errors import InvalidClient, OAuthError
+from services.sharing.oauth.keys import KeyRing
+from services.sharing.oauth.tokens import issue_access_token
+from services.sharing.partners.agreements import Scope, authorize_partner_search
+from services.sharing.partners.eligibility import validate_beneficiary
+from services.sharing.service import (
+    agreement_of,
+    client_of,
+    require_scope,
+    standing_agreement,
+)
+from services.sharing.settings import SharingSettings
+
+
+class PartnerDesk:
+    """Requests from partners: token, keys, searches, hotlists; each checks the token still stands."""
+
+    def __init__(self, settings: SharingSettings, uow: UnitOfWork, bus: Bus, keyring: KeyRing) -> None:
+        self.settings = settings
+        self.uow = uow
+        self.bus = bus
+        self.keyring = keyring
+
+    async def keys(self, _: Empty) -> KeysReply:
+        """The public keys and the names a verifier checks tokens against."""
+        s = self.settings
+        return KeysReply(jwks=self.keyring.jwks(), issuer=s.partner_issuer, audience=s.partner_audience)
+
+    async def token(self, request: TokenRequest) -> TokenReply:
+        """The client credentials grant; refusals travel as typed errors the gateway turns back into RFC 6749."""
+        try:
+            return await self._grant(request)
+        except InvalidClient as err:
+            raise Unauthenticated(err.message, code=err.code) from None
+        except OAuthError as err:
+            raise MalformedPayload(err.message, code=err.code) from None
+
+    async def _grant(self, request: TokenRequest) -> TokenReply:
+        """Authenticate, refuse a reused assertion, grant scopes, sign."""
+        now = datetime.now(UTC)
+        parsed = parse_token_request(request.form, request.authorization)
+        endpoint = self.settings.partner_token_endpoint or request.token_endpoint
+        async with self.uow() as session:
+            client = client_of(await repository.get_client(session, client_id=parsed.client_id))
+        # scrypt takes tens of milliseconds: off the event loop, so other requests keep flowing.
+        proven = await asyncio.to_thread(authenticate_client, parsed, client, token_endpoint=endpoint, now=now)
+        async with self.uow() as session:
+            if proven.assertion_jti is not None:
+                assert proven.assertion_expires_at is not None
+                fresh = await repository.use_assertion(
+                    session,
+                    client_id=proven.client.client_id,
+                    jti=proven.assertion_jti,
+                    expires_at=proven.assertion_expires_at,
+                    now=now,
+                )
+                if not fresh:
+                    raise InvalidClient("The client assertion was already used")
+            row = await repository.current_agreement(session, agreement_id=proven.client.agreement_id)
+            if row is None:
+                raise InvalidClient()
+            agreement = agreement_of(row)
+            scopes = grant_scopes(parsed.scopes, proven.client, agreement, now=now)
+        issued = issue_access_token(
+            self.keyring,
+            issuer=self.settings.partner_issuer,
+            audience=self.settings.partner_audience,
+            client_id=proven.client.client_id,
+            agreement_id=agreement.id,
+            scopes=scopes,
+            now=now,
+            lifetime=timedelta(seconds=self.settings.token_ttl_s),
+            not_after=agreement.expires_at,
+        )
+        return TokenReply.model_validate(issued.response_body())
+
+    async def search(self, request: PartnerSearchRequest) -> PartnerSearchReply:
+        """A partner search within its agreement; the ledger entry is committed before the reply."""
+        now = datetime.now(UTC)
+        credentials, asked = request.credentials, request.search
+        async with self.uow() as session:
+            agreement = await self._standing(session, credentials, now)
+            require_scope(agreement, credentials, Scope.READS_SEARCH)
+            if asked.agency.ori.upper() != agreement.partner_ori:
+                raise Forbidden("The requesting agency is not the agreement's partner", code="agency_not_partner")
+            beneficiary = validate_beneficiary(asked.on_behalf_of.ori, asked.on_behalf_of.name)
+            window = authorize_partner_search(
+                agreement,
+                scope=Scope.READS_SEARCH,
+                use=asked.purpose.use,
+                since=asked.since,
+                until=asked.until,
+                now=now,
+                token_scopes=frozenset(credentials.scopes),
+            )
+        plate = "".join(asked.plate.split()).replace("-", "").upper()
+        query = SearchQuery(plate=plate, match="exact", since=window.since, until=window.until, limit=asked.limit)
+        result = await self.bus.request(
+            "alpr.records.search", SearchRequest(search_id=request.search_id, query=query), SearchResult
+        )
+        result_ids = [r.read_id for r in result.reads]
+        async with self.uow() as session:
+            await repository.record_share(
+                session,
+                entry=LedgerRow(
+                    agreement_id=agreement.id,
+                    agreement_version=agreement.version,
+                    partner_ori=agreement.partner_ori,
+                    client_id=credentials.client_id,
+                    action="search",
+                    requester={**asked.requester.model_dump(), "agency": asked.agency.model_dump()},
+                    on_behalf_of={"ori": beneficiary.ori, "name": beneficiary.name},
+                    purpose=asked.purpose.model_dump(mode="json"),
+                    query={**query.model_dump(mode="json", exclude_none=True), "search_id": request.search_id},
+                    result_ids=result_ids,
+                ),
+            )
+        return PartnerSearchReply(
+            search_id=request.search_id,
+            agreement_id=agreement.id,
+            partner_ori=agreement.partner_ori,
+            since=window.since,
+            until=window.until,
+            narrowed=window.narrowed,
+            reads=result.reads,
+            truncated=result.truncated,
+        )
+
+    async def shareable_hotlists(self, request: CredentialsRequest) -> ShareableList:
+        """Our shareable entries, for a partner whose agreement grants `hotlists:read`."""
+        now = datetime.now(UTC)
+        async with self.uow() as session:
+            agreement = await self._standing(session, request.credentials, now)
+            require_scope(agreement, request.credentials, Scope.HOTLISTS_READ)
+        shared = await self.bus.request("alpr.records.hotlists.shareable", ShareableQuery(), ShareableList)
+        async with self.uow() as session:
+            await repository.record_share(
+                session,
+                entry=LedgerRow(
+                    agreement_id=agreement.id,
+                    agreement_version=agreement.version,
+                    partner_ori=agreement.partner_ori,
+                    client_id=request.credentials.client_id,
+                    action="hotlists_read",
+                    requester={},
+                    on_behalf_of={},
+                    purpose={},
+                    query={"generated_at": shared.generated_at.isoformat()},
+                    result_ids=[f"{e.state or ''}:{e.plate}" for e in shared.entries],
+                ),
+            )
+        return shared
+
+    async def partner_hotlist(self, request: PartnerHotlistPut) -> PartnerUpsertReply:
+        """A partner's whole list; records keeps each entry 24 hours past its last refresh (C5)."""
+        now = datetime.now(UTC)
+        async with self.uow() as session:
+            agreement = await self._standing(session, request.credentials, now)
+            require_scope(agreement, request.credentials, Scope.HOTLISTS_WRITE)
+            partner = await repository.get_partner(session, ori=agreement.partner_ori)
+        entries = [_partner_entry(index, raw, now) for index, raw in enumerate(request.entries)]
+        upsert = PartnerUpsert(
+            partner_ori=agreement.partner_ori,
+            agreement_id=agreement.id,
+            partner_name=partner.name if partner else None,
+            entries=entries,
+        )
+        return await self.bus.request("alpr.records.hotlists.partner_upsert", upsert, PartnerUpsertReply)
+
+    async def _standing(self, session: Any, credentials: Any, now: datetime) -> Any:
+        client = await repository.get_client(session, client_id=credentials.client_id)
+        row = await repository.current_agreement(session, agreement_id=credentials.agreement_id)
+        return standing_agreement(credentials, client, row, now)
+
+
+def _partner_entry(index: int, raw: dict[str, Any], now: datetime) -> PartnerEntryIn:
+    """A partner's entry; one without a refresh time was refreshed now, and none is refreshed later."""
+    try:
+        entry = PartnerEntryIn.model_validate({"refreshed_at": now, **raw})
+    except ValidationError as err:
+        fields = sorted({".".join(str(p) for p in e["loc"]) for e in err.errors()})
+        raise InvalidInput(
+            f"Entry {index} is not valid", code="invalid_hotlist_entry", index=index, fields=fields
+        ) from None
+    if entry.refreshed_at.tzinfo is None:
+        raise InvalidInput(f"Entry {index} has a refresh time without a zone", code="naive_datetime", index=index)
+    return entry.model_copy(update={"refreshed_at": min(entry.refreshed_at, now)})

@@ -1,0 +1,156 @@
+"""Alerts raised at ingest: each match type and text origin, state mismatches, the stored hit and the stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+
+from libs.common.contracts.alerts import AlertMessage
+from libs.common.contracts.hotlists import (
+    EntryLookup,
+    EntryRemoved,
+    HotlistCreate,
+    HotlistEntry,
+    HotlistSummary,
+    ManualEntryIn,
+)
+from libs.common.contracts.reads import Candidate, ReadIn, stable_read_id
+from libs.common.streams import alerts_subject, reads_subject
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+AGENCY = "CA0430000"
+
+
+def unique(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex[:5].upper()
+
+
+async def manual_list(system: Any) -> str:
+    bus = system.runtime("gateway").bus
+    created = await bus.request(
+        "alpr.records.hotlists.create", HotlistCreate(name=unique("raise "), source="manual"), HotlistSummary
+    )
+    return created.hotlist_id
+
+
+async def add_entry(system: Any, hotlist_id: str, plate: str, state: str | None = "CA", **fields: Any) -> HotlistEntry:
+    entry = ManualEntryIn(hotlist_id=hotlist_id, plate=plate, state=state, entered_by="test", **fields)
+    return await system.runtime("gateway").bus.request("alpr.records.hotlists.add_entry", entry, HotlistEntry)
+
+
+async def publish_read(system: Any, plate: str, state: str | None = "CA", candidates: list[str] = ()) -> str:  # type: ignore[assignment]
+    read_id = stable_read_id("alert-test", uuid.uuid4())
+    read = ReadIn(
+        read_id=read_id,
+        agency=AGENCY,
+        camera_id="dev-cam-1",
+        captured_at=datetime.now(UTC),
+        plate=plate,
+        state=state,
+        confidence=0.9,
+        candidates=[Candidate(plate=c, confidence=0.5) for c in candidates],
+    )
+    bus = system.runtime("gateway").bus
+    await bus.publish_durable(reads_subject(AGENCY, "dev-cam-1"), read.model_dump_json().encode(), msg_id=read_id)
+    return read_id
+
+
+async def stored(system: Any, read_id: str) -> tuple[bool, list[dict[str, Any]]]:
+    """The read's hotlist_hit and its alerts, once the read is committed and its alerts published."""
+    conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+    try:
+        for _ in range(200):
+            hit = await conn.fetchval("SELECT hotlist_hit FROM records.reads WHERE read_id = $1::uuid", read_id)
+            rows = await conn.fetch(
+                "SELECT alert_id::text, body, published_at FROM records.alerts WHERE read_id = $1::uuid", read_id
+            )
+            if hit is not None and all(r["published_at"] for r in rows):
+                return bool(hit), [{**json.loads(r["body"]), "published_at": r["published_at"]} for r in rows]
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+    raise AssertionError(f"read {read_id} was not stored")
+
+
+class TestMatchTypes:
+    async def test_exact_vendor_text(self, system: Any) -> None:
+        hotlist_id = await manual_list(system)
+        plate = unique("7")
+        entry = await add_entry(system, hotlist_id, plate, reason="stolen at knifepoint", make="HOND", colour="BLK")
+        hit, [alert] = await stored(system, await publish_read(system, plate))
+        assert hit is True
+        assert (alert["match_type"], alert["matched_text"], alert["matched_origin"]) == ("exact", plate, "vendor")
+        assert alert["entry"]["entry_id"] == entry.entry_id and alert["entry"]["plate"] == plate
+        assert alert["entry"]["reason"] == "stolen at knifepoint" and alert["entry"]["source"] == "manual"
+        assert alert["entry"]["make"] == "HOND" and alert["entry"]["colour"] == "BLK"
+        assert alert["state_mismatch"] is False and alert["stale"] is False and alert["entry_age_s"] >= 0
+        assert alert["read_plate"] == plate and alert["confidence"] == 0.9
+
+    async def test_lookalike_characters(self, system: Any) -> None:
+        hotlist_id = await manual_list(system)
+        core = uuid.uuid4().hex[:4].upper()
+        await add_entry(system, hotlist_id, f"Z{core}B")
+        hit, [alert] = await stored(system, await publish_read(system, f"2{core}8"))
+        assert hit is True and alert["match_type"] == "lookalike"
+        assert (alert["matched_text"], alert["entry"]["plate"]) == (f"2{core}8", f"Z{core}B")
+
+    async def test_wildcard_entry(self, system: Any) -> None:
+        hotlist_id = await manual_list(system)
+        prefix = unique("W")
+        await add_entry(system, hotlist_id, f"{prefix}?*")
+        hit, [alert] = await stored(system, await publish_read(system, f"{prefix}XYZ"))
+        assert hit is True and alert["match_type"] == "wildcard" and alert["entry"]["plate"] == f"{prefix}?*"
+
+    async def test_a_candidate_matches_when_the_best_reading_does_not(self, system: Any) -> None:
+        hotlist_id = await manual_list(system)
+        plate = unique("5")
+        await add_entry(system, hotlist_id, plate)
+        hit, [alert] = await stored(system, await publish_read(system, unique("X"), candidates=[unique("Y"), plate]))
+        assert hit is True and (alert["matched_origin"], alert["matched_text"]) == ("candidate", plate)
+
+    async def test_state_mismatch_is_noted_not_hidden(self, system: Any) -> None:
+        hotlist_id = await manual_list(system)
+        plate = unique("6")
+        await add_entry(system, hotlist_id, plate, state="CA")
+        hit, [alert] = await stored(system, await publish_read(system, plate, state="NV"))
+        assert hit is True and alert["state_mismatch"] is True
+        assert (alert["read_state"], alert["entry"]["state"]) == ("NV", "CA")
+
+
+class TestNoAlert:
+    async def test_unlisted_plate_stores_no_hit(self, system: Any) -> None:
+        hit, alerts = await stored(system, await publish_read(system, unique("4")))
+        assert hit is False and alerts == []
+
+    async def test_removed_entry_raises_nothing(self, system: Any) -> None:
+        hotlist_id = await manual_list(system)
+        plate = unique("3")
+        entry = await add_entry(system, hotlist_id, plate)
+        await system.runtime("gateway").bus.request(
+            "alpr.records.hotlists.remove_entry",
+            EntryLookup(hotlist_id=hotlist_id, entry_id=entry.entry_id),
+            EntryRemoved,
+        )
+        hit, alerts = await stored(system, await publish_read(system, plate))
+        assert hit is False and alerts == []
+
+
+class TestPublication:
+    async def test_alert_is_on_the_stream_with_its_id(self, system: Any) -> None:
+        hotlist_id = await manual_list(system)
+        plate = unique("2")
+        await add_entry(system, hotlist_id, plate)
+        _, [alert] = await stored(system, await publish_read(system, plate))
+        assert alert["published_at"] is not None
+        js = system.runtime("gateway").bus.js
+        last = await js.get_last_msg("ALERTS", alerts_subject(AGENCY))
+        on_stream = AlertMessage.model_validate_json(last.data)
+        assert on_stream.alert_id == alert["alert_id"] and on_stream.entry.plate == plate
+        assert last.headers and last.headers.get("Nats-Msg-Id") == alert["alert_id"]
