@@ -166,3 +166,20 @@ class TestProofs:
         assert body["ok"] is True and body["first_failure"] is None
         assert body["records_checked"] >= 1
         assert (await audit_accesses(admin_db, "audit_verify"))[-1]["actor_sub"] == "dev-auditor"
+
+
+class TestAuditorAccessFailsClosed:
+    async def test_no_record_of_the_auditor_access_means_no_answer(self, system) -> None:
+        import dataclasses
+
+        from libs.common.streams import AUDIT
+
+        js = system.runtime("gateway").bus.js
+        await js.update_stream(dataclasses.replace(AUDIT, subjects=["alpr.audit.detached.>"]))
+        try:
+            response = await system.gateway.get("/v1/audit/records", headers=system.token("auditor"))
+        finally:
+            await js.update_stream(AUDIT)
+        assert response.status_code == 503
+        assert "records" not in response.json()
+        assert response.json()["error"]["code"] == "audit_unavailable"

@@ -178,3 +178,13 @@ class TestCompleteness:
         assert after["gateway"].get("search", 0) == before["gateway"].get("search", 0) + 1
         assert after["audit_log"].get("search", 0) == before["audit_log"].get("search", 0) + 1
         assert after["differences"].get("search", 0) == before["differences"].get("search", 0)
+
+    async def test_the_daily_check_runs_once_for_yesterday(self, system, admin_db) -> None:
+        from services.audit.app import _check_yesterday
+
+        runtime = system.runtime("audit")
+        yesterday = (datetime.now(UTC) - timedelta(days=1)).date()
+        await _check_yesterday(runtime.uow, runtime.extras["auditors"])
+        await _check_yesterday(runtime.uow, runtime.extras["auditors"])
+        rows = await admin_db.fetch("SELECT ok FROM audit.completeness_checks WHERE day = $1", yesterday)
+        assert len(rows) == 1

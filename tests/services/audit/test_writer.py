@@ -118,3 +118,19 @@ class TestChainAndCheckpoints:
             event_id,
         )
         assert ChainLink(*link).recomputed_hash() == link["hash"]
+
+
+class TestCheckpointTiming:
+    async def test_a_quiet_period_gets_its_checkpoint_after_t_seconds(self, system, admin_db) -> None:
+        handlers = system.runtime("audit").extras["handlers"]
+        await handlers.checkpoint_tick(force=True)
+        reply = await record(system, full_event(EventType.HOLD_CHANGE))
+        await handlers.checkpoint_tick()  # too soon, too few: nothing signed
+        assert await admin_db.fetchval("SELECT max(tree_size) FROM audit.checkpoints") < reply.seq
+        interval = handlers.settings.checkpoint_interval_s
+        handlers.settings.checkpoint_interval_s = 0.01
+        try:
+            await handlers.checkpoint_tick()
+        finally:
+            handlers.settings.checkpoint_interval_s = interval
+        assert await admin_db.fetchval("SELECT max(tree_size) FROM audit.checkpoints") >= reply.seq

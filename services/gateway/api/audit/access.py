@@ -1,0 +1,37 @@
+"""The auditor's own access, recorded before any answer: no record, no answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+
+from libs.common.contracts.audit import AuditEvent, EventType
+from services.gateway.api.deps import AuditDep
+from services.gateway.api.searches import actor_of
+from services.gateway.service import Principal
+
+PROOF_TIMEOUT_S = 60.0
+
+
+async def record_access(
+    audit: AuditDep,
+    principal: Principal,
+    request: Request,
+    route: str,
+    query: dict[str, Any],
+    result_ids: list[str] | None = None,
+) -> None:
+    """Who looked at the log, at what, and what they got; no record, no answer."""
+    ids = result_ids or []
+    await audit.record(
+        AuditEvent(
+            event_type=EventType.AUDIT_ACCESS,
+            actor=actor_of(principal),
+            client_address=request.client.host if request.client else None,
+            query={k: v for k, v in query.items() if v is not None},
+            result_count=len(ids),
+            result_ids=ids,
+            details={"route": route},
+        )
+    )

@@ -1,0 +1,183 @@
+"""Gateway routes for auditors over the log itself: search, export, checkpoints, proofs, verification."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from libs.common.bus import Bus
+from libs.common.contracts import auditing as c
+from services.gateway.api.audit.access import PROOF_TIMEOUT_S, record_access
+from services.gateway.api.deps import AuditDep, Auditor, RuntimeDep
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+_VERIFY_TIMEOUT_S = 600.0
+_EXPORT_COLUMNS = (
+    "seq",
+    "event_id",
+    "event_type",
+    "occurred_at",
+    "recorded_at",
+    "actor_json",
+    "payload_json",
+    "prev_hash",
+    "hash",
+)
+
+
+class RecordFilters(BaseModel):
+    actor_sub: str | None = None
+    plate: str | None = None
+    case_number: str | None = None
+    event_type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+FiltersDep = Annotated[RecordFilters, Depends()]
+
+
+def _filters(filters: RecordFilters) -> dict[str, Any]:
+    return filters.model_dump(mode="json")
+
+
+@router.get("/records", response_model=c.RecordsPage)
+async def records(
+    filters: FiltersDep,
+    principal: Auditor,
+    request: Request,
+    rt: RuntimeDep,
+    audit: AuditDep,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> c.RecordsPage:
+    """Access records by person, plate, case number, type and time; page on with `after_seq`."""
+    page = await rt.bus.request(
+        "alpr.audit.records", c.RecordsQuery(**filters.model_dump(), after_seq=after_seq, limit=limit), c.RecordsPage
+    )
+    await record_access(
+        audit, principal, request, "audit_records", _filters(filters), [r.event_id for r in page.records]
+    )
+    return page
+
+
+@router.get("/export", responses={200: {"content": {"text/csv": {}, "application/json": {}}}})
+async def export(
+    filters: FiltersDep,
+    principal: Auditor,
+    request: Request,
+    rt: RuntimeDep,
+    audit: AuditDep,
+    format: Literal["csv", "json"] = "csv",
+) -> StreamingResponse:
+    """The matching records streamed as CSV or a JSON array, with the stored text each hash covers."""
+    await record_access(audit, principal, request, "audit_export", {**_filters(filters), "format": format})
+    media = "text/csv" if format == "csv" else "application/json"
+    body = _csv(rt.bus, filters) if format == "csv" else _json(rt.bus, filters)
+    filename = f"audit-export.{format}"
+    return StreamingResponse(
+        body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+async def _pages(bus: Bus, filters: RecordFilters) -> AsyncIterator[list[c.StoredRecord]]:
+    after: int | None = 0
+    while after is not None:
+        page = await bus.request(
+            "alpr.audit.records", c.RecordsQuery(**filters.model_dump(), after_seq=after, limit=2000), c.RecordsPage
+        )
+        yield page.records
+        after = page.next_after_seq
+
+
+async def _csv(bus: Bus, filters: RecordFilters) -> AsyncIterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(_EXPORT_COLUMNS)
+    async for page in _pages(bus, filters):
+        for record in page:
+            row = record.model_dump(mode="json")
+            writer.writerow([row[column] for column in _EXPORT_COLUMNS])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+async def _json(bus: Bus, filters: RecordFilters) -> AsyncIterator[str]:
+    first = True
+    yield "["
+    async for page in _pages(bus, filters):
+        for record in page:
+            yield ("" if first else ",") + json.dumps(record.model_dump(mode="json", exclude={"actor", "payload"}))
+            first = False
+    yield "]"
+
+
+@router.get("/checkpoints", response_model=c.CheckpointsReply)
+async def checkpoints(
+    principal: Auditor,
+    request: Request,
+    rt: RuntimeDep,
+    audit: AuditDep,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> c.CheckpointsReply:
+    """The latest signed checkpoints and the keys that verify them."""
+    reply = await rt.bus.request("alpr.audit.checkpoints", c.CheckpointsQuery(limit=limit), c.CheckpointsReply)
+    await record_access(audit, principal, request, "audit_checkpoints", {"limit": limit})
+    return reply
+
+
+@router.get("/proofs/inclusion/{event_id}", response_model=c.InclusionProof)
+async def inclusion(
+    event_id: str,
+    principal: Auditor,
+    request: Request,
+    rt: RuntimeDep,
+    audit: AuditDep,
+    tree_size: int | None = None,
+) -> c.InclusionProof:
+    """RFC 9162 proof that a record is in a signed tree (the latest covering it unless a size is given)."""
+    proof = await rt.bus.request(
+        "alpr.audit.proof.inclusion",
+        c.InclusionQuery(event_id=event_id, tree_size=tree_size),
+        c.InclusionProof,
+        timeout=PROOF_TIMEOUT_S,
+    )
+    await record_access(
+        audit, principal, request, "audit_inclusion_proof", {"event_id": event_id, "tree_size": tree_size}, [event_id]
+    )
+    return proof
+
+
+@router.get("/proofs/consistency", response_model=c.ConsistencyProof)
+async def consistency(
+    old_size: int, new_size: int, principal: Auditor, request: Request, rt: RuntimeDep, audit: AuditDep
+) -> c.ConsistencyProof:
+    """RFC 9162 proof that an older signed tree is a prefix of a newer one."""
+    proof = await rt.bus.request(
+        "alpr.audit.proof.consistency",
+        c.ConsistencyQuery(old_size=old_size, new_size=new_size),
+        c.ConsistencyProof,
+        timeout=PROOF_TIMEOUT_S,
+    )
+    await record_access(
+        audit, principal, request, "audit_consistency_proof", {"old_size": old_size, "new_size": new_size}
+    )
+    return proof
+
+
+@router.post("/verify", response_model=c.VerifyOutcome)
+async def verify(principal: Auditor, request: Request, rt: RuntimeDep, audit: AuditDep) -> c.VerifyOutcome:
+    """Check the whole chain and every checkpoint; names the first record that fails."""
+    await record_access(audit, principal, request, "audit_verify", {})
+    return await rt.bus.request("alpr.audit.verify", c.VerifyQuery(), c.VerifyOutcome, timeout=_VERIFY_TIMEOUT_S)
