@@ -26,7 +26,7 @@ import asyncpg
 from libs.common.bus import Bus
 from libs.common.consumer import BatchConsumer
 from libs.common.contracts.audit import Actor, AuditEvent, EventType
-from libs.common.contracts.purpose import Purpose
+from libs.common.contracts.purpose import AuthorizedUse, Purpose
 from libs.common.db import UnitOfWork, create_engine
 from libs.common.streams import AUDIT_WRITER, audit_subject
 from services.audit.handlers import AuditHandlers
@@ -35,7 +35,9 @@ from services.audit.settings import AuditSettings
 from services.audit.verification import verify_database
 from services.cli.stack import LocalStack
 
-PURPOSE = Purpose(use="stolen_or_wanted_vehicle", case_number="SJ-2026-004211", reason="Stolen vehicle follow-up")
+PURPOSE = Purpose(
+    use=AuthorizedUse.STOLEN_OR_WANTED_VEHICLE, case_number="SJ-2026-004211", reason="Stolen vehicle follow-up"
+)
 
 
 def event(i: int) -> AuditEvent:
