@@ -22,7 +22,7 @@ MIN_REASON = 20
 
 class CorrectionBody(BaseModel):
     plate: str = Field(min_length=1, max_length=15, examples=["8ABC128"])
-    state: str | None = Field(default=None, max_length=3)
+    state: str | None = Field(default=None, max_length=3, examples=["CA"])
     reason: str = Field(max_length=2000, examples=["Image shows the last character is 8, the reader gave B"])
 
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.contracts.holds import (
@@ -45,6 +45,22 @@ HoldParty = Annotated[Principal, Depends(_hold_party)]
 
 
 class HoldBody(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "use": "wanted_suspect",
+                    "case_number": "SJ-2026-004211",
+                    "justification": "Vehicle seen leaving two armed robberies on 11/20 and 11/24; warrant pending",
+                    "review_date": "2027-02-28",
+                    "plate": "8ABC123",
+                    "since": "2026-11-01T00:00:00Z",
+                    "until": "2026-11-28T00:00:00Z",
+                }
+            ]
+        }
+    )
+
     use: AuthorizedUse
     case_number: str = Field(min_length=1, max_length=64, examples=["SJ-2026-004211"])
     justification: str = Field(
@@ -58,11 +74,13 @@ class HoldBody(BaseModel):
 
 
 class DecisionBody(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"approve": True}]})
+
     approve: bool
 
 
 class ReleaseBody(BaseModel):
-    reason: str = Field(min_length=10, max_length=2000)
+    reason: str = Field(min_length=10, max_length=2000, examples=["Case closed: suspect convicted on 2027-01-15"])
 
 
 async def _audit(
