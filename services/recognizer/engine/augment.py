@@ -1,0 +1,106 @@
+"""Augmentation: put a plate in a scene, crop it as a vendor box would, and degrade it like a roadside camera."""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+
+import numpy as np
+import torchvision.transforms.functional as F
+from PIL import Image, ImageDraw, ImageFilter
+
+Box = tuple[float, float, float, float]  # x, y, width, height
+
+
+def jitter_box(rng: random.Random, box: Box, *, strength: float = 1.0) -> Box:
+    """Loosen, tighten and shift a plate box, as boxes from other detectors differ from ours."""
+    x, y, w, h = box
+    left = w * rng.uniform(-0.06, 0.14) * strength
+    right = w * rng.uniform(-0.06, 0.14) * strength
+    top = h * rng.uniform(-0.08, 0.22) * strength
+    bottom = h * rng.uniform(-0.08, 0.22) * strength
+    return x - left, y - top, w + left + right, h + top + bottom
+
+
+def crop_box(image: Image.Image, box: Box) -> Image.Image:
+    """Crop a box that may reach past the frame (PIL pads with black there, as a bad box would)."""
+    x, y, w, h = box
+    return image.crop((round(x), round(y), round(x + max(w, 2)), round(y + max(h, 2))))
+
+
+def _scene(rng: random.Random, plate: Image.Image) -> tuple[Image.Image, Box]:
+    w, h = plate.size
+    mx, my = int(w * 0.22), int(h * 0.4)
+    paint = tuple(rng.randint(0, 230) for _ in range(3))
+    scene = Image.new("RGB", (w + 2 * mx, h + 2 * my), paint)
+    draw = ImageDraw.Draw(scene)
+    for _ in range(rng.randint(0, 3)):  # bumper edges, frame and shadows around the plate
+        y0 = rng.randint(0, scene.height)
+        shade = tuple(rng.randint(0, 255) for _ in range(3))
+        draw.rectangle((0, y0, scene.width, y0 + rng.randint(3, 40)), fill=shade)
+    if rng.random() < 0.5:  # a plate frame around the plate
+        pad = rng.randint(2, 8)
+        shade = tuple([rng.randint(0, 80)] * 3)
+        draw.rectangle((mx - pad, my - pad, mx + w + pad, my + h + pad * 2), fill=shade)
+    scene.paste(plate, (mx, my))
+    if rng.random() < 0.25:  # the frame's lower bar covers the slogan
+        draw.rectangle((mx, my + h - rng.randint(4, h // 7), mx + w, my + h + 6), fill=tuple([rng.randint(0, 90)] * 3))
+    return scene, (mx, my, w, h)
+
+
+def _warp(rng: random.Random, image: Image.Image) -> Image.Image:
+    """Tilt and rotate in one perspective warp (one resampling pass is half the cost of two)."""
+    w, h = image.size
+    d, angle = 0.06, math.radians(rng.uniform(-6, 6))
+    cos, sin = math.cos(angle), math.sin(angle)
+    start = [[0, 0], [w, 0], [w, h], [0, h]]
+    end = []
+    for sx, sy in start:
+        px, py = sx + rng.uniform(-d, d) * w - w / 2, sy + rng.uniform(-d, d) * h - h / 2
+        end.append([int(px * cos - py * sin + w / 2), int(px * sin + py * cos + h / 2)])
+    return F.perspective(image, start, end, interpolation=F.InterpolationMode.BILINEAR)
+
+
+def degrade(rng: random.Random, crop: Image.Image, *, strength: float = 1.0) -> Image.Image:
+    """Blur, light, night, noise and JPEG artefacts on a plate crop."""
+    if rng.random() < 0.4 * strength:
+        crop = crop.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2)))  # PIL's blur is 10x torch's on tiny crops
+    crop = F.adjust_brightness(crop, rng.uniform(1 - 0.35 * strength, 1 + 0.35 * strength))
+    crop = F.adjust_contrast(crop, rng.uniform(1 - 0.45 * strength, 1 + 0.3 * strength))
+    if rng.random() < 0.12 * strength:  # night: dark, contrasty, tinted by sodium or infrared light
+        crop = F.adjust_gamma(F.adjust_brightness(crop, rng.uniform(0.4, 0.8)), rng.uniform(1.0, 1.6))
+    if rng.random() < 0.4 * strength:
+        crop = crop.convert("L").convert("RGB")
+    if rng.random() < 0.5 * strength:
+        pixels = np.asarray(crop, dtype=np.float32)
+        noise = np.random.default_rng(rng.getrandbits(32)).normal(0, rng.uniform(2, 14), pixels.shape)
+        crop = Image.fromarray(np.clip(pixels + noise, 0, 255).astype(np.uint8))
+    if rng.random() < 0.5 * strength:
+        buffer = io.BytesIO()
+        crop.save(buffer, format="JPEG", quality=rng.randint(15, 85))
+        crop = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    return crop
+
+
+def framed_crop(rng: random.Random, image: Image.Image, box: Box, *, warp: bool) -> Image.Image:
+    """Crop a jittered box at a camera-like low resolution, warping only a padded neighbourhood (cheap)."""
+    x, y, w, h = jitter_box(rng, box)
+    px, py = w * 0.12, h * 0.15
+    padded = crop_box(image, (x - px, y - py, w + 2 * px, h + 2 * py))
+    scale = min(1.0, rng.randint(36, 150) / w) if rng.random() < 0.75 else 1.0
+    padded = padded.resize((max(4, round(padded.width * scale)), max(4, round(padded.height * scale))))
+    if warp:
+        padded = _warp(rng, padded)
+    return padded.crop((round(px * scale), round(py * scale), round((px + w) * scale), round((py + h) * scale)))
+
+
+def synthetic_crop(rng: random.Random, plate: Image.Image) -> Image.Image:
+    """A rendered plate as the recognizer would receive it from a vendor box."""
+    scene, box = _scene(rng, plate)
+    return degrade(rng, framed_crop(rng, scene, box, warp=True))
+
+
+def real_crop(rng: random.Random, photo: Image.Image, box: Box) -> Image.Image:
+    """A labelled photo crop with a jittered box and milder degradation (the photo is already real)."""
+    return degrade(rng, framed_crop(rng, photo, box, warp=rng.random() < 0.5), strength=0.4)

@@ -1,0 +1,101 @@
+"""Training data: the labelled real photos (less the fixed hold-out) mixed with synthetic plates."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import IterableDataset, get_worker_info
+
+from services.recognizer.engine.augment import Box, real_crop, synthetic_crop
+from services.recognizer.engine.model import encode_plate, fold_plate, plate_array
+from services.recognizer.engine.synth import render_plate
+
+HOLDOUT_FILE = Path(__file__).resolve().parent / "holdout.txt"
+HOLDOUT_COUNT = 74  # a third of the 222 shared photos
+
+
+@dataclass(frozen=True)
+class LabelledPlate:
+    image: str
+    box: Box
+    plate: str
+
+
+def read_labels(path: Path) -> list[LabelledPlate]:
+    """Rows of a labels.tsv: `image x y w h plate` with a header line."""
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    return [
+        LabelledPlate(r["image"], (float(r["x"]), float(r["y"]), float(r["w"]), float(r["h"])), fold_plate(r["plate"]))
+        for r in rows
+    ]
+
+
+def choose_holdout(names: list[str], count: int = HOLDOUT_COUNT) -> list[str]:
+    """The hold-out photos: the first `count` by SHA-256 of the file name, so the split never drifts."""
+    return sorted(names, key=lambda n: hashlib.sha256(n.encode()).hexdigest())[:count]
+
+
+def holdout_names() -> set[str]:
+    """The shipped hold-out list that training never sees."""
+    return {line.strip() for line in HOLDOUT_FILE.read_text().splitlines() if line.strip()}
+
+
+@dataclass(frozen=True)
+class PhotoRegion:
+    """The neighbourhood of one labelled plate, kept small so warping and cropping stay cheap."""
+
+    region: Image.Image
+    box: Box
+    plate: str
+
+
+def load_regions(data_dir: Path, *, exclude: set[str]) -> list[PhotoRegion]:
+    """Plate neighbourhoods from the shared photos, skipping the hold-out."""
+    regions = []
+    for item in read_labels(data_dir / "labels.tsv"):
+        if item.image in exclude:
+            continue
+        x, y, w, h = item.box
+        left, top = max(0, int(x - w)), max(0, int(y - h))
+        with Image.open(data_dir / "images" / item.image) as photo:
+            region = photo.convert("RGB").crop((left, top, int(x + 2 * w), int(y + 2 * h)))
+        regions.append(PhotoRegion(region, (x - left, y - top, w, h), item.plate))
+    return regions
+
+
+class PlateStream(IterableDataset[tuple[np.ndarray, list[int]]]):
+    """Endless (crop, label) pairs: synthetic plates with a share of augmented real crops."""
+
+    def __init__(self, regions: list[PhotoRegion], *, seed: int, real_share: float) -> None:
+        self.regions = regions
+        self.seed = seed
+        self.real_share = real_share if regions else 0.0
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, list[int]]]:
+        worker = get_worker_info()
+        rng = random.Random(self.seed * 1000 + (worker.id if worker else 0))
+        while True:
+            if rng.random() < self.real_share:
+                item = rng.choice(self.regions)
+                crop, plate = real_crop(rng, item.region, item.box), item.plate
+            else:
+                synth = render_plate(rng, size=(160, 80))
+                crop, plate = synthetic_crop(rng, synth.image), synth.plate
+            yield plate_array(crop), encode_plate(plate)
+
+
+def collate(batch: list[tuple[np.ndarray, list[int]]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Images (N,1,H,W), concatenated targets and target lengths, as CTC loss wants them."""
+    images = torch.from_numpy(np.stack([b[0] for b in batch])[:, None])
+    targets = torch.tensor([c for b in batch for c in b[1]], dtype=torch.long)
+    lengths = torch.tensor([len(b[1]) for b in batch], dtype=torch.long)
+    return images, targets, lengths

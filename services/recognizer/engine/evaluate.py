@@ -1,0 +1,85 @@
+"""Scoring a reader on labelled crops: exact plates, character error rate, confusions, throughput."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from services.recognizer.engine.model import fold_plate
+from services.recognizer.engine.reader import PlateReader
+
+
+def edit_ops(truth: str, read: str) -> tuple[int, list[tuple[str, str]]]:
+    """Levenshtein distance and the aligned substitutions, insertions ("", c) and deletions (c, "")."""
+    rows = [[i + j if i * j == 0 else 0 for j in range(len(read) + 1)] for i in range(len(truth) + 1)]
+    for i in range(1, len(truth) + 1):
+        for j in range(1, len(read) + 1):
+            cost = truth[i - 1] != read[j - 1]
+            rows[i][j] = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
+    ops: list[tuple[str, str]] = []
+    i, j = len(truth), len(read)
+    while i or j:
+        if i and j and rows[i][j] == rows[i - 1][j - 1] + (truth[i - 1] != read[j - 1]):
+            if truth[i - 1] != read[j - 1]:
+                ops.append((truth[i - 1], read[j - 1]))
+            i, j = i - 1, j - 1
+        elif i and rows[i][j] == rows[i - 1][j] + 1:
+            ops.append((truth[i - 1], ""))
+            i -= 1
+        else:
+            ops.append(("", read[j - 1]))
+            j -= 1
+    return rows[-1][-1], ops[::-1]
+
+
+@dataclass
+class Score:
+    plates: int = 0
+    exact: int = 0
+    in_top_n: int = 0
+    edits: int = 0
+    chars: int = 0
+    confusions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    misreads: list[tuple[str, str]] = field(default_factory=list)
+
+
+def score_readings(truths: list[str], readings: list[tuple[str, list[str]]]) -> Score:
+    """Compare plates with O and 0 as one character; readings are (plate, candidate plates)."""
+    score = Score()
+    for truth, (plate, candidates) in zip(truths, readings, strict=True):
+        truth, plate = fold_plate(truth), fold_plate(plate)
+        distance, ops = edit_ops(truth, plate)
+        score.plates += 1
+        score.exact += distance == 0
+        score.in_top_n += truth in {fold_plate(c) for c in candidates} or distance == 0
+        score.edits += distance
+        score.chars += len(truth)
+        score.confusions.update(ops)
+        if distance:
+            score.misreads.append((truth, plate))
+    return score
+
+
+def evaluate(reader: PlateReader, crops: list[Image.Image], truths: list[str], *, batch: int = 128) -> dict[str, Any]:
+    """Read every crop in batches and report accuracy and speed."""
+    started = time.perf_counter()
+    readings = []
+    for i in range(0, len(crops), batch):
+        readings.extend(reader.read_batch(crops[i : i + batch]))
+    elapsed = time.perf_counter() - started
+    score = score_readings(truths, [(r.plate, [c for c, _ in r.candidates]) for r in readings])
+    return {
+        "plates": score.plates,
+        "exact_accuracy": round(score.exact / max(score.plates, 1), 4),
+        "top_n_accuracy": round(score.in_top_n / max(score.plates, 1), 4),
+        "character_error_rate": round(score.edits / max(score.chars, 1), 4),
+        "confusions": [
+            {"truth": t or "∅", "read": r or "∅", "count": n} for (t, r), n in score.confusions.most_common(10)
+        ],
+        "misreads": [{"truth": t, "read": r} for t, r in score.misreads],
+        "plates_per_second": round(len(crops) / elapsed, 1),
+    }

@@ -1,0 +1,89 @@
+"""The plate-reading network: a small convolutional feature extractor, a BiGRU and a CTC head."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+BLANK = 0  # CTC blank is class 0; character i of ALPHABET is class i + 1
+NUM_CLASSES = len(ALPHABET) + 1
+INPUT_HEIGHT = 32
+INPUT_WIDTH = 128
+MAX_PLATE_LEN = 10
+
+
+def fold_plate(plate: str) -> str:
+    """Write O as zero, as the labels do: many US states print one glyph for both."""
+    return plate.upper().replace("O", "0")
+
+
+def encode_plate(plate: str) -> list[int]:
+    """Class indices of a plate's characters (blank excluded)."""
+    return [ALPHABET.index(ch) + 1 for ch in fold_plate(plate)]
+
+
+def plate_array(image: Image.Image) -> np.ndarray:
+    """Grey crop resized to the input size and standardised per image, so night and day look alike."""
+    grey = image.convert("L").resize((INPUT_WIDTH, INPUT_HEIGHT), Image.Resampling.BILINEAR)
+    pixels = np.asarray(grey, dtype=np.float32)
+    return (pixels - pixels.mean()) / (pixels.std() + 8.0)
+
+
+def plate_batch(images: list[Image.Image]) -> torch.Tensor:
+    """Stack crops into the (N, 1, H, W) tensor the network reads."""
+    return torch.from_numpy(np.stack([plate_array(im) for im in images])[:, None])
+
+
+def _conv(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+class PlateCRNN(nn.Module):
+    """CRNN: 32x128 grey crop in, (T=32, N, classes) log-probabilities out."""
+
+    def __init__(self, width: int = 24, hidden: int = 96) -> None:
+        super().__init__()
+        w = width
+        self.features = nn.Sequential(
+            *_conv(1, w // 2),
+            nn.MaxPool2d(2),  # 16x64
+            *_conv(w // 2, w),
+            nn.MaxPool2d(2),  # 8x32
+            *_conv(w, 2 * w),
+            *_conv(2 * w, 2 * w),
+            nn.MaxPool2d((2, 1)),  # 4x32
+            *_conv(2 * w, 4 * w),
+            nn.MaxPool2d((2, 1)),  # 2x32
+        )
+        self.project = nn.Linear(8 * w, hidden)
+        self.rnn = nn.GRU(hidden, hidden, bidirectional=True, batch_first=True)
+        self.classify = nn.Linear(2 * hidden, NUM_CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities shaped (N, T, classes)."""
+        f = self.features(x)
+        n, c, h, t = f.shape
+        seq = f.permute(0, 3, 1, 2).reshape(n, t, c * h)
+        seq = torch.relu(self.project(seq))
+        seq, _ = self.rnn(seq)
+        return self.classify(seq).log_softmax(-1)
+
+
+def fuse_for_inference(model: PlateCRNN) -> PlateCRNN:
+    """Fold each BatchNorm into its conv and switch to channels-last: about twice as fast on CPU."""
+    model.eval()
+    layers = list(model.features)
+    fused: list[nn.Module] = []
+    while layers:
+        layer = layers.pop(0)
+        norm = layers[0] if layers else None
+        if isinstance(layer, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d):
+            layer = fuse_conv_bn_eval(layer, norm)
+            layers.pop(0)
+        fused.append(layer)
+    model.features = nn.Sequential(*fused)
+    return model.to(memory_format=torch.channels_last)

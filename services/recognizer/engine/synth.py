@@ -1,0 +1,257 @@
+"""Synthetic US plates: state layouts, colours, slogans, stickers and fonts, rendered with PIL."""
+
+from __future__ import annotations
+
+import random
+import string
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+PLATE_FONTS = ("DejaVuSansCondensed-Bold.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSerifCondensed-Bold.ttf")
+STATES = (
+    "California",
+    "Texas",
+    "Missouri",
+    "Illinois",
+    "Florida",
+    "New York",
+    "Arizona",
+    "Washington",
+    "Ohio",
+    "Georgia",
+    "Michigan",
+    "Pennsylvania",
+    "New Jersey",
+    "Virginia",
+    "Oregon",
+    "Colorado",
+    "Nevada",
+    "Utah",
+    "Indiana",
+    "Kansas",
+    "Kentucky",
+    "Maryland",
+    "Minnesota",
+    "Oklahoma",
+    "Iowa",
+    "Tennessee",
+    "Wisconsin",
+    "Louisiana",
+    "Alabama",
+    "Massachusetts",
+    "North Carolina",
+    "Idaho",
+)
+SLOGANS = (
+    "Show-Me State",
+    "Land of Lincoln",
+    "Sunshine State",
+    "Grand Canyon State",
+    "Empire State",
+    "Evergreen State",
+    "dmv.ca.gov",
+    "Live Free or Die",
+    "Great Lakes",
+    "The Lone Star State",
+    "Famous Potatoes",
+    "Wild Wonderful",
+    "First in Flight",
+    "Keep Florida Beautiful",
+    "Pure Michigan",
+    "moving forward",
+    "COUNTY",
+    "VEHICLE MFR",
+    "TRUCK",
+    "APPORTIONED",
+    "COLLECTOR",
+    "Centennial State",
+)
+# L = letter, D = digit; groups split where a gap, dash, emblem or sticker goes
+LAYOUTS = (
+    "D LLL DDD",
+    "DLLLDDD",
+    "LLL DDDD",
+    "LLL-DDDD",
+    "LL D L D L",
+    "LLD LDL",
+    "LLD-LDL",
+    "DDD LLL",
+    "LLL DDD",
+    "LLL-DDD",
+    "DLL DDDD",
+    "LL DDDDD",
+    "DDD DDDD",
+    "L DD DDDD",
+    "LLL DLL",
+    "DD LLL",
+    "LL DDDD",
+    "DDD LLD",
+    "DDLL DD",
+    "LLLL DD",
+    "D LL DDD",
+    "LLDDDD",
+    "DDDDDD",
+    "LLLDD",
+    "DDLDLL",
+)
+LETTERS = string.ascii_uppercase
+INK = ((20, 30, 110), (15, 15, 20), (150, 20, 25), (20, 80, 40), (90, 20, 30), (35, 35, 70))
+PAPER = ((240, 240, 236), (250, 250, 250), (230, 235, 245), (245, 238, 200), (250, 215, 60), (225, 240, 235))
+
+
+@dataclass(frozen=True)
+class SynthPlate:
+    image: Image.Image
+    plate: str  # the characters a reader must return; stacked and sticker text excluded
+
+
+@cache
+def font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    """A shipped DejaVu font at a pixel size (fonts ship with the code, so any machine renders alike)."""
+    return ImageFont.truetype(str(FONT_DIR / name), size)
+
+
+def random_plate_text(rng: random.Random) -> tuple[str, list[str]]:
+    """Plate characters and their groups, from a state layout or a vanity plate."""
+    if rng.random() < 0.12:
+        n = rng.randint(5, 8)
+        chars = "".join(rng.choice(LETTERS + string.digits) for _ in range(n))
+        cut = rng.randint(0, n) if rng.random() < 0.5 else n
+        groups = [g for g in (chars[:cut], chars[cut:]) if g]
+        return chars, groups
+    layout = rng.choice(LAYOUTS)
+    groups = []
+    for part in layout.replace("-", " ").split():
+        groups.append("".join(rng.choice(LETTERS) if c == "L" else rng.choice(string.digits) for c in part))
+    return "".join(groups), groups
+
+
+def _paper(rng: random.Random, size: tuple[int, int]) -> tuple[Image.Image, tuple[int, int, int]]:
+    dark = rng.random() < 0.12
+    base = (rng.randint(10, 60), rng.randint(20, 70), rng.randint(60, 130)) if dark else rng.choice(PAPER)
+    plate = Image.new("RGB", size, tuple(min(255, max(0, c + rng.randint(-15, 15))) for c in base))
+    draw = ImageDraw.Draw(plate)
+    w, h = size
+    for _ in range(rng.randint(0, 4)):  # scenery art: mountains, suns, waves in light tints
+        tint = tuple(min(255, max(0, c + rng.randint(-60, 30))) for c in base)
+        x0, y0 = rng.randint(-w // 2, w), rng.randint(h // 3, h)
+        draw.ellipse((x0, y0, x0 + rng.randint(30, w), y0 + rng.randint(10, h)), fill=tint)
+    ink = (240, 240, 240) if dark else rng.choice(INK)
+    return plate, ink
+
+
+def _decorate(rng: random.Random, plate: Image.Image, ink: tuple[int, int, int]) -> None:
+    draw = ImageDraw.Draw(plate)
+    w, h = plate.size
+    if rng.random() < 0.85:
+        name = rng.choice(STATES)
+        name = name.upper() if rng.random() < 0.5 else name
+        accent = rng.choice(((180, 20, 30), (20, 40, 140), ink))
+        f = font(rng.choice(PLATE_FONTS[::2]), rng.randint(int(h * 0.11), int(h * 0.2)))
+        tw = draw.textlength(name, font=f)
+        draw.text(((w - tw) / 2 + rng.randint(-10, 10), rng.randint(1, int(h * 0.08))), name, font=f, fill=accent)
+    if rng.random() < 0.7:
+        slogan = rng.choice(SLOGANS)
+        f = font(rng.choice(PLATE_FONTS), rng.randint(int(h * 0.08), int(h * 0.14)))
+        tw = draw.textlength(slogan, font=f)
+        draw.text(((w - tw) / 2, h - f.size - rng.randint(2, int(h * 0.08))), slogan, font=f, fill=ink)
+    for corner in rng.sample((0, 1), rng.randint(0, 2)):  # registration stickers carry digits the reader must ignore
+        sw, sh = rng.randint(int(w * 0.1), int(w * 0.16)), rng.randint(int(h * 0.14), int(h * 0.22))
+        sx = rng.randint(2, 12) if corner == 0 else w - sw - rng.randint(2, 12)
+        sy = rng.randint(2, 10)
+        colour = (rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255))
+        draw.rectangle((sx, sy, sx + sw, sy + sh), fill=colour)
+        draw.text((sx + 2, sy), str(rng.randint(10, 29)), font=font(PLATE_FONTS[0], int(sh * 0.8)), fill=(0, 0, 0))
+    if rng.random() < 0.6:
+        draw.rounded_rectangle((1, 1, w - 2, h - 2), radius=8, outline=ink, width=rng.randint(1, 4))
+    for hx in (int(w * 0.25), int(w * 0.75)):
+        if rng.random() < 0.5:
+            draw.ellipse((hx - 4, 6, hx + 4, 12), fill=(60, 60, 60))
+
+
+@dataclass(frozen=True)
+class GlyphStyle:
+    """Weight and slant varied per plate, since DejaVu alone is far from the dozens of plate typefaces."""
+
+    face: str
+    stroke: int = 0
+    shear: float = 0.0
+
+
+@cache
+def _glyph_mask(ch: str, style: GlyphStyle) -> Image.Image:
+    f = font(style.face, 48)
+    left, top, right, bottom = f.getbbox(ch, stroke_width=style.stroke)
+    width, height = int(right - left), int(bottom - top)
+    mask = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(mask).text((-left, -top), ch, font=f, fill=255, stroke_width=style.stroke, stroke_fill=255)
+    if style.shear:
+        pad = int(abs(style.shear) * height)
+        mask = mask.transform(
+            (width + pad, height),
+            Image.Transform.AFFINE,
+            (1, style.shear, -pad if style.shear > 0 else 0, 0, 1, 0),
+            Image.Resampling.BILINEAR,
+        )
+    return mask
+
+
+def random_style(rng: random.Random) -> GlyphStyle:
+    """A typeface, weight and slant for one plate."""
+    face = rng.choices(PLATE_FONTS, weights=(6, 3, 1))[0]
+    return GlyphStyle(face, rng.choice((0, 0, 1, 2)), rng.choice((0.0, 0.0, 0.0, -0.1, 0.1, 0.2)))
+
+
+def _glyph(ch: str, style: GlyphStyle, width: int, height: int, ink: tuple[int, int, int]) -> Image.Image:
+    """One character stretched to a cell, as plate fonts are tall and narrow."""
+    mask = _glyph_mask(ch, style).resize((max(1, width), max(1, height)), Image.Resampling.BILINEAR)
+    glyph = Image.new("RGBA", mask.size, (*ink, 0))
+    glyph.putalpha(mask)
+    return glyph
+
+
+def render_plate(rng: random.Random, *, size: tuple[int, int] = (240, 120)) -> SynthPlate:
+    """Render one flat plate with its label."""
+    plate, ink = _paper(rng, size)
+    _decorate(rng, plate, ink)
+    text, groups = random_plate_text(rng)
+    w, h = size
+    style = random_style(rng)
+    char_h = rng.randint(int(h * 0.42), int(h * 0.58))
+    gap = rng.randint(int(w * 0.03), int(w * 0.08))
+    stacked = rng.random() < 0.15
+    usable = w * rng.uniform(0.78, 0.94) - (len(groups) - 1) * gap - (w * 0.08 if stacked else 0)
+    pitch = min(usable / len(text), char_h * rng.uniform(0.5, 0.75))
+    char_w = max(4, int(pitch * rng.uniform(0.8, 0.92)))
+    total = pitch * len(text) + (len(groups) - 1) * gap + (w * 0.08 if stacked else 0)
+    x = (w - total) / 2 + rng.uniform(-4, 4)
+    y = int(h * 0.5 - char_h / 2 + rng.randint(-4, 6))
+    if stacked:  # small stacked letters beside the main text are a class code, not part of the plate
+        for i, ch in enumerate(rng.sample(LETTERS, 2)):
+            g = _glyph(ch, style, int(w * 0.05), char_h // 2 - 2, ink)
+            plate.paste(g, (int(x), y + i * (char_h // 2)), g)
+        x += w * 0.08
+    draw = ImageDraw.Draw(plate)
+    for gi, group in enumerate(groups):
+        for ch in group:
+            g = _glyph(ch, style, char_w, char_h, ink)
+            plate.paste(g, (int(x), y), g)
+            x += pitch
+        if gi < len(groups) - 1:
+            mark = rng.random()
+            cx, cy = int(x + gap / 2 - pitch * 0.1), y + char_h // 2
+            if mark < 0.3:
+                draw.line((cx - gap // 4, cy, cx + gap // 4, cy), fill=ink, width=max(2, char_h // 12))
+            elif mark < 0.55:  # Missouri-style sticker between the groups
+                r = rng.randint(5, 9)
+                draw.rectangle(
+                    (cx - r, cy - r, cx + r, cy + r), fill=(rng.randint(150, 255), rng.randint(100, 255), 40)
+                )
+            elif mark < 0.65:
+                draw.ellipse((cx - 6, cy - 8, cx + 6, cy + 8), fill=(180, 30, 30))
+            x += gap
+    return SynthPlate(plate, text.replace("O", "0"))

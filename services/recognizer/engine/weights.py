@@ -1,0 +1,75 @@
+"""The weights file: a state dict with the metadata needed to check it fits this code before use."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from libs.common.errors import AlprError
+from services.recognizer.engine.model import ALPHABET, INPUT_HEIGHT, INPUT_WIDTH, PlateCRNN
+
+FORMAT = "alpr-plate-crnn/1"
+DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "crnn.pt"
+
+
+class WeightsInvalid(AlprError):
+    """The recognizer cannot start: its weights file is missing, corrupt or made for other code."""
+
+    status = 503
+    code = "recognizer_weights_invalid"
+
+
+def state_digest(state: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over every tensor in key order, so a flipped byte is caught even inside a valid zip."""
+    digest = hashlib.sha256()
+    for key in sorted(state):
+        digest.update(key.encode())
+        digest.update(state[key].detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def save_weights(path: Path, model: PlateCRNN, *, version: str, arch: dict[str, int], notes: dict[str, Any]) -> None:
+    """Write the state dict with its alphabet, input size, architecture, version and digest."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(
+        {
+            "format": FORMAT,
+            "version": version,
+            "alphabet": ALPHABET,
+            "input_size": [INPUT_HEIGHT, INPUT_WIDTH],
+            "arch": arch,
+            "notes": notes,
+            "digest": state_digest(state),
+            "state_dict": state,
+        },
+        path,
+    )
+
+
+def load_weights(path: Path | None = None) -> tuple[PlateCRNN, dict[str, Any]]:
+    """Build the network from a weights file, refusing any file that does not verify."""
+    path = Path(path) if path is not None else DEFAULT_WEIGHTS
+    if not path.is_file():
+        raise WeightsInvalid(f"recognizer weights not found at {path}", path=str(path))
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for a damaged archive
+        raise WeightsInvalid(f"recognizer weights at {path} are unreadable: {exc}", path=str(path)) from exc
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise WeightsInvalid(f"{path} is not a {FORMAT} weights file", path=str(path))
+    if blob.get("alphabet") != ALPHABET or blob.get("input_size") != [INPUT_HEIGHT, INPUT_WIDTH]:
+        raise WeightsInvalid(f"{path} was trained for another alphabet or input size", path=str(path))
+    state = blob["state_dict"]
+    if state_digest(state) != blob.get("digest"):
+        raise WeightsInvalid(f"recognizer weights at {path} fail their digest check", path=str(path))
+    model = PlateCRNN(**blob["arch"])
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise WeightsInvalid(f"{path} does not match the network: {exc}", path=str(path)) from exc
+    meta = {k: v for k, v in blob.items() if k != "state_dict"}
+    return model.eval(), meta

@@ -1,0 +1,48 @@
+"""The shipped reader reads rendered plates and held-out real photos it never trained on."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from libs.common.contracts.reads import Box
+from services.recognizer.engine.crop import crop_plate
+from services.recognizer.engine.dataset import holdout_names, read_labels
+from services.recognizer.engine.model import fold_plate
+from services.recognizer.engine.reader import PlateReader
+from services.recognizer.engine.synth import render_plate
+
+
+class TestPlateReader:
+    def test_reads_rendered_plates(self, reader: PlateReader) -> None:
+        rng = random.Random(2024)
+        plates = [render_plate(rng) for _ in range(20)]
+        readings = reader.read_batch([p.image for p in plates])
+        correct = sum(r.plate == p.plate for r, p in zip(readings, plates, strict=True))
+        assert correct >= 18, [(r.plate, p.plate) for r, p in zip(readings, plates, strict=True)]
+
+    def test_reading_carries_confidences_and_ranked_candidates(self, reader: PlateReader) -> None:
+        plate = render_plate(random.Random(5))
+        reading = reader.read(plate.image)
+        assert len(reading.char_confidences) == len(reading.plate)
+        assert 0.0 <= reading.confidence <= 1.0
+        assert reading.candidates[0] == (reading.plate, reading.confidence)
+        scores = [c for _, c in reading.candidates]
+        assert scores == sorted(scores, reverse=True)
+
+    def test_empty_batch_reads_nothing(self, reader: PlateReader) -> None:
+        assert reader.read_batch([]) == []
+
+    def test_reads_held_out_real_plates(self, reader: PlateReader, plates_dir: Path) -> None:
+        held_out = holdout_names()
+        rows = [r for r in read_labels(plates_dir / "labels.tsv") if r.image in held_out][:30]
+        crops = [
+            crop_plate(
+                (plates_dir / "images" / r.image).read_bytes(),
+                box=Box(x=r.box[0], y=r.box[1], width=r.box[2], height=r.box[3]),
+            )
+            for r in rows
+        ]
+        readings = reader.read_batch(crops)
+        correct = sum(fold_plate(x.plate) == r.plate for x, r in zip(readings, rows, strict=True))
+        assert correct >= 21, f"{correct}/30 held-out plates read exactly"  # measured 23/30 (crnn-us-1.0)
