@@ -18,6 +18,9 @@ def create_engine(url: str, *, schema: str, pool_size: int = 10) -> AsyncEngine:
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
+        # bulk paths use the raw asyncpg connection, which SQLAlchemy cannot see fail; the ping on
+        # checkout keeps a connection killed by a PostgreSQL restart from being handed out forever
+        pool_pre_ping=True,
         connect_args={"server_settings": {"search_path": schema, "application_name": f"alpr-{schema}"}},
     )
 
