@@ -28,9 +28,7 @@ def _die_with_parent(sig: int) -> None:
     libc.prctl(1, sig)  # PR_SET_PDEATHSIG
 
 
-def _wait_for_port(
-    port: int, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 30
-) -> None:
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -198,8 +196,7 @@ class EmbeddedNats:
         conf = self.data_dir.parent / "nats.conf"
         # vendor posts carry images, so payloads may exceed the 1 MB default
         conf.write_text(
-            f'listen: "127.0.0.1:{self.port}"\nmax_payload: 8MB\n'
-            f'jetstream {{\n  store_dir: "{self.data_dir}"\n}}\n'
+            f'listen: "127.0.0.1:{self.port}"\nmax_payload: 8MB\njetstream {{\n  store_dir: "{self.data_dir}"\n}}\n'
         )
         self.proc = subprocess.Popen(
             [self.binary(), "-c", str(conf)],

@@ -46,9 +46,7 @@ async def seed_development(admin_dsn: str, data_dir: Path, *, agency: str) -> st
             )
         await seed_dev_partner(conn, data_dir, now=now)
         credential_file = data_dir / "dev-camera.credential"
-        exists = await conn.fetchval(
-            "SELECT credential_id FROM gateway.cameras WHERE camera_id = $1", DEV_CAMERA
-        )
+        exists = await conn.fetchval("SELECT credential_id FROM gateway.cameras WHERE camera_id = $1", DEV_CAMERA)
         if exists and credential_file.exists():
             return credential_file.read_text().strip()
         credential, credential_id, secret_hash = new_camera_credential(DEV_CAMERA)

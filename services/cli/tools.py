@@ -20,9 +20,7 @@ def _train(args: argparse.Namespace) -> None:
 def _eval(args: argparse.Namespace) -> None:
     from services.recognizer.engine.cli import eval_main
 
-    report = eval_main(
-        Path(args.images_dir), Path(args.labels), weights=Path(args.weights) if args.weights else None
-    )
+    report = eval_main(Path(args.images_dir), Path(args.labels), weights=Path(args.weights) if args.weights else None)
     print(json.dumps(report, indent=2, default=str))
 
 

@@ -30,9 +30,7 @@ def parse_payload(
     name = detect_format(vendor_body) if format is None else ALIASES.get(format.lower(), format.lower())
     parser = PARSERS.get(name)
     if parser is None:
-        raise InvalidInput(
-            f"unknown format {format!r}", code="unknown_format", format=format, known=list(FORMATS)
-        )
+        raise InvalidInput(f"unknown format {format!r}", code="unknown_format", format=format, known=list(FORMATS))
     ctx = IngestContext(agency=agency, camera_id=camera_id, received_at=received_at, body=vendor_body)
     payload = parser(ctx)
     payload.format = name

@@ -46,9 +46,7 @@ def _by_json(doc: object) -> str | None:
     if "PlateRead" in doc or "PlateAnalytics" in doc:
         return "genetec"
     if isinstance(doc.get("Picture"), dict) and "Plate" in doc["Picture"]:
-        raise InvalidInput(
-            "Dahua ITSAPI payloads are not supported yet", code="unknown_format", detected="dahua"
-        )
+        raise InvalidInput("Dahua ITSAPI payloads are not supported yet", code="unknown_format", detected="dahua")
     if "plateUTF8" in doc or "plateASCII" in doc:
         return "axis"
     if "reads" in doc or "plate" in doc:

@@ -66,7 +66,5 @@ def state_code(region: object, *, bare_is_state: bool) -> str | None:
         return None
     country, dash, subdivision = code.partition("-")
     if dash:
-        return (
-            subdivision.upper() if country.lower() in ("us", "ca", "mx") and subdivision.isalpha() else None
-        )
+        return subdivision.upper() if country.lower() in ("us", "ca", "mx") and subdivision.isalpha() else None
     return code.upper() if bare_is_state and code.isalpha() and len(code) == 2 else None

@@ -35,9 +35,7 @@ def replacement_delta(held: Iterable[EntryKey], report: ImportReport) -> Hotlist
     """The changes that make a list equal to a full file; an incomplete file is refused, not applied."""
     if not report.complete:
         # A truncated extract would otherwise remove every entry past the cut.
-        raise InvalidInput(
-            "the file is incomplete; it cannot replace the list", code="hotlist_file_incomplete"
-        )
+        raise InvalidInput("the file is incomplete; it cannot replace the list", code="hotlist_file_incomplete")
     held_keys = set(held)
     incoming = {entry_key(entry): entry for entry in report.entries}
     return HotlistDelta(

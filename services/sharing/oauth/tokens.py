@@ -105,9 +105,7 @@ def issue_access_token(
         "jti": jti,
     }
     key = keyring.current
-    token = jwt.encode(
-        claims, key.private_pem, algorithm=key.alg, headers={"kid": key.kid, "typ": TOKEN_TYPE}
-    )
+    token = jwt.encode(claims, key.private_pem, algorithm=key.alg, headers={"kid": key.kid, "typ": TOKEN_TYPE})
     return IssuedToken(
         access_token=token,
         jti=jti,
@@ -149,9 +147,7 @@ def verify_access_token(
     return _check_claims(payload, issuer=issuer, audience=audience, now=now, leeway=leeway)
 
 
-def is_revoked(
-    claims: AccessTokenClaims, revoked_agreement_ids: Collection[str], revoked_jti: Collection[str]
-) -> bool:
+def is_revoked(claims: AccessTokenClaims, revoked_agreement_ids: Collection[str], revoked_jti: Collection[str]) -> bool:
     """Whether a verified token must still be refused: its agreement ended, or it was revoked itself."""
     return claims.agreement_id in revoked_agreement_ids or claims.jti in revoked_jti
 

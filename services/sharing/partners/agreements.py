@@ -73,9 +73,7 @@ class SearchWindow:
 
 def is_in_force(agreement: Agreement, now: datetime) -> bool:
     """Whether the agreement is approved, not revoked or superseded, and within its dates."""
-    return (
-        agreement.status is AgreementStatus.ACTIVE and agreement.effective_from <= now < agreement.expires_at
-    )
+    return agreement.status is AgreementStatus.ACTIVE and agreement.effective_from <= now < agreement.expires_at
 
 
 def effective_status(agreement: Agreement, now: datetime) -> AgreementStatus:

@@ -88,9 +88,7 @@ def propose(
     return _proposal(proposer, action, current, after, now=now, reason=reason)
 
 
-def propose_revocation(
-    proposer: Actor, current: Agreement, *, now: datetime, reason: str
-) -> AgreementProposal:
+def propose_revocation(proposer: Actor, current: Agreement, *, now: datetime, reason: str) -> AgreementProposal:
     """An admin proposes ending an agreement before its expiry."""
     _require_admin(proposer)
     _require_active(current)
@@ -98,9 +96,7 @@ def propose_revocation(
     return _proposal(proposer, ChangeAction.REVOKE, current, after, now=now, reason=reason)
 
 
-def approve(
-    proposal: AgreementProposal, approver: Actor, *, current: Agreement | None, now: datetime
-) -> ChangeRecord:
+def approve(proposal: AgreementProposal, approver: Actor, *, current: Agreement | None, now: datetime) -> ChangeRecord:
     """The custodian, who is not the proposer, approves; the result is a new version and its record."""
     if "custodian" not in approver.roles:
         raise Forbidden("Only the custodian approves agreements", code="approver_not_custodian")

@@ -72,8 +72,6 @@ class TestAuditPathGone:
 
     async def test_with_the_path_restored_the_same_search_succeeds(self, system) -> None:
         plate = "4" + uuid.uuid4().hex[:5].upper()
-        response = await system.gateway.post(
-            "/v1/searches", json=search_body(plate), headers=system.token("officer")
-        )
+        response = await system.gateway.post("/v1/searches", json=search_body(plate), headers=system.token("officer"))
         assert response.status_code == 200, response.text
         assert await count_search_records(system, plate) == 1

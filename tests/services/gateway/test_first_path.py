@@ -36,9 +36,7 @@ async def wait_stored(system, read_id: str, timeout: float = 10.0) -> int:  # ty
     try:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            count = await conn.fetchval(
-                "SELECT count(*) FROM records.reads WHERE read_id = $1::uuid", read_id
-            )
+            count = await conn.fetchval("SELECT count(*) FROM records.reads WHERE read_id = $1::uuid", read_id)
             if count or asyncio.get_running_loop().time() > deadline:
                 return int(count)
             await asyncio.sleep(0.05)
@@ -86,9 +84,7 @@ class TestCameraPostsARead:
 
 
 class TestOfficerSearches:
-    async def test_exact_plate_search_returns_the_read_after_its_audit_record_is_persisted(
-        self, system
-    ) -> None:
+    async def test_exact_plate_search_returns_the_read_after_its_audit_record_is_persisted(self, system) -> None:
         plate = unique_plate()
         posted = await post_read(system, plate)
         read_id = posted.json()["read_ids"][0]
@@ -106,12 +102,8 @@ class TestOfficerSearches:
         # the access record exists the moment the data is returned, with every A1 field, chained
         conn = await asyncpg.connect(system.stack.pg.admin_dsn)
         try:
-            row = await conn.fetchrow(
-                "SELECT * FROM audit.access_records WHERE event_id = $1", result["search_id"]
-            )
-            previous = await conn.fetchrow(
-                "SELECT hash FROM audit.access_records WHERE seq = $1", row["seq"] - 1
-            )
+            row = await conn.fetchrow("SELECT * FROM audit.access_records WHERE event_id = $1", result["search_id"])
+            previous = await conn.fetchrow("SELECT hash FROM audit.access_records WHERE seq = $1", row["seq"] - 1)
         finally:
             await conn.close()
         assert row is not None

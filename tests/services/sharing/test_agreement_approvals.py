@@ -68,9 +68,7 @@ class TestApprove:
         assert refused.value.code == "approver_not_custodian"
 
     def test_change_records_before_and_after_and_supersedes(self, admin, custodian, agreement, partner, now):
-        narrowed = agreement.model_copy(
-            update={"scopes": frozenset({Scope.READS_SEARCH}), "max_lookback_days": 14}
-        )
+        narrowed = agreement.model_copy(update={"scopes": frozenset({Scope.READS_SEARCH}), "max_lookback_days": 14})
         proposal = propose(admin, narrowed, partner=partner, current=agreement, now=now, reason="Amendment 1")
         record = approve(proposal, custodian, current=agreement, now=now)
         assert record.action is ChangeAction.CHANGE

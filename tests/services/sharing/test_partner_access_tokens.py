@@ -33,9 +33,7 @@ def issue(keyring, now, **overrides):
 
 
 def verify(token, keys, now, **overrides):
-    return verify_access_token(
-        token, keys, **{"issuer": ISSUER, "audience": AUDIENCE, "now": now, **overrides}
-    )
+    return verify_access_token(token, keys, **{"issuer": ISSUER, "audience": AUDIENCE, "now": now, **overrides})
 
 
 def claims_at(now, **overrides):

@@ -56,9 +56,7 @@ class PartnerApi:
         except AlprError as err:
             return httpx.Response(err.status, json=err.to_body(), headers=getattr(err, "headers", {}))
         body = json.loads(request.content) if request.content else None
-        self.seen.append(
-            {"method": request.method, "path": request.url.path, "body": body, "scopes": claims.scopes}
-        )
+        self.seen.append({"method": request.method, "path": request.url.path, "body": body, "scopes": claims.scopes})
         return httpx.Response(200, json={"ok": True})
 
     def token(self, request: httpx.Request, now: datetime) -> httpx.Response:
@@ -102,9 +100,7 @@ class TestExamplePartnerClient:
         )
         api = PartnerApi({"cl 1": client}, live_agreement)
         example = load_example()
-        partner = example.PartnerClient(
-            BASE, "cl 1", client_secret="pa:ss+w%rd", transport=httpx.MockTransport(api)
-        )
+        partner = example.PartnerClient(BASE, "cl 1", client_secret="pa:ss+w%rd", transport=httpx.MockTransport(api))
         partner.search({"plate": "8ABC123"})
         partner.hotlists()
         assert [(s["method"], s["path"]) for s in api.seen] == [

@@ -49,9 +49,7 @@ def parse(ctx: IngestContext) -> ParsedPayload:
     vehicle = {"type": str(analytics["Vehicle Type"])} if "Vehicle Type" in analytics else {}
     builder.add(
         vendor_format=vendor_format,
-        read_id=read_id(
-            VENDOR, ctx.agency, ctx.camera_id, optional(doc, "Id", str) or body_key(ctx.body.raw), 0
-        ),
+        read_id=read_id(VENDOR, ctx.agency, ctx.camera_id, optional(doc, "Id", str) or body_key(ctx.body.raw), 0),
         captured_at=stamp.at,
         plate=plate.plate,
         plate_raw=plate.raw,

@@ -34,20 +34,14 @@ def parse(ctx: IngestContext) -> ParsedPayload:
             raise invalid("anpr.xml", "multipart part")
         root, vendor_format = decode_xml(part.data), f"{VENDOR}.anpr_multipart"
         for other in ctx.body.parts:
-            image = (
-                None
-                if other is part
-                else image_from_bytes(other.data, _image_kind(other), other.content_type)
-            )
+            image = None if other is part else image_from_bytes(other.data, _image_kind(other), other.content_type)
             if image:
                 images.append(image)
     else:
         root, vendor_format = ctx.body.xml_root, f"{VENDOR}.anpr_xml"
     if local_name(root.tag) != "EventNotificationAlert":
         raise invalid("EventNotificationAlert", "XML root element")
-    builder = PayloadBuilder(
-        ctx, vendor=VENDOR, camera_hint=text(root, "macAddress") or text(root, "ipAddress")
-    )
+    builder = PayloadBuilder(ctx, vendor=VENDOR, camera_hint=text(root, "macAddress") or text(root, "ipAddress"))
     anpr = child(root, "ANPR")
     if anpr is None:
         return builder.done("heartbeat" if text(root, "eventType") == "videoloss" else "empty")

@@ -37,15 +37,11 @@ def parse(ctx: IngestContext) -> ParsedPayload:
     if data_type in ("alpr_group", "vehicle"):
         builder = PayloadBuilder(ctx, vendor=VENDOR, camera_hint=doc.get("camera_id"))
         version = doc.get("version", 1)
-        _group(
-            builder, doc, vendor_format=f"{VENDOR}.{data_type}.v{version}", with_plate=data_type != "vehicle"
-        )
+        _group(builder, doc, vendor_format=f"{VENDOR}.{data_type}.v{version}", with_plate=data_type != "vehicle")
         return builder.done()
     if data_type == "alpr_alert":
         group = required(doc, "group", dict)
-        builder = PayloadBuilder(
-            ctx, vendor=VENDOR, camera_hint=doc.get("camera_number", group.get("camera_id"))
-        )
+        builder = PayloadBuilder(ctx, vendor=VENDOR, camera_hint=doc.get("camera_number", group.get("camera_id")))
         # Same read id as the group post it matched, so the alert and the group store one read.
         _group(builder, group, vendor_format=f"{VENDOR}.alpr_alert", path="group", flags=["vendor_alert"])
         return builder.done()
@@ -70,9 +66,7 @@ def _results(ctx: IngestContext, doc: dict[str, Any]) -> ParsedPayload:
         conf = confidence(result.get("confidence"), scale=_PERCENT, field=f"{path}.confidence")
         builder.add(
             vendor_format=f"{VENDOR}.alpr_results",
-            read_id=read_id(
-                VENDOR, ctx.agency, ctx.camera_id, key, index if plate_index is None else plate_index
-            ),
+            read_id=read_id(VENDOR, ctx.agency, ctx.camera_id, key, index if plate_index is None else plate_index),
             captured_at=captured.at,
             plate=text.plate,
             plate_raw=text.raw,
@@ -111,21 +105,15 @@ def _group(
     if is_preview:
         flags.append("vendor_preview")
     elif is_preview is False:
-        builder.payload.replaces_preview.append(
-            read_id(VENDOR, ctx.agency, ctx.camera_id, key, indexes[0], "preview")
-        )
-    started = optional(group, "epoch_start", int, path=path) or optional(
-        group, "best_uuid_epoch_ms", int, path=path
-    )
+        builder.payload.replaces_preview.append(read_id(VENDOR, ctx.agency, ctx.camera_id, key, indexes[0], "preview"))
+    started = optional(group, "epoch_start", int, path=path) or optional(group, "best_uuid_epoch_ms", int, path=path)
     if started is None:
         raise invalid(f"{prefix}epoch_start", "int")
     images = [
         image_from_base64(group.get("vehicle_crop_jpeg"), "vehicle", flags),
         image_from_base64(group.get("overview_jpeg"), "overview", flags),
     ]
-    lat, lon = position(
-        number(group, "gps_latitude", path=path), number(group, "gps_longitude", path=path), flags
-    )
+    lat, lon = position(number(group, "gps_latitude", path=path), number(group, "gps_longitude", path=path), flags)
     fields: dict[str, Any] = {
         "read_id": this_id,
         "captured_at": from_epoch(started, field=f"{prefix}epoch_start").at,
@@ -139,9 +127,7 @@ def _group(
         return
     best = required(group, "best_plate", dict, path=path)
     best_path = f"{prefix}best_plate"
-    sent_plate = optional(group, "best_plate_number", str, path=path) or required(
-        best, "plate", str, path=best_path
-    )
+    sent_plate = optional(group, "best_plate_number", str, path=path) or required(best, "plate", str, path=best_path)
     try:
         text = plate_text(sent_plate)
     except PlateRefused as refusal:
@@ -169,9 +155,7 @@ def _group(
 
 def _candidates(holder: dict[str, Any], path: str) -> list[Candidate]:
     items = objects(holder, "candidates", path=path)
-    scores = [
-        confidence(c.get("confidence"), scale=_PERCENT, field=f"{path}.candidates").value for c in items
-    ]
+    scores = [confidence(c.get("confidence"), scale=_PERCENT, field=f"{path}.candidates").value for c in items]
     return unique_candidates([candidate(c.get("plate"), s) for c, s in zip(items, scores, strict=True)])
 
 
@@ -194,11 +178,6 @@ def _vehicle(attributes: dict[str, Any]) -> dict[str, str]:
     """Top-ranked name per attribute (`make`, `color`, `body_type`…), as the agent named it."""
     top: dict[str, str] = {}
     for key, ranked in attributes.items():
-        if (
-            isinstance(ranked, list)
-            and ranked
-            and isinstance(ranked[0], dict)
-            and ranked[0].get("name") is not None
-        ):
+        if isinstance(ranked, list) and ranked and isinstance(ranked[0], dict) and ranked[0].get("name") is not None:
             top[key] = str(ranked[0]["name"])
     return top

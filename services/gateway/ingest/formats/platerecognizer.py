@@ -39,9 +39,7 @@ def parse(ctx: IngestContext) -> ParsedPayload:
     data = optional(doc, "data", dict, path="") if hook else doc
     if data is None:
         raise invalid("data", "object")
-    event = (
-        "stream_webhook" if hook.get("event") == "recognition" else "snapshot_webhook" if hook else "snapshot"
-    )
+    event = "stream_webhook" if hook.get("event") == "recognition" else "snapshot_webhook" if hook else "snapshot"
     stream_camera = hook.get("id") if event == "stream_webhook" else None
     builder = PayloadBuilder(ctx, vendor=VENDOR, camera_hint=data.get("camera_id") or stream_camera)
     stamp, stamp_flags = _captured(ctx, data)
@@ -50,9 +48,7 @@ def parse(ctx: IngestContext) -> ParsedPayload:
     for index, result in enumerate(objects(data, "results", path="data")):
         path = f"data.results[{index}]"
         flags = list(stamp_flags)
-        fields = (
-            _vehicle_mode(result, path) if isinstance(result.get("plate"), dict) else _classic(result, path)
-        )
+        fields = _vehicle_mode(result, path) if isinstance(result.get("plate"), dict) else _classic(result, path)
         try:
             fields.update(_plate(result, path))
         except PlateRefused as refusal:
@@ -92,9 +88,7 @@ def _plate(result: dict[str, Any], path: str) -> dict[str, Any]:
         region = regions[0].get("value") if regions else None
     elif isinstance(sent, str):
         raw, score = sent, result.get("score")
-        others = [
-            candidate(c.get("plate"), _score(c, path)) for c in objects(result, "candidates", path=path)
-        ]
+        others = [candidate(c.get("plate"), _score(c, path)) for c in objects(result, "candidates", path=path)]
         region = (optional(result, "region", dict, path=path) or {}).get("code")
     elif sent is None:
         return {}

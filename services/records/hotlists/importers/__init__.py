@@ -26,9 +26,7 @@ PARSERS: dict[HotlistFormat, Callable[[str, ImportBatch], ImportReport]] = {
 }
 
 
-def import_hotlist(
-    content: str | bytes, batch: ImportBatch, fmt: HotlistFormat | None = None
-) -> ImportReport:
+def import_hotlist(content: str | bytes, batch: ImportBatch, fmt: HotlistFormat | None = None) -> ImportReport:
     """Parse a hotlist file in `fmt`, or in the format its content shows; never raises on bad lines."""
     text = _decode(content) if isinstance(content, bytes) else content.removeprefix("\ufeff")
     if not text.strip():

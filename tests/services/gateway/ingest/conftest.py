@@ -32,9 +32,7 @@ def vendor_samples() -> Path:
 def parse() -> Parse:
     """parse_payload with a fixed agency, camera and arrival time."""
 
-    def run(
-        body: bytes, content_type: str = "application/json", fmt: str | None = None, **kw: object
-    ) -> ParsedPayload:
+    def run(body: bytes, content_type: str = "application/json", fmt: str | None = None, **kw: object) -> ParsedPayload:
         args: dict[str, object] = {"agency": "ca-sfpd", "camera_id": "cam-7", "received_at": RECEIVED} | kw
         return parse_payload(body, content_type, format=fmt, **args)  # type: ignore[arg-type]
 

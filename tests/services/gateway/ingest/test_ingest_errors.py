@@ -49,9 +49,7 @@ class TestVerkada:
 
 
 class TestMalformed:
-    @pytest.mark.parametrize(
-        "fmt", [None, "openalpr", "platerecognizer", "genetec", "verkada", "native", "axis"]
-    )
+    @pytest.mark.parametrize("fmt", [None, "openalpr", "platerecognizer", "genetec", "verkada", "native", "axis"])
     def test_bad_json(self, parse, fmt):
         with pytest.raises(MalformedPayload) as err:
             parse(b'{"data_type": "alpr_group",', "application/json", fmt)
@@ -64,9 +62,7 @@ class TestMalformed:
         assert err.value.code == "malformed_xml"
 
     def test_xml_entities_refused(self, parse):
-        body = (
-            b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><Plate><PlateRead>&a;</PlateRead></Plate>'
-        )
+        body = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><Plate><PlateRead>&a;</PlateRead></Plate>'
         with pytest.raises(MalformedPayload) as err:
             parse(body, "application/xml")
         assert err.value.code == "malformed_xml"

@@ -142,9 +142,7 @@ class TestHikvisionForms:
         payload = parse(body, ctype)
         assert payload.format == "hikvision" and payload.camera_hint == "10.0.0.9"
         (read,) = payload.reads
-        assert (
-            read.plate == "AB1234" and read.plate_raw == "ab 1234" and read.confidence == pytest.approx(0.88)
-        )
+        assert read.plate == "AB1234" and read.plate_raw == "ab 1234" and read.confidence == pytest.approx(0.88)
         assert read.captured_at == datetime(2024, 3, 1, 13, 0, 0, 125000, tzinfo=UTC)
         assert read.plate_box == Box(x=10, y=20, width=30, height=40)
         assert [(i.kind, i.content_type) for i in read.images] == [
@@ -233,9 +231,7 @@ class TestMalformedMultipart:
 
 class TestHikvisionVariants:
     def test_xml_part_with_other_name(self, parse, form_body):
-        body, ctype = form_body(
-            [("MoveDetection.xml", "MoveDetection.xml", "application/xml", HIK_XML.encode())]
-        )
+        body, ctype = form_body([("MoveDetection.xml", "MoveDetection.xml", "application/xml", HIK_XML.encode())])
         payload = parse(body, ctype)
         assert payload.format == "hikvision" and payload.reads[0].plate == "AB1234"
 

@@ -93,9 +93,7 @@ class TestSingleRead:
 
 class TestBatch:
     def test_batch_with_a_refused_plate(self, parse):
-        payload = parse(
-            encode({"reads": [read(), read(plate="!!!", camera_id="lane-1"), read(plate="XYZ9")]})
-        )
+        payload = parse(encode({"reads": [read(), read(plate="!!!", camera_id="lane-1"), read(plate="XYZ9")]}))
         assert [r.plate for r in payload.reads] == ["7ABC123", "XYZ9"]
         assert payload.rejected == [{"index": 1, "plate_raw": "!!!", "reason": "plate_unreadable"}]
         assert payload.camera_hint == "lane-1"

@@ -75,9 +75,7 @@ class TestGroups:
     def test_bad_plate_is_rejected_not_raised(self, parse):
         payload = parse(encode(group(best_plate_number="ABCDEFGHIJ1234567")))
         assert payload.reads == []
-        assert payload.rejected == [
-            {"index": 0, "plate_raw": "ABCDEFGHIJ1234567", "reason": "plate_too_long"}
-        ]
+        assert payload.rejected == [{"index": 0, "plate_raw": "ABCDEFGHIJ1234567", "reason": "plate_too_long"}]
 
     def test_missing_best_plate_is_invalid(self, parse):
         body = group()

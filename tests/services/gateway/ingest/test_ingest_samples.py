@@ -87,9 +87,7 @@ class TestOpenAlprSamples:
         (read,) = parse(_load(vendor_samples, "openalpr_agent_alpr_group_v2.json")).reads
         assert read.plate == "D2651BF" and read.state == "MO"
         assert read.captured_at == datetime(2019, 7, 9, 14, 5, 21, 504000, tzinfo=UTC)
-        assert read.latitude == pytest.approx(37.635986328125) and read.longitude == pytest.approx(
-            -79.2059326171875
-        )
+        assert read.latitude == pytest.approx(37.635986328125) and read.longitude == pytest.approx(-79.2059326171875)
         assert [(c.plate, round(c.confidence, 4)) for c in read.candidates] == [
             ("D2651BF", 0.9388),
             ("D2651F", 0.7481),

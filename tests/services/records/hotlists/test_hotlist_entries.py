@@ -20,9 +20,7 @@ T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def _entry(source: HotlistSource, expires_at: datetime, **fields: Any) -> HotlistEntryIn:
-    return HotlistEntryIn(
-        source=source, plate="ABC123", entered_at=T, refreshed_at=T, expires_at=expires_at, **fields
-    )
+    return HotlistEntryIn(source=source, plate="ABC123", entered_at=T, refreshed_at=T, expires_at=expires_at, **fields)
 
 
 class TestComputeExpiry:
@@ -30,9 +28,7 @@ class TestComputeExpiry:
         assert compute_expiry(HotlistSource.MANUAL, entered_at=T, refreshed_at=T) == T + timedelta(days=30)
 
     def test_manual_request_beyond_30_days_is_capped(self) -> None:
-        expiry = compute_expiry(
-            HotlistSource.MANUAL, entered_at=T, refreshed_at=T, requested=T + timedelta(days=90)
-        )
+        expiry = compute_expiry(HotlistSource.MANUAL, entered_at=T, refreshed_at=T, requested=T + timedelta(days=90))
         assert expiry == T + timedelta(days=30)
 
     def test_manual_shorter_request_is_kept(self) -> None:
@@ -56,9 +52,7 @@ class TestComputeExpiry:
         assert expiry == T + timedelta(hours=24)
 
     def test_partner_request_cannot_outlive_the_refresh(self) -> None:
-        expiry = compute_expiry(
-            HotlistSource.PARTNER, entered_at=T, refreshed_at=T, requested=T + timedelta(days=5)
-        )
+        expiry = compute_expiry(HotlistSource.PARTNER, entered_at=T, refreshed_at=T, requested=T + timedelta(days=5))
         assert expiry == T + timedelta(hours=24)
 
     def test_feed_entry_lapses_when_the_feed_stops(self) -> None:
@@ -95,7 +89,5 @@ class TestHotlistEntryIn:
 
     @pytest.mark.parametrize(("plate", "wildcard"), [("7AB*", True), ("7A?C12", True), ("7ABC123", False)])
     def test_wildcard_plates_are_accepted(self, plate: str, wildcard: bool) -> None:
-        entry = HotlistEntryIn(
-            source=HotlistSource.MANUAL, plate=plate, entered_at=T, refreshed_at=T, expires_at=T
-        )
+        entry = HotlistEntryIn(source=HotlistSource.MANUAL, plate=plate, entered_at=T, refreshed_at=T, expires_at=T)
         assert entry.is_wildcard is wildcard
