@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -36,12 +37,17 @@ class TestOnlyCaliforniaPublicAgencies:
         assert response.status_code == 403, response.text
         assert response.json()["error"]["code"] == "partner_not_california_public"
         assert await fetch(system, "SELECT 1 FROM sharing.partners WHERE ori = $1 AND name = $2", ori, name) == []
-        denied = await fetch(
-            system,
-            "SELECT payload FROM audit.access_records WHERE event_type = 'admin_change' "
-            "AND payload::jsonb -> 'query' -> 'partner' ->> 'name' = $1",
-            name,
-        )
+        # refusals are recorded without holding up the answer, so the record may land a moment later
+        for _ in range(100):
+            denied = await fetch(
+                system,
+                "SELECT payload FROM audit.access_records WHERE event_type = 'admin_change' "
+                "AND payload::jsonb -> 'query' -> 'partner' ->> 'name' = $1",
+                name,
+            )
+            if denied:
+                break
+            await asyncio.sleep(0.1)
         assert denied, "the refused attempt is in the audit log"
 
     async def test_a_california_local_agency_is_entered(self, system, partners) -> None:
