@@ -15,6 +15,8 @@ from libs.common.contracts.alerts import AlertMessage
 from libs.common.contracts.reads import ReadIn
 from libs.common.contracts.recognition import Recognition, RecognizeRequest
 from libs.common.contracts.search import (
+    ReadCount,
+    ReadCountQuery,
     ReadDetail,
     ReadImageReply,
     ReadLookup,
@@ -56,6 +58,12 @@ class RecordsHandlers:
         await self.bus.serve("alpr.records.search", SearchRequest, self.search, queue="records")
         await self.bus.serve("alpr.records.read", ReadLookup, self.read_detail, queue="records")
         await self.bus.serve("alpr.records.image", ReadLookup, self.read_image, queue="records")
+        await self.bus.serve("alpr.records.reads.count", ReadCountQuery, self.count_reads, queue="records")
+
+    async def count_reads(self, query: ReadCountQuery) -> ReadCount:
+        """How many reads records holds; an aggregate with no personal data."""
+        async with self.uow() as session:
+            return ReadCount(reads=await repository.count_reads(session))
 
     async def ensure_partitions(self, days: set[date]) -> None:
         """Create missing daily partitions (ahead of time too) in a short transaction of their own."""

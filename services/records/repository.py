@@ -210,3 +210,9 @@ async def drop_superseded_previews(session: AsyncSession, *, preview_ids: Sequen
         ),
         {"ids": list(preview_ids)},
     )
+
+
+async def count_reads(session: AsyncSession) -> int:
+    """Reads held now, one per read (a corrected read counts once)."""
+    result = await session.execute(text("SELECT count(*) FROM reads WHERE superseded_by IS NULL"))
+    return int(result.scalar_one())

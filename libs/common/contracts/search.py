@@ -83,3 +83,11 @@ class ReadImageReply(BaseModel):
     kind: str
     content_type: str
     data_b64: str
+
+
+class ReadCountQuery(BaseModel):
+    """Ask records how many reads it holds now (for the public transparency page)."""
+
+
+class ReadCount(BaseModel):
+    reads: int

@@ -17,6 +17,7 @@ from libs.common.contracts.alerts import AlertFigures, FiguresQuery
 from libs.common.contracts.audit import EventType
 from libs.common.contracts.oversight import CountsQuery, CountsReply
 from libs.common.contracts.purpose import AUTHORIZED_USE_TEXT
+from libs.common.contracts.search import ReadCount, ReadCountQuery
 from libs.common.contracts.sharing import AgreementList, Empty, sharing_subject
 from libs.common.errors import AlprError
 from libs.common.web import Runtime
@@ -115,6 +116,12 @@ async def _figures(rt: Runtime) -> Transparency:
         sources.update(hits="records alerts", alert_dispositions="records alerts")
     except AlprError as err:
         log.info("transparency: alert figures unavailable (%s)", err.code)
+    try:
+        held = await rt.bus.request("alpr.records.reads.count", ReadCountQuery(), ReadCount, timeout=2.0)
+        counts["reads"] = held.reads
+        sources["reads"] = "records (reads held now)"
+    except AlprError as err:
+        log.info("transparency: read count unavailable (%s)", err.code)
     partner_agencies: int | None = None
     try:
         agreements = await rt.bus.request(sharing_subject("agreements.list"), Empty(), AgreementList, timeout=2.0)

@@ -6,6 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from libs.common.contracts.purpose import AuthorizedUse
@@ -74,8 +75,18 @@ async def test_transparency_counts_searches_and_denials_and_names_no_one(system)
     assert after["counts"]["denied_searches"] >= before["counts"]["denied_searches"] + 1
     assert after["retention_days"] == 365
     assert after["sources"]["searches"] == "audit log"
-    # honest about what no service reports yet
-    assert "reads" in after["not_available"] and after["counts"]["reads"] is None
+    # reads held now, counted by records: between the database count just before and just after
+    conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+    try:
+        sql = "SELECT count(*) FROM records.reads WHERE superseded_by IS NULL"
+        low = await conn.fetchval(sql)
+        system.runtime("gateway").extras.pop("transparency", None)
+        counted = (await system.gateway.get("/public/transparency")).json()
+        high = await conn.fetchval(sql)
+    finally:
+        await conn.close()
+    assert low <= counted["counts"]["reads"] <= high and "reads" not in counted["not_available"]
+    assert counted["sources"]["reads"] == "records (reads held now)"
     assert after["partner_agencies"] >= 0 and after["sources"]["partner_agencies"] == "sharing agreements in force"
 
     body = json.dumps(after)
