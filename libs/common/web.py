@@ -57,6 +57,12 @@ def install_common(app: FastAPI, service: str) -> None:
         log.warning("database error on %s: %s", request.url.path, err.orig if err.orig else err)
         return error_response(Unavailable("the database is unavailable; retry", code="database_unavailable"), service)
 
+    @app.exception_handler(OSError)
+    async def _dependency_unreachable(request: Request, err: OSError) -> JSONResponse:
+        # a refused or reset connection to PostgreSQL or NATS: fail closed with a retryable answer
+        log.warning("dependency unreachable on %s: %s", request.url.path, err)
+        return error_response(Unavailable("a dependency is unavailable; retry", code="dependency_unavailable"), service)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, err: RequestValidationError) -> JSONResponse:
         fields = [".".join(str(p) for p in e.get("loc", ())) for e in err.errors()]
