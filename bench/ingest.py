@@ -84,12 +84,11 @@ async def throughput(system: RunningSystem, headers: dict, *, batch: int, total:
     tag = uuid.uuid4().hex[:3].upper()
     all_reads = reads(total, tag)
     bodies = [{"reads": all_reads[i : i + batch]} if batch > 1 else all_reads[i] for i in range(0, total, batch)]
-    if bodies:
-        start = time.monotonic()
-        await drive(system.port, headers, bodies, concurrency)
-        posted = time.monotonic()
-        done = await wait_for_rows(system.admin_dsn, before + total)
-        print(f"  posting took {posted - start:.1f}s, then {done - posted:.1f}s until all committed")
+    start = time.monotonic()
+    await drive(system.port, headers, bodies, concurrency)
+    posted = time.monotonic()
+    done = await wait_for_rows(system.admin_dsn, before + total)
+    print(f"  posting took {posted - start:.1f}s, then {done - posted:.1f}s until all committed")
     return total / (done - start)
 
 
@@ -101,27 +100,26 @@ async def latency(system: RunningSystem, headers: dict, *, rate: int, seconds: i
     pool: asyncio.Queue[Connection] = asyncio.Queue()
     for _ in range(200):
         pool.put_nowait(Connection("127.0.0.1", system.port))
-    if True:
 
-        async def one(i: int) -> None:
-            body = {**reads(1, tag)[0], "plate": f"{tag}{i:07d}", "read_id": f"lat-{tag}-{i}"}
-            conn_ = await pool.get()
-            posted[body["plate"]] = time.time()
-            try:
-                status, _ = await conn_.post_json("/v1/reads", body, headers)
-            finally:
-                pool.put_nowait(conn_)
-            if status != 202:
-                posted.pop(body["plate"], None)
+    async def one(i: int) -> None:
+        body = {**reads(1, tag)[0], "plate": f"{tag}{i:07d}", "read_id": f"lat-{tag}-{i}"}
+        conn_ = await pool.get()
+        posted[body["plate"]] = time.time()
+        try:
+            status, _ = await conn_.post_json("/v1/reads", body, headers)
+        finally:
+            pool.put_nowait(conn_)
+        if status != 202:
+            posted.pop(body["plate"], None)
 
-        tasks = []
-        start = time.monotonic()
-        for i in range(rate * seconds):
-            tasks.append(asyncio.create_task(one(i)))
-            await asyncio.sleep(max(0.0, start + (i + 1) / rate - time.monotonic()))
-        await asyncio.gather(*tasks)
-        while not pool.empty():
-            pool.get_nowait().close()
+    tasks = []
+    start = time.monotonic()
+    for i in range(rate * seconds):
+        tasks.append(asyncio.create_task(one(i)))
+        await asyncio.sleep(max(0.0, start + (i + 1) / rate - time.monotonic()))
+    await asyncio.gather(*tasks)
+    while not pool.empty():
+        pool.get_nowait().close()
     await asyncio.sleep(2)
     rows = await conn.fetch(
         "SELECT plate, extract(epoch FROM received_at) AS t FROM records.reads WHERE plate = ANY($1)", list(posted)

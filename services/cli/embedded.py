@@ -65,7 +65,8 @@ class EmbeddedPostgres:
         self._prepare()
         if not (self.data_dir / "PG_VERSION").exists():
             self._run("initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust", "--encoding=UTF8")
-        (self.data_dir / "postmaster.pid").unlink(missing_ok=True) if not self._pid_alive() else None
+        if not self._pid_alive():  # a stale pid file from a killed server would block the start
+            (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
         args = [
             str(self.bin / "postgres"),
             "-D",

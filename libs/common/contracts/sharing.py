@@ -165,24 +165,21 @@ class PartnerView(BaseModel):
     created_at: datetime
 
 
+AGREEMENT_EXAMPLE: dict[str, Any] = {
+    "partner_ori": "CA0410000",
+    "document_ref": "contracts/2026/iaa-007.pdf",
+    "effective_from": "2026-12-01T00:00:00Z",
+    "expires_at": "2027-11-30T00:00:00Z",
+    "scopes": ["reads:search", "hotlists:read"],
+    "allowed_uses": ["stolen_or_wanted_vehicle"],
+    "max_lookback_days": 30,
+}
+
+
 class AgreementTerms(BaseModel):
     """What an admin proposes; the id is kept by a change and made up for a new agreement."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "partner_ori": "CA0410000",
-                    "document_ref": "contracts/2026/iaa-007.pdf",
-                    "effective_from": "2026-12-01T00:00:00Z",
-                    "expires_at": "2027-11-30T00:00:00Z",
-                    "scopes": ["reads:search", "hotlists:read"],
-                    "allowed_uses": ["stolen_or_wanted_vehicle"],
-                    "max_lookback_days": 30,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [AGREEMENT_EXAMPLE]})
 
     id: str | None = Field(default=None, max_length=64, examples=["SJPD-IAA-2026-007"])
     partner_ori: str = Field(examples=["CA0410000"])

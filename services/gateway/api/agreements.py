@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.contracts.sharing import (
+    AGREEMENT_EXAMPLE,
     AgreementHistory,
     AgreementList,
     AgreementLookup,
@@ -51,23 +52,11 @@ Staff = Annotated[Principal, Depends(_staff)]
 
 
 class ProposalBody(AgreementTerms):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "partner_ori": "CA0410000",
-                    "document_ref": "contracts/2026/iaa-007.pdf",
-                    "effective_from": "2026-12-01T00:00:00Z",
-                    "expires_at": "2027-11-30T00:00:00Z",
-                    "scopes": ["reads:search", "hotlists:read"],
-                    "allowed_uses": ["stolen_or_wanted_vehicle"],
-                    "max_lookback_days": 30,
-                    "reason": "Signed by both chiefs on 2026-11-20",
-                }
-            ]
-        }
-    )
     """Terms of a new agreement (no id) or a change to one (its id), and why."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**AGREEMENT_EXAMPLE, "reason": "Signed by both chiefs on 2026-11-20"}]}
+    )
 
     reason: str = Field(min_length=1, max_length=2000, examples=["Signed by both chiefs on 2026-11-20"])
 
