@@ -4,7 +4,9 @@ Starts an embedded PostgreSQL and NATS (services.cli.stack), runs the real write
 durable `audit-writer`, AuditHandlers.write_batch) over N events published to AUDIT, and reports the
 rate of publishing, then the writer's sustained rate draining that backlog; then verifies the chain.
 
-Run: .venv/bin/python bench/audit_append.py [--n 50000] [--publishers 256] [--batch 500]
+Run: .venv/bin/python bench/audit_append.py [--n 50000] [--publishers 256] [--batch 500] [--loop uvloop|asyncio]
+
+The writer runs on uvloop by default, as under `alpr serve audit` (uvicorn picks uvloop when installed).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg
+import uvloop
 
 from libs.common.bus import Bus
 from libs.common.consumer import BatchConsumer
@@ -89,7 +92,9 @@ async def run(stack: LocalStack, n: int, publishers: int, batch: int) -> None:
     gc.collect()  # the published events are garbage now; they must not slow the writer's collections
     print(f"published {n} events to AUDIT in {published:.2f} s ({n / published:,.0f}/s, {publishers} in flight)")
     # the writer on its own: the stream holds a backlog, as after an outage or a burst
-    consumer = BatchConsumer(bus, AUDIT_WRITER, handlers.write_batch, batch=settings.writer_batch)
+    consumer = BatchConsumer(
+        bus, AUDIT_WRITER, handlers.write_batch, batch=settings.writer_batch, prefetch=True, ordered=True
+    )
     started, cpu = time.perf_counter(), time.process_time()
     consumer.start()
     # max(seq) reads the index end: polling must not take CPU from the writer and PostgreSQL
@@ -125,13 +130,17 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=50_000)
     parser.add_argument("--publishers", type=int, default=256)
     parser.add_argument("--batch", type=int, default=AuditSettings.model_fields["writer_batch"].default)
+    parser.add_argument(
+        "--loop", choices=("uvloop", "asyncio"), default="uvloop", help="uvloop is what `alpr serve` runs under"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="alpr-bench-"))
     folder.chmod(0o755)
     stack = LocalStack(folder, durable=False)
     stack.start_infrastructure()
     try:
-        asyncio.run(run(stack, args.n, args.publishers, args.batch))
+        main = run(stack, args.n, args.publishers, args.batch)
+        uvloop.run(main) if args.loop == "uvloop" else asyncio.run(main)
     finally:
         stack.stop_infrastructure()
         shutil.rmtree(folder, ignore_errors=True)

@@ -66,13 +66,13 @@ async def load(dsn: str, n: int, every: int, key: Ed25519PrivateKey) -> float:
 
 
 async def read_only(dsn: str, n: int) -> float:
-    """The rate of streaming the links out of the database alone, the floor under verification."""
+    """The rate of streaming the records (canonical documents) out of the database alone: verification's ceiling."""
     engine = create_engine(dsn.replace("postgresql://", "postgresql+asyncpg://", 1), schema="audit", pool_size=1)
     try:
         began = time.perf_counter()
         async with UnitOfWork(engine)() as session:
             count = 0
-            async for chunk in repository.iter_link_chunks(session):
+            async for chunk in repository.iter_record_chunks(session):
                 count += len(chunk)
         assert count == n
         return count / (time.perf_counter() - began)

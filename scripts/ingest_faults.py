@@ -2,7 +2,11 @@
 
 Each scenario asserts that exactly the posted reads are stored, none twice, and that the gateway
 answered 202 only for reads JetStream acknowledged (a 503 makes the camera retry).
+With --settings-from OVERLAY the services run with the settings that Kubernetes overlay gives them,
+NATS runs the deployment's nats.conf (per-service users and permissions) and the migration runs as the
+overlay's migration Job; see scripts/deployed_settings.py for what is made locally.
 Usage: python scripts/ingest_faults.py [--reads 100000] [--scenario records|nats|postgres|all]
+                                       [--settings-from deploy/k8s/overlays/production]
 """
 
 from __future__ import annotations
@@ -24,34 +28,107 @@ import asyncpg
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from services.cli.embedded import free_port
+from deployed_settings import DeployedSettings, LocalEndpoints
+
+from services.cli.embedded import EmbeddedNats, _die_with_parent, _wait_for_port, free_port
+from services.cli.seed import seed_development
 from services.cli.stack import LocalStack
 
 SERVICES = ("audit", "records", "gateway")
 
 
+class DeployedNats(EmbeddedNats):
+    """nats-server from the deployment's nats.conf: one server of the three, same users and permissions."""
+
+    def __init__(self, data_dir: Path, settings: DeployedSettings) -> None:
+        super().__init__(data_dir)
+        self.settings = settings
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = self.data_dir.parent / "nats.log"
+        conf = self.data_dir.parent / "nats.conf"
+        conf.write_text(self.settings.nats_conf(port=self.port, store_dir=self.data_dir))
+        self.proc = subprocess.Popen(
+            [self.binary(), "-c", str(conf)],
+            env={**os.environ, **self.settings.nats_server_env()},
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
+        )
+        _wait_for_port(self.port, self.proc, "nats-server", log)
+
+
 class Drill:
     """The system as separate processes, so each can be killed and restarted on its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: DeployedSettings | None = None) -> None:
         folder = Path(tempfile.mkdtemp(prefix="alpr-faults-"))
         folder.chmod(0o755)
         self.stack = LocalStack(folder)
+        self.settings = settings
+        if settings:
+            self.stack.nats = DeployedNats(self.stack.nats.data_dir, settings)
         self.ports = {name: free_port() for name in SERVICES}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     async def start(self) -> None:
         self.stack.start_infrastructure()
-        await self.stack.prepare()
+        if self.settings:
+            await self.prepare_as_deployed(self.settings)
+        else:
+            await self.stack.prepare()
         for name in SERVICES:
             self.start_service(name)
         for name in SERVICES:
             await self.wait_ready(name)
 
+    def local_endpoints(self) -> LocalEndpoints:
+        return LocalEndpoints(
+            nats_url=self.stack.nats.url,
+            postgres_netloc=f"127.0.0.1:{self.stack.pg.port}",
+            jwks_path=self.stack.issuer.jwks_path,
+            audit_signing_key=self.stack.audit_signing_key(),
+        )
+
+    async def prepare_as_deployed(self, settings: DeployedSettings) -> None:
+        """`alpr migrate` with the migration Job's environment, then the development seed."""
+        env = settings.container_env("Job", "alpr-migrate", "migrate", self.local_endpoints())
+        declared, servers = settings.stream_replicas(), 1
+        # one local nats-server holds one replica; the cluster's three servers hold `declared` each
+        env["ALPR_NATS_STREAM_REPLICAS"] = str(min(declared, servers))
+        print(
+            f"settings from {settings.overlay}: ALPR_ENVIRONMENT={env['ALPR_ENVIRONMENT']}, NATS users and "
+            f"permissions from nats.conf; stream replicas {declared} declared ({settings.nats_servers()} servers), "
+            f"{env['ALPR_NATS_STREAM_REPLICAS']} here (one local server); Secrets made locally",
+            flush=True,
+        )
+        migrate = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "services.cli.main",
+            "migrate",
+            env={**os.environ, **env},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await migrate.communicate()
+        if migrate.returncode != 0:
+            raise RuntimeError(f"alpr migrate failed as the migration Job: {output.decode()[-3000:]}")
+        self.stack.issuer.ensure_keys()
+        admin, agency = self.stack.pg.admin_dsn, settings.config("ALPR_AGENCY")
+        self.stack.camera_credential = await seed_development(admin, self.stack.data_dir, agency=agency)
+
     def start_service(self, name: str) -> None:
+        if self.settings:
+            service_env = self.settings.service_env(name, self.local_endpoints())
+        else:
+            service_env = self.stack.env_for(name, http_port=self.ports[name])
         env = {
             **os.environ,
-            **self.stack.env_for(name, http_port=self.ports[name]),
+            **service_env,
+            "ALPR_HTTP_PORT": str(self.ports[name]),
             "ALPR_HTTP_HOST": "127.0.0.1",
             "ALPR_LOG_LEVEL": "warning",
         }
@@ -158,8 +235,8 @@ async def fault(drill: Drill, scenario: str, outcome: dict[str, int], at: int) -
     print(f"  {scenario}: fault injected and recovered", flush=True)
 
 
-async def run(scenarios: list[str], total: int) -> bool:
-    drill = Drill()
+async def run(scenarios: list[str], total: int, settings: DeployedSettings | None = None) -> bool:
+    drill = Drill(settings)
     ok = True
     try:
         await drill.start()
@@ -182,6 +259,12 @@ async def run(scenarios: list[str], total: int) -> bool:
                 f"{expected} in {time.monotonic() - started:.1f}s → {'PASS' if passed else 'FAIL'}",
                 flush=True,
             )
+        if drill.settings:
+            # a permission the deployment's nats.conf lacks shows up here, even if a retry hid it
+            log = (drill.stack.data_dir / "nats.log").read_text(errors="replace")
+            violations = [line for line in log.splitlines() if "violation" in line.lower()]
+            print(f"nats.conf permission violations: {len(violations)}", *violations[:10], sep="\n  ", flush=True)
+            ok &= not violations
     except BaseException:
         ok = False
         raise
@@ -194,6 +277,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reads", type=int, default=100_000)
     parser.add_argument("--scenario", choices=["records", "nats", "postgres", "all"], default="all")
+    parser.add_argument(
+        "--settings-from",
+        type=Path,
+        metavar="OVERLAY",
+        help="run with the settings of a Kubernetes overlay, e.g. deploy/k8s/overlays/production",
+    )
     args = parser.parse_args()
     chosen = ["records", "nats", "postgres"] if args.scenario == "all" else [args.scenario]
-    sys.exit(0 if asyncio.run(run(chosen, args.reads)) else 1)
+    deployed = DeployedSettings.render(args.settings_from) if args.settings_from else None
+    sys.exit(0 if asyncio.run(run(chosen, args.reads, deployed)) else 1)

@@ -327,6 +327,7 @@ def check_policy(objects: list[Obj]) -> list[str]:
     if not any(_is_default_deny(o) for o in objects):
         problems.append("no default-deny NetworkPolicy (empty podSelector, Ingress and Egress, no rules)")
     problems += _backup_problems(objects)
+    problems += _stream_replica_problems(objects)
     return problems
 
 
@@ -382,6 +383,19 @@ def _backup_problems(objects: list[Obj]) -> list[str]:
         if policy != f"{window}d":
             problems.append(f"Cluster/{_name(cluster)}: retentionPolicy {policy!r} is not the window '{window}d'")
     return problems
+
+
+def _stream_replica_problems(objects: list[Obj]) -> list[str]:
+    """`alpr migrate` gives each stream ALPR_NATS_STREAM_REPLICAS replicas: one per NATS server, at most."""
+    key = "ALPR_NATS_STREAM_REPLICAS"
+    values = [o["data"][key] for o in objects if key in o.get("data", {})]
+    servers = [o["spec"]["replicas"] for o in objects if o["kind"] == "StatefulSet" and _name(o) == "nats"]
+    if len(values) != 1 or len(servers) != 1:
+        return [f"want 1 ConfigMap with {key} and 1 nats StatefulSet: {len(values)}, {len(servers)}"]
+    replicas = int(values[0])
+    if not (replicas % 2 == 1 and replicas <= int(servers[0])):
+        return [f"stream replicas {replicas} must be odd (a quorum) and at most the {servers[0]} NATS servers"]
+    return []
 
 
 @dataclass

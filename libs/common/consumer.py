@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy
+from nats.js.client import JetStreamContext
 from opentelemetry import trace
 
 from libs.common import metrics
@@ -23,11 +25,27 @@ BatchHandler = Callable[[list[Msg]], Awaitable[None]]
 class BatchConsumer:
     """Runs until stopped; a batch whose handler fails is not acked, so JetStream redelivers it."""
 
-    def __init__(self, bus: Bus, consumer: DurableConsumer, handler: BatchHandler, *, batch: int = 500) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        consumer: DurableConsumer,
+        handler: BatchHandler,
+        *,
+        batch: int = 500,
+        prefetch: bool = False,
+        ordered: bool = False,
+    ) -> None:
         self._bus = bus
         self._consumer = consumer
         self._handler = handler
         self._batch = batch
+        # Prefetch: the next batch crosses the network while the handler waits on its database.
+        self._prefetch = prefetch
+        # Ordered: a failed batch is retried in place until it commits, never handed back, so nothing
+        # fetched after it can be handled before it (the audit chain follows stream order).
+        self._ordered = ordered
+        # AckAll: one ack for the last message of a committed batch covers the whole batch.
+        self._ack_last_only = consumer.config.ack_policy == AckPolicy.ALL
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.last_error: str | None = None
@@ -45,45 +63,88 @@ class BatchConsumer:
                 pass
 
     async def _run(self) -> None:
-        sub = None
-        while not self._stopping.is_set():
-            try:
-                if sub is None:
-                    sub = await self._bus.js.pull_subscribe_bind(
-                        durable=self._consumer.config.durable_name or "", stream=self._consumer.stream
-                    )
-                msgs = await sub.fetch(self._batch, timeout=1.0)
-            except NatsTimeout:
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # bus down or consumer missing: back off and try again
-                self.last_error = str(exc)
-                log.warning("fetch from %s failed: %s", self._consumer.config.durable_name, exc)
-                await asyncio.sleep(0.5)
-                continue
-            links = [trace.Link(span_context) for span_context in _span_contexts(msgs)]
-            try:
-                with tracer.start_as_current_span(
-                    f"consume {self._consumer.config.durable_name}",
-                    kind=trace.SpanKind.CONSUMER,
-                    links=links,
-                    attributes={"alpr.service": self._bus.name, "messaging.batch.message_count": len(msgs)},
-                ):
-                    await self._handler(msgs)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.last_error = str(exc)
-                log.exception("batch handler of %s failed; batch left for redelivery", self._consumer)
-                for msg in msgs:
-                    await _quietly(msg.nak(delay=1.0))
-                await asyncio.sleep(0.5)
-                continue
-            self.last_error = None
-            metrics.STREAM_LAG.labels(self._consumer.config.durable_name).set(_pending(msgs))
-            # committed: only now may JetStream forget these messages
-            await asyncio.gather(*(_quietly(m.ack()) for m in msgs))
+        sub: JetStreamContext.PullSubscription | None = None
+        ahead: asyncio.Task[list[Msg]] | None = None
+        try:
+            while not self._stopping.is_set():
+                try:
+                    if sub is None:
+                        sub = await self._bus.js.pull_subscribe_bind(
+                            durable=self._consumer.config.durable_name or "", stream=self._consumer.stream
+                        )
+                    if ahead is None:
+                        msgs = await sub.fetch(self._batch, timeout=1.0)
+                    else:
+                        pending, ahead = ahead, None
+                        msgs = await pending
+                except NatsTimeout:
+                    continue
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # bus down or consumer missing: back off and try again
+                    self.last_error = str(exc)
+                    log.warning("fetch from %s failed: %s", self._consumer.config.durable_name, exc)
+                    await asyncio.sleep(0.5)
+                    continue
+                if self._prefetch:
+                    ahead = asyncio.create_task(sub.fetch(self._batch, timeout=1.0))
+                if self._ordered:
+                    await self._until_committed(msgs, ahead)
+                elif not await self._handle(msgs):
+                    await _nak_all(msgs)
+                    await asyncio.sleep(0.5)
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+
+    async def _handle(self, msgs: list[Msg]) -> bool:
+        """Run the handler on one batch and ack it once committed; False if the handler failed."""
+        links = [trace.Link(span_context) for span_context in _span_contexts(msgs)]
+        try:
+            with tracer.start_as_current_span(
+                f"consume {self._consumer.config.durable_name}",
+                kind=trace.SpanKind.CONSUMER,
+                links=links,
+                attributes={"alpr.service": self._bus.name, "messaging.batch.message_count": len(msgs)},
+            ):
+                await self._handler(msgs)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.last_error = str(exc)
+            log.exception("batch handler of %s failed", self._consumer)
+            return False
+        self.last_error = None
+        metrics.STREAM_LAG.labels(self._consumer.config.durable_name).set(_pending(msgs))
+        # committed: only now may JetStream forget these messages
+        if self._ack_last_only:
+            await _quietly(msgs[-1].ack())
+        else:
+            # one after the other: an ack only appends to the client's write buffer, and a task per ack
+            # (gather) cost more than the ack itself
+            for msg in msgs:
+                await _quietly(msg.ack())
+        return True
+
+
+    async def _until_committed(self, msgs: list[Msg], ahead: asyncio.Task[list[Msg]] | None) -> None:
+        """Retry a failed batch with back-off until it commits, keeping it and the prefetched batch ours."""
+        pause = 0.5
+        while not await self._handle(msgs):
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
+            held = list(msgs)
+            if ahead is not None and ahead.done() and not ahead.cancelled() and ahead.exception() is None:
+                held += ahead.result()
+            # in progress: JetStream must not redeliver what waits here (ack_wait is 30 s)
+            for msg in held:
+                await _quietly(msg.in_progress())
+
+
+async def _nak_all(msgs: list[Msg]) -> None:
+    """Hand a failed batch back for redelivery (to this or another replica) after a second."""
+    for msg in msgs:
+        await _quietly(msg.nak(delay=1.0))
 
 
 async def _quietly(aw: Awaitable[None]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,10 +62,13 @@ async def _ensure_role(conn: asyncpg.Connection, role: str) -> None:
         await conn.execute(f'CREATE ROLE "{role}" LOGIN')
 
 
-async def apply_streams(js: JetStreamContext) -> list[str]:
-    """Create or update every stream and durable consumer declared in `libs.common.streams`."""
+async def apply_streams(js: JetStreamContext, *, replicas: int = 1) -> list[str]:
+    """Create or update every stream and durable consumer declared in `libs.common.streams`.
+
+    `replicas` is the deployment's choice (3 on the three-server cluster), not the code's.
+    """
     done: list[str] = []
-    for config in STREAMS:
+    for config in (dataclasses.replace(c, num_replicas=replicas) for c in STREAMS):
         try:
             await js.stream_info(config.name or "")
             await js.update_stream(config)

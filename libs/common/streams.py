@@ -75,7 +75,8 @@ AUDIT_WRITER = DurableConsumer(
     "AUDIT",
     ConsumerConfig(
         durable_name="audit-writer",
-        ack_policy=AckPolicy.EXPLICIT,
+        # one writer, strictly in stream order: acking a committed batch's last message acks the batch
+        ack_policy=AckPolicy.ALL,
         deliver_policy=DeliverPolicy.ALL,
         ack_wait=30.0,
         max_deliver=-1,

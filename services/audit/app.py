@@ -44,7 +44,9 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         await handlers.load_tree()
         await handlers.register()
         await auditors.register()
-        consumer = BatchConsumer(bus, AUDIT_WRITER, handlers.write_batch, batch=cfg.writer_batch)
+        consumer = BatchConsumer(
+            bus, AUDIT_WRITER, handlers.write_batch, batch=cfg.writer_batch, prefetch=True, ordered=True
+        )
         consumer.start()
         tasks = [
             asyncio.create_task(_every(min(cfg.checkpoint_interval_s, 5.0), handlers.checkpoint_tick)),

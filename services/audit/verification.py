@@ -1,4 +1,4 @@
-"""`alpr audit verify`: stream the whole log and its checkpoints from the database through verify_log."""
+"""`alpr audit verify`: stream the whole log and its checkpoints from the database through verify_records."""
 
 from __future__ import annotations
 
@@ -9,54 +9,75 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from nats.js.client import JetStreamContext
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common import metrics
+from libs.common.bus import Bus
 from libs.common.db import UnitOfWork, create_engine
 from services.audit import repository
-from services.audit.ledger.chain import ChainLink
-from services.audit.ledger.verify import VerifyReport, verify_log
+from services.audit.ledger.verify import FailureReason, StoredRecord, VerifyFailure, VerifyReport, verify_records
 from services.audit.settings import AuditSettings
+from services.audit.witness import acknowledged_events
 
-_CHUNK = 10_000
+_CHUNK = 20_000
 _AHEAD = 2  # chunks read ahead of the hashing thread
 
 
-async def verify_session(session: AsyncSession, public_keys: Sequence[Ed25519PublicKey]) -> dict[str, Any]:
-    """Verify the log a session sees; a thread hashes one chunk while the next is read from the database."""
+async def verify_session(
+    session: AsyncSession, public_keys: Sequence[Ed25519PublicKey], *, witness: JetStreamContext | None = None
+) -> dict[str, Any]:
+    """Verify the log a session sees, then (given the bus) hold its end against the AUDIT stream.
+
+    A thread hashes one chunk while the next is read from the database.
+    """
     checkpoints = await repository.list_checkpoints(session)
     loop = asyncio.get_running_loop()
-    ahead: asyncio.Queue[list[ChainLink] | None] = asyncio.Queue(maxsize=_AHEAD)
+    ahead: asyncio.Queue[list[StoredRecord] | None] = asyncio.Queue(maxsize=_AHEAD)
 
     failed: list[BaseException] = []
 
     async def read() -> None:
         try:
-            async for chunk in repository.iter_link_chunks(session, chunk=_CHUNK):
+            async for chunk in repository.iter_record_chunks(session, chunk=_CHUNK):
                 await ahead.put(chunk)
         except Exception as exc:
             failed.append(exc)  # raised below, once the hashing thread has been told the log ended
         await ahead.put(None)
 
-    def links() -> Iterator[ChainLink]:
+    def records() -> Iterator[StoredRecord]:
         while (chunk := asyncio.run_coroutine_threadsafe(ahead.get(), loop).result()) is not None:
             yield from chunk
 
     reader = asyncio.create_task(read())
     try:
-        report = await asyncio.to_thread(verify_log, links(), checkpoints, list(public_keys))
+        report = await asyncio.to_thread(verify_records, records(), checkpoints, list(public_keys))
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reader
     if failed:
         raise failed[0]
+    stream_checked = None
+    if witness is not None and report.ok:
+        acknowledged = await acknowledged_events(witness)
+        stored = await repository.existing_event_ids(session, event_ids=list(acknowledged.event_ids))
+        stream_checked = len(acknowledged.event_ids)
+        missing = sorted((seq, event_id) for event_id, seq in acknowledged.event_ids.items() if event_id not in stored)
+        if missing:
+            stream_seq, event_id = missing[0]
+            detail = (
+                f"event {event_id}, acknowledged by the audit writer at AUDIT stream sequence {stream_seq}, "
+                f"is not in the log: records were cut after seq {report.records_checked}"
+            )
+            failure = VerifyFailure(report.records_checked + 1, event_id, FailureReason.MISSING_RECORD, detail)
+            report = dataclasses.replace(report, ok=False, first_failure=failure)
     metrics.AUDIT_VERIFY_OK.set(1 if report.ok else 0)
-    return report_dict(report)
+    return report_dict(report, stream_checked=stream_checked)
 
 
-def report_dict(report: VerifyReport) -> dict[str, Any]:
-    """The report as the CLI prints it and the API returns it."""
+def report_dict(report: VerifyReport, *, stream_checked: int | None = None) -> dict[str, Any]:
+    """The report as the CLI prints it and the API returns it; stream_checked None: no witness asked."""
     failure = dataclasses.asdict(report.first_failure) if report.first_failure else None
     if failure is not None:
         failure["reason"] = str(failure["reason"])
@@ -65,19 +86,30 @@ def report_dict(report: VerifyReport) -> dict[str, Any]:
         "records_checked": report.records_checked,
         "checkpoints_checked": report.checkpoints_checked,
         "first_failure": failure,
+        "stream_events_checked": stream_checked,
     }
 
 
 async def verify_database(
-    database_url: str, *, public_keys: Sequence[Ed25519PublicKey] | None = None, schema: str = "audit"
+    database_url: str,
+    *,
+    public_keys: Sequence[Ed25519PublicKey] | None = None,
+    schema: str = "audit",
+    nats_url: str | None = None,
 ) -> dict[str, Any]:
-    """Check the whole chain and every signed checkpoint; keys from ALPR_AUDIT_* settings when not given."""
+    """Check the whole chain and every signed checkpoint; keys from ALPR_AUDIT_* settings when not given.
+
+    With `nats_url`, the end of the log is also held against the AUDIT stream (services.audit.witness).
+    """
     if public_keys is None:
         public_keys = AuditSettings(database_url=database_url).verification_keys()  # type: ignore[arg-type]
     url = database_url.replace("postgresql://", "postgresql+asyncpg://", 1)
     engine = create_engine(url, schema=schema, pool_size=1)
+    bus = await Bus.connect(nats_url, name="alpr-audit-verify") if nats_url else None
     try:
         async with UnitOfWork(engine)() as session:
-            return await verify_session(session, public_keys)
+            return await verify_session(session, public_keys, witness=bus.js if bus else None)
     finally:
+        if bus is not None:
+            await bus.close()
         await engine.dispose()

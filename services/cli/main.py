@@ -51,7 +51,15 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     nats_url = os.environ.get("ALPR_NATS_URL")
     if not admin or not nats_url:
         raise SystemExit("set ALPR_ADMIN_DATABASE_URL (a superuser DSN) and ALPR_NATS_URL")
-    for line in asyncio.run(migrate(admin.replace("+asyncpg", ""), nats_url)):
+    # the deployment's NATS user `migrate` and its stream replica count (deploy/k8s/base/config.env)
+    applied = migrate(
+        admin.replace("+asyncpg", ""),
+        nats_url,
+        nats_user=os.environ.get("ALPR_NATS_USER"),
+        nats_password=os.environ.get("ALPR_NATS_PASSWORD"),
+        stream_replicas=int(os.environ.get("ALPR_NATS_STREAM_REPLICAS", "1")),
+    )
+    for line in asyncio.run(applied):
         print("applied", line)
 
 

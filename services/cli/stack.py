@@ -31,12 +31,19 @@ def schema_migrations() -> list[SchemaMigrations]:
     return found
 
 
-async def migrate(admin_dsn: str, nats_url: str) -> list[str]:
+async def migrate(
+    admin_dsn: str,
+    nats_url: str,
+    *,
+    nats_user: str | None = None,
+    nats_password: str | None = None,
+    stream_replicas: int = 1,
+) -> list[str]:
     """`alpr migrate`: schemas and JetStream streams and consumers; idempotent."""
     applied = await apply_schemas(admin_dsn, schema_migrations())
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url, user=nats_user, password=nats_password)
     try:
-        applied += await apply_streams(nc.jetstream())
+        applied += await apply_streams(nc.jetstream(), replicas=stream_replicas)
     finally:
         await nc.close()
     return applied

@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 from pathlib import Path
+from typing import NoReturn
 
 SHARED = Path(os.environ.get("ALPR_SHARED_DIR", "../shared"))
 
@@ -25,11 +27,32 @@ def _eval(args: argparse.Namespace) -> None:
 
 
 def _verify(args: argparse.Namespace) -> None:
+    from services.audit.ledger.checkpoints import load_public_key, load_signing_key
     from services.audit.verification import verify_database
 
-    report = asyncio.run(verify_database(os.environ.get("ALPR_DATABASE_URL", args.database_url or "")))
+    database_url = args.database_url or os.environ.get("ALPR_DATABASE_URL", "")
+    if not database_url:
+        _usage("give --database-url or set ALPR_DATABASE_URL")
+    keys = [load_public_key(text) for text in args.public_key]
+    keys += [load_public_key(text) for text in os.environ.get("ALPR_AUDIT_PUBLIC_KEYS", "").split(",") if text.strip()]
+    # a signing key file, as `alpr up` keeps in .alpr/audit-signing.key (raw keys of both kinds are 32
+    # bytes, so the kind is said by the option, never guessed)
+    keys += [load_signing_key(Path(path).read_text().strip()).public_key() for path in args.signing_key_file]
+    if os.environ.get("ALPR_AUDIT_SIGNING_KEY"):
+        keys.append(load_signing_key(os.environ["ALPR_AUDIT_SIGNING_KEY"]).public_key())
+    if not keys:
+        # without a key no checkpoint can be trusted: refuse rather than report a log as unverifiable
+        _usage("no checkpoint key: give --public-key or --signing-key-file, or set ALPR_AUDIT_PUBLIC_KEYS")
+    nats_url = None if args.no_stream else (args.nats_url or os.environ.get("ALPR_NATS_URL"))
+    report = asyncio.run(verify_database(database_url, public_keys=keys, nats_url=nats_url))
     print(json.dumps(report, indent=2, default=str))
     raise SystemExit(0 if report.get("ok") else 1)
+
+
+def _usage(message: str) -> NoReturn:
+    """Exit 2 (a usage error), kept apart from 1 (the log failed verification)."""
+    print(f"alpr audit verify: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def _purge(args: argparse.Namespace) -> None:
@@ -61,5 +84,9 @@ def add_tool_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     audit = sub.add_parser("audit", help="verify the audit log")
     audit_sub = audit.add_subparsers(dest="action", required=True)
     verify = audit_sub.add_parser("verify", help="check the whole hash chain and every signed checkpoint")
-    verify.add_argument("--database-url", default=None)
+    verify.add_argument("--database-url", default=None, help="default: ALPR_DATABASE_URL")
+    verify.add_argument("--public-key", action="append", default=[], help="checkpoint key, PEM or base64 (repeat)")
+    verify.add_argument("--signing-key-file", action="append", default=[], help="e.g. .alpr/audit-signing.key")
+    verify.add_argument("--nats-url", default=None, help="hold the log's end against the AUDIT stream (ALPR_NATS_URL)")
+    verify.add_argument("--no-stream", action="store_true", help="skip the stream check (the bus is unreachable)")
     verify.set_defaults(func=_verify)

@@ -180,6 +180,12 @@ class TestValidatorRefusesBrokenManifests:
                 "carries data",
             ),
             (
+                "base/config.env",
+                "ALPR_NATS_STREAM_REPLICAS=3",
+                "ALPR_NATS_STREAM_REPLICAS=5",
+                "stream replicas 5 must be odd (a quorum) and at most the 3 NATS servers",
+            ),
+            (
                 "overlays/production/kustomization.yaml",
                 "namespace: alpr\n",
                 "namespace: alpr\ncommonLabels: {}\n",

@@ -18,6 +18,8 @@ import nats
 import pytest
 from nats.aio.client import Client
 
+from services.audit.witness import acknowledged_events
+
 CONF = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "base" / "nats" / "nats.conf"
 USERS = ["gateway", "recognizer", "records", "audit", "sharing", "migrate", "ops"]
 PASSWORDS = {f"{user.upper()}_PASSWORD": f"pw-{user}" for user in USERS}
@@ -122,6 +124,8 @@ class TestPermissions:
             ("records", "sharing", "alpr.records.search"),
             ("sharing", "gateway", "alpr.sharing.search"),
             ("audit", "gateway", "alpr.audit.verify"),
+            ("records", "records", "alpr.records.purge"),  # the purge Job connects as records
+            ("gateway", "audit", "alpr.gateway.tally"),  # audit's daily count check
         ],
     )
     def test_request_reply_each_service_needs(self, server_url: str, server: str, client: str, subject: str) -> None:
@@ -154,8 +158,19 @@ class TestPermissions:
     def test_subscribe_outside_the_service_role_is_refused(self, server_url: str, user: str, subscribe: str) -> None:
         assert asyncio.run(_denied(server_url, user, subscribe=subscribe))
 
-    def test_allowed_publish_is_not_refused(self, server_url: str) -> None:
-        assert asyncio.run(_denied(server_url, "gateway", publish="alpr.reads.ingested.CA0000000.cam1")) == []
+    @pytest.mark.parametrize(
+        ("user", "publish"),
+        [
+            ("gateway", "alpr.reads.ingested.CA0000000.cam1"),
+            ("records", "alpr.hotlists.changed"),
+            ("sharing", "alpr.sharing.revoked"),
+        ],
+    )
+    def test_allowed_publish_is_not_refused(self, server_url: str, user: str, publish: str) -> None:
+        assert asyncio.run(_denied(server_url, user, publish=publish)) == []
+
+    def test_records_replicas_hear_each_others_hotlist_notices(self, server_url: str) -> None:
+        assert asyncio.run(_denied(server_url, "records", subscribe="alpr.hotlists.changed")) == []
 
 
 async def _stream_round_trip(url: str) -> list[bytes]:
@@ -183,6 +198,9 @@ async def _stream_round_trip(url: str) -> list[bytes]:
     ops = await _connect(url, "ops", errors)
     assert (await ops.jetstream().stream_info("AUDIT")).state.messages == 1
     assert (await ops.jetstream().consumer_info("AUDIT", "audit-writer")).num_pending == 0
+    # audit verify's stream witness reads the acknowledged tail within audit's permissions
+    witnessed = await acknowledged_events(audit.jetstream())
+    assert witnessed.ack_floor == 1
     for client in (migrate, gateway, records, audit, ops):
         await client.close()
     assert not errors, errors

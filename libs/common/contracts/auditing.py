@@ -102,6 +102,8 @@ class VerifyOutcome(BaseModel):
     records_checked: int
     checkpoints_checked: int
     first_failure: dict[str, Any] | None = None
+    # events the writer acknowledged on the AUDIT stream, each found in the log (None: not checked)
+    stream_events_checked: int | None = None
 
 
 class SampleRequest(BaseModel):

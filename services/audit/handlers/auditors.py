@@ -137,7 +137,7 @@ class AuditorHandlers:
 
     async def verify(self, query: c.VerifyQuery) -> c.VerifyOutcome:
         async with self.uow() as session:
-            report = await verify_session(session, self.settings.verification_keys())
+            report = await verify_session(session, self.settings.verification_keys(), witness=self.bus.js)
         return c.VerifyOutcome(**report)
 
     async def draw(self, request: c.SampleRequest) -> c.SampleOut:

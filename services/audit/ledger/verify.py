@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from services.audit.ledger.chain import GENESIS_HASH, ChainLink
+from services.audit.ledger.chain import GENESIS_HASH, ChainLink, canonical_bytes
 from services.audit.ledger.checkpoints import Checkpoint, key_id, verify_checkpoint
 from services.audit.ledger.merkle import MerkleAccumulator
 
@@ -64,13 +66,13 @@ class _Run:
         """The report as things stand."""
         return VerifyReport(failure is None, self.records, self.checkpoints, failure)
 
-    def settle(self, last: ChainLink | None) -> VerifyFailure | None:
+    def settle(self, last: StoredRecord | None) -> VerifyFailure | None:
         """Check every checkpoint whose tree size the tree has reached."""
         while self.due and self.due[0].tree_size <= self.tree.size:
             checkpoint = self.due.popleft()
             self.checkpoints += 1
             seq = checkpoint.tree_size
-            event_id = last.event_id if last is not None and last.seq == seq else None
+            event_id = last[1] if last is not None and last[0] == seq else None
             key = self.keys.get(checkpoint.key_id)
             if key is None or not verify_checkpoint(key, checkpoint):
                 why = "unknown key id" if key is None else "signature does not verify"
@@ -99,6 +101,31 @@ class _Run:
         return VerifyFailure(expected, None, FailureReason.MISSING_RECORD, detail)
 
 
+class StoredRecord(NamedTuple):
+    """One record as verification reads it: its place, its links and the canonical bytes it was hashed over."""
+
+    seq: int
+    event_id: str
+    prev_hash: str
+    hash: str
+    document: bytes
+
+
+def stored_records(links: Iterable[ChainLink]) -> Iterator[StoredRecord]:
+    """Links as verification reads them, each document encoded here from the link's fields."""
+    for link in links:
+        document = canonical_bytes(
+            seq=link.seq,
+            event_id=link.event_id,
+            event_type=link.event_type,
+            occurred_at=link.occurred_at,
+            actor=link.actor,
+            payload=link.payload,
+            prev_hash=link.prev_hash,
+        )
+        yield StoredRecord(link.seq, link.event_id, link.prev_hash, link.hash, document)
+
+
 def verify_log(
     records: Iterable[ChainLink],
     checkpoints: Iterable[Checkpoint],
@@ -106,41 +133,59 @@ def verify_log(
     *,
     last_seq: int | None = None,
 ) -> VerifyReport:
-    """Verify records (stored order, one pass, constant memory) against signed checkpoints."""
+    """Verify chain links (stored order, one pass, constant memory) against signed checkpoints."""
+    return verify_records(stored_records(records), checkpoints, public_keys, last_seq=last_seq)
+
+
+def verify_records(
+    records: Iterable[StoredRecord],
+    checkpoints: Iterable[Checkpoint],
+    public_keys: Iterable[Ed25519PublicKey],
+    *,
+    last_seq: int | None = None,
+) -> VerifyReport:
+    """Verify records (stored order, one pass, constant memory) against signed checkpoints.
+
+    The hashes are taken here, over each record's canonical document; whoever supplies the records
+    only supplies stored data. Records are read by position, so database rows in StoredRecord's column
+    order serve as they are (no object per record: this loop sets the verification rate).
+    """
     run = _Run(checkpoints, public_keys)
     failure = run.settle(None)
     if failure is not None:
         return run.report(failure)
     expected, prev_hash = 1, GENESIS_HASH
-    gap: tuple[int, int, ChainLink] | None = None
+    gap: tuple[int, int, StoredRecord] | None = None
     append = run.tree.append
+    sha256 = hashlib.sha256
     due_at = run.next_due()
-    for link in records:
+    for record in records:
         run.records += 1
+        seq = record[0]
         if gap is not None:
             first_missing, next_seen, displaced = gap
             # Scanning on only to tell a deletion from a move: a moved record shows up later.
-            if first_missing <= link.seq < next_seen:
-                detail = f"seq {displaced.seq} stands where seq {first_missing} belongs"
+            if first_missing <= seq < next_seen:
+                detail = f"seq {displaced[0]} stands where seq {first_missing} belongs"
                 return run.report(_failure(displaced, FailureReason.OUT_OF_ORDER, detail))
             continue
-        if link.seq != expected:
-            if link.seq < expected:
-                detail = f"seq {link.seq} comes after seq {expected - 1}"
-                return run.report(_failure(link, FailureReason.OUT_OF_ORDER, detail))
-            gap = (expected, link.seq, link)
+        if seq != expected:
+            if seq < expected:
+                detail = f"seq {seq} comes after seq {expected - 1}"
+                return run.report(_failure(record, FailureReason.OUT_OF_ORDER, detail))
+            gap = (expected, seq, record)
             continue
-        digest = link.digest()
-        if digest.hex() != link.hash:
+        digest = sha256(record[4]).digest()
+        if digest.hex() != record[3]:
             detail = "stored hash differs from the hash of the record's fields"
-            return run.report(_failure(link, FailureReason.HASH_MISMATCH, detail))
-        if link.prev_hash != prev_hash:
+            return run.report(_failure(record, FailureReason.HASH_MISMATCH, detail))
+        if record[2] != prev_hash:
             detail = f"prev_hash is not the hash of seq {expected - 1}"
-            return run.report(_failure(link, FailureReason.BROKEN_LINK, detail))
+            return run.report(_failure(record, FailureReason.BROKEN_LINK, detail))
         append(digest)
-        prev_hash = link.hash
+        prev_hash = record[3]
         if expected == due_at:
-            failure = run.settle(link)
+            failure = run.settle(record)
             if failure is not None:
                 return run.report(failure)
             due_at = run.next_due()
@@ -157,6 +202,6 @@ def verify_log(
     return run.report(failure)
 
 
-def _failure(link: ChainLink, reason: FailureReason, detail: str) -> VerifyFailure:
+def _failure(record: StoredRecord, reason: FailureReason, detail: str) -> VerifyFailure:
     """A failure that names a record."""
-    return VerifyFailure(link.seq, link.event_id, reason, detail)
+    return VerifyFailure(record[0], record[1], reason, detail)

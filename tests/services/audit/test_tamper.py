@@ -117,6 +117,54 @@ class TestTamperingIsNamed:
         assert report["first_failure"]["reason"] == "bad_signature"
 
 
+class TestTheEndOfTheLog:
+    async def test_records_cut_after_the_last_checkpoint_are_named_by_the_stream(
+        self, system, admin_db, scratch
+    ) -> None:
+        signed = await admin_db.fetchval(f"SELECT max(tree_size) FROM {scratch}.checkpoints")
+        for _ in range(3):
+            await record(system, full_event(EventType.SEARCH))
+        # the three new records, copied into the scratch log without a checkpoint over them
+        await admin_db.execute(
+            f"INSERT INTO {scratch}.access_records ({COLUMNS}) SELECT {COLUMNS} FROM audit.access_records "
+            f"WHERE seq > (SELECT max(seq) FROM {scratch}.access_records)"
+        )
+        last = await admin_db.fetchval(f"SELECT max(seq) FROM {scratch}.access_records")
+        assert last >= signed + 3
+        cut = await admin_db.fetch(
+            f"SELECT seq, event_id FROM {scratch}.access_records WHERE seq > $1 ORDER BY seq", last - 2
+        )
+        await admin_db.execute(f"ALTER TABLE {scratch}.access_records DISABLE TRIGGER USER")
+        await admin_db.execute(f"DELETE FROM {scratch}.access_records WHERE seq > $1", last - 2)
+        await admin_db.execute(f"ALTER TABLE {scratch}.access_records ENABLE TRIGGER USER")
+        await _writer_acked(system)
+        # the chain and the checkpoints alone cannot see a cut past the last checkpoint ...
+        assert (await verify(system, scratch))["ok"]
+        # ... the AUDIT stream, whose messages the writer acknowledged only once stored, does
+        report = await verify_database(
+            system.stack.pg.admin_dsn, public_keys=[public_key(system)], schema=scratch, nats_url=system.stack.nats.url
+        )
+        assert not report["ok"]
+        assert report["first_failure"]["reason"] == "missing_record"
+        assert report["first_failure"]["event_id"] == cut[0]["event_id"]
+        assert report["first_failure"]["seq"] == cut[0]["seq"]
+        assert report["stream_events_checked"] >= 3
+
+
+async def _writer_acked(system: Any) -> None:
+    """Wait until the audit writer's acknowledgements of what it stored reached the stream."""
+    import asyncio
+
+    from libs.common.streams import AUDIT_WRITER
+
+    js = system.runtime("audit").bus.js
+    for _ in range(50):
+        info = await js.consumer_info(AUDIT_WRITER.stream, AUDIT_WRITER.config.durable_name or "")
+        if info.num_ack_pending == 0:
+            return
+        await asyncio.sleep(0.05)
+
+
 class TestVerifyTheLiveLog:
     async def test_the_live_log_verifies_and_sets_the_metric(self, system) -> None:
         from libs.common import metrics
@@ -134,7 +182,7 @@ class TestVerifyTheLiveLog:
 
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-        async def cli(signing_key: str) -> tuple[int, dict[str, Any]]:
+        async def cli(signing_key: str, *options: str) -> tuple[int, dict[str, Any]]:
             env = {**os.environ, "ALPR_DATABASE_URL": system.stack.pg.admin_dsn, "ALPR_AUDIT_SIGNING_KEY": signing_key}
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -142,6 +190,7 @@ class TestVerifyTheLiveLog:
                 "services.cli.main",
                 "audit",
                 "verify",
+                *options,
                 env=env,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
@@ -153,7 +202,25 @@ class TestVerifyTheLiveLog:
         code, report = await cli(system.stack.audit_signing_key())
         assert code == 0 and report["ok"] is True
         assert report["records_checked"] > 0 and report["checkpoints_checked"] > 0
+        key_file = system.stack.data_dir / "audit-signing.key"
+        code, report = await cli("", "--signing-key-file", str(key_file), "--nats-url", system.stack.nats.url)
+        assert code == 0 and report["ok"] is True, report
+        assert report["stream_events_checked"] > 0
         foreign = base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode()
         code, report = await cli(foreign)
         assert code == 1 and report["ok"] is False
         assert report["first_failure"]["reason"] == "bad_signature"
+
+    async def test_the_cli_refuses_to_run_without_a_key(self, system) -> None:
+        import asyncio
+        import os
+        import sys
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ALPR_AUDIT_")}
+        env["ALPR_DATABASE_URL"] = system.stack.pg.admin_dsn
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "services.cli.main", "audit", "verify", env=env, stderr=asyncio.subprocess.PIPE
+        )
+        _, err = await proc.communicate()
+        assert proc.returncode == 2
+        assert b"no checkpoint key" in err

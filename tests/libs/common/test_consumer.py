@@ -1,0 +1,68 @@
+"""BatchConsumer against real JetStream: a failed batch comes back before anything fetched behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+
+from libs.common.consumer import BatchConsumer
+from libs.common.streams import DurableConsumer
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def _consume(system, ack_policy: AckPolicy, *, prefetch: bool, fail_batches: int) -> tuple[list[int], int]:
+    """Publish 60 numbered messages, consume them in batches of 10 failing the first `fail_batches`."""
+    bus = system.runtime("gateway").bus
+    name = f"TESTCONSUMER{uuid.uuid4().hex[:8].upper()}"
+    subject = f"test.consumer.{name.lower()}"
+    await bus.js.add_stream(StreamConfig(name=name, subjects=[f"{subject}.>"], storage=StorageType.MEMORY))
+    durable = DurableConsumer(
+        name,
+        ConsumerConfig(durable_name="worker", ack_policy=ack_policy, deliver_policy=DeliverPolicy.ALL, ack_wait=30.0),
+    )
+    await bus.js.add_consumer(name, durable.config)
+    for n in range(60):
+        await bus.js.publish(f"{subject}.n", str(n).encode())
+    handled: list[int] = []
+    failures = 0
+    done = asyncio.Event()
+
+    async def handler(msgs: list[Msg]) -> None:
+        nonlocal failures
+        if failures < fail_batches:
+            failures += 1
+            raise RuntimeError("the database went away")  # nothing of this batch was committed
+        handled.extend(int(m.data) for m in msgs)
+        if len(set(handled)) == 60:
+            done.set()
+
+    consumer = BatchConsumer(bus, durable, handler, batch=10, prefetch=prefetch, ordered=True)
+    consumer.start()
+    try:
+        await asyncio.wait_for(done.wait(), timeout=20)
+        await asyncio.sleep(0.3)  # let the last ack reach the server
+        info = await bus.js.consumer_info(name, "worker")
+    finally:
+        await consumer.stop()
+        await bus.js.delete_stream(name)
+    return handled, info.num_ack_pending
+
+
+@pytest.mark.parametrize("ack_policy", [AckPolicy.EXPLICIT, AckPolicy.ALL])
+@pytest.mark.parametrize("prefetch", [False, True])
+async def test_every_message_is_handled_once_in_order_after_a_failed_batch(system, ack_policy, prefetch) -> None:
+    handled, unacked = await _consume(system, ack_policy, prefetch=prefetch, fail_batches=1)
+    # the failed first batch is handled again before the batches behind it: stream order holds
+    assert handled == list(range(60))
+    assert unacked == 0
+
+
+async def test_acks_let_the_stream_forget_the_batch(system) -> None:
+    handled, unacked = await _consume(system, AckPolicy.ALL, prefetch=True, fail_batches=0)
+    assert handled == list(range(60))
+    assert unacked == 0
