@@ -93,7 +93,13 @@ async def run(stack: LocalStack, n: int, publishers: int, batch: int) -> None:
     print(f"published {n} events to AUDIT in {published:.2f} s ({n / published:,.0f}/s, {publishers} in flight)")
     # the writer on its own: the stream holds a backlog, as after an outage or a burst
     consumer = BatchConsumer(
-        bus, AUDIT_WRITER, handlers.write_batch, batch=settings.writer_batch, prefetch=True, ordered=True
+        bus,
+        AUDIT_WRITER,
+        handlers.write_batch,
+        batch=settings.writer_batch,
+        prefetch=True,
+        ordered=True,
+        prepare=handlers.prepare,
     )
     started, cpu = time.perf_counter(), time.process_time()
     consumer.start()

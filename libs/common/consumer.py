@@ -34,17 +34,22 @@ class BatchConsumer:
         batch: int = 500,
         prefetch: bool = False,
         ordered: bool = False,
+        prepare: Callable[[list[Msg]], None] | None = None,
     ) -> None:
         self._bus = bus
         self._consumer = consumer
         self._handler = handler
         self._batch = batch
         # Prefetch: the next batch crosses the network while the handler waits on its database.
-        self._prefetch = prefetch
+        self._prefetch = prefetch or prepare is not None
+        # Prepare: the handler's CPU work on the prefetched batch, run as soon as it arrives (that is,
+        # while the current batch waits on its database); the handler must not rely on it having run.
+        self._prepare = prepare
         # Ordered: a failed batch is retried in place until it commits, never handed back, so nothing
         # fetched after it can be handled before it (the audit chain follows stream order).
         self._ordered = ordered
-        # AckAll: one ack for the last message of a committed batch covers the whole batch.
+        # AckAll: one ack for the last message of a committed batch covers the whole batch, and also every
+        # earlier delivery still pending (one a stopped writer never committed): not for the audit writer.
         self._ack_last_only = consumer.config.ack_policy == AckPolicy.ALL
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -87,7 +92,7 @@ class BatchConsumer:
                     await asyncio.sleep(0.5)
                     continue
                 if self._prefetch:
-                    ahead = asyncio.create_task(sub.fetch(self._batch, timeout=1.0))
+                    ahead = asyncio.create_task(self._fetch_ahead(sub))
                 if self._ordered:
                     await self._until_committed(msgs, ahead)
                 elif not await self._handle(msgs):
@@ -96,6 +101,15 @@ class BatchConsumer:
         finally:
             if ahead is not None:
                 ahead.cancel()
+
+    async def _fetch_ahead(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
+        msgs = await sub.fetch(self._batch, timeout=1.0)
+        if self._prepare is not None:
+            try:
+                self._prepare(msgs)
+            except Exception as exc:  # the handler meets the same batch again and reports it there
+                log.debug("preparing a batch of %s failed: %s", self._consumer.config.durable_name, exc)
+        return msgs
 
     async def _handle(self, msgs: list[Msg]) -> bool:
         """Run the handler on one batch and ack it once committed; False if the handler failed."""
@@ -125,7 +139,6 @@ class BatchConsumer:
             for msg in msgs:
                 await _quietly(msg.ack())
         return True
-
 
     async def _until_committed(self, msgs: list[Msg], ahead: asyncio.Task[list[Msg]] | None) -> None:
         """Retry a failed batch with back-off until it commits, keeping it and the prefetched batch ours."""

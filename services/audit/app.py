@@ -45,7 +45,13 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         await handlers.register()
         await auditors.register()
         consumer = BatchConsumer(
-            bus, AUDIT_WRITER, handlers.write_batch, batch=cfg.writer_batch, prefetch=True, ordered=True
+            bus,
+            AUDIT_WRITER,
+            handlers.write_batch,
+            batch=cfg.writer_batch,
+            prefetch=True,
+            ordered=True,
+            prepare=handlers.prepare,
         )
         consumer.start()
         tasks = [

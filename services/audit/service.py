@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,21 +15,38 @@ from services.audit.ledger.searches import SearchSummary
 _LINK_FIELDS = {"event_id", "event_type", "occurred_at", "actor"}
 
 
-def event_payload(event: AuditEvent) -> str:
-    """Everything of the event except the fields the link carries itself, as canonical JSON."""
-    return canonical_json(event.model_dump(mode="json", exclude=_LINK_FIELDS))
+@dataclass(frozen=True, slots=True)
+class PreparedEvent:
+    """An event checked and encoded, waiting only for its place in the chain."""
+
+    event_id: str
+    event_type: str
+    occurred_at: datetime
+    actor: str  # canonical JSON
+    payload: str  # canonical JSON: everything of the event the link does not carry itself
 
 
-def _actor_and_payload(event: AuditEvent) -> tuple[str, str]:
-    """The actor and the payload as canonical JSON, from one dump of the event (the writer's hot path)."""
-    fields = event.model_dump(mode="json")
-    actor = fields.pop("actor")
-    for name in _LINK_FIELDS:
-        fields.pop(name, None)
-    return canonical_json(actor), canonical_json(fields)
+def prepare_events(bodies: Sequence[bytes]) -> list[PreparedEvent]:
+    """Validate and encode message bodies: the writer's CPU work, done before the chain head is known.
+
+    An unreadable body raises: it is still evidence, so it is never dropped silently.
+    """
+    prepared = []
+    for body in bodies:
+        event = AuditEvent.model_validate_json(body)
+        fields = event.model_dump(mode="json")
+        actor = fields.pop("actor")
+        for name in _LINK_FIELDS:
+            fields.pop(name, None)
+        prepared.append(
+            PreparedEvent(
+                event.event_id, event.event_type.value, event.occurred_at, canonical_json(actor), canonical_json(fields)
+            )
+        )
+    return prepared
 
 
-def links_for(events: Sequence[AuditEvent], head: ChainLink | None, already_stored: set[str]) -> list[ChainLink]:
+def links_for(events: Sequence[PreparedEvent], head: ChainLink | None, already_stored: set[str]) -> list[ChainLink]:
     """Chain the events after `head`, skipping any already stored or repeated in the batch."""
     links: list[ChainLink] = []
     seen = set(already_stored)
@@ -37,14 +55,13 @@ def links_for(events: Sequence[AuditEvent], head: ChainLink | None, already_stor
         if event.event_id in seen:
             continue
         seen.add(event.event_id)
-        actor, payload = _actor_and_payload(event)
         previous = link_after(
             previous,
             event_id=event.event_id,
-            event_type=event.event_type.value,
+            event_type=event.event_type,
             occurred_at=event.occurred_at,
-            actor=actor,
-            payload=payload,
+            actor=event.actor,
+            payload=event.payload,
         )
         links.append(previous)
     return links

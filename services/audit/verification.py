@@ -8,12 +8,12 @@ import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import nats
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from nats.js.client import JetStreamContext
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common import metrics
-from libs.common.bus import Bus
 from libs.common.db import UnitOfWork, create_engine
 from services.audit import repository
 from services.audit.ledger.verify import FailureReason, StoredRecord, VerifyFailure, VerifyReport, verify_records
@@ -96,20 +96,36 @@ async def verify_database(
     public_keys: Sequence[Ed25519PublicKey] | None = None,
     schema: str = "audit",
     nats_url: str | None = None,
+    nats_user: str | None = None,
+    nats_password: str | None = None,
 ) -> dict[str, Any]:
     """Check the whole chain and every signed checkpoint; keys from ALPR_AUDIT_* settings when not given.
 
-    With `nats_url`, the end of the log is also held against the AUDIT stream (services.audit.witness).
+    With `nats_url`, the end of the log is also held against the AUDIT stream (services.audit.witness),
+    as `nats_user` (the audit user in the deployment, whose permissions the witness needs).
     """
     if public_keys is None:
         public_keys = AuditSettings(database_url=database_url).verification_keys()  # type: ignore[arg-type]
     url = database_url.replace("postgresql://", "postgresql+asyncpg://", 1)
     engine = create_engine(url, schema=schema, pool_size=1)
-    bus = await Bus.connect(nats_url, name="alpr-audit-verify") if nats_url else None
+    # one attempt, not Bus.connect's reconnect-forever: a refused login or an unreachable bus must
+    # end the command with an error, not keep it waiting
+    nc = (
+        await nats.connect(
+            nats_url,
+            name="alpr-audit-verify",
+            user=nats_user,
+            password=nats_password,
+            allow_reconnect=False,
+            connect_timeout=5,
+        )
+        if nats_url
+        else None
+    )
     try:
         async with UnitOfWork(engine)() as session:
-            return await verify_session(session, public_keys, witness=bus.js if bus else None)
+            return await verify_session(session, public_keys, witness=nc.jetstream() if nc else None)
     finally:
-        if bus is not None:
-            await bus.close()
+        if nc is not None:
+            await nc.close()
         await engine.dispose()

@@ -12,14 +12,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common import metrics
 from libs.common.bus import Bus
-from libs.common.contracts.audit import AuditEvent, EventLookup, EventSummary, PersistedQuery, PersistedReply
+from libs.common.contracts.audit import EventLookup, EventSummary, PersistedQuery, PersistedReply
 from libs.common.contracts.oversight import CountsQuery, CountsReply, FlaggedAttempt, FlagsQuery, FlagsReply
 from libs.common.db import UnitOfWork
 from libs.common.errors import NotFound, Unavailable
 from services.audit import repository
 from services.audit.ledger.checkpoints import sign_checkpoint
 from services.audit.ledger.merkle import MerkleAccumulator
-from services.audit.service import checkpoint_due, links_for
+from services.audit.service import PreparedEvent, checkpoint_due, links_for, prepare_events
 from services.audit.settings import AuditSettings
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ class AuditHandlers:
         self._waiters: dict[str, list[asyncio.Future[PersistedReply]]] = {}
         self._signing_key = settings.signing_key()
         self._tree: MerkleAccumulator | None = None
+        self._prepared: tuple[tuple[str, int, int], list[PreparedEvent]] | None = None
         self._started = datetime.now(UTC)
 
     async def register(self) -> None:
@@ -85,15 +86,25 @@ class AuditHandlers:
             result_ids=payload.get("result_ids", []),
         )
 
+    def prepare(self, msgs: list[Msg]) -> None:
+        """Validate and encode a fetched batch ahead of its turn.
+
+        The consumer calls this for the prefetched batch while the current one waits on PostgreSQL, so
+        the writer's CPU work overlaps the database's. Only the last prepared batch is kept.
+        """
+        if msgs:
+            self._prepared = (_batch_key(msgs), prepare_events([msg.data for msg in msgs]))
+
     async def write_batch(self, msgs: list[Msg]) -> None:
         """Chain and insert a batch in one transaction; the consumer acks only after it commits."""
-        events: list[AuditEvent] = []
-        for msg in msgs:
+        if self._prepared is not None and self._prepared[0] == _batch_key(msgs):
+            # taken now: the next batch's preparation lands here while this one waits on the database
+            events, self._prepared = self._prepared[1], None
+        else:
             try:
-                events.append(AuditEvent.model_validate_json(msg.data))
+                events = prepare_events([msg.data for msg in msgs])
             except ValueError:
-                # an unreadable event is still evidence: keep it as what it is, never drop it silently
-                log.error("AUDIT message %s is not an audit event", msg.subject)
+                log.error("an AUDIT message of this batch is not an audit event")
                 raise
         metrics.AUDIT_LAG.set(msgs[-1].metadata.num_pending if msgs else 0)
         async with self.uow() as session:
@@ -179,3 +190,8 @@ class AuditHandlers:
                 waiters.remove(waiter)
             if not waiters:
                 self._waiters.pop(query.event_id, None)
+
+
+def _batch_key(msgs: list[Msg]) -> tuple[str, int, int]:
+    """Which batch this is: the reply subject of its first message (unique per delivery) and its extent."""
+    return (msgs[0].reply or "", len(msgs), msgs[-1].metadata.sequence.stream)

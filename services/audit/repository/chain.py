@@ -80,13 +80,19 @@ async def find_link(session: AsyncSession, *, event_id: str) -> ChainLink | None
 # verifier hashes what comes back and builds no object per record. to_json escapes text exactly as
 # json.encoder.encode_basestring does, and to_char gives format_timestamp's microsecond UTC form;
 # tests/services/audit/test_verification_rows.py holds the two encodings to each other.
+# to_char's YYYY drops the era (2024 BC reads as 2024) and gives NULL for infinity, so a timestamp the
+# writer cannot have stored (outside Python's years 1..9999) is laid out as its own text, which no
+# written document holds; a NULL anywhere gives an empty document: both fail as hash_mismatch.
+# Functions are pg_catalog's by name, so no function of the same name in the schema can stand in.
 _RECORDS_AFTER = (
-    "SELECT seq, event_id, prev_hash, hash, convert_to("
-    """'{"actor":' || actor || ',"event_id":' || to_json(event_id)::text"""
-    """ || ',"event_type":' || to_json(event_type)::text"""
-    """ || ',"occurred_at":"' || to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
-    """ || '","payload":' || payload || ',"prev_hash":' || to_json(prev_hash)::text"""
-    """ || ',"seq":' || seq::text || '}', 'UTF8') """
+    "SELECT seq, event_id, prev_hash, hash, coalesce(pg_catalog.convert_to("
+    """'{"actor":' || actor || ',"event_id":' || pg_catalog.to_json(event_id)::text"""
+    """ || ',"event_type":' || pg_catalog.to_json(event_type)::text || ',"occurred_at":"' || CASE"""
+    """ WHEN occurred_at >= '0001-01-01 00:00:00+00' AND occurred_at < '10000-01-01 00:00:00+00'"""
+    """ THEN pg_catalog.to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+    """ ELSE 'outside the writer''s range: ' || occurred_at::text END"""
+    """ || '","payload":' || payload || ',"prev_hash":' || pg_catalog.to_json(prev_hash)::text"""
+    """ || ',"seq":' || seq::text || '}', 'UTF8'), ''::bytea) """
     "FROM access_records WHERE seq > $1 ORDER BY seq LIMIT $2"
 )
 

@@ -15,7 +15,9 @@ from libs.common.streams import DurableConsumer
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-async def _consume(system, ack_policy: AckPolicy, *, prefetch: bool, fail_batches: int) -> tuple[list[int], int]:
+async def _consume(
+    system, ack_policy: AckPolicy, *, prefetch: bool, fail_batches: int, prepared: list[int] | None = None
+) -> tuple[list[int], int]:
     """Publish 60 numbered messages, consume them in batches of 10 failing the first `fail_batches`."""
     bus = system.runtime("gateway").bus
     name = f"TESTCONSUMER{uuid.uuid4().hex[:8].upper()}"
@@ -41,7 +43,19 @@ async def _consume(system, ack_policy: AckPolicy, *, prefetch: bool, fail_batche
         if len(set(handled)) == 60:
             done.set()
 
-    consumer = BatchConsumer(bus, durable, handler, batch=10, prefetch=prefetch, ordered=True)
+    def prepare(msgs: list[Msg]) -> None:
+        assert prepared is not None
+        prepared.extend(int(m.data) for m in msgs)
+
+    consumer = BatchConsumer(
+        bus,
+        durable,
+        handler,
+        batch=10,
+        prefetch=prefetch,
+        ordered=True,
+        prepare=prepare if prepared is not None else None,
+    )
     consumer.start()
     try:
         await asyncio.wait_for(done.wait(), timeout=20)
@@ -65,4 +79,13 @@ async def test_every_message_is_handled_once_in_order_after_a_failed_batch(syste
 async def test_acks_let_the_stream_forget_the_batch(system) -> None:
     handled, unacked = await _consume(system, AckPolicy.ALL, prefetch=True, fail_batches=0)
     assert handled == list(range(60))
+    assert unacked == 0
+
+
+async def test_prefetched_batches_are_prepared_before_their_turn(system) -> None:
+    prepared: list[int] = []
+    handled, unacked = await _consume(system, AckPolicy.ALL, prefetch=True, fail_batches=1, prepared=prepared)
+    assert handled == list(range(60))
+    # every batch after the first was fetched, and so prepared, while the one before it was handled
+    assert prepared and set(prepared) <= set(range(60))
     assert unacked == 0

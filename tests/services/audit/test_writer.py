@@ -134,3 +134,22 @@ class TestCheckpointTiming:
         finally:
             handlers.settings.checkpoint_interval_s = interval
         assert await admin_db.fetchval("SELECT max(tree_size) FROM audit.checkpoints") >= reply.seq
+
+
+class TestPreparation:
+    def test_prepared_events_carry_the_canonical_actor_and_payload(self) -> None:
+        from services.audit.ledger.chain import canonical_json
+        from services.audit.service import prepare_events
+
+        event = full_event(EventType.EXPORT, query={"plate": "7ABC123"})
+        (prepared,) = prepare_events([event.model_dump_json().encode()])
+        assert prepared.actor == canonical_json(event.actor.model_dump(mode="json"))
+        payload = json.loads(prepared.payload)
+        assert payload["query"] == {"plate": "7ABC123"}
+        assert not {"event_id", "event_type", "occurred_at", "actor"} & set(payload)
+
+    def test_a_body_that_is_no_event_is_refused_not_dropped(self) -> None:
+        from services.audit.service import prepare_events
+
+        with pytest.raises(ValueError):
+            prepare_events([b'{"event_type": "search"}'])
