@@ -1,24 +1,40 @@
 """Recognizer speed on this CPU: plates/s batched and p50/p95 ms for one plate, torch on 2 threads.
 
-Run: `python bench/recognizer_throughput.py [--weights PATH] [--threads 2] [--seconds 5]`
+Then one plate at a time through NATS: a client's request on `alpr.recognize` (a JPEG crop, base64) to
+the recognizer's handler, micro-batcher and reply, on an embedded nats-server, as records asks.
+
+Run: `python bench/recognizer_throughput.py [--weights PATH] [--threads 2] [--seconds 5] [--no-nats]`
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import base64
+import io
 import random
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import torch
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from libs.common.bus import Bus
+from libs.common.contracts.recognition import Recognition, RecognizeRequest
+from services.cli.embedded import EmbeddedNats
+from services.recognizer import handlers
 from services.recognizer.engine.augment import synthetic_crop
+from services.recognizer.engine.batcher import MicroBatcher
 from services.recognizer.engine.reader import PlateReader
 from services.recognizer.engine.synth import render_plate
+from services.recognizer.service import Recognizer
+from services.recognizer.settings import RecognizerSettings
 
 
 def main() -> None:
@@ -27,6 +43,7 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, default=None)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=5.0, help="time spent on each measurement")
+    parser.add_argument("--no-nats", action="store_true", help="skip the measurement through NATS")
     args = parser.parse_args()
     reader = PlateReader.load(args.weights, threads=args.threads)
     rng = random.Random(7)
@@ -49,6 +66,50 @@ def main() -> None:
         latencies.append((time.perf_counter() - t) * 1000)
     cuts = statistics.quantiles(latencies, n=20)
     print(f"single plate: p50 {statistics.median(latencies):.2f} ms, p95 {cuts[18]:.2f} ms ({len(latencies)} reads)")
+    if not args.no_nats:
+        asyncio.run(through_nats(reader, crops, args.seconds))
+
+
+async def through_nats(reader: PlateReader, crops: list[Image.Image], seconds: float) -> None:
+    """p50/p95 of one plate at a time through NATS, serialization and the micro-batcher's wait included."""
+    folder = Path(tempfile.mkdtemp(prefix="alpr-bench-"))
+    server = EmbeddedNats(folder / "nats")
+    server.start()
+    try:
+        service = await Bus.connect(server.url, name="recognizer")
+        client = await Bus.connect(server.url, name="records")
+        settings = RecognizerSettings()
+        batcher = MicroBatcher(reader, max_batch=settings.max_batch, max_wait_ms=settings.max_wait_ms)
+        await handlers.register(
+            service, Recognizer(batcher, version=reader.version, max_image_bytes=settings.max_image_bytes)
+        )
+        await service.nc.flush()  # the subscription reaches the server before the first request
+        bodies = []
+        for crop in crops[:64]:
+            buffer = io.BytesIO()
+            crop.convert("RGB").save(buffer, format="JPEG", quality=85)
+            bodies.append(RecognizeRequest(image_b64=base64.b64encode(buffer.getvalue()).decode()))
+        for body in bodies[:10]:
+            await client.request("alpr.recognize", body, Recognition)
+        latencies: list[float] = []
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            t = time.perf_counter()
+            await client.request("alpr.recognize", bodies[len(latencies) % len(bodies)], Recognition)
+            latencies.append((time.perf_counter() - t) * 1000)
+        cuts = statistics.quantiles(latencies, n=20)
+        print(
+            f"one plate through NATS (JPEG crop, max_wait_ms {settings.max_wait_ms}): p50 "
+            f"{statistics.median(latencies):.2f} ms, p95 {cuts[18]:.2f} ms ({len(latencies)} requests)"
+        )
+        await client.close()
+        await service.close()
+        close = getattr(batcher, "close", None)
+        if close is not None:
+            await close()
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

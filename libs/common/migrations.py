@@ -9,7 +9,7 @@ from pathlib import Path
 
 import asyncpg
 from nats.js import JetStreamContext
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import APIError, NotFoundError
 
 from libs.common.streams import CONSUMERS, STREAMS
 
@@ -78,10 +78,15 @@ async def apply_streams(js: JetStreamContext, *, replicas: int = 1) -> list[str]
     for consumer in CONSUMERS:
         try:
             await js.add_consumer(consumer.stream, consumer.config)
-        except BadRequestError as exc:
-            # an incompatible change to an existing durable: recreate it from the declaration
-            log.warning("recreating consumer %s: %s", consumer.config.durable_name, exc)
-            await js.delete_consumer(consumer.stream, consumer.config.durable_name or "")
-            await js.add_consumer(consumer.stream, consumer.config)
+        except APIError as exc:
+            # An incompatible change (ack policy, deliver policy ...) to an existing durable. Deleting
+            # and recreating it would re-read the whole stream and, for AUDIT, reset what the verifier's
+            # stream witness relies on: that is an operator's decision (docs/operations.md), never a
+            # migration's side effect.
+            raise RuntimeError(
+                f"consumer {consumer.stream}/{consumer.config.durable_name} differs from its declaration in a "
+                f"way JetStream cannot update ({exc.description or exc}); see docs/operations.md, "
+                "'Changing a durable consumer'"
+            ) from exc
         done.append(f"consumer {consumer.stream}/{consumer.config.durable_name}")
     return done

@@ -75,8 +75,9 @@ AUDIT_WRITER = DurableConsumer(
     "AUDIT",
     ConsumerConfig(
         durable_name="audit-writer",
-        # one writer, strictly in stream order: acking a committed batch's last message acks the batch
-        ack_policy=AckPolicy.ALL,
+        # Explicit, not AckAll: a batch delivered to a writer that stopped before committing it stays
+        # pending, and with AckAll the next writer's ack of any later message would ack it unwritten.
+        ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.ALL,
         ack_wait=30.0,
         max_deliver=-1,

@@ -58,26 +58,42 @@ async def verify_session(
             await reader
     if failed:
         raise failed[0]
-    stream_checked = None
+    stream_checked, stream_error = None, None
     if witness is not None and report.ok:
-        acknowledged = await acknowledged_events(witness)
-        stored = await repository.existing_event_ids(session, event_ids=list(acknowledged.event_ids))
-        stream_checked = len(acknowledged.event_ids)
-        missing = sorted((seq, event_id) for event_id, seq in acknowledged.event_ids.items() if event_id not in stored)
-        if missing:
-            stream_seq, event_id = missing[0]
-            detail = (
-                f"event {event_id}, acknowledged by the audit writer at AUDIT stream sequence {stream_seq}, "
-                f"is not in the log: records were cut after seq {report.records_checked}"
-            )
-            failure = VerifyFailure(report.records_checked + 1, event_id, FailureReason.MISSING_RECORD, detail)
-            report = dataclasses.replace(report, ok=False, first_failure=failure)
+        try:
+            report, stream_checked = await _hold_end_against_stream(session, witness, report)
+        except Exception as exc:  # the bus or the stream is down: say the end went unchecked, and why
+            stream_error = f"the AUDIT stream could not be read ({type(exc).__name__}: {exc})"
     metrics.AUDIT_VERIFY_OK.set(1 if report.ok else 0)
-    return report_dict(report, stream_checked=stream_checked)
+    return report_dict(report, stream_checked=stream_checked, stream_error=stream_error)
 
 
-def report_dict(report: VerifyReport, *, stream_checked: int | None = None) -> dict[str, Any]:
-    """The report as the CLI prints it and the API returns it; stream_checked None: no witness asked."""
+async def _hold_end_against_stream(
+    session: AsyncSession, witness: JetStreamContext, report: VerifyReport
+) -> tuple[VerifyReport, int]:
+    """Fail the report if an event the writer acknowledged is not in the log (services.audit.witness)."""
+    acknowledged = await acknowledged_events(witness)
+    stored = await repository.existing_event_ids(session, event_ids=list(acknowledged.event_ids))
+    missing = sorted((seq, event_id) for event_id, seq in acknowledged.event_ids.items() if event_id not in stored)
+    if missing:
+        stream_seq, event_id = missing[0]
+        detail = (
+            f"event {event_id}, acknowledged by the audit writer at AUDIT stream sequence {stream_seq}, "
+            f"is not in the log: records were cut after seq {report.records_checked}"
+        )
+        failure = VerifyFailure(report.records_checked + 1, event_id, FailureReason.MISSING_RECORD, detail)
+        report = dataclasses.replace(report, ok=False, first_failure=failure)
+    return report, len(acknowledged.event_ids)
+
+
+def report_dict(
+    report: VerifyReport, *, stream_checked: int | None = None, stream_error: str | None = None
+) -> dict[str, Any]:
+    """The report as the CLI prints it and the API returns it.
+
+    stream_events_checked None: the end of the log was not held against the stream (not asked, or the
+    stream could not be read: stream_error says why; `ok` then covers the chain and checkpoints only).
+    """
     failure = dataclasses.asdict(report.first_failure) if report.first_failure else None
     if failure is not None:
         failure["reason"] = str(failure["reason"])
@@ -87,6 +103,7 @@ def report_dict(report: VerifyReport, *, stream_checked: int | None = None) -> d
         "checkpoints_checked": report.checkpoints_checked,
         "first_failure": failure,
         "stream_events_checked": stream_checked,
+        "stream_error": stream_error,
     }
 
 

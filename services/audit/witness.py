@@ -8,17 +8,17 @@ hold. The stream keeps its messages for 30 days, far longer than a checkpoint in
 
 from __future__ import annotations
 
+import asyncio
 import json
-import uuid
 from dataclasses import dataclass
 
-from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
+from nats.js.errors import NotFoundError
 
 from libs.common.streams import AUDIT_WRITER
 
 WINDOW = 5_000  # messages checked back from the floor: several checkpoint intervals (every 1,000 records)
+_IN_FLIGHT = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,45 +30,31 @@ class Acknowledged:
 
 
 async def acknowledged_events(js: JetStreamContext, *, window: int = WINDOW) -> Acknowledged:
-    """Read the last `window` acknowledged messages of AUDIT with a short-lived consumer of our own."""
+    """Read the last `window` acknowledged messages of AUDIT by sequence, 200 requests in flight.
+
+    Message GETs, not a consumer of our own: the audit user then needs no right to create consumers on
+    AUDIT, a right that would also let it reconfigure `audit-writer`.
+    """
     info = await js.consumer_info(AUDIT_WRITER.stream, AUDIT_WRITER.config.durable_name or "")
     floor = info.ack_floor.stream_seq if info.ack_floor else 0
     stream = await js.stream_info(AUDIT_WRITER.stream)
     start = max(floor - window + 1, stream.state.first_seq, 1)
     found: dict[str, int] = {}
-    if floor < start:
-        return Acknowledged(floor, found)
-    # named, not durable: it lapses 30 s after use, so the audit user needs no DELETE grant on AUDIT
-    name = f"audit-verify-{uuid.uuid4().hex[:12]}"
-    await js.add_consumer(
-        AUDIT_WRITER.stream,
-        ConsumerConfig(
-            name=name,
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=start,
-            ack_policy=AckPolicy.NONE,
-            inactive_threshold=30.0,
-        ),
-    )
-    sub = await js.pull_subscribe_bind(consumer=name, stream=AUDIT_WRITER.stream)
-    try:
-        while True:
-            try:
-                msgs = await sub.fetch(500, timeout=2.0)
-            except NatsTimeout:
-                break
-            for msg in msgs:
-                seq = msg.metadata.sequence.stream
-                if seq > floor:
-                    return Acknowledged(floor, found)
-                event_id = _event_id(msg.data)
-                if event_id:
-                    found[event_id] = seq
-            if msgs[-1].metadata.sequence.stream >= floor:
-                break
-    finally:
-        await sub.unsubscribe()
+    for first in range(start, floor + 1, _IN_FLIGHT):
+        sequences = range(first, min(first + _IN_FLIGHT, floor + 1))
+        for seq, data in zip(sequences, await asyncio.gather(*(_message(js, seq) for seq in sequences)), strict=True):
+            event_id = _event_id(data) if data is not None else ""
+            if event_id:
+                found[event_id] = seq
     return Acknowledged(floor, found)
+
+
+async def _message(js: JetStreamContext, seq: int) -> bytes | None:
+    """A message's body; None where the stream no longer holds it (aged out)."""
+    try:
+        return (await js.get_msg(AUDIT_WRITER.stream, seq)).data
+    except NotFoundError:
+        return None
 
 
 def _event_id(data: bytes) -> str:

@@ -27,6 +27,8 @@ def _eval(args: argparse.Namespace) -> None:
 
 
 def _verify(args: argparse.Namespace) -> None:
+    import nats.errors
+
     from services.audit.ledger.checkpoints import load_public_key, load_signing_key
     from services.audit.verification import verify_database
 
@@ -34,17 +36,28 @@ def _verify(args: argparse.Namespace) -> None:
     if not database_url:
         _usage("give --database-url or set ALPR_DATABASE_URL")
     keys = [load_public_key(text) for text in args.public_key]
-    keys += [load_public_key(text) for text in os.environ.get("ALPR_AUDIT_PUBLIC_KEYS", "").split(",") if text.strip()]
     # a signing key file, as `alpr up` keeps in .alpr/audit-signing.key (raw keys of both kinds are 32
     # bytes, so the kind is said by the option, never guessed)
     keys += [load_signing_key(Path(path).read_text().strip()).public_key() for path in args.signing_key_file]
-    if os.environ.get("ALPR_AUDIT_SIGNING_KEY"):
-        keys.append(load_signing_key(os.environ["ALPR_AUDIT_SIGNING_KEY"]).public_key())
+    if not keys:
+        # the environment's keys only when none were given: an auditor can trust exactly the keys they hold
+        env_keys = os.environ.get("ALPR_AUDIT_PUBLIC_KEYS", "").split(",")
+        keys += [load_public_key(text) for text in env_keys if text.strip()]
+        if os.environ.get("ALPR_AUDIT_SIGNING_KEY"):
+            keys.append(load_signing_key(os.environ["ALPR_AUDIT_SIGNING_KEY"]).public_key())
     if not keys:
         # without a key no checkpoint can be trusted: refuse rather than report a log as unverifiable
         _usage("no checkpoint key: give --public-key or --signing-key-file, or set ALPR_AUDIT_PUBLIC_KEYS")
     nats_url = None if args.no_stream else (args.nats_url or os.environ.get("ALPR_NATS_URL"))
-    report = asyncio.run(verify_database(database_url, public_keys=keys, nats_url=nats_url))
+    # the pod's own NATS user (audit in the deployment); the bus refuses a connection without one
+    user, password = os.environ.get("ALPR_NATS_USER"), os.environ.get("ALPR_NATS_PASSWORD")
+    verifying = verify_database(
+        database_url, public_keys=keys, nats_url=nats_url, nats_user=user, nats_password=password
+    )
+    try:
+        report = asyncio.run(verifying)
+    except (OSError, nats.errors.Error) as exc:
+        _usage(f"the bus at {nats_url} refused or is unreachable ({exc}); --no-stream skips the stream check")
     print(json.dumps(report, indent=2, default=str))
     raise SystemExit(0 if report.get("ok") else 1)
 

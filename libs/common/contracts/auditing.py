@@ -104,6 +104,7 @@ class VerifyOutcome(BaseModel):
     first_failure: dict[str, Any] | None = None
     # events the writer acknowledged on the AUDIT stream, each found in the log (None: not checked)
     stream_events_checked: int | None = None
+    stream_error: str | None = None  # why the stream check could not run; ok then covers the chain only
 
 
 class SampleRequest(BaseModel):

@@ -46,6 +46,10 @@ async def _driver(session: AsyncSession) -> asyncpg.Connection:
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
+    if not driver.is_in_transaction():
+        # SQLAlchemy's asyncpg adapter sends BEGIN only with its own first statement: until then a
+        # statement on the driver would commit on its own, outside the unit of work
+        await session.execute(text("SELECT 1"))
     return driver
 
 

@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 
 from libs.common.contracts.audit import EventType
+from libs.common.db import UnitOfWork, create_engine
 from services.audit.verification import verify_database
 from tests.services.audit.access_log import full_event, public_key, record
 
@@ -149,6 +150,41 @@ class TestTheEndOfTheLog:
         assert report["first_failure"]["event_id"] == cut[0]["event_id"]
         assert report["first_failure"]["seq"] == cut[0]["seq"]
         assert report["stream_events_checked"] >= 3
+
+    async def test_an_unreadable_stream_leaves_the_end_unchecked_and_says_so(self, system, scratch) -> None:
+        from services.audit.verification import verify_session
+
+        class DownStream:
+            async def consumer_info(self, *args: Any) -> None:
+                raise TimeoutError("nats: timeout")
+
+        engine = create_engine(
+            system.stack.pg.admin_dsn.replace("postgresql://", "postgresql+asyncpg://"), schema=scratch
+        )
+        try:
+            async with UnitOfWork(engine)() as session:
+                report = await verify_session(session, [public_key(system)], witness=DownStream())  # type: ignore[arg-type]
+        finally:
+            await engine.dispose()
+        assert report["ok"] and report["stream_events_checked"] is None
+        assert "could not be read" in report["stream_error"]
+
+    async def test_the_cli_names_an_unreachable_bus(self, system) -> None:
+        import asyncio
+        import os
+        import sys
+
+        env = {**os.environ, "ALPR_DATABASE_URL": system.stack.pg.admin_dsn}
+        env["ALPR_AUDIT_SIGNING_KEY"] = system.stack.audit_signing_key()
+        proc = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "services.cli.main", "audit", "verify", "--nats-url", "nats://127.0.0.1:1"),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await proc.communicate()
+        assert proc.returncode == 2
+        assert b"--no-stream" in err
 
 
 async def _writer_acked(system: Any) -> None:

@@ -99,3 +99,23 @@ async def test_the_awkward_log_verifies_and_a_changed_timestamp_does_not(system,
     report = await verify_database(system.stack.pg.admin_dsn, public_keys=[], schema=scratch)
     assert not report["ok"]
     assert (report["first_failure"]["seq"], report["first_failure"]["reason"]) == (2, "hash_mismatch")
+
+
+@pytest.mark.parametrize(
+    "tampered",
+    [
+        # to_char's YYYY drops the era: the same year BC must not lay out as the written document
+        "occurred_at - interval '4051 years'",
+        # to_char gives NULL for infinity: a failed record, not a crashed verification
+        "'infinity'::timestamptz",
+    ],
+)
+async def test_a_timestamp_outside_the_writers_range_fails_as_hash_mismatch(
+    system, admin_db, scratch, tampered
+) -> None:
+    await admin_db.execute(f"ALTER TABLE {scratch}.access_records DISABLE TRIGGER USER")
+    # seq 1 is 2026-03-01 12:00:00.123456 UTC; 4051 years earlier is 2026 BC, which to_char writes as 2026
+    await admin_db.execute(f"UPDATE {scratch}.access_records SET occurred_at = {tampered} WHERE seq = 1")
+    report = await verify_database(system.stack.pg.admin_dsn, public_keys=[], schema=scratch)
+    assert not report["ok"]
+    assert (report["first_failure"]["seq"], report["first_failure"]["reason"]) == (1, "hash_mismatch")
