@@ -72,7 +72,7 @@ async def read_only(dsn: str, n: int) -> float:
         began = time.perf_counter()
         async with UnitOfWork(engine)() as session:
             count = 0
-            async for chunk in repository.iter_record_chunks(session):
+            async for chunk in repository.iter_record_chunks([session]):
                 count += len(chunk)
         assert count == n
         return count / (time.perf_counter() - began)

@@ -136,8 +136,9 @@ class AuditorHandlers:
         return c.ConsistencyProof(old=_checkpoint_out(old), new=_checkpoint_out(new), proof=[p.hex() for p in proof])
 
     async def verify(self, query: c.VerifyQuery) -> c.VerifyOutcome:
-        async with self.uow() as session:
-            report = await verify_session(session, self.settings.verification_keys(), witness=self.bus.js)
+        async with self.uow() as session, self.uow() as second:
+            keys = self.settings.verification_keys()
+            report = await verify_session(session, keys, witness=self.bus.js, second=second)
         return c.VerifyOutcome(**report)
 
     async def draw(self, request: c.SampleRequest) -> c.SampleOut:

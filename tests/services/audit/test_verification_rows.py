@@ -69,7 +69,7 @@ async def test_each_document_is_the_hashed_bytes(system, scratch) -> None:
     engine = create_engine(system.stack.pg.admin_dsn.replace("postgresql://", "postgresql+asyncpg://"), schema=scratch)
     try:
         async with UnitOfWork(engine)() as session:
-            rows = [row async for chunk in repository.iter_record_chunks(session, chunk=4) for row in chunk]
+            rows = [row async for chunk in repository.iter_record_chunks([session], chunk=4) for row in chunk]
     finally:
         await engine.dispose()
     links = chain()
