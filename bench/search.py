@@ -36,6 +36,7 @@ from services.cli.embedded import EmbeddedNats, EmbeddedPostgres
 from services.cli.stack import migrate
 from services.records.handlers import RecordsHandlers
 from services.records.lookalike import DEFAULT_LOOKALIKES, lookalike_key
+from services.records.repository import plate_days_partition_ddl
 from services.records.retention.job import PurgeJob
 from services.records.settings import RecordsSettings
 
@@ -67,11 +68,19 @@ async def load_day(conn: asyncpg.Connection, day: date, n: int) -> None:
     """One day's reads into a bare table, then attached: its indexes are built once, in bulk."""
     name, lo, hi = f"reads_{day:%Y%m%d}", day.isoformat(), (day + timedelta(days=1)).isoformat()
     start = datetime.combine(day, datetime.min.time(), UTC)
+    # straight into the partition, past the trigger on `reads`: the plate-day map is filled here instead
+    await conn.execute(plate_days_partition_ddl(day))
+    note_plate_days = (
+        f"INSERT INTO read_plate_days (plate, day) SELECT DISTINCT plate, '{lo}'::date FROM {name} "
+        "WHERE plate IS NOT NULL ON CONFLICT DO NOTHING"
+    )
     if await conn.fetchval("SELECT to_regclass($1)", name):  # a running records made it already
         await conn.execute(FILL.format(table=name), start, n)
+        await conn.execute(note_plate_days)
         return
     await conn.execute(f"CREATE TABLE {name} (LIKE reads INCLUDING DEFAULTS)")
     await conn.execute(FILL.format(table=name), start, n)
+    await conn.execute(note_plate_days)
     # the check lets ATTACH skip its validation scan
     await conn.execute(
         f"ALTER TABLE {name} ADD CONSTRAINT {name}_range CHECK (captured_at >= '{lo} 00:00+00' "
@@ -116,6 +125,7 @@ async def build(admin_dsn: str, *, reads: int, days: int, purge_day_reads: int, 
         )
         await conn.execute("RESET ROLE")
         await conn.execute("ANALYZE records.reads")
+        await conn.execute("ANALYZE records.read_plate_days")
         print(f"  built {per_day * days + purge_day_reads:,} reads in {time.perf_counter() - started:.0f} s")
         return old_day
     finally:

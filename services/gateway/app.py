@@ -103,7 +103,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         public,
     ):
         app.include_router(area.router)
-    setup_tracing(app, "gateway", cfg)
+    setup_tracing(app, "gateway", cfg, own_server_spans=reads.INGEST_PATHS)
     return app
 
 

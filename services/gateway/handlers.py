@@ -23,23 +23,33 @@ class AuditTrail:
         self.persist_wait_ms = persist_wait_ms
 
     async def record(self, event: AuditEvent) -> PersistedReply:
-        """Publish to AUDIT, await the stream's ack, then the audit service's confirmation it is stored."""
-        try:
-            await self.bus.publish_durable(
-                audit_subject(event.event_type.value), event.model_dump_json().encode(), msg_id=event.event_id
-            )
-            return await self.bus.request(
+        """Publish to AUDIT, await the stream's ack, and the audit service's confirmation it is stored."""
+        # asked for at once, so the audit service waits for the record while the stream acknowledges it;
+        # both must answer before this returns, and a failed publish withdraws the question
+        persisted = asyncio.create_task(
+            self.bus.request(
                 "alpr.audit.persisted",
                 PersistedQuery(event_id=event.event_id, wait_ms=self.persist_wait_ms),
                 PersistedReply,
                 timeout=self.persist_wait_ms / 1000 + 1.0,
             )
+        )
+        try:
+            await self.bus.publish_durable(
+                audit_subject(event.event_type.value), event.model_dump_json().encode(), msg_id=event.event_id
+            )
+            return await persisted
         except AlprError as err:
             raise Unavailable(
                 "the access could not be recorded, so no data is returned",
                 code="audit_unavailable",
                 cause=err.code,
             ) from err
+        finally:
+            if not persisted.done():
+                persisted.cancel()
+            elif not persisted.cancelled():
+                persisted.exception()  # retrieved, so a failure after a failed publish is not logged as lost
 
     async def record_quietly(self, event: AuditEvent) -> None:
         """For refusals: the attempt is recorded when possible; the refusal stands either way."""

@@ -21,6 +21,17 @@ async def get_user_class(session: AsyncSession, *, name: str | None) -> UserClas
     return await session.get(UserClass, name) if name else None
 
 
+async def get_person_and_class(session: AsyncSession, *, sub: str) -> tuple[Person | None, UserClass | None]:
+    """A person and their user class in one round trip: every request of a person asks for both."""
+    query = (
+        select(Person, UserClass)
+        .join(UserClass, col(UserClass.name) == col(Person.user_class), isouter=True)
+        .where(col(Person.sub) == sub)
+    )
+    row = (await session.exec(query)).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
 async def list_persons(session: AsyncSession) -> list[Person]:
     return list((await session.exec(select(Person).order_by(col(Person.sub)))).all())
 
@@ -102,14 +113,14 @@ async def get_approval(session: AsyncSession, *, approval_id: str) -> Approval |
         return None
 
 
-async def tally_access(session: AsyncSession, *, day: date, event_type: str) -> None:
+async def tally_access(session: AsyncSession, *, day: date, event_type: str, delta: int = 1) -> None:
     """A5: the gateway's own count of data accesses, compared daily with the audit log."""
     await session.execute(
         text(
-            "INSERT INTO access_tally (day, event_type, count) VALUES (:d, :t, 1) "
-            "ON CONFLICT (day, event_type) DO UPDATE SET count = access_tally.count + 1"
+            "INSERT INTO access_tally (day, event_type, count) VALUES (:d, :t, :n) "
+            "ON CONFLICT (day, event_type) DO UPDATE SET count = access_tally.count + :n"
         ),
-        {"d": day, "t": event_type},
+        {"d": day, "t": event_type, "n": delta},
     )
 
 

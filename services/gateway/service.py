@@ -87,6 +87,14 @@ def check_may_act(person: Person, now: datetime, settings: GatewaySettings) -> N
         raise Forbidden("the account was unused too long and is suspended", code="account_dormant")
 
 
+# last use is recorded at most this often, so most requests of a person skip that write
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def touch_due(person: Person, now: datetime) -> bool:
+    return person.last_active_at is None or now - person.last_active_at >= TOUCH_EVERY
+
+
 def system_actor() -> Actor:
     """The gateway itself, for changes no person made (a lapse found on use or by the sweep)."""
     return Actor(kind="system", sub="alpr-gateway")

@@ -104,13 +104,17 @@ class RecordsHandlers:
         await recognize_reads(self.bus, rows, timeout=self.settings.recognize_timeout_s)
         await self.ensure_partitions({repository.utc_day(r.read.captured_at) for r in rows})
         # matched before the insert so each read stores whether it hit; alerts go out after the commit
-        matched = self.alerts.match(rows, datetime.now(UTC)) if self.alerts else []
+        matched = await self.alerts.match(rows) if self.alerts else []
         raised: list[AlertMessage] = []
         async with self.uow() as session:
             images = [img for row in rows for img in row.decoded_images()]
             new_ids = await repository.insert_reads(session, rows)
-            if matched and self.alerts:
+            if self.alerts:
                 raised = await self.alerts.store(session, matched, new_ids, datetime.now(UTC))
+                # a redelivered read (stored before, its alerts' publication cut short) publishes them now,
+                # even when its entry has left the index since
+                again = [r.read.read_id for r in rows if r.read.read_id not in new_ids]
+                raised += await self.alerts.unpublished(session, again)
             await repository.insert_images(session, [i for i in images if i[0] in new_ids])
             await repository.drop_superseded_previews(
                 session, preview_ids=[p for row in rows for p in row.read.replaces]
@@ -138,6 +142,7 @@ class RecordsHandlers:
                 limit=limit + 1,
                 held_case=request.case_number if held else None,
                 generic_plan=query.match != "partial" or not query.plate,
+                exact_plate=params["plate"] if query.plate and query.match == "exact" else None,
             )
         metrics.SEARCH_LATENCY.labels("records").observe(asyncio.get_running_loop().time() - started)
         page = [ReadSummary.model_validate(r) for r in rows[:limit]]

@@ -125,7 +125,7 @@ async def rotate_credential(
             raise NotFound("no such camera", code="camera_not_found")
         camera.credential_id, camera.credential_hash = credential_id, secret_hash
         await repository.save(session, camera)
-    forget_camera_credentials()
+    forget_camera_credentials(rt)
     await _audit(audit, principal, request, "camera_credential_rotated", camera_id)
     return CredentialOut(camera_id=camera_id, credential=credential)
 
@@ -142,7 +142,7 @@ async def set_enabled(
             raise NotFound("no such camera", code="camera_not_found")
         camera.enabled = body.enabled
         await repository.save(session, camera)
-    forget_camera_credentials()
+    forget_camera_credentials(rt)
     await _audit(audit, principal, request, "camera_enabled" if body.enabled else "camera_disabled", camera_id)
     return _out(camera, datetime.now(UTC))
 

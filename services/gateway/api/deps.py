@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -16,6 +15,7 @@ from libs.common.errors import Forbidden, Unauthenticated
 from libs.common.tokens import TokenVerifier
 from libs.common.web import Runtime
 from services.gateway import repository
+from services.gateway.camera_credentials import camera_credentials_of
 from services.gateway.handlers import AuditTrail
 from services.gateway.models import Camera
 from services.gateway.ratelimit import GatewayLimits
@@ -26,25 +26,28 @@ from services.gateway.service import (
     check_may_act,
     check_permission,
     system_actor,
+    touch_due,
 )
 from services.gateway.settings import GatewaySettings
 
 
-def runtime(request: Request) -> Runtime:
+# async although they never wait: FastAPI runs a plain `def` dependency in a worker thread, a thread
+# hop per dependency per request that cost more than a camera post's own work
+async def runtime(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
-def settings_of(rt: RuntimeDep) -> GatewaySettings:
+async def settings_of(rt: RuntimeDep) -> GatewaySettings:
     return rt.settings  # type: ignore[no-any-return]
 
 
 SettingsDep = Annotated[GatewaySettings, Depends(settings_of)]
 
 
-def audit_trail(rt: RuntimeDep) -> AuditTrail:
+async def audit_trail(rt: RuntimeDep) -> AuditTrail:
     return rt.extras["audit"]  # type: ignore[no-any-return]
 
 
@@ -85,16 +88,17 @@ async def current_principal(request: Request, rt: RuntimeDep) -> Principal:
     limits_of(rt).person(str(claims["sub"]))
     status: str | None = None  # read inside the transaction: a rollback expires the loaded person
     try:
+        # read on every request, never cached: a deactivation or suspension holds from the next request
         async with rt.uow() as session:
-            person = await repository.get_person(session, sub=str(claims["sub"]))
+            person, user_class = await repository.get_person_and_class(session, sub=str(claims["sub"]))
             if person is None:
                 raise Forbidden("not eligible", code="not_eligible")
             status = person.status
             check_may_act(person, now, rt.settings)
-            user_class = await repository.get_user_class(session, name=person.user_class)
             if user_class is None:
                 raise Forbidden("no user class assigned", code="not_eligible")
-            await repository.touch_person(session, sub=person.sub, now=now)
+            if touch_due(person, now):
+                await repository.touch_person(session, sub=person.sub, now=now)
     except Forbidden as refusal:
         if status == "active" and refusal.code in LAPSES:
             await _suspend(rt, str(claims["sub"]), LAPSES[refusal.code])
@@ -178,9 +182,6 @@ Auditor = Annotated[Principal, require("audit:read")]
 PersonnelApprover = Annotated[Principal, require("personnel:approve")]
 Overseer = Annotated[Principal, require("flags:read")]
 
-_camera_cache: dict[str, tuple[float, Camera]] = {}
-_CAMERA_CACHE_S = 5.0
-
 
 def _camera_credential(request: Request) -> str:
     header = request.headers.get("authorization", "")
@@ -203,14 +204,14 @@ def _camera_credential(request: Request) -> str:
 async def current_camera(request: Request, rt: RuntimeDep) -> Camera:
     """A registered, enabled camera whose credential matches; unknown or disabled ones are counted."""
     credential_id, _, secret = _camera_credential(request).partition(".")
-    cached = _camera_cache.get(credential_id)
-    camera = cached[1] if cached and cached[0] > time.monotonic() else None
-    if camera is None:
+
+    async def lookup() -> Camera | None:
         assert rt.uow is not None
         async with rt.uow() as session:
-            camera = await repository.get_camera_by_credential(session, credential_id=credential_id)
-        if camera is not None:
-            _camera_cache[credential_id] = (time.monotonic() + _CAMERA_CACHE_S, camera)
+            return await repository.get_camera_by_credential(session, credential_id=credential_id)
+
+    # cached for camera_cache_s at most (a disable elsewhere applies within it), one lookup at a time
+    camera = await camera_credentials_of(rt).get(credential_id, lookup)
     if camera is None or not camera_secret_matches(camera, secret):
         metrics.DENIED.labels("camera_unknown").inc()
         raise Unauthenticated("unknown camera credential", code="unauthenticated")
@@ -226,6 +227,6 @@ async def current_camera(request: Request, rt: RuntimeDep) -> Camera:
 CameraDep = Annotated[Camera, Depends(current_camera)]
 
 
-def forget_camera_credentials() -> None:
+def forget_camera_credentials(rt: Runtime) -> None:
     """Admin changes to cameras take effect at once in this replica."""
-    _camera_cache.clear()
+    camera_credentials_of(rt).forget()

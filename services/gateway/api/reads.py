@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from opentelemetry import propagate, trace
 from pydantic import BaseModel
 
 from libs.common import metrics
@@ -23,6 +24,9 @@ from services.gateway.ingest import parse_payload
 from services.gateway.service import Principal, check_purpose
 
 router = APIRouter(tags=["reads"])
+tracer = trace.get_tracer("alpr.gateway.ingest")
+# camera posts: traced by the lean span in _ingest, not the generic ASGI one (see setup_tracing)
+INGEST_PATHS = (r"/v1/reads$", r"/v1/ingest(/[^/]+)?$", r"/push/$")
 
 
 class IngestReply(BaseModel):
@@ -45,6 +49,17 @@ async def _body(request: Request, limit: int) -> bytes:
 
 
 async def _ingest(request: Request, camera: CameraDep, rt: RuntimeDep, fmt: str | None) -> IngestReply:
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    with tracer.start_as_current_span(
+        f"POST {route}",
+        context=propagate.extract(request.headers),  # a camera agent's own traceparent, if it sends one
+        kind=trace.SpanKind.SERVER,
+        attributes={"http.request.method": "POST", "http.route": route, "alpr.camera": camera.camera_id},
+    ):
+        return await _accept(request, camera, rt, fmt)
+
+
+async def _accept(request: Request, camera: CameraDep, rt: RuntimeDep, fmt: str | None) -> IngestReply:
     body = await _body(request, rt.settings.max_body_bytes)
     now = datetime.now(UTC)
     parsed = parse_payload(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +20,7 @@ from services.gateway import repository
 from services.gateway.api.deps import AuditDep, RuntimeDep, Searcher
 from services.gateway.service import Principal, broad_reasons, check_class_limits, check_purpose
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["searches"])
 
 EXAMPLE: dict[str, Any] = {
@@ -90,25 +93,42 @@ async def search(
         SearchRequest(search_id=search_id, query=body.query, case_number=body.purpose.case_number),
         SearchResult,
     )
-    await audit.record(
-        AuditEvent(
-            event_id=search_id,
-            event_type=EventType.SEARCH,
-            actor=actor_of(principal),
-            purpose=body.purpose,
-            client_address=client,
-            query=query_fields,
-            result_count=len(result.reads),
-            result_ids=[r.read_id for r in result.reads],
-            details={"approval_id": body.approval_id} if body.approval_id else {},
-        )
+    event = AuditEvent(
+        event_id=search_id,
+        event_type=EventType.SEARCH,
+        actor=actor_of(principal),
+        purpose=body.purpose,
+        client_address=client,
+        query=query_fields,
+        result_count=len(result.reads),
+        result_ids=[r.read_id for r in result.reads],
+        details={"approval_id": body.approval_id} if body.approval_id else {},
     )
-    assert rt.uow is not None
-    async with rt.uow() as session:
-        await repository.tally_access(session, day=now.date(), event_type=EventType.SEARCH.value)
+    # counted while the record is confirmed; nothing is returned unless the record is persisted
+    counted, recorded = await asyncio.gather(_tally(rt, now, 1), audit.record(event), return_exceptions=True)
+    if isinstance(recorded, BaseException):
+        if not isinstance(counted, BaseException):
+            await _uncount(rt, now)
+        raise recorded
+    if isinstance(counted, BaseException):
+        raise counted
     return SearchResponse(
         search_id=search_id, reads=result.reads, next_cursor=result.next_cursor, truncated=result.truncated
     )
+
+
+async def _tally(rt: RuntimeDep, now: datetime, delta: int) -> None:
+    assert rt.uow is not None
+    async with rt.uow() as session:
+        await repository.tally_access(session, day=now.date(), event_type=EventType.SEARCH.value, delta=delta)
+
+
+async def _uncount(rt: RuntimeDep, now: datetime) -> None:
+    """Take back the count of a search whose record failed: A5 compares the tally with the records."""
+    try:
+        await _tally(rt, now, -1)
+    except Exception:  # the self-check then reports the difference, which is what it is for
+        log.warning("a search was counted but its access record failed, and the count could not be taken back")
 
 
 async def _check_approval(

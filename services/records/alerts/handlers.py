@@ -52,8 +52,15 @@ class AlertRaiser:
         self.follower = follower
         self.match_seconds = 0.0  # time spent matching, for the throughput figure
 
-    def match(self, rows: Sequence[ReadRow], now: datetime) -> list[MatchedRow]:
-        """Mark each read that hits an active entry; a state mismatch is kept on the hit, not dropped."""
+    async def match(self, rows: Sequence[ReadRow]) -> list[MatchedRow]:
+        """Mark each read that hits an active entry; a state mismatch is kept on the hit, not dropped.
+
+        The index first applies every change committed so far: the NATS notice is at-most-once and the
+        poll runs every few seconds, so without this a replica could miss an entry added moments before
+        the read (a missed alert). When nothing changed this is one indexed query per batch.
+        """
+        await self.follower.catch_up()
+        now = datetime.now(UTC)
         started = time.perf_counter()
         index = self.follower.index
         matched = []
@@ -68,7 +75,7 @@ class AlertRaiser:
     async def store(
         self, session: AsyncSession, matched: Sequence[MatchedRow], new_ids: set[str], now: datetime
     ) -> list[AlertMessage]:
-        """Alerts of newly stored reads, plus unpublished ones of redelivered reads: all to publish."""
+        """Store the alerts of newly stored reads; returns them, to publish after the commit."""
         fresh = [m for m in matched if m.row.read.read_id in new_ids]
         entries = await hotlists_repository.entries_with_lists(
             session, entry_ids=sorted({int(hit.entry_id) for m in fresh for hit in m.hits})
@@ -81,8 +88,11 @@ class AlertRaiser:
             if int(hit.entry_id) in entries
         ]
         await repository.insert_alerts(session, alerts)
-        again = [m.row.read.read_id for m in matched if m.row.read.read_id not in new_ids]
-        return alerts + await repository.unpublished_for_reads(session, read_ids=again)
+        return alerts
+
+    async def unpublished(self, session: AsyncSession, read_ids: Sequence[str]) -> list[AlertMessage]:
+        """Alerts stored with redelivered reads and not yet published, whether or not they match now."""
+        return await repository.unpublished_for_reads(session, read_ids=read_ids)
 
     async def publish(self, uow: UnitOfWork, alerts: Sequence[AlertMessage]) -> None:
         """Publish on ALERTS (deduplicated by alert id) and mark them; a failure leaves them for redelivery."""

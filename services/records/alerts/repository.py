@@ -53,7 +53,8 @@ async def unpublished_for_reads(session: AsyncSession, *, read_ids: Sequence[str
     rows = await conn.fetch(
         "SELECT body FROM alerts WHERE read_id = ANY($1::uuid[]) AND published_at IS NULL", list(read_ids)
     )
-    return [AlertMessage.model_validate_json(r["body"]) for r in rows]
+    # the engine's connections decode jsonb, so a body is a dict here (text only on a bare connection)
+    return [AlertMessage.model_validate(body_of(dict(r))) for r in rows]
 
 
 async def mark_published(session: AsyncSession, *, alert_ids: Sequence[str], at: datetime) -> None:

@@ -122,6 +122,9 @@ class PurgeJob:
                     released_images=released_images,
                 )
                 await repository.add_certificate(session, event_id=report.certificate_id, payload=payload)
+        # apart from the drops above: this lock on the map comes after none on reads, so no cycle with a search
+        async with self.uow() as session:
+            await repository.drop_plate_day_months(session, before=plan.cutoff.astimezone(UTC).date())
         await self.publish_certificates()
         return report
 

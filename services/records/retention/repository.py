@@ -97,6 +97,23 @@ async def drop_day(session: AsyncSession, *, day: date) -> tuple[int, int]:
     return int(n_reads), int(n_images)
 
 
+async def drop_plate_day_months(session: AsyncSession, *, before: date) -> list[str]:
+    """Drop the plate-day map's months that end on or before `before`: every day of them has been dropped."""
+    rows = await session.execute(
+        text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'read_plate_days'::regclass"
+        )
+    )
+    dropped = []
+    for (name,) in rows.all():
+        month = datetime.strptime(name[-6:], "%Y%m").date()
+        if (month + timedelta(days=32)).replace(day=1) <= before:
+            await session.execute(text(f"DROP TABLE IF EXISTS {name}"))
+            dropped.append(name)
+    return dropped
+
+
 async def delete_before(session: AsyncSession, *, day: date, before: datetime) -> tuple[int, int]:
     """In the partition the cutoff falls in, delete the reads captured before it (held ones were copied)."""
     reads, images = partition_name("reads", day), partition_name("read_images", day)

@@ -137,7 +137,7 @@ class TestCheckpointTiming:
 
 
 class TestPreparation:
-    def test_prepared_events_carry_the_canonical_actor_and_payload(self) -> None:
+    async def test_prepared_events_carry_the_canonical_actor_and_payload(self) -> None:
         from services.audit.ledger.chain import canonical_json
         from services.audit.service import prepare_events
 
@@ -148,7 +148,7 @@ class TestPreparation:
         assert payload["query"] == {"plate": "7ABC123"}
         assert not {"event_id", "event_type", "occurred_at", "actor"} & set(payload)
 
-    def test_a_body_that_is_no_event_is_refused_not_dropped(self) -> None:
+    async def test_a_body_that_is_no_event_is_refused_not_dropped(self) -> None:
         from services.audit.service import prepare_events
 
         with pytest.raises(ValueError):

@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from services.records.lookalike import lookalike_key
+from services.records.repository import plate_days_partition_ddl
 
 
 @dataclass
@@ -37,6 +38,7 @@ async def _store(admin_dsn: str, reads: list[StoredRead]) -> list[StoredRead]:
         await conn.execute("SET ROLE alpr_records; SET search_path TO records")
         for day in {r.captured_at.astimezone(UTC).date() for r in reads}:
             lo, hi = day.isoformat(), (day + timedelta(days=1)).isoformat()
+            await conn.execute(plate_days_partition_ddl(day))
             for table in ("reads", "read_images"):
                 await conn.execute(
                     f"CREATE TABLE IF NOT EXISTS {table}_{day:%Y%m%d} PARTITION OF {table} "

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import pytest
+from nats.aio.msg import Msg
 
 from libs.common.contracts.alerts import AlertMessage
 from libs.common.contracts.hotlists import (
@@ -22,6 +24,11 @@ from libs.common.contracts.hotlists import (
 )
 from libs.common.contracts.reads import Candidate, ReadIn, stable_read_id
 from libs.common.streams import alerts_subject, reads_subject
+from services.records import repository
+from services.records.alerts.handlers import AlertRaiser
+from services.records.handlers import RecordsHandlers
+from services.records.hotlists.follower import HotlistFollower
+from services.records.service import ReadRow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -42,21 +49,13 @@ async def manual_list(system: Any) -> str:
 
 async def add_entry(system: Any, hotlist_id: str, plate: str, state: str | None = "CA", **fields: Any) -> HotlistEntry:
     entry = ManualEntryIn(hotlist_id=hotlist_id, plate=plate, state=state, entered_by="test", **fields)
-    added = await system.runtime("gateway").bus.request("alpr.records.hotlists.add_entry", entry, HotlistEntry)
-    # the full suite showed a rare lag before the serving replica's index held a new entry; wait for it
-    # so these tests assert on matching, and the lag stays visible in test_hotlist_exchange
-    follower = system.runtime("records").extras["hotlists"]
-    for _ in range(100):
-        if added.entry_id in follower.index:
-            break
-        await asyncio.sleep(0.05)
-    return added
+    # no wait for the index: each batch brings it up to date before matching (issue #7)
+    return await system.runtime("gateway").bus.request("alpr.records.hotlists.add_entry", entry, HotlistEntry)
 
 
-async def publish_read(system: Any, plate: str, state: str | None = "CA", candidates: list[str] = ()) -> str:  # type: ignore[assignment]
-    read_id = stable_read_id("alert-test", uuid.uuid4())
-    read = ReadIn(
-        read_id=read_id,
+def read_of(plate: str, state: str | None = "CA", candidates: Sequence[str] = ()) -> ReadIn:
+    return ReadIn(
+        read_id=stable_read_id("alert-test", uuid.uuid4()),
         agency=AGENCY,
         camera_id="dev-cam-1",
         captured_at=datetime.now(UTC),
@@ -65,21 +64,13 @@ async def publish_read(system: Any, plate: str, state: str | None = "CA", candid
         confidence=0.9,
         candidates=[Candidate(plate=c, confidence=0.5) for c in candidates],
     )
+
+
+async def publish_read(system: Any, plate: str, state: str | None = "CA", candidates: Sequence[str] = ()) -> str:
+    read = read_of(plate, state, candidates)
     bus = system.runtime("gateway").bus
-    await bus.publish_durable(reads_subject(AGENCY, "dev-cam-1"), read.model_dump_json().encode(), msg_id=read_id)
-    return read_id
-
-
-async def hit_on(system: Any, plate: str, **kwargs: Any) -> tuple[bool, list[dict[str, Any]]]:
-    """Publish a read and return its hit flag and alerts; a second read is sent if the first raised none.
-
-    Two CI runs of the full suite (of many) saw one read that raised no alert although the entry was in
-    the index; the cause is not yet found (issue #7 note), so a miss is retried once rather than hidden.
-    """
-    hit, alerts = await stored(system, await publish_read(system, plate, **kwargs))
-    if not alerts:
-        hit, alerts = await stored(system, await publish_read(system, plate, **kwargs))
-    return hit, alerts
+    await bus.publish_durable(reads_subject(AGENCY, "dev-cam-1"), read.model_dump_json().encode(), msg_id=read.read_id)
+    return read.read_id
 
 
 async def stored(system: Any, read_id: str) -> tuple[bool, list[dict[str, Any]]]:
@@ -104,7 +95,7 @@ class TestMatchTypes:
         hotlist_id = await manual_list(system)
         plate = unique("7")
         entry = await add_entry(system, hotlist_id, plate, reason="stolen at knifepoint", make="HOND", colour="BLK")
-        hit, [alert] = await hit_on(system, plate)
+        hit, [alert] = await stored(system, await publish_read(system, plate))
         assert hit is True
         assert (alert["match_type"], alert["matched_text"], alert["matched_origin"]) == ("exact", plate, "vendor")
         assert alert["entry"]["entry_id"] == entry.entry_id and alert["entry"]["plate"] == plate
@@ -117,7 +108,7 @@ class TestMatchTypes:
         hotlist_id = await manual_list(system)
         core = uuid.uuid4().hex[:4].upper()
         await add_entry(system, hotlist_id, f"Z{core}B")
-        hit, alerts = await hit_on(system, f"2{core}8")
+        hit, alerts = await stored(system, await publish_read(system, f"2{core}8"))
         # other tests' entries share the session; only this test's entry is asserted on
         [alert] = [a for a in alerts if a["entry"]["plate"] == f"Z{core}B"]
         assert hit is True and alert["match_type"] == "lookalike"
@@ -176,3 +167,81 @@ class TestPublication:
         on_stream = AlertMessage.model_validate_json(last.data)
         assert on_stream.alert_id == alert["alert_id"] and on_stream.entry.plate == plate
         assert last.headers and last.headers.get("Nats-Msg-Id") == alert["alert_id"]
+
+
+async def replica_that_hears_nothing(system: Any) -> RecordsHandlers:
+    """A second records replica on the same database and bus whose index is loaded but follows no notice
+    and no poll: what a replica is between a lost (at-most-once) notice and its next poll."""
+    records = system.runtime("records")
+    serving = records.extras["handlers"]
+    follower = HotlistFollower(records.uow, records.bus, serving.classes, poll_s=3600)
+    await follower.catch_up()
+    replica = RecordsHandlers(serving.settings, records.uow, records.bus, serving.classes)
+    replica.alerts = AlertRaiser(records.bus, follower)
+    return replica
+
+
+async def ingest(system: Any, replica: RecordsHandlers, read: ReadIn) -> None:
+    """Hand the replica's ingest the READS message for a read, as its consumer would."""
+    subject = reads_subject(AGENCY, read.camera_id)
+    await replica.ingest_batch(
+        [Msg(system.runtime("records").bus.nc, subject=subject, data=read.model_dump_json().encode())]
+    )
+
+
+class TestEveryReplicaMatchesWhatIsCommitted:
+    async def test_a_replica_that_missed_the_notice_alerts_on_an_entry_added_before_the_read(self, system: Any) -> None:
+        replica = await replica_that_hears_nothing(system)
+        hotlist_id = await manual_list(system)
+        plate = unique("8")
+        entry = await add_entry(system, hotlist_id, plate)  # served and announced by the running replica
+        assert entry.entry_id not in replica.alerts.follower.index  # type: ignore[union-attr]
+        read = read_of(plate)
+        await ingest(system, replica, read)
+        hit, [alert] = await stored(system, read.read_id)
+        assert hit is True and alert["entry"]["entry_id"] == entry.entry_id
+
+    async def test_a_redelivered_read_publishes_its_stored_alert_after_the_entry_is_removed(self, system: Any) -> None:
+        replica = await replica_that_hears_nothing(system)
+        hotlist_id = await manual_list(system)
+        plate = unique("9")
+        entry = await add_entry(system, hotlist_id, plate)
+        read = read_of(plate)
+        await ingest(system, replica, read)
+        _, [alert] = await stored(system, read.read_id)
+        conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+        try:
+            # the publication was cut short (the batch failed after its commit), then the entry was removed
+            await conn.execute(
+                "UPDATE records.alerts SET published_at = NULL WHERE alert_id = $1::uuid", alert["alert_id"]
+            )
+            await system.runtime("gateway").bus.request(
+                "alpr.records.hotlists.remove_entry",
+                EntryLookup(hotlist_id=hotlist_id, entry_id=entry.entry_id),
+                EntryRemoved,
+            )
+            await ingest(system, replica, read)  # the redelivery
+            published = await conn.fetchval(
+                "SELECT published_at FROM records.alerts WHERE alert_id = $1::uuid", alert["alert_id"]
+            )
+        finally:
+            await conn.close()
+        assert published is not None
+
+
+class TestOneTransaction:
+    async def test_a_read_is_not_committed_apart_from_its_alerts(self, system: Any) -> None:
+        """The bulk statements run on the session's driver connection: they must be in its transaction, or a
+        read is visible (and a redelivery finds it stored) before its alerts are, or without them."""
+        records = system.runtime("records")
+        read = read_of(unique("4"))
+        await records.extras["handlers"].ensure_partitions({repository.utc_day(read.captured_at)})
+        with pytest.raises(RuntimeError):
+            async with records.uow() as session:
+                assert await repository.insert_reads(session, [ReadRow(read=read)]) == {read.read_id}
+                raise RuntimeError("the batch fails before its commit")
+        conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM records.reads WHERE read_id = $1::uuid", read.read_id) == 0
+        finally:
+            await conn.close()
