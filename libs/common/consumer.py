@@ -70,6 +70,7 @@ class BatchConsumer:
     async def _run(self) -> None:
         sub: JetStreamContext.PullSubscription | None = None
         ahead: asyncio.Task[list[Msg]] | None = None
+        msgs: list[Msg] = []  # the batch in hand until it is handled
         try:
             while not self._stopping.is_set():
                 try:
@@ -98,9 +99,20 @@ class BatchConsumer:
                 elif not await self._handle(msgs):
                     await _nak_all(msgs)
                     await asyncio.sleep(0.5)
+                msgs = []
         finally:
+            # Stopping: hand back, in stream order, what this consumer holds but has not committed, so the
+            # next consumer (a restarted audit writer) gets it first instead of after ack_wait, behind newer
+            # messages. A batch committed but not yet acked comes back too, and is stored once.
+            held = list(msgs)
             if ahead is not None:
+                if ahead.done() and not ahead.cancelled() and ahead.exception() is None:
+                    held += ahead.result()
                 ahead.cancel()
+            for msg in held:
+                await _quietly(msg.nak())
+            if held:
+                await _quietly(self._bus.nc.flush(timeout=2))  # out of this process before it stops
 
     async def _fetch_ahead(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
         msgs = await sub.fetch(self._batch, timeout=1.0)

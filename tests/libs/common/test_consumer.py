@@ -89,3 +89,48 @@ async def test_prefetched_batches_are_prepared_before_their_turn(system) -> None
     # every batch after the first was fetched, and so prepared, while the one before it was handled
     assert prepared and set(prepared) <= set(range(60))
     assert unacked == 0
+
+
+async def test_a_stopped_consumer_hands_its_batches_back_in_order(system) -> None:
+    """A restarted writer gets what its predecessor held first, not after ack_wait behind newer messages."""
+    bus = system.runtime("gateway").bus
+    name = f"TESTCONSUMER{uuid.uuid4().hex[:8].upper()}"
+    subject = f"test.consumer.{name.lower()}"
+    await bus.js.add_stream(StreamConfig(name=name, subjects=[f"{subject}.>"], storage=StorageType.MEMORY))
+    config = ConsumerConfig(
+        durable_name="worker", ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL, ack_wait=30.0
+    )
+    durable = DurableConsumer(name, config)
+    await bus.js.add_consumer(name, config)
+    for n in range(30):
+        await bus.js.publish(f"{subject}.n", str(n).encode())
+    stuck = asyncio.Event()
+
+    async def hangs(msgs: list[Msg]) -> None:
+        stuck.set()
+        await asyncio.Event().wait()  # the database never answers; then the pod is stopped
+
+    first = BatchConsumer(bus, durable, hangs, batch=10, prefetch=True, ordered=True)
+    first.start()
+    try:
+        await asyncio.wait_for(stuck.wait(), timeout=10)
+        await asyncio.sleep(0.2)  # the prefetched batch arrives too
+    finally:
+        await first.stop()
+    await asyncio.sleep(0.5)  # a pod restart takes longer than the server takes to apply the naks
+    handled: list[int] = []
+    done = asyncio.Event()
+
+    async def stores(msgs: list[Msg]) -> None:
+        handled.extend(int(m.data) for m in msgs)
+        if len(handled) >= 30:
+            done.set()
+
+    second = BatchConsumer(bus, durable, stores, batch=10, prefetch=True, ordered=True)
+    second.start()
+    try:
+        await asyncio.wait_for(done.wait(), timeout=10)  # well inside ack_wait (30 s)
+    finally:
+        await second.stop()
+        await bus.js.delete_stream(name)
+    assert handled == list(range(30))
