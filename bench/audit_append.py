@@ -27,12 +27,11 @@ import asyncpg
 import uvloop
 
 from libs.common.bus import Bus
-from libs.common.consumer import BatchConsumer
 from libs.common.contracts.audit import Actor, AuditEvent, EventType
 from libs.common.contracts.purpose import AuthorizedUse, Purpose
 from libs.common.db import UnitOfWork, create_engine
-from libs.common.streams import AUDIT_WRITER, audit_subject
-from services.audit.handlers import AuditHandlers
+from libs.common.streams import audit_subject
+from services.audit.handlers import AuditHandlers, writer_consumer
 from services.audit.ledger.checkpoints import load_signing_key
 from services.audit.settings import AuditSettings
 from services.audit.verification import verify_database
@@ -92,15 +91,7 @@ async def run(stack: LocalStack, n: int, publishers: int, batch: int) -> None:
     gc.collect()  # the published events are garbage now; they must not slow the writer's collections
     print(f"published {n} events to AUDIT in {published:.2f} s ({n / published:,.0f}/s, {publishers} in flight)")
     # the writer on its own: the stream holds a backlog, as after an outage or a burst
-    consumer = BatchConsumer(
-        bus,
-        AUDIT_WRITER,
-        handlers.write_batch,
-        batch=settings.writer_batch,
-        prefetch=True,
-        ordered=True,
-        prepare=handlers.prepare,
-    )
+    consumer = writer_consumer(bus, handlers, batch=settings.writer_batch)
     started, cpu = time.perf_counter(), time.process_time()
     consumer.start()
     # max(seq) reads the index end: polling must not take CPU from the writer and PostgreSQL

@@ -12,14 +12,12 @@ from datetime import UTC, datetime, timedelta
 from fastapi import FastAPI
 
 from libs.common.bus import Bus
-from libs.common.consumer import BatchConsumer
 from libs.common.contracts.auditing import CompletenessQuery
 from libs.common.db import UnitOfWork, create_engine
-from libs.common.streams import AUDIT_WRITER
 from libs.common.telemetry import setup_tracing
 from libs.common.web import Runtime, install_common
 from services.audit import repository
-from services.audit.handlers import AuditHandlers, AuditorHandlers
+from services.audit.handlers import AuditHandlers, AuditorHandlers, writer_consumer
 from services.audit.settings import AuditSettings
 
 log = logging.getLogger(__name__)
@@ -44,15 +42,7 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         await handlers.load_tree()
         await handlers.register()
         await auditors.register()
-        consumer = BatchConsumer(
-            bus,
-            AUDIT_WRITER,
-            handlers.write_batch,
-            batch=cfg.writer_batch,
-            prefetch=True,
-            ordered=True,
-            prepare=handlers.prepare,
-        )
+        consumer = writer_consumer(bus, handlers, batch=cfg.writer_batch)
         consumer.start()
         tasks = [
             asyncio.create_task(_every(min(cfg.checkpoint_interval_s, 5.0), handlers.checkpoint_tick)),

@@ -12,10 +12,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common import metrics
 from libs.common.bus import Bus
+from libs.common.consumer import BatchConsumer
 from libs.common.contracts.audit import EventLookup, EventSummary, PersistedQuery, PersistedReply
 from libs.common.contracts.oversight import CountsQuery, CountsReply, FlaggedAttempt, FlagsQuery, FlagsReply
 from libs.common.db import UnitOfWork
 from libs.common.errors import NotFound, Unavailable
+from libs.common.streams import AUDIT_WRITER
 from services.audit import repository
 from services.audit.ledger.checkpoints import sign_checkpoint
 from services.audit.ledger.merkle import MerkleAccumulator
@@ -195,3 +197,10 @@ class AuditHandlers:
 def _batch_key(msgs: list[Msg]) -> tuple[str, int, int]:
     """Which batch this is: the reply subject of its first message (unique per delivery) and its extent."""
     return (msgs[0].reply or "", len(msgs), msgs[-1].metadata.sequence.stream)
+
+
+def writer_consumer(bus: Bus, handlers: AuditHandlers, *, batch: int) -> BatchConsumer:
+    """The AUDIT writer's consumer: in stream order, the next batch fetched and prepared during a commit."""
+    return BatchConsumer(
+        bus, AUDIT_WRITER, handlers.write_batch, batch=batch, prefetch=True, ordered=True, prepare=handlers.prepare
+    )

@@ -12,16 +12,9 @@ import pytest
 from services.gateway.camera_credentials import CameraCredentialCache
 from services.gateway.models import Camera
 from tests.services.gateway.test_camera_registry import register
+from tests.services.gateway.test_rate_limits import FakeClock
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Registry:
