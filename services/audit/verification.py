@@ -17,8 +17,8 @@ from libs.common import metrics
 from libs.common.db import UnitOfWork, create_engine
 from services.audit import repository
 from services.audit.ledger.verify import FailureReason, StoredRecord, VerifyFailure, VerifyReport, verify_records
+from services.audit.repository.stream import acknowledged_events
 from services.audit.settings import AuditSettings
-from services.audit.witness import acknowledged_events
 
 _CHUNK = 20_000
 _AHEAD = 2  # chunks read ahead of the hashing thread
@@ -77,7 +77,7 @@ async def verify_session(
 async def _hold_end_against_stream(
     session: AsyncSession, witness: JetStreamContext, report: VerifyReport
 ) -> tuple[VerifyReport, int]:
-    """Fail the report if an event the writer acknowledged is not in the log (services.audit.witness)."""
+    """Fail the report if an event the writer acknowledged is not in the log (services.audit.repository.stream)."""
     acknowledged = await acknowledged_events(witness)
     stored = await repository.existing_event_ids(session, event_ids=list(acknowledged.event_ids))
     missing = sorted((seq, event_id) for event_id, seq in acknowledged.event_ids.items() if event_id not in stored)
@@ -124,7 +124,7 @@ async def verify_database(
 ) -> dict[str, Any]:
     """Check the whole chain and every signed checkpoint; keys from ALPR_AUDIT_* settings when not given.
 
-    With `nats_url`, the end of the log is also held against the AUDIT stream (services.audit.witness),
+    With `nats_url`, the end of the log is also held against the AUDIT stream (services.audit.repository.stream),
     as `nats_user` (the audit user in the deployment, whose permissions the witness needs).
     """
     if public_keys is None:

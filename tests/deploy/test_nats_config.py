@@ -18,7 +18,7 @@ import nats
 import pytest
 from nats.aio.client import Client
 
-from services.audit.witness import acknowledged_events
+from services.audit.repository.stream import acknowledged_events
 
 CONF = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "base" / "nats" / "nats.conf"
 USERS = ["gateway", "recognizer", "records", "audit", "sharing", "migrate", "ops"]

@@ -15,8 +15,8 @@ from libs.common.errors import Forbidden, Unauthenticated
 from libs.common.tokens import TokenVerifier
 from libs.common.web import Runtime
 from services.gateway import repository
-from services.gateway.camera_credentials import camera_credentials_of
 from services.gateway.handlers import AuditTrail
+from services.gateway.ingest.credentials import camera_credentials_of
 from services.gateway.models import Camera
 from services.gateway.ratelimit import GatewayLimits
 from services.gateway.service import (

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from services.gateway.camera_credentials import CameraCredentialCache
+from services.gateway.ingest.credentials import CameraCredentialCache
 from services.gateway.models import Camera
 from tests.services.gateway.test_camera_registry import register
 from tests.services.gateway.test_rate_limits import FakeClock
