@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -69,15 +70,7 @@ async def create_person(body: PersonCreate, principal: Admin, rt: RuntimeDep, au
         await _check_class(session, body.user_class)
         person = Person(**body.model_dump(), agency=rt.settings.agency, status="pending", created_at=datetime.now(UTC))
         await repository.save(session, person)
-        await record_change(
-            audit,
-            principal,
-            event_type=EventType.PERSONNEL_CHANGE,
-            subject=body.sub,
-            change="created",
-            before=None,
-            after=snapshot(person),
-        )
+        await _personnel_changed(audit, principal, person, "created", before=None)
         return person_view(person)
 
 
@@ -97,15 +90,7 @@ async def activate(sub: str, principal: PersonnelApprover, rt: RuntimeDep, audit
         person.status, person.status_reason = "active", None
         person.approved_by, person.last_active_at = principal.person.sub, now
         await repository.save(session, person)
-        await record_change(
-            audit,
-            principal,
-            event_type=EventType.PERSONNEL_CHANGE,
-            subject=sub,
-            change="activated",
-            before=before,
-            after=snapshot(person),
-        )
+        await _personnel_changed(audit, principal, person, "activated", before=before)
         return person_view(person)
 
 
@@ -131,16 +116,7 @@ async def record_training(sub: str, body: TrainingIn, principal: Admin, rt: Runt
             if person.training_expires_at and person.training_expires_at > datetime.now(UTC):
                 person.status, person.status_reason = "active", None
                 await repository.save(session, person)
-        await record_change(
-            audit,
-            principal,
-            event_type=EventType.PERSONNEL_CHANGE,
-            subject=sub,
-            change="training_recorded",
-            before=before,
-            after=snapshot(person),
-            course=body.course,
-        )
+        await _personnel_changed(audit, principal, person, "training_recorded", before=before, course=body.course)
         return person_view(person, await repository.list_training(session, sub=sub))
 
 
@@ -156,15 +132,7 @@ async def change_roles(sub: str, body: RolesChange, principal: Admin, rt: Runtim
         before = snapshot(person)
         person.roles, person.user_class = body.roles, body.user_class
         await repository.save(session, person)
-        await record_change(
-            audit,
-            principal,
-            event_type=EventType.PERSONNEL_CHANGE,
-            subject=sub,
-            change="roles_changed",
-            before=before,
-            after=snapshot(person),
-        )
+        await _personnel_changed(audit, principal, person, "roles_changed", before=before)
         return person_view(person)
 
 
@@ -204,16 +172,7 @@ async def _set_status(
             await repository.set_status(session, sub=sub, status=status, reason=note)
         await session.refresh(person)
         change = "lock_released" if status == "active" else status
-        await record_change(
-            audit,
-            principal,
-            event_type=EventType.PERSONNEL_CHANGE,
-            subject=sub,
-            change=change,
-            before=before,
-            after=snapshot(person),
-            note=note,
-        )
+        await _personnel_changed(audit, principal, person, change, before=before, note=note)
         return person_view(person)
 
 
@@ -232,3 +191,25 @@ async def _existing(session: AsyncSession, sub: str) -> Person:
 async def _check_class(session: AsyncSession, name: str) -> None:
     if await repository.get_user_class(session, name=name) is None:
         raise InvalidInput("no such user class", code="unknown_user_class")
+
+
+async def _personnel_changed(
+    audit: AuditTrail,
+    principal: Principal,
+    person: Person,
+    change: str,
+    *,
+    before: dict[str, Any] | None,
+    **details: Any,
+) -> None:
+    """A personnel change in the audit log, with the person as they were and as they are now."""
+    await record_change(
+        audit,
+        principal,
+        event_type=EventType.PERSONNEL_CHANGE,
+        subject=person.sub,
+        change=change,
+        before=before,
+        after=snapshot(person),
+        **details,
+    )
