@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.httpload import Connection
@@ -132,15 +133,41 @@ async def latency(system: RunningSystem, headers: dict, *, rate: int, seconds: i
     return sorted(float(r["t"]) - posted[r["plate"]] for r in rows)
 
 
+class CpuShare:
+    """CPU per read of each process over a phase: where a read's cost goes, and what the bench itself takes."""
+
+    def __init__(self, system: RunningSystem) -> None:
+        self.system = system
+        self.before = self._now()
+
+    def _now(self) -> dict[str, float]:
+        own = psutil.Process().cpu_times()
+        return {**self.system.cpu_seconds(), "bench client": own.user + own.system}
+
+    def report(self, reads: int) -> None:
+        after = self._now()
+        spent = {name: after[name] - self.before.get(name, 0.0) for name in after}
+        parts = ", ".join(
+            f"{name} {spent[name] / reads * 1e6:,.0f}" for name in sorted(spent, key=spent.__getitem__)[::-1]
+        )
+        system_us = sum(v for k, v in spent.items() if k != "bench client") / reads * 1e6
+        print(f"  CPU µs per read: {parts} (services and stores together {system_us:,.0f})")
+        self.before = after
+
+
 async def main(args: argparse.Namespace) -> None:
     system = RunningSystem()
     system.start()
     try:
         headers = {"Authorization": f"Bearer {system.credential('camera')}"}
         rss_start = system.service_rss_mib()
+        cpu = CpuShare(system)
         batch_rate = await throughput(system, headers, batch=1000, total=args.batch_reads, concurrency=8)
+        cpu.report(args.batch_reads)
         print(f"batch posts (1,000 reads each): {batch_rate:,.0f} reads/s committed ({args.batch_reads:,} reads)")
+        cpu = CpuShare(system)
         single_rate = await throughput(system, headers, batch=1, total=args.single_reads, concurrency=64)
+        cpu.report(args.single_reads)
         print(f"single-read posts: {single_rate:,.0f} reads/s committed ({args.single_reads:,} reads)")
         lat = await latency(system, headers, rate=args.rate, seconds=args.seconds)
         if lat:

@@ -86,6 +86,27 @@ class RunningSystem:
                 continue
         return found
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) so far of each service, of PostgreSQL (all its processes) and of NATS."""
+        if self.proc is None:
+            return {}
+        found: dict[str, float] = {}
+        for child in psutil.Process(self.proc.pid).children(recursive=True):
+            try:
+                cmd, times = child.cmdline(), child.cpu_times()
+            except psutil.Error:
+                continue
+            if "serve" in cmd:
+                name = cmd[-1]
+            elif child.name().startswith("postgres") or any("postgres" in c for c in cmd[:1]):
+                name = "postgresql"
+            elif "nats-server" in child.name() or any("nats-server" in c for c in cmd[:1]):
+                name = "nats-server"
+            else:
+                continue
+            found[name] = found.get(name, 0.0) + times.user + times.system
+        return found
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
