@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import nats
@@ -20,6 +20,7 @@ from opentelemetry import propagate, trace
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 
+from libs.common.batch_publish import BatchPublisher, Outgoing
 from libs.common.errors import AlprError, PayloadTooLarge, Unavailable, error_from_body
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Bus:
         self._attempts = publish_attempts
         self._timeout = publish_timeout_s
         self._subs: list[Any] = []
+        self._batches: BatchPublisher | None = None
 
     @classmethod
     async def connect(cls, url: str, *, name: str, user: str | None = None, password: str | None = None) -> Bus:
@@ -123,6 +125,16 @@ class Bus:
                 last = exc
                 await asyncio.sleep(0.05 * (2**attempt))
         raise Unavailable("the message bus did not acknowledge", code="bus_unavailable", reason=str(last))
+
+    async def publish_durable_many(self, messages: Sequence[Outgoing]) -> int:
+        """Publish many to JetStream (one trace context for all) and wait for every ack; returns duplicates.
+
+        Unavailable once a message stays unacknowledged after the bounded retries; the caller's own span
+        covers the batch.
+        """
+        if self._batches is None:
+            self._batches = BatchPublisher(self.nc, attempts=self._attempts, timeout_s=self._timeout)
+        return await self._batches.publish(messages, trace_headers())
 
     async def request(self, subject: str, body: BaseModel, reply_model: type[M], *, timeout: float = 5.0) -> M:
         """Typed request/reply: a typed error reply is raised as that error; silence is Unavailable."""

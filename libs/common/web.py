@@ -44,6 +44,16 @@ def error_response(err: AlprError, service: str) -> JSONResponse:
     return JSONResponse({"error": body}, status_code=err.status, headers=headers)
 
 
+def outage_response(err: DBAPIError | OSError, path: str, service: str) -> JSONResponse:
+    """A lost database, or a refused or reset connection to PostgreSQL or NATS, is a dependency outage:
+    fail closed with a retryable answer (nothing was half-written)."""
+    if isinstance(err, DBAPIError):
+        log.warning("database error on %s: %s", path, err.orig if err.orig else err)
+        return error_response(Unavailable("the database is unavailable; retry", code="database_unavailable"), service)
+    log.warning("dependency unreachable on %s: %s", path, err)
+    return error_response(Unavailable("a dependency is unavailable; retry", code="dependency_unavailable"), service)
+
+
 def install_common(app: FastAPI, service: str) -> None:
     """Error handlers and the operator endpoints every service answers."""
 
@@ -53,15 +63,11 @@ def install_common(app: FastAPI, service: str) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database_down(request: Request, err: DBAPIError) -> JSONResponse:
-        # a lost database is a dependency outage: the caller should retry, nothing was half-written
-        log.warning("database error on %s: %s", request.url.path, err.orig if err.orig else err)
-        return error_response(Unavailable("the database is unavailable; retry", code="database_unavailable"), service)
+        return outage_response(err, request.url.path, service)
 
     @app.exception_handler(OSError)
     async def _dependency_unreachable(request: Request, err: OSError) -> JSONResponse:
-        # a refused or reset connection to PostgreSQL or NATS: fail closed with a retryable answer
-        log.warning("dependency unreachable on %s: %s", request.url.path, err)
-        return error_response(Unavailable("a dependency is unavailable; retry", code="dependency_unavailable"), service)
+        return outage_response(err, request.url.path, service)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, err: RequestValidationError) -> JSONResponse:

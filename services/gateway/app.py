@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from libs.common.bus import Bus
 from libs.common.contracts.errors import ERROR_RESPONSES
@@ -24,6 +25,7 @@ from services.gateway.api import (
     alerts,
     approvals,
     audit,
+    camera_posts,
     cameras,
     holds,
     hotlists,
@@ -37,6 +39,18 @@ from services.gateway.handlers_tally import serve_tally
 from services.gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
+
+
+class GatewayApp(FastAPI):
+    """Camera posts, the gateway's one high-volume request, skip the framework's routing and middleware
+    for a direct path that runs the same checks and handler (see api/camera_posts.py)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = camera_posts.camera_post(scope)
+        if found is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await camera_posts.serve_camera_post(self, *found, scope, receive, send)
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -80,7 +94,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             await bus.close()
             await engine.dispose()
 
-    app = FastAPI(
+    app = GatewayApp(
         title="ALPR gateway",
         version="1",
         description="The one door to ALPR data: every access is authorized, purpose-bound and audited.",
@@ -89,6 +103,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     install_common(app, "gateway")
     for area in (
+        camera_posts,
         reads,
         searches,
         cameras,
@@ -103,7 +118,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         public,
     ):
         app.include_router(area.router)
-    setup_tracing(app, "gateway", cfg, own_server_spans=reads.INGEST_PATHS)
+    setup_tracing(app, "gateway", cfg, own_server_spans=camera_posts.INGEST_PATHS)
     return app
 
 

@@ -6,6 +6,7 @@ import asyncio
 
 from opentelemetry import trace
 
+from libs.common.batch_publish import Outgoing
 from libs.common.bus import Bus
 from libs.common.contracts.audit import AuditEvent, PersistedQuery, PersistedReply
 from libs.common.contracts.reads import ReadIn
@@ -66,19 +67,9 @@ async def publish_reads(bus: Bus, reads: list[ReadIn]) -> int:
     with tracer.start_as_current_span(
         "publish READS", kind=trace.SpanKind.PRODUCER, attributes={"messaging.batch.message_count": len(reads)}
     ):
-        results = await asyncio.gather(
-            *(
-                bus.publish_durable(
-                    reads_subject(r.agency, r.camera_id),
-                    r.model_dump_json().encode(),
-                    msg_id=r.read_id,
-                    traced=False,
-                )
-                for r in reads
-            ),
-            return_exceptions=True,
-        )
-    failures = [r for r in results if isinstance(r, BaseException)]
-    if failures:
-        raise Unavailable("the read stream did not acknowledge; retry", code="bus_unavailable")
-    return sum(1 for dup in results if dup is True)
+        try:
+            return await bus.publish_durable_many(
+                [Outgoing(reads_subject(r.agency, r.camera_id), r.model_dump_json().encode(), r.read_id) for r in reads]
+            )
+        except Unavailable as exc:
+            raise Unavailable("the read stream did not acknowledge; retry", code="bus_unavailable") from exc

@@ -51,7 +51,10 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
         handlers.alerts = AlertRaiser(bus, follower)
         await HotlistHandlers(handlers.uow, bus, follower, agency=cfg.agency).register()
         await AlertHandlers(handlers.uow, bus).register()
-        consumer = BatchConsumer(bus, RECORDS_READS, handlers.ingest_batch, batch=cfg.ingest_batch)
+        # the next batch is fetched and parsed while the current one waits on PostgreSQL
+        consumer = BatchConsumer(
+            bus, RECORDS_READS, handlers.ingest_batch, batch=cfg.ingest_batch, prefetch=True, prepare=handlers.prepare
+        )
         consumer.start()
         app.state.runtime = Runtime(
             "records", cfg, bus, engine, handlers.uow, {"handlers": handlers, "hotlists": follower, "purge": purge}

@@ -11,6 +11,7 @@ from nats.aio.msg import Msg
 
 from libs.common import metrics
 from libs.common.bus import Bus
+from libs.common.consumer import batch_key
 from libs.common.contracts.alerts import AlertMessage
 from libs.common.contracts.reads import ReadIn
 from libs.common.contracts.recognition import Recognition, RecognizeRequest
@@ -34,7 +35,7 @@ from services.records.service import (
     ReadRow,
     decode_cursor,
     encode_cursor,
-    is_within_retention,
+    retention_cutoff,
     search_predicates,
 )
 from services.records.settings import RecordsSettings
@@ -53,6 +54,7 @@ class RecordsHandlers:
         self._partition_days: set[date] = set()
         self._partition_lock = asyncio.Lock()
         self.alerts: AlertRaiser | None = None  # set by the lifespan once the hotlist index is loaded
+        self._prepared: tuple[tuple[str, int, int], list[ReadIn]] | None = None
 
     async def register(self) -> None:
         await self.bus.serve("alpr.records.search", SearchRequest, self.search, queue="records")
@@ -85,17 +87,33 @@ class RecordsHandlers:
             {today + timedelta(days=i) for i in range(-1, self.settings.partitions_ahead_days + 1)}
         )
 
-    async def ingest_batch(self, msgs: list[Msg]) -> None:
-        """Store a batch of reads once each; returns only after commit, so the consumer may ack."""
-        now = datetime.now(UTC)
-        rows: list[ReadRow] = []
+    def prepare(self, msgs: list[Msg]) -> None:
+        """Parse a fetched batch ahead of its turn, while the one before it waits on PostgreSQL.
+
+        The consumer calls this for its prefetched batch; only the last prepared batch is kept.
+        """
+        if msgs:
+            self._prepared = (batch_key(msgs), self._parse(msgs))
+
+    def _parse(self, msgs: list[Msg]) -> list[ReadIn]:
+        reads = []
         for msg in msgs:
             try:
-                read = ReadIn.model_validate_json(msg.data)
+                reads.append(ReadIn.model_validate_json(msg.data))
             except ValueError:
                 log.error("dropping a READS message that is not a read (subject %s)", msg.subject)
-                continue
-            if not is_within_retention(read, now, self.settings.active_retention_days):
+        return reads
+
+    async def ingest_batch(self, msgs: list[Msg]) -> None:
+        """Store a batch of reads once each; returns only after commit, so the consumer may ack."""
+        if self._prepared is not None and self._prepared[0] == batch_key(msgs):
+            reads, self._prepared = self._prepared[1], None
+        else:
+            reads = self._parse(msgs)
+        cutoff = retention_cutoff(datetime.now(UTC), self.settings.active_retention_days)
+        rows: list[ReadRow] = []
+        for read in reads:
+            if read.captured_at < cutoff:
                 metrics.DENIED.labels("read_past_retention").inc()
                 continue
             rows.append(ReadRow(read=read, classes=self.classes))
@@ -103,10 +121,10 @@ class RecordsHandlers:
             return
         await recognize_reads(self.bus, rows, timeout=self.settings.recognize_timeout_s)
         await self.ensure_partitions({repository.utc_day(r.read.captured_at) for r in rows})
-        # matched before the insert so each read stores whether it hit; alerts go out after the commit
-        matched = await self.alerts.match(rows) if self.alerts else []
         raised: list[AlertMessage] = []
         async with self.uow() as session:
+            # matched before the insert so each read stores whether it hit; alerts go out after the commit
+            matched = await self.alerts.match(session, rows) if self.alerts else []
             images = [img for row in rows for img in row.decoded_images()]
             new_ids = await repository.insert_reads(session, rows)
             if self.alerts:

@@ -82,10 +82,6 @@ def retention_cutoff(now: datetime, active_retention_days: int) -> datetime:
     return now - timedelta(days=active_retention_days)
 
 
-def is_within_retention(read: ReadIn, now: datetime, active_retention_days: int) -> bool:
-    return read.captured_at >= retention_cutoff(now, active_retention_days)
-
-
 def search_predicates(
     query: SearchQuery, classes: LookalikeClasses = DEFAULT_LOOKALIKES
 ) -> tuple[list[str], dict[str, Any]]:

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common import metrics
 from libs.common.bus import Bus
-from libs.common.consumer import BatchConsumer
+from libs.common.consumer import BatchConsumer, batch_key
 from libs.common.contracts.audit import EventLookup, EventSummary, PersistedQuery, PersistedReply
 from libs.common.contracts.oversight import CountsQuery, CountsReply, FlaggedAttempt, FlagsQuery, FlagsReply
 from libs.common.db import UnitOfWork
@@ -95,11 +95,11 @@ class AuditHandlers:
         the writer's CPU work overlaps the database's. Only the last prepared batch is kept.
         """
         if msgs:
-            self._prepared = (_batch_key(msgs), prepare_events([msg.data for msg in msgs]))
+            self._prepared = (batch_key(msgs), prepare_events([msg.data for msg in msgs]))
 
     async def write_batch(self, msgs: list[Msg]) -> None:
         """Chain and insert a batch in one transaction; the consumer acks only after it commits."""
-        if self._prepared is not None and self._prepared[0] == _batch_key(msgs):
+        if self._prepared is not None and self._prepared[0] == batch_key(msgs):
             # taken now: the next batch's preparation lands here while this one waits on the database
             events, self._prepared = self._prepared[1], None
         else:
@@ -192,11 +192,6 @@ class AuditHandlers:
                 waiters.remove(waiter)
             if not waiters:
                 self._waiters.pop(query.event_id, None)
-
-
-def _batch_key(msgs: list[Msg]) -> tuple[str, int, int]:
-    """Which batch this is: the reply subject of its first message (unique per delivery) and its extent."""
-    return (msgs[0].reply or "", len(msgs), msgs[-1].metadata.sequence.stream)
 
 
 def writer_consumer(bus: Bus, handlers: AuditHandlers, *, batch: int) -> BatchConsumer:

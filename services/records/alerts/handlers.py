@@ -52,14 +52,14 @@ class AlertRaiser:
         self.follower = follower
         self.match_seconds = 0.0  # time spent matching, for the throughput figure
 
-    async def match(self, rows: Sequence[ReadRow]) -> list[MatchedRow]:
+    async def match(self, session: AsyncSession, rows: Sequence[ReadRow]) -> list[MatchedRow]:
         """Mark each read that hits an active entry; a state mismatch is kept on the hit, not dropped.
 
         The index first applies every change committed so far: the NATS notice is at-most-once and the
         poll runs every few seconds, so without this a replica could miss an entry added moments before
-        the read (a missed alert). When nothing changed this is one indexed query per batch.
+        the read (a missed alert). When nothing changed this is one indexed query, in the batch's transaction.
         """
-        await self.follower.catch_up()
+        await self.follower.catch_up(session)
         now = datetime.now(UTC)
         started = time.perf_counter()
         index = self.follower.index

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nats.aio.msg import Msg
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common.bus import Bus
 from libs.common.contracts.hotlists import HOTLISTS_CHANGED, HotlistChanged
@@ -70,14 +71,20 @@ class HotlistFollower:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
 
-    async def catch_up(self) -> int:
-        """Apply every change past the last applied one; returns how many rows were read."""
+    async def catch_up(self, session: AsyncSession | None = None) -> int:
+        """Apply every change past the last applied one; returns how many rows were read.
+
+        With `session`, in that transaction (an ingest batch's own): one transaction per batch, not two.
+        """
         async with self._lock:
             seen = 0
             now = datetime.now(UTC)
             while True:
-                async with self.uow() as session:
+                if session is not None:
                     rows = await repository.changes_after(session, after_seq=self.last_seq, limit=PAGE)
+                else:
+                    async with self.uow() as own:
+                        rows = await repository.changes_after(own, after_seq=self.last_seq, limit=PAGE)
                 for row in rows:
                     self._apply(row, now)
                 seen += len(rows)

@@ -1,0 +1,68 @@
+"""The direct camera-post path answers exactly as the documented FastAPI routes do, refusals included."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from services.gateway.api.camera_posts import camera_post
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def _routed(system) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
+    """A client for the same gateway app, through FastAPI's own routing, middleware and dependencies."""
+    app = system.apps["gateway"]
+    transport = httpx.ASGITransport(app=functools.partial(FastAPI.__call__, app), client=("203.0.113.7", 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://gateway")
+
+
+def _read(tag: str) -> dict:
+    return {"plate": f"PATH{tag}", "captured_at": datetime.now(UTC).isoformat(), "read_id": f"path-{tag}"}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/v1/reads", ("/v1/reads", "native")),
+        ("/v1/ingest", ("/v1/ingest", None)),
+        ("/v1/ingest/genetec", ("/v1/ingest/{fmt}", "genetec")),
+        ("/push/", ("/push/", "openalpr")),
+        ("/v1/ingest/genetec/x", None),
+        ("/v1/ingest/", None),
+        ("/v1/reads/abc/corrections", None),
+    ],
+)
+async def test_which_requests_are_camera_posts(path: str, expected) -> None:  # type: ignore[no-untyped-def]
+    assert camera_post({"type": "http", "method": "POST", "path": path}) == expected
+    assert camera_post({"type": "http", "method": "GET", "path": path}) is None
+
+
+async def test_both_paths_accept_and_refuse_alike(system) -> None:  # type: ignore[no-untyped-def]
+    tag = uuid.uuid4().hex[:8].upper()
+    async with _routed(system) as routed:
+        for client, suffix in ((system.gateway, "D"), (routed, "R")):
+            ok = await client.post("/v1/reads", json=_read(tag + suffix), headers=system.camera)
+            assert ok.status_code == 202, ok.text
+            assert ok.json()["accepted"] == 1 and ok.json()["format"] == "native"
+        cases = [
+            ("/v1/reads", {"Authorization": "Bearer nope.nope"}, b"{}", 401),
+            ("/v1/reads", system.camera, b"{not json", 400),
+            ("/v1/ingest/nosuchvendor", system.camera, b"{}", 422),
+            (
+                "/v1/reads",
+                system.camera,
+                b"x" * (system.apps["gateway"].state.runtime.settings.max_body_bytes + 1),
+                413,
+            ),
+        ]
+        for path, headers, body, status in cases:
+            direct = await system.gateway.post(path, content=body, headers=headers)
+            via_routes = await routed.post(path, content=body, headers=headers)
+            assert direct.status_code == via_routes.status_code == status, (path, direct.text, via_routes.text)
+            assert direct.json() == via_routes.json()
