@@ -56,3 +56,15 @@ class TestSearchTrace:
             if s.name == "consume audit-writer" and any(link.context.trace_id == trace_id for link in s.links)
         ]
         assert linked
+
+
+async def test_spans_are_built_only_while_something_exports_them(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from opentelemetry.sdk.trace.sampling import Decision
+
+    from libs.common import telemetry
+
+    sampler = telemetry.RecordWhenExported()
+    monkeypatch.setattr(telemetry, "_exported", False)
+    assert sampler.should_sample(None, 0x1234, "POST /v1/reads").decision == Decision.DROP
+    monkeypatch.setattr(telemetry, "_exported", True)
+    assert sampler.should_sample(None, 0x1234, "POST /v1/reads").decision == Decision.RECORD_AND_SAMPLE
