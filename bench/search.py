@@ -7,6 +7,8 @@ partial plate with 4 known characters over 30 days, and a look-alike match, and 
 job takes to drop that old day.
 
 Run: .venv/bin/python bench/search.py [--reads 10000000] [--days 365] [--purge-day-reads 1000000]
+With `--keep DIR` the data set stays in DIR, and a later run with the same DIR measures it again without
+the build (only the old day is loaded again, for the purge).
 """
 
 from __future__ import annotations
@@ -95,8 +97,9 @@ async def load_day(conn: asyncpg.Connection, day: date, n: int) -> None:
     )
 
 
-async def build(admin_dsn: str, *, reads: int, days: int, purge_day_reads: int, today: date) -> date:
-    """The year of reads, and one day older than the retention cutoff; returns that old day."""
+async def build(admin_dsn: str, *, reads: int, days: int, purge_day_reads: int, today: date, year: bool = True) -> date:
+    """The year of reads (unless `year` is False: a kept data set has it), and one day older than the
+    retention cutoff; returns that old day."""
     conn = await asyncpg.connect(admin_dsn)
     try:
         await conn.execute(PLATE_FN)
@@ -104,7 +107,7 @@ async def build(admin_dsn: str, *, reads: int, days: int, purge_day_reads: int, 
         await conn.execute("SET maintenance_work_mem = '512MB'")
         per_day = reads // days
         started = time.perf_counter()
-        for i in range(days):
+        for i in range(days if year else 0):
             await load_day(conn, today - timedelta(days=i), per_day)
             if i % 30 == 29:
                 done = (i + 1) * per_day
@@ -182,10 +185,24 @@ async def measure(stack_dir: Path, args: argparse.Namespace) -> None:
     try:
         await migrate(pg.admin_dsn, nats.url)
         now = datetime.now(UTC)
-        print(f"building {args.reads:,} reads over {args.days} days + one old day of {args.purge_day_reads:,}")
-        old_day = await build(
-            pg.admin_dsn, reads=args.reads, days=args.days, purge_day_reads=args.purge_day_reads, today=now.date()
+        # a kept data set already holds the year (built on `built`); the old day went with the last purge
+        marker = stack_dir / "built"
+        kept = marker.exists()
+        today = date.fromisoformat(marker.read_text()) if kept else now.date()
+        print(
+            f"{'reusing' if kept else 'building'} {args.reads:,} reads over {args.days} days "
+            f"+ one old day of {args.purge_day_reads:,}"
         )
+        old_day = await build(
+            pg.admin_dsn,
+            reads=args.reads,
+            days=args.days,
+            purge_day_reads=args.purge_day_reads,
+            today=today,
+            year=not kept,
+        )
+        if args.keep:
+            marker.write_text(today.isoformat())
         settings = RecordsSettings(database_url=pg.url_for("alpr_records"), nats_url=nats.url, environment="test")
         engine = create_engine(settings.database_url.get_secret_value(), schema="records")
         bus = await Bus.connect(nats.url, name="bench")
@@ -239,7 +256,17 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--purge-day-reads", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the data set in this folder; a later run with the same folder measures it without rebuilding",
+    )
     args = parser.parse_args()
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        args.keep.chmod(0o755)
+        asyncio.run(measure(args.keep.resolve(), args))
+        return
     folder = Path(tempfile.mkdtemp(prefix="alpr-bench-search-"))
     folder.chmod(0o755)
     try:

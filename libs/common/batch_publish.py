@@ -25,11 +25,14 @@ class Outgoing:
     subject: str
     payload: bytes
     msg_id: str
+    headers: dict[str, str] | None = None
+    count: int = 1  # how many items the message carries: a duplicate counts them all
 
 
 @dataclass
 class _Batch:
     waiting: set[int]
+    counts: list[int]
     duplicates: int = 0
     failed: dict[int, str] = field(default_factory=dict)
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
@@ -41,7 +44,7 @@ class _Batch:
         if error is not None:
             self.failed[index] = error
         elif duplicate:
-            self.duplicates += 1
+            self.duplicates += self.counts[index]
         if not self.waiting and not self.done.done():
             self.done.set_result(None)
 
@@ -59,7 +62,7 @@ class BatchPublisher:
         self._ready = asyncio.Lock()
 
     async def publish(self, messages: Sequence[Outgoing], headers: dict[str, str]) -> int:
-        """Publish all, wait until JetStream holds each; returns how many it already had (duplicates).
+        """Publish all, wait until JetStream holds each; returns how many items it already had (duplicates).
 
         A message the stream refuses or does not ack in time is published again, a bounded number of
         times; then the whole call fails with Unavailable (the caller's client retries the post).
@@ -72,7 +75,7 @@ class BatchPublisher:
         last = "no acknowledgement"
         for attempt in range(self._attempts):
             number = next(self._numbers)
-            batch = self._batches[number] = _Batch(waiting=set(pending))
+            batch = self._batches[number] = _Batch(waiting=set(pending), counts=[m.count for m in messages])
             try:
                 for i in pending:
                     message = messages[i]
@@ -80,7 +83,7 @@ class BatchPublisher:
                         message.subject,
                         message.payload,
                         reply=f"{self._prefix}.{number}.{i}",
-                        headers={**headers, "Nats-Msg-Id": message.msg_id},
+                        headers={**headers, **(message.headers or {}), "Nats-Msg-Id": message.msg_id},
                     )
                 await asyncio.wait_for(asyncio.shield(batch.done), self._timeout)
             except (TimeoutError, OSError) as exc:

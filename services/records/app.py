@@ -51,11 +51,14 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
         handlers.alerts = AlertRaiser(bus, follower)
         await HotlistHandlers(handlers.uow, bus, follower, agency=cfg.agency).register()
         await AlertHandlers(handlers.uow, bus).register()
-        # the next batch is fetched and parsed while the current one waits on PostgreSQL
-        consumer = BatchConsumer(
-            bus, RECORDS_READS, handlers.ingest_batch, batch=cfg.ingest_batch, prefetch=True, prepare=handlers.prepare
-        )
-        consumer.start()
+        ingest, prepare = handlers.ingest_batch, handlers.prepare
+        # each pipeline fetches and parses its next batch while its current one waits on PostgreSQL
+        consumers = [
+            BatchConsumer(bus, RECORDS_READS, ingest, batch=cfg.ingest_fetch, prefetch=True, prepare=prepare)
+            for _ in range(max(1, cfg.ingest_pipelines))
+        ]
+        for consumer in consumers:
+            consumer.start()
         app.state.runtime = Runtime(
             "records", cfg, bus, engine, handlers.uow, {"handlers": handlers, "hotlists": follower, "purge": purge}
         )
@@ -63,7 +66,8 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
             yield
         finally:
             await purge.stop()
-            await consumer.stop()
+            for consumer in consumers:
+                await consumer.stop()
             await follower.stop()
             await bus.close()
             await engine.dispose()

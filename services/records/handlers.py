@@ -13,7 +13,7 @@ from libs.common import metrics
 from libs.common.bus import Bus
 from libs.common.consumer import batch_key
 from libs.common.contracts.alerts import AlertMessage
-from libs.common.contracts.reads import ReadIn
+from libs.common.contracts.reads import BUNDLE_HEADER, ReadBundle, ReadIn
 from libs.common.contracts.recognition import Recognition, RecognizeRequest
 from libs.common.contracts.search import (
     ReadCount,
@@ -41,6 +41,7 @@ from services.records.service import (
 from services.records.settings import RecordsSettings
 
 log = logging.getLogger(__name__)
+PREPARED_KEPT = 8
 
 
 class RecordsHandlers:
@@ -54,7 +55,7 @@ class RecordsHandlers:
         self._partition_days: set[date] = set()
         self._partition_lock = asyncio.Lock()
         self.alerts: AlertRaiser | None = None  # set by the lifespan once the hotlist index is loaded
-        self._prepared: tuple[tuple[str, int, int], list[ReadIn]] | None = None
+        self._prepared: dict[tuple[str, int, int], list[ReadIn]] = {}  # one per ingest pipeline
 
     async def register(self) -> None:
         await self.bus.serve("alpr.records.search", SearchRequest, self.search, queue="records")
@@ -90,26 +91,29 @@ class RecordsHandlers:
     def prepare(self, msgs: list[Msg]) -> None:
         """Parse a fetched batch ahead of its turn, while the one before it waits on PostgreSQL.
 
-        The consumer calls this for its prefetched batch; only the last prepared batch is kept.
+        Each pipeline's consumer calls this for its prefetched batch; the handler takes it by its key.
         """
         if msgs:
-            self._prepared = (batch_key(msgs), self._parse(msgs))
+            if len(self._prepared) >= PREPARED_KEPT:  # batches handed back unhandled (a failure, a stop)
+                self._prepared.clear()
+            self._prepared[batch_key(msgs)] = self._parse(msgs)
 
     def _parse(self, msgs: list[Msg]) -> list[ReadIn]:
         reads = []
         for msg in msgs:
             try:
-                reads.append(ReadIn.model_validate_json(msg.data))
+                if msg.headers and BUNDLE_HEADER in msg.headers:
+                    reads += ReadBundle.model_validate_json(msg.data).reads
+                else:
+                    reads.append(ReadIn.model_validate_json(msg.data))
             except ValueError:
                 log.error("dropping a READS message that is not a read (subject %s)", msg.subject)
         return reads
 
     async def ingest_batch(self, msgs: list[Msg]) -> None:
         """Store a batch of reads once each; returns only after commit, so the consumer may ack."""
-        if self._prepared is not None and self._prepared[0] == batch_key(msgs):
-            reads, self._prepared = self._prepared[1], None
-        else:
-            reads = self._parse(msgs)
+        prepared = self._prepared.pop(batch_key(msgs), None) if self._prepared else None
+        reads = prepared if prepared is not None else self._parse(msgs)
         cutoff = retention_cutoff(datetime.now(UTC), self.settings.active_retention_days)
         rows: list[ReadRow] = []
         for read in reads:
@@ -117,8 +121,12 @@ class RecordsHandlers:
                 metrics.DENIED.labels("read_past_retention").inc()
                 continue
             rows.append(ReadRow(read=read, classes=self.classes))
-        if not rows:
-            return
+        # a fetch of bundles can bring many thousands: a transaction each ingest_batch, all before any ack
+        for start in range(0, len(rows), self.settings.ingest_batch):
+            await self._store(rows[start : start + self.settings.ingest_batch])
+
+    async def _store(self, rows: list[ReadRow]) -> None:
+        """One transaction: the reads once each, whether each hit, their alerts and images."""
         await recognize_reads(self.bus, rows, timeout=self.settings.recognize_timeout_s)
         await self.ensure_partitions({repository.utc_day(r.read.captured_at) for r in rows})
         raised: list[AlertMessage] = []

@@ -15,7 +15,10 @@ class RecordsSettings(CommonSettings):
     unmatched_retention_days: int | None = None  # B5: shorter cap for reads that matched no hotlist
     partitions_ahead_days: int = 3
     purge_interval_s: float = 3600.0  # the retention purge runs this often (first run after one interval)
-    ingest_batch: int = 500
+    ingest_batch: int = 1000  # reads per transaction
+    ingest_fetch: int = 50  # READS messages per fetch: a read each, or a bundle of up to 50 from a batch post
+    # batches in flight at once per replica: while one waits on PostgreSQL, the next is parsed and matched
+    ingest_pipelines: int = 2
     recognize_timeout_s: float = 2.0
     search_result_cap: int = 1000
     lookalike_classes: str = ""

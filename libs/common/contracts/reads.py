@@ -92,3 +92,12 @@ def stable_read_id(*parts: object) -> str:
     """A read id derived from what identifies a read at its source, so any resend maps to the same id."""
     digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
     return str(uuid.UUID(bytes=digest[:16], version=5))
+
+
+# A READS message holds one read, or, with this header naming how many, a bundle {"reads": [...]} of a
+# batch post's reads from one camera: a message per read cost the bus and records more than the read.
+BUNDLE_HEADER = "Alpr-Reads"
+
+
+class ReadBundle(BaseModel):
+    reads: list[ReadIn]

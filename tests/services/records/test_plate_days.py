@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from libs.common.contracts.search import SearchQuery, SearchRequest, SearchResult
+from services.records import repository
 from tests.services.records.test_retention import purge
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -103,3 +104,36 @@ class TestYearLongExactSearch:
             await conn.close()
         assert await mapped_days(admin_db, wanted) == 2
         assert await exact(system, wanted, now) == [kept.read_id]
+
+    async def test_runs_of_consecutive_days_over_many_statements_page_in_order(
+        self, system: Any, store_reads: Any
+    ) -> None:
+        now = datetime.now(UTC)
+        wanted = plate()
+        # three days in a row every week for 48 weeks (a span each run: several statements), and three
+        # reads on one day
+        ages = [7 * week + d for week in range(48) for d in range(3)]
+        reads = [{"plate": wanted, "captured_at": now - timedelta(days=d, minutes=5)} for d in ages]
+        reads += [{"plate": wanted, "captured_at": now - timedelta(days=45, minutes=m)} for m in (1, 2, 3)]
+        stored = await store_reads(reads)
+        newest_first = [r.read_id for r in sorted(stored, key=lambda r: r.captured_at, reverse=True)]
+        assert await exact(system, wanted, now) == newest_first
+        assert await exact(system, wanted, now, limit=7) == newest_first
+        assert await exact(system, wanted, now, limit=1000) == newest_first
+
+
+async def test_a_statement_takes_runs_of_consecutive_days_up_to_its_span_budget() -> None:
+    today = datetime.now(UTC).date()
+    # two consecutive days share a span; a day after a gap starts its own
+    days = [today, today - timedelta(days=1), today - timedelta(days=3)]
+    bind, rest = repository._day_spans(days, most=10)
+    assert (bind["span0_lo"].date(), bind["span0_hi"].date()) == (days[1], today + timedelta(days=1))
+    assert (bind["span1_lo"].date(), bind["span1_hi"].date()) == (days[2], days[2] + timedelta(days=1))
+    assert bind["span2_lo"] == bind["span2_hi"] and rest == []
+    # every other day: one span each, the days past the budget left for the next statement
+    apart = [today - timedelta(days=2 * i) for i in range(repository.DAY_SPANS + 3)]
+    bind, rest = repository._day_spans(apart, most=len(apart))
+    assert rest == apart[repository.DAY_SPANS :]
+    assert bind[f"span{repository.DAY_SPANS - 1}_lo"].date() == apart[repository.DAY_SPANS - 1]
+    # and at most `most` days, however few spans they need
+    assert repository._day_spans(apart, most=2)[1] == apart[2:]
