@@ -169,7 +169,21 @@ async def main(args: argparse.Namespace) -> None:
         single_rate = await throughput(system, headers, batch=1, total=args.single_reads, concurrency=64)
         cpu.report(args.single_reads)
         print(f"single-read posts: {single_rate:,.0f} reads/s committed ({args.single_reads:,} reads)")
+        samples: list[dict[str, float]] = []
+
+        async def sample_memory() -> None:  # each service's RSS once a minute over the fixed-rate phase
+            while True:
+                samples.append(system.service_rss_mib())
+                await asyncio.sleep(60)
+
+        sampler = asyncio.create_task(sample_memory())
         lat = await latency(system, headers, rate=args.rate, seconds=args.seconds)
+        sampler.cancel()
+        samples.append(system.service_rss_mib())
+        if len(samples) > 2:
+            for name in sorted(samples[-1]):
+                series = " ".join(f"{s.get(name, 0):.0f}" for s in samples)
+                print(f"rss {name} each minute of the fixed-rate phase (MiB): {series}")
         if lat:
             p50, p99 = statistics.median(lat), lat[int(len(lat) * 0.99) - 1]
             print(
