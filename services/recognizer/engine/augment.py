@@ -65,7 +65,7 @@ def _warp(rng: random.Random, image: Image.Image) -> Image.Image:
 def degrade(rng: random.Random, crop: Image.Image, *, strength: float = 1.0) -> Image.Image:
     """Blur, light, night, noise and JPEG artefacts on a plate crop."""
     if rng.random() < 0.4 * strength:
-        crop = crop.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2)))  # PIL's blur is 10x torch's on tiny crops
+        crop = crop.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.5)))  # PIL's blur is 10x torch's on tiny crops
     crop = F.adjust_brightness(crop, rng.uniform(1 - 0.35 * strength, 1 + 0.35 * strength))
     crop = F.adjust_contrast(crop, rng.uniform(1 - 0.45 * strength, 1 + 0.3 * strength))
     if rng.random() < 0.12 * strength:  # night: dark, contrasty, tinted by sodium or infrared light

@@ -12,10 +12,10 @@ from services.recognizer.engine.crop import crop_plate
 from services.recognizer.engine.dataset import holdout_names, read_labels
 from services.recognizer.engine.evaluate import evaluate
 from services.recognizer.engine.reader import PlateReader
-from services.recognizer.engine.train import DEFAULT_STEPS, train
+from services.recognizer.engine.train import DEFAULT_MINUTES, DEFAULT_REAL_SHARE, DEFAULT_STEPS, train
 from services.recognizer.engine.weights import DEFAULT_WEIGHTS
 
-MODEL_VERSION = "crnn-us-1.0"
+MODEL_VERSION = "crnn-us-1.1"
 
 
 def train_main(
@@ -26,7 +26,7 @@ def train_main(
     seed: int,
     steps: int = DEFAULT_STEPS,
     init: Path | None = None,
-    real_share: float = 0.3,
+    real_share: float = DEFAULT_REAL_SHARE,
     lr: float = 3e-3,
 ) -> None:
     """Train the recognizer (synthetic plates + non-held-out real crops) and write weights to `out`."""
@@ -77,11 +77,13 @@ def main(argv: list[str] | None = None) -> None:
     t = commands.add_parser("train", help="train and write weights")
     t.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS)
     t.add_argument("--data-dir", type=Path, required=True, help="folder with labels.tsv and images/")
-    t.add_argument("--minutes", type=float, default=60.0)
+    t.add_argument("--minutes", type=float, default=DEFAULT_MINUTES)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--steps", type=int, default=DEFAULT_STEPS)
     t.add_argument("--init", type=Path, default=None, help="fine-tune from these weights instead of from scratch")
-    t.add_argument("--real-share", type=float, default=0.3, help="share of each batch taken from real crops")
+    t.add_argument(
+        "--real-share", type=float, default=DEFAULT_REAL_SHARE, help="share of each batch taken from real crops"
+    )
     t.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
     e = commands.add_parser("eval", help="score weights on labelled photos")
     e.add_argument("images_dir", type=Path)

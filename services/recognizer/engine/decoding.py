@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,5 +75,7 @@ def decode(probs: np.ndarray, *, top_n: int = 10) -> Decoded:
     slots = greedy_slots(probs)
     plate = "".join(s.char for s in slots)
     char_confidences = [round(s.confidence, 4) for s in slots]
-    confidence = float(np.prod(char_confidences)) if slots else 0.0
-    return Decoded(plate, round(confidence, 4), char_confidences, rank_candidates(slots, top_n=top_n))
+    # the product of the unrounded confidences, in the candidates' order, so the plate and its first
+    # candidate carry the same score (a product of rounded values could differ in the last digit)
+    confidence = math.prod(s.confidence for s in slots) if slots else 0.0
+    return Decoded(plate, round(min(confidence, 1.0), 4), char_confidences, rank_candidates(slots, top_n=top_n))

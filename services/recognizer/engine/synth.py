@@ -10,6 +10,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from services.recognizer.engine.distractors import emblem, small_print
+
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 PLATE_FONTS = ("DejaVuSansCondensed-Bold.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSerifCondensed-Bold.ttf")
 STATES = (
@@ -99,6 +101,9 @@ LAYOUTS = (
     "DDLDLL",
 )
 LETTERS = string.ascii_uppercase
+# look-alikes the reader confused on real plates (W/M, 7/T, I/1, V/W, 5/S ...) are drawn twice as often
+LETTER_POOL = LETTERS + "WMVTIQGBSZ"
+DIGIT_POOL = string.digits + "71582"
 INK = ((20, 30, 110), (15, 15, 20), (150, 20, 25), (20, 80, 40), (90, 20, 30), (35, 35, 70))
 PAPER = ((240, 240, 236), (250, 250, 250), (230, 235, 245), (245, 238, 200), (250, 215, 60), (225, 240, 235))
 
@@ -119,14 +124,14 @@ def random_plate_text(rng: random.Random) -> tuple[str, list[str]]:
     """Plate characters and their groups, from a state layout or a vanity plate."""
     if rng.random() < 0.12:
         n = rng.randint(5, 8)
-        chars = "".join(rng.choice(LETTERS + string.digits) for _ in range(n))
+        chars = "".join(rng.choice(LETTER_POOL + DIGIT_POOL) for _ in range(n))
         cut = rng.randint(0, n) if rng.random() < 0.5 else n
         groups = [g for g in (chars[:cut], chars[cut:]) if g]
         return chars, groups
     layout = rng.choice(LAYOUTS)
     groups = []
     for part in layout.replace("-", " ").split():
-        groups.append("".join(rng.choice(LETTERS) if c == "L" else rng.choice(string.digits) for c in part))
+        groups.append("".join(rng.choice(LETTER_POOL) if c == "L" else rng.choice(DIGIT_POOL) for c in part))
     return "".join(groups), groups
 
 
@@ -222,36 +227,59 @@ def render_plate(rng: random.Random, *, size: tuple[int, int] = (240, 120)) -> S
     w, h = size
     style = random_style(rng)
     char_h = rng.randint(int(h * 0.42), int(h * 0.58))
-    gap = rng.randint(int(w * 0.03), int(w * 0.08))
+    # one kind of mark between groups per plate, as on real plates; emblems and stickers need a wider gap
+    mark = rng.choices(("none", "dash", "square", "emblem"), weights=(2, 3, 2, 4))[0]
+    gap = rng.randint(int(w * 0.03), int(w * (0.13 if mark == "emblem" else 0.08)))
     stacked = rng.random() < 0.15
-    usable = w * rng.uniform(0.78, 0.94) - (len(groups) - 1) * gap - (w * 0.08 if stacked else 0)
-    pitch = min(usable / len(text), char_h * rng.uniform(0.5, 0.75))
+    side_emblem = rng.choice((-1, 1)) if rng.random() < 0.2 else 0  # e.g. Arizona's cactus beside the text
+    side_print = rng.random() < 0.2  # small registration digits after the text (New Jersey)
+    reserved = (w * 0.08 if stacked else 0) + (w * 0.12 if side_emblem else 0) + (w * 0.09 if side_print else 0)
+    usable = w * rng.uniform(0.8, 0.96) - (len(groups) - 1) * gap - reserved
+    pitch = max(6.0, min(usable / len(text), char_h * rng.uniform(0.5, 0.75)))
     char_w = max(4, int(pitch * rng.uniform(0.8, 0.92)))
-    total = pitch * len(text) + (len(groups) - 1) * gap + (w * 0.08 if stacked else 0)
+    total = pitch * len(text) + (len(groups) - 1) * gap + reserved
     x = (w - total) / 2 + rng.uniform(-4, 4)
     y = int(h * 0.5 - char_h / 2 + rng.randint(-4, 6))
+    draw = ImageDraw.Draw(plate)
+    small = font(PLATE_FONTS[0], max(6, int(char_h * rng.uniform(0.25, 0.42))))
+    if side_emblem == -1:
+        size_k = rng.uniform(0.5, 1.0)
+        emblem(draw, rng, (x, y + char_h * (1 - size_k) / 2, x + w * 0.1, y + char_h * (1 + size_k) / 2), ink, small)
+        x += w * 0.12
     if stacked:  # small stacked letters beside the main text are a class code, not part of the plate
         for i, ch in enumerate(rng.sample(LETTERS, 2)):
             g = _glyph(ch, style, int(w * 0.05), char_h // 2 - 2, ink)
             plate.paste(g, (int(x), y + i * (char_h // 2)), g)
         x += w * 0.08
-    draw = ImageDraw.Draw(plate)
     for gi, group in enumerate(groups):
         for ch in group:
             g = _glyph(ch, style, char_w, char_h, ink)
             plate.paste(g, (int(x), y), g)
             x += pitch
         if gi < len(groups) - 1:
-            mark = rng.random()
             cx, cy = int(x + gap / 2 - pitch * 0.1), y + char_h // 2
-            if mark < 0.3:
+            if mark == "dash":
                 draw.line((cx - gap // 4, cy, cx + gap // 4, cy), fill=ink, width=max(2, char_h // 12))
-            elif mark < 0.55:  # Missouri-style sticker between the groups
+            elif mark == "square":  # Missouri-style sticker between the groups
                 r = rng.randint(5, 9)
                 draw.rectangle(
                     (cx - r, cy - r, cx + r, cy + r), fill=(rng.randint(150, 255), rng.randint(100, 255), 40)
                 )
-            elif mark < 0.65:
-                draw.ellipse((cx - 6, cy - 8, cx + 6, cy + 8), fill=(180, 30, 30))
+            elif mark == "emblem":
+                half_w = max(3.0, gap * rng.uniform(0.3, 0.48))
+                half_h = char_h * rng.uniform(0.2, 0.5)
+                emblem(draw, rng, (cx - half_w, cy - half_h, cx + half_w, cy + half_h), ink, small)
             x += gap
+    if side_print:  # registration digits or a month, small, beside the number: not part of the plate
+        top = y + rng.choice((0.0, 0.3, 0.6)) * char_h
+        draw.text(
+            (x + rng.uniform(0, w * 0.02), top),
+            small_print(rng),
+            font=small,
+            fill=ink if rng.random() < 0.7 else (180, 20, 30),
+        )
+        x += w * 0.09
+    if side_emblem == 1:
+        size_k = rng.uniform(0.5, 1.0)
+        emblem(draw, rng, (x, y + char_h * (1 - size_k) / 2, x + w * 0.1, y + char_h * (1 + size_k) / 2), ink, small)
     return SynthPlate(plate, text.replace("O", "0"))
