@@ -86,9 +86,7 @@ class BatchPublisher:
                         headers={**headers, **(message.headers or {}), "Nats-Msg-Id": message.msg_id},
                     )
                 await asyncio.wait_for(asyncio.shield(batch.done), self._timeout)
-            except (TimeoutError, OSError) as exc:
-                last = f"{type(exc).__name__}: {exc}"
-            except Exception as exc:  # nats.errors.* (disconnected, draining, buffer full)
+            except Exception as exc:  # a timeout, or nats.errors.* (disconnected, draining, buffer full)
                 last = f"{type(exc).__name__}: {exc}"
             finally:
                 del self._batches[number]

@@ -16,7 +16,9 @@ SHARED = Path(os.environ.get("ALPR_SHARED_DIR", "../shared"))
 def _train(args: argparse.Namespace) -> None:
     from services.recognizer.engine.cli import train_main
 
-    train_main(Path(args.out), data_dir=Path(args.data_dir), minutes=args.minutes, seed=args.seed, steps=args.steps)
+    # unset options take the trainer's defaults, which reproduce the shipped weights (MODEL_CARD.md)
+    given = {k: v for k, v in (("minutes", args.minutes), ("steps", args.steps), ("seed", args.seed)) if v is not None}
+    train_main(Path(args.out), data_dir=Path(args.data_dir), **given)
 
 
 def _eval(args: argparse.Namespace) -> None:
@@ -85,10 +87,10 @@ def add_tool_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     train = rec_sub.add_parser("train", help="train the CRNN on synthetic and real plates (CPU, seeded)")
     train.add_argument("--out", default="services/recognizer/weights/crnn.pt")
     train.add_argument("--data-dir", default=str(SHARED / "data" / "plates-openalpr-us"))
-    # the defaults reproduce the shipped weights (MODEL_CARD.md)
-    train.add_argument("--minutes", type=float, default=58.0, help="time bound; the steps govern on a quiet machine")
-    train.add_argument("--steps", type=int, default=11000)
-    train.add_argument("--seed", type=int, default=0)
+    # unset: the shipped recipe (MODEL_CARD.md); --minutes only bounds a slow machine, the steps govern
+    train.add_argument("--minutes", type=float)
+    train.add_argument("--steps", type=int)
+    train.add_argument("--seed", type=int)
     train.set_defaults(func=_train)
     ev = rec_sub.add_parser("eval", help="exact-plate accuracy, CER, confusions and throughput")
     ev.add_argument("images_dir")
