@@ -17,10 +17,11 @@ import psutil
 class RunningSystem:
     """`alpr up` as a subprocess: the real services, PostgreSQL and NATS, as an operator runs them."""
 
-    def __init__(self, port: int = 18181) -> None:
+    def __init__(self, port: int = 18181, *, gateway_workers: int = 1) -> None:
         self.data_dir = Path(tempfile.mkdtemp(prefix="alpr-bench-"))
         self.data_dir.chmod(0o755)
         self.port = port
+        self.gateway_workers = gateway_workers
         self.proc: subprocess.Popen[str] | None = None
         self.pg_port = 0
         self.output: list[str] = []
@@ -44,6 +45,8 @@ class RunningSystem:
                 str(self.data_dir),
                 "--port",
                 str(self.port),
+                "--gateway-workers",
+                str(self.gateway_workers),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -72,16 +75,26 @@ class RunningSystem:
         )
         return out.stdout.strip()
 
-    def service_rss_mib(self) -> dict[str, float]:
-        """Resident memory of each service process."""
+    def _services(self) -> dict[str, list[psutil.Process]]:
+        """Each service's processes: its `serve` process and any HTTP workers it started."""
         if self.proc is None:
             return {}
-        found = {}
+        found: dict[str, list[psutil.Process]] = {}
         for child in psutil.Process(self.proc.pid).children(recursive=True):
             try:
                 cmd = child.cmdline()
                 if "serve" in cmd:
-                    found[cmd[-1]] = child.memory_info().rss / 2**20
+                    found[cmd[-1]] = [child, *child.children(recursive=True)]
+            except psutil.Error:
+                continue
+        return found
+
+    def service_rss_mib(self) -> dict[str, float]:
+        """Resident memory of each service, its worker processes added together."""
+        found = {}
+        for name, procs in self._services().items():
+            try:
+                found[name] = sum(p.memory_info().rss for p in procs) / 2**20
             except psutil.Error:
                 continue
         return found
@@ -91,12 +104,15 @@ class RunningSystem:
         if self.proc is None:
             return {}
         found: dict[str, float] = {}
+        workers_of = {procs[0]: name for name, procs in self._services().items()}
         for child in psutil.Process(self.proc.pid).children(recursive=True):
             try:
-                cmd, times = child.cmdline(), child.cpu_times()
+                cmd, times, parent = child.cmdline(), child.cpu_times(), child.parent()
             except psutil.Error:
                 continue
-            if "serve" in cmd:
+            if parent in workers_of:  # an HTTP worker of a service
+                name = workers_of[parent]
+            elif "serve" in cmd:
                 name = cmd[-1]
             elif child.name().startswith("postgres") or any("postgres" in c for c in cmd[:1]):
                 name = "postgresql"

@@ -63,7 +63,8 @@ class DeployedNats(EmbeddedNats):
 class Drill:
     """The system as separate processes, so each can be killed and restarted on its own."""
 
-    def __init__(self, settings: DeployedSettings | None = None) -> None:
+    def __init__(self, settings: DeployedSettings | None = None, *, gateway_workers: int = 1) -> None:
+        self.gateway_workers = gateway_workers
         folder = Path(tempfile.mkdtemp(prefix="alpr-faults-"))
         folder.chmod(0o755)
         self.stack = LocalStack(folder)
@@ -132,6 +133,8 @@ class Drill:
             "ALPR_HTTP_HOST": "127.0.0.1",
             "ALPR_LOG_LEVEL": "warning",
         }
+        if name == "gateway":  # worker processes behind one port, as replicas behind a Service
+            env["ALPR_HTTP_WORKERS"] = str(self.gateway_workers)
         log = (self.stack.data_dir / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "services.cli.main", "serve", name],
@@ -235,11 +238,14 @@ async def fault(drill: Drill, scenario: str, outcome: dict[str, int], at: int) -
     print(f"  {scenario}: fault injected and recovered", flush=True)
 
 
-async def run(scenarios: list[str], total: int, settings: DeployedSettings | None = None) -> bool:
-    drill = Drill(settings)
+async def run(
+    scenarios: list[str], total: int, settings: DeployedSettings | None = None, *, gateway_workers: int = 1
+) -> bool:
+    drill = Drill(settings, gateway_workers=gateway_workers)
     ok = True
     try:
         await drill.start()
+        print(f"gateway workers: {gateway_workers}", flush=True)
         expected, _ = await drill.stored()
         for scenario in scenarios:
             tag = uuid.uuid4().hex[:3].upper()
@@ -283,7 +289,8 @@ if __name__ == "__main__":
         metavar="OVERLAY",
         help="run with the settings of a Kubernetes overlay, e.g. deploy/k8s/overlays/production",
     )
+    parser.add_argument("--gateway-workers", type=int, default=1, help="gateway worker processes on its port")
     args = parser.parse_args()
     chosen = ["records", "nats", "postgres"] if args.scenario == "all" else [args.scenario]
     deployed = DeployedSettings.render(args.settings_from) if args.settings_from else None
-    sys.exit(0 if asyncio.run(run(chosen, args.reads, deployed)) else 1)
+    sys.exit(0 if asyncio.run(run(chosen, args.reads, deployed, gateway_workers=args.gateway_workers)) else 1)

@@ -35,6 +35,7 @@ class BatchConsumer:
         prefetch: bool = False,
         ordered: bool = False,
         prepare: Callable[[list[Msg]], None] | None = None,
+        gather_s: float = 0.0,
     ) -> None:
         self._bus = bus
         self._consumer = consumer
@@ -45,6 +46,12 @@ class BatchConsumer:
         # Prepare: the handler's CPU work on the prefetched batch, run as soon as it arrives (that is,
         # while the current batch waits on its database); the handler must not rely on it having run.
         self._prepare = prepare
+        # Gather: after a short batch (the stream had less than a batch waiting), the prefetch waits this long
+        # before asking again, so one transaction takes what arrived meanwhile instead of a handful each.
+        # A transaction's fixed cost (begin, the hotlist check, commit, the fetch and its acks) spread over
+        # five single-read posts cost records four times what it does over fifty. Latency grows by at most
+        # this much, and only when the consumer keeps up.
+        self._gather_s = gather_s
         # Ordered: a failed batch is retried in place until it commits, never handed back, so nothing
         # fetched after it can be handled before it (the audit chain follows stream order).
         self._ordered = ordered
@@ -93,7 +100,7 @@ class BatchConsumer:
                     await asyncio.sleep(0.5)
                     continue
                 if self._prefetch:
-                    ahead = asyncio.create_task(self._fetch_ahead(sub))
+                    ahead = asyncio.create_task(self._fetch_ahead(sub, short=len(msgs) < self._batch))
                 if self._ordered:
                     await self._until_committed(msgs, ahead)
                 elif not await self._handle(msgs):
@@ -114,7 +121,9 @@ class BatchConsumer:
             if held:
                 await _quietly(self._bus.nc.flush(timeout=2))  # out of this process before it stops
 
-    async def _fetch_ahead(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
+    async def _fetch_ahead(self, sub: JetStreamContext.PullSubscription, *, short: bool) -> list[Msg]:
+        if short and self._gather_s:
+            await asyncio.sleep(self._gather_s)
         msgs = await sub.fetch(self._batch, timeout=1.0)
         if self._prepare is not None:
             try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -35,6 +37,18 @@ class RecordWhenExported(Sampler):
 
     def get_description(self) -> str:
         return "RecordWhenExported{ParentBased{ALWAYS_ON}}"
+
+
+@contextlib.contextmanager
+def hot_path_span(tracer: trace.Tracer, name: str, *, context: Context | None = None, **kwargs: Any) -> Iterator[None]:
+    """A span on a path taken thousands of times a second, only where it goes somewhere: while spans are
+    exported, or inside a trace a caller started. Otherwise not even its ids are made: a dropped span
+    still cost about a sixth of a single-read camera post (ids, context attach and detach, twice)."""
+    if _exported or trace.get_current_span(context).get_span_context().is_valid:
+        with tracer.start_as_current_span(name, context=context, **kwargs):
+            yield
+    else:
+        yield
 
 
 def add_span_processor(processor: SpanProcessor) -> None:

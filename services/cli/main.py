@@ -33,9 +33,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
     port = int(os.environ.get("ALPR_HTTP_PORT", "8000"))
     # in a pod the probes and the Service reach the container's address, not loopback
     host = os.environ.get("ALPR_HTTP_HOST", "0.0.0.0")
-    app = _app_factory(args.service)()
+    # worker processes share the port, each with its own lifespan, like replicas behind a Service
+    workers = int(os.environ.get("ALPR_HTTP_WORKERS", "1"))
+    # with workers, this process only supervises them: it imports no service (argparse checked the name)
+    app = f"services.{args.service}.app:create_app" if workers > 1 else _app_factory(args.service)()
     uvicorn.run(
-        app,
+        app,  # type: ignore[arg-type]
+        factory=workers > 1,
+        workers=workers if workers > 1 else None,
         host=host,
         port=port,
         log_level=os.environ.get("ALPR_LOG_LEVEL", "info"),
@@ -83,7 +88,7 @@ def cmd_token(args: argparse.Namespace) -> None:
 def cmd_up(args: argparse.Namespace) -> None:
     from services.cli.up import run_up
 
-    run_up(Path(args.data_dir), gateway_port=args.port)
+    run_up(Path(args.data_dir), gateway_port=args.port, gateway_workers=args.gateway_workers)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="start PostgreSQL, NATS and all five services locally")
     up.add_argument("--data-dir", default=str(DATA_DIR))
     up.add_argument("--port", type=int, default=int(os.environ.get("ALPR_GATEWAY_PORT", "8080")))
+    # the gateway is one Python process per worker: one core's worth of camera posts each (see operations.md)
+    up.add_argument("--gateway-workers", type=int, default=int(os.environ.get("ALPR_GATEWAY_WORKERS", "1")))
     up.set_defaults(func=cmd_up)
 
     serve = sub.add_parser("serve", help="run one service, as Kubernetes runs it")

@@ -38,7 +38,7 @@ def _wait_ready(name: str, port: int, proc: subprocess.Popen[bytes], timeout: fl
     raise RuntimeError(f"{name} was not ready within {timeout}s")
 
 
-def run_up(data_dir: Path, *, gateway_port: int) -> None:
+def run_up(data_dir: Path, *, gateway_port: int, gateway_workers: int = 1) -> None:
     stack = LocalStack(data_dir)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
@@ -60,6 +60,8 @@ def run_up(data_dir: Path, *, gateway_port: int) -> None:
         ports["gateway"] = _port_or_free(gateway_port)
         for name in START_ORDER:
             env = {**os.environ, **stack.env_for(name, http_port=ports[name]), "ALPR_HTTP_HOST": "127.0.0.1"}
+            if name == "gateway":
+                env["ALPR_HTTP_WORKERS"] = str(gateway_workers)
             procs[name] = subprocess.Popen(
                 [sys.executable, "-m", "services.cli.main", "serve", name],
                 env=env,

@@ -13,6 +13,7 @@ from libs.common.contracts.audit import AuditEvent, PersistedQuery, PersistedRep
 from libs.common.contracts.reads import BUNDLE_HEADER, ReadIn
 from libs.common.errors import AlprError, Unavailable
 from libs.common.streams import audit_subject, reads_subject
+from libs.common.telemetry import hot_path_span
 
 tracer = trace.get_tracer("alpr.gateway")
 # a bundle's size: the bus's and records' work per message is shared by up to this many reads, while a
@@ -73,8 +74,11 @@ async def publish_reads(bus: Bus, reads: list[ReadIn]) -> int:
     Returns how many reads the stream already held from an identical earlier post (a camera's resend).
     """
     messages = read_messages(reads)
-    with tracer.start_as_current_span(
-        "publish READS", kind=trace.SpanKind.PRODUCER, attributes={"messaging.batch.message_count": len(messages)}
+    with hot_path_span(
+        tracer,
+        "publish READS",
+        kind=trace.SpanKind.PRODUCER,
+        attributes={"messaging.batch.message_count": len(messages)},
     ):
         try:
             return await bus.publish_durable_many(messages)

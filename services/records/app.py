@@ -54,7 +54,15 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
         ingest, prepare = handlers.ingest_batch, handlers.prepare
         # each pipeline fetches and parses its next batch while its current one waits on PostgreSQL
         consumers = [
-            BatchConsumer(bus, RECORDS_READS, ingest, batch=cfg.ingest_fetch, prefetch=True, prepare=prepare)
+            BatchConsumer(
+                bus,
+                RECORDS_READS,
+                ingest,
+                batch=cfg.ingest_fetch,
+                prefetch=True,
+                prepare=prepare,
+                gather_s=cfg.ingest_gather_ms / 1000,
+            )
             for _ in range(max(1, cfg.ingest_pipelines))
         ]
         for consumer in consumers:

@@ -19,6 +19,9 @@ class RecordsSettings(CommonSettings):
     ingest_fetch: int = 50  # READS messages per fetch: a read each, or a bundle of up to 50 from a batch post
     # batches in flight at once per replica: while one waits on PostgreSQL, the next is parsed and matched
     ingest_pipelines: int = 2
+    # after a short fetch, wait this long before the next (see BatchConsumer): single-read posts then share
+    # a transaction by the dozen; 0 fetches again at once
+    ingest_gather_ms: float = 20.0
     recognize_timeout_s: float = 2.0
     search_result_cap: int = 1000
     lookalike_classes: str = ""

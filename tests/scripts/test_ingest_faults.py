@@ -21,8 +21,10 @@ def _drill(*args: str) -> subprocess.CompletedProcess[str]:
 
 class TestIngestFaultDrill:
     def test_every_posted_read_is_stored_exactly_once_through_each_fault(self) -> None:
-        result = _drill("--reads", "3000")
+        """With two gateway worker processes on one port (as `bench/ingest.py` runs), so posts spread over both."""
+        result = _drill("--reads", "3000", "--gateway-workers", "2")
         assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+        assert "gateway workers: 2" in result.stdout
         assert result.stdout.count("PASS") == 3
 
     def test_the_same_holds_with_the_production_overlays_settings(self) -> None:

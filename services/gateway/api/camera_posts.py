@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from libs.common import metrics
 from libs.common.errors import AlprError, PayloadTooLarge
+from libs.common.telemetry import hot_path_span
 from libs.common.web import Runtime, error_response, outage_response
 from services.gateway.api.deps import CameraDep, RuntimeDep, current_camera
 from services.gateway.handlers import publish_reads
@@ -79,9 +80,12 @@ async def serve_camera_post(
 
 
 async def _ingest(request: Request, camera: Camera, rt: Runtime, fmt: str | None, route: str) -> IngestReply:
-    with tracer.start_as_current_span(
+    # a camera agent's own traceparent, if it sends one
+    caller = propagate.extract(request.headers) if "traceparent" in request.headers else None
+    with hot_path_span(
+        tracer,
         f"POST {route}",
-        context=propagate.extract(request.headers),  # a camera agent's own traceparent, if it sends one
+        context=caller,
         kind=trace.SpanKind.SERVER,
         attributes={"http.request.method": "POST", "http.route": route, "alpr.camera": camera.camera_id},
     ):

@@ -134,3 +134,44 @@ async def test_a_stopped_consumer_hands_its_batches_back_in_order(system) -> Non
         await second.stop()
         await bus.js.delete_stream(name)
     assert handled == list(range(30))
+
+
+@pytest.mark.parametrize("gather_s", [0.0, 0.4])
+async def test_after_a_short_batch_the_consumer_gathers_what_arrives_meanwhile(system, gather_s) -> None:
+    """Single messages arriving a few ms apart: with a gather window they share one batch, without it
+    each goes alone (the fetch takes what is there)."""
+    bus = system.runtime("gateway").bus
+    name = f"TESTGATHER{uuid.uuid4().hex[:8].upper()}"
+    subject = f"test.gather.{name.lower()}"
+    await bus.js.add_stream(StreamConfig(name=name, subjects=[f"{subject}.>"], storage=StorageType.MEMORY))
+    durable = DurableConsumer(
+        name, ConsumerConfig(durable_name="worker", ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL)
+    )
+    await bus.js.add_consumer(name, durable.config)
+    batches: list[list[int]] = []
+    first = asyncio.Event()
+
+    async def handler(msgs: list[Msg]) -> None:
+        batches.append([int(m.data) for m in msgs])
+        first.set()
+
+    consumer = BatchConsumer(bus, durable, handler, batch=50, prefetch=True, gather_s=gather_s)
+    consumer.start()
+    try:
+        await bus.js.publish(f"{subject}.n", b"0")
+        await asyncio.wait_for(first.wait(), timeout=10)
+        for n in range(1, 9):  # 8 more, 20 ms apart: 160 ms, well inside the 400 ms window
+            await bus.js.publish(f"{subject}.n", str(n).encode())
+            await asyncio.sleep(0.02)
+        for _ in range(100):
+            if sum(len(b) for b in batches) == 9:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await consumer.stop()
+        await bus.js.delete_stream(name)
+    assert sorted(n for b in batches for n in b) == list(range(9))
+    if gather_s:
+        assert batches == [[0], list(range(1, 9))]
+    else:
+        assert len(batches) >= 5  # taken as they came, one or two at a time
