@@ -13,7 +13,24 @@ from PIL import Image, ImageDraw, ImageFont
 from services.recognizer.engine.distractors import emblem, small_print
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
+# DejaVu draws the small print (state names, slogans, stickers); the plate characters come from every face below
 PLATE_FONTS = ("DejaVuSansCondensed-Bold.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSerifCondensed-Bold.ttf")
+# condensed gothic faces (OFL, see fonts/OFL.txt) are closer to US plate typefaces than DejaVu: without them
+# the reader confused 4/A, M/H, W/M and V/U on real plates, glyph shapes DejaVu draws differently
+GLYPH_FACES: tuple[tuple[str, float], ...] = (
+    ("DejaVuSansCondensed-Bold.ttf", 3.0),
+    ("DejaVuSansMono-Bold.ttf", 1.5),
+    ("DejaVuSerifCondensed-Bold.ttf", 0.5),
+    ("oswald-500.ttf", 1.0),
+    ("oswald-700.ttf", 1.0),
+    ("roboto-condensed-500.ttf", 1.0),
+    ("roboto-condensed-700.ttf", 1.0),
+    ("barlow-condensed-500.ttf", 1.0),
+    ("barlow-condensed-700.ttf", 1.0),
+    ("archivo-narrow-600.ttf", 1.0),
+    ("fjalla-one-400.ttf", 1.0),
+    ("antonio-600.ttf", 1.0),
+)
 STATES = (
     "California",
     "Texas",
@@ -101,9 +118,9 @@ LAYOUTS = (
     "DDLDLL",
 )
 LETTERS = string.ascii_uppercase
-# look-alikes the reader confused on real plates (W/M, 7/T, I/1, V/W, 5/S ...) are drawn twice as often
-LETTER_POOL = LETTERS + "WMVTIQGBSZ"
-DIGIT_POOL = string.digits + "71582"
+# look-alikes the reader confused on real plates (W/M, 7/T, I/1, V/U, 5/S, 4/A, M/H ...) are drawn twice as often
+LETTER_POOL = LETTERS + "WMVTIQGBSZHUA"
+DIGIT_POOL = string.digits + "7158246"
 INK = ((20, 30, 110), (15, 15, 20), (150, 20, 25), (20, 80, 40), (90, 20, 30), (35, 35, 70))
 PAPER = ((240, 240, 236), (250, 250, 250), (230, 235, 245), (245, 238, 200), (250, 215, 60), (225, 240, 235))
 
@@ -116,7 +133,7 @@ class SynthPlate:
 
 @cache
 def font(name: str, size: int) -> ImageFont.FreeTypeFont:
-    """A shipped DejaVu font at a pixel size (fonts ship with the code, so any machine renders alike)."""
+    """A shipped font at a pixel size (fonts ship with the code, so any machine renders alike)."""
     return ImageFont.truetype(str(FONT_DIR / name), size)
 
 
@@ -180,7 +197,7 @@ def _decorate(rng: random.Random, plate: Image.Image, ink: tuple[int, int, int])
 
 @dataclass(frozen=True)
 class GlyphStyle:
-    """Weight and slant varied per plate, since DejaVu alone is far from the dozens of plate typefaces."""
+    """Face, weight and slant varied per plate, since no free face matches the dozens of plate typefaces."""
 
     face: str
     stroke: int = 0
@@ -207,7 +224,7 @@ def _glyph_mask(ch: str, style: GlyphStyle) -> Image.Image:
 
 def random_style(rng: random.Random) -> GlyphStyle:
     """A typeface, weight and slant for one plate."""
-    face = rng.choices(PLATE_FONTS, weights=(6, 3, 1))[0]
+    face = rng.choices([f for f, _ in GLYPH_FACES], weights=[w for _, w in GLYPH_FACES])[0]
     return GlyphStyle(face, rng.choice((0, 0, 1, 2)), rng.choice((0.0, 0.0, 0.0, -0.1, 0.1, 0.2)))
 
 
