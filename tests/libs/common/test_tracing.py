@@ -68,3 +68,26 @@ async def test_spans_are_built_only_while_something_exports_them(monkeypatch) ->
     assert sampler.should_sample(None, 0x1234, "POST /v1/reads").decision == Decision.DROP
     monkeypatch.setattr(telemetry, "_exported", True)
     assert sampler.should_sample(None, 0x1234, "POST /v1/reads").decision == Decision.RECORD_AND_SAMPLE
+
+
+async def test_a_hot_path_span_is_made_only_where_it_goes_somewhere(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from opentelemetry import trace
+    from opentelemetry.propagate import extract
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from libs.common import telemetry
+
+    tracer = TracerProvider(sampler=telemetry.RecordWhenExported()).get_tracer("test")
+    caller_trace = "0af7651916cd43dd8448eb211c80319c"
+    caller = extract({"traceparent": f"00-{caller_trace}-b7ad6b7169203331-01"})
+    monkeypatch.setattr(telemetry, "_exported", False)
+    with telemetry.hot_path_span(tracer, "POST /v1/reads"):
+        # nothing exports and no caller's trace: no span, not even ids
+        assert not trace.get_current_span().get_span_context().is_valid
+    with telemetry.hot_path_span(tracer, "POST /v1/reads", context=caller):
+        # a camera that sent its traceparent keeps its trace across the bus
+        assert trace.get_current_span().get_span_context().trace_id == int(caller_trace, 16)
+    monkeypatch.setattr(telemetry, "_exported", True)
+    with telemetry.hot_path_span(tracer, "POST /v1/reads"):
+        span = trace.get_current_span()
+        assert span.get_span_context().is_valid and span.is_recording()
