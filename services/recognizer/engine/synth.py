@@ -30,6 +30,10 @@ GLYPH_FACES: tuple[tuple[str, float], ...] = (
     ("archivo-narrow-600.ttf", 1.0),
     ("fjalla-one-400.ttf", 1.0),
     ("antonio-600.ttf", 1.0),
+    ("league-gothic-400.ttf", 1.0),
+    ("barlow-semi-condensed-600.ttf", 1.0),
+    ("sofia-sans-condensed-600.ttf", 1.0),
+    ("sofia-sans-condensed-800.ttf", 1.0),
 )
 STATES = (
     "California",
