@@ -35,6 +35,8 @@ GLYPH_FACES: tuple[tuple[str, float], ...] = (
     ("sofia-sans-condensed-600.ttf", 1.0),
     ("sofia-sans-condensed-800.ttf", 1.0),
 )
+_FACES = [face for face, _ in GLYPH_FACES]
+_FACE_WEIGHTS = [weight for _, weight in GLYPH_FACES]
 STATES = (
     "California",
     "Texas",
@@ -228,7 +230,7 @@ def _glyph_mask(ch: str, style: GlyphStyle) -> Image.Image:
 
 def random_style(rng: random.Random) -> GlyphStyle:
     """A typeface, weight and slant for one plate."""
-    face = rng.choices([f for f, _ in GLYPH_FACES], weights=[w for _, w in GLYPH_FACES])[0]
+    face = rng.choices(_FACES, weights=_FACE_WEIGHTS)[0]
     return GlyphStyle(face, rng.choice((0, 0, 1, 2)), rng.choice((0.0, 0.0, 0.0, -0.1, 0.1, 0.2)))
 
 
