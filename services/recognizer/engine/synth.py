@@ -35,9 +35,6 @@ GLYPH_FACES: tuple[tuple[str, float], ...] = (
     ("sofia-sans-condensed-600.ttf", 1.0),
     ("sofia-sans-condensed-800.ttf", 1.0),
 )
-# faces whose I is a bare bar (DejaVu Mono's and Serif's have serifs), so it can stand in for a plain 1
-_BAR_I_FACES = frozenset(face for face, _ in GLYPH_FACES[3:]) | {"DejaVuSansCondensed-Bold.ttf"}
-PLAIN_ONE_SHARE = 0.25
 _FACES = [face for face, _ in GLYPH_FACES]
 _FACE_WEIGHTS = [weight for _, weight in GLYPH_FACES]
 STATES = (
@@ -216,17 +213,15 @@ class GlyphStyle:
     face: str
     stroke: int = 0
     shear: float = 0.0
-    plain_one: bool = False  # 1 drawn as a bare bar, as several states' plate faces draw it
 
 
 @cache
 def _glyph_mask(ch: str, style: GlyphStyle) -> Image.Image:
     f = font(style.face, 48)
-    drawn = "I" if ch == "1" and style.plain_one else ch
-    left, top, right, bottom = f.getbbox(drawn, stroke_width=style.stroke)
+    left, top, right, bottom = f.getbbox(ch, stroke_width=style.stroke)
     width, height = int(right - left), int(bottom - top)
     mask = Image.new("L", (width, height), 0)
-    ImageDraw.Draw(mask).text((-left, -top), drawn, font=f, fill=255, stroke_width=style.stroke, stroke_fill=255)
+    ImageDraw.Draw(mask).text((-left, -top), ch, font=f, fill=255, stroke_width=style.stroke, stroke_fill=255)
     if style.shear:
         pad = int(abs(style.shear) * height)
         mask = mask.transform(
@@ -241,25 +236,12 @@ def _glyph_mask(ch: str, style: GlyphStyle) -> Image.Image:
 def random_style(rng: random.Random) -> GlyphStyle:
     """A typeface, weight and slant for one plate."""
     face = rng.choices(_FACES, weights=_FACE_WEIGHTS)[0]
-    stroke, shear = rng.choice((0, 0, 1, 2)), rng.choice((0.0, 0.0, 0.0, -0.1, 0.1, 0.2))
-    return GlyphStyle(face, stroke, shear, plain_one=face in _BAR_I_FACES and rng.random() < PLAIN_ONE_SHARE)
-
-
-@cache
-def _cell_width(style: GlyphStyle) -> int:
-    """The width of a zero in this style: the glyph that fills a plate cell."""
-    return _glyph_mask("0", style).width
+    return GlyphStyle(face, rng.choice((0, 0, 1, 2)), rng.choice((0.0, 0.0, 0.0, -0.1, 0.1, 0.2)))
 
 
 def _glyph(ch: str, style: GlyphStyle, width: int, height: int, ink: tuple[int, int, int]) -> Image.Image:
-    """One character at the cell's height, as wide as the cell for a zero, narrower for the narrow ones.
-
-    Plate faces are tall and narrow, so glyphs are stretched to the cell; but stretching I or 1 to the full
-    cell drew I as a slab no plate has, and a real bare-bar 1 then matched neither I nor 1.
-    """
-    mask = _glyph_mask(ch, style)
-    scaled = min(width, max(1, round(width * mask.width / _cell_width(style))))
-    mask = mask.resize((scaled, max(1, height)), Image.Resampling.BILINEAR)
+    """One character stretched to a cell, as plate fonts are tall and narrow."""
+    mask = _glyph_mask(ch, style).resize((max(1, width), max(1, height)), Image.Resampling.BILINEAR)
     glyph = Image.new("RGBA", mask.size, (*ink, 0))
     glyph.putalpha(mask)
     return glyph
@@ -295,12 +277,12 @@ def render_plate(rng: random.Random, *, size: tuple[int, int] = (240, 120)) -> S
     if stacked:  # small stacked letters beside the main text are a class code, not part of the plate
         for i, ch in enumerate(rng.sample(LETTERS, 2)):
             g = _glyph(ch, style, int(w * 0.05), char_h // 2 - 2, ink)
-            plate.paste(g, (int(x + (w * 0.05 - g.width) / 2), y + i * (char_h // 2)), g)
+            plate.paste(g, (int(x), y + i * (char_h // 2)), g)
         x += w * 0.08
     for gi, group in enumerate(groups):
         for ch in group:
             g = _glyph(ch, style, char_w, char_h, ink)
-            plate.paste(g, (int(x + (char_w - g.width) / 2), y), g)
+            plate.paste(g, (int(x), y), g)
             x += pitch
         if gi < len(groups) - 1:
             cx, cy = int(x + gap / 2 - pitch * 0.1), y + char_h // 2
