@@ -15,7 +15,7 @@ from services.recognizer.engine.reader import PlateReader
 from services.recognizer.engine.train import DEFAULT_MINUTES, DEFAULT_REAL_SHARE, DEFAULT_STEPS, train
 from services.recognizer.engine.weights import DEFAULT_WEIGHTS
 
-MODEL_VERSION = "crnn-us-1.4"
+MODEL_VERSION = "crnn-us-1.3"
 
 
 def train_main(

@@ -94,31 +94,6 @@ def _heart(draw: ImageDraw.ImageDraw, rect: Rect, fill: Colour) -> None:
     draw.polygon(((x0, y0 + h * 0.3), (x1, y0 + h * 0.3), ((x0 + x1) / 2, y1)), fill=fill)
 
 
-def _picture(draw: ImageDraw.ImageDraw, rng: random.Random, rect: Rect) -> None:
-    """A small coloured picture (Alaska's flag, a state bird, a logo): a field with a few shapes on it.
-
-    Alaska's flag between the groups read as `H` and a round logo as `4` until plates carried pictures
-    made of several parts and colours, not only one-colour shapes.
-    """
-    x0, y0, x1, y1 = rect
-    w, h = x1 - x0, y1 - y0
-    field = (draw.ellipse, draw.rectangle)[rng.randrange(2)]
-    field(rect, fill=random_colour(rng))
-    for _ in range(rng.randint(2, 5)):
-        pw, ph = w * rng.uniform(0.15, 0.45), h * rng.uniform(0.1, 0.45)
-        px, py = x0 + rng.uniform(0, w - pw), y0 + rng.uniform(0, h - ph)
-        part = (px, py, px + pw, py + ph)  # inside the field: a part on a character would mislabel it
-        shape = rng.randrange(4)
-        if shape == 0:
-            _star(draw, part, random_colour(rng))
-        elif shape == 1:
-            draw.ellipse(part, fill=random_colour(rng))
-        elif shape == 2:
-            draw.line(part, fill=random_colour(rng), width=max(1, int(h / 8)))
-        else:
-            draw.polygon((part[:2], (part[2], part[1]), ((part[0] + part[2]) / 2, part[3])), fill=random_colour(rng))
-
-
 def sticker(draw: ImageDraw.ImageDraw, rng: random.Random, rect: Rect, face: ImageFont.FreeTypeFont) -> None:
     """A registration sticker: a coloured tab, often with small print (digits or a month) on it."""
     x0, y0, x1, y1 = rect
@@ -138,9 +113,9 @@ def sticker(draw: ImageDraw.ImageDraw, rng: random.Random, rect: Rect, face: Ima
 def emblem(
     draw: ImageDraw.ImageDraw, rng: random.Random, rect: Rect, ink: Colour, face: ImageFont.FreeTypeFont
 ) -> None:
-    """One non-character mark inside `rect`: sticker, star, state outline, cactus, seal, flag, heart or picture."""
+    """One non-character mark inside `rect`: sticker, star, state outline, cactus, seal, flag or heart."""
     fill = ink if rng.random() < 0.5 else random_colour(rng)
-    kind = rng.randrange(8)
+    kind = rng.randrange(7)
     if kind == 0:
         sticker(draw, rng, rect, face)
     elif kind == 1:
@@ -153,10 +128,8 @@ def emblem(
         _seal(draw, rng, rect, fill)
     elif kind == 5:
         _flag(draw, rng, rect, fill)
-    elif kind == 6:
-        _heart(draw, rect, fill)
     else:
-        _picture(draw, rng, rect)
+        _heart(draw, rect, fill)
 
 
 def small_print(rng: random.Random) -> str:

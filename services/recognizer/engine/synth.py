@@ -124,14 +124,9 @@ LAYOUTS = (
     "DDLDLL",
 )
 LETTERS = string.ascii_uppercase
-# Letters are drawn in proportion to these weights (a pool with repeats keeps the draw one rng.choice):
-# look-alikes the reader confused on real plates (W/M, 7/T, V/U, 5/S, 4/A, M/H ...) twice as often; I and Q
-# rarely, because most states leave them out of standard serials (the 148 training labels hold 4 I and no Q
-# among 445 letters). With I drawn often, a plain-bar 1 read as I on real plates.
-LETTER_WEIGHTS = {**dict.fromkeys(LETTERS, 4), **dict.fromkeys("WMVTGBSZHUA", 8), "I": 2, "Q": 1}
-LETTER_POOL = "".join(ch * n for ch, n in LETTER_WEIGHTS.items())
+# look-alikes the reader confused on real plates (W/M, 7/T, I/1, V/U, 5/S, 4/A, M/H ...) are drawn twice as often
+LETTER_POOL = LETTERS + "WMVTIQGBSZHUA"
 DIGIT_POOL = string.digits + "7158246"
-VANITY_LETTER_SHARE = 0.6
 INK = ((20, 30, 110), (15, 15, 20), (150, 20, 25), (20, 80, 40), (90, 20, 30), (35, 35, 70))
 PAPER = ((240, 240, 236), (250, 250, 250), (230, 235, 245), (245, 238, 200), (250, 215, 60), (225, 240, 235))
 
@@ -152,7 +147,7 @@ def random_plate_text(rng: random.Random) -> tuple[str, list[str]]:
     """Plate characters and their groups, from a state layout or a vanity plate."""
     if rng.random() < 0.12:
         n = rng.randint(5, 8)
-        chars = "".join(rng.choice(LETTER_POOL if rng.random() < VANITY_LETTER_SHARE else DIGIT_POOL) for _ in range(n))
+        chars = "".join(rng.choice(LETTER_POOL + DIGIT_POOL) for _ in range(n))
         cut = rng.randint(0, n) if rng.random() < 0.5 else n
         groups = [g for g in (chars[:cut], chars[cut:]) if g]
         return chars, groups
