@@ -18,7 +18,7 @@ from services.recognizer.engine.dataset import PlateStream, collate, holdout_nam
 from services.recognizer.engine.model import BLANK, PlateCRNN
 from services.recognizer.engine.weights import load_weights, save_weights
 
-DEFAULT_STEPS = 14000  # the shipped crnn-us-1.3: about 44 min on two quiet cores
+DEFAULT_STEPS = 14000  # the shipped crnn-us-1.3: 44-55 min on this machine's two cores, by the day
 DEFAULT_MINUTES = 58.0  # the bound: a slower machine ends early, with the schedule governed by time
 DEFAULT_REAL_SHARE = 0.25
 CLOCK_SLACK = 0.01  # how far the clock may run ahead of the steps (jitter, a slow first batch) before it governs

@@ -1,0 +1,50 @@
+"""Recognizer accuracy when the plate box is looser or tighter than the labelled one.
+
+Vendors' boxes come from their own detectors, so a reader that is right only on our labels' boxes is less
+right in service. Each side of every held-out box is moved by a share of the box's width (x) or height (y)
+and the same plates are read again.
+
+Run: `python bench/recognizer_box_sensitivity.py [--weights PATH] [--data-dir ../shared/data/plates-openalpr-us]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from libs.common.contracts.reads import Box
+from services.recognizer.engine.crop import crop_plate
+from services.recognizer.engine.dataset import holdout_names, read_labels
+from services.recognizer.engine.evaluate import evaluate
+from services.recognizer.engine.reader import PlateReader
+
+# (x, y) per side: the labelled box, then looser and tighter ones
+MOVES = ((0.0, 0.0), (0.03, 0.0), (0.06, 0.0), (-0.03, 0.0), (0.0, 0.05), (0.0, 0.10), (0.0, -0.05), (0.06, 0.10))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", type=Path, default=None)
+    parser.add_argument("--data-dir", type=Path, default=Path("../shared/data/plates-openalpr-us"))
+    args = parser.parse_args()
+    reader = PlateReader.load(args.weights)
+    held_out = holdout_names()
+    rows = [r for r in read_labels(args.data_dir / "labels.tsv") if r.image in held_out]
+    photos = {r.image: (args.data_dir / "images" / r.image).read_bytes() for r in rows}
+    print(f"model {reader.version}, {len(rows)} held-out plates")
+    for dx, dy in MOVES:
+        crops = []
+        for r in rows:
+            x, y, w, h = r.box
+            box = Box(x=x - w * dx, y=y - h * dy, width=w * (1 + 2 * dx), height=h * (1 + 2 * dy))
+            crops.append(crop_plate(photos[r.image], box=box))
+        report = evaluate(reader, crops, [r.plate for r in rows])
+        exact = round(report["exact_accuracy"] * report["plates"])
+        print(f"each side x {dx:+.0%}  y {dy:+.0%}: exact {exact}/{report['plates']} ({report['exact_accuracy']:.1%})")
+
+
+if __name__ == "__main__":
+    main()
