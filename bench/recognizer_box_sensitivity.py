@@ -4,7 +4,8 @@ Vendors' boxes come from their own detectors, so a reader that is right only on 
 right in service. Each side of every held-out box is moved by a share of the box's width (x) or height (y)
 and the same plates are read again.
 
-Run: `python bench/recognizer_box_sensitivity.py [--weights PATH] [--data-dir ../shared/data/plates-openalpr-us]`
+Run: `python bench/recognizer_box_sensitivity.py [--weights PATH] [--member N] [--data-dir DIR]`
+(DIR defaults to ../shared/data/plates-openalpr-us)
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, default=None)
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data/plates-openalpr-us"))
+    parser.add_argument("--member", dest="members", type=int, action="append", help="read with this member only")
     args = parser.parse_args()
-    reader = PlateReader.load(args.weights)
+    reader = PlateReader.load(args.weights, members=args.members)
     held_out = holdout_names()
     rows = [r for r in read_labels(args.data_dir / "labels.tsv") if r.image in held_out]
     photos = {r.image: (args.data_dir / "images" / r.image).read_bytes() for r in rows}

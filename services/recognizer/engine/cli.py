@@ -11,11 +11,17 @@ from libs.common.contracts.reads import Box
 from services.recognizer.engine.crop import crop_plate
 from services.recognizer.engine.dataset import holdout_names, read_labels
 from services.recognizer.engine.evaluate import evaluate
-from services.recognizer.engine.reader import PlateReader
-from services.recognizer.engine.train import DEFAULT_MINUTES, DEFAULT_REAL_SHARE, DEFAULT_STEPS, train
+from services.recognizer.engine.reader import SURE, PlateReader
+from services.recognizer.engine.train import (
+    DEFAULT_MINUTES,
+    DEFAULT_REAL_SHARE,
+    DEFAULT_SNAPSHOTS,
+    DEFAULT_STEPS,
+    train,
+)
 from services.recognizer.engine.weights import DEFAULT_WEIGHTS
 
-MODEL_VERSION = "crnn-us-1.3"
+MODEL_VERSION = "crnn-us-2.0"
 
 
 def train_main(
@@ -28,6 +34,7 @@ def train_main(
     init: Path | None = None,
     real_share: float = DEFAULT_REAL_SHARE,
     lr: float = 3e-3,
+    snapshots: int = DEFAULT_SNAPSHOTS,
 ) -> None:
     """Train the recognizer (synthetic plates + non-held-out real crops) and write weights to `out`."""
     notes = train(
@@ -40,13 +47,22 @@ def train_main(
         init=init,
         real_share=real_share,
         lr=lr,
+        snapshots=snapshots,
     )
     print(json.dumps(notes, indent=2))
 
 
-def eval_main(images_dir: Path, labels: Path, *, weights: Path | None, holdout_only: bool = True) -> dict[str, Any]:
+def eval_main(
+    images_dir: Path,
+    labels: Path,
+    *,
+    weights: Path | None,
+    holdout_only: bool = True,
+    members: list[int] | None = None,
+    consult_below: float = SURE,
+) -> dict[str, Any]:
     """Score weights on labelled photos; with the shared labels only the held-out photos count unless told otherwise."""
-    reader = PlateReader.load(weights)
+    reader = PlateReader.load(weights, members=members, consult_below=consult_below)
     rows = read_labels(labels)
     held_out = holdout_names()
     subset = "all"
@@ -85,12 +101,20 @@ def main(argv: list[str] | None = None) -> None:
         "--real-share", type=float, default=DEFAULT_REAL_SHARE, help="share of each batch taken from real crops"
     )
     t.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
+    t.add_argument("--snapshots", type=int, default=DEFAULT_SNAPSHOTS, help="learning-rate cycles, one member each")
     e = commands.add_parser("eval", help="score weights on labelled photos")
     e.add_argument("images_dir", type=Path)
     e.add_argument("labels", type=Path)
     e.add_argument("--weights", type=Path, default=None)
     e.add_argument("--all", dest="holdout_only", action="store_false", help="score every row, not only the hold-out")
     e.add_argument("--json", action="store_true", help="also print the full report as JSON")
+    e.add_argument("--member", dest="members", type=int, action="append", help="score only this member (repeatable)")
+    e.add_argument(
+        "--consult-below",
+        type=float,
+        default=SURE,
+        help="lead confidence under which the other members read too (above 1: always)",
+    )
     args = parser.parse_args(argv)
     if args.command == "train":
         train_main(
@@ -102,9 +126,17 @@ def main(argv: list[str] | None = None) -> None:
             init=args.init,
             real_share=args.real_share,
             lr=args.lr,
+            snapshots=args.snapshots,
         )
     else:
-        report = eval_main(args.images_dir, args.labels, weights=args.weights, holdout_only=args.holdout_only)
+        report = eval_main(
+            args.images_dir,
+            args.labels,
+            weights=args.weights,
+            holdout_only=args.holdout_only,
+            members=args.members,
+            consult_below=args.consult_below,
+        )
         if args.json:
             print(json.dumps(report, indent=2))
 

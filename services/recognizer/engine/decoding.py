@@ -1,9 +1,14 @@
-"""CTC decoding: the greedy plate, per-character confidences and ranked candidates, as pure functions."""
+"""CTC decoding: the greedy plate, per-character confidences and ranked candidates, as pure functions.
+
+An ensemble's members are decoded one by one and combined at the level of whole plate strings
+(`combine_members`): separately trained CTC networks put their peaks on different frames, so averaging
+their per-frame probabilities blurs both readings, while each member's candidate list is comparable.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,6 +30,8 @@ class Decoded:
     confidence: float
     char_confidences: list[float]
     candidates: list[tuple[str, float]]
+    # every candidate's unrounded score and per-character probabilities, for combining members
+    scored: dict[str, tuple[float, tuple[float, ...]]] = field(default_factory=dict, compare=False)
 
 
 def greedy_slots(probs: np.ndarray, *, min_alternative: float = 0.02) -> list[CharSlot]:
@@ -56,18 +63,25 @@ def _slot(frame: np.ndarray, cls: int, min_alternative: float) -> CharSlot:
 
 def rank_candidates(slots: list[CharSlot], *, top_n: int = 10) -> list[tuple[str, float]]:
     """Best-first plates formed by swapping or dropping characters, scored by the product of their probabilities."""
-    beams: list[tuple[str, float]] = [("", 1.0)]
+    return [(text, round(min(score, 1.0), 4)) for text, (score, _) in _scored_candidates(slots, top_n=top_n).items()]
+
+
+def _scored_candidates(slots: list[CharSlot], *, top_n: int) -> dict[str, tuple[float, tuple[float, ...]]]:
+    """Best-first candidate plates, each with its score and the probability of each of its characters."""
+    beams: list[tuple[str, float, tuple[float, ...]]] = [("", 1.0, ())]
     for slot in slots:
         options = ((slot.char, slot.confidence), *slot.alternatives)
-        expanded = [(text + ch, score * p) for text, score in beams for ch, p in options]
+        expanded = [
+            (text + ch, score * p, (*chars, p) if ch else chars) for text, score, chars in beams for ch, p in options
+        ]
         expanded.sort(key=lambda item: item[1], reverse=True)
         beams = expanded[: top_n * 2]
-    merged: dict[str, float] = {}
-    for text, score in beams:
-        if text and len(text) <= MAX_PLATE_LEN:
-            merged[text] = max(score, merged.get(text, 0.0))
-    ranked = sorted(merged.items(), key=lambda item: item[1], reverse=True)
-    return [(text, round(min(score, 1.0), 4)) for text, score in ranked[:top_n]]
+    merged: dict[str, tuple[float, tuple[float, ...]]] = {}
+    for text, score, chars in beams:
+        if text and len(text) <= MAX_PLATE_LEN and score > merged.get(text, (0.0, ()))[0]:
+            merged[text] = (score, chars)
+    ranked = sorted(merged.items(), key=lambda item: item[1][0], reverse=True)
+    return dict(ranked[:top_n])
 
 
 def decode(probs: np.ndarray, *, top_n: int = 10) -> Decoded:
@@ -78,4 +92,29 @@ def decode(probs: np.ndarray, *, top_n: int = 10) -> Decoded:
     # the product of the unrounded confidences, in the candidates' order, so the plate and its first
     # candidate carry the same score (a product of rounded values could differ in the last digit)
     confidence = math.prod(s.confidence for s in slots) if slots else 0.0
-    return Decoded(plate, round(min(confidence, 1.0), 4), char_confidences, rank_candidates(slots, top_n=top_n))
+    scored = _scored_candidates(slots, top_n=top_n)
+    candidates = [(text, round(min(score, 1.0), 4)) for text, (score, _) in scored.items()]
+    return Decoded(plate, round(min(confidence, 1.0), 4), char_confidences, candidates, scored)
+
+
+def combine_members(members: list[Decoded], *, top_n: int = 10) -> Decoded:
+    """One reading from several members': each plate string scores the mean of its probability across members.
+
+    A member that did not list a string gives it 0, so a plate one member is unsure of can still win when the
+    others agree on it. The characters' confidences are the mean over the members that listed the plate.
+    """
+    if len(members) == 1:
+        return members[0]
+    totals: dict[str, float] = {}
+    chars: dict[str, list[tuple[float, ...]]] = {}
+    for member in members:
+        for text, (score, probs) in member.scored.items():
+            totals[text] = totals.get(text, 0.0) + score / len(members)
+            chars.setdefault(text, []).append(probs)
+    if not totals:
+        return Decoded("", 0.0, [], [])
+    ranked = sorted(totals.items(), key=lambda item: item[1], reverse=True)[:top_n]
+    scored = {text: (score, tuple(float(np.mean(c)) for c in zip(*chars[text], strict=True))) for text, score in ranked}
+    candidates = [(text, round(min(score, 1.0), 4)) for text, score in ranked]
+    plate, (score, probs) = next(iter(scored.items()))
+    return Decoded(plate, round(min(score, 1.0), 4), [round(p, 4) for p in probs], candidates, scored)

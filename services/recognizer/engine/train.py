@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 import time
@@ -21,6 +22,7 @@ from services.recognizer.engine.weights import load_weights, save_weights
 DEFAULT_STEPS = 14000  # the shipped crnn-us-1.3: 44-55 min on this machine's two cores, by the day
 DEFAULT_MINUTES = 58.0  # the issue's bound: a slower machine ends early, with the schedule governed by time
 DEFAULT_REAL_SHARE = 0.25
+DEFAULT_SNAPSHOTS = 2  # members: one per learning-rate cycle, combined when reading (see reader.py)
 CLOCK_SLACK = 0.01  # how far the clock may run ahead of the steps (jitter, a slow first batch) before it governs
 ARCH = {"width": 24, "hidden": 96}
 
@@ -31,6 +33,12 @@ def learning_rate(progress: float, peak: float) -> float:
         return peak * (0.1 + 0.9 * progress / 0.05)
     cosine = 0.5 * (1 + math.cos(math.pi * (progress - 0.05) / 0.95))
     return peak * (0.02 + 0.98 * cosine)
+
+
+def cycle_learning_rate(progress: float, peak: float, cycles: int) -> tuple[int, float]:
+    """The cycle a point of the run falls in, and its rate: each cycle is a warm-up and cosine of its own."""
+    cycle = min(int(progress * cycles), cycles - 1)
+    return cycle, learning_rate(progress * cycles - cycle, peak)
 
 
 def train(
@@ -45,8 +53,13 @@ def train(
     lr: float = 3e-3,
     version: str = "crnn-dev",
     init: Path | None = None,
+    snapshots: int = DEFAULT_SNAPSHOTS,
 ) -> dict[str, Any]:
-    """Train from scratch and write the weights; the schedule shortens itself if `minutes` would run out."""
+    """Train from scratch and write the weights; the schedule shortens itself if `minutes` would run out.
+
+    The schedule is `snapshots` warm-up-and-cosine cycles. The network at the end of each cycle is kept as
+    an ensemble member: a snapshot ensemble, whose members differ in their misreads at no extra training cost.
+    """
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -54,11 +67,13 @@ def train(
     regions = load_regions(data_dir, exclude=holdout_names()) if data_dir else []
     stream = PlateStream(regions, seed=seed, real_share=real_share)
     loader = DataLoader(stream, batch_size=batch_size, num_workers=1, collate_fn=collate)
-    model = load_weights(init)[0].train() if init else PlateCRNN(**ARCH)
+    model = load_weights(init)[0][-1].train() if init else PlateCRNN(**ARCH)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
     started: float | None = None
     done, smoothed, progress, clock_governed = 0, 0.0, 0.0, False
+    members: list[PlateCRNN] = []
+    member_notes: list[dict[str, Any]] = []
     model.train()
     bar = tqdm(zip(range(steps), loader, strict=False), total=steps, desc="train", unit="batch")
     for step, (images, targets, lengths) in bar:
@@ -72,8 +87,12 @@ def train(
         if progress >= 1.0:
             tqdm.write(f"time budget of {minutes} min governed: stopped after {step}/{steps} steps")
             break
+        cycle, rate = cycle_learning_rate(progress, lr, snapshots)
+        if cycle > len(members):  # the previous cycle has annealed: keep its network as a member
+            members.append(copy.deepcopy(model).eval())
+            member_notes.append({"steps": step, "loss": round(smoothed, 4)})
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(progress, lr)
+            group["lr"] = rate
         log_probs = model(images).permute(1, 0, 2)  # CTC wants (T, N, classes)
         frames = torch.full((images.shape[0],), log_probs.shape[0], dtype=torch.long)
         loss = ctc(log_probs, targets, frames, lengths)
@@ -85,6 +104,8 @@ def train(
         bar.set_postfix(loss=f"{smoothed:.3f}")
         done = step + 1
     elapsed = time.monotonic() - started if started is not None else 0.0
+    members.append(model.eval())
+    member_notes.append({"steps": done, "loss": round(smoothed, 4)})
     notes = {
         "steps": done,
         "planned_steps": steps,
@@ -96,6 +117,7 @@ def train(
         "train_minutes": round(elapsed / 60, 1),
         "schedule_governed_by": "time" if clock_governed else "steps",
         "final_loss": round(smoothed, 4),
+        "members": member_notes,
     }
-    save_weights(out, model.eval(), version=version, arch=ARCH, notes=notes)
+    save_weights(out, members, version=version, arch=ARCH, notes=notes)
     return notes

@@ -1,4 +1,4 @@
-"""The weights file: a state dict with the metadata needed to check it fits this code before use."""
+"""The weights file: one state dict per ensemble member, with the metadata needed to check it fits this code."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch
 from libs.common.errors import AlprError
 from services.recognizer.engine.model import ALPHABET, INPUT_HEIGHT, INPUT_WIDTH, PlateCRNN
 
-FORMAT = "alpr-plate-crnn/1"
+FORMAT = "alpr-plate-crnn/2"  # /2: a list of members (/1 held one state dict)
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "crnn.pt"
 
 
@@ -31,9 +31,16 @@ def state_digest(state: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def save_weights(path: Path, model: PlateCRNN, *, version: str, arch: dict[str, int], notes: dict[str, Any]) -> None:
-    """Write the state dict with its alphabet, input size, architecture, version and digest."""
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+def members_digest(states: list[dict[str, torch.Tensor]]) -> str:
+    """One digest over every member in order, so a swapped, dropped or altered member is caught."""
+    return hashlib.sha256("".join(state_digest(state) for state in states).encode()).hexdigest()
+
+
+def save_weights(
+    path: Path, models: list[PlateCRNN], *, version: str, arch: dict[str, int], notes: dict[str, Any]
+) -> None:
+    """Write the members' state dicts with their alphabet, input size, architecture, version and digest."""
+    states = [{k: v.detach().cpu() for k, v in model.state_dict().items()} for model in models]
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(
         {
@@ -43,15 +50,15 @@ def save_weights(path: Path, model: PlateCRNN, *, version: str, arch: dict[str, 
             "input_size": [INPUT_HEIGHT, INPUT_WIDTH],
             "arch": arch,
             "notes": notes,
-            "digest": state_digest(state),
-            "state_dict": state,
+            "digest": members_digest(states),
+            "members": states,
         },
         path,
     )
 
 
-def load_weights(path: Path | None = None) -> tuple[PlateCRNN, dict[str, Any]]:
-    """Build the network from a weights file, refusing any file that does not verify."""
+def load_weights(path: Path | None = None) -> tuple[list[PlateCRNN], dict[str, Any]]:
+    """Build each member's network from a weights file, refusing any file that does not verify."""
     path = Path(path) if path is not None else DEFAULT_WEIGHTS
     if not path.is_file():
         raise WeightsInvalid(f"recognizer weights not found at {path}", path=str(path))
@@ -63,13 +70,18 @@ def load_weights(path: Path | None = None) -> tuple[PlateCRNN, dict[str, Any]]:
         raise WeightsInvalid(f"{path} is not a {FORMAT} weights file", path=str(path))
     if blob.get("alphabet") != ALPHABET or blob.get("input_size") != [INPUT_HEIGHT, INPUT_WIDTH]:
         raise WeightsInvalid(f"{path} was trained for another alphabet or input size", path=str(path))
-    state = blob["state_dict"]
-    if state_digest(state) != blob.get("digest"):
+    states = blob.get("members")
+    if not isinstance(states, list) or not states:
+        raise WeightsInvalid(f"{path} holds no members", path=str(path))
+    if members_digest(states) != blob.get("digest"):
         raise WeightsInvalid(f"recognizer weights at {path} fail their digest check", path=str(path))
-    model = PlateCRNN(**blob["arch"])
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise WeightsInvalid(f"{path} does not match the network: {exc}", path=str(path)) from exc
-    meta = {k: v for k, v in blob.items() if k != "state_dict"}
-    return model.eval(), meta
+    models = []
+    for state in states:
+        model = PlateCRNN(**blob["arch"])
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise WeightsInvalid(f"{path} does not match the network: {exc}", path=str(path)) from exc
+        models.append(model.eval())
+    meta = {k: v for k, v in blob.items() if k != "members"}
+    return models, meta

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from services.recognizer.engine.decoding import CharSlot, decode, greedy_slots, rank_candidates
+from services.recognizer.engine.decoding import CharSlot, combine_members, decode, greedy_slots, rank_candidates
 from services.recognizer.engine.model import ALPHABET, NUM_CLASSES
 
 
@@ -69,3 +69,34 @@ class TestCandidates:
         probs = frames(("-", 1), ("5", 0.8), ("-", 1), ("K", 0.9))
         decoded = decode(probs)
         assert decoded.candidates[0] == (decoded.plate, decoded.confidence)
+
+
+class TestCombiningMembers:
+    """Members are combined on whole plate strings: each string scores its mean probability across members."""
+
+    def test_one_member_is_its_own_reading(self) -> None:
+        single = decode(frames(("-", 1), ("5", 0.8), ("-", 1), ("K", 0.9)))
+        assert combine_members([single]) is single
+
+    def test_a_plate_both_members_list_beats_one_only_the_first_ranks_first(self) -> None:
+        # member 1 reads 8X1 (0.6) over BX1 (0.4); member 2 reads BX1 (0.7) and does not list 8X1
+        first = decode(frames(("8", 0.6), ("-", 1), ("X", 1.0), ("-", 1), ("1", 1.0)))
+        second = decode(frames(("B", 0.7), ("-", 1), ("X", 1.0), ("-", 1), ("1", 1.0)))
+        first.scored["BX1"] = (0.4, (0.4, 1.0, 1.0))
+        combined = combine_members([first, second])
+        assert combined.plate == "BX1"
+        assert combined.confidence == pytest.approx((0.4 + 0.7) / 2, abs=1e-4)
+        assert combined.char_confidences == pytest.approx([0.55, 1.0, 1.0], abs=1e-4)
+        assert combined.candidates[0] == (combined.plate, combined.confidence)
+        assert ("8X1", pytest.approx(0.3, abs=1e-4)) in combined.candidates
+
+    def test_candidates_are_best_first_and_limited(self) -> None:
+        members = [decode(frames(*((c, 0.6) for c in "1234"))) for _ in range(2)]
+        combined = combine_members(members, top_n=3)
+        scores = [s for _, s in combined.candidates]
+        assert len(scores) == 3 and scores == sorted(scores, reverse=True)
+
+    def test_members_that_read_nothing_give_nothing(self) -> None:
+        blank = decode(frames(("-", 1), ("-", 1)))
+        combined = combine_members([blank, blank])
+        assert (combined.plate, combined.confidence, combined.candidates) == ("", 0.0, [])

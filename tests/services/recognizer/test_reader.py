@@ -1,15 +1,19 @@
-"""The shipped reader reads rendered plates and held-out real photos it never trained on."""
+"""The shipped reader reads rendered plates and held-out real photos it never trained on, with both its members."""
 
 from __future__ import annotations
 
 import random
 from pathlib import Path
 
+import pytest
+from PIL import Image
+
 from libs.common.contracts.reads import Box
+from services.recognizer.engine.augment import synthetic_crop
 from services.recognizer.engine.crop import crop_plate
 from services.recognizer.engine.dataset import holdout_names, read_labels
 from services.recognizer.engine.model import fold_plate
-from services.recognizer.engine.reader import PlateReader
+from services.recognizer.engine.reader import SURE, PlateReader
 from services.recognizer.engine.synth import render_plate
 
 
@@ -47,3 +51,33 @@ class TestPlateReader:
         correct = sum(fold_plate(x.plate) == r.plate for x, r in zip(readings, rows, strict=True))
         # measured 25/30 with crnn-us-1.3 (27 with 1.2 and 1.1)
         assert correct >= 21, f"{correct}/30 held-out plates read exactly"
+
+
+class TestMembers:
+    """The last member leads; the others read only the plates it is unsure of, and their candidates combine."""
+
+    def crops(self) -> list[Image.Image]:
+        rng = random.Random(11)
+        return [synthetic_crop(rng, render_plate(rng).image) for _ in range(24)]
+
+    def test_the_shipped_weights_hold_two_members(self) -> None:
+        assert len(PlateReader.load().models) == 2
+
+    def test_a_sure_lead_is_kept_and_an_unsure_one_is_combined(self) -> None:
+        crops = self.crops()
+        cascade = PlateReader.load().read_batch(crops)
+        lead = PlateReader.load(members=[1]).read_batch(crops)
+        first = PlateReader.load(members=[0]).read_batch(crops)
+        always = PlateReader.load(consult_below=1.1).read_batch(crops)
+        sure = [i for i, r in enumerate(lead) if r.confidence >= SURE]
+        assert sure and len(sure) < len(crops), "the crops should hold both sure and unsure reads"
+        for i, reading in enumerate(cascade):
+            expected = lead[i] if i in sure else always[i]
+            # the unsure plates are re-read as a smaller batch, whose kernels may round differently
+            assert reading.plate == expected.plate
+            assert reading.confidence == pytest.approx(expected.confidence, abs=2e-3)
+            assert reading.plate in dict(lead[i].candidates) | dict(first[i].candidates)
+
+    def test_only_named_members_can_be_chosen(self) -> None:
+        with pytest.raises(ValueError, match="members"):
+            PlateReader.load(members=[2])

@@ -1,17 +1,20 @@
-"""Training: a run governed by its steps is reproducible for its seed; a short time budget governs, and says so."""
+"""Training: a run governed by its steps is reproducible for its seed; a short time budget governs, and says so;
+each learning-rate cycle leaves one ensemble member."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
-from services.recognizer.engine.train import train
+from services.recognizer.engine.train import cycle_learning_rate, train
 from services.recognizer.engine.weights import load_weights
 
 
 def _tensors(path: Path) -> dict[str, torch.Tensor]:
-    return {k: v.clone() for k, v in load_weights(path)[0].state_dict().items()}
+    members = load_weights(path)[0]
+    return {f"{i}.{k}": v.clone() for i, m in enumerate(members) for k, v in m.state_dict().items()}
 
 
 def test_a_step_governed_run_is_reproducible_for_its_seed(tmp_path: Path) -> None:
@@ -25,3 +28,18 @@ def test_a_step_governed_run_is_reproducible_for_its_seed(tmp_path: Path) -> Non
 def test_a_time_budget_too_short_for_the_steps_governs_and_is_recorded(tmp_path: Path) -> None:
     notes = train(tmp_path / "c.pt", data_dir=None, steps=400, seed=5, minutes=0.001, batch_size=4)
     assert notes["schedule_governed_by"] == "time" and notes["steps"] < 400
+
+
+def test_each_cycle_leaves_a_member_of_its_own(tmp_path: Path) -> None:
+    notes = train(tmp_path / "d.pt", data_dir=None, steps=6, seed=5, minutes=60, batch_size=4, snapshots=2)
+    assert [m["steps"] for m in notes["members"]] == [3, 6]
+    first, second = (m.state_dict() for m in load_weights(tmp_path / "d.pt")[0])
+    assert any(not torch.equal(first[k], second[k]) for k in first)
+
+
+def test_the_learning_rate_restarts_with_each_cycle() -> None:
+    rates = [cycle_learning_rate(step / 200, 1.0, 2) for step in range(200)]
+    assert [c for c, _ in rates] == [0] * 100 + [1] * 100
+    assert rates[0][1] == rates[100][1] == pytest.approx(0.1)  # each cycle opens its warm-up at 10% of the peak
+    assert rates[99][1] < 0.03 and rates[199][1] < 0.03  # and anneals to about 2% before its member is kept
+    assert max(r for _, r in rates) == pytest.approx(1.0, abs=0.01)

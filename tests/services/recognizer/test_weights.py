@@ -30,8 +30,9 @@ class TestWeights:
 
     def test_tampered_tensor_fails_the_digest(self, tmp_path: Path) -> None:
         blob = torch.load(DEFAULT_WEIGHTS, weights_only=True)
-        first = next(iter(blob["state_dict"]))
-        blob["state_dict"][first] = blob["state_dict"][first] + 1
+        member = blob["members"][-1]
+        first = next(iter(member))
+        member[first] = member[first] + 1
         tampered = tmp_path / "crnn.pt"
         torch.save(blob, tampered)
         with pytest.raises(WeightsInvalid, match="digest"):
@@ -44,3 +45,21 @@ class TestWeights:
         torch.save(blob, other)
         with pytest.raises(WeightsInvalid, match="alphabet"):
             load_weights(other)
+
+    def test_a_dropped_member_fails_the_digest(self, tmp_path: Path) -> None:
+        blob = torch.load(DEFAULT_WEIGHTS, weights_only=True)
+        assert len(blob["members"]) >= 2
+        blob["members"] = blob["members"][:1]
+        dropped = tmp_path / "crnn.pt"
+        torch.save(blob, dropped)
+        with pytest.raises(WeightsInvalid, match="digest"):
+            load_weights(dropped)
+
+    def test_a_file_of_the_one_network_format_is_refused(self, tmp_path: Path) -> None:
+        blob = torch.load(DEFAULT_WEIGHTS, weights_only=True)
+        blob["format"] = "alpr-plate-crnn/1"
+        blob["state_dict"] = blob.pop("members")[0]
+        old = tmp_path / "crnn.pt"
+        torch.save(blob, old)
+        with pytest.raises(WeightsInvalid, match="not a alpr-plate-crnn/2"):
+            load_weights(old)
