@@ -14,7 +14,6 @@ from services.recognizer.engine.evaluate import evaluate
 from services.recognizer.engine.reader import SURE, PlateReader
 from services.recognizer.engine.train import (
     DEFAULT_MINUTES,
-    DEFAULT_NETWORKS,
     DEFAULT_REAL_SHARE,
     DEFAULT_SNAPSHOTS,
     DEFAULT_STEPS,
@@ -22,7 +21,7 @@ from services.recognizer.engine.train import (
 )
 from services.recognizer.engine.weights import DEFAULT_WEIGHTS
 
-MODEL_VERSION = "crnn-us-2.1"
+MODEL_VERSION = "crnn-us-2.0"
 
 
 def train_main(
@@ -36,7 +35,6 @@ def train_main(
     real_share: float = DEFAULT_REAL_SHARE,
     lr: float = 3e-3,
     snapshots: int = DEFAULT_SNAPSHOTS,
-    networks: int = DEFAULT_NETWORKS,
 ) -> None:
     """Train the recognizer (synthetic plates + non-held-out real crops) and write weights to `out`."""
     notes = train(
@@ -50,7 +48,6 @@ def train_main(
         real_share=real_share,
         lr=lr,
         snapshots=snapshots,
-        networks=networks,
     )
     print(json.dumps(notes, indent=2))
 
@@ -105,7 +102,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     t.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
     t.add_argument("--snapshots", type=int, default=DEFAULT_SNAPSHOTS, help="learning-rate cycles, one member each")
-    t.add_argument("--networks", type=int, default=DEFAULT_NETWORKS, help="networks trained side by side")
     e = commands.add_parser("eval", help="score weights on labelled photos")
     e.add_argument("images_dir", type=Path)
     e.add_argument("labels", type=Path)
@@ -131,7 +127,6 @@ def main(argv: list[str] | None = None) -> None:
             real_share=args.real_share,
             lr=args.lr,
             snapshots=args.snapshots,
-            networks=args.networks,
         )
     else:
         report = eval_main(

@@ -31,7 +31,7 @@ def test_a_time_budget_too_short_for_the_steps_governs_and_is_recorded(tmp_path:
 
 
 def test_each_cycle_leaves_a_member_of_its_own(tmp_path: Path) -> None:
-    notes = train(tmp_path / "d.pt", data_dir=None, steps=6, seed=5, minutes=60, batch_size=4, snapshots=2, networks=1)
+    notes = train(tmp_path / "d.pt", data_dir=None, steps=6, seed=5, minutes=60, batch_size=4, snapshots=2)
     assert [m["steps"] for m in notes["members"]] == [3, 6]
     first, second = (m.state_dict() for m in load_weights(tmp_path / "d.pt")[0])
     assert any(not torch.equal(first[k], second[k]) for k in first)
@@ -43,10 +43,3 @@ def test_the_learning_rate_restarts_with_each_cycle() -> None:
     assert rates[0][1] == rates[100][1] == pytest.approx(0.1)  # each cycle opens its warm-up at 10% of the peak
     assert rates[99][1] < 0.03 and rates[199][1] < 0.03  # and anneals to about 2% before its member is kept
     assert max(r for _, r in rates) == pytest.approx(1.0, abs=0.01)
-
-
-def test_networks_side_by_side_start_apart_and_each_leave_a_member(tmp_path: Path) -> None:
-    notes = train(tmp_path / "f.pt", data_dir=None, steps=4, seed=5, minutes=60, batch_size=4, snapshots=1, networks=2)
-    assert [m["steps"] for m in notes["members"]] == [4, 4]
-    first, second = (m.state_dict() for m in load_weights(tmp_path / "f.pt")[0])
-    assert any(not torch.equal(first[k], second[k]) for k in first)
