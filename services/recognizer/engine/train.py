@@ -19,7 +19,7 @@ from services.recognizer.engine.dataset import PlateStream, collate, holdout_nam
 from services.recognizer.engine.model import BLANK, PlateCRNN
 from services.recognizer.engine.weights import load_weights, save_weights
 
-DEFAULT_STEPS = 14000  # the shipped crnn-us-1.3: 44-55 min on this machine's two cores, by the day
+DEFAULT_STEPS = 14000  # crnn-us-1.3 and 2.0 (two cycles of 7,000): 44-55 min on this machine, by the day
 DEFAULT_MINUTES = 58.0  # the bound: a slower machine ends early, with the schedule governed by time
 DEFAULT_REAL_SHARE = 0.25
 DEFAULT_SNAPSHOTS = 2  # members: one per learning-rate cycle, combined when reading (see reader.py)
