@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -29,37 +31,38 @@ class TestWeights:
         assert err.value.code == "recognizer_weights_invalid"
 
     def test_tampered_tensor_fails_the_digest(self, tmp_path: Path) -> None:
-        blob = torch.load(DEFAULT_WEIGHTS, weights_only=True)
-        member = blob["members"][-1]
-        first = next(iter(member))
-        member[first] = member[first] + 1
-        tampered = tmp_path / "crnn.pt"
-        torch.save(blob, tampered)
+        def tamper(blob: dict[str, Any]) -> None:
+            member = blob["members"][-1]
+            first = next(iter(member))
+            member[first] = member[first] + 1
+
         with pytest.raises(WeightsInvalid, match="digest"):
-            load_weights(tampered)
+            load_weights(altered(tmp_path, tamper))
 
     def test_other_alphabet_is_refused(self, tmp_path: Path) -> None:
-        blob = torch.load(DEFAULT_WEIGHTS, weights_only=True)
-        blob["alphabet"] = "0123456789"
-        other = tmp_path / "crnn.pt"
-        torch.save(blob, other)
         with pytest.raises(WeightsInvalid, match="alphabet"):
-            load_weights(other)
+            load_weights(altered(tmp_path, lambda blob: blob.update(alphabet="0123456789")))
 
     def test_a_dropped_member_fails_the_digest(self, tmp_path: Path) -> None:
-        blob = torch.load(DEFAULT_WEIGHTS, weights_only=True)
-        assert len(blob["members"]) >= 2
-        blob["members"] = blob["members"][:1]
-        dropped = tmp_path / "crnn.pt"
-        torch.save(blob, dropped)
+        def drop(blob: dict[str, Any]) -> None:
+            assert len(blob["members"]) >= 2
+            blob["members"] = blob["members"][:1]
+
         with pytest.raises(WeightsInvalid, match="digest"):
-            load_weights(dropped)
+            load_weights(altered(tmp_path, drop))
 
     def test_a_file_of_the_one_network_format_is_refused(self, tmp_path: Path) -> None:
-        blob = torch.load(DEFAULT_WEIGHTS, weights_only=True)
-        blob["format"] = "alpr-plate-crnn/1"
-        blob["state_dict"] = blob.pop("members")[0]
-        old = tmp_path / "crnn.pt"
-        torch.save(blob, old)
+        def one_network(blob: dict[str, Any]) -> None:
+            blob.update(format="alpr-plate-crnn/1", state_dict=blob.pop("members")[0])
+
         with pytest.raises(WeightsInvalid, match="not a alpr-plate-crnn/2"):
-            load_weights(old)
+            load_weights(altered(tmp_path, one_network))
+
+
+def altered(tmp_path: Path, change: Callable[[dict[str, Any]], object]) -> Path:
+    """A copy of the shipped weights file with `change` applied to its contents."""
+    blob = torch.load(DEFAULT_WEIGHTS, weights_only=True)
+    change(blob)
+    path = tmp_path / "crnn.pt"
+    torch.save(blob, path)
+    return path
