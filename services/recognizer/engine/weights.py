@@ -71,7 +71,7 @@ def load_weights(path: Path | None = None) -> tuple[list[PlateCRNN], dict[str, A
     if blob.get("alphabet") != ALPHABET or blob.get("input_size") != [INPUT_HEIGHT, INPUT_WIDTH]:
         raise WeightsInvalid(f"{path} was trained for another alphabet or input size", path=str(path))
     states = blob.get("members")
-    if not isinstance(states, list) or not states:
+    if not isinstance(states, list) or not states or not all(isinstance(state, dict) for state in states):
         raise WeightsInvalid(f"{path} holds no members", path=str(path))
     if members_digest(states) != blob.get("digest"):
         raise WeightsInvalid(f"recognizer weights at {path} fail their digest check", path=str(path))

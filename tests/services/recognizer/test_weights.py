@@ -58,6 +58,12 @@ class TestWeights:
         with pytest.raises(WeightsInvalid, match="not a alpr-plate-crnn/2"):
             load_weights(altered(tmp_path, one_network))
 
+    def test_a_file_without_members_is_refused(self, tmp_path: Path) -> None:
+        with pytest.raises(WeightsInvalid, match="holds no members"):
+            load_weights(altered(tmp_path, lambda blob: blob.update(members=[])))
+        with pytest.raises(WeightsInvalid, match="holds no members"):
+            load_weights(altered(tmp_path, lambda blob: blob.update(members=["not a state dict"])))
+
 
 def altered(tmp_path: Path, change: Callable[[dict[str, Any]], object]) -> Path:
     """A copy of the shipped weights file with `change` applied to its contents."""
