@@ -63,7 +63,12 @@ def _slot(frame: np.ndarray, cls: int, min_alternative: float) -> CharSlot:
 
 def rank_candidates(slots: list[CharSlot], *, top_n: int = 10) -> list[tuple[str, float]]:
     """Best-first plates formed by swapping or dropping characters, scored by the product of their probabilities."""
-    return [(text, round(min(score, 1.0), 4)) for text, (score, _) in _scored_candidates(slots, top_n=top_n).items()]
+    return _published(_scored_candidates(slots, top_n=top_n))
+
+
+def _published(scored: dict[str, tuple[float, tuple[float, ...]]]) -> list[tuple[str, float]]:
+    """The candidates as readings carry them: best first, probabilities capped at 1 and rounded."""
+    return [(text, round(min(score, 1.0), 4)) for text, (score, _) in scored.items()]
 
 
 def _scored_candidates(slots: list[CharSlot], *, top_n: int) -> dict[str, tuple[float, tuple[float, ...]]]:
@@ -93,8 +98,7 @@ def decode(probs: np.ndarray, *, top_n: int = 10) -> Decoded:
     # candidate carry the same score (a product of rounded values could differ in the last digit)
     confidence = math.prod(s.confidence for s in slots) if slots else 0.0
     scored = _scored_candidates(slots, top_n=top_n)
-    candidates = [(text, round(min(score, 1.0), 4)) for text, (score, _) in scored.items()]
-    return Decoded(plate, round(min(confidence, 1.0), 4), char_confidences, candidates, scored)
+    return Decoded(plate, round(min(confidence, 1.0), 4), char_confidences, _published(scored), scored)
 
 
 def combine_members(members: list[Decoded], *, top_n: int = 10) -> Decoded:
@@ -115,6 +119,6 @@ def combine_members(members: list[Decoded], *, top_n: int = 10) -> Decoded:
         return Decoded("", 0.0, [], [])
     ranked = sorted(totals.items(), key=lambda item: item[1], reverse=True)[:top_n]
     scored = {text: (score, tuple(float(np.mean(c)) for c in zip(*chars[text], strict=True))) for text, score in ranked}
-    candidates = [(text, round(min(score, 1.0), 4)) for text, score in ranked]
-    plate, (score, probs) = next(iter(scored.items()))
-    return Decoded(plate, round(min(score, 1.0), 4), [round(p, 4) for p in probs], candidates, scored)
+    candidates = _published(scored)
+    plate, confidence = candidates[0]
+    return Decoded(plate, confidence, [round(p, 4) for p in scored[plate][1]], candidates, scored)
