@@ -13,7 +13,6 @@ from services.recognizer.engine.dataset import holdout_names, read_labels
 from services.recognizer.engine.evaluate import evaluate
 from services.recognizer.engine.reader import SURE, PlateReader
 from services.recognizer.engine.train import (
-    AVERAGE_FROM,
     DEFAULT_MINUTES,
     DEFAULT_REAL_SHARE,
     DEFAULT_SNAPSHOTS,
@@ -36,8 +35,6 @@ def train_main(
     real_share: float = DEFAULT_REAL_SHARE,
     lr: float = 3e-3,
     snapshots: int = DEFAULT_SNAPSHOTS,
-    average_from: float | None = AVERAGE_FROM,
-    raw_out: Path | None = None,
 ) -> None:
     """Train the recognizer (synthetic plates + non-held-out real crops) and write weights to `out`."""
     notes = train(
@@ -51,8 +48,6 @@ def train_main(
         real_share=real_share,
         lr=lr,
         snapshots=snapshots,
-        average_from=average_from,
-        raw_out=raw_out,
     )
     print(json.dumps(notes, indent=2))
 
@@ -107,14 +102,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     t.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
     t.add_argument("--snapshots", type=int, default=DEFAULT_SNAPSHOTS, help="learning-rate cycles, one member each")
-    t.add_argument(
-        "--average-from",
-        type=float,
-        default=AVERAGE_FROM,
-        help="share of each cycle after which its weights are averaged into its member",
-    )
-    t.add_argument("--no-average", dest="average_from", action="store_const", const=None, help="keep each cycle's end")
-    t.add_argument("--raw-out", type=Path, default=None, help="also write the un-averaged members here")
     e = commands.add_parser("eval", help="score weights on labelled photos")
     e.add_argument("images_dir", type=Path)
     e.add_argument("labels", type=Path)
@@ -140,8 +127,6 @@ def main(argv: list[str] | None = None) -> None:
             real_share=args.real_share,
             lr=args.lr,
             snapshots=args.snapshots,
-            average_from=args.average_from,
-            raw_out=args.raw_out,
         )
     else:
         report = eval_main(

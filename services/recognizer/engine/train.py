@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import copy
-import itertools
 import math
 import random
 import time
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, update_bn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
@@ -25,9 +23,6 @@ DEFAULT_STEPS = 14000  # crnn-us-1.3 and 2.0 (two cycles of 7,000): 44-55 min on
 DEFAULT_MINUTES = 58.0  # the issue's bound: a slower machine ends early, with the schedule governed by time
 DEFAULT_REAL_SHARE = 0.25
 DEFAULT_SNAPSHOTS = 2  # members: one per learning-rate cycle, combined when reading (see reader.py)
-AVERAGE_FROM = 0.7  # share of each cycle after which its weights are averaged into its member (None: the last)
-AVERAGE_EVERY = 50  # steps between the weights averaged
-NORM_BATCHES = 50  # batches that re-estimate an averaged member's BatchNorm statistics
 CLOCK_SLACK = 0.01  # how far the clock may run ahead of the steps (jitter, a slow first batch) before it governs
 ARCH = {"width": 24, "hidden": 96}
 
@@ -59,17 +54,11 @@ def train(
     version: str = "crnn-dev",
     init: Path | None = None,
     snapshots: int = DEFAULT_SNAPSHOTS,
-    average_from: float | None = AVERAGE_FROM,
-    raw_out: Path | None = None,
 ) -> dict[str, Any]:
     """Train from scratch and write the weights; the schedule shortens itself if `minutes` would run out.
 
     The schedule is `snapshots` warm-up-and-cosine cycles. The network at the end of each cycle is kept as
     an ensemble member: a snapshot ensemble, whose members differ in their misreads at no extra training cost.
-    With `average_from`, a member is the average of the weights over the tail of its cycle (every
-    `AVERAGE_EVERY` steps from that share of the cycle on), with its BatchNorm statistics measured again:
-    the low-rate tail wanders around a minimum, and its average reads more steadily than its last point.
-    `raw_out`, if given, also receives the un-averaged members, for comparison.
     """
     random.seed(seed)
     np.random.seed(seed)
@@ -84,26 +73,9 @@ def train(
     started: float | None = None
     done, smoothed, progress, clock_governed = 0, 0.0, 0.0, False
     members: list[PlateCRNN] = []
-    raw: list[PlateCRNN] = []
     member_notes: list[dict[str, Any]] = []
-    averaged: AveragedModel | None = None
-    batches = iter(loader)
-
-    def keep_member(step: int) -> None:
-        nonlocal averaged
-        raw.append(copy.deepcopy(model).eval())
-        note: dict[str, Any] = {"steps": step, "loss": round(smoothed, 4), "averaged": 0}
-        if averaged is None:
-            members.append(raw[-1])
-        else:  # the averaged weights never ran as one network: their BatchNorm statistics are measured afresh
-            update_bn(itertools.islice(batches, NORM_BATCHES), averaged.module)
-            members.append(cast(PlateCRNN, copy.deepcopy(averaged.module)).eval())
-            note["averaged"] = int(averaged.n_averaged)
-            averaged = None
-        member_notes.append(note)
-
     model.train()
-    bar = tqdm(zip(range(steps), batches, strict=False), total=steps, desc="train", unit="batch")
+    bar = tqdm(zip(range(steps), loader, strict=False), total=steps, desc="train", unit="batch")
     for step, (images, targets, lengths) in bar:
         # the clock starts with the first batch: the loader's start-up is not training time
         started = time.monotonic() if started is None else started
@@ -117,10 +89,8 @@ def train(
             break
         cycle, rate = cycle_learning_rate(progress, lr, snapshots)
         if cycle > len(members):  # the previous cycle has annealed: keep its network as a member
-            keep_member(step)
-        if average_from is not None and progress * snapshots - cycle >= average_from and step % AVERAGE_EVERY == 0:
-            averaged = averaged or AveragedModel(model)
-            averaged.update_parameters(model)
+            members.append(copy.deepcopy(model).eval())
+            member_notes.append({"steps": step, "loss": round(smoothed, 4)})
         for group in optimizer.param_groups:
             group["lr"] = rate
         log_probs = model(images).permute(1, 0, 2)  # CTC wants (T, N, classes)
@@ -134,7 +104,8 @@ def train(
         bar.set_postfix(loss=f"{smoothed:.3f}")
         done = step + 1
     elapsed = time.monotonic() - started if started is not None else 0.0
-    keep_member(done)
+    members.append(model.eval())
+    member_notes.append({"steps": done, "loss": round(smoothed, 4)})
     notes = {
         "steps": done,
         "planned_steps": steps,
@@ -146,10 +117,7 @@ def train(
         "train_minutes": round(elapsed / 60, 1),
         "schedule_governed_by": "time" if clock_governed else "steps",
         "final_loss": round(smoothed, 4),
-        "average_from": average_from,
         "members": member_notes,
     }
     save_weights(out, members, version=version, arch=ARCH, notes=notes)
-    if raw_out is not None:
-        save_weights(raw_out, raw, version=version + "-raw", arch=ARCH, notes=notes)
     return notes

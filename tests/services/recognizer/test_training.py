@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from services.recognizer.engine import train as train_module
 from services.recognizer.engine.train import cycle_learning_rate, train
 from services.recognizer.engine.weights import load_weights
 
@@ -44,20 +43,3 @@ def test_the_learning_rate_restarts_with_each_cycle() -> None:
     assert rates[0][1] == rates[100][1] == pytest.approx(0.1)  # each cycle opens its warm-up at 10% of the peak
     assert rates[99][1] < 0.03 and rates[199][1] < 0.03  # and anneals to about 2% before its member is kept
     assert max(r for _, r in rates) == pytest.approx(1.0, abs=0.01)
-
-
-def test_an_averaged_member_is_the_tail_of_its_cycle_averaged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(train_module, "AVERAGE_EVERY", 2)
-    monkeypatch.setattr(train_module, "NORM_BATCHES", 2)
-    kwargs = {"data_dir": None, "steps": 20, "seed": 5, "minutes": 60, "batch_size": 4, "snapshots": 2}
-    notes = train(tmp_path / "avg.pt", raw_out=tmp_path / "raw.pt", average_from=0.5, **kwargs)
-    # steps 6 and 8 of the first cycle of ten, 16 and 18 of the second
-    assert [m["averaged"] for m in notes["members"]] == [2, 2]
-    averaged, raw = _tensors(tmp_path / "avg.pt"), _tensors(tmp_path / "raw.pt")
-    assert averaged.keys() == raw.keys()
-    assert any(not torch.equal(averaged[k], raw[k]) for k in averaged if k.endswith("weight"))
-    assert any(not torch.equal(averaged[k], raw[k]) for k in averaged if k.endswith("running_mean"))
-    # without averaging, the members are the ends of the cycles, which are what raw_out holds
-    train(tmp_path / "plain.pt", average_from=None, **kwargs)
-    plain = _tensors(tmp_path / "plain.pt")
-    assert all(torch.equal(plain[k], raw[k]) for k in raw if k.startswith("0."))
