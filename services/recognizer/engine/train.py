@@ -19,7 +19,7 @@ from services.recognizer.engine.dataset import PlateStream, collate, holdout_nam
 from services.recognizer.engine.model import BLANK, PlateCRNN
 from services.recognizer.engine.weights import load_weights, save_weights
 
-DEFAULT_STEPS = 14000  # crnn-us-1.3 and 2.0 (two cycles of 7,000): 44-55 min on this machine, by the day
+DEFAULT_STEPS = 18000  # two cycles of 9,000; channels-last training runs them in about the minutes 14,000 took
 DEFAULT_MINUTES = 58.0  # the bound: a slower machine ends early, with the schedule governed by time
 DEFAULT_REAL_SHARE = 0.25
 DEFAULT_SNAPSHOTS = 2  # members: one per learning-rate cycle, combined when reading (see reader.py)
@@ -68,6 +68,8 @@ def train(
     stream = PlateStream(regions, seed=seed, real_share=real_share)
     loader = DataLoader(stream, batch_size=batch_size, num_workers=1, collate_fn=collate)
     model = load_weights(init)[0][-1].train() if init else PlateCRNN(**ARCH)
+    # channels-last convolutions train about a third faster on this CPU (oneDNN), so more steps fit the budget
+    model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
     started: float | None = None
@@ -93,6 +95,7 @@ def train(
             member_notes.append({"steps": step, "loss": round(smoothed, 4)})
         for group in optimizer.param_groups:
             group["lr"] = rate
+        images = images.contiguous(memory_format=torch.channels_last)
         log_probs = model(images).permute(1, 0, 2)  # CTC wants (T, N, classes)
         frames = torch.full((images.shape[0],), log_probs.shape[0], dtype=torch.long)
         loss = ctc(log_probs, targets, frames, lengths)

@@ -40,7 +40,7 @@ def save_weights(
     path: Path, models: list[PlateCRNN], *, version: str, arch: dict[str, int], notes: dict[str, Any]
 ) -> None:
     """Write the members' state dicts with their alphabet, input size, architecture, version and digest."""
-    states = [{k: v.detach().cpu() for k, v in model.state_dict().items()} for model in models]
+    states = [{k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()} for model in models]
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(
         {
