@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from services.recognizer.engine.distractors import emblem, small_print
+from services.recognizer.engine.distractors import emblem, print_text, small_print, text_width
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 # DejaVu draws the small print (state names, slogans, stickers); the plate characters come from every face below
@@ -180,20 +180,20 @@ def _decorate(rng: random.Random, plate: Image.Image, ink: tuple[int, int, int])
         name = name.upper() if rng.random() < 0.5 else name
         accent = rng.choice(((180, 20, 30), (20, 40, 140), ink))
         f = font(rng.choice(PLATE_FONTS[::2]), rng.randint(int(h * 0.11), int(h * 0.2)))
-        tw = draw.textlength(name, font=f)
-        draw.text(((w - tw) / 2 + rng.randint(-10, 10), rng.randint(1, int(h * 0.08))), name, font=f, fill=accent)
+        tw = text_width(name, f)
+        print_text(draw, ((w - tw) / 2 + rng.randint(-10, 10), rng.randint(1, int(h * 0.08))), name, f, accent)
     if rng.random() < 0.7:
         slogan = rng.choice(SLOGANS)
         f = font(rng.choice(PLATE_FONTS), rng.randint(int(h * 0.08), int(h * 0.14)))
-        tw = draw.textlength(slogan, font=f)
-        draw.text(((w - tw) / 2, h - f.size - rng.randint(2, int(h * 0.08))), slogan, font=f, fill=ink)
+        tw = text_width(slogan, f)
+        print_text(draw, ((w - tw) / 2, h - f.size - rng.randint(2, int(h * 0.08))), slogan, f, ink)
     for corner in rng.sample((0, 1), rng.randint(0, 2)):  # registration stickers carry digits the reader must ignore
         sw, sh = rng.randint(int(w * 0.1), int(w * 0.16)), rng.randint(int(h * 0.14), int(h * 0.22))
         sx = rng.randint(2, 12) if corner == 0 else w - sw - rng.randint(2, 12)
         sy = rng.randint(2, 10)
         colour = (rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255))
         draw.rectangle((sx, sy, sx + sw, sy + sh), fill=colour)
-        draw.text((sx + 2, sy), str(rng.randint(10, 29)), font=font(PLATE_FONTS[0], int(sh * 0.8)), fill=(0, 0, 0))
+        print_text(draw, (sx + 2, sy), str(rng.randint(10, 29)), font(PLATE_FONTS[0], int(sh * 0.8)), (0, 0, 0))
     if rng.random() < 0.6:
         draw.rounded_rectangle((1, 1, w - 2, h - 2), radius=8, outline=ink, width=rng.randint(1, 4))
     for hx in (int(w * 0.25), int(w * 0.75)):
@@ -234,12 +234,9 @@ def random_style(rng: random.Random) -> GlyphStyle:
     return GlyphStyle(face, rng.choice((0, 0, 1, 2)), rng.choice((0.0, 0.0, 0.0, -0.1, 0.1, 0.2)))
 
 
-def _glyph(ch: str, style: GlyphStyle, width: int, height: int, ink: tuple[int, int, int]) -> Image.Image:
-    """One character stretched to a cell, as plate fonts are tall and narrow."""
-    mask = _glyph_mask(ch, style).resize((max(1, width), max(1, height)), Image.Resampling.BILINEAR)
-    glyph = Image.new("RGBA", mask.size, (*ink, 0))
-    glyph.putalpha(mask)
-    return glyph
+def _glyph(ch: str, style: GlyphStyle, width: int, height: int) -> Image.Image:
+    """One character's coverage stretched to a cell, as plate fonts are tall and narrow; ink is pasted through it."""
+    return _glyph_mask(ch, style).resize((max(1, width), max(1, height)), Image.Resampling.BILINEAR)
 
 
 def render_plate(rng: random.Random, *, size: tuple[int, int] = (240, 120)) -> SynthPlate:
@@ -271,13 +268,11 @@ def render_plate(rng: random.Random, *, size: tuple[int, int] = (240, 120)) -> S
         x += w * 0.12
     if stacked:  # small stacked letters beside the main text are a class code, not part of the plate
         for i, ch in enumerate(rng.sample(LETTERS, 2)):
-            g = _glyph(ch, style, int(w * 0.05), char_h // 2 - 2, ink)
-            plate.paste(g, (int(x), y + i * (char_h // 2)), g)
+            plate.paste(ink, (int(x), y + i * (char_h // 2)), _glyph(ch, style, int(w * 0.05), char_h // 2 - 2))
         x += w * 0.08
     for gi, group in enumerate(groups):
         for ch in group:
-            g = _glyph(ch, style, char_w, char_h, ink)
-            plate.paste(g, (int(x), y), g)
+            plate.paste(ink, (int(x), y), _glyph(ch, style, char_w, char_h))
             x += pitch
         if gi < len(groups) - 1:
             cx, cy = int(x + gap / 2 - pitch * 0.1), y + char_h // 2
@@ -295,12 +290,8 @@ def render_plate(rng: random.Random, *, size: tuple[int, int] = (240, 120)) -> S
             x += gap
     if side_print:  # registration digits or a month, small, beside the number: not part of the plate
         top = y + rng.choice((0.0, 0.3, 0.6)) * char_h
-        draw.text(
-            (x + rng.uniform(0, w * 0.02), top),
-            small_print(rng),
-            font=small,
-            fill=ink if rng.random() < 0.7 else (180, 20, 30),
-        )
+        at, printed = (x + rng.uniform(0, w * 0.02), top), small_print(rng)
+        print_text(draw, at, printed, small, ink if rng.random() < 0.7 else (180, 20, 30))
         x += w * 0.09
     if side_emblem == 1:
         size_k = rng.uniform(0.5, 1.0)
