@@ -47,7 +47,8 @@ def main() -> None:
     args = parser.parse_args()
     reader = PlateReader.load(args.weights, threads=args.threads)
     rng = random.Random(7)
-    crops = [synthetic_crop(rng, render_plate(rng).image) for _ in range(256)]
+    # colour, as vendors send them: training crops are grey, and the grey conversion is part of reading
+    crops = [synthetic_crop(rng, render_plate(rng).image).convert("RGB") for _ in range(256)]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, model {reader.version}")
     if len(reader.models) > 1:
         # the other members read only what the lead is unsure of, so the rate depends on that share

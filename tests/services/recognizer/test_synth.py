@@ -8,7 +8,7 @@ from collections import Counter
 
 from PIL import Image, ImageDraw
 
-from services.recognizer.engine.distractors import emblem
+from services.recognizer.engine.distractors import emblem, print_text
 from services.recognizer.engine.synth import PLATE_FONTS, font, random_plate_text, render_plate
 
 INK = (0, 0, 0)
@@ -39,3 +39,17 @@ def test_rendering_is_reproducible_for_a_seed_and_labels_are_readable_characters
     b = render_plate(random.Random(3), size=(160, 80))
     assert a.plate == b.plate and a.image.tobytes() == b.image.tobytes()
     assert 4 <= len(a.plate) <= 10 and a.plate.isalnum() and "O" not in a.plate
+
+
+def test_remembered_text_paints_what_pillow_paints_at_a_whole_pixel() -> None:
+    """The text cache is a speed-up, not a different look: same pixels as `draw.text`, the second time too."""
+    for face, text, at in (
+        (font(PLATE_FONTS[0], 13), "California", (7, 4)),
+        (font(PLATE_FONTS[2], 9), "Pure Michigan", (0, 20)),
+    ):
+        for _ in range(2):
+            expected = Image.new("RGB", (120, 40), (240, 230, 200))
+            painted = expected.copy()
+            ImageDraw.Draw(expected).text(at, text, font=face, fill=(20, 30, 110))
+            print_text(ImageDraw.Draw(painted), at, text, face, (20, 30, 110))
+            assert painted.tobytes() == expected.tobytes(), text
