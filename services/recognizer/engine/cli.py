@@ -21,7 +21,7 @@ from services.recognizer.engine.train import (
 )
 from services.recognizer.engine.weights import DEFAULT_WEIGHTS
 
-MODEL_VERSION = "crnn-us-2.1"
+MODEL_VERSION = "crnn-us-2.2"
 
 
 def train_main(

@@ -19,10 +19,10 @@ from services.recognizer.engine.dataset import PlateStream, collate, holdout_nam
 from services.recognizer.engine.model import BLANK, PlateCRNN
 from services.recognizer.engine.weights import load_weights, save_weights
 
-DEFAULT_STEPS = 28000  # two cycles of 14,000: about 48 min now that rendering grey leaves the network the busier core
+DEFAULT_STEPS = 30000  # three cycles of 10,000: about 50 min now that rendering grey leaves the network the busier core
 DEFAULT_MINUTES = 58.0  # the bound: a slower machine ends early, with the schedule governed by time
 DEFAULT_REAL_SHARE = 0.25
-DEFAULT_SNAPSHOTS = 2  # members: one per learning-rate cycle, combined when reading (see reader.py)
+DEFAULT_SNAPSHOTS = 3  # members: one per learning-rate cycle, combined when reading (see reader.py)
 CLOCK_SLACK = 0.01  # how far the clock may run ahead of the steps (jitter, a slow first batch) before it governs
 ARCH = {"width": 24, "hidden": 96}
 
