@@ -63,9 +63,8 @@ def train(
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    torch.set_num_threads(
-        1
-    )  # the loader worker renders on the other core; two threads here trained slower (7.0 against 9.8 steps/s)
+    # the loader worker renders on the other core; two threads here trained slower (7.0 against 9.8 steps/s)
+    torch.set_num_threads(1)
     regions = load_regions(data_dir, exclude=holdout_names()) if data_dir else []
     stream = PlateStream(regions, seed=seed, real_share=real_share)
     loader = DataLoader(stream, batch_size=batch_size, num_workers=1, collate_fn=collate)
