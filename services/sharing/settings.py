@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import SecretStr, model_validator
 
+from libs.common.oauth.keys import KeyRing, SigningKey
+from libs.common.oauth.tokens import MAX_LIFETIME
 from libs.common.settings import CommonSettings
-from services.sharing.oauth.keys import KeyRing, SigningKey
-from services.sharing.oauth.tokens import MAX_LIFETIME
 
 
 class SharingSettings(CommonSettings):

@@ -32,11 +32,11 @@ from libs.common.contracts.sharing import (
     sharing_subject,
 )
 from libs.common.errors import AlprError, Forbidden, Unauthenticated
+from libs.common.oauth.errors import NO_STORE, OAuthError, oauth_error_from_body
+from libs.common.oauth.keys import PublishedKeys
+from libs.common.oauth.tokens import verify_access_token
 from services.gateway import repository
 from services.gateway.api.deps import AuditDep, RuntimeDep, limits_of
-from services.sharing.oauth.errors import NO_STORE, OAuthError, oauth_error_from_body
-from services.sharing.oauth.keys import PublishedKeys
-from services.sharing.oauth.tokens import verify_access_token
 
 router = APIRouter(tags=["partner"])
 

@@ -29,12 +29,12 @@ from libs.common.contracts.sharing import (
 )
 from libs.common.db import UnitOfWork
 from libs.common.errors import Forbidden, InvalidInput, MalformedPayload, Unauthenticated
+from libs.common.oauth.errors import InvalidClient, OAuthError
+from libs.common.oauth.keys import KeyRing
+from libs.common.oauth.tokens import issue_access_token
 from services.sharing import repository
 from services.sharing.models import LedgerRow
 from services.sharing.oauth.client_auth import authenticate_client, grant_scopes, parse_token_request
-from services.sharing.oauth.errors import InvalidClient, OAuthError
-from services.sharing.oauth.keys import KeyRing
-from services.sharing.oauth.tokens import issue_access_token
 from services.sharing.partners.agreements import Scope, authorize_partner_search
 from services.sharing.partners.eligibility import validate_beneficiary
 from services.sharing.service import (

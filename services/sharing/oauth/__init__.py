@@ -1,1 +1,4 @@
-"""OAuth 2.0 client-credentials tokens for partner agencies under an agreement."""
+"""Client authentication at the token endpoint: client secrets, signed assertions, the credentials grant.
+
+The access tokens and signing keys are in libs/common/oauth: the gateway checks what sharing issues.
+"""

@@ -12,7 +12,7 @@ from typing import Any
 from jose import jws, jwt
 from jose.exceptions import JOSEError
 
-from services.sharing.oauth.errors import InvalidClient
+from libs.common.oauth.errors import InvalidClient
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # Short enough that the single-use `jti` store stays small; long enough for a slow network.

@@ -13,13 +13,13 @@ from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict
 
+from libs.common.oauth.errors import InvalidClient, OAuthError
 from services.sharing.oauth.client_assertion import (
     ASSERTION_TYPE,
     assertion_issuer,
     verify_client_assertion,
 )
 from services.sharing.oauth.client_secrets import decoy_hash, verify_client_secret
-from services.sharing.oauth.errors import InvalidClient, OAuthError
 from services.sharing.partners.agreements import Agreement, Scope, is_in_force
 
 GRANT_TYPE = "client_credentials"

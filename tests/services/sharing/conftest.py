@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from libs.common.contracts.purpose import AuthorizedUse
-from services.sharing.oauth.keys import KeyRing, SigningKey
+from libs.common.oauth.keys import KeyRing, SigningKey
 from services.sharing.partners.agreements import Agreement, AgreementStatus, Scope
 from services.sharing.partners.approvals import Actor
 from services.sharing.partners.eligibility import PartnerKind, validate_partner

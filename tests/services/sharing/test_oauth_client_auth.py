@@ -10,6 +10,8 @@ from urllib.parse import quote_plus
 import pytest
 from jose import jwt
 
+from libs.common.oauth.errors import InvalidClient, OAuthError, oauth_error_from_body
+from libs.common.oauth.keys import SigningKey
 from services.sharing.oauth.client_assertion import ASSERTION_TYPE
 from services.sharing.oauth.client_auth import (
     OAuthClient,
@@ -18,8 +20,6 @@ from services.sharing.oauth.client_auth import (
     parse_token_request,
 )
 from services.sharing.oauth.client_secrets import hash_client_secret
-from services.sharing.oauth.errors import InvalidClient, OAuthError, oauth_error_from_body
-from services.sharing.oauth.keys import SigningKey
 from services.sharing.partners.agreements import AgreementStatus
 
 TOKEN_ENDPOINT = "https://alpr.sjpd.example/oauth/token"

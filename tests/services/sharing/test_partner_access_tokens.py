@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from jose import jwt
 
 from libs.common.errors import Unauthenticated
-from services.sharing.oauth.keys import KeyRing, PublishedKeys, SigningKey
-from services.sharing.oauth.tokens import is_revoked, issue_access_token, verify_access_token
+from libs.common.oauth.keys import KeyRing, PublishedKeys, SigningKey
+from libs.common.oauth.tokens import is_revoked, issue_access_token, verify_access_token
 
 ISSUER = "https://alpr.sjpd.example/oauth"
 AUDIENCE = "https://alpr.sjpd.example/partner/v1"

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.sharing.oauth.keys import SigningKey
+from libs.common.oauth.keys import SigningKey
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from jose import jwt
 
+from libs.common.oauth.keys import SigningKey
+from libs.common.oauth.tokens import issue_access_token
 from services.gateway.api.partner import KEYS_REFETCH_S
 from services.sharing.oauth.client_assertion import ASSERTION_TYPE
-from services.sharing.oauth.keys import SigningKey
-from services.sharing.oauth.tokens import issue_access_token
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

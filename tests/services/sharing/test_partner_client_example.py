@@ -12,6 +12,8 @@ import httpx
 import pytest
 
 from libs.common.errors import AlprError
+from libs.common.oauth.keys import KeyRing, SigningKey
+from libs.common.oauth.tokens import issue_access_token, verify_access_token
 from services.sharing.oauth.client_auth import (
     OAuthClient,
     authenticate_client,
@@ -19,8 +21,6 @@ from services.sharing.oauth.client_auth import (
     parse_token_request,
 )
 from services.sharing.oauth.client_secrets import hash_client_secret
-from services.sharing.oauth.keys import KeyRing, SigningKey
-from services.sharing.oauth.tokens import issue_access_token, verify_access_token
 
 BASE = "https://alpr.sjpd.example"
 AUDIENCE = f"{BASE}/partner/v1"

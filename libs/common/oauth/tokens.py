@@ -13,7 +13,7 @@ from jose import jws, jwt
 from jose.exceptions import JOSEError
 
 from libs.common.errors import Unauthenticated
-from services.sharing.oauth.keys import SIGNING_ALGORITHMS, KeyRing, VerificationKeys
+from libs.common.oauth.keys import SIGNING_ALGORITHMS, KeyRing, VerificationKeys
 
 TOKEN_TYPE = "at+jwt"
 MAX_LIFETIME = timedelta(minutes=10)
