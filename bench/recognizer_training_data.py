@@ -1,8 +1,8 @@
 """How fast the training stream makes crops on one core: the loader worker's share of a training step.
 
 Renders, augments and standardises crops as `PlateStream` does for `alpr recognizer train` (synthetic
-plates with 25% real crops), after a warm-up that fills the glyph cache, and prints ms per crop and
-batches of 64 per second. Training is steps-bound on the network once this is well above its rate; the
+plates with 25% real crops), after a warm-up that fills the glyph and text caches, and prints ms per crop
+and batches of 64 per second. Training is steps-bound on the network once this is well above its rate; the
 model card has the figures.
 
 Run: `python bench/recognizer_training_data.py [--data-dir ../shared/data/plates-openalpr-us] [--crops 3000]`
@@ -29,7 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     regions = load_regions(args.data_dir, exclude=holdout_names())
     stream = iter(PlateStream(regions, seed=0, real_share=DEFAULT_REAL_SHARE))
-    for _ in range(args.crops):  # warm-up: glyph masks are rasterised once, then remembered
+    for _ in range(args.crops):  # warm-up: glyph masks and text are rasterised once, then remembered
         next(stream)
     started = time.perf_counter()
     for _ in range(args.crops):

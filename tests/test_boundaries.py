@@ -37,20 +37,18 @@ def foreign_services(folder: Path, own: str | None) -> list[str]:
     return found
 
 
-def test_every_service_package_is_checked() -> None:
-    packages = {p.name for p in (ROOT / "services").iterdir() if (p / "__init__.py").exists()}
-    assert packages == {*SERVICES, LAUNCHER}
+class TestImportBoundaries:
+    def test_every_service_package_is_checked(self) -> None:
+        packages = {p.name for p in (ROOT / "services").iterdir() if (p / "__init__.py").exists()}
+        assert packages == {*SERVICES, LAUNCHER}
 
+    @pytest.mark.parametrize("service", SERVICES)
+    def test_a_service_imports_no_other_service(self, service: str) -> None:
+        assert foreign_services(ROOT / "services" / service, own=service) == []
 
-@pytest.mark.parametrize("service", SERVICES)
-def test_a_service_imports_no_other_service(service: str) -> None:
-    assert foreign_services(ROOT / "services" / service, own=service) == []
+    def test_libs_import_no_service(self) -> None:
+        assert foreign_services(ROOT / "libs", own=None) == []
 
-
-def test_libs_import_no_service() -> None:
-    assert foreign_services(ROOT / "libs", own=None) == []
-
-
-def test_the_check_sees_a_foreign_import(tmp_path: Path) -> None:
-    (tmp_path / "handler.py").write_text("def f():\n    from services.sharing.oauth import client_auth\n")
-    assert imported_modules(tmp_path / "handler.py") == {"services.sharing.oauth"}
+    def test_the_check_sees_a_foreign_import(self, tmp_path: Path) -> None:
+        (tmp_path / "handler.py").write_text("def f():\n    from services.sharing.oauth import client_auth\n")
+        assert imported_modules(tmp_path / "handler.py") == {"services.sharing.oauth"}
