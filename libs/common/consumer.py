@@ -1,4 +1,4 @@
-"""A durable pull-consumer loop: fetch a batch, let the owner commit it, then ack."""
+"""A durable pull-consumer loop: fetch a batch, let the owner commit it, then ack; isolate what fails."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+import asyncpg
+import sqlalchemy.exc
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy
@@ -14,6 +16,8 @@ from opentelemetry import trace
 
 from libs.common import metrics
 from libs.common.bus import Bus, context_from
+from libs.common.deadletter import dead_letter
+from libs.common.errors import AlprError, InvalidInput, MalformedPayload, Unavailable
 from libs.common.streams import DurableConsumer
 
 log = logging.getLogger(__name__)
@@ -23,7 +27,7 @@ BatchHandler = Callable[[list[Msg]], Awaitable[None]]
 
 
 class BatchConsumer:
-    """Runs until stopped; a batch whose handler fails is not acked, so JetStream redelivers it."""
+    """Runs until stopped; a batch whose handler fails is handled again one message at a time (`_settle`)."""
 
     def __init__(
         self,
@@ -52,12 +56,16 @@ class BatchConsumer:
         # posts made records' CPU per read 215 µs; gathering 20 ms brought it to about 150. Latency grows by
         # at most this much, and only when the consumer keeps up.
         self._gather_s = gather_s
-        # Ordered: a failed batch is retried in place until it commits, never handed back, so nothing
-        # fetched after it can be handled before it (the audit chain follows stream order).
+        # Ordered: a failed batch is retried in place (one message at a time) until it commits, never handed
+        # back, so nothing fetched after it can be handled before it (the audit chain follows stream order).
         self._ordered = ordered
         # AckAll: one ack for the last message of a committed batch covers the whole batch, and also every
         # earlier delivery still pending (one a stopped writer never committed): not for the audit writer.
         self._ack_last_only = consumer.config.ack_policy == AckPolicy.ALL
+        # Bounded: a message failing alone is dead-lettered once its deliveries are spent (never for AUDIT).
+        # Not with AckAll: the ack of a later message would ack one handed back for redelivery.
+        self._bounded = (consumer.config.max_deliver or -1) > 0
+        self._durable = consumer.config.durable_name or ""
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.last_error: str | None = None
@@ -101,11 +109,7 @@ class BatchConsumer:
                     continue
                 if self._prefetch:
                     ahead = asyncio.create_task(self._fetch_ahead(sub, short=len(msgs) < self._batch))
-                if self._ordered:
-                    await self._until_committed(msgs, ahead)
-                elif not await self._handle(msgs):
-                    await _nak_all(msgs)
-                    await asyncio.sleep(0.5)
+                await self._settle(msgs, ahead)
                 msgs = []
         finally:
             # Stopping: hand back, in stream order, what this consumer holds but has not committed, so the
@@ -132,8 +136,8 @@ class BatchConsumer:
                 log.debug("preparing a batch of %s failed: %s", self._consumer.config.durable_name, exc)
         return msgs
 
-    async def _handle(self, msgs: list[Msg]) -> bool:
-        """Run the handler on one batch and ack it once committed; False if the handler failed."""
+    async def _handle(self, msgs: list[Msg]) -> Exception | None:
+        """Run the handler on one batch and ack it once committed; the handler's error if it failed."""
         links = [trace.Link(span_context) for span_context in _span_contexts(msgs)]
         try:
             with tracer.start_as_current_span(
@@ -147,8 +151,8 @@ class BatchConsumer:
             raise
         except Exception as exc:
             self.last_error = str(exc)
-            log.exception("batch handler of %s failed", self._consumer)
-            return False
+            log.warning("%s of %s failed: %s", "batch" if len(msgs) > 1 else "message", self._durable, exc)
+            return exc
         self.last_error = None
         metrics.STREAM_LAG.labels(self._consumer.config.durable_name).set(_pending(msgs))
         # committed: only now may JetStream forget these messages
@@ -159,26 +163,121 @@ class BatchConsumer:
             # (gather) cost more than the ack itself
             for msg in msgs:
                 await _quietly(msg.ack())
+        return None
+
+    async def _settle(self, msgs: list[Msg], ahead: asyncio.Task[list[Msg]] | None) -> None:
+        """Handle a batch until each message is committed or, failing alone, set aside.
+
+        A batch that fails is handled one message at a time, so the good ones commit. An outage (the
+        database or the bus away) keeps the batch here and retries it with back-off: held in progress it
+        spends none of its bounded deliveries. An unbounded consumer (the audit writer) never sets a message
+        aside: it retries it in place, in order.
+        """
+        pause = 0.5
+        while msgs:
+            error = await self._handle(msgs)
+            if error is None:
+                return
+            if not is_transient(error) and len(msgs) > 1:
+                msgs = await self._one_at_a_time(msgs, ahead)
+            elif not is_transient(error) and self._bounded and await self._set_aside(msgs[0], error):
+                msgs = []
+            if msgs:
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
+                await self._hold(msgs, ahead)
+
+    async def _one_at_a_time(self, msgs: list[Msg], ahead: asyncio.Task[list[Msg]] | None) -> list[Msg]:
+        """Handle each message alone; returns those still to retry (from an outage, or an unbounded consumer's
+        failing message, on: what follows it waits behind it)."""
+        for i, msg in enumerate(msgs):
+            error = await self._handle([msg])
+            if error is None:
+                continue
+            if is_transient(error) or not self._bounded or not await self._set_aside(msg, error):
+                return msgs[i:]
+            await self._hold([], ahead)
+        return []
+
+    async def _set_aside(self, msg: Msg, error: Exception) -> bool:
+        """A message that failed alone: back to the stream with back-off, or, once its deliveries are spent
+        or it can never succeed, into DEADLETTER and terminated. False when the dead letter was not stored."""
+        meta = msg.metadata
+        deliveries = meta.num_delivered
+        limit = self._consumer.config.max_deliver or 0
+        if not is_permanent(error) and self._ordered:
+            return False  # handed back, it would come again after what follows it: retried in place
+        if deliveries < limit and not is_permanent(error):
+            backoff = self._consumer.config.backoff or [1.0]
+            await _quietly(msg.nak(delay=backoff[min(deliveries, len(backoff)) - 1]))
+            return True
+        try:
+            await dead_letter(
+                self._bus,
+                stream=meta.stream,
+                durable=self._durable,
+                subject=msg.subject,
+                sequence=meta.sequence.stream,
+                deliveries=deliveries,
+                error=error,
+                body=msg.data,
+                headers=msg.headers,
+            )
+        except AlprError as exc:  # the bus did not keep it: the message stays ours and is tried again
+            log.warning("dead-lettering a message of %s failed: %s", self._durable, exc)
+            return False
+        log.error("dead-lettered %s seq %d (%d deliveries): %s", meta.stream, meta.sequence.stream, deliveries, error)
+        await _quietly(msg.term())
         return True
 
-    async def _until_committed(self, msgs: list[Msg], ahead: asyncio.Task[list[Msg]] | None) -> None:
-        """Retry a failed batch with back-off until it commits, keeping it and the prefetched batch ours."""
-        pause = 0.5
-        while not await self._handle(msgs):
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 5.0)
-            held = list(msgs)
-            if ahead is not None and ahead.done() and not ahead.cancelled() and ahead.exception() is None:
-                held += ahead.result()
-            # in progress: JetStream must not redeliver what waits here (ack_wait is 30 s)
-            for msg in held:
-                await _quietly(msg.in_progress())
+    async def _hold(self, msgs: list[Msg], ahead: asyncio.Task[list[Msg]] | None) -> None:
+        """Keep what waits here ours: in progress, JetStream does not redeliver it (ack_wait is 30 s)."""
+        held = list(msgs)
+        if ahead is not None and ahead.done() and not ahead.cancelled() and ahead.exception() is None:
+            held += ahead.result()
+        for msg in held:
+            await _quietly(msg.in_progress())
 
 
-async def _nak_all(msgs: list[Msg]) -> None:
-    """Hand a failed batch back for redelivery (to this or another replica) after a second."""
-    for msg in msgs:
-        await _quietly(msg.nak(delay=1.0))
+def is_transient(error: BaseException) -> bool:
+    """An outage rather than the message: a connection, a timeout, PostgreSQL shutting down or out of room."""
+    for cause in _causes(error):
+        if isinstance(cause, Unavailable | OSError | TimeoutError | asyncpg.InterfaceError):
+            return True
+        if isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated:
+            return True
+        if isinstance(cause, sqlalchemy.exc.DisconnectionError | sqlalchemy.exc.TimeoutError):
+            return True
+        sqlstate = getattr(cause, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate[:2] in _OUTAGE_CLASSES:
+            return True
+    return False
+
+
+def is_permanent(error: BaseException) -> bool:
+    """The message itself can never be handled: it does not parse, or PostgreSQL refuses a value in it."""
+    for cause in _causes(error):
+        if isinstance(cause, ValueError | OverflowError | InvalidInput | MalformedPayload):
+            return True
+        sqlstate = getattr(cause, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith("22"):  # data exception
+            return True
+    return False
+
+
+# SQLSTATE classes of an outage: connection, transaction rollback, resources, operator, system
+_OUTAGE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """The error and what it wraps (SQLAlchemy's DBAPIError around the driver's)."""
+    found: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and len(found) < 8:
+        found.append(current)
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) and orig is not current else current.__cause__
+    return found
 
 
 async def _quietly(aw: Awaitable[None]) -> None:

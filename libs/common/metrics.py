@@ -8,6 +8,9 @@ REQUESTS = Counter("alpr_http_requests_total", "HTTP requests", ["service", "rou
 ERRORS = Counter("alpr_errors_total", "Typed errors returned", ["service", "code"])
 INGESTED = Counter("alpr_ingest_reads_total", "Reads accepted onto the READS stream", ["format"])
 STORED = Counter("alpr_reads_stored_total", "Reads committed in records")
+DEADLETTERED = Counter(
+    "alpr_deadlettered_total", "Messages a consumer set aside in the DEADLETTER stream", ["consumer"]
+)
 STREAM_LAG = Gauge("alpr_stream_lag", "Messages pending for a durable consumer", ["consumer"])
 SEARCH_LATENCY = Histogram(
     "alpr_search_latency_seconds",

@@ -50,7 +50,18 @@ ALERTS = StreamConfig(
     duplicate_window=5 * 60.0,
 )
 
-STREAMS = (READS, AUDIT, ALERTS)
+# Messages a consumer could not handle after its bounded deliveries, kept for an operator (`alpr deadletter`).
+# A read is personal data: it stays here no longer than it would wait in READS plus a week to be seen.
+DEADLETTER = StreamConfig(
+    name="DEADLETTER",
+    subjects=["alpr.deadletter.>"],
+    storage=StorageType.FILE,
+    retention=RetentionPolicy.LIMITS,
+    max_age=14 * DAY_S,
+    discard=DiscardPolicy.OLD,
+)
+
+STREAMS = (READS, AUDIT, ALERTS, DEADLETTER)
 
 
 @dataclass(frozen=True)
@@ -66,7 +77,12 @@ RECORDS_READS = DurableConsumer(
         ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.ALL,
         ack_wait=30.0,
-        max_deliver=-1,
+        # a message that fails alone this many times is dead-lettered (BatchConsumer), so one bad read
+        # cannot be redelivered forever; a database outage holds its batch in place and spends none of them
+        max_deliver=8,
+        # redeliveries of a batch whose consumer died (ack_wait expired); the first is ack_wait itself,
+        # since JetStream takes the first step as the ack wait
+        backoff=[30.0, 60.0, 120.0, 300.0],
         max_ack_pending=20_000,
     ),
 )
@@ -80,6 +96,8 @@ AUDIT_WRITER = DurableConsumer(
         ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.ALL,
         ack_wait=30.0,
+        # never bounded: an access record is never dead-lettered; the writer stores what it cannot store as
+        # sent with the offending characters escaped (services/audit/service.py), so nothing wedges it
         max_deliver=-1,
         max_ack_pending=20_000,
     ),
@@ -99,6 +117,11 @@ def audit_subject(event_type: str) -> str:
 
 def alerts_subject(agency: str) -> str:
     return f"alpr.alerts.{_token(agency)}"
+
+
+def deadletter_subject(stream: str, durable: str) -> str:
+    """Where a message that `durable` on `stream` could not handle is kept: the subject names its origin."""
+    return f"alpr.deadletter.{_token(stream)}.{_token(durable)}"
 
 
 @lru_cache(maxsize=4096)

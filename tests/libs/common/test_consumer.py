@@ -1,4 +1,5 @@
-"""BatchConsumer against real JetStream: a failed batch comes back before anything fetched behind it."""
+"""BatchConsumer against real JetStream: a failed batch comes back before anything fetched behind it, and a
+poison message is set aside in DEADLETTER while the messages around it go through."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import uuid
 import pytest
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
 
+from libs.common import deadletter, metrics
 from libs.common.consumer import BatchConsumer
-from libs.common.streams import DurableConsumer
+from libs.common.streams import DurableConsumer, deadletter_subject
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -175,3 +178,143 @@ async def test_after_a_short_batch_the_consumer_gathers_what_arrives_meanwhile(s
         assert batches == [[0], list(range(1, 9))]
     else:
         assert len(batches) >= 5  # taken as they came, one or two at a time
+
+
+async def _poison_run(system, *, failure: type[Exception], max_deliver: int, bad: set[int], total: int = 30):
+    """Consume `total` numbered messages in batches of 10 on a bounded consumer; `bad` ones always fail."""
+    bus = system.runtime("gateway").bus
+    name = f"TESTPOISON{uuid.uuid4().hex[:8].upper()}"
+    subject = f"test.poison.{name.lower()}"
+    await bus.js.add_stream(StreamConfig(name=name, subjects=[f"{subject}.>"], storage=StorageType.MEMORY))
+    config = ConsumerConfig(
+        durable_name="worker",
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=30.0,
+        max_deliver=max_deliver,
+        backoff=[0.1] * (max_deliver - 1),  # quick: the production schedule is minutes
+    )
+    durable = DurableConsumer(name, config)
+    await bus.js.add_consumer(name, config)
+    for n in range(total):
+        await bus.js.publish(f"{subject}.n", str(n).encode())
+    handled: list[int] = []
+    tries: dict[int, int] = {}
+
+    async def handler(msgs: list[Msg]) -> None:
+        numbers = [int(m.data) for m in msgs]
+        for n in set(numbers) & bad:
+            tries[n] = tries.get(n, 0) + 1
+        if set(numbers) & bad:
+            raise failure("no such thing as this message")
+        handled.extend(numbers)
+
+    before = metrics.DEADLETTERED.labels("worker")._value.get()
+    consumer = BatchConsumer(bus, durable, handler, batch=10, prefetch=True)
+    consumer.start()
+    try:
+        for _ in range(200):
+            info = await bus.js.consumer_info(name, "worker")
+            if len(set(handled)) == total - len(bad) and info.num_ack_pending == 0 and info.num_pending == 0:
+                break
+            await asyncio.sleep(0.05)
+        dead = [await bus.js.get_last_msg("DEADLETTER", deadletter_subject(name, "worker"))] if bad else []
+        dead_count = metrics.DEADLETTERED.labels("worker")._value.get() - before
+    finally:
+        await consumer.stop()
+        await bus.js.delete_stream(name)
+    return handled, tries, dead, dead_count
+
+
+class TestPoisonMessages:
+    async def test_a_message_that_can_never_succeed_is_dead_lettered_at_once_and_the_rest_go_through(
+        self, system
+    ) -> None:
+        handled, tries, dead, dead_count = await _poison_run(system, failure=ValueError, max_deliver=5, bad={13})
+        assert sorted(handled) == [n for n in range(30) if n != 13]
+        assert tries[13] == 2  # in its batch, then alone: never again
+        assert dead_count == 1
+        (letter,) = dead
+        assert letter.data == b"13"
+        headers = letter.headers or {}
+        assert headers[deadletter.ORIGIN_SUBJECT].startswith("test.poison.")
+        assert headers[deadletter.ORIGIN_SEQUENCE] == "14"
+        assert headers[deadletter.DELIVERIES] == "1"
+        assert "ValueError: no such thing" in headers[deadletter.ERROR]
+
+    async def test_an_unexplained_failure_is_retried_with_backoff_then_dead_lettered(self, system) -> None:
+        handled, tries, dead, dead_count = await _poison_run(system, failure=RuntimeError, max_deliver=3, bad={4})
+        assert sorted(handled) == [n for n in range(30) if n != 4]
+        assert dead_count == 1
+        assert (dead[0].headers or {})[deadletter.DELIVERIES] == "3"
+        # each delivery: in its batch and then alone (the first), alone after that
+        assert tries[4] == 4
+
+    async def test_an_outage_spends_no_deliveries_and_nothing_is_dead_lettered(self, system) -> None:
+        bus = system.runtime("gateway").bus
+        name = f"TESTOUTAGE{uuid.uuid4().hex[:8].upper()}"
+        subject = f"test.outage.{name.lower()}"
+        await bus.js.add_stream(StreamConfig(name=name, subjects=[f"{subject}.>"], storage=StorageType.MEMORY))
+        config = ConsumerConfig(
+            durable_name="worker", ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL, max_deliver=2
+        )
+        await bus.js.add_consumer(name, config)
+        for n in range(10):
+            await bus.js.publish(f"{subject}.n", str(n).encode())
+        handled: list[int] = []
+        outages = 0
+
+        async def handler(msgs: list[Msg]) -> None:
+            nonlocal outages
+            if outages < 4:  # more failures than deliveries allowed
+                outages += 1
+                raise ConnectionRefusedError("PostgreSQL is restarting")
+            handled.extend(int(m.data) for m in msgs)
+
+        consumer = BatchConsumer(bus, DurableConsumer(name, config), handler, batch=10)
+        consumer.start()
+        try:
+            for _ in range(200):
+                if len(handled) == 10:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await consumer.stop()
+            await bus.js.delete_stream(name)
+        assert handled == list(range(10))  # the whole batch, in order, once the database is back
+
+    async def test_an_unbounded_consumer_never_dead_letters_and_keeps_order(self, system) -> None:
+        """The audit writer's kind: a message failing alone is retried in place until it commits."""
+        bus = system.runtime("gateway").bus
+        name = f"TESTUNBOUNDED{uuid.uuid4().hex[:8].upper()}"
+        subject = f"test.unbounded.{name.lower()}"
+        await bus.js.add_stream(StreamConfig(name=name, subjects=[f"{subject}.>"], storage=StorageType.MEMORY))
+        config = ConsumerConfig(
+            durable_name="worker", ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL, max_deliver=-1
+        )
+        await bus.js.add_consumer(name, config)
+        for n in range(20):
+            await bus.js.publish(f"{subject}.n", str(n).encode())
+        handled: list[int] = []
+        failures = 0
+
+        async def handler(msgs: list[Msg]) -> None:
+            nonlocal failures
+            if 5 in [int(m.data) for m in msgs] and failures < 3:
+                failures += 1
+                raise ValueError("cannot store this one yet")
+            handled.extend(int(m.data) for m in msgs)
+
+        consumer = BatchConsumer(bus, DurableConsumer(name, config), handler, batch=10, ordered=True)
+        consumer.start()
+        try:
+            for _ in range(200):
+                if len(handled) == 20:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await consumer.stop()
+            await bus.js.delete_stream(name)
+        assert handled == list(range(20))
+        with pytest.raises(NotFoundError):
+            await bus.js.get_last_msg("DEADLETTER", deadletter_subject(name, "worker"))
