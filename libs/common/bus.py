@@ -21,7 +21,9 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 
 from libs.common.batch_publish import BatchPublisher, Outgoing
+from libs.common.db import refused_value
 from libs.common.errors import AlprError, PayloadTooLarge, Unavailable, error_from_body
+from libs.common.validation import MAX_JSON_DEPTH, check_document_text, load_json
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("alpr.bus")
@@ -29,6 +31,8 @@ tracer = trace.get_tracer("alpr.bus")
 M = TypeVar("M", bound=BaseModel)
 ERROR_HEADER = "Alpr-Error"
 STATUS_HEADER = "Alpr-Status"
+# a request wraps what a caller sent in a level or two of its own; the door already bounds the caller's part
+BUS_JSON_DEPTH = 2 * MAX_JSON_DEPTH
 
 
 def trace_headers(headers: dict[str, str] | None = None) -> dict[str, str]:
@@ -171,13 +175,19 @@ class Bus:
                 with tracer.start_as_current_span(
                     f"handle {subject}", kind=trace.SpanKind.SERVER, attributes={"alpr.service": self.name}
                 ):
+                    # the services behind the gateway refuse again what it refuses: no request carries a byte
+                    # PostgreSQL would refuse, whoever sent it
+                    check_document_text(load_json(msg.data, limit=BUS_JSON_DEPTH))
                     reply = await handler(request_model.model_validate_json(msg.data))
                     await msg.respond(reply.model_dump_json().encode())
             except AlprError as err:
                 await self._respond_error(msg, err)
             except (DBAPIError, OSError) as exc:
-                log.warning("dependency failure in %s: %s", subject, exc)
-                await self._respond_error(msg, Unavailable("a dependency is unavailable", code="database_unavailable"))
+                refusal = refused_value(exc) if isinstance(exc, DBAPIError) else None
+                log.warning("%s in %s: %s", "refused value" if refusal else "dependency failure", subject, exc)
+                await self._respond_error(
+                    msg, refusal or Unavailable("a dependency is unavailable", code="database_unavailable")
+                )
             except ValueError as exc:  # pydantic validation of the request
                 await self._respond_error(msg, AlprError(str(exc)[:500], code="invalid_request"), status=422)
             except Exception as exc:

@@ -11,6 +11,8 @@ from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.common.errors import InvalidInput
+
 tracer = trace.get_tracer("alpr.db")
 
 
@@ -57,3 +59,15 @@ class UnitOfWork:
 def asyncpg_dsn(url: str) -> str:
     """The plain libpq form of an SQLAlchemy URL, for asyncpg and psql."""
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def refused_value(err: exc.DBAPIError) -> InvalidInput | None:
+    """PostgreSQL (SQLSTATE class 22) or its driver refused a value the caller sent: a 4xx, not an outage.
+
+    The door's checks should make this unreachable; it keeps a value they missed from answering "retry".
+    """
+    cause = err.orig.__cause__ if err.orig is not None else None
+    sqlstate = getattr(err.orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
+    if (isinstance(sqlstate, str) and sqlstate.startswith("22")) or isinstance(cause, ValueError):
+        return InvalidInput("a value in the request cannot be stored or compared as sent", code="invalid_value")
+    return None

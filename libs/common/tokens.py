@@ -6,12 +6,31 @@ import json
 from pathlib import Path
 from typing import Any
 
-from jose import jwk, jwt
-from jose.exceptions import ExpiredSignatureError, JWTClaimsError, JWTError
+from jose import jwk, jws, jwt
+from jose.exceptions import ExpiredSignatureError, JOSEError, JWTClaimsError, JWTError
 
 from libs.common.errors import Unauthenticated
 
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
+# The header members we read before the signature is checked; each must be a string when present.
+_TEXT_HEADER_MEMBERS = ("alg", "kid", "typ", "cty")
+
+
+def unverified_header(token: str) -> dict[str, Any]:
+    """A token's header, read before its signature is checked, or Unauthenticated when it is not one we read.
+
+    The header is the attacker's JSON: a `kid` that is a list or an object must be refused here, not reach a
+    key lookup that hashes it.
+    """
+    try:
+        header = jws.get_unverified_header(token)
+    except (JOSEError, RecursionError) as exc:  # a header nested thousands deep is the attacker's too
+        raise Unauthenticated("malformed token", code="invalid_token", reason="malformed") from exc
+    if not isinstance(header, dict) or any(
+        name in header and not isinstance(header[name], str) for name in _TEXT_HEADER_MEMBERS
+    ):
+        raise Unauthenticated("malformed token header", code="invalid_token", reason="malformed")
+    return header
 
 
 class TokenVerifier:
@@ -38,10 +57,7 @@ class TokenVerifier:
 
     def verify(self, token: str, *, typ: str | None = None) -> dict[str, Any]:
         """Return the claims of a valid token or raise Unauthenticated with a reason code."""
-        try:
-            header = jwt.get_unverified_header(token)
-        except JWTError as exc:
-            raise Unauthenticated("malformed token", code="invalid_token", reason="malformed") from exc
+        header = unverified_header(token)
         alg = header.get("alg")
         if alg not in self.algorithms:
             raise Unauthenticated("algorithm not allowed", code="invalid_token", reason="algorithm")

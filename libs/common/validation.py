@@ -10,7 +10,11 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 
 from libs.common.errors import InvalidInput, MalformedPayload
 
@@ -22,13 +26,20 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 DEFAULT_TEXT_MAX = 4_000  # a free-text field (a reason, a note) when its own limit is not stated
 MAX_JSON_DEPTH = 32  # no document we accept nests deeper; deep nesting is an attack on the parser
 DEFAULT_CLOCK_SKEW_S = 600.0  # how far ahead of our clock a camera's clock may run
+# No instant we store or search is outside these; past them datetime arithmetic and PostgreSQL overflow.
+EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_INSTANT = datetime(2200, 1, 1, tzinfo=UTC)
+# What a timestamp looks like in JSON or a query string; anything else is left to the field's own type.
+_TIMESTAMP = re.compile(r"[+-]?\d{4,}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 
 
 def text_problem(value: str, *, multiline: bool = False) -> str | None:
     """Why this text may not be stored, as a stable code, or None when it may."""
+    if value.isprintable():  # no control, no surrogate: the common case, decided in C without a regex
+        return None
     if (_CONTROL if multiline else _CONTROL_OR_LINE).search(value):
         return "control_character"
-    if _SURROGATE.search(value):
+    if not value.isascii() and _SURROGATE.search(value):
         return "lone_surrogate"
     return None
 
@@ -44,6 +55,64 @@ def check_text(value: str, *, field: str, max_length: int | None = DEFAULT_TEXT_
             f"{field} is longer than {max_length} characters", code="text_too_long", field=field, max_length=max_length
         )
     return value
+
+
+def check_instant(at: datetime, *, field: str) -> datetime:
+    """The instant unchanged, or InvalidInput when it falls outside the years any record can carry."""
+    try:
+        moment = at.astimezone(UTC) if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    except OverflowError:
+        moment = None  # year 1 or 9999 with an offset: not even representable in UTC
+    if moment is None or not EARLIEST_INSTANT <= moment < LATEST_INSTANT:
+        raise InvalidInput(
+            f"{field} must fall between {EARLIEST_INSTANT.year} and {LATEST_INSTANT.year - 1}",
+            code="time_out_of_range",
+            field=field,
+        )
+    return at
+
+
+def check_timestamp_text(value: str, *, field: str) -> None:
+    """Refuse text that is an ISO 8601 timestamp outside the instants we can carry; other text passes."""
+    if not _TIMESTAMP.match(value):
+        return
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return  # not a timestamp Python reads; the field's own type decides
+    check_instant(at, field=field)
+
+
+def check_query_string(raw: bytes | str) -> None:
+    """Every query parameter, name and value, is one line of text and any timestamp in it is in range."""
+    text = raw.decode("latin-1") if isinstance(raw, bytes) else raw
+    for name, value in parse_qsl(text, keep_blank_values=True):
+        check_text(name, field="query", max_length=None)
+        check_text(value, field=name, max_length=DEFAULT_TEXT_MAX)
+        check_timestamp_text(value, field=name)
+
+
+def _pydantic_rule(multiline: bool) -> AfterValidator:
+    def rule(value: str) -> str:
+        problem = text_problem(value, multiline=multiline)
+        if problem is not None:
+            raise PydanticCustomError("invalid_text", "the text contains {problem}", {"problem": problem})
+        return value
+
+    return AfterValidator(rule)
+
+
+def _pydantic_instant(at: datetime) -> datetime:
+    try:
+        return check_instant(at, field="time")
+    except InvalidInput as err:
+        raise PydanticCustomError("time_out_of_range", err.message) from None
+
+
+# For contract fields: one line of text (a name, an id, a case number) and free text where lines are allowed.
+Line = Annotated[str, _pydantic_rule(multiline=False)]
+Note = Annotated[str, _pydantic_rule(multiline=True)]
+Instant = Annotated[datetime, AfterValidator(_pydantic_instant)]
 
 
 def walk_strings(document: Any, path: str = "") -> Iterator[tuple[str, str]]:
@@ -62,10 +131,15 @@ def walk_strings(document: Any, path: str = "") -> Iterator[tuple[str, str]]:
             stack.extend((f"{here}[{i}]", item) for i, item in enumerate(node))
 
 
-def check_document_text(document: Any, *, multiline: bool = True, path: str = "") -> None:
-    """Refuse a decoded document any of whose strings (or keys) could not be stored as sent."""
+def check_document_text(document: Any, *, multiline: bool = True, path: str = "", timestamps: bool = False) -> None:
+    """Refuse a decoded document any of whose strings (or keys) could not be stored as sent.
+
+    With `timestamps`, any string that is an ISO 8601 timestamp must also fall in the instants we carry.
+    """
     for field, value in walk_strings(document, path):
         check_text(value, field=field, max_length=None, multiline=multiline)
+        if timestamps:
+            check_timestamp_text(value, field=field)
 
 
 def json_depth_exceeds(raw: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -73,6 +147,9 @@ def json_depth_exceeds(raw: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
 
     Brackets inside strings are skipped, so a plate of `[[[` is not mistaken for nesting.
     """
+    opening = ("[", "{") if isinstance(raw, str) else (b"[", b"{")
+    if raw.count(opening[0]) + raw.count(opening[1]) <= limit:  # type: ignore[arg-type]
+        return False  # too few brackets to nest that deep: skips the scan for flat and base64 bodies
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     depth = 0
     in_string = escaped = False
@@ -96,13 +173,39 @@ def json_depth_exceeds(raw: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
 
 
 def load_json(raw: bytes | str, *, limit: int = MAX_JSON_DEPTH) -> Any:
-    """Parse JSON bounded in depth; MalformedPayload (malformed_json, json_too_deep) otherwise."""
-    if json_depth_exceeds(raw, limit):
-        raise MalformedPayload(f"the JSON nests deeper than {limit} levels", code="json_too_deep", max_depth=limit)
+    """Parse JSON bounded in depth; MalformedPayload (malformed_json, json_too_deep) otherwise.
+
+    The C parser stops itself at the interpreter's recursion limit, so the depth is measured on what it
+    built (containers only) rather than by a scan of every character: a camera post carries megabytes.
+    NaN and Infinity are not JSON and PostgreSQL refuses them, so they are refused here.
+    """
+    too_deep = MalformedPayload(f"the JSON nests deeper than {limit} levels", code="json_too_deep", max_depth=limit)
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        document = json.loads(raw, parse_constant=_not_json)
+    except RecursionError:
+        raise too_deep from None
+    except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedPayload(f"body is not valid JSON: {exc}", code="malformed_json") from None
+    if _nesting_exceeds(document, limit):
+        raise too_deep
+    return document
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def _nesting_exceeds(document: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def retention_cutoff(now: datetime, active_retention_days: int) -> datetime:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.common import metrics
 from libs.common.bus import Bus
-from libs.common.db import UnitOfWork
+from libs.common.db import UnitOfWork, refused_value
 from libs.common.errors import AlprError, Unavailable
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,9 @@ def error_response(err: AlprError, service: str) -> JSONResponse:
 def outage_response(err: DBAPIError | OSError, path: str, service: str) -> JSONResponse:
     """A lost database, or a refused or reset connection to PostgreSQL or NATS, is a dependency outage:
     fail closed with a retryable answer (nothing was half-written)."""
+    if isinstance(err, DBAPIError) and (refusal := refused_value(err)) is not None:
+        log.warning("database refused a value on %s: %s", path, err.orig if err.orig else err)
+        return error_response(refusal, service)
     if isinstance(err, DBAPIError):
         log.warning("database error on %s: %s", path, err.orig if err.orig else err)
         return error_response(Unavailable("the database is unavailable; retry", code="database_unavailable"), service)

@@ -34,6 +34,7 @@ from services.gateway.api import (
     reads,
     searches,
 )
+from services.gateway.api.door import InputDoor
 from services.gateway.handlers import AuditTrail
 from services.gateway.handlers_tally import serve_tally
 from services.gateway.settings import GatewaySettings
@@ -102,6 +103,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         responses=ERROR_RESPONSES,
     )
     install_common(app, "gateway")
+    app.add_middleware(InputDoor)
     for area in (
         camera_posts,
         reads,

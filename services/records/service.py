@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from libs.common.contracts.reads import ReadIn, normalize_plate
 from libs.common.contracts.recognition import Recognition
 from libs.common.contracts.search import Area, SearchQuery
 from libs.common.errors import InvalidInput
+from libs.common.validation import check_instant
 from services.records.lookalike import DEFAULT_LOOKALIKES, LookalikeClasses, lookalike_key
 
 MIN_KNOWN_PARTIAL = 3
@@ -149,8 +151,12 @@ def encode_cursor(captured_at: datetime, read_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The position a cursor names: an aware time we can carry and a read id, or InvalidInput (invalid_cursor)."""
     try:
         moment, read_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(moment), str(read_id)
-    except (ValueError, TypeError) as exc:
+        at = check_instant(datetime.fromisoformat(moment), field="cursor")
+        if at.tzinfo is None:
+            raise ValueError("a cursor's time carries its zone")
+        return at, str(uuid.UUID(read_id))
+    except (ValueError, TypeError, AttributeError, InvalidInput) as exc:
         raise InvalidInput("the cursor is not one this service issued", code="invalid_cursor") from exc

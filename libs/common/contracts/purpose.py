@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from libs.common.validation import Line, Note
+
 
 class AuthorizedUse(StrEnum):
     STOLEN_OR_WANTED_VEHICLE = "stolen_or_wanted_vehicle"
@@ -36,5 +38,5 @@ class Purpose(BaseModel):
     """Why a person asks: one of the seven uses, a case number and a narrative reason."""
 
     use: AuthorizedUse = Field(examples=["stolen_or_wanted_vehicle"])
-    case_number: str = Field(min_length=1, max_length=64, examples=["SJ-2026-004211"])
-    reason: str = Field(min_length=1, max_length=2000, examples=["Vehicle reported stolen at knifepoint on 11/27"])
+    case_number: Line = Field(min_length=1, max_length=64, examples=["SJ-2026-004211"])
+    reason: Note = Field(min_length=1, max_length=2000, examples=["Vehicle reported stolen at knifepoint on 11/27"])

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from libs.common.contracts.reads import Candidate
+from libs.common.validation import Instant, Line
 
 
 class Area(BaseModel):
@@ -23,15 +24,15 @@ class Area(BaseModel):
 
 
 class SearchQuery(BaseModel):
-    plate: str | None = Field(default=None, max_length=15, examples=["8ABC123"])
+    plate: Line | None = Field(default=None, max_length=15, examples=["8ABC123"])
     match: Literal["exact", "partial", "lookalike"] = "exact"
-    since: datetime
-    until: datetime
-    cameras: list[str] = Field(default_factory=list, max_length=100)
-    state: str | None = Field(default=None, max_length=3)
+    since: Instant
+    until: Instant
+    cameras: list[Annotated[Line, Field(max_length=128)]] = Field(default_factory=list, max_length=100)
+    state: Line | None = Field(default=None, max_length=3)
     area: Area | None = None
     limit: int = Field(default=100, ge=1, le=1000)
-    cursor: str | None = None
+    cursor: Line | None = Field(default=None, max_length=512, description="next_cursor of the previous page")
 
 
 class ReadSummary(BaseModel):

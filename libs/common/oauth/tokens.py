@@ -14,6 +14,7 @@ from jose.exceptions import JOSEError
 
 from libs.common.errors import Unauthenticated
 from libs.common.oauth.keys import SIGNING_ALGORITHMS, KeyRing, VerificationKeys
+from libs.common.tokens import unverified_header
 
 TOKEN_TYPE = "at+jwt"
 MAX_LIFETIME = timedelta(minutes=10)
@@ -126,13 +127,13 @@ def verify_access_token(
 ) -> AccessTokenClaims:
     """Check signature, type, issuer, audience and times; return the claims or refuse the token."""
     try:
-        header = jws.get_unverified_header(token)
-    except JOSEError:
-        raise _invalid("The token is not a signed JWT") from None
-    if str(header.get("typ", "")).lower() not in (TOKEN_TYPE, f"application/{TOKEN_TYPE}"):
+        header = unverified_header(token)
+    except Unauthenticated:
+        raise _invalid("The token is not a signed JWT with a header of strings") from None
+    if header.get("typ", "").lower() not in (TOKEN_TYPE, f"application/{TOKEN_TYPE}"):
         raise _invalid("The token is not an access token (typ)")
     kid = header.get("kid")
-    key = keys.verification_key(kid) if isinstance(kid, str) else None
+    key = keys.verification_key(kid) if kid is not None else None
     if key is None:
         raise _invalid("The token's signing key is unknown")
     # The algorithm comes from our key, never from the token: this stops `none` and HS256-with-public-key.
@@ -140,7 +141,7 @@ def verify_access_token(
         raise _invalid("The token's algorithm is not the one pinned for its key")
     try:
         payload = json.loads(jws.verify(token, key.public_jwk, algorithms=[key.alg]))
-    except (JOSEError, ValueError):
+    except (JOSEError, ValueError, RecursionError):
         raise _invalid("The token's signature does not verify") from None
     if not isinstance(payload, dict) or any(payload.get(name) in (None, "") for name in REQUIRED_CLAIMS):
         raise _invalid("The token lacks a required claim")

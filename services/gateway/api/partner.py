@@ -10,8 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from jose import jws
-from jose.exceptions import JOSEError
 from pydantic import BaseModel, Field
 
 from libs.common import metrics
@@ -35,6 +33,7 @@ from libs.common.errors import AlprError, Forbidden, Unauthenticated
 from libs.common.oauth.errors import NO_STORE, OAuthError, oauth_error_from_body
 from libs.common.oauth.keys import PublishedKeys
 from libs.common.oauth.tokens import verify_access_token
+from libs.common.tokens import unverified_header
 from services.gateway import repository
 from services.gateway.api.deps import AuditDep, RuntimeDep, limits_of
 
@@ -85,10 +84,10 @@ async def partner_credentials(request: Request, rt: RuntimeDep) -> PartnerCreden
     if scheme.lower() != "bearer" or not token:
         raise token_refused()
     try:
-        kid = jws.get_unverified_header(token).get("kid")
-    except JOSEError:
+        kid = unverified_header(token).get("kid")  # a header member of any JSON type other than text is refused
+    except Unauthenticated:
         raise token_refused() from None
-    keys, meta = await partner_keys(rt).get(rt.bus, kid=kid if isinstance(kid, str) else None)
+    keys, meta = await partner_keys(rt).get(rt.bus, kid=kid)
     try:
         claims = verify_access_token(token, keys, issuer=meta.issuer, audience=meta.audience, now=datetime.now(UTC))
     except Unauthenticated as err:

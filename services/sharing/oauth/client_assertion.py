@@ -12,7 +12,9 @@ from typing import Any
 from jose import jws, jwt
 from jose.exceptions import JOSEError
 
+from libs.common.errors import Unauthenticated
 from libs.common.oauth.errors import InvalidClient
+from libs.common.tokens import unverified_header
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # Short enough that the single-use `jti` store stays small; long enough for a slow network.
@@ -56,7 +58,7 @@ def assertion_issuer(assertion: str) -> str | None:
     """The unverified `iss`, only to find which client's key to verify the assertion with."""
     try:
         claims = jwt.get_unverified_claims(assertion)
-    except JOSEError:
+    except (JOSEError, RecursionError):
         return None
     issuer = claims.get("iss")
     return issuer if isinstance(issuer, str) and issuer else None
@@ -74,15 +76,15 @@ def verify_client_assertion(
     """Verify signature, `iss` = `sub` = client, `aud` = our token endpoint, a short `exp`, and a `jti`."""
     alg = jwk_algorithm(client_jwk)
     try:
-        header = jws.get_unverified_header(assertion)
-    except JOSEError:
-        raise InvalidClient("The client assertion is not a signed JWT") from None
+        header = unverified_header(assertion)
+    except Unauthenticated:
+        raise InvalidClient("The client assertion is not a signed JWT with a header of strings") from None
     # The algorithm is the registered key's, so `none` and HS256 keyed with the public key never pass.
     if alg is None or header.get("alg") != alg:
         raise InvalidClient("The client assertion's algorithm is not the client key's")
     try:
         claims = json.loads(jws.verify(assertion, dict(client_jwk), algorithms=[alg]))
-    except (JOSEError, ValueError):
+    except (JOSEError, ValueError, RecursionError):
         raise InvalidClient("The client assertion's signature does not verify") from None
     if not isinstance(claims, dict):
         raise InvalidClient("The client assertion has no claims")

@@ -14,6 +14,7 @@ from urllib.parse import unquote_plus
 from pydantic import BaseModel, ConfigDict
 
 from libs.common.oauth.errors import InvalidClient, OAuthError
+from libs.common.validation import text_problem
 from services.sharing.oauth.client_assertion import (
     ASSERTION_TYPE,
     assertion_issuer,
@@ -23,6 +24,7 @@ from services.sharing.oauth.client_secrets import decoy_hash, verify_client_secr
 from services.sharing.partners.agreements import Agreement, Scope, is_in_force
 
 GRANT_TYPE = "client_credentials"
+MAX_CLIENT_ID = 200
 AuthMethod = Literal["client_secret_basic", "private_key_jwt"]
 # RFC 6749 §3.3: scope tokens are printable ASCII other than space, `"` and `\`.
 SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+$")
@@ -168,4 +170,8 @@ def _decode_basic(credentials: str) -> tuple[str, str]:
     client_id, colon, secret = decoded.partition(":")
     if not colon or not client_id:
         raise InvalidClient("The Basic credentials must be client_id:client_secret")
-    return unquote_plus(client_id), unquote_plus(secret)
+    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    # decoded after the door's checks, so checked here: a NUL must not reach the client lookup
+    if text_problem(client_id) or text_problem(secret) or len(client_id) > MAX_CLIENT_ID:
+        raise InvalidClient("The Basic credentials hold characters no client id or secret has")
+    return client_id, secret
