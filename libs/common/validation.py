@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, AwareDatetime
 from pydantic_core import PydanticCustomError
 
 from libs.common.errors import InvalidInput, MalformedPayload
@@ -113,6 +113,7 @@ def _pydantic_instant(at: datetime) -> datetime:
 Line = Annotated[str, _pydantic_rule(multiline=False)]
 Note = Annotated[str, _pydantic_rule(multiline=True)]
 Instant = Annotated[datetime, AfterValidator(_pydantic_instant)]
+AwareInstant = Annotated[AwareDatetime, AfterValidator(_pydantic_instant)]
 
 
 def walk_strings(document: Any, path: str = "") -> Iterator[tuple[str, str]]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from libs.common.contracts.purpose import Purpose
 from libs.common.contracts.search import ReadSummary
+from libs.common.validation import AwareInstant, Line, Note
 
 # Revocations are published here too, so anything that caches an agreement's state can drop it.
 REVOKED_SUBJECT = "alpr.sharing.revoked"
@@ -63,8 +64,8 @@ class AgencyRef(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    ori: str = Field(min_length=9, max_length=9, examples=["CA0410000"])
-    name: str = Field(min_length=1, max_length=200, examples=["Santa Clara County Sheriff"])
+    ori: Line = Field(min_length=9, max_length=9, examples=["CA0410000"])
+    name: Line = Field(min_length=1, max_length=200, examples=["Santa Clara County Sheriff"])
 
 
 class Requester(BaseModel):
@@ -72,8 +73,8 @@ class Requester(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=200, examples=["Det. R. Diaz"])
-    badge: str = Field(min_length=1, max_length=32, examples=["4412"])
+    name: Line = Field(min_length=1, max_length=200, examples=["Det. R. Diaz"])
+    badge: Line = Field(min_length=1, max_length=32, examples=["4412"])
 
 
 class PartnerSearch(BaseModel):
@@ -99,9 +100,9 @@ class PartnerSearch(BaseModel):
         }
     )
 
-    plate: str = Field(min_length=2, max_length=15, examples=["8ABC123"])
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    plate: Line = Field(min_length=2, max_length=15, examples=["8ABC123"])
+    since: AwareInstant | None = None
+    until: AwareInstant | None = None
     requester: Requester
     agency: AgencyRef
     on_behalf_of: AgencyRef
@@ -146,10 +147,10 @@ class StaffActor(BaseModel):
 
 
 class PartnerIn(BaseModel):
-    ori: str = Field(examples=["CA0410000"])
-    name: str = Field(examples=["Santa Clara County Sheriff"])
-    kind: str = Field(examples=["ca_local_agency"])
-    state: str = Field(default="CA", examples=["CA"])
+    ori: Line = Field(max_length=9, examples=["CA0410000"])
+    name: Line = Field(max_length=200, examples=["Santa Clara County Sheriff"])
+    kind: Line = Field(max_length=64, examples=["ca_local_agency"])
+    state: Line = Field(default="CA", max_length=2, examples=["CA"])
 
 
 class PartnerCreate(BaseModel):
@@ -182,25 +183,29 @@ class AgreementTerms(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [AGREEMENT_EXAMPLE]})
 
     id: str | None = Field(default=None, max_length=64, examples=["SJPD-IAA-2026-007"])
-    partner_ori: str = Field(examples=["CA0410000"])
-    document_ref: str = Field(examples=["contracts/2026/iaa-007.pdf"])
-    effective_from: AwareDatetime
-    expires_at: AwareDatetime
-    scopes: list[str] = Field(examples=[["reads:search", "hotlists:read"]])
-    allowed_uses: list[str] = Field(examples=[["stolen_or_wanted_vehicle"]])
+    partner_ori: Line = Field(max_length=9, examples=["CA0410000"])
+    document_ref: Line = Field(max_length=500, examples=["contracts/2026/iaa-007.pdf"])
+    effective_from: AwareInstant
+    expires_at: AwareInstant
+    scopes: list[Annotated[Line, Field(max_length=64)]] = Field(
+        max_length=20, examples=[["reads:search", "hotlists:read"]]
+    )
+    allowed_uses: list[Annotated[Line, Field(max_length=64)]] = Field(
+        max_length=20, examples=[["stolen_or_wanted_vehicle"]]
+    )
     max_lookback_days: int = Field(examples=[30])
 
 
 class ProposeRequest(BaseModel):
     actor: StaffActor
     terms: AgreementTerms
-    reason: str
+    reason: Note = Field(max_length=2000)
 
 
 class RevokeRequest(BaseModel):
     actor: StaffActor
-    agreement_id: str
-    reason: str
+    agreement_id: Line = Field(max_length=64)
+    reason: Note = Field(max_length=2000)
 
 
 class DecideRequest(BaseModel):
