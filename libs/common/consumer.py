@@ -242,6 +242,8 @@ class BatchConsumer:
 def is_transient(error: BaseException) -> bool:
     """An outage rather than the message: a connection, a timeout, PostgreSQL shutting down or out of room."""
     for cause in _causes(error):
+        if isinstance(cause, ValueError):  # asyncpg's DataError is an InterfaceError too: a value it refused
+            return False
         if isinstance(cause, Unavailable | OSError | TimeoutError | asyncpg.InterfaceError):
             return True
         if isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated:

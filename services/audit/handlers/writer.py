@@ -19,9 +19,10 @@ from libs.common.db import UnitOfWork
 from libs.common.errors import NotFound, Unavailable
 from libs.common.streams import AUDIT_WRITER
 from services.audit import repository
+from services.audit.ledger import escaping
 from services.audit.ledger.checkpoints import sign_checkpoint
 from services.audit.ledger.merkle import MerkleAccumulator
-from services.audit.service import PreparedEvent, checkpoint_due, links_for, prepare_events
+from services.audit.service import UNREADABLE_EVENT_TYPE, PreparedEvent, checkpoint_due, links_for, prepare_events
 from services.audit.settings import AuditSettings
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ class AuditHandlers:
         the writer's CPU work overlaps the database's. Only the last prepared batch is kept.
         """
         if msgs:
-            self._prepared = (batch_key(msgs), prepare_events([msg.data for msg in msgs]))
+            self._prepared = (batch_key(msgs), prepare_events([msg.data for msg in msgs], _origins(msgs)))
 
     async def write_batch(self, msgs: list[Msg]) -> None:
         """Chain and insert a batch in one transaction; the consumer acks only after it commits."""
@@ -103,11 +104,10 @@ class AuditHandlers:
             # taken now: the next batch's preparation lands here while this one waits on the database
             events, self._prepared = self._prepared[1], None
         else:
-            try:
-                events = prepare_events([msg.data for msg in msgs])
-            except ValueError:
-                log.error("an AUDIT message of this batch is not an audit event")
-                raise
+            events = prepare_events([msg.data for msg in msgs], _origins(msgs))
+        for event in events:
+            if event.event_type == UNREADABLE_EVENT_TYPE or escaping.MARK in event.payload:
+                log.error("AUDIT event %s could not be stored as sent: stored escaped", event.event_id)
         metrics.AUDIT_LAG.set(msgs[-1].metadata.num_pending if msgs else 0)
         async with self.uow() as session:
             head = await repository.lock_chain_head(session)
@@ -192,6 +192,11 @@ class AuditHandlers:
                 waiters.remove(waiter)
             if not waiters:
                 self._waiters.pop(query.event_id, None)
+
+
+def _origins(msgs: list[Msg]) -> list[tuple[int, datetime]]:
+    """Each message's stream sequence and publish time: what names a body that is no audit event."""
+    return [(msg.metadata.sequence.stream, msg.metadata.timestamp) for msg in msgs]
 
 
 def writer_consumer(bus: Bus, handlers: AuditHandlers, *, batch: int) -> BatchConsumer:

@@ -16,6 +16,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from libs.common.streams import AUDIT_WRITER
+from services.audit.ledger.escaping import sent_event_id
 
 WINDOW = 5_000  # messages checked back from the floor: several checkpoint intervals (every 1,000 records)
 _IN_FLIGHT = 200
@@ -58,8 +59,8 @@ async def _message(js: JetStreamContext, seq: int) -> bytes | None:
 
 
 def _event_id(data: bytes) -> str:
-    """The event id of a message; empty for one that is not an event (the writer refuses those)."""
+    """The event id of a message as the writer stores it; empty for a body that names none."""
     try:
-        return str(json.loads(data)["event_id"])
-    except (ValueError, KeyError, TypeError):
+        return sent_event_id(json.loads(data.decode("utf-8", "surrogateescape"))) or ""
+    except (ValueError, RecursionError):
         return ""

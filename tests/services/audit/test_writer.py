@@ -151,8 +151,12 @@ class TestPreparation:
         assert payload["query"] == {"plate": "7ABC123"}
         assert not {"event_id", "event_type", "occurred_at", "actor"} & set(payload)
 
-    async def test_a_body_that_is_no_event_is_refused_not_dropped(self) -> None:
-        from services.audit.service import prepare_events
+    async def test_a_body_that_is_no_event_is_kept_not_dropped(self) -> None:
+        from datetime import UTC, datetime
 
-        with pytest.raises(ValueError):
-            prepare_events([b'{"event_type": "search"}'])
+        from services.audit.service import UNREADABLE_EVENT_TYPE, prepare_events
+
+        published = datetime(2026, 12, 1, tzinfo=UTC)
+        (kept,) = prepare_events([b'{"event_type": "search"}'], [(41, published)])
+        assert (kept.event_type, kept.occurred_at) == (UNREADABLE_EVENT_TYPE, published)
+        assert json.loads(kept.payload)["unreadable"]["body"] == '{"event_type": "search"}'
