@@ -1,4 +1,4 @@
-"""`alpr recognizer …` and `alpr audit …`: model training and evaluation, log verification."""
+"""`alpr recognizer …`, `alpr audit …`, `alpr deadletter …`: the model, log verification, set-aside messages."""
 
 from __future__ import annotations
 
@@ -76,7 +76,56 @@ def _purge(args: argparse.Namespace) -> None:
     print(json.dumps(asyncio.run(purge_now(os.environ.get("ALPR_NATS_URL", args.nats_url))), indent=2, default=str))
 
 
+def _deadletter(args: argparse.Namespace) -> None:
+    import nats
+
+    from libs.common.errors import AlprError
+    from services.cli.deadletter import list_dead_letters, replay_dead_letter, show_dead_letter
+
+    async def run() -> object:
+        # the deployment's operator user for DEADLETTER; the bus refuses a connection without one
+        nc = await nats.connect(
+            args.nats_url or os.environ.get("ALPR_NATS_URL", "nats://127.0.0.1:4222"),
+            user=os.environ.get("ALPR_NATS_USER"),
+            password=os.environ.get("ALPR_NATS_PASSWORD"),
+        )
+        try:
+            js = nc.jetstream()
+            if args.action == "list":
+                return await list_dead_letters(js, limit=args.limit)
+            if args.action == "show":
+                return await show_dead_letter(js, args.seq)
+            return await replay_dead_letter(js, args.seq)
+        finally:
+            await nc.close()
+
+    try:
+        result = asyncio.run(run())
+    except AlprError as err:
+        print(f"alpr deadletter {args.action}: {err.message}", file=sys.stderr)
+        raise SystemExit(1) from None
+    if args.action == "list" and not args.json:
+        for item in result:  # type: ignore[attr-defined]
+            origin = f"{item['origin']} seq {item['origin_seq']}"
+            print(f"{item['seq']:>8}  {item['at'] or '-':<32}  {origin:<40}  {item['error']}")
+        return
+    print(json.dumps(result, indent=2, default=str))
+
+
 def add_tool_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    dead = sub.add_parser("deadletter", help="messages the consumers set aside: list, show, replay")
+    dead_sub = dead.add_subparsers(dest="action", required=True)
+    listing = dead_sub.add_parser("list", help="origin, sequence, error and time of each dead letter")
+    listing.add_argument("--limit", type=int, default=100, help="the newest N (default 100)")
+    listing.add_argument("--json", action="store_true")
+    show = dead_sub.add_parser("show", help="one dead letter: its headers and body")
+    show.add_argument("seq", type=int)
+    replay = dead_sub.add_parser("replay", help="publish it again to its original subject, then remove it")
+    replay.add_argument("seq", type=int)
+    for action in (listing, show, replay):
+        action.add_argument("--nats-url", default=None, help="default: ALPR_NATS_URL")
+        action.set_defaults(func=_deadletter)
+
     purge = sub.add_parser("purge", help="run the retention purge now (it also runs periodically in records)")
     purge.add_argument("--now", action="store_true", required=True, help="purge what retention allows, now")
     purge.add_argument("--nats-url", default="nats://127.0.0.1:4222")

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import json
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from nats.aio.msg import Msg
 
 from libs.common import metrics
 from libs.common.bus import Bus
-from libs.common.consumer import batch_key
+from libs.common.consumer import batch_key, is_permanent, is_transient
 from libs.common.contracts.alerts import AlertMessage
 from libs.common.contracts.reads import BUNDLE_HEADER, ReadBundle, ReadIn
 from libs.common.contracts.recognition import Recognition, RecognizeRequest
@@ -26,7 +29,10 @@ from libs.common.contracts.search import (
     SearchResult,
 )
 from libs.common.db import UnitOfWork
-from libs.common.errors import AlprError, NotFound
+from libs.common.deadletter import dead_letter, error_text
+from libs.common.errors import AlprError, MalformedPayload, NotFound
+from libs.common.streams import RECORDS_READS
+from libs.common.validation import load_json
 from services.records import repository
 from services.records.alerts.handlers import AlertRaiser
 from services.records.holds.repository import case_has_active_hold
@@ -35,7 +41,7 @@ from services.records.service import (
     ReadRow,
     decode_cursor,
     encode_cursor,
-    retention_cutoff,
+    read_refusal,
     search_predicates,
 )
 from services.records.settings import RecordsSettings
@@ -55,7 +61,7 @@ class RecordsHandlers:
         self._partition_days: set[date] = set()
         self._partition_lock = asyncio.Lock()
         self.alerts: AlertRaiser | None = None  # set by the lifespan once the hotlist index is loaded
-        self._prepared: dict[tuple[str, int, int], list[ReadIn]] = {}  # one per ingest pipeline
+        self._prepared: dict[tuple[str, int, int], Parsed] = {}  # one per ingest pipeline
 
     async def register(self) -> None:
         await self.bus.serve("alpr.records.search", SearchRequest, self.search, queue="records")
@@ -98,32 +104,86 @@ class RecordsHandlers:
                 self._prepared.clear()
             self._prepared[batch_key(msgs)] = self._parse(msgs)
 
-    def _parse(self, msgs: list[Msg]) -> list[ReadIn]:
-        reads = []
+    def _parse(self, msgs: list[Msg]) -> Parsed:
+        """The reads of a batch, each with its message; what is not a read is set aside, not dropped."""
+        parsed = Parsed()
         for msg in msgs:
             try:
                 if msg.headers and BUNDLE_HEADER in msg.headers:
-                    reads += ReadBundle.model_validate_json(msg.data).reads
+                    reads = ReadBundle.model_validate_json(msg.data).reads
                 else:
-                    reads.append(ReadIn.model_validate_json(msg.data))
-            except ValueError:
-                log.error("dropping a READS message that is not a read (subject %s)", msg.subject)
-        return reads
+                    reads = [ReadIn.model_validate_json(msg.data)]
+            except ValueError as exc:
+                self._parse_alone(msg, exc, parsed)
+                continue
+            parsed.reads += [(read, msg) for read in reads]
+        return parsed
+
+    def _parse_alone(self, msg: Msg, error: ValueError, parsed: Parsed) -> None:
+        """A message that did not parse whole: a bundle's good reads still go through, one at a time."""
+        items = None
+        if msg.headers and BUNDLE_HEADER in msg.headers:
+            try:
+                items = load_json(msg.data).get("reads")
+            except (MalformedPayload, AttributeError):
+                items = None
+        if not isinstance(items, list):
+            parsed.rejects.append(Reject(msg, msg.data, error_text(error)))
+            return
+        for index, item in enumerate(items):
+            try:
+                parsed.reads.append((ReadIn.model_validate(item), msg))
+            except ValueError as exc:
+                # kept as a lone read: a replay republishes it on its own
+                body = json.dumps(item, ensure_ascii=True).encode()
+                parsed.rejects.append(Reject(msg, body, error_text(exc), part=str(index)))
 
     async def ingest_batch(self, msgs: list[Msg]) -> None:
-        """Store a batch of reads once each; returns only after commit, so the consumer may ack."""
+        """Store a batch of reads once each; returns only after commit, so the consumer may ack.
+
+        A read records may not store (a time past our clock, NUL in a text) is dead-lettered on its own and
+        the reads beside it are stored; a read older than the retention cutoff is dropped, as the law asks.
+        """
         prepared = self._prepared.pop(batch_key(msgs), None) if self._prepared else None
-        reads = prepared if prepared is not None else self._parse(msgs)
-        cutoff = retention_cutoff(datetime.now(UTC), self.settings.active_retention_days)
+        parsed = prepared if prepared is not None else self._parse(msgs)
+        now = datetime.now(UTC)
         rows: list[ReadRow] = []
-        for read in reads:
-            if read.captured_at < cutoff:
+        origins: dict[int, Msg] = {}
+        rejects = list(parsed.rejects)
+        for read, msg in parsed.reads:
+            refusal = read_refusal(
+                read,
+                now=now,
+                active_retention_days=self.settings.active_retention_days,
+                clock_skew_s=self.settings.clock_skew_s,
+            )
+            if refusal == "captured_before_retention":
                 metrics.DENIED.labels("read_past_retention").inc()
-                continue
-            rows.append(ReadRow(read=read, classes=self.classes))
+            elif refusal is not None:
+                rejects.append(Reject.of_read(msg, read, refusal))
+            else:
+                row = ReadRow(read=read, classes=self.classes)
+                origins[id(row)] = msg
+                rows.append(row)
         # a fetch of bundles can bring many thousands: a transaction each ingest_batch, all before any ack
         for start in range(0, len(rows), self.settings.ingest_batch):
-            await self._store(rows[start : start + self.settings.ingest_batch])
+            await self._store_isolating(rows[start : start + self.settings.ingest_batch], origins, rejects)
+        for reject in rejects:
+            await reject.dead_letter(self.bus)
+
+    async def _store_isolating(self, rows: list[ReadRow], origins: dict[int, Msg], rejects: list[Reject]) -> None:
+        """Store rows in one transaction; if PostgreSQL refuses one, store each alone and set the bad one aside."""
+        try:
+            await self._store(rows)
+        except Exception as exc:
+            if is_transient(exc) or (len(rows) == 1 and not is_permanent(exc)):
+                raise  # an outage, or a failure we cannot place: the consumer retries the message
+            if len(rows) == 1:
+                log.warning("read %s cannot be stored: %s", rows[0].read.read_id, exc)
+                rejects.append(Reject.of_read(origins[id(rows[0])], rows[0].read, error_text(exc)))
+                return
+            for row in rows:
+                await self._store_isolating([row], origins, rejects)
 
     async def _store(self, rows: list[ReadRow]) -> None:
         """One transaction: the reads once each, whether each hit, their alerts and images."""
@@ -197,6 +257,51 @@ class RecordsHandlers:
             content_type=row["content_type"],
             data_b64=base64.b64encode(row["data"]).decode(),
         )
+
+
+@dataclass
+class Reject:
+    """A READS message, or one read of a bundle, that records cannot store: kept in DEADLETTER with why."""
+
+    msg: Msg
+    body: bytes
+    error: str
+    part: str = ""
+
+    @classmethod
+    def of_read(cls, msg: Msg, read: ReadIn, error: str) -> Reject:
+        """One read alone, so the rest of its bundle is not replayed with it."""
+        if msg.headers and BUNDLE_HEADER in msg.headers:
+            body = json.dumps(read.model_dump(mode="json"), ensure_ascii=True).encode()
+            # a hash, not the id itself: the id comes from the message and may hold anything
+            return cls(msg, body, error, part=hashlib.sha256(read.read_id.encode(errors="replace")).hexdigest()[:16])
+        return cls(msg, msg.data, error)
+
+    async def dead_letter(self, bus: Bus) -> None:
+        meta = self.msg.metadata
+        headers = dict(self.msg.headers or {})
+        if self.part:
+            headers.pop(BUNDLE_HEADER, None)
+        await dead_letter(
+            bus,
+            stream=meta.stream,
+            durable=RECORDS_READS.config.durable_name or "",
+            subject=self.msg.subject,
+            sequence=meta.sequence.stream,
+            deliveries=meta.num_delivered,
+            error=self.error,
+            body=self.body,
+            headers=headers,
+            part=self.part,
+        )
+
+
+@dataclass
+class Parsed:
+    """A batch's reads, each with the message it came in, and what could not be read."""
+
+    reads: list[tuple[ReadIn, Msg]] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
 
 
 async def recognize_reads(bus: Bus, rows: list[ReadRow], *, timeout: float) -> None:
