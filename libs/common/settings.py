@@ -22,6 +22,8 @@ class CommonSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     request_timeout_s: float = 5.0
+    # how long a record's owner waits for the audit service to confirm it persisted (audit_trail.py)
+    audit_persist_wait_ms: int = 2000
     otel_exporter_otlp_endpoint: str | None = None
     otel_console: bool = False
 

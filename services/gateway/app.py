@@ -12,6 +12,7 @@ from datetime import datetime
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from libs.common.audit_trail import AuditTrail
 from libs.common.bus import Bus
 from libs.common.contracts.errors import ERROR_RESPONSES
 from libs.common.db import UnitOfWork, create_engine
@@ -35,7 +36,6 @@ from services.gateway.api import (
     searches,
 )
 from services.gateway.api.door import InputDoor
-from services.gateway.handlers import AuditTrail
 from services.gateway.handlers_tally import serve_tally
 from services.gateway.settings import GatewaySettings
 

@@ -1,18 +1,16 @@
-"""The gateway's NATS side: the audit trail it must write before returning data, and READS publishing."""
+"""The gateway's NATS side: READS publishing (its audit trail is libs.common.audit_trail)."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 
 from opentelemetry import trace
 
 from libs.common.batch_publish import Outgoing
 from libs.common.bus import Bus
-from libs.common.contracts.audit import AuditEvent, PersistedQuery, PersistedReply
 from libs.common.contracts.reads import BUNDLE_HEADER, ReadIn
-from libs.common.errors import AlprError, Unavailable
-from libs.common.streams import audit_subject, reads_subject
+from libs.common.errors import PayloadTooLarge, Unavailable
+from libs.common.streams import reads_subject
 from libs.common.telemetry import hot_path_span
 
 tracer = trace.get_tracer("alpr.gateway")
@@ -20,52 +18,8 @@ tracer = trace.get_tracer("alpr.gateway")
 # bundle stays far below the bus's message limit even with images
 BUNDLE_READS = 50
 BUNDLE_BYTES = 512 * 1024
-
-
-class AuditTrail:
-    """No record, no data: an access is returned only after its record is acked and persisted."""
-
-    def __init__(self, bus: Bus, *, persist_wait_ms: int) -> None:
-        self.bus = bus
-        self.persist_wait_ms = persist_wait_ms
-
-    async def record(self, event: AuditEvent) -> PersistedReply:
-        """Publish to AUDIT, await the stream's ack, and the audit service's confirmation it is stored."""
-        # asked for at once, so the audit service waits for the record while the stream acknowledges it;
-        # both must answer before this returns, and a failed publish withdraws the question
-        persisted = asyncio.create_task(
-            self.bus.request(
-                "alpr.audit.persisted",
-                PersistedQuery(event_id=event.event_id, wait_ms=self.persist_wait_ms),
-                PersistedReply,
-                timeout=self.persist_wait_ms / 1000 + 1.0,
-            )
-        )
-        try:
-            await self.bus.publish_durable(
-                audit_subject(event.event_type.value), event.model_dump_json().encode(), msg_id=event.event_id
-            )
-            return await persisted
-        except AlprError as err:
-            raise Unavailable(
-                "the access could not be recorded, so no data is returned",
-                code="audit_unavailable",
-                cause=err.code,
-            ) from err
-        finally:
-            if not persisted.done():
-                persisted.cancel()
-            elif not persisted.cancelled():
-                persisted.exception()  # retrieved, so a failure after a failed publish is not logged as lost
-
-    async def record_quietly(self, event: AuditEvent) -> None:
-        """For refusals: the attempt is recorded when possible; the refusal stands either way."""
-        try:
-            await self.bus.publish_durable(
-                audit_subject(event.event_type.value), event.model_dump_json().encode(), msg_id=event.event_id
-            )
-        except AlprError:
-            pass
+# room left in a message for its headers (trace context, message id, bundle count), which count too
+HEADER_ROOM = 4096
 
 
 async def publish_reads(bus: Bus, reads: list[ReadIn]) -> int:
@@ -74,6 +28,10 @@ async def publish_reads(bus: Bus, reads: list[ReadIn]) -> int:
     Returns how many reads the stream already held from an identical earlier post (a camera's resend).
     """
     messages = read_messages(reads)
+    limit = bus.nc.max_payload - HEADER_ROOM
+    if any(len(m.payload) > limit for m in messages):
+        # a read the bus cannot carry would be refused on every retry: 413 now, never 503 forever
+        raise PayloadTooLarge(f"a read exceeds the bus's {limit} bytes", code="read_too_large", limit=limit)
     with hot_path_span(
         tracer,
         "publish READS",

@@ -26,7 +26,6 @@ class GatewaySettings(CommonSettings):
     prohibited_purposes: str = DEFAULT_PROHIBITED
     broad_window_days: int = 30
     max_body_bytes: int = 8 * 1024 * 1024
-    audit_persist_wait_ms: int = 2000
     inactivity_suspend_days: int = 90
     lockout_failures: int = 5
     lockout_window_s: int = 900

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from libs.common.audit_trail import AuditTrail, ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.consumer import BatchConsumer
 from libs.common.db import UnitOfWork, create_engine
@@ -43,14 +44,16 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
         await handlers.register()
         purge = PurgeJob(cfg, handlers.uow, bus)
         await purge.register()
-        await HoldHandlers(handlers.uow, bus, purge).register()
-        await CorrectionHandlers(handlers.uow, bus, classes).register()
+        # every change asked of records commits only once its access record is persisted
+        changes = ChangeRecorder(handlers.uow, AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms))
+        await HoldHandlers(handlers.uow, changes, bus, purge).register()
+        await CorrectionHandlers(changes, bus, classes).register()
         purge.start()
         follower = HotlistFollower(handlers.uow, bus, classes)
         await follower.start()  # the index is loaded before the first read is consumed
         handlers.alerts = AlertRaiser(bus, follower)
-        await HotlistHandlers(handlers.uow, bus, follower, agency=cfg.agency).register()
-        await AlertHandlers(handlers.uow, bus).register()
+        await HotlistHandlers(handlers.uow, changes, bus, follower, agency=cfg.agency).register()
+        await AlertHandlers(handlers.uow, changes, bus).register()
         ingest, prepare = handlers.ingest_batch, handlers.prepare
         # each pipeline fetches and parses its next batch while its current one waits on PostgreSQL
         consumers = [

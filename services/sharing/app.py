@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from libs.common.audit_trail import AuditTrail, ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.db import UnitOfWork, create_engine
 from libs.common.telemetry import setup_tracing
@@ -31,7 +32,8 @@ def create_app(settings: SharingSettings | None = None) -> FastAPI:
         uow = UnitOfWork(engine)
         keyring = cfg.keyring()
         partners = PartnerDesk(cfg, uow, bus, keyring)
-        agreements = AgreementDesk(uow, bus)
+        # a staff change commits only once its access record is persisted
+        agreements = AgreementDesk(ChangeRecorder(uow, AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms)), bus)
         await register(bus, partners, agreements)
         app.state.runtime = Runtime(
             "sharing", cfg, bus, engine, uow, {"keyring": keyring, "partners": partners, "agreements": agreements}

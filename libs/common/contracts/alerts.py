@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from libs.common.contracts.audit import RecordedRequest
 from libs.common.contracts.reads import Candidate
 
 STALE_NOTICE = "stale — do not act"
@@ -119,7 +120,7 @@ class AlertLookup(BaseModel):
     alert_id: str
 
 
-class VerificationIn(BaseModel):
+class VerificationIn(RecordedRequest):
     """The officer's check: the plate as read from the image, the state seen, the vehicle description."""
 
     alert_id: str
@@ -131,7 +132,7 @@ class VerificationIn(BaseModel):
     notes: str | None = Field(default=None, max_length=2000)
 
 
-class DispositionIn(BaseModel):
+class DispositionIn(RecordedRequest):
     alert_id: str
     officer_sub: str
     code: DispositionCode

@@ -56,8 +56,17 @@ class AuditEvent(BaseModel):
     query: dict[str, Any] = Field(default_factory=dict)  # the plate or other data elements used
     result_count: int = 0
     result_ids: list[str] = Field(default_factory=list)
-    outcome: Literal["granted", "denied"] = "granted"
+    # not_committed: follows a change's record when the change was then not made (audit_trail.py)
+    outcome: Literal["granted", "denied", "not_committed"] = "granted"
     details: dict[str, Any] = Field(default_factory=dict)
+
+
+class RecordedRequest(BaseModel):
+    """A request to change state: it carries the access record its owner commits the change with."""
+
+    audit: AuditEvent | None = Field(
+        default=None, description="The change's record, completed by the owner; None only inside the system"
+    )
 
 
 class PersistedQuery(BaseModel):

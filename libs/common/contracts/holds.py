@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from libs.common.contracts.audit import RecordedRequest
+
 HoldStatus = Literal["pending", "active", "rejected", "released", "lapsed"]
 
 
@@ -19,7 +21,7 @@ class HoldSelection(BaseModel):
     until: datetime | None = None
 
 
-class HoldCreate(BaseModel):
+class HoldCreate(RecordedRequest):
     case_number: str
     justification: str
     review_date: date
@@ -28,14 +30,14 @@ class HoldCreate(BaseModel):
     requester_name: str | None = None
 
 
-class HoldDecision(BaseModel):
+class HoldDecision(RecordedRequest):
     hold_id: str
     approve: bool
     approver_sub: str
     approver_name: str | None = None
 
 
-class HoldEnd(BaseModel):
+class HoldEnd(RecordedRequest):
     hold_id: str
     ended_by: str
     reason: str
@@ -90,7 +92,7 @@ class PurgeReport(BaseModel):
     holds_lapsed: list[str] = Field(default_factory=list)
 
 
-class CorrectionRequest(BaseModel):
+class CorrectionRequest(RecordedRequest):
     read_id: str
     plate: str = Field(min_length=1, max_length=15)
     state: str | None = Field(default=None, max_length=3)

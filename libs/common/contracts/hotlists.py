@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.common.contracts.audit import RecordedRequest
+
 HOTLISTS_CHANGED = "alpr.hotlists.changed"
 
 HotlistSourceName = Literal[
@@ -64,6 +66,10 @@ class HotlistCreate(BaseModel):
     shareable: bool = False  # whether partners under an agreement may receive its entries
 
 
+class HotlistCreateRequest(HotlistCreate, RecordedRequest):
+    """A new list as the gateway asks records for it, with the change's access record."""
+
+
 class HotlistLookup(BaseModel):
     hotlist_id: str
 
@@ -98,7 +104,7 @@ class EntryPage(BaseModel):
     next_after: int | None = None
 
 
-class ManualEntryIn(VehicleFields):
+class ManualEntryIn(VehicleFields, RecordedRequest):
     """An entry an admin types in; its expiry is capped at 30 days from entry (B4)."""
 
     hotlist_id: str
@@ -108,7 +114,7 @@ class ManualEntryIn(VehicleFields):
     entered_by: str  # the person's subject, kept with the entry
 
 
-class EntryLookup(BaseModel):
+class EntryLookup(RecordedRequest):
     hotlist_id: str
     entry_id: int
 
@@ -134,7 +140,7 @@ class ImportPartReceived(BaseModel):
     bytes: int
 
 
-class HotlistImport(BaseModel):
+class HotlistImport(RecordedRequest):
     """A file to import: `replace` swaps the whole list atomically, `add` and `remove` apply a delta.
 
     With `upload_id`, the parts sent before (`alpr.records.hotlists.import_part`) come first, then this content.
@@ -208,7 +214,7 @@ class PartnerEntryIn(VehicleFields):
     entered_at: datetime | None = None
 
 
-class PartnerUpsert(BaseModel):
+class PartnerUpsert(RecordedRequest):
     """A partner's whole list, replacing what records held for that partner."""
 
     partner_ori: str = Field(min_length=1, max_length=16)

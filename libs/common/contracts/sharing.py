@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.common.contracts.audit import RecordedRequest
 from libs.common.contracts.purpose import Purpose
 from libs.common.contracts.search import ReadSummary
 from libs.common.validation import AwareInstant, Line, Note
@@ -133,7 +134,7 @@ class CredentialsRequest(BaseModel):
     credentials: PartnerCredentials
 
 
-class PartnerHotlistPut(BaseModel):
+class PartnerHotlistPut(RecordedRequest):
     credentials: PartnerCredentials
     entries: list[dict[str, Any]] = Field(max_length=10_000)
 
@@ -153,7 +154,7 @@ class PartnerIn(BaseModel):
     state: Line = Field(default="CA", max_length=2, examples=["CA"])
 
 
-class PartnerCreate(BaseModel):
+class PartnerCreate(RecordedRequest):
     actor: StaffActor
     partner: PartnerIn
 
@@ -196,19 +197,19 @@ class AgreementTerms(BaseModel):
     max_lookback_days: int = Field(examples=[30])
 
 
-class ProposeRequest(BaseModel):
+class ProposeRequest(RecordedRequest):
     actor: StaffActor
     terms: AgreementTerms
     reason: Note = Field(max_length=2000)
 
 
-class RevokeRequest(BaseModel):
+class RevokeRequest(RecordedRequest):
     actor: StaffActor
     agreement_id: Line = Field(max_length=64)
     reason: Note = Field(max_length=2000)
 
 
-class DecideRequest(BaseModel):
+class DecideRequest(RecordedRequest):
     actor: StaffActor
     proposal_id: str
 
@@ -251,7 +252,7 @@ class AgreementHistory(BaseModel):
     proposals: list[ProposalView]
 
 
-class ClientCreate(BaseModel):
+class ClientCreate(RecordedRequest):
     actor: StaffActor
     agreement_id: str
     auth_method: Literal["client_secret_basic", "private_key_jwt"] = "client_secret_basic"

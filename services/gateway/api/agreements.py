@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.common.audit_trail import CHANGE_TIMEOUT_S
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.contracts.sharing import (
     AGREEMENT_EXAMPLE,
@@ -88,22 +90,24 @@ async def _changed(
     reply: type[M],
     event_type: EventType,
 ) -> M:
-    """Ask sharing to make a change; the change and any refusal go to the audit log."""
+    """Ask sharing to make a change; it commits only once the change's record is persisted.
+
+    A refusal (or a change whose record could not be confirmed, so was not made) is recorded when possible.
+    """
     event = AuditEvent(
         event_type=event_type,
         actor=actor_of(principal),
         client_address=request.client.host if request.client else None,
-        query={"action": action, **body.model_dump(mode="json", exclude={"actor"})},
+        query={"action": action, **body.model_dump(mode="json", exclude={"actor", "audit"})},
     )
     try:
-        answer = await rt.bus.request(sharing_subject(action), body, reply)
+        asked = body.model_copy(update={"audit": event})
+        return await rt.bus.request(sharing_subject(action), asked, reply, timeout=CHANGE_TIMEOUT_S)
     except AlprError as err:
         refused = {"refusal": err.code, "route": action}
-        await audit.record_quietly(event.model_copy(update={"outcome": "denied", "details": refused}))
+        denied = event.model_copy(update={"event_id": str(uuid.uuid4()), "outcome": "denied", "details": refused})
+        await audit.record_quietly(denied)
         raise
-    answer_body = answer.model_dump(mode="json", exclude={"client_secret"})
-    await audit.record(event.model_copy(update={"details": {"result": answer_body}}))
-    return answer
 
 
 @router.post("/partners", status_code=201, response_model=PartnerView)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.common.audit_trail import CHANGE_TIMEOUT_S
 from libs.common.contracts.alerts import (
     Alert,
     AlertFigures,
@@ -34,6 +34,7 @@ from libs.common.errors import AlprError
 from libs.common.tokens import TokenVerifier
 from services.gateway import repository
 from services.gateway.api.deps import AuditDep, RuntimeDep, bearer, require
+from services.gateway.api.image_response import IMAGE_RESPONSES, image_response
 from services.gateway.api.searches import actor_of
 from services.gateway.service import Principal, check_may_act, check_permission
 
@@ -169,7 +170,7 @@ async def get_alert(alert_id: str, principal: AlertViewer, request: Request, rt:
     return alert
 
 
-@router.get("/v1/alerts/{alert_id}/image")
+@router.get("/v1/alerts/{alert_id}/image", responses=IMAGE_RESPONSES)
 async def alert_image(
     alert_id: str, principal: AlertViewer, request: Request, rt: RuntimeDep, audit: AuditDep
 ) -> Response:
@@ -178,32 +179,30 @@ async def alert_image(
     image = await rt.bus.request("alpr.records.image", ReadLookup(read_id=alert.read_id), ReadImageReply)
     client = request.client.host if request.client else None
     await _record_view(audit, principal, client, [alert_id], route="image", read_id=alert.read_id, kind=image.kind)
-    return Response(base64.b64decode(image.data_b64), media_type=image.content_type)
+    return image_response(image)
 
 
 @router.post("/v1/alerts/{alert_id}/verification", response_model=Alert)
 async def verify_alert(
-    alert_id: str, body: VerificationBody, principal: AlertVerifier, request: Request, rt: RuntimeDep, audit: AuditDep
+    alert_id: str, body: VerificationBody, principal: AlertVerifier, request: Request, rt: RuntimeDep
 ) -> Alert:
     """E2: confirmed only when the characters, the issuing state and the vehicle all agree."""
-    command = VerificationIn(alert_id=alert_id, officer_sub=principal.person.sub, **body.model_dump())
-    alert = await rt.bus.request("alpr.records.alerts.verify", command, Alert)
-    latest = alert.verifications[-1]
-    details = {"action": "verification", **latest.model_dump(mode="json", exclude={"officer_sub"})}
-    await _record_action(audit, principal, request, alert, details)
-    return alert
+    record = _action_record(principal, request, "verification")
+    command = VerificationIn(alert_id=alert_id, officer_sub=principal.person.sub, audit=record, **body.model_dump())
+    # records commits the verification only once its record is persisted
+    return await rt.bus.request("alpr.records.alerts.verify", command, Alert, timeout=CHANGE_TIMEOUT_S)
 
 
 @router.post("/v1/alerts/{alert_id}/disposition", response_model=Alert)
 async def dispose_alert(
-    alert_id: str, body: DispositionBody, principal: AlertVerifier, request: Request, rt: RuntimeDep, audit: AuditDep
+    alert_id: str, body: DispositionBody, principal: AlertVerifier, request: Request, rt: RuntimeDep
 ) -> Alert:
     """E3: every alert ends with a disposition code, set by a person (E5)."""
-    command = DispositionIn(alert_id=alert_id, officer_sub=principal.person.sub, code=body.code, notes=body.notes)
-    alert = await rt.bus.request("alpr.records.alerts.dispose", command, Alert)
-    details = {"action": "disposition", "code": body.code, "notes": body.notes}
-    await _record_action(audit, principal, request, alert, details)
-    return alert
+    record = _action_record(principal, request, "disposition", code=body.code, notes=body.notes)
+    command = DispositionIn(
+        alert_id=alert_id, officer_sub=principal.person.sub, code=body.code, notes=body.notes, audit=record
+    )
+    return await rt.bus.request("alpr.records.alerts.dispose", command, Alert, timeout=CHANGE_TIMEOUT_S)
 
 
 async def _may_still_view(rt: RuntimeDep, sub: str) -> bool:
@@ -238,17 +237,11 @@ async def _record_view(
     )
 
 
-async def _record_action(
-    audit: AuditDep, principal: Principal, request: Request, alert: Alert, details: dict[str, Any]
-) -> None:
-    await audit.record(
-        AuditEvent(
-            event_type=EventType.ALERT_VERIFICATION,
-            actor=actor_of(principal),
-            client_address=request.client.host if request.client else None,
-            query={"plate": alert.entry.plate, "read_id": alert.read_id},
-            result_count=1,
-            result_ids=[alert.alert_id],
-            details={**details, "status": alert.status},
-        )
+def _action_record(principal: Principal, request: Request, action: str, **details: Any) -> AuditEvent:
+    """ALERT_VERIFICATION as the gateway knows it; records adds the alert, its read and its new status."""
+    return AuditEvent(
+        event_type=EventType.ALERT_VERIFICATION,
+        actor=actor_of(principal),
+        client_address=request.client.host if request.client else None,
+        details={"action": action, **details},
     )

@@ -1,4 +1,7 @@
-"""Camera registry for admins: register, issue credentials, enable or disable, see who went silent."""
+"""Camera registry for admins: register, issue credentials, enable or disable, see who went silent.
+
+Each change commits only once its access record is persisted: no credential is issued unrecorded.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.common.audit_trail import ChangeRecorder
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.errors import Conflict, NotFound
+from libs.common.validation import Line
 from services.gateway import repository
 from services.gateway.api.deps import AuditDep, RuntimeDep, forget_camera_credentials, require
 from services.gateway.api.searches import actor_of
@@ -39,9 +44,9 @@ class CameraIn(BaseModel):
     )
 
     camera_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
-    vendor: str = Field(min_length=1, max_length=32)
-    name: str = ""
-    model: str = ""
+    vendor: Line = Field(min_length=1, max_length=32)
+    name: Line = Field(default="", max_length=200)
+    model: Line = Field(default="", max_length=200)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     heading: float | None = Field(default=None, ge=0, lt=360)
@@ -78,16 +83,19 @@ def _out(camera: Camera, now: datetime) -> CameraOut:
     return CameraOut(**camera.model_dump(include=set(CameraOut.model_fields) - {"silent"}), silent=silent)
 
 
-async def _audit(audit: AuditDep, principal: Principal, request: Request, action: str, camera_id: str) -> None:
-    await audit.record(
-        AuditEvent(
-            event_type=EventType.ADMIN_CHANGE,
-            actor=actor_of(principal),
-            client_address=request.client.host if request.client else None,
-            query={"camera_id": camera_id},
-            details={"action": action},
-        )
+def _record(principal: Principal, request: Request, action: str, camera_id: str) -> AuditEvent:
+    return AuditEvent(
+        event_type=EventType.ADMIN_CHANGE,
+        actor=actor_of(principal),
+        client_address=request.client.host if request.client else None,
+        query={"camera_id": camera_id},
+        details={"action": action},
     )
+
+
+def _changes(rt: RuntimeDep, audit: AuditDep) -> ChangeRecorder:
+    assert rt.uow is not None
+    return ChangeRecorder(rt.uow, audit)
 
 
 @router.post("", status_code=201, response_model=CredentialOut)
@@ -96,8 +104,9 @@ async def register_camera(
 ) -> CredentialOut:
     """Register a camera of this agency and issue its first credential."""
     credential, credential_id, secret_hash = new_camera_credential(body.camera_id)
-    assert rt.uow is not None
-    async with rt.uow() as session:
+    record = _record(principal, request, "camera_registered", body.camera_id)
+    async with _changes(rt, audit)(record) as change:
+        session = change.session
         if await repository.get_camera(session, camera_id=body.camera_id):
             raise Conflict("a camera with this id exists", code="camera_exists")
         camera = Camera(
@@ -108,7 +117,6 @@ async def register_camera(
             created_at=datetime.now(UTC),
         )
         await repository.save(session, camera)
-    await _audit(audit, principal, request, "camera_registered", body.camera_id)
     return CredentialOut(camera_id=body.camera_id, credential=credential)
 
 
@@ -118,15 +126,15 @@ async def rotate_credential(
 ) -> CredentialOut:
     """Issue a new credential; the old one stops working at once."""
     credential, credential_id, secret_hash = new_camera_credential(camera_id)
-    assert rt.uow is not None
-    async with rt.uow() as session:
+    record = _record(principal, request, "camera_credential_rotated", camera_id)
+    async with _changes(rt, audit)(record) as change:
+        session = change.session
         camera = await repository.get_camera(session, camera_id=camera_id)
         if camera is None:
             raise NotFound("no such camera", code="camera_not_found")
         camera.credential_id, camera.credential_hash = credential_id, secret_hash
         await repository.save(session, camera)
     forget_camera_credentials(rt)
-    await _audit(audit, principal, request, "camera_credential_rotated", camera_id)
     return CredentialOut(camera_id=camera_id, credential=credential)
 
 
@@ -135,15 +143,15 @@ async def set_enabled(
     camera_id: str, body: EnabledIn, request: Request, principal: CameraAdmin, rt: RuntimeDep, audit: AuditDep
 ) -> CameraOut:
     """Enable or disable a camera; a disabled camera's reads are refused and counted."""
-    assert rt.uow is not None
-    async with rt.uow() as session:
+    record = _record(principal, request, "camera_enabled" if body.enabled else "camera_disabled", camera_id)
+    async with _changes(rt, audit)(record) as change:
+        session = change.session
         camera = await repository.get_camera(session, camera_id=camera_id)
         if camera is None:
             raise NotFound("no such camera", code="camera_not_found")
         camera.enabled = body.enabled
         await repository.save(session, camera)
     forget_camera_credentials(rt)
-    await _audit(audit, principal, request, "camera_enabled" if body.enabled else "camera_disabled", camera_id)
     return _out(camera, datetime.now(UTC))
 
 

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from libs.common.audit_trail import CHANGE_TIMEOUT_S
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.contracts.holds import CorrectionReply, CorrectionRequest
 from libs.common.errors import InvalidInput
-from services.gateway.api.deps import AuditDep, RuntimeDep, require
+from services.gateway.api.deps import RuntimeDep, require
 from services.gateway.api.searches import actor_of
 from services.gateway.service import Principal
 
@@ -28,24 +29,26 @@ class CorrectionBody(BaseModel):
 
 @router.post("/v1/reads/{read_id}/corrections", status_code=201, response_model=CorrectionReply)
 async def correct_read(
-    read_id: str, body: CorrectionBody, principal: Corrector, request: Request, rt: RuntimeDep, audit: AuditDep
+    read_id: str, body: CorrectionBody, principal: Corrector, request: Request, rt: RuntimeDep
 ) -> CorrectionReply:
     """A new version of the read with the corrected plate; the original stays, linked by `supersedes`."""
     if len(body.reason.strip()) < MIN_REASON:
         raise InvalidInput(f"say what the image shows, in at least {MIN_REASON} characters", code="reason_too_short")
+    record = AuditEvent(
+        event_type=EventType.READ_CORRECTION,
+        actor=actor_of(principal),
+        client_address=request.client.host if request.client else None,
+        details={"reason": body.reason},
+    )
     correction = CorrectionRequest(
-        read_id=read_id, plate=body.plate, state=body.state, reason=body.reason, corrected_by=principal.person.sub
+        read_id=read_id,
+        plate=body.plate,
+        state=body.state,
+        reason=body.reason,
+        corrected_by=principal.person.sub,
+        audit=record,
     )
-    reply = await rt.bus.request("alpr.records.corrections.create", correction, CorrectionReply)
-    await audit.record(
-        AuditEvent(
-            event_type=EventType.READ_CORRECTION,
-            actor=actor_of(principal),
-            client_address=request.client.host if request.client else None,
-            query={"read_id": read_id, "plate": reply.plate, "state": reply.state},
-            result_count=1,
-            result_ids=[reply.read_id],
-            details={"supersedes": reply.supersedes, "version": reply.version, "reason": body.reason},
-        )
+    # records commits the new version only once this record is persisted
+    return await rt.bus.request(
+        "alpr.records.corrections.create", correction, CorrectionReply, timeout=CHANGE_TIMEOUT_S
     )
-    return reply

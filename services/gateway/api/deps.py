@@ -10,12 +10,12 @@ from fastapi import Depends, Request
 from jose import jwt as jose_jwt
 
 from libs.common import metrics
+from libs.common.audit_trail import AuditTrail
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.errors import Forbidden, Unauthenticated
 from libs.common.tokens import TokenVerifier
 from libs.common.web import Runtime
 from services.gateway import repository
-from services.gateway.handlers import AuditTrail
 from services.gateway.ingest.credentials import camera_credentials_of
 from services.gateway.models import Camera
 from services.gateway.ratelimit import GatewayLimits

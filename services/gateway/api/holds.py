@@ -1,4 +1,7 @@
-"""Legal holds (B2): an officer or analyst requests, a different supervisor approves; every step audited."""
+"""Legal holds (B2): an officer or analyst requests, a different supervisor approves; every step audited.
+
+Each change carries its access record to records, which commits the change only once the record is persisted.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.common.audit_trail import CHANGE_TIMEOUT_S
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.contracts.holds import (
     HoldCreate,
@@ -23,7 +27,7 @@ from libs.common.contracts.holds import (
 from libs.common.contracts.purpose import AuthorizedUse, Purpose
 from libs.common.errors import Forbidden
 from services.gateway.api import corrections
-from services.gateway.api.deps import AuditDep, PrincipalDep, RuntimeDep, require
+from services.gateway.api.deps import PrincipalDep, RuntimeDep, require
 from services.gateway.api.searches import actor_of
 from services.gateway.service import PERMISSIONS, Principal, check_purpose
 
@@ -83,26 +87,18 @@ class ReleaseBody(BaseModel):
     reason: str = Field(min_length=10, max_length=2000, examples=["Case closed: suspect convicted on 2027-01-15"])
 
 
-async def _audit(
-    audit: AuditDep, request: Request, principal: Principal, view: HoldView, action: str, **details: object
-) -> None:
-    await audit.record(
-        AuditEvent(
-            event_type=EventType.HOLD_CHANGE,
-            actor=actor_of(principal),
-            client_address=request.client.host if request.client else None,
-            query={"hold_id": view.hold_id, "plate": view.selection.plate, "case_number": view.case_number},
-            result_count=len(view.selection.read_ids),
-            result_ids=view.selection.read_ids,
-            details={"action": action, "status": view.status, "review_date": view.review_date.isoformat(), **details},
-        )
+def _record(request: Request, principal: Principal, action: str, **details: object) -> AuditEvent:
+    """The change's record as the gateway knows it; records adds the hold, its reads and its status."""
+    return AuditEvent(
+        event_type=EventType.HOLD_CHANGE,
+        actor=actor_of(principal),
+        client_address=request.client.host if request.client else None,
+        details={"action": action, **details},
     )
 
 
 @router.post("/v1/holds", status_code=201, response_model=HoldView)
-async def request_hold(
-    body: HoldBody, principal: HoldRequester, request: Request, rt: RuntimeDep, audit: AuditDep
-) -> HoldView:
+async def request_hold(body: HoldBody, principal: HoldRequester, request: Request, rt: RuntimeDep) -> HoldView:
     """Request a hold; it keeps nothing until a different supervisor approves it."""
     check_purpose(Purpose(use=body.use, case_number=body.case_number, reason=body.justification), rt.settings)
     create = HoldCreate(
@@ -112,37 +108,41 @@ async def request_hold(
         selection=HoldSelection(read_ids=body.read_ids, plate=body.plate, since=body.since, until=body.until),
         requester_sub=principal.person.sub,
         requester_name=principal.person.name,
+        audit=_record(request, principal, "requested", use=body.use.value, justification=body.justification.strip()),
     )
-    view = await rt.bus.request("alpr.records.holds.create", create, HoldView)
-    await _audit(audit, request, principal, view, "requested", use=body.use.value, justification=view.justification)
-    return view
+    return await rt.bus.request("alpr.records.holds.create", create, HoldView, timeout=CHANGE_TIMEOUT_S)
 
 
 @router.post("/v1/holds/{hold_id}/decision", response_model=HoldView)
 async def decide_hold(
-    hold_id: str, body: DecisionBody, principal: HoldApprover, request: Request, rt: RuntimeDep, audit: AuditDep
+    hold_id: str, body: DecisionBody, principal: HoldApprover, request: Request, rt: RuntimeDep
 ) -> HoldView:
     """A supervisor other than the requester approves or rejects a pending hold."""
     decision = HoldDecision(
-        hold_id=hold_id, approve=body.approve, approver_sub=principal.person.sub, approver_name=principal.person.name
+        hold_id=hold_id,
+        approve=body.approve,
+        approver_sub=principal.person.sub,
+        approver_name=principal.person.name,
+        audit=_record(request, principal, "approved" if body.approve else "rejected"),
     )
-    view = await rt.bus.request("alpr.records.holds.decide", decision, HoldView)
-    await _audit(audit, request, principal, view, "approved" if body.approve else "rejected")
-    return view
+    return await rt.bus.request("alpr.records.holds.decide", decision, HoldView, timeout=CHANGE_TIMEOUT_S)
 
 
 @router.post("/v1/holds/{hold_id}/release", response_model=HoldView)
 async def release_hold(
-    hold_id: str, body: ReleaseBody, principal: HoldParty, request: Request, rt: RuntimeDep, audit: AuditDep
+    hold_id: str, body: ReleaseBody, principal: HoldParty, request: Request, rt: RuntimeDep
 ) -> HoldView:
     """End a hold (its requester or a supervisor); its reads go back to the ordinary retention."""
     current = await rt.bus.request("alpr.records.holds.get", HoldLookup(hold_id=hold_id), HoldView)
     if current.requester_sub != principal.person.sub and not principal.roles & PERMISSIONS["holds:approve"]:
         raise Forbidden("only the requester or a supervisor may end this hold", code="hold_not_yours")
-    end = HoldEnd(hold_id=hold_id, ended_by=principal.person.sub, reason=body.reason)
-    view = await rt.bus.request("alpr.records.holds.end", end, HoldView)
-    await _audit(audit, request, principal, view, "released", reason=body.reason)
-    return view
+    end = HoldEnd(
+        hold_id=hold_id,
+        ended_by=principal.person.sub,
+        reason=body.reason,
+        audit=_record(request, principal, "released", reason=body.reason),
+    )
+    return await rt.bus.request("alpr.records.holds.end", end, HoldView, timeout=CHANGE_TIMEOUT_S)
 
 
 @router.get("/v1/holds/{hold_id}", response_model=HoldView)

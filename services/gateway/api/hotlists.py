@@ -1,4 +1,7 @@
-"""Hotlists: officers read lists, admins change them; every change is audited before it is answered."""
+"""Hotlists: officers read lists, admins change them; every change is audited before it is answered.
+
+A change carries its access record to records, which commits the change only once the record is persisted.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
+from libs.common.audit_trail import CHANGE_TIMEOUT_S
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.contracts.hotlists import (
     EntryLookup,
@@ -18,6 +22,7 @@ from libs.common.contracts.hotlists import (
     EntryQuery,
     EntryRemoved,
     HotlistCreate,
+    HotlistCreateRequest,
     HotlistEntry,
     HotlistImport,
     HotlistImportPart,
@@ -31,7 +36,7 @@ from libs.common.contracts.hotlists import (
     VehicleFields,
 )
 from libs.common.errors import InvalidInput, PayloadTooLarge
-from services.gateway.api.deps import AuditDep, RuntimeDep, require
+from services.gateway.api.deps import RuntimeDep, require
 from services.gateway.api.searches import actor_of
 from services.gateway.service import Principal
 
@@ -99,12 +104,12 @@ async def list_entries(
 
 @router.post("/v1/hotlists", response_model=HotlistSummary, status_code=201)
 async def create_hotlist(
-    body: HotlistCreate, principal: HotlistWriter, request: Request, rt: RuntimeDep, audit: AuditDep
+    body: HotlistCreate, principal: HotlistWriter, request: Request, rt: RuntimeDep
 ) -> HotlistSummary:
     """A new list (not a partner's: those arrive through sharing)."""
-    created = await rt.bus.request("alpr.records.hotlists.create", body, HotlistSummary)
-    await _audit(audit, principal, request, created.hotlist_id, "create_list", body.model_dump(mode="json"))
-    return created
+    record = _record(principal, request, "create_list", body.model_dump(mode="json"))
+    asked = HotlistCreateRequest(**body.model_dump(), audit=record)
+    return await rt.bus.request("alpr.records.hotlists.create", asked, HotlistSummary, timeout=CHANGE_TIMEOUT_S)
 
 
 @router.post("/v1/hotlists/{hotlist_id}/entries", response_model=HotlistEntry, status_code=201)
@@ -114,26 +119,26 @@ async def add_entry(
     principal: HotlistWriter,
     request: Request,
     rt: RuntimeDep,
-    audit: AuditDep,
 ) -> HotlistEntry:
     """A manual entry; it expires within 30 days (B4)."""
     entry_in = ManualEntryIn.model_validate(
-        {**body.model_dump(), "hotlist_id": hotlist_id, "entered_by": principal.person.sub}
+        {
+            **body.model_dump(),
+            "hotlist_id": hotlist_id,
+            "entered_by": principal.person.sub,
+            "audit": _record(principal, request, "add_entry", {}),
+        }
     )
-    entry = await rt.bus.request("alpr.records.hotlists.add_entry", entry_in, HotlistEntry)
-    details = entry.model_dump(mode="json", exclude={"hotlist_id"})
-    await _audit(audit, principal, request, hotlist_id, "add_entry", details, plate=entry.plate)
-    return entry
+    return await rt.bus.request("alpr.records.hotlists.add_entry", entry_in, HotlistEntry, timeout=CHANGE_TIMEOUT_S)
 
 
 @router.delete("/v1/hotlists/{hotlist_id}/entries/{entry_id}", response_model=EntryRemoved)
 async def remove_entry(
-    hotlist_id: str, entry_id: int, principal: HotlistWriter, request: Request, rt: RuntimeDep, audit: AuditDep
+    hotlist_id: str, entry_id: int, principal: HotlistWriter, request: Request, rt: RuntimeDep
 ) -> EntryRemoved:
-    lookup = EntryLookup(hotlist_id=hotlist_id, entry_id=entry_id)
-    removed = await rt.bus.request("alpr.records.hotlists.remove_entry", lookup, EntryRemoved)
-    await _audit(audit, principal, request, hotlist_id, "remove_entry", {"entry_id": entry_id}, plate=removed.plate)
-    return removed
+    record = _record(principal, request, "remove_entry", {})
+    lookup = EntryLookup(hotlist_id=hotlist_id, entry_id=entry_id, audit=record)
+    return await rt.bus.request("alpr.records.hotlists.remove_entry", lookup, EntryRemoved, timeout=CHANGE_TIMEOUT_S)
 
 
 _FILE_BODY = {
@@ -156,7 +161,6 @@ async def import_file(
     principal: HotlistWriter,
     request: Request,
     rt: RuntimeDep,
-    audit: AuditDep,
     mode: Literal["replace", "add", "remove"] = "replace",
     fmt: Annotated[ImportFormat | None, Query(alias="format")] = None,
     time_zone: str = "America/Los_Angeles",
@@ -177,22 +181,9 @@ async def import_file(
         format=fmt,
         mode=mode,
         time_zone=time_zone,
+        audit=_record(principal, request, "import", {"mode": mode, "bytes": len(content)}),
     )
-    result = await rt.bus.request("alpr.records.hotlists.import", command, ImportResult, timeout=600.0)
-    details = {
-        "action": "import",
-        "mode": mode,
-        "format": result.format,
-        "bytes": len(content),
-        "applied": result.applied,
-        "accepted": len(result.accepted_lines),
-        "refused": len(result.refused),
-        "added": result.added,
-        "refreshed": result.refreshed,
-        "removed": result.removed,
-    }
-    await _audit(audit, principal, request, hotlist_id, "import", details)
-    return result
+    return await rt.bus.request("alpr.records.hotlists.import", command, ImportResult, timeout=600.0)
 
 
 def _parts(content: bytes) -> list[bytes]:
@@ -221,24 +212,11 @@ async def _file_of(request: Request) -> bytes:
     return content
 
 
-async def _audit(
-    audit: AuditDep,
-    principal: Principal,
-    request: Request,
-    hotlist_id: str,
-    action: str,
-    details: dict[str, Any],
-    plate: str | None = None,
-) -> None:
-    """HOTLIST_CHANGE with who, what list, what changed; the answer waits for its persisted record."""
-    await audit.record(
-        AuditEvent(
-            event_type=EventType.HOTLIST_CHANGE,
-            actor=actor_of(principal),
-            client_address=request.client.host if request.client else None,
-            query={"hotlist_id": hotlist_id, **({"plate": plate} if plate else {})},
-            result_count=1,
-            result_ids=[hotlist_id],
-            details={"action": action, **details},
-        )
+def _record(principal: Principal, request: Request, action: str, details: dict[str, Any]) -> AuditEvent:
+    """HOTLIST_CHANGE with who and what was asked; records adds the list, the plate and what changed."""
+    return AuditEvent(
+        event_type=EventType.HOTLIST_CHANGE,
+        actor=actor_of(principal),
+        client_address=request.client.host if request.client else None,
+        details={"action": action, **details},
     )

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from libs.common import metrics
+from libs.common.audit_trail import RELAYED_CHANGE_TIMEOUT_S
 from libs.common.bus import Bus
 from libs.common.contracts.audit import Actor, AuditEvent, EventType
 from libs.common.contracts.hotlists import PartnerUpsertReply, ShareableList
@@ -262,24 +263,25 @@ async def partner_hotlists(credentials: Partner, request: Request, rt: RuntimeDe
 async def put_partner_hotlist(
     body: PartnerHotlistBody, credentials: Partner, request: Request, rt: RuntimeDep, audit: AuditDep
 ) -> PartnerUpsertReply:
-    """Replace the partner's list held here; each entry lapses 24 hours after its last refresh (C5)."""
+    """Replace the partner's list held here; each entry lapses 24 hours after its last refresh (C5).
+
+    The change's record travels through sharing to records, which commits the list only once it is persisted.
+    """
     event = AuditEvent(
-        event_type=EventType.ACCESS_DENIED,
+        event_type=EventType.HOTLIST_CHANGE,
         actor=partner_actor(credentials),
         client_address=request.client.host if request.client else None,
         query={"entries": len(body.entries)},
         details={"route": "partner_hotlists_write", "agreement_id": credentials.agreement_id},
     )
     try:
-        asked = PartnerHotlistPut(credentials=credentials, entries=body.entries)
-        reply = await rt.bus.request(sharing_subject("hotlists.put"), asked, PartnerUpsertReply)
+        asked = PartnerHotlistPut(credentials=credentials, entries=body.entries, audit=event)
+        return await rt.bus.request(
+            sharing_subject("hotlists.put"), asked, PartnerUpsertReply, timeout=RELAYED_CHANGE_TIMEOUT_S
+        )
     except AlprError as err:
-        raise await _refused(audit, event, err) from err
-    counts = reply.model_dump(include={"hotlist_id", "accepted", "added", "refreshed", "removed"})
-    await audit.record(
-        event.model_copy(update={"event_type": EventType.HOTLIST_CHANGE, "details": {**event.details, **counts}})
-    )
-    return reply
+        refused = event.model_copy(update={"event_type": EventType.ACCESS_DENIED, "event_id": str(uuid.uuid4())})
+        raise await _refused(audit, refused, err) from err
 
 
 async def _tally(rt: RuntimeDep, event_type: EventType) -> None:

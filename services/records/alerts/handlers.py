@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common import metrics
+from libs.common.audit_trail import ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.contracts.alerts import (
     Alert,
@@ -29,7 +30,7 @@ from libs.common.db import UnitOfWork
 from libs.common.errors import NotFound
 from libs.common.streams import alerts_subject
 from services.records.alerts import repository
-from services.records.alerts.service import build_alert, check_disposition, judge, texts_of
+from services.records.alerts.service import action_record, build_alert, check_disposition, judge, texts_of
 from services.records.hotlists import repository as hotlists_repository
 from services.records.hotlists.follower import HotlistFollower
 from services.records.hotlists.matching import Hit
@@ -111,10 +112,11 @@ class AlertRaiser:
 
 
 class AlertHandlers:
-    """Lists, details, verifications, dispositions and figures; the gateway audits every one."""
+    """Lists, details, verifications, dispositions and figures; a change commits only with its record."""
 
-    def __init__(self, uow: UnitOfWork, bus: Bus) -> None:
+    def __init__(self, uow: UnitOfWork, changes: ChangeRecorder, bus: Bus) -> None:
         self.uow = uow
+        self.changes = changes
         self.bus = bus
 
     async def register(self) -> None:
@@ -137,7 +139,8 @@ class AlertHandlers:
 
     async def verify(self, request: VerificationIn) -> Alert:
         """E2: the officer's check decides between confirmed and investigate only; nothing is automatic."""
-        async with self.uow() as session:
+        async with self.changes(request.audit) as change:
+            session = change.session
             alert = await _load(session, request.alert_id, lock=True)
             fields = judge(alert, request)
             fields |= {
@@ -148,10 +151,14 @@ class AlertHandlers:
             await repository.add_verification(
                 session, alert_id=alert.alert_id, officer_sub=request.officer_sub, at=datetime.now(UTC), fields=fields
             )
-            return await _load(session, request.alert_id)
+            checked = await _load(session, request.alert_id)
+            latest = checked.verifications[-1].model_dump(mode="json", exclude={"officer_sub"})
+            change.complete(**action_record(checked, latest))
+        return checked
 
     async def dispose(self, request: DispositionIn) -> Alert:
-        async with self.uow() as session:
+        async with self.changes(request.audit) as change:
+            session = change.session
             alert = await _load(session, request.alert_id, lock=True)
             check_disposition(alert, request.code)
             await repository.dispose(
@@ -161,7 +168,9 @@ class AlertHandlers:
                 officer_sub=request.officer_sub,
                 at=datetime.now(UTC),
             )
-            return await _load(session, request.alert_id)
+            disposed = await _load(session, request.alert_id)
+            change.complete(**action_record(disposed, {}))
+        return disposed
 
     async def figures(self, query: FiguresQuery) -> AlertFigures:
         async with self.uow() as session:

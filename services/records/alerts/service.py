@@ -125,3 +125,13 @@ def check_disposition(alert: Alert, code: DispositionCode) -> None:
             "an alert is confirmed only after a verification in which everything agreed",
             code="confirmation_not_verified",
         )
+
+
+def action_record(alert: Alert, details: dict[str, Any]) -> dict[str, Any]:
+    """What a verification or disposition adds to its access record: the alert, its read and its status."""
+    return {
+        "query": {"plate": alert.entry.plate, "read_id": alert.read_id},
+        "result_count": 1,
+        "result_ids": [alert.alert_id],
+        "details": {**details, "status": alert.status},
+    }

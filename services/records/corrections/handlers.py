@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import uuid
 
+from libs.common.audit_trail import ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.contracts.holds import CorrectionReply, CorrectionRequest
 from libs.common.contracts.reads import normalize_plate, plate_is_acceptable
-from libs.common.db import UnitOfWork
 from libs.common.errors import Conflict, InvalidInput, NotFound
 from services.records.corrections import repository
 from services.records.lookalike import LookalikeClasses, lookalike_key
 
 
 class CorrectionHandlers:
-    """The gateway has checked who corrects and records the correction in the audit log."""
+    """The gateway has checked who corrects; the correction commits only with its access record."""
 
-    def __init__(self, uow: UnitOfWork, bus: Bus, classes: LookalikeClasses) -> None:
-        self.uow = uow
+    def __init__(self, changes: ChangeRecorder, bus: Bus, classes: LookalikeClasses) -> None:
+        self.changes = changes
         self.bus = bus
         self.classes = classes
 
@@ -33,7 +33,8 @@ class CorrectionHandlers:
             read_id = str(uuid.UUID(request.read_id))
         except ValueError as exc:
             raise NotFound("no such read", code="read_not_found") from exc
-        async with self.uow() as session:
+        async with self.changes(request.audit) as change:
+            session = change.session
             current = await repository.current_version(session, read_id=read_id)
             if current is None:
                 raise NotFound("no such read", code="read_not_found")
@@ -51,4 +52,11 @@ class CorrectionHandlers:
                 lookalike_key=lookalike_key(plate, self.classes),
                 state=request.state.upper() if request.state else None,
             )
-        return CorrectionReply(**{k: row[k] for k in ("read_id", "supersedes", "version", "plate", "state")})
+            reply = CorrectionReply(**{k: row[k] for k in ("read_id", "supersedes", "version", "plate", "state")})
+            change.complete(
+                query={"read_id": read_id, "plate": reply.plate, "state": reply.state},
+                result_count=1,
+                result_ids=[reply.read_id],
+                details={"supersedes": reply.supersedes, "version": reply.version},
+            )
+        return reply

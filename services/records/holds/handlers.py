@@ -1,4 +1,7 @@
-"""NATS subjects `alpr.records.holds.*` → hold rules and SQL; ending a hold releases its copies at once."""
+"""NATS subjects `alpr.records.holds.*` → hold rules and SQL; ending a hold releases its copies at once.
+
+Each change commits only once its access record (built by the gateway, completed here) is persisted.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,9 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.common.audit_trail import ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.contracts.holds import (
     HoldCreate,
@@ -19,15 +25,16 @@ from libs.common.contracts.holds import (
 from libs.common.db import UnitOfWork
 from libs.common.errors import NotFound
 from services.records.holds import repository
-from services.records.holds.service import check_decision, check_end, check_new_hold, hold_view
+from services.records.holds.service import check_decision, check_end, check_new_hold, hold_record, hold_view
 from services.records.retention.job import PurgeJob
 
 
 class HoldHandlers:
-    """One unit of work per request; the gateway has already checked roles and recorded nothing yet."""
+    """One unit of work per request; the gateway has checked roles, and each change commits with its record."""
 
-    def __init__(self, uow: UnitOfWork, bus: Bus, purge: PurgeJob) -> None:
+    def __init__(self, uow: UnitOfWork, changes: ChangeRecorder, bus: Bus, purge: PurgeJob) -> None:
         self.uow = uow
+        self.changes = changes
         self.bus = bus
         self.purge = purge
         self._releases: set[asyncio.Task[object]] = set()
@@ -45,14 +52,15 @@ class HoldHandlers:
         now = datetime.now(UTC)
         plate = check_new_hold(request, now.date())
         hold_id = str(uuid.uuid4())
-        async with self.uow() as session:
-            await repository.insert_hold(session, hold_id=hold_id, hold=request, plate=plate)
-            row = await repository.get_hold(session, hold_id=hold_id)
-        assert row is not None
-        return hold_view(row)
+        async with self.changes(request.audit) as change:
+            await repository.insert_hold(change.session, hold_id=hold_id, hold=request, plate=plate)
+            view = await self._view(change.session, hold_id)
+            change.complete(**hold_record(view))
+        return view
 
     async def decide(self, request: HoldDecision) -> HoldView:
-        async with self.uow() as session:
+        async with self.changes(request.audit) as change:
+            session = change.session
             row = await self._locked(session, request.hold_id)
             check_decision(row, request.approver_sub)
             await repository.set_decision(
@@ -65,13 +73,14 @@ class HoldHandlers:
             )
             if request.approve:
                 await repository.attach_held_copies(session, hold_id=request.hold_id)
-            row = await repository.get_hold(session, hold_id=request.hold_id)
-        assert row is not None
-        return hold_view(row)
+            view = await self._view(session, request.hold_id)
+            change.complete(**hold_record(view))
+        return view
 
     async def end(self, request: HoldEnd) -> HoldView:
         """End a hold; its copies (that no other hold keeps) go in a purge started right after."""
-        async with self.uow() as session:
+        async with self.changes(request.audit) as change:
+            session = change.session
             row = await self._locked(session, request.hold_id)
             check_end(row)
             await repository.set_ended(
@@ -80,12 +89,12 @@ class HoldHandlers:
                 reason=f"{request.reason} (by {request.ended_by})",
                 now=datetime.now(UTC),
             )
-            row = await repository.get_hold(session, hold_id=request.hold_id)
-        assert row is not None
+            view = await self._view(session, request.hold_id)
+            change.complete(**hold_record(view))
         task: asyncio.Task[object] = asyncio.create_task(self.purge.run(datetime.now(UTC)))
         self._releases.add(task)
         task.add_done_callback(self._releases.discard)
-        return hold_view(row)
+        return view
 
     async def get(self, request: HoldLookup) -> HoldView:
         async with self.uow() as session:
@@ -98,6 +107,11 @@ class HoldHandlers:
         async with self.uow() as session:
             rows = await repository.list_holds(session, status=request.status)
         return HoldViews(holds=[hold_view(r) for r in rows])
+
+    async def _view(self, session: AsyncSession, hold_id: str) -> HoldView:
+        row = await repository.get_hold(session, hold_id=hold_id)
+        assert row is not None
+        return hold_view(row)
 
     async def _locked(self, session, hold_id: str):  # type: ignore[no-untyped-def]
         row = await repository.get_hold(session, hold_id=_uuid(hold_id), lock=True)

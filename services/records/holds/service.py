@@ -61,3 +61,13 @@ def hold_view(row: dict[str, Any]) -> HoldView:
     )
     fields = {k: v for k, v in row.items() if k not in ("read_ids", "plate", "window_since", "window_until")}
     return HoldView(selection=selection, **fields)
+
+
+def hold_record(view: HoldView) -> dict[str, Any]:
+    """What a hold change adds to its access record: the hold, its reads and where it now stands."""
+    return {
+        "query": {"hold_id": view.hold_id, "plate": view.selection.plate, "case_number": view.case_number},
+        "result_count": len(view.selection.read_ids),
+        "result_ids": view.selection.read_ids,
+        "details": {"status": view.status, "review_date": view.review_date.isoformat()},
+    }

@@ -1,4 +1,7 @@
-"""NATS subjects `alpr.records.hotlists.*` → hotlist changes; each change is committed, then announced."""
+"""NATS subjects `alpr.records.hotlists.*` → hotlist changes; each change is committed, then announced.
+
+A change commits only once its access record (built by the gateway, completed here) is persisted.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +14,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.common.audit_trail import ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.contracts.hotlists import (
     EntryLookup,
     EntryPage,
     EntryQuery,
     EntryRemoved,
-    HotlistCreate,
+    HotlistCreateRequest,
     HotlistEntry,
     HotlistImport,
     HotlistImportPart,
@@ -40,7 +44,15 @@ from services.records.hotlists import repository
 from services.records.hotlists.entries import HotlistSource
 from services.records.hotlists.follower import HotlistFollower
 from services.records.hotlists.importers import HotlistFormat, ImportBatch, import_hotlist
-from services.records.hotlists.service import ImportPlan, manual_entry, partner_entries, plan_import, summary
+from services.records.hotlists.service import (
+    ImportPlan,
+    hotlist_record,
+    import_record,
+    manual_entry,
+    partner_entries,
+    plan_import,
+    summary,
+)
 
 
 class NoArguments(BaseModel):
@@ -50,8 +62,11 @@ class NoArguments(BaseModel):
 class HotlistHandlers:
     """Lists and entries for the gateway, shareable lists and partner lists for sharing."""
 
-    def __init__(self, uow: UnitOfWork, bus: Bus, follower: HotlistFollower, *, agency: str) -> None:
+    def __init__(
+        self, uow: UnitOfWork, changes: ChangeRecorder, bus: Bus, follower: HotlistFollower, *, agency: str
+    ) -> None:
         self.uow = uow
+        self.changes = changes
         self.bus = bus
         self.follower = follower
         self.agency = agency
@@ -60,7 +75,7 @@ class HotlistHandlers:
         serve, prefix = self.bus.serve, "alpr.records.hotlists"
         await serve(f"{prefix}.list", NoArguments, self.list_hotlists, queue="records")
         await serve(f"{prefix}.get", HotlistLookup, self.get_hotlist, queue="records")
-        await serve(f"{prefix}.create", HotlistCreate, self.create_hotlist, queue="records")
+        await serve(f"{prefix}.create", HotlistCreateRequest, self.create_hotlist, queue="records")
         await serve(f"{prefix}.entries", EntryQuery, self.entries, queue="records")
         await serve(f"{prefix}.add_entry", ManualEntryIn, self.add_entry, queue="records")
         await serve(f"{prefix}.remove_entry", EntryLookup, self.remove_entry, queue="records")
@@ -81,20 +96,22 @@ class HotlistHandlers:
             row = await _hotlist(session, request.hotlist_id)
         return summary(row, now)
 
-    async def create_hotlist(self, request: HotlistCreate) -> HotlistSummary:
+    async def create_hotlist(self, request: HotlistCreateRequest) -> HotlistSummary:
         if request.source == HotlistSource.PARTNER:
             raise InvalidInput("partner lists arrive through sharing", code="partner_list_not_creatable")
-        async with self.uow() as session:
+        async with self.changes(request.audit) as change:
             row = await repository.create_hotlist(
-                session,
+                change.session,
                 name=request.name,
                 source=request.source,
                 description=request.description,
                 shareable=request.shareable,
             )
-        if row is None:
-            raise Conflict("a list with this name exists", code="hotlist_name_taken")
-        return summary(row, datetime.now(UTC))
+            if row is None:
+                raise Conflict("a list with this name exists", code="hotlist_name_taken")
+            created = summary(row, datetime.now(UTC))
+            change.complete(**hotlist_record(created.hotlist_id, {}))
+        return created
 
     async def entries(self, request: EntryQuery) -> EntryPage:
         async with self.uow() as session:
@@ -115,7 +132,8 @@ class HotlistHandlers:
     async def add_entry(self, request: ManualEntryIn) -> HotlistEntry:
         now = datetime.now(UTC)
         entry = manual_entry(request, now)
-        async with self.uow() as session:
+        async with self.changes(request.audit) as change:
+            session = change.session
             hotlist = await _hotlist(session, request.hotlist_id)
             if hotlist["source"] != HotlistSource.MANUAL:
                 raise InvalidInput("entries are typed in only on manual lists", code="not_a_manual_list")
@@ -124,12 +142,15 @@ class HotlistHandlers:
                 session, hotlist_id=request.hotlist_id, entries=[entry], entered_by=request.entered_by
             )
             seq = await repository.last_change(session)
-            stored = await repository.get_entry(session, entry_id=entry_id)
+            added = HotlistEntry.model_validate(await repository.get_entry(session, entry_id=entry_id))
+            details = added.model_dump(mode="json", exclude={"hotlist_id"})
+            change.complete(**hotlist_record(request.hotlist_id, details, plate=added.plate))
         await self._changed(request.hotlist_id, seq)
-        return HotlistEntry.model_validate(stored)
+        return added
 
     async def remove_entry(self, request: EntryLookup) -> EntryRemoved:
-        async with self.uow() as session:
+        async with self.changes(request.audit) as change:
+            session = change.session
             await _hotlist(session, request.hotlist_id)
             await repository.lock_changes(session)
             removed = await repository.remove_entries(
@@ -138,8 +159,10 @@ class HotlistHandlers:
             if not removed:
                 raise NotFound("no such entry on this list", code="entry_not_found")
             seq = await repository.last_change(session)
+            gone = EntryRemoved(hotlist_id=request.hotlist_id, entry_id=request.entry_id, plate=removed[0]["plate"])
+            change.complete(**hotlist_record(request.hotlist_id, {"entry_id": request.entry_id}, plate=gone.plate))
         await self._changed(request.hotlist_id, seq)
-        return EntryRemoved(hotlist_id=request.hotlist_id, entry_id=request.entry_id, plate=removed[0]["plate"])
+        return gone
 
     async def import_part(self, request: HotlistImportPart) -> ImportPartReceived:
         """Hold a leading part of a large file until its import arrives."""
@@ -159,7 +182,8 @@ class HotlistHandlers:
             tz = ZoneInfo(request.time_zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise InvalidInput("unknown time zone", code="invalid_time_zone") from exc
-        async with self.uow() as session:
+        async with self.changes(request.audit) as change:
+            session = change.session
             hotlist = await _hotlist(session, request.hotlist_id)
             if request.upload_id:
                 parts = await repository.take_import_parts(
@@ -187,14 +211,18 @@ class HotlistHandlers:
             try:
                 plan = plan_import(request.mode, held, report)
             except InvalidInput:
-                return result.model_copy(update={"applied": False})
+                result = result.model_copy(update={"applied": False})
+                change.complete(**import_record(request.hotlist_id, result))
+                return result
             seq = await self._apply(session, request.hotlist_id, plan, entered_by=None)
             if request.mode == "replace":
                 await repository.mark_refreshed(session, hotlist_id=request.hotlist_id, at=now)
+            result = result.model_copy(
+                update={"added": len(plan.added), "refreshed": len(plan.refreshed), "removed": len(plan.removed)}
+            )
+            change.complete(**import_record(request.hotlist_id, result))
         await self._changed(request.hotlist_id, seq)
-        return result.model_copy(
-            update={"added": len(plan.added), "refreshed": len(plan.refreshed), "removed": len(plan.removed)}
-        )
+        return result
 
     async def shareable(self, request: ShareableQuery) -> ShareableList:
         now = datetime.now(UTC)
@@ -212,7 +240,8 @@ class HotlistHandlers:
         """A partner's whole list replaces the one held for it; entries lapse 24 h after refresh (C5)."""
         now = datetime.now(UTC)
         report, refused = partner_entries(request.entries)
-        async with self.uow() as session:
+        async with self.changes(request.audit) as change:
+            session = change.session
             await repository.lock_changes(session)
             hotlist = await repository.get_partner_hotlist(session, partner_ori=request.partner_ori)
             if hotlist is None:
@@ -236,15 +265,19 @@ class HotlistHandlers:
             await repository.mark_refreshed(
                 session, hotlist_id=hotlist_id, at=min(refreshed_at, now), agreement_id=request.agreement_id
             )
+            reply = PartnerUpsertReply(
+                hotlist_id=hotlist_id,
+                accepted=len(report.accepted),
+                refused=refused,
+                added=len(plan.added),
+                refreshed=len(plan.refreshed),
+                removed=len(plan.removed),
+            )
+            change.complete(
+                details=reply.model_dump(include={"hotlist_id", "accepted", "added", "refreshed", "removed"})
+            )
         await self._changed(hotlist_id, seq)
-        return PartnerUpsertReply(
-            hotlist_id=hotlist_id,
-            accepted=len(report.accepted),
-            refused=refused,
-            added=len(plan.added),
-            refreshed=len(plan.refreshed),
-            removed=len(plan.removed),
-        )
+        return reply
 
     async def _apply(self, session: AsyncSession, hotlist_id: str, plan: ImportPlan, *, entered_by: str | None) -> int:
         await repository.insert_entries(session, hotlist_id=hotlist_id, entries=plan.added, entered_by=entered_by)

@@ -14,8 +14,10 @@ from services.records.hotlists.delta import EntryKey
 from services.records.hotlists.entries import HotlistEntryIn, HotlistSource
 from services.records.repository import raw_connection
 
-# one writer of entries at a time, so change numbers commit in the order they were taken
-_CHANGE_LOCK = 7215002
+# one writer of entries at a time, so change numbers commit in the order they were taken. Advisory keys
+# are shared by every schema of the database: this one was the audit writer's too, so a change waiting
+# for its access record held the lock the writer needed to store it (7215001 reads, 7215002 audit)
+_CHANGE_LOCK = 7215003
 ENTRY_FIELDS = (
     "source", "plate", "state", "ncic_record_type", "reason", "case_number", "nic", "ori", "vehicle_year",
     "make", "model", "style", "colour", "priority", "entered_at", "refreshed_at", "expires_at",

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from libs.common.contracts.hotlists import (
     HotlistSummary,
+    ImportResult,
     ManualEntryIn,
     PartnerEntryIn,
     RefusedEntry,
@@ -117,3 +118,21 @@ def plan_import(mode: str, held: dict[EntryKey, int], report: ImportReport) -> I
             added[key] = entry  # a file listing one record twice stores it once
     removed = [held[key] for key in delta.removed if key in held]
     return ImportPlan(list(added.values()), list(refreshed.items()), removed)
+
+
+def hotlist_record(hotlist_id: str, details: dict[str, Any], *, plate: str | None = None) -> dict[str, Any]:
+    """What a list change adds to its access record: which list, which plate, what changed."""
+    return {
+        "query": {"hotlist_id": hotlist_id, **({"plate": plate} if plate else {})},
+        "result_count": 1,
+        "result_ids": [hotlist_id],
+        "details": details,
+    }
+
+
+def import_record(hotlist_id: str, result: ImportResult) -> dict[str, Any]:
+    """An import's record: the format found and what it did to the list."""
+    counts = result.model_dump(include={"format", "applied", "added", "refreshed", "removed"})
+    return hotlist_record(
+        hotlist_id, {"accepted": len(result.accepted_lines), "refused": len(result.refused), **counts}
+    )

@@ -11,7 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.records.repository import existing_partition_days, partition_name
 
-PURGE_LOCK = 7215002  # one purge runner at a time across replicas
+# one purge runner at a time across replicas; a key of its own (7215002 is the audit writer's)
+PURGE_LOCK = 7215004
 
 # a read is held while an active hold names it or its plate and window (a correction joins its hold's ids)
 HELD_BY = (

@@ -1,10 +1,17 @@
-"""Staff requests over NATS: partners, agreement proposals and approvals (C3), OAuth clients."""
+"""Staff requests over NATS: partners, agreement proposals and approvals (C3), OAuth clients.
+
+Each change commits only once its access record (built by the gateway, completed here) is persisted.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
+from pydantic import BaseModel
+
+from libs.common.audit_trail import ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.contracts.sharing import (
     REVOKED_SUBJECT,
@@ -23,7 +30,6 @@ from libs.common.contracts.sharing import (
     Revoked,
     RevokeRequest,
 )
-from libs.common.db import UnitOfWork
 from libs.common.errors import Conflict, InvalidInput, NotFound
 from services.sharing import repository
 from services.sharing.models import ClientRow, PartnerRow
@@ -51,8 +57,9 @@ from services.sharing.service import (
 class AgreementDesk:
     """An admin enters partners and proposes; the custodian approves; every version is kept."""
 
-    def __init__(self, uow: UnitOfWork, bus: Bus) -> None:
-        self.uow = uow
+    def __init__(self, changes: ChangeRecorder, bus: Bus) -> None:
+        self.changes = changes
+        self.uow = changes.uow
         self.bus = bus
 
     async def create_partner(self, request: PartnerCreate) -> PartnerView:
@@ -60,7 +67,8 @@ class AgreementDesk:
         require_role(request.actor, "admin")
         given = request.partner
         agency = validate_partner(given.ori, given.name, given.kind, given.state)
-        async with self.uow() as session:
+        async with self.changes(request.audit) as change:
+            session = change.session
             if await repository.get_partner(session, ori=agency.ori) is not None:
                 raise Conflict("This partner is already entered", code="partner_exists")
             row = PartnerRow(
@@ -72,7 +80,9 @@ class AgreementDesk:
                 created_at=datetime.now(UTC),
             )
             await repository.save(session, row)
-        return partner_view(row)
+            view = partner_view(row)
+            change.complete(details=_result(view))
+        return view
 
     async def list_partners(self, _: Empty) -> PartnerList:
         async with self.uow() as session:
@@ -82,7 +92,8 @@ class AgreementDesk:
         """A new agreement, or a change to the live version of an existing one."""
         now = datetime.now(UTC)
         draft = draft_of(request.terms)
-        async with self.uow() as session:
+        async with self.changes(request.audit) as change:
+            session = change.session
             partner = await repository.get_partner(session, ori=draft.partner_ori)
             if partner is None:
                 raise NotFound("No such partner; enter the partner first", code="partner_not_found")
@@ -100,11 +111,14 @@ class AgreementDesk:
             )
             stored = proposal_row(proposal)
             await repository.save(session, stored)
-        return proposal_view(stored)
+            view = proposal_view(stored)
+            change.complete(details=_result(view))
+        return view
 
     async def propose_revocation(self, request: RevokeRequest) -> ProposalView:
         """Ending an agreement early takes the same two people as making it."""
-        async with self.uow() as session:
+        async with self.changes(request.audit) as change:
+            session = change.session
             row = await repository.current_agreement(session, agreement_id=request.agreement_id)
             if row is None:
                 raise NotFound("No such agreement", code="agreement_not_found")
@@ -113,12 +127,15 @@ class AgreementDesk:
             )
             stored = proposal_row(proposal)
             await repository.save(session, stored)
-        return proposal_view(stored)
+            view = proposal_view(stored)
+            change.complete(details=_result(view))
+        return view
 
     async def approve(self, request: DecideRequest) -> ProposalView:
         """The custodian approves; the old version is superseded and the new one takes effect now."""
         now = datetime.now(UTC)
-        async with self.uow() as session:
+        async with self.changes(request.audit) as change:
+            session = change.session
             stored = await repository.get_proposal(session, proposal_id=request.proposal_id, for_update=True)
             if stored is None:
                 raise NotFound("No such proposal", code="proposal_not_found")
@@ -135,11 +152,13 @@ class AgreementDesk:
             stored.status, stored.approved_by, stored.approved_at = "approved", record.approved_by, now
             stored.before, stored.after = record.before, record.after
             await repository.save(session, stored)
+            view = proposal_view(stored)
+            change.complete(details=_result(view))
         if record.agreement.status is AgreementStatus.REVOKED:
             # Sharing refuses the agreement's tokens from the commit on; the notice is for caches elsewhere.
             notice = Revoked(agreement_id=record.agreement.id, at=now)
             await self.bus.nc.publish(REVOKED_SUBJECT, notice.model_dump_json().encode())
-        return proposal_view(stored)
+        return view
 
     async def history(self, request: AgreementLookup) -> AgreementHistory:
         """Every version of an agreement and every proposal made about it."""
@@ -177,7 +196,8 @@ class AgreementDesk:
                 raise InvalidInput(str(err), code="invalid_public_jwk") from None
         # scrypt is slow on purpose: hashed off the event loop.
         secret_hash = await asyncio.to_thread(hash_client_secret, secret) if secret is not None else None
-        async with self.uow() as session:
+        async with self.changes(request.audit) as change:
+            session = change.session
             row = await repository.current_agreement(session, agreement_id=request.agreement_id)
             if row is None or not is_in_force(agreement_of(row), now):
                 raise Conflict("Clients are registered only under an agreement in force", code="agreement_inactive")
@@ -190,10 +210,17 @@ class AgreementDesk:
                 created_by=request.actor.sub,
             )
             await repository.save(session, client)
-        return ClientView(
-            client_id=client.client_id,
-            agreement_id=client.agreement_id,
-            auth_method=client.auth_method,
-            active=True,
-            client_secret=secret,
-        )
+            view = ClientView(
+                client_id=client.client_id,
+                agreement_id=client.agreement_id,
+                auth_method=client.auth_method,
+                active=True,
+                client_secret=secret,
+            )
+            change.complete(details=_result(view))
+        return view
+
+
+def _result(view: BaseModel) -> dict[str, Any]:
+    """A change's outcome as its record keeps it; a client's secret is never in the log."""
+    return {"result": view.model_dump(mode="json", exclude={"client_secret"})}

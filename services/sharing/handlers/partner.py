@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from libs.common.audit_trail import CHANGE_TIMEOUT_S
 from libs.common.bus import Bus
 from libs.common.contracts.hotlists import (
     PartnerEntryIn,
@@ -198,8 +199,11 @@ class PartnerDesk:
             agreement_id=agreement.id,
             partner_name=partner.name if partner else None,
             entries=entries,
+            audit=request.audit,  # records commits the list only once this record is persisted
         )
-        return await self.bus.request("alpr.records.hotlists.partner_upsert", upsert, PartnerUpsertReply)
+        return await self.bus.request(
+            "alpr.records.hotlists.partner_upsert", upsert, PartnerUpsertReply, timeout=CHANGE_TIMEOUT_S
+        )
 
     async def _standing(self, session: Any, credentials: Any, now: datetime) -> Any:
         client = await repository.get_client(session, client_id=credentials.client_id)

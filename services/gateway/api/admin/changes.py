@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from libs.common.audit_trail import AuditTrail
 from libs.common.contracts.audit import AuditEvent, EventType
 from services.gateway.api.searches import actor_of
-from services.gateway.handlers import AuditTrail
 from services.gateway.models import Person, TrainingRecord
 from services.gateway.service import Principal
 

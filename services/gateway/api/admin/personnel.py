@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.common.audit_trail import AuditTrail
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from libs.common.web import Runtime
@@ -15,7 +16,6 @@ from services.gateway import repository
 from services.gateway.api.admin.changes import PersonView, person_view, record_change, snapshot
 from services.gateway.api.admin.forms import PersonCreate, RolesChange, StatusNote, TrainingIn
 from services.gateway.api.deps import Admin, AuditDep, PersonnelApprover, RuntimeDep
-from services.gateway.handlers import AuditTrail
 from services.gateway.models import Person, TrainingRecord
 from services.gateway.service import Principal, check_roles, system_actor
 
