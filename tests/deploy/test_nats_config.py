@@ -139,6 +139,8 @@ class TestPermissions:
             ("records", "alpr.sharing.search"),
             ("audit", "alpr.alerts.hit"),
             ("ops", "alpr.audit.event"),
+            ("ops", "$JS.API.STREAM.MSG.GET.DEADLETTER"),  # dead letters hold reads: records' to see
+            ("gateway", "alpr.deadletter.READS.records-reads"),
             ("migrate", "$JS.API.STREAM.DELETE.AUDIT"),
             ("gateway", "$JS.API.STREAM.PURGE.AUDIT"),
         ],
@@ -163,6 +165,8 @@ class TestPermissions:
         [
             ("gateway", "alpr.reads.ingested.CA0000000.cam1"),
             ("records", "alpr.hotlists.changed"),
+            ("records", "alpr.deadletter.READS.records-reads"),  # a read records cannot store
+            ("records", "$JS.API.STREAM.MSG.DELETE.DEADLETTER"),  # `alpr deadletter replay`
             ("sharing", "alpr.sharing.revoked"),
         ],
     )
