@@ -14,7 +14,7 @@ from libs.common.contracts.reads import ReadIn, normalize_plate
 from libs.common.contracts.recognition import Recognition
 from libs.common.contracts.search import Area, SearchQuery
 from libs.common.errors import InvalidInput
-from libs.common.validation import check_instant
+from libs.common.validation import check_captured_at, check_instant, text_problem
 from services.records.lookalike import DEFAULT_LOOKALIKES, LookalikeClasses, lookalike_key
 
 MIN_KNOWN_PARTIAL = 3
@@ -160,3 +160,38 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         return at, str(uuid.UUID(read_id))
     except (ValueError, TypeError, AttributeError, InvalidInput) as exc:
         raise InvalidInput("the cursor is not one this service issued", code="invalid_cursor") from exc
+
+
+def read_refusal(read: ReadIn, *, now: datetime, active_retention_days: int, clock_skew_s: float) -> str | None:
+    """Why records may not store this read, as a stable code (the gateway's rules, met again on the bus).
+
+    `captured_before_retention` is dropped (the law forbids keeping it); any other code is dead-lettered.
+    """
+    try:
+        check_captured_at(
+            read.captured_at, now=now, active_retention_days=active_retention_days, clock_skew_s=clock_skew_s
+        )
+    except InvalidInput as err:
+        return err.code
+    except OverflowError:  # year 1 or 9999 with an offset: no instant in UTC
+        return "time_out_of_range"
+    for name, value in _read_texts(read):
+        problem = text_problem(value, multiline=name == "raw_body")
+        if problem is not None:
+            return f"{problem}:{name}"
+    return None
+
+
+def _read_texts(read: ReadIn) -> list[tuple[str, str]]:
+    """Every text of a read that is stored as text (image bytes are checked by decoding them)."""
+    texts = [
+        (name, value)
+        for name in ("read_id", "agency", "camera_id", "plate", "plate_raw", "state", "confidence_raw", "vendor")
+        if isinstance(value := getattr(read, name), str)
+    ]
+    texts += [("vendor_format", read.vendor_format), ("raw_body", read.raw_body or "")]
+    texts += [("flags", f) for f in read.flags] + [("replaces", r) for r in read.replaces]
+    texts += [("candidates.plate", c.plate) for c in read.candidates]
+    texts += [(f"vehicle.{k}", f"{k}{v}") for k, v in read.vehicle.items()]
+    texts += [("images.content_type", i.content_type) for i in read.images]
+    return texts
