@@ -32,6 +32,7 @@ from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.contracts.search import ReadImageReply, ReadLookup
 from libs.common.errors import AlprError
 from libs.common.tokens import TokenVerifier
+from libs.common.validation import Line
 from services.gateway import repository
 from services.gateway.api.deps import AuditDep, RuntimeDep, bearer, require
 from services.gateway.api.image_response import IMAGE_RESPONSES, image_response
@@ -57,8 +58,8 @@ class VerificationBody(BaseModel):
         }
     )
 
-    plate_seen: str = Field(min_length=1, max_length=15, examples=["7ABC123"])
-    state_seen: str | None = Field(default=None, max_length=3, examples=["CA"])
+    plate_seen: Line = Field(min_length=1, max_length=15, examples=["7ABC123"])
+    state_seen: Line | None = Field(default=None, max_length=3, examples=["CA"])
     vehicle_matches: bool
     other_source_checked: bool = Field(default=False, description="Checked with another law enforcement source")
     notes: str | None = Field(default=None, max_length=2000)

@@ -11,6 +11,7 @@ from libs.common.audit_trail import CHANGE_TIMEOUT_S
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.contracts.holds import CorrectionReply, CorrectionRequest
 from libs.common.errors import InvalidInput
+from libs.common.validation import Line
 from services.gateway.api.deps import RuntimeDep, require
 from services.gateway.api.searches import actor_of
 from services.gateway.service import Principal
@@ -22,8 +23,8 @@ MIN_REASON = 20
 
 
 class CorrectionBody(BaseModel):
-    plate: str = Field(min_length=1, max_length=15, examples=["8ABC128"])
-    state: str | None = Field(default=None, max_length=3, examples=["CA"])
+    plate: Line = Field(min_length=1, max_length=15, examples=["8ABC128"])
+    state: Line | None = Field(default=None, max_length=3, examples=["CA"])
     reason: str = Field(max_length=2000, examples=["Image shows the last character is 8, the reader gave B"])
 
 

@@ -5,7 +5,7 @@ Each change carries its access record to records, which commits the change only 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -26,6 +26,7 @@ from libs.common.contracts.holds import (
 )
 from libs.common.contracts.purpose import AuthorizedUse, Purpose
 from libs.common.errors import Forbidden
+from libs.common.validation import Instant, Line, Note
 from services.gateway.api import corrections
 from services.gateway.api.deps import PrincipalDep, RuntimeDep, require
 from services.gateway.api.searches import actor_of
@@ -66,15 +67,15 @@ class HoldBody(BaseModel):
     )
 
     use: AuthorizedUse
-    case_number: str = Field(min_length=1, max_length=64, examples=["SJ-2026-004211"])
-    justification: str = Field(
+    case_number: Line = Field(min_length=1, max_length=64, examples=["SJ-2026-004211"])
+    justification: Note = Field(
         min_length=1, max_length=4000, description="The reasonable suspicion tying the vehicle to a crime"
     )
     review_date: date
-    read_ids: list[str] = Field(default_factory=list, max_length=10_000)
-    plate: str | None = Field(default=None, max_length=15)
-    since: datetime | None = None
-    until: datetime | None = None
+    read_ids: list[Annotated[Line, Field(max_length=64)]] = Field(default_factory=list, max_length=10_000)
+    plate: Line | None = Field(default=None, max_length=15)
+    since: Instant | None = None
+    until: Instant | None = None
 
 
 class DecisionBody(BaseModel):

@@ -36,6 +36,7 @@ from libs.common.contracts.hotlists import (
     VehicleFields,
 )
 from libs.common.errors import InvalidInput, PayloadTooLarge
+from libs.common.validation import Line
 from services.gateway.api.deps import RuntimeDep, require
 from services.gateway.api.searches import actor_of
 from services.gateway.service import Principal
@@ -70,8 +71,8 @@ class ManualEntryBody(VehicleFields):
         }
     )
 
-    plate: str = Field(min_length=1, max_length=15, examples=["7ABC123"])
-    state: str | None = Field(default=None, max_length=3, examples=["CA"])
+    plate: Line = Field(min_length=1, max_length=15, examples=["7ABC123"])
+    state: Line | None = Field(default=None, max_length=3, examples=["CA"])
     expires_at: datetime | None = Field(default=None, description="At most 30 days after entry; 30 days if absent")
 
 

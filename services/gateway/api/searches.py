@@ -16,6 +16,7 @@ from libs.common.contracts.audit import Actor, AuditEvent, EventType
 from libs.common.contracts.purpose import Purpose
 from libs.common.contracts.search import ReadSummary, SearchQuery, SearchRequest, SearchResult
 from libs.common.errors import AlprError, Forbidden
+from libs.common.validation import Line
 from services.gateway import repository
 from services.gateway.api.deps import AuditDep, RuntimeDep, Searcher
 from services.gateway.service import Principal, broad_reasons, check_class_limits, check_purpose
@@ -43,7 +44,7 @@ class SearchBody(BaseModel):
 
     query: SearchQuery
     purpose: Purpose
-    approval_id: str | None = Field(default=None, description="A supervisor's approval, for broad searches")
+    approval_id: Line | None = Field(default=None, max_length=64, description="A supervisor's approval (broad search)")
 
 
 class SearchResponse(BaseModel):

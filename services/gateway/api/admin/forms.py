@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from libs.common.validation import Line, Note
+
+RoleName = Annotated[Line, Field(max_length=64)]
 
 
 class PersonCreate(BaseModel):
@@ -21,12 +27,12 @@ class PersonCreate(BaseModel):
         }
     )
 
-    sub: str = Field(min_length=1, max_length=200, description="The subject the identity provider asserts")
-    name: str = Field(min_length=1, max_length=200)
-    badge: str = Field(min_length=1, max_length=32)
-    unit: str = Field(default="", max_length=200)
-    roles: list[str] = Field(min_length=1)
-    user_class: str
+    sub: Line = Field(min_length=1, max_length=200, description="The subject the identity provider asserts")
+    name: Line = Field(min_length=1, max_length=200)
+    badge: Line = Field(min_length=1, max_length=32)
+    unit: Line = Field(default="", max_length=200)
+    roles: list[RoleName] = Field(min_length=1, max_length=20)
+    user_class: Line = Field(max_length=64)
 
 
 class TrainingIn(BaseModel):
@@ -42,7 +48,7 @@ class TrainingIn(BaseModel):
         }
     )
 
-    course: str = Field(min_length=3, max_length=200)
+    course: Line = Field(min_length=3, max_length=200)
     completed_at: AwareDatetime
     expires_at: AwareDatetime
 
@@ -50,11 +56,11 @@ class TrainingIn(BaseModel):
 class RolesChange(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"roles": ["analyst"], "user_class": "analyst"}]})
 
-    roles: list[str] = Field(min_length=1)
-    user_class: str
+    roles: list[RoleName] = Field(min_length=1, max_length=20)
+    user_class: Line = Field(max_length=64)
 
 
 class StatusNote(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "Left the department on 11/30"}]})
 
-    reason: str = Field(min_length=5, max_length=500)
+    reason: Note = Field(min_length=5, max_length=500)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from libs.common.contracts import auditing as c
+from libs.common.validation import Line, Note
 from services.gateway.api.audit.access import PROOF_TIMEOUT_S, record_access
 from services.gateway.api.deps import AuditDep, Auditor, RuntimeDep
 
@@ -49,9 +50,9 @@ class FindingBody(BaseModel):
         }
     )
 
-    event_id: str
+    event_id: Line = Field(max_length=64)
     verdict: c.Verdict
-    notes: str = Field(default="", max_length=4000)
+    notes: Note = Field(default="", max_length=4000)
 
 
 @router.post("/samples", response_model=c.SampleOut, status_code=201)
