@@ -195,9 +195,9 @@ class EmbeddedNats:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.data_dir.parent / "nats.log"
         conf = self.data_dir.parent / "nats.conf"
-        # vendor posts carry images, so payloads may exceed the 1 MB default
+        # vendor posts carry images, so payloads exceed the 1 MB default: as deploy/k8s/base/nats/nats.conf
         conf.write_text(
-            f'listen: "127.0.0.1:{self.port}"\nmax_payload: 8MB\njetstream {{\n  store_dir: "{self.data_dir}"\n}}\n'
+            f'listen: "127.0.0.1:{self.port}"\nmax_payload: 32MB\njetstream {{\n  store_dir: "{self.data_dir}"\n}}\n'
         )
         self.proc = subprocess.Popen(
             [self.binary(), "-c", str(conf)],

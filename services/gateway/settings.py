@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import model_validator
 
-from libs.common.settings import CommonSettings
+from libs.common.settings import RetentionSettings
 
 DEFAULT_VAGUE_REASONS = "investigation,investigate,test,testing,curious,check,checking,just looking,n/a,na,none,misc"
 DEFAULT_PROHIBITED = (
@@ -15,7 +15,7 @@ DEFAULT_PROHIBITED = (
 )
 
 
-class GatewaySettings(CommonSettings):
+class GatewaySettings(RetentionSettings):
     oidc_issuer: str = "http://127.0.0.1/dev-issuer"
     oidc_audience: str = "alpr-gateway"
     oidc_jwks_path: Path | None = None
@@ -25,7 +25,9 @@ class GatewaySettings(CommonSettings):
     vague_reasons: str = DEFAULT_VAGUE_REASONS
     prohibited_purposes: str = DEFAULT_PROHIBITED
     broad_window_days: int = 30
-    max_body_bytes: int = 8 * 1024 * 1024
+    # a camera post: room for one image of the largest size accepted (libs.common.images.IMAGE_MAX_BYTES,
+    # 8 MiB decoded) sent as base64 in JSON (4/3 of it) with its read; nats.conf's max_payload carries it
+    max_body_bytes: int = 12 * 1024 * 1024
     inactivity_suspend_days: int = 90
     lockout_failures: int = 5
     lockout_window_s: int = 900
@@ -37,7 +39,6 @@ class GatewaySettings(CommonSettings):
     # the database) is refused here within this many seconds plus one lookup; see ingest/credentials.py
     camera_cache_s: float = 5.0
     approval_valid_hours: int = 24
-    retention_days: int = 365  # the same ALPR_RETENTION_DAYS records enforces; published for transparency
     policy_path: Path | None = None
     policy_version: str = "L4207-2016-11-04"
 

@@ -7,14 +7,15 @@ import json
 import math
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from libs.common.contracts.reads import ReadIn, normalize_plate
+from libs.common.contracts.reads import ReadImage, ReadIn, normalize_plate
 from libs.common.contracts.recognition import Recognition
 from libs.common.contracts.search import Area, SearchQuery
 from libs.common.errors import InvalidInput
-from libs.common.validation import check_captured_at, check_instant, text_problem
+from libs.common.images import IMAGE_MAX_BYTES, REFUSED, UNDECODABLE, ImageRefused, checked_type, digest
+from libs.common.validation import check_instant, retention_cutoff, text_problem
 from services.records.lookalike import DEFAULT_LOOKALIKES, LookalikeClasses, lookalike_key
 
 MIN_KNOWN_PARTIAL = 3
@@ -29,6 +30,7 @@ class ReadRow:
     extra_flags: list[str] = field(default_factory=list)
     hotlist_hit: bool = False
     classes: LookalikeClasses = DEFAULT_LOOKALIKES
+    _images: list[tuple[str, datetime, str, str, bytes]] | None = field(default=None, init=False, repr=False)
 
     def values(self, columns: tuple[str, ...]) -> list[Any]:
         r, rec = self.read, self.recognition
@@ -60,28 +62,35 @@ class ReadRow:
             "vendor_format": r.vendor_format,
             "raw_body": r.raw_body,
             "flags": sorted({*r.flags, *self.extra_flags}),
-            "has_image": bool(r.images),
+            "has_image": bool(self.decoded_images()),
             "hotlist_hit": self.hotlist_hit,
         }
         return [row[c] for c in columns]
 
     def decoded_images(self) -> list[tuple[str, datetime, str, str, bytes]]:
-        """Images that decode from base64; the others are flagged on the read, not refused."""
-        out: list[tuple[str, datetime, str, str, bytes]] = []
-        for image in self.read.images:
-            try:
-                data = base64.b64decode(image.data_b64, validate=True)
-            except ValueError:
-                self.extra_flags.append("image_undecodable")
-                continue
-            if data:
-                out.append((self.read.read_id, self.read.captured_at, image.kind, image.content_type, data))
-        return out
+        """Images that are images by the gateway's rule (libs.common.images), under their sniffed type.
 
+        The others are flagged on the read, not refused: a message on READS need not come from our gateway.
+        Worked out once per row, so the flags and `has_image` agree however often it is asked.
+        """
+        if self._images is None:
+            self._images = [image for image in map(self._stored_image, self.read.images) if image]
+        return self._images
 
-def retention_cutoff(now: datetime, active_retention_days: int) -> datetime:
-    """Reads captured before this moment may not be kept in the live database."""
-    return now - timedelta(days=active_retention_days)
+    def _stored_image(self, image: ReadImage) -> tuple[str, datetime, str, str, bytes] | None:
+        try:
+            data = base64.b64decode(image.data_b64, validate=True)
+            if not data or (image.digest is not None and image.digest != digest(data)):
+                raise ImageRefused(UNDECODABLE, "empty, or not the bytes its digest names")
+            if len(data) > IMAGE_MAX_BYTES:
+                raise ImageRefused(REFUSED, "larger than an image may be")
+            content_type = checked_type(data)
+        except ValueError as err:  # binascii.Error and ImageRefused are ValueErrors
+            flag = err.flag if isinstance(err, ImageRefused) else UNDECODABLE
+            if flag not in self.extra_flags:
+                self.extra_flags.append(flag)
+            return None
+        return self.read.read_id, self.read.captured_at, image.kind, content_type, data
 
 
 def search_predicates(
@@ -168,13 +177,15 @@ def read_refusal(read: ReadIn, *, now: datetime, active_retention_days: int, clo
     `captured_before_retention` is dropped (the law forbids keeping it); any other code is dead-lettered.
     """
     try:
-        check_captured_at(
-            read.captured_at, now=now, active_retention_days=active_retention_days, clock_skew_s=clock_skew_s
-        )
+        # the gateway's own rule, at the instant the gateway took the read (its received_at), so nothing it
+        # accepted is refused here; a read outside it slipped past the gateway and is set apart, not dropped
+        read.check_window(active_retention_days=active_retention_days, clock_skew_s=clock_skew_s, now=now)
     except InvalidInput as err:
-        return err.code
+        return f"{err.code}_at_receipt" if err.code == "captured_before_retention" else err.code
     except OverflowError:  # year 1 or 9999 with an offset: no instant in UTC
         return "time_out_of_range"
+    if read.captured_at < retention_cutoff(now, active_retention_days):
+        return "captured_before_retention"  # taken in time, expired while queued: the law forbids keeping it
     for name, value in _read_texts(read):
         problem = text_problem(value, multiline=name == "raw_body")
         if problem is not None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from libs.common.validation import DEFAULT_CLOCK_SKEW_S, check_captured_at, text_problem
 
 PLATE_MAX_LEN = 15
 _PLATE_STRIP = re.compile(r"[\s\-\.·•_]+")
@@ -27,13 +30,30 @@ def plate_is_acceptable(plate: str) -> bool:
     return 0 < len(plate) <= PLATE_MAX_LEN and bool(_PLATE_OK.match(plate))
 
 
+def _text_refusal(value: str, *, limit: int | None, multiline: bool = False) -> str:
+    """The text unchanged, or the pydantic error the gateway turns into `invalid_text`/`text_too_long`."""
+    problem = text_problem(value, multiline=multiline)
+    if problem is not None:
+        raise PydanticCustomError(
+            "invalid_text", "the text contains a {problem}", {"problem": problem.replace("_", " ")}
+        )
+    if limit is not None and len(value) > limit:
+        raise PydanticCustomError("text_too_long", "the text is longer than {limit} characters", {"limit": limit})
+    return value
+
+
 class Point(BaseModel):
+    # NaN and infinities are not JSON: PostgreSQL refuses them in a jsonb column
+    model_config = ConfigDict(allow_inf_nan=False)
+
     x: float
     y: float
 
 
 class Box(BaseModel):
     """Axis-aligned box in image pixels: top-left corner and size."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     x: float
     y: float
@@ -42,20 +62,50 @@ class Box(BaseModel):
 
 
 class Candidate(BaseModel):
+    model_config = ConfigDict(allow_inf_nan=False)
+
     plate: str
     confidence: float = Field(ge=0.0, le=1.0)
 
+    @field_validator("plate")
+    @classmethod
+    def _plate_text(cls, value: str) -> str:
+        return _text_refusal(value, limit=PLATE_MAX_LEN)
+
 
 class ReadImage(BaseModel):
-    """An image that came with a read; bytes travel base64 in JSON."""
+    """An image that came with a read; bytes travel base64 in JSON, typed by their sniffed type."""
 
     kind: ImageKind
-    content_type: str = "image/jpeg"
+    content_type: str = "image/jpeg"  # what libs.common.images sniffed, never what the sender said
     data_b64: str
+    digest: str | None = None  # libs.common.images.digest of the bytes: how raw_body names this image
+
+
+# The longest each text field may be; a vendor never comes near, so past it a read is broken or hostile.
+TEXT_LIMITS: dict[str, int] = {
+    "read_id": 64,
+    "agency": 64,
+    "camera_id": 200,
+    "plate": PLATE_MAX_LEN,
+    "plate_raw": 100,
+    "state": 8,
+    "confidence_raw": 64,
+    "vendor": 64,
+    "vendor_format": 128,
+}
+NAME_MAX = 200  # a vehicle attribute's name or value, an image's content type, a flag
 
 
 class ReadIn(BaseModel):
-    """One normalized read, as the gateway publishes it on READS."""
+    """One normalized read, as the gateway publishes it on READS.
+
+    Its validators are the text rules every read must pass (NUL, other controls, lone surrogates, length):
+    the gateway builds reads through them and records parses them through them again, so a read the gateway
+    accepts is one records can store. The time rule needs settings and a clock: `check_window`.
+    """
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     read_id: str
     agency: str
@@ -79,13 +129,73 @@ class ReadIn(BaseModel):
     raw_body: str | None = None  # the vendor's body, unchanged (base64 when binary)
     flags: list[str] = Field(default_factory=list)
     replaces: list[str] = Field(default_factory=list)  # preview reads this final read supersedes
+    # when the gateway took the read: the instant its capture window was checked at, so records checks the
+    # same window whenever it gets to the message; None in reads published before this field existed
+    received_at: datetime | None = None
 
-    @field_validator("captured_at")
+    @field_validator("captured_at", "received_at")
     @classmethod
-    def _aware(cls, value: datetime) -> datetime:
+    def _aware_utc(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        if value is None:
+            return None
         if value.tzinfo is None:
-            raise ValueError("captured_at must carry a time zone")
+            raise ValueError(f"{info.field_name} must carry a time zone")
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # year 1 or 9999 with an offset has no UTC equivalent
+            raise PydanticCustomError("time_out_of_range", "the time cannot be expressed in UTC") from None
+
+    @field_validator(*TEXT_LIMITS)
+    @classmethod
+    def _line(cls, value: str | None, info: ValidationInfo) -> str | None:
+        name = info.field_name or ""
+        if value is None:
+            return None
+        # a two-row plate's raw text keeps its line break (FORMATS.md §14.5)
+        return _text_refusal(value, limit=TEXT_LIMITS[name], multiline=name == "plate_raw")
+
+    @field_validator("raw_body")
+    @classmethod
+    def _document(cls, value: str | None) -> str | None:
+        # the vendor's whole document: lines allowed, its size bounded by the body limit instead
+        return None if value is None else _text_refusal(value, limit=None, multiline=True)
+
+    @field_validator("vehicle")
+    @classmethod
+    def _names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, said in value.items():
+            _text_refusal(name, limit=NAME_MAX)
+            _text_refusal(said, limit=NAME_MAX)
         return value
+
+    @field_validator("flags", "replaces")
+    @classmethod
+    def _labels(cls, value: list[str]) -> list[str]:
+        for label in value:
+            _text_refusal(label, limit=NAME_MAX)
+        return value
+
+    @field_validator("images")
+    @classmethod
+    def _image_types(cls, value: list[ReadImage]) -> list[ReadImage]:
+        for image in value:
+            _text_refusal(image.content_type, limit=NAME_MAX)
+        return value
+
+    def check_window(
+        self, *, active_retention_days: int, clock_skew_s: float = DEFAULT_CLOCK_SKEW_S, now: datetime | None = None
+    ) -> None:
+        """InvalidInput unless captured_at lies in [purge cutoff, now + skew] at the moment the gateway took it.
+
+        The gateway calls this before answering; records calls it again on the same read, against the same
+        `received_at`, so nothing the gateway accepted is refused behind it.
+        """
+        check_captured_at(
+            self.captured_at,
+            now=self.received_at or now,
+            active_retention_days=active_retention_days,
+            clock_skew_s=clock_skew_s,
+        )
 
 
 def stable_read_id(*parts: object) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import UTC, datetime
 
@@ -14,6 +13,7 @@ from libs.common.contracts.search import ReadDetail, ReadImageReply, ReadLookup
 from libs.common.errors import Forbidden, InvalidInput
 from services.gateway import repository
 from services.gateway.api.deps import AuditDep, RuntimeDep, Viewer
+from services.gateway.api.image_response import IMAGE_RESPONSES, image_response
 from services.gateway.api.searches import actor_of
 from services.gateway.service import Principal, check_purpose
 
@@ -89,7 +89,7 @@ async def read_detail(
     return detail
 
 
-@router.get("/v1/reads/{read_id}/image", responses={200: {"content": {"image/jpeg": {}}}})
+@router.get("/v1/reads/{read_id}/image", responses=IMAGE_RESPONSES)
 async def read_image(
     read_id: str,
     request: Request,
@@ -114,4 +114,4 @@ async def read_image(
             result_ids=[read_id],
         )
     )
-    return Response(base64.b64decode(image.data_b64), media_type=image.content_type)
+    return image_response(image)

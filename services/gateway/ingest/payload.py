@@ -9,9 +9,12 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from libs.common.contracts.reads import ReadIn
-from libs.common.errors import InvalidInput
+from libs.common.errors import AlprError, InvalidInput
+from libs.common.validation import DEFAULT_CLOCK_SKEW_S
 
 from .body import VendorBody
+from .evidence import json_without_images, raw_body
+from .images import IMAGE_FLAGS
 from .plates import PlateRefused
 
 PayloadKind = Literal["reads", "heartbeat", "test", "empty"]
@@ -19,12 +22,18 @@ PayloadKind = Literal["reads", "heartbeat", "test", "empty"]
 
 @dataclass(frozen=True)
 class IngestContext:
-    """Who sent the post (from the camera credential) and when it arrived."""
+    """Who sent the post (from the camera credential), when it arrived, and the window its reads must fall in.
+
+    `active_retention_days` None leaves capture times unchecked: the normalizers' own tests parse samples
+    years old. The gateway always passes it (services/gateway/api/camera_posts.py).
+    """
 
     agency: str
     camera_id: str
     received_at: datetime
     body: VendorBody
+    active_retention_days: int | None = None
+    clock_skew_s: float = DEFAULT_CLOCK_SKEW_S
 
 
 @dataclass
@@ -46,38 +55,82 @@ class PayloadBuilder:
         self.ctx = ctx
         self.vendor = vendor
         self.payload = ParsedPayload(format=vendor, kind="reads", camera_hint=_hint(camera_hint))
+        self._whole_body: list[ReadIn] = []  # reads whose raw_body is the whole post (see evidence.py)
 
     def add(self, *, vendor_format: str, raw_body: str | None = None, **fields: Any) -> ReadIn:
-        """Build and keep one read; contract violations become invalid_field with the field named."""
+        """Build and keep one read through ReadIn's rules and the capture window; InvalidInput names the field.
+
+        Contract violations are invalid_field, except the text rules (invalid_text, text_too_long) and the
+        window (captured_before_retention, captured_in_future), which keep their own codes.
+        """
+        ctx = self.ctx
         try:
             read = ReadIn(
-                agency=self.ctx.agency,
-                camera_id=self.ctx.camera_id,
+                agency=ctx.agency,
+                camera_id=ctx.camera_id,
                 vendor=self.vendor,
                 vendor_format=vendor_format,
-                raw_body=self.ctx.body.text if raw_body is None else raw_body,
+                raw_body=ctx.body.text if raw_body is None else raw_body,
+                received_at=ctx.received_at,
                 **fields,
             )
         except ValidationError as exc:
             first = exc.errors()[0]
             name = ".".join(str(p) for p in first["loc"])
-            raise InvalidInput(
-                f"{name}: {first['msg']}", code="invalid_field", field=name, reason=first["msg"]
-            ) from None
+            code = first["type"] if first["type"] in _OWN_CODES else "invalid_field"
+            raise InvalidInput(f"{name}: {first['msg']}", code=code, field=name, reason=first["msg"]) from None
+        if ctx.active_retention_days is not None:
+            read.check_window(active_retention_days=ctx.active_retention_days, clock_skew_s=ctx.clock_skew_s)
+        if read.plate is None and not read.images and IMAGE_FLAGS.intersection(read.flags):
+            raise InvalidInput("a read needs plate text or an image that is one", code="image_refused", field="images")
         self.payload.reads.append(read)
+        if raw_body is None:
+            self._whole_body.append(read)
         return read
 
-    def refuse(self, refusal: PlateRefused, *, index: int) -> None:
+    def refuse(self, refusal: PlateRefused, *, index: int, field: str = "plate") -> None:
         """Record a plate that cannot be stored; the rest of the post still counts."""
-        self.payload.rejected.append({"index": index, "plate_raw": refusal.raw, "reason": refusal.reason})
+        self.payload.rejected.append(
+            {
+                "index": index,
+                "code": "invalid_plate",
+                "field": field,
+                "message": "plate cannot be stored",
+                "plate_raw": refusal.raw,
+                "reason": refusal.reason,
+            }
+        )
+
+    def reject(self, err: AlprError, *, index: int, path: str) -> None:
+        """Record a read of a batch refused by a rule; the batch's other reads are still stored."""
+        field = err.details.get("field")
+        if isinstance(field, str) and not field.startswith(path):
+            field = f"{path}.{field}"  # a ReadIn rule names its own field, not where the batch put it
+        self.payload.rejected.append({"index": index, "code": err.code, "field": field, "message": err.message})
 
     def done(self, kind: PayloadKind | None = None) -> ParsedPayload:
-        """The payload; with no kind given, a post with neither reads nor refusals is `empty`."""
+        """The payload; with no kind given, a post with neither reads nor refusals is `empty`.
+
+        Each raw_body names the images its read carries by their digest (evidence.py), so an image
+        travels once per message.
+        """
+        if any(r.images for r in self._whole_body):
+            whole = raw_body(self.ctx.body, [i for r in self._whole_body for i in r.images])
+            for read in self._whole_body:
+                read.raw_body = whole
+        shared = {id(r) for r in self._whole_body}
+        for read in self.payload.reads:
+            if read.images and read.raw_body is not None and id(read) not in shared:
+                read.raw_body = json_without_images(read.raw_body, read.images)
         if kind is not None:
             self.payload.kind = kind
         elif not self.payload.reads and not self.payload.rejected:
             self.payload.kind = "empty"
         return self.payload
+
+
+# ReadIn refusals whose pydantic type is already the stable code the camera sees
+_OWN_CODES = frozenset({"invalid_text", "text_too_long", "time_out_of_range"})
 
 
 def _hint(value: object) -> str | None:

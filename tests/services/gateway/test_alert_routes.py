@@ -12,6 +12,8 @@ from typing import Any
 import asyncpg
 import pytest
 
+from tests.libs.common import image_samples
+
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
@@ -206,7 +208,7 @@ class TestDetail:
 
 class TestImage:
     async def test_the_plate_image_is_served_for_the_visual_check_and_audited(self, system: Any) -> None:
-        plate, jpeg = unique(), b"\xff\xd8\xff\xe0 plate crop"
+        plate, jpeg = unique(), image_samples.jpeg()
         await listed_plate(system, plate)
         image = {"kind": "plate", "data_b64": base64.b64encode(jpeg).decode()}
         raised = await raise_alert(system, plate, images=[image])
@@ -216,6 +218,9 @@ class TestImage:
         response = await system.gateway.get(ref["href"], headers=system.token("officer"))
         assert response.status_code == 200 and response.content == jpeg
         assert response.headers["content-type"] == "image/jpeg"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["content-security-policy"] == "default-src 'none'"
+        assert response.headers["content-disposition"] == f"inline; filename={raised['read_id']}.jpg"
         routes = [r["details"]["route"] for r in await audit_rows(system, "alert_view", raised["alert_id"])]
         assert routes == ["detail", "image"]
         denied = await system.gateway.get(ref["href"], headers=system.token("analyst"))

@@ -29,6 +29,7 @@ _IMAGE_KINDS: dict[str, ImageKind] = {
 def parse(ctx: IngestContext) -> ParsedPayload:
     """One read per event; the attached picture's kind comes from the event's `imageType`."""
     images: list[ReadImage] = []
+    flags: list[str] = []
     if ctx.body.media in ("multipart", "form"):
         part = ctx.body.part("event")
         if part is None:
@@ -41,7 +42,7 @@ def parse(ctx: IngestContext) -> ParsedPayload:
     if ctx.body.media in ("multipart", "form"):
         upload = ctx.body.part("image")
         kind = _IMAGE_KINDS.get(str(doc.get("imageType")), "overview")
-        image = image_from_bytes(upload.data, kind, upload.content_type) if upload else None
+        image = image_from_bytes(upload.data, kind, flags) if upload else None
         images = [image] if image else []
     serial = (optional(doc, "camera_info", dict) or {}).get("SerialNumber")
     builder = PayloadBuilder(ctx, vendor=VENDOR, camera_hint=serial)
@@ -51,7 +52,7 @@ def parse(ctx: IngestContext) -> ParsedPayload:
         builder.refuse(refusal, index=0)
         return builder.done()
     stamp = _captured(doc)
-    flags = ["captured_at_zone_assumed"] if stamp.zone_assumed else []
+    flags += ["captured_at_zone_assumed"] if stamp.zone_assumed else []
     conf = confidence(doc.get("plateConfidence"), scale=1.0, field="plateConfidence")
     geotag = optional(doc, "geotag", dict) or {}
     lat, lon = position(number(geotag, "lat", path="geotag"), number(geotag, "lon", path="geotag"), flags)

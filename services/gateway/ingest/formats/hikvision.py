@@ -28,13 +28,14 @@ _NO_PLATE = {"unknown", "无车牌"}  # what cameras write when they saw a vehic
 def parse(ctx: IngestContext) -> ParsedPayload:
     """One read per ANPR event; other event types (the `videoloss` keep-alive) are heartbeats."""
     images: list[ReadImage] = []
+    flags: list[str] = []
     if ctx.body.media in ("multipart", "form"):
         part = ctx.body.part("anpr.xml") or next((p for p in ctx.body.parts if _is_xml(p)), None)
         if part is None:
             raise invalid("anpr.xml", "multipart part")
         root, vendor_format = decode_xml(part.data), f"{VENDOR}.anpr_multipart"
         for other in ctx.body.parts:
-            image = None if other is part else image_from_bytes(other.data, _image_kind(other), other.content_type)
+            image = None if other is part else image_from_bytes(other.data, _image_kind(other), flags)
             if image:
                 images.append(image)
     else:
@@ -45,7 +46,6 @@ def parse(ctx: IngestContext) -> ParsedPayload:
     anpr = child(root, "ANPR")
     if anpr is None:
         return builder.done("heartbeat" if text(root, "eventType") == "videoloss" else "empty")
-    flags: list[str] = []
     sent_plate = text(anpr, "licensePlate") or text(anpr, "originalLicensePlate") or ""
     plate_fields: dict[str, Any] = {}
     if sent_plate.lower() not in _NO_PLATE:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from libs.common.contracts.reads import Candidate, ReadImage
+from libs.common.errors import InvalidInput
 
 from ..body import decode_json
 from ..confidence import confidence
@@ -23,13 +24,14 @@ def parse(ctx: IngestContext) -> ParsedPayload:
     """One read per result; the webhook image, when attached, goes with every read as the overview."""
     body = ctx.body
     images: list[ReadImage] = []
+    image_flags: list[str] = []  # the one upload goes with every read, and so does what was wrong with it
     if body.media in ("multipart", "form"):
         part = body.part("json")
         if part is None:
             raise invalid("json", "form field")
         document_bytes, doc = part.data, decode_json(part.data)
         upload = body.part("upload")
-        image = image_from_bytes(upload.data, "overview", upload.content_type) if upload else None
+        image = image_from_bytes(upload.data, "overview", image_flags) if upload else None
         images = [image] if image else []
     else:
         document_bytes, doc = body.raw, body.document
@@ -47,21 +49,26 @@ def parse(ctx: IngestContext) -> ParsedPayload:
     key = f"{data.get('camera_id')}|{sent_at}|{data.get('filename')}" if sent_at else body_key(document_bytes)
     for index, result in enumerate(objects(data, "results", path="data")):
         path = f"data.results[{index}]"
-        flags = list(stamp_flags)
+        flags = [*stamp_flags, *image_flags]
         fields = _vehicle_mode(result, path) if isinstance(result.get("plate"), dict) else _classic(result, path)
         try:
             fields.update(_plate(result, path))
         except PlateRefused as refusal:
             builder.refuse(refusal, index=index)
             continue
-        builder.add(
-            vendor_format=f"{VENDOR}.{event}",
-            read_id=read_id(VENDOR, ctx.agency, ctx.camera_id, key, index),
-            captured_at=stamp.at,
-            images=images,
-            flags=flags,
-            **fields,
-        )
+        try:
+            builder.add(
+                vendor_format=f"{VENDOR}.{event}",
+                read_id=read_id(VENDOR, ctx.agency, ctx.camera_id, key, index),
+                captured_at=stamp.at,
+                images=images,
+                flags=flags,
+                **fields,
+            )
+        except InvalidInput as err:
+            if err.code != "image_refused":
+                raise
+            builder.reject(err, index=index, path=path)  # a vehicle with no plate and no image: this one only
     return builder.done()
 
 

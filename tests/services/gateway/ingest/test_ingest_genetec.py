@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-JPEG_B64 = base64.b64encode(b"\xff\xd8\xff\xe0sharpv\xff\xd9").decode()
+from tests.libs.common.image_samples import jpeg
+
+JPEG_B64 = base64.b64encode(jpeg()).decode()
 
 
 def sharpv(**overrides: object) -> bytes:

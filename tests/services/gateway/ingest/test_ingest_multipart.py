@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -11,8 +12,10 @@ import pytest
 
 from libs.common.contracts.reads import Box
 from libs.common.errors import InvalidInput, MalformedPayload
+from tests.libs.common.image_samples import jpeg
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) + b"\r\n--not-a-boundary\r\n\xff\xd9"
+# a real JPEG, then bytes a naive multipart split would take for a boundary (readers stop at the end marker)
+JPEG = jpeg() + bytes(range(256)) + b"\r\n--not-a-boundary\r\n\xff\xd9"
 
 HIK_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <EventNotificationAlert version="2.0" xmlns="http://www.isapi.org/ver20/XMLSchema">
@@ -78,7 +81,9 @@ class TestPlateRecognizerForms:
         assert read.plate_box == Box(x=1, y=2, width=10, height=5)
         (image,) = read.images
         assert image.kind == "overview" and base64.b64decode(image.data_b64) == JPEG
-        assert base64.b64decode(read.raw_body or "") == body
+        # the image travels once: in raw_body its part holds its digest instead
+        assert image.digest == "sha256:" + hashlib.sha256(JPEG).hexdigest()
+        assert base64.b64decode(read.raw_body or "") == body.replace(JPEG, image.digest.encode())
 
     def test_resent_with_new_boundary_keeps_id(self, parse, form_body):
         body, ctype = form_body([("json", None, None, json.dumps(PR_STREAM).encode())])

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from libs.common.errors import InvalidInput
+from tests.libs.common.image_samples import jpeg
 
-JPEG = base64.b64encode(b"\xff\xd8\xff\xe0" + b"jpeg-bytes" * 5 + b"\xff\xd9").decode()
+JPEG = base64.b64encode(jpeg()).decode()
 
 
 def group(**overrides: object) -> dict:
@@ -75,7 +76,16 @@ class TestGroups:
     def test_bad_plate_is_rejected_not_raised(self, parse):
         payload = parse(encode(group(best_plate_number="ABCDEFGHIJ1234567")))
         assert payload.reads == []
-        assert payload.rejected == [{"index": 0, "plate_raw": "ABCDEFGHIJ1234567", "reason": "plate_too_long"}]
+        assert payload.rejected == [
+            {
+                "index": 0,
+                "code": "invalid_plate",
+                "field": "plate",
+                "message": "plate cannot be stored",
+                "plate_raw": "ABCDEFGHIJ1234567",
+                "reason": "plate_too_long",
+            }
+        ]
 
     def test_missing_best_plate_is_invalid(self, parse):
         body = group()
@@ -132,7 +142,8 @@ class TestOtherDataTypes:
         body = {"data_type": "alpr_results", "epoch_time": 1562681608425, "uuid": "u-1", "results": results}
         payload = parse(encode(body))
         assert [r.plate for r in payload.reads] == ["ABC123"]
-        assert payload.rejected == [{"index": 1, "plate_raw": "--", "reason": "plate_unreadable"}]
+        (refused,) = payload.rejected
+        assert refused["index"] == 1 and refused["code"] == "invalid_plate" and refused["reason"] == "plate_unreadable"
 
     def test_two_row_plate_folds(self, parse):
         body = {"data_type": "alpr_results", "epoch_time": 1562681608425, "results": [{"plate": "AB\n123"}]}

@@ -1,0 +1,115 @@
+"""raw_body: the vendor's document as sent, except that each image it kept is replaced by its digest.
+
+An image travels once on READS, in `images`; raw_body names it instead, so the stored evidence still ties
+the document to the image (sha256 of the bytes records stores and serves). Deterministic, per kind of body:
+- JSON: the whole string value that held the image (a `data:` URL included) becomes `"sha256:<hex>"`;
+- XML: the text of the element that held it becomes `sha256:<hex>`;
+- multipart and other binary bodies (kept base64): each image part's bytes become the ASCII `sha256:<hex>`.
+Everything else stays byte for byte. An image that was not kept (refused, undecodable) stays where it was.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from libs.common.contracts.reads import ReadImage
+
+from .body import VendorBody
+
+_PREFIX = 48  # base64 characters looked for first: within the first line even when a sender wraps lines
+
+
+@dataclass(frozen=True)
+class _Syntax:
+    """Where a value that holds an image begins and ends in a text, and how it is read and written."""
+
+    value: re.Pattern[str]  # every value, for the slow path; group 1 is the value's span
+    opener: str
+    closer: str
+    inner: bool  # the span excludes opener and closer (XML text) or includes them (a JSON string)
+    decode: Callable[[str], object]
+    encode: Callable[[str], str]
+
+
+_JSON = _Syntax(re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")', re.DOTALL), '"', '"', False, json.loads, json.dumps)
+_XML = _Syntax(re.compile(r">([^<]*)<"), ">", "<", True, html.unescape, str)
+
+
+def raw_body(body: VendorBody, images: Iterable[ReadImage]) -> str:
+    """body.text with each kept image replaced by its digest."""
+    kept = _by_data(images)
+    text = body.text
+    if not kept:
+        return text
+    # text is base64 of the body (multipart, binary) exactly when it is longer than the body
+    if len(text) > len(body.raw):
+        raw = body.raw
+        for b64, name in kept.items():
+            raw = raw.replace(base64.b64decode(b64), name.encode("ascii"))
+        return base64.b64encode(raw).decode("ascii")
+    if body.media in ("json", "xml"):
+        return _without(text, kept, _JSON if body.media == "json" else _XML)
+    return text  # a url-encoded form: no format sends images that way; what came stays as it came
+
+
+def json_without_images(text: str, images: Iterable[ReadImage]) -> str:
+    """A JSON text with every string value that holds a kept image replaced by the image's digest."""
+    kept = _by_data(images)
+    return _without(text, kept, _JSON) if kept else text
+
+
+def _without(text: str, kept: dict[str, str], syntax: _Syntax) -> str:
+    for b64, name in kept.items():
+        spans = list(_found(text, b64, syntax)) or list(_scanned(text, b64, syntax))
+        for start, end in reversed(spans):
+            text = text[:start] + syntax.encode(name) + text[end:]
+    return text
+
+
+def _found(text: str, b64: str, syntax: _Syntax) -> Iterator[tuple[int, int]]:
+    """Fast path: the image's first characters, then the value around them."""
+    prefix = b64.rstrip("=")[:_PREFIX]
+    at = text.find(prefix)
+    while at >= 0:
+        start, end = text.rfind(syntax.opener, 0, at), text.find(syntax.closer, at)
+        span = (start + 1, end) if syntax.inner else (start, end + 1)
+        if start >= 0 and end >= 0 and _holds(text[span[0] : span[1]], b64, syntax):
+            yield span
+            at = text.find(prefix, span[1])
+        else:
+            at = text.find(prefix, at + 1)
+
+
+def _scanned(text: str, b64: str, syntax: _Syntax) -> Iterator[tuple[int, int]]:
+    """Slow path, for an image escaped (`\\/`) or wrapped before its first line ends: every long value."""
+    for match in syntax.value.finditer(text):
+        start, end = match.span(1)
+        if end - start >= len(b64) // 2 and _holds(text[start:end], b64, syntax):
+            yield start, end
+
+
+def _holds(value: str, b64: str, syntax: _Syntax) -> bool:
+    try:
+        return _normalized(syntax.decode(value)) == b64
+    except ValueError:
+        return False
+
+
+def _normalized(value: object) -> str | None:
+    """The base64 text images.image_from_base64 keeps from a sent value."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.startswith("data:"):
+        text = text.partition(",")[2]
+    text = "".join(text.split())
+    return text + "=" * (-len(text) % 4)
+
+
+def _by_data(images: Iterable[ReadImage]) -> dict[str, str]:
+    return {i.data_b64: i.digest for i in images if i.digest}
