@@ -92,6 +92,10 @@ class RecordedChange:
         self.session = session
         self.event = template
 
+    def record(self, event: AuditEvent) -> None:
+        """Name the change's whole record, for an owner that builds it itself."""
+        self.event = event
+
     def complete(self, **fields: Any) -> None:
         """Add what the change produced (ids, counts, status) to its record; `details` are merged."""
         if self.event is None:
@@ -108,8 +112,12 @@ class ChangeRecorder:
         self.trail = trail
 
     @asynccontextmanager
-    async def __call__(self, template: AuditEvent | None) -> AsyncIterator[RecordedChange]:
-        """Open the change's transaction; `template` is its record (None: a caller inside the system)."""
+    async def __call__(self, template: AuditEvent | None = None) -> AsyncIterator[RecordedChange]:
+        """Open the change's transaction; `template` is its record, or set later with `record`.
+
+        A change left with no record commits unrecorded: only callers inside the system (tests, seeding)
+        send a request without one; every gateway route sends one.
+        """
         confirmed: AuditEvent | None = None
         try:
             async with self.uow() as session:

@@ -19,7 +19,7 @@ from libs.common.contracts.purpose import Purpose
 from libs.common.contracts.search import SearchQuery
 from libs.common.errors import AlprError, Conflict, Forbidden, InvalidInput, NotFound
 from services.gateway import repository
-from services.gateway.api.deps import AuditDep, PrincipalDep, RuntimeDep, Supervisor, require
+from services.gateway.api.deps import AuditDep, PrincipalDep, RuntimeDep, Supervisor, changes_in, require
 from services.gateway.api.searches import EXAMPLE, actor_of
 from services.gateway.models import Approval
 from services.gateway.service import Principal, broad_reasons, check_class_limits, check_purpose
@@ -94,10 +94,9 @@ async def request_approval(
         expires_at=now + timedelta(hours=rt.settings.approval_valid_hours),
         created_at=now,
     )
-    assert rt.uow is not None
-    async with rt.uow() as session:
-        await repository.save(session, approval)
-        await audit.record(_change(principal, approval, "approval_requested", body.purpose, broad=reasons))
+    async with changes_in(rt, audit)() as change:
+        await repository.save(change.session, approval)
+        change.record(_change(principal, approval, "approval_requested", body.purpose, broad=reasons))
     return view(approval)
 
 
@@ -131,8 +130,8 @@ async def decide(
 ) -> ApprovalView:
     """A supervisor other than the requester grants or refuses; a grant runs for the configured hours."""
     now = datetime.now(UTC)
-    assert rt.uow is not None
-    async with rt.uow() as session:
+    async with changes_in(rt, audit)() as change:
+        session = change.session
         approval = await repository.get_approval(session, approval_id=approval_id)
         if approval is None:
             raise NotFound("no such approval", code="approval_not_found")
@@ -146,7 +145,7 @@ async def decide(
             approval.expires_at = now + timedelta(hours=rt.settings.approval_valid_hours)
         await repository.save(session, approval)
         purpose = Purpose.model_validate(approval.purpose)
-        await audit.record(_change(principal, approval, f"approval_{approval.status}", purpose, note=body.note))
+        change.record(_change(principal, approval, f"approval_{approval.status}", purpose, note=body.note))
         return view(approval)
 
 

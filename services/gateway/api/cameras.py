@@ -11,12 +11,11 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from libs.common.audit_trail import ChangeRecorder
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.errors import Conflict, NotFound
 from libs.common.validation import Line
 from services.gateway import repository
-from services.gateway.api.deps import AuditDep, RuntimeDep, forget_camera_credentials, require
+from services.gateway.api.deps import AuditDep, RuntimeDep, changes_in, forget_camera_credentials, require
 from services.gateway.api.searches import actor_of
 from services.gateway.models import Camera
 from services.gateway.service import Principal, new_camera_credential
@@ -93,11 +92,6 @@ def _record(principal: Principal, request: Request, action: str, camera_id: str)
     )
 
 
-def _changes(rt: RuntimeDep, audit: AuditDep) -> ChangeRecorder:
-    assert rt.uow is not None
-    return ChangeRecorder(rt.uow, audit)
-
-
 @router.post("", status_code=201, response_model=CredentialOut)
 async def register_camera(
     body: CameraIn, request: Request, principal: CameraAdmin, rt: RuntimeDep, audit: AuditDep
@@ -105,7 +99,7 @@ async def register_camera(
     """Register a camera of this agency and issue its first credential."""
     credential, credential_id, secret_hash = new_camera_credential(body.camera_id)
     record = _record(principal, request, "camera_registered", body.camera_id)
-    async with _changes(rt, audit)(record) as change:
+    async with changes_in(rt, audit)(record) as change:
         session = change.session
         if await repository.get_camera(session, camera_id=body.camera_id):
             raise Conflict("a camera with this id exists", code="camera_exists")
@@ -127,7 +121,7 @@ async def rotate_credential(
     """Issue a new credential; the old one stops working at once."""
     credential, credential_id, secret_hash = new_camera_credential(camera_id)
     record = _record(principal, request, "camera_credential_rotated", camera_id)
-    async with _changes(rt, audit)(record) as change:
+    async with changes_in(rt, audit)(record) as change:
         session = change.session
         camera = await repository.get_camera(session, camera_id=camera_id)
         if camera is None:
@@ -144,7 +138,7 @@ async def set_enabled(
 ) -> CameraOut:
     """Enable or disable a camera; a disabled camera's reads are refused and counted."""
     record = _record(principal, request, "camera_enabled" if body.enabled else "camera_disabled", camera_id)
-    async with _changes(rt, audit)(record) as change:
+    async with changes_in(rt, audit)(record) as change:
         session = change.session
         camera = await repository.get_camera(session, camera_id=camera_id)
         if camera is None:

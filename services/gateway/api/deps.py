@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from jose import jwt as jose_jwt
 
 from libs.common import metrics
-from libs.common.audit_trail import AuditTrail
+from libs.common.audit_trail import AuditTrail, ChangeRecorder
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.errors import Forbidden, Unauthenticated
 from libs.common.tokens import TokenVerifier
@@ -52,6 +52,12 @@ async def audit_trail(rt: RuntimeDep) -> AuditTrail:
 
 
 AuditDep = Annotated[AuditTrail, Depends(audit_trail)]
+
+
+def changes_in(rt: Runtime, audit: AuditTrail) -> ChangeRecorder:
+    """The unit of work of a change to the gateway's own tables: committed only with its record."""
+    assert rt.uow is not None
+    return ChangeRecorder(rt.uow, audit)
 
 
 def limits_of(rt: RuntimeDep) -> GatewayLimits:

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.services.gateway.test_alert_routes import listed_plate, raise_alert
+from tests.services.gateway.test_first_path import post_read, wait_stored
 from tests.services.sharing.conftest import PartnerSetup
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -119,6 +120,27 @@ async def _proposal_send(system: Any, p: Prepared) -> httpx.Response:
     return await system.gateway.post("/v1/admin/agreements", json=terms, headers=system.token("admin"))
 
 
+async def _person_prepare(system: Any) -> Prepared:
+    return {"key": f"gated-{uuid.uuid4().hex[:8]}@sjpd.example"}
+
+
+async def _person_send(system: Any, p: Prepared) -> httpx.Response:
+    body = {"sub": p["key"], "name": "Gated Person", "badge": "4711", "roles": ["officer"], "user_class": "sworn"}
+    return await system.gateway.post("/v1/admin/persons", json=body, headers=system.token("admin"))
+
+
+async def _correction_prepare(system: Any) -> Prepared:
+    posted = await post_read(system, unique_plate())
+    read_id = posted.json()["read_ids"][0]
+    assert await wait_stored(system, read_id) == 1
+    return {"key": read_id}
+
+
+async def _correction_send(system: Any, p: Prepared) -> httpx.Response:
+    body = {"plate": unique_plate(), "reason": "The image shows an 8 where the reader gave a B"}
+    return await system.gateway.post(f"/v1/reads/{p['key']}/corrections", json=body, headers=system.token("officer"))
+
+
 PROBES = {
     "hold": Probe(
         "hold_change",
@@ -162,6 +184,21 @@ PROBES = {
         "SELECT count(*) FROM sharing.agreement_proposals WHERE after ->> 'partner_ori' = $1",
         lambda p, body: {"details": {"result": {"id": body["id"]}}},
     ),
+    # beyond the six the drill found: a person entered, a read corrected
+    "person_creation": Probe(
+        "personnel_change",
+        _person_prepare,
+        _person_send,
+        "SELECT count(*) FROM gateway.persons WHERE sub = $1",
+        lambda p, body: {"query": {"subject": p["key"]}, "details": {"change": "created"}},
+    ),
+    "read_correction": Probe(
+        "read_correction",
+        _correction_prepare,
+        _correction_send,
+        "SELECT count(*) FROM records.reads WHERE supersedes = $1::uuid",
+        lambda p, body: {"query": {"read_id": p["key"]}, "result_ids": [body["read_id"]]},
+    ),
 }
 
 
@@ -203,9 +240,7 @@ class TestAuditGatedChanges:
         assert response.json()["error"]["code"] == "audit_unavailable"
         assert await fetch(system, probe.stored, prepared["key"]) == 0
         # the unconfirmed record may reach the log from the stream; a record that it was not made follows it
-        assert await eventually(
-            lambda: _more(records_like(system, probe.event_type, not_committed), followed_before)
-        )
+        assert await eventually(lambda: _more(records_like(system, probe.event_type, not_committed), followed_before))
         assert await fetch(system, probe.stored, prepared["key"]) == 0
 
     async def test_with_audit_running_the_change_is_made_with_its_record(self, system: Any, name: str) -> None:

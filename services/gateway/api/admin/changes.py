@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from libs.common.audit_trail import AuditTrail
+from libs.common.audit_trail import RecordedChange
 from libs.common.contracts.audit import AuditEvent, EventType
 from services.gateway.api.searches import actor_of
 from services.gateway.models import Person, TrainingRecord
@@ -54,8 +54,8 @@ def snapshot(person: Person) -> dict[str, Any]:
     )
 
 
-async def record_change(
-    audit: AuditTrail,
+def record_change(
+    recorded: RecordedChange,
     principal: Principal,
     *,
     event_type: EventType,
@@ -66,7 +66,7 @@ async def record_change(
     **details: Any,
 ) -> None:
     """Every personnel and admin change is in the audit log before it is committed."""
-    await audit.record(
+    recorded.record(
         AuditEvent(
             event_type=event_type,
             actor=actor_of(principal),

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from libs.common.contracts.audit import EventType
 from services.gateway import repository
 from services.gateway.api.admin.changes import record_change
-from services.gateway.api.deps import Admin, AuditDep, RuntimeDep
+from services.gateway.api.deps import Admin, AuditDep, RuntimeDep, changes_in
 from services.gateway.models import UserClass
 from services.gateway.service import PERMISSIONS
 
@@ -54,8 +54,8 @@ async def put_user_class(
     name: str, body: UserClassIn, principal: Admin, rt: RuntimeDep, audit: AuditDep
 ) -> UserClassView:
     """Create or change a class; people of the class get the new limits on their next request."""
-    assert rt.uow is not None
-    async with rt.uow() as session:
+    async with changes_in(rt, audit)() as change:
+        session = change.session
         current = await repository.get_user_class(session, name=name)
         before = current.model_dump() if current else None
         user_class = current or UserClass(name=name, max_lookback_days=body.max_lookback_days)
@@ -63,8 +63,8 @@ async def put_user_class(
             setattr(user_class, field, value)
         await repository.save(session, user_class)
         after = user_class.model_dump()
-        await record_change(
-            audit,
+        record_change(
+            change,
             principal,
             event_type=EventType.ADMIN_CHANGE,
             subject=f"user_class:{name}",

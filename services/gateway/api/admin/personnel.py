@@ -8,14 +8,14 @@ from typing import Any
 from fastapi import APIRouter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.common.audit_trail import AuditTrail
+from libs.common.audit_trail import AuditTrail, RecordedChange
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from libs.common.web import Runtime
 from services.gateway import repository
 from services.gateway.api.admin.changes import PersonView, person_view, record_change, snapshot
 from services.gateway.api.admin.forms import PersonCreate, RolesChange, StatusNote, TrainingIn
-from services.gateway.api.deps import Admin, AuditDep, PersonnelApprover, RuntimeDep
+from services.gateway.api.deps import Admin, AuditDep, PersonnelApprover, RuntimeDep, changes_in
 from services.gateway.models import Person, TrainingRecord
 from services.gateway.service import Principal, check_roles, system_actor
 
@@ -63,14 +63,14 @@ async def get_person(sub: str, principal: Admin, rt: RuntimeDep, audit: AuditDep
 async def create_person(body: PersonCreate, principal: Admin, rt: RuntimeDep, audit: AuditDep) -> PersonView:
     """A new person starts pending: no access until a supervisor activates them and training is current."""
     check_roles(body.roles)
-    assert rt.uow is not None
-    async with rt.uow() as session:
+    async with changes_in(rt, audit)() as change:
+        session = change.session
         if await repository.get_person(session, sub=body.sub) is not None:
             raise Conflict("a person with this subject exists", code="person_exists")
         await _check_class(session, body.user_class)
         person = Person(**body.model_dump(), agency=rt.settings.agency, status="pending", created_at=datetime.now(UTC))
         await repository.save(session, person)
-        await _personnel_changed(audit, principal, person, "created", before=None)
+        _personnel_changed(change, principal, person, "created", before=None)
         return person_view(person)
 
 
@@ -80,8 +80,8 @@ async def activate(sub: str, principal: PersonnelApprover, rt: RuntimeDep, audit
     if principal.person.sub == sub:
         raise Forbidden("a supervisor cannot approve their own account", code="self_approval")
     now = datetime.now(UTC)
-    assert rt.uow is not None
-    async with rt.uow() as session:
+    async with changes_in(rt, audit)() as change:
+        session = change.session
         person = await _existing(session, sub)
         if person.status not in ("pending", "suspended", "deactivated"):
             raise Conflict(f"a {person.status} account cannot be activated", code="invalid_transition")
@@ -90,7 +90,7 @@ async def activate(sub: str, principal: PersonnelApprover, rt: RuntimeDep, audit
         person.status, person.status_reason = "active", None
         person.approved_by, person.last_active_at = principal.person.sub, now
         await repository.save(session, person)
-        await _personnel_changed(audit, principal, person, "activated", before=before)
+        _personnel_changed(change, principal, person, "activated", before=before)
         return person_view(person)
 
 
@@ -102,8 +102,8 @@ async def record_training(sub: str, body: TrainingIn, principal: Admin, rt: Runt
         raise InvalidInput(
             "training is completed in the past and expires after completion", code="invalid_training_dates"
         )
-    assert rt.uow is not None
-    async with rt.uow() as session:
+    async with changes_in(rt, audit)() as change:
+        session = change.session
         person = await _existing(session, sub)
         before = snapshot(person)
         record = TrainingRecord(
@@ -116,7 +116,7 @@ async def record_training(sub: str, body: TrainingIn, principal: Admin, rt: Runt
             if person.training_expires_at and person.training_expires_at > datetime.now(UTC):
                 person.status, person.status_reason = "active", None
                 await repository.save(session, person)
-        await _personnel_changed(audit, principal, person, "training_recorded", before=before, course=body.course)
+        _personnel_changed(change, principal, person, "training_recorded", before=before, course=body.course)
         return person_view(person, await repository.list_training(session, sub=sub))
 
 
@@ -125,14 +125,14 @@ async def change_roles(sub: str, body: RolesChange, principal: Admin, rt: Runtim
     """D1: roles and class; auditor and admin are never held together; no one changes their own."""
     _not_self(principal.person.sub, sub)
     check_roles(body.roles)
-    assert rt.uow is not None
-    async with rt.uow() as session:
+    async with changes_in(rt, audit)() as change:
+        session = change.session
         person = await _existing(session, sub)
         await _check_class(session, body.user_class)
         before = snapshot(person)
         person.roles, person.user_class = body.roles, body.user_class
         await repository.save(session, person)
-        await _personnel_changed(audit, principal, person, "roles_changed", before=before)
+        _personnel_changed(change, principal, person, "roles_changed", before=before)
         return person_view(person)
 
 
@@ -160,8 +160,8 @@ async def _set_status(
 ) -> PersonView:
     _not_self(principal.person.sub, sub)
     now = datetime.now(UTC)
-    assert rt.uow is not None
-    async with rt.uow() as session:
+    async with changes_in(rt, audit)() as change:
+        session = change.session
         person = await _existing(session, sub)
         if allowed is not None and person.status not in allowed:
             raise Conflict(f"the account is {person.status}", code="invalid_transition")
@@ -171,8 +171,8 @@ async def _set_status(
         else:
             await repository.set_status(session, sub=sub, status=status, reason=note)
         await session.refresh(person)
-        change = "lock_released" if status == "active" else status
-        await _personnel_changed(audit, principal, person, change, before=before, note=note)
+        what = "lock_released" if status == "active" else status
+        _personnel_changed(change, principal, person, what, before=before, note=note)
         return person_view(person)
 
 
@@ -193,8 +193,8 @@ async def _check_class(session: AsyncSession, name: str) -> None:
         raise InvalidInput("no such user class", code="unknown_user_class")
 
 
-async def _personnel_changed(
-    audit: AuditTrail,
+def _personnel_changed(
+    recorded: RecordedChange,
     principal: Principal,
     person: Person,
     change: str,
@@ -203,8 +203,8 @@ async def _personnel_changed(
     **details: Any,
 ) -> None:
     """A personnel change in the audit log, with the person as they were and as they are now."""
-    await record_change(
-        audit,
+    record_change(
+        recorded,
         principal,
         event_type=EventType.PERSONNEL_CHANGE,
         subject=person.sub,
