@@ -1,0 +1,82 @@
+"""ChangeRecorder: a change commits only with its persisted record, and a failed commit is recorded too."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from libs.common.audit_trail import ChangeRecorder
+from libs.common.contracts.audit import Actor, AuditEvent, EventType
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def event() -> AuditEvent:
+    return AuditEvent(
+        event_type=EventType.ADMIN_CHANGE,
+        actor=Actor(sub="test-change-recorder"),
+        query={"subject": f"probe-{uuid.uuid4().hex[:8]}"},
+    )
+
+
+async def stored(system: Any, subject: str) -> list[dict[str, Any]]:
+    conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT payload FROM audit.access_records WHERE payload::jsonb -> 'query' ->> 'subject' = $1 ORDER BY seq",
+            subject,
+        )
+    finally:
+        await conn.close()
+    return [json.loads(r["payload"]) for r in rows]
+
+
+def recorder(system: Any) -> ChangeRecorder:
+    rt = system.runtime("gateway")
+    return ChangeRecorder(rt.uow, rt.extras["audit"])
+
+
+class TestChangeRecorder:
+    async def test_a_commit_that_fails_after_its_record_is_followed_by_a_not_committed_record(self, system) -> None:
+        first = event()
+        with pytest.raises(IntegrityError):
+            async with recorder(system)(first) as change:
+                # a deferred constraint fails only at COMMIT: after the record was confirmed
+                await change.session.execute(
+                    text("CREATE TEMP TABLE probe (x int UNIQUE DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP")
+                )
+                await change.session.execute(text("INSERT INTO probe VALUES (1), (1)"))
+        subject = first.query["subject"]
+        for _ in range(200):
+            records = await stored(system, subject)
+            if len(records) == 2:
+                break
+            await asyncio.sleep(0.05)
+        made, followed = records
+        assert made["outcome"] == "granted" and made["details"]["recorded"] == "before_commit"
+        assert followed["outcome"] == "not_committed"
+        assert followed["details"] == {
+            "record_of": first.event_id,
+            "reason": "commit_failed",
+            "error": "IntegrityError",
+        }
+
+    async def test_a_change_named_no_record_is_refused_by_nothing_but_commits_unrecorded(self, system) -> None:
+        async with recorder(system)() as change:
+            assert (await change.session.execute(text("SELECT 1"))).scalar() == 1
+        assert change.event is None
+
+    async def test_the_owner_completes_the_record_with_what_the_change_produced(self, system) -> None:
+        first = event()
+        async with recorder(system)(first) as change:
+            change.complete(result_ids=["made-1"], details={"status": "active"})
+        [made] = await stored(system, first.query["subject"])
+        assert made["result_ids"] == ["made-1"]
+        assert made["details"] == {"status": "active", "recorded": "before_commit"}
