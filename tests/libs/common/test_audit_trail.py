@@ -68,11 +68,6 @@ class TestChangeRecorder:
             "error": "IntegrityError",
         }
 
-    async def test_a_change_named_no_record_is_refused_by_nothing_but_commits_unrecorded(self, system) -> None:
-        async with recorder(system)() as change:
-            assert (await change.session.execute(text("SELECT 1"))).scalar() == 1
-        assert change.event is None
-
     async def test_the_owner_completes_the_record_with_what_the_change_produced(self, system) -> None:
         first = event()
         async with recorder(system)(first) as change:
