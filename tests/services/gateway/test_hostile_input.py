@@ -133,6 +133,36 @@ class TestTextAtTheDoor:
         assert names(refusal(response), "scope")
 
 
+class TestHotlistFiles:
+    @pytest.mark.parametrize("upload", ["raw", "multipart"])
+    async def test_a_line_that_could_not_be_stored_is_refused_and_the_rest_imported(
+        self, system: Any, upload: str
+    ) -> None:
+        made = await system.gateway.post(
+            "/v1/hotlists",
+            json={"name": f"list {uuid.uuid4().hex[:8]}", "source": "manual"},
+            headers=system.token("admin"),
+        )
+        good = "7" + uuid.uuid4().hex[:6].upper()
+        content = (
+            f"plate,state,reason,entered_at\n{good},CA,stolen,\n7NUL001,CA,sto\x00len,\n7ESC002,CA,st\x1bolen,\n"
+            "7OLD003,CA,stolen,0001-01-01T00:00:00+01:00\n7NEW004,CA,stolen,9999-12-31T23:59:59-05:00\n"
+        ).encode()
+        url, params = f"/v1/hotlists/{made.json()['hotlist_id']}/imports", {"time_zone": "UTC", "format": "csv"}
+        if upload == "raw":
+            headers = {**system.token("admin"), "content-type": "text/plain"}
+            response = await system.gateway.post(url, content=content, params=params, headers=headers)
+        else:
+            files = {"file": ("list.csv", content)}
+            response = await system.gateway.post(url, files=files, params=params, headers=system.token("admin"))
+        assert response.status_code == 200, response.text
+        result = response.json()
+        assert result["accepted_lines"] == [2]
+        codes = {line["line_no"]: line["code"] for line in result["refused"]}
+        assert codes == {3: "invalid_text", 4: "invalid_text", 5: "bad_date", 6: "bad_date"}
+        await ordinary_search_answers(system)
+
+
 class TestTokenHeaders:
     @pytest.mark.parametrize("member", ["kid", "alg", "typ"])
     @pytest.mark.parametrize("value", [["k"], {"k": 1}, 7, 1.5, None, True, [[[]]]])

@@ -11,6 +11,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from libs.common.contracts.reads import PLATE_MAX_LEN, normalize_plate
+from libs.common.errors import InvalidInput
+from libs.common.validation import check_instant, text_problem
 from services.records.hotlists.entries import (
     DEFAULT_EXPIRY_POLICY,
     ExpiryPolicy,
@@ -58,7 +60,7 @@ class ImportBatch:
         if not raw:
             return None
         try:
-            return datetime.strptime(raw, fmt).replace(tzinfo=self.tz)
+            return _in_range(datetime.strptime(raw, fmt).replace(tzinfo=self.tz), raw)
         except ValueError:
             raise LineRefused("bad_date", f"date {raw!r} is not {fmt}") from None
 
@@ -71,7 +73,7 @@ class ImportBatch:
             value = datetime.fromisoformat(raw)
         except ValueError:
             raise LineRefused("bad_date", f"date {raw!r} is not ISO 8601") from None
-        return value if value.tzinfo else value.replace(tzinfo=self.tz)
+        return _in_range(value if value.tzinfo else value.replace(tzinfo=self.tz), raw)
 
     def number(self, raw: str, field: str) -> int | None:
         """A whole number, None when blank, else `bad_number`."""
@@ -102,6 +104,10 @@ class ImportBatch:
             policy=self.policy,
         )
         blank_free = {name: value for name, value in fields.items() if value not in ("", None)}
+        for name, value in blank_free.items():
+            if isinstance(value, str) and (problem := text_problem(value)) is not None:
+                # refused here, line by line: one NUL must not fail the whole file at PostgreSQL
+                raise LineRefused("invalid_text", f"{name} contains a {problem.replace('_', ' ')}")
         try:
             return HotlistEntryIn(
                 source=self.source,
@@ -114,6 +120,13 @@ class ImportBatch:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
             raise LineRefused("bad_entry", f"{where}: {first['msg']}") from None
+
+
+def _in_range(at: datetime, raw: str) -> datetime:
+    try:
+        return check_instant(at, field="date")
+    except InvalidInput:
+        raise LineRefused("bad_date", f"date {raw!r} is outside the years a list may name") from None
 
 
 def numbered_lines(text: str) -> Iterator[tuple[int, str]]:
