@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from libs.common.validation import DEFAULT_CLOCK_SKEW_S
+
 
 class CommonSettings(BaseSettings):
     """Read from `ALPR_*` environment variables and validated at start-up."""
@@ -41,3 +43,33 @@ class CommonSettings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+
+MAX_RETENTION_DAYS = 365
+
+
+class RetentionSettings(CommonSettings):
+    """How long reads are kept and how far ahead a camera's clock may run: the window a read may carry.
+
+    The gateway (which refuses a read at the door) and records (which stores and purges it) read the same
+    `ALPR_RETENTION_DAYS`, `ALPR_BACKUP_WINDOW_DAYS` and `ALPR_CLOCK_SKEW_S`, so both compute one cutoff.
+    """
+
+    retention_days: int = 365
+    backup_window_days: int = 7
+    clock_skew_s: float = DEFAULT_CLOCK_SKEW_S
+
+    @model_validator(mode="after")
+    def _retention_within_law(self) -> RetentionSettings:
+        if not 1 <= self.retention_days <= MAX_RETENTION_DAYS:
+            raise ValueError(f"ALPR_RETENTION_DAYS must be 1..{MAX_RETENTION_DAYS}, got {self.retention_days}")
+        if not 0 <= self.backup_window_days < self.retention_days:
+            raise ValueError("ALPR_BACKUP_WINDOW_DAYS must be at least 0 and below the retention period")
+        if not 0 <= self.clock_skew_s <= 86_400:
+            raise ValueError("ALPR_CLOCK_SKEW_S must be 0..86400 seconds")
+        return self
+
+    @property
+    def active_retention_days(self) -> int:
+        """Days a read stays in the live database, so that backups never outlive the retention period."""
+        return self.retention_days - self.backup_window_days

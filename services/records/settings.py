@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pydantic import model_validator
 
-from libs.common.settings import CommonSettings
+from libs.common.settings import MAX_RETENTION_DAYS, RetentionSettings
 
-MAX_RETENTION_DAYS = 365
+__all__ = ["MAX_RETENTION_DAYS", "RecordsSettings"]
 
 
-class RecordsSettings(CommonSettings):
-    retention_days: int = 365
-    backup_window_days: int = 7
+class RecordsSettings(RetentionSettings):
     unmatched_retention_days: int | None = None  # B5: shorter cap for reads that matched no hotlist
     partitions_ahead_days: int = 3
     purge_interval_s: float = 3600.0  # the retention purge runs this often (first run after one interval)
@@ -27,18 +25,9 @@ class RecordsSettings(CommonSettings):
     lookalike_classes: str = ""
 
     @model_validator(mode="after")
-    def _retention_within_law(self) -> RecordsSettings:
-        if not 1 <= self.retention_days <= MAX_RETENTION_DAYS:
-            raise ValueError(f"ALPR_RETENTION_DAYS must be 1..{MAX_RETENTION_DAYS}, got {self.retention_days}")
-        if not 0 <= self.backup_window_days < self.retention_days:
-            raise ValueError("ALPR_BACKUP_WINDOW_DAYS must be at least 0 and below the retention period")
+    def _unmatched_within_retention(self) -> RecordsSettings:
         if self.unmatched_retention_days is not None and not (
             1 <= self.unmatched_retention_days <= self.retention_days
         ):
             raise ValueError("ALPR_UNMATCHED_RETENTION_DAYS must be between 1 and the retention period")
         return self
-
-    @property
-    def active_retention_days(self) -> int:
-        """Days a read stays in the live database, so that backups never outlive the retention period."""
-        return self.retention_days - self.backup_window_days

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.types import Receive, Scope, Send
 
 from libs.common import metrics
-from libs.common.errors import AlprError, PayloadTooLarge
+from libs.common.errors import AlprError, InvalidInput, PayloadTooLarge
 from libs.common.telemetry import hot_path_span
 from libs.common.web import Runtime, error_response, outage_response
 from services.gateway.api.deps import CameraDep, RuntimeDep, current_camera
@@ -38,6 +38,13 @@ _VENDOR_PREFIX = "/v1/ingest/"
 
 
 class IngestReply(BaseModel):
+    """202: the reads in `read_ids` are held by JetStream and will be stored.
+
+    `rejected` names each read of the post that was refused, as {"index", "code", "field", "message"} (a
+    refused plate adds "plate_raw" and "reason"); the others are stored. A post whose every read is refused
+    answers 422 `reads_rejected` instead, with the same entries under `details.rejected`.
+    """
+
     format: str
     kind: str
     accepted: int
@@ -112,7 +119,12 @@ async def _accept(request: Request, camera: Camera, rt: Runtime, fmt: str | None
         agency=camera.agency,
         camera_id=camera.camera_id,
         received_at=now,
+        active_retention_days=rt.settings.active_retention_days,
+        clock_skew_s=rt.settings.clock_skew_s,
     )
+    if parsed.rejected and not parsed.reads:
+        # nothing in the post will be stored: a 202 would tell the camera otherwise
+        raise InvalidInput("every read in the post was refused", code="reads_rejected", rejected=parsed.rejected)
     if parsed.replaces_preview:
         # a final group supersedes its preview; records removes the preview once the final is stored
         for read in parsed.reads:

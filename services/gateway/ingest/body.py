@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
-import json
 from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import parse_qs
 from xml.etree import ElementTree
 
 from libs.common.errors import MalformedPayload
+from libs.common.validation import check_document_text, load_json
 
 from .formdata import FormPart, parse_form
 
@@ -56,8 +56,13 @@ class VendorBody:
 
     @cached_property
     def document(self) -> Any:
-        """The body as JSON; the UTF-8 BOM some agents prepend is ignored."""
+        """The body as JSON, every string in it checked; the UTF-8 BOM some agents prepend is ignored."""
         return decode_json(self.raw)
+
+    @cached_property
+    def unchecked_document(self) -> Any:
+        """The body as JSON, its strings not yet checked: for a batch, which refuses reads one by one."""
+        return decode_json(self.raw, check_text=False)
 
     @cached_property
     def xml_root(self) -> ElementTree.Element:
@@ -75,19 +80,39 @@ class VendorBody:
         return base64.b64encode(self.raw).decode("ascii")
 
 
-def decode_json(raw: bytes) -> Any:
-    """JSON from bytes, or MalformedPayload(malformed_json)."""
+def decode_json(raw: bytes, *, check_text: bool = True) -> Any:
+    """JSON from bytes, bounded in depth, every string and key free of controls and lone surrogates.
+
+    MalformedPayload (malformed_json, json_too_deep) or InvalidInput (invalid_text, naming the field).
+    Vendors add fields over time and unknown ones are ignored, but what they hold is stored in `raw_body`,
+    so the text of every field is checked, known or not.
+    """
     try:
-        return json.loads(raw.removeprefix(_BOM).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        text = raw.removeprefix(_BOM).decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise MalformedPayload(f"body is not valid JSON: {exc}", code="malformed_json") from None
+    document = load_json(text)
+    if check_text:
+        check_document_text(document)
+    return document
+
+
+class _NoDoctype(ElementTree.TreeBuilder):
+    """A tree builder that stops at a DOCTYPE, before any entity in it is declared or expanded."""
+
+    def doctype(self, name: str, pubid: str, system: str) -> None:
+        raise MalformedPayload("XML with a DTD is not accepted", code="malformed_xml")
 
 
 def decode_xml(raw: bytes) -> ElementTree.Element:
-    """XML from bytes, or MalformedPayload(malformed_xml); DTDs are refused to rule out entity expansion."""
-    if b"<!DOCTYPE" in raw[:4096].upper() or b"<!ENTITY" in raw.upper():
-        raise MalformedPayload("XML with a DTD is not accepted", code="malformed_xml")
+    """XML from bytes, or MalformedPayload; DTDs are refused (in any encoding) to rule out entity expansion.
+
+    The parser, not a byte search, finds the DOCTYPE, so a UTF-16 document cannot hide one. Expat refuses
+    NUL, other C0 controls and surrogate references itself; an encoding it cannot read is malformed too.
+    """
+    parser = ElementTree.XMLParser(target=_NoDoctype())
     try:
-        return ElementTree.fromstring(raw.removeprefix(_BOM))
-    except ElementTree.ParseError as exc:
+        parser.feed(raw.removeprefix(_BOM))
+        return parser.close()
+    except (ElementTree.ParseError, LookupError, ValueError) as exc:  # unknown and multi-byte encodings
         raise MalformedPayload(f"body is not valid XML: {exc}", code="malformed_xml") from None

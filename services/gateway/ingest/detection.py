@@ -13,7 +13,7 @@ def detect_format(body: VendorBody) -> str:
     if body.media in ("multipart", "form"):
         found = _by_parts(body)
     elif body.media == "json":
-        found = _by_json(body.document)
+        found = _by_json(body.unchecked_document)  # the format's parser checks the text, a batch read by read
     elif body.media == "xml":
         found = _by_xml(local_name(body.xml_root.tag))
     else:

@@ -49,8 +49,8 @@ def from_iso(value: str, *, field: str, naive_zone: tzinfo = UTC) -> Stamp:
     except ValueError:
         raise InvalidInput(f"{field} is not an ISO 8601 time", code="invalid_field", field=field) from None
     if parsed.tzinfo is None:
-        return Stamp(parsed.replace(tzinfo=naive_zone).astimezone(UTC), zone_assumed=True)
-    return Stamp(parsed.astimezone(UTC))
+        return Stamp(_utc(parsed.replace(tzinfo=naive_zone), field=field), zone_assumed=True)
+    return Stamp(_utc(parsed, field=field))
 
 
 def from_any(value: object, *, field: str) -> Stamp:
@@ -83,11 +83,18 @@ def from_compact(value: str, *, field: str, zone: tzinfo) -> Stamp:
 
 def _compact(digits: str, millis: str | None, zone: tzinfo, *, field: str) -> datetime:
     try:
-        naive = datetime.strptime(digits, "%Y%m%d%H%M%S")
-    except ValueError:
+        naive = datetime.strptime(digits, "%Y%m%d%H%M%S") + timedelta(milliseconds=int(millis or 0))
+    except (ValueError, OverflowError):
         raise InvalidInput(f"{field} is not a valid date", code="invalid_field", field=field) from None
-    naive += timedelta(milliseconds=int(millis or 0))
-    return naive.replace(tzinfo=zone).astimezone(UTC)
+    return _utc(naive.replace(tzinfo=zone), field=field)
+
+
+def _utc(at: datetime, *, field: str) -> datetime:
+    """The same instant in UTC; year 1 or 9999 with an offset has none, and is refused rather than a 500."""
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(f"{field} is out of range", code="time_out_of_range", field=field) from None
 
 
 def _offset_zone(offset: str) -> tzinfo:

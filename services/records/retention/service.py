@@ -8,8 +8,8 @@ from typing import Any
 
 from libs.common.contracts.audit import Actor, AuditEvent, EventType
 from libs.common.contracts.holds import PurgeReport
+from libs.common.validation import retention_cutoff
 from services.records.retention.repository import day_start
-from services.records.service import retention_cutoff
 from services.records.settings import RecordsSettings
 
 PURGE_ACTOR = Actor(kind="system", sub="records-retention", name="Records retention purge")

@@ -7,6 +7,7 @@ from typing import Any
 
 from libs.common.contracts.reads import ReadImage
 from libs.common.errors import InvalidInput
+from libs.common.validation import check_document_text
 
 from ..confidence import confidence
 from ..fields import invalid, number, objects, optional, required
@@ -22,11 +23,12 @@ _IMAGE_KINDS = ("plate", "vehicle", "overview")
 
 
 def parse(ctx: IngestContext) -> ParsedPayload:
-    """A single read refuses a bad plate outright; a batch lists refused plates and keeps the rest."""
-    doc = ctx.body.document
+    """A single read is refused outright (4xx naming the field); a batch lists refused reads and keeps the rest."""
+    doc = ctx.body.unchecked_document
     if not isinstance(doc, dict):
         raise invalid("$", "object")
     if "reads" not in doc:
+        check_document_text(doc)
         builder = PayloadBuilder(ctx, vendor=VENDOR, camera_hint=doc.get("camera_id"))
         try:
             _add(builder, doc, path="", raw_body=ctx.body.text)
@@ -41,14 +43,19 @@ def parse(ctx: IngestContext) -> ParsedPayload:
             f"at most {BATCH_MAX} reads per batch", code="batch_too_large", limit=BATCH_MAX, got=len(items)
         )
     items = objects(doc, "reads")
+    check_document_text({k: v for k, v in doc.items() if k != "reads"})
     hints = {str(i.get("camera_id")) for i in items if i.get("camera_id") is not None}
     builder = PayloadBuilder(ctx, vendor=VENDOR, camera_hint=hints.pop() if len(hints) == 1 else None)
     for index, item in enumerate(items):
+        path = f"reads[{index}]"
         try:
+            check_document_text(item, path=path)
             # Each read keeps its own object, not the whole batch: storage would grow with the square.
-            _add(builder, item, path=f"reads[{index}]", raw_body=json.dumps(item, separators=(",", ":")))
+            _add(builder, item, path=path, raw_body=json.dumps(item, separators=(",", ":")))
         except PlateRefused as refusal:
-            builder.refuse(refusal, index=index)
+            builder.refuse(refusal, index=index, field=f"{path}.plate")
+        except InvalidInput as err:
+            builder.reject(err, index=index, path=path)
     return builder.done()
 
 
