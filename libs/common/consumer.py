@@ -6,8 +6,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-import asyncpg
-import sqlalchemy.exc
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy
@@ -16,8 +14,8 @@ from opentelemetry import trace
 
 from libs.common import metrics
 from libs.common.bus import Bus, context_from
-from libs.common.deadletter import dead_letter
-from libs.common.errors import AlprError, InvalidInput, MalformedPayload, Unavailable
+from libs.common.deadletter import dead_letter, is_permanent, is_transient
+from libs.common.errors import AlprError
 from libs.common.streams import DurableConsumer
 
 log = logging.getLogger(__name__)
@@ -237,49 +235,6 @@ class BatchConsumer:
             held += ahead.result()
         for msg in held:
             await _quietly(msg.in_progress())
-
-
-def is_transient(error: BaseException) -> bool:
-    """An outage rather than the message: a connection, a timeout, PostgreSQL shutting down or out of room."""
-    for cause in _causes(error):
-        if isinstance(cause, ValueError):  # asyncpg's DataError is an InterfaceError too: a value it refused
-            return False
-        if isinstance(cause, Unavailable | OSError | TimeoutError | asyncpg.InterfaceError):
-            return True
-        if isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated:
-            return True
-        if isinstance(cause, sqlalchemy.exc.DisconnectionError | sqlalchemy.exc.TimeoutError):
-            return True
-        sqlstate = getattr(cause, "sqlstate", None)
-        if isinstance(sqlstate, str) and sqlstate[:2] in _OUTAGE_CLASSES:
-            return True
-    return False
-
-
-def is_permanent(error: BaseException) -> bool:
-    """The message itself can never be handled: it does not parse, or PostgreSQL refuses a value in it."""
-    for cause in _causes(error):
-        if isinstance(cause, ValueError | OverflowError | InvalidInput | MalformedPayload):
-            return True
-        sqlstate = getattr(cause, "sqlstate", None)
-        if isinstance(sqlstate, str) and sqlstate.startswith("22"):  # data exception
-            return True
-    return False
-
-
-# SQLSTATE classes of an outage: connection, transaction rollback, resources, operator, system
-_OUTAGE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
-
-
-def _causes(error: BaseException) -> list[BaseException]:
-    """The error and what it wraps (SQLAlchemy's DBAPIError around the driver's)."""
-    found: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and len(found) < 8:
-        found.append(current)
-        orig = getattr(current, "orig", None)
-        current = orig if isinstance(orig, BaseException) and orig is not current else current.__cause__
-    return found
 
 
 async def _quietly(aw: Awaitable[None]) -> None:

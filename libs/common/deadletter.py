@@ -1,4 +1,5 @@
-"""The dead-letter stream: a message no consumer could handle is kept there with where it came from and why."""
+"""The dead-letter stream: a message no consumer could handle is kept there with where it came from and why;
+and how a failure is told apart: an outage (retry, spend nothing) from a message that can never succeed."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+import asyncpg
+import sqlalchemy.exc
+
 from libs.common import metrics
 from libs.common.bus import Bus
+from libs.common.errors import InvalidInput, MalformedPayload, Unavailable
 from libs.common.streams import deadletter_subject
 
 ORIGIN_SUBJECT = "Alpr-Origin-Subject"
@@ -70,3 +75,46 @@ async def dead_letter(
     msg_id = f"{stream}:{durable}:{sequence}" + (f":{part}" if part else "")
     await bus.publish_durable(deadletter_subject(stream, durable), body, msg_id=msg_id, headers=kept, traced=False)
     metrics.DEADLETTERED.labels(durable).inc()
+
+
+def is_transient(error: BaseException) -> bool:
+    """An outage rather than the message: a connection, a timeout, PostgreSQL shutting down or out of room."""
+    for cause in _causes(error):
+        if isinstance(cause, ValueError):  # asyncpg's DataError is an InterfaceError too: a value it refused
+            return False
+        if isinstance(cause, Unavailable | OSError | TimeoutError | asyncpg.InterfaceError):
+            return True
+        if isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated:
+            return True
+        if isinstance(cause, sqlalchemy.exc.DisconnectionError | sqlalchemy.exc.TimeoutError):
+            return True
+        sqlstate = getattr(cause, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate[:2] in _OUTAGE_CLASSES:
+            return True
+    return False
+
+
+def is_permanent(error: BaseException) -> bool:
+    """The message itself can never be handled: it does not parse, or PostgreSQL refuses a value in it."""
+    for cause in _causes(error):
+        if isinstance(cause, ValueError | OverflowError | InvalidInput | MalformedPayload):
+            return True
+        sqlstate = getattr(cause, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith("22"):  # data exception
+            return True
+    return False
+
+
+# SQLSTATE classes of an outage: connection, transaction rollback, resources, operator, system
+_OUTAGE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """The error and what it wraps (SQLAlchemy's DBAPIError around the driver's)."""
+    found: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and len(found) < 8:
+        found.append(current)
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) and orig is not current else current.__cause__
+    return found

@@ -14,7 +14,7 @@ from nats.aio.msg import Msg
 
 from libs.common import metrics
 from libs.common.bus import Bus
-from libs.common.consumer import batch_key, is_permanent, is_transient
+from libs.common.consumer import batch_key
 from libs.common.contracts.alerts import AlertMessage
 from libs.common.contracts.reads import BUNDLE_HEADER, ReadBundle, ReadIn
 from libs.common.contracts.recognition import Recognition, RecognizeRequest
@@ -29,7 +29,7 @@ from libs.common.contracts.search import (
     SearchResult,
 )
 from libs.common.db import UnitOfWork
-from libs.common.deadletter import dead_letter, error_text
+from libs.common.deadletter import dead_letter, error_text, is_permanent, is_transient
 from libs.common.errors import AlprError, MalformedPayload, NotFound
 from libs.common.streams import RECORDS_READS
 from libs.common.validation import load_json
