@@ -191,8 +191,12 @@ class Bus:
             except ValueError as exc:  # pydantic validation of the request
                 await self._respond_error(msg, AlprError(str(exc)[:500], code="invalid_request"), status=422)
             except Exception as exc:
-                log.exception("handler for %s failed", subject)
-                await self._respond_error(msg, AlprError(type(exc).__name__))
+                refused = refused_value(exc)  # a raw asyncpg connection's refusal of a value is the caller's
+                if refused is None:
+                    log.exception("handler for %s failed", subject)
+                else:
+                    log.warning("refused value in %s: %s", subject, exc)
+                await self._respond_error(msg, refused or AlprError(type(exc).__name__))
             finally:
                 otel_context.detach(token)
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from asyncpg.exceptions import InterfaceError
 from opentelemetry import trace
 from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -61,13 +62,17 @@ def asyncpg_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-def refused_value(err: exc.DBAPIError) -> InvalidInput | None:
+def refused_value(err: BaseException) -> InvalidInput | None:
     """PostgreSQL (SQLSTATE class 22) or its driver refused a value the caller sent: a 4xx, not an outage.
 
-    The door's checks should make this unreachable; it keeps a value they missed from answering "retry".
+    Through SQLAlchemy or from a raw asyncpg connection alike. The door's checks should make this
+    unreachable; it keeps a value they missed from answering "retry" or 500.
     """
-    cause = err.orig.__cause__ if err.orig is not None else None
-    sqlstate = getattr(err.orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
-    if (isinstance(sqlstate, str) and sqlstate.startswith("22")) or isinstance(cause, ValueError):
+    orig = err.orig if isinstance(err, exc.DBAPIError) else err
+    # asyncpg refuses an argument it cannot encode (a str for a uuid) before PostgreSQL sees it
+    client_side = orig.__cause__ if isinstance(err, exc.DBAPIError) and orig is not None else orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(client_side, "sqlstate", None)
+    argument_refused = isinstance(client_side, ValueError) and isinstance(client_side, InterfaceError)
+    if (isinstance(sqlstate, str) and sqlstate.startswith("22")) or argument_refused:
         return InvalidInput("a value in the request cannot be stored or compared as sent", code="invalid_value")
     return None
