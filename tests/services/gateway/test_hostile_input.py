@@ -11,10 +11,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from jose import jwt
 
+from libs.common.web import install_common
 from services.cli.dev_issuer import DEV_AUDIENCE, DEV_ISSUER
+from services.gateway.api.door import InputDoor
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -289,6 +293,24 @@ class TestCursorsAndIds:
         for method, path, headers, body in probes:
             response = await system.gateway.request(method, path, headers=headers, json=body)
             assert response.status_code in (404, 422), (method, path, response.status_code, response.text)
+
+
+class TestTheLastCatch:
+    async def test_an_unexpected_error_is_a_logged_500_with_the_error_body(self, caplog: Any) -> None:
+        app = FastAPI()
+        install_common(app, "gateway")
+        app.add_middleware(InputDoor)
+
+        @app.get("/boom")
+        async def boom() -> None:
+            raise RuntimeError("a bug of ours")
+
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            response = await client.get("/boom")
+            refused = await client.get("/boom", params={"q": "a\x00"})
+        assert response.status_code == 500 and response.json()["error"]["code"] == "internal_error"
+        assert "a bug of ours" not in response.text and "a bug of ours" in caplog.text
+        assert refused.status_code == 422
 
 
 async def _requested_approval(system: Any) -> str:
