@@ -143,36 +143,6 @@ def check_document_text(document: Any, *, multiline: bool = True, path: str = ""
             check_timestamp_text(value, field=field)
 
 
-def json_depth_exceeds(raw: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether brackets nest deeper than `limit`, counted on the raw text before any parser recurses.
-
-    Brackets inside strings are skipped, so a plate of `[[[` is not mistaken for nesting.
-    """
-    opening = ("[", "{") if isinstance(raw, str) else (b"[", b"{")
-    if raw.count(opening[0]) + raw.count(opening[1]) <= limit:  # type: ignore[arg-type]
-        return False  # too few brackets to nest that deep: skips the scan for flat and base64 bodies
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char in "]}":
-            depth -= 1
-    return False
-
-
 def load_json(raw: bytes | str, *, limit: int = MAX_JSON_DEPTH) -> Any:
     """Parse JSON bounded in depth; MalformedPayload (malformed_json, json_too_deep) otherwise.
 
