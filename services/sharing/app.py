@@ -31,9 +31,10 @@ def create_app(settings: SharingSettings | None = None) -> FastAPI:
         )
         uow = UnitOfWork(engine)
         keyring = cfg.keyring()
-        partners = PartnerDesk(cfg, uow, bus, keyring)
-        # a staff change commits only once its access record is persisted
-        agreements = AgreementDesk(ChangeRecorder(uow, AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms)), bus)
+        # a staff change, and a share's ledger entry, commit only once the access record is persisted
+        changes = ChangeRecorder(uow, AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms))
+        partners = PartnerDesk(cfg, changes, bus, keyring)
+        agreements = AgreementDesk(changes, bus)
         await register(bus, partners, agreements)
         app.state.runtime = Runtime(
             "sharing", cfg, bus, engine, uow, {"keyring": keyring, "partners": partners, "agreements": agreements}

@@ -111,7 +111,7 @@ class PartnerSearch(BaseModel):
     limit: int = Field(default=100, ge=1, le=500)
 
 
-class PartnerSearchRequest(BaseModel):
+class PartnerSearchRequest(RecordedRequest):
     search_id: str
     credentials: PartnerCredentials
     search: PartnerSearch
@@ -130,7 +130,7 @@ class PartnerSearchReply(BaseModel):
     truncated: bool = False
 
 
-class CredentialsRequest(BaseModel):
+class CredentialsRequest(RecordedRequest):
     credentials: PartnerCredentials
 
 

@@ -195,7 +195,10 @@ async def _refused(audit: AuditDep, event: AuditEvent, err: AlprError) -> AlprEr
 async def partner_search(
     body: PartnerSearch, credentials: Partner, request: Request, rt: RuntimeDep, audit: AuditDep
 ) -> PartnerSearchReply:
-    """Search one plate within the agreement; ledger and access record are written before data leaves."""
+    """Search one plate within the agreement; ledger and access record are written before data leaves.
+
+    Sharing commits the ledger entry only once the access record (sent with the search) is persisted.
+    """
     search_id = str(uuid.uuid4())
     query = {
         "plate": body.plate,
@@ -214,29 +217,20 @@ async def partner_search(
     try:
         if any(term in body.purpose.reason.lower() for term in rt.settings.prohibited_list):
             raise Forbidden("this purpose is prohibited by law and policy", code="prohibited_purpose")
-        asked = PartnerSearchRequest(search_id=search_id, credentials=credentials, search=body)
-        reply = await rt.bus.request(sharing_subject("search"), asked, PartnerSearchReply)
+        record = event.model_copy(update={"event_id": search_id, "event_type": EventType.PARTNER_QUERY})
+        asked = PartnerSearchRequest(search_id=search_id, credentials=credentials, search=body, audit=record)
+        reply = await rt.bus.request(
+            sharing_subject("search"), asked, PartnerSearchReply, timeout=RELAYED_CHANGE_TIMEOUT_S
+        )
     except AlprError as err:
         raise await _refused(audit, event, err) from err
-    await audit.record(
-        event.model_copy(
-            update={
-                "event_id": search_id,
-                "event_type": EventType.PARTNER_QUERY,
-                "query": {**query, "since": reply.since.isoformat(), "until": reply.until.isoformat()},
-                "result_count": len(reply.reads),
-                "result_ids": [r.read_id for r in reply.reads],
-                "details": {**event.details, "narrowed": reply.narrowed, "partner_ori": reply.partner_ori},
-            }
-        )
-    )
     await _tally(rt, EventType.PARTNER_QUERY)
     return reply
 
 
 @router.get("/partner/v1/hotlists", response_model=ShareableList)
 async def partner_hotlists(credentials: Partner, request: Request, rt: RuntimeDep, audit: AuditDep) -> ShareableList:
-    """Our shareable hotlist entries and the time they were last refreshed."""
+    """Our shareable hotlist entries and the time they were last refreshed; recorded like a search."""
     event = AuditEvent(
         event_type=EventType.ACCESS_DENIED,
         actor=partner_actor(credentials),
@@ -244,17 +238,13 @@ async def partner_hotlists(credentials: Partner, request: Request, rt: RuntimeDe
         details={"route": "partner_hotlists_read", "agreement_id": credentials.agreement_id},
     )
     try:
+        record = event.model_copy(update={"event_id": str(uuid.uuid4()), "event_type": EventType.PARTNER_QUERY})
+        asked = CredentialsRequest(credentials=credentials, audit=record)
         shared = await rt.bus.request(
-            sharing_subject("hotlists.get"), CredentialsRequest(credentials=credentials), ShareableList
+            sharing_subject("hotlists.get"), asked, ShareableList, timeout=RELAYED_CHANGE_TIMEOUT_S
         )
     except AlprError as err:
         raise await _refused(audit, event, err) from err
-    entries = [f"{e.state or ''}:{e.plate}" for e in shared.entries]
-    await audit.record(
-        event.model_copy(
-            update={"event_type": EventType.PARTNER_QUERY, "result_count": len(entries), "result_ids": entries}
-        )
-    )
     await _tally(rt, EventType.PARTNER_QUERY)
     return shared
 

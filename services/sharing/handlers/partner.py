@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from libs.common.audit_trail import CHANGE_TIMEOUT_S
+from libs.common.audit_trail import CHANGE_TIMEOUT_S, ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.contracts.hotlists import (
     PartnerEntryIn,
@@ -28,7 +28,6 @@ from libs.common.contracts.sharing import (
     TokenReply,
     TokenRequest,
 )
-from libs.common.db import UnitOfWork
 from libs.common.errors import Forbidden, InvalidInput, MalformedPayload, Unauthenticated
 from libs.common.oauth.errors import InvalidClient, OAuthError
 from libs.common.oauth.keys import KeyRing
@@ -50,9 +49,10 @@ from services.sharing.settings import SharingSettings
 class PartnerDesk:
     """Requests from partners: token, keys, searches, hotlists; each checks the token still stands."""
 
-    def __init__(self, settings: SharingSettings, uow: UnitOfWork, bus: Bus, keyring: KeyRing) -> None:
+    def __init__(self, settings: SharingSettings, changes: ChangeRecorder, bus: Bus, keyring: KeyRing) -> None:
         self.settings = settings
-        self.uow = uow
+        self.changes = changes
+        self.uow = changes.uow
         self.bus = bus
         self.keyring = keyring
 
@@ -110,7 +110,7 @@ class PartnerDesk:
         return TokenReply.model_validate(issued.response_body())
 
     async def search(self, request: PartnerSearchRequest) -> PartnerSearchReply:
-        """A partner search within its agreement; the ledger entry is committed before the reply."""
+        """A partner search within its agreement; the ledger entry commits with the access record, before the reply."""
         now = datetime.now(UTC)
         credentials, asked = request.credentials, request.search
         async with self.uow() as session:
@@ -134,7 +134,8 @@ class PartnerDesk:
             "alpr.records.search", SearchRequest(search_id=request.search_id, query=query), SearchResult
         )
         result_ids = [r.read_id for r in result.reads]
-        async with self.uow() as session:
+        async with self.changes(request.audit) as change:
+            session = change.session
             await repository.record_share(
                 session,
                 entry=LedgerRow(
@@ -149,6 +150,16 @@ class PartnerDesk:
                     query={**query.model_dump(mode="json", exclude_none=True), "search_id": request.search_id},
                     result_ids=result_ids,
                 ),
+            )
+            change.complete(
+                query={
+                    **(request.audit.query if request.audit else {}),
+                    "since": window.since.isoformat(),
+                    "until": window.until.isoformat(),
+                },
+                result_count=len(result_ids),
+                result_ids=result_ids,
+                details={"narrowed": window.narrowed, "partner_ori": agreement.partner_ori},
             )
         return PartnerSearchReply(
             search_id=request.search_id,
@@ -168,9 +179,10 @@ class PartnerDesk:
             agreement = await self._standing(session, request.credentials, now)
             require_scope(agreement, request.credentials, Scope.HOTLISTS_READ)
         shared = await self.bus.request("alpr.records.hotlists.shareable", ShareableQuery(), ShareableList)
-        async with self.uow() as session:
+        entries = [f"{e.state or ''}:{e.plate}" for e in shared.entries]
+        async with self.changes(request.audit) as change:
             await repository.record_share(
-                session,
+                change.session,
                 entry=LedgerRow(
                     agreement_id=agreement.id,
                     agreement_version=agreement.version,
@@ -181,9 +193,10 @@ class PartnerDesk:
                     on_behalf_of={},
                     purpose={},
                     query={"generated_at": shared.generated_at.isoformat()},
-                    result_ids=[f"{e.state or ''}:{e.plate}" for e in shared.entries],
+                    result_ids=entries,
                 ),
             )
+            change.complete(result_count=len(entries), result_ids=entries)
         return shared
 
     async def partner_hotlist(self, request: PartnerHotlistPut) -> PartnerUpsertReply:

@@ -141,6 +141,13 @@ async def _correction_send(system: Any, p: Prepared) -> httpx.Response:
     return await system.gateway.post(f"/v1/reads/{p['key']}/corrections", json=body, headers=system.token("officer"))
 
 
+async def _partner_search_send(system: Any, p: Prepared) -> httpx.Response:
+    body = PartnerSetup.search_body(p["key"], unique_plate())
+    return await system.gateway.post(
+        "/partner/v1/searches", json=body, headers={"Authorization": f"Bearer {p['token']}"}
+    )
+
+
 PROBES = {
     "hold": Probe(
         "hold_change",
@@ -184,7 +191,14 @@ PROBES = {
         "SELECT count(*) FROM sharing.agreement_proposals WHERE after ->> 'partner_ori' = $1",
         lambda p, body: {"details": {"result": {"id": body["id"]}}},
     ),
-    # beyond the six the drill found: a person entered, a read corrected
+    # beyond the six the drill found: a partner's search in the share ledger, a person entered, a read corrected
+    "partner_search_ledger": Probe(
+        "partner_query",
+        _partner_list_prepare,
+        _partner_search_send,
+        "SELECT count(*) FROM sharing.share_ledger WHERE partner_ori = $1 AND action = 'search'",
+        lambda p, body: {"details": {"agreement_id": p["agreement_id"], "partner_ori": p["key"]}},
+    ),
     "person_creation": Probe(
         "personnel_change",
         _person_prepare,
