@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qsl
 
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from libs.common.errors import AlprError, PayloadTooLarge
+from libs.common.oauth.errors import OAuthError
 from libs.common.validation import (
     DEFAULT_TEXT_MAX,
     check_document_text,
@@ -28,6 +30,7 @@ from libs.common.web import error_response
 log = logging.getLogger(__name__)
 
 FORM = "application/x-www-form-urlencoded"
+TOKEN_PATH = "/oauth/token"
 # Bodies the door reads whole; multipart and raw hotlist files are streamed to their route and checked there.
 MAX_CHECKED_BODY = 64 * 1024 * 1024
 
@@ -45,7 +48,7 @@ class InputDoor:
         try:
             receive = await self._check(scope, receive)
         except AlprError as refusal:
-            await error_response(refusal, "gateway")(scope, receive, send)
+            await _answer(scope, refusal)(scope, receive, send)
             return
         started = False
 
@@ -82,6 +85,14 @@ class InputDoor:
             if document is not None:
                 check_document_text(document, timestamps=True)
         return _replay(body, receive)
+
+
+def _answer(scope: Scope, refusal: AlprError) -> Response:
+    if scope.get("path") == TOKEN_PATH:
+        # partners' OAuth libraries parse RFC 6749 errors, not the house's body
+        oauth = OAuthError("invalid_request", refusal.message)
+        return JSONResponse(oauth.to_body(), status_code=oauth.status, headers=oauth.headers)
+    return error_response(refusal, "gateway")
 
 
 def _document(body: bytes) -> object | None:
