@@ -126,7 +126,7 @@ class ReadIn(BaseModel):
     images: list[ReadImage] = Field(default_factory=list)
     vendor: str = "native"
     vendor_format: str = "native"
-    raw_body: str | None = None  # the vendor's body, unchanged (base64 when binary)
+    raw_body: str | None = None  # the vendor's body (base64 when binary), its kept images named by digest
     flags: list[str] = Field(default_factory=list)
     replaces: list[str] = Field(default_factory=list)  # preview reads this final read supersedes
     # when the gateway took the read: the instant its capture window was checked at, so records checks the

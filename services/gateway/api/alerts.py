@@ -171,7 +171,7 @@ async def get_alert(alert_id: str, principal: AlertViewer, request: Request, rt:
     return alert
 
 
-@router.get("/v1/alerts/{alert_id}/image", responses=IMAGE_RESPONSES)
+@router.get("/v1/alerts/{alert_id}/image", response_class=Response, responses=IMAGE_RESPONSES)
 async def alert_image(
     alert_id: str, principal: AlertViewer, request: Request, rt: RuntimeDep, audit: AuditDep
 ) -> Response:

@@ -89,7 +89,7 @@ async def read_detail(
     return detail
 
 
-@router.get("/v1/reads/{read_id}/image", responses=IMAGE_RESPONSES)
+@router.get("/v1/reads/{read_id}/image", response_class=Response, responses=IMAGE_RESPONSES)
 async def read_image(
     read_id: str,
     request: Request,

@@ -22,6 +22,7 @@ from libs.common.contracts.reads import ReadImage
 from .body import VendorBody
 
 _PREFIX = 48  # base64 characters looked for first: within the first line even when a sender wraps lines
+_ESCAPES = "\\&\n\r\t "  # what makes a value's text differ from the base64 it holds
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,15 @@ def _found(text: str, b64: str, syntax: _Syntax) -> Iterator[tuple[int, int]]:
     while at >= 0:
         start, end = text.rfind(syntax.opener, 0, at), text.find(syntax.closer, at)
         span = (start + 1, end) if syntax.inner else (start, end + 1)
-        if start >= 0 and end >= 0 and _holds(text[span[0] : span[1]], b64, syntax):
+        if (
+            start >= 0
+            and end >= 0
+            and (
+                _verbatim(text, start + 1, at, end, b64)
+                # JPEGs share their first bytes: another image's value is only decoded when it could be escaped
+                or (_escaped(text, start + 1, end) and _holds(text[span[0] : span[1]], b64, syntax))
+            )
+        ):
             yield span
             at = text.find(prefix, span[1])
         else:
@@ -91,6 +100,21 @@ def _scanned(text: str, b64: str, syntax: _Syntax) -> Iterator[tuple[int, int]]:
         start, end = match.span(1)
         if end - start >= len(b64) // 2 and _holds(text[start:end], b64, syntax):
             yield start, end
+
+
+def _verbatim(text: str, start: int, at: int, end: int, b64: str) -> bool:
+    """The value is the image's base64 unescaped, after at most a `data:` header, as nearly every sender
+    writes it: compared in place, so a large image is not copied or decoded again."""
+    head = text[start:at].lstrip(" \t\r\n")  # whitespace is dropped from base64 as it is read
+    if head and not (head.startswith("data:") and head.endswith(",") and head.count(",") == 1 and "\\" not in head):
+        return False
+    unpadded = b64.rstrip("=")
+    return end - at in (len(b64), len(unpadded)) and text.startswith(b64 if end - at == len(b64) else unpadded, at)
+
+
+def _escaped(text: str, start: int, end: int) -> bool:
+    """Whether the value holds an escape, an entity or whitespace (one find per character: far faster than re)."""
+    return any(text.find(c, start, end) >= 0 for c in _ESCAPES)
 
 
 def _holds(value: str, b64: str, syntax: _Syntax) -> bool:

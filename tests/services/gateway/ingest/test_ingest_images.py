@@ -143,6 +143,17 @@ class TestRawBody:
         (read,) = parse(sent.encode(), "application/xml", fmt="genetec").reads
         assert read.raw_body == sent.replace(f"\n{b64(jpeg())}\n", digest(jpeg()))
 
+    def test_only_the_values_that_hold_the_image_are_replaced(self, parse) -> None:
+        # JPEGs share their first bytes, and a value may end in an image's base64 without being it
+        doc = json.loads(
+            native({"kind": "plate", "data_b64": b64(jpeg())}, {"kind": "vehicle", "data_b64": b64(jpeg(8, 8))})
+        )
+        doc = {"note": "not an image: " + b64(jpeg()), **doc}  # found first when looking for the image
+        (read,) = parse(json.dumps(doc).encode(), fmt="native").reads
+        kept = json.loads(read.raw_body or "")
+        assert [i["data_b64"] for i in kept["images"]] == [digest(jpeg()), digest(jpeg(8, 8))]
+        assert kept["note"] == doc["note"]
+
     def test_a_refused_image_stays_in_raw_body_as_it_came(self, parse) -> None:
         (read,) = parse(native({"kind": "plate", "data_b64": HTML_URL}), fmt="native").reads
         assert HTML_URL in (read.raw_body or "")
