@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.common import metrics
 from libs.common.bus import Bus
@@ -19,6 +20,7 @@ from libs.common.db import UnitOfWork, refused_value
 from libs.common.errors import AlprError, Unavailable
 
 log = logging.getLogger(__name__)
+_FRAMEWORK_CODES = {400: "malformed_payload", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
 @dataclass
@@ -71,6 +73,14 @@ def install_common(app: FastAPI, service: str) -> None:
     @app.exception_handler(OSError)
     async def _dependency_unreachable(request: Request, err: OSError) -> JSONResponse:
         return outage_response(err, request.url.path, service)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _framework_refusal(request: Request, err: StarletteHTTPException) -> JSONResponse:
+        # the framework's own refusals (a body it cannot decode, an unknown path or method) in the one envelope
+        code = _FRAMEWORK_CODES.get(err.status_code, "http_error")
+        metrics.ERRORS.labels(service, code).inc()
+        body = {"code": code, "message": err.detail if isinstance(err.detail, str) else code.replace("_", " ")}
+        return JSONResponse({"error": body}, status_code=err.status_code, headers=err.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, err: RequestValidationError) -> JSONResponse:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Path, Request, Response
 from opentelemetry import propagate, trace
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
@@ -22,6 +22,7 @@ from libs.common import metrics
 from libs.common.errors import AlprError, InvalidInput, PayloadTooLarge
 from libs.common.telemetry import hot_path_span
 from libs.common.web import Runtime, error_response, outage_response
+from services.gateway.api.camera_bodies import NATIVE_BODY, VENDOR_BODY, VENDOR_FORMATS
 from services.gateway.api.deps import CameraDep, RuntimeDep, current_camera
 from services.gateway.handlers import publish_reads
 from services.gateway.ingest import parse_payload
@@ -35,6 +36,8 @@ INGEST_PATHS = (r"/v1/reads$", r"/v1/ingest(/[^/]+)?$", r"/push/$")
 # path → (route, format); None: detected from the content
 _FIXED = {"/v1/reads": ("/v1/reads", "native"), "/v1/ingest": ("/v1/ingest", None), "/push/": ("/push/", "openalpr")}
 _VENDOR_PREFIX = "/v1/ingest/"
+# documented as the known names; an unknown one is refused by the parser with `unknown_format`
+VendorFormat = Annotated[str, Path(json_schema_extra={"enum": VENDOR_FORMATS})]
 
 
 class IngestReply(BaseModel):
@@ -143,20 +146,22 @@ async def _accept(request: Request, camera: Camera, rt: Runtime, fmt: str | None
     )
 
 
-@router.post("/v1/reads", status_code=202, response_model=IngestReply)
+@router.post("/v1/reads", status_code=202, response_model=IngestReply, openapi_extra={"requestBody": NATIVE_BODY})
 async def post_reads(request: Request, camera: CameraDep, rt: RuntimeDep) -> IngestReply:
     """Native reads: one object or `{"reads": [...]}` of up to 1,000; 202 once JetStream holds them all."""
     return await _ingest(request, camera, rt, "native", "/v1/reads")
 
 
-@router.post("/v1/ingest", status_code=202, response_model=IngestReply)
+@router.post("/v1/ingest", status_code=202, response_model=IngestReply, openapi_extra={"requestBody": VENDOR_BODY})
 async def post_vendor_detect(request: Request, camera: CameraDep, rt: RuntimeDep) -> IngestReply:
     """A vendor payload whose format is detected from its content."""
     return await _ingest(request, camera, rt, None, "/v1/ingest")
 
 
-@router.post("/v1/ingest/{fmt}", status_code=202, response_model=IngestReply)
-async def post_vendor(fmt: str, request: Request, camera: CameraDep, rt: RuntimeDep) -> IngestReply:
+@router.post(
+    "/v1/ingest/{fmt}", status_code=202, response_model=IngestReply, openapi_extra={"requestBody": VENDOR_BODY}
+)
+async def post_vendor(fmt: VendorFormat, request: Request, camera: CameraDep, rt: RuntimeDep) -> IngestReply:
     """A vendor payload, unchanged, in the named format."""
     return await _ingest(request, camera, rt, fmt, "/v1/ingest/{fmt}")
 

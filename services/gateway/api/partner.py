@@ -16,6 +16,7 @@ from libs.common import metrics
 from libs.common.audit_trail import RELAYED_CHANGE_TIMEOUT_S
 from libs.common.bus import Bus
 from libs.common.contracts.audit import Actor, AuditEvent, EventType
+from libs.common.contracts.errors import ErrorEnvelope
 from libs.common.contracts.hotlists import PartnerUpsertReply, ShareableList
 from libs.common.contracts.sharing import (
     CredentialsRequest,
@@ -140,7 +141,21 @@ TOKEN_FORM = {
 }
 
 
-@router.post("/oauth/token", response_model=TokenReply, openapi_extra=TOKEN_FORM)
+class OAuthErrorReply(BaseModel):
+    """A token endpoint refusal in the form RFC 6749 §5.2 prescribes."""
+
+    error: str
+    error_description: str | None = None
+
+
+# the endpoint's own refusals are RFC 6749's; what the door refuses before it (a NUL, a rate) is the envelope
+_OAUTH_REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: {"model": OAuthErrorReply | ErrorEnvelope, "description": "RFC 6749 §5.2 error, or a refused request"},
+    401: {"model": OAuthErrorReply | ErrorEnvelope, "description": "invalid_client (RFC 6749 §5.2)"},
+}
+
+
+@router.post("/oauth/token", response_model=TokenReply, responses=_OAUTH_REFUSALS, openapi_extra=TOKEN_FORM)
 async def token(request: Request, rt: RuntimeDep) -> JSONResponse:
     """OAuth 2.0 client credentials (`client_secret_basic` or `private_key_jwt`); errors per RFC 6749 §5.2."""
     try:

@@ -1,0 +1,251 @@
+"""Schemathesis fuzzes every operation of the gateway's OpenAPI: no 5xx, and every answer matches its schema.
+
+Budget: about 3 minutes on two slow cores, start-up included. Each operation gets schemathesis's examples
+phase (the documented examples, vendor samples among them), its coverage phase (boundaries and wrong types)
+and FUZZ_EXAMPLES generated requests; the stateful phase is off. Generated strings carry NUL and any
+Unicode code point. The system under test is a stack of its own (the fuzzer deactivates people, disables
+cameras and revokes agreements, which the session's other tests rely on), without the recognizer; its
+gateway is served by uvicorn on a free port in the test's event loop, and schemathesis sends real HTTP from
+a thread, each operation with the credential of a role allowed to call it.
+Set ALPR_FUZZ_REPORT to a file path to get every failure with its request and the server's traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import traceback
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+
+from services.cli.embedded import free_port
+from services.cli.stack import LocalStack
+from tests.conftest import SHARED, System, build_apps
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+FUZZ_EXAMPLES = 25
+SERVICES = ("audit", "records", "sharing", "gateway")
+# (operation prefix, role): the first that matches names the credential; the rest run as an officer
+ROLE_BY_PREFIX = (
+    ("POST /v1/admin/agreement-proposals/", "custodian"),
+    ("POST /v1/admin/persons/{sub}/activation", "supervisor"),
+    ("POST /v1/approvals/{approval_id}/decision", "supervisor"),
+    ("POST /v1/holds/{hold_id}/decision", "supervisor"),
+    ("GET /v1/admin/", "admin"),
+    ("POST /v1/admin/", "admin"),
+    ("PUT /v1/admin/", "admin"),
+    ("POST /v1/hotlists", "admin"),
+    ("DELETE /v1/hotlists", "admin"),
+    ("GET /v1/audit/", "auditor"),
+    ("POST /v1/audit/", "auditor"),
+    ("POST /v1/reads", "camera"),
+    ("POST /v1/ingest", "camera"),
+    ("GET /partner/", "partner"),
+    ("POST /partner/", "partner"),
+    ("PUT /partner/", "partner"),
+)
+# fixed values where a generated one would only make the request wait: an alert stream open for a day
+FIXED_PARAMETERS = {"GET /v1/alerts/stream": {"query.max_seconds": 0.05, "query.max_events": 1}}
+HOTLIST_OPERATIONS = (
+    "GET /v1/hotlists/{hotlist_id}",
+    "GET /v1/hotlists/{hotlist_id}/entries",
+    "POST /v1/hotlists/{hotlist_id}/entries",
+    "POST /v1/hotlists/{hotlist_id}/imports",
+)
+
+
+def role_for(name: str) -> str | None:
+    """The role a fuzzed request of this operation ("METHOD /path") is sent as; None: no credential."""
+    if name.split(" ", 1)[1].startswith(("/oauth/", "/public/", "/.well-known/")):
+        return None
+    return next((role for prefix, role in ROLE_BY_PREFIX if name.startswith(prefix)), "officer")
+
+
+def started_stack() -> LocalStack:
+    # not under pytest's tmp root, which the postgres system user cannot enter (as in conftest)
+    folder = Path(tempfile.mkdtemp(prefix="alpr-fuzz-"))
+    folder.chmod(0o755)
+    stack = LocalStack(folder, durable=False)
+    stack.start_infrastructure()
+    return stack
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def fuzzed() -> AsyncIterator[System]:
+    """A system of its own, as the session's `system` fixture builds it."""
+    stack = await asyncio.to_thread(started_stack)
+    folder = stack.data_dir
+    sys_ = System(stack, {}, httpx.AsyncClient(), {})
+    try:
+        await stack.prepare()
+        sys_.apps = build_apps(stack, SERVICES)
+        for name in SERVICES:
+            await sys_.start_service(name)
+        transport = httpx.ASGITransport(app=sys_.apps["gateway"], client=("203.0.113.8", 50000))
+        sys_.gateway = httpx.AsyncClient(transport=transport, base_url="http://gateway")
+        yield sys_
+    finally:
+        await sys_.gateway.aclose()
+        for name in reversed(list(sys_.exits)):
+            await sys_.stop_service(name)
+        await asyncio.to_thread(stack.stop_infrastructure)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@asynccontextmanager
+async def served(app: Any) -> AsyncIterator[str]:
+    """The running gateway app on a free port of this loop; its lifespan already ran in the fixture."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="critical"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+class Tracebacks(logging.Handler):
+    """Exceptions the services logged while the fuzzer ran, counted by type, message and innermost frame."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen: dict[str, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not record.exc_info or record.exc_info[1] is None:
+            return
+        exc = record.exc_info[1]
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/.venv/" not in f.filename]
+        where = f"{frames[-1].filename.rsplit('/main/', 1)[-1]}:{frames[-1].lineno}" if frames else "?"
+        key = f"{type(exc).__name__}: {str(exc)[:200]} at {where}"
+        self.seen[key] = self.seen.get(key, 0) + 1
+
+
+async def partner_token(system: System) -> str:
+    secret = (system.stack.data_dir / "dev-partner.secret").read_text().strip()
+    form = {"grant_type": "client_credentials"}
+    response = await system.gateway.post("/oauth/token", data=form, auth=("dev-partner", secret))
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def with_vendor_samples(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with every vendor sample of ../shared as an example body of the vendor routes (test time only:
+    the shipped spec carries short examples of its own and reads no file)."""
+    samples = sorted((SHARED / "samples" / "vendors").glob("*.*"))
+    for path in ("/v1/ingest", "/v1/ingest/{fmt}"):
+        content = spec["paths"][path]["post"]["requestBody"]["content"]
+        for sample in samples:
+            media = "application/json" if sample.suffix == ".json" else "application/xml"
+            text = sample.read_text(encoding="utf-8-sig")
+            value = json.loads(text) if media == "application/json" else text
+            content[media]["examples"][sample.stem] = {"value": value}
+    return spec
+
+
+def fuzz(
+    spec: dict[str, Any], base_url: str, headers: dict[str, dict[str, str]], fixed: dict[str, dict[str, Any]]
+) -> tuple[list[str], list[str]]:
+    """Run schemathesis over every operation: (one line per distinct failure, time spent by the slowest)."""
+    import schemathesis
+    from schemathesis.engine import events, from_schema
+
+    names = [f"{m.upper()} {p}" for p, ops in spec["paths"].items() for m in ops]
+    operations = [
+        {"include-name": name, "headers": headers[role] if role else {}, "parameters": fixed.get(name, {})}
+        for name in names
+        if (role := role_for(name)) or name in fixed
+    ]
+    config = schemathesis.Config.from_dict(
+        {
+            "base-url": base_url,
+            "seed": 21,
+            "workers": 1,
+            "continue-on-failure": True,
+            "request-timeout": 30,
+            "generation": {"max-examples": FUZZ_EXAMPLES, "allow-x00": True, "database": "none", "no-shrink": True},
+            "phases": {"stateful": {"enabled": False}},
+            "checks": {
+                "enabled": False,
+                "not_a_server_error": {"enabled": True},
+                "response_schema_conformance": {"enabled": True},
+            },
+            "operations": operations,
+        }
+    )
+    # any code point hypothesis draws (the UTF-8 codec is the default; None drops even that filter)
+    config.projects.get_default().generation.codec = None
+    schema = schemathesis.openapi.from_dict(spec, config=config)
+    found: dict[str, str] = {}
+    spent: dict[str, float] = {}
+    for event in from_schema(schema).execute():
+        if isinstance(event, events.FatalError):
+            raise event.exception
+        if not isinstance(event, events.ScenarioFinished):
+            continue
+        label = event.recorder.label
+        spent[f"{event.phase.value} {label}"] = spent.get(f"{event.phase.value} {label}", 0.0) + event.elapsed_time
+        for case_id, checks in event.recorder.checks.items():
+            for check in checks:
+                if check.failure_info is None:
+                    continue
+                failure = check.failure_info.failure
+                interaction = event.recorder.interactions.get(case_id)
+                answer = interaction.response if interaction else None
+                got = f"{answer.status_code} {answer.content[:300]!r}" if answer else "no response"
+                key = f"{label} {failure.title} {answer.status_code if answer else ''}"
+                found.setdefault(key, f"{key}\n  got: {got}\n  {check.failure_info.code_sample[:1500]}")
+    slowest = sorted(spent.items(), key=lambda kv: -kv[1])[:10]
+    return list(found.values()), [f"{t:6.1f} s {k}" for k, t in slowest]
+
+
+async def test_no_operation_answers_5xx_or_breaks_its_response_schema(fuzzed: System) -> None:
+    started = time.monotonic()
+    app = fuzzed.apps["gateway"]
+    roles = ("officer", "analyst", "supervisor", "admin", "auditor", "custodian")
+    headers = {role: fuzzed.token(role) for role in roles}
+    headers["camera"] = fuzzed.camera
+    headers["partner"] = {"Authorization": f"Bearer {await partner_token(fuzzed)}"}
+    # hotlist routes get a hotlist that exists, so generated entries and imports reach records
+    created = await fuzzed.gateway.post(
+        "/v1/hotlists", json={"name": "fuzzed", "source": "manual"}, headers=headers["admin"]
+    )
+    assert created.status_code == 201, created.text
+    hotlist = {"path.hotlist_id": created.json()["hotlist_id"]}
+    fixed = {**FIXED_PARAMETERS, **{name: hotlist for name in HOTLIST_OPERATIONS}}
+    tracebacks = Tracebacks()
+    logging.getLogger().addHandler(tracebacks)
+    try:
+        async with served(app) as base_url:
+            spec = with_vendor_samples(copy.deepcopy(app.openapi()))
+            failures, slowest = await asyncio.to_thread(fuzz, spec, base_url, headers, fixed)
+    finally:
+        logging.getLogger().removeHandler(tracebacks)
+    report = [
+        f"fuzzed {len(app.openapi()['paths'])} paths in {time.monotonic() - started:.0f} s; slowest:",
+        *slowest,
+        f"{len(failures)} failures:",
+        *failures,
+        "server tracebacks:",
+        *(f"{n:4d} x {key}" for key, n in sorted(tracebacks.seen.items(), key=lambda kv: -kv[1])),
+    ]
+    if os.environ.get("ALPR_FUZZ_REPORT"):
+        await asyncio.to_thread(Path(os.environ["ALPR_FUZZ_REPORT"]).write_text, "\n".join(report) + "\n")
+    assert not failures, "\n".join(report)
