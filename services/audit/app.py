@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 
+from libs.common.audit_trail import AuditTrail, ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.contracts.auditing import CompletenessQuery
 from libs.common.db import UnitOfWork, create_engine
@@ -38,7 +39,9 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         )
         uow = UnitOfWork(engine)
         handlers = AuditHandlers(cfg, uow, bus)
-        auditors = AuditorHandlers(cfg, uow, bus, handlers)
+        # a sample or a finding commits only once the auditor's access record is persisted (by this service)
+        changes = ChangeRecorder(uow, AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms))
+        auditors = AuditorHandlers(cfg, changes, bus, handlers)
         await handlers.load_tree()
         await handlers.register()
         await auditors.register()

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from libs.common.contracts.audit import RecordedRequest
+
 Verdict = Literal["compliant", "violation", "needs_follow_up"]
 
 
@@ -107,7 +109,7 @@ class VerifyOutcome(BaseModel):
     stream_error: str | None = None  # why the stream check could not run; ok then covers the chain only
 
 
-class SampleRequest(BaseModel):
+class SampleRequest(RecordedRequest):
     period_start: datetime
     period_end: datetime
     size: int = Field(default=20, ge=0, le=1000)
@@ -143,7 +145,7 @@ class SampleLookup(BaseModel):
     redraw: bool = False
 
 
-class FindingIn(BaseModel):
+class FindingFields(BaseModel):
     sample_id: str
     event_id: str
     verdict: Verdict
@@ -151,7 +153,11 @@ class FindingIn(BaseModel):
     auditor_sub: str = ""
 
 
-class FindingOut(FindingIn):
+class FindingIn(FindingFields, RecordedRequest):
+    """A finding to record, with the auditor's access record it commits with."""
+
+
+class FindingOut(FindingFields):
     finding_id: str
     recorded_at: datetime
 

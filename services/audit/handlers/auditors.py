@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import serialization
 
+from libs.common.audit_trail import ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.contracts import auditing as c
-from libs.common.db import UnitOfWork
 from libs.common.errors import InvalidInput, NotFound
 from services.audit import repository
 from services.audit.handlers.writer import AuditHandlers
@@ -56,11 +56,12 @@ def _stored(row: dict[str, Any]) -> c.StoredRecord:
 
 
 class AuditorHandlers:
-    """What the gateway asks on behalf of an auditor; the gateway records each access first."""
+    """What the gateway asks on behalf of an auditor; a sample or finding commits with its access record."""
 
-    def __init__(self, settings: AuditSettings, uow: UnitOfWork, bus: Bus, writer: AuditHandlers) -> None:
+    def __init__(self, settings: AuditSettings, changes: ChangeRecorder, bus: Bus, writer: AuditHandlers) -> None:
         self.settings = settings
-        self.uow = uow
+        self.changes = changes
+        self.uow = changes.uow
         self.bus = bus
         self.writer = writer
         self.tz = ZoneInfo(settings.audit_timezone)
@@ -145,7 +146,8 @@ class AuditorHandlers:
         """Draw and record a sample; the seed is stored with it so anyone can draw it again."""
         seed = request.seed if request.seed is not None else new_seed()
         sample_id = str(uuid.uuid4())
-        async with self.uow() as session:
+        async with self.changes(request.audit) as change:
+            session = change.session
             drawn = await self._draw(
                 session, seed, request.period_start, request.period_end, request.size, request.stratum_size
             )
@@ -165,6 +167,11 @@ class AuditorHandlers:
                 for n, i in enumerate(drawn.items)
             ]
             await repository.insert_sample(session, sample=row, items=items)
+            change.complete(
+                query={**(request.audit.query if request.audit else {}), "seed": seed, "sample_id": sample_id},
+                result_count=len(items),
+                result_ids=[i["event_id"] for i in items],
+            )
         return await self.sample(c.SampleLookup(sample_id=sample_id))
 
     async def _draw(
@@ -199,12 +206,13 @@ class AuditorHandlers:
 
     async def finding(self, finding: c.FindingIn) -> c.FindingOut:
         """Record a finding on a sampled search; a later finding on the same search supersedes it."""
-        async with self.uow() as session:
-            items = await repository.sample_items(session, sample_id=finding.sample_id)
+        async with self.changes(finding.audit) as change:
+            items = await repository.sample_items(change.session, sample_id=finding.sample_id)
             if finding.event_id not in {i["event_id"] for i in items}:
                 raise NotFound("that search is not in this sample", code="sample_item_not_found")
-            out = c.FindingOut(**finding.model_dump(), finding_id=str(uuid.uuid4()), recorded_at=datetime.now(UTC))
-            await repository.insert_finding(session, finding=out.model_dump())
+            fields = finding.model_dump(exclude={"audit"})
+            out = c.FindingOut(**fields, finding_id=str(uuid.uuid4()), recorded_at=datetime.now(UTC))
+            await repository.insert_finding(change.session, finding=out.model_dump())
         return out
 
     async def report(self, query: c.ReportQuery) -> c.SampleReport:

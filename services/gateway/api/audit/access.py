@@ -23,15 +23,24 @@ async def record_access(
     result_ids: list[str] | None = None,
 ) -> None:
     """Who looked at the log, at what, and what they got; no record, no answer."""
+    await audit.record(access_record(principal, request, route, query, result_ids))
+
+
+def access_record(
+    principal: Principal,
+    request: Request,
+    route: str,
+    query: dict[str, Any],
+    result_ids: list[str] | None = None,
+) -> AuditEvent:
+    """The auditor's access record; a change (a sample, a finding) sends it with the request instead."""
     ids = result_ids or []
-    await audit.record(
-        AuditEvent(
-            event_type=EventType.AUDIT_ACCESS,
-            actor=actor_of(principal),
-            client_address=request.client.host if request.client else None,
-            query={k: v for k, v in query.items() if v is not None},
-            result_count=len(ids),
-            result_ids=ids,
-            details={"route": route},
-        )
+    return AuditEvent(
+        event_type=EventType.AUDIT_ACCESS,
+        actor=actor_of(principal),
+        client_address=request.client.host if request.client else None,
+        query={k: v for k, v in query.items() if v is not None},
+        result_count=len(ids),
+        result_ids=ids,
+        details={"route": route},
     )

@@ -7,9 +7,10 @@ from datetime import date, datetime
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.common.audit_trail import CHANGE_TIMEOUT_S
 from libs.common.contracts import auditing as c
 from libs.common.validation import Line, Note
-from services.gateway.api.audit.access import PROOF_TIMEOUT_S, record_access
+from services.gateway.api.audit.access import PROOF_TIMEOUT_S, access_record, record_access
 from services.gateway.api.deps import AuditDep, Auditor, RuntimeDep
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -56,21 +57,14 @@ class FindingBody(BaseModel):
 
 
 @router.post("/samples", response_model=c.SampleOut, status_code=201)
-async def draw_sample(
-    body: SampleBody, principal: Auditor, request: Request, rt: RuntimeDep, audit: AuditDep
-) -> c.SampleOut:
-    """F1: a random sample of the period's searches plus high-risk strata, recorded with its seed."""
-    asked = c.SampleRequest(**body.model_dump(), drawn_by=principal.person.sub)
-    sample = await rt.bus.request("alpr.audit.samples.draw", asked, c.SampleOut, timeout=PROOF_TIMEOUT_S)
-    await record_access(
-        audit,
-        principal,
-        request,
-        "audit_sample_draw",
-        {**body.model_dump(mode="json"), "seed": sample.seed, "sample_id": sample.sample_id},
-        [i.event_id for i in sample.items],
-    )
-    return sample
+async def draw_sample(body: SampleBody, principal: Auditor, request: Request, rt: RuntimeDep) -> c.SampleOut:
+    """F1: a random sample of the period's searches plus high-risk strata, recorded with its seed.
+
+    The audit service commits the sample only once this access record is persisted.
+    """
+    record = access_record(principal, request, "audit_sample_draw", body.model_dump(mode="json"))
+    asked = c.SampleRequest(**body.model_dump(), drawn_by=principal.person.sub, audit=record)
+    return await rt.bus.request("alpr.audit.samples.draw", asked, c.SampleOut, timeout=PROOF_TIMEOUT_S)
 
 
 @router.get("/samples/{sample_id}", response_model=c.SampleOut)
@@ -97,19 +91,16 @@ async def get_sample(
 
 @router.post("/samples/{sample_id}/findings", response_model=c.FindingOut, status_code=201)
 async def record_finding(
-    sample_id: str, body: FindingBody, principal: Auditor, request: Request, rt: RuntimeDep, audit: AuditDep
+    sample_id: str, body: FindingBody, principal: Auditor, request: Request, rt: RuntimeDep
 ) -> c.FindingOut:
-    """A finding on one sampled search: compliant, violation or needs follow-up, with notes."""
-    finding = c.FindingIn(sample_id=sample_id, auditor_sub=principal.person.sub, **body.model_dump())
-    out = await rt.bus.request("alpr.audit.findings.record", finding, c.FindingOut)
-    await record_access(
-        audit,
-        principal,
-        request,
-        "audit_finding",
-        {"sample_id": sample_id, "event_id": body.event_id, "verdict": body.verdict},
-    )
-    return out
+    """A finding on one sampled search: compliant, violation or needs follow-up, with notes.
+
+    The audit service commits the finding only once this access record is persisted.
+    """
+    query = {"sample_id": sample_id, "event_id": body.event_id, "verdict": body.verdict}
+    record = access_record(principal, request, "audit_finding", query)
+    finding = c.FindingIn(sample_id=sample_id, auditor_sub=principal.person.sub, audit=record, **body.model_dump())
+    return await rt.bus.request("alpr.audit.findings.record", finding, c.FindingOut, timeout=CHANGE_TIMEOUT_S)
 
 
 @router.get("/samples/{sample_id}/report", response_model=c.SampleReport)
