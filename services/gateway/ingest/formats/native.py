@@ -42,13 +42,14 @@ def parse(ctx: IngestContext) -> ParsedPayload:
         raise InvalidInput(
             f"at most {BATCH_MAX} reads per batch", code="batch_too_large", limit=BATCH_MAX, got=len(items)
         )
-    items = objects(doc, "reads")
     check_document_text({k: v for k, v in doc.items() if k != "reads"})
-    hints = {str(i.get("camera_id")) for i in items if i.get("camera_id") is not None}
+    hints = {str(i["camera_id"]) for i in items if isinstance(i, dict) and i.get("camera_id") is not None}
     builder = PayloadBuilder(ctx, vendor=VENDOR, camera_hint=hints.pop() if len(hints) == 1 else None)
     for index, item in enumerate(items):
         path = f"reads[{index}]"
         try:
+            if not isinstance(item, dict):
+                raise invalid(path, "object")
             check_document_text(item, path=path)
             # Each read keeps its own object, not the whole batch: storage would grow with the square.
             _add(builder, item, path=path, raw_body=json.dumps(item, separators=(",", ":")))

@@ -195,6 +195,14 @@ class TestCaptureWindow:
         assert {r["field"] for r in payload.rejected[1:]} == {f"reads[{i}].captured_at" for i in range(2, 8)}
         assert all(set(r) == {"index", "code", "field", "message"} for r in payload.rejected)
 
+    def test_an_item_that_is_no_read_is_rejected_alone(self, door):
+        payload = door(encode({"reads": [native("GOOD1"), 5, ["x"], native("GOOD2")]}))
+        assert [r.plate for r in payload.reads] == ["GOOD1", "GOOD2"]
+        assert [(r["index"], r["code"], r["field"]) for r in payload.rejected] == [
+            (1, "invalid_field", "reads[1]"),
+            (2, "invalid_field", "reads[2]"),
+        ]
+
     def test_genetec_9999_with_an_offset(self, door):
         doc = genetec(Timestamp="9999-12-31T23:59:59-05:00")
         refused(lambda: door(encode(doc), fmt="genetec"), "time_out_of_range", "Timestamp")
