@@ -88,6 +88,14 @@ class TestSize:
         (image,) = parse(native({"kind": "overview", "data_b64": b64(data)}), fmt="native").reads[0].images
         assert image.content_type == "image/png" and image.digest == digest(data)
 
+    def test_8_mib_exactly_is_accepted_and_one_byte_more_is_413(self, parse) -> None:
+        data = big_png(IMAGE_MAX_BYTES)
+        data += bytes(IMAGE_MAX_BYTES - len(data))  # after IEND: readers stop there, the bytes are kept
+        (image,) = parse(native({"kind": "overview", "data_b64": b64(data)}), fmt="native").reads[0].images
+        assert len(base64.b64decode(image.data_b64)) == IMAGE_MAX_BYTES
+        with pytest.raises(PayloadTooLarge):
+            parse(native({"kind": "overview", "data_b64": b64(data + b"\0")}), fmt="native")
+
     def test_over_8_mib_is_413_as_base64_or_as_a_part(self, parse, form_body) -> None:
         data = b"\x89PNG\r\n\x1a\n" + bytes(IMAGE_MAX_BYTES)  # refused on its size, before any decoding
         with pytest.raises(PayloadTooLarge) as as_base64:
