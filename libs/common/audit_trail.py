@@ -118,30 +118,34 @@ class ChangeRecorder:
         A change left with no record commits unrecorded: only callers inside the system (tests, seeding)
         send a request without one; every gateway route sends one.
         """
-        confirmed: AuditEvent | None = None
+        published: AuditEvent | None = None  # the record, once its publication was attempted
+        confirmed = False
         try:
             async with self.uow() as session:
                 change = RecordedChange(session, template)
                 yield change
                 if change.event is not None:
-                    event = change.event.model_copy(
+                    published = change.event.model_copy(
                         update={"details": {**change.event.details, "recorded": "before_commit"}}
                     )
                     try:
-                        await self.trail.record(event)
+                        await self.trail.record(published)
                     except Unavailable as err:
-                        # the stream may hold the record and log it later: say the change was not made
-                        await self.trail.record_quietly(not_committed(event, "record_unconfirmed"))
                         raise Unavailable(
                             "the change could not be recorded, so it was not made",
                             code="audit_unavailable",
                             cause=err.details.get("cause", err.code),
                         ) from err
-                    confirmed = event
+                    confirmed = True
         except Exception as exc:
-            if confirmed is not None:  # recorded, then the commit failed: the log must say so
-                log.error("a recorded change failed to commit (record %s): %s", confirmed.event_id, exc)
-                await self.trail.record_quietly(not_committed(confirmed, "commit_failed", error=type(exc).__name__))
+            # rolled back, its locks released; its record may be in the log (or reach it from the stream)
+            if published is not None:
+                if confirmed:
+                    log.error("a recorded change failed to commit (record %s): %s", published.event_id, exc)
+                    follow_up = not_committed(published, "commit_failed", error=type(exc).__name__)
+                else:
+                    follow_up = not_committed(published, "record_unconfirmed")
+                await self.trail.record_quietly(follow_up)
             raise
 
 
