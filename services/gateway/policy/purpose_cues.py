@@ -1,0 +1,265 @@
+"""The phrases the purpose rules look for, grouped by what they tell about a reason. Pure data, no I/O.
+
+Patterns run over folded text (services.gateway.policy.text): lower case, words separated by one space,
+apostrophes dropped ("women's" is "womens"). A cue alone decides little; purposes.py weighs the cues of a
+category against the crime, victim, protection and surveillance framing around them.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def phrases(*alternatives: str) -> re.Pattern[str]:
+    """One pattern matching any of the alternatives as whole words."""
+    return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b")
+
+
+_US_STATES = (
+    r"alabama|alaska|arizona|arkansas|colorado|connecticut|delaware|florida|georgia|hawaii|idaho|illinois|"
+    r"indiana|iowa|kansas|kentucky|louisiana|maine|maryland|massachusetts|michigan|minnesota|mississippi|"
+    r"missouri|montana|nebraska|nevada|new hampshire|new jersey|new mexico|new york|north carolina|"
+    r"north dakota|ohio|oklahoma|oregon|pennsylvania|rhode island|south carolina|south dakota|tennessee|"
+    r"texas|utah|vermont|virginia|washington state|west virginia|wisconsin|wyoming"
+)
+_PEOPLE = r"(?:him|her|them|he|she|they|the (?:owner|driver|family|man|woman|person|subject|occupants?))"
+_RELATIONS = (
+    r"ex|ex ?(?:wife|husband|girlfriend|boyfriend|partner|spouse|fiancee?)|wife|husband|girlfriend|boyfriend|"
+    r"spouse|fiancee?|neighbou?rs?|landlord|tenants?|roommates?|cousins?|brother|sister|son|daughter|"
+    r"mother|father|mom|dad|in ?laws?|family|friends?|coworkers?|co workers?|boss|date|crush|kids?|child|"
+    r"children|nephew|niece|uncle|aunt|relatives?|sons|daughters|stepson|stepdaughter|teen|teenager"
+)
+
+# Immigration: acts and agencies of immigration enforcement (never a lawful reason to search here).
+IMMIGRATION_ENFORCEMENT = phrases(
+    r"deport\w*",
+    r"removal (?:orders?|proceedings?|cases?|operations?|flights?|hearings?|warrants?|targets?)",
+    r"(?:ordered|order of|orders of|subject to|facing|pending|for) (?:removal|deportation)",
+    r"removable",
+    r"enforcement and removal",
+    r"border patrol|customs and border|border protection|cbp|usbp|ero|uscis|dhs|homeland security",
+    r"la migra|migra",
+    r"287 ?g",
+    r"(?:immigration|ice) (?:detainers?|holds?|warrants?|custody|agents?|officers?|raids?|sweeps?|requests?)",
+    r"detainers?",
+    r"(?:federal|us|u s) (?:immigration|removal|deportation)",
+    r"send (?:him|her|them) back|back (?:to|across) the border",
+    r"(?:report|hand|turn) (?:him|her|them|the \w+) (?:over )?to (?:the )?(?:feds|federal (?:agents|authorities))",
+)
+# Immigration: status as the thing looked into.
+IMMIGRATION_STATUS = phrases(
+    r"undocumented",
+    r"illegal (?:aliens?|immigrants?|migrants?|immigration|entry|reentry|re entry|crossings?|"
+    r"border crossings?|presence)",
+    r"illegals|aliens?",
+    r"non ?citizens?|not (?:a |an )?(?:us |u s |american )?citizens?",
+    r"citizenship|nationality|country of origin|foreign nationals?",
+    r"(?:legal|lawful|permanent) residents?|(?:legal|residency|resident|immigration|visa|migratory|asylum|"
+    r"refugee|daca|tps|lawful) status",
+    r"visas?|overst\w+|green cards?|daca|work (?:permits?|authorization|visa)|i 9",
+    r"(?:without|no|lacks?|lacking|has no|have no|missing) (?:legal |valid |proper |immigration )?"
+    r"(?:papers|documents|documentation|status)",
+    r"(?:here|in the country|in the us|in this country|into the country|entered|living here|staying|be here)"
+    r" illegally",
+    r"unlawful(?:ly)? (?:presence|present)|crossed the border",
+    r"immigra\w*",
+    r"migrants?",
+    r"sanctuary",
+    r"asylum seekers?",
+)
+# Immigration words that name a place or a service, which a lawful reason may mention as a location.
+IMMIGRATION_PLACE = re.compile(
+    r"\bimmigra\w* (?:law|lawyers?|attorneys?|legal|consultants?|services?|clinic|advocates?|office|offices|"
+    r"center|centre|court|resource|rights|museum)\b|\bconsulate\b"
+)
+# "ICE" as the agency: upper case and not a shop or the weather, or any case in an agency phrase.
+ICE_UPPER = re.compile(r"(?<![A-Za-z])ICE(?![A-Za-z])")
+ICE_NOT_AGENCY = re.compile(
+    r"\bice (?:cream\w*|rink|rinks|arena|skat\w*|hockey|machines?|makers?|chests?|coolers?|storm|house|plant|"
+    r"palace|shop|box|bucket|pick|cube\w*|cold|tea|pops?|blocks?|contact|contacts)\b|"
+    r"\b(?:dry|black|shaved|thin|on|de|the)\s+ice\b|\bin case of emergency\b"
+)
+ICE_AGENCY = phrases(
+    r"ice (?:agents?|officers?|detainers?|holds?|warrants?|custody|raids?|sweeps?|requests?|asked|wants|"
+    r"requested|needs|ero|hsi|operations?|enforcement|deport\w*|removal|task force|field office)",
+    r"(?:for|assist|assisting|help|helping|tell|notify|notifying|call|contact|to|with|from|by) ice",
+    r"ices",
+)
+
+# Reproductive or gender-affirming health care, as a care or a place of care.
+CARE = phrases(
+    r"abortion\w*|pro choice",
+    r"terminat\w* (?:a |her |the |their )?pregnanc\w*|pregnancy terminations?|end(?:ed|ing)? (?:her|a|the|their)"
+    r" pregnancy",
+    r"(?:morning after|plan b|emergency contracepti\w*) pills?|mifepristone|misoprostol|contracepti\w*",
+    r"birth control|ivf|in vitro|fertility (?:clinic|treatment)",
+    r"gender (?:affirming|affirmation|transition|reassignment|clinic|care|identity clinic|dysphoria|confirming)",
+    r"transgender|trans (?:youth|kids?|teens?|teenagers?|patients?|care|persons?|people|minors?|women|men|"
+    r"woman|man|adults?|community|clinic|health|girls?|boys?)",
+    r"hormone (?:therapy|therapies|treatment|treatments|replacement|blockers?)|puberty blockers?",
+    r"(?:transition|transitioning|transition related) (?:care|surgery|surgeries|treatment)",
+    r"sex (?:change|reassignment)|top surgery",
+    r"reproductive (?:health|care|rights|clinic|clinics|services|healthcare|freedom)",
+    r"planned parenthood|family planning|womens (?:health|clinic|health clinic|health center|center|centre)",
+    r"ob ?gyn|gyn\w*|midwi(?:fe|ves|fery)|miscarri\w*|stillbirth",
+    r"pregnancy (?:clinic|center|centre|options|resource)",
+)
+# The care itself named as the offence, or the request coming from another state's law.
+CARE_AS_OFFENCE = phrases(
+    r"(?:abortion|transgender|gender affirming|trans) (?:care )?(?:bans?|laws?|statutes?|restrictions?|"
+    r"prohibitions?|crimes?|charges?)",
+    r"(?:illegal|unlawful|criminal|banned|prohibited) (?:abortions?|procedures?|care|treatments?|transition)",
+    r"(?:perform|performed|performing|provide|provided|providing|aid|aided|aiding|assist|assisted|assisting|"
+    r"help|helped|helping|obtain|obtained|obtaining|procure|procured|procuring|seek|sought|seeking|get|got|"
+    r"getting|had|having|receive|received|receiving|induce|induced|inducing|prescrib\w*|mail\w*|ship\w*|"
+    r"distribut\w*|supplied|supplying|traveled|travelled|traveling|travelling|came|drove) (?:\w+ ){0,3}"
+    r"(?:abortions?|the procedure|pills|care|treatment|hormones|blockers)",
+    r"another states?|other states?|out of state|(?:" + _US_STATES + ")",
+    r"patients?|providers?|clients?",
+)
+
+# First Amendment activity: worship, protest, press, politics, labour (places and people).
+FIRST_AMENDMENT = phrases(
+    r"mosques?|masjids?|churche?s?|cathedrals?|chapels?|parish\w*|synagogues?|temples?|gurdwaras?|mandirs?",
+    r"islamic (?:center|centre|society)|jewish community|kingdom hall|congregations?|congregants|worship\w*",
+    r"prayers?|sermons?|bible study|sunday (?:mass|service)|friday prayers?|eid|ramadan|passover|diwali|vaisakhi",
+    r"imams?|rabbis?|pastors?|priests?|clergy|muslims?|jews|jewish|sikhs?|hindus?|christians?|catholics?",
+    r"religious|faith (?:group|leaders?|community)",
+    r"protest\w*|demonstrat(?:ion|ions|ors?)|rall(?:y|ies)|marchers|(?:the|a|protest|peace|womens) march",
+    r"vigils?|picket\w*|activis\w*|sit ins?|walkouts?|boycott\w*|blm|black lives matter|pride (?:parade|march|"
+    r"festival|event)|counter protesters|advocacy|organizers?|dissidents?",
+    r"journalis\w*|reporters?|the press|press (?:conference|corps|pass|credentials?)|newspapers?|news (?:crew|"
+    r"van|station|media|outlet|reporters?)|(?<!social )media|editors?|columnists?|bloggers?|photojournalists?|"
+    r"podcasters?",
+    r"political|politicians?|campaign (?:office|event|rally|headquarters|volunteers?|staff|signs?)|candidates?",
+    r"elections?|voters?|polling (?:place|station)|ballots?|city council|council ?members?|town hall",
+    r"democrat\w*|republican\w*|political party|petition\w*|canvassers|lobbying|lobbyists?",
+    r"(?:labou?r|trade) unions?|union (?:members?|hall|meetings?|organizers?|rally|leaders?|representatives?|"
+    r"stewards?|workers?|drive|office|vote)|unioniz\w*|strikers|on strike|strike (?:line|vote)|picket lines?",
+    r"labou?r (?:organiz\w*|disputes?|actions?|leaders?|activists?)|collective bargaining|teamsters|seiu|uaw",
+    r"afl cio|workers (?:center|centre|meeting|rights)",
+)
+# People of a First Amendment activity as the target of a search (not a place).
+FIRST_AMENDMENT_PEOPLE = phrases(
+    r"protesters?|protestors?|demonstrators?|marchers|activists?|organizers?|journalists?|reporters?|editors?|"
+    r"columnists?|bloggers?|congregants|worshippers?|parishioners?|imams?|rabbis?|pastors?|clergy|"
+    r"strikers|union (?:members?|organizers?|leaders?|stewards?)|dissidents?|canvassers?|candidates?|"
+    r"muslims|sikhs|jews|volunteers|voters|(?:shop |union )?stewards?|strike leaders?|congregation",
+)
+
+# Personal or private use.
+CURIOSITY = phrases(
+    r"curious\w*|curiosity|just wondering|wonder(?:ing|ed)? (?:who|where|what|if|whether)|for fun|for kicks",
+    r"nosy|bored|out of interest|personal (?:\w+ )?(?:reasons?|use|matters?|interest|business|project|"
+    r"reference|favou?r)",
+    r"(?:family|private|domestic) (?:matter|business|issue)|reconnect\w*|catch up with|(?:get|"
+    r"getting) (?:back )?in touch",
+    r"look (?:him|her|them) up|old (?:classmates?|friends?|flames?|acquaintances?)|classmates?|childhood friends?",
+    r"for myself|for a friend|as a favou?r|doing a favou?r|favou?r for|celebrit\w*|famous|off duty|side job",
+    r"moonlight\w*|dating|tinder|cheating|affair|infidelity|romantic\w*|crush|is she single|is he single",
+    r"(?:see|know|find out|check) (?:what|which) (?:car )?(?:he|she|they) drives?",
+)
+SELF_RELATION = re.compile(r"\b(?:my|our|mine|me and my) (?:\w+ ){0,2}(?:" + _RELATIONS + r")s?\b")
+EX_PARTNER = phrases(
+    r"ex ?(?:wife|husband|girlfriend|boyfriend|partner|spouse|fiancee?|lover)s?",
+    r"(?:former|estranged|separated) (?:wife|husband|girlfriend|boyfriend|partner|spouse|fiancee?)s?",
+    r"(?:my|his|her|an|the) ex",
+)
+NEIGHBOUR = phrases(r"neighbou?rs?|next door")
+PRIVATE_PARTY = phrases(
+    r"insur(?:ance|er|ers) ?(?:company|companies|carrier|agent|adjusters?|investigators?)?|claims? adjusters?",
+    r"state farm|geico|allstate|progressive insurance|farmers insurance|aaa insurance",
+    r"tow(?:ing)? (?:company|companies|yard|operators?|service|firm|business|drivers?|lot)|towing",
+    r"repo (?:man|men|agents?|company|companies|firm)|repossess\w*|recovery agents?|lien ?holders?|lenders?",
+    r"finance company|credit union|bank|dealerships?|car dealers?|creditors?|debt collect\w*|collections? agenc\w*",
+    r"bail (?:bonds?|bondsm[ae]n|agents?|agenc\w*|enforcement|recovery|company)|bondsm[ae]n|bounty hunt\w*",
+    r"fugitive recovery|skip trac\w*|private (?:investigators?|detectives?|eyes?|investigation firm|security firm)",
+    r"pi firm|process servers?|law firm|civil (?:attorney|lawyer)|divorce (?:attorney|lawyer)|paralegal",
+    r"commercial|for profit|sell (?:the )?data|landlord|property manag\w*|hoa|homeowners association|"
+    r"apartment manag\w*|employer|hr department",
+    r"data brokers?|marketing|advertis\w*|car dealership|parking (?:company|enforcement company|lot owner)",
+)
+# A private party as the one asking or benefiting, rather than a victim or a place.
+ON_BEHALF = phrases(
+    r"asks?|asked|asking|requests?|requested|requesting|wants?|wanted to|would like|needs|hired|paid|pays|"
+    r"on behalf of|for (?:the|a|an|their|his|her) (?:\w+ ){0,2}(?:company|agent|firm|adjuster|insurer|"
+    r"bondsman|client|lender|bank|landlord|employer)|for (?:their|his|her) clients?|client|favou?r|"
+    r"so (?:they|he|she|the \w+) can|to help (?:the|a|an) \w+ (?:company|agent|firm)|calling|called us",
+)
+CIVIL_MATTER = phrases(
+    r"unpaid (?:\w+ )?(?:fees?|bills?|rent|loans?|debts?|balance|storage|invoices?|tickets|fines|premiums?)",
+    r"missed (?:\w+ )?payments?|behind on (?:\w+ )?(?:payments?|rent|the loan)|owes? (?:money|rent|us)",
+    r"debts?|default\w* on|repossess\w*|repo|collateral|civil (?:case|suit|lawsuit|matter|dispute|judgment|"
+    r"litigation|claim|court|action)|small claims|lawsuit|divorce|custody (?:dispute|battle|case|hearing|fight)",
+    r"child support|alimony|serve (?:\w+ )?(?:papers|process|subpoena|summons)|process serv\w*|evict\w*",
+    r"insurance claims?|claim (?:number|adjust\w*|investigat\w*)|background check|skipped bail|"
+    r"bail (?:forfeiture|jump\w*)|jumped bail",
+    r"sick (?:leave|days?)|disability (?:claim|leave|benefits)|workers comp\w*|faking|malingering|calling in sick",
+    r"personnel matter|time off|clocked|attendance at work|premiums?|lapsed (?:policy|insurance)|pay (?:up|"
+    r"the fees|the bill)|storage fees",
+)
+
+# What makes a reason a lawful search: a crime, a victim, a person at risk, a threat to protect against.
+CRIME = phrases(
+    r"stolen|steal\w*|theft\w*|thie(?:f|ves)|burglar\w*|break ins?|broke into|broken into|robb\w*|carjack\w*",
+    r"assault\w*|batter(?:y|ed|ing)|attack\w*|stab\w*|shoot\w*|shot|shots fired|gunfire|gunm[ae]n|guns?",
+    r"firearms?|weapons?|knife|knives|knifepoint|gunpoint|armed|homicid\w*|murder\w*|kill\w*|manslaughter",
+    r"dead|death|deceased|kidnap\w*|abduct\w*|hostages?|hit and run|hitandrun|collisions?|crash\w*|dui|dwi",
+    r"drunk driv\w*|impaired driv\w*|evad\w*|pursuit|fled|flee\w*|arson\w*|firebomb\w*|set fire|bomb\w*",
+    r"explosive\w*|vandal\w*|graffiti|damag\w*|threat\w*|menac\w*|harass\w*|stalk\w*|intimidat\w*",
+    r"hate crimes?|extort\w*|fraud\w*|scam\w*|counterfeit\w*|embezzl\w*|forg(?:ery|ed)|narcotic\w*|drugs?",
+    r"fentanyl|meth\w*|heroin|cocaine|trafficking|traffickers?|smuggl\w*|missing|runaway|endangered",
+    r"amber alert|silver alert|abus\w*|rape\w*|sexual (?:assault|abuse|battery)|molest\w*|indecent exposure",
+    r"exploit\w*|loot\w*|shoplift\w*|catalytic|injur\w*|wound\w*|fatal\w*|victims?|witness\w*",
+    r"punch\w*|beat(?:en|ing)|struck|ran over|run over|left the scene|leaving the scene|slash\w*|chok\w*",
+    r"strangl\w*|grop\w*|fights?|brawl\w*|exposed himself|exposing himself|lewd|violent\w*",
+    r"wander\w*|at risk|dementia|alzheimer\w*|autis\w*|nonverbal|suicid\w*|disoriented|welfare check",
+    r"ram(?:med|ming)|tamper\w*|breach\w*|intrusion|intruders?|forced entry|broke through|crashed through",
+    r"gang\w*|brandish\w*|road rage|reckless|sideshow|prowl\w*|casing|suspicious|sabotage|terroris\w*",
+    r"sex offender|parolee|probation violat\w*|restraining order|hate crimes?",
+    r"protective order|violat\w* (?:a |the )?(?:court|protective|restraining|no contact) order|domestic violence",
+    r"hijack\w*|trespass\w* (?:on|at) (?:the )?(?:substation|plant|refinery|airport|rail yard)|absconded|escaped",
+)
+# Legal process: lawful context for most categories, but not where the care or the status is itself the charge.
+LEGAL_PROCESS = phrases(r"warrants?|arrest\w*|felon\w*|crimes?|criminal|offen[cs]es?|wanted for|charged with|indicted")
+# Words a lawful reason nearly always has; a reason with none of them states no law enforcement purpose.
+LAWFUL_CONTEXT = phrases(
+    r"suspects?|suspected|wanted|investigat\w*|incidents?|evidence|bolo|lookout|alerts?|report\w*|complaint",
+    r"911|calls? for service|detectives?|patrol|crime scene|infrastructure|airport|substation|refinery|pipeline",
+    r"water (?:plant|treatment|district)|power (?:plant|station)|dams?|levees?|reservoirs?|control station|"
+    r"utility|electrical grid|cell towers?|bridges?|rail (?:line|yard)|special events?|parade|festival|"
+    r"concert|stadium|event",
+    r"cases?|task force|probable cause|hotlist|ncic|leads?|tip|tips|sighting|occupants?|plate reader hit",
+)
+VICTIM = phrases(
+    r"victims?|complainants?|reporting party|was (?:robbed|assaulted|beaten|shot|stabbed|attacked|carjacked|"
+    r"threatened|scammed|defrauded|kidnapped|abducted|struck|hit|injured|killed)|were (?:robbed|assaulted|"
+    r"beaten|shot|stabbed|attacked|threatened|scammed|defrauded|targeted)|preyed|targeting (?:immigrants|"
+    r"migrants|undocumented)|robbery of|assault on|attack on|murder of|theft from|stolen from",
+    r"(?:steal\w*|stole|took|taking|scam\w*|defraud\w*|cheat\w*|extort\w*|swindl\w*) (?:\w+ ){0,3}from|prey\w* on",
+)
+PROTECTION = phrases(
+    r"protect\w*|safety|security (?:plan|detail|for)|escort\w*|traffic control|crowd control|keep (?:\w+ )?safe",
+    r"event (?:security|safety|permit)|permitted|road closures?",
+)
+SURVEILLANCE = phrases(
+    r"monitor\w*|surveil\w*|watch\w*|keep (?:tabs|an eye|a list|track|a record|a log|records|notes)|track\w*",
+    r"log\w*|record (?:every|all|each|the plates|plates|who|which)|catalog\w*|compil\w*|collect\w*|gather\w*",
+    r"(?:make|build|create|keep|start|maintain|get|pull|run|generate|put together) (?:a |an |the )?"
+    r"(?:list|roster|database|file|dossier|profile|record|inventory|census|map)",
+    r"lists?|rosters?|map(?:ping)?|identify\w*|identif\w*|unmask\w*|expos\w*",
+    r"who (?:attend\w*|went|goes|go|visit\w*|drove|drives|drive|came|comes|was|were|is|are|parks|parked|showed|"
+    r"shows|participat\w*|joined|signed|organiz\w*|spoke|speaks|meets|met|worships|prays|travel\w*)",
+    r"attend\w*|attendees?|participants?|members?|membership|visitors?|regulars?|frequent\w*",
+    r"every (?:plate|car|vehicle|week|sunday|friday|saturday|meeting|service|one)|all (?:the )?(?:plates|cars|"
+    r"vehicles|attendees|participants|members|visitors)|everyone|everybody",
+    r"which (?:cars|vehicles|plates|people|reporters|journalists|members|activists|of them)",
+    r"(?:for|as) (?:future|later) (?:reference|use)|intel\w*|database|profil\w*|dossier|watch ?list",
+    r"(?:find|figure|see|learn|check) out who|see who|whos who|where (?:he|she|they) (?:lives?|sleeps?|stays?"
+    r"|parks?|works?|goes)|home address\w*|pattern of life|movements|comings and goings|whereabouts",
+    r"(?:seen|parked|present|spotted|observed) (?:at|near|outside|in front of)|visit\w*|show(?:ed|s)? up",
+    r"(?:cars?|vehicles?|plates?|trucks?|vans?) (?:at|near|outside|in front of|parked at|visiting|leaving|arriving)",
+    r"plates? (?:of|for)|note (?:the|which|who|all|every|down)|photograph\w*|find|locate|whereabouts",
+)
+# The reason asks us to find the person, not to solve a crime (used with immigration status words).
+LOCATE = phrases(r"locate|find|where|whereabouts|address|parks?|lives?|detain\w*|pick (?:him|her|them) up|" + _PEOPLE)
