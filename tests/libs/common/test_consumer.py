@@ -213,7 +213,7 @@ async def _poison_run(system, *, failure: type[Exception], max_deliver: int, bad
     consumer = BatchConsumer(bus, durable, handler, batch=10, prefetch=True)
     consumer.start()
     try:
-        for _ in range(200):
+        for _ in range(600):  # 30 s at most: the machine is shared, and a loaded one is slow
             info = await bus.js.consumer_info(name, "worker")
             if len(set(handled)) == total - len(bad) and info.num_ack_pending == 0 and info.num_pending == 0:
                 break
