@@ -51,7 +51,8 @@ IMMIGRATION_STATUS = phrases(
     r"undocumented",
     r"illegal (?:aliens?|immigrants?|migrants?|immigration|entry|reentry|re entry|crossings?|"
     r"border crossings?|presence)",
-    r"illegals|aliens?",
+    r"illegals|aliens?|(?:an|the|on|locate|find|this|some|of) illegal(?= (?:for|from|who|in|at|that|living|"
+    r"working)|$)",
     r"non ?citizens?|not (?:a |an )?(?:us |u s |american )?citizens?",
     r"citizenship|nationality|country of origin|foreign nationals?",
     r"(?:legal|lawful|permanent) residents?|(?:legal|residency|resident|immigration|visa|migratory|asylum|"
@@ -59,8 +60,8 @@ IMMIGRATION_STATUS = phrases(
     r"visas?|overst\w+|green cards?|daca|work (?:permits?|authorization|visa)|i 9",
     r"(?:without|no|lacks?|lacking|has no|have no|missing) (?:legal |valid |proper |immigration )?"
     r"(?:papers|documents|documentation|status)",
-    r"(?:here|in the country|in the us|in this country|into the country|entered|living here|staying|be here)"
-    r" illegally",
+    r"(?:here|in the country|in the us|in the u s|in the united states|in this country|into the country|entered|"
+    r"living here|staying|be here) (?:illegally|unlawfully|without (?:papers|permission|status|documents))",
     r"unlawful(?:ly)? (?:presence|present)|crossed the border",
     r"immigra\w*",
     r"migrants?",
@@ -70,7 +71,7 @@ IMMIGRATION_STATUS = phrases(
 # Immigration words that name a place or a service, which a lawful reason may mention as a location.
 IMMIGRATION_PLACE = re.compile(
     r"\bimmigra\w* (?:law|lawyers?|attorneys?|legal|consultants?|services?|clinic|advocates?|office|offices|"
-    r"center|centre|court|resource|rights|museum)\b|\bconsulate\b"
+    r"center|centre|court|resource|rights|museum|rally|march|protest|vigil|forum|reform)\b|\bconsulate\b"
 )
 # "ICE" as the agency: upper case and not a shop or the weather, or any case in an agency phrase.
 ICE_UPPER = re.compile(r"(?<![A-Za-z])ICE(?![A-Za-z])")
@@ -115,8 +116,9 @@ CARE_AS_OFFENCE = phrases(
     r"distribut\w*|supplied|supplying|traveled|travelled|traveling|travelling|came|drove) (?:\w+ ){0,3}"
     r"(?:abortions?|the procedure|pills|care|treatment|hormones|blockers)",
     r"another states?|other states?|out of state|(?:" + _US_STATES + ")",
-    r"patients?|providers?|clients?",
 )
+# The people of the care as the target, when no crime against them is named.
+CARE_PEOPLE = phrases(r"patients?|providers?|clients?|doctors?|nurses?|staff")
 
 # First Amendment activity: worship, protest, press, politics, labour (places and people).
 FIRST_AMENDMENT = phrases(
@@ -126,6 +128,10 @@ FIRST_AMENDMENT = phrases(
     r"imams?|rabbis?|pastors?|priests?|clergy|muslims?|jews|jewish|sikhs?|hindus?|christians?|catholics?",
     r"religious|faith (?:group|leaders?|community)",
     r"protest\w*|demonstrat(?:ion|ions|ors?)|rall(?:y|ies)|marchers|(?:the|a|protest|peace|womens) march",
+    r"pride|organi[sz]ing|committees?|conventions?|socialist\w*|communist\w*|libertarian\w*|green party",
+    r"council ?(?:members?|wom[ae]n|m[ae]n|persons?)|councilors?|mayors?|legislators?|senators?|congress\w*",
+    r"meetings?|assembly(?! line)|gatherings|(?:a|the|community|religious|political|public) gathering|"
+    r"grievances?|union reps?|labou?r reps?|caucus\w*",
     r"vigils?|picket\w*|activis\w*|sit ins?|walkouts?|boycott\w*|blm|black lives matter|pride (?:parade|march|"
     r"festival|event)|counter protesters|advocacy|organizers?|dissidents?",
     r"journalis\w*|reporters?|the press|press (?:conference|corps|pass|credentials?)|newspapers?|news (?:crew|"
@@ -144,6 +150,7 @@ FIRST_AMENDMENT_PEOPLE = phrases(
     r"protesters?|protestors?|demonstrators?|marchers|activists?|organizers?|journalists?|reporters?|editors?|"
     r"columnists?|bloggers?|congregants|worshippers?|parishioners?|imams?|rabbis?|pastors?|clergy|"
     r"strikers|union (?:members?|organizers?|leaders?|stewards?)|dissidents?|canvassers?|candidates?|"
+    r"council ?(?:members?|wom[ae]n|m[ae]n|persons?)|councilors?|mayors?|legislators?|senators?|congress\w*",
     r"muslims|sikhs|jews|volunteers|voters|(?:shop |union )?stewards?|strike leaders?|congregation",
 )
 
@@ -158,13 +165,18 @@ CURIOSITY = phrases(
     r"for myself|for a friend|as a favou?r|doing a favou?r|favou?r for|celebrit\w*|famous|off duty|side job",
     r"moonlight\w*|dating|tinder|cheating|affair|infidelity|romantic\w*|crush|is she single|is he single",
     r"(?:see|know|find out|check) (?:what|which) (?:car )?(?:he|she|they) drives?",
+    r"(?:cut|flipped|flip) me off|(?:honked|yelled|swore|looked) at me|tailgat\w* me|rude to me|insulted me|owes? me",
+    r"(?:to )?know who (?:he|she|they) (?:is|are|was)|for my (?:\w+ )?(?:records|files|use|interest|reference)",
 )
 SELF_RELATION = re.compile(r"\b(?:my|our|mine|me and my) (?:\w+ ){0,2}(?:" + _RELATIONS + r")s?\b")
 EX_PARTNER = phrases(
     r"ex ?(?:wife|husband|girlfriend|boyfriend|partner|spouse|fiancee?|lover)s?",
     r"(?:former|estranged|separated) (?:wife|husband|girlfriend|boyfriend|partner|spouse|fiancee?)s?",
     r"(?:my|his|her|an|the) ex",
+    r"(?:her|his|their) (?:husband|wife|boyfriend|girlfriend|spouse|fiancee?|lover|date)s?",
 )
+# A favour asked of the officer rather than a case assigned.
+FAVOUR = phrases(r"asked me (?:to|for|if|whether)|(?:as|do) (?:him|her|them) a favou?r|favou?r for (?:a|my|an)")
 NEIGHBOUR = phrases(r"neighbou?rs?|next door")
 PRIVATE_PARTY = phrases(
     r"insur(?:ance|er|ers) ?(?:company|companies|carrier|agent|adjusters?|investigators?)?|claims? adjusters?",
@@ -174,7 +186,8 @@ PRIVATE_PARTY = phrases(
     r"finance company|credit union|bank|dealerships?|car dealers?|creditors?|debt collect\w*|collections? agenc\w*",
     r"bail (?:bonds?|bondsm[ae]n|agents?|agenc\w*|enforcement|recovery|company)|bondsm[ae]n|bounty hunt\w*",
     r"fugitive recovery|skip trac\w*|private (?:investigators?|detectives?|eyes?|investigation firm|security firm)",
-    r"pi firm|process servers?|law firm|civil (?:attorney|lawyer)|divorce (?:attorney|lawyer)|paralegal",
+    r"pi|p i|pi firm|(?<!district )(?<!city )(?<!us )(?<!state )attorneys?|(?<!district )lawyers?|"
+    r"process servers?|law firm|civil (?:attorney|lawyer)|divorce (?:attorney|lawyer)|paralegal",
     r"commercial|for profit|sell (?:the )?data|landlord|property manag\w*|hoa|homeowners association|"
     r"apartment manag\w*|employer|hr department",
     r"data brokers?|marketing|advertis\w*|car dealership|parking (?:company|enforcement company|lot owner)",
@@ -182,13 +195,15 @@ PRIVATE_PARTY = phrases(
 # A private party as the one asking or benefiting, rather than a victim or a place.
 ON_BEHALF = phrases(
     r"asks?|asked|asking|requests?|requested|requesting|wants?|wanted to|would like|needs|hired|paid|pays|"
+    r"working for|works for|retained by|representing|looking for|searching for|trying to (?:find|locate)|"
     r"on behalf of|for (?:the|a|an|their|his|her) (?:\w+ ){0,2}(?:company|agent|firm|adjuster|insurer|"
     r"bondsman|client|lender|bank|landlord|employer)|for (?:their|his|her) clients?|client|favou?r|"
     r"so (?:they|he|she|the \w+) can|to help (?:the|a|an) \w+ (?:company|agent|firm)|calling|called us",
 )
 CIVIL_MATTER = phrases(
     r"unpaid (?:\w+ )?(?:fees?|bills?|rent|loans?|debts?|balance|storage|invoices?|tickets|fines|premiums?)",
-    r"missed (?:\w+ )?payments?|behind on (?:\w+ )?(?:payments?|rent|the loan)|owes? (?:money|rent|us)",
+    r"missed (?:\w+ )?payments?|behind on (?:\w+ )?(?:payments?|rent|the loan)|owes? (?:on|money|rent|us|them|"
+    r"him|her)|bond",
     r"debts?|default\w* on|repossess\w*|repo|collateral|civil (?:case|suit|lawsuit|matter|dispute|judgment|"
     r"litigation|claim|court|action)|small claims|lawsuit|divorce|custody (?:dispute|battle|case|hearing|fight)",
     r"child support|alimony|serve (?:\w+ )?(?:papers|process|subpoena|summons)|process serv\w*|evict\w*",
@@ -235,7 +250,9 @@ VICTIM = phrases(
     r"victims?|complainants?|reporting party|was (?:robbed|assaulted|beaten|shot|stabbed|attacked|carjacked|"
     r"threatened|scammed|defrauded|kidnapped|abducted|struck|hit|injured|killed)|were (?:robbed|assaulted|"
     r"beaten|shot|stabbed|attacked|threatened|scammed|defrauded|targeted)|preyed|targeting (?:immigrants|"
-    r"migrants|undocumented)|robbery of|assault on|attack on|murder of|theft from|stolen from",
+    r"migrants|undocumented)|(?:robbed|assaulted|attacked|beat|shot|stabbed|threatened|carjacked|struck|hit|"
+    r"punched|kidnapped|abducted) (?:a|an|the|two|three|several|his|her|their)|robbery of|assault on|"
+    r"attack on|murder of|theft from|stolen from",
     r"(?:steal\w*|stole|took|taking|scam\w*|defraud\w*|cheat\w*|extort\w*|swindl\w*) (?:\w+ ){0,3}from|prey\w* on",
 )
 PROTECTION = phrases(
@@ -258,6 +275,8 @@ SURVEILLANCE = phrases(
     r"(?:find|figure|see|learn|check) out who|see who|whos who|where (?:he|she|they) (?:lives?|sleeps?|stays?"
     r"|parks?|works?|goes)|home address\w*|pattern of life|movements|comings and goings|whereabouts",
     r"(?:seen|parked|present|spotted|observed) (?:at|near|outside|in front of)|visit\w*|show(?:ed|s)? up",
+    r"for (?:our|the|my|future|their) (?:files?|records?)|(?:run|pull|get|grab) (?:all )?(?:the )?plates",
+    r"id (?:all|every|the|everyone|each)|(?:all|every) (?:drivers|owners|people|persons|cars|trucks)",
     r"(?:cars?|vehicles?|plates?|trucks?|vans?) (?:at|near|outside|in front of|parked at|visiting|leaving|arriving)",
     r"plates? (?:of|for)|note (?:the|which|who|all|every|down)|photograph\w*|find|locate|whereabouts",
 )

@@ -48,7 +48,7 @@ ALLOW = Verdict(Outcome.ALLOW)
 _SEVERITY = {Outcome.ALLOW: 0, Outcome.UNCLEAR: 1, Outcome.PROHIBITED: 2}
 # "Church St", "Union Ave", "Temple Rd": a street name is a location, not the thing it is named after.
 _STREET = re.compile(
-    r"\b\w+ (?:st|street|ave|avenue|rd|road|blvd|boulevard|ln|lane|expressway|expy|pkwy|parkway|hwy|highway|city)\b"
+    r"\b\w+ (?:st|street|ave|avenue|rd|road|blvd|boulevard|ln|lane|expressway|expy|pkwy|parkway|hwy|highway)\b"
 )
 _WORD_GAP = 6  # how many words may separate a private party from "asked", "wants", "on behalf of"
 
@@ -150,7 +150,7 @@ def _care(reason: _Reason) -> Verdict:
         return Verdict(Outcome.PROHIBITED, Category.CARE, care)
     if _crime(reason) or reason.find(cue.PROTECTION):
         return ALLOW
-    return Verdict(Outcome.PROHIBITED, Category.CARE, care)
+    return Verdict(Outcome.PROHIBITED, Category.CARE, reason.find(cue.CARE_PEOPLE) or care)
 
 
 def _first_amendment(reason: _Reason) -> Verdict:
@@ -188,7 +188,7 @@ def _personal(reason: _Reason) -> Verdict:
     civil = reason.find(cue.CIVIL_MATTER)
     if civil and not lawful:
         return Verdict(Outcome.PROHIBITED, Category.PERSONAL, civil)
-    relation = reason.find(cue.EX_PARTNER) or reason.find(cue.NEIGHBOUR)
+    relation = reason.find(cue.EX_PARTNER) or reason.find(cue.NEIGHBOUR) or reason.find(cue.FAVOUR)
     if relation and not lawful:
         return Verdict(Outcome.PROHIBITED, Category.PERSONAL, relation)
     private = reason.find(cue.PRIVATE_PARTY)
