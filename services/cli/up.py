@@ -51,6 +51,8 @@ def run_up(data_dir: Path, *, gateway_port: int, gateway_workers: int = 1) -> No
     signal.signal(signal.SIGTERM, stop)
     logs = stack.data_dir / "logs"
     logs.mkdir(exist_ok=True)
+    run = stack.data_dir / "run"
+    run.mkdir(exist_ok=True)
     try:
         print(f"starting PostgreSQL and NATS JetStream in {stack.data_dir} ...", flush=True)
         stack.start_infrastructure()
@@ -69,6 +71,8 @@ def run_up(data_dir: Path, *, gateway_port: int, gateway_workers: int = 1) -> No
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+            # development hook: scripts/hostile_drill.py pauses the audit service by this pid (docs in the script)
+            (run / f"{name}.pid").write_text(f"{procs[name].pid}\n")
         for name in START_ORDER:
             _wait_ready(name, ports[name], procs[name])
         _print_welcome(stack, ports["gateway"])
@@ -90,6 +94,8 @@ def run_up(data_dir: Path, *, gateway_port: int, gateway_workers: int = 1) -> No
                 proc.kill()
                 proc.wait()
         stack.stop_infrastructure()
+        for pid_file in run.glob("*.pid"):
+            pid_file.unlink()
         print("stopped.")
 
 
