@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from libs.common.case_numbers import case_number_in_format
 from libs.common.contracts.audit import Actor
 from libs.common.contracts.purpose import Purpose
 from libs.common.contracts.search import SearchQuery
 from libs.common.errors import Forbidden, InvalidInput
 from services.gateway.models import Camera, Person, UserClass
+from services.gateway.policy.purposes import Outcome, classify
+from services.gateway.policy.vagueness import is_empty_talk
 from services.gateway.settings import GatewaySettings
 
 # The permission matrix is data: served to admins and published with the policy.
@@ -40,10 +42,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "agreements:approve": frozenset({"custodian"}),
 }
 PERSON_ROLES = frozenset({"officer", "analyst", "supervisor", "admin", "auditor", "custodian"})
-# words that say nothing about why: "just checking for the investigation" is still vague
-FILLER_WORDS = frozenset(
-    "a an and are as at be by for from in is it just my of on or our some the this that to was with".split()
-)
 # refusals that mean a lapse (D2, D3): the registry marks the person suspended with this reason
 LAPSES = {"training_expired": "training_expired", "account_dormant": "inactive"}
 
@@ -105,21 +103,43 @@ def check_permission(principal_roles: frozenset[str], permission: str) -> None:
         raise Forbidden("not permitted for this role", code="forbidden")
 
 
-def check_purpose(purpose: Purpose, settings: GatewaySettings) -> None:
-    """A2/A3: a case number in the department's format and a specific, lawful reason."""
-    reason = purpose.reason.strip().lower()
-    if any(term in reason for term in settings.prohibited_list):
-        raise Forbidden("this purpose is prohibited by law and policy", code="prohibited_purpose")
-    if not re.fullmatch(settings.case_number_pattern, purpose.case_number.strip()):
-        raise InvalidInput("the case number is not in the department's format", code="invalid_case_number")
+def check_purpose(purpose: Purpose, settings: GatewaySettings, *, also: tuple[str, ...] = ()) -> None:
+    """A2/A3: a lawful reason with content, and a case number in the department's format."""
+    check_purpose_text(purpose, settings, also=also)
+    check_case_number(purpose.case_number, settings.case_number_pattern)
+
+
+def check_case_number(case_number: str, pattern: str) -> None:
+    """ASCII digits only, the whole case number in the agency's format."""
+    if not case_number_in_format(case_number, pattern):
+        raise InvalidInput("the case number is not in the agency's format", code="invalid_case_number")
+
+
+def check_purpose_text(purpose: Purpose, settings: GatewaySettings, *, also: tuple[str, ...] = ()) -> None:
+    """The reason, the case number's text and any other free text (`also`) read for a prohibited use.
+
+    A clear prohibited use is a 403 the caller flags; a reason with no content or no clear lawful purpose
+    is a 422 to rephrase. Partners go through the same rules; their case-number format is their agreement's.
+    """
+    verdict = classify(purpose.reason, purpose.case_number, *also)
+    if verdict.outcome is Outcome.PROHIBITED:
+        raise Forbidden(
+            "this purpose is prohibited by law and policy", code="prohibited_purpose", category=verdict.category
+        )
+    reason = purpose.reason.strip()
     if len(reason) < settings.min_reason_length:
         raise InvalidInput(
             f"the reason must be at least {settings.min_reason_length} characters", code="reason_too_short"
         )
-    words = re.sub(r"[^a-z0-9/ ]+", " ", reason).split()
-    substance = set(words) - set(settings.vague_reason_list) - FILLER_WORDS
-    if " ".join(words) in settings.vague_reason_list or len(substance) < 3:
+    if is_empty_talk(reason, settings.vague_reason_list):
         raise InvalidInput("the reason is too vague to justify access", code="reason_vague")
+    if verdict.outcome is Outcome.UNCLEAR:
+        raise InvalidInput(
+            "the reason does not make a lawful purpose clear: name the crime, the victim or the person at risk, "
+            "or ask a supervisor",
+            code="purpose_unclear",
+            category=verdict.category,
+        )
 
 
 def broad_reasons(query: SearchQuery, settings: GatewaySettings) -> list[str]:

@@ -6,13 +6,10 @@ from pathlib import Path
 
 from pydantic import model_validator
 
+from libs.common.case_numbers import DEPARTMENT_CASE_NUMBER_PATTERN, pattern_problem
 from libs.common.settings import RetentionSettings
 
 DEFAULT_VAGUE_REASONS = "investigation,investigate,test,testing,curious,check,checking,just looking,n/a,na,none,misc"
-DEFAULT_PROHIBITED = (
-    "immigration,ice detainer,deportation,undocumented,border patrol,visa status,abortion,reproductive,"
-    "pregnan,family planning,gender-affirming,protest,rally attendance"
-)
 
 
 class GatewaySettings(RetentionSettings):
@@ -20,10 +17,10 @@ class GatewaySettings(RetentionSettings):
     oidc_audience: str = "alpr-gateway"
     oidc_jwks_path: Path | None = None
     dev_issuer_enabled: bool = False
-    case_number_pattern: str = r"^[A-Z]{2,4}-\d{4}-\d{4,8}$"
+    # matched with ASCII digits only (libs.common.case_numbers); prohibited purposes: policy/purposes.py
+    case_number_pattern: str = DEPARTMENT_CASE_NUMBER_PATTERN
     min_reason_length: int = 20
     vague_reasons: str = DEFAULT_VAGUE_REASONS
-    prohibited_purposes: str = DEFAULT_PROHIBITED
     broad_window_days: int = 30
     # a camera post: room for one image of the largest size accepted (libs.common.images.IMAGE_MAX_BYTES,
     # 8 MiB decoded) sent as base64 in JSON (4/3 of it) with its read; nats.conf's max_payload carries it
@@ -50,10 +47,13 @@ class GatewaySettings(RetentionSettings):
             raise ValueError("ALPR_OIDC_JWKS_PATH is required (the identity provider's keys)")
         return self
 
+    @model_validator(mode="after")
+    def _usable_case_number_pattern(self) -> GatewaySettings:
+        problem = pattern_problem(self.case_number_pattern)
+        if problem:
+            raise ValueError(f"ALPR_CASE_NUMBER_PATTERN: {problem}")
+        return self
+
     @property
     def vague_reason_list(self) -> list[str]:
         return [r.strip().lower() for r in self.vague_reasons.split(",") if r.strip()]
-
-    @property
-    def prohibited_list(self) -> list[str]:
-        return [r.strip().lower() for r in self.prohibited_purposes.split(",") if r.strip()]

@@ -42,6 +42,7 @@ class AgreementRow(SQLModel, table=True):
     allowed_uses: list[str] = Field(sa_column=Column(ARRAY(TEXT), nullable=False))
     max_lookback_days: int
     status: str
+    case_number_pattern: str | None = None  # the partner's format; None: the department's
 
 
 class ProposalRow(SQLModel, table=True):

@@ -63,6 +63,7 @@ def agreement_of(row: AgreementRow) -> Agreement:
         allowed_uses=frozenset(row.allowed_uses),  # type: ignore[arg-type]
         max_lookback_days=row.max_lookback_days,
         status=AgreementStatus(row.status),
+        case_number_pattern=row.case_number_pattern,
     )
 
 
@@ -78,6 +79,7 @@ def agreement_row(agreement: Agreement) -> AgreementRow:
         allowed_uses=sorted(agreement.allowed_uses),
         max_lookback_days=agreement.max_lookback_days,
         status=agreement.status.value,
+        case_number_pattern=agreement.case_number_pattern,
     )
 
 
@@ -98,6 +100,7 @@ def draft_of(terms: AgreementTerms) -> Agreement:
             scopes=frozenset(terms.scopes),  # type: ignore[arg-type]
             allowed_uses=frozenset(terms.allowed_uses),  # type: ignore[arg-type]
             max_lookback_days=terms.max_lookback_days,
+            case_number_pattern=terms.case_number_pattern,
         )
     except ValidationError as err:
         fields = sorted({".".join(str(p) for p in e["loc"]) for e in err.errors()})

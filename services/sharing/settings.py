@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import SecretStr, model_validator
 
+from libs.common.case_numbers import DEPARTMENT_CASE_NUMBER_PATTERN
 from libs.common.oauth.keys import KeyRing, SigningKey
 from libs.common.oauth.tokens import MAX_LIFETIME
 from libs.common.settings import CommonSettings
@@ -17,6 +18,9 @@ class SharingSettings(CommonSettings):
     # Where partners post for tokens, as they see it: the `aud` of their private_key_jwt assertions.
     # Unset, the URL the gateway was reached at is used; deployments behind a proxy should set it.
     partner_token_endpoint: str | None = None
+    # the department's case-number format (the gateway's ALPR_CASE_NUMBER_PATTERN), for partners whose
+    # agreement names none of its own
+    case_number_pattern: str = DEPARTMENT_CASE_NUMBER_PATTERN
 
     @model_validator(mode="after")
     def _keys_and_lifetime(self) -> SharingSettings:

@@ -195,6 +195,12 @@ class AgreementTerms(BaseModel):
         max_length=20, examples=[["stolen_or_wanted_vehicle"]]
     )
     max_lookback_days: int = Field(examples=[30])
+    case_number_pattern: Line | None = Field(
+        default=None,
+        max_length=200,
+        examples=[r"^SC-[0-9]{4}-[0-9]{4,8}$"],
+        description="The partner agency's case-number format (matched with ASCII digits); none: ours",
+    )
 
 
 class ProposeRequest(RecordedRequest):
@@ -245,6 +251,7 @@ class AgreementView(BaseModel):
     allowed_uses: list[str]
     max_lookback_days: int
     status: str
+    case_number_pattern: str | None = None
 
 
 class AgreementHistory(BaseModel):

@@ -76,7 +76,7 @@ async def request_approval(
     now = datetime.now(UTC)
     try:
         check_class_limits(body.query, principal.user_class, now)
-        check_purpose(body.purpose, rt.settings)
+        check_purpose(body.purpose, rt.settings, also=(body.justification,))
         reasons = broad_reasons(body.query, rt.settings)
         if not reasons:
             raise InvalidInput("this search is not broad and needs no approval", code="approval_not_needed")

@@ -31,13 +31,14 @@ from libs.common.contracts.sharing import (
     TokenRequest,
     sharing_subject,
 )
-from libs.common.errors import AlprError, Forbidden, Unauthenticated
+from libs.common.errors import AlprError, Unauthenticated
 from libs.common.oauth.errors import NO_STORE, OAuthError, oauth_error_from_body
 from libs.common.oauth.keys import PublishedKeys
 from libs.common.oauth.tokens import verify_access_token
 from libs.common.tokens import unverified_header
 from services.gateway import repository
 from services.gateway.api.deps import AuditDep, RuntimeDep, limits_of
+from services.gateway.service import check_purpose_text
 
 router = APIRouter(tags=["partner"])
 
@@ -201,7 +202,8 @@ def partner_actor(credentials: PartnerCredentials, body: PartnerSearch | None = 
 async def _refused(audit: AuditDep, event: AuditEvent, err: AlprError) -> AlprError:
     """Record the refused attempt when possible; a refused token is answered like every other one."""
     metrics.DENIED.labels(err.code).inc()
-    details = {**event.details, "refusal": err.code}
+    # A3: a prohibited purpose is flagged to admins and auditors, as an officer's is
+    details = {**event.details, "refusal": err.code, "flag_admins_and_auditors": err.code == "prohibited_purpose"}
     await audit.record_quietly(event.model_copy(update={"outcome": "denied", "details": details}))
     return token_refused() if err.status == 401 else err
 
@@ -230,8 +232,8 @@ async def partner_search(
         details={"route": "partner_search", "agreement_id": credentials.agreement_id},
     )
     try:
-        if any(term in body.purpose.reason.lower() for term in rt.settings.prohibited_list):
-            raise Forbidden("this purpose is prohibited by law and policy", code="prohibited_purpose")
+        # the officers' rules; sharing checks the case number against the agreement's format
+        check_purpose_text(body.purpose, rt.settings)
         record = event.model_copy(update={"event_id": search_id, "event_type": EventType.PARTNER_QUERY})
         asked = PartnerSearchRequest(search_id=search_id, credentials=credentials, search=body, audit=record)
         reply = await rt.bus.request(

@@ -24,6 +24,7 @@ from libs.common.web import Runtime
 from services.gateway import repository
 from services.gateway.api.admin.classes import permission_matrix
 from services.gateway.api.deps import LimitsDep, RuntimeDep
+from services.gateway.policy.purposes import PROHIBITED_CATEGORIES
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/public", tags=["public"])
@@ -75,7 +76,7 @@ async def policy(request: Request, rt: RuntimeDep, limits: LimitsDep) -> Respons
             "case_number_pattern": rt.settings.case_number_pattern,
             "min_reason_length": rt.settings.min_reason_length,
             "vague_reasons": rt.settings.vague_reason_list,
-            "prohibited_purposes": rt.settings.prohibited_list,
+            "prohibited_purposes": [category.value for category in PROHIBITED_CATEGORIES],
             "broad_search_window_days": rt.settings.broad_window_days,
         },
     )

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from libs.common.audit_trail import CHANGE_TIMEOUT_S, ChangeRecorder
 from libs.common.bus import Bus
+from libs.common.case_numbers import case_number_in_format
 from libs.common.contracts.hotlists import (
     PartnerEntryIn,
     PartnerUpsert,
@@ -119,6 +120,10 @@ class PartnerDesk:
             if asked.agency.ori.upper() != agreement.partner_ori:
                 raise Forbidden("The requesting agency is not the agreement's partner", code="agency_not_partner")
             beneficiary = validate_beneficiary(asked.on_behalf_of.ori, asked.on_behalf_of.name)
+            # the gateway has read the purpose's text by the officers' rules; the format is the agreement's
+            pattern = agreement.case_number_pattern or self.settings.case_number_pattern
+            if not case_number_in_format(asked.purpose.case_number, pattern):
+                raise InvalidInput("The case number is not in the agency's format", code="invalid_case_number")
             window = authorize_partner_search(
                 agreement,
                 scope=Scope.READS_SEARCH,

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, model_validator
 
+from libs.common.case_numbers import pattern_problem
 from libs.common.contracts.purpose import AuthorizedUse
 from libs.common.errors import Forbidden, InvalidInput
 
@@ -50,11 +51,20 @@ class Agreement(BaseModel):
     allowed_uses: frozenset[AuthorizedUse] = Field(min_length=1)
     max_lookback_days: int = Field(ge=1, le=MAX_LOOKBACK_DAYS)
     status: AgreementStatus = AgreementStatus.PROPOSED
+    # the partner agency's case-number format; None means the department's (ALPR_CASE_NUMBER_PATTERN)
+    case_number_pattern: str | None = None
 
     @model_validator(mode="after")
     def _check_dates(self) -> Agreement:
         if self.expires_at <= self.effective_from:
             raise ValueError("expires_at must come after effective_from")
+        return self
+
+    @model_validator(mode="after")
+    def _usable_case_number_pattern(self) -> Agreement:
+        problem = self.case_number_pattern is not None and pattern_problem(self.case_number_pattern)
+        if problem:
+            raise ValueError(f"case_number_pattern: {problem}")
         return self
 
     @field_serializer("scopes", "allowed_uses")
