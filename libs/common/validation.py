@@ -30,7 +30,7 @@ DEFAULT_CLOCK_SKEW_S = 600.0  # how far ahead of our clock a camera's clock may 
 EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_INSTANT = datetime(2200, 1, 1, tzinfo=UTC)
 # What a timestamp looks like in JSON or a query string; anything else is left to the field's own type.
-_TIMESTAMP = re.compile(r"[+-]?\d{4,}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}|$)")
 
 
 def text_problem(value: str, *, multiline: bool = False) -> str | None:
@@ -73,7 +73,7 @@ def check_instant(at: datetime, *, field: str) -> datetime:
 
 
 def check_timestamp_text(value: str, *, field: str) -> None:
-    """Refuse text that is an ISO 8601 timestamp outside the instants we can carry; other text passes."""
+    """Refuse text that is an ISO 8601 date or timestamp outside the instants we can carry; other text passes."""
     if not _TIMESTAMP.match(value):
         return
     try:

@@ -67,7 +67,10 @@ class InputDoor:
 
     async def _check(self, scope: Scope, receive: Receive) -> Receive:
         """Check path, query and body; return a receive that replays the body the door has read."""
-        check_text(scope.get("path", ""), field="path", max_length=DEFAULT_TEXT_MAX)
+        path = scope.get("path", "")
+        check_text(path, field="path", max_length=DEFAULT_TEXT_MAX)
+        for segment in path.split("/"):  # a day in the path (audit completeness) is a time like any other
+            check_timestamp_text(segment, field="path")
         check_query_string(scope.get("query_string", b""))
         kind = _content_type(scope)
         if not (kind == FORM or kind in ("", "application/json") or kind.endswith("+json")):

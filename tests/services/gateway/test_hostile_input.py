@@ -72,7 +72,9 @@ class TestTextAtTheDoor:
         split = await system.gateway.post("/v1/searches", json=search_body(case_number="SJ\n1"), headers=officer)
         assert names(refusal(split), "purpose.case_number")
         lines = await system.gateway.post(
-            "/v1/searches", json=search_body(reason="Seen twice:\n11/27\t11/28"), headers=officer
+            "/v1/searches",
+            json=search_body(reason="Vehicle reported stolen at knifepoint\non 11/27\tnear Story Rd"),
+            headers=officer,
         )
         assert lines.status_code == 200, lines.text
 
@@ -241,6 +243,11 @@ class TestExtremeTimes:
         for path in ("/v1/alerts", "/v1/audit/records", "/v1/admin/flags"):
             response = await system.gateway.get(path, params={"since": at}, headers=system.token("admin"))
             assert response.status_code == 422, (path, response.text)
+
+    @pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+    async def test_a_day_in_the_path_outside_the_years_we_carry_is_a_422(self, system: Any, day: str) -> None:
+        response = await system.gateway.get(f"/v1/audit/completeness/{day}", headers=system.token("auditor"))
+        assert refusal(response)["code"] == "time_out_of_range"
 
     async def test_a_hold_or_hotlist_entry_time_outside_them_is_a_422(self, system: Any) -> None:
         body = {"plate": "7ABC123", "state": "CA", "reason": "stolen", "expires_at": EXTREME_TIMES[0]}
