@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,10 +29,16 @@ async def search(system, sub: str, **purpose: str):  # type: ignore[no-untyped-d
     return await system.gateway.post("/v1/searches", json=body, headers=bearer(system, sub))
 
 
-async def flags_of(system, sub: str) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    listing = await system.gateway.get("/v1/admin/flags", headers=system.token("auditor"))
-    assert listing.status_code == 200, listing.text
-    return [f for f in listing.json()["flags"] if f["actor"]["sub"] == sub]
+async def flags_of(system, sub: str, *, wait: bool = False) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """The person's flagged attempts; with `wait`, until the audit writer has persisted one (at most 5 s)."""
+    for _ in range(100):
+        listing = await system.gateway.get("/v1/admin/flags", headers=system.token("auditor"))
+        assert listing.status_code == 200, listing.text
+        mine = [f for f in listing.json()["flags"] if f["actor"]["sub"] == sub]
+        if mine or not wait:
+            return mine
+        await asyncio.sleep(0.05)
+    return []
 
 
 class TestRefusedAndFlagged:
@@ -40,7 +47,7 @@ class TestRefusedAndFlagged:
         response = await search(system, sub, reason="Іmmigration wants the registered owner's address")
         assert response.status_code == 403, response.text
         assert response.json()["error"]["code"] == "prohibited_purpose"
-        flagged = await flags_of(system, sub)
+        flagged = await flags_of(system, sub, wait=True)
         assert len(flagged) == 1 and flagged[0]["refusal"] == "prohibited_purpose"
 
     async def test_a_prohibited_use_phrased_without_any_old_keyword_is_flagged(self, system) -> None:
@@ -49,7 +56,7 @@ class TestRefusedAndFlagged:
         assert response.status_code == 403 and response.json()["error"]["code"] == "prohibited_purpose"
         rows = await audit_rows(system, "event_type = 'access_denied' AND actor_sub = $1", sub)
         assert rows[0]["payload"]["details"]["flag_admins_and_auditors"] is True
-        assert len(await flags_of(system, sub)) == 1
+        assert len(await flags_of(system, sub, wait=True)) == 1
 
 
 class TestRefusedWithoutFlag:
