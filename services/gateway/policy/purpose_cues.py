@@ -46,15 +46,11 @@ IMMIGRATION_ENFORCEMENT = phrases(
     r"send (?:him|her|them) back|back (?:to|across) the border",
     r"(?:report|hand|turn) (?:him|her|them|the \w+) (?:over )?to (?:the )?(?:feds|federal (?:agents|authorities))",
 )
-# Immigration: status as the thing looked into.
+# Immigration: status as the thing looked into (never a reason to search, unless the person is a crime's victim).
 IMMIGRATION_STATUS = phrases(
-    r"undocumented",
-    r"illegal (?:aliens?|immigrants?|migrants?|immigration|entry|reentry|re entry|crossings?|"
-    r"border crossings?|presence)",
-    r"illegals|aliens?|(?:an|the|on|locate|find|this|some|of) illegal(?= (?:for|from|who|in|at|that|living|"
-    r"working)|$)",
-    r"non ?citizens?|not (?:a |an )?(?:us |u s |american )?citizens?",
-    r"citizenship|nationality|country of origin|foreign nationals?",
+    r"illegal (?:immigration|entry|reentry|re entry|crossings?|border crossings?|presence)",
+    r"not (?:a |an )?(?:us |u s |american )?citizens?",
+    r"citizenship|nationality|country of origin",
     r"(?:legal|lawful|permanent) residents?|(?:legal|residency|resident|immigration|visa|migratory|asylum|"
     r"refugee|daca|tps|lawful) status",
     r"visas?|overst\w+|green cards?|daca|work (?:permits?|authorization|visa)|i 9",
@@ -62,11 +58,16 @@ IMMIGRATION_STATUS = phrases(
     r"(?:papers|documents|documentation|status)",
     r"(?:here|in the country|in the us|in the u s|in the united states|in this country|into the country|entered|"
     r"living here|staying|be here) (?:illegally|unlawfully|without (?:papers|permission|status|documents))",
-    r"unlawful(?:ly)? (?:presence|present)|crossed the border",
+    r"unlawful(?:ly)? (?:presence|present)|crossed the border|entered without inspection",
     r"immigra\w*",
-    r"migrants?",
     r"sanctuary",
-    r"asylum seekers?",
+)
+# Immigration: words for the people; with a crime named they describe a victim or a suspect, alone a target.
+IMMIGRATION_PEOPLE = phrases(
+    r"undocumented|illegal (?:aliens?|immigrants?|migrants?)|illegals|aliens?|non ?citizens?|foreign nationals?",
+    r"(?:an|the|on|locate|find|this|some|of) illegal(?= (?:for|from|who|in|at|that|living|working)|$)",
+    r"(?:suspected of being|might be|may be|are all|probably|is an?|are) illegals?",
+    r"migrants?|immigrants?|asylum seekers?",
 )
 # Immigration words that name a place or a service, which a lawful reason may mention as a location.
 IMMIGRATION_PLACE = re.compile(
@@ -104,6 +105,8 @@ CARE = phrases(
     r"planned parenthood|family planning|womens (?:health|clinic|health clinic|health center|center|centre)",
     r"ob ?gyn|gyn\w*|midwi(?:fe|ves|fery)|miscarri\w*|stillbirth",
     r"pregnancy (?:clinic|center|centre|options|resource)",
+    r"pregnan\w* (?:\w+ ){0,8}(?:procedure|appointment|termination)|(?:procedure|"
+    r"termination) (?:\w+ ){0,5}pregnan\w*",
 )
 # The care itself named as the offence, or the request coming from another state's law.
 CARE_AS_OFFENCE = phrases(
@@ -166,6 +169,7 @@ CURIOSITY = phrases(
     r"moonlight\w*|dating|tinder|cheating|affair|infidelity|romantic\w*|crush|is she single|is he single",
     r"(?:see|know|find out|check) (?:what|which) (?:car )?(?:he|she|they) drives?",
     r"(?:cut|flipped|flip) me off|(?:honked|yelled|swore|looked) at me|tailgat\w* me|rude to me|insulted me|owes? me",
+    r"(?:girl|guy|woman|man|lady|someone|person|dude|chick) (?:that )?(?:i|we) (?:met|saw|like|liked|dated|know)",
     r"(?:to )?know who (?:he|she|they) (?:is|are|was)|for my (?:\w+ )?(?:records|files|use|interest|reference)",
 )
 SELF_RELATION = re.compile(r"\b(?:my|our|mine|me and my) (?:\w+ ){0,2}(?:" + _RELATIONS + r")s?\b")
@@ -197,7 +201,7 @@ ON_BEHALF = phrases(
     r"asks?|asked|asking|requests?|requested|requesting|wants?|wanted to|would like|needs|hired|paid|pays|"
     r"working for|works for|retained by|representing|looking for|searching for|trying to (?:find|locate)|"
     r"on behalf of|for (?:the|a|an|their|his|her) (?:\w+ ){0,2}(?:company|agent|firm|adjuster|insurer|"
-    r"bondsman|client|lender|bank|landlord|employer)|for (?:their|his|her) clients?|client|favou?r|"
+    r"bondsman|client|lender|bank|landlord|employer|agency)|for (?:their|his|her) clients?|client|favou?r|"
     r"so (?:they|he|she|the \w+) can|to help (?:the|a|an) \w+ (?:company|agent|firm)|calling|called us",
 )
 CIVIL_MATTER = phrases(
@@ -207,7 +211,7 @@ CIVIL_MATTER = phrases(
     r"debts?|default\w* on|repossess\w*|repo|collateral|civil (?:case|suit|lawsuit|matter|dispute|judgment|"
     r"litigation|claim|court|action)|small claims|lawsuit|divorce|custody (?:dispute|battle|case|hearing|fight)",
     r"child support|alimony|serve (?:\w+ )?(?:papers|process|subpoena|summons)|process serv\w*|evict\w*",
-    r"insurance claims?|claim (?:number|adjust\w*|investigat\w*)|background check|skipped bail|"
+    r"skip trac\w*|insurance claims?|claim (?:number|adjust\w*|investigat\w*)|background check|skipped bail|"
     r"bail (?:forfeiture|jump\w*)|jumped bail",
     r"sick (?:leave|days?)|disability (?:claim|leave|benefits)|workers comp\w*|faking|malingering|calling in sick",
     r"personnel matter|time off|clocked|attendance at work|premiums?|lapsed (?:policy|insurance)|pay (?:up|"
@@ -226,6 +230,7 @@ CRIME = phrases(
     r"fentanyl|meth\w*|heroin|cocaine|trafficking|traffickers?|smuggl\w*|missing|runaway|endangered",
     r"amber alert|silver alert|abus\w*|rape\w*|sexual (?:assault|abuse|battery)|molest\w*|indecent exposure",
     r"exploit\w*|loot\w*|shoplift\w*|catalytic|injur\w*|wound\w*|fatal\w*|victims?|witness\w*",
+    r"hit by (?:a|an|the) (?:car|vehicle|truck|driver|van|suv)|(?:did not|didnt|failed to) stop|r[au]n down|mowed",
     r"punch\w*|beat(?:en|ing)|struck|ran over|run over|left the scene|leaving the scene|slash\w*|chok\w*",
     r"strangl\w*|grop\w*|fights?|brawl\w*|exposed himself|exposing himself|lewd|violent\w*",
     r"wander\w*|at risk|dementia|alzheimer\w*|autis\w*|nonverbal|suicid\w*|disoriented|welfare check",
@@ -244,9 +249,13 @@ LAWFUL_CONTEXT = phrases(
     r"water (?:plant|treatment|district)|power (?:plant|station)|dams?|levees?|reservoirs?|control station|"
     r"utility|electrical grid|cell towers?|bridges?|rail (?:line|yard)|special events?|parade|festival|"
     r"concert|stadium|event",
+    r"loiter\w*|(?:pump|lift|compressor|switching) stations?|treatment (?:plant|facility)|(?:electrical|power|"
+    r"water|gas) (?:facility|infrastructure|station|lines?)",
     r"cases?|task force|probable cause|hotlist|ncic|leads?|tip|tips|sighting|occupants?|plate reader hit",
 )
 VICTIM = phrases(
+    r"(?:raped|robbed|assaulted|attacked|beaten|shot|stabbed|threatened|kidnapped|trafficked|exploited|abused|"
+    r"defrauded|scammed|extorted|struck|hit|injured|killed|murdered|harassed|stalked|run down|ran over) by",
     r"victims?|complainants?|reporting party|was (?:robbed|assaulted|beaten|shot|stabbed|attacked|carjacked|"
     r"threatened|scammed|defrauded|kidnapped|abducted|struck|hit|injured|killed)|were (?:robbed|assaulted|"
     r"beaten|shot|stabbed|attacked|threatened|scammed|defrauded|targeted)|preyed|targeting (?:immigrants|"
@@ -275,6 +284,10 @@ SURVEILLANCE = phrases(
     r"(?:find|figure|see|learn|check) out who|see who|whos who|where (?:he|she|they) (?:lives?|sleeps?|stays?"
     r"|parks?|works?|goes)|home address\w*|pattern of life|movements|comings and goings|whereabouts",
     r"(?:seen|parked|present|spotted|observed) (?:at|near|outside|in front of)|visit\w*|show(?:ed|s)? up",
+    r"where (?:\w+ ){0,5}(?:goes|go|went|lives?|lived|stays?|sleeps?|parks?|works?|drives?|hangs out)",
+    r"see if (?:\w+ ){0,4}(?:was|were|is|are|goes|went) (?:at|in|near|to)|plate (?:data|reads|hits|"
+    r"history) (?:on|of|for)",
+    r"(?:data|reads|hits|history|info\w*) on (?:the|every|all|their|his|her)",
     r"for (?:our|the|my|future|their) (?:files?|records?)|(?:run|pull|get|grab) (?:all )?(?:the )?plates",
     r"id (?:all|every|the|everyone|each)|(?:all|every) (?:drivers|owners|people|persons|cars|trucks)",
     r"(?:cars?|vehicles?|plates?|trucks?|vans?) (?:at|near|outside|in front of|parked at|visiting|leaving|arriving)",

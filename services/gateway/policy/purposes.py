@@ -131,10 +131,11 @@ def _immigration(reason: _Reason) -> Verdict:
         return Verdict(Outcome.PROHIBITED, Category.IMMIGRATION, enforcement)
     plain = reason.without(cue.IMMIGRATION_PLACE)
     status = plain.find(cue.IMMIGRATION_STATUS)
-    if status:
-        if reason.find(cue.VICTIM) and _crime(reason):
-            return ALLOW
+    if status and not (reason.find(cue.VICTIM) and _crime(reason)):
         return Verdict(Outcome.PROHIBITED, Category.IMMIGRATION, status)
+    people = plain.find(cue.IMMIGRATION_PEOPLE)
+    if people and not _crime(reason):
+        return Verdict(Outcome.PROHIBITED, Category.IMMIGRATION, people)
     place = reason.find(cue.IMMIGRATION_PLACE)
     if place:
         return _sensitive_place(reason, Category.IMMIGRATION, place)
@@ -162,9 +163,9 @@ def _first_amendment(reason: _Reason) -> Verdict:
         return ALLOW
     if reason.find(cue.PROTECTION) and not reason.find(cue.SURVEILLANCE):
         return ALLOW
-    people = reason.find(cue.FIRST_AMENDMENT_PEOPLE)
-    if people or reason.find(cue.SURVEILLANCE):
-        return Verdict(Outcome.PROHIBITED, Category.FIRST_AMENDMENT, people or found)
+    # the people or the place as what the search is for; named without a frame, rephrase
+    if reason.find(cue.SURVEILLANCE):
+        return Verdict(Outcome.PROHIBITED, Category.FIRST_AMENDMENT, reason.find(cue.FIRST_AMENDMENT_PEOPLE) or found)
     return Verdict(Outcome.UNCLEAR, Category.FIRST_AMENDMENT, found)
 
 
