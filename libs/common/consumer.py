@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy
 from nats.js.client import JetStreamContext
@@ -22,6 +24,7 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("alpr.consumer")
 
 BatchHandler = Callable[[list[Msg]], Awaitable[None]]
+MAX_DELIVERIES_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
 
 
 class BatchConsumer:
@@ -65,6 +68,7 @@ class BatchConsumer:
         self._bounded = (consumer.config.max_deliver or -1) > 0
         self._durable = consumer.config.durable_name or ""
         self._task: asyncio.Task[None] | None = None
+        self._advisories: Subscription | None = None
         self._stopping = asyncio.Event()
         self.last_error: str | None = None
 
@@ -79,6 +83,32 @@ class BatchConsumer:
                 await self._task
             except (asyncio.CancelledError, Exception):
                 pass
+        if self._advisories is not None:
+            await _quietly(self._advisories.unsubscribe())
+
+    async def _on_max_deliveries(self, advisory: Msg) -> None:
+        """A message whose last delivery ended with no answer (its consumer died each time) is kept too.
+
+        The consumer dead-letters a message that fails on its last delivery itself; JetStream tells of one
+        that never failed, only timed out, in this advisory, and then no longer delivers it.
+        """
+        try:
+            said = json.loads(advisory.data)
+            seq, deliveries = int(said["stream_seq"]), int(said.get("deliveries", 0))
+            stored = await self._bus.js.get_msg(self._consumer.stream, seq)
+            await dead_letter(
+                self._bus,
+                stream=self._consumer.stream,
+                durable=self._durable,
+                subject=stored.subject or "",
+                sequence=seq,
+                deliveries=deliveries,
+                error="delivered max_deliver times, never answered: its consumer stopped or hung each time",
+                body=stored.data or b"",
+                headers=stored.headers,
+            )
+        except Exception as exc:  # the message stays in its stream until max_age; the log says which
+            log.error("keeping a message %s gave up on failed: %s (%r)", self._durable, exc, advisory.data[:200])
 
     async def _run(self) -> None:
         sub: JetStreamContext.PullSubscription | None = None
@@ -91,6 +121,12 @@ class BatchConsumer:
                         sub = await self._bus.js.pull_subscribe_bind(
                             durable=self._consumer.config.durable_name or "", stream=self._consumer.stream
                         )
+                        if self._bounded and self._advisories is None:
+                            self._advisories = await self._bus.nc.subscribe(
+                                f"{MAX_DELIVERIES_ADVISORY}.{self._consumer.stream}.{self._durable}",
+                                queue=self._durable,
+                                cb=self._on_max_deliveries,
+                            )
                     if ahead is None:
                         msgs = await sub.fetch(self._batch, timeout=1.0)
                     else:

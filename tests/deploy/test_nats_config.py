@@ -176,6 +176,10 @@ class TestPermissions:
     def test_records_replicas_hear_each_others_hotlist_notices(self, server_url: str) -> None:
         assert asyncio.run(_denied(server_url, "records", subscribe="alpr.hotlists.changed")) == []
 
+    def test_records_hears_of_a_read_jetstream_gave_up_on(self, server_url: str) -> None:
+        advisory = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.READS.records-reads"
+        assert asyncio.run(_denied(server_url, "records", subscribe=advisory)) == []
+
 
 async def _stream_round_trip(url: str) -> list[bytes]:
     """Streams set up as `migrate`, then each stream used by its publishers and consumers."""

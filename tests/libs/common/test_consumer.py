@@ -318,3 +318,52 @@ class TestPoisonMessages:
         assert handled == list(range(20))
         with pytest.raises(NotFoundError):
             await bus.js.get_last_msg("DEADLETTER", deadletter_subject(name, "worker"))
+
+
+class TestAMessageNeverAnswered:
+    async def test_one_whose_consumer_died_at_every_delivery_is_kept_from_the_advisory(self, system) -> None:
+        """A message that kills its consumer each time never fails, it only times out: JetStream gives up on
+        it after max_deliver and says so in an advisory, from which the consumer keeps it."""
+        bus = system.runtime("gateway").bus
+        name = f"TESTNEVER{uuid.uuid4().hex[:8].upper()}"
+        subject = f"test.never.{name.lower()}"
+        await bus.js.add_stream(StreamConfig(name=name, subjects=[f"{subject}.>"], storage=StorageType.MEMORY))
+        config = ConsumerConfig(
+            durable_name="worker",
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=0.5,
+            max_deliver=2,
+        )
+        await bus.js.add_consumer(name, config)
+        await bus.js.publish(f"{subject}.n", b"kills its consumer")
+        dying = await bus.js.pull_subscribe_bind(durable="worker", stream=name)
+        for _ in range(2):  # delivered, then the process dies before it answers
+            assert len(await dying.fetch(1, timeout=2)) == 1
+            await asyncio.sleep(0.7)
+        await dying.unsubscribe()
+        await bus.js.publish(f"{subject}.n", b"after")
+        handled: list[bytes] = []
+
+        async def handler(msgs: list[Msg]) -> None:
+            handled.extend(m.data for m in msgs)
+
+        consumer = BatchConsumer(bus, DurableConsumer(name, config), handler, batch=10)
+        consumer.start()
+        letter = None
+        try:
+            for _ in range(200):
+                try:
+                    letter = await bus.js.get_last_msg("DEADLETTER", deadletter_subject(name, "worker"))
+                except NotFoundError:
+                    await asyncio.sleep(0.05)
+                    continue
+                if handled:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await consumer.stop()
+            await bus.js.delete_stream(name)
+        assert handled == [b"after"]
+        assert letter is not None and letter.data == b"kills its consumer"
+        assert "never answered" in (letter.headers or {})[deadletter.ERROR]
