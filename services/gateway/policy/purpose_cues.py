@@ -59,7 +59,7 @@ IMMIGRATION_STATUS = phrases(
     r"(?:here|in the country|in the us|in the u s|in the united states|in this country|into the country|entered|"
     r"living here|staying|be here) (?:illegally|unlawfully|without (?:papers|permission|status|documents))",
     r"unlawful(?:ly)? (?:presence|present)|crossed the border|entered without inspection",
-    r"immigra\w*",
+    r"immigration",
     r"sanctuary",
 )
 # Immigration: words for the people; with a crime named they describe a victim or a suspect, alone a target.
@@ -169,6 +169,7 @@ CURIOSITY = phrases(
     r"moonlight\w*|dating|tinder|cheating|affair|infidelity|romantic\w*|crush|is she single|is he single",
     r"(?:see|know|find out|check) (?:what|which) (?:car )?(?:he|she|they) drives?",
     r"(?:cut|flipped|flip) me off|(?:honked|yelled|swore|looked) at me|tailgat\w* me|rude to me|insulted me|owes? me",
+    r"(?:a|my|our) (?:friend|buddy|relative|family member|acquaintance)s? (?:asked|wants|needs|wanted|is asking)",
     r"(?:girl|guy|woman|man|lady|someone|person|dude|chick) (?:that )?(?:i|we) (?:met|saw|like|liked|dated|know)",
     r"(?:to )?know who (?:he|she|they) (?:is|are|was)|for my (?:\w+ )?(?:records|files|use|interest|reference)",
 )
@@ -178,6 +179,15 @@ EX_PARTNER = phrases(
     r"(?:former|estranged|separated) (?:wife|husband|girlfriend|boyfriend|partner|spouse|fiancee?)s?",
     r"(?:my|his|her|an|the) ex",
     r"(?:her|his|their) (?:husband|wife|boyfriend|girlfriend|spouse|fiancee?|lover|date)s?",
+)
+# A quarrel of the officer's own: their house, their street, their parking spot.
+DISPUTE = phrases(
+    r"keeps? (?:parking|blocking|leaving|playing|letting|coming)|(?:parks?|parking|parked) (?:\w+ ){0,3}(?:my|our) "
+    r"(?:house|home|driveway|spot|space|street|yard|lot|building)",
+    r"(?:on|in|around|near|down) (?:my|our) (?:street|block|neighbou?rhood|cul de sac|complex|building)",
+    r"(?:noise|parking|fence|property|hoa|tree|boundary) (?:complaint|dispute|issue|problem)s?|(?:in|across|"
+    r"blocking) "
+    r"(?:my|our) (?:driveway|spot|space)",
 )
 # A favour asked of the officer rather than a case assigned.
 FAVOUR = phrases(r"asked me (?:to|for|if|whether)|(?:as|do) (?:him|her|them) a favou?r|favou?r for (?:a|my|an)")
@@ -230,6 +240,11 @@ CRIME = phrases(
     r"fentanyl|meth\w*|heroin|cocaine|trafficking|traffickers?|smuggl\w*|missing|runaway|endangered",
     r"amber alert|silver alert|abus\w*|rape\w*|sexual (?:assault|abuse|battery)|molest\w*|indecent exposure",
     r"exploit\w*|loot\w*|shoplift\w*|catalytic|injur\w*|wound\w*|fatal\w*|victims?|witness\w*",
+    r"gunshots?|shots|shooter|sniper|rifles?|pistols?|handguns?|ammunition|bullets?|molotov|incendiary|machetes?",
+    r"snatch\w*|knocked (?:down|over|out)|push\w* (?:down|over)|mugg\w*|pickpocket\w*|pepper ?spray\w*|mac[ea]d",
+    r"tased|tasered|spat on|spit on|stole|took off with|made off with|chas\w*|joyrid\w*|chop shop|explosions?",
+    r"peeping|voyeur\w*|indecent|solicit\w* (?:a )?minors?|child (?:predator|porn\w*)|grooming|luring|lured|csam",
+    r"drunk|intoxicated|under the influence|overdos\w*|dead body|bodies",
     r"hit by (?:a|an|the) (?:car|vehicle|truck|driver|van|suv)|(?:did not|didnt|failed to) stop|r[au]n down|mowed",
     r"punch\w*|beat(?:en|ing)|struck|ran over|run over|left the scene|leaving the scene|slash\w*|chok\w*",
     r"strangl\w*|grop\w*|fights?|brawl\w*|exposed himself|exposing himself|lewd|violent\w*",
@@ -287,7 +302,8 @@ SURVEILLANCE = phrases(
     r"where (?:\w+ ){0,5}(?:goes|go|went|lives?|lived|stays?|sleeps?|parks?|works?|drives?|hangs out)",
     r"see if (?:\w+ ){0,4}(?:was|were|is|are|goes|went) (?:at|in|near|to)|plate (?:data|reads|hits|"
     r"history) (?:on|of|for)",
-    r"(?:data|reads|hits|history|info\w*) on (?:the|every|all|their|his|her)",
+    r"(?:data|reads|hits|history|info\w*) on (?:the|every|all|their|his|her)|still (?:in town|around|living|lives)",
+    r"(?:travel|location|plate|movement|driving|trip)s? (?:history|log|records|patterns?)",
     r"for (?:our|the|my|future|their) (?:files?|records?)|(?:run|pull|get|grab) (?:all )?(?:the )?plates",
     r"id (?:all|every|the|everyone|each)|(?:all|every) (?:drivers|owners|people|persons|cars|trucks)",
     r"(?:cars?|vehicles?|plates?|trucks?|vans?) (?:at|near|outside|in front of|parked at|visiting|leaving|arriving)",

@@ -48,7 +48,8 @@ ALLOW = Verdict(Outcome.ALLOW)
 _SEVERITY = {Outcome.ALLOW: 0, Outcome.UNCLEAR: 1, Outcome.PROHIBITED: 2}
 # "Church St", "Union Ave", "Temple Rd": a street name is a location, not the thing it is named after.
 _STREET = re.compile(
-    r"\b\w+ (?:st|street|ave|avenue|rd|road|blvd|boulevard|ln|lane|expressway|expy|pkwy|parkway|hwy|highway)\b"
+    r"\b(?!(?:my|our|the|a|an|his|her|their|this|that|same|on|in|at|of)\b)\w+ "
+    r"(?:st|street|ave|avenue|rd|road|blvd|boulevard|ln|lane|expressway|expy|pkwy|parkway|hwy|highway)\b"
 )
 _WORD_GAP = 6  # how many words may separate a private party from "asked", "wants", "on behalf of"
 
@@ -178,12 +179,15 @@ def _sensitive_place(reason: _Reason, category: Category, place: str) -> Verdict
 
 
 def _personal(reason: _Reason) -> Verdict:
-    """Curiosity, one's own people, and private parties' errands are not law enforcement."""
-    own = reason.find(cue.CURIOSITY) or reason.find(cue.SELF_RELATION)
+    """Curiosity, one's own people or quarrels, and private parties' errands are not law enforcement."""
+    own = reason.find(cue.CURIOSITY) or reason.find(cue.SELF_RELATION) or reason.find(cue.DISPUTE)
     if own:
         return Verdict(Outcome.PROHIBITED, Category.PERSONAL, own)
-    lawful = _crime(reason) or reason.find(cue.LEGAL_PROCESS)
-    party = reason.near(cue.PRIVATE_PARTY, cue.ON_BEHALF) or reason.near(cue.PRIVATE_PARTY, cue.CIVIL_MATTER)
+    crime = _crime(reason)
+    lawful = crime or reason.find(cue.LEGAL_PROCESS)
+    # a private party asking is an errand whatever it is about; its civil matter, unless a crime is named
+    party = reason.near(cue.PRIVATE_PARTY, cue.ON_BEHALF)
+    party = party or (None if crime else reason.near(cue.PRIVATE_PARTY, cue.CIVIL_MATTER))
     if party:
         return Verdict(Outcome.PROHIBITED, Category.PERSONAL, party)
     civil = reason.find(cue.CIVIL_MATTER)
@@ -191,7 +195,8 @@ def _personal(reason: _Reason) -> Verdict:
         return Verdict(Outcome.PROHIBITED, Category.PERSONAL, civil)
     relation = reason.find(cue.EX_PARTNER) or reason.find(cue.NEIGHBOUR) or reason.find(cue.FAVOUR)
     if relation and not lawful:
-        return Verdict(Outcome.PROHIBITED, Category.PERSONAL, relation)
+        outcome = Outcome.PROHIBITED if reason.find(cue.SURVEILLANCE) else Outcome.UNCLEAR
+        return Verdict(outcome, Category.PERSONAL, relation)
     private = reason.find(cue.PRIVATE_PARTY)
     if private and not lawful:
         return Verdict(Outcome.UNCLEAR, Category.PERSONAL, private)
