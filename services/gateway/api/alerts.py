@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -112,8 +113,13 @@ async def stream_alerts(
                 if not await _may_still_view(rt, principal.person.sub):
                     yield "event: error\ndata: forbidden\n\n"
                     return
-                alert = AlertMessage.model_validate_json(msg.data)
                 seq = msg.metadata.sequence.stream
+                try:
+                    alert = AlertMessage.model_validate_json(msg.data)
+                except ValueError:
+                    # a message that is no alert is skipped: ending the stream would end it again on every resume
+                    logging.getLogger(__name__).error("ALERTS message %d is not an alert: skipped", seq)
+                    continue
                 try:
                     await _record_view(
                         audit,

@@ -115,6 +115,24 @@ class TestStream:
         [record] = await audit_rows(system, "alert_view", raised["alert_id"])
         assert record["actor"]["sub"] == "dev-officer" and record["details"]["route"] == "stream"
 
+    async def test_a_message_on_alerts_that_is_no_alert_is_skipped(self, system: Any) -> None:
+        """Poison on ALERTS would end every stream, and every resume from before it, forever."""
+        plate = unique()
+        await listed_plate(system, plate)
+        before = await last_alert_seq(system)
+        await system.runtime("gateway").bus.js.publish("alpr.alerts.CA0430000", b"no alert \x00 at all")
+        raised = await raise_alert(system, plate)
+        response = await asyncio.wait_for(
+            system.gateway.get(
+                "/v1/alerts/stream",
+                params={"max_events": 1, "max_seconds": 10},
+                headers={**system.token("officer"), "Last-Event-ID": str(before)},
+            ),
+            timeout=20,
+        )
+        [event] = sse_events(response.text)
+        assert event["alert_id"] == raised["alert_id"]
+
     async def test_stream_ends_after_its_time_without_alerts(self, system: Any) -> None:
         response = await asyncio.wait_for(
             system.gateway.get("/v1/alerts/stream", params={"max_seconds": 0.5}, headers=system.token("officer")),
