@@ -95,6 +95,15 @@ class TestABundleWithBadReads:
             assert json.loads(letter["body"])["read_id"] in {r["read_id"] for r in bad}
         assert not await stored(system, [r["read_id"] for r in bad], timeout=0.1)
 
+    async def test_an_oversized_read_is_stored_or_kept_never_lost(self, system) -> None:
+        marker = uuid.uuid4().hex
+        huge = read(plate_raw=marker + "X" * 200_000, vehicle={f"k{n}": "v" * 1000 for n in range(200)})
+        good = read()
+        await publish(system, json.dumps({"reads": [huge, good]}).encode(), bundle=2)
+        assert await stored(system, [good["read_id"]]) == {good["read_id"]}
+        kept = await stored(system, [huge["read_id"]], timeout=1) or await dead_letters_naming(system, marker, 1)
+        assert kept
+
 
 class TestMessagesThatAreNoRead:
     async def test_garbage_and_a_nul_content_type_are_dead_lettered_and_records_keeps_going(self, system) -> None:
