@@ -67,7 +67,7 @@ IMMIGRATION_PEOPLE = phrases(
     r"undocumented|illegal (?:aliens?|immigrants?|migrants?)|illegals|aliens?|non ?citizens?|foreign nationals?",
     r"(?:an|the|on|locate|find|this|some|of) illegal(?= (?:for|from|who|in|at|that|living|working)|$)",
     r"(?:suspected of being|might be|may be|are all|probably|is an?|are) illegals?",
-    r"migrants?|immigrants?|asylum seekers?",
+    r"migrants?|immigrants?|asylum seekers?|nationals",
 )
 # Immigration words that name a place or a service, which a lawful reason may mention as a location.
 IMMIGRATION_PLACE = re.compile(
@@ -79,7 +79,16 @@ ICE_UPPER = re.compile(r"(?<![A-Za-z])ICE(?![A-Za-z])")
 ICE_NOT_AGENCY = re.compile(
     r"\bice (?:cream\w*|rink|rinks|arena|skat\w*|hockey|machines?|makers?|chests?|coolers?|storm|house|plant|"
     r"palace|shop|box|bucket|pick|cube\w*|cold|tea|pops?|blocks?|contact|contacts)\b|"
-    r"\b(?:dry|black|shaved|thin|on|de|the)\s+ice\b|\bin case of emergency\b"
+    r"\b(?:dry|black|shaved|thin|de|road|crushed|bag of|bags of)\s+ice\b|\bin case of emergency\b|"
+    r"\bice (?:on|covered|patch\w*|build\w*) (?:the |a )?(?:road\w*|street|freeway|highway|bridge|windshield|"
+    r"overpass)\b"
+)
+# The agency's building as the location of a crime ("hit and run near the ICE facility protest").
+ICE_LOCATION = re.compile(
+    r"\b(?:near|at|outside|in front of|by|across from|behind|beside|next to|around|from) (?:the )?ice "
+    r"(?:facility|facilities|office|offices|field office|building|headquarters|hq|processing center|"
+    r"detention (?:center|facility)|parking lot|lot)\b",
+    re.IGNORECASE,
 )
 ICE_AGENCY = phrases(
     r"ice (?:agents?|officers?|detainers?|holds?|warrants?|custody|raids?|sweeps?|requests?|asked|wants|"
@@ -98,6 +107,8 @@ CARE = phrases(
     r"gender (?:affirming|affirmation|transition|reassignment|clinic|care|identity clinic|dysphoria|confirming)",
     r"transgender|trans (?:youth|kids?|teens?|teenagers?|patients?|care|persons?|people|minors?|women|men|"
     r"woman|man|adults?|community|clinic|health|girls?|boys?)",
+    r"gender (?:\w+ )?(?:surgery|surgeries|treatment|treatments|medicine|doctors?)|(?:surgery|surgeries|treatment|"
+    r"hormones) (?:on|for) (?:minors|trans|kids|children|teens)",
     r"hormone (?:therapy|therapies|treatment|treatments|replacement|blockers?)|puberty blockers?",
     r"(?:transition|transitioning|transition related) (?:care|surgery|surgeries|treatment)",
     r"sex (?:change|reassignment)|top surgery",
@@ -221,7 +232,8 @@ CIVIL_MATTER = phrases(
     r"debts?|default\w* on|repossess\w*|repo|collateral|civil (?:case|suit|lawsuit|matter|dispute|judgment|"
     r"litigation|claim|court|action)|small claims|lawsuit|divorce|custody (?:dispute|battle|case|hearing|fight)",
     r"child support|alimony|serve (?:\w+ )?(?:papers|process|subpoena|summons)|process serv\w*|evict\w*",
-    r"skip trac\w*|insurance claims?|claim (?:number|adjust\w*|investigat\w*)|background check|skipped bail|"
+    r"claimants?|policyholders?|skip trac\w*|insurance claims?|claim (?:number|adjust\w*|investigat\w*)|"
+    r"background check|skipped bail|"
     r"bail (?:forfeiture|jump\w*)|jumped bail",
     r"sick (?:leave|days?)|disability (?:claim|leave|benefits)|workers comp\w*|faking|malingering|calling in sick",
     r"personnel matter|time off|clocked|attendance at work|premiums?|lapsed (?:policy|insurance)|pay (?:up|"
@@ -266,6 +278,8 @@ LAWFUL_CONTEXT = phrases(
     r"concert|stadium|event",
     r"loiter\w*|(?:pump|lift|compressor|switching) stations?|treatment (?:plant|facility)|(?:electrical|power|"
     r"water|gas) (?:facility|infrastructure|station|lines?)",
+    r"cameras?|video|footage|dashcam|doorbell|cctv|alpr|lpr|reader hits?|hits? from|match(?:ed|es|ing)|partial plate",
+    r"getaway|circling|fled|fleeing|pirates?|packages?|fairgrounds|fair|carnival|rodeo|marathon|game|tournament",
     r"cases?|task force|probable cause|hotlist|ncic|leads?|tip|tips|sighting|occupants?|plate reader hit",
 )
 VICTIM = phrases(

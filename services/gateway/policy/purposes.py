@@ -61,7 +61,10 @@ class _Reason:
         folded = fold(text)
         self.views = tuple(_STREET.sub("street", v) for v in folded.views())
         cased = " ".join(re.sub(r"[^\w]+", " ", folded.cased).split())
-        self.cased = _drop_icy(cased)
+        letters = [c for c in cased if c.isalpha()]
+        shouted = len(letters) > 12 and sum(c.isupper() for c in letters) > 0.6 * len(letters)
+        # in a reason typed in capitals, "ICE" is no sign of the agency; its phrases still are
+        self.cased = "" if shouted else _drop_icy(cased)
 
     def find(self, pattern: re.Pattern[str]) -> str | None:
         for view in self.views:
@@ -93,7 +96,8 @@ def _word_index(view: str, offset: int) -> int:
 
 
 def _drop_icy(cased: str) -> str:
-    """Case kept, with ice that is a shop, a rink or the weather taken out."""
+    """Case kept, with ice that is a shop, a rink or the weather, or the agency's building as a place, taken out."""
+    cased = cue.ICE_LOCATION.sub(" ", cased)
     spans = [m.span() for m in cue.ICE_NOT_AGENCY.finditer(cased.lower())]
     for start, end in reversed(spans):
         cased = cased[:start] + " " + cased[end:]
@@ -126,7 +130,8 @@ def _lawful_frame(reason: _Reason) -> bool:
 def _immigration(reason: _Reason) -> Verdict:
     """Enforcement or status is prohibited; status of a crime victim, or a place by name, is not."""
     ice = cue.ICE_UPPER.search(reason.cased)
-    enforcement = (ice and ice.group(0)) or reason.without(cue.ICE_NOT_AGENCY).find(cue.ICE_AGENCY)
+    icy = reason.without(cue.ICE_LOCATION).without(cue.ICE_NOT_AGENCY)
+    enforcement = (ice and ice.group(0)) or icy.find(cue.ICE_AGENCY)
     enforcement = enforcement or reason.find(cue.IMMIGRATION_ENFORCEMENT)
     if enforcement:
         return Verdict(Outcome.PROHIBITED, Category.IMMIGRATION, enforcement)

@@ -38,6 +38,9 @@ _SEPARATORS = re.compile(r"[ .·*_-]")
 _APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)|'")
 _NON_WORD = re.compile(r"[^\w]+|_+")
 _HYPHEN_IN_WORD = re.compile(r"(?<=[^\W\d_])[-‐‑–](?=[^\W\d_])")
+# Digits standing for letters inside a word ("dep0rt", "1mmigration"); plates and case numbers have more digits.
+_LEET = str.maketrans("013457", "oieast")
+_MIXED_WORD = re.compile(r"\b(?=\w*[^\W\d_])(?=\w*\d)\w{4,}\b")
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,11 @@ class Folded:
     cased: str
     words: str
     joined: str
+    unleet: str
 
     def views(self) -> tuple[str, ...]:
-        """The word forms patterns are matched against (one when no hyphen joined words)."""
-        return (self.words,) if self.joined == self.words else (self.words, self.joined)
+        """The distinct word forms patterns are matched against (usually one)."""
+        return tuple(dict.fromkeys((self.words, self.joined, self.unleet)))
 
 
 def skeleton(text: str) -> str:
@@ -71,4 +75,16 @@ def fold(text: str) -> Folded:
     cased = _SPACED_LETTERS.sub(lambda m: _SEPARATORS.sub("", m.group(0)), skeleton(text))
     cased = " ".join(cased.split())
     lowered = cased.casefold()
-    return Folded(cased=cased, words=_words(lowered), joined=_words(_HYPHEN_IN_WORD.sub("", lowered)))
+    words = _words(lowered)
+    return Folded(
+        cased=cased,
+        words=words,
+        joined=_words(_HYPHEN_IN_WORD.sub("", lowered)),
+        unleet=_MIXED_WORD.sub(_unleet, words),
+    )
+
+
+def _unleet(match: re.Match[str]) -> str:
+    word = match.group(0)
+    digits = sum(c.isdigit() for c in word)
+    return word.translate(_LEET) if digits <= 2 and digits < len(word) - digits else word
