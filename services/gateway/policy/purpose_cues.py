@@ -169,22 +169,32 @@ FIRST_AMENDMENT_PEOPLE = phrases(
 )
 
 # Personal or private use.
-CURIOSITY = phrases(
-    r"curious\w*|curiosity|just wondering|wonder(?:ing|ed)? (?:who|where|what|if|whether)|for fun|for kicks",
-    r"nosy|bored|out of interest|personal (?:\w+ )?(?:reasons?|use|matters?|interest|business|project|"
-    r"reference|favou?r)",
-    r"(?:family|private|domestic) (?:matter|business|issue)|reconnect\w*|catch up with|(?:get|"
-    r"getting) (?:back )?in touch",
-    r"look (?:him|her|them) up|old (?:classmates?|friends?|flames?|acquaintances?)|classmates?|childhood friends?",
-    r"for myself|for a friend|as a favou?r|doing a favou?r|favou?r for|celebrit\w*|famous|off duty|side job",
-    r"moonlight\w*|dating|tinder|cheating|affair|infidelity|romantic\w*|crush|is she single|is he single",
-    r"(?:see|know|find out|check) (?:what|which) (?:car )?(?:he|she|they) drives?",
+# The officer's own interest, in the first person: personal use whatever else the reason says.
+OWN_INTEREST = phrases(
+    r"just wondering|(?:i|im|i am) (?:was )?(?:just )?curious",
+    r"personal (?:\w+ )?(?:reasons?|use|matters?|interest|business|project|reference|favou?r)|for myself",
+    r"for a friend|as a favou?r|doing a favou?r|favou?r for|off duty|side job|moonlight\w*",
     r"(?:cut|flipped|flip) me off|(?:honked|yelled|swore|looked) at me|tailgat\w* me|rude to me|insulted me|owes? me",
     r"(?:a|my|our) (?:friend|buddy|relative|family member|acquaintance)s? (?:asked|wants|needs|wanted|is asking)",
-    r"(?:girl|guy|woman|man|lady|someone|person|dude|chick) (?:that )?(?:i|we) (?:met|saw|like|liked|dated|know)",
-    r"(?:to )?know who (?:he|she|they) (?:is|are|was)|for my (?:\w+ )?(?:records|files|use|interest|reference)",
+    r"for my (?:\w+ )?(?:records|files|use|interest|reference)",
 )
-SELF_RELATION = re.compile(r"\b(?:my|our|mine|me and my) (?:\w+ ){0,2}(?:" + _RELATIONS + r")s?\b")
+# Curiosity and private life: personal use unless a crime is what the reason is about.
+CURIOSITY = phrases(
+    r"curious\w*|curiosity|for fun|for kicks|nosy|bored|out of interest|wonder(?:ing|ed)? (?:who|where|what|"
+    r"if|whether)",
+    r"(?:girl|guy|woman|man|lady|someone|person|dude|chick) (?:that )?(?:i|we) (?:met|saw|like|liked|dated|know)",
+    r"(?:i|we) (?:just )?(?:want|wanted|would like) to (?:know|see|find out)",
+    r"(?:family|private) (?:matter|business|issue)|reconnect\w*|catch up with|(?:get|getting) (?:back )?in touch",
+    r"look (?:him|her|them) up|old (?:classmates?|friends?|flames?|acquaintances?)|classmates?|childhood friends?",
+    r"celebrit\w*|famous|dating|tinder|cheating|affair|infidelity|romantic\w*|crush|is she single|is he single",
+    r"(?:see|know|find out|check) (?:what|which) (?:car )?(?:he|she|they) drives?|know who (?:he|she|"
+    r"they) (?:is|are|was)",
+)
+SELF_RELATION = re.compile(
+    r"\b(?:my|our|mine|me and my) (?:(?:own|teenage|little|older|younger|new|old|best|elderly|adult|grown|college|"
+    r"school|high school|childhood|work|gym|former|step) ){0,2}"
+    r"(?:" + _RELATIONS + r")s?\b"
+)
 EX_PARTNER = phrases(
     r"ex ?(?:wife|husband|girlfriend|boyfriend|partner|spouse|fiancee?|lover)s?",
     r"(?:former|estranged|separated) (?:wife|husband|girlfriend|boyfriend|partner|spouse|fiancee?)s?",

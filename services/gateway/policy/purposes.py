@@ -185,11 +185,14 @@ def _sensitive_place(reason: _Reason, category: Category, place: str) -> Verdict
 
 def _personal(reason: _Reason) -> Verdict:
     """Curiosity, one's own people or quarrels, and private parties' errands are not law enforcement."""
-    own = reason.find(cue.CURIOSITY) or reason.find(cue.SELF_RELATION) or reason.find(cue.DISPUTE)
+    own = reason.find(cue.OWN_INTEREST) or reason.find(cue.SELF_RELATION) or reason.find(cue.DISPUTE)
     if own:
         return Verdict(Outcome.PROHIBITED, Category.PERSONAL, own)
     crime = _crime(reason)
     lawful = crime or reason.find(cue.LEGAL_PROCESS)
+    curiosity = reason.find(cue.CURIOSITY)
+    if curiosity and not lawful:
+        return Verdict(Outcome.PROHIBITED, Category.PERSONAL, curiosity)
     # a private party asking is an errand whatever it is about; its civil matter, unless a crime is named
     party = reason.near(cue.PRIVATE_PARTY, cue.ON_BEHALF)
     party = party or (None if crime else reason.near(cue.PRIVATE_PARTY, cue.CIVIL_MATTER))
