@@ -1,9 +1,10 @@
 """Storing an access record that cannot be stored as sent: the offending characters escaped, and the escape marked.
 
 An access record is never dropped or dead-lettered. PostgreSQL refuses U+0000 (in text, and as `\\u0000` in
-jsonb) and the UTF-8 encoder refuses lone surrogates, so in each affected string `\\` is written `\\\\` and each
-such character `\\uXXXX` (lower-case hex). The record's payload names the scheme and the escaped fields under
-`stored_escaped`, so the original is recovered exactly and the chain hashes what was stored.
+jsonb), the UTF-8 encoder refuses lone surrogates, and the event contract refuses control characters, so in a
+string holding any of them `\\` is written `\\\\` and each of them `\\uXXXX` (lower-case hex). The record's
+payload names the scheme and the escaped fields under `stored_escaped`, so the original is recovered exactly
+and the chain hashes what was stored.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from typing import Any
 SCHEME = "alpr-escape-1"
 MARK = "stored_escaped"
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+# what is escaped in a string: the unstorable, and the controls the contract refuses (so the event keeps its type)
+_ESCAPED = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 def escape_text(value: str) -> str:
-    """The text with `\\` doubled and each unstorable character as `\\uXXXX`; unchanged when storable."""
-    if not _UNSTORABLE.search(value):
+    """The text with `\\` doubled and each control or unstorable character as `\\uXXXX`; unchanged without any."""
+    if not _ESCAPED.search(value):
         return value
-    return _UNSTORABLE.sub(lambda m: f"\\u{ord(m[0]):04x}", value.replace("\\", "\\\\"))
+    return _ESCAPED.sub(lambda m: f"\\u{ord(m[0]):04x}", value.replace("\\", "\\\\"))
 
 
 def unescape_text(value: str) -> str:

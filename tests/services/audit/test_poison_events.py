@@ -49,17 +49,18 @@ class TestTheWriterSurvivesPoison:
         nul = event_body(purpose__reason="stolen\x00car", actor__name="Pat\x00Doe")
         surrogate = event_body(query__plate="8AB\ud800C")
         literal = event_body(purpose__reason="a written-out \\u0000 is text, not NUL")
+        controls = event_body(purpose__case_number="SJ-1\x01", actor__name="Pat\nDoe")  # the contract refuses
         dated = event_body(occurred_at="9999-12-31T23:00:00-05:00")
         not_utf8 = json.dumps(event_body(actor__sub="SUB")).encode().replace(b"SUB", b"\xff\xfe")
         named_garbage = {"event_id": str(uuid.uuid4()), "hello": "not an event\x00"}
-        for body in (nul, surrogate, literal, dated, named_garbage):
+        for body in (nul, surrogate, literal, controls, dated, named_garbage):
             await publish(system, json.dumps(body).encode())  # ensure_ascii: a lone surrogate as \\ud800
         await publish(system, not_utf8)
         await publish(system, b"garbage \x00 that is no JSON at all")
         await publish(system, b"[" * 100_000)
 
         # each caller is answered: its record is stored under the id it sent
-        sent = [nul, surrogate, literal, dated, named_garbage, json.loads(not_utf8.decode("latin-1"))]
+        sent = [nul, surrogate, literal, controls, dated, named_garbage, json.loads(not_utf8.decode("latin-1"))]
         for body in sent:
             assert (await persisted(system, body["event_id"])).seq > 0
         after = full_event(EventType.READ_VIEW)
@@ -79,6 +80,10 @@ class TestTheWriterSurvivesPoison:
         stored_literal = json.loads(rows[literal["event_id"]]["payload"])
         assert escaping.MARK not in stored_literal  # stored as sent
         assert stored_literal["purpose"]["reason"] == literal["purpose"]["reason"]
+        stored_controls = rows[controls["event_id"]]
+        assert stored_controls["event_type"] == "search"  # still an event of its type, escaped
+        assert json.loads(stored_controls["payload"])[escaping.MARK]["fields"] == ["actor.name", "purpose.case_number"]
+        assert json.loads(stored_controls["actor"])["name"] == "Pat\\u000aDoe"
         assert "occurred_at_as_sent" in json.loads(rows[dated["event_id"]]["payload"])["details"]
         assert rows[named_garbage["event_id"]]["event_type"] == UNREADABLE_EVENT_TYPE
         unreadable = [json.loads(r["payload"]) for r in rows.values() if r["event_type"] == UNREADABLE_EVENT_TYPE]
