@@ -306,6 +306,19 @@ class TestCursorsAndIds:
             assert response.status_code in (404, 422), (method, path, response.status_code, response.text)
 
 
+class TestNumbers:
+    @pytest.mark.parametrize("size", ["-1", "0", "99999999999999999999", "1.5"])
+    async def test_a_proof_size_out_of_range_is_a_422(self, system: Any, size: str) -> None:
+        auditor = system.token("auditor")
+        params = {"old_size": size, "new_size": size}
+        consistency = await system.gateway.get("/v1/audit/proofs/consistency", params=params, headers=auditor)
+        assert consistency.status_code == 422, consistency.text
+        inclusion = await system.gateway.get(
+            f"/v1/audit/proofs/inclusion/{uuid.uuid4()}", params={"tree_size": size}, headers=auditor
+        )
+        assert inclusion.status_code == 422, inclusion.text
+
+
 class TestTheLastCatch:
     async def test_an_unexpected_error_is_a_logged_500_with_the_error_body(self, caplog: Any) -> None:
         app = FastAPI()

@@ -137,6 +137,10 @@ async def checkpoints(
     return reply
 
 
+# a size the caller names is checked here, as a query parameter: the contract refusing it would be a 500
+TreeSize = Annotated[int, Query(ge=1, le=2**63 - 1)]
+
+
 @router.get("/proofs/inclusion/{event_id}", response_model=c.InclusionProof)
 async def inclusion(
     event_id: str,
@@ -144,7 +148,7 @@ async def inclusion(
     request: Request,
     rt: RuntimeDep,
     audit: AuditDep,
-    tree_size: int | None = None,
+    tree_size: TreeSize | None = None,
 ) -> c.InclusionProof:
     """RFC 9162 proof that a record is in a signed tree (the latest covering it unless a size is given)."""
     proof = await rt.bus.request(
@@ -161,7 +165,7 @@ async def inclusion(
 
 @router.get("/proofs/consistency", response_model=c.ConsistencyProof)
 async def consistency(
-    old_size: int, new_size: int, principal: Auditor, request: Request, rt: RuntimeDep, audit: AuditDep
+    old_size: TreeSize, new_size: TreeSize, principal: Auditor, request: Request, rt: RuntimeDep, audit: AuditDep
 ) -> c.ConsistencyProof:
     """RFC 9162 proof that an older signed tree is a prefix of a newer one."""
     proof = await rt.bus.request(
