@@ -49,7 +49,7 @@ IMMIGRATION_ENFORCEMENT = phrases(
 # Immigration: status as the thing looked into (never a reason to search, unless the person is a crime's victim).
 IMMIGRATION_STATUS = phrases(
     r"illegal (?:immigration|entry|reentry|re entry|crossings?|border crossings?|presence)",
-    r"not (?:a |an )?(?:us |u s |american )?citizens?",
+    r"not (?:a |an )?(?:us |u s |american )?citizens?|(?:us|u s|american|legal|naturalized) citizens?",
     r"citizenship|nationality|country of origin",
     r"(?:legal|lawful|permanent) residents?|(?:legal|residency|resident|immigration|visa|migratory|asylum|"
     r"refugee|daca|tps|lawful) status",
@@ -109,6 +109,8 @@ CARE = phrases(
     r"woman|man|adults?|community|clinic|health|girls?|boys?)",
     r"gender (?:\w+ )?(?:surgery|surgeries|treatment|treatments|medicine|doctors?)|(?:surgery|surgeries|treatment|"
     r"hormones) (?:on|for) (?:minors|trans|kids|children|teens)",
+    r"(?:testosterone|estrogen|hrt) (?:\w+ ){0,3}(?:to|for) (?:teen\w*|minors?|kids|children|youth|trans\w*)",
+    r"prescrib\w* (?:\w+ )?(?:testosterone|estrogen|hormones|hrt)",
     r"hormone (?:therapy|therapies|treatment|treatments|replacement|blockers?)|puberty blockers?",
     r"(?:transition|transitioning|transition related) (?:care|surgery|surgeries|treatment)",
     r"sex (?:change|reassignment)|top surgery",
@@ -237,7 +239,8 @@ ON_BEHALF = phrases(
 )
 CIVIL_MATTER = phrases(
     r"unpaid (?:\w+ )?(?:fees?|bills?|rent|loans?|debts?|balance|storage|invoices?|tickets|fines|premiums?)",
-    r"missed (?:\w+ )?payments?|behind on (?:\w+ )?(?:payments?|rent|the loan)|owes? (?:on|money|rent|us|them|"
+    r"missed (?:\w+ )?(?:payments?|rent|installments?)|behind on (?:\w+ )?(?:payments?|rent|the loan)|"
+    r"owes? (?:on|money|rent|us|them|"
     r"him|her)|bond",
     r"debts?|default\w* on|repossess\w*|repo|collateral|civil (?:case|suit|lawsuit|matter|dispute|judgment|"
     r"litigation|claim|court|action)|small claims|lawsuit|divorce|custody (?:dispute|battle|case|hearing|fight)",
@@ -262,6 +265,8 @@ CRIME = phrases(
     r"fentanyl|meth\w*|heroin|cocaine|trafficking|traffickers?|smuggl\w*|missing|runaway|endangered",
     r"amber alert|silver alert|abus\w*|rape\w*|sexual (?:assault|abuse|battery)|molest\w*|indecent exposure",
     r"exploit\w*|loot\w*|shoplift\w*|catalytic|injur\w*|wound\w*|fatal\w*|victims?|witness\w*",
+    r"predators?|taken (?:from|during|in|by|at|without|while)|never returned|not returned|failed to return",
+    r"drive ?offs?|drove off without paying|carried off",
     r"gunshots?|shots|shooter|sniper|rifles?|pistols?|handguns?|ammunition|bullets?|molotov|incendiary|machetes?",
     r"snatch\w*|knocked (?:down|over|out)|push\w* (?:down|over)|mugg\w*|pickpocket\w*|pepper ?spray\w*|mac[ea]d",
     r"tased|tasered|spat on|spit on|stole|took off with|made off with|chas\w*|joyrid\w*|chop shop|explosions?",
@@ -288,6 +293,8 @@ LAWFUL_CONTEXT = phrases(
     r"concert|stadium|event",
     r"loiter\w*|(?:pump|lift|compressor|switching) stations?|treatment (?:plant|facility)|(?:electrical|power|"
     r"water|gas) (?:facility|infrastructure|station|lines?)",
+    r"foster|court order|custody order|protective custody|cps|child protective|(?:did|has|have) not returned",
+    r"didnt return|hasnt returned|minors?|juveniles?|endangered|at risk",
     r"cameras?|video|footage|dashcam|doorbell|cctv|alpr|lpr|reader hits?|hits? from|match(?:ed|es|ing)|partial plate",
     r"getaway|circling|fled|fleeing|pirates?|packages?|fairgrounds|fair|carnival|rodeo|marathon|game|tournament",
     r"cases?|task force|probable cause|hotlist|ncic|leads?|tip|tips|sighting|occupants?|plate reader hit",
