@@ -14,19 +14,25 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from libs.common.contracts.audit import RecordedRequest
+from libs.common.validation import Instant, Line, Note
 
 Verdict = Literal["compliant", "violation", "needs_follow_up"]
 
 
-class RecordsQuery(BaseModel):
+class RecordFilters(BaseModel):
+    """What an auditor may filter the log by (the gateway's query parameters, as they travel)."""
+
+    actor_sub: Line | None = Field(default=None, max_length=200)
+    plate: Line | None = Field(default=None, max_length=15)
+    case_number: Line | None = Field(default=None, max_length=64)
+    event_type: Line | None = Field(default=None, max_length=64)
+    since: Instant | None = None
+    until: Instant | None = None
+
+
+class RecordsQuery(RecordFilters):
     """An auditor's filters; pages by sequence number so an export can stream the whole log."""
 
-    actor_sub: str | None = None
-    plate: str | None = None
-    case_number: str | None = None
-    event_type: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
     after_seq: int = Field(default=0, ge=0)
     limit: int = Field(default=500, ge=1, le=5000)
 
@@ -146,11 +152,11 @@ class SampleLookup(BaseModel):
 
 
 class FindingFields(BaseModel):
-    sample_id: str
-    event_id: str
+    sample_id: Line = Field(max_length=64)
+    event_id: Line = Field(max_length=64)
     verdict: Verdict
-    notes: str = Field(default="", max_length=4000)
-    auditor_sub: str = ""
+    notes: Note = Field(default="", max_length=4000)
+    auditor_sub: Line = Field(default="", max_length=200)
 
 
 class FindingIn(FindingFields, RecordedRequest):
@@ -177,8 +183,8 @@ class SampleReport(BaseModel):
 
 
 class AnomaliesQuery(BaseModel):
-    since: datetime
-    until: datetime
+    since: Instant
+    until: Instant
 
 
 class AnomalyOut(BaseModel):

@@ -133,6 +133,11 @@ class TestTextAtTheDoor:
         assert names(refusal(path), "path")
         await ordinary_search_answers(system)
 
+    async def test_an_audit_filter_longer_than_its_field_is_a_422(self, system: Any) -> None:
+        params = {"plate": "7" * 16, "since": "2026-11-01T00:00:00Z"}
+        response = await system.gateway.get("/v1/audit/records", params=params, headers=system.token("auditor"))
+        assert names(refusal(response), "plate")
+
     async def test_a_form_field_with_nul_is_refused(self, system: Any) -> None:
         form = {"grant_type": "client_credentials", "scope": "reads:search\x00"}
         response = await system.gateway.post("/oauth/token", data=form, auth=("dev-partner", "wrong"))
