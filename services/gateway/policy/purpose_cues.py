@@ -67,12 +67,13 @@ IMMIGRATION_PEOPLE = phrases(
     r"undocumented|illegal (?:aliens?|immigrants?|migrants?)|illegals|aliens?|non ?citizens?|foreign nationals?",
     r"(?:an|the|on|locate|find|this|some|of) illegal(?= (?:for|from|who|in|at|that|living|working)|$)",
     r"(?:suspected of being|might be|may be|are all|probably|is an?|are) illegals?",
-    r"migrants?|immigrants?|asylum seekers?|nationals",
+    r"migrants?|immigrants?|asylum seekers?|nationals|day labou?rers?",
 )
 # Immigration words that name a place or a service, which a lawful reason may mention as a location.
 IMMIGRATION_PLACE = re.compile(
     r"\bimmigra\w* (?:law|lawyers?|attorneys?|legal|consultants?|services?|clinic|advocates?|office|offices|"
-    r"center|centre|court|resource|rights|museum|rally|march|protest|vigil|forum|reform)\b|\bconsulate\b"
+    r"center|centre|court|resource|rights|museum|rally|march|protest|vigil|forum|reform)\b|\bconsulate\b|"
+    r"\bday labou?r (?:center|centre|corner|site|hall|pickup)\b"
 )
 # "ICE" as the agency: upper case and not a shop or the weather, or any case in an agency phrase.
 ICE_UPPER = re.compile(r"(?<![A-Za-z])ICE(?![A-Za-z])")
@@ -85,7 +86,7 @@ ICE_NOT_AGENCY = re.compile(
 )
 # The agency's building as the location of a crime ("hit and run near the ICE facility protest").
 ICE_LOCATION = re.compile(
-    r"\b(?:near|at|outside|in front of|by|across from|behind|beside|next to|around|from) (?:the )?ice "
+    r"\b(?:near|at|outside|in front of|by|across from|behind|beside|next to|around|from|of|in|inside) (?:the )?ice "
     r"(?:facility|facilities|office|offices|field office|building|headquarters|hq|processing center|"
     r"detention (?:center|facility)|parking lot|lot)\b",
     re.IGNORECASE,
@@ -157,7 +158,9 @@ FIRST_AMENDMENT = phrases(
     r"elections?|voters?|polling (?:place|station)|ballots?|city council|council ?members?|town hall",
     r"democrat\w*|republican\w*|political party|petition\w*|canvassers|lobbying|lobbyists?",
     r"(?:labou?r|trade) unions?|union (?:members?|hall|meetings?|organizers?|rally|leaders?|representatives?|"
-    r"stewards?|workers?|drive|office|vote)|unioniz\w*|strikers|on strike|strike (?:line|vote)|picket lines?",
+    r"stewards?|workers?|drive|office|vote)|unioniz\w*|strikers|on strike|strike (?:line|vote|rally|meeting)|"
+    r"picket lines?",
+    r"(?:teachers|workers|nurses|labou?r|general|hunger|rent|climate|student|union|school|transit)s? strikes?",
     r"labou?r (?:organiz\w*|disputes?|actions?|leaders?|activists?)|collective bargaining|teamsters|seiu|uaw",
     r"afl cio|workers (?:center|centre|meeting|rights)",
 )
@@ -234,7 +237,8 @@ ON_BEHALF = phrases(
     r"asks?|asked|asking|requests?|requested|requesting|wants?|wanted to|would like|needs|hired|paid|pays|"
     r"working for|works for|retained by|representing|looking for|searching for|trying to (?:find|locate)|"
     r"on behalf of|for (?:the|a|an|their|his|her) (?:\w+ ){0,2}(?:company|agent|firm|adjuster|insurer|"
-    r"bondsman|client|lender|bank|landlord|employer|agency)|for (?:their|his|her) clients?|client|favou?r|"
+    r"bondsman|client|lender|bank|landlord|employer|agency|investigators?|detectives?|eyes?|servers?|collectors?|"
+    r"insurers?|adjusters?|lawyers?|attorneys?|man|men)|for (?:their|his|her) clients?|client|favou?r|"
     r"so (?:they|he|she|the \w+) can|to help (?:the|a|an) \w+ (?:company|agent|firm)|calling|called us",
 )
 CIVIL_MATTER = phrases(
@@ -330,7 +334,7 @@ SURVEILLANCE = phrases(
     r"(?:find|figure|see|learn|check) out who|see who|whos who|where (?:he|she|they) (?:lives?|sleeps?|stays?"
     r"|parks?|works?|goes)|home address\w*|pattern of life|movements|comings and goings|whereabouts",
     r"(?:seen|parked|present|spotted|observed) (?:at|near|outside|in front of)|visit\w*|show(?:ed|s)? up",
-    r"where (?:\w+ ){0,5}(?:goes|go|went|lives?|lived|stays?|sleeps?|parks?|works?|drives?|hangs out)",
+    r"where (?:\w+ ){0,8}(?:goes|go|went|lives?|lived|stays?|sleeps?|parks?|works?|drives?|hangs out)",
     r"see if (?:\w+ ){0,4}(?:was|were|is|are|goes|went) (?:at|in|near|to)|plate (?:data|reads|hits|"
     r"history) (?:on|of|for)",
     r"(?:data|reads|hits|history|info\w*) on (?:the|every|all|their|his|her)|still (?:in town|around|living|lives)",

@@ -154,3 +154,56 @@ class TestCaseNumbers:
 
     def test_a_partner_pattern_is_usable(self) -> None:
         assert pattern_problem(r"^(?:SC|SO)-[0-9]{2}-[0-9]{3,8}$") is None
+
+
+class TestCombinations:
+    """Every crime at every sensitive place passes; every search aimed at one is refused and flagged."""
+
+    CRIMES = ("Armed robbery", "Shooting", "Carjacking", "Hit and run", "Arson", "Stabbing", "Vandalism and threats")
+    PLACES = (
+        "the mosque",
+        "the synagogue",
+        "the Sikh gurdwara",
+        "the Planned Parenthood clinic",
+        "the gender clinic",
+        "the union hall",
+        "the newspaper office",
+        "the ICE Cream shop",
+        "the ICE facility",
+        "the immigration law office",
+        "the polling place",
+        "the tow yard",
+        "the bail bonds office",
+        "the protest on First St",
+        "the picket line",
+        "the Pride festival",
+        "the day labor center",
+    )
+    SEARCHES = (
+        "List the vehicles at {}",
+        "Who parked at {} last Sunday",
+        "Identify the people who attend {}",
+        "Keep tabs on visitors to {}",
+        "Which cars were at {} on Friday",
+    )
+
+    def test_a_crime_at_a_sensitive_place_is_allowed(self) -> None:
+        refused = [
+            reason
+            for crime in self.CRIMES
+            for place in self.PLACES
+            for reason in (f"{crime} near {place}, suspect fled in a gray sedan",)
+            if classify(reason).outcome is not Outcome.ALLOW
+        ]
+        assert refused == []
+
+    def test_a_search_aimed_at_a_sensitive_place_is_prohibited(self) -> None:
+        places = [p for p in self.PLACES if "ICE" not in p and "tow" not in p and "bail" not in p]
+        allowed = [
+            reason
+            for search in self.SEARCHES
+            for place in places
+            for reason in (search.format(place),)
+            if classify(reason).outcome is not Outcome.PROHIBITED
+        ]
+        assert allowed == []
