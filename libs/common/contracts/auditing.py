@@ -152,7 +152,7 @@ class SampleLookup(BaseModel):
 
 
 class FindingFields(BaseModel):
-    sample_id: Line = Field(max_length=64)
+    sample_id: Line  # from the path: any length there is a lookup that finds nothing, not a 500
     event_id: Line = Field(max_length=64)
     verdict: Verdict
     notes: Note = Field(default="", max_length=4000)

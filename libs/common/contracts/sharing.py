@@ -211,7 +211,7 @@ class ProposeRequest(RecordedRequest):
 
 class RevokeRequest(RecordedRequest):
     actor: StaffActor
-    agreement_id: Line = Field(max_length=64)
+    agreement_id: Line  # from the path: any length there is a lookup that finds nothing, not a 500
     reason: Note = Field(max_length=2000)
 
 

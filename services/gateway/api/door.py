@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qsl
 
+from pydantic import ValidationError
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from libs.common.errors import AlprError, PayloadTooLarge
+from libs.common.errors import AlprError, InvalidInput, PayloadTooLarge
 from libs.common.oauth.errors import OAuthError
 from libs.common.validation import (
     DEFAULT_TEXT_MAX,
@@ -59,6 +60,15 @@ class InputDoor:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ValidationError as err:
+            # a contract built from what the caller sent refused it: theirs to fix, though the route should
+            # have declared the same limit (logged, so it can)
+            log.warning("a contract refused %s %s: %s", scope.get("method"), scope.get("path"), err)
+            if started:
+                raise
+            fields = [".".join(str(part) for part in e["loc"]) for e in err.errors()]
+            refusal = InvalidInput("the request is not valid", code="invalid_request", fields=fields)
+            await error_response(refusal, "gateway")(scope, receive, send)
         except Exception:
             log.exception("unexpected failure on %s %s", scope.get("method"), scope.get("path"))
             if started:

@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 from jose import jwt
 
+from libs.common.contracts.purpose import AuthorizedUse, Purpose
 from libs.common.web import install_common
 from services.cli.dev_issuer import DEV_AUDIENCE, DEV_ISSUER
 from services.gateway.api.door import InputDoor
@@ -287,6 +288,7 @@ class TestCursorsAndIds:
     async def test_an_id_that_is_not_an_id_is_a_404_or_422(self, system: Any, bad: str) -> None:
         admin = system.token("admin")
         purpose = urlencode(PURPOSE)
+        finding = {"event_id": str(uuid.uuid4()), "verdict": "compliant"}
         probes = [
             ("GET", f"/v1/reads/{bad}?{purpose}", system.token("officer"), None),
             ("GET", f"/v1/reads/{bad}/image?{purpose}", system.token("officer"), None),
@@ -303,7 +305,9 @@ class TestCursorsAndIds:
             ("GET", f"/v1/hotlists/{bad}/entries", system.token("officer"), None),
             ("POST", f"/v1/hotlists/{bad}/entries", admin, {"plate": "7ABC123", "reason": "stolen"}),
             ("DELETE", f"/v1/hotlists/{bad}/entries/{bad}", admin, None),
+            ("POST", f"/v1/admin/agreements/{bad}/revocation", admin, {"reason": "The partner breached term 3"}),
             ("GET", f"/v1/audit/samples/{bad}", system.token("auditor"), None),
+            ("POST", f"/v1/audit/samples/{bad}/findings", system.token("auditor"), finding),
             ("GET", f"/v1/audit/proofs/inclusion/{bad}", system.token("auditor"), None),
         ]
         for method, path, headers, body in probes:
@@ -340,6 +344,19 @@ class TestTheLastCatch:
         assert response.status_code == 500 and response.json()["error"]["code"] == "internal_error"
         assert "a bug of ours" not in response.text and "a bug of ours" in caplog.text
         assert refused.status_code == 422
+
+    async def test_a_contract_refusing_what_the_caller_sent_is_a_422(self) -> None:
+        app = FastAPI()
+        install_common(app, "gateway")
+        app.add_middleware(InputDoor)
+
+        @app.get("/purpose")
+        async def purpose(case_number: str) -> None:
+            Purpose(use=AuthorizedUse.WANTED_SUSPECT, case_number=case_number, reason="x")
+
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            response = await client.get("/purpose", params={"case_number": "x" * 65})
+        assert response.status_code == 422 and response.json()["error"]["details"]["fields"] == ["case_number"]
 
 
 async def _requested_approval(system: Any) -> str:
