@@ -37,7 +37,7 @@ IMMIGRATION_ENFORCEMENT = phrases(
     r"(?:ordered|order of|orders of|subject to|facing|pending|for) (?:removal|deportation)",
     r"removable",
     r"enforcement and removal",
-    r"border patrol|customs and border|border protection|cbp|usbp|ero|uscis|dhs|homeland security",
+    r"border patrol|customs and border|border protection|cbp|usbp|ero|uscis|dhs|homeland(?: security)?",
     r"la migra|migra",
     r"287 ?g",
     r"(?:immigration|ice) (?:detainers?|holds?|warrants?|custody|agents?|officers?|raids?|sweeps?|requests?)",
@@ -59,6 +59,7 @@ IMMIGRATION_STATUS = phrases(
     r"(?:here|in the country|in the us|in the u s|in the united states|in this country|into the country|entered|"
     r"living here|staying|be here) (?:illegally|unlawfully|without (?:papers|permission|status|documents))",
     r"unlawful(?:ly)? (?:presence|present)|crossed the border|entered without inspection",
+    r"(?:came|come|coming|crossed|crossing|sneaked|snuck|slipped) (?:across|over|through) the border",
     r"immigration",
     r"sanctuary",
 )
@@ -141,12 +142,19 @@ CARE_PEOPLE = phrases(r"patients?|providers?|clients?|doctors?|nurses?|staff")
 FIRST_AMENDMENT = phrases(
     r"mosques?|masjids?|churche?s?|cathedrals?|chapels?|parish\w*|synagogues?|temples?|gurdwaras?|mandirs?",
     r"islamic (?:center|centre|society)|jewish community|kingdom hall|congregations?|congregants|worship\w*",
+    r"jumm?ah|salat|namaz|shabbat|sabbath|liturgy|vespers|bible|quran|koran|torah|puja|kirtan|langar",
+    r"(?:sunday|catholic|morning|evening|midnight|christmas|easter|daily) mass|(?:church|religious|"
+    r"worship) services?",
     r"prayers?|sermons?|bible study|sunday (?:mass|service)|friday prayers?|eid|ramadan|passover|diwali|vaisakhi",
     r"imams?|rabbis?|pastors?|priests?|clergy|muslims?|jews|jewish|sikhs?|hindus?|christians?|catholics?",
     r"religious|faith (?:group|leaders?|community)",
     r"protest\w*|demonstrat(?:ion|ions|ors?)|rall(?:y|ies)|marchers|(?:the|a|protest|peace|womens) march",
     r"pride|organi[sz]ing|committees?|conventions?|socialist\w*|communist\w*|libertarian\w*|green party",
     r"council ?(?:members?|wom[ae]n|m[ae]n|persons?)|councilors?|mayors?|legislators?|senators?|congress\w*",
+    r"op eds?|opinion (?:piece|column)|columns?|articles?|wrote (?:an? |the )?(?:\w+ )?(?:article|story|post|piece)",
+    r"critics?|criticiz\w*|criticis\w*|critical of|whistleblow\w*|youtubers?|influencers?|podcast\w*|"
+    r"testif\w*|public comment|oversight (?:hearing|"
+    r"board|commission|meeting)|(?:public|community) (?:hearing|forum)|spoke (?:at|against|out)",
     r"meetings?|assembly(?! line)|gatherings|(?:a|the|community|religious|political|public) gathering|"
     r"grievances?|union reps?|labou?r reps?|caucus\w*",
     r"vigils?|picket\w*|activis\w*|sit ins?|walkouts?|boycott\w*|blm|black lives matter|pride (?:parade|march|"
@@ -170,6 +178,7 @@ FIRST_AMENDMENT_PEOPLE = phrases(
     r"columnists?|bloggers?|congregants|worshippers?|parishioners?|imams?|rabbis?|pastors?|clergy|"
     r"strikers|union (?:members?|organizers?|leaders?|stewards?)|dissidents?|canvassers?|candidates?|"
     r"council ?(?:members?|wom[ae]n|m[ae]n|persons?)|councilors?|mayors?|legislators?|senators?|congress\w*",
+    r"critics?|writers?|authors?|speakers?|commenters?|whistleblowers?|youtubers?|influencers?|podcasters?",
     r"muslims|sikhs|jews|volunteers|voters|(?:shop |union )?stewards?|strike leaders?|congregation",
 )
 
@@ -181,6 +190,7 @@ OWN_INTEREST = phrases(
     r"for a friend|as a favou?r|doing a favou?r|favou?r for|off duty|side job|moonlight\w*",
     r"(?:cut|flipped|flip) me off|(?:honked|yelled|swore|looked) at me|tailgat\w* me|rude to me|insulted me|owes? me",
     r"(?:a|my|our) (?:friend|buddy|relative|family member|acquaintance)s? (?:asked|wants|needs|wanted|is asking)",
+    r"(?:friend|buddy|pal|relative|cousin|coworker|co worker|colleague|neighbou?r)s? (?:\w+ ){0,3}asked me",
     r"for my (?:\w+ )?(?:records|files|use|interest|reference)",
 )
 # Curiosity and private life: personal use unless a crime is what the reason is about.
@@ -235,7 +245,8 @@ PRIVATE_PARTY = phrases(
 # A private party as the one asking or benefiting, rather than a victim or a place.
 ON_BEHALF = phrases(
     r"asks?|asked|asking|requests?|requested|requesting|wants?|wanted to|would like|needs|hired|paid|pays|"
-    r"working for|works for|retained by|representing|looking for|searching for|trying to (?:find|locate)|"
+    r"help|helping|assist|assisting|working for|works for|retained by|representing|looking for|searching for|"
+    r"trying to (?:find|locate)|"
     r"on behalf of|for (?:the|a|an|their|his|her) (?:\w+ ){0,2}(?:company|agent|firm|adjuster|insurer|"
     r"bondsman|client|lender|bank|landlord|employer|agency|investigators?|detectives?|eyes?|servers?|collectors?|"
     r"insurers?|adjusters?|lawyers?|attorneys?|man|men)|for (?:their|his|her) clients?|client|favou?r|"
@@ -319,6 +330,7 @@ PROTECTION = phrases(
     r"event (?:security|safety|permit)|permitted|road closures?",
 )
 SURVEILLANCE = phrases(
+    r"trac(?:e|ed|es|ing)|(?:get|getting) a sense of|regular attendees|"
     r"monitor\w*|surveil\w*|watch\w*|keep (?:tabs|an eye|a list|track|a record|a log|records|notes)|track\w*",
     r"log\w*|record (?:every|all|each|the plates|plates|who|which)|catalog\w*|compil\w*|collect\w*|gather\w*",
     r"(?:make|build|create|keep|start|maintain|get|pull|run|generate|put together) (?:a |an |the )?"

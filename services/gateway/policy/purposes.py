@@ -193,12 +193,12 @@ def _personal(reason: _Reason) -> Verdict:
     curiosity = reason.find(cue.CURIOSITY)
     if curiosity and not lawful:
         return Verdict(Outcome.PROHIBITED, Category.PERSONAL, curiosity)
-    # a private party asking is an errand whatever it is about; its civil matter, unless a crime is named
-    party = reason.near(cue.PRIVATE_PARTY, cue.ON_BEHALF)
+    # a private party's errand or civil matter; a business reporting a crime against it is a victim
+    civil = reason.find(cue.CIVIL_MATTER)
+    party = reason.near(cue.PRIVATE_PARTY, cue.ON_BEHALF) if civil or not crime else None
     party = party or (None if crime else reason.near(cue.PRIVATE_PARTY, cue.CIVIL_MATTER))
     if party:
         return Verdict(Outcome.PROHIBITED, Category.PERSONAL, party)
-    civil = reason.find(cue.CIVIL_MATTER)
     if civil and not lawful:
         return Verdict(Outcome.PROHIBITED, Category.PERSONAL, civil)
     relation = reason.find(cue.EX_PARTNER) or reason.find(cue.NEIGHBOUR) or reason.find(cue.FAVOUR)
