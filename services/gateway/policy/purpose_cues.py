@@ -281,7 +281,7 @@ CRIME = phrases(
     r"amber alert|silver alert|abus\w*|rape\w*|sexual (?:assault|abuse|battery)|molest\w*|indecent exposure",
     r"exploit\w*|loot\w*|shoplift\w*|catalytic|injur\w*|wound\w*|fatal\w*|victims?|witness\w*",
     r"predators?|taken (?:from|during|in|by|at|without|while)|never returned|not returned|failed to return",
-    r"drive ?offs?|drove off without paying|carried off",
+    r"drive ?offs?|drove off without paying|carried off|smash\w*|grab and run|snatch and grab",
     r"gunshots?|shots|shooter|sniper|rifles?|pistols?|handguns?|ammunition|bullets?|molotov|incendiary|machetes?",
     r"snatch\w*|knocked (?:down|over|out)|push\w* (?:down|over)|mugg\w*|pickpocket\w*|pepper ?spray\w*|mac[ea]d",
     r"tased|tasered|spat on|spit on|stole|took off with|made off with|chas\w*|joyrid\w*|chop shop|explosions?",
