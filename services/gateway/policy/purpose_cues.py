@@ -2,7 +2,7 @@
 
 Patterns run over folded text (services.gateway.policy.text): lower case, words separated by one space,
 apostrophes dropped ("women's" is "womens"). A cue alone decides little; purposes.py weighs the cues of a
-category against the crime, victim, protection and surveillance framing around them.
+category against the crime, victim, protection and surveillance framing of purpose_frames.py.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ _US_STATES = (
     r"north dakota|ohio|oklahoma|oregon|pennsylvania|rhode island|south carolina|south dakota|tennessee|"
     r"texas|utah|vermont|virginia|washington state|west virginia|wisconsin|wyoming"
 )
-_PEOPLE = r"(?:him|her|them|he|she|they|the (?:owner|driver|family|man|woman|person|subject|occupants?))"
 _RELATIONS = (
     r"ex|ex ?(?:wife|husband|girlfriend|boyfriend|partner|spouse|fiancee?)|wife|husband|girlfriend|boyfriend|"
     r"spouse|fiancee?|neighbou?rs?|landlord|tenants?|roommates?|cousins?|brother|sister|son|daughter|"
@@ -267,94 +266,3 @@ CIVIL_MATTER = phrases(
     r"personnel matter|time off|clocked|attendance at work|premiums?|lapsed (?:policy|insurance)|pay (?:up|"
     r"the fees|the bill)|storage fees",
 )
-
-# What makes a reason a lawful search: a crime, a victim, a person at risk, a threat to protect against.
-CRIME = phrases(
-    r"stolen|steal\w*|theft\w*|thie(?:f|ves)|burglar\w*|break ins?|broke into|broken into|robb\w*|carjack\w*",
-    r"assault\w*|batter(?:y|ed|ing)|attack\w*|stab\w*|shoot\w*|shot|shots fired|gunfire|gunm[ae]n|guns?",
-    r"firearms?|weapons?|knife|knives|knifepoint|gunpoint|armed|homicid\w*|murder\w*|kill\w*|manslaughter",
-    r"dead|death|deceased|kidnap\w*|abduct\w*|hostages?|hit and run|hitandrun|collisions?|crash\w*|dui|dwi",
-    r"drunk driv\w*|impaired driv\w*|evad\w*|pursuit|fled|flee\w*|arson\w*|firebomb\w*|set fire|bomb\w*",
-    r"explosive\w*|vandal\w*|graffiti|damag\w*|threat\w*|menac\w*|harass\w*|stalk\w*|intimidat\w*",
-    r"hate crimes?|extort\w*|fraud\w*|scam\w*|counterfeit\w*|embezzl\w*|forg(?:ery|ed)|narcotic\w*|drugs?",
-    r"fentanyl|meth\w*|heroin|cocaine|trafficking|traffickers?|smuggl\w*|missing|runaway|endangered",
-    r"amber alert|silver alert|abus\w*|rape\w*|sexual (?:assault|abuse|battery)|molest\w*|indecent exposure",
-    r"exploit\w*|loot\w*|shoplift\w*|catalytic|injur\w*|wound\w*|fatal\w*|victims?|witness\w*",
-    r"predators?|taken (?:from|during|in|by|at|without|while)|never returned|not returned|failed to return",
-    r"drive ?offs?|drove off without paying|carried off|smash\w*|grab and run|snatch and grab",
-    r"gunshots?|shots|shooter|sniper|rifles?|pistols?|handguns?|ammunition|bullets?|molotov|incendiary|machetes?",
-    r"snatch\w*|knocked (?:down|over|out)|push\w* (?:down|over)|mugg\w*|pickpocket\w*|pepper ?spray\w*|mac[ea]d",
-    r"tased|tasered|spat on|spit on|stole|took off with|made off with|chas\w*|joyrid\w*|chop shop|explosions?",
-    r"peeping|voyeur\w*|indecent|solicit\w* (?:a )?minors?|child (?:predator|porn\w*)|grooming|luring|lured|csam",
-    r"drunk|intoxicated|under the influence|overdos\w*|dead body|bodies",
-    r"hit by (?:a|an|the) (?:car|vehicle|truck|driver|van|suv)|(?:did not|didnt|failed to) stop|r[au]n down|mowed",
-    r"punch\w*|beat(?:en|ing)|struck|ran over|run over|left the scene|leaving the scene|slash\w*|chok\w*",
-    r"strangl\w*|grop\w*|fights?|brawl\w*|exposed himself|exposing himself|lewd|violent\w*",
-    r"wander\w*|at risk|dementia|alzheimer\w*|autis\w*|nonverbal|suicid\w*|disoriented|welfare check",
-    r"ram(?:med|ming)|tamper\w*|breach\w*|intrusion|intruders?|forced entry|broke through|crashed through",
-    r"gang\w*|brandish\w*|road rage|reckless|sideshow|prowl\w*|casing|suspicious|sabotage|terroris\w*",
-    r"sex offender|parolee|probation violat\w*|restraining order|hate crimes?",
-    r"protective order|violat\w* (?:a |the )?(?:court|protective|restraining|no contact) order|domestic violence",
-    r"hijack\w*|trespass\w* (?:on|at) (?:the )?(?:substation|plant|refinery|airport|rail yard)|absconded|escaped",
-)
-# Legal process: lawful context for most categories, but not where the care or the status is itself the charge.
-LEGAL_PROCESS = phrases(r"warrants?|arrest\w*|felon\w*|crimes?|criminal|offen[cs]es?|wanted for|charged with|indicted")
-# Words a lawful reason nearly always has; a reason with none of them states no law enforcement purpose.
-LAWFUL_CONTEXT = phrases(
-    r"suspects?|suspected|wanted|investigat\w*|incidents?|evidence|bolo|lookout|alerts?|report\w*|complaint",
-    r"911|calls? for service|detectives?|patrol|crime scene|infrastructure|airport|substation|refinery|pipeline",
-    r"water (?:plant|treatment|district)|power (?:plant|station)|dams?|levees?|reservoirs?|control station|"
-    r"utility|electrical grid|cell towers?|bridges?|rail (?:line|yard)|special events?|parade|festival|"
-    r"concert|stadium|event",
-    r"loiter\w*|(?:pump|lift|compressor|switching) stations?|treatment (?:plant|facility)|(?:electrical|power|"
-    r"water|gas) (?:facility|infrastructure|station|lines?)",
-    r"foster|court order|custody order|protective custody|cps|child protective|(?:did|has|have) not returned",
-    r"didnt return|hasnt returned|minors?|juveniles?|endangered|at risk",
-    r"cameras?|video|footage|dashcam|doorbell|cctv|alpr|lpr|reader hits?|hits? from|match(?:ed|es|ing)|partial plate",
-    r"getaway|circling|fled|fleeing|pirates?|packages?|fairgrounds|fair|carnival|rodeo|marathon|game|tournament",
-    r"cases?|task force|probable cause|hotlist|ncic|leads?|tip|tips|sighting|occupants?|plate reader hit",
-)
-VICTIM = phrases(
-    r"(?:raped|robbed|assaulted|attacked|beaten|shot|stabbed|threatened|kidnapped|trafficked|exploited|abused|"
-    r"defrauded|scammed|extorted|struck|hit|injured|killed|murdered|harassed|stalked|run down|ran over) by",
-    r"victims?|complainants?|reporting party|was (?:robbed|assaulted|beaten|shot|stabbed|attacked|carjacked|"
-    r"threatened|scammed|defrauded|kidnapped|abducted|struck|hit|injured|killed)|were (?:robbed|assaulted|"
-    r"beaten|shot|stabbed|attacked|threatened|scammed|defrauded|targeted)|preyed|targeting (?:immigrants|"
-    r"migrants|undocumented)|(?:robbed|assaulted|attacked|beat|shot|stabbed|threatened|carjacked|struck|hit|"
-    r"punched|kidnapped|abducted) (?:a|an|the|two|three|several|his|her|their)|robbery of|assault on|"
-    r"attack on|murder of|theft from|stolen from",
-    r"(?:steal\w*|stole|took|taking|scam\w*|defraud\w*|cheat\w*|extort\w*|swindl\w*) (?:\w+ ){0,3}from|prey\w* on",
-)
-PROTECTION = phrases(
-    r"protect\w*|safety|security (?:plan|detail|for)|escort\w*|traffic control|crowd control|keep (?:\w+ )?safe",
-    r"event (?:security|safety|permit)|permitted|road closures?",
-)
-SURVEILLANCE = phrases(
-    r"trac(?:e|ed|es|ing)|(?:get|getting) a sense of|regular attendees|"
-    r"monitor\w*|surveil\w*|watch\w*|keep (?:tabs|an eye|a list|track|a record|a log|records|notes)|track\w*",
-    r"log\w*|record (?:every|all|each|the plates|plates|who|which)|catalog\w*|compil\w*|collect\w*|gather\w*",
-    r"(?:make|build|create|keep|start|maintain|get|pull|run|generate|put together) (?:a |an |the )?"
-    r"(?:list|roster|database|file|dossier|profile|record|inventory|census|map)",
-    r"lists?|rosters?|map(?:ping)?|identify\w*|identif\w*|unmask\w*|expos\w*",
-    r"who (?:attend\w*|went|goes|go|visit\w*|drove|drives|drive|came|comes|was|were|is|are|parks|parked|showed|"
-    r"shows|participat\w*|joined|signed|organiz\w*|spoke|speaks|meets|met|worships|prays|travel\w*)",
-    r"attend\w*|attendees?|participants?|members?|membership|visitors?|regulars?|frequent\w*",
-    r"every (?:plate|car|vehicle|week|sunday|friday|saturday|meeting|service|one)|all (?:the )?(?:plates|cars|"
-    r"vehicles|attendees|participants|members|visitors)|everyone|everybody",
-    r"which (?:cars|vehicles|plates|people|reporters|journalists|members|activists|of them)",
-    r"(?:for|as) (?:future|later) (?:reference|use)|intel\w*|database|profil\w*|dossier|watch ?list",
-    r"(?:find|figure|see|learn|check) out who|see who|whos who|where (?:he|she|they) (?:lives?|sleeps?|stays?"
-    r"|parks?|works?|goes)|home address\w*|pattern of life|movements|comings and goings|whereabouts",
-    r"(?:seen|parked|present|spotted|observed) (?:at|near|outside|in front of)|visit\w*|show(?:ed|s)? up",
-    r"where (?:\w+ ){0,8}(?:goes|go|went|lives?|lived|stays?|sleeps?|parks?|works?|drives?|hangs out)",
-    r"see if (?:\w+ ){0,4}(?:was|were|is|are|goes|went) (?:at|in|near|to)|plate (?:data|reads|hits|"
-    r"history) (?:on|of|for)",
-    r"(?:data|reads|hits|history|info\w*) on (?:the|every|all|their|his|her)|still (?:in town|around|living|lives)",
-    r"(?:travel|location|plate|movement|driving|trip)s? (?:history|log|records|patterns?)",
-    r"for (?:our|the|my|future|their) (?:files?|records?)|(?:run|pull|get|grab) (?:all )?(?:the )?plates",
-    r"id (?:all|every|the|everyone|each)|(?:all|every) (?:drivers|owners|people|persons|cars|trucks)",
-    r"(?:cars?|vehicles?|plates?|trucks?|vans?) (?:at|near|outside|in front of|parked at|visiting|leaving|arriving)",
-    r"plates? (?:of|for)|note (?:the|which|who|all|every|down)|photograph\w*|find|locate|whereabouts",
-)
-# The reason asks us to find the person, not to solve a crime (used with immigration status words).
-LOCATE = phrases(r"locate|find|where|whereabouts|address|parks?|lives?|detain\w*|pick (?:him|her|them) up|" + _PEOPLE)

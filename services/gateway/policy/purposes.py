@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from services.gateway.policy import purpose_cues as cue
+from services.gateway.policy import purpose_frames as frame
 from services.gateway.policy.text import fold
 
 
@@ -120,11 +121,12 @@ def classify(*texts: str) -> Verdict:
 
 
 def _crime(reason: _Reason) -> str | None:
-    return reason.find(cue.CRIME)
+    return reason.find(frame.CRIME)
 
 
 def _lawful_frame(reason: _Reason) -> bool:
-    return any(reason.find(p) for p in (cue.CRIME, cue.LEGAL_PROCESS, cue.VICTIM, cue.PROTECTION, cue.LAWFUL_CONTEXT))
+    lawful = (frame.CRIME, frame.LEGAL_PROCESS, frame.VICTIM, frame.PROTECTION, frame.LAWFUL_CONTEXT)
+    return any(reason.find(p) for p in lawful)
 
 
 def _immigration(reason: _Reason) -> Verdict:
@@ -137,7 +139,7 @@ def _immigration(reason: _Reason) -> Verdict:
         return Verdict(Outcome.PROHIBITED, Category.IMMIGRATION, enforcement)
     plain = reason.without(cue.IMMIGRATION_PLACE)
     status = plain.find(cue.IMMIGRATION_STATUS)
-    if status and not (reason.find(cue.VICTIM) and _crime(reason)):
+    if status and not (reason.find(frame.VICTIM) and _crime(reason)):
         return Verdict(Outcome.PROHIBITED, Category.IMMIGRATION, status)
     people = plain.find(cue.IMMIGRATION_PEOPLE)
     if people and not _crime(reason):
@@ -153,9 +155,9 @@ def _care(reason: _Reason) -> Verdict:
     care = reason.find(cue.CARE)
     if not care:
         return ALLOW
-    if reason.find(cue.CARE_AS_OFFENCE) and not reason.find(cue.VICTIM):
+    if reason.find(cue.CARE_AS_OFFENCE) and not reason.find(frame.VICTIM):
         return Verdict(Outcome.PROHIBITED, Category.CARE, care)
-    if _crime(reason) or reason.find(cue.PROTECTION):
+    if _crime(reason) or reason.find(frame.PROTECTION):
         return ALLOW
     return Verdict(Outcome.PROHIBITED, Category.CARE, reason.find(cue.CARE_PEOPLE) or care)
 
@@ -165,20 +167,20 @@ def _first_amendment(reason: _Reason) -> Verdict:
     found = reason.find(cue.FIRST_AMENDMENT)
     if not found:
         return ALLOW
-    if _crime(reason) or reason.find(cue.LEGAL_PROCESS):
+    if _crime(reason) or reason.find(frame.LEGAL_PROCESS):
         return ALLOW
-    if reason.find(cue.PROTECTION) and not reason.find(cue.SURVEILLANCE):
+    if reason.find(frame.PROTECTION) and not reason.find(frame.SURVEILLANCE):
         return ALLOW
     # the people or the place as what the search is for; named without a frame, rephrase
-    if reason.find(cue.SURVEILLANCE):
+    if reason.find(frame.SURVEILLANCE):
         return Verdict(Outcome.PROHIBITED, Category.FIRST_AMENDMENT, reason.find(cue.FIRST_AMENDMENT_PEOPLE) or found)
     return Verdict(Outcome.UNCLEAR, Category.FIRST_AMENDMENT, found)
 
 
 def _sensitive_place(reason: _Reason, category: Category, place: str) -> Verdict:
-    if _crime(reason) or reason.find(cue.PROTECTION):
+    if _crime(reason) or reason.find(frame.PROTECTION):
         return ALLOW
-    if reason.find(cue.SURVEILLANCE):
+    if reason.find(frame.SURVEILLANCE):
         return Verdict(Outcome.PROHIBITED, category, place)
     return Verdict(Outcome.UNCLEAR, category, place)
 
@@ -189,7 +191,7 @@ def _personal(reason: _Reason) -> Verdict:
     if own:
         return Verdict(Outcome.PROHIBITED, Category.PERSONAL, own)
     crime = _crime(reason)
-    lawful = crime or reason.find(cue.LEGAL_PROCESS)
+    lawful = crime or reason.find(frame.LEGAL_PROCESS)
     curiosity = reason.find(cue.CURIOSITY)
     if curiosity and not lawful:
         return Verdict(Outcome.PROHIBITED, Category.PERSONAL, curiosity)
@@ -203,7 +205,7 @@ def _personal(reason: _Reason) -> Verdict:
         return Verdict(Outcome.PROHIBITED, Category.PERSONAL, civil)
     relation = reason.find(cue.EX_PARTNER) or reason.find(cue.NEIGHBOUR) or reason.find(cue.FAVOUR)
     if relation and not lawful:
-        outcome = Outcome.PROHIBITED if reason.find(cue.SURVEILLANCE) else Outcome.UNCLEAR
+        outcome = Outcome.PROHIBITED if reason.find(frame.SURVEILLANCE) else Outcome.UNCLEAR
         return Verdict(outcome, Category.PERSONAL, relation)
     private = reason.find(cue.PRIVATE_PARTY)
     if private and not lawful:
