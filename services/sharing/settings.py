@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import SecretStr, model_validator
 
-from libs.common.case_numbers import DEPARTMENT_CASE_NUMBER_PATTERN
+from libs.common.case_numbers import DEPARTMENT_CASE_NUMBER_PATTERN, pattern_problem
 from libs.common.oauth.keys import KeyRing, SigningKey
 from libs.common.oauth.tokens import MAX_LIFETIME
 from libs.common.settings import CommonSettings
@@ -28,6 +28,9 @@ class SharingSettings(CommonSettings):
             raise ValueError(f"ALPR_TOKEN_TTL_S must be between 1 and {int(MAX_LIFETIME.total_seconds())}")
         if self.is_production and self.sharing_signing_keys is None:
             raise ValueError("ALPR_SHARING_SIGNING_KEYS is required in production (tokens must survive restarts)")
+        problem = pattern_problem(self.case_number_pattern)
+        if problem:
+            raise ValueError(f"ALPR_CASE_NUMBER_PATTERN: {problem}")
         return self
 
     def keyring(self) -> KeyRing:
