@@ -67,8 +67,8 @@ class InputDoor:
             if started:
                 raise
             fields = [".".join(str(part) for part in e["loc"]) for e in err.errors()]
-            refusal = InvalidInput("the request is not valid", code="invalid_request", fields=fields)
-            await error_response(refusal, "gateway")(scope, receive, send)
+            invalid = InvalidInput("the request is not valid", code="invalid_request", fields=fields)
+            await error_response(invalid, "gateway")(scope, receive, send)
         except Exception:
             log.exception("unexpected failure on %s %s", scope.get("method"), scope.get("path"))
             if started:
