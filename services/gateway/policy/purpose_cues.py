@@ -1,6 +1,6 @@
 """The phrases the purpose rules look for, grouped by what they tell about a reason. Pure data, no I/O.
 
-Patterns run over folded text (services.gateway.policy.text): lower case, words separated by one space,
+Patterns run over folded text (libs.common.text_folding): lower case, words separated by one space,
 apostrophes dropped ("women's" is "womens"). A cue alone decides little; purposes.py weighs the cues of a
 category against the crime, victim, protection and surveillance framing of purpose_frames.py.
 """

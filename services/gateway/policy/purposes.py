@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from libs.common.text_folding import fold
 from services.gateway.policy import purpose_cues as cue
 from services.gateway.policy import purpose_frames as frame
-from services.gateway.policy.text import fold
 
 
 class Outcome(StrEnum):

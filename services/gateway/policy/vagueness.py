@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Collection
 from itertools import pairwise
 
-from services.gateway.policy.text import fold
+from libs.common.text_folding import fold
 
 # words that say nothing about why: "just checking for the investigation" is still vague
 FILLER_WORDS = frozenset(

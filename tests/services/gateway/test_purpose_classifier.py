@@ -10,8 +10,8 @@ import pytest
 from libs.common.case_numbers import DEPARTMENT_CASE_NUMBER_PATTERN, case_number_in_format, pattern_problem
 from libs.common.contracts.purpose import AuthorizedUse, Purpose
 from libs.common.errors import AlprError
+from libs.common.text_folding import fold
 from services.gateway.policy.purposes import Category, Outcome, classify
-from services.gateway.policy.text import fold
 from services.gateway.policy.vagueness import is_empty_talk
 from services.gateway.service import check_purpose
 from services.gateway.settings import GatewaySettings

@@ -1,4 +1,4 @@
-"""Text as the purpose rules read it: NFKC, look-alike letters folded to Latin, case and spacing.
+"""Text as the purpose and partner-name rules read it: NFKC, look-alike letters folded to Latin, case, spacing.
 
 A reason typed with a Cyrillic "І" or Greek "ο", with zero-width joiners, full-width letters, accents or
 letters spaced out ("d e p o r t") reads the same as the plain one. No I/O.
