@@ -59,6 +59,7 @@ IMMIGRATION_STATUS = phrases(
     r"living here|staying|be here) (?:illegally|unlawfully|without (?:papers|permission|status|documents))",
     r"unlawful(?:ly)? (?:presence|present)|crossed the border|entered without inspection",
     r"(?:came|come|coming|crossed|crossing|sneaked|snuck|slipped) (?:across|over|through) the border",
+    r"(?:permission|right|allowed|authori[sz]ed|legal right) to (?:be|live|stay|work|remain) (?:in|here)",
     r"immigration",
     r"sanctuary",
 )
@@ -154,6 +155,8 @@ FIRST_AMENDMENT = phrases(
     r"critics?|criticiz\w*|criticis\w*|critical of|whistleblow\w*|youtubers?|influencers?|podcast\w*|"
     r"testif\w*|public comment|oversight (?:hearing|"
     r"board|commission|meeting)|(?:public|community) (?:hearing|forum)|spoke (?:at|against|out)",
+    r"films? (?:officers|police|cops|deputies)|filming (?:officers|police|cops|deputies|us)|(?:cop|police) ?watch\w*",
+    r"tiktok\w*|content creators?|streamers?|livestream\w*",
     r"meetings?|assembly(?! line)|gatherings|(?:a|the|community|religious|political|public) gathering|"
     r"grievances?|union reps?|labou?r reps?|caucus\w*",
     r"vigils?|picket\w*|activis\w*|sit ins?|walkouts?|boycott\w*|blm|black lives matter|pride (?:parade|march|"
@@ -177,7 +180,8 @@ FIRST_AMENDMENT_PEOPLE = phrases(
     r"columnists?|bloggers?|congregants|worshippers?|parishioners?|imams?|rabbis?|pastors?|clergy|"
     r"strikers|union (?:members?|organizers?|leaders?|stewards?)|dissidents?|canvassers?|candidates?|"
     r"council ?(?:members?|wom[ae]n|m[ae]n|persons?)|councilors?|mayors?|legislators?|senators?|congress\w*",
-    r"critics?|writers?|authors?|speakers?|commenters?|whistleblowers?|youtubers?|influencers?|podcasters?",
+    r"creators?|streamers?|critics?|writers?|authors?|speakers?|commenters?|whistleblowers?|youtubers?|"
+    r"influencers?|podcasters?",
     r"muslims|sikhs|jews|volunteers|voters|(?:shop |union )?stewards?|strike leaders?|congregation",
 )
 
@@ -200,6 +204,8 @@ CURIOSITY = phrases(
     r"(?:i|we) (?:just )?(?:want|wanted|would like) to (?:know|see|find out)",
     r"(?:family|private) (?:matter|business|issue)|reconnect\w*|catch up with|(?:get|getting) (?:back )?in touch",
     r"look (?:him|her|them) up|old (?:classmates?|friends?|flames?|acquaintances?)|classmates?|childhood friends?",
+    r"(?:hot|cute|pretty|attractive|beautiful|gorgeous|sexy) (?:girl|guy|woman|man|lady|chick|dude|blonde|"
+    r"brunette)s?",
     r"celebrit\w*|famous|dating|tinder|cheating|affair|infidelity|romantic\w*|crush|is she single|is he single",
     r"(?:see|know|find out|check) (?:what|which) (?:car )?(?:he|she|they) drives?|know who (?:he|she|"
     r"they) (?:is|are|was)",
