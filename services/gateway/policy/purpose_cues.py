@@ -76,6 +76,13 @@ IMMIGRATION_PLACE = re.compile(
     r"center|centre|court|resource|rights|museum|rally|march|protest|vigil|forum|reform)\b|\bconsulate\b|"
     r"\bday labou?r (?:center|centre|corner|site|hall|pickup)\b"
 )
+# Immigration disclaimed ("not an immigration matter", "regardless of immigration status").
+IMMIGRATION_DISCLAIMED = re.compile(
+    r"\bno immigration (?:nexus|component|involvement|issue|concern|angle)\b|"
+    r"\b(?:not|never|nothing to do with|unrelated to|regardless of|irrespective of) (?:for |an? |the |their |his |"
+    r"her |related to |about |connected to |regarding |involving |based on )?(?:immigration|citizenship)(?: (?:status|"
+    r"matter|issue|purposes?|related|component|nexus|enforcement|concern))?\b"
+)
 # "ICE" as the agency: upper case and not a shop or the weather, or any case in an agency phrase.
 ICE_UPPER = re.compile(r"(?<![A-Za-z])ICE(?![A-Za-z])")
 ICE_NOT_AGENCY = re.compile(

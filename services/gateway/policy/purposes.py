@@ -137,7 +137,7 @@ def _immigration(reason: _Reason) -> Verdict:
     enforcement = enforcement or reason.find(cue.IMMIGRATION_ENFORCEMENT)
     if enforcement:
         return Verdict(Outcome.PROHIBITED, Category.IMMIGRATION, enforcement)
-    plain = reason.without(cue.IMMIGRATION_PLACE)
+    plain = reason.without(cue.IMMIGRATION_PLACE).without(cue.IMMIGRATION_DISCLAIMED)
     status = plain.find(cue.IMMIGRATION_STATUS)
     if status and not (reason.find(frame.VICTIM) and _crime(reason)):
         return Verdict(Outcome.PROHIBITED, Category.IMMIGRATION, status)
