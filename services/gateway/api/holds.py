@@ -68,8 +68,9 @@ class HoldBody(BaseModel):
 
     use: AuthorizedUse
     case_number: Line = Field(min_length=1, max_length=64, examples=["SJ-2026-004211"])
+    # at most 2000: it travels as the hold's purpose reason, which allows no more
     justification: Note = Field(
-        min_length=1, max_length=4000, description="The reasonable suspicion tying the vehicle to a crime"
+        min_length=1, max_length=2000, description="The reasonable suspicion tying the vehicle to a crime"
     )
     review_date: date
     read_ids: list[Annotated[Line, Field(max_length=64)]] = Field(default_factory=list, max_length=10_000)

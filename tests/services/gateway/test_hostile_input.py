@@ -108,6 +108,17 @@ class TestTextAtTheDoor:
         assert names(refusal(response), "justification")
         await ordinary_search_answers(system)
 
+    async def test_a_hold_justification_longer_than_its_purpose_allows_is_refused(self, system: Any) -> None:
+        body = {
+            "use": "wanted_suspect",
+            "case_number": "SJ-2026-000001",
+            "justification": "Vehicle seen leaving two robberies " * 60,
+            "review_date": (date.today() + timedelta(days=60)).isoformat(),
+            "plate": "7HOLD00",
+        }
+        response = await system.gateway.post("/v1/holds", json=body, headers=system.token("officer"))
+        assert names(refusal(response), "justification")
+
     async def test_a_hotlist_entry_with_nul_is_refused(self, system: Any) -> None:
         made = await system.gateway.post(
             "/v1/hotlists",
