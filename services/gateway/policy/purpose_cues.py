@@ -80,7 +80,8 @@ IMMIGRATION_PLACE = re.compile(
 IMMIGRATION_DISCLAIMED = re.compile(
     r"\bno immigration (?:nexus|component|involvement|issue|concern|angle)\b|"
     r"\b(?:not|never|nothing to do with|unrelated to|regardless of|irrespective of) (?:for |an? |the |their |his |"
-    r"her |related to |about |connected to |regarding |involving |based on )?(?:immigration|citizenship)(?: (?:status|"
+    r"her |related to |about |connected to |regarding |involving |based on )?(?:immigration|"
+    r"citizenship)(?: (?:status|"
     r"matter|issue|purposes?|related|component|nexus|enforcement|concern))?\b"
 )
 # "ICE" as the agency: upper case and not a shop or the weather, or any case in an agency phrase.
@@ -114,6 +115,7 @@ CARE = phrases(
     r"(?:morning after|plan b|emergency contracepti\w*) pills?|mifepristone|misoprostol|contracepti\w*",
     r"birth control|ivf|in vitro|fertility (?:clinic|treatment)",
     r"gender (?:affirming|affirmation|transition|reassignment|clinic|care|identity clinic|dysphoria|confirming)",
+    r"nonbinary|non binary|genderqueer|intersex|hormone (?:clinic|shots|injections|prescriptions?)",
     r"transgender|trans (?:youth|kids?|teens?|teenagers?|patients?|care|persons?|people|minors?|women|men|"
     r"woman|man|adults?|community|clinic|health|girls?|boys?)",
     r"gender (?:\w+ )?(?:surgery|surgeries|treatment|treatments|medicine|doctors?)|(?:surgery|surgeries|treatment|"
@@ -168,6 +170,10 @@ FIRST_AMENDMENT = phrases(
     r"grievances?|union reps?|labou?r reps?|caucus\w*",
     r"vigils?|picket\w*|activis\w*|sit ins?|walkouts?|boycott\w*|blm|black lives matter|pride (?:parade|march|"
     r"festival|event)|counter protesters|advocacy|organizers?|dissidents?",
+    r"photographers?|freelancers?|camera crews?|documentar\w*|film ?makers?|phone ?banks?|canvassing",
+    r"buddhis\w*|meditation|retreats?|zen|monks?|nuns?|dharma|sangha|hindu\w*|jain\w*|bahai|mormons?|lds",
+    r"jehovah\w*|quakers?|evangelical\w*|pentecostal\w*|baptists?|methodists?|lutherans?|presbyterians?",
+    r"episcopal\w*|mennonites?|interfaith|ministry|ministries|missionar\w*|choir|youth group|iftar|church groups?",
     r"journalis\w*|reporters?|the press|press (?:conference|corps|pass|credentials?)|newspapers?|news (?:crew|"
     r"van|station|media|outlet|reporters?)|(?<!social )media|editors?|columnists?|bloggers?|photojournalists?|"
     r"podcasters?",
@@ -187,6 +193,7 @@ FIRST_AMENDMENT_PEOPLE = phrases(
     r"columnists?|bloggers?|congregants|worshippers?|parishioners?|imams?|rabbis?|pastors?|clergy|"
     r"strikers|union (?:members?|organizers?|leaders?|stewards?)|dissidents?|canvassers?|candidates?|"
     r"council ?(?:members?|wom[ae]n|m[ae]n|persons?)|councilors?|mayors?|legislators?|senators?|congress\w*",
+    r"photographers?|freelancers?|camera crews?|film ?makers?|monks?|nuns?|missionar\w*|"
     r"creators?|streamers?|critics?|writers?|authors?|speakers?|commenters?|whistleblowers?|youtubers?|"
     r"influencers?|podcasters?",
     r"muslims|sikhs|jews|volunteers|voters|(?:shop |union )?stewards?|strike leaders?|congregation",
@@ -247,6 +254,7 @@ PRIVATE_PARTY = phrases(
     r"repo (?:man|men|agents?|company|companies|firm)|repossess\w*|recovery agents?|lien ?holders?|lenders?",
     r"finance company|credit union|bank|dealerships?|car dealers?|creditors?|debt collect\w*|collections? agenc\w*",
     r"bail (?:bonds?|bondsm[ae]n|agents?|agenc\w*|enforcement|recovery|company)|bondsm[ae]n|bounty hunt\w*",
+    r"underwriters?|(?:insurance|auto|the) carriers?|impound (?:lot|yard)|storage (?:lot|yard)|vehicle recovery",
     r"fugitive recovery|skip trac\w*|private (?:investigators?|detectives?|eyes?|investigation firm|security firm)",
     r"pi|p i|pi firm|(?<!district )(?<!city )(?<!us )(?<!state )attorneys?|(?<!district )lawyers?|"
     r"process servers?|law firm|civil (?:attorney|lawyer)|divorce (?:attorney|lawyer)|paralegal",
@@ -267,12 +275,13 @@ ON_BEHALF = phrases(
 CIVIL_MATTER = phrases(
     r"unpaid (?:\w+ )?(?:fees?|bills?|rent|loans?|debts?|balance|storage|invoices?|tickets|fines|premiums?)",
     r"missed (?:\w+ )?(?:payments?|rent|installments?)|behind on (?:\w+ )?(?:payments?|rent|the loan)|"
-    r"owes? (?:on|money|rent|us|them|"
-    r"him|her)|bond",
+    r"owes? (?:on|money|rent|us|them|him|her|storage|fees)|bond|a skip|skips|skip(?:ped)? (?:on )?(?:bail|"
+    r"bond|court)",
     r"debts?|default\w* on|repossess\w*|repo|collateral|civil (?:case|suit|lawsuit|matter|dispute|judgment|"
     r"litigation|claim|court|action)|small claims|lawsuit|divorce|custody (?:dispute|battle|case|hearing|fight)",
     r"child support|alimony|serve (?:\w+ )?(?:papers|process|subpoena|summons)|process serv\w*|evict\w*",
-    r"claimants?|policyholders?|skip trac\w*|insurance claims?|claim (?:number|adjust\w*|investigat\w*)|"
+    r"insured (?:vehicle|driver|party|car)|garaging|claimants?|policyholders?|skip trac\w*|insurance claims?|"
+    r"claim (?:number|adjust\w*|investigat\w*)|"
     r"background check|skipped bail|"
     r"bail (?:forfeiture|jump\w*)|jumped bail",
     r"sick (?:leave|days?)|disability (?:claim|leave|benefits)|workers comp\w*|faking|malingering|calling in sick",

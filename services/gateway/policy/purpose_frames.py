@@ -24,7 +24,8 @@ CRIME = phrases(
     r"drive ?offs?|drove off without paying|carried off|smash\w*|grab and run|snatch and grab",
     r"gunshots?|shots|shooter|sniper|rifles?|pistols?|handguns?|ammunition|bullets?|molotov|incendiary|machetes?",
     r"snatch\w*|knocked (?:down|over|out)|push\w* (?:down|over)|mugg\w*|pickpocket\w*|pepper ?spray\w*|mac[ea]d",
-    r"tased|tasered|spat on|spit on|stole|took off with|made off with|chas\w*|joyrid\w*|chop shop|explosions?",
+    r"tased|tasered|spat on|spit on|stole|took off with|made off with|chased by|(?:car|police|vehicle) chase|"
+    r"joyrid\w*|chop shop|explosions?",
     r"peeping|voyeur\w*|indecent|solicit\w* (?:a )?minors?|child (?:predator|porn\w*)|grooming|luring|lured|csam",
     r"drunk|intoxicated|under the influence|overdos\w*|dead body|bodies",
     r"hit by (?:a|an|the) (?:car|vehicle|truck|driver|van|suv)|(?:did not|didnt|failed to) stop|r[au]n down|mowed",
@@ -39,6 +40,8 @@ CRIME = phrases(
 )
 # Legal process: lawful context for most categories, but not where the care or the status is itself the charge.
 LEGAL_PROCESS = phrases(r"warrants?|arrest\w*|felon\w*|crimes?|criminal|offen[cs]es?|wanted for|charged with|indicted")
+# A warrant or charge against the person: where speech or worship is the topic, "arrest" alone may be the topic too.
+WARRANT = phrases(r"warrants?|wanted for|charged with|indicted|felony|probable cause")
 # Words a lawful reason nearly always has; a reason with none of them states no law enforcement purpose.
 LAWFUL_CONTEXT = phrases(
     r"suspects?|suspected|wanted|investigat\w*|incidents?|evidence|bolo|lookout|alerts?|report\w*|complaint",
@@ -86,7 +89,8 @@ SURVEILLANCE = phrases(
     r"(?:find|figure|see|learn|check) out who|see who|whos who|where (?:he|she|they) (?:lives?|sleeps?|stays?"
     r"|parks?|works?|goes)|home address\w*|pattern of life|movements|comings and goings|whereabouts",
     r"(?:seen|parked|present|spotted|observed) (?:at|near|outside|in front of)|visit\w*|show(?:ed|s)? up",
-    r"where (?:\w+ ){0,8}(?:goes|go|went|lives?|lived|stays?|sleeps?|parks?|works?|drives?|hangs out)",
+    r"where (?:\w+ ){0,8}(?:goes|go|going|went|lives?|lived|living|stays?|staying|sleeps?|sleeping|parks?|parking|"
+    r"works?|working|drives?|hangs out)",
     r"see if (?:\w+ ){0,4}(?:was|were|is|are|goes|went) (?:at|in|near|to)|plate (?:data|reads|hits|"
     r"history) (?:on|of|for)",
     r"(?:data|reads|hits|history|info\w*) on (?:the|every|all|their|his|her)|still (?:in town|around|living|lives)",
