@@ -31,7 +31,11 @@ CRIME = phrases(
     r"hit by (?:a|an|the) (?:car|vehicle|truck|driver|van|suv)|(?:did not|didnt|failed to) stop|r[au]n down|mowed",
     r"punch\w*|beat(?:en|ing)|struck|ran over|run over|left the scene|leaving the scene|slash\w*|chok\w*",
     r"strangl\w*|grop\w*|fights?|brawl\w*|exposed himself|exposing himself|lewd|violent\w*",
-    r"wander\w*|at risk|dementia|alzheimer\w*|autis\w*|nonverbal|suicid\w*|disoriented|welfare check",
+    r"lure\w*|parkinson\w*|confused|despondent|goodbye (?:texts?|notes?|messages?|letters?)|self harm|in crisis",
+    r"(?:has not|hasnt|not) been (?:heard from|seen)|medical (?:condition|emergency)|off (?:his|her|"
+    r"their) medication",
+    r"diabet\w*|epilep\w*|seizures?|wander\w*|at risk|dementia|alzheimer\w*|autis\w*|nonverbal|suicid\w*|"
+    r"disoriented|welfare check",
     r"ram(?:med|ming)|tamper\w*|breach\w*|intrusion|intruders?|forced entry|broke through|crashed through",
     r"gang\w*|brandish\w*|road rage|reckless|sideshow|prowl\w*|casing|suspicious|sabotage|terroris\w*",
     r"sex offender|parolee|probation violat\w*|restraining order|hate crimes?",
@@ -52,7 +56,7 @@ LAWFUL_CONTEXT = phrases(
     r"loiter\w*|(?:pump|lift|compressor|switching) stations?|treatment (?:plant|facility)|(?:electrical|power|"
     r"water|gas) (?:facility|infrastructure|station|lines?)",
     r"foster|court order|custody order|protective custody|cps|child protective|(?:did|has|have) not returned",
-    r"didnt return|hasnt returned|minors?|juveniles?|endangered|at risk",
+    r"didnt return|hasnt returned|minors?|juveniles?|endangered|at risk|child|children|schools?|students?",
     r"cameras?|video|footage|dashcam|doorbell|cctv|alpr|lpr|reader hits?|hits? from|match(?:ed|es|ing)|partial plate",
     r"getaway|circling|fled|fleeing|pirates?|packages?|fairgrounds|fair|carnival|rodeo|marathon|game|tournament",
     r"cases?|task force|probable cause|hotlist|ncic|leads?|tip|tips|sighting|occupants?|plate reader hit",
