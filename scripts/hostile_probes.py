@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import io
 import json
 import uuid
@@ -402,6 +403,7 @@ def _agreement(reason: str) -> dict[str, Any]:
         "scopes": ["reads:search"],
         "max_lookback_days": 30,
         "document_ref": f"contracts/{reason}.pdf",
+        "document_sha256": hashlib.sha256(reason.encode()).hexdigest(),
         "effective_from": iso(now()),
         "expires_at": iso(now() + timedelta(days=300)),
         "reason": reason,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -81,14 +82,16 @@ async def seed_dev_partner(conn: asyncpg.Connection, data_dir: Path, *, now: dat
         DEV_PARTNER_ORI,
     )
     await conn.execute(
-        "INSERT INTO sharing.agreements (id, version, partner_ori, document_ref, effective_from, expires_at, scopes, "
-        "allowed_uses, max_lookback_days, status) VALUES ($1, 1, $2, 'development only', $3, $4, "
-        "ARRAY['hotlists:read','hotlists:write','reads:search'], ARRAY['stolen_or_wanted_vehicle','wanted_suspect',"
-        "'at_risk_missing_person'], 30, 'active') ON CONFLICT DO NOTHING",
+        "INSERT INTO sharing.agreements (id, version, partner_ori, document_ref, document_sha256, effective_from, "
+        "expires_at, scopes, allowed_uses, max_lookback_days, status) VALUES ($1, 1, $2, 'development only', $5, "
+        "$3, $4, ARRAY['hotlists:read','hotlists:write','reads:search'], "
+        "ARRAY['stolen_or_wanted_vehicle','wanted_suspect','at_risk_missing_person'], 30, 'active') "
+        "ON CONFLICT DO NOTHING",
         DEV_AGREEMENT,
         DEV_PARTNER_ORI,
         now - timedelta(days=1),
         now + timedelta(days=365),
+        hashlib.sha256(b"development only").hexdigest(),
     )
     secret_file = data_dir / "dev-partner.secret"
     exists = await conn.fetchval("SELECT 1 FROM sharing.oauth_clients WHERE client_id = $1", DEV_PARTNER_CLIENT)

@@ -36,6 +36,7 @@ class AgreementRow(SQLModel, table=True):
     version: int = Field(primary_key=True)
     partner_ori: str
     document_ref: str
+    document_sha256: str | None = None  # None only on versions made before digests were kept
     effective_from: datetime = _when()
     expires_at: datetime = _when()
     scopes: list[str] = Field(sa_column=Column(ARRAY(TEXT), nullable=False))
@@ -58,6 +59,8 @@ class ProposalRow(SQLModel, table=True):
     reason: str
     proposed_by: str
     proposed_by_actor: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    # the partner as shown when proposed, then as the custodian approved it
+    partner: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB(none_as_null=True)))
     proposed_at: datetime = _when()
     status: str = "pending"
     approved_by: str | None = None

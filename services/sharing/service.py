@@ -20,7 +20,7 @@ from libs.common.errors import Forbidden, InvalidInput, Unauthenticated
 from services.sharing.models import AgreementRow, ClientRow, PartnerRow, ProposalRow
 from services.sharing.oauth.client_auth import OAuthClient
 from services.sharing.partners.agreements import Agreement, AgreementStatus, Scope, effective_status, is_in_force
-from services.sharing.partners.approvals import Actor, AgreementProposal
+from services.sharing.partners.approvals import Actor, AgreementProposal, partner_facts
 from services.sharing.partners.eligibility import PartnerAgency, validate_partner
 
 # One answer for every token that does not stand, so a partner learns nothing from which check failed.
@@ -57,6 +57,7 @@ def agreement_of(row: AgreementRow) -> Agreement:
         version=row.version,
         partner_ori=row.partner_ori,
         document_ref=row.document_ref,
+        document_sha256=row.document_sha256,
         effective_from=row.effective_from,
         expires_at=row.expires_at,
         scopes=frozenset(Scope(s) for s in row.scopes),
@@ -73,6 +74,7 @@ def agreement_row(agreement: Agreement) -> AgreementRow:
         version=agreement.version,
         partner_ori=agreement.partner_ori,
         document_ref=agreement.document_ref,
+        document_sha256=agreement.document_sha256,
         effective_from=agreement.effective_from,
         expires_at=agreement.expires_at,
         scopes=sorted(agreement.scopes),
@@ -95,6 +97,7 @@ def draft_of(terms: AgreementTerms) -> Agreement:
             id=terms.id or f"IAA-{uuid.uuid4().hex[:12].upper()}",
             partner_ori=terms.partner_ori.strip().upper(),
             document_ref=terms.document_ref,
+            document_sha256=terms.document_sha256,
             effective_from=terms.effective_from,
             expires_at=terms.expires_at,
             scopes=frozenset(terms.scopes),  # type: ignore[arg-type]
@@ -107,7 +110,7 @@ def draft_of(terms: AgreementTerms) -> Agreement:
         raise InvalidInput("The agreement's terms are not valid", code="invalid_agreement", fields=fields) from None
 
 
-def proposal_row(proposal: AgreementProposal) -> ProposalRow:
+def proposal_row(proposal: AgreementProposal, partner: PartnerAgency) -> ProposalRow:
     return ProposalRow(
         id=proposal.id,
         action=proposal.action.value,
@@ -118,6 +121,7 @@ def proposal_row(proposal: AgreementProposal) -> ProposalRow:
         proposed_by=proposal.proposed_by.subject,
         proposed_by_actor=proposal.proposed_by.model_dump(mode="json"),
         proposed_at=proposal.proposed_at,
+        partner=partner_facts(partner),
     )
 
 
@@ -137,7 +141,9 @@ def proposal_of(row: ProposalRow) -> AgreementProposal:
 
 
 def proposal_view(row: ProposalRow) -> ProposalView:
-    return ProposalView.model_validate(row.model_dump())
+    """A proposal with what the custodian decides on: the agency's kind and ORI, the document and its digest."""
+    document = {"document_ref": row.after.get("document_ref"), "document_sha256": row.after.get("document_sha256")}
+    return ProposalView.model_validate({**row.model_dump(), **document})
 
 
 def client_of(row: ClientRow | None) -> OAuthClient | None:

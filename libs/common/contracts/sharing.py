@@ -170,6 +170,7 @@ class PartnerView(BaseModel):
 AGREEMENT_EXAMPLE: dict[str, Any] = {
     "partner_ori": "CA0410000",
     "document_ref": "contracts/2026/iaa-007.pdf",
+    "document_sha256": "9f2c1a7e5b3d8f60e4a2c9b7d1e3f5a7c9b1d3e5f7a9c1b3d5e7f9a1c3b5d7e9",
     "effective_from": "2026-12-01T00:00:00Z",
     "expires_at": "2027-11-30T00:00:00Z",
     "scopes": ["reads:search", "hotlists:read"],
@@ -186,6 +187,11 @@ class AgreementTerms(BaseModel):
     id: str | None = Field(default=None, max_length=64, examples=["SJPD-IAA-2026-007"])
     partner_ori: Line = Field(max_length=9, examples=["CA0410000"])
     document_ref: Line = Field(max_length=500, examples=["contracts/2026/iaa-007.pdf"])
+    document_sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        examples=["9f2c1a7e5b3d8f60e4a2c9b7d1e3f5a7c9b1d3e5f7a9c1b3d5e7f9a1c3b5d7e9"],
+        description="SHA-256 (lower-case hex) of the signed agreement document, shown to the custodian",
+    )
     effective_from: AwareInstant
     expires_at: AwareInstant
     scopes: list[Annotated[Line, Field(max_length=64)]] = Field(
@@ -220,11 +226,25 @@ class DecideRequest(RecordedRequest):
     proposal_id: str
 
 
+class PartnerFacts(BaseModel):
+    """The agency as the custodian is shown it at approval, and as the decision records it."""
+
+    ori: str
+    name: str
+    kind: str
+    state: str
+
+
 class ProposalView(BaseModel):
+    """A proposal with what the custodian decides on: the agency (kind, ORI), the document and its digest."""
+
     id: str
     action: str
     agreement_id: str
     status: Literal["pending", "approved"]
+    partner: PartnerFacts | None = None
+    document_ref: str | None = None
+    document_sha256: str | None = None
     before: dict[str, Any] | None
     after: dict[str, Any]
     reason: str
@@ -245,6 +265,7 @@ class AgreementView(BaseModel):
     version: int
     partner_ori: str
     document_ref: str
+    document_sha256: str | None = None
     effective_from: datetime
     expires_at: datetime
     scopes: list[str]

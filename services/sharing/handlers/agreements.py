@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common.audit_trail import ChangeRecorder
 from libs.common.bus import Bus
@@ -36,8 +37,8 @@ from services.sharing.models import ClientRow, PartnerRow
 from services.sharing.oauth.client_assertion import validate_client_jwk
 from services.sharing.oauth.client_secrets import hash_client_secret, new_client_secret
 from services.sharing.partners.agreements import AgreementStatus, is_in_force
-from services.sharing.partners.approvals import approve, propose, propose_revocation
-from services.sharing.partners.eligibility import validate_partner
+from services.sharing.partners.approvals import approve, partner_facts, propose, propose_revocation
+from services.sharing.partners.eligibility import PartnerAgency, validate_partner
 from services.sharing.service import (
     actor_of,
     agreement_of,
@@ -101,15 +102,11 @@ class AgreementDesk:
             if request.terms.id is not None:
                 row = await repository.current_agreement(session, agreement_id=request.terms.id)
                 current = agreement_of(row) if row is not None else None
+            agency = partner_of(partner)
             proposal = propose(
-                actor_of(request.actor),
-                draft,
-                partner=partner_of(partner),
-                current=current,
-                now=now,
-                reason=request.reason,
+                actor_of(request.actor), draft, partner=agency, current=current, now=now, reason=request.reason
             )
-            stored = proposal_row(proposal)
+            stored = proposal_row(proposal, agency)
             await repository.save(session, stored)
             view = proposal_view(stored)
             change.complete(details=_result(view))
@@ -122,10 +119,11 @@ class AgreementDesk:
             row = await repository.current_agreement(session, agreement_id=request.agreement_id)
             if row is None:
                 raise NotFound("No such agreement", code="agreement_not_found")
+            partner = await _partner(session, row.partner_ori)
             proposal = propose_revocation(
                 actor_of(request.actor), agreement_of(row), now=datetime.now(UTC), reason=request.reason
             )
-            stored = proposal_row(proposal)
+            stored = proposal_row(proposal, partner)
             await repository.save(session, stored)
             view = proposal_view(stored)
             change.complete(details=_result(view))
@@ -143,7 +141,9 @@ class AgreementDesk:
                 raise Conflict("This proposal was already decided", code="proposal_decided")
             row = await repository.current_agreement(session, agreement_id=stored.agreement_id, for_update=True)
             current = agreement_of(row) if row is not None else None
-            record = approve(proposal_of(stored), actor_of(request.actor), current=current, now=now)
+            proposal = proposal_of(stored)
+            partner = await _partner(session, proposal.after.partner_ori)
+            record = approve(proposal, actor_of(request.actor), partner=partner, current=current, now=now)
             if record.superseded is not None:
                 await repository.supersede(
                     session, agreement_id=record.superseded.id, version=record.superseded.version
@@ -151,6 +151,7 @@ class AgreementDesk:
             await repository.save(session, agreement_row(record.agreement))
             stored.status, stored.approved_by, stored.approved_at = "approved", record.approved_by, now
             stored.before, stored.after = record.before, record.after
+            stored.partner = partner_facts(record.partner)
             await repository.save(session, stored)
             view = proposal_view(stored)
             change.complete(details=_result(view))
@@ -219,6 +220,14 @@ class AgreementDesk:
             )
             change.complete(details=_result(view))
         return view
+
+
+async def _partner(session: AsyncSession, ori: str) -> PartnerAgency:
+    """The partner as entered, checked again under today's eligibility rules."""
+    row = await repository.get_partner(session, ori=ori)
+    if row is None:
+        raise NotFound("No such partner; enter the partner first", code="partner_not_found")
+    return partner_of(row)
 
 
 def _result(view: BaseModel) -> dict[str, Any]:

@@ -45,6 +45,9 @@ class Agreement(BaseModel):
     version: int = Field(default=1, ge=1)
     partner_ori: str = Field(pattern=r"^[A-Z]{2}[A-Z0-9]{7}$")
     document_ref: str = Field(min_length=1, max_length=256)
+    # SHA-256 of the signed document, so the custodian approves the text both chiefs signed (C3); None
+    # only on versions made before digests were kept, which no new proposal may copy.
+    document_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     effective_from: AwareDatetime
     expires_at: AwareDatetime
     scopes: frozenset[Scope] = Field(min_length=1)

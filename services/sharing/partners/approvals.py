@@ -12,9 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from libs.common.errors import Conflict, Forbidden, InvalidInput
 from services.sharing.partners.agreements import Agreement, AgreementStatus, ChangeAction
 from services.sharing.partners.eligibility import (
-    NOT_CALIFORNIA_PUBLIC,
     PartnerAgency,
-    is_federal_ori,
     normalize_ori,
     validate_partner,
 )
@@ -61,6 +59,12 @@ class ChangeRecord:
     approved_at: datetime
     agreement: Agreement
     superseded: Agreement | None
+    partner: PartnerAgency  # as the custodian was shown it and approved it
+
+
+def partner_facts(partner: PartnerAgency) -> dict[str, str]:
+    """What the custodian is shown of the agency at approval, and what the decision keeps."""
+    return {"ori": partner.ori, "name": partner.name, "kind": partner.kind.value, "state": partner.state}
 
 
 def propose(
@@ -83,6 +87,7 @@ def propose(
     _require_active(current)
     if draft.expires_at <= now:
         raise InvalidInput("The agreement would already be expired", code="agreement_already_expired")
+    _require_digest(draft)
     action = ChangeAction.CREATE if current is None else ChangeAction.CHANGE
     after = draft.model_copy(update={"status": AgreementStatus.PROPOSED, "partner_ori": partner.ori})
     return _proposal(proposer, action, current, after, now=now, reason=reason)
@@ -96,8 +101,18 @@ def propose_revocation(proposer: Actor, current: Agreement, *, now: datetime, re
     return _proposal(proposer, ChangeAction.REVOKE, current, after, now=now, reason=reason)
 
 
-def approve(proposal: AgreementProposal, approver: Actor, *, current: Agreement | None, now: datetime) -> ChangeRecord:
-    """The custodian, who is not the proposer, approves; the result is a new version and its record."""
+def approve(
+    proposal: AgreementProposal,
+    approver: Actor,
+    *,
+    partner: PartnerAgency,
+    current: Agreement | None,
+    now: datetime,
+) -> ChangeRecord:
+    """The custodian, who is not the proposer, approves; the result is a new version and its record.
+
+    The partner is checked again under today's rules: it may have been entered under older ones.
+    """
     if "custodian" not in approver.roles:
         raise Forbidden("Only the custodian approves agreements", code="approver_not_custodian")
     if approver.subject == proposal.proposed_by.subject:
@@ -105,10 +120,13 @@ def approve(proposal: AgreementProposal, approver: Actor, *, current: Agreement 
     if _version_key(current) != _version_key(proposal.before):
         raise Conflict("The agreement changed since this was proposed", code="proposal_stale")
     after = proposal.after
-    if not after.partner_ori.startswith("CA") or is_federal_ori(after.partner_ori):
-        raise Forbidden("Only California public agencies can be partners", code=NOT_CALIFORNIA_PUBLIC)
-    if proposal.action is not ChangeAction.REVOKE and after.expires_at <= now:
-        raise InvalidInput("The agreement would already be expired", code="agreement_already_expired")
+    partner = validate_partner(partner.ori, partner.name, partner.kind, partner.state)
+    if partner.ori != after.partner_ori:
+        raise InvalidInput("The agreement names a different partner", code="partner_mismatch")
+    if proposal.action is not ChangeAction.REVOKE:
+        if after.expires_at <= now:
+            raise InvalidInput("The agreement would already be expired", code="agreement_already_expired")
+        _require_digest(after)
     status = AgreementStatus.REVOKED if proposal.action is ChangeAction.REVOKE else AgreementStatus.ACTIVE
     version = current.version + 1 if current is not None else 1
     agreement = after.model_copy(update={"status": status, "version": version})
@@ -128,12 +146,18 @@ def approve(proposal: AgreementProposal, approver: Actor, *, current: Agreement 
         approved_at=now,
         agreement=agreement,
         superseded=superseded,
+        partner=partner,
     )
 
 
 def _require_admin(proposer: Actor) -> None:
     if "admin" not in proposer.roles:
         raise Forbidden("Only an admin proposes agreement changes", code="proposer_not_admin")
+
+
+def _require_digest(agreement: Agreement) -> None:
+    if agreement.document_sha256 is None:
+        raise InvalidInput("The signed document's SHA-256 is required", code="document_digest_required")
 
 
 def _require_active(current: Agreement | None) -> None:

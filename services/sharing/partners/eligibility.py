@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from libs.common.errors import Forbidden, InvalidInput
+from services.sharing.partners.agency_names import names_business, names_federal_agency
 
 
 class PartnerKind(StrEnum):
@@ -29,17 +30,10 @@ BENEFICIARY_NOT_CALIFORNIA_PUBLIC = "beneficiary_not_california_public"
 # NCIC ORI: two-letter state code then seven letters or digits.
 ORI_PATTERN = re.compile(r"^[A-Z]{2}[A-Z0-9]{7}$")
 
-# Defence in depth: a kind is typed by a person and can be wrong, so a name that betrays a federal
-# agency is refused even when the kind says local. False refusals are cheap; a federal partner is not.
-FEDERAL_NAME = re.compile(
-    r"\b(FBI|DEA|ICE|CBP|HSI|ATF|USMS|DHS|ERO)\b"
-    r"|\bU\.\s?S\.|\bUS\s+(MARSHALS?|ATTORNEY|DEPARTMENT|DEPT|CUSTOMS|BORDER|IMMIGRATION)\b"
-    r"|\bUNITED\s+STATES\b|\bFEDERAL\b|\bMARSHALS?\s+SERVICE\b|\bHOMELAND\s+SECURITY\s+INVESTIGATIONS\b"
-    r"|\bDEPARTMENT\s+OF\s+HOMELAND\s+SECURITY\b|\bIMMIGRATION\s+AND\s+CUSTOMS\b|\bCUSTOMS\s+AND\s+BORDER\b"
-    r"|\bBORDER\s+PATROL\b|\bDRUG\s+ENFORCEMENT\s+ADMINISTRATION\b|\bBUREAU\s+OF\s+ALCOHOL\b"
-    r"|\bSECRET\s+SERVICE\b",
-    re.IGNORECASE,
-)
+# A California ORI: CA, the county's three-digit code (001 Alameda to 058 Yuba, the state's agencies under
+# the county they sit in), then four letters or digits.
+CALIFORNIA_ORI = re.compile(r"^CA(?:0[0-4][0-9]|05[0-8])[A-Z0-9]{4}$")
+CALIFORNIA_COUNTY_NONE = "CA000"
 
 # Federal field offices' ORIs commonly carry the agency's initials after the state (CAFBI…); California
 # local ORIs are numeric there, so this refuses no eligible agency.
@@ -72,9 +66,18 @@ def normalize_ori(ori: str) -> str:
     return value
 
 
-def names_federal_agency(name: str) -> bool:
-    """Whether an agency name reads as a federal agency."""
-    return FEDERAL_NAME.search(name) is not None
+def require_california_ori(ori: str) -> None:
+    """Refuse a CA ORI whose county code is none of California's 58 (a typo or a made-up code)."""
+    if not CALIFORNIA_ORI.fullmatch(ori) or ori.startswith(CALIFORNIA_COUNTY_NONE):
+        raise InvalidInput("A California ORI is CA, a county code 001-058 and four more", code="invalid_ori")
+
+
+def refuse_by_name(name: str, code: str) -> None:
+    """A federal agency or a business is refused by its name, whatever its kind or ORI says (C1, C7)."""
+    if names_federal_agency(name):
+        raise Forbidden("A federal agency cannot be a partner or beneficiary", code=code)
+    if names_business(name):
+        raise Forbidden("A company or private body cannot be a partner or beneficiary", code=code)
 
 
 def is_federal_ori(ori: str) -> bool:
@@ -97,8 +100,10 @@ def validate_partner(ori: str, name: str, kind: PartnerKind | str, state: str) -
         raise Forbidden(f"A {kind.value} entity cannot be a partner", code=NOT_CALIFORNIA_PUBLIC)
     if state != "CA" or not ori.startswith("CA"):
         raise Forbidden("Only California agencies can be partners", code=NOT_CALIFORNIA_PUBLIC)
-    if names_federal_agency(name) or is_federal_ori(ori):
+    if is_federal_ori(ori):
         raise Forbidden("A federal agency cannot be a partner", code=NOT_CALIFORNIA_PUBLIC)
+    refuse_by_name(name, NOT_CALIFORNIA_PUBLIC)
+    require_california_ori(ori)
     return PartnerAgency(ori=ori, name=name, kind=kind, state=state)
 
 
@@ -111,8 +116,11 @@ def validate_beneficiary(agency_ori: str, agency_name: str) -> Beneficiary:
     name = " ".join(agency_name.split())
     if not name:
         raise InvalidInput("A partner search names the agency it is for", code="invalid_beneficiary_name")
-    if not ori.startswith("CA"):
+    if not ori.startswith("CA") or is_federal_ori(ori):
         raise Forbidden("The agency searched for must be Californian", code=BENEFICIARY_NOT_CALIFORNIA_PUBLIC)
-    if names_federal_agency(name) or is_federal_ori(ori):
-        raise Forbidden("No search is made for a federal agency", code=BENEFICIARY_NOT_CALIFORNIA_PUBLIC)
+    refuse_by_name(name, BENEFICIARY_NOT_CALIFORNIA_PUBLIC)
+    try:
+        require_california_ori(ori)
+    except InvalidInput as err:
+        raise InvalidInput(err.message, code="invalid_beneficiary_ori") from None
     return Beneficiary(ori=ori, name=name)

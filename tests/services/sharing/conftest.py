@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from services.sharing.partners.approvals import Actor
 from services.sharing.partners.eligibility import PartnerKind, validate_partner
 
 NOW = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)
+DOCUMENT_SHA256 = hashlib.sha256(b"Inter-agency agreement, signed").hexdigest()
 
 
 @pytest.fixture
@@ -34,6 +36,7 @@ def agreement() -> Agreement:
         version=1,
         partner_ori="CA0410000",
         document_ref="contracts/2026/iaa-007.pdf",
+        document_sha256=DOCUMENT_SHA256,
         effective_from=NOW - timedelta(days=30),
         expires_at=NOW + timedelta(days=335),
         scopes=frozenset({Scope.READS_SEARCH, Scope.HOTLISTS_READ}),
@@ -75,7 +78,8 @@ class PartnerSetup:
 
     @staticmethod
     def new_ori() -> str:
-        return "CA" + "".join(random.choices("0123456789", k=7))
+        # a well-formed California ORI: a county code 001-058, then four digits
+        return f"CA{random.randint(1, 58):03d}" + "".join(random.choices("0123456789", k=4))
 
     async def partner(self, ori: str | None = None, name: str = "Santa Clara County Sheriff") -> str:
         ori = ori or self.new_ori()
@@ -89,6 +93,7 @@ class PartnerSetup:
         return {
             "partner_ori": ori,
             "document_ref": "contracts/2026/iaa-test.pdf",
+            "document_sha256": DOCUMENT_SHA256,
             "effective_from": (now - timedelta(days=1)).isoformat(),
             "expires_at": (now + timedelta(days=365)).isoformat(),
             "scopes": ["reads:search", "hotlists:read", "hotlists:write"],

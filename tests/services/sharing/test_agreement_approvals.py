@@ -45,7 +45,7 @@ class TestPropose:
 class TestApprove:
     def test_custodian_approves_and_the_agreement_becomes_active(self, admin, custodian, draft, partner, now):
         proposal = propose(admin, draft, partner=partner, current=None, now=now, reason="New IAA signed")
-        record = approve(proposal, custodian, current=None, now=now)
+        record = approve(proposal, custodian, partner=partner, current=None, now=now)
         assert record.agreement.status is AgreementStatus.ACTIVE
         assert record.agreement.version == 1
         assert record.before is None
@@ -57,20 +57,20 @@ class TestApprove:
         both = Actor(subject="u-both", name="Lt. Both", roles=frozenset({"admin", "custodian"}))
         proposal = propose(both, draft, partner=partner, current=None, now=now, reason="New IAA")
         with pytest.raises(Forbidden) as refused:
-            approve(proposal, both, current=None, now=now)
+            approve(proposal, both, partner=partner, current=None, now=now)
         assert refused.value.code == "approver_is_proposer"
 
     def test_another_admin_cannot_approve(self, admin, draft, partner, now):
         proposal = propose(admin, draft, partner=partner, current=None, now=now, reason="New IAA")
         other_admin = Actor(subject="u-admin-2", name="Sgt. B. Admin", roles=frozenset({"admin"}))
         with pytest.raises(Forbidden) as refused:
-            approve(proposal, other_admin, current=None, now=now)
+            approve(proposal, other_admin, partner=partner, current=None, now=now)
         assert refused.value.code == "approver_not_custodian"
 
     def test_change_records_before_and_after_and_supersedes(self, admin, custodian, agreement, partner, now):
         narrowed = agreement.model_copy(update={"scopes": frozenset({Scope.READS_SEARCH}), "max_lookback_days": 14})
         proposal = propose(admin, narrowed, partner=partner, current=agreement, now=now, reason="Amendment 1")
-        record = approve(proposal, custodian, current=agreement, now=now)
+        record = approve(proposal, custodian, partner=partner, current=agreement, now=now)
         assert record.action is ChangeAction.CHANGE
         assert record.before is not None
         assert record.before["max_lookback_days"] == 30
@@ -80,10 +80,10 @@ class TestApprove:
         assert record.agreement.version == 2
         assert record.superseded is not None and record.superseded.status is AgreementStatus.SUPERSEDED
 
-    def test_revocation_is_a_proposal_too(self, admin, custodian, agreement, now):
+    def test_revocation_is_a_proposal_too(self, admin, custodian, agreement, partner, now):
         proposal = propose_revocation(admin, agreement, now=now, reason="Partner breached audit terms")
         assert proposal.action is ChangeAction.REVOKE
-        record = approve(proposal, custodian, current=agreement, now=now)
+        record = approve(proposal, custodian, partner=partner, current=agreement, now=now)
         assert record.agreement.status is AgreementStatus.REVOKED
         assert record.before is not None and record.before["status"] == "active"
         assert record.after["status"] == "revoked"
@@ -100,13 +100,13 @@ class TestApprove:
         proposal = propose(admin, agreement, partner=partner, current=agreement, now=now, reason="Amend")
         moved_on = agreement.model_copy(update={"version": 2})
         with pytest.raises(Conflict) as refused:
-            approve(proposal, custodian, current=moved_on, now=now)
+            approve(proposal, custodian, partner=partner, current=moved_on, now=now)
         assert refused.value.code == "proposal_stale"
 
     def test_approval_after_expiry_is_refused(self, admin, custodian, draft, partner, now):
         proposal = propose(admin, draft, partner=partner, current=None, now=now, reason="New IAA")
         with pytest.raises(InvalidInput) as refused:
-            approve(proposal, custodian, current=None, now=draft.expires_at + timedelta(days=1))
+            approve(proposal, custodian, partner=partner, current=None, now=draft.expires_at + timedelta(days=1))
         assert refused.value.code == "agreement_already_expired"
 
 
