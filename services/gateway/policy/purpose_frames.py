@@ -6,6 +6,8 @@ location or a description; a surveillance frame makes them the target. Pure data
 
 from __future__ import annotations
 
+import re
+
 from services.gateway.policy.purpose_cues import phrases
 
 # What makes a reason a lawful search: a crime, a victim, a person at risk, a threat to protect against.
@@ -59,7 +61,9 @@ LAWFUL_CONTEXT = phrases(
     r"didnt return|hasnt returned|minors?|juveniles?|endangered|at risk|child|children|schools?|students?",
     r"cameras?|video|footage|dashcam|doorbell|cctv|alpr|lpr|reader hits?|hits? from|match(?:ed|es|ing)|partial plate",
     r"getaway|circling|fled|fleeing|pirates?|packages?|fairgrounds|fair|carnival|rodeo|marathon|game|tournament",
-    r"cases?|task force|probable cause|hotlist|ncic|leads?|tip|tips|sighting|occupants?|plate reader hit",
+    r"joint (?:case|investigation|operation)|illegal (?:dumping|gambling|guns?|firearms?|weapons?|drugs?|fireworks|"
+    r"street racing|grow|dispensary|possession)|dumping|hazardous|task force|probable cause|hotlist|ncic|"
+    r"leads?|tip|tips|sighting|occupants?|plate reader hit",
 )
 VICTIM = phrases(
     r"(?:raped|robbed|assaulted|attacked|beaten|shot|stabbed|threatened|kidnapped|trafficked|exploited|abused|"
@@ -103,4 +107,18 @@ SURVEILLANCE = phrases(
     r"id (?:all|every|the|everyone|each)|(?:all|every) (?:drivers|owners|people|persons|cars|trucks)",
     r"(?:cars?|vehicles?|plates?|trucks?|vans?) (?:at|near|outside|in front of|parked at|visiting|leaving|arriving)",
     r"plates? (?:of|for)|note (?:the|which|who|all|every|down)|photograph\w*|find|locate|whereabouts",
+)
+# An incident told as one: something happened (a verb in the past) to or by a person or a vehicle. A reason that
+# tells an incident in words none of the lists above has is not sent back; one that tells none is.
+EVENT_VERB = re.compile(
+    r"\b(?!(?:asked|requested|needed|interested|concerned|related|based|supposed|bored|tired|parked|used|owned|"
+    r"registered|listed|called|named|wanted)\b)\w{3,}ed\b|"
+    r"\b(?:left|fled|took|drove|ran|hit|stole|threw|broke|shot|struck|fell|sped|tore|bit|fought|caught|cut|lost|"
+    r"vanished|disappeared|overdue|missing)\b"
+)
+EVENT_SUBJECT = phrases(
+    r"cars?|vehicles?|vans?|trucks?|pickups?|sedans?|suvs?|coupes?|hatchbacks?|motorcycles?|bikes?|boats?|trailers?",
+    r"rvs?|motorhomes?|buses|bus|jeeps?|plates?|man|woman|men|women|person|people|subject|driver|motorist|owner",
+    r"family|he|she|they|boy|girl|child|teen|someone|hiker|patient|passerby|bystander|resident|employee|worker",
+    r"customer|clerk|guard|contractor|neighbou?r|stranger",
 )

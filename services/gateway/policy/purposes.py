@@ -125,8 +125,11 @@ def _crime(reason: _Reason) -> str | None:
 
 
 def _lawful_frame(reason: _Reason) -> bool:
+    """A crime, a victim, a person at risk, a protective detail, or at least an incident told as one."""
     lawful = (frame.CRIME, frame.LEGAL_PROCESS, frame.VICTIM, frame.PROTECTION, frame.LAWFUL_CONTEXT)
-    return any(reason.find(p) for p in lawful)
+    if any(reason.find(p) for p in lawful):
+        return True
+    return bool(reason.find(frame.EVENT_VERB) and reason.find(frame.EVENT_SUBJECT))
 
 
 def _immigration(reason: _Reason) -> Verdict:
