@@ -57,7 +57,7 @@ IMMIGRATION_STATUS = phrases(
     r"(?:papers|documents|documentation|status)",
     r"(?:here|in the country|in the us|in the u s|in the united states|in this country|into the country|entered|"
     r"living here|staying|be here) (?:illegally|unlawfully|without (?:papers|permission|status|documents))",
-    r"unlawful(?:ly)? (?:presence|present)|crossed the border|entered without inspection",
+    r"unlawful(?:ly)? (?:presence|present)|crossed the border|entered without inspection|ewi",
     r"(?:came|come|coming|crossed|crossing|sneaked|snuck|slipped) (?:across|over|through) the border",
     r"(?:permission|right|allowed|authori[sz]ed|legal right) to (?:be|live|stay|work|remain) (?:in|here)",
     r"immigration",
@@ -89,6 +89,7 @@ ICE_UPPER = re.compile(r"(?<![A-Za-z])ICE(?![A-Za-z])")
 ICE_NOT_AGENCY = re.compile(
     r"\bice (?:cream\w*|rink|rinks|arena|skat\w*|hockey|machines?|makers?|chests?|coolers?|storm|house|plant|"
     r"palace|shop|box|bucket|pick|cube\w*|cold|tea|pops?|blocks?|contact|contacts)\b|"
+    r"\b(?:anti|abolish|against|protest|protesting|protesters at)\s+ice\b|"
     r"\b(?:dry|black|shaved|thin|de|road|crushed|bag of|bags of)\s+ice\b|\bin case of emergency\b|"
     r"\bice (?:on|covered|patch\w*|build\w*) (?:the |a )?(?:road\w*|street|freeway|highway|bridge|windshield|"
     r"overpass)\b"
@@ -115,6 +116,8 @@ CARE = phrases(
     r"(?:morning after|plan b|emergency contracepti\w*) pills?|mifepristone|misoprostol|contracepti\w*",
     r"birth control|ivf|in vitro|fertility (?:clinic|treatment)",
     r"gender (?:affirming|affirmation|transition|reassignment|clinic|care|identity clinic|dysphoria|confirming)",
+    r"pp (?:clinic|office|center|centre)|(?:is|are|was|being|identifies as) trans\b|"
+    r"trans(?:gender)? (?:kid|teen|child|son|daughter)s?|(?:hormone|t|testosterone|estrogen) shots",
     r"nonbinary|non binary|genderqueer|intersex|hormone (?:clinic|shots|injections|prescriptions?)",
     r"transgender|trans (?:youth|kids?|teens?|teenagers?|patients?|care|persons?|people|minors?|women|men|"
     r"woman|man|adults?|community|clinic|health|girls?|boys?)",
@@ -157,7 +160,7 @@ FIRST_AMENDMENT = phrases(
     r"prayers?|sermons?|bible study|sunday (?:mass|service)|friday prayers?|eid|ramadan|passover|diwali|vaisakhi",
     r"imams?|rabbis?|pastors?|priests?|clergy|muslims?|jews|jewish|sikhs?|hindus?|christians?|catholics?",
     r"religious|faith (?:group|leaders?|community)",
-    r"protest\w*|demonstrat(?:ion|ions|ors?)|rall(?:y|ies)|marchers|(?:the|a|protest|peace|womens) march",
+    r"protest\w*|demos?|demonstrat(?:ion|ions|ors?)|rall(?:y|ies)|marchers|(?:the|a|protest|peace|womens) march",
     r"pride|organi[sz]ing|committees?|conventions?|socialist\w*|communist\w*|libertarian\w*|green party",
     r"council ?(?:members?|wom[ae]n|m[ae]n|persons?)|councilors?|mayors?|legislators?|senators?|congress\w*",
     r"op eds?|opinion (?:piece|column)|columns?|articles?|wrote (?:an? |the )?(?:\w+ )?(?:article|story|post|piece)",
@@ -230,7 +233,7 @@ SELF_RELATION = re.compile(
     r"(?:" + _RELATIONS + r")s?\b"
 )
 EX_PARTNER = phrases(
-    r"ex ?(?:wife|husband|girlfriend|boyfriend|partner|spouse|fiancee?|lover)s?",
+    r"ex ?(?:wife|husband|girlfriend|boyfriend|partner|spouse|fiancee?|lover|bf|gf)s?",
     r"(?:former|estranged|separated) (?:wife|husband|girlfriend|boyfriend|partner|spouse|fiancee?)s?",
     r"(?:my|his|her|an|the) ex",
     r"(?:her|his|their) (?:husband|wife|boyfriend|girlfriend|spouse|fiancee?|lover|date)s?",
@@ -254,6 +257,7 @@ PRIVATE_PARTY = phrases(
     r"repo (?:man|men|agents?|company|companies|firm)|repossess\w*|recovery agents?|lien ?holders?|lenders?",
     r"finance company|credit union|bank|dealerships?|car dealers?|creditors?|debt collect\w*|collections? agenc\w*",
     r"bail (?:bonds?|bondsm[ae]n|agents?|agenc\w*|enforcement|recovery|company)|bondsm[ae]n|bounty hunt\w*",
+    r"(?:tow|towing|ins|insurance|repo|finance|bail|bond|collection) (?:co|cos|company)|"
     r"underwriters?|(?:insurance|auto|the) carriers?|impound (?:lot|yard)|storage (?:lot|yard)|vehicle recovery",
     r"fugitive recovery|skip trac\w*|private (?:investigators?|detectives?|eyes?|investigation firm|security firm)",
     r"pi|p i|pi firm|(?<!district )(?<!city )(?<!us )(?<!state )attorneys?|(?<!district )lawyers?|"
@@ -280,7 +284,8 @@ CIVIL_MATTER = phrases(
     r"debts?|default\w* on|repossess\w*|repo|collateral|civil (?:case|suit|lawsuit|matter|dispute|judgment|"
     r"litigation|claim|court|action)|small claims|lawsuit|divorce|custody (?:dispute|battle|case|hearing|fight)",
     r"child support|alimony|serve (?:\w+ )?(?:papers|process|subpoena|summons)|process serv\w*|evict\w*",
-    r"insured (?:vehicle|driver|party|car)|garaging|claimants?|policyholders?|skip trac\w*|insurance claims?|"
+    r"liens?|lien sale|garaged|insured (?:vehicle|driver|party|car)|garaging|claimants?|policyholders?|"
+    r"skip trac\w*|insurance claims?|"
     r"claim (?:number|adjust\w*|investigat\w*)|"
     r"background check|skipped bail|"
     r"bail (?:forfeiture|jump\w*)|jumped bail",

@@ -23,8 +23,11 @@ CRIME = phrases(
     r"amber alert|silver alert|abus\w*|rape\w*|sexual (?:assault|abuse|battery)|molest\w*|indecent exposure",
     r"exploit\w*|loot\w*|shoplift\w*|catalytic|injur\w*|wound\w*|fatal\w*|victims?|witness\w*",
     r"predators?|taken (?:from|during|in|by|at|without|while)|never returned|not returned|failed to return",
+    r"211|245|459|10851|187|207|215|261|273 5|288|422|451|484|487|496|503|646 9|664|20001|23152|23153",
+    r"left (?:the )?scene|dv|dvro|tro|epo|cpo|violated (?:the |a |an |his |her )?(?:ro|order)",
     r"drive ?offs?|drove off without paying|carried off|smash\w*|grab and run|snatch and grab",
-    r"gunshots?|shots|shooter|sniper|rifles?|pistols?|handguns?|ammunition|bullets?|molotov|incendiary|machetes?",
+    r"gunshots?|shots (?:were )?(?:fired|heard|rang out)|shooter|sniper|rifles?|pistols?|handguns?|ammunition|"
+    r"bullets?|molotov|incendiary|machetes?",
     r"snatch\w*|knocked (?:down|over|out)|push\w* (?:down|over)|mugg\w*|pickpocket\w*|pepper ?spray\w*|mac[ea]d",
     r"tased|tasered|spat on|spit on|stole|took off with|made off with|chased by|(?:car|police|vehicle) chase|"
     r"joyrid\w*|chop shop|explosions?",
@@ -50,7 +53,7 @@ LEGAL_PROCESS = phrases(r"warrants?|arrest\w*|felon\w*|crimes?|criminal|offen[cs
 WARRANT = phrases(r"warrants?|wanted for|charged with|indicted|felony|probable cause")
 # Words a lawful reason nearly always has; a reason with none of them states no law enforcement purpose.
 LAWFUL_CONTEXT = phrases(
-    r"suspects?|suspected|wanted|investigat\w*|incidents?|evidence|bolo|lookout|alerts?|report\w*|complaint",
+    r"susp|suspects?|suspected|wanted|investigat\w*|incidents?|evidence|bolo|lookout|alerts?|report\w*|complaint",
     r"911|calls? for service|detectives?|patrol|crime scene|infrastructure|airport|substation|refinery|pipeline",
     r"water (?:plant|treatment|district)|power (?:plant|station)|dams?|levees?|reservoirs?|control station|"
     r"utility|electrical grid|cell towers?|bridges?|rail (?:line|yard)|special events?|parade|festival|"
@@ -84,6 +87,7 @@ SURVEILLANCE = phrases(
     r"trac(?:e|ed|es|ing)|(?:get|getting) a sense of|regular attendees|"
     r"monitor\w*|surveil\w*|watch\w*|keep (?:tabs|an eye|a list|track|a record|a log|records|notes)|track\w*",
     r"log\w*|record (?:every|all|each|the plates|plates|who|which)|catalog\w*|compil\w*|collect\w*|gather\w*",
+    r"loc|lka|last known (?:address|location)|addr|address(?:es)?|(?:who is|whos|who are) (?:the|this|that)",
     r"(?:make|build|create|keep|start|maintain|get|pull|run|generate|put together) (?:a |an |the )?"
     r"(?:list|roster|database|file|dossier|profile|record|inventory|census|map)",
     r"lists?|rosters?|map(?:ping)?|identify\w*|identif\w*|unmask\w*|expos\w*",
@@ -104,7 +108,8 @@ SURVEILLANCE = phrases(
     r"(?:data|reads|hits|history|info\w*) on (?:the|every|all|their|his|her)|still (?:in town|around|living|lives)",
     r"(?:travel|location|plate|movement|driving|trip)s? (?:history|log|records|patterns?)",
     r"for (?:our|the|my|future|their) (?:files?|records?)|(?:run|pull|get|grab) (?:all )?(?:the )?plates",
-    r"id (?:all|every|the|everyone|each)|(?:all|every) (?:drivers|owners|people|persons|cars|trucks)",
+    r"id (?:all|every|the|everyone|each|drivers|owners|people|attendees|participants|members|them)|(?:all|"
+    r"every) (?:drivers|owners|people|persons|cars|trucks)",
     r"(?:cars?|vehicles?|plates?|trucks?|vans?) (?:at|near|outside|in front of|parked at|visiting|leaving|arriving)",
     r"plates? (?:of|for)|note (?:the|which|who|all|every|down)|photograph\w*|find|locate|whereabouts",
 )
@@ -118,7 +123,8 @@ EVENT_VERB = re.compile(
 )
 EVENT_SUBJECT = phrases(
     r"cars?|vehicles?|vans?|trucks?|pickups?|sedans?|suvs?|coupes?|hatchbacks?|motorcycles?|bikes?|boats?|trailers?",
-    r"rvs?|motorhomes?|buses|bus|jeeps?|plates?|man|woman|men|women|person|people|subject|driver|motorist|owner",
+    r"veh|vehs|susp|subj|ro|rvs?|motorhomes?|buses|bus|jeeps?|plates?|man|woman|men|women|person|people|"
+    r"subject|driver|motorist|owner",
     r"family|he|she|they|boy|girl|child|teen|someone|hiker|patient|passerby|bystander|resident|employee|worker",
     r"customer|clerk|guard|contractor|neighbou?r|stranger",
 )
