@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from libs.common.bus import Bus
+from libs.common.contracts.audit import EventType
 from libs.common.contracts.auditing import TallyQuery, TallyReply
 from libs.common.db import UnitOfWork
 from services.gateway import repository
 
-# The accesses the gateway counts as it returns data; the audit log's records of these types must match.
-TALLIED_TYPES = ("search", "read_view", "partner_query")
+# Every kind of access the gateway answers, counted as it answers (api/accesses.py); the audit log's
+# records of these types must match.
+TALLIED_TYPES = tuple(
+    t.value
+    for t in (
+        EventType.SEARCH,
+        EventType.READ_VIEW,
+        EventType.IMAGE_VIEW,
+        EventType.EXPORT,
+        EventType.ALERT_VIEW,
+        EventType.ALERT_VERIFICATION,
+        EventType.HOLD_VIEW,
+        EventType.PARTNER_QUERY,
+        EventType.AUDIT_ACCESS,
+    )
+)
 
 
 async def serve_tally(bus: Bus, uow: UnitOfWork) -> None:

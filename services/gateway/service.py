@@ -33,6 +33,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "alerts:verify": frozenset({"officer"}),
     "holds:request": frozenset({"officer", "analyst"}),
     "holds:approve": frozenset({"supervisor"}),
+    "holds:review": frozenset({"supervisor", "custodian"}),
     "audit:read": frozenset({"auditor"}),
     "admin:personnel": frozenset({"admin"}),
     "personnel:approve": frozenset({"supervisor"}),
@@ -140,6 +141,21 @@ def check_purpose_text(purpose: Purpose, settings: GatewaySettings, *, also: tup
             code="purpose_unclear",
             category=verdict.category,
         )
+
+
+def check_review_reason(reason: str, settings: GatewaySettings) -> None:
+    """A review of every hold names no case, but its reason has content and no prohibited use."""
+    verdict = classify(reason)
+    if verdict.outcome is Outcome.PROHIBITED:
+        raise Forbidden(
+            "this purpose is prohibited by law and policy", code="prohibited_purpose", category=verdict.category
+        )
+    if len(reason.strip()) < settings.min_reason_length:
+        raise InvalidInput(
+            f"the reason must be at least {settings.min_reason_length} characters", code="reason_too_short"
+        )
+    if is_empty_talk(reason, settings.vague_reason_list):
+        raise InvalidInput("the reason is too vague to justify access", code="reason_vague")
 
 
 def broad_reasons(query: SearchQuery, settings: GatewaySettings) -> list[str]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, computed_field
 
 from libs.common.contracts.audit import RecordedRequest
+from libs.common.contracts.purpose import AuthorizedUse, Purpose
 from libs.common.contracts.reads import Candidate
 
 STALE_NOTICE = "stale — do not act"
@@ -45,6 +46,37 @@ class HotlistEntrySnapshot(BaseModel):
     entered_at: datetime
     refreshed_at: datetime
     expires_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def purpose(self) -> Purpose:
+        """Why the vehicle is sought: every view of the alert is an access under this purpose (A1)."""
+        use = _USE_BY_RECORD_TYPE.get(self.ncic_record_type or "") or _USE_BY_SOURCE.get(self.source, _USE_DEFAULT)
+        try:
+            return Purpose(
+                use=use,
+                case_number=self.case_number or self.nic or f"entry {self.entry_id}",
+                reason=self.reason or self.hotlist_name,
+            )
+        except ValidationError:  # an older entry's text that a purpose may not carry: named by its ids instead
+            return Purpose(use=use, case_number=f"entry {self.entry_id}", reason=f"hotlist {self.hotlist_id}")
+
+
+# The policy's use that an entry serves, from its NCIC record type (the first letter of the NIC) or its list's
+# source; anything else is a vehicle sought in an investigation (use 1).
+_USE_BY_RECORD_TYPE = {
+    "A": AuthorizedUse.AT_RISK_MISSING_PERSON,
+    "M": AuthorizedUse.AT_RISK_MISSING_PERSON,
+    "F": AuthorizedUse.WANTED_SUSPECT,
+    "L": AuthorizedUse.WANTED_SUSPECT,
+    "W": AuthorizedUse.WANTED_SUSPECT,
+    "H": AuthorizedUse.VIOLENT_CRIME_WITNESS_OR_VICTIM,
+}
+_USE_BY_SOURCE = {
+    "ca_doj_felony_vehicle": AuthorizedUse.WANTED_SUSPECT,
+    "partner": AuthorizedUse.MULTI_AGENCY_CRIMINAL_INVESTIGATION,
+}
+_USE_DEFAULT = AuthorizedUse.STOLEN_OR_WANTED_VEHICLE
 
 
 class ImageRef(BaseModel):

@@ -21,6 +21,7 @@ class EventType(StrEnum):
     ALERT_VERIFICATION = "alert_verification"
     HOTLIST_CHANGE = "hotlist_change"
     HOLD_CHANGE = "hold_change"
+    HOLD_VIEW = "hold_view"
     READ_CORRECTION = "read_correction"
     ADMIN_CHANGE = "admin_change"
     PERSONNEL_CHANGE = "personnel_change"

@@ -49,6 +49,7 @@ class HoldLookup(BaseModel):
 
 class HoldList(BaseModel):
     status: HoldStatus | None = None
+    case_number: str | None = None  # one case's holds; None for a supervisor's review of all
 
 
 class HoldView(BaseModel):

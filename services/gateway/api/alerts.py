@@ -1,11 +1,15 @@
-"""Alerts: live hits over server-sent events, detail, verification and disposition; every one audited."""
+"""Alerts: live hits over server-sent events, detail, verification and disposition; every one audited.
+
+Each view is an access under the purpose of the hotlist entry that raised the alert (its use, its case or
+NCIC number, its reason), recorded with what the officer did and counted for the daily check (A5).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -35,6 +39,7 @@ from libs.common.errors import AlprError
 from libs.common.tokens import TokenVerifier
 from libs.common.validation import Line
 from services.gateway import repository
+from services.gateway.api.accesses import count_accesses, record_and_count
 from services.gateway.api.deps import AuditDep, RuntimeDep, bearer, require
 from services.gateway.api.image_response import IMAGE_RESPONSES, image_response
 from services.gateway.api.searches import actor_of
@@ -121,15 +126,7 @@ async def stream_alerts(
                     logging.getLogger(__name__).error("ALERTS message %d is not an alert: skipped", seq)
                     continue
                 try:
-                    await _record_view(
-                        audit,
-                        principal,
-                        client,
-                        [alert.alert_id],
-                        route="stream",
-                        stream_seq=seq,
-                        plate=alert.entry.plate,
-                    )
+                    await record_and_count(rt, audit, *_views(principal, client, [alert], "stream", stream_seq=seq))
                 except AlprError as err:
                     # no record, no data: the stream ends rather than send an unaudited alert
                     yield f"event: error\ndata: {err.code}\n\n"
@@ -165,7 +162,7 @@ async def list_alerts(
         "alpr.records.alerts.list", AlertQuery(status=status, since=since, limit=limit), AlertPage
     )
     client = request.client.host if request.client else None
-    await _record_view(audit, principal, client, [a.alert_id for a in page.alerts], route="list")
+    await record_and_count(rt, audit, *_views(principal, client, page.alerts, "list"))
     return page
 
 
@@ -173,7 +170,7 @@ async def list_alerts(
 async def get_alert(alert_id: str, principal: AlertViewer, request: Request, rt: RuntimeDep, audit: AuditDep) -> Alert:
     alert = await rt.bus.request("alpr.records.alerts.get", AlertLookup(alert_id=alert_id), Alert)
     client = request.client.host if request.client else None
-    await _record_view(audit, principal, client, [alert_id], route="detail", plate=alert.entry.plate)
+    await record_and_count(rt, audit, *_views(principal, client, [alert], "detail"))
     return alert
 
 
@@ -185,7 +182,9 @@ async def alert_image(
     alert = await rt.bus.request("alpr.records.alerts.get", AlertLookup(alert_id=alert_id), Alert)
     image = await rt.bus.request("alpr.records.image", ReadLookup(read_id=alert.read_id), ReadImageReply)
     client = request.client.host if request.client else None
-    await _record_view(audit, principal, client, [alert_id], route="image", read_id=alert.read_id, kind=image.kind)
+    [view] = _views(principal, client, [alert], "image", event_type=EventType.IMAGE_VIEW)
+    view.query.update(read_id=alert.read_id, kind=image.kind)
+    await record_and_count(rt, audit, view)
     return image_response(image)
 
 
@@ -196,8 +195,10 @@ async def verify_alert(
     """E2: confirmed only when the characters, the issuing state and the vehicle all agree."""
     record = _action_record(principal, request, "verification")
     command = VerificationIn(alert_id=alert_id, officer_sub=principal.person.sub, audit=record, **body.model_dump())
-    # records commits the verification only once its record is persisted
-    return await rt.bus.request("alpr.records.alerts.verify", command, Alert, timeout=CHANGE_TIMEOUT_S)
+    # records commits the verification only once its record (with the entry's purpose) is persisted
+    checked = await rt.bus.request("alpr.records.alerts.verify", command, Alert, timeout=CHANGE_TIMEOUT_S)
+    await count_accesses(rt, record)
+    return checked
 
 
 @router.post("/v1/alerts/{alert_id}/disposition", response_model=Alert)
@@ -209,7 +210,9 @@ async def dispose_alert(
     command = DispositionIn(
         alert_id=alert_id, officer_sub=principal.person.sub, code=body.code, notes=body.notes, audit=record
     )
-    return await rt.bus.request("alpr.records.alerts.dispose", command, Alert, timeout=CHANGE_TIMEOUT_S)
+    disposed = await rt.bus.request("alpr.records.alerts.dispose", command, Alert, timeout=CHANGE_TIMEOUT_S)
+    await count_accesses(rt, record)
+    return disposed
 
 
 async def _may_still_view(rt: RuntimeDep, sub: str) -> bool:
@@ -227,21 +230,40 @@ async def _may_still_view(rt: RuntimeDep, sub: str) -> bool:
     return True
 
 
-async def _record_view(
-    audit: AuditDep, principal: Principal, client: str | None, alert_ids: list[str], **details: Any
-) -> None:
-    plate = details.pop("plate", None)
-    await audit.record(
+def _views(
+    principal: Principal,
+    client: str | None,
+    alerts: Sequence[AlertMessage],
+    route: str,
+    *,
+    event_type: EventType = EventType.ALERT_VIEW,
+    **details: Any,
+) -> list[AuditEvent]:
+    """One record per hotlist entry among the alerts shown, each under that entry's purpose."""
+    by_entry: dict[tuple[str, int], list[AlertMessage]] = {}
+    for alert in alerts:
+        by_entry.setdefault((alert.entry.hotlist_id, alert.entry.entry_id), []).append(alert)
+    shown = [
         AuditEvent(
-            event_type=EventType.ALERT_VIEW,
+            event_type=event_type,
             actor=actor_of(principal),
+            purpose=group[0].entry.purpose,
             client_address=client,
-            query={"plate": plate} if plate else {},
-            result_count=len(alert_ids),
-            result_ids=alert_ids,
-            details=details,
+            query={"plate": group[0].entry.plate},
+            result_count=len(group),
+            result_ids=[a.alert_id for a in group],
+            details={"route": route, "action": "view", "hotlist_id": hotlist_id, "entry_id": entry_id, **details},
         )
+        for (hotlist_id, entry_id), group in by_entry.items()
+    ]
+    # a list that showed nothing is still an access, with no entry's purpose to carry
+    empty = AuditEvent(
+        event_type=event_type,
+        actor=actor_of(principal),
+        client_address=client,
+        details={"route": route, "action": "view", **details},
     )
+    return shown or [empty]
 
 
 def _action_record(principal: Principal, request: Request, action: str, **details: Any) -> AuditEvent:

@@ -1,6 +1,7 @@
 """Legal holds (B2): an officer or analyst requests, a different supervisor approves; every step audited.
 
 Each change carries its access record to records, which commits the change only once the record is persisted.
+Looking at holds is an access with a purpose of its own (hold_views.py).
 """
 
 from __future__ import annotations
@@ -17,23 +18,21 @@ from libs.common.contracts.holds import (
     HoldCreate,
     HoldDecision,
     HoldEnd,
-    HoldList,
     HoldLookup,
     HoldSelection,
-    HoldStatus,
     HoldView,
-    HoldViews,
 )
 from libs.common.contracts.purpose import AuthorizedUse, Purpose
 from libs.common.errors import Forbidden
 from libs.common.validation import Instant, Line, Note
-from services.gateway.api import corrections
+from services.gateway.api import corrections, hold_views
 from services.gateway.api.deps import PrincipalDep, RuntimeDep, require
 from services.gateway.api.searches import actor_of
 from services.gateway.service import PERMISSIONS, Principal, check_purpose
 
 router = APIRouter(tags=["holds"])
 router.include_router(corrections.router)
+router.include_router(hold_views.router)
 
 HoldRequester = Annotated[Principal, require("holds:request")]
 HoldApprover = Annotated[Principal, require("holds:approve")]
@@ -145,14 +144,3 @@ async def release_hold(
         audit=_record(request, principal, "released", reason=body.reason),
     )
     return await rt.bus.request("alpr.records.holds.end", end, HoldView, timeout=CHANGE_TIMEOUT_S)
-
-
-@router.get("/v1/holds/{hold_id}", response_model=HoldView)
-async def get_hold(hold_id: str, principal: HoldParty, rt: RuntimeDep) -> HoldView:
-    return await rt.bus.request("alpr.records.holds.get", HoldLookup(hold_id=hold_id), HoldView)
-
-
-@router.get("/v1/holds", response_model=HoldViews)
-async def list_holds(principal: HoldParty, rt: RuntimeDep, status: HoldStatus | None = None) -> HoldViews:
-    """Holds, newest first (supervisors review pending ones here)."""
-    return await rt.bus.request("alpr.records.holds.list", HoldList(status=status), HoldViews)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 
@@ -11,7 +10,7 @@ from libs.common.contracts.audit import AuditEvent, EventLookup, EventSummary, E
 from libs.common.contracts.purpose import AuthorizedUse, Purpose
 from libs.common.contracts.search import ReadDetail, ReadImageReply, ReadLookup
 from libs.common.errors import Forbidden, InvalidInput
-from services.gateway import repository
+from services.gateway.api.accesses import record_and_count
 from services.gateway.api.deps import AuditDep, RuntimeDep, Viewer
 from services.gateway.api.image_response import IMAGE_RESPONSES, image_response
 from services.gateway.api.searches import actor_of
@@ -71,7 +70,9 @@ async def read_detail(
     """One read in full; audited as a read view."""
     purpose, search = await _purpose_for(rt, principal, read_id, search_id, _purpose_from_params(request))
     detail = await rt.bus.request("alpr.records.read", ReadLookup(read_id=read_id), ReadDetail)
-    await audit.record(
+    await record_and_count(
+        rt,
+        audit,
         AuditEvent(
             event_id=str(uuid.uuid4()),
             event_type=EventType.READ_VIEW,
@@ -81,11 +82,8 @@ async def read_detail(
             query={"read_id": read_id, "search_id": search},
             result_count=1,
             result_ids=[read_id],
-        )
+        ),
     )
-    assert rt.uow is not None
-    async with rt.uow() as session:
-        await repository.tally_access(session, day=datetime.now(UTC).date(), event_type=EventType.READ_VIEW.value)
     return detail
 
 
@@ -103,7 +101,9 @@ async def read_image(
         raise Forbidden("your class may not view images", code="images_not_allowed")
     purpose, search = await _purpose_for(rt, principal, read_id, search_id, _purpose_from_params(request))
     image = await rt.bus.request("alpr.records.image", ReadLookup(read_id=read_id), ReadImageReply)
-    await audit.record(
+    await record_and_count(
+        rt,
+        audit,
         AuditEvent(
             event_type=EventType.IMAGE_VIEW,
             actor=actor_of(principal),
@@ -112,6 +112,6 @@ async def read_image(
             query={"read_id": read_id, "search_id": search, "kind": image.kind},
             result_count=1,
             result_ids=[read_id],
-        )
+        ),
     )
     return image_response(image)

@@ -128,8 +128,9 @@ def check_disposition(alert: Alert, code: DispositionCode) -> None:
 
 
 def action_record(alert: Alert, details: dict[str, Any]) -> dict[str, Any]:
-    """What a verification or disposition adds to its access record: the alert, its read and its status."""
+    """What a verification or disposition adds to its access record: the entry's purpose, the alert and its status."""
     return {
+        "purpose": alert.entry.purpose,
         "query": {"plate": alert.entry.plate, "read_id": alert.read_id},
         "result_count": 1,
         "result_ids": [alert.alert_id],

@@ -105,7 +105,7 @@ class HoldHandlers:
 
     async def list(self, request: HoldList) -> HoldViews:
         async with self.uow() as session:
-            rows = await repository.list_holds(session, status=request.status)
+            rows = await repository.list_holds(session, status=request.status, case_number=request.case_number)
         return HoldViews(holds=[hold_view(r) for r in rows])
 
     async def _view(self, session: AsyncSession, hold_id: str) -> HoldView:

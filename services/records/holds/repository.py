@@ -48,10 +48,14 @@ async def get_hold(session: AsyncSession, *, hold_id: str, lock: bool = False) -
     return dict(row._mapping) if row else None
 
 
-async def list_holds(session: AsyncSession, *, status: str | None) -> list[dict[str, Any]]:
+async def list_holds(session: AsyncSession, *, status: str | None, case_number: str | None) -> list[dict[str, Any]]:
+    """The newest 500 holds, of one status or case when named."""
     rows = await session.execute(
-        text(f"{_HOLD} WHERE CAST(:status AS text) IS NULL OR h.status = :status ORDER BY h.created_at DESC LIMIT 500"),
-        {"status": status},
+        text(
+            f"{_HOLD} WHERE (CAST(:status AS text) IS NULL OR h.status = :status) "
+            "AND (CAST(:case AS text) IS NULL OR h.case_number = :case) ORDER BY h.created_at DESC LIMIT 500"
+        ),
+        {"status": status, "case": case_number},
     )
     return [dict(r._mapping) for r in rows]
 

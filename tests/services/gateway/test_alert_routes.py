@@ -17,6 +17,11 @@ from tests.libs.common import image_samples
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
+CASE = "SJ-2026-000777"
+# what every view of an alert from a manual entry is recorded under: the entry's own purpose
+ENTRY_PURPOSE = {"use": "stolen_or_wanted_vehicle", "case_number": CASE, "reason": "stolen vehicle"}
+
+
 def unique(prefix: str = "7") -> str:
     return prefix + uuid.uuid4().hex[:6].upper()
 
@@ -29,7 +34,14 @@ async def listed_plate(system: Any, plate: str, *, state: str = "CA", source: st
     )
     hotlist_id = created.json()["hotlist_id"]
     if source == "manual":
-        body = {"plate": plate, "state": state, "make": "TOYT", "colour": "WHI", "reason": "stolen vehicle"}
+        body = {
+            "plate": plate,
+            "state": state,
+            "make": "TOYT",
+            "colour": "WHI",
+            "reason": "stolen vehicle",
+            "case_number": CASE,
+        }
         response = await system.gateway.post(f"/v1/hotlists/{hotlist_id}/entries", json=body, headers=admin)
     else:
         day = datetime.now(UTC).strftime("%Y%m%d")
@@ -114,6 +126,7 @@ class TestStream:
         assert event["id"] > before and event["images"] == []
         [record] = await audit_rows(system, "alert_view", raised["alert_id"])
         assert record["actor"]["sub"] == "dev-officer" and record["details"]["route"] == "stream"
+        assert record["purpose"] == ENTRY_PURPOSE and record["details"]["action"] == "view"
 
     async def test_a_message_on_alerts_that_is_no_alert_is_skipped(self, system: Any) -> None:
         """Poison on ALERTS would end every stream, and every resume from before it, forever."""
@@ -212,8 +225,11 @@ class TestDetail:
         assert (alert["match_type"], alert["entry"]["plate"], alert["entry"]["state"]) == ("exact", plate, "CA")
         assert alert["entry"]["hotlist_id"] == hotlist_id and alert["entry"]["reason"] == "stolen vehicle"
         assert alert["confidence"] == 0.8 and alert["read_id"] == raised["read_id"]
+        assert alert["entry"]["purpose"] == ENTRY_PURPOSE
         [record] = await audit_rows(system, "alert_view", raised["alert_id"])
         assert record["details"]["route"] == "detail" and record["query"]["plate"] == plate
+        assert record["purpose"] == ENTRY_PURPOSE
+        assert record["details"]["entry_id"] == alert["entry"]["entry_id"]
 
     async def test_list_shows_recent_alerts_to_officers_only(self, system: Any) -> None:
         plate = unique()
@@ -221,6 +237,10 @@ class TestDetail:
         raised = await raise_alert(system, plate)
         listed = await system.gateway.get("/v1/alerts", params={"status": "pending"}, headers=system.token("officer"))
         assert raised["alert_id"] in [a["alert_id"] for a in listed.json()["alerts"]]
+        [record] = [
+            r for r in await audit_rows(system, "alert_view", raised["alert_id"]) if r["details"]["route"] == "list"
+        ]
+        assert record["purpose"] == ENTRY_PURPOSE and record["result_ids"] == [raised["alert_id"]]
         assert (await system.gateway.get("/v1/alerts", headers=system.token("analyst"))).status_code == 403
 
 
@@ -240,7 +260,10 @@ class TestImage:
         assert response.headers["content-security-policy"] == "default-src 'none'"
         assert response.headers["content-disposition"] == f"inline; filename={raised['read_id']}.jpg"
         routes = [r["details"]["route"] for r in await audit_rows(system, "alert_view", raised["alert_id"])]
-        assert routes == ["detail", "image"]
+        assert routes == ["detail"]
+        [viewed] = await audit_rows(system, "image_view", raised["alert_id"])
+        assert viewed["details"]["route"] == "image" and viewed["query"]["read_id"] == raised["read_id"]
+        assert viewed["purpose"] == ENTRY_PURPOSE
         denied = await system.gateway.get(ref["href"], headers=system.token("analyst"))
         assert denied.status_code == 403
 
@@ -263,8 +286,9 @@ class TestVerification:
         assert closed.json()["disposition"] == "confirmed" and closed.json()["disposed_by"] == "dev-officer"
         again = await system.gateway.post(f"{url}/verification", json=check, headers=system.token("officer"))
         assert again.status_code == 409 and again.json()["error"]["code"] == "alert_closed"
-        actions = [r["details"]["action"] for r in await audit_rows(system, "alert_verification", raised["alert_id"])]
-        assert actions == ["verification", "disposition"]
+        records = await audit_rows(system, "alert_verification", raised["alert_id"])
+        assert [r["details"]["action"] for r in records] == ["verification", "disposition"]
+        assert [r["purpose"] for r in records] == [ENTRY_PURPOSE, ENTRY_PURPOSE]
 
     async def test_state_mismatch_cannot_be_confirmed(self, system: Any) -> None:
         plate = unique()
@@ -330,6 +354,12 @@ class TestStaleList:
         raised = await raise_alert(system, plate)
         alert = (await system.gateway.get(f"/v1/alerts/{raised['alert_id']}", headers=system.token("officer"))).json()
         assert alert["stale"] is True and alert["notice"] == "stale — do not act"
+        # an NCIC entry's purpose: its record type's use (V: stolen vehicle), its NIC as the case
+        nic = ("V" + plate).ljust(10, "0")[:10]
+        assert alert["entry"]["purpose"]["use"] == "stolen_or_wanted_vehicle"
+        assert alert["entry"]["purpose"]["case_number"] == nic
+        [record] = await audit_rows(system, "alert_view", raised["alert_id"])
+        assert record["purpose"]["case_number"] == nic
         check = {"plate_seen": plate, "state_seen": "CA", "vehicle_matches": True}
         verified = await system.gateway.post(
             f"/v1/alerts/{raised['alert_id']}/verification", json=check, headers=system.token("officer")

@@ -14,6 +14,8 @@ import pytest
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 JUSTIFICATION = "Vehicle seen leaving two armed robberies on Story Road; owner is a named suspect"
+# looking at holds is an access of its own (test_hold_views.py); a supervisor's look is a review
+REVIEW = {"use": "hold_review", "reason": "Supervisor review of the holds awaiting a decision"}
 
 
 def hold_body(**overrides: Any) -> dict[str, Any]:
@@ -115,7 +117,7 @@ class TestTwoPersonRule:
         hold_id = requested.json()["hold_id"]
         own = await decide(system, hold_id, sergeant)
         assert own.status_code == 403 and own.json()["error"]["code"] == "hold_same_person"
-        still = await system.gateway.get(f"/v1/holds/{hold_id}", headers=system.token("supervisor"))
+        still = await system.gateway.get(f"/v1/holds/{hold_id}", params=REVIEW, headers=system.token("supervisor"))
         assert still.json()["status"] == "pending" and still.json()["approver_sub"] is None
 
         approved = await decide(system, hold_id, system.token("supervisor"))
@@ -161,6 +163,8 @@ class TestEndingAHold:
 
     async def test_the_auditor_cannot_read_holds_here(self, system: Any) -> None:
         hold_id = (await request_hold(system)).json()["hold_id"]
-        assert (await system.gateway.get(f"/v1/holds/{hold_id}", headers=system.token("auditor"))).status_code == 403
-        listed = await system.gateway.get("/v1/holds", params={"status": "pending"}, headers=system.token("supervisor"))
+        auditor = system.token("auditor")
+        assert (await system.gateway.get(f"/v1/holds/{hold_id}", params=REVIEW, headers=auditor)).status_code == 403
+        pending = {**REVIEW, "status": "pending"}
+        listed = await system.gateway.get("/v1/holds", params=pending, headers=system.token("supervisor"))
         assert hold_id in [h["hold_id"] for h in listed.json()["holds"]]

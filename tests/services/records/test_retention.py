@@ -226,7 +226,8 @@ class TestReleasedHoldsArePurged:
         report = await purge(system)
         assert hold_id in report.holds_lapsed
         assert (await where(admin_db, read.read_id))["held_reads"] == 0
-        hold = await system.gateway.get(f"/v1/holds/{hold_id}", headers=system.token("supervisor"))
+        review = {"use": "hold_review", "reason": "Review of a hold whose review date has passed"}
+        hold = await system.gateway.get(f"/v1/holds/{hold_id}", params=review, headers=system.token("supervisor"))
         assert hold.json()["status"] == "lapsed"
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.contracts.oversight import FlagsQuery, FlagsReply
+from services.gateway.api.accesses import record_and_count
 from services.gateway.api.deps import AuditDep, Overseer, RuntimeDep
 from services.gateway.api.searches import actor_of
 
@@ -26,7 +27,9 @@ async def flagged_attempts(
 ) -> FlagsReply:
     """Newest first, from the audit log itself; looking at them is recorded too."""
     reply = await rt.bus.request("alpr.audit.flags", FlagsQuery(since=since, limit=limit), FlagsReply)
-    await audit.record(
+    await record_and_count(
+        rt,
+        audit,
         AuditEvent(
             event_type=EventType.AUDIT_ACCESS,
             actor=actor_of(principal),
@@ -34,6 +37,6 @@ async def flagged_attempts(
             query={"view": "flags", "since": since.isoformat() if since else None, "limit": limit},
             result_count=len(reply.flags),
             result_ids=[f.event_id for f in reply.flags],
-        )
+        ),
     )
     return reply

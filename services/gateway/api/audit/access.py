@@ -1,4 +1,4 @@
-"""The auditor's own access, recorded before any answer: no record, no answer."""
+"""The auditor's own access, recorded and counted (A5) before any answer: no record, no answer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import Request
 
 from libs.common.contracts.audit import AuditEvent, EventType
-from services.gateway.api.deps import AuditDep
+from services.gateway.api.accesses import record_and_count
+from services.gateway.api.deps import AuditDep, runtime
 from services.gateway.api.searches import actor_of
 from services.gateway.service import Principal
 
@@ -21,9 +22,11 @@ async def record_access(
     route: str,
     query: dict[str, Any],
     result_ids: list[str] | None = None,
+    event_type: EventType = EventType.AUDIT_ACCESS,
 ) -> None:
     """Who looked at the log, at what, and what they got; no record, no answer."""
-    await audit.record(access_record(principal, request, route, query, result_ids))
+    record = access_record(principal, request, route, query, result_ids, event_type)
+    await record_and_count(await runtime(request), audit, record)
 
 
 def access_record(
@@ -32,11 +35,12 @@ def access_record(
     route: str,
     query: dict[str, Any],
     result_ids: list[str] | None = None,
+    event_type: EventType = EventType.AUDIT_ACCESS,
 ) -> AuditEvent:
     """The auditor's access record; a change (a sample, a finding) sends it with the request instead."""
     ids = result_ids or []
     return AuditEvent(
-        event_type=EventType.AUDIT_ACCESS,
+        event_type=event_type,
         actor=actor_of(principal),
         client_address=request.client.host if request.client else None,
         query={k: v for k, v in query.items() if v is not None},

@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from libs.common.bus import Bus
 from libs.common.contracts import auditing as c
+from libs.common.contracts.audit import EventType
 from services.gateway.api.audit.access import PROOF_TIMEOUT_S, record_access
 from services.gateway.api.deps import AuditDep, Auditor, RuntimeDep
 
@@ -70,7 +71,8 @@ async def export(
     format: Literal["csv", "json"] = "csv",
 ) -> StreamingResponse:
     """The matching records streamed as CSV or a JSON array, with the stored text each hash covers."""
-    await record_access(audit, principal, request, "audit_export", {**_filters(filters), "format": format})
+    query = {**_filters(filters), "format": format}
+    await record_access(audit, principal, request, "audit_export", query, event_type=EventType.EXPORT)
     media = "text/csv" if format == "csv" else "application/json"
     body = _csv(rt.bus, filters) if format == "csv" else _json(rt.bus, filters)
     filename = f"audit-export.{format}"

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from libs.common.audit_trail import CHANGE_TIMEOUT_S
 from libs.common.contracts import auditing as c
 from libs.common.validation import Line, Note
+from services.gateway.api.accesses import count_accesses
 from services.gateway.api.audit.access import PROOF_TIMEOUT_S, access_record, record_access
 from services.gateway.api.deps import AuditDep, Auditor, RuntimeDep
 
@@ -64,7 +65,9 @@ async def draw_sample(body: SampleBody, principal: Auditor, request: Request, rt
     """
     record = access_record(principal, request, "audit_sample_draw", body.model_dump(mode="json"))
     asked = c.SampleRequest(**body.model_dump(), drawn_by=principal.person.sub, audit=record)
-    return await rt.bus.request("alpr.audit.samples.draw", asked, c.SampleOut, timeout=PROOF_TIMEOUT_S)
+    sample = await rt.bus.request("alpr.audit.samples.draw", asked, c.SampleOut, timeout=PROOF_TIMEOUT_S)
+    await count_accesses(rt, record)
+    return sample
 
 
 @router.get("/samples/{sample_id}", response_model=c.SampleOut)
@@ -100,7 +103,9 @@ async def record_finding(
     query = {"sample_id": sample_id, "event_id": body.event_id, "verdict": body.verdict}
     record = access_record(principal, request, "audit_finding", query)
     finding = c.FindingIn(sample_id=sample_id, auditor_sub=principal.person.sub, audit=record, **body.model_dump())
-    return await rt.bus.request("alpr.audit.findings.record", finding, c.FindingOut, timeout=CHANGE_TIMEOUT_S)
+    recorded = await rt.bus.request("alpr.audit.findings.record", finding, c.FindingOut, timeout=CHANGE_TIMEOUT_S)
+    await count_accesses(rt, record)
+    return recorded
 
 
 @router.get("/samples/{sample_id}/report", response_model=c.SampleReport)
