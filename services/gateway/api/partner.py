@@ -36,7 +36,7 @@ from libs.common.oauth.errors import NO_STORE, OAuthError, oauth_error_from_body
 from libs.common.oauth.keys import PublishedKeys
 from libs.common.oauth.tokens import verify_access_token
 from libs.common.tokens import unverified_header
-from services.gateway import repository
+from services.gateway.api.accesses import count_accesses
 from services.gateway.api.deps import AuditDep, RuntimeDep, limits_of
 from services.gateway.service import check_purpose_text
 
@@ -241,7 +241,7 @@ async def partner_search(
         )
     except AlprError as err:
         raise await _refused(audit, event, err) from err
-    await _tally(rt, EventType.PARTNER_QUERY)
+    await count_accesses(rt, record)
     return reply
 
 
@@ -262,7 +262,7 @@ async def partner_hotlists(credentials: Partner, request: Request, rt: RuntimeDe
         )
     except AlprError as err:
         raise await _refused(audit, event, err) from err
-    await _tally(rt, EventType.PARTNER_QUERY)
+    await count_accesses(rt, record)
     return shared
 
 
@@ -289,10 +289,3 @@ async def put_partner_hotlist(
     except AlprError as err:
         refused = event.model_copy(update={"event_type": EventType.ACCESS_DENIED, "event_id": str(uuid.uuid4())})
         raise await _refused(audit, refused, err) from err
-
-
-async def _tally(rt: RuntimeDep, event_type: EventType) -> None:
-    """A5 counts data accesses on the gateway's side too, to compare with the records written."""
-    assert rt.uow is not None
-    async with rt.uow() as session:
-        await repository.tally_access(session, day=datetime.now(UTC).date(), event_type=event_type.value)
