@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 import httpx
 from PIL import Image
@@ -276,7 +277,8 @@ async def _left_behind(door: Door, hotlist: str, alert_id: str, mark: str) -> di
     alert = await door.send("GET", f"/v1/alerts/{alert_id}", "officer")
     disposed = alert.status_code == 200 and alert.json().get("disposition") is not None
     return {
-        "hold": await absent("/v1/holds", "officer", mark),
+        # listing holds names the case and a purpose, as any look at holds must
+        "hold": await absent(f"/v1/holds?{urlencode(_HOLD_CASE_PURPOSE)}", "officer", mark),
         "hotlist entry": await absent(f"/v1/hotlists/{hotlist}/entries", "officer", door.plate(51)),
         "alert disposition": "CHANGED" if disposed else "unchanged",
         "camera registration": await absent("/v1/admin/cameras", "admin", mark.lower()),
@@ -373,6 +375,13 @@ def _partner_search(requester: str) -> dict[str, Any]:
         "on_behalf_of": agency,
         "purpose": {"use": "stolen_or_wanted_vehicle", "case_number": "SC-2026-1187", "reason": "Stolen vehicle"},
     }
+
+
+_HOLD_CASE_PURPOSE = {
+    "use": "wanted_suspect",
+    "case_number": "SJ-2026-004211",
+    "reason": "Armed robbery suspect vehicle: checking the holds of this case",
+}
 
 
 def _hold(plate: str, justification: str) -> dict[str, Any]:
