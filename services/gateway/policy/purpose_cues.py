@@ -145,7 +145,13 @@ CARE_AS_OFFENCE = phrases(
     r"getting|had|having|receive|received|receiving|induce|induced|inducing|prescrib\w*|mail\w*|ship\w*|"
     r"distribut\w*|supplied|supplying|traveled|travelled|traveling|travelling|came|drove) (?:\w+ ){0,3}"
     r"(?:abortions?|the procedure|pills|care|treatment|hormones|blockers)",
-    r"another states?|other states?|out of state|(?:" + _US_STATES + ")",
+    # another state's law or officers asking; a car merely from another state is not this
+    r"another states?|other states?|out of state|(?:" + _US_STATES + r") (?:\w+ ){0,2}(?:police|sheriffs?|"
+    r"prosecutors?|investigators?|detectives?|officials?|authorities|da|ag|attorney general|laws?|bans?|warrants?|"
+    r"courts?|subpoenas?|agency|agencies|requests?|wants|asks?|asking|requested|officers?|deputies|troopers?|"
+    r"parents?|family)|(?:came|come|coming|traveled|travelled|traveling|travelling|drove|driven|flew|crossed|fled|"
+    r"left) (?:\w+ ){0,3}(?:from )?(?:" + _US_STATES + r")\b|(?:woman|women|girls?|patients?|teens?|minors?|"
+    r"residents?|she|they|mother|family) (?:\w+ ){0,2}from (?:" + _US_STATES + r")\b",
 )
 # The people of the care as the target, when no crime against them is named.
 CARE_PEOPLE = phrases(r"patients?|providers?|clients?|doctors?|nurses?|staff")

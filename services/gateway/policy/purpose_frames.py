@@ -69,6 +69,8 @@ LAWFUL_CONTEXT = phrases(
     r"leads?|tip|tips|sighting|occupants?|plate reader hit",
 )
 VICTIM = phrases(
+    r"(?:her|his|their|the victims?) (?:car|vehicle|truck|van|purse|wallet|phone|home|house) (?:was|were) (?:\w+ )?"
+    r"(?:stolen|taken|broken into|vandali[sz]ed|damaged|keyed|burglari[sz]ed|set on fire|shot at)",
     r"(?:raped|robbed|assaulted|attacked|beaten|shot|stabbed|threatened|kidnapped|trafficked|exploited|abused|"
     r"defrauded|scammed|extorted|struck|hit|injured|killed|murdered|harassed|stalked|run down|ran over) by",
     r"victims?|complainants?|reporting party|was (?:robbed|assaulted|beaten|shot|stabbed|attacked|carjacked|"
