@@ -30,11 +30,19 @@ def _run_along(token: str, row: str) -> bool:
     return all(c in row for c in token) and (steps == {1} or steps == {-1})
 
 
+def _repeats(token: str, size: int) -> bool:
+    """The token is one short unit over and over (a trailing part of it allowed)."""
+    unit = token[:size]
+    return (unit * (len(token) // size + 1)).startswith(token)
+
+
 def _junk(token: str) -> bool:
-    """A token that is not a word: a keyboard or alphabet run, one letter repeated, no vowel at all."""
+    """A token that is not a word: a keyboard or alphabet run, a letter or short unit repeated, no vowel."""
     if len(token) >= 3 and any(_run_along(token, row) for row in _ROWS):
         return True
     if len(token) >= 3 and len(set(token)) == 1:
+        return True
+    if len(token) >= 6 and any(_repeats(token, size) for size in (2, 3)):  # "adfadfadf", "rgrgrg"
         return True
     return len(token) >= 4 and token.isalpha() and not (set(token) & _VOWELS)
 
