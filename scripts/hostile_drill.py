@@ -1,7 +1,8 @@
 """Hostile drill (issue #21): what a hostile outsider would send, against a running `alpr up`; then a plain search.
 
 One line per probe (probe, expected, got, held or BROKEN; the probes are in scripts/hostile_probes.py), then
-`hostile: N of M held`, then an ordinary search that must answer 200. Exit code 1 if anything broke.
+`hostile: N of M held`, then an ordinary search that must answer 200 and the audit chain's verification
+(`POST /v1/audit/verify`, what `alpr audit verify` checks), which must be ok. Exit code 1 if anything broke.
 Tokens are minted with the development issuer key in the data folder, as `alpr token --role ...` mints them;
 the camera credential is `alpr token --role camera`'s, the partner's secret `.alpr/dev-partner.secret`.
 
@@ -32,7 +33,7 @@ from hostile_probes import PROBES, AuditSwitch, Door, Outcome, search_body
 from services.cli.dev_issuer import DevIssuer
 from services.cli.seed import dev_sub
 
-ROLES = ("officer", "supervisor", "admin")
+ROLES = ("officer", "supervisor", "admin", "auditor")
 
 
 class PausedAuditProcess:
@@ -68,7 +69,7 @@ class AuditByHand:
 
 
 async def run_drill(door: Door, *, out: Callable[[str], None] = print) -> bool:
-    """Every probe, one line each, the tally, then an ordinary search; True when all held and it answered 200."""
+    """Every probe, one line each, the tally, an ordinary search, the audit chain; True when all of it held."""
     outcomes: list[Outcome] = []
     for probe in PROBES:
         for outcome in await probe(door):
@@ -80,7 +81,11 @@ async def run_drill(door: Door, *, out: Callable[[str], None] = print) -> bool:
     ordinary = await door.send("POST", "/v1/searches", "officer", search_body(door.plate(20)))
     found = len(ordinary.json().get("reads", [])) if ordinary.status_code == 200 else 0
     out(f"ordinary search: {ordinary.status_code} ({found} of the drill's accepted batch reads found)")
-    return held == len(outcomes) and ordinary.status_code == 200
+    # the chain is whole after all of it: no record lost, none mangled (what `alpr audit verify` checks)
+    verified = await door.send("POST", "/v1/audit/verify", "auditor")
+    chain = verified.json() if verified.status_code == 200 else {}
+    out(f"audit verify: {verified.status_code} ok={chain.get('ok')} records={chain.get('records_checked')}")
+    return held == len(outcomes) and ordinary.status_code == 200 and chain.get("ok") is True
 
 
 async def partner_headers(http: httpx.AsyncClient, secret: str) -> dict[str, str]:

@@ -53,6 +53,7 @@ class TestHostileDrill:
         ok = await drill.run_drill(door, out=lines.append)
         report = "\n".join(lines)
         tally = next(line for line in lines if line.startswith("hostile: "))
-        assert lines[-1].startswith("ordinary search: 200"), report
+        assert lines[-2].startswith("ordinary search: 200"), report
+        assert lines[-1].startswith("audit verify: 200 ok=True"), report
         assert "BROKEN" not in report and ok, report
         assert int(tally.split()[1]) >= 60, tally
