@@ -56,7 +56,10 @@ IMMIGRATION_STATUS = phrases(
     r"(?:without|no|lacks?|lacking|has no|have no|missing) (?:legal |valid |proper |immigration )?"
     r"(?:papers|documents|documentation|status)",
     r"(?:here|in the country|in the us|in the u s|in the united states|in this country|into the country|entered|"
-    r"living here|staying|be here) (?:illegally|unlawfully|without (?:papers|permission|status|documents))",
+    r"living here|staying|be here) (?:illegally|unlawfully|without (?:papers|permission|status|documents|"
+    r"authori[sz]ation))",
+    r"(?:residing|living|present|staying|working|remaining|being) (?:\w+ ){0,3}(?:in the (?:united states|us|u s|"
+    r"country)|here) (?:without|illegally|unlawfully)",
     r"unlawful(?:ly)? (?:presence|present)|crossed the border|entered without inspection|ewi",
     r"(?:came|come|coming|crossed|crossing|sneaked|snuck|slipped) (?:across|over|through) the border",
     r"(?:permission|right|allowed|authori[sz]ed|legal right) to (?:be|live|stay|work|remain) (?:in|here)",
@@ -189,7 +192,10 @@ FIRST_AMENDMENT = phrases(
     r"political|politicians?|campaign (?:office|event|rally|headquarters|volunteers?|staff|signs?)|candidates?",
     r"elections?|voters?|polling (?:place|station)|ballots?|city council|council ?members?|town hall",
     r"democrat\w*|republican\w*|political party|petition\w*|canvassers|lobbying|lobbyists?",
-    r"(?:labou?r|trade) unions?|union (?:members?|hall|meetings?|organizers?|rally|leaders?|representatives?|"
+    r"(?:nurses|teachers|workers|drivers|janitors|farmworkers|tenants|students|employees|laborers|carpenters|"
+    r"electricians|machinists|pilots|actors|writers|grad students|dockworkers|longshoremen)s? unions?",
+    r"contract negotiations|bargaining|(?:labou?r|trade) unions?|union (?:members?|hall|meetings?|organizers?|"
+    r"rally|leaders?|representatives?|"
     r"stewards?|workers?|drive|office|vote)|unioniz\w*|strikers|on strike|strike (?:line|vote|rally|meeting)|"
     r"picket lines?",
     r"(?:teachers|workers|nurses|labou?r|general|hunger|rent|climate|student|union|school|transit)s? strikes?",

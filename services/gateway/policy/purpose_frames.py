@@ -89,7 +89,8 @@ SURVEILLANCE = phrases(
     r"trac(?:e|ed|es|ing)|(?:get|getting) a sense of|regular attendees|"
     r"monitor\w*|surveil\w*|watch\w*|keep (?:tabs|an eye|a list|track|a record|a log|records|notes)|track\w*",
     r"log\w*|record (?:every|all|each|the plates|plates|who|which)|catalog\w*|compil\w*|collect\w*|gather\w*",
-    r"loc|lka|last known (?:address|location)|addr|address(?:es)?|(?:who is|whos|who are) (?:the|this|that)",
+    r"residence|resides|reside|residing|domicile|loc|lka|last known (?:address|location)|addr|address(?:es)?|"
+    r"(?:who is|whos|who are) (?:the|this|that)",
     r"(?:make|build|create|keep|start|maintain|get|pull|run|generate|put together) (?:a |an |the )?"
     r"(?:list|roster|database|file|dossier|profile|record|inventory|census|map)",
     r"lists?|rosters?|map(?:ping)?|identify\w*|identif\w*|unmask\w*|expos\w*",
