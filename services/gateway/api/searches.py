@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -18,10 +16,10 @@ from libs.common.contracts.search import ReadSummary, SearchQuery, SearchRequest
 from libs.common.errors import AlprError, Forbidden
 from libs.common.validation import Line
 from services.gateway import repository
+from services.gateway.api.accesses import record_and_count
 from services.gateway.api.deps import AuditDep, RuntimeDep, Searcher
 from services.gateway.service import Principal, broad_reasons, check_class_limits, check_purpose
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["searches"])
 
 EXAMPLE: dict[str, Any] = {
@@ -106,30 +104,10 @@ async def search(
         details={"approval_id": body.approval_id} if body.approval_id else {},
     )
     # counted while the record is confirmed; nothing is returned unless the record is persisted
-    counted, recorded = await asyncio.gather(_tally(rt, now, 1), audit.record(event), return_exceptions=True)
-    if isinstance(recorded, BaseException):
-        if not isinstance(counted, BaseException):
-            await _uncount(rt, now)
-        raise recorded
-    if isinstance(counted, BaseException):
-        raise counted
+    await record_and_count(rt, audit, event)
     return SearchResponse(
         search_id=search_id, reads=result.reads, next_cursor=result.next_cursor, truncated=result.truncated
     )
-
-
-async def _tally(rt: RuntimeDep, now: datetime, delta: int) -> None:
-    assert rt.uow is not None
-    async with rt.uow() as session:
-        await repository.tally_access(session, day=now.date(), event_type=EventType.SEARCH.value, delta=delta)
-
-
-async def _uncount(rt: RuntimeDep, now: datetime) -> None:
-    """Take back the count of a search whose record failed: A5 compares the tally with the records."""
-    try:
-        await _tally(rt, now, -1)
-    except Exception:  # the self-check then reports the difference, which is what it is for
-        log.warning("a search was counted but its access record failed, and the count could not be taken back")
 
 
 async def _check_approval(
