@@ -178,6 +178,9 @@ FIRST_AMENDMENT = phrases(
     r"board|commission|meeting)|(?:public|community) (?:hearing|forum)|spoke (?:at|against|out)",
     r"films? (?:officers|police|cops|deputies)|filming (?:officers|police|cops|deputies|us)|(?:cop|police) ?watch\w*",
     r"tiktok\w*|content creators?|streamers?|livestream\w*",
+    r"bumper stickers?|(?:political|campaign|yard) (?:signs?|stickers?)|(?:free|pro|anti) \w+ (?:stickers?|signs?|"
+    r"flags?|shirts?|banners?)|palestin\w*|maga|mayoral|debates?|gubernatorial|gay|lesbian|lgbt\w*|queer|"
+    r"drag (?:show|brunch|queens?)",
     r"meetings?|assembly(?! line)|gatherings|(?:a|the|community|religious|political|public) gathering|"
     r"grievances?|union reps?|labou?r reps?|caucus\w*",
     r"vigils?|picket\w*|activis\w*|sit ins?|walkouts?|boycott\w*|blm|black lives matter|pride (?:parade|march|"
@@ -235,6 +238,7 @@ CURIOSITY = phrases(
     r"look (?:him|her|them) up|old (?:classmates?|friends?|flames?|acquaintances?)|classmates?|childhood friends?",
     r"(?:hot|cute|pretty|attractive|beautiful|gorgeous|sexy) (?:girl|guy|woman|man|lady|chick|dude|blonde|"
     r"brunette)s?",
+    r"(?:star|famous|pro|professional|nba|nfl|mlb|nhl) (?:player|athlete|singer|actor|rapper)s?|athletes?|rappers?",
     r"celebrit\w*|famous|dating|tinder|cheating|affair|infidelity|romantic\w*|crush|is she single|is he single",
     r"(?:see|know|find out|check) (?:what|which) (?:car )?(?:he|she|they) drives?|know who (?:he|she|"
     r"they) (?:is|are|was)",

@@ -34,7 +34,8 @@ CRIME = phrases(
     r"peeping|voyeur\w*|indecent|solicit\w* (?:a )?minors?|child (?:predator|porn\w*)|grooming|luring|lured|csam",
     r"drunk|intoxicated|under the influence|overdos\w*|dead body|bodies",
     r"hit by (?:a|an|the) (?:car|vehicle|truck|driver|van|suv)|(?:did not|didnt|failed to) stop|r[au]n down|mowed",
-    r"punch\w*|beat(?:en|ing)|struck|ran over|run over|left the scene|leaving the scene|slash\w*|chok\w*",
+    r"keyed|keying|breaking (?:into|in)|punch\w*|beat(?:en|ing)|struck|ran over|run over|left the scene|"
+    r"leaving the scene|slash\w*|chok\w*",
     r"strangl\w*|grop\w*|fights?|brawl\w*|exposed himself|exposing himself|lewd|violent\w*",
     r"lure\w*|parkinson\w*|confused|despondent|goodbye (?:texts?|notes?|messages?|letters?)|self harm|in crisis",
     r"(?:has not|hasnt|not) been (?:heard from|seen)|medical (?:condition|emergency)|off (?:his|her|"
@@ -89,6 +90,7 @@ SURVEILLANCE = phrases(
     r"trac(?:e|ed|es|ing)|(?:get|getting) a sense of|regular attendees|"
     r"monitor\w*|surveil\w*|watch\w*|keep (?:tabs|an eye|a list|track|a record|a log|records|notes)|track\w*",
     r"log\w*|record (?:every|all|each|the plates|plates|who|which)|catalog\w*|compil\w*|collect\w*|gather\w*",
+    r"who (?:is it|owns)|whose|keep (?:the |all )?(?:plates|reads|data)|scan (?:the )?(?:lot|crowd|area)",
     r"residence|resides|reside|residing|domicile|loc|lka|last known (?:address|location)|addr|address(?:es)?|"
     r"(?:who is|whos|who are) (?:the|this|that)",
     r"(?:make|build|create|keep|start|maintain|get|pull|run|generate|put together) (?:a |an |the )?"
