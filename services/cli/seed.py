@@ -8,6 +8,7 @@ from pathlib import Path
 
 import asyncpg
 
+from services.gateway.policy.training import TrainingTopic
 from services.gateway.service import new_camera_credential
 
 DEV_PEOPLE = {
@@ -44,6 +45,16 @@ async def seed_development(admin_dsn: str, data_dir: Path, *, agency: str) -> st
                 user_class,
                 now + timedelta(days=365),
                 now,
+            )
+            # the record behind that date: one course covering every topic the policy names (D2)
+            await conn.execute(
+                "INSERT INTO gateway.training_records (sub, course, topics, completed_at, expires_at, recorded_by) "
+                "SELECT $1, 'Development seed: ALPR policy training', $2, $3, $4, 'dev-seed' "
+                "WHERE NOT EXISTS (SELECT 1 FROM gateway.training_records WHERE sub = $1)",
+                dev_sub(role),
+                [t.value for t in TrainingTopic],
+                now - timedelta(minutes=1),
+                now + timedelta(days=365),
             )
         await seed_dev_partner(conn, data_dir, now=now)
         credential_file = data_dir / "dev-camera.credential"

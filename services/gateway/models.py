@@ -37,7 +37,7 @@ class Person(SQLModel, table=True):
     user_class: str | None = None
     status: str = "pending"
     status_reason: str | None = None
-    training_expires_at: datetime | None = None
+    training_expires_at: datetime | None = None  # every training topic current until then (D2)
     last_active_at: datetime | None = None
     approved_by: str | None = None
     created_at: datetime | None = None
@@ -52,6 +52,7 @@ class TrainingRecord(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     sub: str
     course: str
+    topics: list[str] = Field(sa_column=Column(ARRAY(TEXT), nullable=False))  # TrainingTopic values
     completed_at: datetime
     expires_at: datetime
     recorded_by: str

@@ -129,17 +129,6 @@ async def list_training(session: AsyncSession, *, sub: str) -> list[TrainingReco
     return list((await session.exec(query)).all())
 
 
-async def refresh_training_expiry(session: AsyncSession, *, sub: str) -> None:
-    """D2: a person is trained until the latest expiry of their records."""
-    await session.execute(
-        text(
-            "UPDATE persons SET training_expires_at = "
-            "(SELECT max(expires_at) FROM training_records WHERE sub = :sub) WHERE sub = :sub"
-        ),
-        {"sub": sub},
-    )
-
-
 async def suspend_lapsed(session: AsyncSession, *, now: datetime, inactive_days: int) -> list[tuple[str, str]]:
     """D2/D3 sweep: active people whose training expired or who were unused too long become suspended."""
     rows = await session.execute(

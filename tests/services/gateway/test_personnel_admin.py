@@ -12,6 +12,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 TRAINING = {
     "course": "ALPR use and privacy (Policy 4207)",
+    "topics": ["legal_authority", "policy", "technology", "data_security", "practical_use"],
     "completed_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
     "expires_at": (datetime.now(UTC) + timedelta(days=365)).isoformat(),
 }

@@ -11,11 +11,13 @@ from libs.common.audit_trail import RecordedChange
 from libs.common.contracts.audit import AuditEvent, EventType
 from services.gateway.api.searches import actor_of
 from services.gateway.models import Person, TrainingRecord
+from services.gateway.policy.training import topic_expiries
 from services.gateway.service import Principal
 
 
 class TrainingView(BaseModel):
     course: str
+    topics: list[str]
     completed_at: datetime
     expires_at: datetime
     recorded_by: str
@@ -33,17 +35,20 @@ class PersonView(BaseModel):
     user_class: str | None
     status: str
     status_reason: str | None
-    training_expires_at: datetime | None
+    training_expires_at: datetime | None  # every topic current until then
     last_active_at: datetime | None
     approved_by: str | None
     created_at: datetime | None
     training: list[TrainingView] = []
+    # each policy topic's latest expiry (None: never covered), shown with the records they come from
+    training_topics: dict[str, datetime | None] = {}
 
 
 def person_view(person: Person, training: list[TrainingRecord] | None = None) -> PersonView:
     return PersonView(
         **person.model_dump(exclude={"failures_cleared_at"}),
         training=[TrainingView(**t.model_dump()) for t in training or []],
+        training_topics={t.value: e for t, e in topic_expiries(training).items()} if training is not None else {},
     )
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from libs.common.validation import Line, Note
+from services.gateway.policy.training import TrainingTopic
 
 RoleName = Annotated[Line, Field(max_length=64)]
 
@@ -41,6 +42,7 @@ class TrainingIn(BaseModel):
             "examples": [
                 {
                     "course": "ALPR use and privacy (Policy 4207)",
+                    "topics": [t.value for t in TrainingTopic],
                     "completed_at": "2026-11-02T17:00:00Z",
                     "expires_at": "2027-11-02T17:00:00Z",
                 }
@@ -49,6 +51,9 @@ class TrainingIn(BaseModel):
     )
 
     course: Line = Field(min_length=3, max_length=200)
+    topics: list[TrainingTopic] = Field(
+        min_length=1, max_length=len(TrainingTopic), description="The policy's training topics this course covered"
+    )
     completed_at: AwareDatetime
     expires_at: AwareDatetime
 

@@ -17,6 +17,7 @@ from services.gateway.api.admin.changes import PersonView, person_view, record_c
 from services.gateway.api.admin.forms import PersonCreate, RolesChange, StatusNote, TrainingIn
 from services.gateway.api.deps import Admin, AuditDep, PersonnelApprover, RuntimeDep, changes_in
 from services.gateway.models import Person, TrainingRecord
+from services.gateway.policy.training import trained_until
 from services.gateway.service import Principal, check_roles, system_actor
 
 router = APIRouter(prefix="/v1/admin/persons", tags=["admin"])
@@ -107,11 +108,14 @@ async def record_training(sub: str, body: TrainingIn, principal: Admin, rt: Runt
         person = await _existing(session, sub)
         before = snapshot(person)
         record = TrainingRecord(
-            sub=sub, **body.model_dump(), recorded_by=principal.person.sub, recorded_at=datetime.now(UTC)
-        )
+            sub=sub, **body.model_dump(mode="json", include={"course", "topics"}),
+            completed_at=body.completed_at, expires_at=body.expires_at,
+            recorded_by=principal.person.sub, recorded_at=datetime.now(UTC),
+        )  # fmt: skip
         await repository.save(session, record)
-        await repository.refresh_training_expiry(session, sub=sub)
-        await session.refresh(person)
+        # D2: trained until every topic is current; the access check reads this instant
+        person.training_expires_at = trained_until(await repository.list_training(session, sub=sub))
+        await repository.save(session, person)
         if person.status == "suspended" and person.status_reason == "training_expired":
             if person.training_expires_at and person.training_expires_at > datetime.now(UTC):
                 person.status, person.status_reason = "active", None
