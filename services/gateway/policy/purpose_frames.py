@@ -34,6 +34,8 @@ CRIME = phrases(
     r"peeping|voyeur\w*|indecent|solicit\w* (?:a )?minors?|child (?:predator|porn\w*)|grooming|luring|lured|csam",
     r"drunk|intoxicated|under the influence|overdos\w*|dead body|bodies",
     r"hit by (?:a|an|the) (?:car|vehicle|truck|driver|van|suv)|(?:did not|didnt|failed to) stop|r[au]n down|mowed",
+    r"fired (?:\w+ )?(?:shots|rounds|a gun|a weapon|at)|opened fire|firing at|threw (?:\w+ ){0,2}(?:through|at)",
+    r"thrown (?:through|at)|bricks?|rocks? through|windows? (?:smashed|broken|shattered)",
     r"keyed|keying|breaking (?:into|in)|punch\w*|beat(?:en|ing)|struck|ran over|run over|left the scene|"
     r"leaving the scene|slash\w*|chok\w*",
     r"strangl\w*|grop\w*|fights?|brawl\w*|exposed himself|exposing himself|lewd|violent\w*",
