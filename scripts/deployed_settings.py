@@ -4,7 +4,8 @@ The overlay is rendered as scripts/validate_k8s.py renders it. Each service gets
 environment (the ConfigMaps it reads with envFrom, its literal values, `$(VAR)` references expanded);
 NATS runs the deployment's nats.conf with its per-service users. What the repository does not hold is
 made here: Secrets get development values (random hex passwords, a local audit signing key), the
-identity provider's JWKS is the development issuer's, and cluster addresses become local ones.
+identity provider's JWKS is a stand-in key (a production gateway refuses the development issuer's), and
+cluster addresses become local ones.
 """
 
 from __future__ import annotations

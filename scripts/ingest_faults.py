@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -26,6 +27,9 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jose import jwk
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from deployed_settings import DeployedSettings, LocalEndpoints
@@ -35,6 +39,19 @@ from services.cli.seed import seed_development
 from services.cli.stack import LocalStack
 
 SERVICES = ("audit", "records", "gateway")
+
+
+def stand_in_provider_keys(folder: Path) -> Path:
+    """The identity provider's JWKS for an overlay's settings: a key of its own, for a production gateway
+    refuses the development issuer's. The drill posts as a camera, so no token is ever signed with it."""
+    path = folder / "jwks.json"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        public = ec.generate_private_key(ec.SECP256R1()).public_key()
+        pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        key = {**jwk.construct(pem, "ES256").to_dict(), "kid": "stand-in-provider", "use": "sig", "alg": "ES256"}
+        path.write_text(json.dumps({"keys": [key]}))
+    return path
 
 
 class DeployedNats(EmbeddedNats):
@@ -89,7 +106,7 @@ class Drill:
         return LocalEndpoints(
             nats_url=self.stack.nats.url,
             postgres_netloc=f"127.0.0.1:{self.stack.pg.port}",
-            jwks_path=self.stack.issuer.jwks_path,
+            jwks_path=stand_in_provider_keys(self.stack.data_dir / "stand-in-provider"),
             audit_signing_key=self.stack.audit_signing_key(),
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,9 @@ from jose.exceptions import ExpiredSignatureError, JOSEError, JWTClaimsError, JW
 from libs.common.errors import Unauthenticated
 
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
+# The development identity (`alpr up`, `alpr token`): its issuer and the mark on its key ids. Refused in production.
+DEVELOPMENT_ISSUER = "http://127.0.0.1/dev-issuer"
+DEVELOPMENT_KID_PREFIX = "dev-"
 # The header members we read before the signature is checked; each must be a string when present.
 _TEXT_HEADER_MEMBERS = ("alg", "kid", "typ", "cty")
 
@@ -33,6 +37,15 @@ def unverified_header(token: str) -> dict[str, Any]:
     return header
 
 
+def is_development_jwks(path: Path) -> bool:
+    """Whether a JWKS file holds a development issuer's key (its `kid` carries the development mark)."""
+    try:
+        keys = json.loads(path.read_text()).get("keys", [])
+    except (OSError, ValueError, AttributeError):
+        return False  # unreadable: the verifier refuses to start on it
+    return any(str(key.get("kid", "")).startswith(DEVELOPMENT_KID_PREFIX) for key in keys if isinstance(key, dict))
+
+
 class TokenVerifier:
     """Verifies bearer tokens from one issuer; every failure is the same 401 to the caller."""
 
@@ -44,11 +57,17 @@ class TokenVerifier:
         audience: str,
         algorithms: tuple[str, ...] = ASYMMETRIC_ALGORITHMS,
         leeway_s: int = 30,
+        max_lifetime_s: int | None = None,
+        refuse_development: bool = False,
     ) -> None:
         self.issuer = issuer
         self.audience = audience
         self.algorithms = algorithms
         self.leeway_s = leeway_s
+        # exp − iat at most this (a token without iat is refused); None: no bound (not for people's tokens)
+        self.max_lifetime_s = max_lifetime_s
+        # production: a development key id or issuer is refused whatever the JWKS holds
+        self.refuse_development = refuse_development
         self._keys = {k["kid"]: k for k in jwks.get("keys", []) if "kid" in k}
 
     @classmethod
@@ -63,13 +82,15 @@ class TokenVerifier:
             raise Unauthenticated("algorithm not allowed", code="invalid_token", reason="algorithm")
         if typ is not None and str(header.get("typ", "")).lower() != typ:
             raise Unauthenticated("wrong token type", code="invalid_token", reason="typ")
+        if self.refuse_development and str(header.get("kid", "")).startswith(DEVELOPMENT_KID_PREFIX):
+            raise Unauthenticated("development token", code="invalid_token", reason="development")
         key = self._keys.get(header.get("kid", ""))
         if key is None:
             raise Unauthenticated("unknown key id", code="invalid_token", reason="kid")
         if key.get("alg") and key["alg"] != alg:
             raise Unauthenticated("key and algorithm differ", code="invalid_token", reason="algorithm")
         try:
-            return jwt.decode(
+            claims = jwt.decode(
                 token,
                 jwk.construct(key, alg),
                 algorithms=[alg],
@@ -85,7 +106,21 @@ class TokenVerifier:
             )
         except ExpiredSignatureError as exc:
             raise Unauthenticated("token expired", code="invalid_token", reason="expired") from exc
-        except JWTClaimsError as exc:
+        except (JWTClaimsError, TypeError) as exc:  # jose meets a null iat or exp as a TypeError
             raise Unauthenticated("token claims refused", code="invalid_token", reason="claims") from exc
         except JWTError as exc:
             raise Unauthenticated("token refused", code="invalid_token", reason="signature") from exc
+        if self.refuse_development and claims.get("iss") == DEVELOPMENT_ISSUER:
+            raise Unauthenticated("development token", code="invalid_token", reason="development")
+        self._check_lifetime(claims)
+        return claims
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        """A bounded lifetime from an issue time that is not in the future; without iat it cannot be bounded."""
+        if self.max_lifetime_s is None:
+            return
+        iat, exp = claims.get("iat"), claims.get("exp")
+        if not isinstance(iat, int | float) or isinstance(iat, bool) or not isinstance(exp, int | float):
+            raise Unauthenticated("token without an issue time", code="invalid_token", reason="lifetime")
+        if iat > time.time() + self.leeway_s or exp - iat > self.max_lifetime_s:
+            raise Unauthenticated("token lifetime refused", code="invalid_token", reason="lifetime")

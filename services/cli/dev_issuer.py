@@ -12,7 +12,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import jwk, jwt
 
-DEV_ISSUER = "http://127.0.0.1/dev-issuer"
+from libs.common.tokens import DEVELOPMENT_ISSUER, DEVELOPMENT_KID_PREFIX
+
+DEV_ISSUER = DEVELOPMENT_ISSUER
 DEV_AUDIENCE = "alpr-gateway"
 
 
@@ -38,7 +40,7 @@ class DevIssuer:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         public_jwk = jwk.construct(public, "RS256").to_dict()
-        public_jwk.update(kid=f"dev-{uuid.uuid4().hex[:8]}", use="sig", alg="RS256")
+        public_jwk.update(kid=f"{DEVELOPMENT_KID_PREFIX}{uuid.uuid4().hex[:8]}", use="sig", alg="RS256")
         self.jwks_path.write_text(json.dumps({"keys": [public_jwk]}, indent=2))
 
     @property

@@ -27,6 +27,21 @@ def _app_factory(service: str):  # type: ignore[no-untyped-def]
     return create_app
 
 
+def proxy_options(setting: str) -> dict[str, object]:
+    """uvicorn's proxy handling from ALPR_TRUSTED_PROXIES, the rule the gateway applies (libs/common/proxies.py).
+
+    Left to itself uvicorn believes X-Forwarded-For from 127.0.0.1 (or FORWARDED_ALLOW_IPS): a caller on the
+    same machine could name any address. With no trusted proxy it reads no forwarding header at all.
+    """
+    from libs.common.proxies import trusted_networks
+
+    try:
+        trusted = [str(network) for network in trusted_networks(setting)]
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -46,6 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         log_level=os.environ.get("ALPR_LOG_LEVEL", "info"),
         access_log=False,
         timeout_graceful_shutdown=10,
+        **proxy_options(os.environ.get("ALPR_TRUSTED_PROXIES", "")),  # type: ignore[arg-type]
     )
 
 
@@ -72,6 +88,9 @@ def cmd_token(args: argparse.Namespace) -> None:
     from services.cli.dev_issuer import DevIssuer
     from services.cli.seed import dev_sub
 
+    if os.environ.get("ALPR_ENVIRONMENT", "development").strip().lower() == "production":
+        # the development identity has no place in production: the gateway there refuses its tokens too
+        raise SystemExit("alpr token: development tokens and credentials are refused in production")
     data = Path(args.data_dir)
     if args.role == "camera":
         path = data / "dev-camera.credential"
@@ -116,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["officer", "analyst", "supervisor", "admin", "auditor", "custodian", "camera"],
     )
     token.add_argument("--sub", default=None)
-    token.add_argument("--ttl", type=int, default=3600)
+    token.add_argument("--ttl", type=int, default=3600, help="seconds; the gateway refuses over 12 h by default")
     token.add_argument("--data-dir", default=str(DATA_DIR))
     token.set_defaults(func=cmd_token)
 

@@ -16,6 +16,7 @@ from libs.common.audit_trail import AuditTrail
 from libs.common.bus import Bus
 from libs.common.contracts.errors import ERROR_RESPONSES
 from libs.common.db import UnitOfWork, create_engine
+from libs.common.proxies import believe_forwarded
 from libs.common.telemetry import setup_tracing
 from libs.common.tokens import TokenVerifier
 from libs.common.web import Runtime, install_common
@@ -47,11 +48,27 @@ class GatewayApp(FastAPI):
     for a direct path that runs the same checks and handler (see api/camera_posts.py)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        runtime = getattr(self.state, "runtime", None)
+        if runtime is not None and scope["type"] != "lifespan":
+            believe_forwarded(scope, runtime.settings.trusted_proxies)  # the one decision of the client's address
         found = camera_posts.camera_post(scope)
         if found is None:
             await super().__call__(scope, receive, send)
         else:
             await camera_posts.serve_camera_post(self, *found, scope, receive, send)
+
+
+def token_verifier(cfg: GatewaySettings) -> TokenVerifier:
+    """People's tokens: the identity provider's keys, a bounded lifetime, the development identity refused
+    in production (as the settings refuse it at start-up)."""
+    assert cfg.oidc_jwks_path is not None
+    return TokenVerifier.from_file(
+        cfg.oidc_jwks_path,
+        issuer=cfg.oidc_issuer,
+        audience=cfg.oidc_audience,
+        max_lifetime_s=cfg.max_token_lifetime_s,
+        refuse_development=cfg.is_production,
+    )
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -60,8 +77,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        assert cfg.oidc_jwks_path is not None
-        verifier = TokenVerifier.from_file(cfg.oidc_jwks_path, issuer=cfg.oidc_issuer, audience=cfg.oidc_audience)
+        verifier = token_verifier(cfg)
         engine = create_engine(cfg.database_url.get_secret_value(), schema="gateway")
         bus = await Bus.connect(
             cfg.nats_url,

@@ -52,17 +52,26 @@ async def touch_person(session: AsyncSession, *, sub: str, now: datetime) -> Non
     )
 
 
-async def record_auth_failure(session: AsyncSession, *, sub: str, reason: str, now: datetime) -> int:
-    """Store a failed authentication and return the failures in the lockout window."""
+async def record_auth_failure(
+    session: AsyncSession, *, sub: str, reason: str, now: datetime, token_digest: str | None = None
+) -> int:
+    """Store a failed authentication; return the distinct tokens that failed in the lockout window.
+
+    Every attempt stays as evidence, but a token replayed counts once: five replays of one expired token
+    are one failure of its owner, not five.
+    """
     await session.execute(
-        text("INSERT INTO auth_failures (sub, reason, failed_at) VALUES (:sub, :reason, :now)"),
-        {"sub": sub, "reason": reason, "now": now},
+        text(
+            "INSERT INTO auth_failures (sub, reason, failed_at, token_digest) "
+            "VALUES (:sub, :reason, :now, :token_digest)"
+        ),
+        {"sub": sub, "reason": reason, "now": now, "token_digest": token_digest},
     )
     return int(
         (
             await session.execute(
                 text(
-                    "SELECT count(*) FROM auth_failures WHERE sub = :sub "
+                    "SELECT count(DISTINCT coalesce(token_digest, id::text)) FROM auth_failures WHERE sub = :sub "
                     "AND failed_at > CAST(:now AS timestamptz) - interval '15 minutes' "
                     "AND failed_at > coalesce((SELECT failures_cleared_at FROM persons WHERE sub = :sub), "
                     "'-infinity')"

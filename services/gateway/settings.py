@@ -7,13 +7,16 @@ from pathlib import Path
 from pydantic import model_validator
 
 from libs.common.case_numbers import DEPARTMENT_CASE_NUMBER_PATTERN, pattern_problem
+from libs.common.proxies import trusted_networks
 from libs.common.settings import RetentionSettings
+from libs.common.tokens import DEVELOPMENT_ISSUER, is_development_jwks
 
 DEFAULT_VAGUE_REASONS = "investigation,investigate,test,testing,curious,check,checking,just looking,n/a,na,none,misc"
 
 
 class GatewaySettings(RetentionSettings):
-    oidc_issuer: str = "http://127.0.0.1/dev-issuer"
+    # no default: the identity provider is named (a default would be the development issuer)
+    oidc_issuer: str = ""
     oidc_audience: str = "alpr-gateway"
     oidc_jwks_path: Path | None = None
     dev_issuer_enabled: bool = False
@@ -28,6 +31,14 @@ class GatewaySettings(RetentionSettings):
     inactivity_suspend_days: int = 90
     lockout_failures: int = 5
     lockout_window_s: int = 900
+    # a person's token lives at most this long from its iat; a token without iat is refused
+    max_token_lifetime_s: int = 12 * 3600
+    # comma-separated CIDRs of our ingress: the only peers whose X-Forwarded-For is believed (libs/common/proxies.py)
+    trusted_proxies: str = ""
+    # wrong camera or partner client secrets: after this many in the window, 429 (secret_failures.py)
+    secret_failures_per_client: int = 10
+    secret_failures_per_address: int = 50
+    secret_failure_window_s: int = 600
     rate_person_per_minute: int = 120
     rate_camera_per_second: int = 2000
     rate_partner_per_minute: int = 600
@@ -41,10 +52,25 @@ class GatewaySettings(RetentionSettings):
 
     @model_validator(mode="after")
     def _no_dev_identity_in_production(self) -> GatewaySettings:
-        if self.is_production and self.dev_issuer_enabled:
-            raise ValueError("the development token issuer cannot be enabled in production")
+        if not self.oidc_issuer:
+            raise ValueError("ALPR_OIDC_ISSUER is required (the identity provider)")
         if self.oidc_jwks_path is None:
             raise ValueError("ALPR_OIDC_JWKS_PATH is required (the identity provider's keys)")
+        if self.is_production and self.dev_issuer_enabled:
+            raise ValueError("the development token issuer cannot be enabled in production")
+        if self.is_production and self.oidc_issuer == DEVELOPMENT_ISSUER:
+            raise ValueError("ALPR_OIDC_ISSUER is the development issuer, refused in production")
+        if self.is_production and is_development_jwks(self.oidc_jwks_path):
+            raise ValueError("ALPR_OIDC_JWKS_PATH holds the development issuer's keys, refused in production")
+        return self
+
+    @model_validator(mode="after")
+    def _sane_limits(self) -> GatewaySettings:
+        trusted_networks(self.trusted_proxies)  # ValueError names an entry that is not a CIDR
+        if not 60 <= self.max_token_lifetime_s <= 24 * 3600:
+            raise ValueError("ALPR_MAX_TOKEN_LIFETIME_S must be 60..86400 seconds")
+        if min(self.secret_failures_per_client, self.secret_failures_per_address, self.secret_failure_window_s) < 1:
+            raise ValueError("ALPR_SECRET_FAILURES_* must be at least 1")
         return self
 
     @model_validator(mode="after")

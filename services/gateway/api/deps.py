@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from services.gateway import repository
 from services.gateway.ingest.credentials import camera_credentials_of
 from services.gateway.models import Camera
 from services.gateway.ratelimit import GatewayLimits
+from services.gateway.secret_failures import count_secret_failure, secret_failures_of
 from services.gateway.service import (
     LAPSES,
     Principal,
@@ -151,7 +153,9 @@ async def _count_failure(rt: Runtime, token: str, reason: str, now: datetime) ->
         person = await repository.get_person(session, sub=sub)
         if person is None:
             return
-        failures = await repository.record_auth_failure(session, sub=sub, reason=reason, now=now)
+        failures = await repository.record_auth_failure(
+            session, sub=sub, reason=reason, now=now, token_digest=token_digest(token)
+        )
         if failures >= rt.settings.lockout_failures and person.status == "active":
             await repository.set_status(session, sub=sub, status="locked", reason="failed_authentications")
             locked = True
@@ -165,6 +169,15 @@ async def _count_failure(rt: Runtime, token: str, reason: str, now: datetime) ->
             details={"reason": reason, "failures_in_window": failures, "locked": locked},
         )
     )
+
+
+def token_digest(token: str) -> str:
+    """What names one token: its signed part (header and claims), which a replay cannot alter and keep valid.
+
+    The signature's base64 is left out: its last character has spare bits, so one token has several spellings.
+    """
+    signed = token.rpartition(".")[0]
+    return hashlib.sha256(signed.encode()).hexdigest()
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
@@ -210,6 +223,8 @@ def _camera_credential(request: Request) -> str:
 async def current_camera(request: Request, rt: RuntimeDep) -> Camera:
     """A registered, enabled camera whose credential matches; unknown or disabled ones are counted."""
     credential_id, _, secret = _camera_credential(request).partition(".")
+    address = request.client.host if request.client else "unknown"
+    secret_failures_of(rt).check("camera", client_id=credential_id, address=address)
 
     async def lookup() -> Camera | None:
         assert rt.uow is not None
@@ -220,6 +235,7 @@ async def current_camera(request: Request, rt: RuntimeDep) -> Camera:
     camera = await camera_credentials_of(rt).get(credential_id, lookup)
     if camera is None or not camera_secret_matches(camera, secret):
         metrics.DENIED.labels("camera_unknown").inc()
+        await count_secret_failure(rt, "camera", client_id=credential_id, address=address)
         raise Unauthenticated("unknown camera credential", code="unauthenticated")
     if not camera.enabled:
         metrics.DENIED.labels("camera_disabled").inc()

@@ -38,6 +38,7 @@ from libs.common.oauth.tokens import verify_access_token
 from libs.common.tokens import unverified_header
 from services.gateway.api.accesses import count_accesses
 from services.gateway.api.deps import AuditDep, RuntimeDep, limits_of
+from services.gateway.secret_failures import claimed_client_id, count_secret_failure, secret_failures_of
 from services.gateway.service import check_purpose_text
 
 router = APIRouter(tags=["partner"])
@@ -159,6 +160,7 @@ _OAUTH_REFUSALS: dict[int | str, dict[str, Any]] = {
 @router.post("/oauth/token", response_model=TokenReply, responses=_OAUTH_REFUSALS, openapi_extra=TOKEN_FORM)
 async def token(request: Request, rt: RuntimeDep) -> JSONResponse:
     """OAuth 2.0 client credentials (`client_secret_basic` or `private_key_jwt`); errors per RFC 6749 §5.2."""
+    address, client_id = request.client.host if request.client else "unknown", ""
     try:
         if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
             raise OAuthError("invalid_request", f"The body must be {FORM}")
@@ -167,19 +169,22 @@ async def token(request: Request, rt: RuntimeDep) -> JSONResponse:
             if not isinstance(value, str):
                 raise OAuthError("invalid_request", "Only form fields are accepted")
             fields.setdefault(name, []).append(value)
+        client_id = claimed_client_id(request.headers.get("authorization"), fields)
+        secret_failures_of(rt).check("partner", client_id=client_id, address=address)
         asked = TokenRequest(
             form=fields,
             authorization=request.headers.get("authorization"),
             token_endpoint=str(request.url.replace(query="", fragment="")),
         )
         reply = await rt.bus.request(sharing_subject("token"), asked, TokenReply)
-    except OAuthError as err:
-        return _oauth_error(err)
     except AlprError as err:
         rebuilt = oauth_error_from_body({"error": err.code, "error_description": err.message})
-        if rebuilt is None:
+        refused = err if isinstance(err, OAuthError) else rebuilt
+        if refused is None:
             raise
-        return _oauth_error(rebuilt)
+        if refused.code == "invalid_client":
+            await count_secret_failure(rt, "partner", client_id=client_id, address=address)
+        return _oauth_error(refused)
     return JSONResponse(reply.model_dump(), headers=NO_STORE)
 
 

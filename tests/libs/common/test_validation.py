@@ -107,7 +107,7 @@ class TestRetentionSettings:
         values = {"retention_days": 200, "backup_window_days": 30, "clock_skew_s": 120}
         jwks = tmp_path / "jwks.json"
         jwks.write_text('{"keys": []}')
-        gateway = GatewaySettings(**self.ENV, **values, oidc_jwks_path=jwks)
+        gateway = GatewaySettings(**self.ENV, **values, oidc_jwks_path=jwks, oidc_issuer="https://sso.example.org/alpr")
         records = RecordsSettings(**self.ENV, **values)
         assert gateway.active_retention_days == records.active_retention_days == 170
         assert gateway.clock_skew_s == records.clock_skew_s == 120
