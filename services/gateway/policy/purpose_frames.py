@@ -36,6 +36,9 @@ CRIME = phrases(
     r"hit by (?:a|an|the) (?:car|vehicle|truck|driver|van|suv)|(?:did not|didnt|failed to) stop|r[au]n down|mowed",
     r"fired (?:\w+ )?(?:shots|rounds|a gun|a weapon|at)|opened fire|firing at|threw (?:\w+ ){0,2}(?:through|at)",
     r"thrown (?:through|at)|bricks?|rocks? through|windows? (?:smashed|broken|shattered)",
+    r"ran (?:\w+ ){0,2}over|grabbed|sideswip\w*|rear ?ended|collided|hit (?:a|an|the|two|his|her) (?:parked )?"
+    r"(?:car|cars|vehicle|pedestrian|cyclist|bicyclist|child|kid|man|woman|person|bus|pole|house|fence|officer)",
+    r"set (?:\w+ ){0,3}on fire|on fire|torched|burned|burnt|beat|beats|kicked|slapped|strangled|dragged",
     r"keyed|keying|breaking (?:into|in)|punch\w*|beat(?:en|ing)|struck|ran over|run over|left the scene|"
     r"leaving the scene|slash\w*|chok\w*",
     r"strangl\w*|grop\w*|fights?|brawl\w*|exposed himself|exposing himself|lewd|violent\w*",

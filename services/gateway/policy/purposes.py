@@ -127,8 +127,11 @@ def _crime(reason: _Reason) -> str | None:
 def _lawful_frame(reason: _Reason) -> bool:
     """A crime, a victim, a person at risk, a protective detail, or at least an incident told as one."""
     lawful = (frame.CRIME, frame.LEGAL_PROCESS, frame.VICTIM, frame.PROTECTION, frame.LAWFUL_CONTEXT)
-    if any(reason.find(p) for p in lawful):
-        return True
+    return any(reason.find(p) for p in lawful) or _incident(reason)
+
+
+def _incident(reason: _Reason) -> bool:
+    """Something done (a verb in the past) to or by a person or a vehicle."""
     return bool(reason.find(frame.EVENT_VERB) and reason.find(frame.EVENT_SUBJECT))
 
 
@@ -162,7 +165,10 @@ def _care(reason: _Reason) -> Verdict:
         return Verdict(Outcome.PROHIBITED, Category.CARE, care)
     if _crime(reason) or reason.find(frame.PROTECTION):
         return ALLOW
-    return Verdict(Outcome.PROHIBITED, Category.CARE, reason.find(cue.CARE_PEOPLE) or care)
+    if reason.find(frame.SURVEILLANCE) or not _incident(reason):
+        return Verdict(Outcome.PROHIBITED, Category.CARE, reason.find(cue.CARE_PEOPLE) or care)
+    # an incident at a place of care, told in words we do not know as a crime: rephrase, no flag
+    return Verdict(Outcome.UNCLEAR, Category.CARE, care)
 
 
 def _first_amendment(reason: _Reason) -> Verdict:

@@ -197,6 +197,22 @@ class TestCombinations:
         ]
         assert refused == []
 
+    ACTS = ("Two men beat a teenager", "A driver ran a man over", "Someone set a car on fire", "Suspect threw a brick")
+
+    def test_a_crime_told_with_a_verb_at_a_sensitive_place_is_allowed(self) -> None:
+        refused = [
+            reason
+            for act in self.ACTS
+            for place in self.PLACES
+            for reason in (f"{act} outside {place}, then drove away",)
+            if classify(reason).outcome is not Outcome.ALLOW
+        ]
+        assert refused == []
+
+    def test_an_incident_at_a_clinic_in_words_we_do_not_know_is_sent_back_not_flagged(self) -> None:
+        verdict = classify("A man heckled a nurse outside the Planned Parenthood clinic and drove off")
+        assert verdict.outcome is Outcome.UNCLEAR and verdict.category is Category.CARE
+
     def test_a_search_aimed_at_a_sensitive_place_is_prohibited(self) -> None:
         places = [p for p in self.PLACES if "ICE" not in p and "tow" not in p and "bail" not in p]
         allowed = [
