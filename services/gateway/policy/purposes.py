@@ -149,7 +149,9 @@ def _immigration(reason: _Reason) -> Verdict:
         return Verdict(Outcome.PROHIBITED, Category.IMMIGRATION, status)
     people = plain.find(cue.IMMIGRATION_PEOPLE)
     if people and not _crime(reason):
-        return Verdict(Outcome.PROHIBITED, Category.IMMIGRATION, people)
+        # the people as the search's target; beside an incident we cannot read as a crime, rephrase
+        aimed = reason.find(frame.SURVEILLANCE) or not _incident(reason)
+        return Verdict(Outcome.PROHIBITED if aimed else Outcome.UNCLEAR, Category.IMMIGRATION, people)
     place = reason.find(cue.IMMIGRATION_PLACE)
     if place:
         return _sensitive_place(reason, Category.IMMIGRATION, place)
