@@ -60,6 +60,11 @@ async def get_proposal(session: AsyncSession, *, proposal_id: str, for_update: b
     return (await session.exec(query)).first()
 
 
+async def pending_proposals(session: AsyncSession) -> list[ProposalRow]:
+    query = select(ProposalRow).where(col(ProposalRow.status) == "pending")
+    return list((await session.exec(query.order_by(col(ProposalRow.proposed_at)))).all())
+
+
 async def proposals_for(session: AsyncSession, *, agreement_id: str) -> list[ProposalRow]:
     query = select(ProposalRow).where(col(ProposalRow.agreement_id) == agreement_id)
     return list((await session.exec(query.order_by(col(ProposalRow.proposed_at)))).all())

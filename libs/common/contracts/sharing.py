@@ -258,6 +258,16 @@ class AgreementLookup(BaseModel):
     agreement_id: str
 
 
+class ProposalLookup(BaseModel):
+    proposal_id: Line  # from the path: any length there is a lookup that finds nothing, not a 500
+
+
+class ProposalList(BaseModel):
+    """Proposals waiting for the custodian, oldest first."""
+
+    proposals: list[ProposalView]
+
+
 class AgreementView(BaseModel):
     """One version of an agreement, with its status as of now."""
 

@@ -25,6 +25,8 @@ from libs.common.contracts.sharing import (
     PartnerIn,
     PartnerList,
     PartnerView,
+    ProposalList,
+    ProposalLookup,
     ProposalView,
     ProposeRequest,
     RevokeRequest,
@@ -162,6 +164,19 @@ async def approve_proposal(
         rt, audit, principal, request, action="agreements.approve", body=asked, reply=ProposalView,
         event_type=EventType.AGREEMENT_CHANGE,
     )  # fmt: skip
+
+
+@router.get("/agreement-proposals", response_model=ProposalList)
+async def pending_proposals(principal: Staff, rt: RuntimeDep) -> ProposalList:
+    """Proposals waiting for the custodian, each with the agency's kind and ORI and the document's digest."""
+    return await rt.bus.request(sharing_subject("proposals.pending"), Empty(), ProposalList)
+
+
+@router.get("/agreement-proposals/{proposal_id}", response_model=ProposalView)
+async def proposal(proposal_id: str, principal: Staff, rt: RuntimeDep) -> ProposalView:
+    """What the custodian approves: the terms, the agency (ORI, name, kind) and the signed document's digest."""
+    lookup = ProposalLookup(proposal_id=proposal_id)
+    return await rt.bus.request(sharing_subject("proposals.get"), lookup, ProposalView)
 
 
 @router.get("/agreements", response_model=AgreementList)

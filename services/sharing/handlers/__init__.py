@@ -16,6 +16,7 @@ from libs.common.contracts.sharing import (
     PartnerCreate,
     PartnerHotlistPut,
     PartnerSearchRequest,
+    ProposalLookup,
     ProposeRequest,
     RevokeRequest,
     TokenRequest,
@@ -40,6 +41,8 @@ async def register(bus: Bus, partners: PartnerDesk, agreements: AgreementDesk) -
         ("agreements.approve", DecideRequest, agreements.approve),
         ("agreements.get", AgreementLookup, agreements.history),
         ("agreements.list", Empty, agreements.list_agreements),
+        ("proposals.get", ProposalLookup, agreements.proposal),
+        ("proposals.pending", Empty, agreements.pending),
         ("clients.create", ClientCreate, agreements.create_client),
     ]
     for action, model, handler in routes:

@@ -26,6 +26,8 @@ from libs.common.contracts.sharing import (
     PartnerCreate,
     PartnerList,
     PartnerView,
+    ProposalList,
+    ProposalLookup,
     ProposalView,
     ProposeRequest,
     Revoked,
@@ -173,6 +175,19 @@ class AgreementDesk:
             versions=[agreement_view(agreement_of(v), now) for v in versions],
             proposals=[proposal_view(p) for p in proposals],
         )
+
+    async def proposal(self, request: ProposalLookup) -> ProposalView:
+        """One proposal as the custodian decides on it: the agency's kind and ORI, the document's digest."""
+        async with self.uow() as session:
+            stored = await repository.get_proposal(session, proposal_id=request.proposal_id)
+        if stored is None:
+            raise NotFound("No such proposal", code="proposal_not_found")
+        return proposal_view(stored)
+
+    async def pending(self, _: Empty) -> ProposalList:
+        """The proposals waiting for the custodian."""
+        async with self.uow() as session:
+            return ProposalList(proposals=[proposal_view(p) for p in await repository.pending_proposals(session)])
 
     async def list_agreements(self, _: Empty) -> AgreementList:
         now = datetime.now(UTC)

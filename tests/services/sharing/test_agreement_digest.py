@@ -80,6 +80,13 @@ class TestApprovalThroughTheApi:
         )
         [seen] = history.json()["proposals"]
         assert (seen["partner"], seen["document_sha256"]) == (shown, DOCUMENT_SHA256)
+        one = await system.gateway.get(
+            f"/v1/admin/agreement-proposals/{pending['id']}", headers=system.token("custodian")
+        )
+        assert one.status_code == 200, one.text
+        assert (one.json()["partner"], one.json()["document_sha256"]) == (shown, DOCUMENT_SHA256)
+        waiting = await system.gateway.get("/v1/admin/agreement-proposals", headers=system.token("custodian"))
+        assert [p["partner"] for p in waiting.json()["proposals"] if p["id"] == pending["id"]] == [shown]
 
         approved = await partners.approve(pending["id"])
         assert approved["partner"] == shown and approved["document_sha256"] == DOCUMENT_SHA256
@@ -107,3 +114,14 @@ class TestApprovalThroughTheApi:
         terms = {k: v for k, v in partners.terms(ori).items() if k != "document_sha256"}
         response = await system.gateway.post("/v1/admin/agreements", json=terms, headers=system.token("admin"))
         assert response.status_code == 422, response.text
+
+    async def test_proposals_are_shown_to_staff_only_and_an_unknown_one_is_not_found(self, system) -> None:
+        officer = await system.gateway.get("/v1/admin/agreement-proposals", headers=system.token("officer"))
+        assert officer.status_code == 403
+        for bad in ("nope", "' OR 1=1 --", "x" * 300, "%00", "%E2%80%8B"):
+            unknown = await system.gateway.get(
+                f"/v1/admin/agreement-proposals/{bad}", headers=system.token("custodian")
+            )
+            assert unknown.status_code in (404, 422), (bad, unknown.text)
+        unknown = await system.gateway.get("/v1/admin/agreement-proposals/nope", headers=system.token("custodian"))
+        assert unknown.json()["error"]["code"] == "proposal_not_found"
