@@ -32,7 +32,8 @@ _RELATIONS = (
 # Immigration: acts and agencies of immigration enforcement (never a lawful reason to search here).
 IMMIGRATION_ENFORCEMENT = phrases(
     r"deport\w*",
-    r"removal (?:orders?|proceedings?|cases?|operations?|flights?|hearings?|warrants?|targets?)",
+    r"removal (?:units?|teams?|division|office|orders?|proceedings?|cases?|operations?|flights?|hearings?|"
+    r"warrants?|targets?)",
     r"(?:ordered|order of|orders of|subject to|facing|pending|for) (?:removal|deportation)",
     r"removable",
     r"enforcement and removal",
@@ -64,14 +65,15 @@ IMMIGRATION_STATUS = phrases(
     r"(?:came|come|coming|crossed|crossing|sneaked|snuck|slipped) (?:across|over|through) the border",
     r"(?:permission|right|allowed|authori[sz]ed|legal right) to (?:be|live|stay|work|remain) (?:in|here)",
     r"immigration",
-    r"sanctuary",
+    r"sanctuary|asylum (?:claims?|cases?|applications?|hearings?|requests?|denied)|denied asylum",
 )
 # Immigration: words for the people; with a crime named they describe a victim or a suspect, alone a target.
 IMMIGRATION_PEOPLE = phrases(
     r"undocumented|illegal (?:aliens?|immigrants?|migrants?)|illegals|aliens?|non ?citizens?|foreign nationals?",
     r"(?:an|the|on|locate|find|this|some|of) illegal(?= (?:for|from|who|in|at|that|living|working)|$)",
     r"(?:suspected of being|might be|may be|are all|probably|is an?|are) illegals?",
-    r"migrants?|immigrants?|asylum seekers?|nationals|day labou?rers?",
+    r"migrants?|immigrants?|asylum seekers?|nationals|day labou?rers?|\w+(?:an|ese|ish|i) national(?! (?:guard|park|"
+    r"bank|city|forest|anthem|holiday|weather|championship|title|team|news|origin))",
 )
 # Immigration words that name a place or a service, which a lawful reason may mention as a location.
 IMMIGRATION_PLACE = re.compile(
@@ -134,7 +136,7 @@ CARE = phrases(
     r"reproductive (?:health|care|rights|clinic|clinics|services|healthcare|freedom)",
     r"planned parenthood|family planning|womens (?:health|clinic|health clinic|health center|center|centre)",
     r"ob ?gyn|gyn\w*|midwi(?:fe|ves|fery)|miscarri\w*|stillbirth",
-    r"pregnancy (?:clinic|center|centre|options|resource)",
+    r"pregnancy (?:clinic|center|centre|options|resource)|(?:for|get|got|have|had|getting|having) her procedure",
     r"pregnan\w* (?:\w+ ){0,8}(?:procedure|appointment|termination)|(?:procedure|"
     r"termination) (?:\w+ ){0,5}pregnan\w*",
 )
@@ -172,6 +174,7 @@ FIRST_AMENDMENT = phrases(
     r"protest\w*|demos?|demonstrat(?:ion|ions|ors?)|rall(?:y|ies)|marchers|(?:the|a|protest|peace|womens) march",
     r"pride|organi[sz]ing|committees?|conventions?|socialist\w*|communist\w*|libertarian\w*|green party",
     r"council ?(?:members?|wom[ae]n|m[ae]n|persons?)|councilors?|mayors?|legislators?|senators?|congress\w*",
+    r"county supervisors?|board of supervisors|city officials?|elected officials?",
     r"op eds?|opinion (?:piece|column)|columns?|articles?|wrote (?:an? |the )?(?:\w+ )?(?:article|story|post|piece)",
     r"critics?|criticiz\w*|criticis\w*|critical of|whistleblow\w*|youtubers?|influencers?|podcast\w*|"
     r"testif\w*|public comment|oversight (?:hearing|"

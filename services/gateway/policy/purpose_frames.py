@@ -34,7 +34,8 @@ CRIME = phrases(
     r"peeping|voyeur\w*|indecent|solicit\w* (?:a )?minors?|child (?:predator|porn\w*)|grooming|luring|lured|csam",
     r"drunk|intoxicated|under the influence|overdos\w*|dead body|bodies",
     r"hit by (?:a|an|the) (?:car|vehicle|truck|driver|van|suv)|(?:did not|didnt|failed to) stop|r[au]n down|mowed",
-    r"fired (?:\w+ )?(?:shots|rounds|a gun|a weapon|at)|opened fire|firing at|threw (?:\w+ ){0,2}(?:through|at)",
+    r"fired (?:\w+ )?(?:shots|rounds|a gun|a weapon|at|upon|on)|opened fire|firing at|"
+    r"threw (?:\w+ ){0,2}(?:through|at)",
     r"thrown (?:through|at)|bricks?|rocks? through|windows? (?:smashed|broken|shattered)",
     r"ran (?:\w+ ){0,2}over|grabbed|sideswip\w*|rear ?ended|collided|hit (?:a|an|the|two|his|her) (?:parked )?"
     r"(?:car|cars|vehicle|pedestrian|cyclist|bicyclist|child|kid|man|woman|person|bus|pole|house|fence|officer)",
@@ -95,7 +96,8 @@ SURVEILLANCE = phrases(
     r"trac(?:e|ed|es|ing)|(?:get|getting) a sense of|regular attendees|"
     r"monitor\w*|surveil\w*|watch\w*|keep (?:tabs|an eye|a list|track|a record|a log|records|notes)|track\w*",
     r"log\w*|record (?:every|all|each|the plates|plates|who|which)|catalog\w*|compil\w*|collect\w*|gather\w*",
-    r"who (?:is it|owns)|whose|keep (?:the |all )?(?:plates|reads|data)|scan (?:the )?(?:lot|crowd|area)",
+    r"run (?:\w+ ){0,3}(?:car|plate|vehicle|tags?)|who (?:is it|owns)|whose|keep (?:the |all )?(?:plates|"
+    r"reads|data)|scan (?:the )?(?:lot|crowd|area)",
     r"residence|resides|reside|residing|domicile|loc|lka|last known (?:address|location)|addr|address(?:es)?|"
     r"(?:who is|whos|who are) (?:the|this|that)",
     r"(?:make|build|create|keep|start|maintain|get|pull|run|generate|put together) (?:a |an |the )?"
@@ -137,4 +139,11 @@ EVENT_SUBJECT = phrases(
     r"subject|driver|motorist|owner",
     r"family|he|she|they|boy|girl|child|teen|someone|hiker|patient|passerby|bystander|resident|employee|worker",
     r"customer|clerk|guard|contractor|neighbou?r|stranger",
+)
+# What a protest or a vigil is about ("a vigil for the man killed by police"): its subject is not a crime to solve.
+PROTEST_TOPIC = re.compile(
+    r"\b(?:vigils?|rall(?:y|ies)|march(?:es)?|protests?|demonstrations?|memorials?|walkouts?|strikes?|sit ins?|"
+    r"gatherings?|meetings?|speech(?:es)?|spoke|speaking|signs?|petitions?|campaigns?) (?:for|against|about|over|"
+    r"protesting|in memory of|honou?ring|mourning|remembering)"
+    r"(?: (?!(?:was|were|is|are|and|but|when|then|after|as|got|had|has|where|while|until)\b)\w+){1,6}"
 )

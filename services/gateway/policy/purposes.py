@@ -178,7 +178,7 @@ def _first_amendment(reason: _Reason) -> Verdict:
     found = reason.find(cue.FIRST_AMENDMENT)
     if not found:
         return ALLOW
-    if _crime(reason) or reason.find(frame.WARRANT):
+    if _crime(reason.without(frame.PROTEST_TOPIC)) or reason.find(frame.WARRANT):
         return ALLOW
     if reason.find(frame.PROTECTION) and not reason.find(frame.SURVEILLANCE):
         return ALLOW
