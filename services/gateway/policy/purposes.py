@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from libs.common.text_folding import fold
+from services.gateway.policy import personal_cues as personal
 from services.gateway.policy import purpose_cues as cue
 from services.gateway.policy import purpose_frames as frame
 
@@ -198,27 +199,27 @@ def _sensitive_place(reason: _Reason, category: Category, place: str) -> Verdict
 
 def _personal(reason: _Reason) -> Verdict:
     """Curiosity, one's own people or quarrels, and private parties' errands are not law enforcement."""
-    own = reason.find(cue.OWN_INTEREST) or reason.find(cue.SELF_RELATION) or reason.find(cue.DISPUTE)
+    own = reason.find(personal.OWN_INTEREST) or reason.find(personal.SELF_RELATION) or reason.find(personal.DISPUTE)
     if own:
         return Verdict(Outcome.PROHIBITED, Category.PERSONAL, own)
     crime = _crime(reason)
     lawful = crime or reason.find(frame.LEGAL_PROCESS)
-    curiosity = reason.find(cue.CURIOSITY)
+    curiosity = reason.find(personal.CURIOSITY)
     if curiosity and not lawful:
         return Verdict(Outcome.PROHIBITED, Category.PERSONAL, curiosity)
     # a private party's errand or civil matter; a business reporting a crime against it is a victim
-    civil = reason.find(cue.CIVIL_MATTER)
-    party = reason.near(cue.PRIVATE_PARTY, cue.ON_BEHALF) if civil or not crime else None
-    party = party or (None if crime else reason.near(cue.PRIVATE_PARTY, cue.CIVIL_MATTER))
+    civil = reason.find(personal.CIVIL_MATTER)
+    party = reason.near(personal.PRIVATE_PARTY, personal.ON_BEHALF) if civil or not crime else None
+    party = party or (None if crime else reason.near(personal.PRIVATE_PARTY, personal.CIVIL_MATTER))
     if party:
         return Verdict(Outcome.PROHIBITED, Category.PERSONAL, party)
     if civil and not lawful:
         return Verdict(Outcome.PROHIBITED, Category.PERSONAL, civil)
-    relation = reason.find(cue.EX_PARTNER) or reason.find(cue.NEIGHBOUR) or reason.find(cue.FAVOUR)
+    relation = reason.find(personal.EX_PARTNER) or reason.find(personal.NEIGHBOUR) or reason.find(personal.FAVOUR)
     if relation and not lawful:
         outcome = Outcome.PROHIBITED if reason.find(frame.SURVEILLANCE) else Outcome.UNCLEAR
         return Verdict(outcome, Category.PERSONAL, relation)
-    private = reason.find(cue.PRIVATE_PARTY)
+    private = reason.find(personal.PRIVATE_PARTY)
     if private and not lawful:
         return Verdict(Outcome.UNCLEAR, Category.PERSONAL, private)
     return ALLOW
