@@ -19,6 +19,7 @@ _RELATIONS = (
 OWN_INTEREST = phrases(
     r"just wondering|(?:i|im|i am) (?:was )?(?:just )?curious",
     r"personal (?:\w+ )?(?:reasons?|use|matters?|interest|business|project|reference|favou?r)|for myself",
+    r"(?:bought|sold|took|borrowed|has|drives|driving) my (?:\w+ )?(?:car|truck|vehicle|bike|van)",
     r"for a friend|as a favou?r|doing a favou?r|favou?r for|off duty|side job|moonlight\w*",
     r"(?:cut|flipped|flip) me off|(?:honked|yelled|swore|looked) at me|tailgat\w* me|rude to me|insulted me|owes? me",
     r"(?:a|my|our) (?:friend|buddy|relative|family member|acquaintance)s? (?:asked|wants|needs|wanted|is asking)",
@@ -41,7 +42,8 @@ CURIOSITY = phrases(
     r"they) (?:is|are|was)",
 )
 SELF_RELATION = re.compile(
-    r"\b(?:my|our|mine|me and my) (?:(?:own|teenage|little|older|younger|new|old|best|elderly|adult|grown|college|"
+    r"\b(?:my|our|mine|me and my) (?:(?:own|biological|birth|real|estranged|late|teenage|little|older|younger|"
+    r"new|old|best|elderly|adult|grown|college|"
     r"school|high school|childhood|work|gym|former|step) ){0,2}"
     r"(?:" + _RELATIONS + r")s?\b"
 )
@@ -68,7 +70,8 @@ PRIVATE_PARTY = phrases(
     r"state farm|geico|allstate|progressive insurance|farmers insurance|aaa insurance",
     r"tow(?:ing)? (?:company|companies|yard|operators?|service|firm|business|drivers?|lot)|towing",
     r"repo (?:man|men|agents?|company|companies|firm)|repossess\w*|recovery agents?|lien ?holders?|lenders?",
-    r"finance company|credit union|bank|dealerships?|car dealers?|creditors?|debt collect\w*|collections? agenc\w*",
+    r"finance company|credit union|bank|dealerships?|car dealers?|creditors?|debt collect\w*|collections? agenc\w*|"
+    r"collections? (?:firm|company|agent)s?",
     r"bail (?:bonds?|bondsm[ae]n|agents?|agenc\w*|enforcement|recovery|company)|bondsm[ae]n|bounty hunt\w*",
     r"(?:tow|towing|ins|insurance|repo|finance|bail|bond|collection) (?:co|cos|company)|"
     r"underwriters?|(?:insurance|auto|the) carriers?|impound (?:lot|yard)|storage (?:lot|yard)|vehicle recovery",
@@ -94,7 +97,8 @@ CIVIL_MATTER = phrases(
     r"missed (?:\w+ )?(?:payments?|rent|installments?)|behind on (?:\w+ )?(?:payments?|rent|the loan)|"
     r"owes? (?:on|money|rent|us|them|him|her|storage|fees)|bond|a skip|skips|skip(?:ped)? (?:on )?(?:bail|"
     r"bond|court)",
-    r"debts?|default\w* on|repossess\w*|repo|collateral|civil (?:case|suit|lawsuit|matter|dispute|judgment|"
+    r"debtors?|garnish\w*|debts?|default\w* on|repossess\w*|repo|collateral|civil (?:case|suit|lawsuit|matter|"
+    r"dispute|judgment|"
     r"litigation|claim|court|action)|small claims|lawsuit|divorce|custody (?:dispute|battle|case|hearing|fight)",
     r"child support|alimony|serve (?:\w+ )?(?:papers|process|subpoena|summons)|process serv\w*|evict\w*",
     r"liens?|lien sale|garaged|insured (?:vehicle|driver|party|car)|garaging|claimants?|policyholders?|"

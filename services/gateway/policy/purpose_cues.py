@@ -100,6 +100,14 @@ ICE_LOCATION = re.compile(
     r"detention (?:center|facility)|parking lot|lot)\b",
     re.IGNORECASE,
 )
+# The agency's people or property as a crime's victims ("shot at ERO-marked vehicles").
+AGENCY_AS_VICTIM = re.compile(
+    r"\b(?:shot|fired|shooting|attacked|assaulted|rammed|threatened|vandali[sz]ed|struck|hit|robbed) (?:at |"
+    r"on |upon )?"
+    r"(?:an? |the |two |several )?(?:ice|ero|cbp|dhs|border patrol|federal)(?: marked)? (?:agents?|officers?|"
+    r"vehicles?|cars?|trucks?|vans?|facility|office|building)\b",
+    re.IGNORECASE,
+)
 ICE_AGENCY = phrases(
     r"ice (?:agents?|officers?|detainers?|holds?|warrants?|custody|raids?|sweeps?|requests?|asked|wants|"
     r"requested|needs|ero|hsi|operations?|enforcement|deport\w*|removal|task force|field office)",

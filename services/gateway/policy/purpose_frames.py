@@ -37,7 +37,8 @@ CRIME = phrases(
     r"fired (?:\w+ )?(?:shots|rounds|a gun|a weapon|at|upon|on)|opened fire|firing at|"
     r"threw (?:\w+ ){0,2}(?:through|at)",
     r"thrown (?:through|at)|bricks?|rocks? through|windows? (?:smashed|broken|shattered)",
-    r"ran (?:\w+ ){0,2}over|grabbed|sideswip\w*|rear ?ended|collided|hit (?:a|an|the|two|his|her) (?:parked )?"
+    r"hurt|accelerated into|drove into|plowed into|ploughed into|ran (?:\w+ ){0,2}over|grabbed|sideswip\w*|"
+    r"rear ?ended|collided|hit (?:a|an|the|two|his|her) (?:parked )?"
     r"(?:car|cars|vehicle|pedestrian|cyclist|bicyclist|child|kid|man|woman|person|bus|pole|house|fence|officer)",
     r"set (?:\w+ ){0,3}on fire|on fire|torched|burned|burnt|beat|beats|kicked|slapped|strangled|dragged",
     r"keyed|keying|breaking (?:into|in)|punch\w*|beat(?:en|ing)|struck|ran over|run over|left the scene|"
@@ -108,7 +109,7 @@ SURVEILLANCE = phrases(
     r"attend\w*|attendees?|participants?|members?|membership|visitors?|regulars?|frequent\w*",
     r"every (?:plate|car|vehicle|week|sunday|friday|saturday|meeting|service|one)|all (?:the )?(?:plates|cars|"
     r"vehicles|attendees|participants|members|visitors)|everyone|everybody",
-    r"which (?:cars|vehicles|plates|people|reporters|journalists|members|activists|of them)",
+    r"which (?:cars|vehicles|plates|people|reporters?|journalists?|members?|activists?|organizers?|of them)",
     r"(?:for|as) (?:future|later) (?:reference|use)|intel\w*|database|profil\w*|dossier|watch ?list",
     r"(?:find|figure|see|learn|check) out who|see who|whos who|where (?:he|she|they) (?:lives?|sleeps?|stays?"
     r"|parks?|works?|goes)|home address\w*|pattern of life|movements|comings and goings|whereabouts",

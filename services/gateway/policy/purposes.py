@@ -138,10 +138,10 @@ def _incident(reason: _Reason) -> bool:
 
 def _immigration(reason: _Reason) -> Verdict:
     """Enforcement or status is prohibited; status of a crime victim, or a place by name, is not."""
-    ice = cue.ICE_UPPER.search(reason.cased)
-    icy = reason.without(cue.ICE_LOCATION).without(cue.ICE_NOT_AGENCY)
+    ice = cue.ICE_UPPER.search(cue.AGENCY_AS_VICTIM.sub(" ", reason.cased))
+    icy = reason.without(cue.AGENCY_AS_VICTIM).without(cue.ICE_LOCATION).without(cue.ICE_NOT_AGENCY)
     enforcement = (ice and ice.group(0)) or icy.find(cue.ICE_AGENCY)
-    enforcement = enforcement or reason.find(cue.IMMIGRATION_ENFORCEMENT)
+    enforcement = enforcement or reason.without(cue.AGENCY_AS_VICTIM).find(cue.IMMIGRATION_ENFORCEMENT)
     if enforcement:
         return Verdict(Outcome.PROHIBITED, Category.IMMIGRATION, enforcement)
     plain = reason.without(cue.IMMIGRATION_PLACE).without(cue.IMMIGRATION_DISCLAIMED)
