@@ -267,7 +267,9 @@ def fuzz(
             "seed": 21,
             "workers": 1,
             "continue-on-failure": True,
-            "request-timeout": 30,
+            # a hung answer is a finding, and a hung run must still end: operations left over fail it
+            "request-timeout": 10,
+            "max-time": 600,
             "generation": {"max-examples": FUZZ_EXAMPLES, "allow-x00": True, "database": "none", "no-shrink": True},
             "phases": {"stateful": {"enabled": False}},
             "checks": {
