@@ -84,7 +84,7 @@ async def stream_alerts(
     request: Request,
     rt: RuntimeDep,
     audit: AuditDep,
-    last_event_id: Annotated[int | None, Header(ge=0)] = None,
+    last_event_id: Annotated[int | None, Header(ge=0, le=2**63 - 1)] = None,  # a stream sequence is a uint64
     max_events: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     max_seconds: Annotated[float | None, Query(gt=0, le=86_400)] = None,
 ) -> StreamingResponse:

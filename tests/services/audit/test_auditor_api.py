@@ -26,11 +26,12 @@ def marked_actor(tag: str) -> Actor:
     )
 
 
-async def audit_accesses(admin_db: Any, route: str) -> list[dict[str, Any]]:
+async def audit_accesses(admin_db: Any, route: str, event_type: str = "audit_access") -> list[dict[str, Any]]:
     rows = await admin_db.fetch(
-        "SELECT actor_sub, payload FROM audit.access_records WHERE event_type = 'audit_access' "
+        "SELECT actor_sub, payload FROM audit.access_records WHERE event_type = $2 "
         "AND (payload::jsonb -> 'details' ->> 'route') = $1 ORDER BY seq",
         route,
+        event_type,
     )
     return [{"actor_sub": r["actor_sub"], **json.loads(r["payload"])} for r in rows]
 
@@ -103,7 +104,8 @@ class TestSearchAndExport:
         assert link.recomputed_hash() == first["hash"]
         response = await system.gateway.get("/v1/audit/export", params={**params, "format": "json"}, headers=auditor)
         assert [r["event_id"] for r in response.json()] == [e.event_id for e in events]
-        logged = await audit_accesses(admin_db, "audit_export")
+        # an export is a record of its own kind (issue #22), not an ordinary auditor access
+        logged = await audit_accesses(admin_db, "audit_export", "export")
         assert [entry["query"]["format"] for entry in logged[-2:]] == ["csv", "json"]
 
 

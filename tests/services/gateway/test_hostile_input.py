@@ -338,6 +338,12 @@ class TestNumbers:
         )
         assert inclusion.status_code == 422, inclusion.text
 
+    @pytest.mark.parametrize("last_event_id", ["-1", "18446744073709551616", "99999999999999999999999", "x"])
+    async def test_a_last_event_id_past_a_stream_sequence_is_a_422(self, system: Any, last_event_id: str) -> None:
+        headers = {**system.token("officer"), "Last-Event-ID": last_event_id}
+        response = await system.gateway.get("/v1/alerts/stream", headers=headers)
+        assert response.status_code == 422, response.text
+
 
 class TestTheLastCatch:
     async def test_an_unexpected_error_is_a_logged_500_with_the_error_body(self, caplog: Any) -> None:
