@@ -32,8 +32,7 @@ ORI_PATTERN = re.compile(r"^[A-Z]{2}[A-Z0-9]{7}$")
 
 # A California ORI: CA, the county's three-digit code (001 Alameda to 058 Yuba, the state's agencies under
 # the county they sit in), then four letters or digits.
-CALIFORNIA_ORI = re.compile(r"^CA(?:0[0-4][0-9]|05[0-8])[A-Z0-9]{4}$")
-CALIFORNIA_COUNTY_NONE = "CA000"
+CALIFORNIA_ORI = re.compile(r"^CA(?:00[1-9]|0[1-4][0-9]|05[0-8])[A-Z0-9]{4}$")
 
 # Federal field offices' ORIs commonly carry the agency's initials after the state (CAFBI…); California
 # local ORIs are numeric there, so this refuses no eligible agency.
@@ -68,7 +67,7 @@ def normalize_ori(ori: str) -> str:
 
 def require_california_ori(ori: str) -> None:
     """Refuse a CA ORI whose county code is none of California's 58 (a typo or a made-up code)."""
-    if not CALIFORNIA_ORI.fullmatch(ori) or ori.startswith(CALIFORNIA_COUNTY_NONE):
+    if not CALIFORNIA_ORI.fullmatch(ori):
         raise InvalidInput("A California ORI is CA, a county code 001-058 and four more", code="invalid_ori")
 
 
@@ -108,7 +107,7 @@ def validate_partner(ori: str, name: str, kind: PartnerKind | str, state: str) -
 
 
 def validate_beneficiary(agency_ori: str, agency_name: str) -> Beneficiary:
-    """Return the agency a partner search is for, refusing a non-California or federal one (C2)."""
+    """Return the agency a partner search is for, refusing a non-California, federal or commercial one (C2, C7)."""
     try:
         ori = normalize_ori(agency_ori)
     except InvalidInput as err:
