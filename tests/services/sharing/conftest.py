@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import string
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -67,6 +68,7 @@ def keyring(signing_key: SigningKey) -> KeyRing:
 
 
 SHARED_SETUPS: dict[str, dict[str, Any]] = {}
+ISSUED_ORIS: set[str] = set()
 
 
 class PartnerSetup:
@@ -78,8 +80,14 @@ class PartnerSetup:
 
     @staticmethod
     def new_ori() -> str:
-        # a well-formed California ORI: a county code 001-058, then four digits
-        return f"CA{random.randint(1, 58):03d}" + "".join(random.choices("0123456789", k=4))
+        """A well-formed California ORI (a county code 001-058, then four letters or digits) not used before
+        in this session: the session's partners share one registry, and a repeat is a 409."""
+        while True:
+            suffix = "".join(random.choices(string.ascii_uppercase + string.digits, k=4))
+            ori = f"CA{random.randint(1, 58):03d}{suffix}"
+            if ori not in ISSUED_ORIS:
+                ISSUED_ORIS.add(ori)
+                return ori
 
     async def partner(self, ori: str | None = None, name: str = "Santa Clara County Sheriff") -> str:
         ori = ori or self.new_ori()
