@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 
 from libs.common.contracts.reads import ReadIn
 from libs.common.errors import AlprError, InvalidInput
-from libs.common.validation import DEFAULT_CLOCK_SKEW_S
+from libs.common.validation import DEFAULT_CLOCK_SKEW_S, check_captured_at, check_text, text_problem
 
 from .body import VendorBody
 from .evidence import json_without_images, raw_body
@@ -87,6 +88,33 @@ class PayloadBuilder:
         if raw_body is None:
             self._whole_body.append(read)
         return read
+
+    def shared_raw_body(self, document: Any) -> str | None:
+        """raw_body for every read of a post of several: None (the post as sent) when that text can be stored.
+
+        A result refused for its text may hold a DEL, which JSON allows unescaped and no column may carry;
+        the post is then re-serialized with it escaped, so the other results keep the whole post as evidence.
+        """
+        body = self.ctx.body
+        if text_problem(body.text, multiline=True) is None:
+            return None
+        if body.media != "json":
+            # outside a JSON body the bad text is not inside any one result: the post cannot be kept at all
+            check_text(body.text, field="raw_body", max_length=None, multiline=True)
+        return json.dumps(document, separators=(",", ":"))
+
+    def check_shared_time(self, at: datetime, *, field: str) -> None:
+        """A capture time every read of the post shares: outside the window the whole post is refused, naming
+        the vendor's field, rather than each read being listed for a time that is not its own."""
+        ctx = self.ctx
+        if ctx.active_retention_days is not None:
+            check_captured_at(
+                at,
+                now=ctx.received_at,
+                active_retention_days=ctx.active_retention_days,
+                clock_skew_s=ctx.clock_skew_s,
+                field=field,
+            )
 
     def refuse(self, refusal: PlateRefused, *, index: int, field: str = "plate") -> None:
         """Record a plate that cannot be stored; the rest of the post still counts."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from libs.common.contracts.reads import Candidate, Point
+from libs.common.errors import InvalidInput
+from libs.common.validation import check_document_text
 
 from ..confidence import confidence
 from ..fields import invalid, number, objects, optional, required
@@ -21,10 +24,17 @@ _PERCENT = 100.0
 
 
 def parse(ctx: IngestContext) -> ParsedPayload:
-    """Dispatch on `data_type`; the Rekor test button and heartbeats carry no reads."""
-    doc = ctx.body.document
+    """Dispatch on `data_type`; the Rekor test button and heartbeats carry no reads.
+
+    An `alpr_results` post carries several reads: a result whose text cannot be stored is listed under
+    `rejected` and the others are kept, as in a native batch. Every other post is one read, refused whole.
+    """
+    doc = ctx.body.unchecked_document
     if not isinstance(doc, dict):
         raise invalid("$", "object")
+    if doc.get("data_type") == "alpr_results":
+        return _results(ctx, doc)
+    check_document_text(doc)
     if doc.get("openalpr_webhook") == "test":
         return PayloadBuilder(ctx, vendor=VENDOR).done("test")
     data_type = doc.get("data_type")
@@ -32,8 +42,6 @@ def parse(ctx: IngestContext) -> ParsedPayload:
         data_type = "alpr_alert"  # Rekor alert envelopes sometimes arrive with data_type null
     if data_type == "heartbeat":
         return PayloadBuilder(ctx, vendor=VENDOR).done("heartbeat")
-    if data_type == "alpr_results":
-        return _results(ctx, doc)
     if data_type in ("alpr_group", "vehicle"):
         builder = PayloadBuilder(ctx, vendor=VENDOR, camera_hint=doc.get("camera_id"))
         version = doc.get("version", 1)
@@ -49,37 +57,60 @@ def parse(ctx: IngestContext) -> ParsedPayload:
 
 
 def _results(ctx: IngestContext, doc: dict[str, Any]) -> ParsedPayload:
+    # The agent's own fields are shared by every result: bad text there refuses the whole post.
+    check_document_text({k: v for k, v in doc.items() if k != "results"})
     builder = PayloadBuilder(ctx, vendor=VENDOR, camera_hint=doc.get("camera_id"))
     captured = from_epoch(required(doc, "epoch_time", int), field="epoch_time")
+    builder.check_shared_time(captured.at, field="epoch_time")
     # The CLI sends no uuid: only an identical body maps to the same ids then.
     key = optional(doc, "uuid", str) or body_key(ctx.body.raw)
-    for index, result in enumerate(objects(doc, "results")):
+    raw_body = builder.shared_raw_body(doc)
+    for index, result in enumerate(optional(doc, "results", list) or []):
         path = f"results[{index}]"
-        plate_index = optional(result, "plate_index", int)
         try:
-            text = plate_text(required(result, "plate", str, path=path))
+            if not isinstance(result, dict):
+                raise invalid(path, "object")
+            check_document_text(result, path=path)
+            _result(builder, result, path=path, index=index, key=key, captured=captured.at, raw_body=raw_body)
         except PlateRefused as refusal:
-            builder.refuse(refusal, index=index)
-            continue
-        flags: list[str] = []
-        polygon = _polygon(result, path)
-        conf = confidence(result.get("confidence"), scale=_PERCENT, field=f"{path}.confidence")
-        builder.add(
-            vendor_format=f"{VENDOR}.alpr_results",
-            read_id=read_id(VENDOR, ctx.agency, ctx.camera_id, key, index if plate_index is None else plate_index),
-            captured_at=captured.at,
-            plate=text.plate,
-            plate_raw=text.raw,
-            state=state_code(result.get("region"), bare_is_state=True),
-            confidence=conf.value,
-            confidence_raw=conf.raw,
-            candidates=_candidates(result, path),
-            plate_polygon=polygon,
-            plate_box=box_of_polygon(polygon) if polygon else None,
-            images=[i for i in [image_from_base64(result.get("plate_crop_jpeg"), "plate", flags)] if i],
-            flags=flags,
-        )
+            builder.refuse(refusal, index=index, field=f"{path}.plate")
+        except InvalidInput as err:
+            builder.reject(err, index=index, path=path)
     return builder.done()
+
+
+def _result(
+    builder: PayloadBuilder,
+    result: dict[str, Any],
+    *,
+    path: str,
+    index: int,
+    key: str,
+    captured: datetime,
+    raw_body: str | None,
+) -> None:
+    ctx = builder.ctx
+    plate_index = optional(result, "plate_index", int, path=path)
+    text = plate_text(required(result, "plate", str, path=path))
+    flags: list[str] = []
+    polygon = _polygon(result, path)
+    conf = confidence(result.get("confidence"), scale=_PERCENT, field=f"{path}.confidence")
+    builder.add(
+        vendor_format=f"{VENDOR}.alpr_results",
+        raw_body=raw_body,
+        read_id=read_id(VENDOR, ctx.agency, ctx.camera_id, key, index if plate_index is None else plate_index),
+        captured_at=captured,
+        plate=text.plate,
+        plate_raw=text.raw,
+        state=state_code(result.get("region"), bare_is_state=True),
+        confidence=conf.value,
+        confidence_raw=conf.raw,
+        candidates=_candidates(result, path),
+        plate_polygon=polygon,
+        plate_box=box_of_polygon(polygon) if polygon else None,
+        images=[i for i in [image_from_base64(result.get("plate_crop_jpeg"), "plate", flags)] if i],
+        flags=flags,
+    )
 
 
 def _group(

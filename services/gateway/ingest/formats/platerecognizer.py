@@ -1,4 +1,8 @@
-"""Plate Recognizer Snapshot and Stream webhooks, JSON or multipart `json`+`upload` (FORMATS.md §2)."""
+"""Plate Recognizer Snapshot and Stream webhooks, JSON or multipart `json`+`upload` (FORMATS.md §2).
+
+A post carries several results: one whose text cannot be stored is listed under `rejected` and the others
+are kept, as in a native batch. Bad text in the fields every result shares refuses the whole post.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import Any
 
 from libs.common.contracts.reads import Candidate, ReadImage
 from libs.common.errors import InvalidInput
+from libs.common.validation import check_document_text
 
 from ..body import decode_json
 from ..confidence import confidence
@@ -29,56 +34,60 @@ def parse(ctx: IngestContext) -> ParsedPayload:
         part = body.part("json")
         if part is None:
             raise invalid("json", "form field")
-        document_bytes, doc = part.data, decode_json(part.data)
+        document_bytes, doc = part.data, decode_json(part.data, check_text=False)
         upload = body.part("upload")
         image = image_from_bytes(upload.data, "overview", image_flags) if upload else None
         images = [image] if image else []
     else:
-        document_bytes, doc = body.raw, body.document
+        document_bytes, doc = body.raw, body.unchecked_document
     if not isinstance(doc, dict):
         raise invalid("$", "object")
     hook = optional(doc, "hook", dict) or {}
     data = optional(doc, "data", dict, path="") if hook else doc
     if data is None:
         raise invalid("data", "object")
+    shared = {k: v for k, v in data.items() if k != "results"}
+    check_document_text({**doc, "data": shared} if hook else shared)
     event = "stream_webhook" if hook.get("event") == "recognition" else "snapshot_webhook" if hook else "snapshot"
     stream_camera = hook.get("id") if event == "stream_webhook" else None
     builder = PayloadBuilder(ctx, vendor=VENDOR, camera_hint=data.get("camera_id") or stream_camera)
-    stamp, stamp_flags = _captured(ctx, data)
+    stamp, stamp_flags, stamp_field = _captured(ctx, data)
     sent_at = data.get("timestamp")
     key = f"{data.get('camera_id')}|{sent_at}|{data.get('filename')}" if sent_at else body_key(document_bytes)
-    for index, result in enumerate(objects(data, "results", path="data")):
+    builder.check_shared_time(stamp.at, field=stamp_field)
+    raw_body = builder.shared_raw_body(doc)
+    for index, result in enumerate(optional(data, "results", list, path="data") or []):
         path = f"data.results[{index}]"
-        flags = [*stamp_flags, *image_flags]
-        fields = _vehicle_mode(result, path) if isinstance(result.get("plate"), dict) else _classic(result, path)
         try:
+            if not isinstance(result, dict):
+                raise invalid(path, "object")
+            check_document_text(result, path=path)
+            fields = _vehicle_mode(result, path) if isinstance(result.get("plate"), dict) else _classic(result, path)
             fields.update(_plate(result, path))
-        except PlateRefused as refusal:
-            builder.refuse(refusal, index=index)
-            continue
-        try:
             builder.add(
                 vendor_format=f"{VENDOR}.{event}",
+                raw_body=raw_body,
                 read_id=read_id(VENDOR, ctx.agency, ctx.camera_id, key, index),
                 captured_at=stamp.at,
                 images=images,
-                flags=flags,
+                flags=[*stamp_flags, *image_flags],
                 **fields,
             )
+        except PlateRefused as refusal:
+            builder.refuse(refusal, index=index, field=f"{path}.plate")
         except InvalidInput as err:
-            if err.code != "image_refused":
-                raise
-            builder.reject(err, index=index, path=path)  # a vehicle with no plate and no image: this one only
+            builder.reject(err, index=index, path=path)  # e.g. a vehicle with no plate and no image: this one only
     return builder.done()
 
 
-def _captured(ctx: IngestContext, data: dict[str, Any]) -> tuple[Stamp, list[str]]:
+def _captured(ctx: IngestContext, data: dict[str, Any]) -> tuple[Stamp, list[str], str]:
+    """The capture time every result shares, its flags, and the field it came from."""
     for key in ("timestamp", "timestamp_local"):
         sent = optional(data, key, str, path="data")
         if sent:
             stamp = from_iso(sent, field=f"data.{key}")
-            return stamp, ["captured_at_zone_assumed"] if stamp.zone_assumed else []
-    return Stamp(ctx.received_at), ["captured_at_from_receipt"]
+            return stamp, ["captured_at_zone_assumed"] if stamp.zone_assumed else [], f"data.{key}"
+    return Stamp(ctx.received_at), ["captured_at_from_receipt"], "received_at"
 
 
 def _plate(result: dict[str, Any], path: str) -> dict[str, Any]:

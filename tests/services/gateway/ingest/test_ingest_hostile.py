@@ -224,6 +224,77 @@ class TestCaptureWindow:
         refused(lambda: door(encode(doc), fmt="axis"), "time_out_of_range", "datetime")
 
 
+def alpr_results(*plates: str, **extra: object) -> dict:
+    results = [{"plate": p, "confidence": 90.0} for p in plates]
+    epoch = int(NOW.timestamp() * 1000)
+    return {"data_type": "alpr_results", "epoch_time": epoch, "uuid": "r-1", "results": results, **extra}
+
+
+def pr_results(*plates: str) -> dict:
+    return {**platerecognizer(), "results": [{"plate": p, "score": 0.9} for p in plates]}
+
+
+class TestOneBadResultOfSeveral:
+    """A vendor post of several reads refuses only the read whose own text or time is bad, as a native batch."""
+
+    @pytest.mark.parametrize("bad", [*BAD_TEXT.values(), "\x7f"], ids=[*BAD_TEXT, "del"])
+    def test_openalpr_results_keep_the_good_read(self, door, bad):
+        body = encode(alpr_results("ABC123", f"XYZ{bad}789")).replace(b"\\u007f", b"\x7f")  # JSON allows a raw DEL
+        payload = door(body, fmt="openalpr")
+        (read,) = payload.reads
+        assert read.plate == "ABC123"
+        assert [(r["index"], r["code"], r["field"]) for r in payload.rejected] == [
+            (1, "invalid_text", "results[1].plate")
+        ]
+        assert all(set(r) == {"index", "code", "field", "message"} for r in payload.rejected)
+        assert read.raw_body is not None and "XYZ" in read.raw_body  # the whole post stays the evidence
+
+    def test_openalpr_agent_fields_still_refuse_the_whole_post(self, door):
+        body = encode(alpr_results("ABC123", "XYZ789", agent_uid="agent\x00"))
+        refused(lambda: door(body, fmt="openalpr"), "invalid_text", "agent_uid")
+
+    def test_openalpr_shared_time_out_of_window_refuses_the_post(self, door):
+        body = encode(alpr_results("ABC123", epoch_time=int(datetime(2099, 1, 1, tzinfo=UTC).timestamp() * 1000)))
+        refused(lambda: door(body, fmt="openalpr"), "captured_in_future", "epoch_time")
+
+    @pytest.mark.parametrize("bad", list(BAD_TEXT.values()), ids=list(BAD_TEXT))
+    def test_platerecognizer_results_keep_the_good_read(self, door, bad):
+        payload = door(encode(pr_results("abc123", f"xyz{bad}789")), fmt="platerecognizer")
+        assert [r.plate for r in payload.reads] == ["ABC123"]
+        assert [(r["index"], r["code"], r["field"]) for r in payload.rejected] == [
+            (1, "invalid_text", "data.results[1].plate")
+        ]
+
+    def test_platerecognizer_multipart_keeps_the_good_read(self, door, form_body):
+        doc = {"hook": {"event": "recognition", "id": "cam-1"}, "data": pr_results("abc123", "xyz\x00789")}
+        body, ctype = form_body([("json", None, "application/json", encode(doc))])
+        payload = door(body, ctype, "platerecognizer")
+        assert [r.plate for r in payload.reads] == ["ABC123"]
+        assert [(r["index"], r["field"]) for r in payload.rejected] == [(1, "data.results[1].plate")]
+
+    def test_platerecognizer_over_long_vehicle_type_refuses_that_result(self, door):
+        doc = pr_results("abc123", "xyz789")
+        doc["results"][0]["vehicle"] = {"type": "x" * 10_000, "score": 0.9}
+        payload = door(encode(doc), fmt="platerecognizer")
+        assert [r.plate for r in payload.reads] == ["XYZ789"]
+        assert [(r["index"], r["code"], r["field"]) for r in payload.rejected] == [
+            (0, "text_too_long", "data.results[0].vehicle")
+        ]
+
+    @pytest.mark.parametrize(
+        ("fmt", "doc", "field"),
+        [
+            ("openalpr", alpr_results("A\x00B1", "C\x00D2"), "results[{}].plate"),
+            ("platerecognizer", pr_results("a\x00b1", "c\x00d2"), "data.results[{}].plate"),
+        ],
+        ids=["openalpr", "platerecognizer"],
+    )
+    def test_every_result_refused_lists_each_and_keeps_nothing(self, door, fmt, doc, field):
+        payload = door(encode(doc), fmt=fmt)
+        assert payload.reads == []
+        assert [(r["index"], r["field"]) for r in payload.rejected] == [(i, field.format(i)) for i in range(2)]
+
+
 class TestXmlDocuments:
     def test_a_utf16_dtd_is_refused(self, door):
         body = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r [<!ENTITY a "ABC123">]><Plate><PlateRead>&a;'

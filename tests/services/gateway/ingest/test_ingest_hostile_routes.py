@@ -136,6 +136,35 @@ class TestVendorText:
         assert response.status_code == 422, response.text
         assert response.json()["error"]["details"]["field"] == "vehicle.color[0].name"
 
+    async def test_an_openalpr_post_stores_its_good_result_and_lists_the_bad_one(self, system) -> None:  # type: ignore[no-untyped-def]
+        good, bad = f"G{tag()}", f"B{tag()}"
+        results = [{"plate": good, "confidence": 90}, {"plate": f"{bad}\u0000", "confidence": 90}]
+        doc = {
+            "data_type": "alpr_results",
+            "epoch_time": int(datetime.now(UTC).timestamp() * 1000),
+            "uuid": str(uuid.uuid4()),
+            "results": results,
+        }
+        response = await post(system, "/push/", doc)
+        assert response.status_code == 202, response.text
+        reply = response.json()
+        assert reply["accepted"] == 1 and len(reply["read_ids"]) == 1
+        assert [(r["index"], r["code"], r["field"]) for r in reply["rejected"]] == [
+            (1, "invalid_text", "results[1].plate")
+        ]
+        assert await plates_stored(system, [good, bad], expect=1) == {good}
+
+    async def test_a_platerecognizer_post_of_nothing_but_bad_results_is_422(self, system) -> None:  # type: ignore[no-untyped-def]
+        plates = [f"A{tag()}", f"B{tag()}"]
+        results = [{"plate": f"{p}\u0000", "score": 0.9} for p in plates]
+        doc = {"camera_id": "gate-2", "timestamp": datetime.now(UTC).isoformat(), "results": results}
+        response = await post(system, "/v1/ingest/platerecognizer", doc)
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "reads_rejected"
+        assert [r["field"] for r in error["details"]["rejected"]] == [f"data.results[{i}].plate" for i in range(2)]
+        assert await plates_stored(system, plates, expect=1, timeout=0.3) == set()
+
 
 class TestDocuments:
     async def test_a_utf16_dtd_is_400(self, system) -> None:  # type: ignore[no-untyped-def]
