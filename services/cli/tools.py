@@ -79,8 +79,21 @@ def _purge(args: argparse.Namespace) -> None:
 def _deadletter(args: argparse.Namespace) -> None:
     import nats
 
+    from libs.common.audit_trail import AuditTrail
+    from libs.common.bus import Bus
     from libs.common.errors import AlprError
-    from services.cli.deadletter import list_dead_letters, replay_dead_letter, show_dead_letter
+    from libs.common.settings import CommonSettings
+    from services.cli.deadletter import Operator, list_dead_letters, replay_dead_letter, show_dead_letter
+
+    operator: Operator | None = None
+    if args.action != "list":
+        # a dead letter holds a read: who asks and why is recorded before anything of it is printed
+        try:
+            name = args.operator or os.environ.get("ALPR_OPERATOR")
+            operator = Operator.checked(name, args.badge, args.reason, agency=os.environ.get("ALPR_AGENCY"))
+        except AlprError as err:
+            print(f"alpr deadletter {args.action}: {err.message}", file=sys.stderr)
+            raise SystemExit(2) from None
 
     async def run() -> object:
         # the deployment's operator user for DEADLETTER; the bus refuses a connection without one
@@ -90,12 +103,13 @@ def _deadletter(args: argparse.Namespace) -> None:
             password=os.environ.get("ALPR_NATS_PASSWORD"),
         )
         try:
-            js = nc.jetstream()
-            if args.action == "list":
-                return await list_dead_letters(js, limit=args.limit)
+            bus = Bus(nc, name="alpr-cli")
+            if args.action == "list" or operator is None:
+                return await list_dead_letters(bus.js, limit=args.limit)
+            trail = AuditTrail(bus, persist_wait_ms=CommonSettings.model_fields["audit_persist_wait_ms"].default)
             if args.action == "show":
-                return await show_dead_letter(js, args.seq)
-            return await replay_dead_letter(js, args.seq)
+                return await show_dead_letter(bus.js, args.seq, trail=trail, operator=operator)
+            return await replay_dead_letter(bus.js, args.seq, trail=trail, operator=operator)
         finally:
             await nc.close()
 
@@ -115,13 +129,22 @@ def _deadletter(args: argparse.Namespace) -> None:
 def add_tool_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     dead = sub.add_parser("deadletter", help="messages the consumers set aside: list, show, replay")
     dead_sub = dead.add_subparsers(dest="action", required=True)
-    listing = dead_sub.add_parser("list", help="origin, sequence, error and time of each dead letter")
+    listing = dead_sub.add_parser(
+        "list", help="origin, sequence, error and time of each dead letter (nothing of the read: no record)"
+    )
     listing.add_argument("--limit", type=int, default=100, help="the newest N (default 100)")
     listing.add_argument("--json", action="store_true")
-    show = dead_sub.add_parser("show", help="one dead letter: its headers and body")
+    show = dead_sub.add_parser("show", help="one dead letter: its headers and body (recorded on AUDIT first)")
     show.add_argument("seq", type=int)
-    replay = dead_sub.add_parser("replay", help="publish it again to its original subject, then remove it")
+    replay = dead_sub.add_parser(
+        "replay", help="publish it again to its original subject, then remove it (recorded on AUDIT first)"
+    )
     replay.add_argument("seq", type=int)
+    for action in (show, replay):
+        # the access record's actor and purpose; without a confirmed record nothing is printed or republished
+        action.add_argument("--operator", default=None, help="your name (default: ALPR_OPERATOR); required")
+        action.add_argument("--badge", required=True, help="your badge number")
+        action.add_argument("--reason", required=True, help="why you open it (free text, recorded)")
     for action in (listing, show, replay):
         action.add_argument("--nats-url", default=None, help="default: ALPR_NATS_URL")
         action.set_defaults(func=_deadletter)

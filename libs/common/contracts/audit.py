@@ -31,6 +31,9 @@ class EventType(StrEnum):
     SIGN_IN_FAILURE = "sign_in_failure"
     ACCESS_DENIED = "access_denied"
     AUDIT_ACCESS = "audit_access"
+    # `alpr deadletter show|replay`: an operator reads, or re-drives, a read the consumers set aside
+    DEADLETTER_VIEW = "deadletter_view"
+    DEADLETTER_REPLAY = "deadletter_replay"
 
 
 class Actor(BaseModel):

@@ -13,13 +13,15 @@ import asyncpg
 import pytest
 
 from libs.common import deadletter
+from libs.common.audit_trail import AuditTrail
 from libs.common.contracts.reads import BUNDLE_HEADER
 from libs.common.streams import RECORDS_READS, reads_subject
-from services.cli.deadletter import list_dead_letters, replay_dead_letter, show_dead_letter
+from services.cli.deadletter import Operator, list_dead_letters, replay_dead_letter
 from services.cli.stack import DEV_AGENCY
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 SUBJECT = reads_subject(DEV_AGENCY, "poison-cam")
+OPERATOR = Operator.checked("Dana Reyes", "4471", "a fixed bug left reads in DEADLETTER")
 
 
 def read(**update: Any) -> dict[str, Any]:
@@ -55,15 +57,28 @@ async def stored(system: Any, read_ids: list[str], *, timeout: float = 15.0) -> 
 
 
 async def dead_letters_naming(system: Any, marker: str, count: int, *, timeout: float = 15.0) -> list[dict[str, Any]]:
-    """The dead letters whose body holds `marker`, once there are `count` of them or the time is up."""
+    """The dead letters whose body holds `marker`, once there are `count` of them or the time is up.
+
+    Read straight from the stream, as the test's own inspection: `show_dead_letter` would record an
+    operator's access for every letter at every poll (tests/services/cli/test_deadletter_command.py)."""
     js = system.runtime("gateway").bus.js
     found: list[dict[str, Any]] = []
     for _ in range(int(timeout / 0.1)):
         found = []
         for item in await list_dead_letters(js, limit=200):
-            shown = await show_dead_letter(js, item["seq"])
-            if marker in shown.get("body", ""):
-                found.append(shown)
+            msg = await js.get_msg("DEADLETTER", item["seq"])
+            headers = dict(msg.headers or {})
+            body = (msg.data or b"").decode(errors="replace")
+            if marker in body:
+                found.append(
+                    {
+                        **item,
+                        "error": headers.get(deadletter.ERROR, ""),
+                        "origin_subject": headers.get(deadletter.ORIGIN_SUBJECT),
+                        "headers": headers,
+                        "body": body,
+                    }
+                )
         if len(found) >= count:
             break
         await asyncio.sleep(0.1)
@@ -137,7 +152,8 @@ class TestReplay:
             body=json.dumps(kept).encode(),
         )
         (letter,) = await dead_letters_naming(system, kept["read_id"], 1)
-        result = await replay_dead_letter(bus.js, letter["seq"])
+        trail = AuditTrail(bus, persist_wait_ms=2000)
+        result = await replay_dead_letter(bus.js, letter["seq"], trail=trail, operator=OPERATOR)
         assert result["replayed_to"] == SUBJECT
         assert result["stream"] == "READS"
         assert await stored(system, [kept["read_id"]]) == {kept["read_id"]}
