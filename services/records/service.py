@@ -15,7 +15,7 @@ from libs.common.contracts.recognition import Recognition
 from libs.common.contracts.search import Area, SearchQuery
 from libs.common.errors import InvalidInput
 from libs.common.images import IMAGE_MAX_BYTES, REFUSED, UNDECODABLE, ImageRefused, checked_type, digest
-from libs.common.validation import check_instant, retention_cutoff, text_problem
+from libs.common.validation import check_instant, retention_cutoff
 from services.records.lookalike import DEFAULT_LOOKALIKES, LookalikeClasses, lookalike_key
 
 MIN_KNOWN_PARTIAL = 3
@@ -186,23 +186,5 @@ def read_refusal(read: ReadIn, *, now: datetime, active_retention_days: int, clo
         return "time_out_of_range"
     if read.captured_at < retention_cutoff(now, active_retention_days):
         return "captured_before_retention"  # taken in time, expired while queued: the law forbids keeping it
-    for name, value in _read_texts(read):
-        problem = text_problem(value, multiline=name == "raw_body")
-        if problem is not None:
-            return f"{problem}:{name}"
+    # text needs no second look: ReadIn's validators refused it while the message was parsed
     return None
-
-
-def _read_texts(read: ReadIn) -> list[tuple[str, str]]:
-    """Every text of a read that is stored as text (image bytes are checked by decoding them)."""
-    texts = [
-        (name, value)
-        for name in ("read_id", "agency", "camera_id", "plate", "plate_raw", "state", "confidence_raw", "vendor")
-        if isinstance(value := getattr(read, name), str)
-    ]
-    texts += [("vendor_format", read.vendor_format), ("raw_body", read.raw_body or "")]
-    texts += [("flags", f) for f in read.flags] + [("replaces", r) for r in read.replaces]
-    texts += [("candidates.plate", c.plate) for c in read.candidates]
-    texts += [(f"vehicle.{k}", f"{k}{v}") for k, v in read.vehicle.items()]
-    texts += [("images.content_type", i.content_type) for i in read.images]
-    return texts

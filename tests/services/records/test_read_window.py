@@ -101,3 +101,7 @@ class TestParsedFromTheBus:
 
     def test_a_two_row_plate_keeps_its_line_break(self) -> None:
         assert ReadIn.model_validate_json(self.message(plate_raw="7ABC\n123")).plate_raw == "7ABC\n123"
+
+    def test_records_stores_a_two_row_plate_the_gateway_accepted(self) -> None:
+        # records scanned the text a second time with its own rule, which refused plate_raw's line break
+        assert refusal(read(NOW - timedelta(hours=1), plate_raw="7ABC\n123")) is None
