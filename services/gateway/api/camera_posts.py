@@ -106,10 +106,15 @@ async def _body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the body exceeds {limit} bytes", code="payload_too_large")
-    body = await request.body()
-    if len(body) > limit:
-        raise PayloadTooLarge(f"the body exceeds {limit} bytes", code="payload_too_large")
-    return body
+    # read with a running bound: a chunked post declares no length, and must not be held whole before refused
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body exceeds {limit} bytes", code="payload_too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _accept(request: Request, camera: Camera, rt: Runtime, fmt: str | None) -> IngestReply:

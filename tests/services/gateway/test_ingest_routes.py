@@ -138,6 +138,17 @@ class TestBadInput:
         response = await system.gateway.post("/v1/reads", content=big, headers=system.camera)
         assert response.status_code == 413
 
+    async def test_a_chunked_body_over_the_limit_is_413(self, system) -> None:
+        limit = system.runtime("gateway").settings.max_body_bytes
+
+        async def chunks():  # no Content-Length: the gateway counts as it reads
+            for _ in range(limit // 65536 + 2):
+                yield b"x" * 65536
+
+        response = await system.gateway.post("/v1/reads", content=chunks(), headers=system.camera)
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "payload_too_large"
+
     @pytest.mark.parametrize("plate", ["ABCDEFGHIJKLMNOP1", "---", ""])
     async def test_plate_too_long_or_without_characters_is_refused(self, system, plate: str) -> None:
         response = await system.gateway.post(
