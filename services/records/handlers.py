@@ -310,6 +310,7 @@ async def recognize_reads(bus: Bus, rows: list[ReadRow], *, timeout: float) -> N
     """Ask the recognizer to read every read that carries an image; a failure flags, never drops, the read."""
 
     async def one(row: ReadRow) -> None:
+        row.recognition_asked = True
         image = next((i for i in row.read.images if i.kind == "plate"), None)
         box, polygon = None, None
         if image is None:
@@ -323,4 +324,5 @@ async def recognize_reads(bus: Bus, rows: list[ReadRow], *, timeout: float) -> N
         except AlprError as err:
             row.extra_flags.append(f"recognizer_{err.code}")
 
-    await asyncio.gather(*(one(r) for r in rows if r.read.images))
+    # once per read: a transaction split by halves to find a read PostgreSQL refuses stores the rest again
+    await asyncio.gather(*(one(r) for r in rows if r.read.images and not r.recognition_asked))

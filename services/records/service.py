@@ -27,6 +27,7 @@ class ReadRow:
 
     read: ReadIn
     recognition: Recognition | None = None
+    recognition_asked: bool = False  # the recognizer was asked (answered or not): not asked again
     extra_flags: list[str] = field(default_factory=list)
     hotlist_hit: bool = False
     classes: LookalikeClasses = DEFAULT_LOOKALIKES
