@@ -1,7 +1,9 @@
 """Alerts: what records publishes on ALERTS and answers on `alpr.records.alerts.*`.
 
-Subjects (request/reply, queue group `records`): `alpr.records.alerts.list|get|verify|dispose|figures`.
+Subjects (request/reply, queue group `records`):
+`alpr.records.alerts.list|get|image_viewed|verify|reopen|dispose|figures`.
 Stream: `alpr.alerts.<agency>` carries one `AlertMessage` per alert, `Nats-Msg-Id` = the alert id.
+An alert is one per read and listed plate: `entry` is the primary entry, `entries` every entry listing the plate.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, computed_field
+from pydantic import BaseModel, Field, ValidationError, computed_field, model_validator
 
 from libs.common.contracts.audit import RecordedRequest
 from libs.common.contracts.purpose import AuthorizedUse, Purpose
@@ -107,11 +109,20 @@ class AlertMessage(BaseModel):
     matched_text: str
     matched_origin: str  # vendor, ours or candidate
     state_mismatch: bool
-    entry: HotlistEntrySnapshot
+    entry: HotlistEntrySnapshot  # the primary entry: highest priority (lowest number), then earliest entered
+    # every entry listing the plate, the primary first; each view is recorded under each one's purpose
+    entries: list[HotlistEntrySnapshot] = Field(default_factory=list)
     entry_age_s: float  # from the entry's entry into the list to the alert
     list_refreshed_at: datetime | None = None
     stale: bool = False
     notice: str | None = None  # STALE_NOTICE when the list is stale
+
+    @model_validator(mode="after")
+    def _entries_hold_the_primary(self) -> AlertMessage:
+        # an alert stored before alerts grouped entries names one entry only
+        if not self.entries:
+            self.entries = [self.entry]
+        return self
 
 
 class Verification(BaseModel):
@@ -127,7 +138,19 @@ class Verification(BaseModel):
     character_mismatches: list[int]  # 0-based positions where the officer's plate differs
     state_agrees: bool
     outcome: Literal["confirmed", "investigate_only"]
+    # why the outcome is investigate_only (no_image, lookalike_match, stale_list, character_mismatch, ...)
+    reasons: list[str] = Field(default_factory=list)
+    image_view_id: str | None = None  # the officer's view of the image this check relied on
     notes: str | None = None
+
+
+class Reopening(BaseModel):
+    """A supervisor's return of an investigate-only alert to pending, with the reason."""
+
+    reopening_id: str
+    supervisor_sub: str
+    reopened_at: datetime
+    reason: str
 
 
 class Alert(AlertMessage):
@@ -136,6 +159,7 @@ class Alert(AlertMessage):
     disposed_at: datetime | None = None
     disposed_by: str | None = None
     verifications: list[Verification] = Field(default_factory=list)
+    reopenings: list[Reopening] = Field(default_factory=list)
 
 
 class AlertQuery(BaseModel):
@@ -162,6 +186,27 @@ class VerificationIn(RecordedRequest):
     vehicle_matches: bool
     other_source_checked: bool = False
     notes: str | None = Field(default=None, max_length=2000)
+
+
+class AlertImageViewed(BaseModel):
+    """The gateway tells records of an officer's look at an alert's image, once its records are persisted."""
+
+    alert_id: str
+    officer_sub: str
+    event_ids: list[str] = Field(min_length=1, max_length=100)  # the image_view records, the primary entry's first
+    image_kind: str
+
+
+class ImageViewStored(BaseModel):
+    view_id: str
+
+
+class ReopeningIn(RecordedRequest):
+    """A supervisor sends an investigate-only alert back to pending; the reason is kept and recorded."""
+
+    alert_id: str
+    supervisor_sub: str
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class DispositionIn(RecordedRequest):

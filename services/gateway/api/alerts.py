@@ -1,7 +1,8 @@
-"""Alerts: live hits over server-sent events, detail, verification and disposition; every one audited.
+"""Alerts: live hits over server-sent events, detail, image, verification, reopening and disposition; all audited.
 
-Each view is an access under the purpose of the hotlist entry that raised the alert (its use, its case or
-NCIC number, its reason), recorded with what the officer did and counted for the daily check (A5).
+Each view is an access under the purpose of each hotlist entry that listed the plate (its use, its case or
+NCIC number, its reason), recorded with what the officer did and counted for the daily check (A5). A look at
+the image is told to records once recorded: a verification needs one (E2) and names it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from libs.common.audit_trail import CHANGE_TIMEOUT_S
 from libs.common.contracts.alerts import (
     Alert,
     AlertFigures,
+    AlertImageViewed,
     AlertLookup,
     AlertMessage,
     AlertPage,
@@ -31,24 +33,30 @@ from libs.common.contracts.alerts import (
     DispositionCode,
     DispositionIn,
     FiguresQuery,
+    HotlistEntrySnapshot,
+    ImageViewStored,
+    ReopeningIn,
     VerificationIn,
 )
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.contracts.search import ReadImageReply, ReadLookup
-from libs.common.errors import AlprError
+from libs.common.errors import AlprError, InvalidInput
 from libs.common.tokens import TokenVerifier
-from libs.common.validation import Line
+from libs.common.validation import Line, Note
 from services.gateway import repository
 from services.gateway.api.accesses import count_accesses, record_and_count
 from services.gateway.api.deps import AuditDep, RuntimeDep, bearer, require
 from services.gateway.api.image_response import IMAGE_RESPONSES, image_response
 from services.gateway.api.searches import actor_of
+from services.gateway.policy.vagueness import is_empty_talk
 from services.gateway.service import Principal, check_may_act, check_permission
+from services.gateway.settings import GatewaySettings
 
 router = APIRouter(tags=["alerts"])
 
 AlertViewer = Annotated[Principal, require("alerts:view")]
 AlertVerifier = Annotated[Principal, require("alerts:verify")]
+AlertReopener = Annotated[Principal, require("alerts:reopen")]
 
 KEEPALIVE_S = 15.0
 
@@ -57,11 +65,12 @@ class VerificationBody(BaseModel):
     """E2: the plate as read off the image, the issuing state seen, whether the vehicle fits the entry."""
 
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {"plate_seen": "7ABC123", "state_seen": "CA", "vehicle_matches": True, "other_source_checked": True}
             ]
-        }
+        },
     )
 
     plate_seen: Line = Field(min_length=1, max_length=15, examples=["7ABC123"])
@@ -72,10 +81,23 @@ class VerificationBody(BaseModel):
 
 
 class DispositionBody(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"code": "confirmed", "notes": "Driver detained"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"code": "confirmed", "notes": "Driver detained"}]}
+    )
 
     code: DispositionCode
     notes: str | None = Field(default=None, max_length=2000)
+
+
+class ReopeningBody(BaseModel):
+    """Why a supervisor sends an investigate-only alert back for a fresh verification."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "Officer compared the wrong image; new image check requested"}]},
+    )
+
+    reason: Note = Field(min_length=1, max_length=2000)
 
 
 @router.get("/v1/alerts/stream", response_class=StreamingResponse)
@@ -178,27 +200,59 @@ async def get_alert(alert_id: str, principal: AlertViewer, request: Request, rt:
 async def alert_image(
     alert_id: str, principal: AlertViewer, request: Request, rt: RuntimeDep, audit: AuditDep
 ) -> Response:
-    """The image of the read that raised the alert, for the officer's visual check (E2)."""
+    """The image of the read that raised the alert, for the officer's visual check (E2).
+
+    Once the view is recorded, records keeps it for the verification to name (`X-Image-View-Id`); if records
+    cannot, the image is not served, since a look it does not know of could not be relied on.
+    """
     alert = await rt.bus.request("alpr.records.alerts.get", AlertLookup(alert_id=alert_id), Alert)
     image = await rt.bus.request("alpr.records.image", ReadLookup(read_id=alert.read_id), ReadImageReply)
     client = request.client.host if request.client else None
-    [view] = _views(principal, client, [alert], "image", event_type=EventType.IMAGE_VIEW)
-    view.query.update(read_id=alert.read_id, kind=image.kind)
-    await record_and_count(rt, audit, view)
-    return image_response(image)
+    views = _views(principal, client, [alert], "image", event_type=EventType.IMAGE_VIEW)
+    for view in views:
+        view.query.update(read_id=alert.read_id, kind=image.kind)
+    await record_and_count(rt, audit, *views)
+    seen = AlertImageViewed(
+        alert_id=alert.alert_id,
+        officer_sub=principal.person.sub,
+        event_ids=[view.event_id for view in views],
+        image_kind=image.kind,
+    )
+    stored = await rt.bus.request("alpr.records.alerts.image_viewed", seen, ImageViewStored)
+    response = image_response(image)
+    response.headers["X-Image-View-Id"] = stored.view_id
+    return response
 
 
 @router.post("/v1/alerts/{alert_id}/verification", response_model=Alert)
 async def verify_alert(
     alert_id: str, body: VerificationBody, principal: AlertVerifier, request: Request, rt: RuntimeDep
 ) -> Alert:
-    """E2: confirmed only when the characters, the issuing state and the vehicle all agree."""
+    """E2: confirmed only after the officer opened the image and the characters, state and vehicle all agree.
+
+    Refused with 409 `image_not_viewed` until the officer has opened `GET /v1/alerts/{id}/image`; a read with
+    no image, a look-alike match or a stale list is investigate_only, and so is every later check of an alert
+    once investigate_only, until a supervisor reopens it.
+    """
     record = _action_record(principal, request, "verification")
     command = VerificationIn(alert_id=alert_id, officer_sub=principal.person.sub, audit=record, **body.model_dump())
     # records commits the verification only once its record (with the entry's purpose) is persisted
     checked = await rt.bus.request("alpr.records.alerts.verify", command, Alert, timeout=CHANGE_TIMEOUT_S)
     await count_accesses(rt, record)
     return checked
+
+
+@router.post("/v1/alerts/{alert_id}/reopen", response_model=Alert)
+async def reopen_alert(
+    alert_id: str, body: ReopeningBody, principal: AlertReopener, request: Request, rt: RuntimeDep
+) -> Alert:
+    """A supervisor sends an investigate-only alert back to pending, with a reason, recorded."""
+    _check_reopening_reason(body.reason, rt.settings)
+    record = _action_record(principal, request, "reopen", reason=body.reason)
+    command = ReopeningIn(alert_id=alert_id, supervisor_sub=principal.person.sub, reason=body.reason, audit=record)
+    reopened = await rt.bus.request("alpr.records.alerts.reopen", command, Alert, timeout=CHANGE_TIMEOUT_S)
+    await count_accesses(rt, record)
+    return reopened
 
 
 @router.post("/v1/alerts/{alert_id}/disposition", response_model=Alert)
@@ -239,22 +293,23 @@ def _views(
     event_type: EventType = EventType.ALERT_VIEW,
     **details: Any,
 ) -> list[AuditEvent]:
-    """One record per hotlist entry among the alerts shown, each under that entry's purpose."""
-    by_entry: dict[tuple[str, int], list[AlertMessage]] = {}
+    """One record per hotlist entry among the alerts shown (every entry an alert lists), each under its purpose."""
+    by_entry: dict[tuple[str, int], tuple[HotlistEntrySnapshot, list[AlertMessage]]] = {}
     for alert in alerts:
-        by_entry.setdefault((alert.entry.hotlist_id, alert.entry.entry_id), []).append(alert)
+        for entry in alert.entries:
+            by_entry.setdefault((entry.hotlist_id, entry.entry_id), (entry, []))[1].append(alert)
     shown = [
         AuditEvent(
             event_type=event_type,
             actor=actor_of(principal),
-            purpose=group[0].entry.purpose,
+            purpose=entry.purpose,
             client_address=client,
-            query={"plate": group[0].entry.plate},
+            query={"plate": entry.plate},
             result_count=len(group),
             result_ids=[a.alert_id for a in group],
             details={"route": route, "action": "view", "hotlist_id": hotlist_id, "entry_id": entry_id, **details},
         )
-        for (hotlist_id, entry_id), group in by_entry.items()
+        for (hotlist_id, entry_id), (entry, group) in by_entry.items()
     ]
     # a list that showed nothing is still an access, with no entry's purpose to carry
     empty = AuditEvent(
@@ -274,3 +329,15 @@ def _action_record(principal: Principal, request: Request, action: str, **detail
         client_address=request.client.host if request.client else None,
         details={"action": action, **details},
     )
+
+
+def _check_reopening_reason(reason: str, settings: GatewaySettings) -> None:
+    """A reopening undoes a safeguard: its reason must say something, like a purpose's."""
+    if len(reason.strip()) < settings.min_reason_length:
+        raise InvalidInput(
+            f"the reason must be at least {settings.min_reason_length} characters",
+            code="reason_too_short",
+            field="reason",
+        )
+    if is_empty_talk(reason, settings.vague_reason_list):
+        raise InvalidInput("the reason is too vague to reopen an alert", code="reason_vague", field="reason")

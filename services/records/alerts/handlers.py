@@ -18,19 +18,30 @@ from libs.common.bus import Bus
 from libs.common.contracts.alerts import (
     Alert,
     AlertFigures,
+    AlertImageViewed,
     AlertLookup,
     AlertMessage,
     AlertPage,
     AlertQuery,
     DispositionIn,
     FiguresQuery,
+    ImageViewStored,
+    ReopeningIn,
     VerificationIn,
 )
 from libs.common.db import UnitOfWork
 from libs.common.errors import NotFound
 from libs.common.streams import alerts_subject
 from services.records.alerts import repository
-from services.records.alerts.service import action_record, build_alert, check_disposition, judge, texts_of
+from services.records.alerts.service import (
+    action_record,
+    build_alert,
+    by_listed_plate,
+    check_disposition,
+    check_reopening,
+    judge,
+    texts_of,
+)
 from services.records.hotlists import repository as hotlists_repository
 from services.records.hotlists.follower import HotlistFollower
 from services.records.hotlists.matching import Hit
@@ -81,13 +92,11 @@ class AlertRaiser:
         entries = await hotlists_repository.entries_with_lists(
             session, entry_ids=sorted({int(hit.entry_id) for m in fresh for hit in m.hits})
         )
-        # an entry removed since the index saw it raises nothing
-        alerts = [
-            build_alert(m.row, hit, entries[int(hit.entry_id)], now)
-            for m in fresh
-            for hit in m.hits
-            if int(hit.entry_id) in entries
-        ]
+        alerts = []
+        for m in fresh:
+            # an entry removed since the index saw it raises nothing; the others listing its plate share one alert
+            listed = by_listed_plate([hit for hit in m.hits if int(hit.entry_id) in entries])
+            alerts += [build_alert(m.row, hits, entries, now) for hits in listed.values()]
         await repository.insert_alerts(session, alerts)
         return alerts
 
@@ -123,26 +132,52 @@ class AlertHandlers:
         serve, prefix = self.bus.serve, "alpr.records.alerts"
         await serve(f"{prefix}.list", AlertQuery, self.list_alerts, queue="records")
         await serve(f"{prefix}.get", AlertLookup, self.get_alert, queue="records")
+        await serve(f"{prefix}.image_viewed", AlertImageViewed, self.image_viewed, queue="records")
         await serve(f"{prefix}.verify", VerificationIn, self.verify, queue="records")
+        await serve(f"{prefix}.reopen", ReopeningIn, self.reopen, queue="records")
         await serve(f"{prefix}.dispose", DispositionIn, self.dispose, queue="records")
         await serve(f"{prefix}.figures", FiguresQuery, self.figures, queue="records")
 
     async def list_alerts(self, query: AlertQuery) -> AlertPage:
         async with self.uow() as session:
             rows = await repository.list_alerts(session, status=query.status, since=query.since, limit=query.limit)
-            checks = await repository.verifications_of(session, alert_ids=[r["alert_id"] for r in rows])
-        return AlertPage(alerts=[_alert(r, checks.get(r["alert_id"], [])) for r in rows])
+            ids = [r["alert_id"] for r in rows]
+            checks = await repository.verifications_of(session, alert_ids=ids)
+            reopened = await repository.reopenings_of(session, alert_ids=ids)
+        return AlertPage(
+            alerts=[_alert(r, checks.get(r["alert_id"], []), reopened.get(r["alert_id"], [])) for r in rows]
+        )
 
     async def get_alert(self, lookup: AlertLookup) -> Alert:
         async with self.uow() as session:
             return await _load(session, lookup.alert_id)
+
+    async def image_viewed(self, view: AlertImageViewed) -> ImageViewStored:
+        """Keep an officer's look at the image (already recorded by the gateway), for the verification to name."""
+        async with self.uow() as session:
+            alert = await _load(session, view.alert_id)
+            view_id = await repository.add_image_view(
+                session,
+                alert_id=alert.alert_id,
+                officer_sub=view.officer_sub,
+                event_ids=view.event_ids,
+                at=datetime.now(UTC),
+                kind=view.image_kind,
+            )
+        return ImageViewStored(view_id=view_id)
 
     async def verify(self, request: VerificationIn) -> Alert:
         """E2: the officer's check decides between confirmed and investigate only; nothing is automatic."""
         async with self.changes(request.audit) as change:
             session = change.session
             alert = await _load(session, request.alert_id, lock=True)
-            fields = judge(alert, request)
+            # a view from before a supervisor's reopening does not count: the officer looks again
+            since = alert.reopenings[-1].reopened_at if alert.reopenings else None
+            view_id = await repository.latest_image_view(
+                session, alert_id=alert.alert_id, officer_sub=request.officer_sub, since=since
+            )
+            has_image = await repository.read_has_image(session, read_id=alert.read_id)
+            fields = judge(alert, request, has_image=has_image, view_id=view_id)
             fields |= {
                 "vehicle_matches": request.vehicle_matches,
                 "other_source_checked": request.other_source_checked,
@@ -155,6 +190,23 @@ class AlertHandlers:
             latest = checked.verifications[-1].model_dump(mode="json", exclude={"officer_sub"})
             change.complete(**action_record(checked, latest))
         return checked
+
+    async def reopen(self, request: ReopeningIn) -> Alert:
+        """A supervisor sends an investigate-only alert back to pending; committed only with its record."""
+        async with self.changes(request.audit) as change:
+            session = change.session
+            alert = await _load(session, request.alert_id, lock=True)
+            check_reopening(alert)
+            await repository.add_reopening(
+                session,
+                alert_id=alert.alert_id,
+                supervisor_sub=request.supervisor_sub,
+                at=datetime.now(UTC),
+                reason=request.reason,
+            )
+            reopened = await _load(session, request.alert_id)
+            change.complete(**action_record(reopened, {"reason": request.reason}))
+        return reopened
 
     async def dispose(self, request: DispositionIn) -> Alert:
         async with self.changes(request.audit) as change:
@@ -195,10 +247,11 @@ async def _load(session: AsyncSession, alert_id: str, *, lock: bool = False) -> 
     if row is None:
         raise NotFound("no such alert", code="alert_not_found")
     checks = await repository.verifications_of(session, alert_ids=[alert_id])
-    return _alert(row, checks.get(alert_id, []))
+    reopened = await repository.reopenings_of(session, alert_ids=[alert_id])
+    return _alert(row, checks.get(alert_id, []), reopened.get(alert_id, []))
 
 
-def _alert(row: dict[str, Any], verifications: list[dict[str, Any]]) -> Alert:
+def _alert(row: dict[str, Any], verifications: list[dict[str, Any]], reopenings: list[dict[str, Any]]) -> Alert:
     return Alert.model_validate(
         {
             **repository.body_of(row),
@@ -207,5 +260,6 @@ def _alert(row: dict[str, Any], verifications: list[dict[str, Any]]) -> Alert:
             "disposed_at": row["disposed_at"],
             "disposed_by": row["disposed_by"],
             "verifications": verifications,
+            "reopenings": reopenings,
         }
     )

@@ -1,4 +1,4 @@
-"""All SQL of alerts: storing hits once, publication marks, verifications, dispositions, figures."""
+"""All SQL of alerts: storing hits once, publication marks, image views, verifications, reopenings, dispositions."""
 
 from __future__ import annotations
 
@@ -18,15 +18,16 @@ _ALERT = "alert_id::text AS alert_id, body, status, disposition, disposed_at, di
 
 
 async def insert_alerts(session: AsyncSession, alerts: Sequence[AlertMessage]) -> set[str]:
-    """Store alerts once each (read and entry); returns the ids that are new."""
+    """Store alerts once each (read and listed plate); returns the ids that are new."""
     if not alerts:
         return set()
     conn = await raw_connection(session)
     rows = await conn.fetch(
         "INSERT INTO alerts (alert_id, read_id, captured_at, raised_at, agency, camera_id, entry_id, hotlist_id, "
-        "match_type, matched_text, state_mismatch, stale, body) "
+        "match_type, matched_text, state_mismatch, stale, body, listed_plate) "
         "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::text[], "
-        "$6::text[], $7::int8[], $8::uuid[], $9::text[], $10::text[], $11::bool[], $12::bool[], $13::jsonb[]) "
+        "$6::text[], $7::int8[], $8::uuid[], $9::text[], $10::text[], $11::bool[], $12::bool[], $13::jsonb[], "
+        "$14::text[]) "
         "ON CONFLICT DO NOTHING RETURNING alert_id::text",
         [a.alert_id for a in alerts],
         [a.read_id for a in alerts],
@@ -41,6 +42,7 @@ async def insert_alerts(session: AsyncSession, alerts: Sequence[AlertMessage]) -
         [a.state_mismatch for a in alerts],
         [a.stale for a in alerts],
         [a.model_dump_json() for a in alerts],
+        [a.entry.plate for a in alerts],
     )
     return {r["alert_id"] for r in rows}
 
@@ -100,7 +102,8 @@ async def verifications_of(session: AsyncSession, *, alert_ids: Sequence[str]) -
     rows = await conn.fetch(
         "SELECT verification_id::text AS verification_id, alert_id::text AS alert_id, officer_sub, verified_at, "
         "plate_seen, state_seen, vehicle_matches, other_source_checked, character_mismatches, state_agrees, "
-        "outcome, notes FROM alert_verifications WHERE alert_id = ANY($1::uuid[]) ORDER BY verified_at",
+        "outcome, reasons, image_view_id::text AS image_view_id, notes "
+        "FROM alert_verifications WHERE alert_id = ANY($1::uuid[]) ORDER BY verified_at",
         list(alert_ids),
     )
     found: dict[str, list[dict[str, Any]]] = {}
@@ -117,9 +120,11 @@ async def add_verification(
     await session.execute(
         text(
             "INSERT INTO alert_verifications (verification_id, alert_id, officer_sub, verified_at, plate_seen, "
-            "state_seen, vehicle_matches, other_source_checked, character_mismatches, state_agrees, outcome, notes) "
+            "state_seen, vehicle_matches, other_source_checked, character_mismatches, state_agrees, outcome, reasons, "
+            "image_view_id, notes) "
             "VALUES (CAST(:vid AS uuid), CAST(:aid AS uuid), :sub, :at, :plate_seen, :state_seen, :vehicle_matches, "
-            ":other_source_checked, :character_mismatches, :state_agrees, :outcome, :notes)"
+            ":other_source_checked, :character_mismatches, :state_agrees, :outcome, :reasons, "
+            "CAST(:image_view_id AS uuid), :notes)"
         ),
         {"vid": verification_id, "aid": alert_id, "sub": officer_sub, "at": at, **fields},
     )
@@ -128,6 +133,79 @@ async def add_verification(
         {"outcome": fields["outcome"], "aid": alert_id},
     )
     return verification_id
+
+
+async def add_image_view(
+    session: AsyncSession, *, alert_id: str, officer_sub: str, event_ids: Sequence[str], at: datetime, kind: str
+) -> str:
+    """Keep an officer's recorded look at an alert's image; its id is its first record's (idempotent)."""
+    await session.execute(
+        text(
+            "INSERT INTO alert_image_views (view_id, alert_id, officer_sub, viewed_at, image_kind, event_ids) "
+            "VALUES (CAST(:vid AS uuid), CAST(:aid AS uuid), :sub, :at, :kind, CAST(:events AS uuid[])) "
+            "ON CONFLICT (view_id) DO NOTHING"
+        ),
+        {"vid": event_ids[0], "aid": alert_id, "sub": officer_sub, "at": at, "kind": kind, "events": list(event_ids)},
+    )
+    return event_ids[0]
+
+
+async def latest_image_view(
+    session: AsyncSession, *, alert_id: str, officer_sub: str, since: datetime | None
+) -> str | None:
+    """The officer's latest look at the alert's image since `since` (the last reopening), if any."""
+    result = await session.execute(
+        text(
+            "SELECT view_id::text FROM alert_image_views WHERE alert_id = CAST(:aid AS uuid) AND officer_sub = :sub "
+            "AND (CAST(:since AS timestamptz) IS NULL OR viewed_at >= :since) ORDER BY viewed_at DESC LIMIT 1"
+        ),
+        {"aid": alert_id, "sub": officer_sub, "since": since},
+    )
+    return result.scalar_one_or_none()
+
+
+async def read_has_image(session: AsyncSession, *, read_id: str) -> bool:
+    """Whether records holds an image of the read (its own partition's, or a held copy's)."""
+    result = await session.execute(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM read_images WHERE read_id = CAST(:id AS uuid)) "
+            "OR EXISTS (SELECT 1 FROM held_read_images WHERE read_id = CAST(:id AS uuid))"
+        ),
+        {"id": read_id},
+    )
+    return bool(result.scalar_one())
+
+
+async def add_reopening(session: AsyncSession, *, alert_id: str, supervisor_sub: str, at: datetime, reason: str) -> str:
+    """Keep a supervisor's reopening and send the alert back to pending."""
+    reopening_id = str(uuid.uuid4())
+    await session.execute(
+        text(
+            "INSERT INTO alert_reopenings (reopening_id, alert_id, supervisor_sub, reopened_at, reason) "
+            "VALUES (CAST(:rid AS uuid), CAST(:aid AS uuid), :sub, :at, :reason)"
+        ),
+        {"rid": reopening_id, "aid": alert_id, "sub": supervisor_sub, "at": at, "reason": reason},
+    )
+    await session.execute(
+        text("UPDATE alerts SET status = 'pending' WHERE alert_id = CAST(:aid AS uuid)"), {"aid": alert_id}
+    )
+    return reopening_id
+
+
+async def reopenings_of(session: AsyncSession, *, alert_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each alert's reopenings, oldest first."""
+    if not alert_ids:
+        return {}
+    conn = await raw_connection(session)
+    rows = await conn.fetch(
+        "SELECT reopening_id::text AS reopening_id, alert_id::text AS alert_id, supervisor_sub, reopened_at, reason "
+        "FROM alert_reopenings WHERE alert_id = ANY($1::uuid[]) ORDER BY reopened_at",
+        list(alert_ids),
+    )
+    found: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        found.setdefault(r["alert_id"], []).append(dict(r))
+    return found
 
 
 async def dispose(session: AsyncSession, *, alert_id: str, code: str, officer_sub: str, at: datetime) -> None:

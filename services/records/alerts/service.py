@@ -26,9 +26,9 @@ from services.records.service import ReadRow
 _ALERT_NAMESPACE = uuid.UUID("5b0c1a52-2f7e-4f0e-9d0e-a1e7a1e7a1e7")
 
 
-def alert_id_for(read_id: str, entry_id: int) -> str:
-    """One alert per read and entry, whatever the redeliveries."""
-    return str(uuid.uuid5(_ALERT_NAMESPACE, f"{read_id}/{entry_id}"))
+def alert_id_for(read_id: str, listed_plate: str) -> str:
+    """One alert per read and listed plate, whatever the redeliveries and however many entries list it."""
+    return str(uuid.uuid5(_ALERT_NAMESPACE, f"{read_id}/plate/{listed_plate}"))
 
 
 def texts_of(row: ReadRow) -> list[tuple[str, str]]:
@@ -50,11 +50,29 @@ def texts_of(row: ReadRow) -> list[tuple[str, str]]:
     return texts
 
 
-def build_alert(row: ReadRow, hit: Hit, entry: dict[str, Any], now: datetime) -> AlertMessage:
-    """E1 and E4: the read, the match, the entry as it stands, its age and its list's freshness."""
+def by_listed_plate(hits: list[Hit]) -> dict[str, list[Hit]]:
+    """A read's hits grouped by the plate their entries list (a wildcard entry's pattern is its plate)."""
+    grouped: dict[str, list[Hit]] = {}
+    for hit in hits:
+        grouped.setdefault(hit.entry_plate, []).append(hit)
+    return grouped
+
+
+def build_alert(row: ReadRow, hits: list[Hit], entries: dict[int, dict[str, Any]], now: datetime) -> AlertMessage:
+    """E1 and E4: the read, the match, every entry listing the plate as it stands, their age and freshness.
+
+    `hits` share one listed plate and each has its entry in `entries`. The primary entry, which the
+    verification is judged against, is the highest priority (lowest number), then the earliest entered.
+    """
+    listed = sorted(
+        (entries[int(hit.entry_id)] for hit in hits),
+        key=lambda entry: (entry["priority"], entry["entered_at"], entry["entry_id"]),
+    )
+    primary = listed[0]
+    hit = next(h for h in hits if int(h.entry_id) == primary["entry_id"])
     read, recognition = row.read, row.recognition
-    alert_id = alert_id_for(read.read_id, int(hit.entry_id))
-    stale = is_stale(entry["source"], entry["list_refreshed_at"], now)
+    alert_id = alert_id_for(read.read_id, hit.entry_plate)
+    stale = is_stale(primary["source"], primary["list_refreshed_at"], now)
     # the gateway serves the read's best image (the plate crop first) at one address per alert
     best = min((image.kind for image in read.images), key=lambda kind: kind != "plate", default=None)
     return AlertMessage(
@@ -78,9 +96,10 @@ def build_alert(row: ReadRow, hit: Hit, entry: dict[str, Any], now: datetime) ->
         matched_text=hit.text,
         matched_origin=hit.origin,
         state_mismatch=hit.state_mismatch,
-        entry=HotlistEntrySnapshot.model_validate(entry),
-        entry_age_s=max((now - entry["entered_at"]).total_seconds(), 0.0),
-        list_refreshed_at=entry["list_refreshed_at"],
+        entry=HotlistEntrySnapshot.model_validate(primary),
+        entries=[HotlistEntrySnapshot.model_validate(entry) for entry in listed],
+        entry_age_s=max((now - primary["entered_at"]).total_seconds(), 0.0),
+        list_refreshed_at=primary["list_refreshed_at"],
         stale=stale,
         notice=STALE_NOTICE if stale else None,
     )
@@ -95,25 +114,51 @@ def character_mismatches(listed: str, seen: str) -> list[int]:
     return [i for i in range(width) if i >= len(listed) or i >= len(seen) or listed[i] != seen[i]]
 
 
-def judge(alert: Alert, request: VerificationIn) -> dict[str, Any]:
-    """E2: confirmed only when characters, issuing state and vehicle all agree, and the list is not stale."""
+def judge(alert: Alert, request: VerificationIn, *, has_image: bool, view_id: str | None) -> dict[str, Any]:
+    """E2: confirmed only when the officer looked at the image and characters, state and vehicle all agree.
+
+    Without an image there is nothing to compare and the outcome is investigate_only. With one, the officer
+    must have opened it through the API first (`view_id`), or the check is refused. A look-alike match, a
+    stale list or an alert already investigate_only never confirms: only a supervisor's reopening undoes that.
+    """
     if alert.status == "closed":
         raise Conflict("the alert is already disposed of", code="alert_closed")
     seen = normalize_plate(request.plate_seen)
     if not re.fullmatch(r"[A-Z0-9]{1,15}", seen):
         raise InvalidInput("the plate seen must be the characters on the plate", code="invalid_plate_seen")
+    if has_image and view_id is None:
+        raise Conflict("open the alert's image and compare it with the plate before verifying", code="image_not_viewed")
     state_seen = request.state_seen.upper() if request.state_seen else None
     mismatches = character_mismatches(alert.entry.plate, seen)
     # with no state on the list there is nothing to contradict; with one, the officer must see the same
     state_agrees = alert.entry.state is None or state_seen == alert.entry.state
-    agrees = not mismatches and state_agrees and request.vehicle_matches and not alert.stale
+    found = {
+        "no_image": not has_image,
+        "already_investigate_only": alert.status == "investigate_only",
+        "lookalike_match": alert.match_type == "lookalike",
+        "stale_list": alert.stale,
+        "character_mismatch": bool(mismatches),
+        "state_mismatch": not state_agrees,
+        "vehicle_mismatch": not request.vehicle_matches,
+    }
+    reasons = [reason for reason, present in found.items() if present]
     return {
         "plate_seen": seen,
         "state_seen": state_seen,
         "character_mismatches": mismatches,
         "state_agrees": state_agrees,
-        "outcome": "confirmed" if agrees else "investigate_only",
+        "outcome": "investigate_only" if reasons else "confirmed",
+        "reasons": reasons,
+        "image_view_id": view_id,
     }
+
+
+def check_reopening(alert: Alert) -> None:
+    """Only an alert left investigate_only is reopened; a closed one stays closed."""
+    if alert.status == "closed":
+        raise Conflict("the alert is already disposed of", code="alert_closed")
+    if alert.status != "investigate_only":
+        raise Conflict("only an investigate-only alert can be reopened", code="alert_not_investigate_only")
 
 
 def check_disposition(alert: Alert, code: DispositionCode) -> None:

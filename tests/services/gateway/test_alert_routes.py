@@ -81,14 +81,14 @@ async def audit_rows(system: Any, event_type: str, alert_id: str) -> list[dict[s
     conn = await asyncpg.connect(system.stack.pg.admin_dsn)
     try:
         rows = await conn.fetch(
-            "SELECT actor, payload FROM audit.access_records WHERE event_type = $1 "
+            "SELECT event_id, actor, payload FROM audit.access_records WHERE event_type = $1 "
             "AND (payload::jsonb) -> 'result_ids' ? $2 ORDER BY seq",
             event_type,
             alert_id,
         )
     finally:
         await conn.close()
-    return [{"actor": json.loads(r["actor"]), **json.loads(r["payload"])} for r in rows]
+    return [{"event_id": r["event_id"], "actor": json.loads(r["actor"]), **json.loads(r["payload"])} for r in rows]
 
 
 async def last_alert_seq(system: Any) -> int:
@@ -269,26 +269,35 @@ class TestImage:
 
 
 class TestVerification:
-    async def test_all_agreeing_confirms_then_disposition_closes(self, system: Any) -> None:
+    async def test_a_read_without_an_image_is_never_confirmed(self, system: Any) -> None:
+        """E2: no image, nothing to compare the characters with: investigate only, however well all else agrees."""
         plate = unique()
         await listed_plate(system, plate)
         raised = await raise_alert(system, plate)
         url = f"/v1/alerts/{raised['alert_id']}"
+        assert (await system.gateway.get(f"{url}/image", headers=system.token("officer"))).status_code == 404
         check = {"plate_seen": plate, "state_seen": "CA", "vehicle_matches": True, "other_source_checked": True}
         verified = await system.gateway.post(f"{url}/verification", json=check, headers=system.token("officer"))
         assert verified.status_code == 200, verified.text
-        assert verified.json()["status"] == "confirmed"
-        assert verified.json()["verifications"][-1]["character_mismatches"] == []
-        closed = await system.gateway.post(
+        body = verified.json()
+        assert body["status"] == "investigate_only" and body["images"] == []
+        assert body["verifications"][-1]["reasons"] == ["no_image"]
+        assert body["verifications"][-1]["image_view_id"] is None
+        refused = await system.gateway.post(
             f"{url}/disposition", json={"code": "confirmed"}, headers=system.token("officer")
         )
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "confirmation_not_verified"
+        closed = await system.gateway.post(
+            f"{url}/disposition", json={"code": "not_located"}, headers=system.token("officer")
+        )
         assert closed.status_code == 200 and closed.json()["status"] == "closed"
-        assert closed.json()["disposition"] == "confirmed" and closed.json()["disposed_by"] == "dev-officer"
+        assert closed.json()["disposed_by"] == "dev-officer"
         again = await system.gateway.post(f"{url}/verification", json=check, headers=system.token("officer"))
         assert again.status_code == 409 and again.json()["error"]["code"] == "alert_closed"
         records = await audit_rows(system, "alert_verification", raised["alert_id"])
         assert [r["details"]["action"] for r in records] == ["verification", "disposition"]
         assert [r["purpose"] for r in records] == [ENTRY_PURPOSE, ENTRY_PURPOSE]
+        assert records[0]["details"]["status"] == "investigate_only"
 
     async def test_state_mismatch_cannot_be_confirmed(self, system: Any) -> None:
         plate = unique()

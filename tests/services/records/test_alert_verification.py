@@ -11,7 +11,13 @@ from libs.common.contracts.alerts import Alert, VerificationIn
 from libs.common.contracts.reads import Candidate, ReadIn
 from libs.common.contracts.recognition import Recognition
 from libs.common.errors import Conflict, InvalidInput
-from services.records.alerts.service import character_mismatches, check_disposition, judge, texts_of
+from services.records.alerts.service import (
+    character_mismatches,
+    check_disposition,
+    check_reopening,
+    judge,
+    texts_of,
+)
 from services.records.hotlists.service import is_stale
 from services.records.service import ReadRow
 
@@ -31,10 +37,18 @@ def _check(plate: str = "7ABC123", state: str | None = "CA", vehicle: bool = Tru
     return VerificationIn(alert_id="a", officer_sub="o", plate_seen=plate, state_seen=state, vehicle_matches=vehicle)
 
 
+VIEW = "0b9e7f0e-3c55-4bfe-9d2e-6f4c1c1f2a11"
+
+
+def judged(alert: Alert, check: VerificationIn, *, has_image: bool = True, view_id: str | None = VIEW) -> Any:
+    return judge(alert, check, has_image=has_image, view_id=view_id)
+
+
 class TestJudge:
-    def test_everything_agreeing_confirms(self) -> None:
-        verdict = judge(_alert(), _check())
+    def test_everything_agreeing_after_looking_at_the_image_confirms(self) -> None:
+        verdict = judged(_alert(), _check())
         assert verdict["outcome"] == "confirmed" and verdict["character_mismatches"] == []
+        assert verdict["reasons"] == [] and verdict["image_view_id"] == VIEW
 
     @pytest.mark.parametrize(
         "check",
@@ -47,21 +61,63 @@ class TestJudge:
         ],
     )
     def test_any_disagreement_means_investigate_only(self, check: VerificationIn) -> None:
-        assert judge(_alert(), check)["outcome"] == "investigate_only"
+        assert judged(_alert(), check)["outcome"] == "investigate_only"
 
     def test_mismatched_positions_are_recorded(self) -> None:
         assert character_mismatches("7ABC123", "7A8C12") == [2, 6]
 
     def test_wildcard_entry_agrees_when_the_pattern_covers_the_plate(self) -> None:
-        assert judge(_alert(plate="7AB?12*"), _check(plate="7ABX1299"))["outcome"] == "confirmed"
-        assert judge(_alert(plate="7AB?12*"), _check(plate="7ABX1399"))["outcome"] == "investigate_only"
+        wildcard = _alert(plate="7AB?12*", match_type="wildcard")
+        assert judged(wildcard, _check(plate="7ABX1299"))["outcome"] == "confirmed"
+        assert judged(wildcard, _check(plate="7ABX1399"))["outcome"] == "investigate_only"
 
     def test_a_stale_list_never_confirms(self) -> None:
-        assert judge(_alert(stale=True), _check())["outcome"] == "investigate_only"
+        verdict = judged(_alert(stale=True), _check())
+        assert verdict["outcome"] == "investigate_only" and verdict["reasons"] == ["stale_list"]
 
     def test_the_plate_seen_must_be_plate_characters(self) -> None:
         with pytest.raises(InvalidInput):
-            judge(_alert(), _check(plate="7AB*123"))
+            judged(_alert(), _check(plate="7AB*123"))
+
+    def test_a_lookalike_match_never_confirms_even_when_the_officer_sees_the_listed_plate(self) -> None:
+        # the camera read 8A8C123, the list holds 8ABC123: the officer typing the list's plate proves nothing
+        lookalike = _alert(plate="8ABC123", match_type="lookalike", matched_text="8A8C123")
+        verdict = judged(lookalike, _check(plate="8ABC123"))
+        assert verdict["outcome"] == "investigate_only" and verdict["reasons"] == ["lookalike_match"]
+
+    def test_no_image_means_investigate_only_with_no_view_needed(self) -> None:
+        verdict = judged(_alert(), _check(), has_image=False, view_id=None)
+        assert verdict["outcome"] == "investigate_only" and verdict["reasons"] == ["no_image"]
+
+    def test_an_image_not_looked_at_refuses_the_check(self) -> None:
+        with pytest.raises(Conflict) as refused:
+            judged(_alert(), _check(), view_id=None)
+        assert refused.value.code == "image_not_viewed"
+
+    def test_investigate_only_stays_whatever_a_later_check_finds(self) -> None:
+        verdict = judged(_alert(status="investigate_only"), _check())
+        assert verdict["outcome"] == "investigate_only" and verdict["reasons"] == ["already_investigate_only"]
+
+    def test_a_confirmed_alert_checked_again_with_a_mismatch_falls_to_investigate_only(self) -> None:
+        verdict = judged(_alert(status="confirmed"), _check(vehicle=False))
+        assert verdict["outcome"] == "investigate_only" and verdict["reasons"] == ["vehicle_mismatch"]
+
+    def test_a_closed_alert_is_not_checked(self) -> None:
+        with pytest.raises(Conflict) as refused:
+            judged(_alert(status="closed"), _check())
+        assert refused.value.code == "alert_closed"
+
+
+class TestReopening:
+    def test_only_an_investigate_only_alert_reopens(self) -> None:
+        check_reopening(_alert(status="investigate_only"))
+        for status, code in (("pending", "alert_not_investigate_only"), ("confirmed", "alert_not_investigate_only")):
+            with pytest.raises(Conflict) as refused:
+                check_reopening(_alert(status=status))
+            assert refused.value.code == code
+        with pytest.raises(Conflict) as closed:
+            check_reopening(_alert(status="closed"))
+        assert closed.value.code == "alert_closed"
 
 
 class TestDisposition:
