@@ -18,6 +18,7 @@ from libs.common.db import UnitOfWork, create_engine
 from libs.common.telemetry import setup_tracing
 from libs.common.web import Runtime, install_common
 from services.audit import repository
+from services.audit.figures import FigureHandlers
 from services.audit.handlers import AuditHandlers, AuditorHandlers, writer_consumer
 from services.audit.settings import AuditSettings
 
@@ -45,6 +46,7 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         await handlers.load_tree()
         await handlers.register()
         await auditors.register()
+        await FigureHandlers(uow, bus).register()
         consumer = writer_consumer(bus, handlers, batch=cfg.writer_batch)
         consumer.start()
         tasks = [

@@ -16,6 +16,7 @@ from libs.common.telemetry import setup_tracing
 from libs.common.web import Runtime, install_common
 from services.records.alerts.handlers import AlertHandlers, AlertRaiser
 from services.records.corrections.handlers import CorrectionHandlers
+from services.records.figures import FigureHandlers
 from services.records.handlers import RecordsHandlers
 from services.records.holds.handlers import HoldHandlers
 from services.records.hotlists.follower import HotlistFollower
@@ -48,6 +49,7 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
         changes = ChangeRecorder(handlers.uow, AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms))
         await HoldHandlers(handlers.uow, changes, bus, purge).register()
         await CorrectionHandlers(changes, bus, classes).register()
+        await FigureHandlers(cfg, handlers.uow, bus).register()
         purge.start()
         follower = HotlistFollower(handlers.uow, bus, classes)
         await follower.start()  # the index is loaded before the first read is consumed

@@ -12,6 +12,7 @@ from libs.common.bus import Bus
 from libs.common.db import UnitOfWork, create_engine
 from libs.common.telemetry import setup_tracing
 from libs.common.web import Runtime, install_common
+from services.sharing.figures import FigureHandlers
 from services.sharing.handlers import AgreementDesk, PartnerDesk, register
 from services.sharing.settings import SharingSettings
 
@@ -36,6 +37,7 @@ def create_app(settings: SharingSettings | None = None) -> FastAPI:
         partners = PartnerDesk(cfg, changes, bus, keyring)
         agreements = AgreementDesk(changes, bus)
         await register(bus, partners, agreements)
+        await FigureHandlers(uow, bus).register()
         app.state.runtime = Runtime(
             "sharing", cfg, bus, engine, uow, {"keyring": keyring, "partners": partners, "agreements": agreements}
         )

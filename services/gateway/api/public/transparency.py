@@ -1,0 +1,110 @@
+"""G2: the transparency page, HTML for a browser and JSON with the same figures, cached with an ETag."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from libs.common.web import Runtime
+from services.gateway.api.deps import LimitsDep, RuntimeDep
+from services.gateway.api.public import pages
+from services.gateway.api.public.charts import BarChart, bar_chart
+from services.gateway.api.public.figures import Transparency, compose
+from services.gateway.api.public.policy import policy_text
+
+router = APIRouter(prefix="/public", tags=["public"])
+FIGURES_TTL_S = 60.0  # the page is public: figures are recomputed at most once a minute per replica
+CACHE_KEY = "transparency"
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """One computation of the page in both forms, each with its ETag."""
+
+    expires: float
+    facts: Transparency
+    json: bytes
+    json_etag: str
+    html: bytes
+    html_etag: str
+
+
+@dataclass
+class PageCache:
+    page: RenderedPage | None = None
+    # one computation at a time: a burst at expiry waits for it instead of asking every service again
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@router.get(
+    "/transparency",
+    response_model=Transparency,
+    responses={200: {"content": {"text/html": {}}}, 304: {"description": "Not modified (If-None-Match)"}},
+)
+async def transparency(request: Request, rt: RuntimeDep, limits: LimitsDep) -> Response:
+    """Policy, retention, partners by name and twelve months of figures; `Accept: text/html` gets the page."""
+    limits.public(request.client.host if request.client else "unknown")
+    page = await current_page(rt)
+    max_age = max(int(page.expires - time.monotonic()), 0)
+    if pages.wants_html(request):
+        return pages.page_response(request, page.html, pages.HTML, etag=page.html_etag, max_age=max_age)
+    return pages.page_response(request, page.json, pages.JSON, etag=page.json_etag, max_age=max_age)
+
+
+async def current_page(rt: Runtime) -> RenderedPage:
+    """The cached page while fresh; else computed once, however many ask at the same moment."""
+    cache = rt.extras.get(CACHE_KEY)
+    if not isinstance(cache, PageCache):
+        cache = rt.extras[CACHE_KEY] = PageCache()
+    page = cache.page
+    if page is not None and page.expires > time.monotonic():
+        return page
+    async with cache.lock:
+        page = cache.page
+        if page is None or page.expires <= time.monotonic():
+            page = cache.page = render_page(await compose(rt, policy_text(rt)))
+    return page
+
+
+def render_page(facts: Transparency) -> RenderedPage:
+    """Both forms from one set of facts, so the JSON carries exactly the numbers the page shows."""
+    body = facts.model_dump_json().encode()
+    html = pages.render("transparency.html", facts=facts, charts=charts_of(facts), month_names=month_names(facts))
+    return RenderedPage(
+        expires=time.monotonic() + FIGURES_TTL_S,
+        facts=facts,
+        json=body,
+        json_etag=pages.etag_of(body),
+        html=html,
+        html_etag=pages.etag_of(html),
+    )
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def month_names(facts: Transparency) -> dict[str, str]:
+    """`2026-03` → `Mar 2026`, for the table and the bars' titles."""
+    return {m.month: f"{_MONTHS[int(m.month[5:7]) - 1]} {m.month[:4]}" for m in facts.months}
+
+
+def charts_of(facts: Transparency) -> dict[str, BarChart | None]:
+    """A chart per figure that every month has; none for a figure whose service did not answer."""
+    names = month_names(facts)
+    charts: dict[str, BarChart | None] = {}
+    for figure in facts.figure_labels:
+        values = [m.counts.get(figure) for m in facts.months]
+        if any(v is None for v in values):
+            charts[figure] = None
+            continue
+        counted = [int(v or 0) for v in values]
+        charts[figure] = bar_chart(
+            counted,
+            labels=[names[m.month][0] for m in facts.months],
+            titles=[f"{names[m.month]}: {v:,}" for m, v in zip(facts.months, counted, strict=True)],
+        )
+    return charts

@@ -1,0 +1,43 @@
+"""The transparency page's figures that records keeps: monthly counts and what retention keeps, for how long."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from libs.common.bus import Bus
+from libs.common.contracts.transparency import RECORDS_MONTHLY, MonthlyQuery, RecordsFigures, RetentionFacts
+from libs.common.db import UnitOfWork
+from libs.common.monthly_figures import monthly_counts
+from libs.common.validation import retention_cutoff
+from services.records.retention.service import unmatched_cutoff
+from services.records.settings import RecordsSettings
+
+
+def retention_facts(settings: RecordsSettings, now: datetime) -> RetentionFacts:
+    """The periods and the cutoffs the purge applies now, from its own functions."""
+    return RetentionFacts(
+        retention_days=settings.retention_days,
+        backup_window_days=settings.backup_window_days,
+        active_retention_days=settings.active_retention_days,
+        reads_kept_since=retention_cutoff(now, settings.active_retention_days),
+        unmatched_retention_days=settings.unmatched_retention_days,
+        unmatched_kept_since=unmatched_cutoff(now, settings),
+    )
+
+
+class FigureHandlers:
+    """Answers `alpr.records.figures.monthly`: counts kept by the database's triggers, no personal data."""
+
+    def __init__(self, settings: RecordsSettings, uow: UnitOfWork, bus: Bus) -> None:
+        self.settings = settings
+        self.uow = uow
+        self.bus = bus
+
+    async def register(self) -> None:
+        await self.bus.serve(RECORDS_MONTHLY, MonthlyQuery, self.monthly, queue="records")
+
+    async def monthly(self, query: MonthlyQuery) -> RecordsFigures:
+        """Reads, hotlist hits, alert dispositions and misreads corrected per month, and retention now."""
+        async with self.uow() as session:
+            counts = await monthly_counts(session, since=query.since)
+        return RecordsFigures(counts=counts, retention=retention_facts(self.settings, datetime.now(UTC)))
