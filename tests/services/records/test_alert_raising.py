@@ -245,3 +245,33 @@ class TestOneTransaction:
             assert await conn.fetchval("SELECT count(*) FROM records.reads WHERE read_id = $1::uuid", read.read_id) == 0
         finally:
             await conn.close()
+
+
+class TestOneAlertPerPlate:
+    async def test_a_plate_listed_three_times_raises_one_alert_naming_every_entry_once_however_delivered(
+        self, system: Any
+    ) -> None:
+        first, second = await manual_list(system), await manual_list(system)
+        plate = unique("1")
+        earlier = await add_entry(system, first, plate, priority=60)
+        twice = await add_entry(system, first, plate, priority=60)  # the same plate twice on one list
+        urgent = await add_entry(system, second, plate, priority=10)
+        replica = await replica_that_hears_nothing(system)
+        read = read_of(plate)
+        await ingest(system, replica, read)
+        hit, [alert] = await stored(system, read.read_id)
+        # the primary is the highest priority (lowest number), then the earliest entered
+        assert hit is True and alert["entry"]["entry_id"] == urgent.entry_id
+        assert [e["entry_id"] for e in alert["entries"]] == [urgent.entry_id, earlier.entry_id, twice.entry_id]
+        await ingest(system, replica, read)  # the redelivery raises nothing more
+        _, again = await stored(system, read.read_id)
+        assert [a["alert_id"] for a in again] == [alert["alert_id"]]
+
+    async def test_different_listed_plates_hit_by_one_read_stay_apart(self, system: Any) -> None:
+        hotlist_id = await manual_list(system)
+        core = uuid.uuid4().hex[:4].upper().replace("B", "C").replace("8", "9")
+        await add_entry(system, hotlist_id, f"7B{core}")
+        await add_entry(system, hotlist_id, f"78{core}")  # a look-alike of the first: another vehicle
+        _, alerts = await stored(system, await publish_read(system, f"7B{core}"))
+        mine = sorted((a["entry"]["plate"], a["match_type"]) for a in alerts if a["entry"]["plate"].endswith(core))
+        assert mine == [(f"78{core}", "lookalike"), (f"7B{core}", "exact")]
