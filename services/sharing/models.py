@@ -47,7 +47,7 @@ class AgreementRow(SQLModel, table=True):
 
 
 class ProposalRow(SQLModel, table=True):
-    """A proposed creation, change or revocation, and its approval once given."""
+    """A proposed creation, change or revocation, and the custodian's decision (approval or denial) once given."""
 
     __tablename__ = "agreement_proposals"
 
@@ -65,6 +65,9 @@ class ProposalRow(SQLModel, table=True):
     status: str = "pending"
     approved_by: str | None = None
     approved_at: datetime | None = _when(nullable=True)
+    denied_by: str | None = None
+    denied_at: datetime | None = _when(nullable=True)
+    decision_reason: str | None = None  # the custodian's why, for an approval or a denial
 
 
 class ClientRow(SQLModel, table=True):

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from libs.common.contracts.audit import RecordedRequest
+from libs.common.validation import Note
 
 HoldStatus = Literal["pending", "active", "rejected", "released", "lapsed"]
 
@@ -33,6 +34,7 @@ class HoldCreate(RecordedRequest):
 class HoldDecision(RecordedRequest):
     hold_id: str
     approve: bool
+    reason: Note | None = Field(default=None, max_length=2000)  # None only from a deprecated decision shape
     approver_sub: str
     approver_name: str | None = None
 

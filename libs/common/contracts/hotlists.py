@@ -55,9 +55,10 @@ class HotlistSummary(BaseModel):
 
 class HotlistCreate(BaseModel):
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [{"name": "SJPD stolen vehicles", "source": "manual", "description": None, "shareable": True}]
-        }
+        },
     )
 
     name: str = Field(min_length=1, max_length=120)
@@ -102,6 +103,13 @@ class EntryQuery(BaseModel):
 class EntryPage(BaseModel):
     entries: list[HotlistEntry]
     next_after: int | None = None
+
+
+class ManualEntryAdded(HotlistEntry):
+    """A typed-in entry as stored, and whether its requested expiry was cut to the 30-day ceiling (B4)."""
+
+    expiry_clamped: bool = False
+    requested_expires_at: datetime | None = None  # as asked, when it was asked
 
 
 class ManualEntryIn(VehicleFields, RecordedRequest):
@@ -207,6 +215,8 @@ class ShareableList(BaseModel):
 
 class PartnerEntryIn(VehicleFields):
     """One entry of a partner agency's list; it expires 24 hours after `refreshed_at` (C5)."""
+
+    model_config = ConfigDict(extra="forbid")  # a partner's misspelt field is refused, not dropped
 
     plate: str = Field(min_length=1, max_length=15)
     state: str | None = Field(default=None, max_length=3)

@@ -63,7 +63,7 @@ class PartnerCredentials(BaseModel):
 class AgencyRef(BaseModel):
     """An agency named by its ORI and name."""
 
-    model_config = ConfigDict(str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     ori: Line = Field(min_length=9, max_length=9, examples=["CA0410000"])
     name: Line = Field(min_length=1, max_length=200, examples=["Santa Clara County Sheriff"])
@@ -72,7 +72,7 @@ class AgencyRef(BaseModel):
 class Requester(BaseModel):
     """The partner's person who asks (C2)."""
 
-    model_config = ConfigDict(str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: Line = Field(min_length=1, max_length=200, examples=["Det. R. Diaz"])
     badge: Line = Field(min_length=1, max_length=32, examples=["4412"])
@@ -82,6 +82,7 @@ class PartnerSearch(BaseModel):
     """A partner search: one exact plate, a window, who asks, for which agency, and why."""
 
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -98,7 +99,7 @@ class PartnerSearch(BaseModel):
                     },
                 }
             ]
-        }
+        },
     )
 
     plate: Line = Field(min_length=2, max_length=15, examples=["8ABC123"])
@@ -148,6 +149,8 @@ class StaffActor(BaseModel):
 
 
 class PartnerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     ori: Line = Field(max_length=9, examples=["CA0410000"])
     name: Line = Field(max_length=200, examples=["Santa Clara County Sheriff"])
     kind: Line = Field(max_length=64, examples=["ca_local_agency"])
@@ -182,7 +185,7 @@ AGREEMENT_EXAMPLE: dict[str, Any] = {
 class AgreementTerms(BaseModel):
     """What an admin proposes; the id is kept by a change and made up for a new agreement."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [AGREEMENT_EXAMPLE]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [AGREEMENT_EXAMPLE]})
 
     id: str | None = Field(default=None, max_length=64, examples=["SJPD-IAA-2026-007"])
     partner_ori: Line = Field(max_length=9, examples=["CA0410000"])
@@ -222,8 +225,12 @@ class RevokeRequest(RecordedRequest):
 
 
 class DecideRequest(RecordedRequest):
+    """The custodian's decision on a proposal; `reason` is None only from a deprecated (bodiless) approval."""
+
     actor: StaffActor
     proposal_id: str
+    approve: bool = True
+    reason: Note | None = Field(default=None, max_length=2000)
 
 
 class PartnerFacts(BaseModel):
@@ -241,7 +248,7 @@ class ProposalView(BaseModel):
     id: str
     action: str
     agreement_id: str
-    status: Literal["pending", "approved"]
+    status: Literal["pending", "approved", "denied"]
     partner: PartnerFacts | None = None
     document_ref: str | None = None
     document_sha256: str | None = None
@@ -252,6 +259,9 @@ class ProposalView(BaseModel):
     proposed_at: datetime
     approved_by: str | None = None
     approved_at: datetime | None = None
+    denied_by: str | None = None
+    denied_at: datetime | None = None
+    decision_reason: str | None = None
 
 
 class AgreementLookup(BaseModel):

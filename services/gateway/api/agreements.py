@@ -1,4 +1,4 @@
-"""Admin routes for partners, agreements and OAuth clients: an admin proposes, the custodian approves."""
+"""Admin routes for partners, agreements and OAuth clients: an admin proposes, the custodian decides."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from libs.common.contracts.sharing import (
     sharing_subject,
 )
 from libs.common.errors import AlprError, Forbidden
+from services.gateway.api.decisions import NoBodyOrDecision, decision_body
 from services.gateway.api.deps import AuditDep, PrincipalDep, RuntimeDep, require
 from services.gateway.api.searches import actor_of
 from services.gateway.service import PERMISSIONS, Principal
@@ -59,18 +60,21 @@ class ProposalBody(AgreementTerms):
     """Terms of a new agreement (no id) or a change to one (its id), and why."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{**AGREEMENT_EXAMPLE, "reason": "Signed by both chiefs on 2026-11-20"}]}
+        extra="forbid",
+        json_schema_extra={"examples": [{**AGREEMENT_EXAMPLE, "reason": "Signed by both chiefs on 2026-11-20"}]},
     )
 
     reason: str = Field(min_length=1, max_length=2000, examples=["Signed by both chiefs on 2026-11-20"])
 
 
 class ReasonBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     reason: str = Field(min_length=1, max_length=2000, examples=["The partner breached term 3 (audits)"])
 
 
 class ClientBody(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"auth_method": "client_secret_basic"}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"auth_method": "client_secret_basic"}]})
 
     auth_method: Literal["client_secret_basic", "private_key_jwt"] = "client_secret_basic"
     public_jwk: dict[str, Any] | None = None
@@ -154,12 +158,26 @@ async def propose_revocation(
     )  # fmt: skip
 
 
-@router.post("/agreement-proposals/{proposal_id}/approval", response_model=ProposalView)
+@router.post(
+    "/agreement-proposals/{proposal_id}/approval",
+    response_model=ProposalView,
+    openapi_extra=decision_body(required=False),
+)
 async def approve_proposal(
-    proposal_id: str, principal: Custodian, request: Request, rt: RuntimeDep, audit: AuditDep
+    proposal_id: str,
+    principal: Custodian,
+    decision: NoBodyOrDecision,
+    request: Request,
+    rt: RuntimeDep,
+    audit: AuditDep,
 ) -> ProposalView:
-    """The custodian, never the proposer, approves; the before and after are kept."""
-    asked = DecideRequest(actor=staff_of(principal), proposal_id=proposal_id)
+    """The custodian, never the proposer, approves or denies, saying why; the before and after are kept.
+
+    A bodiless post (the old shape: an approval without a reason) is answered with a Deprecation header.
+    """
+    asked = DecideRequest(
+        actor=staff_of(principal), proposal_id=proposal_id, approve=decision.approve, reason=decision.reason
+    )
     return await _changed(
         rt, audit, principal, request, action="agreements.approve", body=asked, reply=ProposalView,
         event_type=EventType.AGREEMENT_CHANGE,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +19,7 @@ from libs.common.contracts.purpose import Purpose
 from libs.common.contracts.search import SearchQuery
 from libs.common.errors import AlprError, Conflict, Forbidden, InvalidInput, NotFound
 from services.gateway import repository
+from services.gateway.api.decisions import GrantOrDecision, decision_body
 from services.gateway.api.deps import AuditDep, PrincipalDep, RuntimeDep, Supervisor, changes_in, require
 from services.gateway.api.searches import EXAMPLE, actor_of
 from services.gateway.models import Approval
@@ -35,20 +36,11 @@ BROAD_EXAMPLE: dict[str, Any] = {
 
 
 class ApprovalRequest(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [BROAD_EXAMPLE]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [BROAD_EXAMPLE]})
 
     query: SearchQuery
     purpose: Purpose
     justification: str = Field(min_length=20, max_length=2000)
-
-
-class ApprovalDecision(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"decision": "grant", "note": "Robbery case SJ-2026-004211 confirmed"}]}
-    )
-
-    decision: Literal["grant", "refuse"]
-    note: str = Field(default="", max_length=1000)
 
 
 class ApprovalView(BaseModel):
@@ -124,11 +116,12 @@ async def get_approval(approval_id: str, principal: PrincipalDep, rt: RuntimeDep
     return view(approval)
 
 
-@router.post("/{approval_id}/decision", response_model=ApprovalView)
+@router.post("/{approval_id}/decision", response_model=ApprovalView, openapi_extra=decision_body())
 async def decide(
-    approval_id: str, body: ApprovalDecision, principal: Supervisor, rt: RuntimeDep, audit: AuditDep
+    approval_id: str, principal: Supervisor, decision: GrantOrDecision, rt: RuntimeDep, audit: AuditDep
 ) -> ApprovalView:
-    """A supervisor other than the requester grants or refuses; a grant runs for the configured hours."""
+    """A supervisor other than the requester approves or denies, saying why; an approval runs for the configured
+    hours. The old `{"decision": "grant" | "refuse"}` is answered with a Deprecation header."""
     now = datetime.now(UTC)
     async with changes_in(rt, audit)() as change:
         session = change.session
@@ -139,13 +132,13 @@ async def decide(
             raise Forbidden("a supervisor cannot approve their own search", code="self_approval")
         if approval.status != "requested" or approval.expires_at <= now:
             raise Conflict(f"the approval is {approval.status}, not awaiting a decision", code="invalid_transition")
-        approval.status = "granted" if body.decision == "grant" else "refused"
+        approval.status = "granted" if decision.approve else "refused"
         approval.decided_by, approval.decided_at = principal.person.sub, now
         if approval.status == "granted":
             approval.expires_at = now + timedelta(hours=rt.settings.approval_valid_hours)
         await repository.save(session, approval)
         purpose = Purpose.model_validate(approval.purpose)
-        change.record(_change(principal, approval, f"approval_{approval.status}", purpose, note=body.note))
+        change.record(_change(principal, approval, f"approval_{approval.status}", purpose, **decision.record()))
         return view(approval)
 
 

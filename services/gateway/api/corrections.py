@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from libs.common.audit_trail import CHANGE_TIMEOUT_S
 from libs.common.contracts.audit import AuditEvent, EventType
@@ -23,6 +23,8 @@ MIN_REASON = 20
 
 
 class CorrectionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     plate: Line = Field(min_length=1, max_length=15, examples=["8ABC128"])
     state: Line | None = Field(default=None, max_length=3, examples=["CA"])
     reason: str = Field(max_length=2000, examples=["Image shows the last character is 8, the reader gave B"])

@@ -26,6 +26,7 @@ from libs.common.contracts.purpose import AuthorizedUse, Purpose
 from libs.common.errors import Forbidden
 from libs.common.validation import Instant, Line, Note
 from services.gateway.api import corrections, hold_views
+from services.gateway.api.decisions import FlagOrDecision, decision_body
 from services.gateway.api.deps import PrincipalDep, RuntimeDep, require
 from services.gateway.api.searches import actor_of
 from services.gateway.service import PERMISSIONS, Principal, check_purpose
@@ -50,6 +51,7 @@ HoldParty = Annotated[Principal, Depends(_hold_party)]
 
 class HoldBody(BaseModel):
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -62,7 +64,7 @@ class HoldBody(BaseModel):
                     "until": "2026-11-28T00:00:00Z",
                 }
             ]
-        }
+        },
     )
 
     use: AuthorizedUse
@@ -78,13 +80,9 @@ class HoldBody(BaseModel):
     until: Instant | None = None
 
 
-class DecisionBody(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"approve": True}]})
-
-    approve: bool
-
-
 class ReleaseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     reason: str = Field(min_length=10, max_length=2000, examples=["Case closed: suspect convicted on 2027-01-15"])
 
 
@@ -114,19 +112,23 @@ async def request_hold(body: HoldBody, principal: HoldRequester, request: Reques
     return await rt.bus.request("alpr.records.holds.create", create, HoldView, timeout=CHANGE_TIMEOUT_S)
 
 
-@router.post("/v1/holds/{hold_id}/decision", response_model=HoldView)
+@router.post("/v1/holds/{hold_id}/decision", response_model=HoldView, openapi_extra=decision_body())
 async def decide_hold(
-    hold_id: str, body: DecisionBody, principal: HoldApprover, request: Request, rt: RuntimeDep
+    hold_id: str, principal: HoldApprover, decision: FlagOrDecision, request: Request, rt: RuntimeDep
 ) -> HoldView:
-    """A supervisor other than the requester approves or rejects a pending hold."""
-    decision = HoldDecision(
+    """A supervisor other than the requester approves or denies a pending hold, saying why.
+
+    The old `{"approve": true | false}` is answered with a Deprecation header.
+    """
+    asked = HoldDecision(
         hold_id=hold_id,
-        approve=body.approve,
+        approve=decision.approve,
+        reason=decision.reason,
         approver_sub=principal.person.sub,
         approver_name=principal.person.name,
-        audit=_record(request, principal, "approved" if body.approve else "rejected"),
+        audit=_record(request, principal, "approved" if decision.approve else "rejected", **decision.record()),
     )
-    return await rt.bus.request("alpr.records.holds.decide", decision, HoldView, timeout=CHANGE_TIMEOUT_S)
+    return await rt.bus.request("alpr.records.holds.decide", asked, HoldView, timeout=CHANGE_TIMEOUT_S)
 
 
 @router.post("/v1/holds/{hold_id}/release", response_model=HoldView)

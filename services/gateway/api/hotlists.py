@@ -23,7 +23,6 @@ from libs.common.contracts.hotlists import (
     EntryRemoved,
     HotlistCreate,
     HotlistCreateRequest,
-    HotlistEntry,
     HotlistImport,
     HotlistImportPart,
     HotlistLookup,
@@ -32,6 +31,7 @@ from libs.common.contracts.hotlists import (
     ImportFormat,
     ImportPartReceived,
     ImportResult,
+    ManualEntryAdded,
     ManualEntryIn,
     VehicleFields,
 )
@@ -56,6 +56,7 @@ class NoArguments(BaseModel):
 
 class ManualEntryBody(VehicleFields):
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -68,7 +69,7 @@ class ManualEntryBody(VehicleFields):
                     "colour": "BLK",
                 }
             ]
-        }
+        },
     )
 
     plate: Line = Field(min_length=1, max_length=15, examples=["7ABC123"])
@@ -113,15 +114,16 @@ async def create_hotlist(
     return await rt.bus.request("alpr.records.hotlists.create", asked, HotlistSummary, timeout=CHANGE_TIMEOUT_S)
 
 
-@router.post("/v1/hotlists/{hotlist_id}/entries", response_model=HotlistEntry, status_code=201)
+@router.post("/v1/hotlists/{hotlist_id}/entries", response_model=ManualEntryAdded, status_code=201)
 async def add_entry(
     hotlist_id: str,
     body: ManualEntryBody,
     principal: HotlistWriter,
     request: Request,
     rt: RuntimeDep,
-) -> HotlistEntry:
-    """A manual entry; it expires within 30 days (B4)."""
+) -> ManualEntryAdded:
+    """A manual entry; it expires within 30 days (B4): a later expiry asked for is cut, and the answer says so
+    (`expiry_clamped`, with `requested_expires_at` beside the `expires_at` it got)."""
     entry_in = ManualEntryIn.model_validate(
         {
             **body.model_dump(),
@@ -130,7 +132,7 @@ async def add_entry(
             "audit": _record(principal, request, "add_entry", {}),
         }
     )
-    return await rt.bus.request("alpr.records.hotlists.add_entry", entry_in, HotlistEntry, timeout=CHANGE_TIMEOUT_S)
+    return await rt.bus.request("alpr.records.hotlists.add_entry", entry_in, ManualEntryAdded, timeout=CHANGE_TIMEOUT_S)
 
 
 @router.delete("/v1/hotlists/{hotlist_id}/entries/{entry_id}", response_model=EntryRemoved)

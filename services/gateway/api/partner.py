@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from libs.common import metrics
 from libs.common.audit_trail import RELAYED_CHANGE_TIMEOUT_S
@@ -112,6 +112,8 @@ Partner = Annotated[PartnerCredentials, Depends(partner_credentials)]
 
 class PartnerHotlistBody(BaseModel):
     """A partner's whole hotlist; an entry without `refreshed_at` counts as refreshed now."""
+
+    model_config = ConfigDict(extra="forbid")
 
     entries: list[dict[str, Any]] = Field(max_length=10_000, examples=[[{"plate": "7XYZ999", "state": "CA"}]])
 

@@ -74,7 +74,9 @@ class HoldHandlers:
             if request.approve:
                 await repository.attach_held_copies(session, hold_id=request.hold_id)
             view = await self._view(session, request.hold_id)
-            change.complete(**hold_record(view))
+            record = hold_record(view)
+            # a denial is kept with its reason, as an approval is
+            change.complete(**{**record, "details": {**record["details"], "decision_reason": request.reason}})
         return view
 
     async def end(self, request: HoldEnd) -> HoldView:

@@ -30,6 +30,7 @@ from libs.common.contracts.hotlists import (
     HotlistSummary,
     ImportPartReceived,
     ImportResult,
+    ManualEntryAdded,
     ManualEntryIn,
     PartnerUpsert,
     PartnerUpsertReply,
@@ -46,6 +47,7 @@ from services.records.hotlists.follower import HotlistFollower
 from services.records.hotlists.importers import HotlistFormat, ImportBatch, import_hotlist
 from services.records.hotlists.service import (
     ImportPlan,
+    expiry_report,
     hotlist_record,
     import_record,
     manual_entry,
@@ -129,7 +131,7 @@ class HotlistHandlers:
         more = len(rows) > request.limit
         return EntryPage(entries=page, next_after=page[-1].entry_id if more and page else None)
 
-    async def add_entry(self, request: ManualEntryIn) -> HotlistEntry:
+    async def add_entry(self, request: ManualEntryIn) -> ManualEntryAdded:
         now = datetime.now(UTC)
         entry = manual_entry(request, now)
         async with self.changes(request.audit) as change:
@@ -142,7 +144,9 @@ class HotlistHandlers:
                 session, hotlist_id=request.hotlist_id, entries=[entry], entered_by=request.entered_by
             )
             seq = await repository.last_change(session)
-            added = HotlistEntry.model_validate(await repository.get_entry(session, entry_id=entry_id))
+            stored = await repository.get_entry(session, entry_id=entry_id)
+            assert stored is not None  # inserted just above, in this transaction
+            added = ManualEntryAdded.model_validate({**stored, **expiry_report(request.expires_at, entry.expires_at)})
             details = added.model_dump(mode="json", exclude={"hotlist_id"})
             change.complete(**hotlist_record(request.hotlist_id, details, plate=added.plate))
         await self._changed(request.hotlist_id, seq)

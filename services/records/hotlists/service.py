@@ -65,6 +65,11 @@ def manual_entry(request: ManualEntryIn, now: datetime, policy: ExpiryPolicy = D
         raise InvalidInput(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", code="invalid_entry") from None
 
 
+def expiry_report(requested: datetime | None, expires_at: datetime) -> dict[str, Any]:
+    """Whether a requested expiry was cut to its source's ceiling, said in the reply and kept in the record."""
+    return {"expiry_clamped": requested is not None and expires_at < requested, "requested_expires_at": requested}
+
+
 def partner_entries(entries: list[PartnerEntryIn]) -> tuple[ImportReport, list[RefusedEntry]]:
     """A partner's list as an import report; each entry expires 24 hours after its refresh (C5)."""
     report = ImportReport(None)

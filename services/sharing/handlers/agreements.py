@@ -1,4 +1,4 @@
-"""Staff requests over NATS: partners, agreement proposals and approvals (C3), OAuth clients.
+"""Staff requests over NATS: partners, agreement proposals and their decisions (C3), OAuth clients.
 
 Each change commits only once its access record (built by the gateway, completed here) is persisted.
 """
@@ -39,7 +39,7 @@ from services.sharing.models import ClientRow, PartnerRow
 from services.sharing.oauth.client_assertion import validate_client_jwk
 from services.sharing.oauth.client_secrets import hash_client_secret, new_client_secret
 from services.sharing.partners.agreements import AgreementStatus, is_in_force
-from services.sharing.partners.approvals import approve, partner_facts, propose, propose_revocation
+from services.sharing.partners.approvals import approve, deny, partner_facts, propose, propose_revocation
 from services.sharing.partners.eligibility import PartnerAgency, validate_partner
 from services.sharing.service import (
     actor_of,
@@ -132,7 +132,7 @@ class AgreementDesk:
         return view
 
     async def approve(self, request: DecideRequest) -> ProposalView:
-        """The custodian approves; the old version is superseded and the new one takes effect now."""
+        """The custodian decides; on approval the old version is superseded and the new one takes effect now."""
         now = datetime.now(UTC)
         async with self.changes(request.audit) as change:
             session = change.session
@@ -141,6 +141,14 @@ class AgreementDesk:
                 raise NotFound("No such proposal", code="proposal_not_found")
             if stored.status != "pending":
                 raise Conflict("This proposal was already decided", code="proposal_decided")
+            if not request.approve:
+                reason = deny(proposal_of(stored), actor_of(request.actor), reason=request.reason or "")
+                stored.status, stored.denied_by, stored.denied_at = "denied", request.actor.sub, now
+                stored.decision_reason = reason
+                await repository.save(session, stored)
+                view = proposal_view(stored)
+                change.complete(details=_result(view))
+                return view
             row = await repository.current_agreement(session, agreement_id=stored.agreement_id, for_update=True)
             current = agreement_of(row) if row is not None else None
             proposal = proposal_of(stored)
@@ -152,6 +160,7 @@ class AgreementDesk:
                 )
             await repository.save(session, agreement_row(record.agreement))
             stored.status, stored.approved_by, stored.approved_at = "approved", record.approved_by, now
+            stored.decision_reason = request.reason
             stored.before, stored.after = record.before, record.after
             stored.partner = partner_facts(record.partner)
             await repository.save(session, stored)

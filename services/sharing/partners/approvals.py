@@ -1,4 +1,4 @@
-"""The two-person rule for agreements (C3): an admin proposes, the custodian approves, both recorded."""
+"""The two-person rule for agreements (C3): an admin proposes, the custodian approves or denies, all recorded."""
 
 from __future__ import annotations
 
@@ -113,10 +113,7 @@ def approve(
 
     The partner is checked again under today's rules: it may have been entered under older ones.
     """
-    if "custodian" not in approver.roles:
-        raise Forbidden("Only the custodian approves agreements", code="approver_not_custodian")
-    if approver.subject == proposal.proposed_by.subject:
-        raise Forbidden("The proposer cannot approve their own proposal", code="approver_is_proposer")
+    _require_decider(proposal, approver)
     if _version_key(current) != _version_key(proposal.before):
         raise Conflict("The agreement changed since this was proposed", code="proposal_stale")
     after = proposal.after
@@ -148,6 +145,21 @@ def approve(
         superseded=superseded,
         partner=partner,
     )
+
+
+def deny(proposal: AgreementProposal, approver: Actor, *, reason: str) -> str:
+    """The custodian, who is not the proposer, denies; nothing changes but the proposal. The reason, trimmed."""
+    _require_decider(proposal, approver)
+    if not reason.strip():
+        raise InvalidInput("A denial says why", code="reason_required")
+    return reason.strip()
+
+
+def _require_decider(proposal: AgreementProposal, approver: Actor) -> None:
+    if "custodian" not in approver.roles:
+        raise Forbidden("Only the custodian approves agreements", code="approver_not_custodian")
+    if approver.subject == proposal.proposed_by.subject:
+        raise Forbidden("The proposer cannot approve their own proposal", code="approver_is_proposer")
 
 
 def _require_admin(proposer: Actor) -> None:

@@ -33,9 +33,11 @@ async def request_approval(system, headers: dict[str, str], query: dict[str, Any
     return response.json()  # type: ignore[no-any-return]
 
 
-async def decide(system, approval_id: str, headers: dict[str, str], decision: str = "grant"):  # type: ignore[no-untyped-def]
+async def decide(system, approval_id: str, headers: dict[str, str], decision: str = "approve"):  # type: ignore[no-untyped-def]
     return await system.gateway.post(
-        f"/v1/approvals/{approval_id}/decision", json={"decision": decision, "note": "case checked"}, headers=headers
+        f"/v1/approvals/{approval_id}/decision",
+        json={"decision": decision, "reason": "case checked with the detective"},
+        headers=headers,
     )
 
 
@@ -87,7 +89,7 @@ async def test_the_whole_flow_for_a_long_window(system) -> None:
     assert [d["payload"]["details"]["change"] for d in decisions] == ["approval_requested", "approval_granted"]
     assert decisions[1]["actor"]["sub"] == "dev-supervisor"
 
-    twice = await decide(system, approval["approval_id"], system.token("supervisor"), "refuse")
+    twice = await decide(system, approval["approval_id"], system.token("supervisor"), "deny")
     assert twice.status_code == 409
 
 
@@ -108,7 +110,7 @@ async def test_the_approval_serves_only_its_requester_and_its_query(system) -> N
 async def test_a_refused_or_expired_approval_does_not_serve(system) -> None:
     analyst = system.token("analyst")
     refused = await request_approval(system, analyst)
-    assert (await decide(system, refused["approval_id"], system.token("supervisor"), "refuse")).json()[
+    assert (await decide(system, refused["approval_id"], system.token("supervisor"), "deny")).json()[
         "status"
     ] == "refused"
     response = await search(system, refused["query"], analyst, refused["approval_id"])

@@ -36,7 +36,8 @@ async def request_hold(system: Any, role: str = "officer", **overrides: Any) -> 
 
 
 async def decide(system: Any, hold_id: str, headers: dict[str, str], approve: bool = True) -> Any:
-    return await system.gateway.post(f"/v1/holds/{hold_id}/decision", json={"approve": approve}, headers=headers)
+    body = {"decision": "approve" if approve else "deny", "reason": "Case file and suspicion checked"}
+    return await system.gateway.post(f"/v1/holds/{hold_id}/decision", json=body, headers=headers)
 
 
 async def hold_events(system: Any, hold_id: str) -> list[dict[str, Any]]:

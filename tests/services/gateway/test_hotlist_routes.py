@@ -111,8 +111,46 @@ class TestManualEntries:
         assert entry["plate"] == plate and entry["state"] == "CA" and entry["source"] == "manual"
         lifetime = datetime.fromisoformat(entry["expires_at"]) - datetime.fromisoformat(entry["entered_at"])
         assert lifetime == timedelta(days=30)
+        # the cut is said, not silent: what was asked beside what was given
+        assert entry["expiry_clamped"] is True
+        assert datetime.fromisoformat(entry["requested_expires_at"]) == datetime.fromisoformat(asked)
         records = await hotlist_audits(system, hotlist["hotlist_id"])
         assert records[-1]["details"]["action"] == "add_entry" and records[-1]["query"]["plate"] == plate
+        assert records[-1]["details"]["expiry_clamped"] is True
+
+    @pytest.mark.parametrize("asked_days", [None, 10])
+    async def test_an_expiry_within_30_days_is_kept_and_not_reported_as_cut(
+        self, system: Any, asked_days: int | None
+    ) -> None:
+        hotlist = await create_list(system)
+        asked = (datetime.now(UTC) + timedelta(days=asked_days)).isoformat() if asked_days else None
+        body = {"plate": unique(), **({"expires_at": asked} if asked else {})}
+        response = await system.gateway.post(
+            f"/v1/hotlists/{hotlist['hotlist_id']}/entries", json=body, headers=system.token("admin")
+        )
+        assert response.status_code == 201, response.text
+        entry = response.json()
+        assert entry["expiry_clamped"] is False
+        if asked is None:
+            assert entry["requested_expires_at"] is None
+        else:
+            assert datetime.fromisoformat(entry["expires_at"]) == datetime.fromisoformat(asked)
+            assert datetime.fromisoformat(entry["requested_expires_at"]) == datetime.fromisoformat(asked)
+
+    async def test_an_unknown_field_is_refused_naming_it(self, system: Any) -> None:
+        hotlist = await create_list(system)
+        response = await system.gateway.post(
+            f"/v1/hotlists/{hotlist['hotlist_id']}/entries",
+            json={"plate": unique(), "expiry": "2030-01-01T00:00:00Z"},
+            headers=system.token("admin"),
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["fields"] == ["body.expiry"]
+        assert await plates_of(system, hotlist["hotlist_id"]) == []
+        unknown = await system.gateway.post(
+            "/v1/hotlists", json={"name": "typo", "source": "manual", "sharable": True}, headers=system.token("admin")
+        )
+        assert unknown.status_code == 422 and unknown.json()["error"]["fields"] == ["body.sharable"]
 
     async def test_removed_entry_leaves_the_list_and_is_audited(self, system: Any) -> None:
         hotlist = await create_list(system)

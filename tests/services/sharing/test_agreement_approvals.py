@@ -1,4 +1,4 @@
-"""The two-person rule (C3): an admin proposes, a different custodian approves, before and after kept."""
+"""The two-person rule (C3): an admin proposes, a different custodian approves or denies, before and after kept."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from libs.common.errors import Conflict, Forbidden, InvalidInput
 from services.sharing.partners.agreements import Agreement, AgreementStatus, ChangeAction, Scope
-from services.sharing.partners.approvals import Actor, approve, propose, propose_revocation
+from services.sharing.partners.approvals import Actor, approve, deny, propose, propose_revocation
 
 
 @pytest.fixture
@@ -108,6 +108,30 @@ class TestApprove:
         with pytest.raises(InvalidInput) as refused:
             approve(proposal, custodian, partner=partner, current=None, now=draft.expires_at + timedelta(days=1))
         assert refused.value.code == "agreement_already_expired"
+
+
+class TestDeny:
+    def test_custodian_denies_with_a_reason(self, admin, custodian, draft, partner, now):
+        proposal = propose(admin, draft, partner=partner, current=None, now=now, reason="New IAA signed")
+        assert deny(proposal, custodian, reason="  Digest does not match the signed copy ") == (
+            "Digest does not match the signed copy"
+        )
+
+    def test_a_denial_says_why(self, admin, custodian, draft, partner, now):
+        proposal = propose(admin, draft, partner=partner, current=None, now=now, reason="New IAA signed")
+        with pytest.raises(InvalidInput) as refused:
+            deny(proposal, custodian, reason=" ")
+        assert refused.value.code == "reason_required"
+
+    def test_only_a_custodian_other_than_the_proposer_denies(self, admin, draft, partner, now):
+        both = Actor(subject="u-both", name="Lt. Both", roles=frozenset({"admin", "custodian"}))
+        proposal = propose(both, draft, partner=partner, current=None, now=now, reason="New IAA")
+        with pytest.raises(Forbidden) as own:
+            deny(proposal, both, reason="Changed my mind")
+        assert own.value.code == "approver_is_proposer"
+        with pytest.raises(Forbidden) as admin_only:
+            deny(proposal, admin, reason="Not mine to decide")
+        assert admin_only.value.code == "approver_not_custodian"
 
 
 class TestAgreementTerms:

@@ -17,9 +17,10 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 class UserClassIn(BaseModel):
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [{"max_lookback_days": 30, "allow_partial": False, "allow_area": False, "allow_images": True}]
-        }
+        },
     )
 
     max_lookback_days: int = Field(ge=1, le=365)
@@ -29,6 +30,8 @@ class UserClassIn(BaseModel):
 
 
 class UserClassView(UserClassIn):
+    model_config = ConfigDict(extra="ignore")  # built from the stored row, which has more
+
     name: str
 
 

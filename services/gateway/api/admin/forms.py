@@ -1,4 +1,7 @@
-"""Request bodies of the personnel registry, each with the example the OpenAPI schema shows."""
+"""Request bodies of the personnel registry, each with the example the OpenAPI schema shows.
+
+An unknown field is refused (422 naming it), never ignored: a misspelt field must not pass as left out.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ RoleName = Annotated[Line, Field(max_length=64)]
 
 class PersonCreate(BaseModel):
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -25,7 +29,7 @@ class PersonCreate(BaseModel):
                     "user_class": "sworn",
                 }
             ]
-        }
+        },
     )
 
     sub: Line = Field(min_length=1, max_length=200, description="The subject the identity provider asserts")
@@ -38,6 +42,7 @@ class PersonCreate(BaseModel):
 
 class TrainingIn(BaseModel):
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -47,7 +52,7 @@ class TrainingIn(BaseModel):
                     "expires_at": "2027-11-02T17:00:00Z",
                 }
             ]
-        }
+        },
     )
 
     course: Line = Field(min_length=3, max_length=200)
@@ -59,13 +64,17 @@ class TrainingIn(BaseModel):
 
 
 class RolesChange(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"roles": ["analyst"], "user_class": "analyst"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"roles": ["analyst"], "user_class": "analyst"}]}
+    )
 
     roles: list[RoleName] = Field(min_length=1, max_length=20)
     user_class: Line = Field(max_length=64)
 
 
 class StatusNote(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "Left the department on 11/30"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "Left the department on 11/30"}]}
+    )
 
     reason: Note = Field(min_length=5, max_length=500)

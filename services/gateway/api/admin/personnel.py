@@ -1,4 +1,5 @@
-"""The personnel registry: create (pending), supervisor activation, training, roles, deactivation, lock release."""
+"""The personnel registry: create (pending), supervisor activation or denial, training, roles, deactivation,
+lock release."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from libs.common.web import Runtime
 from services.gateway import repository
 from services.gateway.api.admin.changes import PersonView, person_view, record_change, snapshot
 from services.gateway.api.admin.forms import PersonCreate, RolesChange, StatusNote, TrainingIn
+from services.gateway.api.decisions import NoBodyOrDecision, decision_body
 from services.gateway.api.deps import Admin, AuditDep, PersonnelApprover, RuntimeDep, changes_in
 from services.gateway.models import Person, TrainingRecord
 from services.gateway.policy.training import trained_until
@@ -75,9 +77,13 @@ async def create_person(body: PersonCreate, principal: Admin, rt: RuntimeDep, au
         return person_view(person)
 
 
-@router.post("/{sub}/activation", response_model=PersonView)
-async def activate(sub: str, principal: PersonnelApprover, rt: RuntimeDep, audit: AuditDep) -> PersonView:
-    """A supervisor other than the subject approves the account (also to reinstate a suspended one)."""
+@router.post("/{sub}/activation", response_model=PersonView, openapi_extra=decision_body(required=False))
+async def activate(
+    sub: str, principal: PersonnelApprover, decision: NoBodyOrDecision, rt: RuntimeDep, audit: AuditDep
+) -> PersonView:
+    """A supervisor other than the subject approves the account (also to reinstate a suspended one) or denies
+    it, saying why; a denial leaves the account as it was. A bodiless post (the old shape) approves, answered
+    with a Deprecation header."""
     if principal.person.sub == sub:
         raise Forbidden("a supervisor cannot approve their own account", code="self_approval")
     now = datetime.now(UTC)
@@ -87,11 +93,13 @@ async def activate(sub: str, principal: PersonnelApprover, rt: RuntimeDep, audit
         if person.status not in ("pending", "suspended", "deactivated"):
             raise Conflict(f"a {person.status} account cannot be activated", code="invalid_transition")
         before = snapshot(person)
-        # the inactivity clock (D3) starts again at approval
-        person.status, person.status_reason = "active", None
-        person.approved_by, person.last_active_at = principal.person.sub, now
-        await repository.save(session, person)
-        _personnel_changed(change, principal, person, "activated", before=before)
+        if decision.approve:
+            # the inactivity clock (D3) starts again at approval
+            person.status, person.status_reason = "active", None
+            person.approved_by, person.last_active_at = principal.person.sub, now
+            await repository.save(session, person)
+        what = "activated" if decision.approve else "activation_denied"
+        _personnel_changed(change, principal, person, what, before=before, **decision.record())
         return person_view(person)
 
 
