@@ -41,6 +41,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin:cameras": frozenset({"admin"}),
     "agreements:propose": frozenset({"admin"}),
     "agreements:approve": frozenset({"custodian"}),
+    # the custodian oversees retention and sharing; auditors (a unit other than BFO Admin) check both
+    "retention:certificates": frozenset({"custodian", "auditor"}),
+    "retention:purge": frozenset({"custodian"}),
+    "sharing:ledger": frozenset({"custodian", "auditor"}),
 }
 PERSON_ROLES = frozenset({"officer", "analyst", "supervisor", "admin", "auditor", "custodian"})
 # refusals that mean a lapse (D2, D3): the registry marks the person suspended with this reason

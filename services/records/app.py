@@ -22,6 +22,7 @@ from services.records.holds.handlers import HoldHandlers
 from services.records.hotlists.follower import HotlistFollower
 from services.records.hotlists.handlers import HotlistHandlers
 from services.records.lookalike import DEFAULT_LOOKALIKE_SPEC, LookalikeClasses
+from services.records.retention.handlers import RetentionHandlers
 from services.records.retention.job import PurgeJob
 from services.records.settings import RecordsSettings
 
@@ -45,6 +46,7 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
         await handlers.register()
         purge = PurgeJob(cfg, handlers.uow, bus)
         await purge.register()
+        await RetentionHandlers(purge).register()
         # every change asked of records commits only once its access record is persisted
         changes = ChangeRecorder(handlers.uow, AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms))
         await HoldHandlers(handlers.uow, changes, bus, purge).register()

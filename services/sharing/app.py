@@ -13,7 +13,7 @@ from libs.common.db import UnitOfWork, create_engine
 from libs.common.telemetry import setup_tracing
 from libs.common.web import Runtime, install_common
 from services.sharing.figures import FigureHandlers
-from services.sharing.handlers import AgreementDesk, PartnerDesk, register
+from services.sharing.handlers import AgreementDesk, LedgerDesk, PartnerDesk, register
 from services.sharing.settings import SharingSettings
 
 
@@ -36,7 +36,7 @@ def create_app(settings: SharingSettings | None = None) -> FastAPI:
         changes = ChangeRecorder(uow, AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms))
         partners = PartnerDesk(cfg, changes, bus, keyring)
         agreements = AgreementDesk(changes, bus)
-        await register(bus, partners, agreements)
+        await register(bus, partners, agreements, LedgerDesk(uow))
         await FigureHandlers(uow, bus).register()
         app.state.runtime = Runtime(
             "sharing", cfg, bus, engine, uow, {"keyring": keyring, "partners": partners, "agreements": agreements}

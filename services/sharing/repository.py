@@ -95,3 +95,37 @@ async def record_share(session: AsyncSession, *, entry: LedgerRow) -> int:
     await session.flush()
     assert entry.id is not None
     return entry.id
+
+
+async def list_ledger(
+    session: AsyncSession,
+    *,
+    agreement_id: str | None,
+    partner_ori: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    before_id: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Ledger entries newest first (by id, the order they were written), each filter applied when named."""
+    rows = await session.execute(
+        text(
+            "SELECT id, at, agreement_id, agreement_version, partner_ori, client_id, action, requester, "
+            "on_behalf_of, purpose, query, result_ids FROM share_ledger "
+            "WHERE (CAST(:agreement AS text) IS NULL OR agreement_id = :agreement) "
+            "AND (CAST(:ori AS text) IS NULL OR partner_ori = :ori) "
+            "AND (CAST(:since AS timestamptz) IS NULL OR at >= :since) "
+            "AND (CAST(:until AS timestamptz) IS NULL OR at < :until) "
+            "AND (CAST(:before AS bigint) IS NULL OR id < :before) "
+            "ORDER BY id DESC LIMIT :limit"
+        ),
+        {
+            "agreement": agreement_id,
+            "ori": partner_ori,
+            "since": since,
+            "until": until,
+            "before": before_id,
+            "limit": limit,
+        },
+    )
+    return [dict(r._mapping) for r in rows]

@@ -8,11 +8,12 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
+from libs.common.audit_trail import AuditTrail, not_committed
 from libs.common.bus import Bus
-from libs.common.contracts.audit import PersistedQuery, PersistedReply
+from libs.common.contracts.audit import AuditEvent, PersistedQuery, PersistedReply
 from libs.common.contracts.holds import PurgeReport, PurgeRequest
 from libs.common.db import UnitOfWork
-from libs.common.errors import AlprError, InvalidInput
+from libs.common.errors import AlprError, Conflict, InvalidInput
 from libs.common.streams import audit_subject
 from services.records.repository import partition_name
 from services.records.retention import repository
@@ -20,6 +21,7 @@ from services.records.retention.service import (
     certificate_event,
     certificate_payload,
     has_effect,
+    order_fields,
     plan_purge,
 )
 from services.records.settings import RecordsSettings
@@ -34,6 +36,7 @@ class PurgeJob:
         self.settings = settings
         self.uow = uow
         self.bus = bus
+        self.trail = AuditTrail(bus, persist_wait_ms=settings.audit_persist_wait_ms)
         self._task: asyncio.Task[None] | None = None
 
     async def register(self) -> None:
@@ -65,15 +68,33 @@ class PurgeJob:
             raise InvalidInput("a purge cannot run ahead of time", code="purge_in_future")
         report = await self.run(now, forced=True)
         if report.certificate_id:
-            await self._await_persisted(report.certificate_id)
+            await self.await_persisted(report.certificate_id)
         return report
 
-    async def run(self, now: datetime, *, forced: bool = False) -> PurgeReport:
-        """One purge in one transaction, then publish its certificate (and any left from before)."""
+    async def run(self, now: datetime, *, forced: bool = False, order: AuditEvent | None = None) -> PurgeReport:
+        """One purge in one transaction, then publish its certificate (and any left from before).
+
+        A person's `order` is refused while another purge runs, and is recorded before anything is purged.
+        """
+        try:
+            return await self._run(now, forced=forced or order is not None, order=order)
+        except Exception as exc:
+            if order is not None and not isinstance(exc, Conflict):
+                # the order's record may be in the log: it is followed by one saying nothing was purged
+                reason = "record_unconfirmed" if getattr(exc, "code", None) == "audit_unavailable" else "purge_failed"
+                await self.trail.record_quietly(not_committed(order, reason, error=type(exc).__name__))
+            raise
+
+    async def _run(self, now: datetime, *, forced: bool, order: AuditEvent | None) -> PurgeReport:
         async with self.uow() as session:
             if not await repository.try_purge_lock(session):
+                if order is not None:
+                    raise Conflict("a purge is running; try again when it has finished", code="purge_running")
                 log.info("another replica is purging; skipping this run")
                 return PurgeReport(ran=False)
+            if order is not None:
+                # only the lock is held yet: no read is touched until the order's record is persisted
+                await self.trail.record(order)
             report = PurgeReport(ran=True)
             report.holds_lapsed = await repository.lapse_holds(session, today=now.date(), now=now)
             report.held_released, released_images = await repository.release_unheld(session)
@@ -120,6 +141,7 @@ class PurgeJob:
                     run_at=now.isoformat(),
                     held_images=held_images,
                     released_images=released_images,
+                    **order_fields(order),
                 )
                 await repository.add_certificate(session, event_id=report.certificate_id, payload=payload)
         # apart from the drops above: this lock on the map comes after none on reads, so no cycle with a search
@@ -147,7 +169,7 @@ class PurgeJob:
             published += 1
         return published
 
-    async def _await_persisted(self, event_id: str) -> None:
+    async def await_persisted(self, event_id: str) -> None:
         try:
             await self.bus.request(
                 "alpr.audit.persisted", PersistedQuery(event_id=event_id, wait_ms=5000), PersistedReply, timeout=6

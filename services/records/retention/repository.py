@@ -213,3 +213,33 @@ async def mark_published(session: AsyncSession, *, event_id: str, now: datetime)
 
 def next_day(day: date) -> date:
     return day + timedelta(days=1)
+
+
+_CERTIFICATE = "SELECT event_id::text AS event_id, created_at, published_at, payload FROM purge_certificates"
+
+
+async def list_certificates(
+    session: AsyncSession, *, since: datetime | None, until: datetime | None, before: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Certificates issued in [since, until), newest first, older than the certificate `before` when named."""
+    rows = await session.execute(
+        text(
+            f"{_CERTIFICATE} c WHERE (CAST(:since AS timestamptz) IS NULL OR c.created_at >= :since) "
+            "AND (CAST(:until AS timestamptz) IS NULL OR c.created_at < :until) "
+            "AND (CAST(:before AS uuid) IS NULL OR (c.created_at, c.event_id) < (SELECT b.created_at, b.event_id "
+            "FROM purge_certificates b WHERE b.event_id = CAST(:before AS uuid))) "
+            "ORDER BY c.created_at DESC, c.event_id DESC LIMIT :limit"
+        ),
+        {"since": since, "until": until, "before": before, "limit": limit},
+    )
+    return [_certificate_row(r._mapping) for r in rows]
+
+
+async def get_certificate(session: AsyncSession, *, event_id: str) -> dict[str, Any] | None:
+    row = (await session.execute(text(f"{_CERTIFICATE} WHERE event_id = CAST(:id AS uuid)"), {"id": event_id})).first()
+    return _certificate_row(row._mapping) if row else None
+
+
+def _certificate_row(row: Any) -> dict[str, Any]:
+    payload = row["payload"]
+    return {**row, "payload": payload if isinstance(payload, dict) else json.loads(payload)}

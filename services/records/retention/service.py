@@ -97,3 +97,15 @@ def has_effect(report: PurgeReport) -> bool:
         or report.held_released
         or report.holds_lapsed
     )
+
+
+def order_fields(order: AuditEvent | None) -> dict[str, Any]:
+    """What a certificate says of the person who ordered its purge: who, badge, reason, and the order's record."""
+    if order is None:
+        return {}
+    who = order.actor
+    return {
+        "ordered_by": {"sub": who.sub, "name": who.name, "badge": who.badge, "agency": who.agency},
+        "order_reason": order.details.get("reason"),
+        "order_record": order.event_id,
+    }

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from libs.common.bus import Bus
+from libs.common.contracts.ledger import LEDGER_LIST_SUBJECT, LedgerQuery
 from libs.common.contracts.sharing import (
     AgreementLookup,
     ClientCreate,
@@ -23,10 +24,11 @@ from libs.common.contracts.sharing import (
     sharing_subject,
 )
 from services.sharing.handlers.agreements import AgreementDesk
+from services.sharing.handlers.ledger import LedgerDesk
 from services.sharing.handlers.partner import PartnerDesk
 
 
-async def register(bus: Bus, partners: PartnerDesk, agreements: AgreementDesk) -> None:
+async def register(bus: Bus, partners: PartnerDesk, agreements: AgreementDesk, ledger: LedgerDesk) -> None:
     """Answer every sharing subject; errors go back as typed error replies."""
     routes: list[tuple[str, type[BaseModel], Any]] = [
         ("keys", Empty, partners.keys),
@@ -47,6 +49,7 @@ async def register(bus: Bus, partners: PartnerDesk, agreements: AgreementDesk) -
     ]
     for action, model, handler in routes:
         await bus.serve(sharing_subject(action), model, handler, queue="sharing")
+    await bus.serve(LEDGER_LIST_SUBJECT, LedgerQuery, ledger.list_entries, queue="sharing")
 
 
-__all__ = ["AgreementDesk", "PartnerDesk", "register"]
+__all__ = ["AgreementDesk", "LedgerDesk", "PartnerDesk", "register"]
