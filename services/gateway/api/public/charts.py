@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 # the viewBox; the SVG scales to its container's width, so one geometry serves a phone and a desk
-WIDTH, HEIGHT = 360, 150
+WIDTH, HEIGHT = 280, 140
 LEFT, RIGHT, TOP, BOTTOM = 8, 8, 22, 24
 
 

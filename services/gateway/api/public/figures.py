@@ -120,7 +120,9 @@ async def compose(rt: Runtime, policy_text: str, now: datetime | None = None) ->
         )
         for m in months
     ]
-    totals: dict[str, int | None] = {f: None if f in missing else sum(table.get((m, f), 0) for m in months) for f in FIGURES}
+    totals: dict[str, int | None] = {
+        f: None if f in missing else sum(table.get((m, f), 0) for m in months) for f in FIGURES
+    }
     retention = _retention(rt, records, now)
     if retention.source != "records":
         missing.append("unmatched_retention")
