@@ -189,3 +189,18 @@ class TestOneAlertPerPlate:
         records = await audit_rows(system, "alert_view", raised["alert_id"])
         assert sorted(r["details"]["hotlist_id"] for r in records) == sorted([first, second])
         assert {r["details"]["entry_id"] for r in records} == {e["entry_id"] for e in alert["entries"]}
+
+
+class TestWhoReopens:
+    @pytest.mark.parametrize("role", ["officer", "analyst", "admin", "auditor", "custodian"])
+    async def test_only_a_supervisor_reopens(self, system: Any, role: str) -> None:
+        plate = unique()
+        await listed_plate(system, plate)
+        raised = await raise_alert(system, plate)
+        await verify(system, raised["alert_id"], check(plate))  # no image: investigate_only
+        refused = await reopen(system, raised["alert_id"], {"reason": REASON}, role=role)
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+        alert = await system.gateway.get(f"/v1/alerts/{raised['alert_id']}", headers=system.token("officer"))
+        assert alert.json()["status"] == "investigate_only" and alert.json()["reopenings"] == []
+        anonymous = await system.gateway.post(f"/v1/alerts/{raised['alert_id']}/reopen", json={"reason": REASON})
+        assert anonymous.status_code == 401

@@ -102,3 +102,33 @@ async def test_someone_elses_approval_reads_like_a_missing_one(system) -> None: 
     mine = await system.gateway.get(f"/v1/approvals/{approval['approval_id']}", headers=other)
     missing = await system.gateway.get(f"/v1/approvals/{uuid.uuid4()}", headers=other)
     assert mine.status_code == missing.status_code == 404 and mine.content == missing.content
+
+
+@pytest.fixture(scope="module")
+async def alert_id(system) -> str:  # type: ignore[no-untyped-def]
+    from tests.services.gateway.test_alert_routes import listed_plate, raise_alert
+
+    plate = unique_plate()
+    await listed_plate(system, plate)
+    return str((await raise_alert(system, plate))["alert_id"])
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [
+        ("GET", "", None),
+        ("GET", "/image", None),
+        ("POST", "/verification", {"plate_seen": "7ABC123", "state_seen": "CA", "vehicle_matches": True}),
+        ("POST", "/reopen", {"reason": "The officer compared the image of another read entirely"}),
+    ],
+)
+async def test_an_alert_and_its_image_verification_and_reopening(  # type: ignore[no-untyped-def]
+    system, alert_id, callers, method: str, suffix: str, body: dict[str, Any] | None
+) -> None:
+    for name, headers in callers.items():
+        if suffix == "/reopen" and name == "supervisor":
+            continue  # the one role that may reopen: it learns the alert exists (404 or 409)
+        urls = (f"/v1/alerts/{alert_id}{suffix}", f"/v1/alerts/{uuid.uuid4()}{suffix}")
+        bodies = [{"json": body}, {"json": body}] if body else [{}, {}]
+        status = await same_answer(system, method, urls, headers, bodies=bodies)
+        assert status == (401 if name in ("no_credentials", "garbage_token", "basic_auth", "camera") else 403), name
