@@ -25,6 +25,8 @@ tracer = trace.get_tracer("alpr.consumer")
 
 BatchHandler = Callable[[list[Msg]], Awaitable[None]]
 MAX_DELIVERIES_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
+LAG_EVERY_S = 5.0  # how often the lag gauge asks JetStream, busy or idle
+STOP_GRACE_S = 5.0  # how long a stop waits for the batch in hand to commit and be acked before cancelling it
 
 
 class BatchConsumer:
@@ -70,15 +72,19 @@ class BatchConsumer:
         self._task: asyncio.Task[None] | None = None
         self._advisories: Subscription | None = None
         self._stopping = asyncio.Event()
+        self._lag_at = 0.0
         self.last_error: str | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"consume-{self._consumer.config.durable_name}")
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Fetch no more; let the batch in hand commit and be acked (up to `grace_s`), hand back the rest."""
         self._stopping.set()
         if self._task:
-            self._task.cancel()
+            done, _ = await asyncio.wait({self._task}, timeout=grace_s)
+            if not done:
+                self._task.cancel()
             try:
                 await self._task
             except (asyncio.CancelledError, Exception):
@@ -132,13 +138,14 @@ class BatchConsumer:
                     else:
                         pending, ahead = ahead, None
                         msgs = await pending
-                except NatsTimeout:
+                except (NatsTimeout, TimeoutError):  # nothing waiting: idle, not a failure
+                    await self._report_lag()
                     continue
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # bus down or consumer missing: back off and try again
-                    self.last_error = str(exc)
-                    log.warning("fetch from %s failed: %s", self._consumer.config.durable_name, exc)
+                    self.last_error = str(exc) or type(exc).__name__
+                    log.warning("fetch from %s failed: %s", self._durable, self.last_error)
                     await asyncio.sleep(0.5)
                     continue
                 if self._prefetch:
@@ -158,6 +165,20 @@ class BatchConsumer:
                 await _quietly(msg.nak())
             if held:
                 await _quietly(self._bus.nc.flush(timeout=2))  # out of this process before it stops
+
+    async def _report_lag(self) -> None:
+        """Set the lag gauge from JetStream's own count (waiting plus delivered but unacked), every few seconds."""
+        now = asyncio.get_running_loop().time()
+        if now - self._lag_at < LAG_EVERY_S:
+            return
+        self._lag_at = now
+        try:
+            info = await self._bus.js.consumer_info(self._consumer.stream, self._durable, timeout=1.0)
+        except Exception as exc:  # the gauge keeps its last value; the next report tries again
+            log.debug("lag of %s unknown: %s", self._durable, exc)
+            return
+        lag = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+        metrics.STREAM_LAG.labels(self._bus.name, self._consumer.stream, self._durable).set(lag)
 
     async def _fetch_ahead(self, sub: JetStreamContext.PullSubscription, *, short: bool) -> list[Msg]:
         if short and self._gather_s:
@@ -188,7 +209,7 @@ class BatchConsumer:
             log.warning("%s of %s failed: %s", "batch" if len(msgs) > 1 else "message", self._durable, exc)
             return exc
         self.last_error = None
-        metrics.STREAM_LAG.labels(self._consumer.config.durable_name).set(_pending(msgs))
+        await self._report_lag()
         # committed: only now may JetStream forget these messages
         if self._ack_last_only:
             await _quietly(msgs[-1].ack())
@@ -308,11 +329,3 @@ def batch_key(msgs: list[Msg]) -> tuple[str, int, int]:
     """Which batch this is, for a handler matching it to its prepared form: the reply subject of its first
     message (unique per delivery) and its extent."""
     return (msgs[0].reply or "", len(msgs), msgs[-1].metadata.sequence.stream)
-
-
-def _pending(msgs: list[Msg]) -> int:
-    """Messages still waiting for this consumer after the batch: its lag."""
-    try:
-        return int(msgs[-1].metadata.num_pending)
-    except Exception:
-        return 0

@@ -74,7 +74,7 @@ async def dead_letter(
     # the same message set aside twice (its term lost to a disconnect) is kept once
     msg_id = f"{stream}:{durable}:{sequence}" + (f":{part}" if part else "")
     await bus.publish_durable(deadletter_subject(stream, durable), body, msg_id=msg_id, headers=kept, traced=False)
-    metrics.DEADLETTERED.labels(durable).inc()
+    metrics.DEADLETTERED.labels(bus.name, durable).inc()
 
 
 def is_transient(error: BaseException) -> bool:

@@ -1,30 +1,134 @@
-"""Prometheus metrics that more than one service records, and the text exposition."""
+"""Prometheus metrics, each exported only by the service that records it, and the text exposition.
+
+Families recorded by every service (HTTP, typed errors, consumers) carry a `service` label and a service's
+`/metrics` keeps only its own samples; a family one service owns is exported by that service alone, so a
+dashboard never sums a zero that another service made up. Names follow Prometheus: base units, `_total`.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from collections.abc import Iterable, Iterator
 
-REQUESTS = Counter("alpr_http_requests_total", "HTTP requests", ["service", "route", "status"])
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+
+disable_created_metrics()  # a `_created` series beside each counter doubles the series and no rule reads it
+
+# past every SLO the runbook names (search p95 2 s, a request's 5 s timeout), so a slow tail is visible
+SLOW_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+
+HTTP_REQUESTS = Counter(
+    "alpr_http_requests_total", "HTTP requests answered, by route template", ["service", "route", "method", "status"]
+)
+HTTP_DURATION = Histogram(
+    "alpr_http_request_duration_seconds",
+    "Time from a request's arrival to its last response byte, by route template",
+    ["service", "route", "method"],
+    buckets=SLOW_BUCKETS,
+)
 ERRORS = Counter("alpr_errors_total", "Typed errors returned", ["service", "code"])
 INGESTED = Counter("alpr_ingest_reads_total", "Reads accepted onto the READS stream", ["format"])
 STORED = Counter("alpr_reads_stored_total", "Reads committed in records")
 DEADLETTERED = Counter(
-    "alpr_deadlettered_total", "Messages a consumer set aside in the DEADLETTER stream", ["consumer"]
+    "alpr_deadlettered_total", "Messages a consumer set aside in the DEADLETTER stream", ["service", "consumer"]
 )
-STREAM_LAG = Gauge("alpr_stream_lag", "Messages pending for a durable consumer", ["consumer"])
-SEARCH_LATENCY = Histogram(
-    "alpr_search_latency_seconds",
-    "Search latency",
-    ["where"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+STREAM_LAG = Gauge(
+    "alpr_stream_lag",
+    "Messages a durable consumer has not yet acknowledged (JetStream)",
+    ["service", "stream", "consumer"],
 )
+SEARCH_LATENCY = Histogram("alpr_search_latency_seconds", "Search latency", ["where"], buckets=SLOW_BUCKETS)
 ALERTS = Counter("alpr_alerts_total", "Hotlist alerts raised", ["match_type"])
 PURGE_RUNS = Counter("alpr_purge_runs_total", "Retention purge runs", ["outcome"])
+for _outcome in ("completed", "skipped", "failed"):
+    PURGE_RUNS.labels(_outcome)  # a series at 0 from start-up, so "no run in 26 h" has something to read
 AUDIT_LAG = Gauge("alpr_audit_lag", "Audit events acked by the stream but not yet persisted")
-AUDIT_VERIFY_OK = Gauge("alpr_audit_verify_ok", "1 when the last verification of the audit log passed")
 DENIED = Counter("alpr_denied_total", "Refused data accesses", ["reason"])
 
 
-def exposition() -> tuple[bytes, str]:
-    """The Prometheus text body and its content type."""
-    return generate_latest(), CONTENT_TYPE_LATEST
+class LatestValue(Collector):
+    """A gauge with no sample until something measured it: `alpr_audit_verify_ok` must not read 0 (a failed
+    verification) before any verification ran."""
+
+    def __init__(self, name: str, documentation: str) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.value: float | None = None
+        REGISTRY.register(self)
+
+    def set(self, value: float) -> None:
+        self.value = value
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(self.name, self.documentation)
+        if self.value is not None:
+            family.add_metric([], self.value)
+        yield family
+
+    def describe(self) -> Iterable[Metric]:
+        return [GaugeMetricFamily(self.name, self.documentation)]
+
+
+AUDIT_VERIFY_OK = LatestValue("alpr_audit_verify_ok", "1 when the last verification of the audit log passed")
+
+EVERY_SERVICE = frozenset({"gateway", "recognizer", "records", "audit", "sharing"})
+# which services export a family; families with a `service` label keep only the scraped service's samples
+OWNERS: dict[str, frozenset[str]] = {
+    "alpr_http_requests": EVERY_SERVICE,
+    "alpr_http_request_duration_seconds": EVERY_SERVICE,
+    "alpr_errors": EVERY_SERVICE,
+    "alpr_ingest_reads": frozenset({"gateway"}),
+    "alpr_denied": frozenset({"gateway", "records"}),
+    "alpr_reads_stored": frozenset({"records"}),
+    "alpr_search_latency_seconds": frozenset({"records"}),
+    "alpr_alerts": frozenset({"records"}),
+    "alpr_purge_runs": frozenset({"records"}),
+    # the services that run JetStream consumers (libs/common/consumer.py)
+    "alpr_deadlettered": frozenset({"records", "audit"}),
+    "alpr_stream_lag": frozenset({"records", "audit"}),
+    "alpr_audit_lag": frozenset({"audit"}),
+    "alpr_audit_verify_ok": frozenset({"audit"}),
+}
+
+
+def families_of(service: str) -> list[Metric]:
+    """What `service` exports: its own families and samples, and the process's (`process_`, `python_`)."""
+    kept = []
+    for family in REGISTRY.collect():
+        owners = OWNERS.get(family.name)
+        if owners is None:
+            if not family.name.startswith("alpr_"):
+                kept.append(family)  # the process collector's figures describe this process
+            continue
+        if service not in owners:
+            continue
+        samples = [s for s in family.samples if s.labels.get("service", service) == service]
+        mine = Metric(family.name, family.documentation, family.type, family.unit)
+        mine.samples = samples
+        kept.append(mine)
+    return kept
+
+
+class _Snapshot(Collector):
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.families)
+
+
+def exposition(service: str) -> tuple[bytes, str]:
+    """The Prometheus text body of one service and its content type."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Snapshot(families_of(service)))
+    return generate_latest(registry), CONTENT_TYPE_LATEST

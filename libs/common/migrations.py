@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import asyncpg
 from nats.js import JetStreamContext
 from nats.js.errors import APIError, NotFoundError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.common.streams import CONSUMERS, STREAMS
 
@@ -38,6 +41,8 @@ async def apply_schemas(admin_dsn: str, schemas: list[SchemaMigrations]) -> list
                 f'CREATE TABLE IF NOT EXISTS "{item.schema}".schema_migrations '
                 "(version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
             )
+            # the service's readiness compares what its code expects with what is applied
+            await conn.execute(f'GRANT SELECT ON "{item.schema}".schema_migrations TO "{item.role}"')
             done = {r["version"] for r in await conn.fetch(f'SELECT version FROM "{item.schema}".schema_migrations')}
             for path in sorted(item.folder.glob("*.sql")):
                 if path.name in done:
@@ -53,6 +58,53 @@ async def apply_schemas(admin_dsn: str, schemas: list[SchemaMigrations]) -> list
         finally:
             await conn.close()
     return applied
+
+
+@dataclass
+class SchemaState:
+    """The migrations a service's code expects (its package's files) against those applied in its schema."""
+
+    schema: str
+    required: frozenset[str]
+    missing: frozenset[str] = field(default_factory=frozenset)
+    _current: bool = False
+
+    @classmethod
+    def for_service(cls, service: str) -> SchemaState:
+        """The service's schema and migration files; a service without a folder (the recognizer) needs none."""
+        try:
+            folder = Path(str(resources.files(f"services.{service}") / "migrations"))
+        except ModuleNotFoundError:
+            folder = Path("/nonexistent")
+        required = frozenset(p.name for p in folder.glob("*.sql")) if folder.is_dir() else frozenset()
+        return cls(schema=service, required=required, missing=required)
+
+    async def is_current(self, conn: AsyncConnection) -> bool:
+        """Whether every required migration is applied; once it is, it stays so for this process."""
+        if self._current or not self.required:
+            return True
+        rows = await conn.execute(text(f'SELECT version FROM "{self.schema}".schema_migrations'))
+        self.missing = self.required - {row[0] for row in rows}
+        self._current = not self.missing
+        return self._current
+
+
+async def missing_migrations(dsn: str, schemas: list[SchemaMigrations]) -> list[str]:
+    """`schema/file` of each migration not yet applied (all of a schema not yet made); read-only."""
+    missing: list[str] = []
+    conn = await asyncpg.connect(dsn)
+    try:
+        for item in schemas:
+            table = await conn.fetchval("SELECT to_regclass($1)", f'"{item.schema}".schema_migrations')
+            done = (
+                {r["version"] for r in await conn.fetch(f'SELECT version FROM "{item.schema}".schema_migrations')}
+                if table
+                else set()
+            )
+            missing += [f"{item.schema}/{p.name}" for p in sorted(item.folder.glob("*.sql")) if p.name not in done]
+    finally:
+        await conn.close()
+    return missing
 
 
 async def _ensure_role(conn: asyncpg.Connection, role: str) -> None:

@@ -1,4 +1,4 @@
-"""What every service's FastAPI app has: typed error mapping, health, readiness and metrics."""
+"""What every service's FastAPI app has: typed error mapping, request telemetry, health, readiness, metrics."""
 
 from __future__ import annotations
 
@@ -17,7 +17,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from libs.common import metrics
 from libs.common.bus import Bus
 from libs.common.db import UnitOfWork, refused_value
+from libs.common.drain import Drain
 from libs.common.errors import AlprError, Unavailable
+from libs.common.migrations import SchemaState
+from libs.common.request_telemetry import RequestTelemetry
 
 log = logging.getLogger(__name__)
 _FRAMEWORK_CODES = {400: "malformed_payload", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
@@ -33,6 +36,7 @@ class Runtime:
     engine: AsyncEngine | None = None
     uow: UnitOfWork | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    drain: Drain = field(default_factory=Drain)
 
 
 def error_response(err: AlprError, service: str) -> JSONResponse:
@@ -60,7 +64,9 @@ def outage_response(err: DBAPIError | OSError, path: str, service: str) -> JSONR
 
 
 def install_common(app: FastAPI, service: str) -> None:
-    """Error handlers and the operator endpoints every service answers."""
+    """Error handlers, request telemetry and the operator endpoints every service answers."""
+    app.add_middleware(RequestTelemetry, service=service)
+    app.state.schema = SchemaState.for_service(service)
 
     @app.exception_handler(AlprError)
     async def _alpr_error(request: Request, err: AlprError) -> JSONResponse:
@@ -101,14 +107,23 @@ def install_common(app: FastAPI, service: str) -> None:
             try:
                 async with runtime.engine.connect() as conn:
                     await conn.execute(text("SELECT 1"))
-                checks["database"] = True
+                    checks["database"] = True
+                    # a pod whose image expects migrations not yet applied must take no traffic
+                    checks["schema"] = await request.app.state.schema.is_current(conn)
             except Exception as exc:
                 log.warning("readiness: database unreachable: %s", exc)
                 checks["database"] = False
-        ready = all(checks.values()) and runtime is not None
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        # draining: the load balancer stops sending new requests before the server stops listening
+        draining = runtime is not None and runtime.drain.started
+        ready = runtime is not None and not draining and all(checks.values())
+        body: dict[str, Any] = {"ready": ready, "checks": checks}
+        if draining:
+            body["draining"] = True
+        if checks.get("schema") is False:
+            body["schema_missing"] = sorted(request.app.state.schema.missing)
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint() -> Response:
-        body, content_type = metrics.exposition()
+        body, content_type = metrics.exposition(service)
         return PlainTextResponse(body, media_type=content_type)

@@ -43,7 +43,7 @@ def proxy_options(setting: str) -> dict[str, object]:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    import uvicorn
+    from services.cli.serve import serve
 
     port = int(os.environ.get("ALPR_HTTP_PORT", "8000"))
     # in a pod the probes and the Service reach the container's address, not loopback
@@ -52,21 +52,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
     workers = int(os.environ.get("ALPR_HTTP_WORKERS", "1"))
     # with workers, this process only supervises them: it imports no service (argparse checked the name)
     app = f"services.{args.service}.app:create_app" if workers > 1 else _app_factory(args.service)()
-    uvicorn.run(
-        app,  # type: ignore[arg-type]
-        factory=workers > 1,
-        workers=workers if workers > 1 else None,
-        host=host,
-        port=port,
-        log_level=os.environ.get("ALPR_LOG_LEVEL", "info"),
-        access_log=False,
-        timeout_graceful_shutdown=10,
-        **proxy_options(os.environ.get("ALPR_TRUSTED_PROXIES", "")),  # type: ignore[arg-type]
-    )
+    proxy = proxy_options(os.environ.get("ALPR_TRUSTED_PROXIES", ""))
+    serve(args.service, app, host=host, port=port, workers=workers, proxy=proxy)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
     from services.cli.stack import migrate
+
+    if args.wait_for is not None:
+        _wait_for_schema(args.wait_for, timeout_s=args.timeout)
+        return
 
     admin = os.environ.get("ALPR_ADMIN_DATABASE_URL")
     nats_url = os.environ.get("ALPR_NATS_URL")
@@ -82,6 +77,32 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     )
     for line in asyncio.run(applied):
         print("applied", line)
+
+
+def _wait_for_schema(service: str, *, timeout_s: float) -> None:
+    """A service's init step: wait, read-only as its own role, until every migration its code has is applied."""
+    import time
+
+    from libs.common.migrations import missing_migrations
+    from services.cli.stack import schema_migrations
+
+    dsn = os.environ.get("ALPR_DATABASE_URL", "").replace("+asyncpg", "")
+    if not dsn:
+        raise SystemExit("set ALPR_DATABASE_URL (the service's own role)")
+    wanted = [item for item in schema_migrations() if item.schema == service]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            missing = asyncio.run(missing_migrations(dsn, wanted))
+        except Exception as exc:  # the database not up yet, or the schema not made: wait as for a migration
+            missing = [f"(database unreachable: {type(exc).__name__})"]
+        if not missing:
+            print(f"schema {service} is current")
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"schema {service} still lacks {', '.join(missing)} after {timeout_s:.0f}s")
+        print(f"waiting for migrations: {', '.join(missing)}", flush=True)
+        time.sleep(5)
 
 
 def cmd_token(args: argparse.Namespace) -> None:
@@ -126,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply database migrations and JetStream declarations")
+    migrate.add_argument(
+        "--wait-for",
+        choices=["gateway", "records", "audit", "sharing"],
+        help="apply nothing: wait until this service's schema has every migration (a pod's init step)",
+    )
+    migrate.add_argument("--timeout", type=float, default=1800.0, help="seconds --wait-for waits at most")
     migrate.set_defaults(func=cmd_migrate)
 
     token = sub.add_parser("token", help="print a development token (or the dev camera's credential)")

@@ -17,6 +17,7 @@ from libs.common.bus import Bus
 from libs.common.contracts.errors import ERROR_RESPONSES
 from libs.common.db import UnitOfWork, create_engine
 from libs.common.proxies import believe_forwarded
+from libs.common.request_telemetry import RequestTelemetry
 from libs.common.telemetry import setup_tracing
 from libs.common.tokens import TokenVerifier
 from libs.common.web import Runtime, install_common
@@ -56,7 +57,13 @@ class GatewayApp(FastAPI):
         if found is None:
             await super().__call__(scope, receive, send)
         else:
-            await camera_posts.serve_camera_post(self, *found, scope, receive, send)
+            route, fmt = found
+
+            async def direct(scope: Scope, receive: Receive, send: Send) -> None:
+                await camera_posts.serve_camera_post(self, route, fmt, scope, receive, send)
+
+            # counted and timed like every route; logged only when refused (request_telemetry.py)
+            await RequestTelemetry(direct, "gateway", route=route, quiet_success=True)(scope, receive, send)
 
 
 def token_verifier(cfg: GatewaySettings) -> TokenVerifier:

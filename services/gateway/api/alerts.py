@@ -133,10 +133,13 @@ async def stream_alerts(
                     return
                 wait = min(KEEPALIVE_S, max(deadline - loop.time(), 0.01))
                 try:
-                    msg = await sub.next_msg(timeout=wait)
+                    msg = await rt.drain.unless_draining(sub.next_msg(timeout=wait))
                 except (NatsTimeout, TimeoutError):
                     yield ": keepalive\n\n"
                     continue
+                if msg is None:  # this server is draining: the client resumes elsewhere with Last-Event-ID
+                    yield "event: closing\ndata: draining\nretry: 1000\n\n"
+                    return
                 if not await _may_still_view(rt, principal.person.sub):
                     yield "event: error\ndata: forbidden\n\n"
                     return

@@ -209,7 +209,7 @@ async def _poison_run(system, *, failure: type[Exception], max_deliver: int, bad
             raise failure("no such thing as this message")
         handled.extend(numbers)
 
-    before = metrics.DEADLETTERED.labels("worker")._value.get()
+    before = metrics.DEADLETTERED.labels(bus.name, "worker")._value.get()
     consumer = BatchConsumer(bus, durable, handler, batch=10, prefetch=True)
     consumer.start()
     try:
@@ -219,7 +219,7 @@ async def _poison_run(system, *, failure: type[Exception], max_deliver: int, bad
                 break
             await asyncio.sleep(0.05)
         dead = [await bus.js.get_last_msg("DEADLETTER", deadletter_subject(name, "worker"))] if bad else []
-        dead_count = metrics.DEADLETTERED.labels("worker")._value.get() - before
+        dead_count = metrics.DEADLETTERED.labels(bus.name, "worker")._value.get() - before
     finally:
         await consumer.stop()
         await bus.js.delete_stream(name)

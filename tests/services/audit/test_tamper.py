@@ -207,7 +207,7 @@ class TestVerifyTheLiveLog:
 
         report = await verify(system, "audit")
         assert report["ok"], report
-        assert metrics.AUDIT_VERIFY_OK._value.get() == 1
+        assert metrics.AUDIT_VERIFY_OK.value == 1
 
     async def test_the_cli_verifies_and_fails_on_a_foreign_key(self, system) -> None:
         import asyncio
