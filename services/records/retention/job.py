@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 
 from libs.common.audit_trail import AuditTrail, not_committed
+from libs.common import metrics
 from libs.common.bus import Bus
 from libs.common.contracts.audit import AuditEvent, PersistedQuery, PersistedReply
 from libs.common.contracts.holds import PurgeReport, PurgeRequest
@@ -56,8 +57,10 @@ class PurgeJob:
             # the first run waits a full interval, so a restart loop cannot turn into a purge loop
             await asyncio.sleep(self.settings.purge_interval_s)
             try:
-                await self.run(datetime.now(UTC))
+                report = await self.run(datetime.now(UTC))
+                metrics.PURGE_RUNS.labels("completed" if report.ran else "skipped").inc()
             except Exception:
+                metrics.PURGE_RUNS.labels("failed").inc()
                 log.exception("the periodic purge failed; it will run again")
 
     async def on_demand(self, request: PurgeRequest) -> PurgeReport:
