@@ -340,8 +340,8 @@ def _approval(justification: str) -> dict[str, Any]:
     return {**body, "justification": justification}
 
 
-def _refusal(note: str) -> dict[str, Any]:
-    return {"decision": "refuse", "note": note}
+def _refusal(reason: str) -> dict[str, Any]:
+    return {"decision": "deny", "reason": reason}
 
 
 def _entry(plate: str, reason: str) -> dict[str, Any]:
