@@ -11,6 +11,7 @@ from libs.common.contracts.audit import RecordedRequest
 from libs.common.validation import Note
 
 HoldStatus = Literal["pending", "active", "rejected", "released", "lapsed"]
+MAX_HOLDS_PAGE = 500
 
 
 class HoldSelection(BaseModel):
@@ -52,6 +53,8 @@ class HoldLookup(BaseModel):
 class HoldList(BaseModel):
     status: HoldStatus | None = None
     case_number: str | None = None  # one case's holds; None for a supervisor's review of all
+    before: str | None = Field(default=None, max_length=36)  # the last hold of the previous page
+    limit: int = Field(default=MAX_HOLDS_PAGE, ge=1, le=MAX_HOLDS_PAGE)
 
 
 class HoldView(BaseModel):
@@ -74,6 +77,7 @@ class HoldView(BaseModel):
 
 class HoldViews(BaseModel):
     holds: list[HoldView]
+    next_before: str | None = None  # pass as `before` for the next (older) page
 
 
 class PurgeRequest(BaseModel):

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from libs.common.contracts.audit import AuditEvent, EventType
-from libs.common.contracts.holds import HoldList, HoldLookup, HoldStatus, HoldView, HoldViews
+from libs.common.contracts.holds import MAX_HOLDS_PAGE, HoldList, HoldLookup, HoldStatus, HoldView, HoldViews
 from libs.common.contracts.purpose import AuthorizedUse, Purpose
 from libs.common.errors import AlprError, Forbidden, InvalidInput, NotFound
 from libs.common.validation import Line, Note
@@ -129,10 +129,16 @@ async def get_hold(hold_id: str, access: HoldAccessDep, rt: RuntimeDep, audit: A
 
 @router.get("/v1/holds", response_model=HoldViews)
 async def list_holds(
-    access: HoldAccessDep, rt: RuntimeDep, audit: AuditDep, status: HoldStatus | None = None
+    access: HoldAccessDep,
+    rt: RuntimeDep,
+    audit: AuditDep,
+    status: HoldStatus | None = None,
+    before: Annotated[str | None, Query(max_length=36, description="`next_before` of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_HOLDS_PAGE)] = MAX_HOLDS_PAGE,
 ) -> HoldViews:
-    """Holds of the named case (or all, under review), newest first; supervisors review pending ones here."""
-    asked = HoldList(status=status, case_number=access.case_number)
+    """Holds of the named case (or all, under review), newest first, a page at a time; supervisors and the
+    custodian review them here (only supervisors decide them)."""
+    asked = HoldList(status=status, case_number=access.case_number, before=before, limit=limit)
     page = await rt.bus.request("alpr.records.holds.list", asked, HoldViews)
-    await record_and_count(rt, audit, access.record("hold_list", page.holds, status=status))
+    await record_and_count(rt, audit, access.record("hold_list", page.holds, status=status, before=before))
     return page

@@ -23,7 +23,7 @@ from libs.common.contracts.holds import (
     HoldViews,
 )
 from libs.common.db import UnitOfWork
-from libs.common.errors import NotFound
+from libs.common.errors import InvalidInput, NotFound
 from services.records.holds import repository
 from services.records.holds.service import check_decision, check_end, check_new_hold, hold_record, hold_view
 from services.records.retention.job import PurgeJob
@@ -106,9 +106,14 @@ class HoldHandlers:
         return hold_view(row)
 
     async def list(self, request: HoldList) -> HoldViews:
+        """A page of holds, newest first; `next_before` is set when older ones may follow."""
+        before = _cursor(request.before) if request.before else None
         async with self.uow() as session:
-            rows = await repository.list_holds(session, status=request.status, case_number=request.case_number)
-        return HoldViews(holds=[hold_view(r) for r in rows])
+            rows = await repository.list_holds(
+                session, status=request.status, case_number=request.case_number, before=before, limit=request.limit + 1
+            )
+        shown = [hold_view(r) for r in rows[: request.limit]]
+        return HoldViews(holds=shown, next_before=shown[-1].hold_id if len(rows) > request.limit else None)
 
     async def _view(self, session: AsyncSession, hold_id: str) -> HoldView:
         row = await repository.get_hold(session, hold_id=hold_id)
@@ -120,6 +125,13 @@ class HoldHandlers:
         if row is None:
             raise NotFound("no such hold", code="hold_not_found")
         return row
+
+
+def _cursor(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as exc:
+        raise InvalidInput("before names no hold", code="invalid_cursor", field="before") from exc
 
 
 def _uuid(value: str) -> str:

@@ -48,14 +48,19 @@ async def get_hold(session: AsyncSession, *, hold_id: str, lock: bool = False) -
     return dict(row._mapping) if row else None
 
 
-async def list_holds(session: AsyncSession, *, status: str | None, case_number: str | None) -> list[dict[str, Any]]:
-    """The newest 500 holds, of one status or case when named."""
+async def list_holds(
+    session: AsyncSession, *, status: str | None, case_number: str | None, before: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Holds newest first, of one status or case when named, older than the hold `before` when named."""
     rows = await session.execute(
         text(
             f"{_HOLD} WHERE (CAST(:status AS text) IS NULL OR h.status = :status) "
-            "AND (CAST(:case AS text) IS NULL OR h.case_number = :case) ORDER BY h.created_at DESC LIMIT 500"
+            "AND (CAST(:case AS text) IS NULL OR h.case_number = :case) "
+            "AND (CAST(:before AS uuid) IS NULL OR (h.created_at, h.hold_id) < (SELECT b.created_at, b.hold_id "
+            "FROM legal_holds b WHERE b.hold_id = CAST(:before AS uuid))) "
+            "ORDER BY h.created_at DESC, h.hold_id DESC LIMIT :limit"
         ),
-        {"status": status, "case": case_number},
+        {"status": status, "case": case_number, "before": before, "limit": limit},
     )
     return [dict(r._mapping) for r in rows]
 

@@ -144,3 +144,63 @@ class TestReview:
     async def test_the_auditor_reads_holds_from_the_log_not_here(self, system: Any) -> None:
         refused = await system.gateway.get("/v1/holds", params=REVIEW, headers=system.token("auditor"))
         assert refused.status_code == 403
+
+
+class TestTheCustodiansReview:
+    """The custodian oversees retention: reviews every hold (recorded) but never decides or ends one."""
+
+    CUSTODIAN_REVIEW = {"use": "hold_review", "reason": "Custodian's quarterly review of legal holds and their dates"}
+
+    async def test_every_status_and_detail_under_review_each_recorded(self, system: Any) -> None:
+        from tests.services.gateway.test_holds_routes import decide
+
+        mine, theirs = await two_holds(system)
+        approved = await decide(system, theirs["hold_id"], system.token("supervisor"))
+        assert approved.status_code == 200, approved.text
+        headers = system.token("custodian")
+        listed = await system.gateway.get("/v1/holds", params=self.CUSTODIAN_REVIEW, headers=headers)
+        assert listed.status_code == 200, listed.text
+        statuses = {h["hold_id"]: h["status"] for h in listed.json()["holds"]}
+        assert statuses[mine["hold_id"]] == "pending" and statuses[theirs["hold_id"]] == "active"
+        shown = await system.gateway.get(
+            f"/v1/holds/{theirs['hold_id']}", params=self.CUSTODIAN_REVIEW, headers=headers
+        )
+        assert shown.status_code == 200 and shown.json()["case_number"] == theirs["case_number"]
+        records = await view_records(system, "hold_view", theirs["hold_id"])
+        assert {r["details"]["route"] for r in records if r["actor"]["sub"] == "dev-custodian"} == {
+            "hold_list",
+            "hold_detail",
+        }
+        assert all(r["details"]["review"]["use"] == "hold_review" for r in records)
+
+    async def test_pages_newest_first_without_gaps(self, system: Any) -> None:
+        made = [(await request_hold(system)).json()["hold_id"] for _ in range(3)]
+        headers, seen = system.token("custodian"), []
+        params: dict[str, Any] = {**self.CUSTODIAN_REVIEW, "status": "pending", "limit": 2}
+        while len([h for h in seen if h in made]) < 3:
+            page = await system.gateway.get("/v1/holds", params=params, headers=headers)
+            assert page.status_code == 200, page.text
+            seen += [h["hold_id"] for h in page.json()["holds"]]
+            assert page.json()["next_before"], "the pages ended before the three new holds were seen"
+            params["before"] = page.json()["next_before"]
+        assert [h for h in seen if h in made] == made[::-1] and len(seen) == len(set(seen))
+        for bad in ({"limit": 0}, {"limit": 501}, {"before": "nope"}):
+            refused = await system.gateway.get("/v1/holds", params={**self.CUSTODIAN_REVIEW, **bad}, headers=headers)
+            assert refused.status_code == 422, (bad, refused.text)
+
+    async def test_the_custodian_decides_and_ends_no_hold(self, system: Any) -> None:
+        from tests.services.gateway.test_holds_routes import decide
+
+        mine, _ = await two_holds(system)
+        refused = await decide(system, mine["hold_id"], system.token("custodian"))
+        assert refused.status_code == 403, refused.text
+        ended = await system.gateway.post(
+            f"/v1/holds/{mine['hold_id']}/release",
+            json={"reason": "Custodian thinks the case is closed"},
+            headers=system.token("custodian"),
+        )
+        assert ended.status_code == 403, ended.text
+        shown = await system.gateway.get(
+            f"/v1/holds/{mine['hold_id']}", params=self.CUSTODIAN_REVIEW, headers=system.token("custodian")
+        )
+        assert shown.json()["status"] == "pending"
