@@ -176,13 +176,22 @@ def broad_reasons(query: SearchQuery, settings: GatewaySettings) -> list[str]:
     return reasons
 
 
-def check_class_limits(query: SearchQuery, user_class: UserClass, now: datetime) -> None:
-    """The person's class bounds the look-back and the kinds of search."""
+def lookback_start(user_class: UserClass, now: datetime) -> datetime:
+    """The earliest capture time the person's class may search."""
+    return now - timedelta(days=user_class.max_lookback_days)
+
+
+def check_class_limits(query: SearchQuery, user_class: UserClass, now: datetime, *, held_reach: bool = False) -> None:
+    """The person's class bounds the look-back and the kinds of search.
+
+    `held_reach`: the window may start before the look-back, for records to refuse unless the search's case
+    has an active hold, and then to find there only what that case's holds keep (B2).
+    """
     if query.since.tzinfo is None or query.until.tzinfo is None:
         raise InvalidInput("since and until must carry a time zone (e.g. Z)", code="timezone_required")
     if query.until <= query.since:
         raise InvalidInput("the time window is empty", code="invalid_window")
-    if query.since < now - timedelta(days=user_class.max_lookback_days):
+    if query.since < lookback_start(user_class, now) and not held_reach:
         raise Forbidden("the window reaches further back than your class allows", code="lookback_exceeded")
     if query.match == "partial" and not user_class.allow_partial:
         raise Forbidden("your class may not search partial plates", code="partial_not_allowed")

@@ -41,6 +41,8 @@ from services.records.service import (
     ReadRow,
     decode_cursor,
     encode_cursor,
+    held_only_before,
+    matched_on,
     read_refusal,
     search_predicates,
 )
@@ -212,14 +214,21 @@ class RecordsHandlers:
             await self.alerts.publish(self.uow, raised)
 
     async def search(self, request: SearchRequest) -> SearchResult:
-        """Predicate-based search; the gateway has already checked who asks and why."""
+        """Predicate-based search; the gateway has already checked who asks and why.
+
+        B2: under a case with an active hold the search may reach past the searcher's look-back, finding there
+        only what a hold of that case keeps; held copies answer that case alone.
+        """
         query = request.query
         where, params = search_predicates(query, self.classes)
         limit = min(query.limit, self.settings.search_result_cap)
         after = decode_cursor(query.cursor) if query.cursor else None
         started = asyncio.get_running_loop().time()
         async with self.uow() as session:
-            held = request.case_number and await case_has_active_hold(session, case_number=request.case_number)
+            held = bool(request.case_number) and await case_has_active_hold(
+                session, case_number=request.case_number or ""
+            )
+            held_before = held_only_before(query.since, request.lookback_from, case_holds=held)
             rows = await repository.search_reads(
                 session,
                 where=where,
@@ -229,18 +238,23 @@ class RecordsHandlers:
                 after=after,
                 limit=limit + 1,
                 held_case=request.case_number if held else None,
+                held_before=held_before,
                 generic_plan=query.match != "partial" or not query.plate,
                 exact_plate=params["plate"] if query.plate and query.match == "exact" else None,
             )
         metrics.SEARCH_LATENCY.labels("records").observe(asyncio.get_running_loop().time() - started)
-        page = [ReadSummary.model_validate(r) for r in rows[:limit]]
+        page = [
+            ReadSummary.model_validate({**r, "matched_on": matched_on(query, r["plate"], r["our_plate"], self.classes)})
+            for r in rows[:limit]
+        ]
         more = len(rows) > limit
         cursor = encode_cursor(page[-1].captured_at, page[-1].read_id) if more and page else None
         return SearchResult(search_id=request.search_id, reads=page, next_cursor=cursor, truncated=more)
 
     async def read_detail(self, request: ReadLookup) -> ReadDetail:
+        """One read in full; a held copy past retention only to its hold's case, to others no such read."""
         async with self.uow() as session:
-            row = await repository.get_read(session, read_id=request.read_id)
+            row = await repository.get_read(session, read_id=request.read_id, case_number=request.case_number)
         if row is None:
             raise NotFound("no such read", code="read_not_found")
         row["candidates"] = row.get("candidates") or []
@@ -250,7 +264,9 @@ class RecordsHandlers:
 
     async def read_image(self, request: ReadLookup) -> ReadImageReply:
         async with self.uow() as session:
-            row = await repository.get_image(session, read_id=request.read_id, kind=None)
+            row = await repository.get_image(
+                session, read_id=request.read_id, kind=None, case_number=request.case_number
+            )
         if row is None:
             raise NotFound("no image for this read", code="image_not_found")
         return ReadImageReply(

@@ -33,8 +33,10 @@ class Read(SQLModel, table=True):
     our_char_confidences: list[float] | None = Field(default=None, sa_column=Column(JSONB))
     our_candidates: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSONB))
     our_model: str | None = None
+    our_lookalike_key: str | None = None  # our reading's look-alike key, so look-alike search finds it too
     latitude: float | None = None
     longitude: float | None = None
+    location_from_camera: bool = False  # the position is the camera's registered one
     heading: float | None = None
     plate_box: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
     plate_polygon: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSONB))

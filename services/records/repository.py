@@ -23,7 +23,7 @@ _COLUMN_TYPES = {
     "our_char_confidences": "jsonb", "our_candidates": "jsonb", "our_model": "text", "latitude": "float8",
     "longitude": "float8", "heading": "real", "plate_box": "jsonb", "plate_polygon": "jsonb", "vehicle": "jsonb",
     "vendor": "text", "vendor_format": "text", "raw_body": "text", "flags": "text", "has_image": "bool",
-    "hotlist_hit": "bool",
+    "hotlist_hit": "bool", "our_lookalike_key": "text", "location_from_camera": "bool",
 }  # fmt: skip
 _READ_COLUMNS = tuple(_COLUMN_TYPES)
 _READ_TYPES = tuple(_COLUMN_TYPES.values())
@@ -144,7 +144,13 @@ def _encode(value: Any, sql_type: str, column: str) -> Any:
 
 _SUMMARY = (
     "read_id::text AS read_id, captured_at, plate, our_plate, state, confidence, agency, camera_id, "
-    "latitude, longitude, has_image"
+    "latitude, longitude, location_from_camera, has_image"
+)
+# B2: a held copy (its partition purged) answers only a case one of its active holds was made for; search,
+# read detail and image all ask it this one way
+HELD_FOR_CASE = (
+    "EXISTS (SELECT 1 FROM legal_holds h WHERE h.hold_id = ANY(held_reads.hold_ids) AND h.status = 'active' "
+    "AND h.case_number = :held_case)"
 )
 
 
@@ -170,42 +176,57 @@ async def search_reads(
     after: tuple[datetime, str] | None,
     limit: int,
     held_case: str | None = None,
+    held_before: datetime | None = None,
     generic_plan: bool = True,
     exact_plate: str | None = None,
 ) -> list[dict[str, Any]]:
     """Newest versions of reads, newest first, keyset-paginated on (captured_at, read_id).
 
-    With `held_case`, held copies whose partition is gone join in, only those a hold of that case keeps.
+    With `held_case`, held copies whose partition is gone join in, only those a hold of that case keeps; with
+    `held_before` too (B2: the search reaches past the searcher's look-back under a held case), reads captured
+    before it are found only when a hold of that case keeps them.
     `generic_plan=False` for predicates whose best plan depends on the value (a partial plate's pattern).
     With `exact_plate` (the predicates ask for it), only the day partitions the plate-day map names are probed.
     """
-    clauses = ["captured_at >= :since", "captured_at < :until", "superseded_by IS NULL", *where]
-    bind = {**params, "since": since, "until": until, "limit": limit}
+    base = ["superseded_by IS NULL", *where]
+    bind = {**params, "since": held_before or since, "until": until, "limit": limit}
     if after is not None:
-        clauses.append("(captured_at, read_id) < (:after_t, CAST(:after_id AS uuid))")
+        base.append("(captured_at, read_id) < (:after_t, CAST(:after_id AS uuid))")
         bind.update(after_t=after[0], after_id=after[1])
-    order = "ORDER BY captured_at DESC, read_id DESC LIMIT :limit"
-    held = ""
-    if held_case is not None:
-        bind["held_case"] = held_case
-        held = (
-            f"SELECT {_SUMMARY} FROM held_reads WHERE {' AND '.join(clauses)} AND EXISTS (SELECT 1 FROM "
-            "legal_holds h WHERE h.hold_id = ANY(held_reads.hold_ids) AND h.status = 'active' "
-            f"AND h.case_number = :held_case) {order}"
-        )
+    clauses = ["captured_at >= :since", "captured_at < :until", *base]
     if exact_plate is not None:
         rows = await _reads_on_plate_days(session, exact_plate, clauses, bind, limit)
-        if held:
-            rows += [dict(r._mapping) for r in await session.execute(text(held), bind)]
-            rows.sort(key=lambda r: (r["captured_at"], r["read_id"]), reverse=True)
-        return rows[:limit]
-    sql = f"SELECT {_SUMMARY} FROM reads WHERE {' AND '.join(clauses)} {order}"
-    if held:
-        sql = f"SELECT * FROM (({sql}) UNION ALL ({held})) AS found {order}"
-    if generic_plan:
-        # a plan for hundreds of daily partitions costs more than running it: plan once per connection
-        await session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
-    result = await session.execute(text(sql), bind)
+    else:
+        if generic_plan:
+            # a plan for hundreds of daily partitions costs more than running it: plan once per connection
+            await session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+        sql = f"SELECT {_SUMMARY} FROM reads WHERE {' AND '.join(clauses)} {_NEWEST_FIRST}"
+        rows = [dict(r._mapping) for r in await session.execute(text(sql), bind)]
+    if held_case is not None:
+        rows += await _held_for_case(session, base, {**bind, "since": since}, held_case, held_before)
+        rows.sort(key=lambda r: (r["captured_at"], r["read_id"]), reverse=True)
+    return rows[:limit]
+
+
+_NEWEST_FIRST = "ORDER BY captured_at DESC, read_id DESC LIMIT :limit"
+
+
+async def _held_for_case(
+    session: AsyncSession, base: list[str], bind: dict[str, Any], case: str, held_before: datetime | None
+) -> list[dict[str, Any]]:
+    """Reads a hold of this case keeps: its held copies in the window, and before `held_before` its live reads."""
+    # retention's repository builds on this module: its rule of what a hold keeps is imported when needed
+    from services.records.retention.repository import HELD_BY
+
+    where = " AND ".join(["captured_at >= :since", "captured_at < :until", *base])
+    sql = f"SELECT {_SUMMARY} FROM held_reads WHERE {where} AND {HELD_FOR_CASE} {_NEWEST_FIRST}"
+    if held_before is not None:
+        live = (
+            f"SELECT {_SUMMARY} FROM reads r WHERE {where} AND captured_at < :held_before AND EXISTS (SELECT 1 "
+            f"FROM legal_holds h WHERE h.case_number = :held_case AND {HELD_BY}) {_NEWEST_FIRST}"
+        )
+        sql = f"SELECT * FROM (({sql}) UNION ALL ({live})) AS held {_NEWEST_FIRST}"
+    result = await session.execute(text(sql), {**bind, "held_case": case, "held_before": held_before})
     return [dict(r._mapping) for r in result]
 
 
@@ -283,8 +304,8 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-async def get_read(session: AsyncSession, *, read_id: str) -> dict[str, Any] | None:
-    """The newest version of a read, by id."""
+async def get_read(session: AsyncSession, *, read_id: str, case_number: str | None) -> dict[str, Any] | None:
+    """The newest version of a read, by id; a held copy only for a case one of its active holds names."""
     result = await session.execute(
         text(
             "SELECT *, read_id::text AS read_id, supersedes::text AS supersedes FROM reads "
@@ -293,29 +314,37 @@ async def get_read(session: AsyncSession, *, read_id: str) -> dict[str, Any] | N
         {"id": read_id},
     )
     row = result.first()
-    if row is None:  # a held copy, kept apart after its partition was purged
+    if row is None and case_number is not None:  # a held copy, kept apart after its partition was purged
         row = (
             await session.execute(
                 text(
                     "SELECT *, read_id::text AS read_id, supersedes::text AS supersedes FROM held_reads "
-                    "WHERE read_id = CAST(:id AS uuid) LIMIT 1"
+                    f"WHERE read_id = CAST(:id AS uuid) AND {HELD_FOR_CASE} LIMIT 1"
                 ),
-                {"id": read_id},
+                {"id": read_id, "held_case": case_number},
             )
         ).first()
     return dict(row._mapping) if row else None
 
 
-async def get_image(session: AsyncSession, *, read_id: str, kind: str | None) -> dict[str, Any] | None:
-    """One image of a read: the requested kind, or the plate crop first."""
-    for table in ("read_images", "held_read_images"):  # held copies after their partition was purged
+async def get_image(
+    session: AsyncSession, *, read_id: str, kind: str | None, case_number: str | None
+) -> dict[str, Any] | None:
+    """One image of a read: the requested kind, or the plate crop first; a held copy's only for its hold's case."""
+    tables = {"read_images": "TRUE"}
+    if case_number is not None:  # held copies after their partition was purged
+        tables["held_read_images"] = (
+            "EXISTS (SELECT 1 FROM held_reads WHERE held_reads.read_id = i.read_id "
+            f"AND held_reads.captured_at = i.captured_at AND {HELD_FOR_CASE})"
+        )
+    for table, visible in tables.items():
         result = await session.execute(
             text(
-                f"SELECT read_id::text AS read_id, kind, content_type, data FROM {table} "
+                f"SELECT read_id::text AS read_id, kind, content_type, data FROM {table} i "
                 "WHERE read_id = CAST(:id AS uuid) AND (CAST(:kind AS text) IS NULL OR kind = :kind) "
-                "ORDER BY (kind = 'plate') DESC, kind LIMIT 1"
+                f"AND {visible} ORDER BY (kind = 'plate') DESC, kind LIMIT 1"
             ),
-            {"id": read_id, "kind": kind},
+            {"id": read_id, "kind": kind, "held_case": case_number},
         )
         row = result.first()
         if row is not None:

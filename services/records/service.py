@@ -12,8 +12,8 @@ from typing import Any
 
 from libs.common.contracts.reads import ReadImage, ReadIn, normalize_plate
 from libs.common.contracts.recognition import Recognition
-from libs.common.contracts.search import Area, SearchQuery
-from libs.common.errors import InvalidInput
+from libs.common.contracts.search import Area, MatchedOn, SearchQuery
+from libs.common.errors import Forbidden, InvalidInput
 from libs.common.images import IMAGE_MAX_BYTES, REFUSED, UNDECODABLE, ImageRefused, checked_type, digest
 from libs.common.validation import check_instant, retention_cutoff
 from services.records.lookalike import DEFAULT_LOOKALIKES, LookalikeClasses, lookalike_key
@@ -53,8 +53,10 @@ class ReadRow:
             "our_char_confidences": rec.char_confidences if rec else None,
             "our_candidates": [c.model_dump() for c in rec.candidates] if rec else None,
             "our_model": rec.model_version if rec else None,
+            "our_lookalike_key": lookalike_key(rec.plate, self.classes) if rec else None,
             "latitude": r.latitude,
             "longitude": r.longitude,
+            "location_from_camera": r.location_from_camera,
             "heading": r.heading,
             "plate_box": r.plate_box.model_dump() if r.plate_box else None,
             "plate_polygon": [p.model_dump() for p in r.plate_polygon] if r.plate_polygon else None,
@@ -97,17 +99,20 @@ class ReadRow:
 def search_predicates(
     query: SearchQuery, classes: LookalikeClasses = DEFAULT_LOOKALIKES
 ) -> tuple[list[str], dict[str, Any]]:
-    """SQL predicates (bound parameters only) for a validated search query."""
+    """SQL predicates (bound parameters only) for a validated search query.
+
+    Exact and look-alike plates match our recognizer's reading as well as the vendor's, each on its own index.
+    """
     where: list[str] = []
     params: dict[str, Any] = {}
     if query.plate:
-        plate = query.plate.upper().replace(" ", "").replace("-", "")
+        plate = _query_plate(query.plate)
         if query.match == "exact":
-            where.append("plate = :plate")
+            where.append("(plate = :plate OR our_plate = :plate)")
             params["plate"] = normalize_plate(plate)
         elif query.match == "lookalike":
             key = lookalike_key(normalize_plate(plate), classes)
-            where.append("lookalike_key = :lkey")
+            where.append("(lookalike_key = :lkey OR our_lookalike_key = :lkey)")
             params["lkey"] = key
         else:
             known = sum(ch.isalnum() for ch in plate)
@@ -127,6 +132,47 @@ def search_predicates(
     if query.area:
         where.extend(_area_predicates(query.area, params))
     return where, params
+
+
+def _query_plate(plate: str) -> str:
+    return plate.upper().replace(" ", "").replace("-", "")
+
+
+def matched_on(
+    query: SearchQuery, plate: str | None, our_plate: str | None, classes: LookalikeClasses = DEFAULT_LOOKALIKES
+) -> MatchedOn | None:
+    """Which reading of a found read a plate search matched: the vendor's, ours, or both; None without a plate.
+
+    A partial plate is matched on the vendor's plate only (its trigram index covers that column alone).
+    """
+    if not query.plate:
+        return None
+    if query.match == "partial":
+        return "vendor"
+    lookalike = query.match == "lookalike"
+    wanted = normalize_plate(_query_plate(query.plate))
+    wanted = lookalike_key(wanted, classes) if lookalike else wanted
+
+    def same(reading: str | None) -> bool:
+        return reading is not None and (lookalike_key(reading, classes) if lookalike else reading) == wanted
+
+    vendor, ours = same(plate), same(our_plate)
+    if vendor and ours:
+        return "both"
+    return "ours" if ours else "vendor"
+
+
+def held_only_before(since: datetime, lookback_from: datetime | None, *, case_holds: bool) -> datetime | None:
+    """B2: where a search that reaches past its look-back stops finding every read; None when it does not reach.
+
+    Before the look-back start only reads held under the search's case are found, and only when that case has
+    an active hold: a search past the look-back for any other case is refused (lookback_exceeded), fail closed.
+    """
+    if lookback_from is None or since >= lookback_from:
+        return None
+    if not case_holds:
+        raise Forbidden("the window reaches further back than your class allows", code="lookback_exceeded")
+    return lookback_from
 
 
 def _area_predicates(area: Area, params: dict[str, Any]) -> list[str]:

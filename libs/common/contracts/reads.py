@@ -119,6 +119,8 @@ class ReadIn(BaseModel):
     candidates: list[Candidate] = Field(default_factory=list)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
+    # the position is the camera's registered one (the read carried none), not where the read was taken
+    location_from_camera: bool = False
     heading: float | None = None
     plate_box: Box | None = None
     plate_polygon: list[Point] | None = None  # TL, TR, BR, BL as OpenALPR sends

@@ -5,14 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from libs.common.contracts.reads import Candidate
 from libs.common.validation import Instant, Line
 
+# a field we do not know is refused (422 naming it), never ignored: `make: toyota` must not return a Ford
+_OUR_BODY = ConfigDict(extra="forbid")
+
+MatchedOn = Literal["vendor", "ours", "both"]
+
 
 class Area(BaseModel):
     """A box (min/max lat/lon) or a point and radius in metres."""
+
+    model_config = _OUR_BODY
 
     min_lat: float | None = Field(default=None, ge=-90, le=90)
     min_lon: float | None = Field(default=None, ge=-180, le=180)
@@ -24,6 +31,8 @@ class Area(BaseModel):
 
 
 class SearchQuery(BaseModel):
+    model_config = _OUR_BODY
+
     plate: Line | None = Field(default=None, max_length=15, examples=["8ABC123"])
     match: Literal["exact", "partial", "lookalike"] = "exact"
     since: Instant
@@ -46,7 +55,10 @@ class ReadSummary(BaseModel):
     camera_id: str
     latitude: float | None = None
     longitude: float | None = None
+    location_from_camera: bool = False  # the position is the camera's registered one, not the read's own
     has_image: bool = False
+    # which reading a plate search matched: the vendor's plate, our recognizer's, or both; None without a plate
+    matched_on: MatchedOn | None = None
 
 
 class ReadDetail(ReadSummary):
@@ -66,6 +78,10 @@ class SearchRequest(BaseModel):
     search_id: str
     query: SearchQuery
     case_number: str | None = None  # held copies past retention answer only their hold's case
+    # the start of the searcher's look-back: before it, only reads held under `case_number` are found, and
+    # a search reaching before it for a case with no active hold is refused; None: no look-back (a partner's
+    # search, whose agreement bounds it before records is asked)
+    lookback_from: datetime | None = None
 
 
 class SearchResult(BaseModel):
@@ -77,6 +93,8 @@ class SearchResult(BaseModel):
 
 class ReadLookup(BaseModel):
     read_id: str
+    # the viewer's case: a held copy past retention answers only its hold's case (None: no held copy)
+    case_number: str | None = None
 
 
 class ReadImageReply(BaseModel):

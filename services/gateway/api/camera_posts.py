@@ -26,6 +26,7 @@ from services.gateway.api.camera_bodies import NATIVE_BODY, VENDOR_BODY, VENDOR_
 from services.gateway.api.deps import CameraDep, RuntimeDep, current_camera
 from services.gateway.handlers import publish_reads
 from services.gateway.ingest import parse_payload
+from services.gateway.ingest.positions import place_at_camera
 from services.gateway.models import Camera
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ async def _accept(request: Request, camera: Camera, rt: Runtime, fmt: str | None
     if parsed.rejected and not parsed.reads:
         # nothing in the post will be stored: a 202 would tell the camera otherwise
         raise InvalidInput("every read in the post was refused", code="reads_rejected", rejected=parsed.rejected)
+    place_at_camera(parsed.reads, camera.latitude, camera.longitude)
     if parsed.replaces_preview:
         # a final group supersedes its preview; records removes the preview once the final is stored
         for read in parsed.reads:

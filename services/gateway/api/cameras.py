@@ -27,6 +27,7 @@ SILENT_AFTER = timedelta(minutes=15)
 
 class CameraIn(BaseModel):
     model_config = ConfigDict(
+        extra="forbid",  # an unknown field is a 422 naming it: a misspelt `lattitude` must not register no position
         json_schema_extra={
             "examples": [
                 {
@@ -39,7 +40,7 @@ class CameraIn(BaseModel):
                     "heading": 90,
                 }
             ]
-        }
+        },
     )
 
     camera_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -72,7 +73,7 @@ class CredentialOut(BaseModel):
 
 
 class EnabledIn(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"enabled": False}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"enabled": False}]})
 
     enabled: bool
 

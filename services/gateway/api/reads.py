@@ -69,7 +69,9 @@ async def read_detail(
 ) -> ReadDetail:
     """One read in full; audited as a read view."""
     purpose, search = await _purpose_for(rt, principal, read_id, search_id, _purpose_from_params(request))
-    detail = await rt.bus.request("alpr.records.read", ReadLookup(read_id=read_id), ReadDetail)
+    # B2: a held copy past retention answers only its hold's case; to any other it is no such read (404)
+    lookup = ReadLookup(read_id=read_id, case_number=purpose.case_number)
+    detail = await rt.bus.request("alpr.records.read", lookup, ReadDetail)
     await record_and_count(
         rt,
         audit,
@@ -100,7 +102,8 @@ async def read_image(
     if not principal.user_class.allow_images:
         raise Forbidden("your class may not view images", code="images_not_allowed")
     purpose, search = await _purpose_for(rt, principal, read_id, search_id, _purpose_from_params(request))
-    image = await rt.bus.request("alpr.records.image", ReadLookup(read_id=read_id), ReadImageReply)
+    lookup = ReadLookup(read_id=read_id, case_number=purpose.case_number)
+    image = await rt.bus.request("alpr.records.image", lookup, ReadImageReply)
     await record_and_count(
         rt,
         audit,

@@ -13,12 +13,12 @@ from libs.common import metrics
 from libs.common.contracts.audit import Actor, AuditEvent, EventType
 from libs.common.contracts.purpose import Purpose
 from libs.common.contracts.search import ReadSummary, SearchQuery, SearchRequest, SearchResult
-from libs.common.errors import AlprError, Forbidden
+from libs.common.errors import Forbidden, InvalidInput
 from libs.common.validation import Line
 from services.gateway import repository
 from services.gateway.api.accesses import record_and_count
 from services.gateway.api.deps import AuditDep, RuntimeDep, Searcher
-from services.gateway.service import Principal, broad_reasons, check_class_limits, check_purpose
+from services.gateway.service import Principal, broad_reasons, check_class_limits, check_purpose, lookback_start
 
 router = APIRouter(tags=["searches"])
 
@@ -38,7 +38,8 @@ EXAMPLE: dict[str, Any] = {
 
 
 class SearchBody(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
+    # an unknown field is a 422 naming it, never silently ignored
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
 
     query: SearchQuery
     purpose: Purpose
@@ -67,12 +68,20 @@ async def search(
     search_id = str(uuid.uuid4())
     query_fields = body.query.model_dump(mode="json", exclude_none=True)
     try:
-        check_class_limits(body.query, principal.user_class, now)
-        check_purpose(body.purpose, rt.settings)
         reasons = broad_reasons(body.query, rt.settings)
+        # B2: a narrow search may reach past the class look-back, where records finds only the case's held reads;
+        # a broad one may not (no approval is granted past the look-back), so it is told so before asking for one
+        check_class_limits(body.query, principal.user_class, now, held_reach=not reasons)
+        check_purpose(body.purpose, rt.settings)
         if reasons:
             await _check_approval(rt, principal, body, reasons, now)
-    except AlprError as err:
+        lookback_from = lookback_start(principal.user_class, now)
+        asked = SearchRequest(
+            search_id=search_id, query=body.query, case_number=body.purpose.case_number, lookback_from=lookback_from
+        )
+        # records refuses (lookback_exceeded) a reach past the look-back that no active hold of the case covers
+        result = await rt.bus.request("alpr.records.search", asked, SearchResult)
+    except (InvalidInput, Forbidden) as err:  # refusals of this person, recorded; an outage is none
         metrics.DENIED.labels(err.code).inc()
         flagged = err.code == "prohibited_purpose"
         await audit.record_quietly(
@@ -87,11 +96,9 @@ async def search(
             )
         )
         raise
-    result = await rt.bus.request(
-        "alpr.records.search",
-        SearchRequest(search_id=search_id, query=body.query, case_number=body.purpose.case_number),
-        SearchResult,
-    )
+    details: dict[str, Any] = {"approval_id": body.approval_id} if body.approval_id else {}
+    if body.query.since < lookback_from:
+        details["held_reach_before"] = lookback_from.isoformat()  # found there: only the case's held reads
     event = AuditEvent(
         event_id=search_id,
         event_type=EventType.SEARCH,
@@ -101,7 +108,7 @@ async def search(
         query=query_fields,
         result_count=len(result.reads),
         result_ids=[r.read_id for r in result.reads],
-        details={"approval_id": body.approval_id} if body.approval_id else {},
+        details=details,
     )
     # counted while the record is confirmed; nothing is returned unless the record is persisted
     await record_and_count(rt, audit, event)

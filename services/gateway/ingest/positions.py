@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from libs.common.contracts.reads import ReadIn
+
 POSITION_DROPPED = "position_out_of_range"
 
 
@@ -19,3 +21,16 @@ def from_dms(degree: float, minute: float, second: float, hemisphere: str | None
     """Degrees/minutes/seconds plus N/S/E/W to signed decimal degrees."""
     value = abs(degree) + minute / 60 + second / 3600
     return -value if (hemisphere or "").upper() in ("S", "W") else value
+
+
+def place_at_camera(reads: list[ReadIn], lat: float | None, lon: float | None) -> None:
+    """A read that carries no position takes its camera's registered one, flagged as the camera's.
+
+    A fixed camera that sends no GPS is still where it was registered, so area searches find its reads;
+    a read with its own position keeps it. A camera registered without a position leaves reads as they are.
+    """
+    if lat is None or lon is None:
+        return
+    for read in reads:
+        if read.latitude is None and read.longitude is None:
+            read.latitude, read.longitude, read.location_from_camera = lat, lon, True

@@ -67,6 +67,14 @@ class TestSearchBeyondTheLookback:
         refused = await gateway_search(system, w["plate"], since, until, case_number())
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "lookback_exceeded"
 
+    async def test_a_broad_search_may_not_reach_past_the_lookback_even_for_a_held_case(
+        self, system: Any, held_world: dict[str, Any]
+    ) -> None:
+        w = held_world  # no approval is granted past the look-back, so none is asked for
+        since, until = w["old"] - timedelta(days=20), w["old"] + timedelta(days=20)
+        refused = await gateway_search(system, w["plate"], since, until, w["case_a"])
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "lookback_exceeded"
+
     async def test_the_refusal_is_recorded(self, system: Any, held_world: dict[str, Any]) -> None:
         w, case = held_world, case_number()
         refused = await gateway_search(system, w["plate"], w["old"], w["old"] + timedelta(days=1), case)

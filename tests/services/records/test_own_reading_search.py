@@ -139,8 +139,8 @@ class TestMatchedOnRule:
         assert matched_on(query, "ABC123", "ABC123") is None
 
     def test_lookalike_compares_keys_and_exact_compares_text(self) -> None:
-        window = {"since": datetime(2026, 1, 1, tzinfo=UTC), "until": datetime(2026, 1, 2, tzinfo=UTC)}
-        lookalike = SearchQuery(plate="8ABC123", match="lookalike", **window)
+        since, until = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+        lookalike = SearchQuery(plate="8ABC123", match="lookalike", since=since, until=until)
         assert matched_on(lookalike, "BABC123", "8A8C123") == "both"
-        exact = SearchQuery(plate="8abc-123", **window)
+        exact = SearchQuery(plate="8abc-123", since=since, until=until)
         assert matched_on(exact, "BABC123", "8ABC123") == "ours"
