@@ -31,7 +31,7 @@ ROUTES: list[tuple[str, str, frozenset[str] | str, int]] = [
     ("GET", "/v1/admin/persons", frozenset({"admin"}), 200),
     ("POST", "/v1/admin/persons", frozenset({"admin"}), 422),
     ("GET", f"/v1/admin/persons/{X}", frozenset({"admin"}), 404),
-    ("POST", f"/v1/admin/persons/{X}/activation", frozenset({"supervisor"}), 404),
+    ("POST", f"/v1/admin/persons/{X}/activation", frozenset({"supervisor"}), 422),  # `{}` is no decision
     ("POST", f"/v1/admin/persons/{X}/training", frozenset({"admin"}), 422),
     ("PUT", f"/v1/admin/persons/{X}/roles", frozenset({"admin"}), 422),
     ("POST", f"/v1/admin/persons/{X}/deactivation", frozenset({"admin"}), 422),
@@ -40,6 +40,9 @@ ROUTES: list[tuple[str, str, frozenset[str] | str, int]] = [
     ("GET", "/v1/admin/user-classes", frozenset({"admin"}), 200),
     ("PUT", f"/v1/admin/user-classes/{X}", frozenset({"admin"}), 422),
     ("GET", "/v1/admin/flags", frozenset({"admin", "auditor"}), 200),
+    ("GET", "/v1/admin/deletion-certificates", frozenset({"custodian", "auditor"}), 200),
+    ("GET", "/v1/admin/share-ledger", frozenset({"custodian", "auditor"}), 200),
+    ("POST", "/v1/admin/purges", frozenset({"custodian"}), 422),
     ("GET", "/public/policy", ANY, 200),
     ("GET", "/public/transparency", ANY, 200),
 ]
