@@ -128,7 +128,9 @@ def cmd_token(args: argparse.Namespace) -> None:
 def cmd_up(args: argparse.Namespace) -> None:
     from services.cli.up import run_up
 
-    run_up(Path(args.data_dir), gateway_port=args.port, gateway_workers=args.gateway_workers)
+    run_up(
+        Path(args.data_dir), gateway_port=args.port, gateway_workers=args.gateway_workers, log_format=args.log_format
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=int(os.environ.get("ALPR_GATEWAY_PORT", "8080")))
     # the gateway is one Python process per worker: one core's worth of camera posts each (see operations.md)
     up.add_argument("--gateway-workers", type=int, default=int(os.environ.get("ALPR_GATEWAY_WORKERS", "1")))
+    # JSON lines by default (what a collector or `jq` reads); `human` for reading .alpr/logs/ in a terminal
+    up.add_argument("--log-format", choices=["json", "human"], default=os.environ.get("ALPR_LOG_FORMAT", "json"))
     up.set_defaults(func=cmd_up)
 
     serve = sub.add_parser("serve", help="run one service, as Kubernetes runs it")

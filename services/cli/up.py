@@ -38,7 +38,7 @@ def _wait_ready(name: str, port: int, proc: subprocess.Popen[bytes], timeout: fl
     raise RuntimeError(f"{name} was not ready within {timeout}s")
 
 
-def run_up(data_dir: Path, *, gateway_port: int, gateway_workers: int = 1) -> None:
+def run_up(data_dir: Path, *, gateway_port: int, gateway_workers: int = 1, log_format: str = "json") -> None:
     stack = LocalStack(data_dir)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
@@ -62,6 +62,9 @@ def run_up(data_dir: Path, *, gateway_port: int, gateway_workers: int = 1) -> No
         ports["gateway"] = _port_or_free(gateway_port)
         for name in START_ORDER:
             env = {**os.environ, **stack.env_for(name, http_port=ports[name]), "ALPR_HTTP_HOST": "127.0.0.1"}
+            env["ALPR_LOG_FORMAT"] = log_format
+            # no load balancer to take the service out of rotation here: Ctrl-C stops at once
+            env.setdefault("ALPR_DRAIN_S", "0")
             if name == "gateway":
                 env["ALPR_HTTP_WORKERS"] = str(gateway_workers)
             procs[name] = subprocess.Popen(
