@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -230,6 +232,17 @@ class TestNegotiationAndCache:
         await asyncio.sleep(0.3)
         cached = (await system.gateway.get("/public/transparency")).json()
         assert cached == first  # served from the cache, computed at most once a minute
+
+    async def test_past_its_minute_the_page_is_served_while_one_refresh_runs(self, system) -> None:
+        first = await page_json(system)
+        cache = system.runtime("gateway").extras["transparency"]
+        cache.page = dataclasses.replace(cache.page, expires=time.monotonic() - 1)
+        stale = (await system.gateway.get("/public/transparency")).json()
+        assert stale["generated_at"] == first["generated_at"]  # answered at once, from the page in hand
+        assert cache.refresh is not None
+        await cache.refresh
+        renewed = (await system.gateway.get("/public/transparency")).json()
+        assert renewed["generated_at"] > first["generated_at"]
 
     async def test_json_stays_the_answer_to_tools(self, system) -> None:
         for accept in (None, "*/*", "application/json", "application/json, text/html;q=0.5"):

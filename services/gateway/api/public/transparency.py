@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from services.gateway.api.public.charts import BarChart, bar_chart
 from services.gateway.api.public.figures import Transparency, compose
 from services.gateway.api.public.policy import policy_text
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/public", tags=["public"])
 FIGURES_TTL_S = 60.0  # the page is public: figures are recomputed at most once a minute per replica
 CACHE_KEY = "transparency"
@@ -36,8 +38,9 @@ class RenderedPage:
 @dataclass
 class PageCache:
     page: RenderedPage | None = None
-    # one computation at a time: a burst at expiry waits for it instead of asking every service again
+    # one computation at a time: a burst at start waits for it instead of asking every service again
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    refresh: asyncio.Task[None] | None = None
 
 
 @router.get(
@@ -56,18 +59,34 @@ async def transparency(request: Request, rt: RuntimeDep, limits: LimitsDep) -> R
 
 
 async def current_page(rt: Runtime) -> RenderedPage:
-    """The cached page while fresh; else computed once, however many ask at the same moment."""
+    """The cached page; once it is past its minute, still served while one refresh runs behind it.
+
+    Only the first request of a process waits for the services: later ones never pay for a recomputation,
+    which keeps the p95 at the cost of a page up to a refresh's duration older than its minute.
+    """
     cache = rt.extras.get(CACHE_KEY)
     if not isinstance(cache, PageCache):
         cache = rt.extras[CACHE_KEY] = PageCache()
     page = cache.page
-    if page is not None and page.expires > time.monotonic():
-        return page
-    async with cache.lock:
-        page = cache.page
-        if page is None or page.expires <= time.monotonic():
-            page = cache.page = render_page(await compose(rt, policy_text(rt)))
+    if page is None:
+        async with cache.lock:
+            if cache.page is None:
+                cache.page = await _computed(rt)
+            return cache.page
+    if page.expires <= time.monotonic() and (cache.refresh is None or cache.refresh.done()):
+        cache.refresh = asyncio.create_task(_refresh(rt, cache))
     return page
+
+
+async def _computed(rt: Runtime) -> RenderedPage:
+    return render_page(await compose(rt, policy_text(rt)))
+
+
+async def _refresh(rt: Runtime, cache: PageCache) -> None:
+    try:
+        cache.page = await _computed(rt)
+    except Exception:  # the page in hand stays served; the next request past its time tries again
+        log.exception("transparency: the page could not be refreshed")
 
 
 def render_page(facts: Transparency) -> RenderedPage:
