@@ -176,6 +176,7 @@ class ImportResult(BaseModel):
     accepted_lines: list[int]
     refused: list[RefusedLine]
     skipped_lines: list[int] = Field(default_factory=list)  # headers and footers
+    expiries_clamped: list[int] = Field(default_factory=list)  # manual-list lines whose expiry was cut to 30 days
     added: int = 0
     refreshed: int = 0
     removed: int = 0

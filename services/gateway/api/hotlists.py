@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -36,7 +35,7 @@ from libs.common.contracts.hotlists import (
     VehicleFields,
 )
 from libs.common.errors import InvalidInput, PayloadTooLarge
-from libs.common.validation import Line
+from libs.common.validation import AwareInstant, Line
 from services.gateway.api.deps import RuntimeDep, require
 from services.gateway.api.searches import actor_of
 from services.gateway.service import Principal
@@ -74,7 +73,9 @@ class ManualEntryBody(VehicleFields):
 
     plate: Line = Field(min_length=1, max_length=15, examples=["7ABC123"])
     state: Line | None = Field(default=None, max_length=3, examples=["CA"])
-    expires_at: datetime | None = Field(default=None, description="At most 30 days after entry; 30 days if absent")
+    expires_at: AwareInstant | None = Field(
+        default=None, description="At most 30 days after entry; 30 days if absent; a later one is cut and reported"
+    )
 
 
 @router.get("/v1/hotlists", response_model=HotlistPage)

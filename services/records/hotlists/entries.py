@@ -89,6 +89,8 @@ class HotlistEntryIn(BaseModel):
     entered_at: datetime
     refreshed_at: datetime
     expires_at: datetime
+    # what the admin or the file asked for, kept (never stored) so a cut to the ceiling is reported (B4)
+    requested_expires_at: datetime | None = None
 
     @field_validator("plate")
     @classmethod
@@ -118,6 +120,11 @@ class HotlistEntryIn(BaseModel):
         if self.source is HotlistSource.PARTNER and self.expires_at > self.refreshed_at + PARTNER_TTL:
             raise ValueError("a partner entry expires within 24 hours of its refresh")
         return self
+
+    @property
+    def expiry_clamped(self) -> bool:
+        """Whether the expiry asked for was later than the source's rule allows, so it was cut."""
+        return self.requested_expires_at is not None and self.expires_at < self.requested_expires_at
 
     @property
     def is_wildcard(self) -> bool:

@@ -47,6 +47,7 @@ from services.records.hotlists.follower import HotlistFollower
 from services.records.hotlists.importers import HotlistFormat, ImportBatch, import_hotlist
 from services.records.hotlists.service import (
     ImportPlan,
+    clamped_lines,
     expiry_report,
     hotlist_record,
     import_record,
@@ -146,7 +147,7 @@ class HotlistHandlers:
             seq = await repository.last_change(session)
             stored = await repository.get_entry(session, entry_id=entry_id)
             assert stored is not None  # inserted just above, in this transaction
-            added = ManualEntryAdded.model_validate({**stored, **expiry_report(request.expires_at, entry.expires_at)})
+            added = ManualEntryAdded.model_validate({**stored, **expiry_report(entry)})
             details = added.model_dump(mode="json", exclude={"hotlist_id"})
             change.complete(**hotlist_record(request.hotlist_id, details, plate=added.plate))
         await self._changed(request.hotlist_id, seq)
@@ -209,6 +210,7 @@ class HotlistHandlers:
                     RefusedLine(line_no=r.line_no, code=r.code, message=r.message, text=r.text) for r in report.refused
                 ],
                 skipped_lines=report.skipped,
+                expiries_clamped=clamped_lines(report),
             )
             await repository.lock_changes(session)
             held = await repository.held_entries(session, hotlist_id=request.hotlist_id)

@@ -58,6 +58,7 @@ def manual_entry(request: ManualEntryIn, now: datetime, policy: ExpiryPolicy = D
             entered_at=now,
             refreshed_at=now,
             expires_at=expires,
+            requested_expires_at=request.expires_at,
             **fields,
         )
     except ValidationError as exc:
@@ -65,9 +66,18 @@ def manual_entry(request: ManualEntryIn, now: datetime, policy: ExpiryPolicy = D
         raise InvalidInput(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", code="invalid_entry") from None
 
 
-def expiry_report(requested: datetime | None, expires_at: datetime) -> dict[str, Any]:
+def expiry_report(entry: HotlistEntryIn) -> dict[str, Any]:
     """Whether a requested expiry was cut to its source's ceiling, said in the reply and kept in the record."""
-    return {"expiry_clamped": requested is not None and expires_at < requested, "requested_expires_at": requested}
+    return {"expiry_clamped": entry.expiry_clamped, "requested_expires_at": entry.requested_expires_at}
+
+
+def clamped_lines(report: ImportReport) -> list[int]:
+    """The lines of a manual list whose asked expiry was cut to 30 days (B4); a feed's cut is its routine."""
+    return [
+        line.line_no
+        for line in report.accepted
+        if line.entry.source is HotlistSource.MANUAL and line.entry.expiry_clamped
+    ]
 
 
 def partner_entries(entries: list[PartnerEntryIn]) -> tuple[ImportReport, list[RefusedEntry]]:
@@ -138,6 +148,5 @@ def hotlist_record(hotlist_id: str, details: dict[str, Any], *, plate: str | Non
 def import_record(hotlist_id: str, result: ImportResult) -> dict[str, Any]:
     """An import's record: the format found and what it did to the list."""
     counts = result.model_dump(include={"format", "applied", "added", "refreshed", "removed"})
-    return hotlist_record(
-        hotlist_id, {"accepted": len(result.accepted_lines), "refused": len(result.refused), **counts}
-    )
+    tally = {"accepted": len(result.accepted_lines), "refused": len(result.refused)}
+    return hotlist_record(hotlist_id, {**tally, "expiries_clamped": len(result.expiries_clamped), **counts})

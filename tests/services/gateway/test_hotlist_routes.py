@@ -137,6 +137,30 @@ class TestManualEntries:
             assert datetime.fromisoformat(entry["expires_at"]) == datetime.fromisoformat(asked)
             assert datetime.fromisoformat(entry["requested_expires_at"]) == datetime.fromisoformat(asked)
 
+    async def test_an_expiry_without_a_time_zone_is_refused(self, system: Any) -> None:
+        hotlist = await create_list(system)
+        body = {"plate": unique(), "expires_at": "2026-12-31T00:00:00"}
+        response = await system.gateway.post(
+            f"/v1/hotlists/{hotlist['hotlist_id']}/entries", json=body, headers=system.token("admin")
+        )
+        assert response.status_code == 422 and response.json()["error"]["fields"] == ["body.expires_at"]
+
+    async def test_an_import_names_the_lines_whose_expiry_was_cut(self, system: Any) -> None:
+        hotlist = await create_list(system)
+        far = (datetime.now(UTC) + timedelta(days=90)).isoformat()
+        near = (datetime.now(UTC) + timedelta(days=5)).isoformat()
+        content = f"plate,state,expires_at\n{unique()},CA,{far}\n{unique()},CA,{near}\n{unique()},CA,\n"
+        result = await upload(system, hotlist["hotlist_id"], content, mode="add")
+        assert result["accepted_lines"] == [2, 3, 4] and result["expiries_clamped"] == [2]
+        record = (await hotlist_audits(system, hotlist["hotlist_id"]))[-1]
+        assert record["details"]["expiries_clamped"] == 1
+
+    async def test_a_feed_cut_to_its_refresh_rule_is_not_reported(self, system: Any) -> None:
+        hotlist = await create_list(system, source="ncic")
+        far = (datetime.now(UTC) + timedelta(days=400)).isoformat()
+        result = await upload(system, hotlist["hotlist_id"], f"plate,state,expires_at\n{unique()},CA,{far}\n")
+        assert result["accepted_lines"] == [2] and result["expiries_clamped"] == []
+
     async def test_an_unknown_field_is_refused_naming_it(self, system: Any) -> None:
         hotlist = await create_list(system)
         response = await system.gateway.post(

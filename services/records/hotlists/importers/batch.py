@@ -114,6 +114,7 @@ class ImportBatch:
                 entered_at=entered,
                 refreshed_at=self.received_at,
                 expires_at=expires,
+                requested_expires_at=requested,
                 **blank_free,
             )
         except ValidationError as exc:

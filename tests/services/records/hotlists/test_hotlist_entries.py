@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from libs.common.contracts.hotlists import ManualEntryIn
 from libs.common.errors import InvalidInput
 from services.records.hotlists.entries import (
     ExpiryPolicy,
@@ -15,6 +16,7 @@ from services.records.hotlists.entries import (
     HotlistSource,
     compute_expiry,
 )
+from services.records.hotlists.service import expiry_report, manual_entry
 
 T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -91,3 +93,21 @@ class TestHotlistEntryIn:
     def test_wildcard_plates_are_accepted(self, plate: str, wildcard: bool) -> None:
         entry = HotlistEntryIn(source=HotlistSource.MANUAL, plate=plate, entered_at=T, refreshed_at=T, expires_at=T)
         assert entry.is_wildcard is wildcard
+
+
+class TestClampReport:
+    def test_a_cut_expiry_is_reported_with_what_was_asked(self) -> None:
+        asked = T + timedelta(days=90)
+        entry = manual_entry(_manual(asked), T)
+        assert entry.expires_at == T + timedelta(days=30) and entry.expiry_clamped
+        assert expiry_report(entry) == {"expiry_clamped": True, "requested_expires_at": asked}
+
+    @pytest.mark.parametrize("asked", [None, T + timedelta(days=30), T + timedelta(days=2)])
+    def test_an_expiry_within_the_ceiling_or_none_is_not_a_cut(self, asked: datetime | None) -> None:
+        entry = manual_entry(_manual(asked), T)
+        assert not entry.expiry_clamped
+        assert expiry_report(entry) == {"expiry_clamped": False, "requested_expires_at": asked}
+
+
+def _manual(expires_at: datetime | None) -> ManualEntryIn:
+    return ManualEntryIn(hotlist_id="h", plate="7ABC123", expires_at=expires_at, entered_by="dev-admin")
