@@ -367,3 +367,39 @@ class TestAMessageNeverAnswered:
         assert handled == [b"after"]
         assert letter is not None and letter.data == b"kills its consumer"
         assert "never answered" in (letter.headers or {})[deadletter.ERROR]
+
+
+class TestStopping:
+    async def test_stop_lets_the_batch_in_hand_commit_and_acks_it_then_fetches_no_more(self, system) -> None:
+        bus = system.runtime("gateway").bus
+        name = f"TESTSTOP{uuid.uuid4().hex[:8].upper()}"
+        subject = f"test.stop.{name.lower()}"
+        await bus.js.add_stream(StreamConfig(name=name, subjects=[f"{subject}.>"], storage=StorageType.MEMORY))
+        config = ConsumerConfig(
+            durable_name="worker", ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL, ack_wait=30.0
+        )
+        await bus.js.add_consumer(name, config)
+        for n in range(30):
+            await bus.js.publish(f"{subject}.n", str(n).encode())
+        committed: list[int] = []
+        in_handler = asyncio.Event()
+
+        async def slow_commit(msgs: list[Msg]) -> None:
+            in_handler.set()
+            await asyncio.sleep(0.5)  # the transaction is still open when the stop comes
+            committed.extend(int(m.data) for m in msgs)
+
+        consumer = BatchConsumer(bus, DurableConsumer(name, config), slow_commit, batch=10, prefetch=True)
+        consumer.start()
+        try:
+            await asyncio.wait_for(in_handler.wait(), timeout=10)
+            await consumer.stop()
+            info = await bus.js.consumer_info(name, "worker")
+            # the prefetched batch was handed back: the next consumer gets it now, not after ack_wait
+            next_one = await bus.js.pull_subscribe_bind(durable="worker", stream=name)
+            [first] = await next_one.fetch(1, timeout=5)
+        finally:
+            await bus.js.delete_stream(name)
+        assert committed == list(range(10))  # the batch in hand committed and was acked; nothing after it
+        assert info.ack_floor.stream_seq == 10
+        assert int(first.data) == 10
