@@ -8,8 +8,8 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
-from libs.common.audit_trail import AuditTrail, not_committed
 from libs.common import metrics
+from libs.common.audit_trail import AuditTrail, not_committed
 from libs.common.bus import Bus
 from libs.common.contracts.audit import AuditEvent, PersistedQuery, PersistedReply
 from libs.common.contracts.holds import PurgeReport, PurgeRequest
@@ -19,6 +19,7 @@ from libs.common.streams import audit_subject
 from services.records.repository import partition_name
 from services.records.retention import repository
 from services.records.retention.service import (
+    PurgePlan,
     certificate_event,
     certificate_payload,
     has_effect,
@@ -80,21 +81,32 @@ class PurgeJob:
         A person's `order` is refused while another purge runs, and is recorded before anything is purged.
         """
         try:
-            return await self._run(now, forced=forced or order is not None, order=order)
+            done = await self._purge(now, forced=forced or order is not None, order=order)
         except Exception as exc:
             if order is not None and not isinstance(exc, Conflict):
                 # the order's record may be in the log: it is followed by one saying nothing was purged
                 reason = "record_unconfirmed" if getattr(exc, "code", None) == "audit_unavailable" else "purge_failed"
                 await self.trail.record_quietly(not_committed(order, reason, error=type(exc).__name__))
             raise
+        if done is None:
+            return PurgeReport(ran=False)
+        report, plan = done
+        # apart from the drops: this lock on the map comes after none on reads, so no cycle with a search
+        async with self.uow() as session:
+            await repository.drop_plate_day_months(session, before=plan.cutoff.astimezone(UTC).date())
+        await self.publish_certificates()
+        return report
 
-    async def _run(self, now: datetime, *, forced: bool, order: AuditEvent | None) -> PurgeReport:
+    async def _purge(
+        self, now: datetime, *, forced: bool, order: AuditEvent | None
+    ) -> tuple[PurgeReport, PurgePlan] | None:
+        """The purge's one transaction; None when another runner holds the lock (an order is refused then)."""
         async with self.uow() as session:
             if not await repository.try_purge_lock(session):
                 if order is not None:
                     raise Conflict("a purge is running; try again when it has finished", code="purge_running")
                 log.info("another replica is purging; skipping this run")
-                return PurgeReport(ran=False)
+                return None
             if order is not None:
                 # only the lock is held yet: no read is touched until the order's record is persisted
                 await self.trail.record(order)
@@ -147,11 +159,7 @@ class PurgeJob:
                     **order_fields(order),
                 )
                 await repository.add_certificate(session, event_id=report.certificate_id, payload=payload)
-        # apart from the drops above: this lock on the map comes after none on reads, so no cycle with a search
-        async with self.uow() as session:
-            await repository.drop_plate_day_months(session, before=plan.cutoff.astimezone(UTC).date())
-        await self.publish_certificates()
-        return report
+        return report, plan
 
     async def publish_certificates(self) -> int:
         """Publish every certificate not yet on AUDIT; the message id makes a republish harmless."""

@@ -35,6 +35,24 @@ async def order_purge(system: Any, marker: str) -> dict[str, Any]:
     raise AssertionError("the purge lock was never free")
 
 
+async def order_record_id(system: Any, marker: str) -> str:
+    """The event id of the purge order whose reason carries the marker, once the log has it."""
+    conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+    try:
+        for _ in range(100):
+            found = await conn.fetchval(
+                "SELECT event_id FROM audit.access_records WHERE event_type = 'admin_change' "
+                "AND (payload::jsonb)->>'outcome' IS DISTINCT FROM 'not_committed' AND strpos(payload, $1) > 0",
+                marker,
+            )
+            if found:
+                return str(found)
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+    raise AssertionError("no order record in the log")
+
+
 class TestPurgeOrder:
     async def test_the_custodian_purges_and_gets_the_certificate_naming_who_and_why(self, system: Any) -> None:
         old = StoredRead(plate="P" + uuid.uuid4().hex[:6].upper(), captured_at=datetime.now(UTC) - timedelta(days=363))
@@ -58,16 +76,7 @@ class TestPurgeOrder:
         assert ordered["actor"]["sub"] == "dev-custodian" and ordered["actor"]["badge"]
         assert ordered["details"]["action"] == "purge_ordered" and ordered["details"]["recorded"] == "before_purge"
         [certified] = await view_records(system, "purge", marker)
-        conn = await asyncpg.connect(system.stack.pg.admin_dsn)
-        try:
-            order_record = await conn.fetchval(
-                "SELECT event_id FROM audit.access_records "
-                "WHERE event_type = 'admin_change' AND strpos(payload, $1) > 0",
-                marker,
-            )
-        finally:
-            await conn.close()
-        assert certified["details"]["order_record"] == str(order_record)
+        assert certified["details"]["order_record"] == await order_record_id(system, marker)
         assert certified["actor"]["kind"] == "system" and certified["details"]["ordered_by"]["sub"] == "dev-custodian"
 
     async def test_a_second_order_while_a_purge_runs_is_refused_and_recorded(self, system: Any) -> None:
@@ -84,6 +93,27 @@ class TestPurgeOrder:
         [denied] = await view_records(system, "access_denied", marker)
         assert denied["details"]["refusal"] == "purge_running" and denied["actor"]["sub"] == "dev-custodian"
         assert await view_records(system, "admin_change", marker) == []
+
+    async def test_no_record_of_the_order_means_nothing_purged(self, system: Any) -> None:
+        old = StoredRead(plate="Q" + uuid.uuid4().hex[:6].upper(), captured_at=datetime.now(UTC) - timedelta(days=363))
+        await _store(system.stack.pg.admin_dsn, [old])
+        marker = uuid.uuid4().hex
+        await system.stop_service("audit")
+        try:
+            refused = await system.gateway.post(PURGES, json=order(marker), headers=system.token("custodian"))
+        finally:
+            await system.start_service("audit")
+        assert refused.status_code == 503 and refused.json()["error"]["code"] == "audit_unavailable"
+        conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+        try:
+            kept = await conn.fetchval("SELECT count(*) FROM records.reads WHERE read_id = $1::uuid", old.read_id)
+        finally:
+            await conn.close()
+        assert kept == 1
+        # the order's record reaches the log from the stream once audit is back, and so does what followed it
+        ordered = await order_record_id(system, marker)
+        [follow_up] = await view_records(system, "admin_change", ordered)
+        assert follow_up["outcome"] == "not_committed" and follow_up["details"]["reason"] == "record_unconfirmed"
 
     @pytest.mark.parametrize("role", ["officer", "analyst", "supervisor", "admin", "auditor"])
     async def test_only_the_custodian_orders_a_purge(self, system: Any, role: str) -> None:

@@ -175,7 +175,7 @@ class TestTheCustodiansReview:
 
     async def test_pages_newest_first_without_gaps(self, system: Any) -> None:
         made = [(await request_hold(system)).json()["hold_id"] for _ in range(3)]
-        headers, seen = system.token("custodian"), []
+        headers, seen = system.token("custodian"), list[str]()
         params: dict[str, Any] = {**self.CUSTODIAN_REVIEW, "status": "pending", "limit": 2}
         while len([h for h in seen if h in made]) < 3:
             page = await system.gateway.get("/v1/holds", params=params, headers=headers)
