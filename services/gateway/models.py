@@ -93,5 +93,6 @@ class Approval(SQLModel, table=True):
     status: str = "requested"
     decided_by: str | None = None
     decided_at: datetime | None = None
+    decision_reason: str | None = None  # the supervisor's why, for a grant or a refusal
     expires_at: datetime
     created_at: datetime | None = None

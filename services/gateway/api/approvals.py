@@ -52,6 +52,7 @@ class ApprovalView(BaseModel):
     status: str
     decided_by: str | None
     decided_at: datetime | None
+    decision_reason: str | None = None
     expires_at: datetime
     created_at: datetime | None
 
@@ -134,6 +135,7 @@ async def decide(
             raise Conflict(f"the approval is {approval.status}, not awaiting a decision", code="invalid_transition")
         approval.status = "granted" if decision.approve else "refused"
         approval.decided_by, approval.decided_at = principal.person.sub, now
+        approval.decision_reason = decision.reason
         if approval.status == "granted":
             approval.expires_at = now + timedelta(hours=rt.settings.approval_valid_hours)
         await repository.save(session, approval)

@@ -94,6 +94,7 @@ class TestBroadSearchApprovals:
         denied = await system.gateway.post(url, json=body, headers=system.token("supervisor"))
         assert denied.status_code == 200, denied.text
         assert denied.json()["status"] == "refused" and "Deprecation" not in denied.headers
+        assert denied.json()["decision_reason"] == body["reason"]
         rows = await audit_rows(
             system,
             "event_type = 'admin_change' AND payload::jsonb -> 'details' ->> 'approval_id' = $1",
