@@ -36,6 +36,8 @@ KUBERNETES_VERSION = "1.33.0"
 CUSTOM_SCHEMAS = {
     ("postgresql.cnpg.io/v1", "Cluster"): "cnpg-cluster-v1.json",
     ("postgresql.cnpg.io/v1", "ScheduledBackup"): "cnpg-scheduledbackup-v1.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "monitoring-prometheusrule-v1.json",
+    ("monitoring.coreos.com/v1", "PodMonitor"): "monitoring-podmonitor-v1.json",
 }
 SUPPORTED_KEYS = set("apiVersion kind namespace labels resources images patches configMapGenerator".split())
 CLUSTER_SCOPED = set("Namespace ClusterRole ClusterRoleBinding CustomResourceDefinition PersistentVolume".split())

@@ -69,6 +69,8 @@ class BatchConsumer:
         # Not with AckAll: the ack of a later message would ack one handed back for redelivery.
         self._bounded = (consumer.config.max_deliver or -1) > 0
         self._durable = consumer.config.durable_name or ""
+        # a series at 0 from start-up: the first dead letter is then an increase the alert can see
+        metrics.DEADLETTERED.labels(bus.name, self._durable)
         self._task: asyncio.Task[None] | None = None
         self._advisories: Subscription | None = None
         self._stopping = asyncio.Event()

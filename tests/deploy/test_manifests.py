@@ -66,7 +66,7 @@ class TestOverlays:
 
     def test_generated_config_maps_are_hashed_and_referenced(self, rendered: list[dict[str, Any]]) -> None:
         names = set(_by_kind(rendered, "ConfigMap"))
-        assert all(re.fullmatch(r"(alpr|nats)-config-[a-z0-9]{10}", n) for n in names)
+        assert all(re.fullmatch(r"(alpr-config|nats-config|alpr-dashboards)-[a-z0-9]{10}", n) for n in names)
         for obj in rendered:
             for spec in validate_k8s._pod_specs(obj):
                 for container in spec["containers"]:
