@@ -178,12 +178,6 @@ async def list_approvals(session: AsyncSession, *, status: str | None, requester
     return list((await session.exec(query)).all())
 
 
-async def tally_totals(session: AsyncSession) -> dict[str, int]:
-    """All-time totals of the access tally by event type."""
-    rows = await session.execute(text("SELECT event_type, sum(count) FROM access_tally GROUP BY event_type"))
-    return {r[0]: int(r[1]) for r in rows}
-
-
 async def tally_of_day(session: AsyncSession, *, day: date) -> dict[str, int]:
     """A5: the gateway's count of one day's data accesses by event type."""
     rows = await session.execute(text("SELECT event_type, count FROM access_tally WHERE day = :d"), {"d": day})

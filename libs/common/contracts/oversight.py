@@ -1,6 +1,6 @@
-"""Gateway ↔ audit for oversight: flagged attempts for admins and auditors, and public counts.
+"""Gateway ↔ audit for oversight: flagged attempts for admins and auditors.
 
-Subjects (request/reply, queue group `audit`): `alpr.audit.flags`, `alpr.audit.counts`.
+Subject (request/reply, queue group `audit`): `alpr.audit.flags`; the public figures are in `transparency`.
 """
 
 from __future__ import annotations
@@ -30,14 +30,3 @@ class FlaggedAttempt(BaseModel):
 
 class FlagsReply(BaseModel):
     flags: list[FlaggedAttempt]
-
-
-class CountsQuery(BaseModel):
-    since: datetime | None = None
-
-
-class CountsReply(BaseModel):
-    """Totals of recorded events by type, and the refused searches among the denials."""
-
-    by_event_type: dict[str, int]
-    denied_searches: int

@@ -14,7 +14,7 @@ from libs.common import metrics
 from libs.common.bus import Bus
 from libs.common.consumer import BatchConsumer, batch_key
 from libs.common.contracts.audit import EventLookup, EventSummary, PersistedQuery, PersistedReply
-from libs.common.contracts.oversight import CountsQuery, CountsReply, FlaggedAttempt, FlagsQuery, FlagsReply
+from libs.common.contracts.oversight import FlaggedAttempt, FlagsQuery, FlagsReply
 from libs.common.db import UnitOfWork
 from libs.common.errors import NotFound, Unavailable
 from libs.common.streams import AUDIT_WRITER
@@ -45,7 +45,6 @@ class AuditHandlers:
         await self.bus.serve("alpr.audit.persisted", PersistedQuery, self.persisted, queue="audit")
         await self.bus.serve("alpr.audit.event", EventLookup, self.event_summary, queue="audit")
         await self.bus.serve("alpr.audit.flags", FlagsQuery, self.flags, queue="audit")
-        await self.bus.serve("alpr.audit.counts", CountsQuery, self.counts, queue="audit")
 
     async def flags(self, query: FlagsQuery) -> FlagsReply:
         """A3: prohibited-purpose attempts, for the admins' and auditors' listing at the gateway."""
@@ -66,12 +65,6 @@ class AuditHandlers:
                 )
             )
         return FlagsReply(flags=flags)
-
-    async def counts(self, query: CountsQuery) -> CountsReply:
-        """Aggregate totals only: no person, plate or case leaves through this subject."""
-        async with self.uow() as session:
-            by_type, denied = await repository.count_events(session, since=query.since)
-        return CountsReply(by_event_type=by_type, denied_searches=denied)
 
     async def event_summary(self, query: EventLookup) -> EventSummary:
         """Tie a later view to the search it follows from."""

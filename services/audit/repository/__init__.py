@@ -13,7 +13,6 @@ from services.audit.repository.chain import (
 )
 from services.audit.repository.records import (
     count_by_day,
-    count_events,
     find_record,
     find_records,
     flagged_attempts,
@@ -34,7 +33,6 @@ __all__ = [
     "chain_hashes",
     "completeness_checked",
     "count_by_day",
-    "count_events",
     "existing_event_ids",
     "find_checkpoint",
     "find_link",

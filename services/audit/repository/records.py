@@ -1,4 +1,4 @@
-"""SQL of reading records for people: auditors' filters, flags, counts, the searches of a period."""
+"""SQL of reading records for people: auditors' filters, flags, the searches of a period."""
 
 from __future__ import annotations
 
@@ -61,23 +61,6 @@ async def flagged_attempts(session: AsyncSession, *, since: datetime | None, lim
         {"since": since, "limit": limit},
     )
     return [dict(r._mapping) for r in rows]
-
-
-async def count_events(session: AsyncSession, *, since: datetime | None) -> tuple[dict[str, int], int]:
-    """Totals by event type and the denied searches among them, for the public transparency page."""
-    params = {"since": since}
-    window = "(CAST(:since AS timestamptz) IS NULL OR occurred_at >= :since)"
-    rows = await session.execute(
-        text(f"SELECT event_type, count(*) FROM access_records WHERE {window} GROUP BY event_type"), params
-    )
-    denied = await session.execute(
-        text(
-            f"SELECT count(*) FROM access_records WHERE event_type = 'access_denied' AND {window} "
-            "AND (payload::jsonb -> 'details' ->> 'route') = 'search'"
-        ),
-        params,
-    )
-    return {r[0]: int(r[1]) for r in rows}, int(denied.scalar_one())
 
 
 async def search_summaries(session: AsyncSession, *, since: datetime, until: datetime) -> list[dict[str, Any]]:
