@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import validate_k8s
 
 Obj = dict[str, Any]
+LOCAL_FILE_STORE_BYTES = 4_000_000_000  # the one local server's JetStream store, smaller than a cluster volume
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class DeployedSettings:
         text = re.sub(r"^listen: .*$", f"listen: 127.0.0.1:{port}", text, flags=re.MULTILINE)
         text = re.sub(r"^http: .*\n", "", text, flags=re.MULTILINE)
         text = re.sub(r"store_dir: \S+", f'store_dir: "{store_dir}"', text)
-        return re.sub(r"max_file_store: \S+", "max_file_store: 4GB", text)
+        return re.sub(r"max_file_store: \S+", f"max_file_store: {LOCAL_FILE_STORE_BYTES}", text)
 
     def nats_server_env(self) -> dict[str, str]:
         """The variables nats.conf refers to: every user's password, the pod name."""
@@ -136,6 +137,8 @@ class DeployedSettings:
         """Cluster addresses and mounted files replaced by the local stack's."""
         env = dict(env)
         env["ALPR_NATS_URL"] = local.nats_url
+        if "ALPR_NATS_FILE_STORE_BYTES" in env:  # the local server's smaller store (nats_conf)
+            env["ALPR_NATS_FILE_STORE_BYTES"] = str(LOCAL_FILE_STORE_BYTES)
         env["ALPR_HTTP_HOST"] = "127.0.0.1"
         for key in ("ALPR_DATABASE_URL", "ALPR_ADMIN_DATABASE_URL"):
             if key in env:

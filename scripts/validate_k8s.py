@@ -322,7 +322,9 @@ def check_policy(objects: list[Obj]) -> list[str]:
             pod_context = spec.get("securityContext", {})
             for container in spec.get("initContainers", []) + spec.get("containers", []):
                 where = f"{obj['kind']}/{_name(obj)} container {container['name']}"
-                found = _container_problems(container, pod_context, obj["kind"])
+                # an init step runs to completion, as a Job does: Kubernetes allows it no probes
+                kind = obj["kind"] if container in spec.get("containers", []) else "Job"
+                found = _container_problems(container, pod_context, kind)
                 problems += [f"{where}: {p}" for p in found]
         if obj["kind"] == "Secret" and (obj.get("data") or obj.get("stringData")):
             problems.append(f"Secret/{_name(obj)} carries data: secrets are made in the cluster, not committed")

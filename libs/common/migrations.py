@@ -14,7 +14,7 @@ from nats.js.errors import APIError, NotFoundError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.common.streams import CONSUMERS, STREAMS
+from libs.common.streams import CONSUMERS, STREAMS, capped
 
 log = logging.getLogger(__name__)
 _LOCK_KEY = 0x41_4C_50_52  # "ALPR": one migrator at a time across replicas
@@ -114,13 +114,14 @@ async def _ensure_role(conn: asyncpg.Connection, role: str) -> None:
         await conn.execute(f'CREATE ROLE "{role}" LOGIN')
 
 
-async def apply_streams(js: JetStreamContext, *, replicas: int = 1) -> list[str]:
+async def apply_streams(js: JetStreamContext, *, replicas: int = 1, file_store_bytes: int | None = None) -> list[str]:
     """Create or update every stream and durable consumer declared in `libs.common.streams`.
 
-    `replicas` is the deployment's choice (3 on the three-server cluster), not the code's.
+    `replicas` is the deployment's choice (3 on the three-server cluster), not the code's, and so is
+    `file_store_bytes`, the servers' `max_file_store`, of which each stream but AUDIT gets a capped share.
     """
     done: list[str] = []
-    for config in (dataclasses.replace(c, num_replicas=replicas) for c in STREAMS):
+    for config in (dataclasses.replace(capped(c, file_store_bytes), num_replicas=replicas) for c in STREAMS):
         try:
             await js.stream_info(config.name or "")
             await js.update_stream(config)

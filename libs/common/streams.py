@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -16,6 +17,11 @@ from nats.js.api import (
 )
 
 DAY_S = 86_400.0
+# The NATS servers' file store (max_file_store in nats.conf, ALPR_NATS_FILE_STORE_BYTES for `alpr migrate`)
+# is shared by every stream. Each stream but AUDIT is capped at a share of it, so a long records outage fills
+# READS, not the store: AUDIT keeps at least the rest, and data access (which waits on AUDIT's ack) goes on
+# while camera posts are refused and retried. JetStream reserves a cap, so the caps must fit the store.
+STORE_SHARES = {"READS": 1 / 3, "ALERTS": 1 / 18, "DEADLETTER": 1 / 18}
 
 READS = StreamConfig(
     name="READS",
@@ -25,7 +31,9 @@ READS = StreamConfig(
     # a transport buffer, not an archive: records keeps reads, the stream only carries them
     max_age=7 * DAY_S,
     duplicate_window=15 * 60.0,
-    discard=DiscardPolicy.OLD,
+    # full: the gateway's publish is refused and the camera's post answered 503 (it retries), rather than
+    # the oldest reads records has not stored yet being dropped
+    discard=DiscardPolicy.NEW,
 )
 
 AUDIT = StreamConfig(
@@ -58,10 +66,20 @@ DEADLETTER = StreamConfig(
     storage=StorageType.FILE,
     retention=RetentionPolicy.LIMITS,
     max_age=14 * DAY_S,
-    discard=DiscardPolicy.OLD,
+    # full: setting a message aside fails and it stays with its consumer, never an older one dropped unseen
+    discard=DiscardPolicy.NEW,
 )
 
 STREAMS = (READS, AUDIT, ALERTS, DEADLETTER)
+
+
+def capped(config: StreamConfig, file_store_bytes: int | None) -> StreamConfig:
+    """The stream with its `max_bytes` share of the servers' file store; unchanged where the store is not
+    known (a development server whose store is the disk) or for AUDIT, which takes what the others leave."""
+    share = STORE_SHARES.get(config.name or "")
+    if file_store_bytes is None or share is None:
+        return config
+    return dataclasses.replace(config, max_bytes=int(file_store_bytes * share))
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
         nats_user=os.environ.get("ALPR_NATS_USER"),
         nats_password=os.environ.get("ALPR_NATS_PASSWORD"),
         stream_replicas=int(os.environ.get("ALPR_NATS_STREAM_REPLICAS", "1")),
+        file_store_bytes=int(store) if (store := os.environ.get("ALPR_NATS_FILE_STORE_BYTES")) else None,
     )
     for line in asyncio.run(applied):
         print("applied", line)

@@ -38,12 +38,13 @@ async def migrate(
     nats_user: str | None = None,
     nats_password: str | None = None,
     stream_replicas: int = 1,
+    file_store_bytes: int | None = None,
 ) -> list[str]:
     """`alpr migrate`: schemas and JetStream streams and consumers; idempotent."""
     applied = await apply_schemas(admin_dsn, schema_migrations())
     nc = await nats.connect(nats_url, user=nats_user, password=nats_password)
     try:
-        applied += await apply_streams(nc.jetstream(), replicas=stream_replicas)
+        applied += await apply_streams(nc.jetstream(), replicas=stream_replicas, file_store_bytes=file_store_bytes)
     finally:
         await nc.close()
     return applied
