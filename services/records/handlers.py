@@ -220,7 +220,7 @@ class RecordsHandlers:
         only what a hold of that case keeps; held copies answer that case alone.
         """
         query = request.query
-        where, params = search_predicates(query, self.classes)
+        where, params, arms = search_predicates(query, self.classes)
         limit = min(query.limit, self.settings.search_result_cap)
         after = decode_cursor(query.cursor) if query.cursor else None
         started = asyncio.get_running_loop().time()
@@ -232,6 +232,7 @@ class RecordsHandlers:
             rows = await repository.search_reads(
                 session,
                 where=where,
+                arms=arms,
                 params=params,
                 since=query.since,
                 until=query.until,

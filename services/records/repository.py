@@ -175,6 +175,7 @@ async def search_reads(
     until: datetime,
     after: tuple[datetime, str] | None,
     limit: int,
+    arms: Sequence[str] = (),
     held_case: str | None = None,
     held_before: datetime | None = None,
     generic_plan: bool = True,
@@ -182,6 +183,8 @@ async def search_reads(
 ) -> list[dict[str, Any]]:
     """Newest versions of reads, newest first, keyset-paginated on (captured_at, read_id).
 
+    A read matches `where` and any one of `arms` (disjoint predicates, each asked on its own index in a union:
+    an OR of them planned a bitmap of both indexes in every partition; see migration 0006 for the figures).
     With `held_case`, held copies whose partition is gone join in, only those a hold of that case keeps; with
     `held_before` too (B2: the search reaches past the searcher's look-back under a held case), reads captured
     before it are found only when a hold of that case keeps them.
@@ -195,20 +198,30 @@ async def search_reads(
         bind.update(after_t=after[0], after_id=after[1])
     clauses = ["captured_at >= :since", "captured_at < :until", *base]
     if exact_plate is not None:
-        rows = await _reads_on_plate_days(session, exact_plate, clauses, bind, limit)
+        rows = await _reads_on_plate_days(session, exact_plate, clauses, arms, bind, limit)
     else:
         if generic_plan:
             # a plan for hundreds of daily partitions costs more than running it: plan once per connection
             await session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
-        sql = f"SELECT {_SUMMARY} FROM reads WHERE {' AND '.join(clauses)} {_NEWEST_FIRST}"
-        rows = [dict(r._mapping) for r in await session.execute(text(sql), bind)]
+        rows = [dict(r._mapping) for r in await session.execute(text(_newest_reads(clauses, arms)), bind)]
     if held_case is not None:
-        rows += await _held_for_case(session, base, {**bind, "since": since}, held_case, held_before)
+        either = [f"(({') OR ('.join(arms)}))"] if arms else []  # held copies are few: one statement of both
+        rows += await _held_for_case(session, [*base, *either], {**bind, "since": since}, held_case, held_before)
         rows.sort(key=lambda r: (r["captured_at"], r["read_id"]), reverse=True)
     return rows[:limit]
 
 
 _NEWEST_FIRST = "ORDER BY captured_at DESC, read_id DESC LIMIT :limit"
+
+
+def _newest_reads(clauses: list[str], arms: Sequence[str]) -> str:
+    """The newest reads matching every clause and any one arm, each arm a statement of its own in a union."""
+    selects = [
+        f"SELECT {_SUMMARY} FROM reads WHERE {' AND '.join([*clauses, arm])} {_NEWEST_FIRST}" for arm in arms
+    ] or [f"SELECT {_SUMMARY} FROM reads WHERE {' AND '.join(clauses)} {_NEWEST_FIRST}"]
+    if len(selects) == 1:
+        return selects[0]
+    return f"SELECT * FROM ({' UNION ALL '.join(f'({s})' for s in selects)}) AS found {_NEWEST_FIRST}"
 
 
 async def _held_for_case(
@@ -231,7 +244,7 @@ async def _held_for_case(
 
 
 async def _reads_on_plate_days(
-    session: AsyncSession, plate: str, clauses: list[str], bind: dict[str, Any], limit: int
+    session: AsyncSession, plate: str, clauses: list[str], arms: Sequence[str], bind: dict[str, Any], limit: int
 ) -> list[dict[str, Any]]:
     """Reads of one plate, probing only the days the plate-day map names, newest days first."""
     # on the driver itself, inside the session's transaction, prepared once per connection: through
@@ -241,10 +254,7 @@ async def _reads_on_plate_days(
     # one round trip: the plan mode for the statements that follow, and the plate's days
     days: list[date] = await conn.fetchval(_PLATE_DAYS, plate, utc_day(bind["since"]), utc_day(last))
     spans = " OR ".join(f"(captured_at >= :span{i}_lo AND captured_at < :span{i}_hi)" for i in range(DAY_SPANS))
-    sql, names = _positional(
-        f"SELECT {_SUMMARY} FROM reads WHERE {' AND '.join(clauses)} AND ({spans}) "
-        "ORDER BY captured_at DESC, read_id DESC LIMIT :limit"
-    )
+    sql, names = _positional(_newest_reads([*clauses, f"({spans})"], arms))
     found: list[dict[str, Any]] = []
     most = FIRST_DAYS
     while days and len(found) < limit:

@@ -98,21 +98,27 @@ class ReadRow:
 
 def search_predicates(
     query: SearchQuery, classes: LookalikeClasses = DEFAULT_LOOKALIKES
-) -> tuple[list[str], dict[str, Any]]:
-    """SQL predicates (bound parameters only) for a validated search query.
+) -> tuple[list[str], dict[str, Any], list[str]]:
+    """SQL predicates (bound parameters only) for a validated search query, and the plate's arms.
 
-    Exact and look-alike plates match our recognizer's reading as well as the vendor's, each on its own index.
+    Exact and look-alike plates match our recognizer's reading as well as the vendor's: one arm each, each on
+    its own index (ours covers only reads where the two differ, so no read is found twice); a read matches
+    the `where` predicates and any one arm (no arm: every read).
     """
     where: list[str] = []
     params: dict[str, Any] = {}
+    arms: list[str] = []
     if query.plate:
         plate = _query_plate(query.plate)
         if query.match == "exact":
-            where.append("(plate = :plate OR our_plate = :plate)")
+            arms = ["plate = :plate", "our_plate = :plate AND our_plate IS DISTINCT FROM plate"]
             params["plate"] = normalize_plate(plate)
         elif query.match == "lookalike":
             key = lookalike_key(normalize_plate(plate), classes)
-            where.append("(lookalike_key = :lkey OR our_lookalike_key = :lkey)")
+            arms = [
+                "lookalike_key = :lkey",
+                "our_lookalike_key = :lkey AND our_lookalike_key IS DISTINCT FROM lookalike_key",
+            ]
             params["lkey"] = key
         else:
             known = sum(ch.isalnum() for ch in plate)
@@ -131,7 +137,7 @@ def search_predicates(
         params["state"] = query.state.upper()
     if query.area:
         where.extend(_area_predicates(query.area, params))
-    return where, params
+    return where, params, arms
 
 
 def _query_plate(plate: str) -> str:

@@ -9,10 +9,18 @@ ALTER TABLE held_reads
     ADD COLUMN our_lookalike_key text,
     ADD COLUMN location_from_camera boolean NOT NULL DEFAULT false;
 
-CREATE INDEX reads_our_plate_time ON reads (our_plate, captured_at DESC);
-CREATE INDEX reads_our_lookalike_time ON reads (our_lookalike_key, captured_at DESC);
-CREATE INDEX held_reads_our_plate_time ON held_reads (our_plate, captured_at DESC);
-CREATE INDEX held_reads_our_lookalike_time ON held_reads (our_lookalike_key, captured_at DESC);
+-- only where we read the plate and our reading differs from the vendor's (few reads): where they agree, the
+-- vendor's index finds the read. Search asks each index in an arm of its own: an OR of both columns planned a
+-- bitmap of two indexes in every partition (bench/search.py, 2,000,000 reads, a year's look-alike search:
+-- p50 900 ms with the OR, 16 ms with the arms, 12 ms before our reading was searched)
+CREATE INDEX reads_our_plate_time ON reads (our_plate, captured_at DESC)
+    WHERE our_plate IS NOT NULL AND our_plate IS DISTINCT FROM plate;
+CREATE INDEX reads_our_lookalike_time ON reads (our_lookalike_key, captured_at DESC)
+    WHERE our_lookalike_key IS NOT NULL AND our_lookalike_key IS DISTINCT FROM lookalike_key;
+CREATE INDEX held_reads_our_plate_time ON held_reads (our_plate, captured_at DESC)
+    WHERE our_plate IS NOT NULL AND our_plate IS DISTINCT FROM plate;
+CREATE INDEX held_reads_our_lookalike_time ON held_reads (our_lookalike_key, captured_at DESC)
+    WHERE our_lookalike_key IS NOT NULL AND our_lookalike_key IS DISTINCT FROM lookalike_key;
 
 -- reads stored before: their key by the default classes (services/records/lookalike.py DEFAULT_LOOKALIKE_SPEC
 -- "0ODQ,1IL,8B,5S,2Z,6G"), the same rule ingest applied to lookalike_key

@@ -15,7 +15,7 @@ from libs.common.contracts.search import SearchQuery, SearchRequest, SearchResul
 from services.records import repository
 from services.records.handlers import RecordsHandlers
 from services.records.lookalike import DEFAULT_LOOKALIKES
-from services.records.service import ReadRow, matched_on
+from services.records.service import ReadRow, matched_on, search_predicates
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -110,21 +110,21 @@ class TestOwnReadingIndexes:
         now = datetime.now(UTC)
         ours = token(7)
         await store(system, [(token(7), ours)], now)
+        day = f"reads_{now.astimezone(UTC):%Y%m%d}"
         conn = await admin_db()
         try:
             await conn.execute("SET search_path TO records; SET enable_seqscan = off")
-            day = f"reads_{now.astimezone(UTC):%Y%m%d}"
-            plan = "\n".join(
-                r[0]
-                for r in await conn.fetch(
-                    f"EXPLAIN SELECT read_id FROM {day} WHERE (plate = $1 OR our_plate = $1) "
-                    "OR (lookalike_key = $2 OR our_lookalike_key = $2)",
-                    ours,
-                    DEFAULT_LOOKALIKES.key(ours),
+            for match, index in (("exact", "our_plate"), ("lookalike", "our_lookalike_key")):
+                query = SearchQuery(plate=ours, match=match, since=now - timedelta(hours=1), until=now)  # type: ignore[arg-type]
+                _, params, arms = search_predicates(query)
+                (name, value), ours_arm = params.popitem(), arms[1]
+                plan = "\n".join(
+                    r[0]
+                    for r in await conn.fetch(
+                        f"EXPLAIN SELECT read_id FROM {day} WHERE {ours_arm.replace(f':{name}', '$1')}", value
+                    )
                 )
-            )
-            for column in ("our_plate", "our_lookalike_key"):
-                assert f"{day}_{column}_captured_at_idx" in plan, plan
+                assert f"{day}_{index}_captured_at_idx" in plan, plan
             days = await conn.fetchval(
                 "SELECT count(*) FROM read_plate_days WHERE plate = $1 AND day = $2", ours, now.astimezone(UTC).date()
             )
