@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -119,3 +120,45 @@ class TestRendering:
         html = page.html.decode()
         assert html.count("Not available right now.") == len(FIGURES) and "<td>0</td>" not in html
         assert b'"reads":null' in page.json
+
+
+def luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of #rrggbb."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+class TestContrast:
+    def test_every_text_colour_on_its_background_passes_wcag_aa(self) -> None:
+        css = pages.stylesheet()
+
+        def rule(selector: str, prop: str) -> str:
+            block = re.search(re.escape(selector) + r"\s*\{([^}]*)\}", css)
+            assert block, selector
+            found = re.search(rf"(?<![-\w]){prop}:\s*(#[0-9a-f]{{6}})", block.group(1))
+            assert found, (selector, prop)
+            return found.group(1)
+
+        white = rule("body", "background")
+        text = rule("body", "color")
+        pairs = {
+            "body text": (text, white),
+            "links": (rule("a", "color"), white),
+            "muted text": (rule(".muted", "color"), white),
+            "footer": (rule("footer", "color"), white),
+            "header": (rule("header", "color"), rule("header", "background")),
+            "table heads": (text, rule("thead th", "background")),
+        }
+        for name, (fg, bg) in pairs.items():
+            assert contrast(fg, bg) >= 4.5, name
+
+    def test_the_bars_stand_out_from_the_page(self) -> None:
+        html = render_page(facts(counts=3)).html.decode()
+        fills = set(re.findall(r'<rect [^>]*fill="(#[0-9a-f]{6})"', html))
+        assert fills and all(contrast(f, "#ffffff") >= 3 for f in fills)  # WCAG 1.4.11: graphics 3:1
