@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from libs.common.batch_publish import BatchPublisher, Outgoing
 from libs.common.db import refused_value
+from libs.common.endpoint import Endpoint, Rep, Req
 from libs.common.errors import AlprError, PayloadTooLarge, Unavailable, error_from_body
 from libs.common.validation import MAX_JSON_DEPTH, check_document_text, load_json
 
@@ -140,6 +141,16 @@ class Bus:
             self._batches = BatchPublisher(self.nc, attempts=self._attempts, timeout_s=self._timeout)
         return await self._batches.publish(messages, trace_headers())
 
+    async def call(self, endpoint: Endpoint[Req, Rep], body: Req, *, timeout: float = 5.0) -> Rep:
+        """Ask a service through one of its endpoints; the reply is the endpoint's reply model."""
+        if not isinstance(body, endpoint.request):
+            raise TypeError(f"{endpoint.subject} carries {endpoint.request.__name__}, not {type(body).__name__}")
+        return await self.request(endpoint.subject, body, endpoint.reply, timeout=timeout)
+
+    async def serve(self, endpoint: Endpoint[Req, Rep], handler: Callable[[Req], Awaitable[Rep]]) -> None:
+        """Answer an endpoint in its queue group with this handler."""
+        await self.serve_subject(endpoint.subject, endpoint.request, handler, queue=endpoint.queue)
+
     async def request(self, subject: str, body: BaseModel, reply_model: type[M], *, timeout: float = 5.0) -> M:
         """Typed request/reply: a typed error reply is raised as that error; silence is Unavailable."""
         with tracer.start_as_current_span(
@@ -159,7 +170,7 @@ class Bus:
                 raise error_from_body(json.loads(msg.data), int(msg.headers.get(STATUS_HEADER, "500")))
             return reply_model.model_validate_json(msg.data)
 
-    async def serve(
+    async def serve_subject(
         self,
         subject: str,
         request_model: type[M],

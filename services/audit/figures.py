@@ -16,7 +16,7 @@ class FigureHandlers:
         self.bus = bus
 
     async def register(self) -> None:
-        await self.bus.serve(AUDIT_MONTHLY, MonthlyQuery, self.monthly, queue="audit")
+        await self.bus.serve_subject(AUDIT_MONTHLY, MonthlyQuery, self.monthly, queue="audit")
 
     async def monthly(self, query: MonthlyQuery) -> MonthlyFigures:
         async with self.uow() as session:

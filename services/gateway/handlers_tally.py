@@ -34,4 +34,4 @@ async def serve_tally(bus: Bus, uow: UnitOfWork) -> None:
             counts = await repository.tally_of_day(session, day=query.day)
         return TallyReply(day=query.day, counts=counts, counted_types=sorted(set(TALLIED_TYPES) | set(counts)))
 
-    await bus.serve("alpr.gateway.tally", TallyQuery, tally, queue="gateway")
+    await bus.serve_subject("alpr.gateway.tally", TallyQuery, tally, queue="gateway")

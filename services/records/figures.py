@@ -34,7 +34,7 @@ class FigureHandlers:
         self.bus = bus
 
     async def register(self) -> None:
-        await self.bus.serve(RECORDS_MONTHLY, MonthlyQuery, self.monthly, queue="records")
+        await self.bus.serve_subject(RECORDS_MONTHLY, MonthlyQuery, self.monthly, queue="records")
 
     async def monthly(self, query: MonthlyQuery) -> RecordsFigures:
         """Reads, hotlist hits, alert dispositions and misreads corrected per month, and retention now."""

@@ -67,7 +67,7 @@ class AuditorHandlers:
         self.tz = ZoneInfo(settings.audit_timezone)
 
     async def register(self) -> None:
-        serve = self.bus.serve
+        serve = self.bus.serve_subject
         await serve("alpr.audit.records", c.RecordsQuery, self.records, queue="audit")
         await serve("alpr.audit.checkpoints", c.CheckpointsQuery, self.checkpoints, queue="audit")
         await serve("alpr.audit.proof.inclusion", c.InclusionQuery, self.inclusion, queue="audit")

@@ -129,7 +129,7 @@ class AlertHandlers:
         self.bus = bus
 
     async def register(self) -> None:
-        serve, prefix = self.bus.serve, "alpr.records.alerts"
+        serve, prefix = self.bus.serve_subject, "alpr.records.alerts"
         await serve(f"{prefix}.list", AlertQuery, self.list_alerts, queue="records")
         await serve(f"{prefix}.get", AlertLookup, self.get_alert, queue="records")
         await serve(f"{prefix}.image_viewed", AlertImageViewed, self.image_viewed, queue="records")

@@ -22,7 +22,7 @@ class CorrectionHandlers:
         self.classes = classes
 
     async def register(self) -> None:
-        await self.bus.serve("alpr.records.corrections.create", CorrectionRequest, self.create, queue="records")
+        await self.bus.serve_subject("alpr.records.corrections.create", CorrectionRequest, self.create, queue="records")
 
     async def create(self, request: CorrectionRequest) -> CorrectionReply:
         """Only the newest version is corrected, so versions form one chain."""

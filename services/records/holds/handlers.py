@@ -40,7 +40,7 @@ class HoldHandlers:
         self._releases: set[asyncio.Task[object]] = set()
 
     async def register(self) -> None:
-        serve = self.bus.serve
+        serve = self.bus.serve_subject
         await serve("alpr.records.holds.create", HoldCreate, self.create, queue="records")
         await serve("alpr.records.holds.decide", HoldDecision, self.decide, queue="records")
         await serve("alpr.records.holds.end", HoldEnd, self.end, queue="records")

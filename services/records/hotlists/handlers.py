@@ -75,7 +75,7 @@ class HotlistHandlers:
         self.agency = agency
 
     async def register(self) -> None:
-        serve, prefix = self.bus.serve, "alpr.records.hotlists"
+        serve, prefix = self.bus.serve_subject, "alpr.records.hotlists"
         await serve(f"{prefix}.list", NoArguments, self.list_hotlists, queue="records")
         await serve(f"{prefix}.get", HotlistLookup, self.get_hotlist, queue="records")
         await serve(f"{prefix}.create", HotlistCreateRequest, self.create_hotlist, queue="records")

@@ -30,8 +30,8 @@ class RetentionHandlers:
         self.job = job
 
     async def register(self) -> None:
-        await self.job.bus.serve(PURGE_ORDER_SUBJECT, PurgeOrder, self.order, queue="records")
-        await self.job.bus.serve(CERTIFICATES_SUBJECT, CertificateQuery, self.certificates, queue="records")
+        await self.job.bus.serve_subject(PURGE_ORDER_SUBJECT, PurgeOrder, self.order, queue="records")
+        await self.job.bus.serve_subject(CERTIFICATES_SUBJECT, CertificateQuery, self.certificates, queue="records")
 
     async def order(self, request: PurgeOrder) -> PurgeOrderReply:
         """Purge now under the order's record; a purge already running makes this a `purge_running` refusal."""

@@ -48,8 +48,8 @@ async def register(bus: Bus, partners: PartnerDesk, agreements: AgreementDesk, l
         ("clients.create", ClientCreate, agreements.create_client),
     ]
     for action, model, handler in routes:
-        await bus.serve(sharing_subject(action), model, handler, queue="sharing")
-    await bus.serve(LEDGER_LIST_SUBJECT, LedgerQuery, ledger.list_entries, queue="sharing")
+        await bus.serve_subject(sharing_subject(action), model, handler, queue="sharing")
+    await bus.serve_subject(LEDGER_LIST_SUBJECT, LedgerQuery, ledger.list_entries, queue="sharing")
 
 
 __all__ = ["AgreementDesk", "LedgerDesk", "PartnerDesk", "register"]
