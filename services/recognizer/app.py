@@ -31,7 +31,9 @@ def create_app(settings: RecognizerSettings | None = None) -> FastAPI:
             user=cfg.nats_user,
             password=cfg.nats_password.get_secret_value() if cfg.nats_password else None,
         )
-        recognizer = Recognizer(batcher, version=reader.version, max_image_bytes=cfg.max_image_bytes)
+        recognizer = Recognizer(
+            batcher, version=reader.version, max_image_bytes=cfg.max_image_bytes, state_prior=reader.for_state
+        )
         await handlers.register(bus, recognizer)
         app.state.runtime = Runtime("recognizer", cfg, bus, extras={"recognizer": recognizer})
         try:

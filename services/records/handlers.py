@@ -335,7 +335,7 @@ async def recognize_reads(bus: Bus, rows: list[ReadRow], *, timeout: float) -> N
             box, polygon = row.read.plate_box, row.read.plate_polygon
             if image is None or (box is None and polygon is None):
                 return
-        request = RecognizeRequest(image_b64=image.data_b64, box=box, polygon=polygon)
+        request = RecognizeRequest(image_b64=image.data_b64, box=box, polygon=polygon, state=row.read.state)
         try:
             row.recognition = await bus.request("alpr.recognize", request, Recognition, timeout=timeout)
         except AlprError as err:

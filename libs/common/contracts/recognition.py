@@ -15,6 +15,9 @@ class RecognizeRequest(BaseModel):
     # four points expected; other counts are refused by the recognizer as `polygon_invalid`, not here,
     # so a sender building a request from a vendor's polygon gets a typed reply instead of a crash
     polygon: list[Point] | None = None
+    # the vendor's two-letter state, when it sent one: the recognizer re-ranks its own candidates by that
+    # state's serial formats (never adds one); checked by the recognizer (`state_invalid`)
+    state: str | None = None
 
 
 class Recognition(BaseModel):
@@ -25,4 +28,7 @@ class Recognition(BaseModel):
     char_confidences: list[float]
     candidates: list[Candidate]
     model_version: str
+    # the confidence reached the model's SURE level: reads that confident were at most 1% wrong on its
+    # calibration crops (services/recognizer/MODEL_CARD.md)
+    sure: bool = False
     elapsed_ms: float = Field(ge=0.0)

@@ -1,4 +1,4 @@
-"""Command-line entry points: `train` writes weights, `eval` scores them on a labels.tsv."""
+"""Command-line entry points: `train` writes weights, `calibrate` fits their confidence, `eval` scores them."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from libs.common.contracts.reads import Box
+from services.recognizer.engine.calibrate import DEFAULT_SYNTHETIC, calibrate
 from services.recognizer.engine.crop import crop_plate
 from services.recognizer.engine.dataset import holdout_names, read_labels
 from services.recognizer.engine.evaluate import evaluate
-from services.recognizer.engine.reader import SURE, PlateReader
+from services.recognizer.engine.reader import CONSULT_BELOW, PlateReader
 from services.recognizer.engine.train import (
     DEFAULT_MINUTES,
     DEFAULT_REAL_SHARE,
@@ -59,7 +60,7 @@ def eval_main(
     weights: Path | None,
     holdout_only: bool = True,
     members: list[int] | None = None,
-    consult_below: float = SURE,
+    consult_below: float = CONSULT_BELOW,
 ) -> dict[str, Any]:
     """Score weights on labelled photos; with the shared labels only the held-out photos count unless told otherwise."""
     reader = PlateReader.load(weights, members=members, consult_below=consult_below)
@@ -82,12 +83,31 @@ def eval_main(
         "most frequent confusions (truth→read): "
         + ", ".join(f"{c['truth']}→{c['read']}×{c['count']}" for c in report["confusions"])
     )
+    high, sure = report["high_confidence"], report["sure"]
+    print(
+        f"confidence >= {high['threshold']}: {high['wrong_share']:.1%} wrong ({high['wrong']} of {high['reads']}),"
+        f" coverage {high['coverage']:.1%}"
+    )
+    print(
+        f"SURE (>= {sure['threshold']:.4f}): {sure['wrong']} wrong of {sure['reads']}, coverage {sure['coverage']:.1%}"
+    )
+    print(f"expected calibration error: {report['expected_calibration_error']:.1%}")
+    print("reliability (confidence bin: reads, mean confidence, accuracy): ")
+    for row in report["reliability"]:
+        print(f"  {row['bin']}: {row['reads']}, {row['mean_confidence']:.3f}, {row['accuracy']:.3f}")
     print(f"reader throughput (resize + network + CTC decoding): {report['plates_per_second']} plates/s")
     return report
 
 
+def calibrate_main(weights: Path, *, real_from: Path | None, synthetic: int = DEFAULT_SYNTHETIC) -> dict[str, Any]:
+    """Fit the temperature and the SURE level on crops outside the hold-out and store them in the weights."""
+    fitted = calibrate(weights, data_dir=real_from, synthetic=synthetic)
+    print(json.dumps(fitted, indent=2))
+    return fitted
+
+
 def main(argv: list[str] | None = None) -> None:
-    """`python -m services.recognizer.engine.cli train|eval ...`"""
+    """`python -m services.recognizer.engine.cli train|calibrate|eval ...`"""
     parser = argparse.ArgumentParser(prog="recognizer")
     commands = parser.add_subparsers(dest="command", required=True)
     t = commands.add_parser("train", help="train and write weights")
@@ -102,7 +122,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     t.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
     t.add_argument("--snapshots", type=int, default=DEFAULT_SNAPSHOTS, help="learning-rate cycles, one member each")
-    e = commands.add_parser("eval", help="score weights on labelled photos")
+    c = commands.add_parser("calibrate", help="fit the confidence calibration and SURE level into the weights")
+    c.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    c.add_argument("--synthetic", type=int, default=DEFAULT_SYNTHETIC, help="fresh synthetic crops to fit on")
+    c.add_argument(
+        "--real-from",
+        type=Path,
+        default=None,
+        help="also fit on this folder's non-held-out photos (only for weights that did not train on them)",
+    )
+    e = commands.add_parser("eval", help="score weights on labelled photos or crops")
     e.add_argument("images_dir", type=Path)
     e.add_argument("labels", type=Path)
     e.add_argument("--weights", type=Path, default=None)
@@ -112,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     e.add_argument(
         "--consult-below",
         type=float,
-        default=SURE,
+        default=CONSULT_BELOW,
         help="lead confidence under which the other members read too (above 1: always)",
     )
     args = parser.parse_args(argv)
@@ -128,6 +157,8 @@ def main(argv: list[str] | None = None) -> None:
             lr=args.lr,
             snapshots=args.snapshots,
         )
+    elif args.command == "calibrate":
+        calibrate_main(args.weights, real_from=args.real_from, synthetic=args.synthetic)
     else:
         report = eval_main(
             args.images_dir,

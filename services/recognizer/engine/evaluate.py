@@ -1,4 +1,4 @@
-"""Scoring a reader on labelled crops: exact plates, character error rate, confusions, throughput."""
+"""Scoring a reader on labelled crops: exact plates, error rates, how honest its confidence is, throughput."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from PIL import Image
 
+from services.recognizer.engine.calibration import at_or_above, expected_calibration_error, reliability
 from services.recognizer.engine.model import fold_plate
 from services.recognizer.engine.reader import PlateReader
 
@@ -64,14 +65,45 @@ def score_readings(truths: list[str], readings: list[tuple[str, list[str]]]) -> 
     return score
 
 
+HIGH_CONFIDENCE = 0.9  # the issue's cut: among reads this confident, at most 1% may be wrong
+
+
+def confidence_report(
+    confidences: list[float], correct: list[bool], *, threshold: float = HIGH_CONFIDENCE
+) -> dict[str, Any]:
+    """Wrong share and coverage at a confidence cut, expected calibration error and the reliability table."""
+    high = at_or_above(confidences, correct, threshold)
+    return {
+        "high_confidence": {
+            "threshold": threshold,
+            "reads": high.reads,
+            "wrong": high.wrong,
+            "wrong_share": round(high.wrong_share, 4),
+            "coverage": round(high.coverage, 4),
+        },
+        "expected_calibration_error": round(expected_calibration_error(confidences, correct), 4),
+        "reliability": [
+            {
+                "bin": f"{b.low:.1f}-{b.high:.1f}",
+                "reads": b.reads,
+                "mean_confidence": round(b.mean_confidence, 4),
+                "accuracy": round(b.accuracy, 4),
+            }
+            for b in reliability(confidences, correct)
+        ],
+    }
+
+
 def evaluate(reader: PlateReader, crops: list[Image.Image], truths: list[str], *, batch: int = 128) -> dict[str, Any]:
-    """Read every crop in batches and report accuracy and speed."""
+    """Read every crop in batches and report accuracy, confidence honesty and speed."""
     started = time.perf_counter()
     readings = []
     for i in range(0, len(crops), batch):
         readings.extend(reader.read_batch(crops[i : i + batch]))
     elapsed = time.perf_counter() - started
     score = score_readings(truths, [(r.plate, [c for c, _ in r.candidates]) for r in readings])
+    correct = [fold_plate(r.plate) == fold_plate(t) for r, t in zip(readings, truths, strict=True)]
+    sure = [r.sure for r in readings]
     return {
         "plates": score.plates,
         "exact_accuracy": round(score.exact / max(score.plates, 1), 4),
@@ -82,4 +114,11 @@ def evaluate(reader: PlateReader, crops: list[Image.Image], truths: list[str], *
         ],
         "misreads": [{"truth": t, "read": r} for t, r in score.misreads],
         "plates_per_second": round(len(crops) / elapsed, 1),
+        **confidence_report([r.confidence for r in readings], correct),
+        "sure": {
+            "threshold": reader.calibration.sure_threshold,
+            "reads": sum(sure),
+            "wrong": sum(s and not ok for s, ok in zip(sure, correct, strict=True)),
+            "coverage": round(sum(sure) / max(len(sure), 1), 4),
+        },
     }

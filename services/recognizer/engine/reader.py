@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
 from PIL import Image
 
-from services.recognizer.engine.decoding import combine_members, decode
+from services.recognizer.engine.calibration import Calibration
+from services.recognizer.engine.decoding import Decoded, combine_members, decode
 from services.recognizer.engine.model import PlateCRNN, fuse_for_inference, plate_batch
+from services.recognizer.engine.plate_formats import rerank_for_state
 from services.recognizer.engine.weights import load_weights
 
 
 @dataclass(frozen=True)
 class Reading:
-    """What the network read on one plate crop."""
+    """What the network read on one plate crop.
+
+    `confidence` and the candidates' numbers are calibrated plate probabilities (`engine/calibration.py`);
+    `char_confidences` stay the network's own per-character probabilities. `sure` says the confidence
+    reached the weights' SURE level, chosen so that reads that confident were at most 1% wrong.
+    """
 
     plate: str
     confidence: float
     char_confidences: list[float]
     candidates: list[tuple[str, float]] = field(default_factory=list)
+    sure: bool = False
+    raw_confidence: float = field(default=0.0, compare=False)  # the network's unrounded plate probability
+    # each candidate's per-character probabilities, so a re-ranking (the state prior) can report its own
+    char_scores: dict[str, tuple[float, ...]] = field(default_factory=dict, compare=False, repr=False)
 
 
-SURE = 0.9  # a lead reading this confident is kept without asking the other members (see read_batch)
+# a lead reading this confident (raw network probability) is kept without asking the other members
+# (see read_batch); a speed rule from the members' bound, not the SURE level, which the calibration sets
+CONSULT_BELOW = 0.9
 
 
 class PlateReader:
@@ -35,11 +48,20 @@ class PlateReader:
     them, so they are not run: most plates then cost one network pass instead of one per member.
     """
 
-    def __init__(self, models: list[PlateCRNN], *, version: str, top_n: int = 10, consult_below: float = SURE) -> None:
+    def __init__(
+        self,
+        models: list[PlateCRNN],
+        *,
+        version: str,
+        top_n: int = 10,
+        consult_below: float = CONSULT_BELOW,
+        calibration: Calibration | None = None,
+    ) -> None:
         self.models = [fuse_for_inference(model) for model in models]
         self.version = version
         self.top_n = top_n
         self.consult_below = consult_below
+        self.calibration = calibration or Calibration()
 
     @classmethod
     def load(
@@ -48,9 +70,12 @@ class PlateReader:
         *,
         threads: int | None = 2,
         members: list[int] | None = None,
-        consult_below: float = SURE,
+        consult_below: float = CONSULT_BELOW,
+        calibrated: bool = True,
     ) -> PlateReader:
-        """Load and verify weights (the shipped file unless a path is given), all members unless told which."""
+        """Load and verify weights (the shipped file unless a path is given), all members unless told which.
+
+        `calibrated=False` reports the raw network probabilities (to fit a calibration on them)."""
         if threads is not None:
             torch.set_num_threads(threads)
         models, meta = load_weights(path)
@@ -60,7 +85,8 @@ class PlateReader:
                 raise ValueError(f"members must be chosen from 0..{len(models) - 1}, not {members}")
             models = [models[i] for i in members]
             version += "[" + ",".join(map(str, members)) + "]"
-        return cls(models, version=version, consult_below=consult_below)
+        calibration = Calibration.from_meta(meta.get("calibration")) if calibrated and members is None else None
+        return cls(models, version=version, consult_below=consult_below, calibration=calibration)
 
     def read_batch(self, images: list[Image.Image]) -> list[Reading]:
         """Read a batch of plate crops: one forward pass of the lead, one of the others over its unsure plates."""
@@ -76,11 +102,44 @@ class PlateReader:
                 for model in others:
                     for i, probs in zip(unsure, model(second).exp().numpy(), strict=True):
                         decoded[i].append(decode(probs, top_n=self.top_n))
-        readings = []
-        for members in decoded:
-            d = combine_members(members, top_n=self.top_n)
-            readings.append(Reading(d.plate, d.confidence, d.char_confidences, d.candidates))
-        return readings
+        return [self._reading(combine_members(members, top_n=self.top_n)) for members in decoded]
+
+    def _reading(self, decoded: Decoded) -> Reading:
+        """Calibrate the plate's and candidates' probabilities (a monotone map: their order stays)."""
+        if not decoded.scored:
+            return Reading(decoded.plate, 0.0, decoded.char_confidences, [], sure=False)
+        apply = self.calibration.apply
+        candidates = [(text, round(apply(min(score, 1.0)), 4)) for text, (score, _) in decoded.scored.items()]
+        # the plate's own score (a greedy plate past the length limit is not among the candidates)
+        raw = min(decoded.scored.get(decoded.plate, (decoded.confidence, ()))[0], 1.0)
+        confidence = round(apply(raw), 4)
+        return Reading(
+            decoded.plate,
+            confidence,
+            decoded.char_confidences,
+            candidates,
+            sure=self.calibration.is_sure(confidence),
+            raw_confidence=raw,
+            char_scores={text: chars for text, (_, chars) in decoded.scored.items()},
+        )
+
+    def for_state(self, reading: Reading, state: str | None) -> Reading:
+        """The reading with its candidates re-ranked by the vendor's state's serial formats (`plate_formats`).
+
+        Only the order changes: the plate becomes another of the reader's own candidates, with that
+        candidate's own confidence, and is sure only if that confidence reaches the SURE level.
+        """
+        ranked = rerank_for_state(reading.candidates, reading.char_scores, state)
+        if ranked is None or ranked.plate == reading.plate:
+            return reading
+        return replace(
+            reading,
+            plate=ranked.plate,
+            confidence=ranked.confidence,
+            char_confidences=ranked.char_confidences,
+            candidates=ranked.candidates,
+            sure=self.calibration.is_sure(ranked.confidence),
+        )
 
     def read(self, image: Image.Image) -> Reading:
         """Read a single plate crop."""

@@ -13,7 +13,7 @@ from services.recognizer.engine.augment import synthetic_crop
 from services.recognizer.engine.crop import crop_plate
 from services.recognizer.engine.dataset import holdout_names, read_labels
 from services.recognizer.engine.model import fold_plate
-from services.recognizer.engine.reader import SURE, PlateReader
+from services.recognizer.engine.reader import CONSULT_BELOW, PlateReader
 from services.recognizer.engine.synth import render_plate
 from services.recognizer.engine.train import DEFAULT_SNAPSHOTS
 
@@ -69,10 +69,11 @@ class TestMembers:
 
     def test_a_sure_lead_is_kept_and_an_unsure_one_is_combined(self) -> None:
         crops = self.crops()
-        cascade = PlateReader.load().read_batch(crops)
+        # raw probabilities throughout: a member read alone carries no calibration (it was fitted on all)
+        cascade = PlateReader.load(calibrated=False).read_batch(crops)
         *others, lead = [PlateReader.load(members=[i]).read_batch(crops) for i in range(MEMBERS)]
-        always = PlateReader.load(consult_below=1.1).read_batch(crops)
-        sure = [i for i, r in enumerate(lead) if r.confidence >= SURE]
+        always = PlateReader.load(consult_below=1.1, calibrated=False).read_batch(crops)
+        sure = [i for i, r in enumerate(lead) if r.confidence >= CONSULT_BELOW]
         assert sure and len(sure) < len(crops), "the crops should hold both sure and unsure reads"
         for i, reading in enumerate(cascade):
             expected = lead[i] if i in sure else always[i]

@@ -13,6 +13,7 @@ from PIL import Image
 from libs.common.contracts.reads import Box
 from libs.common.contracts.recognition import Recognition, RecognizeRequest
 from libs.common.errors import AlprError
+from services.recognizer.engine.weights import load_weights
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 SHARED = Path(os.environ.get("ALPR_SHARED_DIR", Path(__file__).resolve().parents[4] / "shared"))
@@ -60,6 +61,12 @@ class TestBadInput:
             await recognize(system, RecognizeRequest(image_b64=huge))
         assert caught.value.status == 413
 
+    async def test_a_state_that_is_not_two_letters_is_refused(self, system) -> None:  # type: ignore[no-untyped-def]
+        body = RecognizeRequest(image_b64=base64.b64encode(jpeg()).decode(), state="California")
+        with pytest.raises(AlprError) as caught:
+            await recognize(system, body)
+        assert caught.value.code == "state_invalid"
+
 
 class TestReading:
     async def test_a_real_frame_with_its_box_gives_text_confidences_and_ranked_candidates(self, system) -> None:
@@ -80,6 +87,8 @@ class TestReading:
         scores = [c.confidence for c in reading.candidates]
         assert scores == sorted(scores, reverse=True)
         assert reading.model_version
+        level = load_weights()[1]["calibration"]["sure_threshold"]  # the shipped SURE level
+        assert reading.sure == (reading.confidence >= level)
 
 
 class TestRecordsAsksTheRecognizer:

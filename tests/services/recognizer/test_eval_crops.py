@@ -1,0 +1,89 @@
+"""`recognizer eval` on any labelled folder of crops, and `recognizer calibrate` writing into a weights file."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from services.recognizer.engine.augment import synthetic_crop
+from services.recognizer.engine.calibrate import calibrate
+from services.recognizer.engine.cli import eval_main, main
+from services.recognizer.engine.model import fold_plate
+from services.recognizer.engine.reader import PlateReader
+from services.recognizer.engine.synth import render_plate
+from services.recognizer.engine.weights import DEFAULT_WEIGHTS, load_weights
+
+
+def crop_folder(root: Path, count: int, *, seed: int) -> Path:
+    """Synthetic plate crops as PNG files with a labels.tsv whose boxes cover each whole image."""
+    rng = random.Random(seed)
+    lines = ["image\tx\ty\tw\th\tplate"]
+    for i in range(count):
+        plate = render_plate(rng, size=(160, 80))
+        crop = synthetic_crop(rng, plate.image)
+        name = f"crop{i:02d}.png"
+        crop.save(root / name)
+        lines.append(f"{name}\t0\t0\t{crop.width}\t{crop.height}\t{plate.plate}")
+    (root / "labels.tsv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+class TestEvalOnCrops:
+    def test_prints_every_figure_and_they_agree_with_the_readings(
+        self, tmp_path: Path, reader: PlateReader, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        folder = crop_folder(tmp_path, 16, seed=7)
+        report = eval_main(folder, folder / "labels.tsv", weights=None)
+        out = capsys.readouterr().out
+        for line in ("exact-plate accuracy", "in top-10", "character error rate", "confidence >= 0.9", "coverage"):
+            assert line in out
+        assert "expected calibration error" in out and "reliability" in out
+        assert report["subset"] == "all" and report["plates"] == 16  # crops are not the shared photos
+
+        # the same crops read directly: the report's figures are these readings' figures
+        rows = (folder / "labels.tsv").read_text().splitlines()[1:]
+        crops = [Image.open(folder / row.split("\t")[0]).convert("L") for row in rows]
+        truths = [row.split("\t")[-1] for row in rows]
+        readings = reader.read_batch(crops)
+        right = [fold_plate(r.plate) == fold_plate(t) for r, t in zip(readings, truths, strict=True)]
+        high = [ok for r, ok in zip(readings, right, strict=True) if r.confidence >= 0.9]
+        assert report["exact_accuracy"] == round(sum(right) / 16, 4)
+        assert report["high_confidence"]["reads"] == len(high)
+        assert report["high_confidence"]["wrong"] == high.count(False)
+        assert report["high_confidence"]["coverage"] == round(len(high) / 16, 4)
+        assert sum(row["reads"] for row in report["reliability"]) == 16
+
+    def test_the_command_line_takes_a_folder_and_its_labels(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        folder = crop_folder(tmp_path, 4, seed=8)
+        main(["eval", str(folder), str(folder / "labels.tsv"), "--json"])
+        out = capsys.readouterr().out
+        assert '"high_confidence"' in out and "plates: 4" in out
+
+
+class TestCalibrate:
+    def test_writes_temperature_and_sure_level_into_the_weights_and_keeps_them_verifiable(self, tmp_path: Path) -> None:
+        weights = tmp_path / "crnn.pt"
+        shutil.copy(DEFAULT_WEIGHTS, weights)
+        fitted = calibrate(weights, data_dir=None, synthetic=40)
+        _, meta = load_weights(weights)  # the digest still verifies
+        assert meta["calibration"]["temperature"] == fitted["temperature"] > 0
+        assert meta["calibration"]["fitted_on"]["synthetic_crops"] == 40
+        assert meta["calibration"]["fitted_on"]["real_crops"] == 0
+        # 40 reads are too few to show 1%: nothing is called sure, and the reader says so
+        assert fitted["sure_threshold"] == 1.0
+        reader = PlateReader.load(weights)
+        assert reader.calibration.temperature == fitted["temperature"]
+        assert not any(r.sure for r in reader.read_batch([render_plate(random.Random(1)).image]))
+
+    def test_the_shipped_weights_carry_a_calibration_fitted_off_the_hold_out(self) -> None:
+        _, meta = load_weights()
+        fitted_on = meta["calibration"]["fitted_on"]
+        assert fitted_on["synthetic_crops"] >= 1000 and fitted_on["sure_reads"] >= 200
+        assert fitted_on["sure_wrong"] <= 0.01 * fitted_on["sure_reads"]
+        assert 0.0 < meta["calibration"]["sure_threshold"] < 1.0
