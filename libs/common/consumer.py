@@ -167,6 +167,10 @@ class BatchConsumer:
                 await _quietly(msg.nak())
             if held:
                 await _quietly(self._bus.nc.flush(timeout=2))  # out of this process before it stops
+            if sub is not None:
+                # a pull subscription left behind holds replies no fetch will take, and the bus's drain at
+                # shutdown would wait on them until its timeout, then log a cancelled gather's traceback
+                await _quietly(sub.unsubscribe())
 
     async def _report_lag(self) -> None:
         """Set the lag gauge from JetStream's own count (waiting plus delivered but unacked), every few seconds."""

@@ -70,7 +70,8 @@ class JsonFormatter(logging.Formatter):
                 line[name] = redact(value) if isinstance(value, str) else value
         if record.exc_info:
             line["exception"] = redact(self.formatException(record.exc_info))
-        return json.dumps({k: v for k, v in line.items() if v is not None}, default=str)
+        # the ids are always present (null outside a request or trace) so every line has one shape
+        return json.dumps(line, default=str)
 
 
 class HumanFormatter(logging.Formatter):

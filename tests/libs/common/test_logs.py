@@ -61,7 +61,8 @@ class TestJsonLines:
 
     def test_no_trace_outside_a_span(self) -> None:
         assert trace.get_current_span().get_span_context().is_valid is False
-        assert "trace_id" not in json.loads(JsonFormatter("audit").format(_record("idle")))
+        line = json.loads(JsonFormatter("audit").format(_record("idle")))
+        assert line["trace_id"] is None and line["span_id"] is None and line["request_id"] is None
 
     def test_the_human_format_is_one_readable_line(self) -> None:
         text = HumanFormatter("gateway").format(_record("token Bearer abc.def.ghi refused"))

@@ -75,7 +75,7 @@ class TestOperatorEndpoints:
 
 
 class TestTruthfulGauges:
-    def test_verify_status_has_no_sample_before_a_verification(self) -> None:
+    async def test_verify_status_has_no_sample_before_a_verification(self) -> None:
         gauge = metrics.LatestValue("alpr_test_latest_ok", "test")
         try:
             assert [f.samples for f in gauge.collect()] == [[]]
