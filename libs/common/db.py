@@ -6,9 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from asyncpg.exceptions import InterfaceError
 from opentelemetry import trace
-from sqlalchemy import event, exc
+from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -55,6 +56,23 @@ class UnitOfWork:
         ):
             async with self._factory() as session, session.begin():
                 yield session
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under the session, inside the session's own transaction, for bulk statements.
+
+    Only public APIs: SQLAlchemy's asyncpg adapter sends BEGIN with its own first statement, and until then a
+    statement on the driver would commit on its own, outside the unit of work (issue #7). When nothing has
+    run yet, one statement through the session begins the transaction SQLAlchemy commits or rolls back.
+    """
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    if not isinstance(driver, asyncpg.Connection):
+        raise TypeError("driver_connection needs an engine on the asyncpg driver")
+    if not driver.is_in_transaction():
+        await session.execute(text("SELECT 1"))
+    return driver
 
 
 def asyncpg_dsn(url: str) -> str:

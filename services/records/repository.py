@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import asyncpg
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.common.db import driver_connection
 from services.records.service import ReadRow
 
 _COLUMN_TYPES = {
@@ -37,26 +37,6 @@ _INSERT_READS = (
     + ", ".join(f"${i + 1}::{'text' if t == 'jsonb' else t}[]" for i, t in enumerate(_READ_TYPES))
     + f") AS u({', '.join(_READ_COLUMNS)}) ON CONFLICT (read_id, captured_at) DO NOTHING RETURNING read_id"
 )
-
-
-async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under the session, inside the same transaction, for bulk statements."""
-    conn = await session.connection()
-    raw = await conn.get_raw_connection()
-    driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
-    if not driver.is_in_transaction():
-        # SQLAlchemy's asyncpg adapter sends BEGIN only with its own first statement: until then a
-        # statement on the driver autocommits, so a read could be committed without its alerts (issue #7).
-        # The adapter's own BEGIN, so SQLAlchemy commits or rolls it back; a statement would cost a round trip.
-        adapted = raw.dbapi_connection
-        start = getattr(adapted, "_start_transaction", None)
-        if start is not None and getattr(adapted, "_transaction", False) is None:
-            async with adapted._execute_mutex:  # type: ignore[union-attr]
-                if adapted._transaction is None:  # type: ignore[union-attr]
-                    await start()
-        if not driver.is_in_transaction():  # another SQLAlchemy version: let a statement begin it
-            await session.execute(text("SELECT 1"))
-    return driver
 
 
 def partition_name(table: str, day: date) -> str:
@@ -115,7 +95,7 @@ async def insert_reads(session: AsyncSession, rows: Sequence[ReadRow]) -> set[st
     for row in rows:
         for i, value in enumerate(row.values(_READ_COLUMNS)):
             columns[i].append(_encode(value, _READ_TYPES[i], _READ_COLUMNS[i]))
-    conn = await raw_connection(session)
+    conn = await driver_connection(session)
     inserted = await conn.fetch(_INSERT_READS, *columns)
     return {str(r["read_id"]) for r in inserted}
 
@@ -124,7 +104,7 @@ async def insert_images(session: AsyncSession, images: Sequence[tuple[str, datet
     """Store images of newly inserted reads."""
     if not images:
         return
-    conn = await raw_connection(session)
+    conn = await driver_connection(session)
     await conn.executemany(
         "INSERT INTO read_images (read_id, captured_at, kind, content_type, data) "
         "VALUES ($1::uuid, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
@@ -249,7 +229,7 @@ async def _reads_on_plate_days(
     """Reads of one plate, probing only the days the plate-day map names, newest days first."""
     # on the driver itself, inside the session's transaction, prepared once per connection: through
     # SQLAlchemy each statement of dozens of parameters cost about 1.5 ms more than PostgreSQL's work (issue #8)
-    conn = await raw_connection(session)
+    conn = await driver_connection(session)
     last = min(bind.get("after_t", bind["until"]), bind["until"])
     # one round trip: the plan mode for the statements that follow, and the plate's days
     days: list[date] = await conn.fetchval(_PLATE_DAYS, plate, utc_day(bind["since"]), utc_day(last))

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common.contracts.alerts import AlertMessage
-from services.records.repository import raw_connection
+from libs.common.db import driver_connection
 
 _ALERT = "alert_id::text AS alert_id, body, status, disposition, disposed_at, disposed_by"
 
@@ -21,7 +21,7 @@ async def insert_alerts(session: AsyncSession, alerts: Sequence[AlertMessage]) -
     """Store alerts once each (read and listed plate); returns the ids that are new."""
     if not alerts:
         return set()
-    conn = await raw_connection(session)
+    conn = await driver_connection(session)
     rows = await conn.fetch(
         "INSERT INTO alerts (alert_id, read_id, captured_at, raised_at, agency, camera_id, entry_id, hotlist_id, "
         "match_type, matched_text, state_mismatch, stale, body, listed_plate) "
@@ -51,7 +51,7 @@ async def unpublished_for_reads(session: AsyncSession, *, read_ids: Sequence[str
     """Alerts of redelivered reads whose publication did not complete."""
     if not read_ids:
         return []
-    conn = await raw_connection(session)
+    conn = await driver_connection(session)
     rows = await conn.fetch(
         "SELECT body FROM alerts WHERE read_id = ANY($1::uuid[]) AND published_at IS NULL", list(read_ids)
     )
@@ -62,7 +62,7 @@ async def unpublished_for_reads(session: AsyncSession, *, read_ids: Sequence[str
 async def mark_published(session: AsyncSession, *, alert_ids: Sequence[str], at: datetime) -> None:
     if not alert_ids:
         return
-    conn = await raw_connection(session)
+    conn = await driver_connection(session)
     await conn.execute("UPDATE alerts SET published_at = $2 WHERE alert_id = ANY($1::uuid[])", list(alert_ids), at)
 
 
@@ -98,7 +98,7 @@ async def verifications_of(session: AsyncSession, *, alert_ids: Sequence[str]) -
     """Each alert's verifications, oldest first."""
     if not alert_ids:
         return {}
-    conn = await raw_connection(session)
+    conn = await driver_connection(session)
     rows = await conn.fetch(
         "SELECT verification_id::text AS verification_id, alert_id::text AS alert_id, officer_sub, verified_at, "
         "plate_seen, state_seen, vehicle_matches, other_source_checked, character_mismatches, state_agrees, "
@@ -196,7 +196,7 @@ async def reopenings_of(session: AsyncSession, *, alert_ids: Sequence[str]) -> d
     """Each alert's reopenings, oldest first."""
     if not alert_ids:
         return {}
-    conn = await raw_connection(session)
+    conn = await driver_connection(session)
     rows = await conn.fetch(
         "SELECT reopening_id::text AS reopening_id, alert_id::text AS alert_id, supervisor_sub, reopened_at, reason "
         "FROM alert_reopenings WHERE alert_id = ANY($1::uuid[]) ORDER BY reopened_at",

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.common.db import driver_connection
 from services.records.hotlists.delta import EntryKey
 from services.records.hotlists.entries import HotlistEntryIn, HotlistSource
-from services.records.repository import raw_connection
 
 # one writer of entries at a time, so change numbers commit in the order they were taken. Advisory keys
 # are shared by every schema of the database: this one was the audit writer's too, so a change waiting
@@ -113,7 +113,7 @@ async def mark_refreshed(
 
 async def held_entries(session: AsyncSession, *, hotlist_id: str) -> dict[EntryKey, int]:
     """The identity key of each entry the list holds, with its id."""
-    conn = await raw_connection(session)
+    conn = await driver_connection(session)
     rows = await conn.fetch(
         "SELECT entry_id, source, plate, state, nic FROM hotlist_entries "
         "WHERE hotlist_id = $1::uuid AND removed_at IS NULL",
@@ -130,7 +130,7 @@ async def insert_entries(
         return []
     columns = [[_value(e, f) for e in entries] for f in ENTRY_FIELDS]
     casts = ", ".join(f"${i + 1}::{_TYPES.get(f, 'text')}[]" for i, f in enumerate(ENTRY_FIELDS))
-    conn = await raw_connection(session)
+    conn = await driver_connection(session)
     rows = await conn.fetch(
         f"INSERT INTO hotlist_entries (hotlist_id, entered_by, {', '.join(ENTRY_FIELDS)}) "
         f"SELECT ${len(ENTRY_FIELDS) + 1}::uuid, ${len(ENTRY_FIELDS) + 2}, u.* FROM unnest({casts}) "
@@ -149,7 +149,7 @@ async def refresh_entries(session: AsyncSession, *, refreshed: Sequence[tuple[in
     fields = [f for f in ENTRY_FIELDS if f not in ("source", "plate", "state", "nic", "entered_at")]
     columns = [[entry_id for entry_id, _ in refreshed]] + [[_value(e, f) for _, e in refreshed] for f in fields]
     casts = ", ".join(f"${i + 2}::{_TYPES.get(f, 'text')}[]" for i, f in enumerate(fields))
-    conn = await raw_connection(session)
+    conn = await driver_connection(session)
     await conn.execute(
         f"UPDATE hotlist_entries e SET {', '.join(f'{f} = u.{f}' for f in fields)}, "
         "change_seq = nextval('hotlist_change_seq') "
@@ -164,7 +164,7 @@ async def remove_entries(
     """Mark entries removed (replicas see the change); returns the removed ids and plates."""
     if not entry_ids:
         return []
-    conn = await raw_connection(session)
+    conn = await driver_connection(session)
     rows = await conn.fetch(
         "UPDATE hotlist_entries SET removed_at = $3, change_seq = nextval('hotlist_change_seq') "
         "WHERE hotlist_id = $1::uuid AND entry_id = ANY($2::int8[]) AND removed_at IS NULL "
@@ -178,13 +178,13 @@ async def remove_entries(
 
 async def last_change(session: AsyncSession) -> int:
     """The newest change number taken (0 when none); call it under the change lock."""
-    conn = await raw_connection(session)
+    conn = await driver_connection(session)
     return int(await conn.fetchval("SELECT coalesce(max(change_seq), 0) FROM hotlist_entries"))
 
 
 async def changes_after(session: AsyncSession, *, after_seq: int, limit: int) -> list[Any]:
     """Entry rows changed after a change number, oldest first; removed ones carry `removed_at`."""
-    conn = await raw_connection(session)
+    conn = await driver_connection(session)
     return await conn.fetch(  # type: ignore[no-any-return]
         "SELECT entry_id, source, plate, state, priority, expires_at, removed_at, change_seq "
         "FROM hotlist_entries WHERE change_seq > $1 ORDER BY change_seq LIMIT $2",
@@ -237,7 +237,7 @@ async def entries_with_lists(session: AsyncSession, *, entry_ids: Sequence[int])
     """Entries still held, with their list's name and last refresh, for the alerts they raise."""
     if not entry_ids:
         return {}
-    conn = await raw_connection(session)
+    conn = await driver_connection(session)
     rows = await conn.fetch(
         "SELECT e.entry_id, e.hotlist_id::text AS hotlist_id, "
         + ", ".join(f"e.{f}" for f in ENTRY_FIELDS)

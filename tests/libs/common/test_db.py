@@ -1,0 +1,69 @@
+"""The raw-driver helper: a bulk statement on asyncpg belongs to the unit of work's transaction (issue #7)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.common.db import UnitOfWork, create_engine, driver_connection
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+SCHEMA = "db_helper_test"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def engine(stack: Any) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(stack.pg.admin_dsn.replace("postgresql://", "postgresql+asyncpg://", 1), schema=SCHEMA)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+        await conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
+        await conn.execute(text(f"CREATE TABLE {SCHEMA}.kept (n int)"))
+    try:
+        yield engine
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"DROP SCHEMA {SCHEMA} CASCADE"))
+        await engine.dispose()
+
+
+async def kept(engine: AsyncEngine) -> list[int]:
+    async with engine.connect() as conn:
+        return [r[0] for r in await conn.execute(text(f"SELECT n FROM {SCHEMA}.kept ORDER BY n"))]
+
+
+class Rollback(Exception):
+    """Raised inside a unit of work to make it roll back."""
+
+
+class TestDriverConnection:
+    async def test_a_first_raw_statement_is_rolled_back_with_the_unit_of_work(self, engine: AsyncEngine) -> None:
+        uow = UnitOfWork(engine)
+        with pytest.raises(Rollback):
+            async with uow() as session:
+                driver = await driver_connection(session)
+                await driver.executemany(f"INSERT INTO {SCHEMA}.kept VALUES ($1)", [(1,), (2,)])
+                raise Rollback
+        assert await kept(engine) == []
+
+    async def test_a_first_raw_statement_is_committed_with_the_unit_of_work(self, engine: AsyncEngine) -> None:
+        async with UnitOfWork(engine)() as session:
+            driver = await driver_connection(session)
+            await driver.execute(f"INSERT INTO {SCHEMA}.kept VALUES (3)")
+        assert await kept(engine) == [3]
+
+    async def test_raw_and_sqlalchemy_statements_share_one_transaction(self, engine: AsyncEngine) -> None:
+        async with UnitOfWork(engine)() as session:
+            before = (await session.execute(text("SELECT txid_current()"))).scalar_one()
+            driver = await driver_connection(session)
+            assert await driver.fetchval("SELECT txid_current()") == before
+            await driver.execute(f"INSERT INTO {SCHEMA}.kept VALUES (4)")
+            # the session sees the driver's uncommitted row: the same transaction, not a second one
+            seen = (await session.execute(text(f"SELECT count(*) FROM {SCHEMA}.kept WHERE n = 4"))).scalar_one()
+            assert seen == 1
+            assert (await driver_connection(session)) is driver
