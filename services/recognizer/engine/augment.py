@@ -15,13 +15,21 @@ Box = tuple[float, float, float, float]  # x, y, width, height
 GREY_NOISE_SHARE = 0.668
 
 
-def jitter_box(rng: random.Random, box: Box, *, strength: float = 1.0) -> Box:
+# a share of crops is cut at the plate's own edges, as a detector's or a vendor's tight box cuts it (the
+# held-back crops the issue describes fill the image, edges at or near the border)
+TIGHT_SHARE = 0.35
+LOOSE = ((-0.06, 0.14), (-0.08, 0.22))  # each side's move, as a share of the width and of the height
+TIGHT = ((-0.03, 0.04), (-0.04, 0.06))
+
+
+def jitter_box(rng: random.Random, box: Box, *, strength: float = 1.0, tight: bool = False) -> Box:
     """Loosen, tighten and shift a plate box, as boxes from other detectors differ from ours."""
     x, y, w, h = box
-    left = w * rng.uniform(-0.06, 0.14) * strength
-    right = w * rng.uniform(-0.06, 0.14) * strength
-    top = h * rng.uniform(-0.08, 0.22) * strength
-    bottom = h * rng.uniform(-0.08, 0.22) * strength
+    (x_low, x_high), (y_low, y_high) = TIGHT if tight else LOOSE
+    left = w * rng.uniform(x_low, x_high) * strength
+    right = w * rng.uniform(x_low, x_high) * strength
+    top = h * rng.uniform(y_low, y_high) * strength
+    bottom = h * rng.uniform(y_low, y_high) * strength
     return x - left, y - top, w + left + right, h + top + bottom
 
 
@@ -104,7 +112,7 @@ def degrade(rng: random.Random, crop: Image.Image, *, strength: float = 1.0) -> 
 
 def framed_crop(rng: random.Random, image: Image.Image, box: Box, *, warp: bool) -> Image.Image:
     """Crop a jittered box at a camera-like low resolution, warping only a padded neighbourhood (cheap)."""
-    x, y, w, h = jitter_box(rng, box)
+    x, y, w, h = jitter_box(rng, box, tight=rng.random() < TIGHT_SHARE)
     px, py = w * 0.12, h * 0.15
     padded = crop_box(image, (x - px, y - py, w + 2 * px, h + 2 * py))
     scale = min(1.0, rng.randint(36, 150) / w) if rng.random() < 0.75 else 1.0

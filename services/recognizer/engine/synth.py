@@ -1,9 +1,8 @@
-"""Synthetic US plates: state layouts, colours, slogans, stickers and fonts, rendered with PIL."""
+"""Synthetic US plates: state designs (`state_designs`), colours, slogans, stickers and fonts, rendered with PIL."""
 
 from __future__ import annotations
 
 import random
-import string
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -11,6 +10,15 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from services.recognizer.engine.distractors import emblem, print_text, small_print, text_width
+from services.recognizer.engine.plate_text import (
+    DIGIT_POOL,
+    LETTER_POOL,
+    LETTERS,
+    SLOGANS,
+    STATES,
+    random_plate_text,
+)
+from services.recognizer.engine.state_designs import StateDesign, choose_design, design_plate_text
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 # DejaVu draws the small print (state names, slogans, stickers); the plate characters come from every face below
@@ -37,104 +45,19 @@ GLYPH_FACES: tuple[tuple[str, float], ...] = (
 )
 _FACES = [face for face, _ in GLYPH_FACES]
 _FACE_WEIGHTS = [weight for _, weight in GLYPH_FACES]
-STATES = (
-    "California",
-    "Texas",
-    "Missouri",
-    "Illinois",
-    "Florida",
-    "New York",
-    "Arizona",
-    "Washington",
-    "Ohio",
-    "Georgia",
-    "Michigan",
-    "Pennsylvania",
-    "New Jersey",
-    "Virginia",
-    "Oregon",
-    "Colorado",
-    "Nevada",
-    "Utah",
-    "Indiana",
-    "Kansas",
-    "Kentucky",
-    "Maryland",
-    "Minnesota",
-    "Oklahoma",
-    "Iowa",
-    "Tennessee",
-    "Wisconsin",
-    "Louisiana",
-    "Alabama",
-    "Massachusetts",
-    "North Carolina",
-    "Idaho",
-)
-SLOGANS = (
-    "Show-Me State",
-    "Land of Lincoln",
-    "Sunshine State",
-    "Grand Canyon State",
-    "Empire State",
-    "Evergreen State",
-    "dmv.ca.gov",
-    "Live Free or Die",
-    "Great Lakes",
-    "The Lone Star State",
-    "Famous Potatoes",
-    "Wild Wonderful",
-    "First in Flight",
-    "Keep Florida Beautiful",
-    "Pure Michigan",
-    "moving forward",
-    "COUNTY",
-    "VEHICLE MFR",
-    "TRUCK",
-    "APPORTIONED",
-    "COLLECTOR",
-    "Centennial State",
-)
-# L = letter, D = digit; groups split where a gap, dash, emblem or sticker goes
-LAYOUTS = (
-    "D LLL DDD",
-    "DLLLDDD",
-    "LLL DDDD",
-    "LLL-DDDD",
-    "LL D L D L",
-    "LLD LDL",
-    "LLD-LDL",
-    "DDD LLL",
-    "LLL DDD",
-    "LLL-DDD",
-    "DLL DDDD",
-    "LL DDDDD",
-    "DDD DDDD",
-    "L DD DDDD",
-    "LLL DLL",
-    "DD LLL",
-    "LL DDDD",
-    "DDD LLD",
-    "DDLL DD",
-    "LLLL DD",
-    "D LL DDD",
-    "LLDDDD",
-    "DDDDDD",
-    "LLLDD",
-    "DDLDLL",
-)
-LETTERS = string.ascii_uppercase
-# look-alikes the reader confused on real plates (W/M, 7/T, I/1, V/U, 5/S, 4/A, M/H ...) are drawn twice as often
-LETTER_POOL = LETTERS + "WMVTIQGBSZHUA"
-DIGIT_POOL = string.digits + "7158246"
 INK = ((20, 30, 110), (15, 15, 20), (150, 20, 25), (20, 80, 40), (90, 20, 30), (35, 35, 70))
 PAPER = ((240, 240, 236), (250, 250, 250), (230, 235, 245), (245, 238, 200), (250, 215, 60), (225, 240, 235))
+
+
+STATE_DESIGN_SHARE = 0.75  # the rest keep the generic mix of layouts, colours, names and slogans
 
 
 @dataclass(frozen=True)
 class SynthPlate:
     image: Image.Image
     plate: str  # the characters a reader must return; stacked and sticker text excluded
+    state: str = ""  # the design's state code; "" for a generic plate
+    layout: str = ""  # the serial layout drawn (`vanity-N` for a vanity plate)
 
 
 @cache
@@ -143,50 +66,52 @@ def font(name: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(FONT_DIR / name), size)
 
 
-def random_plate_text(rng: random.Random) -> tuple[str, list[str]]:
-    """Plate characters and their groups, from a state layout or a vanity plate."""
-    if rng.random() < 0.12:
-        n = rng.randint(5, 8)
-        chars = "".join(rng.choice(LETTER_POOL + DIGIT_POOL) for _ in range(n))
-        cut = rng.randint(0, n) if rng.random() < 0.5 else n
-        groups = [g for g in (chars[:cut], chars[cut:]) if g]
-        return chars, groups
-    layout = rng.choice(LAYOUTS)
-    groups = []
-    for part in layout.replace("-", " ").split():
-        groups.append("".join(rng.choice(LETTER_POOL) if c == "L" else rng.choice(DIGIT_POOL) for c in part))
-    return "".join(groups), groups
+def _tint(rng: random.Random, colour: tuple[int, int, int], spread: int = 15) -> tuple[int, int, int]:
+    return (*(min(255, max(0, c + rng.randint(-spread, spread))) for c in colour),)  # type: ignore[return-value]
 
 
-def _paper(rng: random.Random, size: tuple[int, int]) -> tuple[Image.Image, tuple[int, int, int]]:
-    dark = rng.random() < 0.12
-    base = (rng.randint(10, 60), rng.randint(20, 70), rng.randint(60, 130)) if dark else rng.choice(PAPER)
-    plate = Image.new("RGB", size, tuple(min(255, max(0, c + rng.randint(-15, 15))) for c in base))
-    draw = ImageDraw.Draw(plate)
+def _paper(
+    rng: random.Random, size: tuple[int, int], design: StateDesign | None = None
+) -> tuple[Image.Image, tuple[int, int, int]]:
     w, h = size
+    if design is not None:  # the state's colours, as a flat plate or a top-to-bottom gradient
+        top, bottom = _tint(rng, design.paper[0]), _tint(rng, design.paper[1])
+        plate = Image.new("RGB", size, top)
+        if top != bottom:
+            ramp = Image.linear_gradient("L").resize(size)
+            plate = Image.composite(Image.new("RGB", size, bottom), plate, ramp)
+        base, ink = top, _tint(rng, design.ink, 10)
+    else:
+        dark = rng.random() < 0.12
+        base = (rng.randint(10, 60), rng.randint(20, 70), rng.randint(60, 130)) if dark else rng.choice(PAPER)
+        plate = Image.new("RGB", size, _tint(rng, base))
+        ink = (240, 240, 240) if dark else rng.choice(INK)
+    draw = ImageDraw.Draw(plate)
     for _ in range(rng.randint(0, 4)):  # scenery art: mountains, suns, waves in light tints
         tint = tuple(min(255, max(0, c + rng.randint(-60, 30))) for c in base)
         x0, y0 = rng.randint(-w // 2, w), rng.randint(h // 3, h)
         draw.ellipse((x0, y0, x0 + rng.randint(30, w), y0 + rng.randint(10, h)), fill=tint)
-    ink = (240, 240, 240) if dark else rng.choice(INK)
     return plate, ink
 
 
-def _decorate(rng: random.Random, plate: Image.Image, ink: tuple[int, int, int]) -> None:
+def _decorate(rng: random.Random, plate: Image.Image, ink: tuple[int, int, int], design: StateDesign | None) -> None:
     draw = ImageDraw.Draw(plate)
     w, h = plate.size
-    if rng.random() < 0.85:
-        name = rng.choice(STATES)
+    name_at_top = design is None or design.name_at == "top"
+    if rng.random() < (0.95 if design else 0.85):
+        name = design.name if design else rng.choice(STATES)
         name = name.upper() if rng.random() < 0.5 else name
-        accent = rng.choice(((180, 20, 30), (20, 40, 140), ink))
+        accent = _tint(rng, design.accent, 10) if design else rng.choice(((180, 20, 30), (20, 40, 140), ink))
         f = font(rng.choice(PLATE_FONTS[::2]), rng.randint(int(h * 0.11), int(h * 0.2)))
         tw = text_width(name, f)
-        print_text(draw, ((w - tw) / 2 + rng.randint(-10, 10), rng.randint(1, int(h * 0.08))), name, f, accent)
-    if rng.random() < 0.7:
-        slogan = rng.choice(SLOGANS)
+        y = rng.randint(1, int(h * 0.08)) if name_at_top else h - f.size - rng.randint(2, int(h * 0.08))
+        print_text(draw, ((w - tw) / 2 + rng.randint(-10, 10), y), name, f, accent)
+    slogan = rng.choice(design.slogans) if design else rng.choice(SLOGANS)
+    if slogan and rng.random() < (0.85 if design else 0.7):  # opposite the name
         f = font(rng.choice(PLATE_FONTS), rng.randint(int(h * 0.08), int(h * 0.14)))
         tw = text_width(slogan, f)
-        print_text(draw, ((w - tw) / 2, h - f.size - rng.randint(2, int(h * 0.08))), slogan, f, ink)
+        y = h - f.size - rng.randint(2, int(h * 0.08)) if name_at_top else rng.randint(1, int(h * 0.08))
+        print_text(draw, ((w - tw) / 2, y), slogan, f, ink)
     for corner in rng.sample((0, 1), rng.randint(0, 2)):  # registration stickers carry digits the reader must ignore
         sw, sh = rng.randint(int(w * 0.1), int(w * 0.16)), rng.randint(int(h * 0.14), int(h * 0.22))
         sx = rng.randint(2, 12) if corner == 0 else w - sw - rng.randint(2, 12)
@@ -240,10 +165,15 @@ def _glyph(ch: str, style: GlyphStyle, width: int, height: int) -> Image.Image:
 
 
 def render_plate(rng: random.Random, *, size: tuple[int, int] = (240, 120)) -> SynthPlate:
-    """Render one flat plate with its label."""
-    plate, ink = _paper(rng, size)
-    _decorate(rng, plate, ink)
-    text, groups = random_plate_text(rng)
+    """Render one flat plate with its label: a state's design (75%) or the generic mix."""
+    design = choose_design(rng) if rng.random() < STATE_DESIGN_SHARE else None
+    plate, ink = _paper(rng, size, design)
+    _decorate(rng, plate, ink, design)
+    if design is not None:
+        text, groups, layout = design_plate_text(rng, design, LETTER_POOL, DIGIT_POOL)
+    else:
+        text, groups = random_plate_text(rng)
+        layout = "generic"
     w, h = size
     style = random_style(rng)
     char_h = rng.randint(int(h * 0.42), int(h * 0.58))
@@ -296,4 +226,4 @@ def render_plate(rng: random.Random, *, size: tuple[int, int] = (240, 120)) -> S
     if side_emblem == 1:
         size_k = rng.uniform(0.5, 1.0)
         emblem(draw, rng, (x, y + char_h * (1 - size_k) / 2, x + w * 0.1, y + char_h * (1 + size_k) / 2), ink, small)
-    return SynthPlate(plate, text.replace("O", "0"))
+    return SynthPlate(plate, text.replace("O", "0"), design.code if design else "", layout)
