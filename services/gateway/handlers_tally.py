@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from libs.common.bus import Bus
 from libs.common.contracts.audit import EventType
-from libs.common.contracts.auditing import TallyQuery, TallyReply
+from libs.common.contracts.auditing import TALLY, TallyQuery, TallyReply
 from libs.common.db import UnitOfWork
 from services.gateway import repository
 
@@ -34,4 +34,4 @@ async def serve_tally(bus: Bus, uow: UnitOfWork) -> None:
             counts = await repository.tally_of_day(session, day=query.day)
         return TallyReply(day=query.day, counts=counts, counted_types=sorted(set(TALLIED_TYPES) | set(counts)))
 
-    await bus.serve_subject("alpr.gateway.tally", TallyQuery, tally, queue="gateway")
+    await bus.serve(TALLY, tally)

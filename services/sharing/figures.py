@@ -49,8 +49,8 @@ class FigureHandlers:
         self.bus = bus
 
     async def register(self) -> None:
-        await self.bus.serve_subject(SHARING_MONTHLY, MonthlyQuery, self.monthly, queue="sharing")
-        await self.bus.serve_subject(SHARING_PARTNERS_PUBLIC, PublicPartnersQuery, self.partners, queue="sharing")
+        await self.bus.serve(SHARING_MONTHLY, self.monthly)
+        await self.bus.serve(SHARING_PARTNERS_PUBLIC, self.partners)
 
     async def monthly(self, query: MonthlyQuery) -> MonthlyFigures:
         async with self.uow() as session:

@@ -7,10 +7,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, Field, model_validator
 
-from libs.common.contracts.sharing import sharing_subject
+from libs.common.endpoint import Endpoint
 from libs.common.validation import AwareInstant, Line
-
-LEDGER_LIST_SUBJECT = sharing_subject("ledger.list")
 
 MAX_LEDGER_PAGE = 1000
 ORI_PATTERN = r"^CA[0-9A-Z]{7}$"
@@ -54,3 +52,6 @@ class LedgerEntry(BaseModel):
 class LedgerPage(BaseModel):
     entries: list[LedgerEntry]
     next_before_id: int | None = Field(default=None, description="Pass as `before_id` for the next (older) page")
+
+
+LEDGER_LIST = Endpoint("alpr.sharing.ledger.list", LedgerQuery, LedgerPage, queue="sharing")

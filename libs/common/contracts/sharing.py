@@ -1,4 +1,8 @@
-"""Gateway ↔ sharing over `alpr.sharing.<action>`: tokens, keys, agreements, partner searches."""
+"""Gateway ↔ sharing over `alpr.sharing.<action>`: tokens, keys, agreements, partner searches.
+
+Each request/reply subject sharing answers is an `Endpoint` at the foot of this module; the gateway calls
+them and services/sharing/handlers serves them, both by importing the same constant.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from libs.common.contracts.audit import RecordedRequest
+from libs.common.contracts.hotlists import PartnerUpsertReply, ShareableList
 from libs.common.contracts.purpose import Purpose
 from libs.common.contracts.search import ReadSummary
+from libs.common.endpoint import Endpoint
 from libs.common.validation import AwareInstant, Line, Note
 
 # Revocations are published here too, so anything that caches an agreement's state can drop it.
 REVOKED_SUBJECT = "alpr.sharing.revoked"
-
-
-def sharing_subject(action: str) -> str:
-    """The request/reply subject of one sharing action."""
-    return f"alpr.sharing.{action}"
+# sharing's request/reply subjects are `alpr.sharing.<action>`; the action names the change in its audit record
+SHARING_PREFIX = "alpr.sharing."
 
 
 class Empty(BaseModel):
@@ -330,3 +333,27 @@ class PartnerList(BaseModel):
 
 class AgreementList(BaseModel):
     agreements: list[AgreementView]
+
+
+def action_of(endpoint: Endpoint[Any, Any]) -> str:
+    """The sharing action an endpoint asks for (`agreements.propose`), as a change's audit record names it."""
+    return endpoint.subject.removeprefix(SHARING_PREFIX)
+
+
+# partners' own requests, relayed by the gateway (api/partner.py)
+KEYS = Endpoint("alpr.sharing.keys", Empty, KeysReply, queue="sharing")
+TOKEN = Endpoint("alpr.sharing.token", TokenRequest, TokenReply, queue="sharing")
+PARTNER_SEARCH = Endpoint("alpr.sharing.search", PartnerSearchRequest, PartnerSearchReply, queue="sharing")
+SHAREABLE_HOTLISTS = Endpoint("alpr.sharing.hotlists.get", CredentialsRequest, ShareableList, queue="sharing")
+PARTNER_HOTLIST_PUT = Endpoint("alpr.sharing.hotlists.put", PartnerHotlistPut, PartnerUpsertReply, queue="sharing")
+# the department's staff on partners and agreements (api/agreements.py)
+PARTNER_CREATE = Endpoint("alpr.sharing.partners.create", PartnerCreate, PartnerView, queue="sharing")
+PARTNER_LIST = Endpoint("alpr.sharing.partners.list", Empty, PartnerList, queue="sharing")
+AGREEMENT_PROPOSE = Endpoint("alpr.sharing.agreements.propose", ProposeRequest, ProposalView, queue="sharing")
+AGREEMENT_REVOKE = Endpoint("alpr.sharing.agreements.revoke", RevokeRequest, ProposalView, queue="sharing")
+PROPOSAL_DECIDE = Endpoint("alpr.sharing.agreements.approve", DecideRequest, ProposalView, queue="sharing")
+AGREEMENT_HISTORY = Endpoint("alpr.sharing.agreements.get", AgreementLookup, AgreementHistory, queue="sharing")
+AGREEMENT_LIST = Endpoint("alpr.sharing.agreements.list", Empty, AgreementList, queue="sharing")
+PROPOSAL_GET = Endpoint("alpr.sharing.proposals.get", ProposalLookup, ProposalView, queue="sharing")
+PROPOSALS_PENDING = Endpoint("alpr.sharing.proposals.pending", Empty, ProposalList, queue="sharing")
+CLIENT_CREATE = Endpoint("alpr.sharing.clients.create", ClientCreate, ClientView, queue="sharing")
