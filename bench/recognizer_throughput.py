@@ -26,7 +26,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from libs.common.bus import Bus
-from libs.common.contracts.recognition import Recognition, RecognizeRequest
+from libs.common.contracts.recognition import RECOGNIZE, RecognizeRequest
 from services.cli.embedded import EmbeddedNats
 from services.recognizer import handlers
 from services.recognizer.engine.augment import synthetic_crop
@@ -96,12 +96,12 @@ async def through_nats(reader: PlateReader, crops: list[Image.Image], seconds: f
             crop.convert("RGB").save(buffer, format="JPEG", quality=85)
             bodies.append(RecognizeRequest(image_b64=base64.b64encode(buffer.getvalue()).decode()))
         for body in bodies[:10]:
-            await client.request("alpr.recognize", body, Recognition)
+            await client.call(RECOGNIZE, body)
         latencies: list[float] = []
         started = time.perf_counter()
         while time.perf_counter() - started < seconds:
             t = time.perf_counter()
-            await client.request("alpr.recognize", bodies[len(latencies) % len(bodies)], Recognition)
+            await client.call(RECOGNIZE, bodies[len(latencies) % len(bodies)])
             latencies.append((time.perf_counter() - t) * 1000)
         cuts = statistics.quantiles(latencies, n=20)
         print(

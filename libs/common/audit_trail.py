@@ -25,7 +25,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common.bus import Bus
-from libs.common.contracts.audit import AuditEvent, PersistedQuery, PersistedReply
+from libs.common.contracts.audit import PERSISTED, AuditEvent, PersistedQuery, PersistedReply
 from libs.common.db import UnitOfWork
 from libs.common.errors import AlprError, Unavailable
 from libs.common.streams import audit_subject
@@ -40,28 +40,36 @@ RELAYED_CHANGE_TIMEOUT_S = CHANGE_TIMEOUT_S + 5.0
 
 
 class AuditTrail:
-    """Publishes access records to AUDIT and waits for the audit service's confirmation."""
+    """The one way onto AUDIT: publish an access record, and wait for the audit service's confirmation.
+
+    Every service that records (the gateway, records and its purge job, sharing, audit itself, the CLI)
+    goes through here, so "no record, no data" is decided in one place.
+    """
 
     def __init__(self, bus: Bus, *, persist_wait_ms: int) -> None:
         self.bus = bus
         self.persist_wait_ms = persist_wait_ms
 
+    async def publish(self, event: AuditEvent) -> None:
+        """Publish to AUDIT and await the stream's ack (the event id deduplicates a republish); Unavailable if not."""
+        await self.bus.publish_durable(
+            audit_subject(event.event_type.value), event.model_dump_json().encode(), msg_id=event.event_id
+        )
+
+    async def persisted(self, event_id: str, *, wait_ms: int | None = None) -> PersistedReply:
+        """The audit service's confirmation that the event is stored; Unavailable after `wait_ms` without it."""
+        wait = self.persist_wait_ms if wait_ms is None else wait_ms
+        return await self.bus.call(
+            PERSISTED, PersistedQuery(event_id=event_id, wait_ms=wait), timeout=wait / 1000 + 1.0
+        )
+
     async def record(self, event: AuditEvent) -> PersistedReply:
         """Publish to AUDIT, await the stream's ack, and the audit service's confirmation it is stored."""
         # asked for at once, so the audit service waits for the record while the stream acknowledges it;
         # both must answer before this returns, and a failed publish withdraws the question
-        persisted = asyncio.create_task(
-            self.bus.request(
-                "alpr.audit.persisted",
-                PersistedQuery(event_id=event.event_id, wait_ms=self.persist_wait_ms),
-                PersistedReply,
-                timeout=self.persist_wait_ms / 1000 + 1.0,
-            )
-        )
+        persisted = asyncio.create_task(self.persisted(event.event_id))
         try:
-            await self.bus.publish_durable(
-                audit_subject(event.event_type.value), event.model_dump_json().encode(), msg_id=event.event_id
-            )
+            await self.publish(event)
             return await persisted
         except AlprError as err:
             raise Unavailable(
@@ -78,9 +86,7 @@ class AuditTrail:
     async def record_quietly(self, event: AuditEvent) -> None:
         """For refusals: the attempt is recorded when possible; the refusal stands either way."""
         try:
-            await self.bus.publish_durable(
-                audit_subject(event.event_type.value), event.model_dump_json().encode(), msg_id=event.event_id
-            )
+            await self.publish(event)
         except AlprError:
             pass
 

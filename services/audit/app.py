@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
@@ -16,13 +17,22 @@ from libs.common.bus import Bus
 from libs.common.contracts.auditing import CompletenessQuery
 from libs.common.db import UnitOfWork, create_engine
 from libs.common.telemetry import setup_tracing
-from libs.common.web import Runtime, install_common
-from services.audit import repository
-from services.audit.figures import FigureHandlers
-from services.audit.handlers import AuditHandlers, AuditorHandlers, writer_consumer
+from libs.common.web import ServiceState, install_common
+from services.audit import handlers, repository
+from services.audit.handlers import AuditFigures, AuditorRequests, AuditWriter, RecordLookups, writer_consumer
 from services.audit.settings import AuditSettings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(kw_only=True)
+class AuditState(ServiceState):
+    """What the audit process owns, built in its lifespan: the log's writer and the audit unit's requests."""
+
+    settings: AuditSettings
+    uow: UnitOfWork
+    writer: AuditWriter
+    auditors: AuditorRequests
 
 
 def create_app(settings: AuditSettings | None = None) -> FastAPI:
@@ -39,22 +49,21 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
             password=cfg.nats_password.get_secret_value() if cfg.nats_password else None,
         )
         uow = UnitOfWork(engine)
-        handlers = AuditHandlers(cfg, uow, bus)
+        writer = AuditWriter(cfg, uow, bus)
         # a sample or a finding commits only once the auditor's access record is persisted (by this service)
         changes = ChangeRecorder(uow, AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms))
-        auditors = AuditorHandlers(cfg, changes, bus, handlers)
-        await handlers.load_tree()
-        await handlers.register()
-        await auditors.register()
-        await FigureHandlers(uow, bus).register()
-        consumer = writer_consumer(bus, handlers, batch=cfg.writer_batch)
+        auditors = AuditorRequests(cfg, changes, bus, writer)
+        await writer.load_tree()
+        await handlers.serve(bus, handlers.routes(writer, RecordLookups(uow), auditors, AuditFigures(uow)))
+        consumer = writer_consumer(bus, writer, batch=cfg.writer_batch)
         consumer.start()
         tasks = [
-            asyncio.create_task(_every(min(cfg.checkpoint_interval_s, 5.0), handlers.checkpoint_tick)),
+            asyncio.create_task(_every(min(cfg.checkpoint_interval_s, 5.0), writer.checkpoint_tick)),
             asyncio.create_task(_every(cfg.completeness_check_s, lambda: _check_yesterday(uow, auditors))),
         ]
-        extras = {"handlers": handlers, "auditors": auditors}
-        app.state.runtime = Runtime("audit", cfg, bus, engine, uow, extras)
+        app.state.runtime = AuditState(
+            service="audit", bus=bus, engine=engine, settings=cfg, uow=uow, writer=writer, auditors=auditors
+        )
         try:
             yield
         finally:
@@ -82,7 +91,7 @@ async def _every(period_s: float, job: Callable[[], Awaitable[object]]) -> None:
             log.warning("periodic audit job failed: %s", exc)
 
 
-async def _check_yesterday(uow: UnitOfWork, auditors: AuditorHandlers) -> None:
+async def _check_yesterday(uow: UnitOfWork, auditors: AuditorRequests) -> None:
     """A5: once a day, compare yesterday's gateway tally with the records written; differences are logged."""
     day = (datetime.now(UTC) - timedelta(days=1)).date()
     async with uow() as session:

@@ -1,4 +1,8 @@
-"""Audit events: what the gateway (and others) publish on AUDIT and the audit service persists."""
+"""Audit events: what the gateway (and others) publish on AUDIT and the audit service persists.
+
+Endpoints (request/reply, queue group `audit`): `PERSISTED` (an event is in the log; what every access
+waits for) and `EVENT` (what a later view may learn of the search it follows from).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from libs.common.contracts.purpose import Purpose
+from libs.common.endpoint import Endpoint
 
 
 class EventType(StrEnum):
@@ -96,3 +101,7 @@ class EventSummary(BaseModel):
     actor_sub: str
     purpose: Purpose | None = None
     result_ids: list[str] = Field(default_factory=list)
+
+
+PERSISTED = Endpoint("alpr.audit.persisted", PersistedQuery, PersistedReply, queue="audit")
+EVENT = Endpoint("alpr.audit.event", EventLookup, EventSummary, queue="audit")

@@ -1,9 +1,7 @@
 """Gateway ↔ audit for the audit unit: records, proofs, verification, samples, findings, completeness.
 
-Subjects (request/reply, queue group `audit`): `alpr.audit.records`, `alpr.audit.checkpoints`,
-`alpr.audit.proof.inclusion`, `alpr.audit.proof.consistency`, `alpr.audit.verify`,
-`alpr.audit.samples.draw`, `alpr.audit.samples.get`, `alpr.audit.findings.record`, `alpr.audit.report`,
-`alpr.audit.anomalies`, `alpr.audit.completeness`; the gateway answers `alpr.gateway.tally`.
+Endpoints (request/reply) are declared at the end: the audit service answers those in queue group `audit`,
+the gateway answers `TALLY` (its own count of accesses, for A5) in queue group `gateway`.
 """
 
 from __future__ import annotations
@@ -14,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from libs.common.contracts.audit import RecordedRequest
+from libs.common.endpoint import Endpoint
 from libs.common.validation import Instant, Line, Note
 
 Verdict = Literal["compliant", "violation", "needs_follow_up"]
@@ -225,3 +224,17 @@ class CompletenessReport(BaseModel):
     gateway: dict[str, int]
     audit_log: dict[str, int]
     differences: dict[str, int] = Field(description="audit log minus gateway, per event type, non-zero only")
+
+
+RECORDS = Endpoint("alpr.audit.records", RecordsQuery, RecordsPage, queue="audit")
+CHECKPOINTS = Endpoint("alpr.audit.checkpoints", CheckpointsQuery, CheckpointsReply, queue="audit")
+INCLUSION = Endpoint("alpr.audit.proof.inclusion", InclusionQuery, InclusionProof, queue="audit")
+CONSISTENCY = Endpoint("alpr.audit.proof.consistency", ConsistencyQuery, ConsistencyProof, queue="audit")
+VERIFY = Endpoint("alpr.audit.verify", VerifyQuery, VerifyOutcome, queue="audit")
+SAMPLE_DRAW = Endpoint("alpr.audit.samples.draw", SampleRequest, SampleOut, queue="audit")
+SAMPLE_GET = Endpoint("alpr.audit.samples.get", SampleLookup, SampleOut, queue="audit")
+FINDING_RECORD = Endpoint("alpr.audit.findings.record", FindingIn, FindingOut, queue="audit")
+REPORT = Endpoint("alpr.audit.report", ReportQuery, SampleReport, queue="audit")
+ANOMALIES = Endpoint("alpr.audit.anomalies", AnomaliesQuery, AnomaliesReply, queue="audit")
+COMPLETENESS = Endpoint("alpr.audit.completeness", CompletenessQuery, CompletenessReport, queue="audit")
+TALLY = Endpoint("alpr.gateway.tally", TallyQuery, TallyReply, queue="gateway")

@@ -1,6 +1,6 @@
 """Gateway ↔ audit for oversight: flagged attempts for admins and auditors.
 
-Subject (request/reply, queue group `audit`): `alpr.audit.flags`; the public figures are in `transparency`.
+Endpoint (request/reply, queue group `audit`): `FLAGS`; the public figures are in `transparency`.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from libs.common.endpoint import Endpoint
 
 
 class FlagsQuery(BaseModel):
@@ -30,3 +32,6 @@ class FlaggedAttempt(BaseModel):
 
 class FlagsReply(BaseModel):
     flags: list[FlaggedAttempt]
+
+
+FLAGS = Endpoint("alpr.audit.flags", FlagsQuery, FlagsReply, queue="audit")

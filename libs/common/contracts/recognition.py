@@ -1,10 +1,14 @@
-"""Messages to and from the recognizer: a camera image with a plate box in, a plate reading out."""
+"""Messages to and from the recognizer: a camera image with a plate box in, a plate reading out.
+
+Endpoint (request/reply, queue group `recognizer`, so replicas share the load): `RECOGNIZE`.
+"""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
 from libs.common.contracts.reads import Box, Candidate, Point
+from libs.common.endpoint import Endpoint
 
 
 class RecognizeRequest(BaseModel):
@@ -32,3 +36,6 @@ class Recognition(BaseModel):
     # calibration crops (services/recognizer/MODEL_CARD.md)
     sure: bool = False
     elapsed_ms: float = Field(ge=0.0)
+
+
+RECOGNIZE = Endpoint("alpr.recognize", RecognizeRequest, Recognition, queue="recognizer")

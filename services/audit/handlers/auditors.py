@@ -1,4 +1,4 @@
-"""NATS subjects of the audit unit: records, proofs, verification, samples, findings, flags, completeness."""
+"""What the audit unit asks of the log: records, proofs, verification, samples, findings, anomalies, completeness."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from libs.common.bus import Bus
 from libs.common.contracts import auditing as c
 from libs.common.errors import InvalidInput, NotFound
 from services.audit import repository
-from services.audit.handlers.writer import AuditHandlers
+from services.audit.handlers.writer import AuditWriter
 from services.audit.ledger.anomalies import flag_anomalies
 from services.audit.ledger.checkpoints import Checkpoint
 from services.audit.ledger.merkle import consistency_proof, inclusion_proof
@@ -55,30 +55,16 @@ def _stored(row: dict[str, Any]) -> c.StoredRecord:
     )
 
 
-class AuditorHandlers:
+class AuditorRequests:
     """What the gateway asks on behalf of an auditor; a sample or finding commits with its access record."""
 
-    def __init__(self, settings: AuditSettings, changes: ChangeRecorder, bus: Bus, writer: AuditHandlers) -> None:
+    def __init__(self, settings: AuditSettings, changes: ChangeRecorder, bus: Bus, writer: AuditWriter) -> None:
         self.settings = settings
         self.changes = changes
         self.uow = changes.uow
         self.bus = bus
         self.writer = writer
         self.tz = ZoneInfo(settings.audit_timezone)
-
-    async def register(self) -> None:
-        serve = self.bus.serve_subject
-        await serve("alpr.audit.records", c.RecordsQuery, self.records, queue="audit")
-        await serve("alpr.audit.checkpoints", c.CheckpointsQuery, self.checkpoints, queue="audit")
-        await serve("alpr.audit.proof.inclusion", c.InclusionQuery, self.inclusion, queue="audit")
-        await serve("alpr.audit.proof.consistency", c.ConsistencyQuery, self.consistency, queue="audit")
-        await serve("alpr.audit.verify", c.VerifyQuery, self.verify, queue="audit")
-        await serve("alpr.audit.samples.draw", c.SampleRequest, self.draw, queue="audit")
-        await serve("alpr.audit.samples.get", c.SampleLookup, self.sample, queue="audit")
-        await serve("alpr.audit.findings.record", c.FindingIn, self.finding, queue="audit")
-        await serve("alpr.audit.report", c.ReportQuery, self.report, queue="audit")
-        await serve("alpr.audit.anomalies", c.AnomaliesQuery, self.anomalies, queue="audit")
-        await serve("alpr.audit.completeness", c.CompletenessQuery, self.completeness, queue="audit")
 
     async def records(self, query: c.RecordsQuery) -> c.RecordsPage:
         """One page of records matching the filters; `next_after_seq` continues an export."""
@@ -253,9 +239,7 @@ class AuditorHandlers:
 
     async def completeness(self, query: c.CompletenessQuery) -> c.CompletenessReport:
         """A5: ask the gateway for its tally of the day, count the records, store and return the difference."""
-        tally = await self.bus.request(
-            "alpr.gateway.tally", c.TallyQuery(day=query.day), c.TallyReply, timeout=TALLY_TIMEOUT_S
-        )
+        tally = await self.bus.call(c.TALLY, c.TallyQuery(day=query.day), timeout=TALLY_TIMEOUT_S)
         async with self.uow() as session:
             counted = await repository.count_by_day(session, day=query.day, event_types=tally.counted_types)
             differences = completeness(tally.counts, counted, tally.counted_types)

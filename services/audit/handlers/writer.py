@@ -1,10 +1,10 @@
-"""NATS subjects of audit → service calls: the AUDIT stream writer, its checkpoints, the confirmations."""
+"""The AUDIT stream writer: each event persisted once, in stream order, checkpointed, its waiters woken."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from nats.aio.msg import Msg
@@ -12,11 +12,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common import metrics
 from libs.common.bus import Bus
-from libs.common.consumer import BatchConsumer, batch_key
-from libs.common.contracts.audit import EventLookup, EventSummary, PersistedQuery, PersistedReply
-from libs.common.contracts.oversight import FlaggedAttempt, FlagsQuery, FlagsReply
+from libs.common.consumer import BatchConsumer
+from libs.common.contracts.audit import PersistedQuery, PersistedReply
 from libs.common.db import UnitOfWork
-from libs.common.errors import NotFound, Unavailable
+from libs.common.errors import Unavailable
 from libs.common.streams import AUDIT_WRITER
 from services.audit import repository
 from services.audit.ledger import escaping
@@ -28,7 +27,20 @@ from services.audit.settings import AuditSettings
 log = logging.getLogger(__name__)
 
 
-class AuditHandlers:
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """A fetched batch and its events, encoded ahead of the batch's turn."""
+
+    msgs: list[Msg]
+    events: list[PreparedEvent]
+
+    def is_for(self, msgs: list[Msg]) -> bool:
+        # the consumer hands the writer the very list it prepared; a batch split after a failure is
+        # a new list, prepared again (held here, the list cannot be freed and its identity reused)
+        return self.msgs is msgs
+
+
+class AuditWriter:
     """Persists each event once, in stream order, then wakes whoever waits for it."""
 
     def __init__(self, settings: AuditSettings, uow: UnitOfWork, bus: Bus) -> None:
@@ -38,49 +50,8 @@ class AuditHandlers:
         self._waiters: dict[str, list[asyncio.Future[PersistedReply]]] = {}
         self._signing_key = settings.signing_key()
         self._tree: MerkleAccumulator | None = None
-        self._prepared: tuple[tuple[str, int, int], list[PreparedEvent]] | None = None
+        self._prepared: PreparedBatch | None = None
         self._started = datetime.now(UTC)
-
-    async def register(self) -> None:
-        await self.bus.serve("alpr.audit.persisted", PersistedQuery, self.persisted, queue="audit")
-        await self.bus.serve("alpr.audit.event", EventLookup, self.event_summary, queue="audit")
-        await self.bus.serve("alpr.audit.flags", FlagsQuery, self.flags, queue="audit")
-
-    async def flags(self, query: FlagsQuery) -> FlagsReply:
-        """A3: prohibited-purpose attempts, for the admins' and auditors' listing at the gateway."""
-        async with self.uow() as session:
-            rows = await repository.flagged_attempts(session, since=query.since, limit=query.limit)
-        flags = []
-        for row in rows:
-            payload = json.loads(row["payload"])
-            flags.append(
-                FlaggedAttempt(
-                    event_id=row["event_id"],
-                    occurred_at=row["occurred_at"],
-                    actor=json.loads(row["actor"]),
-                    purpose=payload.get("purpose"),
-                    refusal=str(payload.get("details", {}).get("refusal", "")),
-                    route=payload.get("details", {}).get("route"),
-                    query=payload.get("query") or {},
-                )
-            )
-        return FlagsReply(flags=flags)
-
-    async def event_summary(self, query: EventLookup) -> EventSummary:
-        """Tie a later view to the search it follows from."""
-        async with self.uow() as session:
-            link = await repository.find_link(session, event_id=query.event_id)
-        if link is None:
-            raise NotFound("no such event", code="event_not_found")
-        actor = json.loads(link.actor) if isinstance(link.actor, str) else dict(link.actor)
-        payload = json.loads(link.payload) if isinstance(link.payload, str) else dict(link.payload)
-        return EventSummary(
-            event_id=link.event_id,
-            event_type=link.event_type,
-            actor_sub=actor.get("sub", ""),
-            purpose=payload.get("purpose"),
-            result_ids=payload.get("result_ids", []),
-        )
 
     def prepare(self, msgs: list[Msg]) -> None:
         """Validate and encode a fetched batch ahead of its turn.
@@ -89,13 +60,13 @@ class AuditHandlers:
         the writer's CPU work overlaps the database's. Only the last prepared batch is kept.
         """
         if msgs:
-            self._prepared = (batch_key(msgs), prepare_events([msg.data for msg in msgs], _origins(msgs)))
+            self._prepared = PreparedBatch(msgs, prepare_events([msg.data for msg in msgs], _origins(msgs)))
 
     async def write_batch(self, msgs: list[Msg]) -> None:
         """Chain and insert a batch in one transaction; the consumer acks only after it commits."""
-        if self._prepared is not None and self._prepared[0] == batch_key(msgs):
+        if self._prepared is not None and self._prepared.is_for(msgs):
             # taken now: the next batch's preparation lands here while this one waits on the database
-            events, self._prepared = self._prepared[1], None
+            events, self._prepared = self._prepared.events, None
         else:
             events = prepare_events([msg.data for msg in msgs], _origins(msgs))
         for event in events:
@@ -192,8 +163,8 @@ def _origins(msgs: list[Msg]) -> list[tuple[int, datetime]]:
     return [(msg.metadata.sequence.stream, msg.metadata.timestamp) for msg in msgs]
 
 
-def writer_consumer(bus: Bus, handlers: AuditHandlers, *, batch: int) -> BatchConsumer:
+def writer_consumer(bus: Bus, writer: AuditWriter, *, batch: int) -> BatchConsumer:
     """The AUDIT writer's consumer: in stream order, the next batch fetched and prepared during a commit."""
     return BatchConsumer(
-        bus, AUDIT_WRITER, handlers.write_batch, batch=batch, prefetch=True, ordered=True, prepare=handlers.prepare
+        bus, AUDIT_WRITER, writer.write_batch, batch=batch, prefetch=True, ordered=True, prepare=writer.prepare
     )

@@ -11,11 +11,10 @@ from datetime import UTC, datetime
 from libs.common import metrics
 from libs.common.audit_trail import AuditTrail, not_committed
 from libs.common.bus import Bus
-from libs.common.contracts.audit import AuditEvent, PersistedQuery, PersistedReply
+from libs.common.contracts.audit import AuditEvent
 from libs.common.contracts.holds import PurgeReport, PurgeRequest
 from libs.common.db import UnitOfWork
 from libs.common.errors import AlprError, Conflict, InvalidInput
-from libs.common.streams import audit_subject
 from services.records.repository import partition_name
 from services.records.retention import repository
 from services.records.retention.service import (
@@ -29,6 +28,8 @@ from services.records.retention.service import (
 from services.records.settings import RecordsSettings
 
 log = logging.getLogger(__name__)
+# how long an order on demand waits for its certificate to be stored before answering without it
+CERTIFICATE_WAIT_MS = 5000
 
 
 class PurgeJob:
@@ -42,7 +43,7 @@ class PurgeJob:
         self._task: asyncio.Task[None] | None = None
 
     async def register(self) -> None:
-        await self.bus.serve("alpr.records.purge", PurgeRequest, self.on_demand, queue="records")
+        await self.bus.serve_subject("alpr.records.purge", PurgeRequest, self.on_demand, queue="records")
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._periodic())
@@ -169,9 +170,7 @@ class PurgeJob:
         for event_id, payload in pending:
             event = certificate_event(event_id, payload)
             try:
-                await self.bus.publish_durable(
-                    audit_subject(event.event_type.value), event.model_dump_json().encode(), msg_id=event_id
-                )
+                await self.trail.publish(event)
             except AlprError:
                 log.warning("a deletion certificate is not on AUDIT yet; the next run retries")
                 break
@@ -182,8 +181,6 @@ class PurgeJob:
 
     async def await_persisted(self, event_id: str) -> None:
         try:
-            await self.bus.request(
-                "alpr.audit.persisted", PersistedQuery(event_id=event_id, wait_ms=5000), PersistedReply, timeout=6
-            )
+            await self.trail.persisted(event_id, wait_ms=CERTIFICATE_WAIT_MS)
         except AlprError:
             log.warning("the deletion certificate %s is published but not yet persisted", event_id)

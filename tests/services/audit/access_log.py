@@ -39,7 +39,7 @@ def full_event(event_type: EventType, **update: Any) -> AuditEvent:
 
 async def record(system: Any, event: AuditEvent) -> Any:
     """Publish to AUDIT the way the gateway does and wait until the record is stored."""
-    return await system.runtime("gateway").extras["audit"].record(event)
+    return await system.runtime("gateway").audit.record(event)
 
 
 def public_key(system: Any) -> Ed25519PublicKey:

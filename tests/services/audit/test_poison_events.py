@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from libs.common.contracts.audit import EventType, PersistedQuery, PersistedReply
+from libs.common.contracts.audit import PERSISTED, EventType, PersistedQuery, PersistedReply
 from libs.common.streams import audit_subject
 from services.audit.ledger import escaping
 from services.audit.service import UNREADABLE_EVENT_TYPE, prepare_events
@@ -41,7 +41,7 @@ async def publish(system: Any, body: bytes) -> None:
 async def persisted(system: Any, event_id: str) -> PersistedReply:
     """What the gateway waits for before it answers: the audit service's confirmation."""
     query = PersistedQuery(event_id=event_id, wait_ms=10_000)
-    return await system.runtime("gateway").bus.request("alpr.audit.persisted", query, PersistedReply, timeout=12)
+    return await system.runtime("gateway").bus.call(PERSISTED, query, timeout=12)
 
 
 class TestTheWriterSurvivesPoison:

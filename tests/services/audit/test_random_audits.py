@@ -184,7 +184,7 @@ class TestCompleteness:
 
         runtime = system.runtime("audit")
         yesterday = (datetime.now(UTC) - timedelta(days=1)).date()
-        await _check_yesterday(runtime.uow, runtime.extras["auditors"])
-        await _check_yesterday(runtime.uow, runtime.extras["auditors"])
+        await _check_yesterday(runtime.uow, runtime.auditors)
+        await _check_yesterday(runtime.uow, runtime.auditors)
         rows = await admin_db.fetch("SELECT ok FROM audit.completeness_checks WHERE day = $1", yesterday)
         assert len(rows) == 1

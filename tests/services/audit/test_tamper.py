@@ -28,7 +28,7 @@ async def scratch(system, admin_db) -> AsyncIterator[str]:  # type: ignore[no-un
     """A copy of the access log and its checkpoints, with the append-only triggers of the original."""
     for _ in range(6):
         await record(system, full_event(EventType.SEARCH))
-    await system.runtime("audit").extras["handlers"].checkpoint_tick(force=True)
+    await system.runtime("audit").writer.checkpoint_tick(force=True)
     schema = "tamper_" + uuid.uuid4().hex[:8]
     await admin_db.execute(f"CREATE SCHEMA {schema}")
     await admin_db.execute(f"CREATE TABLE {schema}.access_records (LIKE audit.access_records INCLUDING ALL)")
@@ -234,7 +234,7 @@ class TestVerifyTheLiveLog:
             out, _ = await proc.communicate()
             return proc.returncode or 0, json.loads(out)
 
-        await system.runtime("audit").extras["handlers"].checkpoint_tick(force=True)
+        await system.runtime("audit").writer.checkpoint_tick(force=True)
         code, report = await cli(system.stack.audit_signing_key())
         assert code == 0 and report["ok"] is True
         assert report["records_checked"] > 0 and report["checkpoints_checked"] > 0

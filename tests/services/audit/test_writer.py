@@ -79,7 +79,7 @@ class TestChainAndCheckpoints:
 
     async def test_a_checkpoint_signs_the_root_of_the_stored_records(self, system, admin_db) -> None:
         await record(system, full_event(EventType.EXPORT))
-        await system.runtime("audit").extras["handlers"].checkpoint_tick(force=True)
+        await system.runtime("audit").writer.checkpoint_tick(force=True)
         row = await admin_db.fetchrow("SELECT * FROM audit.checkpoints ORDER BY tree_size DESC LIMIT 1")
         checkpoint = Checkpoint(row["tree_size"], row["root_hash"], row["signed_at"], row["key_id"], row["signature"])
         assert verify_checkpoint(public_key(system), checkpoint)
@@ -92,24 +92,24 @@ class TestChainAndCheckpoints:
         assert tree.root().hex() == checkpoint.root_hash
 
     async def test_the_writer_signs_every_n_records(self, system, admin_db) -> None:
-        handlers = system.runtime("audit").extras["handlers"]
+        writer = system.runtime("audit").writer
         before = await admin_db.fetchval("SELECT coalesce(max(tree_size), 0) FROM audit.checkpoints")
-        every = handlers.settings.checkpoint_every
-        handlers.settings.checkpoint_every = 3
+        every = writer.settings.checkpoint_every
+        writer.settings.checkpoint_every = 3
         try:
             for _ in range(3):
                 last = await record(system, full_event(EventType.ALERT_VIEW))
         finally:
-            handlers.settings.checkpoint_every = every
+            writer.settings.checkpoint_every = every
         after = await admin_db.fetchval("SELECT max(tree_size) FROM audit.checkpoints")
         assert before < after <= last.seq
 
     async def test_the_tree_is_rebuilt_from_the_database_at_start(self, system, admin_db) -> None:
         await system.stop_service("audit")
         await system.start_service("audit")
-        handlers = system.runtime("audit").extras["handlers"]
+        writer = system.runtime("audit").writer
         head = await admin_db.fetchval("SELECT max(seq) FROM audit.access_records")
-        assert handlers._tree is not None and handlers._tree.size == head
+        assert writer._tree is not None and writer._tree.size == head
         event_id = str(uuid.uuid4())
         reply = await record(system, full_event(EventType.SEARCH, event_id=event_id))
         assert reply.seq == head + 1
@@ -123,19 +123,19 @@ class TestChainAndCheckpoints:
 
 class TestCheckpointTiming:
     async def test_a_quiet_period_gets_its_checkpoint_after_t_seconds(self, system, admin_db) -> None:
-        handlers = system.runtime("audit").extras["handlers"]
-        await handlers.checkpoint_tick(force=True)
+        writer = system.runtime("audit").writer
+        await writer.checkpoint_tick(force=True)
         reply = await record(system, full_event(EventType.HOLD_CHANGE))
-        await handlers.checkpoint_tick()  # too soon, too few: nothing signed
+        await writer.checkpoint_tick()  # too soon, too few: nothing signed
         assert await admin_db.fetchval("SELECT max(tree_size) FROM audit.checkpoints") < reply.seq
-        interval = handlers.settings.checkpoint_interval_s
-        handlers.settings.checkpoint_interval_s = 0.01
+        interval = writer.settings.checkpoint_interval_s
+        writer.settings.checkpoint_interval_s = 0.01
         # the record and both ticks can all land within 10 ms of the forced checkpoint on an idle machine
         await asyncio.sleep(0.05)
         try:
-            await handlers.checkpoint_tick()
+            await writer.checkpoint_tick()
         finally:
-            handlers.settings.checkpoint_interval_s = interval
+            writer.settings.checkpoint_interval_s = interval
         assert await admin_db.fetchval("SELECT max(tree_size) FROM audit.checkpoints") >= reply.seq
 
 

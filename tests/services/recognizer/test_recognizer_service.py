@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from libs.common.contracts.reads import Box
-from libs.common.contracts.recognition import Recognition, RecognizeRequest
+from libs.common.contracts.recognition import RECOGNIZE, Recognition, RecognizeRequest
 from libs.common.errors import AlprError
 from services.recognizer.engine.weights import load_weights
 
@@ -30,7 +30,7 @@ async def recognize(system, request: RecognizeRequest) -> Recognition:  # type: 
     if "recognizer" not in system.apps:
         pytest.skip("recognizer not started in this run")
     bus = system.runtime("records").bus
-    return await bus.request("alpr.recognize", request, Recognition, timeout=10)
+    return await bus.call(RECOGNIZE, request, timeout=10)
 
 
 class TestBadInput:
