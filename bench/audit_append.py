@@ -1,7 +1,7 @@
 """Benchmark of the audit writer: events through the AUDIT stream into PostgreSQL, chained and checkpointed.
 
 Starts an embedded PostgreSQL and NATS (services.cli.stack), runs the real writer (BatchConsumer on the
-durable `audit-writer`, AuditHandlers.write_batch) over N events published to AUDIT, and reports the
+durable `audit-writer`, AuditWriter.write_batch) over N events published to AUDIT, and reports the
 rate of publishing, then the writer's sustained rate draining that backlog; then verifies the chain.
 
 Run: .venv/bin/python bench/audit_append.py [--n 50000] [--publishers 256] [--batch 500] [--loop uvloop|asyncio]
@@ -31,7 +31,7 @@ from libs.common.contracts.audit import Actor, AuditEvent, EventType
 from libs.common.contracts.purpose import AuthorizedUse, Purpose
 from libs.common.db import UnitOfWork, create_engine
 from libs.common.streams import audit_subject
-from services.audit.handlers import AuditHandlers, writer_consumer
+from services.audit.handlers import AuditWriter, writer_consumer
 from services.audit.ledger.checkpoints import load_signing_key
 from services.audit.settings import AuditSettings
 from services.audit.verification import verify_database
@@ -80,8 +80,8 @@ async def run(stack: LocalStack, n: int, publishers: int, batch: int) -> None:
     )
     engine = create_engine(settings.database_url.get_secret_value(), schema="audit")
     bus = await Bus.connect(settings.nats_url, name="bench-audit")
-    handlers = AuditHandlers(settings, UnitOfWork(engine), bus)
-    await handlers.load_tree()
+    writer = AuditWriter(settings, UnitOfWork(engine), bus)
+    await writer.load_tree()
     events = [event(i) for i in range(n)]
     conn = await asyncpg.connect(stack.pg.admin_dsn)
     started = time.perf_counter()
@@ -91,7 +91,7 @@ async def run(stack: LocalStack, n: int, publishers: int, batch: int) -> None:
     gc.collect()  # the published events are garbage now; they must not slow the writer's collections
     print(f"published {n} events to AUDIT in {published:.2f} s ({n / published:,.0f}/s, {publishers} in flight)")
     # the writer on its own: the stream holds a backlog, as after an outage or a burst
-    consumer = writer_consumer(bus, handlers, batch=settings.writer_batch)
+    consumer = writer_consumer(bus, writer, batch=settings.writer_batch)
     started, cpu = time.perf_counter(), time.process_time()
     consumer.start()
     # max(seq) reads the index end: polling must not take CPU from the writer and PostgreSQL
