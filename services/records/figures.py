@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from libs.common.bus import Bus
-from libs.common.contracts.transparency import RECORDS_MONTHLY, MonthlyQuery, RecordsFigures, RetentionFacts
+from libs.common.contracts.transparency import MonthlyQuery, RecordsFigures, RetentionFacts
 from libs.common.db import UnitOfWork
 from libs.common.monthly_figures import monthly_counts
 from libs.common.validation import retention_cutoff
@@ -25,16 +24,12 @@ def retention_facts(settings: RecordsSettings, now: datetime) -> RetentionFacts:
     )
 
 
-class FigureHandlers:
+class FigureDesk:
     """Answers `alpr.records.figures.monthly`: counts kept by the database's triggers, no personal data."""
 
-    def __init__(self, settings: RecordsSettings, uow: UnitOfWork, bus: Bus) -> None:
+    def __init__(self, settings: RecordsSettings, uow: UnitOfWork) -> None:
         self.settings = settings
         self.uow = uow
-        self.bus = bus
-
-    async def register(self) -> None:
-        await self.bus.serve_subject(RECORDS_MONTHLY, MonthlyQuery, self.monthly, queue="records")
 
     async def monthly(self, query: MonthlyQuery) -> RecordsFigures:
         """Reads, hotlist hits, alert dispositions and misreads corrected per month, and retention now."""

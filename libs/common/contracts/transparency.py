@@ -12,12 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from libs.common.contracts.sharing import sharing_subject
-
-RECORDS_MONTHLY = "alpr.records.figures.monthly"
-AUDIT_MONTHLY = "alpr.audit.figures.monthly"
-SHARING_MONTHLY = sharing_subject("figures.monthly")
-SHARING_PARTNERS_PUBLIC = sharing_subject("partners.public")
+from libs.common.endpoint import Endpoint
 
 # The page's figures in the order it shows them; each is kept by the service that owns the fact.
 FigureName = Literal[
@@ -101,3 +96,9 @@ class PublicPartners(BaseModel):
 
 class PublicPartnersQuery(BaseModel):
     """No parameters: the partners in force now."""
+
+
+RECORDS_MONTHLY = Endpoint("alpr.records.figures.monthly", MonthlyQuery, RecordsFigures, queue="records")
+AUDIT_MONTHLY = Endpoint("alpr.audit.figures.monthly", MonthlyQuery, MonthlyFigures, queue="audit")
+SHARING_MONTHLY = Endpoint("alpr.sharing.figures.monthly", MonthlyQuery, MonthlyFigures, queue="sharing")
+SHARING_PARTNERS_PUBLIC = Endpoint("alpr.sharing.partners.public", PublicPartnersQuery, PublicPartners, queue="sharing")
