@@ -17,7 +17,7 @@ from libs.common.bus import Bus
 from libs.common.consumer import batch_key
 from libs.common.contracts.alerts import AlertMessage
 from libs.common.contracts.reads import BUNDLE_HEADER, ReadBundle, ReadIn
-from libs.common.contracts.recognition import Recognition, RecognizeRequest
+from libs.common.contracts.recognition import RECOGNIZE, RecognizeRequest
 from libs.common.contracts.search import (
     ReadCount,
     ReadCountQuery,
@@ -66,10 +66,10 @@ class RecordsHandlers:
         self._prepared: dict[tuple[str, int, int], Parsed] = {}  # one per ingest pipeline
 
     async def register(self) -> None:
-        await self.bus.serve("alpr.records.search", SearchRequest, self.search, queue="records")
-        await self.bus.serve("alpr.records.read", ReadLookup, self.read_detail, queue="records")
-        await self.bus.serve("alpr.records.image", ReadLookup, self.read_image, queue="records")
-        await self.bus.serve("alpr.records.reads.count", ReadCountQuery, self.count_reads, queue="records")
+        await self.bus.serve_subject("alpr.records.search", SearchRequest, self.search, queue="records")
+        await self.bus.serve_subject("alpr.records.read", ReadLookup, self.read_detail, queue="records")
+        await self.bus.serve_subject("alpr.records.image", ReadLookup, self.read_image, queue="records")
+        await self.bus.serve_subject("alpr.records.reads.count", ReadCountQuery, self.count_reads, queue="records")
 
     async def count_reads(self, query: ReadCountQuery) -> ReadCount:
         """How many reads records holds; an aggregate with no personal data."""
@@ -337,7 +337,7 @@ async def recognize_reads(bus: Bus, rows: list[ReadRow], *, timeout: float) -> N
                 return
         request = RecognizeRequest(image_b64=image.data_b64, box=box, polygon=polygon, state=row.read.state)
         try:
-            row.recognition = await bus.request("alpr.recognize", request, Recognition, timeout=timeout)
+            row.recognition = await bus.call(RECOGNIZE, request, timeout=timeout)
         except AlprError as err:
             row.extra_flags.append(f"recognizer_{err.code}")
 
