@@ -30,6 +30,7 @@ from bench.alerts_latency import load_entries, plate
 from bench.httpload import Connection
 from bench.system import RunningSystem
 from libs.common.contracts.alerts import AlertMessage
+from libs.common.streams import AGENCY_ALERTS
 
 
 def nats_url(system: RunningSystem) -> str:
@@ -52,7 +53,7 @@ async def run(system: RunningSystem, args: argparse.Namespace) -> None:
         arrived[AlertMessage.model_validate_json(msg.data).read_id] = time.perf_counter()
 
     alerts = nc.jetstream()
-    await alerts.subscribe("alpr.alerts.>", cb=on_alert, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW)
+    await alerts.subscribe(AGENCY_ALERTS.pattern, cb=on_alert, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW)
     pool: asyncio.Queue[Connection] = asyncio.Queue()
     pool.put_nowait(Connection("127.0.0.1", system.port))
 

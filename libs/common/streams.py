@@ -16,7 +16,16 @@ from nats.js.api import (
     StreamConfig,
 )
 
+from libs.common.endpoint import StreamSubject
+
 DAY_S = 86_400.0
+
+# Every JetStream subject family, declared once: the streams below capture `pattern`, publishers build
+# concrete subjects with the builders at the foot of this module, consumers filter on `pattern`.
+READS_INGESTED = StreamSubject("READS", "alpr.reads.ingested")  # .<agency>.<camera>
+AUDIT_EVENTS = StreamSubject("AUDIT", "alpr.audit.event")  # .<event type>
+AGENCY_ALERTS = StreamSubject("ALERTS", "alpr.alerts")  # .<agency>
+DEAD_LETTERS = StreamSubject("DEADLETTER", "alpr.deadletter")  # .<stream>.<consumer>
 # The NATS servers' file store (max_file_store in nats.conf, ALPR_NATS_FILE_STORE_BYTES for `alpr migrate`)
 # is shared by every stream. Each stream but AUDIT is capped at a share of it, so a long records outage fills
 # READS, not the store: AUDIT keeps at least the rest, and data access (which waits on AUDIT's ack) goes on
@@ -24,8 +33,8 @@ DAY_S = 86_400.0
 STORE_SHARES = {"READS": 1 / 3, "ALERTS": 1 / 18, "DEADLETTER": 1 / 18}
 
 READS = StreamConfig(
-    name="READS",
-    subjects=["alpr.reads.ingested.>"],
+    name=READS_INGESTED.stream,
+    subjects=[READS_INGESTED.pattern],
     storage=StorageType.FILE,
     retention=RetentionPolicy.LIMITS,
     # a transport buffer, not an archive: records keeps reads, the stream only carries them
@@ -37,8 +46,8 @@ READS = StreamConfig(
 )
 
 AUDIT = StreamConfig(
-    name="AUDIT",
-    subjects=["alpr.audit.event.>"],
+    name=AUDIT_EVENTS.stream,
+    subjects=[AUDIT_EVENTS.pattern],
     storage=StorageType.FILE,
     retention=RetentionPolicy.LIMITS,
     max_age=30 * DAY_S,
@@ -50,8 +59,8 @@ AUDIT = StreamConfig(
 )
 
 ALERTS = StreamConfig(
-    name="ALERTS",
-    subjects=["alpr.alerts.>"],
+    name=AGENCY_ALERTS.stream,
+    subjects=[AGENCY_ALERTS.pattern],
     storage=StorageType.FILE,
     retention=RetentionPolicy.LIMITS,
     max_age=2 * DAY_S,
@@ -61,8 +70,8 @@ ALERTS = StreamConfig(
 # Messages a consumer could not handle after its bounded deliveries, kept for an operator (`alpr deadletter`).
 # A read is personal data: it stays here no longer than it would wait in READS plus a week to be seen.
 DEADLETTER = StreamConfig(
-    name="DEADLETTER",
-    subjects=["alpr.deadletter.>"],
+    name=DEAD_LETTERS.stream,
+    subjects=[DEAD_LETTERS.pattern],
     storage=StorageType.FILE,
     retention=RetentionPolicy.LIMITS,
     max_age=14 * DAY_S,
@@ -89,7 +98,7 @@ class DurableConsumer:
 
 
 RECORDS_READS = DurableConsumer(
-    "READS",
+    READS_INGESTED.stream,
     ConsumerConfig(
         durable_name="records-reads",
         ack_policy=AckPolicy.EXPLICIT,
@@ -106,7 +115,7 @@ RECORDS_READS = DurableConsumer(
 )
 
 AUDIT_WRITER = DurableConsumer(
-    "AUDIT",
+    AUDIT_EVENTS.stream,
     ConsumerConfig(
         durable_name="audit-writer",
         # Explicit, not AckAll: a batch delivered to a writer that stopped before committing it stays
@@ -124,24 +133,29 @@ AUDIT_WRITER = DurableConsumer(
 CONSUMERS = (RECORDS_READS, AUDIT_WRITER)
 
 
+# cached: a camera's subject is built for each of its reads, on the gateway's busiest path
+@lru_cache(maxsize=4096)
 def reads_subject(agency: str, camera_id: str) -> str:
     """Subject a read travels on; tokens are sanitized so a camera id cannot inject wildcards."""
-    return f"alpr.reads.ingested.{_token(agency)}.{_token(camera_id)}"
+    return READS_INGESTED.of(_token(agency), _token(camera_id))
 
 
+@lru_cache(maxsize=256)
 def audit_subject(event_type: str) -> str:
-    return f"alpr.audit.event.{_token(event_type)}"
+    """Subject an access record travels on, by its event type."""
+    return AUDIT_EVENTS.of(_token(event_type))
 
 
+@lru_cache(maxsize=1024)
 def alerts_subject(agency: str) -> str:
-    return f"alpr.alerts.{_token(agency)}"
+    """Subject an alert travels on: its agency's, which that agency's officers follow."""
+    return AGENCY_ALERTS.of(_token(agency))
 
 
 def deadletter_subject(stream: str, durable: str) -> str:
     """Where a message that `durable` on `stream` could not handle is kept: the subject names its origin."""
-    return f"alpr.deadletter.{_token(stream)}.{_token(durable)}"
+    return DEAD_LETTERS.of(_token(stream), _token(durable))
 
 
-@lru_cache(maxsize=4096)
 def _token(value: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in value) or "_"

@@ -7,7 +7,22 @@ import dataclasses
 import pytest
 
 from libs.common.migrations import apply_streams
-from libs.common.streams import AUDIT_WRITER, DEADLETTER, RECORDS_READS
+from libs.common.streams import (
+    AGENCY_ALERTS,
+    ALERTS,
+    AUDIT,
+    AUDIT_EVENTS,
+    AUDIT_WRITER,
+    DEAD_LETTERS,
+    DEADLETTER,
+    READS,
+    READS_INGESTED,
+    RECORDS_READS,
+    alerts_subject,
+    audit_subject,
+    deadletter_subject,
+    reads_subject,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -34,3 +49,36 @@ class TestApplyStreams:
     async def test_the_audit_writer_is_never_bounded(self, system) -> None:
         info = await system.runtime("gateway").bus.js.consumer_info(AUDIT_WRITER.stream, "audit-writer")
         assert info.config.max_deliver in (-1, None)
+
+
+class TestSubjectFamilies:
+    """Each stream captures exactly its declared family, and the builders stay inside it, byte for byte."""
+
+    async def test_each_stream_captures_its_family(self) -> None:
+        for family, config in (
+            (READS_INGESTED, READS),
+            (AUDIT_EVENTS, AUDIT),
+            (AGENCY_ALERTS, ALERTS),
+            (DEAD_LETTERS, DEADLETTER),
+        ):
+            assert (config.name, config.subjects) == (family.stream, [family.pattern])
+        assert RECORDS_READS.stream == READS_INGESTED.stream and AUDIT_WRITER.stream == AUDIT_EVENTS.stream
+
+    async def test_builders_keep_the_wire_subjects(self) -> None:
+        # the wire protocol: NATS permissions (deploy/k8s/base/nats/nats.conf) and ARCHITECTURE.md name these
+        assert reads_subject("CA0430000", "cam-a") == "alpr.reads.ingested.CA0430000.cam-a"
+        assert audit_subject("search") == "alpr.audit.event.search"
+        assert alerts_subject("CA0430000") == "alpr.alerts.CA0430000"
+        assert deadletter_subject("READS", "records-reads") == "alpr.deadletter.READS.records-reads"
+
+    @pytest.mark.parametrize("camera", ["cam.*", "cam >", "", "a.b.c", "cam\tx", "*"])
+    async def test_a_hostile_token_cannot_leave_its_family(self, camera: str) -> None:
+        subject = reads_subject("CA0430000", camera)
+        tokens = subject.split(".")
+        assert subject.startswith(READS_INGESTED.prefix + ".") and len(tokens) == 5
+        assert all(t and t not in ("*", ">") and " " not in t for t in tokens)
+
+    async def test_a_family_refuses_a_wildcard_token(self) -> None:
+        for token in ("*", ">", "a.b", "", "a b"):
+            with pytest.raises(ValueError):
+                AGENCY_ALERTS.of(token)

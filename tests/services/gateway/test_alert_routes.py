@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from libs.common.streams import alerts_subject
 from tests.libs.common import image_samples
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -133,7 +134,7 @@ class TestStream:
         plate = unique()
         await listed_plate(system, plate)
         before = await last_alert_seq(system)
-        await system.runtime("gateway").bus.js.publish("alpr.alerts.CA0430000", b"no alert \x00 at all")
+        await system.runtime("gateway").bus.js.publish(alerts_subject("CA0430000"), b"no alert \x00 at all")
         raised = await raise_alert(system, plate)
         response = await asyncio.wait_for(
             system.gateway.get(
