@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -61,6 +62,66 @@ def canonical_json(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
+class FieldKind(StrEnum):
+    """How a top-level field of the record's document is written."""
+
+    JSON = "json"  # canonical JSON text as stored (actor, payload), laid in as it is
+    STRING = "string"  # a JSON string
+    INSTANT = "instant"  # a JSON string holding format_timestamp's form
+    INTEGER = "integer"  # a JSON number
+
+
+# The one definition of the document a record's hash is taken over: canonical_json of these fields, in
+# this (sorted) order, with actor and payload as the canonical JSON text stored for them. The writer's
+# encoder below and the SQL that lays the same bytes out for verification (repository.chain) are both
+# built from this table.
+RECORD_DOCUMENT: tuple[tuple[str, FieldKind], ...] = (
+    ("actor", FieldKind.JSON),
+    ("event_id", FieldKind.STRING),
+    ("event_type", FieldKind.STRING),
+    ("occurred_at", FieldKind.INSTANT),
+    ("payload", FieldKind.JSON),
+    ("prev_hash", FieldKind.STRING),
+    ("seq", FieldKind.INTEGER),
+)
+assert [name for name, _ in RECORD_DOCUMENT] == sorted(name for name, _ in RECORD_DOCUMENT), "canonical order"
+
+
+def _json_field(value: Mapping[str, Any] | str) -> str:
+    # stored text is hashed as it is, so the bytes an auditor is shown are the bytes that were chained
+    return value if isinstance(value, str) else _ENCODER.encode(value)
+
+
+def _string_field(value: str) -> str:
+    return _quote(str(value))
+
+
+def _instant_field(value: datetime) -> str:
+    if value.tzinfo is UTC and value.microsecond:
+        # format_timestamp's common case inlined: this runs once per record the writer chains
+        return '"' + value.isoformat()[:26] + 'Z"'
+    return '"' + format_timestamp(value) + '"'
+
+
+def _integer_field(value: int) -> str:
+    if type(value) is not int:
+        raise InvalidInput("seq must be an integer", seq=repr(value))
+    return str(value)
+
+
+_FIELD_ENCODERS: dict[FieldKind, Callable[[Any], str]] = {
+    FieldKind.JSON: _json_field,
+    FieldKind.STRING: _string_field,
+    FieldKind.INSTANT: _instant_field,
+    FieldKind.INTEGER: _integer_field,
+}
+# the keys are fixed, so they are laid out once here instead of sorted and quoted per record
+_LAYOUT = tuple(
+    (("{" if n == 0 else ",") + _quote(name) + ":", _FIELD_ENCODERS[kind], name)
+    for n, (name, kind) in enumerate(RECORD_DOCUMENT)
+)
+
+
 def _document(
     seq: int,
     event_id: str,
@@ -70,23 +131,17 @@ def _document(
     payload: Mapping[str, Any] | str,
     prev_hash: str,
 ) -> bytes:
-    """The canonical bytes, positional for the verification loop."""
-    if type(seq) is not int:
-        raise InvalidInput("seq must be an integer", seq=repr(seq))
-    # Stored text is hashed as it is, so the bytes an auditor is shown are the bytes that were chained.
-    actor_json = actor if isinstance(actor, str) else _ENCODER.encode(actor)
-    payload_json = payload if isinstance(payload, str) else _ENCODER.encode(payload)
-    if occurred_at.tzinfo is UTC and occurred_at.microsecond:
-        # format_timestamp's common case inlined: this runs once per record in verification.
-        occurred = occurred_at.isoformat()[:26] + "Z"
-    else:
-        occurred = format_timestamp(occurred_at)
-    # The top-level keys are fixed, so they are laid out in sorted order by hand instead of sorted per call.
-    return (
-        f'{{"actor":{actor_json},"event_id":{_quote(str(event_id))},"event_type":{_quote(event_type)},'
-        f'"occurred_at":"{occurred}","payload":{payload_json},'
-        f'"prev_hash":{_quote(prev_hash)},"seq":{seq}}}'
-    ).encode()
+    """The canonical bytes of RECORD_DOCUMENT, positional for the writer's loop."""
+    fields = {
+        "actor": actor,
+        "event_id": event_id,
+        "event_type": event_type,
+        "occurred_at": occurred_at,
+        "payload": payload,
+        "prev_hash": prev_hash,
+        "seq": seq,
+    }
+    return ("".join(key + encode(fields[name]) for key, encode, name in _LAYOUT) + "}").encode()
 
 
 def canonical_bytes(

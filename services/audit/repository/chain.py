@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from typing import cast
@@ -11,7 +12,8 @@ import asyncpg
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.audit.ledger.chain import ChainLink
+from libs.common.db import driver_connection
+from services.audit.ledger.chain import RECORD_DOCUMENT, ChainLink, FieldKind
 from services.audit.ledger.checkpoints import Checkpoint
 from services.audit.ledger.verify import StoredRecord
 
@@ -42,26 +44,13 @@ async def existing_event_ids(session: AsyncSession, *, event_ids: Sequence[str])
 _LINK_COLUMNS = ("seq", "event_id", "event_type", "occurred_at", "actor", "payload", "prev_hash", "hash")
 
 
-async def _driver(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under the session's transaction, for the two paths where speed is the issue."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
-    if not driver.is_in_transaction():
-        # SQLAlchemy's asyncpg adapter sends BEGIN only with its own first statement: until then a
-        # statement on the driver would commit on its own, outside the unit of work
-        await session.execute(text("SELECT 1"))
-    return driver
-
-
 async def append_links(session: AsyncSession, links: Sequence[ChainLink]) -> None:
     """Insert new links; the caller has computed them after the locked head."""
     if not links:
         return
     # Binary COPY inside the unit of work's transaction: SQLAlchemy's parameter layer cost the writer
     # ~100 us a record, a fifth of its budget at 5,000 records a second.
-    driver = await _driver(session)
+    driver = await driver_connection(session)
     await driver.copy_records_to_table(
         "access_records",
         records=[tuple(getattr(link, column) for column in _LINK_COLUMNS) for link in links],
@@ -82,23 +71,37 @@ async def find_link(session: AsyncSession, *, event_id: str) -> ChainLink | None
     return ChainLink(*row) if row else None
 
 
-# Each record's canonical document (ledger.chain._document) laid out by PostgreSQL, as UTF-8 bytes: the
-# verifier hashes what comes back and builds no object per record. to_json escapes text exactly as
-# json.encoder.encode_basestring does, and to_char gives format_timestamp's microsecond UTC form;
-# tests/services/audit/test_verification_rows.py holds the two encodings to each other.
+# Each record's canonical document laid out by PostgreSQL from the same table the writer encodes with
+# (ledger.chain.RECORD_DOCUMENT), as UTF-8 bytes: the verifier hashes what comes back and builds no object
+# per record. to_json escapes text exactly as json.encoder.encode_basestring does, and to_char gives
+# format_timestamp's microsecond UTC form; tests/services/audit/test_verification_rows.py checks the bytes.
 # to_char's YYYY drops the era (2024 BC reads as 2024) and gives NULL for infinity, so a timestamp the
 # writer cannot have stored (outside Python's years 1..9999) is laid out as its own text, which no
 # written document holds; a NULL anywhere gives an empty document: both fail as hash_mismatch.
 # Functions are pg_catalog's by name, so no function of the same name in the schema can stand in.
+_SQL_OF_KIND = {
+    FieldKind.JSON: "{column}",
+    FieldKind.STRING: "pg_catalog.to_json({column})::text",
+    FieldKind.INSTANT: (
+        """'"' || CASE WHEN {column} >= '0001-01-01 00:00:00+00' AND {column} < '10000-01-01 00:00:00+00'"""
+        """ THEN pg_catalog.to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+        """ ELSE 'outside the writer''s range: ' || {column}::text END || '"'"""
+    ),
+    FieldKind.INTEGER: "{column}::text",
+}
+
+
+def _document_sql() -> str:
+    """RECORD_DOCUMENT as one SQL text expression over access_records' columns."""
+    parts = []
+    for n, (name, kind) in enumerate(RECORD_DOCUMENT):
+        key = ("{" if n == 0 else ",") + json.dumps(name) + ":"
+        parts.append(f"'{key}' || " + _SQL_OF_KIND[kind].replace("{column}", name))
+    return " || ".join(parts) + " || '}'"
+
+
 _RECORDS_AFTER = (
-    "SELECT seq, event_id, prev_hash, hash, coalesce(pg_catalog.convert_to("
-    """'{"actor":' || actor || ',"event_id":' || pg_catalog.to_json(event_id)::text"""
-    """ || ',"event_type":' || pg_catalog.to_json(event_type)::text || ',"occurred_at":"' || CASE"""
-    """ WHEN occurred_at >= '0001-01-01 00:00:00+00' AND occurred_at < '10000-01-01 00:00:00+00'"""
-    """ THEN pg_catalog.to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
-    """ ELSE 'outside the writer''s range: ' || occurred_at::text END"""
-    """ || '","payload":' || payload || ',"prev_hash":' || pg_catalog.to_json(prev_hash)::text"""
-    """ || ',"seq":' || seq::text || '}', 'UTF8'), ''::bytea) """
+    f"SELECT seq, event_id, prev_hash, hash, coalesce(pg_catalog.convert_to({_document_sql()}, 'UTF8'), ''::bytea) "
     "FROM access_records WHERE seq > $1 AND seq <= $2 ORDER BY seq"
 )
 
@@ -112,7 +115,7 @@ async def iter_record_chunks(
     the next is on the wire: one backend alone holds verification under 100,000 records a second. The
     log is append-only, so the records up to the head read at the start are the same on every connection.
     """
-    drivers = [await _driver(session) for session in sessions]
+    drivers = [await driver_connection(session) for session in sessions]
     statements = [await driver.prepare(_RECORDS_AFTER) for driver in drivers]
     head = int(await drivers[0].fetchval("SELECT coalesce(max(seq), 0) FROM access_records"))
     in_flight: deque[asyncio.Task[list[asyncpg.Record]]] = deque()

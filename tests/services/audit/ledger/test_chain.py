@@ -11,6 +11,7 @@ import pytest
 from libs.common.errors import InvalidInput
 from services.audit.ledger.chain import (
     GENESIS_HASH,
+    RECORD_DOCUMENT,
     canonical_bytes,
     canonical_json,
     format_timestamp,
@@ -66,6 +67,22 @@ class TestCanonicalEncoding:
     )
     def test_every_field_is_covered(self, field: str, value: object) -> None:
         assert record_hash(**{**FIELDS, field: value}) != record_hash(**FIELDS)
+
+    @pytest.mark.parametrize(
+        "update",
+        [
+            {},
+            {"occurred_at": datetime(2026, 3, 2, 14, 30, 5, tzinfo=UTC)},
+            {"occurred_at": datetime(2026, 7, 4, 9, 30, 0, 1, tzinfo=timezone(timedelta(hours=-7)))},
+            {"event_id": 'quote"back\\slash\n\u2028ü𝄞', "prev_hash": "</script>"},
+            {"actor": {"sub": "x\x00y", "roles": []}, "payload": {}},
+        ],
+    )
+    def test_the_document_is_canonical_json_of_the_whole_record(self, update: dict[str, object]) -> None:
+        # RECORD_DOCUMENT's hand layout (and the SQL built from it) must stay canonical_json of the record
+        record = {**FIELDS, **update}
+        assert [name for name, _ in RECORD_DOCUMENT] == sorted(record)
+        assert canonical_bytes(**record) == canonical_json(record).encode("utf-8")
 
     def test_refuses_a_bool_for_seq(self) -> None:
         with pytest.raises(InvalidInput):
