@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from libs.common.contracts.reads import BUNDLE_HEADER, ReadIn
-from services.gateway.handlers import BUNDLE_BYTES, BUNDLE_READS, read_messages
+from services.gateway.read_bundles import BUNDLE_BYTES, BUNDLE_READS, read_messages
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -1,4 +1,4 @@
-"""The gateway's NATS side: READS publishing (its audit trail is libs.common.audit_trail)."""
+"""The gateway's READS publishing: reads bundled per camera subject and handed to JetStream, every ack awaited."""
 
 from __future__ import annotations
 
