@@ -84,7 +84,9 @@ class HumanFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         when = datetime.fromtimestamp(record.created, UTC).strftime("%H:%M:%S.%f")[:-3]
         request_id = getattr(record, "request_id", None) or REQUEST_ID.get()
-        text = f"{when} {record.levelname:<7} {self.service} {record.name}: {redact(record.getMessage())}"
+        # a caller's text (a path, a header) must not start a line of its own and pass for another entry
+        message = redact(record.getMessage()).replace("\r", "\\r").replace("\n", "\\n")
+        text = f"{when} {record.levelname:<7} {self.service} {record.name}: {message}"
         if request_id:
             text += f" [{request_id}]"
         if record.exc_info:

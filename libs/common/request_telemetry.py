@@ -20,6 +20,8 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 UNMATCHED = "unmatched"  # a path no route serves: one label value, so a scanner cannot grow the series
 _SECRET_PARAMS = frozenset({"key", "api_key", "token", "access_token", "client_secret", "secret", "password", "code"})
+# any token is a method to the server: a label value per invented method would grow the series without bound
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def request_id_from(scope: Scope) -> str:
@@ -56,6 +58,7 @@ def record_request(scope: Scope, service: str, *, route: str, status: int, start
     """Count and time one answered request and write its access-log line (at debug when `quiet` and fine)."""
     elapsed = time.perf_counter() - started
     method = str(scope.get("method", ""))
+    method = method if method in _METHODS else "OTHER"
     metrics.HTTP_REQUESTS.labels(service, route, method, str(status)).inc()
     metrics.HTTP_DURATION.labels(service, route, method).observe(elapsed)
     level = logging.DEBUG if (quiet or scope.get("path") in _QUIET_PATHS) and status < 400 else logging.INFO

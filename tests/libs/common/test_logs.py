@@ -67,6 +67,8 @@ class TestJsonLines:
     def test_the_human_format_is_one_readable_line(self) -> None:
         text = HumanFormatter("gateway").format(_record("token Bearer abc.def.ghi refused"))
         assert "WARNING" in text and "gateway" in text and "abc.def.ghi" not in text
+        forged = HumanFormatter("gateway").format(_record("GET %s 404", "/x\n12:00:00.000 INFO    fake"))
+        assert "\n" not in forged
 
     def test_uvicorns_loggers_go_through_the_one_handler_and_its_access_log_is_off(self) -> None:
         config = logging_config("sharing", log_format="json", level="info")

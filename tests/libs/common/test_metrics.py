@@ -69,9 +69,15 @@ class TestOperatorEndpoints:
     async def test_an_unknown_path_is_one_series_not_one_per_path(self, system) -> None:
         for path in ("/nothing/1", "/nothing/2", "/wp-login.php"):
             assert (await scrape(system, "sharing", path)).status_code == 404
+        transport = httpx.ASGITransport(app=system.apps["sharing"])
+        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+            for method in ("BREW", "PROPFIND"):
+                await client.request(method, "/healthz")
         samples = families((await scrape(system, "sharing")).text)["alpr_http_requests"]
         routes = {s.labels["route"] for s in samples if s.labels["status"] == "404"}
         assert routes == {"unmatched"}
+        methods = {s.labels["method"] for s in samples}
+        assert "OTHER" in methods and not methods & {"BREW", "PROPFIND"}
 
 
 class TestTruthfulGauges:
