@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,10 +14,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
 
 from libs.common import metrics
 from libs.common.bus import Bus
-from libs.common.db import UnitOfWork, refused_value
+from libs.common.db import refused_value
 from libs.common.drain import Drain
 from libs.common.errors import AlprError, Unavailable
 from libs.common.migrations import SchemaState
@@ -26,16 +28,17 @@ log = logging.getLogger(__name__)
 _FRAMEWORK_CODES = {400: "malformed_payload", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
-@dataclass
-class Runtime:
-    """The connections a service process owns; built in lifespan and put on app.state."""
+@dataclass(kw_only=True)
+class ServiceState:
+    """What every service process owns, as readiness and the drain see it.
+
+    Each service's lifespan builds its own typed subclass (its settings, unit of work, caches) and puts it
+    on `app.state.runtime`; its routes reach it through typed dependencies, never through an untyped dict.
+    """
 
     service: str
-    settings: Any
     bus: Bus
-    engine: AsyncEngine | None = None
-    uow: UnitOfWork | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    engine: AsyncEngine | None = None  # None only for a service without a database (the recognizer)
     drain: Drain = field(default_factory=Drain)
 
 
@@ -63,22 +66,31 @@ def outage_response(err: DBAPIError | OSError, path: str, service: str) -> JSONR
     return error_response(Unavailable("a dependency is unavailable; retry", code="dependency_unavailable"), service)
 
 
-def install_common(app: FastAPI, service: str) -> None:
-    """Error handlers, request telemetry and the operator endpoints every service answers."""
-    app.add_middleware(RequestTelemetry, service=service)
-    app.state.schema = SchemaState.for_service(service)
+def common_middleware(service: str, *, quiet_success: bool = False) -> list[Middleware]:
+    """The middleware every app of a service runs, outermost first: its FastAPI app and any sub-application
+    (the gateway's camera posts) alike, so one added here reaches every path."""
+    return [Middleware(RequestTelemetry, service=service, quiet_success=quiet_success)]
 
-    @app.exception_handler(AlprError)
-    async def _alpr_error(request: Request, err: AlprError) -> JSONResponse:
+
+def error_handlers(service: str) -> dict[Any, Callable[[Request, Any], Awaitable[Response]]]:
+    """The one mapping of typed errors and dependency outages to HTTP, for an app or a sub-application."""
+
+    async def alpr_error(request: Request, err: AlprError) -> Response:
         return error_response(err, service)
 
-    @app.exception_handler(DBAPIError)
-    async def _database_down(request: Request, err: DBAPIError) -> JSONResponse:
+    async def outage(request: Request, err: DBAPIError | OSError) -> Response:
         return outage_response(err, request.url.path, service)
 
-    @app.exception_handler(OSError)
-    async def _dependency_unreachable(request: Request, err: OSError) -> JSONResponse:
-        return outage_response(err, request.url.path, service)
+    return {AlprError: alpr_error, DBAPIError: outage, OSError: outage}
+
+
+def install_common(app: FastAPI, service: str) -> None:
+    """Error handlers, request telemetry and the operator endpoints every service answers."""
+    for middleware in reversed(common_middleware(service)):
+        app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
+    for kind, handler in error_handlers(service).items():
+        app.add_exception_handler(kind, handler)
+    app.state.schema = SchemaState.for_service(service)
 
     @app.exception_handler(StarletteHTTPException)
     async def _framework_refusal(request: Request, err: StarletteHTTPException) -> JSONResponse:
@@ -101,7 +113,7 @@ def install_common(app: FastAPI, service: str) -> None:
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
-        runtime: Runtime | None = getattr(request.app.state, "runtime", None)
+        runtime: ServiceState | None = getattr(request.app.state, "runtime", None)
         checks = {"nats": bool(runtime and runtime.bus.connected)}
         if runtime and runtime.engine is not None:
             try:

@@ -8,19 +8,19 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from libs.common.audit_trail import AuditTrail
+from libs.common.audit_trail import AuditTrail, ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.contracts.errors import ERROR_RESPONSES
 from libs.common.db import UnitOfWork, create_engine
 from libs.common.proxies import believe_forwarded
-from libs.common.request_telemetry import RequestTelemetry
 from libs.common.telemetry import setup_tracing
 from libs.common.tokens import TokenVerifier
-from libs.common.web import Runtime, install_common
+from libs.common.web import install_common
 from services.gateway import repository
 from services.gateway.api import (
     admin,
@@ -38,32 +38,36 @@ from services.gateway.api import (
     reads,
     searches,
 )
+from services.gateway.api.accesses import AccessTally
 from services.gateway.api.door import InputDoor
+from services.gateway.api.partner import PartnerKeys
+from services.gateway.api.public.transparency import PageCache
+from services.gateway.credentials import CameraCredentialCache
 from services.gateway.handlers_tally import serve_tally
+from services.gateway.ratelimit import GatewayLimits
+from services.gateway.secret_failures import SecretFailures
 from services.gateway.settings import GatewaySettings
+from services.gateway.state import GatewayState
 
 log = logging.getLogger(__name__)
 
 
 class GatewayApp(FastAPI):
-    """Camera posts, the gateway's one high-volume request, skip the framework's routing and middleware
-    for a direct path that runs the same checks and handler (see api/camera_posts.py)."""
+    """Camera posts, the gateway's one high-volume request, go to their own sub-application, which shares
+    the common middleware and error mapping but not the route table of a hundred routes (api/camera_posts.py)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.camera_posts = camera_posts.camera_posts_app(self)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         runtime = getattr(self.state, "runtime", None)
         if runtime is not None and scope["type"] != "lifespan":
             believe_forwarded(scope, runtime.settings.trusted_proxies)  # the one decision of the client's address
-        found = camera_posts.camera_post(scope)
-        if found is None:
+        if camera_posts.camera_post(scope) is None:
             await super().__call__(scope, receive, send)
         else:
-            route, fmt = found
-
-            async def direct(scope: Scope, receive: Receive, send: Send) -> None:
-                await camera_posts.serve_camera_post(self, route, fmt, scope, receive, send)
-
-            # counted and timed like every route; logged only when refused (request_telemetry.py)
-            await RequestTelemetry(direct, "gateway", route=route, quiet_success=True)(scope, receive, send)
+            await self.camera_posts(scope, receive, send)
 
 
 def token_verifier(cfg: GatewaySettings) -> TokenVerifier:
@@ -94,20 +98,25 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             password=cfg.nats_password.get_secret_value() if cfg.nats_password else None,
         )
         uow = UnitOfWork(engine)
+        audit = AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms)
         camera_seen: dict[str, datetime] = {}
-        runtime = Runtime(
-            "gateway",
-            cfg,
-            bus,
-            engine,
-            uow,
-            {
-                "verifier": verifier,
-                "audit": AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms),
-                "camera_seen": camera_seen,
-            },
+        app.state.runtime = GatewayState(
+            service="gateway",
+            bus=bus,
+            engine=engine,
+            settings=cfg,
+            uow=uow,
+            verifier=verifier,
+            audit=audit,
+            changes=ChangeRecorder(uow, audit),
+            tally=AccessTally(uow),
+            limits=GatewayLimits(cfg),
+            secret_failures=SecretFailures(cfg),
+            camera_credentials=CameraCredentialCache(cfg.camera_cache_s),
+            camera_seen=camera_seen,
+            partner_keys=PartnerKeys(),
+            transparency=PageCache(),
         )
-        app.state.runtime = runtime
         await serve_tally(bus, uow)
         flusher = asyncio.create_task(_flush_camera_seen(uow, camera_seen))
         try:

@@ -1,4 +1,4 @@
-"""Camera credentials as the ingest path sees them: kept briefly in each replica, looked up once at a time.
+"""Camera credentials as camera posts need them: kept briefly in each replica, looked up once at a time.
 
 Every camera post needs its camera's registry row. Reading it from PostgreSQL on each post cost a
 round trip per read, and when a plain TTL expired under load every post in flight missed at once,
@@ -16,7 +16,6 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from libs.common.web import Runtime
 from services.gateway.models import Camera
 
 Lookup = Callable[[], Awaitable[Camera | None]]
@@ -61,14 +60,6 @@ class CameraCredentialCache:
         if camera is not None and self._generation == generation:
             self._entries[credential_id] = (self._clock() + self.ttl_s, camera)
         return camera
-
-
-def camera_credentials_of(rt: Runtime) -> CameraCredentialCache:
-    """This replica's cache, made on first use with the configured lifetime."""
-    cache = rt.extras.get("camera_credentials")
-    if cache is None:
-        cache = rt.extras["camera_credentials"] = CameraCredentialCache(rt.settings.camera_cache_s)
-    return cache  # type: ignore[no-any-return]
 
 
 def _retrieve(lookup: asyncio.Future[Camera | None]) -> None:

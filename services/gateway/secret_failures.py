@@ -28,7 +28,6 @@ from libs.common import metrics
 from libs.common.audit_trail import AuditTrail
 from libs.common.contracts.audit import Actor, AuditEvent, EventType
 from libs.common.errors import RateLimited
-from libs.common.web import Runtime
 from services.gateway.settings import GatewaySettings
 
 Kind = Literal["camera", "partner"]
@@ -88,21 +87,14 @@ class SecretFailures:
             del self._failures[key]
 
 
-def secret_failures_of(rt: Runtime) -> SecretFailures:
-    """This replica's counts, made on first use."""
-    found = rt.extras.get("secret_failures")
-    if found is None:
-        found = rt.extras["secret_failures"] = SecretFailures(rt.settings)
-    return found  # type: ignore[no-any-return]
-
-
-async def count_secret_failure(rt: Runtime, kind: Kind, *, client_id: str, address: str) -> None:
+async def count_secret_failure(
+    failures: SecretFailures, audit: AuditTrail, kind: Kind, *, client_id: str, address: str
+) -> None:
     """Count a wrong secret; when it trips a limit, write the access-denied record."""
-    reached = secret_failures_of(rt).failed(kind, client_id=client_id, address=address)
+    reached = failures.failed(kind, client_id=client_id, address=address)
     if not reached:
         return
-    audit: AuditTrail = rt.extras["audit"]
-    settings: GatewaySettings = rt.settings
+    settings = failures.settings
     await audit.record_quietly(
         AuditEvent(
             event_type=EventType.ACCESS_DENIED,

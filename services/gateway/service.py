@@ -31,6 +31,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "hotlists:write": frozenset({"admin"}),
     "alerts:view": frozenset({"officer"}),
     "alerts:verify": frozenset({"officer"}),
+    "alerts:reopen": frozenset({"supervisor"}),
     "holds:request": frozenset({"officer", "analyst"}),
     "holds:approve": frozenset({"supervisor"}),
     "holds:review": frozenset({"supervisor", "custodian"}),
@@ -96,6 +97,12 @@ TOUCH_EVERY = timedelta(minutes=1)
 
 def touch_due(person: Person, now: datetime) -> bool:
     return person.last_active_at is None or now - person.last_active_at >= TOUCH_EVERY
+
+
+def actor_of(principal: Principal) -> Actor:
+    """The person as their access records name them."""
+    p = principal.person
+    return Actor(kind="person", sub=p.sub, name=p.name, badge=p.badge, agency=p.agency, unit=p.unit, roles=p.roles)
 
 
 def system_actor() -> Actor:

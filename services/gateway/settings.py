@@ -44,7 +44,7 @@ class GatewaySettings(RetentionSettings):
     rate_partner_per_minute: int = 600
     rate_public_per_minute: int = 60
     # how long a replica trusts its cached camera row: a camera disabled through another replica (or in
-    # the database) is refused here within this many seconds plus one lookup; see ingest/credentials.py
+    # the database) is refused here within this many seconds plus one lookup; see credentials.py
     camera_cache_s: float = 5.0
     approval_valid_hours: int = 24
     policy_path: Path | None = None

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 
 from libs.common.bus import Bus
 from libs.common.telemetry import setup_tracing
-from libs.common.web import Runtime, install_common
+from libs.common.web import ServiceState, install_common
 from services.recognizer import handlers
 from services.recognizer.engine.batcher import MicroBatcher
 from services.recognizer.engine.reader import PlateReader
 from services.recognizer.service import Recognizer
 from services.recognizer.settings import RecognizerSettings
+
+
+@dataclass(kw_only=True)
+class RecognizerState(ServiceState):
+    """What the recognizer process owns (no database), built in its lifespan."""
+
+    settings: RecognizerSettings
+    recognizer: Recognizer
 
 
 def create_app(settings: RecognizerSettings | None = None) -> FastAPI:
@@ -35,7 +44,7 @@ def create_app(settings: RecognizerSettings | None = None) -> FastAPI:
             batcher, version=reader.version, max_image_bytes=cfg.max_image_bytes, state_prior=reader.for_state
         )
         await handlers.register(bus, recognizer)
-        app.state.runtime = Runtime("recognizer", cfg, bus, extras={"recognizer": recognizer})
+        app.state.runtime = RecognizerState(service="recognizer", bus=bus, settings=cfg, recognizer=recognizer)
         try:
             yield
         finally:

@@ -4,17 +4,30 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 
 from libs.common.audit_trail import AuditTrail, ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.db import UnitOfWork, create_engine
+from libs.common.oauth.keys import KeyRing
 from libs.common.telemetry import setup_tracing
-from libs.common.web import Runtime, install_common
+from libs.common.web import ServiceState, install_common
 from services.sharing.figures import FigureHandlers
 from services.sharing.handlers import AgreementDesk, LedgerDesk, PartnerDesk, register
 from services.sharing.settings import SharingSettings
+
+
+@dataclass(kw_only=True)
+class SharingState(ServiceState):
+    """What the sharing process owns, built in its lifespan."""
+
+    settings: SharingSettings
+    uow: UnitOfWork
+    keyring: KeyRing
+    partners: PartnerDesk
+    agreements: AgreementDesk
 
 
 def create_app(settings: SharingSettings | None = None) -> FastAPI:
@@ -38,8 +51,15 @@ def create_app(settings: SharingSettings | None = None) -> FastAPI:
         agreements = AgreementDesk(changes, bus)
         await register(bus, partners, agreements, LedgerDesk(uow))
         await FigureHandlers(uow, bus).register()
-        app.state.runtime = Runtime(
-            "sharing", cfg, bus, engine, uow, {"keyring": keyring, "partners": partners, "agreements": agreements}
+        app.state.runtime = SharingState(
+            service="sharing",
+            bus=bus,
+            engine=engine,
+            settings=cfg,
+            uow=uow,
+            keyring=keyring,
+            partners=partners,
+            agreements=agreements,
         )
         try:
             yield

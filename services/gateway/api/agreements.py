@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from libs.common.audit_trail import CHANGE_TIMEOUT_S
+from libs.common.contracts import sharing
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.contracts.sharing import (
     AGREEMENT_EXAMPLE,
@@ -31,13 +32,13 @@ from libs.common.contracts.sharing import (
     ProposeRequest,
     RevokeRequest,
     StaffActor,
-    sharing_subject,
+    action_of,
 )
+from libs.common.endpoint import Endpoint
 from libs.common.errors import AlprError, Forbidden
 from services.gateway.api.decisions import NoBodyOrDecision, decision_body
-from services.gateway.api.deps import AuditDep, PrincipalDep, RuntimeDep, require
-from services.gateway.api.searches import actor_of
-from services.gateway.service import PERMISSIONS, Principal
+from services.gateway.api.deps import AuditDep, PrincipalDep, StateDep, require
+from services.gateway.service import PERMISSIONS, Principal, actor_of
 
 router = APIRouter(prefix="/v1/admin", tags=["agreements"])
 M = TypeVar("M", bound=BaseModel)
@@ -86,14 +87,13 @@ def staff_of(principal: Principal) -> StaffActor:
 
 
 async def _changed(
-    rt: RuntimeDep,
+    rt: StateDep,
     audit: AuditDep,
     principal: Principal,
     request: Request,
     *,
-    action: str,
+    endpoint: Endpoint[Any, M],
     body: BaseModel,
-    reply: type[M],
     event_type: EventType,
 ) -> M:
     """Ask sharing to make a change; it commits only once the change's record is persisted.
@@ -104,13 +104,13 @@ async def _changed(
         event_type=event_type,
         actor=actor_of(principal),
         client_address=request.client.host if request.client else None,
-        query={"action": action, **body.model_dump(mode="json", exclude={"actor", "audit"})},
+        query={"action": action_of(endpoint), **body.model_dump(mode="json", exclude={"actor", "audit"})},
     )
     try:
         asked = body.model_copy(update={"audit": event})
-        return await rt.bus.request(sharing_subject(action), asked, reply, timeout=CHANGE_TIMEOUT_S)
+        return await rt.bus.call(endpoint, asked, timeout=CHANGE_TIMEOUT_S)
     except AlprError as err:
-        refused = {"refusal": err.code, "route": action}
+        refused = {"refusal": err.code, "route": action_of(endpoint)}
         denied = event.model_copy(update={"event_id": str(uuid.uuid4()), "outcome": "denied", "details": refused})
         await audit.record_quietly(denied)
         raise
@@ -118,42 +118,42 @@ async def _changed(
 
 @router.post("/partners", status_code=201, response_model=PartnerView)
 async def create_partner(
-    body: PartnerIn, principal: Proposer, request: Request, rt: RuntimeDep, audit: AuditDep
+    body: PartnerIn, principal: Proposer, request: Request, rt: StateDep, audit: AuditDep
 ) -> PartnerView:
     """Enter a partner agency: California state or local public agencies only (C1, C7)."""
     asked = PartnerCreate(actor=staff_of(principal), partner=body)
     return await _changed(
-        rt, audit, principal, request, action="partners.create", body=asked, reply=PartnerView,
+        rt, audit, principal, request, endpoint=sharing.PARTNER_CREATE, body=asked,
         event_type=EventType.ADMIN_CHANGE,
     )  # fmt: skip
 
 
 @router.get("/partners", response_model=PartnerList)
-async def list_partners(principal: Staff, rt: RuntimeDep) -> PartnerList:
-    return await rt.bus.request(sharing_subject("partners.list"), Empty(), PartnerList)
+async def list_partners(principal: Staff, rt: StateDep) -> PartnerList:
+    return await rt.bus.call(sharing.PARTNER_LIST, Empty())
 
 
 @router.post("/agreements", status_code=202, response_model=ProposalView)
 async def propose_agreement(
-    body: ProposalBody, principal: Proposer, request: Request, rt: RuntimeDep, audit: AuditDep
+    body: ProposalBody, principal: Proposer, request: Request, rt: StateDep, audit: AuditDep
 ) -> ProposalView:
     """Propose a new agreement or a change; nothing takes effect until the custodian approves (C3)."""
     terms = AgreementTerms.model_validate(body.model_dump(exclude={"reason"}))
     asked = ProposeRequest(actor=staff_of(principal), terms=terms, reason=body.reason)
     return await _changed(
-        rt, audit, principal, request, action="agreements.propose", body=asked, reply=ProposalView,
+        rt, audit, principal, request, endpoint=sharing.AGREEMENT_PROPOSE, body=asked,
         event_type=EventType.AGREEMENT_CHANGE,
     )  # fmt: skip
 
 
 @router.post("/agreements/{agreement_id}/revocation", status_code=202, response_model=ProposalView)
 async def propose_revocation(
-    agreement_id: str, body: ReasonBody, principal: Proposer, request: Request, rt: RuntimeDep, audit: AuditDep
+    agreement_id: str, body: ReasonBody, principal: Proposer, request: Request, rt: StateDep, audit: AuditDep
 ) -> ProposalView:
     """Propose ending an agreement; on approval its tokens stop working at once."""
     asked = RevokeRequest(actor=staff_of(principal), agreement_id=agreement_id, reason=body.reason)
     return await _changed(
-        rt, audit, principal, request, action="agreements.revoke", body=asked, reply=ProposalView,
+        rt, audit, principal, request, endpoint=sharing.AGREEMENT_REVOKE, body=asked,
         event_type=EventType.AGREEMENT_CHANGE,
     )  # fmt: skip
 
@@ -168,7 +168,7 @@ async def approve_proposal(
     principal: Custodian,
     decision: NoBodyOrDecision,
     request: Request,
-    rt: RuntimeDep,
+    rt: StateDep,
     audit: AuditDep,
 ) -> ProposalView:
     """The custodian, never the proposer, approves or denies, saying why; the before and after are kept.
@@ -179,46 +179,46 @@ async def approve_proposal(
         actor=staff_of(principal), proposal_id=proposal_id, approve=decision.approve, reason=decision.reason
     )
     return await _changed(
-        rt, audit, principal, request, action="agreements.approve", body=asked, reply=ProposalView,
+        rt, audit, principal, request, endpoint=sharing.PROPOSAL_DECIDE, body=asked,
         event_type=EventType.AGREEMENT_CHANGE,
     )  # fmt: skip
 
 
 @router.get("/agreement-proposals", response_model=ProposalList)
-async def pending_proposals(principal: Staff, rt: RuntimeDep) -> ProposalList:
+async def pending_proposals(principal: Staff, rt: StateDep) -> ProposalList:
     """Proposals waiting for the custodian, each with the agency's kind and ORI and the document's digest."""
-    return await rt.bus.request(sharing_subject("proposals.pending"), Empty(), ProposalList)
+    return await rt.bus.call(sharing.PROPOSALS_PENDING, Empty())
 
 
 @router.get("/agreement-proposals/{proposal_id}", response_model=ProposalView)
-async def proposal(proposal_id: str, principal: Staff, rt: RuntimeDep) -> ProposalView:
+async def proposal(proposal_id: str, principal: Staff, rt: StateDep) -> ProposalView:
     """What the custodian approves: the terms, the agency (ORI, name, kind) and the signed document's digest."""
     lookup = ProposalLookup(proposal_id=proposal_id)
-    return await rt.bus.request(sharing_subject("proposals.get"), lookup, ProposalView)
+    return await rt.bus.call(sharing.PROPOSAL_GET, lookup)
 
 
 @router.get("/agreements", response_model=AgreementList)
-async def list_agreements(principal: Staff, rt: RuntimeDep) -> AgreementList:
-    return await rt.bus.request(sharing_subject("agreements.list"), Empty(), AgreementList)
+async def list_agreements(principal: Staff, rt: StateDep) -> AgreementList:
+    return await rt.bus.call(sharing.AGREEMENT_LIST, Empty())
 
 
 @router.get("/agreements/{agreement_id}", response_model=AgreementHistory)
-async def agreement_history(agreement_id: str, principal: Staff, rt: RuntimeDep) -> AgreementHistory:
+async def agreement_history(agreement_id: str, principal: Staff, rt: StateDep) -> AgreementHistory:
     """Every version and every proposal, with who proposed and who approved."""
     lookup = AgreementLookup(agreement_id=agreement_id)
-    return await rt.bus.request(sharing_subject("agreements.get"), lookup, AgreementHistory)
+    return await rt.bus.call(sharing.AGREEMENT_HISTORY, lookup)
 
 
 @router.post("/agreements/{agreement_id}/clients", status_code=201, response_model=ClientView)
 async def create_client(
-    agreement_id: str, body: ClientBody, principal: Proposer, request: Request, rt: RuntimeDep, audit: AuditDep
+    agreement_id: str, body: ClientBody, principal: Proposer, request: Request, rt: StateDep, audit: AuditDep
 ) -> JSONResponse:
     """Register a partner's OAuth client; a generated secret is shown in this answer only."""
     asked = ClientCreate.model_validate(
         {"actor": staff_of(principal), "agreement_id": agreement_id, **body.model_dump(exclude_none=True)}
     )
     client = await _changed(
-        rt, audit, principal, request, action="clients.create", body=asked, reply=ClientView,
+        rt, audit, principal, request, endpoint=sharing.CLIENT_CREATE, body=asked,
         event_type=EventType.ADMIN_CHANGE,
     )  # fmt: skip
     return JSONResponse(client.model_dump(), status_code=201, headers={"Cache-Control": "no-store"})

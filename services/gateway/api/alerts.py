@@ -22,6 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from libs.common.audit_trail import CHANGE_TIMEOUT_S
 from libs.common.contracts.alerts import (
+    ALERT_DISPOSE,
+    ALERT_FIGURES,
+    ALERT_GET,
+    ALERT_IMAGE_VIEWED,
+    ALERT_LIST,
+    ALERT_REOPEN,
+    ALERT_VERIFY,
     Alert,
     AlertFigures,
     AlertImageViewed,
@@ -34,22 +41,19 @@ from libs.common.contracts.alerts import (
     DispositionIn,
     FiguresQuery,
     HotlistEntrySnapshot,
-    ImageViewStored,
     ReopeningIn,
     VerificationIn,
 )
 from libs.common.contracts.audit import AuditEvent, EventType
-from libs.common.contracts.search import ReadImageReply, ReadLookup
+from libs.common.contracts.search import READ_IMAGE, ReadLookup
 from libs.common.errors import AlprError, InvalidInput
-from libs.common.tokens import TokenVerifier
+from libs.common.streams import AGENCY_ALERTS
 from libs.common.validation import Line, Note
 from services.gateway import repository
-from services.gateway.api.accesses import count_accesses, record_and_count
-from services.gateway.api.deps import AuditDep, RuntimeDep, bearer, require
+from services.gateway.api.deps import AuditDep, StateDep, bearer, require
 from services.gateway.api.image_response import IMAGE_RESPONSES, image_response
-from services.gateway.api.searches import actor_of
 from services.gateway.policy.vagueness import is_empty_talk
-from services.gateway.service import Principal, check_may_act, check_permission
+from services.gateway.service import Principal, actor_of, check_may_act, check_permission
 from services.gateway.settings import GatewaySettings
 
 router = APIRouter(tags=["alerts"])
@@ -104,7 +108,7 @@ class ReopeningBody(BaseModel):
 async def stream_alerts(
     principal: AlertViewer,
     request: Request,
-    rt: RuntimeDep,
+    rt: StateDep,
     audit: AuditDep,
     last_event_id: Annotated[int | None, Header(ge=0, le=2**63 - 1)] = None,  # a stream sequence is a uint64
     max_events: Annotated[int | None, Query(ge=1, le=10_000)] = None,
@@ -116,9 +120,9 @@ async def stream_alerts(
         if last_event_id is not None
         else ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
     )
-    verifier: TokenVerifier = rt.extras["verifier"]
+    verifier = rt.verifier
     token_left = float(verifier.verify(bearer(request))["exp"]) - time.time()
-    sub = await rt.bus.js.subscribe("alpr.alerts.>", ordered_consumer=True, config=config)
+    sub = await rt.bus.js.subscribe(AGENCY_ALERTS.pattern, ordered_consumer=True, config=config)
     client = request.client.host if request.client else None
 
     async def events() -> AsyncIterator[str]:
@@ -151,7 +155,8 @@ async def stream_alerts(
                     logging.getLogger(__name__).error("ALERTS message %d is not an alert: skipped", seq)
                     continue
                 try:
-                    await record_and_count(rt, audit, *_views(principal, client, [alert], "stream", stream_seq=seq))
+                    views = _views(principal, client, [alert], "stream", stream_seq=seq)
+                    await rt.tally.record_and_count(audit, *views)
                 except AlprError as err:
                     # no record, no data: the stream ends rather than send an unaudited alert
                     yield f"event: error\ndata: {err.code}\n\n"
@@ -168,60 +173,58 @@ async def stream_alerts(
 
 
 @router.get("/v1/alerts/figures", response_model=AlertFigures)
-async def alert_figures(principal: AlertViewer, rt: RuntimeDep, since: datetime | None = None) -> AlertFigures:
+async def alert_figures(principal: AlertViewer, rt: StateDep, since: datetime | None = None) -> AlertFigures:
     """Counts by match type and disposition, misreads among them (no personal data)."""
-    return await rt.bus.request("alpr.records.alerts.figures", FiguresQuery(since=since), AlertFigures)
+    return await rt.bus.call(ALERT_FIGURES, FiguresQuery(since=since))
 
 
 @router.get("/v1/alerts", response_model=AlertPage)
 async def list_alerts(
     principal: AlertViewer,
     request: Request,
-    rt: RuntimeDep,
+    rt: StateDep,
     audit: AuditDep,
     status: AlertStatus | None = None,
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> AlertPage:
-    page = await rt.bus.request(
-        "alpr.records.alerts.list", AlertQuery(status=status, since=since, limit=limit), AlertPage
-    )
+    page = await rt.bus.call(ALERT_LIST, AlertQuery(status=status, since=since, limit=limit))
     client = request.client.host if request.client else None
-    await record_and_count(rt, audit, *_views(principal, client, page.alerts, "list"))
+    await rt.tally.record_and_count(audit, *_views(principal, client, page.alerts, "list"))
     return page
 
 
 @router.get("/v1/alerts/{alert_id}", response_model=Alert)
-async def get_alert(alert_id: str, principal: AlertViewer, request: Request, rt: RuntimeDep, audit: AuditDep) -> Alert:
-    alert = await rt.bus.request("alpr.records.alerts.get", AlertLookup(alert_id=alert_id), Alert)
+async def get_alert(alert_id: str, principal: AlertViewer, request: Request, rt: StateDep, audit: AuditDep) -> Alert:
+    alert = await rt.bus.call(ALERT_GET, AlertLookup(alert_id=alert_id))
     client = request.client.host if request.client else None
-    await record_and_count(rt, audit, *_views(principal, client, [alert], "detail"))
+    await rt.tally.record_and_count(audit, *_views(principal, client, [alert], "detail"))
     return alert
 
 
 @router.get("/v1/alerts/{alert_id}/image", response_class=Response, responses=IMAGE_RESPONSES)
 async def alert_image(
-    alert_id: str, principal: AlertViewer, request: Request, rt: RuntimeDep, audit: AuditDep
+    alert_id: str, principal: AlertViewer, request: Request, rt: StateDep, audit: AuditDep
 ) -> Response:
     """The image of the read that raised the alert, for the officer's visual check (E2).
 
     Once the view is recorded, records keeps it for the verification to name (`X-Image-View-Id`); if records
     cannot, the image is not served, since a look it does not know of could not be relied on.
     """
-    alert = await rt.bus.request("alpr.records.alerts.get", AlertLookup(alert_id=alert_id), Alert)
-    image = await rt.bus.request("alpr.records.image", ReadLookup(read_id=alert.read_id), ReadImageReply)
+    alert = await rt.bus.call(ALERT_GET, AlertLookup(alert_id=alert_id))
+    image = await rt.bus.call(READ_IMAGE, ReadLookup(read_id=alert.read_id))
     client = request.client.host if request.client else None
     views = _views(principal, client, [alert], "image", event_type=EventType.IMAGE_VIEW)
     for view in views:
         view.query.update(read_id=alert.read_id, kind=image.kind)
-    await record_and_count(rt, audit, *views)
+    await rt.tally.record_and_count(audit, *views)
     seen = AlertImageViewed(
         alert_id=alert.alert_id,
         officer_sub=principal.person.sub,
         event_ids=[view.event_id for view in views],
         image_kind=image.kind,
     )
-    stored = await rt.bus.request("alpr.records.alerts.image_viewed", seen, ImageViewStored)
+    stored = await rt.bus.call(ALERT_IMAGE_VIEWED, seen)
     response = image_response(image)
     response.headers["X-Image-View-Id"] = stored.view_id
     return response
@@ -229,7 +232,7 @@ async def alert_image(
 
 @router.post("/v1/alerts/{alert_id}/verification", response_model=Alert)
 async def verify_alert(
-    alert_id: str, body: VerificationBody, principal: AlertVerifier, request: Request, rt: RuntimeDep
+    alert_id: str, body: VerificationBody, principal: AlertVerifier, request: Request, rt: StateDep
 ) -> Alert:
     """E2: confirmed only after the officer opened the image and the characters, state and vehicle all agree.
 
@@ -240,41 +243,40 @@ async def verify_alert(
     record = _action_record(principal, request, "verification")
     command = VerificationIn(alert_id=alert_id, officer_sub=principal.person.sub, audit=record, **body.model_dump())
     # records commits the verification only once its record (with the entry's purpose) is persisted
-    checked = await rt.bus.request("alpr.records.alerts.verify", command, Alert, timeout=CHANGE_TIMEOUT_S)
-    await count_accesses(rt, record)
+    checked = await rt.bus.call(ALERT_VERIFY, command, timeout=CHANGE_TIMEOUT_S)
+    await rt.tally.count_relayed(record)
     return checked
 
 
 @router.post("/v1/alerts/{alert_id}/reopen", response_model=Alert)
 async def reopen_alert(
-    alert_id: str, body: ReopeningBody, principal: AlertReopener, request: Request, rt: RuntimeDep
+    alert_id: str, body: ReopeningBody, principal: AlertReopener, request: Request, rt: StateDep
 ) -> Alert:
     """A supervisor sends an investigate-only alert back to pending, with a reason, recorded."""
     _check_reopening_reason(body.reason, rt.settings)
     record = _action_record(principal, request, "reopen", reason=body.reason)
     command = ReopeningIn(alert_id=alert_id, supervisor_sub=principal.person.sub, reason=body.reason, audit=record)
-    reopened = await rt.bus.request("alpr.records.alerts.reopen", command, Alert, timeout=CHANGE_TIMEOUT_S)
-    await count_accesses(rt, record)
+    reopened = await rt.bus.call(ALERT_REOPEN, command, timeout=CHANGE_TIMEOUT_S)
+    await rt.tally.count_relayed(record)
     return reopened
 
 
 @router.post("/v1/alerts/{alert_id}/disposition", response_model=Alert)
 async def dispose_alert(
-    alert_id: str, body: DispositionBody, principal: AlertVerifier, request: Request, rt: RuntimeDep
+    alert_id: str, body: DispositionBody, principal: AlertVerifier, request: Request, rt: StateDep
 ) -> Alert:
     """E3: every alert ends with a disposition code, set by a person (E5)."""
     record = _action_record(principal, request, "disposition", code=body.code, notes=body.notes)
     command = DispositionIn(
         alert_id=alert_id, officer_sub=principal.person.sub, code=body.code, notes=body.notes, audit=record
     )
-    disposed = await rt.bus.request("alpr.records.alerts.dispose", command, Alert, timeout=CHANGE_TIMEOUT_S)
-    await count_accesses(rt, record)
+    disposed = await rt.bus.call(ALERT_DISPOSE, command, timeout=CHANGE_TIMEOUT_S)
+    await rt.tally.count_relayed(record)
     return disposed
 
 
-async def _may_still_view(rt: RuntimeDep, sub: str) -> bool:
+async def _may_still_view(rt: StateDep, sub: str) -> bool:
     """D3 on an open stream: a person deactivated, locked or stripped of the right gets nothing more."""
-    assert rt.uow is not None
     async with rt.uow() as session:
         person = await repository.get_person(session, sub=sub)
     if person is None:

@@ -20,7 +20,7 @@ from libs.common.contracts.search import SearchQuery
 from libs.common.errors import AlprError, Conflict, Forbidden, InvalidInput, NotFound
 from services.gateway import repository
 from services.gateway.api.decisions import GrantOrDecision, decision_body
-from services.gateway.api.deps import AuditDep, PrincipalDep, RuntimeDep, Supervisor, changes_in, require
+from services.gateway.api.deps import AuditDep, PrincipalDep, SessionDep, StateDep, Supervisor, require
 from services.gateway.api.searches import EXAMPLE, actor_of
 from services.gateway.models import Approval
 from services.gateway.service import Principal, broad_reasons, check_class_limits, check_purpose
@@ -63,7 +63,7 @@ def view(approval: Approval) -> ApprovalView:
 
 @router.post("", status_code=201, response_model=ApprovalView, dependencies=[Requester])
 async def request_approval(
-    body: ApprovalRequest, principal: PrincipalDep, request: Request, rt: RuntimeDep, audit: AuditDep
+    body: ApprovalRequest, principal: PrincipalDep, request: Request, rt: StateDep, audit: AuditDep
 ) -> ApprovalView:
     """Ask a supervisor to approve one broad search, with its purpose and why it must be broad."""
     now = datetime.now(UTC)
@@ -87,30 +87,25 @@ async def request_approval(
         expires_at=now + timedelta(hours=rt.settings.approval_valid_hours),
         created_at=now,
     )
-    async with changes_in(rt, audit)() as change:
+    async with rt.changes() as change:
         await repository.save(change.session, approval)
         change.record(_change(principal, approval, "approval_requested", body.purpose, broad=reasons))
     return view(approval)
 
 
 @router.get("", response_model=list[ApprovalView])
-async def list_approvals(principal: PrincipalDep, rt: RuntimeDep, status: str | None = None) -> list[ApprovalView]:
+async def list_approvals(principal: PrincipalDep, session: SessionDep, status: str | None = None) -> list[ApprovalView]:
     """Supervisors see everyone's requests; a requester sees their own."""
     mine = _may_see_all(principal)
-    assert rt.uow is not None
-    async with rt.uow() as session:
-        found = await repository.list_approvals(
-            session, status=status, requester_sub=None if mine else principal.person.sub
-        )
+    requester = None if mine else principal.person.sub
+    found = await repository.list_approvals(session, status=status, requester_sub=requester)
     return [view(a) for a in found]
 
 
 @router.get("/{approval_id}", response_model=ApprovalView)
-async def get_approval(approval_id: str, principal: PrincipalDep, rt: RuntimeDep) -> ApprovalView:
+async def get_approval(approval_id: str, principal: PrincipalDep, session: SessionDep) -> ApprovalView:
     see_all = _may_see_all(principal)
-    assert rt.uow is not None
-    async with rt.uow() as session:
-        approval = await repository.get_approval(session, approval_id=approval_id)
+    approval = await repository.get_approval(session, approval_id=approval_id)
     # someone else's approval is answered exactly like a missing one (C6)
     if approval is None or not (see_all or approval.requester_sub == principal.person.sub):
         raise NotFound("no such approval", code="approval_not_found")
@@ -119,12 +114,12 @@ async def get_approval(approval_id: str, principal: PrincipalDep, rt: RuntimeDep
 
 @router.post("/{approval_id}/decision", response_model=ApprovalView, openapi_extra=decision_body())
 async def decide(
-    approval_id: str, principal: Supervisor, decision: GrantOrDecision, rt: RuntimeDep, audit: AuditDep
+    approval_id: str, principal: Supervisor, decision: GrantOrDecision, rt: StateDep, audit: AuditDep
 ) -> ApprovalView:
     """A supervisor other than the requester approves or denies, saying why; an approval runs for the configured
     hours. The old `{"decision": "grant" | "refuse"}` is answered with a Deprecation header."""
     now = datetime.now(UTC)
-    async with changes_in(rt, audit)() as change:
+    async with rt.changes() as change:
         session = change.session
         approval = await repository.get_approval(session, approval_id=approval_id)
         if approval is None:

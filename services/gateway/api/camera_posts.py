@@ -1,9 +1,10 @@
 """Camera posts: native reads and vendor payloads, unchanged, a thousand a second per replica.
 
-The routes below are the documented contract (OpenAPI, and FastAPI serves them if called directly).
-In the running gateway, `serve_camera_post` takes these four paths before the framework's routing,
-middleware and dependency solving, which cost more than the post's own work (about 0.2 ms of ~0.65 ms
-a single-read post spent in the gateway); it runs the same checks and the same handler.
+The FastAPI routes below are the documented contract (OpenAPI, and FastAPI serves them if called directly).
+In the running gateway these four paths go to `camera_posts_app`, a Starlette sub-application with the
+same handler, the middleware every gateway route runs and the one error mapping (libs/common/web.py):
+it skips the gateway's hundred-route table, dependency solving and the input door's second parse of the
+body (the payload parser applies the same rules read by read), which cost more than the post's own work.
 """
 
 from __future__ import annotations
@@ -16,27 +17,31 @@ from fastapi import APIRouter, FastAPI, Path, Request, Response
 from opentelemetry import propagate, trace
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
-from starlette.types import Receive, Scope, Send
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.types import Scope
 
 from libs.common import metrics
 from libs.common.errors import AlprError, InvalidInput, PayloadTooLarge
 from libs.common.telemetry import hot_path_span
-from libs.common.web import Runtime, error_response, outage_response
+from libs.common.web import common_middleware, error_handlers
 from services.gateway.api.camera_bodies import NATIVE_BODY, VENDOR_BODY, VENDOR_FORMATS
-from services.gateway.api.deps import CameraDep, RuntimeDep, current_camera
-from services.gateway.handlers import publish_reads
+from services.gateway.api.deps import CameraDep, StateDep, current_camera
+from services.gateway.read_bundles import publish_reads
 from services.gateway.ingest import parse_payload
 from services.gateway.ingest.positions import place_at_camera
 from services.gateway.models import Camera
+from services.gateway.state import GatewayState
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["reads"])
 tracer = trace.get_tracer("alpr.gateway.ingest")
 # camera posts: traced by the lean span in _ingest, not the generic ASGI one (see setup_tracing)
 INGEST_PATHS = (r"/v1/reads$", r"/v1/ingest(/[^/]+)?$", r"/push/$")
-# path → (route, format); None: detected from the content
-_FIXED = {"/v1/reads": ("/v1/reads", "native"), "/v1/ingest": ("/v1/ingest", None), "/push/": ("/push/", "openalpr")}
+# route → format; None: detected from the content
+_FIXED: dict[str, str | None] = {"/v1/reads": "native", "/v1/ingest": None, "/push/": "openalpr"}
 _VENDOR_PREFIX = "/v1/ingest/"
+_VENDOR_ROUTE = "/v1/ingest/{fmt}"
 # documented as the known names; an unknown one is refused by the parser with `unknown_format`
 VendorFormat = Annotated[str, Path(json_schema_extra={"enum": VENDOR_FORMATS})]
 
@@ -63,34 +68,42 @@ def camera_post(scope: Scope) -> tuple[str, str | None] | None:
         return None
     path: str = scope["path"]
     if path in _FIXED:
-        return _FIXED[path]
+        return path, _FIXED[path]
     fmt = path[len(_VENDOR_PREFIX) :] if path.startswith(_VENDOR_PREFIX) else ""
     if fmt and "/" not in fmt:
-        return "/v1/ingest/{fmt}", fmt
+        return _VENDOR_ROUTE, fmt
     return None
 
 
-async def serve_camera_post(
-    app: FastAPI, route: str, fmt: str | None, scope: Scope, receive: Receive, send: Send
-) -> None:
-    """A camera post answered directly: the camera's credential, the payload, JetStream's acks, 202."""
-    request = Request(scope, receive)
-    rt: Runtime = app.state.runtime
-    try:
-        camera = await current_camera(request, rt)
-        reply = await _ingest(request, camera, rt, fmt, route)
-        response = Response(reply.model_dump_json(), status_code=202, media_type="application/json")
-    except AlprError as err:
-        response = error_response(err, "gateway")
-    except (DBAPIError, OSError) as err:
-        response = outage_response(err, scope["path"], "gateway")
-    except Exception:
-        log.exception("camera post to %s failed", scope["path"])
-        response = error_response(AlprError("the read could not be taken; retry"), "gateway")
-    await response(scope, receive, send)
+def camera_posts_app(gateway: FastAPI) -> Starlette:
+    """The camera posts as a sub-application of `gateway`: its four routes, the common middleware (camera
+    posts counted and timed, logged only when refused) and the common error mapping."""
+
+    def answering(route: str, fixed_format: str | None) -> Route:
+        async def answer(request: Request) -> Response:
+            """The camera's credential, the payload, JetStream's acks, 202."""
+            rt: GatewayState = gateway.state.runtime
+            fmt = request.path_params["fmt"] if route == _VENDOR_ROUTE else fixed_format
+            try:
+                camera = await current_camera(request, rt)
+                reply = await _ingest(request, camera, rt, fmt, route)
+            except (AlprError, DBAPIError, OSError):
+                raise  # answered by the common error mapping
+            except Exception as exc:
+                log.exception("camera post to %s failed", request.scope["path"])
+                raise AlprError("the read could not be taken; retry") from exc
+            return Response(reply.model_dump_json(), status_code=202, media_type="application/json")
+
+        return Route(route, answer, methods=["POST"])
+
+    return Starlette(
+        routes=[answering(route, fmt) for route, fmt in (*_FIXED.items(), (_VENDOR_ROUTE, None))],
+        middleware=common_middleware("gateway", quiet_success=True),
+        exception_handlers=error_handlers("gateway"),
+    )
 
 
-async def _ingest(request: Request, camera: Camera, rt: Runtime, fmt: str | None, route: str) -> IngestReply:
+async def _ingest(request: Request, camera: Camera, rt: GatewayState, fmt: str | None, route: str) -> IngestReply:
     # a camera agent's own traceparent, if it sends one
     caller = propagate.extract(request.headers) if "traceparent" in request.headers else None
     with hot_path_span(
@@ -118,7 +131,7 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _accept(request: Request, camera: Camera, rt: Runtime, fmt: str | None) -> IngestReply:
+async def _accept(request: Request, camera: Camera, rt: GatewayState, fmt: str | None) -> IngestReply:
     body = await _body(request, rt.settings.max_body_bytes)
     now = datetime.now(UTC)
     parsed = parse_payload(
@@ -142,7 +155,7 @@ async def _accept(request: Request, camera: Camera, rt: Runtime, fmt: str | None
                 read.replaces = list(parsed.replaces_preview)
     duplicates = await publish_reads(rt.bus, parsed.reads) if parsed.reads else 0
     metrics.INGESTED.labels(parsed.format).inc(len(parsed.reads) - duplicates)
-    rt.extras["camera_seen"][camera.camera_id] = now
+    rt.camera_seen[camera.camera_id] = now
     return IngestReply(
         format=parsed.format,
         kind=parsed.kind,
@@ -154,13 +167,13 @@ async def _accept(request: Request, camera: Camera, rt: Runtime, fmt: str | None
 
 
 @router.post("/v1/reads", status_code=202, response_model=IngestReply, openapi_extra={"requestBody": NATIVE_BODY})
-async def post_reads(request: Request, camera: CameraDep, rt: RuntimeDep) -> IngestReply:
+async def post_reads(request: Request, camera: CameraDep, rt: StateDep) -> IngestReply:
     """Native reads: one object or `{"reads": [...]}` of up to 1,000; 202 once JetStream holds them all."""
     return await _ingest(request, camera, rt, "native", "/v1/reads")
 
 
 @router.post("/v1/ingest", status_code=202, response_model=IngestReply, openapi_extra={"requestBody": VENDOR_BODY})
-async def post_vendor_detect(request: Request, camera: CameraDep, rt: RuntimeDep) -> IngestReply:
+async def post_vendor_detect(request: Request, camera: CameraDep, rt: StateDep) -> IngestReply:
     """A vendor payload whose format is detected from its content."""
     return await _ingest(request, camera, rt, None, "/v1/ingest")
 
@@ -168,12 +181,12 @@ async def post_vendor_detect(request: Request, camera: CameraDep, rt: RuntimeDep
 @router.post(
     "/v1/ingest/{fmt}", status_code=202, response_model=IngestReply, openapi_extra={"requestBody": VENDOR_BODY}
 )
-async def post_vendor(fmt: VendorFormat, request: Request, camera: CameraDep, rt: RuntimeDep) -> IngestReply:
+async def post_vendor(fmt: VendorFormat, request: Request, camera: CameraDep, rt: StateDep) -> IngestReply:
     """A vendor payload, unchanged, in the named format."""
     return await _ingest(request, camera, rt, fmt, "/v1/ingest/{fmt}")
 
 
 @router.post("/push/", status_code=202, response_model=IngestReply, include_in_schema=False)
-async def post_openalpr_agent(request: Request, camera: CameraDep, rt: RuntimeDep) -> IngestReply:
+async def post_openalpr_agent(request: Request, camera: CameraDep, rt: StateDep) -> IngestReply:
     """Where OpenALPR agents post by default."""
     return await _ingest(request, camera, rt, "openalpr", "/push/")

@@ -15,10 +15,9 @@ from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.errors import Conflict, NotFound
 from libs.common.validation import Line
 from services.gateway import repository
-from services.gateway.api.deps import AuditDep, RuntimeDep, changes_in, forget_camera_credentials, require
-from services.gateway.api.searches import actor_of
+from services.gateway.api.deps import AuditDep, SessionDep, StateDep, require
 from services.gateway.models import Camera
-from services.gateway.service import Principal, new_camera_credential
+from services.gateway.service import Principal, actor_of, new_camera_credential
 
 router = APIRouter(prefix="/v1/admin/cameras", tags=["cameras"])
 CameraAdmin = Annotated[Principal, require("admin:cameras")]
@@ -95,12 +94,12 @@ def _record(principal: Principal, request: Request, action: str, camera_id: str)
 
 @router.post("", status_code=201, response_model=CredentialOut)
 async def register_camera(
-    body: CameraIn, request: Request, principal: CameraAdmin, rt: RuntimeDep, audit: AuditDep
+    body: CameraIn, request: Request, principal: CameraAdmin, rt: StateDep, audit: AuditDep
 ) -> CredentialOut:
     """Register a camera of this agency and issue its first credential."""
     credential, credential_id, secret_hash = new_camera_credential(body.camera_id)
     record = _record(principal, request, "camera_registered", body.camera_id)
-    async with changes_in(rt, audit)(record) as change:
+    async with rt.changes(record) as change:
         session = change.session
         if await repository.get_camera(session, camera_id=body.camera_id):
             raise Conflict("a camera with this id exists", code="camera_exists")
@@ -117,44 +116,42 @@ async def register_camera(
 
 @router.post("/{camera_id}/credentials", status_code=201, response_model=CredentialOut)
 async def rotate_credential(
-    camera_id: str, request: Request, principal: CameraAdmin, rt: RuntimeDep, audit: AuditDep
+    camera_id: str, request: Request, principal: CameraAdmin, rt: StateDep, audit: AuditDep
 ) -> CredentialOut:
     """Issue a new credential; the old one stops working at once."""
     credential, credential_id, secret_hash = new_camera_credential(camera_id)
     record = _record(principal, request, "camera_credential_rotated", camera_id)
-    async with changes_in(rt, audit)(record) as change:
+    async with rt.changes(record) as change:
         session = change.session
         camera = await repository.get_camera(session, camera_id=camera_id)
         if camera is None:
             raise NotFound("no such camera", code="camera_not_found")
         camera.credential_id, camera.credential_hash = credential_id, secret_hash
         await repository.save(session, camera)
-    forget_camera_credentials(rt)
+    rt.camera_credentials.forget()
     return CredentialOut(camera_id=camera_id, credential=credential)
 
 
 @router.put("/{camera_id}/enabled", response_model=CameraOut)
 async def set_enabled(
-    camera_id: str, body: EnabledIn, request: Request, principal: CameraAdmin, rt: RuntimeDep, audit: AuditDep
+    camera_id: str, body: EnabledIn, request: Request, principal: CameraAdmin, rt: StateDep, audit: AuditDep
 ) -> CameraOut:
     """Enable or disable a camera; a disabled camera's reads are refused and counted."""
     record = _record(principal, request, "camera_enabled" if body.enabled else "camera_disabled", camera_id)
-    async with changes_in(rt, audit)(record) as change:
+    async with rt.changes(record) as change:
         session = change.session
         camera = await repository.get_camera(session, camera_id=camera_id)
         if camera is None:
             raise NotFound("no such camera", code="camera_not_found")
         camera.enabled = body.enabled
         await repository.save(session, camera)
-    forget_camera_credentials(rt)
+    rt.camera_credentials.forget()
     return _out(camera, datetime.now(UTC))
 
 
 @router.get("", response_model=list[CameraOut])
-async def list_cameras(principal: CameraAdmin, rt: RuntimeDep) -> list[CameraOut]:
+async def list_cameras(principal: CameraAdmin, session: SessionDep) -> list[CameraOut]:
     """Every camera with its last-seen time; `silent` flags one not heard from in 15 minutes."""
-    assert rt.uow is not None
-    async with rt.uow() as session:
-        cameras = await repository.list_cameras(session)
+    cameras = await repository.list_cameras(session)
     now = datetime.now(UTC)
     return [_out(c, now) for c in cameras]

@@ -9,12 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from libs.common.audit_trail import CHANGE_TIMEOUT_S
 from libs.common.contracts.audit import AuditEvent, EventType
-from libs.common.contracts.holds import CorrectionReply, CorrectionRequest
+from libs.common.contracts.holds import CORRECTION_CREATE, CorrectionReply, CorrectionRequest
 from libs.common.errors import InvalidInput
 from libs.common.validation import Line
-from services.gateway.api.deps import RuntimeDep, require
-from services.gateway.api.searches import actor_of
-from services.gateway.service import Principal
+from services.gateway.api.deps import StateDep, require
+from services.gateway.service import Principal, actor_of
 
 router = APIRouter(tags=["reads"])
 
@@ -32,7 +31,7 @@ class CorrectionBody(BaseModel):
 
 @router.post("/v1/reads/{read_id}/corrections", status_code=201, response_model=CorrectionReply)
 async def correct_read(
-    read_id: str, body: CorrectionBody, principal: Corrector, request: Request, rt: RuntimeDep
+    read_id: str, body: CorrectionBody, principal: Corrector, request: Request, rt: StateDep
 ) -> CorrectionReply:
     """A new version of the read with the corrected plate; the original stays, linked by `supersedes`."""
     if len(body.reason.strip()) < MIN_REASON:
@@ -52,6 +51,4 @@ async def correct_read(
         audit=record,
     )
     # records commits the new version only once this record is persisted
-    return await rt.bus.request(
-        "alpr.records.corrections.create", correction, CorrectionReply, timeout=CHANGE_TIMEOUT_S
-    )
+    return await rt.bus.call(CORRECTION_CREATE, correction, timeout=CHANGE_TIMEOUT_S)

@@ -1,26 +1,28 @@
-"""Dependencies: who is calling (person or camera), checked on every request, as Annotated aliases."""
+"""Dependencies: the gateway's typed state, one unit of work per request, and who is calling (person or
+camera), checked on every request; all as Annotated aliases."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from jose import jwt as jose_jwt
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common import metrics
 from libs.common.audit_trail import AuditTrail, ChangeRecorder
+from libs.common.bus import Bus
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.errors import Forbidden, Unauthenticated
-from libs.common.tokens import TokenVerifier
-from libs.common.web import Runtime
 from services.gateway import repository
-from services.gateway.ingest.credentials import camera_credentials_of
+from services.gateway.api.accesses import AccessTally
 from services.gateway.models import Camera
 from services.gateway.ratelimit import GatewayLimits
-from services.gateway.secret_failures import count_secret_failure, secret_failures_of
+from services.gateway.secret_failures import count_secret_failure
 from services.gateway.service import (
     LAPSES,
     Principal,
@@ -31,46 +33,57 @@ from services.gateway.service import (
     touch_due,
 )
 from services.gateway.settings import GatewaySettings
+from services.gateway.state import GatewayState
 
 
 # async although they never wait: FastAPI runs a plain `def` dependency in a worker thread, a thread
 # hop per dependency per request that cost more than a camera post's own work
-async def runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+async def gateway_state(request: Request) -> GatewayState:
+    state: GatewayState = request.app.state.runtime  # built by the lifespan (app.py)
+    return state
 
 
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
+StateDep = Annotated[GatewayState, Depends(gateway_state)]
 
 
-async def settings_of(rt: RuntimeDep) -> GatewaySettings:
-    return rt.settings  # type: ignore[no-any-return]
+async def settings_of(state: StateDep) -> GatewaySettings:
+    return state.settings
+
+
+async def bus_of(state: StateDep) -> Bus:
+    return state.bus
+
+
+async def audit_trail(state: StateDep) -> AuditTrail:
+    return state.audit
+
+
+async def change_recorder(state: StateDep) -> ChangeRecorder:
+    return state.changes
+
+
+async def limits_of(state: StateDep) -> GatewayLimits:
+    return state.limits
+
+
+async def access_tally(state: StateDep) -> AccessTally:
+    return state.tally
+
+
+async def request_session(state: StateDep) -> AsyncIterator[AsyncSession]:
+    """The request's one unit of work: committed when the route returns, rolled back when it raises."""
+    async with state.uow() as session:
+        yield session
 
 
 SettingsDep = Annotated[GatewaySettings, Depends(settings_of)]
-
-
-async def audit_trail(rt: RuntimeDep) -> AuditTrail:
-    return rt.extras["audit"]  # type: ignore[no-any-return]
-
-
+BusDep = Annotated[Bus, Depends(bus_of)]
 AuditDep = Annotated[AuditTrail, Depends(audit_trail)]
-
-
-def changes_in(rt: Runtime, audit: AuditTrail) -> ChangeRecorder:
-    """The unit of work of a change to the gateway's own tables: committed only with its record."""
-    assert rt.uow is not None
-    return ChangeRecorder(rt.uow, audit)
-
-
-def limits_of(rt: RuntimeDep) -> GatewayLimits:
-    # per replica, in memory (see ratelimit.py); made on first use so the lifespan need not know
-    limits = rt.extras.get("limits")
-    if limits is None:
-        limits = rt.extras["limits"] = GatewayLimits(rt.settings)
-    return limits  # type: ignore[no-any-return]
-
-
+ChangesDep = Annotated[ChangeRecorder, Depends(change_recorder)]
 LimitsDep = Annotated[GatewayLimits, Depends(limits_of)]
+TallyDep = Annotated[AccessTally, Depends(access_tally)]
+# scope="function": the commit happens before the response is sent, so a failed commit is the answer
+SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
 
 
 def bearer(request: Request) -> str:
@@ -81,19 +94,17 @@ def bearer(request: Request) -> str:
     return value.strip()
 
 
-async def current_principal(request: Request, rt: RuntimeDep) -> Principal:
+async def current_principal(request: Request, rt: StateDep) -> Principal:
     """Verify the token, then the registry: a valid token of an ineligible person gets nothing."""
     token = bearer(request)
-    verifier: TokenVerifier = rt.extras["verifier"]
     now = datetime.now(UTC)
-    assert rt.uow is not None
     try:
-        claims = verifier.verify(token)
+        claims = rt.verifier.verify(token)
     except Unauthenticated as err:
         metrics.DENIED.labels(f"token_{err.details.get('reason', 'invalid')}").inc()
         await _count_failure(rt, token, str(err.details.get("reason", "invalid")), now)
         raise Unauthenticated("authentication failed", code="unauthenticated") from err
-    limits_of(rt).person(str(claims["sub"]))
+    rt.limits.person(str(claims["sub"]))
     status: str | None = None  # read inside the transaction: a rollback expires the loaded person
     try:
         # read on every request, never cached: a deactivation or suspension holds from the next request
@@ -114,13 +125,11 @@ async def current_principal(request: Request, rt: RuntimeDep) -> Principal:
     return Principal(person=person, user_class=user_class)
 
 
-async def _suspend(rt: Runtime, sub: str, reason: str) -> None:
+async def _suspend(rt: GatewayState, sub: str, reason: str) -> None:
     """D2/D3: the registry shows the lapse as `suspended` from the first refused use."""
-    assert rt.uow is not None
     async with rt.uow() as session:
         await repository.set_status(session, sub=sub, status="suspended", reason=reason)
-    audit: AuditTrail = rt.extras["audit"]
-    await audit.record_quietly(
+    await rt.audit.record_quietly(
         AuditEvent(
             event_type=EventType.PERSONNEL_CHANGE,
             actor=system_actor(),
@@ -134,13 +143,13 @@ async def _suspend(rt: Runtime, sub: str, reason: str) -> None:
 _PERSONS_FAILURES = frozenset({"expired", "claims"})
 
 
-async def _count_failure(rt: Runtime, token: str, reason: str, now: datetime) -> None:
+async def _count_failure(rt: GatewayState, token: str, reason: str, now: datetime) -> None:
     """D4: a known person's failed sign-ins count toward the lockout; forgeries are only metered.
 
     A token whose signature does not verify names whoever the forger chose: counting it would let
     anyone lock any account with five made-up tokens.
     """
-    if reason not in _PERSONS_FAILURES or rt.uow is None:
+    if reason not in _PERSONS_FAILURES:
         return
     try:
         sub = str(jose_jwt.get_unverified_claims(token).get("sub", ""))
@@ -159,8 +168,7 @@ async def _count_failure(rt: Runtime, token: str, reason: str, now: datetime) ->
         if failures >= rt.settings.lockout_failures and person.status == "active":
             await repository.set_status(session, sub=sub, status="locked", reason="failed_authentications")
             locked = True
-    audit: AuditTrail = rt.extras["audit"]
-    await audit.record_quietly(
+    await rt.audit.record_quietly(
         AuditEvent(
             event_type=EventType.SIGN_IN_FAILURE,
             actor=system_actor(),
@@ -183,7 +191,7 @@ def token_digest(token: str) -> str:
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def require(permission: str):  # type: ignore[no-untyped-def]
+def require(permission: str) -> Any:
     """A dependency that admits a person holding a role with this permission."""
 
     async def dependency(principal: PrincipalDep) -> Principal:
@@ -220,35 +228,29 @@ def _camera_credential(request: Request) -> str:
     raise Unauthenticated("a camera credential is required", code="unauthenticated")
 
 
-async def current_camera(request: Request, rt: RuntimeDep) -> Camera:
+async def current_camera(request: Request, rt: StateDep) -> Camera:
     """A registered, enabled camera whose credential matches; unknown or disabled ones are counted."""
     credential_id, _, secret = _camera_credential(request).partition(".")
     address = request.client.host if request.client else "unknown"
-    secret_failures_of(rt).check("camera", client_id=credential_id, address=address)
+    rt.secret_failures.check("camera", client_id=credential_id, address=address)
 
     async def lookup() -> Camera | None:
-        assert rt.uow is not None
         async with rt.uow() as session:
             return await repository.get_camera_by_credential(session, credential_id=credential_id)
 
     # cached for camera_cache_s at most (a disable elsewhere applies within it), one lookup at a time
-    camera = await camera_credentials_of(rt).get(credential_id, lookup)
+    camera = await rt.camera_credentials.get(credential_id, lookup)
     if camera is None or not camera_secret_matches(camera, secret):
         metrics.DENIED.labels("camera_unknown").inc()
-        await count_secret_failure(rt, "camera", client_id=credential_id, address=address)
+        await count_secret_failure(rt.secret_failures, rt.audit, "camera", client_id=credential_id, address=address)
         raise Unauthenticated("unknown camera credential", code="unauthenticated")
     if not camera.enabled:
         metrics.DENIED.labels("camera_disabled").inc()
-        async with rt.uow() as session:  # type: ignore[misc]
+        async with rt.uow() as session:
             await repository.count_refused_camera(session, camera_id=camera.camera_id)
         raise Forbidden("this camera is disabled", code="camera_disabled")
-    limits_of(rt).camera(camera.camera_id)
+    rt.limits.camera(camera.camera_id)
     return camera
 
 
 CameraDep = Annotated[Camera, Depends(current_camera)]
-
-
-def forget_camera_credentials(rt: Runtime) -> None:
-    """Admin changes to cameras take effect at once in this replica."""
-    camera_credentials_of(rt).forget()

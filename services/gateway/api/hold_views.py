@@ -14,14 +14,21 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from libs.common.contracts.audit import AuditEvent, EventType
-from libs.common.contracts.holds import MAX_HOLDS_PAGE, HoldList, HoldLookup, HoldStatus, HoldView, HoldViews
+from libs.common.contracts.holds import (
+    HOLD_GET,
+    HOLD_LIST,
+    MAX_HOLDS_PAGE,
+    HoldList,
+    HoldLookup,
+    HoldStatus,
+    HoldView,
+    HoldViews,
+)
 from libs.common.contracts.purpose import AuthorizedUse, Purpose
 from libs.common.errors import AlprError, Forbidden, InvalidInput, NotFound
 from libs.common.validation import Line, Note
-from services.gateway.api.accesses import record_and_count
-from services.gateway.api.deps import AuditDep, PrincipalDep, RuntimeDep
-from services.gateway.api.searches import actor_of
-from services.gateway.service import PERMISSIONS, Principal, check_purpose, check_review_reason
+from services.gateway.api.deps import AuditDep, PrincipalDep, StateDep
+from services.gateway.service import PERMISSIONS, Principal, actor_of, check_purpose, check_review_reason
 
 router = APIRouter(tags=["holds"])
 
@@ -57,7 +64,7 @@ class HoldAccess:
 async def hold_access(
     principal: PrincipalDep,
     request: Request,
-    rt: RuntimeDep,
+    rt: StateDep,
     audit: AuditDep,
     use: Annotated[
         AuthorizedUse | Literal["hold_review"],
@@ -112,9 +119,9 @@ HoldAccessDep = Annotated[HoldAccess, Depends(hold_access)]
 
 
 @router.get("/v1/holds/{hold_id}", response_model=HoldView)
-async def get_hold(hold_id: str, access: HoldAccessDep, rt: RuntimeDep, audit: AuditDep) -> HoldView:
+async def get_hold(hold_id: str, access: HoldAccessDep, rt: StateDep, audit: AuditDep) -> HoldView:
     """One hold: of the case the purpose names, or any under review; recorded before it is answered."""
-    hold = await rt.bus.request("alpr.records.holds.get", HoldLookup(hold_id=hold_id), HoldView)
+    hold = await rt.bus.call(HOLD_GET, HoldLookup(hold_id=hold_id))
     if access.review_reason is None and hold.case_number != access.case_number:
         refused = access.record("hold_detail", [], hold_id=hold_id)
         details = {**refused.details, "refusal": "hold_not_in_case"}
@@ -123,14 +130,14 @@ async def get_hold(hold_id: str, access: HoldAccessDep, rt: RuntimeDep, audit: A
         )
         # answered as if it did not exist: another case's hold is not confirmed to whoever asks
         raise NotFound("no such hold", code="hold_not_found")
-    await record_and_count(rt, audit, access.record("hold_detail", [hold], hold_id=hold_id))
+    await rt.tally.record_and_count(audit, access.record("hold_detail", [hold], hold_id=hold_id))
     return hold
 
 
 @router.get("/v1/holds", response_model=HoldViews)
 async def list_holds(
     access: HoldAccessDep,
-    rt: RuntimeDep,
+    rt: StateDep,
     audit: AuditDep,
     status: HoldStatus | None = None,
     before: Annotated[str | None, Query(max_length=36, description="`next_before` of the previous page")] = None,
@@ -139,6 +146,6 @@ async def list_holds(
     """Holds of the named case (or all, under review), newest first, a page at a time; supervisors and the
     custodian review them here (only supervisors decide them)."""
     asked = HoldList(status=status, case_number=access.case_number, before=before, limit=limit)
-    page = await rt.bus.request("alpr.records.holds.list", asked, HoldViews)
-    await record_and_count(rt, audit, access.record("hold_list", page.holds, status=status, before=before))
+    page = await rt.bus.call(HOLD_LIST, asked)
+    await rt.tally.record_and_count(audit, access.record("hold_list", page.holds, status=status, before=before))
     return page

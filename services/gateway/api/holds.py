@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from libs.common.audit_trail import CHANGE_TIMEOUT_S
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.contracts.holds import (
+    HOLD_CREATE,
+    HOLD_DECIDE,
+    HOLD_END,
+    HOLD_GET,
     HoldCreate,
     HoldDecision,
     HoldEnd,
@@ -27,9 +31,8 @@ from libs.common.errors import Forbidden
 from libs.common.validation import Instant, Line, Note
 from services.gateway.api import corrections, hold_views
 from services.gateway.api.decisions import FlagOrDecision, decision_body
-from services.gateway.api.deps import PrincipalDep, RuntimeDep, require
-from services.gateway.api.searches import actor_of
-from services.gateway.service import PERMISSIONS, Principal, check_purpose
+from services.gateway.api.deps import PrincipalDep, StateDep, require
+from services.gateway.service import PERMISSIONS, Principal, actor_of, check_purpose
 
 router = APIRouter(tags=["holds"])
 router.include_router(corrections.router)
@@ -97,7 +100,7 @@ def _record(request: Request, principal: Principal, action: str, **details: obje
 
 
 @router.post("/v1/holds", status_code=201, response_model=HoldView)
-async def request_hold(body: HoldBody, principal: HoldRequester, request: Request, rt: RuntimeDep) -> HoldView:
+async def request_hold(body: HoldBody, principal: HoldRequester, request: Request, rt: StateDep) -> HoldView:
     """Request a hold; it keeps nothing until a different supervisor approves it."""
     check_purpose(Purpose(use=body.use, case_number=body.case_number, reason=body.justification), rt.settings)
     create = HoldCreate(
@@ -109,12 +112,12 @@ async def request_hold(body: HoldBody, principal: HoldRequester, request: Reques
         requester_name=principal.person.name,
         audit=_record(request, principal, "requested", use=body.use.value, justification=body.justification.strip()),
     )
-    return await rt.bus.request("alpr.records.holds.create", create, HoldView, timeout=CHANGE_TIMEOUT_S)
+    return await rt.bus.call(HOLD_CREATE, create, timeout=CHANGE_TIMEOUT_S)
 
 
 @router.post("/v1/holds/{hold_id}/decision", response_model=HoldView, openapi_extra=decision_body())
 async def decide_hold(
-    hold_id: str, principal: HoldApprover, decision: FlagOrDecision, request: Request, rt: RuntimeDep
+    hold_id: str, principal: HoldApprover, decision: FlagOrDecision, request: Request, rt: StateDep
 ) -> HoldView:
     """A supervisor other than the requester approves or denies a pending hold, saying why.
 
@@ -128,15 +131,15 @@ async def decide_hold(
         approver_name=principal.person.name,
         audit=_record(request, principal, "approved" if decision.approve else "rejected", **decision.record()),
     )
-    return await rt.bus.request("alpr.records.holds.decide", asked, HoldView, timeout=CHANGE_TIMEOUT_S)
+    return await rt.bus.call(HOLD_DECIDE, asked, timeout=CHANGE_TIMEOUT_S)
 
 
 @router.post("/v1/holds/{hold_id}/release", response_model=HoldView)
 async def release_hold(
-    hold_id: str, body: ReleaseBody, principal: HoldParty, request: Request, rt: RuntimeDep
+    hold_id: str, body: ReleaseBody, principal: HoldParty, request: Request, rt: StateDep
 ) -> HoldView:
     """End a hold (its requester or a supervisor); its reads go back to the ordinary retention."""
-    current = await rt.bus.request("alpr.records.holds.get", HoldLookup(hold_id=hold_id), HoldView)
+    current = await rt.bus.call(HOLD_GET, HoldLookup(hold_id=hold_id))
     if current.requester_sub != principal.person.sub and not principal.roles & PERMISSIONS["holds:approve"]:
         raise Forbidden("only the requester or a supervisor may end this hold", code="hold_not_yours")
     end = HoldEnd(
@@ -145,4 +148,4 @@ async def release_hold(
         reason=body.reason,
         audit=_record(request, principal, "released", reason=body.reason),
     )
-    return await rt.bus.request("alpr.records.holds.end", end, HoldView, timeout=CHANGE_TIMEOUT_S)
+    return await rt.bus.call(HOLD_END, end, timeout=CHANGE_TIMEOUT_S)

@@ -10,12 +10,20 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from starlette.datastructures import UploadFile
 
 from libs.common.audit_trail import CHANGE_TIMEOUT_S
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.contracts.hotlists import (
+    HOTLIST_ADD_ENTRY,
+    HOTLIST_CREATE,
+    HOTLIST_ENTRIES,
+    HOTLIST_GET,
+    HOTLIST_IMPORT,
+    HOTLIST_IMPORT_PART,
+    HOTLIST_LIST,
+    HOTLIST_REMOVE_ENTRY,
     EntryLookup,
     EntryPage,
     EntryQuery,
@@ -24,11 +32,11 @@ from libs.common.contracts.hotlists import (
     HotlistCreateRequest,
     HotlistImport,
     HotlistImportPart,
+    HotlistListQuery,
     HotlistLookup,
     HotlistPage,
     HotlistSummary,
     ImportFormat,
-    ImportPartReceived,
     ImportResult,
     ManualEntryAdded,
     ManualEntryIn,
@@ -36,9 +44,8 @@ from libs.common.contracts.hotlists import (
 )
 from libs.common.errors import InvalidInput, PayloadTooLarge
 from libs.common.validation import AwareInstant, Line
-from services.gateway.api.deps import RuntimeDep, require
-from services.gateway.api.searches import actor_of
-from services.gateway.service import Principal
+from services.gateway.api.deps import StateDep, require
+from services.gateway.service import Principal, actor_of
 
 router = APIRouter(tags=["hotlists"])
 
@@ -47,10 +54,6 @@ HotlistWriter = Annotated[Principal, require("hotlists:write")]
 
 MAX_FILE_BYTES = 256 * 2**20  # a full state extract of a million records is about 70 MiB
 PART_BYTES = 4 * 2**20  # NATS carries 8 MB messages; a part travels base64-encoded
-
-
-class NoArguments(BaseModel):
-    """The records request for the list of lists carries nothing."""
 
 
 class ManualEntryBody(VehicleFields):
@@ -79,21 +82,21 @@ class ManualEntryBody(VehicleFields):
 
 
 @router.get("/v1/hotlists", response_model=HotlistPage)
-async def list_hotlists(principal: HotlistReader, rt: RuntimeDep) -> HotlistPage:
+async def list_hotlists(principal: HotlistReader, rt: StateDep) -> HotlistPage:
     """Every list with its active entry count, last refresh and E4 staleness."""
-    return await rt.bus.request("alpr.records.hotlists.list", NoArguments(), HotlistPage)
+    return await rt.bus.call(HOTLIST_LIST, HotlistListQuery())
 
 
 @router.get("/v1/hotlists/{hotlist_id}", response_model=HotlistSummary)
-async def get_hotlist(hotlist_id: str, principal: HotlistReader, rt: RuntimeDep) -> HotlistSummary:
-    return await rt.bus.request("alpr.records.hotlists.get", HotlistLookup(hotlist_id=hotlist_id), HotlistSummary)
+async def get_hotlist(hotlist_id: str, principal: HotlistReader, rt: StateDep) -> HotlistSummary:
+    return await rt.bus.call(HOTLIST_GET, HotlistLookup(hotlist_id=hotlist_id))
 
 
 @router.get("/v1/hotlists/{hotlist_id}/entries", response_model=EntryPage)
 async def list_entries(
     hotlist_id: str,
     principal: HotlistReader,
-    rt: RuntimeDep,
+    rt: StateDep,
     plate: str | None = None,
     include_expired: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -102,17 +105,17 @@ async def list_entries(
     query = EntryQuery(
         hotlist_id=hotlist_id, plate=plate, include_expired=include_expired, limit=limit, after_entry_id=after
     )
-    return await rt.bus.request("alpr.records.hotlists.entries", query, EntryPage)
+    return await rt.bus.call(HOTLIST_ENTRIES, query)
 
 
 @router.post("/v1/hotlists", response_model=HotlistSummary, status_code=201)
 async def create_hotlist(
-    body: HotlistCreate, principal: HotlistWriter, request: Request, rt: RuntimeDep
+    body: HotlistCreate, principal: HotlistWriter, request: Request, rt: StateDep
 ) -> HotlistSummary:
     """A new list (not a partner's: those arrive through sharing)."""
     record = _record(principal, request, "create_list", body.model_dump(mode="json"))
     asked = HotlistCreateRequest(**body.model_dump(), audit=record)
-    return await rt.bus.request("alpr.records.hotlists.create", asked, HotlistSummary, timeout=CHANGE_TIMEOUT_S)
+    return await rt.bus.call(HOTLIST_CREATE, asked, timeout=CHANGE_TIMEOUT_S)
 
 
 @router.post("/v1/hotlists/{hotlist_id}/entries", response_model=ManualEntryAdded, status_code=201)
@@ -121,7 +124,7 @@ async def add_entry(
     body: ManualEntryBody,
     principal: HotlistWriter,
     request: Request,
-    rt: RuntimeDep,
+    rt: StateDep,
 ) -> ManualEntryAdded:
     """A manual entry; it expires within 30 days (B4): a later expiry asked for is cut, and the answer says so
     (`expiry_clamped`, with `requested_expires_at` beside the `expires_at` it got)."""
@@ -133,16 +136,16 @@ async def add_entry(
             "audit": _record(principal, request, "add_entry", {}),
         }
     )
-    return await rt.bus.request("alpr.records.hotlists.add_entry", entry_in, ManualEntryAdded, timeout=CHANGE_TIMEOUT_S)
+    return await rt.bus.call(HOTLIST_ADD_ENTRY, entry_in, timeout=CHANGE_TIMEOUT_S)
 
 
 @router.delete("/v1/hotlists/{hotlist_id}/entries/{entry_id}", response_model=EntryRemoved)
 async def remove_entry(
-    hotlist_id: str, entry_id: int, principal: HotlistWriter, request: Request, rt: RuntimeDep
+    hotlist_id: str, entry_id: int, principal: HotlistWriter, request: Request, rt: StateDep
 ) -> EntryRemoved:
     record = _record(principal, request, "remove_entry", {})
     lookup = EntryLookup(hotlist_id=hotlist_id, entry_id=entry_id, audit=record)
-    return await rt.bus.request("alpr.records.hotlists.remove_entry", lookup, EntryRemoved, timeout=CHANGE_TIMEOUT_S)
+    return await rt.bus.call(HOTLIST_REMOVE_ENTRY, lookup, timeout=CHANGE_TIMEOUT_S)
 
 
 _FILE_BODY = {
@@ -164,7 +167,7 @@ async def import_file(
     hotlist_id: str,
     principal: HotlistWriter,
     request: Request,
-    rt: RuntimeDep,
+    rt: StateDep,
     mode: Literal["replace", "add", "remove"] = "replace",
     fmt: Annotated[ImportFormat | None, Query(alias="format")] = None,
     time_zone: str = "America/Los_Angeles",
@@ -177,7 +180,7 @@ async def import_file(
         chunk = HotlistImportPart(
             upload_id=upload_id or "", hotlist_id=hotlist_id, part=number, content_b64=base64.b64encode(part).decode()
         )
-        await rt.bus.request("alpr.records.hotlists.import_part", chunk, ImportPartReceived, timeout=30.0)
+        await rt.bus.call(HOTLIST_IMPORT_PART, chunk, timeout=30.0)
     command = HotlistImport(
         hotlist_id=hotlist_id,
         content_b64=base64.b64encode(last).decode(),
@@ -187,7 +190,7 @@ async def import_file(
         time_zone=time_zone,
         audit=_record(principal, request, "import", {"mode": mode, "bytes": len(content)}),
     )
-    return await rt.bus.request("alpr.records.hotlists.import", command, ImportResult, timeout=600.0)
+    return await rt.bus.call(HOTLIST_IMPORT, command, timeout=600.0)
 
 
 def _parts(content: bytes) -> list[bytes]:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from libs.common import metrics
 from libs.common.audit_trail import RELAYED_CHANGE_TIMEOUT_S
 from libs.common.bus import Bus
+from libs.common.contracts import sharing
 from libs.common.contracts.audit import Actor, AuditEvent, EventType
 from libs.common.contracts.errors import ErrorEnvelope
 from libs.common.contracts.hotlists import PartnerUpsertReply, ShareableList
@@ -29,16 +30,14 @@ from libs.common.contracts.sharing import (
     PartnerSearchRequest,
     TokenReply,
     TokenRequest,
-    sharing_subject,
 )
 from libs.common.errors import AlprError, Unauthenticated
 from libs.common.oauth.errors import NO_STORE, OAuthError, oauth_error_from_body
 from libs.common.oauth.keys import PublishedKeys
 from libs.common.oauth.tokens import verify_access_token
 from libs.common.tokens import unverified_header
-from services.gateway.api.accesses import count_accesses
-from services.gateway.api.deps import AuditDep, RuntimeDep, limits_of
-from services.gateway.secret_failures import claimed_client_id, count_secret_failure, secret_failures_of
+from services.gateway.api.deps import AuditDep, StateDep
+from services.gateway.secret_failures import claimed_client_id, count_secret_failure
 from services.gateway.service import check_purpose_text
 
 router = APIRouter(tags=["partner"])
@@ -51,7 +50,10 @@ TOKEN_REFUSED = "The access token is not valid"
 
 
 class PartnerKeys:
-    """The sharing service's published keys, fetched over NATS, as the verifier of partner tokens."""
+    """The sharing service's published keys, fetched over NATS, as the verifier of partner tokens.
+
+    One per replica (GatewayState.partner_keys).
+    """
 
     def __init__(self) -> None:
         self.reply: KeysReply | None = None
@@ -65,14 +67,10 @@ class PartnerKeys:
             age = time.monotonic() - self.fetched
             unknown = kid is not None and self.keys.verification_key(kid) is None
             if self.reply is None or age > KEYS_TTL_S or (unknown and age > KEYS_REFETCH_S):
-                self.reply = await bus.request(sharing_subject("keys"), Empty(), KeysReply)
+                self.reply = await bus.call(sharing.KEYS, Empty())
                 self.keys = PublishedKeys(self.reply.jwks)
                 self.fetched = time.monotonic()
             return self.keys, self.reply
-
-
-def partner_keys(rt: RuntimeDep) -> PartnerKeys:
-    return rt.extras.setdefault("partner_keys", PartnerKeys())  # type: ignore[no-any-return]
 
 
 def token_refused() -> Unauthenticated:
@@ -81,7 +79,7 @@ def token_refused() -> Unauthenticated:
     return Unauthenticated(TOKEN_REFUSED, code="invalid_token", headers={"WWW-Authenticate": challenge})
 
 
-async def partner_credentials(request: Request, rt: RuntimeDep) -> PartnerCredentials:
+async def partner_credentials(request: Request, rt: StateDep) -> PartnerCredentials:
     """Signature, issuer, audience and times checked here; sharing then checks the agreement is in force."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
@@ -91,13 +89,13 @@ async def partner_credentials(request: Request, rt: RuntimeDep) -> PartnerCreden
         kid = unverified_header(token).get("kid")  # a header member of any JSON type other than text is refused
     except Unauthenticated:
         raise token_refused() from None
-    keys, meta = await partner_keys(rt).get(rt.bus, kid=kid)
+    keys, meta = await rt.partner_keys.get(rt.bus, kid=kid)
     try:
         claims = verify_access_token(token, keys, issuer=meta.issuer, audience=meta.audience, now=datetime.now(UTC))
     except Unauthenticated as err:
         metrics.DENIED.labels(f"partner_{err.code}").inc()
         raise token_refused() from None
-    limits_of(rt).partner(claims.client_id)
+    rt.limits.partner(claims.client_id)
     return PartnerCredentials(
         client_id=claims.client_id,
         agreement_id=claims.agreement_id,
@@ -160,7 +158,7 @@ _OAUTH_REFUSALS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/oauth/token", response_model=TokenReply, responses=_OAUTH_REFUSALS, openapi_extra=TOKEN_FORM)
-async def token(request: Request, rt: RuntimeDep) -> JSONResponse:
+async def token(request: Request, rt: StateDep) -> JSONResponse:
     """OAuth 2.0 client credentials (`client_secret_basic` or `private_key_jwt`); errors per RFC 6749 §5.2."""
     address, client_id = request.client.host if request.client else "unknown", ""
     try:
@@ -172,28 +170,28 @@ async def token(request: Request, rt: RuntimeDep) -> JSONResponse:
                 raise OAuthError("invalid_request", "Only form fields are accepted")
             fields.setdefault(name, []).append(value)
         client_id = claimed_client_id(request.headers.get("authorization"), fields)
-        secret_failures_of(rt).check("partner", client_id=client_id, address=address)
+        rt.secret_failures.check("partner", client_id=client_id, address=address)
         asked = TokenRequest(
             form=fields,
             authorization=request.headers.get("authorization"),
             token_endpoint=str(request.url.replace(query="", fragment="")),
         )
-        reply = await rt.bus.request(sharing_subject("token"), asked, TokenReply)
+        reply = await rt.bus.call(sharing.TOKEN, asked)
     except AlprError as err:
         rebuilt = oauth_error_from_body({"error": err.code, "error_description": err.message})
         refused = err if isinstance(err, OAuthError) else rebuilt
         if refused is None:
             raise
         if refused.code == "invalid_client":
-            await count_secret_failure(rt, "partner", client_id=client_id, address=address)
+            await count_secret_failure(rt.secret_failures, rt.audit, "partner", client_id=client_id, address=address)
         return _oauth_error(refused)
     return JSONResponse(reply.model_dump(), headers=NO_STORE)
 
 
 @router.get("/.well-known/jwks.json")
-async def jwks(rt: RuntimeDep) -> JSONResponse:
+async def jwks(rt: StateDep) -> JSONResponse:
     """The public keys partner tokens are signed with (current and not yet retired)."""
-    _, meta = await partner_keys(rt).get(rt.bus)
+    _, meta = await rt.partner_keys.get(rt.bus)
     return JSONResponse(meta.jwks, headers={"Cache-Control": f"public, max-age={int(KEYS_TTL_S)}"})
 
 
@@ -217,7 +215,7 @@ async def _refused(audit: AuditDep, event: AuditEvent, err: AlprError) -> AlprEr
 
 @router.post("/partner/v1/searches", response_model=PartnerSearchReply)
 async def partner_search(
-    body: PartnerSearch, credentials: Partner, request: Request, rt: RuntimeDep, audit: AuditDep
+    body: PartnerSearch, credentials: Partner, request: Request, rt: StateDep, audit: AuditDep
 ) -> PartnerSearchReply:
     """Search one plate within the agreement; ledger and access record are written before data leaves.
 
@@ -243,17 +241,15 @@ async def partner_search(
         check_purpose_text(body.purpose, rt.settings)
         record = event.model_copy(update={"event_id": search_id, "event_type": EventType.PARTNER_QUERY})
         asked = PartnerSearchRequest(search_id=search_id, credentials=credentials, search=body, audit=record)
-        reply = await rt.bus.request(
-            sharing_subject("search"), asked, PartnerSearchReply, timeout=RELAYED_CHANGE_TIMEOUT_S
-        )
+        reply = await rt.bus.call(sharing.PARTNER_SEARCH, asked, timeout=RELAYED_CHANGE_TIMEOUT_S)
     except AlprError as err:
         raise await _refused(audit, event, err) from err
-    await count_accesses(rt, record)
+    await rt.tally.count_relayed(record)
     return reply
 
 
 @router.get("/partner/v1/hotlists", response_model=ShareableList)
-async def partner_hotlists(credentials: Partner, request: Request, rt: RuntimeDep, audit: AuditDep) -> ShareableList:
+async def partner_hotlists(credentials: Partner, request: Request, rt: StateDep, audit: AuditDep) -> ShareableList:
     """Our shareable hotlist entries and the time they were last refreshed; recorded like a search."""
     event = AuditEvent(
         event_type=EventType.ACCESS_DENIED,
@@ -264,18 +260,16 @@ async def partner_hotlists(credentials: Partner, request: Request, rt: RuntimeDe
     try:
         record = event.model_copy(update={"event_id": str(uuid.uuid4()), "event_type": EventType.PARTNER_QUERY})
         asked = CredentialsRequest(credentials=credentials, audit=record)
-        shared = await rt.bus.request(
-            sharing_subject("hotlists.get"), asked, ShareableList, timeout=RELAYED_CHANGE_TIMEOUT_S
-        )
+        shared = await rt.bus.call(sharing.SHAREABLE_HOTLISTS, asked, timeout=RELAYED_CHANGE_TIMEOUT_S)
     except AlprError as err:
         raise await _refused(audit, event, err) from err
-    await count_accesses(rt, record)
+    await rt.tally.count_relayed(record)
     return shared
 
 
 @router.put("/partner/v1/hotlists", response_model=PartnerUpsertReply)
 async def put_partner_hotlist(
-    body: PartnerHotlistBody, credentials: Partner, request: Request, rt: RuntimeDep, audit: AuditDep
+    body: PartnerHotlistBody, credentials: Partner, request: Request, rt: StateDep, audit: AuditDep
 ) -> PartnerUpsertReply:
     """Replace the partner's list held here; each entry lapses 24 hours after its last refresh (C5).
 
@@ -290,9 +284,7 @@ async def put_partner_hotlist(
     )
     try:
         asked = PartnerHotlistPut(credentials=credentials, entries=body.entries, audit=event)
-        return await rt.bus.request(
-            sharing_subject("hotlists.put"), asked, PartnerUpsertReply, timeout=RELAYED_CHANGE_TIMEOUT_S
-        )
+        return await rt.bus.call(sharing.PARTNER_HOTLIST_PUT, asked, timeout=RELAYED_CHANGE_TIMEOUT_S)
     except AlprError as err:
         refused = event.model_copy(update={"event_type": EventType.ACCESS_DENIED, "event_id": str(uuid.uuid4())})
         raise await _refused(audit, refused, err) from err

@@ -6,25 +6,23 @@ import uuid
 
 from fastapi import APIRouter, Request, Response
 
-from libs.common.contracts.audit import AuditEvent, EventLookup, EventSummary, EventType
+from libs.common.contracts.audit import EVENT, AuditEvent, EventLookup, EventType
 from libs.common.contracts.purpose import AuthorizedUse, Purpose
-from libs.common.contracts.search import ReadDetail, ReadImageReply, ReadLookup
+from libs.common.contracts.search import READ_DETAIL, READ_IMAGE, ReadDetail, ReadLookup
 from libs.common.errors import Forbidden, InvalidInput
-from services.gateway.api.accesses import record_and_count
-from services.gateway.api.deps import AuditDep, RuntimeDep, Viewer
+from services.gateway.api.deps import AuditDep, StateDep, Viewer
 from services.gateway.api.image_response import IMAGE_RESPONSES, image_response
-from services.gateway.api.searches import actor_of
-from services.gateway.service import Principal, check_purpose
+from services.gateway.service import Principal, actor_of, check_purpose
 
 router = APIRouter(tags=["reads"])
 
 
 async def _purpose_for(
-    rt: RuntimeDep, principal: Principal, read_id: str, search_id: str | None, purpose: Purpose | None
+    rt: StateDep, principal: Principal, read_id: str, search_id: str | None, purpose: Purpose | None
 ) -> tuple[Purpose, str | None]:
     """A view names the search it follows from (which must be this person's and include the read)."""
     if search_id:
-        event = await rt.bus.request("alpr.audit.event", EventLookup(event_id=search_id), EventSummary)
+        event = await rt.bus.call(EVENT, EventLookup(event_id=search_id))
         if event.event_type != "search" or event.actor_sub != principal.person.sub or read_id not in event.result_ids:
             raise Forbidden("that search did not return this read to you", code="search_mismatch")
         assert event.purpose is not None
@@ -34,7 +32,7 @@ async def _purpose_for(
     try:
         check_purpose(purpose, rt.settings)
     except Forbidden as err:  # A3: a prohibited purpose is flagged to admins and auditors, as on search
-        await rt.extras["audit"].record_quietly(
+        await rt.audit.record_quietly(
             AuditEvent(
                 event_type=EventType.ACCESS_DENIED,
                 actor=actor_of(principal),
@@ -63,7 +61,7 @@ async def read_detail(
     read_id: str,
     request: Request,
     principal: Viewer,
-    rt: RuntimeDep,
+    rt: StateDep,
     audit: AuditDep,
     search_id: str | None = None,
 ) -> ReadDetail:
@@ -71,9 +69,8 @@ async def read_detail(
     purpose, search = await _purpose_for(rt, principal, read_id, search_id, _purpose_from_params(request))
     # B2: a held copy past retention answers only its hold's case; to any other it is no such read (404)
     lookup = ReadLookup(read_id=read_id, case_number=purpose.case_number)
-    detail = await rt.bus.request("alpr.records.read", lookup, ReadDetail)
-    await record_and_count(
-        rt,
+    detail = await rt.bus.call(READ_DETAIL, lookup)
+    await rt.tally.record_and_count(
         audit,
         AuditEvent(
             event_id=str(uuid.uuid4()),
@@ -94,7 +91,7 @@ async def read_image(
     read_id: str,
     request: Request,
     principal: Viewer,
-    rt: RuntimeDep,
+    rt: StateDep,
     audit: AuditDep,
     search_id: str | None = None,
 ) -> Response:
@@ -103,9 +100,8 @@ async def read_image(
         raise Forbidden("your class may not view images", code="images_not_allowed")
     purpose, search = await _purpose_for(rt, principal, read_id, search_id, _purpose_from_params(request))
     lookup = ReadLookup(read_id=read_id, case_number=purpose.case_number)
-    image = await rt.bus.request("alpr.records.image", lookup, ReadImageReply)
-    await record_and_count(
-        rt,
+    image = await rt.bus.call(READ_IMAGE, lookup)
+    await rt.tally.record_and_count(
         audit,
         AuditEvent(
             event_type=EventType.IMAGE_VIEW,

@@ -8,17 +8,24 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common import metrics
-from libs.common.contracts.audit import Actor, AuditEvent, EventType
+from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.contracts.purpose import Purpose
-from libs.common.contracts.search import ReadSummary, SearchQuery, SearchRequest, SearchResult
+from libs.common.contracts.search import SEARCH, ReadSummary, SearchQuery, SearchRequest
 from libs.common.errors import Forbidden, InvalidInput
 from libs.common.validation import Line
 from services.gateway import repository
-from services.gateway.api.accesses import record_and_count
-from services.gateway.api.deps import AuditDep, RuntimeDep, Searcher
-from services.gateway.service import Principal, broad_reasons, check_class_limits, check_purpose, lookback_start
+from services.gateway.api.deps import AuditDep, Searcher, SessionDep, StateDep
+from services.gateway.service import (
+    Principal,
+    actor_of,
+    broad_reasons,
+    check_class_limits,
+    check_purpose,
+    lookback_start,
+)
 
 router = APIRouter(tags=["searches"])
 
@@ -53,14 +60,9 @@ class SearchResponse(BaseModel):
     truncated: bool = False
 
 
-def actor_of(principal: Principal) -> Actor:
-    p = principal.person
-    return Actor(kind="person", sub=p.sub, name=p.name, badge=p.badge, agency=p.agency, unit=p.unit, roles=p.roles)
-
-
 @router.post("/v1/searches", response_model=SearchResponse)
 async def search(
-    body: SearchBody, principal: Searcher, request: Request, rt: RuntimeDep, audit: AuditDep
+    body: SearchBody, principal: Searcher, request: Request, rt: StateDep, audit: AuditDep, session: SessionDep
 ) -> SearchResponse:
     """Search reads for a stated lawful purpose; the access record is persisted before data is returned."""
     now = datetime.now(UTC)
@@ -74,13 +76,13 @@ async def search(
         check_class_limits(body.query, principal.user_class, now, held_reach=not reasons)
         check_purpose(body.purpose, rt.settings)
         if reasons:
-            await _check_approval(rt, principal, body, reasons, now)
+            await _check_approval(session, principal, body, reasons, now)
         lookback_from = lookback_start(principal.user_class, now)
         asked = SearchRequest(
             search_id=search_id, query=body.query, case_number=body.purpose.case_number, lookback_from=lookback_from
         )
         # records refuses (lookback_exceeded) a reach past the look-back that no active hold of the case covers
-        result = await rt.bus.request("alpr.records.search", asked, SearchResult)
+        result = await rt.bus.call(SEARCH, asked)
     except (InvalidInput, Forbidden) as err:  # refusals of this person, recorded; an outage is none
         metrics.DENIED.labels(err.code).inc()
         flagged = err.code == "prohibited_purpose"
@@ -111,21 +113,19 @@ async def search(
         details=details,
     )
     # counted while the record is confirmed; nothing is returned unless the record is persisted
-    await record_and_count(rt, audit, event)
+    await rt.tally.record_and_count(audit, event)
     return SearchResponse(
         search_id=search_id, reads=result.reads, next_cursor=result.next_cursor, truncated=result.truncated
     )
 
 
 async def _check_approval(
-    rt: RuntimeDep, principal: Principal, body: SearchBody, reasons: list[str], now: datetime
+    session: AsyncSession, principal: Principal, body: SearchBody, reasons: list[str], now: datetime
 ) -> None:
     """A4: a broad search runs only under a granted approval, for this requester and this query."""
     if not body.approval_id:
         raise Forbidden("a broad search needs a supervisor's approval", code="approval_required", broad=reasons)
-    assert rt.uow is not None
-    async with rt.uow() as session:
-        approval = await repository.get_approval(session, approval_id=body.approval_id)
+    approval = await repository.get_approval(session, approval_id=body.approval_id)
     if (
         approval is None
         or approval.requester_sub != principal.person.sub

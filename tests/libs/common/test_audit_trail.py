@@ -40,7 +40,7 @@ async def stored(system: Any, subject: str) -> list[dict[str, Any]]:
 
 def recorder(system: Any) -> ChangeRecorder:
     rt = system.runtime("gateway")
-    return ChangeRecorder(rt.uow, rt.extras["audit"])
+    return ChangeRecorder(rt.uow, rt.audit)
 
 
 class TestChangeRecorder:

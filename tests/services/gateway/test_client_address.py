@@ -47,7 +47,7 @@ class TestRecordedAddress:
                 "/v1/reads", json={}, headers={"Authorization": "Bearer nobody.wrong", "X-Forwarded-For": SPOOFED}
             )
         assert refused.status_code == 401
-        counts = system.runtime("gateway").extras["secret_failures"]._failures
+        counts = system.runtime("gateway").secret_failures._failures
         assert ("camera", "address", "192.0.2.200") in counts and ("camera", "address", SPOOFED) not in counts
 
 
@@ -62,6 +62,6 @@ class TestPublicRateKey:
             ]
         finally:
             settings.rate_public_per_minute = saved
-            system.runtime("gateway").extras["limits"].limiter.forget("address", "203.0.113.7")
+            system.runtime("gateway").limits.limiter.forget("address", "203.0.113.7")
         assert [a.status_code for a in answers][-1] == 429
         assert "Retry-After" in answers[-1].headers

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from services.gateway.ingest.credentials import CameraCredentialCache
+from services.gateway.credentials import CameraCredentialCache
 from services.gateway.models import Camera
 from tests.services.gateway.test_camera_registry import register
 from tests.services.gateway.test_rate_limits import FakeClock
@@ -103,7 +103,7 @@ async def test_a_camera_disabled_elsewhere_is_refused_within_the_cache_lifetime(
     camera_id, credential = await register(system)
     headers = {"Authorization": f"Bearer {credential}"}
     assert (await system.gateway.post("/v1/reads", json=read(), headers=headers)).status_code == 202
-    cache = system.runtime("gateway").extras["camera_credentials"]
+    cache = system.runtime("gateway").camera_credentials
     conn = await asyncpg.connect(system.stack.pg.admin_dsn)
     try:
         await conn.execute("UPDATE gateway.cameras SET enabled = false WHERE camera_id = $1", camera_id)

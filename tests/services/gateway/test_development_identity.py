@@ -70,12 +70,12 @@ class TestAtRunTime:
     async def test_a_production_gateway_refuses_a_development_admin_token(self, system) -> None:
         rt = system.runtime("gateway")
         production = rt.settings.model_copy(update={"environment": "production"})
-        saved = rt.extras["verifier"]
-        rt.extras["verifier"] = token_verifier(production)  # as if started on the development keys anyway
+        saved = rt.verifier
+        rt.verifier = token_verifier(production)  # as if started on the development keys anyway
         try:
             refused = await system.gateway.get("/v1/admin/persons", headers=system.token("admin"))
         finally:
-            rt.extras["verifier"] = saved
+            rt.verifier = saved
         assert refused.status_code == 401
         assert (await system.gateway.get("/v1/admin/persons", headers=system.token("admin"))).status_code == 200
 

@@ -19,6 +19,7 @@ from libs.common.contracts.purpose import AuthorizedUse
 from libs.common.contracts.transparency import FIGURES
 from libs.common.validation import retention_cutoff
 from services.cli.seed import DEV_PARTNER_ORI
+from services.gateway.api.public.transparency import PageCache
 from tests.services.gateway.test_alert_routes import listed_plate, raise_alert
 from tests.services.gateway.test_first_path import PURPOSE, post_read, unique_plate, wait_stored, window
 
@@ -59,7 +60,7 @@ DEV_PARTNER = "Santa Clara County Sheriff"
 
 def fresh(system: Any) -> None:
     """Drop the gateway's cached page, so the next request asks the services again."""
-    system.runtime("gateway").extras.pop("transparency", None)
+    system.runtime("gateway").transparency = PageCache()
 
 
 async def page_json(system: Any) -> dict[str, Any]:
@@ -235,7 +236,7 @@ class TestNegotiationAndCache:
 
     async def test_past_its_minute_the_page_is_served_while_one_refresh_runs(self, system) -> None:
         first = await page_json(system)
-        cache = system.runtime("gateway").extras["transparency"]
+        cache = system.runtime("gateway").transparency
         cache.page = dataclasses.replace(cache.page, expires=time.monotonic() - 1)
         stale = (await system.gateway.get("/public/transparency")).json()
         assert stale["generated_at"] == first["generated_at"]  # answered at once, from the page in hand

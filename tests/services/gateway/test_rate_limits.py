@@ -40,7 +40,7 @@ def low_rates(system):  # type: ignore[no-untyped-def]
     settings = system.runtime("gateway").settings
     saved = (settings.rate_person_per_minute, settings.rate_camera_per_second, settings.rate_public_per_minute)
     settings.rate_person_per_minute, settings.rate_camera_per_second, settings.rate_public_per_minute = 3, 2, 2
-    limits = system.runtime("gateway").extras.get("limits")
+    limits = system.runtime("gateway").limits
     yield limits
     settings.rate_person_per_minute, settings.rate_camera_per_second, settings.rate_public_per_minute = saved
     if limits is not None:
@@ -63,7 +63,7 @@ async def test_a_person_over_the_rate_gets_429_with_retry_after(system, low_rate
 
 
 async def test_a_camera_over_the_rate_gets_429(system, low_rates) -> None:  # type: ignore[no-untyped-def]
-    system.runtime("gateway").extras["limits"].limiter.forget("camera", "dev-cam-1")
+    system.runtime("gateway").limits.limiter.forget("camera", "dev-cam-1")
     body = {"plate": "7RATE01", "captured_at": "2026-11-28T10:00:00Z"}
     statuses = [
         (await system.gateway.post("/v1/reads", json=body, headers=system.camera)).status_code for _ in range(3)
@@ -72,7 +72,7 @@ async def test_a_camera_over_the_rate_gets_429(system, low_rates) -> None:  # ty
 
 
 async def test_the_public_pages_are_limited_per_address(system, low_rates) -> None:  # type: ignore[no-untyped-def]
-    system.runtime("gateway").extras["limits"].limiter.forget("address", "203.0.113.7")
+    system.runtime("gateway").limits.limiter.forget("address", "203.0.113.7")
     statuses = [(await system.gateway.get("/public/policy")).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
 

@@ -49,7 +49,8 @@ async def from_elsewhere(system) -> AsyncIterator[httpx.AsyncClient]:  # type: i
     transport = httpx.ASGITransport(app=system.apps["gateway"], client=("192.0.2.10", 4000))
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
         yield client
-    system.runtime("gateway").extras.pop("secret_failures", None)
+    gateway = system.runtime("gateway")
+    gateway.secret_failures = SecretFailures(gateway.settings)
 
 
 def first_429(answers: list[httpx.Response]) -> int:

@@ -10,6 +10,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from services.gateway.secret_failures import SecretFailures
 from tests.services.gateway.registry_people import audit_rows
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -27,7 +28,8 @@ async def attacker(system) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[
     """A caller on an address of its own; this replica's failure counts are forgotten afterwards."""
     async with on_address(system, "192.0.2.20") as client:
         yield client
-    system.runtime("gateway").extras.pop("secret_failures", None)
+    gateway = system.runtime("gateway")
+    gateway.secret_failures = SecretFailures(gateway.settings)
 
 
 def first_429(answers: list[httpx.Response]) -> int:

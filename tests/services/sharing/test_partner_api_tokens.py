@@ -19,7 +19,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 def sharing_keyring(system):  # type: ignore[no-untyped-def]
-    return system.runtime("sharing").extras["keyring"]
+    return system.runtime("sharing").keyring
 
 
 def sharing_settings(system):  # type: ignore[no-untyped-def]

@@ -9,10 +9,9 @@ from pydantic import BaseModel
 
 from libs.common.audit_trail import RecordedChange
 from libs.common.contracts.audit import AuditEvent, EventType
-from services.gateway.api.searches import actor_of
 from services.gateway.models import Person, TrainingRecord
 from services.gateway.policy.training import topic_expiries
-from services.gateway.service import Principal
+from services.gateway.service import Principal, actor_of
 
 
 class TrainingView(BaseModel):

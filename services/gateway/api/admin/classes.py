@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from libs.common.contracts.audit import EventType
 from services.gateway import repository
 from services.gateway.api.admin.changes import record_change
-from services.gateway.api.deps import Admin, AuditDep, RuntimeDep, changes_in
+from services.gateway.api.deps import Admin, AuditDep, SessionDep, StateDep
 from services.gateway.models import UserClass
 from services.gateway.service import PERMISSIONS
 
@@ -46,18 +46,16 @@ async def permissions(principal: Admin) -> dict[str, list[str]]:
 
 
 @router.get("/user-classes", response_model=list[UserClassView])
-async def list_user_classes(principal: Admin, rt: RuntimeDep) -> list[UserClassView]:
-    assert rt.uow is not None
-    async with rt.uow() as session:
-        return [UserClassView(**c.model_dump()) for c in await repository.list_user_classes(session)]
+async def list_user_classes(principal: Admin, session: SessionDep) -> list[UserClassView]:
+    return [UserClassView(**c.model_dump()) for c in await repository.list_user_classes(session)]
 
 
 @router.put("/user-classes/{name}", response_model=UserClassView)
 async def put_user_class(
-    name: str, body: UserClassIn, principal: Admin, rt: RuntimeDep, audit: AuditDep
+    name: str, body: UserClassIn, principal: Admin, rt: StateDep, audit: AuditDep
 ) -> UserClassView:
     """Create or change a class; people of the class get the new limits on their next request."""
-    async with changes_in(rt, audit)() as change:
+    async with rt.changes() as change:
         session = change.session
         current = await repository.get_user_class(session, name=name)
         before = current.model_dump() if current else None

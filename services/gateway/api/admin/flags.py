@@ -8,10 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from libs.common.contracts.audit import AuditEvent, EventType
-from libs.common.contracts.oversight import FlagsQuery, FlagsReply
-from services.gateway.api.accesses import record_and_count
-from services.gateway.api.deps import AuditDep, Overseer, RuntimeDep
-from services.gateway.api.searches import actor_of
+from libs.common.contracts.oversight import FLAGS, FlagsQuery, FlagsReply
+from services.gateway.api.deps import AuditDep, Overseer, StateDep
+from services.gateway.service import actor_of
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -20,15 +19,14 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 async def flagged_attempts(
     principal: Overseer,
     request: Request,
-    rt: RuntimeDep,
+    rt: StateDep,
     audit: AuditDep,
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> FlagsReply:
     """Newest first, from the audit log itself; looking at them is recorded too."""
-    reply = await rt.bus.request("alpr.audit.flags", FlagsQuery(since=since, limit=limit), FlagsReply)
-    await record_and_count(
-        rt,
+    reply = await rt.bus.call(FLAGS, FlagsQuery(since=since, limit=limit))
+    await rt.tally.record_and_count(
         audit,
         AuditEvent(
             event_type=EventType.AUDIT_ACCESS,

@@ -12,22 +12,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.common.audit_trail import AuditTrail, RecordedChange
 from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.errors import Conflict, Forbidden, InvalidInput, NotFound
-from libs.common.web import Runtime
 from services.gateway import repository
 from services.gateway.api.admin.changes import PersonView, person_view, record_change, snapshot
 from services.gateway.api.admin.forms import PersonCreate, RolesChange, StatusNote, TrainingIn
 from services.gateway.api.decisions import NoBodyOrDecision, decision_body
-from services.gateway.api.deps import Admin, AuditDep, PersonnelApprover, RuntimeDep, changes_in
+from services.gateway.api.deps import Admin, AuditDep, PersonnelApprover, StateDep
 from services.gateway.models import Person, TrainingRecord
 from services.gateway.policy.training import trained_until
 from services.gateway.service import Principal, check_roles, system_actor
+from services.gateway.state import GatewayState
 
 router = APIRouter(prefix="/v1/admin/persons", tags=["admin"])
 
 
-async def sweep_lapsed(rt: Runtime, audit: AuditTrail) -> int:
+async def sweep_lapsed(rt: GatewayState, audit: AuditTrail) -> int:
     """D2/D3: mark lapsed accounts suspended, so the registry shows what access checks enforce."""
-    assert rt.uow is not None
     async with rt.uow() as session:
         lapsed = await repository.suspend_lapsed(
             session, now=datetime.now(UTC), inactive_days=rt.settings.inactivity_suspend_days
@@ -45,28 +44,26 @@ async def sweep_lapsed(rt: Runtime, audit: AuditTrail) -> int:
 
 
 @router.get("", response_model=list[PersonView])
-async def list_persons(principal: Admin, rt: RuntimeDep, audit: AuditDep) -> list[PersonView]:
+async def list_persons(principal: Admin, rt: StateDep, audit: AuditDep) -> list[PersonView]:
     """Everyone in the registry, with lapses found on this read already marked."""
     await sweep_lapsed(rt, audit)
-    assert rt.uow is not None
     async with rt.uow() as session:
         return [person_view(p) for p in await repository.list_persons(session)]
 
 
 @router.get("/{sub}", response_model=PersonView)
-async def get_person(sub: str, principal: Admin, rt: RuntimeDep, audit: AuditDep) -> PersonView:
+async def get_person(sub: str, principal: Admin, rt: StateDep, audit: AuditDep) -> PersonView:
     await sweep_lapsed(rt, audit)
-    assert rt.uow is not None
     async with rt.uow() as session:
         person = await _existing(session, sub)
         return person_view(person, await repository.list_training(session, sub=sub))
 
 
 @router.post("", status_code=201, response_model=PersonView)
-async def create_person(body: PersonCreate, principal: Admin, rt: RuntimeDep, audit: AuditDep) -> PersonView:
+async def create_person(body: PersonCreate, principal: Admin, rt: StateDep, audit: AuditDep) -> PersonView:
     """A new person starts pending: no access until a supervisor activates them and training is current."""
     check_roles(body.roles)
-    async with changes_in(rt, audit)() as change:
+    async with rt.changes() as change:
         session = change.session
         if await repository.get_person(session, sub=body.sub) is not None:
             raise Conflict("a person with this subject exists", code="person_exists")
@@ -79,7 +76,7 @@ async def create_person(body: PersonCreate, principal: Admin, rt: RuntimeDep, au
 
 @router.post("/{sub}/activation", response_model=PersonView, openapi_extra=decision_body(required=False))
 async def activate(
-    sub: str, principal: PersonnelApprover, decision: NoBodyOrDecision, rt: RuntimeDep, audit: AuditDep
+    sub: str, principal: PersonnelApprover, decision: NoBodyOrDecision, rt: StateDep, audit: AuditDep
 ) -> PersonView:
     """A supervisor other than the subject approves the account (also to reinstate a suspended one) or denies
     it, saying why; a denial leaves the account as it was. A bodiless post (the old shape) approves, answered
@@ -87,7 +84,7 @@ async def activate(
     if principal.person.sub == sub:
         raise Forbidden("a supervisor cannot approve their own account", code="self_approval")
     now = datetime.now(UTC)
-    async with changes_in(rt, audit)() as change:
+    async with rt.changes() as change:
         session = change.session
         person = await _existing(session, sub)
         if person.status not in ("pending", "suspended", "deactivated"):
@@ -104,14 +101,14 @@ async def activate(
 
 
 @router.post("/{sub}/training", status_code=201, response_model=PersonView)
-async def record_training(sub: str, body: TrainingIn, principal: Admin, rt: RuntimeDep, audit: AuditDep) -> PersonView:
+async def record_training(sub: str, body: TrainingIn, principal: Admin, rt: StateDep, audit: AuditDep) -> PersonView:
     """D2: a completed course; current training lifts a suspension that expired training caused."""
     _not_self(principal.person.sub, sub)
     if body.expires_at <= body.completed_at or body.completed_at > datetime.now(UTC):
         raise InvalidInput(
             "training is completed in the past and expires after completion", code="invalid_training_dates"
         )
-    async with changes_in(rt, audit)() as change:
+    async with rt.changes() as change:
         session = change.session
         person = await _existing(session, sub)
         before = snapshot(person)
@@ -133,11 +130,11 @@ async def record_training(sub: str, body: TrainingIn, principal: Admin, rt: Runt
 
 
 @router.put("/{sub}/roles", response_model=PersonView)
-async def change_roles(sub: str, body: RolesChange, principal: Admin, rt: RuntimeDep, audit: AuditDep) -> PersonView:
+async def change_roles(sub: str, body: RolesChange, principal: Admin, rt: StateDep, audit: AuditDep) -> PersonView:
     """D1: roles and class; auditor and admin are never held together; no one changes their own."""
     _not_self(principal.person.sub, sub)
     check_roles(body.roles)
-    async with changes_in(rt, audit)() as change:
+    async with rt.changes() as change:
         session = change.session
         person = await _existing(session, sub)
         await _check_class(session, body.user_class)
@@ -149,19 +146,19 @@ async def change_roles(sub: str, body: RolesChange, principal: Admin, rt: Runtim
 
 
 @router.post("/{sub}/deactivation", response_model=PersonView)
-async def deactivate(sub: str, body: StatusNote, principal: Admin, rt: RuntimeDep, audit: AuditDep) -> PersonView:
+async def deactivate(sub: str, body: StatusNote, principal: Admin, rt: StateDep, audit: AuditDep) -> PersonView:
     """D3: takes effect on the person's next request, since every request reads the registry."""
     return await _set_status(rt, audit, principal, sub, "deactivated", body.reason, allowed=None)
 
 
 @router.post("/{sub}/lock-release", response_model=PersonView)
-async def release_lock(sub: str, body: StatusNote, principal: Admin, rt: RuntimeDep, audit: AuditDep) -> PersonView:
+async def release_lock(sub: str, body: StatusNote, principal: Admin, rt: StateDep, audit: AuditDep) -> PersonView:
     """D4: an admin releases a lockout; earlier failures stop counting toward the next one."""
     return await _set_status(rt, audit, principal, sub, "active", body.reason, allowed=("locked",))
 
 
 async def _set_status(
-    rt: Runtime,
+    rt: GatewayState,
     audit: AuditTrail,
     principal: Principal,
     sub: str,
@@ -172,7 +169,7 @@ async def _set_status(
 ) -> PersonView:
     _not_self(principal.person.sub, sub)
     now = datetime.now(UTC)
-    async with changes_in(rt, audit)() as change:
+    async with rt.changes() as change:
         session = change.session
         person = await _existing(session, sub)
         if allowed is not None and person.status not in allowed:

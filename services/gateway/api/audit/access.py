@@ -7,16 +7,14 @@ from typing import Any
 from fastapi import Request
 
 from libs.common.contracts.audit import AuditEvent, EventType
-from services.gateway.api.accesses import record_and_count
-from services.gateway.api.deps import AuditDep, runtime
-from services.gateway.api.searches import actor_of
-from services.gateway.service import Principal
+from services.gateway.service import Principal, actor_of
+from services.gateway.state import GatewayState
 
 PROOF_TIMEOUT_S = 60.0
 
 
 async def record_access(
-    audit: AuditDep,
+    rt: GatewayState,
     principal: Principal,
     request: Request,
     route: str,
@@ -26,7 +24,7 @@ async def record_access(
 ) -> None:
     """Who looked at the log, at what, and what they got; no record, no answer."""
     record = access_record(principal, request, route, query, result_ids, event_type)
-    await record_and_count(await runtime(request), audit, record)
+    await rt.tally.record_and_count(rt.audit, record)
 
 
 def access_record(

@@ -15,7 +15,7 @@ from libs.common.bus import Bus
 from libs.common.contracts import auditing as c
 from libs.common.contracts.audit import EventType
 from services.gateway.api.audit.access import PROOF_TIMEOUT_S, record_access
-from services.gateway.api.deps import AuditDep, Auditor, RuntimeDep
+from services.gateway.api.deps import AuditDep, Auditor, StateDep
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -46,17 +46,15 @@ async def records(
     filters: FiltersDep,
     principal: Auditor,
     request: Request,
-    rt: RuntimeDep,
+    rt: StateDep,
     audit: AuditDep,
     after_seq: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> c.RecordsPage:
     """Access records by person, plate, case number, type and time; page on with `after_seq`."""
-    page = await rt.bus.request(
-        "alpr.audit.records", c.RecordsQuery(**filters.model_dump(), after_seq=after_seq, limit=limit), c.RecordsPage
-    )
+    page = await rt.bus.call(c.RECORDS, c.RecordsQuery(**filters.model_dump(), after_seq=after_seq, limit=limit))
     await record_access(
-        audit, principal, request, "audit_records", _filters(filters), [r.event_id for r in page.records]
+        rt, principal, request, "audit_records", _filters(filters), [r.event_id for r in page.records]
     )
     return page
 
@@ -66,13 +64,13 @@ async def export(
     filters: FiltersDep,
     principal: Auditor,
     request: Request,
-    rt: RuntimeDep,
+    rt: StateDep,
     audit: AuditDep,
     format: Literal["csv", "json"] = "csv",
 ) -> StreamingResponse:
     """The matching records streamed as CSV or a JSON array, with the stored text each hash covers."""
     query = {**_filters(filters), "format": format}
-    await record_access(audit, principal, request, "audit_export", query, event_type=EventType.EXPORT)
+    await record_access(rt, principal, request, "audit_export", query, event_type=EventType.EXPORT)
     media = "text/csv" if format == "csv" else "application/json"
     body = _csv(rt.bus, filters) if format == "csv" else _json(rt.bus, filters)
     filename = f"audit-export.{format}"
@@ -84,9 +82,7 @@ async def export(
 async def _pages(bus: Bus, filters: c.RecordFilters) -> AsyncIterator[list[c.StoredRecord]]:
     after: int | None = 0
     while after is not None:
-        page = await bus.request(
-            "alpr.audit.records", c.RecordsQuery(**filters.model_dump(), after_seq=after, limit=2000), c.RecordsPage
-        )
+        page = await bus.call(c.RECORDS, c.RecordsQuery(**filters.model_dump(), after_seq=after, limit=2000))
         yield page.records
         after = page.next_after_seq
 
@@ -119,13 +115,13 @@ async def _json(bus: Bus, filters: c.RecordFilters) -> AsyncIterator[str]:
 async def checkpoints(
     principal: Auditor,
     request: Request,
-    rt: RuntimeDep,
+    rt: StateDep,
     audit: AuditDep,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> c.CheckpointsReply:
     """The latest signed checkpoints and the keys that verify them."""
-    reply = await rt.bus.request("alpr.audit.checkpoints", c.CheckpointsQuery(limit=limit), c.CheckpointsReply)
-    await record_access(audit, principal, request, "audit_checkpoints", {"limit": limit})
+    reply = await rt.bus.call(c.CHECKPOINTS, c.CheckpointsQuery(limit=limit))
+    await record_access(rt, principal, request, "audit_checkpoints", {"limit": limit})
     return reply
 
 
@@ -138,42 +134,40 @@ async def inclusion(
     event_id: str,
     principal: Auditor,
     request: Request,
-    rt: RuntimeDep,
+    rt: StateDep,
     audit: AuditDep,
     tree_size: TreeSize | None = None,
 ) -> c.InclusionProof:
     """RFC 9162 proof that a record is in a signed tree (the latest covering it unless a size is given)."""
-    proof = await rt.bus.request(
-        "alpr.audit.proof.inclusion",
+    proof = await rt.bus.call(
+        c.INCLUSION,
         c.InclusionQuery(event_id=event_id, tree_size=tree_size),
-        c.InclusionProof,
         timeout=PROOF_TIMEOUT_S,
     )
     await record_access(
-        audit, principal, request, "audit_inclusion_proof", {"event_id": event_id, "tree_size": tree_size}, [event_id]
+        rt, principal, request, "audit_inclusion_proof", {"event_id": event_id, "tree_size": tree_size}, [event_id]
     )
     return proof
 
 
 @router.get("/proofs/consistency", response_model=c.ConsistencyProof)
 async def consistency(
-    old_size: TreeSize, new_size: TreeSize, principal: Auditor, request: Request, rt: RuntimeDep, audit: AuditDep
+    old_size: TreeSize, new_size: TreeSize, principal: Auditor, request: Request, rt: StateDep, audit: AuditDep
 ) -> c.ConsistencyProof:
     """RFC 9162 proof that an older signed tree is a prefix of a newer one."""
-    proof = await rt.bus.request(
-        "alpr.audit.proof.consistency",
+    proof = await rt.bus.call(
+        c.CONSISTENCY,
         c.ConsistencyQuery(old_size=old_size, new_size=new_size),
-        c.ConsistencyProof,
         timeout=PROOF_TIMEOUT_S,
     )
     await record_access(
-        audit, principal, request, "audit_consistency_proof", {"old_size": old_size, "new_size": new_size}
+        rt, principal, request, "audit_consistency_proof", {"old_size": old_size, "new_size": new_size}
     )
     return proof
 
 
 @router.post("/verify", response_model=c.VerifyOutcome)
-async def verify(principal: Auditor, request: Request, rt: RuntimeDep, audit: AuditDep) -> c.VerifyOutcome:
+async def verify(principal: Auditor, request: Request, rt: StateDep, audit: AuditDep) -> c.VerifyOutcome:
     """Check the whole chain and every checkpoint; names the first record that fails."""
-    await record_access(audit, principal, request, "audit_verify", {})
-    return await rt.bus.request("alpr.audit.verify", c.VerifyQuery(), c.VerifyOutcome, timeout=_VERIFY_TIMEOUT_S)
+    await record_access(rt, principal, request, "audit_verify", {})
+    return await rt.bus.call(c.VERIFY, c.VerifyQuery(), timeout=_VERIFY_TIMEOUT_S)

@@ -10,9 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from libs.common.audit_trail import CHANGE_TIMEOUT_S
 from libs.common.contracts import auditing as c
 from libs.common.validation import Line, Note
-from services.gateway.api.accesses import count_accesses
 from services.gateway.api.audit.access import PROOF_TIMEOUT_S, access_record, record_access
-from services.gateway.api.deps import AuditDep, Auditor, RuntimeDep
+from services.gateway.api.deps import AuditDep, Auditor, StateDep
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -58,31 +57,30 @@ class FindingBody(BaseModel):
 
 
 @router.post("/samples", response_model=c.SampleOut, status_code=201)
-async def draw_sample(body: SampleBody, principal: Auditor, request: Request, rt: RuntimeDep) -> c.SampleOut:
+async def draw_sample(body: SampleBody, principal: Auditor, request: Request, rt: StateDep) -> c.SampleOut:
     """F1: a random sample of the period's searches plus high-risk strata, recorded with its seed.
 
     The audit service commits the sample only once this access record is persisted.
     """
     record = access_record(principal, request, "audit_sample_draw", body.model_dump(mode="json"))
     asked = c.SampleRequest(**body.model_dump(), drawn_by=principal.person.sub, audit=record)
-    sample = await rt.bus.request("alpr.audit.samples.draw", asked, c.SampleOut, timeout=PROOF_TIMEOUT_S)
-    await count_accesses(rt, record)
+    sample = await rt.bus.call(c.SAMPLE_DRAW, asked, timeout=PROOF_TIMEOUT_S)
+    await rt.tally.count_relayed(record)
     return sample
 
 
 @router.get("/samples/{sample_id}", response_model=c.SampleOut)
 async def get_sample(
-    sample_id: str, principal: Auditor, request: Request, rt: RuntimeDep, audit: AuditDep, redraw: bool = False
+    sample_id: str, principal: Auditor, request: Request, rt: StateDep, audit: AuditDep, redraw: bool = False
 ) -> c.SampleOut:
     """A recorded sample; `redraw=true` draws it again from the recorded seed and says whether it matches."""
-    sample = await rt.bus.request(
-        "alpr.audit.samples.get",
+    sample = await rt.bus.call(
+        c.SAMPLE_GET,
         c.SampleLookup(sample_id=sample_id, redraw=redraw),
-        c.SampleOut,
         timeout=PROOF_TIMEOUT_S,
     )
     await record_access(
-        audit,
+        rt,
         principal,
         request,
         "audit_sample_read",
@@ -94,7 +92,7 @@ async def get_sample(
 
 @router.post("/samples/{sample_id}/findings", response_model=c.FindingOut, status_code=201)
 async def record_finding(
-    sample_id: str, body: FindingBody, principal: Auditor, request: Request, rt: RuntimeDep
+    sample_id: str, body: FindingBody, principal: Auditor, request: Request, rt: StateDep
 ) -> c.FindingOut:
     """A finding on one sampled search: compliant, violation or needs follow-up, with notes.
 
@@ -103,46 +101,40 @@ async def record_finding(
     query = {"sample_id": sample_id, "event_id": body.event_id, "verdict": body.verdict}
     record = access_record(principal, request, "audit_finding", query)
     finding = c.FindingIn(sample_id=sample_id, auditor_sub=principal.person.sub, audit=record, **body.model_dump())
-    recorded = await rt.bus.request("alpr.audit.findings.record", finding, c.FindingOut, timeout=CHANGE_TIMEOUT_S)
-    await count_accesses(rt, record)
+    recorded = await rt.bus.call(c.FINDING_RECORD, finding, timeout=CHANGE_TIMEOUT_S)
+    await rt.tally.count_relayed(record)
     return recorded
 
 
 @router.get("/samples/{sample_id}/report", response_model=c.SampleReport)
 async def report(
-    sample_id: str, principal: Auditor, request: Request, rt: RuntimeDep, audit: AuditDep
+    sample_id: str, principal: Auditor, request: Request, rt: StateDep, audit: AuditDep
 ) -> c.SampleReport:
     """The sample, every finding, totals of the standing verdicts and what is still unreviewed."""
-    out = await rt.bus.request(
-        "alpr.audit.report", c.ReportQuery(sample_id=sample_id), c.SampleReport, timeout=PROOF_TIMEOUT_S
-    )
+    out = await rt.bus.call(c.REPORT, c.ReportQuery(sample_id=sample_id), timeout=PROOF_TIMEOUT_S)
     await record_access(
-        audit, principal, request, "audit_report", {"sample_id": sample_id}, [i.event_id for i in out.sample.items]
+        rt, principal, request, "audit_report", {"sample_id": sample_id}, [i.event_id for i in out.sample.items]
     )
     return out
 
 
 @router.get("/anomalies", response_model=c.AnomaliesReply)
 async def anomalies(
-    since: datetime, until: datetime, principal: Auditor, request: Request, rt: RuntimeDep, audit: AuditDep
+    since: datetime, until: datetime, principal: Auditor, request: Request, rt: StateDep, audit: AuditDep
 ) -> c.AnomaliesReply:
     """F2: repeated plates by one person, volume spikes and off-hours use in a period."""
-    reply = await rt.bus.request(
-        "alpr.audit.anomalies", c.AnomaliesQuery(since=since, until=until), c.AnomaliesReply, timeout=PROOF_TIMEOUT_S
-    )
+    reply = await rt.bus.call(c.ANOMALIES, c.AnomaliesQuery(since=since, until=until), timeout=PROOF_TIMEOUT_S)
     await record_access(
-        audit, principal, request, "audit_anomalies", {"since": since.isoformat(), "until": until.isoformat()}
+        rt, principal, request, "audit_anomalies", {"since": since.isoformat(), "until": until.isoformat()}
     )
     return reply
 
 
 @router.get("/completeness/{day}", response_model=c.CompletenessReport)
 async def completeness(
-    day: date, principal: Auditor, request: Request, rt: RuntimeDep, audit: AuditDep
+    day: date, principal: Auditor, request: Request, rt: StateDep, audit: AuditDep
 ) -> c.CompletenessReport:
     """A5: the gateway's count of a day's data accesses against the records written, by type."""
-    report = await rt.bus.request(
-        "alpr.audit.completeness", c.CompletenessQuery(day=day), c.CompletenessReport, timeout=PROOF_TIMEOUT_S
-    )
-    await record_access(audit, principal, request, "audit_completeness", {"day": day.isoformat()})
+    report = await rt.bus.call(c.COMPLETENESS, c.CompletenessQuery(day=day), timeout=PROOF_TIMEOUT_S)
+    await record_access(rt, principal, request, "audit_completeness", {"day": day.isoformat()})
     return report

@@ -6,16 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from libs.common.contracts.retention import (
-    CERTIFICATES_SUBJECT,
-    MAX_CERTIFICATES_PAGE,
-    CertificatePage,
-    CertificateQuery,
-)
+from libs.common.contracts.retention import CERTIFICATES, MAX_CERTIFICATES_PAGE, CertificatePage, CertificateQuery
 from libs.common.validation import AwareInstant
 from services.gateway.api.audit.access import record_access
 from services.gateway.api.custodian.period import check_period
-from services.gateway.api.deps import AuditDep, RuntimeDep, require
+from services.gateway.api.deps import AuditDep, StateDep, require
 from services.gateway.service import Principal
 
 router = APIRouter(prefix="/v1/admin", tags=["custodian"])
@@ -27,7 +22,7 @@ CertificateReader = Annotated[Principal, require("retention:certificates")]
 async def deletion_certificates(
     principal: CertificateReader,
     request: Request,
-    rt: RuntimeDep,
+    rt: StateDep,
     audit: AuditDep,
     since: Annotated[AwareInstant | None, Query(description="Issued at or after (with a time zone)")] = None,
     until: Annotated[AwareInstant | None, Query(description="Issued before (with a time zone)")] = None,
@@ -37,9 +32,9 @@ async def deletion_certificates(
     """Certificates newest first, of a period when named; recorded before it is answered."""
     check_period(since, until)
     query = CertificateQuery(since=since, until=until, before=before, limit=limit)
-    page = await rt.bus.request(CERTIFICATES_SUBJECT, query, CertificatePage)
+    page = await rt.bus.call(CERTIFICATES, query)
     await record_access(
-        audit,
+        rt,
         principal,
         request,
         "deletion_certificates",

@@ -12,12 +12,11 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from libs.common.contracts.audit import AuditEvent, EventType
-from libs.common.contracts.retention import PURGE_ORDER_SUBJECT, PurgeOrder, PurgeOrderReply
+from libs.common.contracts.retention import PURGE_ORDER, PurgeOrder, PurgeOrderReply
 from libs.common.errors import AlprError
 from libs.common.validation import Note
-from services.gateway.api.deps import AuditDep, RuntimeDep, require
-from services.gateway.api.searches import actor_of
-from services.gateway.service import Principal, check_review_reason
+from services.gateway.api.deps import AuditDep, StateDep, require
+from services.gateway.service import Principal, actor_of, check_review_reason
 
 router = APIRouter(prefix="/v1/admin", tags=["custodian"])
 
@@ -37,7 +36,7 @@ class PurgeBody(BaseModel):
 
 @router.post("/purges", status_code=201, response_model=PurgeOrderReply)
 async def order_purge(
-    body: PurgeBody, principal: Custodian, request: Request, rt: RuntimeDep, audit: AuditDep
+    body: PurgeBody, principal: Custodian, request: Request, rt: StateDep, audit: AuditDep
 ) -> PurgeOrderReply:
     """Run the retention purge now and answer with its deletion certificate."""
     reason = body.reason.strip()
@@ -49,8 +48,8 @@ async def order_purge(
     )
     try:
         check_review_reason(reason, rt.settings)
-        return await rt.bus.request(
-            PURGE_ORDER_SUBJECT, PurgeOrder(reason=reason, audit=record), PurgeOrderReply, timeout=PURGE_TIMEOUT_S
+        return await rt.bus.call(
+            PURGE_ORDER, PurgeOrder(reason=reason, audit=record), timeout=PURGE_TIMEOUT_S
         )
     except AlprError as err:
         if err.status < 500:  # a refusal; a failed purge is followed up by records under the order's own record

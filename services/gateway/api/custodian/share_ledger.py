@@ -12,12 +12,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from libs.common.contracts.audit import EventType
-from libs.common.contracts.ledger import LEDGER_LIST_SUBJECT, MAX_LEDGER_PAGE, ORI_PATTERN, LedgerPage, LedgerQuery
+from libs.common.contracts.ledger import LEDGER_LIST, MAX_LEDGER_PAGE, ORI_PATTERN, LedgerPage, LedgerQuery
 from libs.common.validation import AwareInstant, Line
 from services.gateway.api.audit.access import record_access
 from services.gateway.api.custodian.ledger_csv import ledger_csv
 from services.gateway.api.custodian.period import check_period
-from services.gateway.api.deps import AuditDep, RuntimeDep, require
+from services.gateway.api.deps import AuditDep, StateDep, require
 from services.gateway.service import Principal
 
 router = APIRouter(prefix="/v1/admin", tags=["custodian"])
@@ -44,7 +44,7 @@ def wants_csv(request: Request, format: str | None) -> bool:
 async def share_ledger(
     principal: LedgerReader,
     request: Request,
-    rt: RuntimeDep,
+    rt: StateDep,
     audit: AuditDep,
     agreement_id: Annotated[Line | None, Query(min_length=1, max_length=64)] = None,
     agency: Annotated[str | None, Query(pattern=ORI_PATTERN, description="The partner agency's ORI")] = None,
@@ -59,10 +59,10 @@ async def share_ledger(
     query = LedgerQuery(
         agreement_id=agreement_id, partner_ori=agency, since=since, until=until, before_id=before_id, limit=limit
     )
-    page = await rt.bus.request(LEDGER_LIST_SUBJECT, query, LedgerPage)
+    page = await rt.bus.call(LEDGER_LIST, query)
     as_csv = wants_csv(request, format)
     await record_access(
-        audit,
+        rt,
         principal,
         request,
         "share_ledger",

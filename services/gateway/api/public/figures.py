@@ -23,21 +23,21 @@ from libs.common.contracts.transparency import (
     SHARING_FIGURES,
     SHARING_MONTHLY,
     SHARING_PARTNERS_PUBLIC,
-    MonthlyFigures,
     MonthlyQuery,
     PublicPartner,
-    PublicPartners,
     PublicPartnersQuery,
     RecordsFigures,
     RetentionFacts,
 )
+from libs.common.endpoint import Endpoint
 from libs.common.errors import AlprError
 from libs.common.validation import retention_cutoff
-from libs.common.web import Runtime
+from services.gateway.state import GatewayState
 
 log = logging.getLogger(__name__)
 MONTHS_SHOWN = 12
 ASK_TIMEOUT_S = 2.0
+Q = TypeVar("Q", bound=BaseModel)
 R = TypeVar("R", bound=BaseModel)
 
 FIGURE_LABELS: dict[str, str] = {
@@ -85,24 +85,24 @@ def last_months(today: date, n: int = MONTHS_SHOWN) -> list[date]:
     return [date((index - k) // 12, (index - k) % 12 + 1, 1) for k in range(n - 1, -1, -1)]
 
 
-async def _ask(rt: Runtime, subject: str, body: BaseModel, reply: type[R]) -> R | None:
+async def _ask(rt: GatewayState, endpoint: Endpoint[Q, R], body: Q) -> R | None:
     try:
-        return await rt.bus.request(subject, body, reply, timeout=ASK_TIMEOUT_S)
+        return await rt.bus.call(endpoint, body, timeout=ASK_TIMEOUT_S)
     except AlprError as err:
-        log.warning("transparency: %s did not answer (%s)", subject, err.code)
+        log.warning("transparency: %s did not answer (%s)", endpoint.subject, err.code)
         return None
 
 
-async def compose(rt: Runtime, policy_text: str, now: datetime | None = None) -> Transparency:
+async def compose(rt: GatewayState, policy_text: str, now: datetime | None = None) -> Transparency:
     """Every fact of the page, asked of records, audit and sharing together."""
     now = now or datetime.now(UTC)
     months = last_months(now.date())
     query = MonthlyQuery(since=months[0])
     records, audit, sharing, partners = await asyncio.gather(
-        _ask(rt, RECORDS_MONTHLY, query, RecordsFigures),
-        _ask(rt, AUDIT_MONTHLY, query, MonthlyFigures),
-        _ask(rt, SHARING_MONTHLY, query, MonthlyFigures),
-        _ask(rt, SHARING_PARTNERS_PUBLIC, PublicPartnersQuery(), PublicPartners),
+        _ask(rt, RECORDS_MONTHLY, query),
+        _ask(rt, AUDIT_MONTHLY, query),
+        _ask(rt, SHARING_MONTHLY, query),
+        _ask(rt, SHARING_PARTNERS_PUBLIC, PublicPartnersQuery()),
     )
     missing: list[str] = []
     table: dict[tuple[date, str], int] = {}
@@ -141,7 +141,7 @@ async def compose(rt: Runtime, policy_text: str, now: datetime | None = None) ->
     )
 
 
-def _retention(rt: Runtime, records: RecordsFigures | None, now: datetime) -> Retention:
+def _retention(rt: GatewayState, records: RecordsFigures | None, now: datetime) -> Retention:
     """Records' own periods and cutoffs; without records, the gateway's (the same settings, the same function)."""
     if records is not None:
         return Retention(**records.retention.model_dump(), source="records")

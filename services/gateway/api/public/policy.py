@@ -11,12 +11,12 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel
 
 from libs.common.contracts.purpose import AUTHORIZED_USE_TEXT
-from libs.common.web import Runtime
 from services.gateway.api.admin.classes import permission_matrix
-from services.gateway.api.deps import LimitsDep, RuntimeDep
+from services.gateway.api.deps import LimitsDep, StateDep
 from services.gateway.api.public import pages
 from services.gateway.api.public.policy_blocks import policy_blocks
 from services.gateway.policy.purposes import PROHIBITED_CATEGORIES
+from services.gateway.state import GatewayState
 
 router = APIRouter(prefix="/public", tags=["public"])
 POLICY_MAX_AGE_S = 300
@@ -31,7 +31,7 @@ class PolicyPage(BaseModel):
     purpose_rules: dict[str, Any]
 
 
-def policy_text(rt: Runtime) -> str:
+def policy_text(rt: GatewayState) -> str:
     path = rt.settings.policy_path
     if path is not None:
         return str(path.read_text(encoding="utf-8"))
@@ -43,7 +43,7 @@ def policy_text(rt: Runtime) -> str:
     response_model=PolicyPage,
     responses={200: {"content": {"text/markdown": {}, "text/html": {}}}, 304: {"description": "Not modified"}},
 )
-async def policy(request: Request, rt: RuntimeDep, limits: LimitsDep) -> Response | PolicyPage:
+async def policy(request: Request, rt: StateDep, limits: LimitsDep) -> Response | PolicyPage:
     """The usage and privacy policy; `Accept: text/markdown` gets the document, `text/html` the page."""
     limits.public(request.client.host if request.client else "unknown")
     text = policy_text(rt)
@@ -70,11 +70,11 @@ async def policy(request: Request, rt: RuntimeDep, limits: LimitsDep) -> Respons
     )
 
 
-def _policy_html(rt: Runtime, version: str, digest: str, text: str) -> tuple[bytes, str]:
+def _policy_html(rt: GatewayState, version: str, digest: str, text: str) -> tuple[bytes, str]:
     """The rendered page, kept per document digest: the policy changes only with a deployment."""
-    cached = rt.extras.get("policy_page")
+    cached = rt.policy_page
     if cached is not None and cached[0] == digest:
-        return cached[1], cached[2]  # type: ignore[no-any-return]
+        return cached[1], cached[2]
     html = pages.render("policy.html", version=version, sha256=digest, blocks=policy_blocks(text))
-    rt.extras["policy_page"] = (digest, html, pages.etag_of(html))
+    rt.policy_page = (digest, html, pages.etag_of(html))
     return html, pages.etag_of(html)

@@ -10,17 +10,16 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from libs.common.web import Runtime
-from services.gateway.api.deps import LimitsDep, RuntimeDep
+from services.gateway.api.deps import LimitsDep, StateDep
 from services.gateway.api.public import pages
 from services.gateway.api.public.charts import BarChart, bar_chart
 from services.gateway.api.public.figures import Transparency, compose
 from services.gateway.api.public.policy import policy_text
+from services.gateway.state import GatewayState
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/public", tags=["public"])
 FIGURES_TTL_S = 60.0  # the page is public: figures are recomputed at most once a minute per replica
-CACHE_KEY = "transparency"
 
 
 @dataclass(frozen=True)
@@ -37,6 +36,8 @@ class RenderedPage:
 
 @dataclass
 class PageCache:
+    """This replica's page (GatewayState.transparency)."""
+
     page: RenderedPage | None = None
     # one computation at a time: a burst at start waits for it instead of asking every service again
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -48,7 +49,7 @@ class PageCache:
     response_model=Transparency,
     responses={200: {"content": {"text/html": {}}}, 304: {"description": "Not modified (If-None-Match)"}},
 )
-async def transparency(request: Request, rt: RuntimeDep, limits: LimitsDep) -> Response:
+async def transparency(request: Request, rt: StateDep, limits: LimitsDep) -> Response:
     """Policy, retention, partners by name and twelve months of figures; `Accept: text/html` gets the page."""
     limits.public(request.client.host if request.client else "unknown")
     page = await current_page(rt)
@@ -58,15 +59,13 @@ async def transparency(request: Request, rt: RuntimeDep, limits: LimitsDep) -> R
     return pages.page_response(request, page.json, pages.JSON, etag=page.json_etag, max_age=max_age)
 
 
-async def current_page(rt: Runtime) -> RenderedPage:
+async def current_page(rt: GatewayState) -> RenderedPage:
     """The cached page; once it is past its minute, still served while one refresh runs behind it.
 
     Only the first request of a process waits for the services: later ones never pay for a recomputation,
     which keeps the p95 at the cost of a page up to a refresh's duration older than its minute.
     """
-    cache = rt.extras.get(CACHE_KEY)
-    if not isinstance(cache, PageCache):
-        cache = rt.extras[CACHE_KEY] = PageCache()
+    cache = rt.transparency
     page = cache.page
     if page is None:
         async with cache.lock:
@@ -78,11 +77,11 @@ async def current_page(rt: Runtime) -> RenderedPage:
     return page
 
 
-async def _computed(rt: Runtime) -> RenderedPage:
+async def _computed(rt: GatewayState) -> RenderedPage:
     return render_page(await compose(rt, policy_text(rt)))
 
 
-async def _refresh(rt: Runtime, cache: PageCache) -> None:
+async def _refresh(rt: GatewayState, cache: PageCache) -> None:
     try:
         cache.page = await _computed(rt)
     except Exception:  # the page in hand stays served; the next request past its time tries again
