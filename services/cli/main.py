@@ -129,8 +129,14 @@ def cmd_token(args: argparse.Namespace) -> None:
 def cmd_up(args: argparse.Namespace) -> None:
     from services.cli.up import run_up
 
+    # in a terminal, the services' warnings and errors are echoed as human lines; piped, nothing is
+    echo = args.echo if args.echo != "auto" else ("warning" if sys.stdout.isatty() else "none")
     run_up(
-        Path(args.data_dir), gateway_port=args.port, gateway_workers=args.gateway_workers, log_format=args.log_format
+        Path(args.data_dir),
+        gateway_port=args.port,
+        gateway_workers=args.gateway_workers,
+        log_format=args.log_format,
+        echo_level=None if echo == "none" else echo,
     )
 
 
@@ -145,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--gateway-workers", type=int, default=int(os.environ.get("ALPR_GATEWAY_WORKERS", "1")))
     # JSON lines by default (what a collector or `jq` reads); `human` for reading .alpr/logs/ in a terminal
     up.add_argument("--log-format", choices=["json", "human"], default=os.environ.get("ALPR_LOG_FORMAT", "json"))
+    up.add_argument(
+        "--echo",
+        choices=["auto", "none", "info", "warning", "error"],
+        default="auto",
+        help="print the services' log lines at or above this level here, as human lines (auto: warning on a terminal)",
+    )
     up.set_defaults(func=cmd_up)
 
     serve = sub.add_parser("serve", help="run one service, as Kubernetes runs it")

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from services.cli.embedded import free_port
+from services.cli.log_echo import LogEcho
 from services.cli.stack import SERVICES, LocalStack
 
 START_ORDER = ("audit", "records", "recognizer", "sharing", "gateway")
@@ -38,7 +39,14 @@ def _wait_ready(name: str, port: int, proc: subprocess.Popen[bytes], timeout: fl
     raise RuntimeError(f"{name} was not ready within {timeout}s")
 
 
-def run_up(data_dir: Path, *, gateway_port: int, gateway_workers: int = 1, log_format: str = "json") -> None:
+def run_up(
+    data_dir: Path,
+    *,
+    gateway_port: int,
+    gateway_workers: int = 1,
+    log_format: str = "json",
+    echo_level: str | None = "warning",
+) -> None:
     stack = LocalStack(data_dir)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
@@ -79,7 +87,11 @@ def run_up(data_dir: Path, *, gateway_port: int, gateway_workers: int = 1, log_f
         for name in START_ORDER:
             _wait_ready(name, ports[name], procs[name])
         _print_welcome(stack, ports["gateway"])
+        files = {name: logs / f"{name}.log" for name in START_ORDER}
+        echo = LogEcho(files, sys.stdout, min_level=echo_level) if echo_level and log_format == "json" else None
         while not stopping:
+            if echo is not None:
+                echo.poll()
             for name, proc in procs.items():
                 if proc.poll() is not None:
                     print(f"{name} exited ({proc.returncode}); stopping. See {logs / (name + '.log')}")
