@@ -36,8 +36,8 @@ from libs.common.contracts.search import SearchQuery, SearchRequest
 from libs.common.db import UnitOfWork, create_engine
 from services.cli.embedded import EmbeddedNats, EmbeddedPostgres
 from services.cli.stack import migrate
-from services.records.handlers import RecordsHandlers
 from services.records.lookalike import DEFAULT_LOOKALIKES, lookalike_key
+from services.records.lookups import ReadLookups
 from services.records.repository import plate_days_partition_ddl
 from services.records.retention.job import PurgeJob
 from services.records.settings import RecordsSettings
@@ -159,7 +159,7 @@ def partial_of(plate: str, kind: str, rng: random.Random) -> str:
     return "".join(ch if i in keep else "?" for i, ch in enumerate(plate))
 
 
-async def timed(handlers: RecordsHandlers, queries: list[dict[str, Any]]) -> tuple[list[float], list[int]]:
+async def timed(handlers: ReadLookups, queries: list[dict[str, Any]]) -> tuple[list[float], list[int]]:
     times, counts = [], []
     for q in queries:
         request = SearchRequest(search_id="bench", query=SearchQuery.model_validate(q))
@@ -206,7 +206,7 @@ async def measure(stack_dir: Path, args: argparse.Namespace) -> None:
         settings = RecordsSettings(database_url=pg.url_for("alpr_records"), nats_url=nats.url, environment="test")
         engine = create_engine(settings.database_url.get_secret_value(), schema="records")
         bus = await Bus.connect(nats.url, name="bench")
-        handlers = RecordsHandlers(settings, UnitOfWork(engine), bus, DEFAULT_LOOKALIKES)
+        handlers = ReadLookups(settings, UnitOfWork(engine), DEFAULT_LOOKALIKES)
         rng = random.Random(1798)
         plates = await sample_plates(pg.admin_dsn, args.queries + 20)
         assert all(lookalike_key(p) == p.translate(str.maketrans(LOOKALIKE_FROM, LOOKALIKE_TO)) for p in plates)

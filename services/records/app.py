@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 
@@ -13,18 +14,31 @@ from libs.common.consumer import BatchConsumer
 from libs.common.db import UnitOfWork, create_engine
 from libs.common.streams import RECORDS_READS
 from libs.common.telemetry import setup_tracing
-from libs.common.web import Runtime, install_common
-from services.records.alerts.handlers import AlertHandlers, AlertRaiser
-from services.records.corrections.handlers import CorrectionHandlers
-from services.records.figures import FigureHandlers
-from services.records.handlers import RecordsHandlers
-from services.records.holds.handlers import HoldHandlers
+from libs.common.web import ServiceState, install_common
+from services.records.alerts.handlers import AlertDesk, AlertRaiser
+from services.records.corrections.handlers import CorrectionDesk
+from services.records.figures import FigureDesk
+from services.records.flows import IngestFlow, IngestPipeline
+from services.records.handlers import Desks, register
+from services.records.holds.handlers import HoldDesk
 from services.records.hotlists.follower import HotlistFollower
-from services.records.hotlists.handlers import HotlistHandlers
+from services.records.hotlists.handlers import HotlistDesk
 from services.records.lookalike import DEFAULT_LOOKALIKE_SPEC, LookalikeClasses
-from services.records.retention.handlers import RetentionHandlers
+from services.records.lookups import ReadLookups
+from services.records.retention.handlers import PurgeOrderDesk
 from services.records.retention.job import PurgeJob
 from services.records.settings import RecordsSettings
+
+
+@dataclass(kw_only=True)
+class RecordsState(ServiceState):
+    """What the records process owns, built in its lifespan."""
+
+    settings: RecordsSettings
+    uow: UnitOfWork
+    ingest: IngestFlow
+    hotlists: HotlistFollower
+    purge: PurgeJob
 
 
 def create_app(settings: RecordsSettings | None = None) -> FastAPI:
@@ -41,41 +55,50 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
             password=cfg.nats_password.get_secret_value() if cfg.nats_password else None,
         )
         classes = LookalikeClasses.parse(cfg.lookalike_classes or DEFAULT_LOOKALIKE_SPEC)
-        handlers = RecordsHandlers(cfg, UnitOfWork(engine), bus, classes)
-        await handlers.create_partitions_ahead()
-        await handlers.register()
-        purge = PurgeJob(cfg, handlers.uow, bus)
-        await purge.register()
-        await RetentionHandlers(purge).register()
-        # every change asked of records commits only once its access record is persisted
-        changes = ChangeRecorder(handlers.uow, AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms))
-        await HoldHandlers(handlers.uow, changes, bus, purge).register()
-        await CorrectionHandlers(changes, bus, classes).register()
-        await FigureHandlers(cfg, handlers.uow, bus).register()
-        purge.start()
-        follower = HotlistFollower(handlers.uow, bus, classes)
+        uow = UnitOfWork(engine)
+        purge = PurgeJob(cfg, uow, bus)
+        follower = HotlistFollower(uow, bus, classes)
         await follower.start()  # the index is loaded before the first read is consumed
-        handlers.alerts = AlertRaiser(bus, follower)
-        await HotlistHandlers(handlers.uow, changes, bus, follower, agency=cfg.agency).register()
-        await AlertHandlers(handlers.uow, changes, bus).register()
-        ingest, prepare = handlers.ingest_batch, handlers.prepare
+        ingest = IngestFlow(cfg, uow, bus, classes, AlertRaiser(bus, follower))
+        await ingest.create_partitions_ahead()
+        # every change asked of records commits only once its access record is persisted
+        changes = ChangeRecorder(uow, AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms))
+        desks = Desks(
+            reads=ReadLookups(cfg, uow, classes),
+            alerts=AlertDesk(uow, changes),
+            hotlists=HotlistDesk(uow, changes, follower, agency=cfg.agency),
+            holds=HoldDesk(uow, changes, purge),
+            corrections=CorrectionDesk(changes, classes),
+            purge_orders=PurgeOrderDesk(purge),
+            figures=FigureDesk(cfg, uow),
+        )
+        await register(bus, desks)
+        purge.start()
         # each pipeline fetches and parses its next batch while its current one waits on PostgreSQL
+        pipelines = [IngestPipeline(ingest) for _ in range(max(1, cfg.ingest_pipelines))]
         consumers = [
             BatchConsumer(
                 bus,
                 RECORDS_READS,
-                ingest,
+                pipeline.ingest,
                 batch=cfg.ingest_fetch,
                 prefetch=True,
-                prepare=prepare,
+                prepare=pipeline.prepare,
                 gather_s=cfg.ingest_gather_ms / 1000,
             )
-            for _ in range(max(1, cfg.ingest_pipelines))
+            for pipeline in pipelines
         ]
         for consumer in consumers:
             consumer.start()
-        app.state.runtime = Runtime(
-            "records", cfg, bus, engine, handlers.uow, {"handlers": handlers, "hotlists": follower, "purge": purge}
+        app.state.runtime = RecordsState(
+            service="records",
+            bus=bus,
+            engine=engine,
+            settings=cfg,
+            uow=uow,
+            ingest=ingest,
+            hotlists=follower,
+            purge=purge,
         )
         try:
             yield

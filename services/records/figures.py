@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from libs.common.contracts.transparency import MonthlyQuery, RecordsFigures, RetentionFacts
+from libs.common.contracts.transparency import RECORDS_MONTHLY, MonthlyQuery, RecordsFigures, RetentionFacts
 from libs.common.db import UnitOfWork
+from libs.common.endpoint import Endpoint
 from libs.common.monthly_figures import monthly_counts
 from libs.common.validation import retention_cutoff
 from services.records.retention.service import unmatched_cutoff
@@ -25,7 +27,7 @@ def retention_facts(settings: RecordsSettings, now: datetime) -> RetentionFacts:
 
 
 class FigureDesk:
-    """Answers `alpr.records.figures.monthly`: counts kept by the database's triggers, no personal data."""
+    """Answers `RECORDS_MONTHLY`: counts kept by the database's triggers, no personal data."""
 
     def __init__(self, settings: RecordsSettings, uow: UnitOfWork) -> None:
         self.settings = settings
@@ -36,3 +38,8 @@ class FigureDesk:
         async with self.uow() as session:
             counts = await monthly_counts(session, since=query.since)
         return RecordsFigures(counts=counts, retention=retention_facts(self.settings, datetime.now(UTC)))
+
+
+def routes(desk: FigureDesk) -> list[tuple[Endpoint[Any, Any], Any]]:
+    """The transparency page's records figures, with their handler."""
+    return [(RECORDS_MONTHLY, desk.monthly)]

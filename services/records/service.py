@@ -1,14 +1,13 @@
-"""Records rules: what a stored read looks like, what retention allows, how a search becomes predicates."""
+"""Records rules: what a stored read looks like, what retention allows, what a search may ask."""
 
 from __future__ import annotations
 
 import base64
 import json
-import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from libs.common.contracts.reads import ReadImage, ReadIn, normalize_plate
 from libs.common.contracts.recognition import Recognition
@@ -96,52 +95,24 @@ class ReadRow:
         return self.read.read_id, self.read.captured_at, image.kind, content_type, data
 
 
-def search_predicates(
-    query: SearchQuery, classes: LookalikeClasses = DEFAULT_LOOKALIKES
-) -> tuple[list[str], dict[str, Any], list[str]]:
-    """SQL predicates (bound parameters only) for a validated search query, and the plate's arms.
-
-    Exact and look-alike plates match our recognizer's reading as well as the vendor's: one arm each, each on
-    its own index (ours covers only reads where the two differ, so no read is found twice); a read matches
-    the `where` predicates and any one arm (no arm: every read).
-    """
-    where: list[str] = []
-    params: dict[str, Any] = {}
-    arms: list[str] = []
-    if query.plate:
-        plate = _query_plate(query.plate)
-        if query.match == "exact":
-            arms = ["plate = :plate", "our_plate = :plate AND our_plate IS DISTINCT FROM plate"]
-            params["plate"] = normalize_plate(plate)
-        elif query.match == "lookalike":
-            key = lookalike_key(normalize_plate(plate), classes)
-            arms = [
-                "lookalike_key = :lkey",
-                "our_lookalike_key = :lkey AND our_lookalike_key IS DISTINCT FROM lookalike_key",
-            ]
-            params["lkey"] = key
-        else:
-            known = sum(ch.isalnum() for ch in plate)
-            if known < MIN_KNOWN_PARTIAL:
-                raise InvalidInput("a partial plate needs at least 3 known characters", code="partial_too_short")
-            pattern = plate.replace("%", "").replace("_", "").replace("*", "%").replace("?", "_")
-            if "%" not in pattern and "_" not in pattern:
-                pattern = f"%{pattern}%"
-            where.append("plate LIKE :pattern")
-            params["pattern"] = pattern
-    if query.cameras:
-        where.append("camera_id = ANY(:cameras)")
-        params["cameras"] = list(query.cameras)
-    if query.state:
-        where.append("state = :state")
-        params["state"] = query.state.upper()
-    if query.area:
-        where.extend(_area_predicates(query.area, params))
-    return where, params, arms
-
-
-def _query_plate(plate: str) -> str:
+def query_plate(plate: str) -> str:
+    """A searched plate as asked, upper case, without spaces and dashes (wildcards kept)."""
     return plate.upper().replace(" ", "").replace("-", "")
+
+
+def check_partial(plate: str) -> None:
+    """A partial plate names at least MIN_KNOWN_PARTIAL characters; fewer would match half the state."""
+    if sum(ch.isalnum() for ch in plate) < MIN_KNOWN_PARTIAL:
+        raise InvalidInput("a partial plate needs at least 3 known characters", code="partial_too_short")
+
+
+def area_shape(area: Area) -> Literal["circle", "box"]:
+    """A search area is a point with a radius or a box; anything else is refused (invalid_area)."""
+    if area.lat is not None and area.lon is not None and area.radius_m:
+        return "circle"
+    if None not in (area.min_lat, area.max_lat, area.min_lon, area.max_lon):
+        return "box"
+    raise InvalidInput("an area is a box or a point with a radius", code="invalid_area")
 
 
 def matched_on(
@@ -156,7 +127,7 @@ def matched_on(
     if query.match == "partial":
         return "vendor"
     lookalike = query.match == "lookalike"
-    wanted = normalize_plate(_query_plate(query.plate))
+    wanted = normalize_plate(query_plate(query.plate))
     wanted = lookalike_key(wanted, classes) if lookalike else wanted
 
     def same(reading: str | None) -> bool:
@@ -179,32 +150,6 @@ def held_only_before(since: datetime, lookback_from: datetime | None, *, case_ho
     if not case_holds:
         raise Forbidden("the window reaches further back than your class allows", code="lookback_exceeded")
     return lookback_from
-
-
-def _area_predicates(area: Area, params: dict[str, Any]) -> list[str]:
-    if area.lat is not None and area.lon is not None and area.radius_m:
-        # a bounding box prefilter, then the great-circle distance
-        dlat = area.radius_m / 111_320.0
-        dlon = area.radius_m / (111_320.0 * max(math.cos(math.radians(area.lat)), 0.01))
-        params.update(
-            min_lat=area.lat - dlat,
-            max_lat=area.lat + dlat,
-            min_lon=area.lon - dlon,
-            max_lon=area.lon + dlon,
-            c_lat=area.lat,
-            c_lon=area.lon,
-            radius=area.radius_m,
-        )
-        return [
-            "latitude BETWEEN :min_lat AND :max_lat",
-            "longitude BETWEEN :min_lon AND :max_lon",
-            "2 * 6371000 * asin(sqrt(power(sin(radians(latitude - :c_lat) / 2), 2) + cos(radians(:c_lat)) "
-            "* cos(radians(latitude)) * power(sin(radians(longitude - :c_lon) / 2), 2))) <= :radius",
-        ]
-    if None not in (area.min_lat, area.max_lat, area.min_lon, area.max_lon):
-        params.update(min_lat=area.min_lat, max_lat=area.max_lat, min_lon=area.min_lon, max_lon=area.max_lon)
-        return ["latitude BETWEEN :min_lat AND :max_lat", "longitude BETWEEN :min_lon AND :max_lon"]
-    raise InvalidInput("an area is a box or a point with a radius", code="invalid_area")
 
 
 def encode_cursor(captured_at: datetime, read_id: str) -> str:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, ValidationError, computed_field, model_va
 from libs.common.contracts.audit import RecordedRequest
 from libs.common.contracts.purpose import AuthorizedUse, Purpose
 from libs.common.contracts.reads import Candidate
+from libs.common.endpoint import Endpoint
 
 STALE_NOTICE = "stale — do not act"
 
@@ -228,3 +229,13 @@ class AlertFigures(BaseModel):
     by_disposition: dict[str, int]
     misreads: int
     pending: int
+
+
+# records answers these in queue group `records`; the gateway asks
+ALERT_LIST = Endpoint("alpr.records.alerts.list", AlertQuery, AlertPage, queue="records")
+ALERT_GET = Endpoint("alpr.records.alerts.get", AlertLookup, Alert, queue="records")
+ALERT_IMAGE_VIEWED = Endpoint("alpr.records.alerts.image_viewed", AlertImageViewed, ImageViewStored, queue="records")
+ALERT_VERIFY = Endpoint("alpr.records.alerts.verify", VerificationIn, Alert, queue="records")
+ALERT_REOPEN = Endpoint("alpr.records.alerts.reopen", ReopeningIn, Alert, queue="records")
+ALERT_DISPOSE = Endpoint("alpr.records.alerts.dispose", DispositionIn, Alert, queue="records")
+ALERT_FIGURES = Endpoint("alpr.records.alerts.figures", FiguresQuery, AlertFigures, queue="records")

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from libs.common.contracts.audit import RecordedRequest
+from libs.common.endpoint import Endpoint
 from libs.common.validation import Note
 
 HoldStatus = Literal["pending", "active", "rejected", "released", "lapsed"]
@@ -113,3 +114,13 @@ class CorrectionReply(BaseModel):
     version: int
     plate: str
     state: str | None = None
+
+
+# records answers these in queue group `records`; the gateway asks, the purge CLI asks PURGE
+HOLD_CREATE = Endpoint("alpr.records.holds.create", HoldCreate, HoldView, queue="records")
+HOLD_DECIDE = Endpoint("alpr.records.holds.decide", HoldDecision, HoldView, queue="records")
+HOLD_END = Endpoint("alpr.records.holds.end", HoldEnd, HoldView, queue="records")
+HOLD_GET = Endpoint("alpr.records.holds.get", HoldLookup, HoldView, queue="records")
+HOLD_LIST = Endpoint("alpr.records.holds.list", HoldList, HoldViews, queue="records")
+PURGE = Endpoint("alpr.records.purge", PurgeRequest, PurgeReport, queue="records")
+CORRECTION_CREATE = Endpoint("alpr.records.corrections.create", CorrectionRequest, CorrectionReply, queue="records")

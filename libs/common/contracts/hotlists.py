@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from libs.common.contracts.audit import RecordedRequest
+from libs.common.endpoint import Endpoint
 
 HOTLISTS_CHANGED = "alpr.hotlists.changed"
 
@@ -69,6 +70,10 @@ class HotlistCreate(BaseModel):
 
 class HotlistCreateRequest(HotlistCreate, RecordedRequest):
     """A new list as the gateway asks records for it, with the change's access record."""
+
+
+class HotlistListQuery(BaseModel):
+    """Asks for every list; it carries nothing."""
 
 
 class HotlistLookup(BaseModel):
@@ -247,3 +252,21 @@ class PartnerUpsertReply(BaseModel):
     added: int
     refreshed: int
     removed: int
+
+
+# records answers these in queue group `records`: the gateway asks for lists, entries and imports,
+# sharing for what partners may receive and to store a partner's list
+HOTLIST_LIST = Endpoint("alpr.records.hotlists.list", HotlistListQuery, HotlistPage, queue="records")
+HOTLIST_GET = Endpoint("alpr.records.hotlists.get", HotlistLookup, HotlistSummary, queue="records")
+HOTLIST_CREATE = Endpoint("alpr.records.hotlists.create", HotlistCreateRequest, HotlistSummary, queue="records")
+HOTLIST_ENTRIES = Endpoint("alpr.records.hotlists.entries", EntryQuery, EntryPage, queue="records")
+HOTLIST_ADD_ENTRY = Endpoint("alpr.records.hotlists.add_entry", ManualEntryIn, ManualEntryAdded, queue="records")
+HOTLIST_REMOVE_ENTRY = Endpoint("alpr.records.hotlists.remove_entry", EntryLookup, EntryRemoved, queue="records")
+HOTLIST_IMPORT_PART = Endpoint(
+    "alpr.records.hotlists.import_part", HotlistImportPart, ImportPartReceived, queue="records"
+)
+HOTLIST_IMPORT = Endpoint("alpr.records.hotlists.import", HotlistImport, ImportResult, queue="records")
+HOTLIST_SHAREABLE = Endpoint("alpr.records.hotlists.shareable", ShareableQuery, ShareableList, queue="records")
+HOTLIST_PARTNER_UPSERT = Endpoint(
+    "alpr.records.hotlists.partner_upsert", PartnerUpsert, PartnerUpsertReply, queue="records"
+)

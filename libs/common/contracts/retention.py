@@ -9,10 +9,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from libs.common.contracts.audit import RecordedRequest
 from libs.common.contracts.holds import PurgeReport
+from libs.common.endpoint import Endpoint
 from libs.common.validation import AwareInstant, Note
-
-PURGE_ORDER_SUBJECT = "alpr.records.purges.order"
-CERTIFICATES_SUBJECT = "alpr.records.purges.certificates"
 
 MAX_CERTIFICATES_PAGE = 200
 
@@ -65,3 +63,8 @@ class PurgeOrderReply(BaseModel):
 
     report: PurgeReport
     certificate: DeletionCertificate
+
+
+# records answers these in queue group `records`; the gateway asks for the custodian
+PURGE_ORDER = Endpoint("alpr.records.purges.order", PurgeOrder, PurgeOrderReply, queue="records")
+CERTIFICATES = Endpoint("alpr.records.purges.certificates", CertificateQuery, CertificatePage, queue="records")

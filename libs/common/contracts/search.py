@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from libs.common.contracts.reads import Candidate
+from libs.common.endpoint import Endpoint
 from libs.common.validation import Instant, Line
 
 # a field we do not know is refused (422 naming it), never ignored: `make: toyota` must not return a Ford
@@ -104,9 +105,7 @@ class ReadImageReply(BaseModel):
     data_b64: str
 
 
-class ReadCountQuery(BaseModel):
-    """Ask records how many reads it holds now (for the public transparency page)."""
-
-
-class ReadCount(BaseModel):
-    reads: int
+# records answers these in queue group `records`; the gateway (and sharing, for partners' searches) asks
+SEARCH = Endpoint("alpr.records.search", SearchRequest, SearchResult, queue="records")
+READ_DETAIL = Endpoint("alpr.records.read", ReadLookup, ReadDetail, queue="records")
+READ_IMAGE = Endpoint("alpr.records.image", ReadLookup, ReadImageReply, queue="records")

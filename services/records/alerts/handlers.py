@@ -1,4 +1,4 @@
-"""Alerts on NATS: raised at ingest and published after commit; `alpr.records.alerts.*` for the gateway."""
+"""Alerts: raised at ingest and published after commit (AlertRaiser); the gateway's alert endpoints (AlertDesk)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,13 @@ from libs.common import metrics
 from libs.common.audit_trail import ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.contracts.alerts import (
+    ALERT_DISPOSE,
+    ALERT_FIGURES,
+    ALERT_GET,
+    ALERT_IMAGE_VIEWED,
+    ALERT_LIST,
+    ALERT_REOPEN,
+    ALERT_VERIFY,
     Alert,
     AlertFigures,
     AlertImageViewed,
@@ -30,6 +37,7 @@ from libs.common.contracts.alerts import (
     VerificationIn,
 )
 from libs.common.db import UnitOfWork
+from libs.common.endpoint import Endpoint
 from libs.common.errors import NotFound
 from libs.common.streams import alerts_subject
 from services.records.alerts import repository
@@ -120,23 +128,12 @@ class AlertRaiser:
             await repository.mark_published(session, alert_ids=[a.alert_id for a in alerts], at=datetime.now(UTC))
 
 
-class AlertHandlers:
+class AlertDesk:
     """Lists, details, verifications, dispositions and figures; a change commits only with its record."""
 
-    def __init__(self, uow: UnitOfWork, changes: ChangeRecorder, bus: Bus) -> None:
+    def __init__(self, uow: UnitOfWork, changes: ChangeRecorder) -> None:
         self.uow = uow
         self.changes = changes
-        self.bus = bus
-
-    async def register(self) -> None:
-        serve, prefix = self.bus.serve_subject, "alpr.records.alerts"
-        await serve(f"{prefix}.list", AlertQuery, self.list_alerts, queue="records")
-        await serve(f"{prefix}.get", AlertLookup, self.get_alert, queue="records")
-        await serve(f"{prefix}.image_viewed", AlertImageViewed, self.image_viewed, queue="records")
-        await serve(f"{prefix}.verify", VerificationIn, self.verify, queue="records")
-        await serve(f"{prefix}.reopen", ReopeningIn, self.reopen, queue="records")
-        await serve(f"{prefix}.dispose", DispositionIn, self.dispose, queue="records")
-        await serve(f"{prefix}.figures", FiguresQuery, self.figures, queue="records")
 
     async def list_alerts(self, query: AlertQuery) -> AlertPage:
         async with self.uow() as session:
@@ -240,6 +237,19 @@ class AlertHandlers:
             misreads=by_disposition.get("misread", 0),
             pending=sum(r["n"] for r in rows if r["status"] != "closed"),
         )
+
+
+def routes(desk: AlertDesk) -> list[tuple[Endpoint[Any, Any], Any]]:
+    """The alert endpoints records answers, each with its handler."""
+    return [
+        (ALERT_LIST, desk.list_alerts),
+        (ALERT_GET, desk.get_alert),
+        (ALERT_IMAGE_VIEWED, desk.image_viewed),
+        (ALERT_VERIFY, desk.verify),
+        (ALERT_REOPEN, desk.reopen),
+        (ALERT_DISPOSE, desk.dispose),
+        (ALERT_FIGURES, desk.figures),
+    ]
 
 
 async def _load(session: AsyncSession, alert_id: str, *, lock: bool = False) -> Alert:

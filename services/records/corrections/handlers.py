@@ -1,28 +1,25 @@
-"""NATS subject `alpr.records.corrections.create` → a new version of a misread read (G3)."""
+"""`CORRECTION_CREATE` → a new version of a misread read (G3)."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from libs.common.audit_trail import ChangeRecorder
-from libs.common.bus import Bus
-from libs.common.contracts.holds import CorrectionReply, CorrectionRequest
+from libs.common.contracts.holds import CORRECTION_CREATE, CorrectionReply, CorrectionRequest
 from libs.common.contracts.reads import normalize_plate, plate_is_acceptable
+from libs.common.endpoint import Endpoint
 from libs.common.errors import Conflict, InvalidInput, NotFound
 from services.records.corrections import repository
 from services.records.lookalike import LookalikeClasses, lookalike_key
 
 
-class CorrectionHandlers:
+class CorrectionDesk:
     """The gateway has checked who corrects; the correction commits only with its access record."""
 
-    def __init__(self, changes: ChangeRecorder, bus: Bus, classes: LookalikeClasses) -> None:
+    def __init__(self, changes: ChangeRecorder, classes: LookalikeClasses) -> None:
         self.changes = changes
-        self.bus = bus
         self.classes = classes
-
-    async def register(self) -> None:
-        await self.bus.serve_subject("alpr.records.corrections.create", CorrectionRequest, self.create, queue="records")
 
     async def create(self, request: CorrectionRequest) -> CorrectionReply:
         """Only the newest version is corrected, so versions form one chain."""
@@ -60,3 +57,8 @@ class CorrectionHandlers:
                 details={"supersedes": reply.supersedes, "version": reply.version},
             )
         return reply
+
+
+def routes(desk: CorrectionDesk) -> list[tuple[Endpoint[Any, Any], Any]]:
+    """The correction endpoint records answers, with its handler."""
+    return [(CORRECTION_CREATE, desk.create)]

@@ -1,4 +1,4 @@
-"""NATS subjects `alpr.records.holds.*` → hold rules and SQL; ending a hold releases its copies at once.
+"""Hold endpoints (`HOLD_*`) → hold rules and SQL; ending a hold releases its copies at once.
 
 Each change commits only once its access record (built by the gateway, completed here) is persisted.
 """
@@ -8,12 +8,17 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common.audit_trail import ChangeRecorder
-from libs.common.bus import Bus
 from libs.common.contracts.holds import (
+    HOLD_CREATE,
+    HOLD_DECIDE,
+    HOLD_END,
+    HOLD_GET,
+    HOLD_LIST,
     HoldCreate,
     HoldDecision,
     HoldEnd,
@@ -23,29 +28,21 @@ from libs.common.contracts.holds import (
     HoldViews,
 )
 from libs.common.db import UnitOfWork
+from libs.common.endpoint import Endpoint
 from libs.common.errors import InvalidInput, NotFound
 from services.records.holds import repository
 from services.records.holds.service import check_decision, check_end, check_new_hold, hold_record, hold_view
 from services.records.retention.job import PurgeJob
 
 
-class HoldHandlers:
+class HoldDesk:
     """One unit of work per request; the gateway has checked roles, and each change commits with its record."""
 
-    def __init__(self, uow: UnitOfWork, changes: ChangeRecorder, bus: Bus, purge: PurgeJob) -> None:
+    def __init__(self, uow: UnitOfWork, changes: ChangeRecorder, purge: PurgeJob) -> None:
         self.uow = uow
         self.changes = changes
-        self.bus = bus
         self.purge = purge
         self._releases: set[asyncio.Task[object]] = set()
-
-    async def register(self) -> None:
-        serve = self.bus.serve_subject
-        await serve("alpr.records.holds.create", HoldCreate, self.create, queue="records")
-        await serve("alpr.records.holds.decide", HoldDecision, self.decide, queue="records")
-        await serve("alpr.records.holds.end", HoldEnd, self.end, queue="records")
-        await serve("alpr.records.holds.get", HoldLookup, self.get, queue="records")
-        await serve("alpr.records.holds.list", HoldList, self.list, queue="records")
 
     async def create(self, request: HoldCreate) -> HoldView:
         """A requested hold waits for a supervisor; until then it keeps nothing."""
@@ -125,6 +122,17 @@ class HoldHandlers:
         if row is None:
             raise NotFound("no such hold", code="hold_not_found")
         return row
+
+
+def routes(desk: HoldDesk) -> list[tuple[Endpoint[Any, Any], Any]]:
+    """The hold endpoints records answers, each with its handler."""
+    return [
+        (HOLD_CREATE, desk.create),
+        (HOLD_DECIDE, desk.decide),
+        (HOLD_END, desk.end),
+        (HOLD_GET, desk.get),
+        (HOLD_LIST, desk.list),
+    ]
 
 
 def _cursor(value: str) -> str:

@@ -1,4 +1,4 @@
-"""NATS subjects `alpr.records.hotlists.*` → hotlist changes; each change is committed, then announced.
+"""Hotlist endpoints (`HOTLIST_*`) → lists, entries, imports, partner lists; each change is committed, then announced.
 
 A change commits only once its access record (built by the gateway, completed here) is persisted.
 """
@@ -11,12 +11,20 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common.audit_trail import ChangeRecorder
-from libs.common.bus import Bus
 from libs.common.contracts.hotlists import (
+    HOTLIST_ADD_ENTRY,
+    HOTLIST_CREATE,
+    HOTLIST_ENTRIES,
+    HOTLIST_GET,
+    HOTLIST_IMPORT,
+    HOTLIST_IMPORT_PART,
+    HOTLIST_LIST,
+    HOTLIST_PARTNER_UPSERT,
+    HOTLIST_REMOVE_ENTRY,
+    HOTLIST_SHAREABLE,
     EntryLookup,
     EntryPage,
     EntryQuery,
@@ -25,6 +33,7 @@ from libs.common.contracts.hotlists import (
     HotlistEntry,
     HotlistImport,
     HotlistImportPart,
+    HotlistListQuery,
     HotlistLookup,
     HotlistPage,
     HotlistSummary,
@@ -40,6 +49,7 @@ from libs.common.contracts.hotlists import (
     ShareableQuery,
 )
 from libs.common.db import UnitOfWork
+from libs.common.endpoint import Endpoint
 from libs.common.errors import Conflict, InvalidInput, NotFound
 from services.records.hotlists import repository
 from services.records.hotlists.entries import HotlistSource
@@ -58,36 +68,18 @@ from services.records.hotlists.service import (
 )
 
 
-class NoArguments(BaseModel):
-    """A request that carries nothing, such as the list of lists."""
-
-
-class HotlistHandlers:
+class HotlistDesk:
     """Lists and entries for the gateway, shareable lists and partner lists for sharing."""
 
     def __init__(
-        self, uow: UnitOfWork, changes: ChangeRecorder, bus: Bus, follower: HotlistFollower, *, agency: str
+        self, uow: UnitOfWork, changes: ChangeRecorder, follower: HotlistFollower, *, agency: str
     ) -> None:
         self.uow = uow
         self.changes = changes
-        self.bus = bus
         self.follower = follower
         self.agency = agency
 
-    async def register(self) -> None:
-        serve, prefix = self.bus.serve_subject, "alpr.records.hotlists"
-        await serve(f"{prefix}.list", NoArguments, self.list_hotlists, queue="records")
-        await serve(f"{prefix}.get", HotlistLookup, self.get_hotlist, queue="records")
-        await serve(f"{prefix}.create", HotlistCreateRequest, self.create_hotlist, queue="records")
-        await serve(f"{prefix}.entries", EntryQuery, self.entries, queue="records")
-        await serve(f"{prefix}.add_entry", ManualEntryIn, self.add_entry, queue="records")
-        await serve(f"{prefix}.remove_entry", EntryLookup, self.remove_entry, queue="records")
-        await serve(f"{prefix}.import_part", HotlistImportPart, self.import_part, queue="records")
-        await serve(f"{prefix}.import", HotlistImport, self.import_file, queue="records")
-        await serve(f"{prefix}.shareable", ShareableQuery, self.shareable, queue="records")
-        await serve(f"{prefix}.partner_upsert", PartnerUpsert, self.partner_upsert, queue="records")
-
-    async def list_hotlists(self, _: NoArguments) -> HotlistPage:
+    async def list_hotlists(self, _: HotlistListQuery) -> HotlistPage:
         now = datetime.now(UTC)
         async with self.uow() as session:
             rows = await repository.list_hotlists(session, now=now)
@@ -295,6 +287,22 @@ class HotlistHandlers:
         # this replica follows at once, so the caller's next read already matches; the others on notice
         await self.follower.catch_up()
         await self.follower.announce(hotlist_id, seq)
+
+
+def routes(desk: HotlistDesk) -> list[tuple[Endpoint[Any, Any], Any]]:
+    """The hotlist endpoints records answers, each with its handler."""
+    return [
+        (HOTLIST_LIST, desk.list_hotlists),
+        (HOTLIST_GET, desk.get_hotlist),
+        (HOTLIST_CREATE, desk.create_hotlist),
+        (HOTLIST_ENTRIES, desk.entries),
+        (HOTLIST_ADD_ENTRY, desk.add_entry),
+        (HOTLIST_REMOVE_ENTRY, desk.remove_entry),
+        (HOTLIST_IMPORT_PART, desk.import_part),
+        (HOTLIST_IMPORT, desk.import_file),
+        (HOTLIST_SHAREABLE, desk.shareable),
+        (HOTLIST_PARTNER_UPSERT, desk.partner_upsert),
+    ]
 
 
 async def _hotlist(session: AsyncSession, hotlist_id: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from libs.common.bus import Bus
-from libs.common.contracts.holds import PurgeReport, PurgeRequest
+from libs.common.contracts.holds import PURGE, PurgeRequest
 
 
 async def purge_now(nats_url: str) -> dict[str, Any]:
@@ -14,7 +14,7 @@ async def purge_now(nats_url: str) -> dict[str, Any]:
     password = os.environ.get("ALPR_NATS_PASSWORD")
     bus = await Bus.connect(nats_url, name="alpr-cli", user=os.environ.get("ALPR_NATS_USER"), password=password)
     try:
-        report = await bus.request("alpr.records.purge", PurgeRequest(), PurgeReport, timeout=300)
+        report = await bus.call(PURGE, PurgeRequest(), timeout=300)
     finally:
         await bus.close()
     return report.model_dump(mode="json")

@@ -1,4 +1,4 @@
-"""NATS subjects `alpr.records.purges.*`: the custodian's purge order and the list of deletion certificates.
+"""`PURGE_ORDER` and `CERTIFICATES`: the custodian's purge order and the list of deletion certificates.
 
 The gateway has checked the person's role and built the order's record; the job records it before it purges.
 """
@@ -9,29 +9,27 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from libs.common.contracts.holds import PURGE
 from libs.common.contracts.retention import (
-    CERTIFICATES_SUBJECT,
-    PURGE_ORDER_SUBJECT,
+    CERTIFICATES,
+    PURGE_ORDER,
     CertificatePage,
     CertificateQuery,
     DeletionCertificate,
     PurgeOrder,
     PurgeOrderReply,
 )
+from libs.common.endpoint import Endpoint
 from libs.common.errors import InvalidInput
 from services.records.retention import repository
 from services.records.retention.job import PurgeJob
 
 
-class RetentionHandlers:
+class PurgeOrderDesk:
     """The purge on a person's order (one at a time across replicas), and the certificates purges wrote."""
 
     def __init__(self, job: PurgeJob) -> None:
         self.job = job
-
-    async def register(self) -> None:
-        await self.job.bus.serve_subject(PURGE_ORDER_SUBJECT, PurgeOrder, self.order, queue="records")
-        await self.job.bus.serve_subject(CERTIFICATES_SUBJECT, CertificateQuery, self.certificates, queue="records")
 
     async def order(self, request: PurgeOrder) -> PurgeOrderReply:
         """Purge now under the order's record; a purge already running makes this a `purge_running` refusal."""
@@ -58,6 +56,11 @@ class RetentionHandlers:
         shown = [certificate_of(r) for r in rows[: request.limit]]
         more = len(rows) > request.limit
         return CertificatePage(certificates=shown, next_before=shown[-1].certificate_id if more else None)
+
+
+def routes(desk: PurgeOrderDesk) -> list[tuple[Endpoint[Any, Any], Any]]:
+    """Retention's endpoints: the purge job's run on demand, the custodian's order, the certificates."""
+    return [(PURGE, desk.job.on_demand), (PURGE_ORDER, desk.order), (CERTIFICATES, desk.certificates)]
 
 
 def certificate_of(row: dict[str, Any]) -> DeletionCertificate:

@@ -42,9 +42,6 @@ class PurgeJob:
         self.trail = AuditTrail(bus, persist_wait_ms=settings.audit_persist_wait_ms)
         self._task: asyncio.Task[None] | None = None
 
-    async def register(self) -> None:
-        await self.bus.serve_subject("alpr.records.purge", PurgeRequest, self.on_demand, queue="records")
-
     def start(self) -> None:
         self._task = asyncio.create_task(self._periodic())
 

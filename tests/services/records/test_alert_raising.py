@@ -15,18 +15,19 @@ from nats.aio.msg import Msg
 
 from libs.common.contracts.alerts import AlertMessage
 from libs.common.contracts.hotlists import (
+    HOTLIST_ADD_ENTRY,
+    HOTLIST_CREATE,
+    HOTLIST_REMOVE_ENTRY,
     EntryLookup,
-    EntryRemoved,
-    HotlistCreate,
+    HotlistCreateRequest,
     HotlistEntry,
-    HotlistSummary,
     ManualEntryIn,
 )
 from libs.common.contracts.reads import Candidate, ReadIn, stable_read_id
 from libs.common.streams import alerts_subject, reads_subject
 from services.records import repository
 from services.records.alerts.handlers import AlertRaiser
-from services.records.handlers import RecordsHandlers
+from services.records.flows import IngestFlow
 from services.records.hotlists.follower import HotlistFollower
 from services.records.service import ReadRow
 
@@ -41,16 +42,14 @@ def unique(prefix: str) -> str:
 
 async def manual_list(system: Any) -> str:
     bus = system.runtime("gateway").bus
-    created = await bus.request(
-        "alpr.records.hotlists.create", HotlistCreate(name=unique("raise "), source="manual"), HotlistSummary
-    )
+    created = await bus.call(HOTLIST_CREATE, HotlistCreateRequest(name=unique("raise "), source="manual"))
     return created.hotlist_id
 
 
 async def add_entry(system: Any, hotlist_id: str, plate: str, state: str | None = "CA", **fields: Any) -> HotlistEntry:
     entry = ManualEntryIn(hotlist_id=hotlist_id, plate=plate, state=state, entered_by="test", **fields)
     # no wait for the index: each batch brings it up to date before matching (issue #7)
-    return await system.runtime("gateway").bus.request("alpr.records.hotlists.add_entry", entry, HotlistEntry)
+    return await system.runtime("gateway").bus.call(HOTLIST_ADD_ENTRY, entry)
 
 
 def read_of(plate: str, state: str | None = "CA", candidates: Sequence[str] = ()) -> ReadIn:
@@ -146,10 +145,9 @@ class TestNoAlert:
         hotlist_id = await manual_list(system)
         plate = unique("3")
         entry = await add_entry(system, hotlist_id, plate)
-        await system.runtime("gateway").bus.request(
-            "alpr.records.hotlists.remove_entry",
+        await system.runtime("gateway").bus.call(
+            HOTLIST_REMOVE_ENTRY,
             EntryLookup(hotlist_id=hotlist_id, entry_id=entry.entry_id),
-            EntryRemoved,
         )
         hit, alerts = await stored(system, await publish_read(system, plate))
         assert hit is False and alerts == []
@@ -169,19 +167,20 @@ class TestPublication:
         assert last.headers and last.headers.get("Nats-Msg-Id") == alert["alert_id"]
 
 
-async def replica_that_hears_nothing(system: Any) -> RecordsHandlers:
+async def replica_that_hears_nothing(system: Any) -> IngestFlow:
     """A second records replica on the same database and bus whose index is loaded but follows no notice
     and no poll: what a replica is between a lost (at-most-once) notice and its next poll."""
     records = system.runtime("records")
-    serving = records.extras["handlers"]
+    serving = records.ingest
     follower = HotlistFollower(records.uow, records.bus, serving.classes, poll_s=3600)
     await follower.catch_up()
-    replica = RecordsHandlers(serving.settings, records.uow, records.bus, serving.classes)
-    replica.alerts = AlertRaiser(records.bus, follower)
+    replica = IngestFlow(
+        serving.settings, records.uow, records.bus, serving.classes, AlertRaiser(records.bus, follower)
+    )
     return replica
 
 
-async def ingest(system: Any, replica: RecordsHandlers, read: ReadIn) -> None:
+async def ingest(system: Any, replica: IngestFlow, read: ReadIn) -> None:
     """Hand the replica's ingest the READS message for a read, as its consumer would."""
     subject = reads_subject(AGENCY, read.camera_id)
     await replica.ingest_batch(
@@ -195,7 +194,7 @@ class TestEveryReplicaMatchesWhatIsCommitted:
         hotlist_id = await manual_list(system)
         plate = unique("8")
         entry = await add_entry(system, hotlist_id, plate)  # served and announced by the running replica
-        assert entry.entry_id not in replica.alerts.follower.index  # type: ignore[union-attr]
+        assert entry.entry_id not in replica.alerts.follower.index
         read = read_of(plate)
         await ingest(system, replica, read)
         hit, [alert] = await stored(system, read.read_id)
@@ -215,10 +214,9 @@ class TestEveryReplicaMatchesWhatIsCommitted:
             await conn.execute(
                 "UPDATE records.alerts SET published_at = NULL WHERE alert_id = $1::uuid", alert["alert_id"]
             )
-            await system.runtime("gateway").bus.request(
-                "alpr.records.hotlists.remove_entry",
+            await system.runtime("gateway").bus.call(
+                HOTLIST_REMOVE_ENTRY,
                 EntryLookup(hotlist_id=hotlist_id, entry_id=entry.entry_id),
-                EntryRemoved,
             )
             await ingest(system, replica, read)  # the redelivery
             published = await conn.fetchval(
@@ -235,7 +233,7 @@ class TestOneTransaction:
         read is visible (and a redelivery finds it stored) before its alerts are, or without them."""
         records = system.runtime("records")
         read = read_of(unique("4"))
-        await records.extras["handlers"].ensure_partitions({repository.utc_day(read.captured_at)})
+        await records.ingest.ensure_partitions({repository.utc_day(read.captured_at)})
         with pytest.raises(RuntimeError):
             async with records.uow() as session:
                 assert await repository.insert_reads(session, [ReadRow(read=read)]) == {read.read_id}

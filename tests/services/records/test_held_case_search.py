@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from libs.common.contracts.search import SearchQuery, SearchRequest, SearchResult
+from libs.common.contracts.search import SEARCH, SearchQuery, SearchRequest
 from libs.common.errors import Forbidden
 from services.records.service import held_only_before
 from tests.services.gateway.registry_people import audit_rows
@@ -93,7 +93,7 @@ class TestSearchBeyondTheLookback:
             case_number=w["case_a"],
             lookback_from=w["now"] - timedelta(days=365),
         )
-        found = await system.runtime("gateway").bus.request("alpr.records.search", asked, SearchResult)
+        found = await system.runtime("gateway").bus.call(SEARCH, asked)
         assert [r.read_id for r in found.reads] == [w["recent"].read_id, w["held_a"].read_id]
 
     async def test_the_search_record_says_it_reached_past_the_lookback(

@@ -11,16 +11,17 @@ import asyncpg
 import pytest
 
 from libs.common.contracts.hotlists import (
+    HOTLIST_ADD_ENTRY,
+    HOTLIST_CREATE,
+    HOTLIST_PARTNER_UPSERT,
+    HOTLIST_REMOVE_ENTRY,
+    HOTLIST_SHAREABLE,
     EntryLookup,
-    EntryRemoved,
-    HotlistCreate,
-    HotlistEntry,
-    HotlistSummary,
+    HotlistCreateRequest,
     ManualEntryIn,
     PartnerEntryIn,
     PartnerUpsert,
     PartnerUpsertReply,
-    ShareableList,
     ShareableQuery,
 )
 from libs.common.contracts.reads import ReadIn, stable_read_id
@@ -42,9 +43,7 @@ def partner_ori() -> str:
 
 async def upsert(system: Any, ori: str, entries: list[PartnerEntryIn]) -> PartnerUpsertReply:
     request = PartnerUpsert(partner_ori=ori, agreement_id="AGR-7", partner_name="Santa Clara SO", entries=entries)
-    return await system.runtime("gateway").bus.request(
-        "alpr.records.hotlists.partner_upsert", request, PartnerUpsertReply
-    )
+    return await system.runtime("gateway").bus.call(HOTLIST_PARTNER_UPSERT, request)
 
 
 async def stored_entries(system: Any, hotlist_id: str) -> list[dict[str, Any]]:
@@ -129,20 +128,17 @@ class TestTwentyFourHourRule:
 class TestShareable:
     async def test_only_active_entries_of_shareable_lists_and_never_a_partners(self, system: Any) -> None:
         bus = system.runtime("gateway").bus
-        shared = await bus.request(
-            "alpr.records.hotlists.create",
-            HotlistCreate(name=unique("shared "), source="manual", shareable=True),
-            HotlistSummary,
+        shared = await bus.call(
+            HOTLIST_CREATE,
+            HotlistCreateRequest(name=unique("shared "), source="manual", shareable=True),
         )
-        private = await bus.request(
-            "alpr.records.hotlists.create", HotlistCreate(name=unique("own "), source="manual"), HotlistSummary
-        )
+        private = await bus.call(HOTLIST_CREATE, HotlistCreateRequest(name=unique("own "), source="manual"))
         ours, theirs, partner_plate = unique("S"), unique("T"), unique("U")
         for hotlist, plate in ((shared, ours), (private, theirs)):
             entry = ManualEntryIn(hotlist_id=hotlist.hotlist_id, plate=plate, state="CA", entered_by="test")
-            await bus.request("alpr.records.hotlists.add_entry", entry, HotlistEntry)
+            await bus.call(HOTLIST_ADD_ENTRY, entry)
         await upsert(system, partner_ori(), [PartnerEntryIn(plate=partner_plate, refreshed_at=datetime.now(UTC))])
-        result = await bus.request("alpr.records.hotlists.shareable", ShareableQuery(), ShareableList)
+        result = await bus.call(HOTLIST_SHAREABLE, ShareableQuery())
         plates = {e.plate for e in result.entries}
         assert ours in plates and theirs not in plates and partner_plate not in plates
         assert result.agency == AGENCY and result.refreshed_at is not None
@@ -153,15 +149,13 @@ class TestShareable:
 class TestReplicasFollow:
     async def test_a_second_replica_follows_additions_and_removals(self, system: Any) -> None:
         records = system.runtime("records")
-        replica = HotlistFollower(records.uow, records.bus, records.extras["handlers"].classes, poll_s=60)
+        replica = HotlistFollower(records.uow, records.bus, records.ingest.classes, poll_s=60)
         await replica.start()
         try:
             bus = system.runtime("gateway").bus
-            hotlist = await bus.request(
-                "alpr.records.hotlists.create", HotlistCreate(name=unique("follow "), source="manual"), HotlistSummary
-            )
+            hotlist = await bus.call(HOTLIST_CREATE, HotlistCreateRequest(name=unique("follow "), source="manual"))
             entry_in = ManualEntryIn(hotlist_id=hotlist.hotlist_id, plate=unique("R"), entered_by="test")
-            entry = await bus.request("alpr.records.hotlists.add_entry", entry_in, HotlistEntry)
+            entry = await bus.call(HOTLIST_ADD_ENTRY, entry_in)
             # the poll is a minute away, so only the NATS notice can bring the change this fast
             for _ in range(100):
                 if entry.entry_id in replica.index:
@@ -169,7 +163,7 @@ class TestReplicasFollow:
                 await asyncio.sleep(0.02)
             assert entry.entry_id in replica.index
             lookup = EntryLookup(hotlist_id=hotlist.hotlist_id, entry_id=entry.entry_id)
-            await bus.request("alpr.records.hotlists.remove_entry", lookup, EntryRemoved)
+            await bus.call(HOTLIST_REMOVE_ENTRY, lookup)
             for _ in range(100):
                 if entry.entry_id not in replica.index:
                     break

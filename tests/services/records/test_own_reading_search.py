@@ -11,11 +11,10 @@ import pytest
 
 from libs.common.contracts.reads import ReadIn
 from libs.common.contracts.recognition import Recognition
-from libs.common.contracts.search import SearchQuery, SearchRequest, SearchResult
+from libs.common.contracts.search import SEARCH, SearchQuery, SearchRequest
 from services.records import repository
-from services.records.handlers import RecordsHandlers
-from services.records.lookalike import DEFAULT_LOOKALIKES
-from services.records.service import ReadRow, matched_on, search_predicates
+from services.records.repository import search_predicates
+from services.records.service import ReadRow, matched_on
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -29,8 +28,7 @@ def token(n: int) -> str:
 async def store(system: Any, reads: list[tuple[str | None, str | None]], now: datetime) -> list[str]:
     """Store reads as ingest does (ReadRow through the repository): (vendor plate, our reading) each."""
     rt = system.runtime("records")
-    handlers = RecordsHandlers(rt.settings, rt.uow, rt.bus, DEFAULT_LOOKALIKES)
-    await handlers.ensure_partitions({repository.utc_day(now)})
+    await rt.ingest.ensure_partitions({repository.utc_day(now)})
     rows = []
     for i, (vendor, ours) in enumerate(reads):
         read = ReadIn(
@@ -63,7 +61,7 @@ async def store(system: Any, reads: list[tuple[str | None, str | None]], now: da
 async def search(system: Any, now: datetime, plate: str, match: str = "exact") -> dict[str, str | None]:
     query = SearchQuery(plate=plate, match=match, since=now - timedelta(hours=1), until=now)  # type: ignore[arg-type]
     request = SearchRequest(search_id=str(uuid.uuid4()), query=query)
-    result = await system.runtime("gateway").bus.request("alpr.records.search", request, SearchResult)
+    result = await system.runtime("gateway").bus.call(SEARCH, request)
     return {r.read_id: r.matched_on for r in result.reads}
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from libs.common.contracts.search import SearchQuery, SearchRequest, SearchResult
-from services.records import repository
+from libs.common.contracts.search import SEARCH, SearchQuery, SearchRequest
+from services.records.repository import search as search_sql
 from tests.services.records.test_retention import purge
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -28,7 +28,7 @@ async def exact(system: Any, plate: str, now: datetime, *, limit: int = 100) -> 
             plate=plate, since=now - timedelta(days=365), until=now + timedelta(minutes=5), limit=limit, cursor=cursor
         )
         request = SearchRequest(search_id=str(uuid.uuid4()), query=query)
-        result = await system.runtime("gateway").bus.request("alpr.records.search", request, SearchResult)
+        result = await system.runtime("gateway").bus.call(SEARCH, request)
         seen += [r.read_id for r in result.reads]
         cursor = result.next_cursor
         if cursor is None:
@@ -126,14 +126,14 @@ async def test_a_statement_takes_runs_of_consecutive_days_up_to_its_span_budget(
     today = datetime.now(UTC).date()
     # two consecutive days share a span; a day after a gap starts its own
     days = [today, today - timedelta(days=1), today - timedelta(days=3)]
-    bind, rest = repository._day_spans(days, most=10)
+    bind, rest = search_sql._day_spans(days, most=10)
     assert (bind["span0_lo"].date(), bind["span0_hi"].date()) == (days[1], today + timedelta(days=1))
     assert (bind["span1_lo"].date(), bind["span1_hi"].date()) == (days[2], days[2] + timedelta(days=1))
     assert bind["span2_lo"] == bind["span2_hi"] and rest == []
     # every other day: one span each, the days past the budget left for the next statement
-    apart = [today - timedelta(days=2 * i) for i in range(repository.DAY_SPANS + 3)]
-    bind, rest = repository._day_spans(apart, most=len(apart))
-    assert rest == apart[repository.DAY_SPANS :]
-    assert bind[f"span{repository.DAY_SPANS - 1}_lo"].date() == apart[repository.DAY_SPANS - 1]
+    apart = [today - timedelta(days=2 * i) for i in range(search_sql.DAY_SPANS + 3)]
+    bind, rest = search_sql._day_spans(apart, most=len(apart))
+    assert rest == apart[search_sql.DAY_SPANS :]
+    assert bind[f"span{search_sql.DAY_SPANS - 1}_lo"].date() == apart[search_sql.DAY_SPANS - 1]
     # and at most `most` days, however few spans they need
-    assert repository._day_spans(apart, most=2)[1] == apart[2:]
+    assert search_sql._day_spans(apart, most=2)[1] == apart[2:]

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from libs.common.contracts.holds import PurgeReport, PurgeRequest
+from libs.common.contracts.holds import PURGE, PurgeReport, PurgeRequest
+from libs.common.contracts.search import SEARCH
 from services.records.retention.job import PurgeJob
 from services.records.retention.repository import PURGE_LOCK
 from services.records.settings import RecordsSettings
@@ -34,7 +35,7 @@ def case_number() -> str:
 async def purge(system: Any, now: datetime | None = None) -> PurgeReport:
     bus = system.runtime("gateway").bus
     for _ in range(50):
-        report = await bus.request("alpr.records.purge", PurgeRequest(now=now), PurgeReport, timeout=60)
+        report = await bus.call(PURGE, PurgeRequest(now=now), timeout=60)
         if report.ran:
             return report
         await asyncio.sleep(0.1)  # a purge started by a hold's release holds the lock
@@ -154,19 +155,17 @@ class TestPurgeDropsExpiredPartitions:
         query = {"plate": held_plate, "since": (now - timedelta(days=364)).isoformat(), "until": now.isoformat()}
         purpose = {"use": "wanted_suspect", "case_number": case, "reason": REASON}
         # a window over 30 days is broad; this test is about held copies, so ask records directly too
-        from libs.common.contracts.search import SearchQuery, SearchRequest, SearchResult
+        from libs.common.contracts.search import SearchQuery, SearchRequest
 
         bus = system.runtime("gateway").bus
-        found = await bus.request(
-            "alpr.records.search",
+        found = await bus.call(
+            SEARCH,
             SearchRequest(search_id="t", query=SearchQuery.model_validate(query), case_number=case),
-            SearchResult,
         )
         assert [r.read_id for r in found.reads] == [held.read_id]
-        other = await bus.request(
-            "alpr.records.search",
+        other = await bus.call(
+            SEARCH,
             SearchRequest(search_id="t", query=SearchQuery.model_validate(query), case_number=case_number()),
-            SearchResult,
         )
         assert other.reads == []
         # the detail and the image follow from the held copy
@@ -300,9 +299,7 @@ class TestOneRunnerAndLimits:
         from libs.common.errors import InvalidInput
 
         with pytest.raises(InvalidInput) as refused:
-            await system.runtime("gateway").bus.request(
-                "alpr.records.purge", PurgeRequest(now=datetime.now(UTC) + timedelta(days=30)), PurgeReport
-            )
+            await system.runtime("gateway").bus.call(PURGE, PurgeRequest(now=datetime.now(UTC) + timedelta(days=30)))
         assert refused.value.code == "purge_in_future"
 
     async def test_a_retention_of_400_days_is_refused_at_start_up(self, monkeypatch: pytest.MonkeyPatch) -> None:

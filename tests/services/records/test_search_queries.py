@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from libs.common.contracts.search import Area, SearchQuery, SearchRequest, SearchResult
+from libs.common.contracts.search import SEARCH, Area, SearchQuery, SearchRequest, SearchResult
 from libs.common.errors import InvalidInput
-from services.records.handlers import RecordsHandlers
 from services.records.lookalike import DEFAULT_LOOKALIKES
+from services.records.lookups import ReadLookups
 from services.records.settings import RecordsSettings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -53,7 +53,7 @@ async def search(system: Any, known: dict[str, Any], **query: Any) -> SearchResu
     now = known["now"]
     body = {"since": now - timedelta(days=1), "until": now + timedelta(minutes=5), **query}
     request = SearchRequest(search_id=str(uuid.uuid4()), query=SearchQuery.model_validate(body))
-    return await system.runtime("gateway").bus.request("alpr.records.search", request, SearchResult)
+    return await system.runtime("gateway").bus.call(SEARCH, request)
 
 
 def plates(result: SearchResult) -> list[str | None]:
@@ -128,9 +128,9 @@ class TestPagesAndCap:
         await store_reads([{"plate": plate, "captured_at": now - timedelta(minutes=i)} for i in range(4)])
         rt = system.runtime("records")
         capped = RecordsSettings(**{**rt.settings.model_dump(), "search_result_cap": 3})
-        handlers = RecordsHandlers(capped, rt.uow, rt.bus, DEFAULT_LOOKALIKES)
+        lookups = ReadLookups(capped, rt.uow, DEFAULT_LOOKALIKES)
         query = SearchQuery(plate=plate, since=now - timedelta(hours=1), until=now + timedelta(minutes=1), limit=1000)
-        result = await handlers.search(SearchRequest(search_id="cap", query=query))
+        result = await lookups.search(SearchRequest(search_id="cap", query=query))
         assert len(result.reads) == 3 and result.truncated and result.next_cursor
 
 

@@ -1,0 +1,173 @@
+"""The ingest flow: READS batches fetched from JetStream → recognized, matched, stored, alerts raised, published.
+
+Orchestration with side effects lives here (Netflix dispatch's flows), so handlers.py stays a route table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, date, datetime, timedelta
+
+from nats.aio.msg import Msg
+
+from libs.common import metrics
+from libs.common.bus import Bus
+from libs.common.contracts.alerts import AlertMessage
+from libs.common.contracts.recognition import RECOGNIZE, RecognizeRequest
+from libs.common.db import UnitOfWork
+from libs.common.deadletter import error_text, is_permanent, is_transient
+from libs.common.errors import AlprError
+from services.records import repository
+from services.records.alerts.handlers import AlertRaiser
+from services.records.batches import Parsed, PreparedBatch, Reject, parse_batch
+from services.records.lookalike import LookalikeClasses
+from services.records.service import ReadRow, read_refusal
+from services.records.settings import RecordsSettings
+
+log = logging.getLogger(__name__)
+
+
+class IngestFlow:
+    """Stores READS batches; owns the unit of work for each and returns only after commit, so the consumer may ack."""
+
+    def __init__(
+        self, settings: RecordsSettings, uow: UnitOfWork, bus: Bus, classes: LookalikeClasses, alerts: AlertRaiser
+    ) -> None:
+        self.settings = settings
+        self.uow = uow
+        self.bus = bus
+        self.classes = classes
+        self.alerts = alerts
+        self._partition_days: set[date] = set()
+        self._partition_lock = asyncio.Lock()
+
+    async def ensure_partitions(self, days: set[date]) -> None:
+        """Create missing daily partitions (ahead of time too) in a short transaction of their own."""
+        missing = days - self._partition_days
+        if not missing:
+            return
+        async with self._partition_lock:
+            async with self.uow() as session:
+                if not self._partition_days:
+                    self._partition_days = await repository.existing_partition_days(session)
+                missing = days - self._partition_days
+                if missing:
+                    await repository.ensure_day_partitions(session, days=sorted(missing))
+            self._partition_days |= missing
+
+    async def create_partitions_ahead(self) -> None:
+        today = datetime.now(UTC).date()
+        await self.ensure_partitions(
+            {today + timedelta(days=i) for i in range(-1, self.settings.partitions_ahead_days + 1)}
+        )
+
+    async def ingest_batch(self, msgs: list[Msg], *, parsed: Parsed | None = None) -> None:
+        """Store a batch of reads once each (`parsed`: the batch parsed ahead, when it was); returns after commit.
+
+        A read records may not store (a time past our clock, NUL in a text) is dead-lettered on its own and
+        the reads beside it are stored; a read older than the retention cutoff is dropped, as the law asks.
+        """
+        parsed = parsed if parsed is not None else parse_batch(msgs)
+        now = datetime.now(UTC)
+        rows: list[ReadRow] = []
+        origins: dict[int, Msg] = {}
+        rejects = list(parsed.rejects)
+        for read, msg in parsed.reads:
+            refusal = read_refusal(
+                read,
+                now=now,
+                active_retention_days=self.settings.active_retention_days,
+                clock_skew_s=self.settings.clock_skew_s,
+            )
+            if refusal == "captured_before_retention":
+                metrics.DENIED.labels("read_past_retention").inc()
+            elif refusal is not None:
+                rejects.append(Reject.of_read(msg, read, refusal))
+            else:
+                row = ReadRow(read=read, classes=self.classes)
+                origins[id(row)] = msg
+                rows.append(row)
+        # a fetch of bundles can bring many thousands: a transaction each ingest_batch, all before any ack
+        for start in range(0, len(rows), self.settings.ingest_batch):
+            await self._store_isolating(rows[start : start + self.settings.ingest_batch], origins, rejects)
+        for reject in rejects:
+            await reject.dead_letter(self.bus)
+
+    async def _store_isolating(self, rows: list[ReadRow], origins: dict[int, Msg], rejects: list[Reject]) -> None:
+        """Store rows in one transaction; if PostgreSQL refuses one, find it by halves and set it aside."""
+        try:
+            await self._store(rows)
+        except Exception as exc:
+            if is_transient(exc) or (len(rows) == 1 and not is_permanent(exc)):
+                raise  # an outage, or a failure we cannot place: the consumer retries the message
+            if len(rows) == 1:
+                log.warning("read %s cannot be stored: %s", rows[0].read.read_id, exc)
+                rejects.append(Reject.of_read(origins[id(rows[0])], rows[0].read, error_text(exc)))
+                return
+            # halves: one bad read among a thousand costs about twenty transactions, not a thousand
+            middle = len(rows) // 2
+            await self._store_isolating(rows[:middle], origins, rejects)
+            await self._store_isolating(rows[middle:], origins, rejects)
+
+    async def _store(self, rows: list[ReadRow]) -> None:
+        """One transaction: the reads once each, whether each hit, their alerts and images."""
+        await recognize_reads(self.bus, rows, timeout=self.settings.recognize_timeout_s)
+        await self.ensure_partitions({repository.utc_day(r.read.captured_at) for r in rows})
+        async with self.uow() as session:
+            # matched before the insert so each read stores whether it hit; alerts go out after the commit
+            matched = await self.alerts.match(session, rows)
+            images = [img for row in rows for img in row.decoded_images()]
+            new_ids = await repository.insert_reads(session, rows)
+            raised: list[AlertMessage] = await self.alerts.store(session, matched, new_ids, datetime.now(UTC))
+            # a redelivered read (stored before, its alerts' publication cut short) publishes them now,
+            # even when its entry has left the index since
+            again = [r.read.read_id for r in rows if r.read.read_id not in new_ids]
+            raised += await self.alerts.unpublished(session, again)
+            await repository.insert_images(session, [i for i in images if i[0] in new_ids])
+            await repository.drop_superseded_previews(
+                session, preview_ids=[p for row in rows for p in row.read.replaces]
+            )
+        metrics.STORED.inc(len(new_ids))
+        if raised:
+            await self.alerts.publish(self.uow, raised)
+
+
+class IngestPipeline:
+    """One READS consumer's pipeline: it parses its next batch while the one before waits on PostgreSQL."""
+
+    def __init__(self, flow: IngestFlow) -> None:
+        self.flow = flow
+        self._prepared: PreparedBatch | None = None
+
+    def prepare(self, msgs: list[Msg]) -> None:
+        """Parse a prefetched batch ahead of its turn; only the last one is kept."""
+        if msgs:
+            self._prepared = PreparedBatch(msgs, parse_batch(msgs))
+
+    async def ingest(self, msgs: list[Msg]) -> None:
+        """Hand the flow this batch, with its parsed form when it was prepared."""
+        prepared, self._prepared = self._prepared, None
+        await self.flow.ingest_batch(msgs, parsed=prepared.parsed if prepared and prepared.is_for(msgs) else None)
+
+
+async def recognize_reads(bus: Bus, rows: list[ReadRow], *, timeout: float) -> None:
+    """Ask the recognizer to read every read that carries an image; a failure flags, never drops, the read."""
+
+    async def one(row: ReadRow) -> None:
+        row.recognition_asked = True
+        image = next((i for i in row.read.images if i.kind == "plate"), None)
+        box, polygon = None, None
+        if image is None:
+            image = next((i for i in row.read.images if i.kind in ("overview", "vehicle")), None)
+            box, polygon = row.read.plate_box, row.read.plate_polygon
+            if image is None or (box is None and polygon is None):
+                return
+        request = RecognizeRequest(image_b64=image.data_b64, box=box, polygon=polygon, state=row.read.state)
+        try:
+            row.recognition = await bus.call(RECOGNIZE, request, timeout=timeout)
+        except AlprError as err:
+            row.extra_flags.append(f"recognizer_{err.code}")
+
+    # once per read: a transaction split by halves to find a read PostgreSQL refuses stores the rest again
+    await asyncio.gather(*(one(r) for r in rows if r.read.images and not r.recognition_asked))

@@ -1,0 +1,193 @@
+"""Reads' SQL: daily partitions, idempotent inserts, a read and its image by id, superseded previews."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.common.db import driver_connection
+from services.records.service import ReadRow
+
+_COLUMN_TYPES = {
+    "read_id": "uuid", "captured_at": "timestamptz", "agency": "text", "camera_id": "text", "plate": "text",
+    "plate_raw": "text", "lookalike_key": "text", "state": "text", "confidence": "float8",
+    "confidence_raw": "text", "candidates": "jsonb", "our_plate": "text", "our_confidence": "float8",
+    "our_char_confidences": "jsonb", "our_candidates": "jsonb", "our_model": "text", "latitude": "float8",
+    "longitude": "float8", "heading": "real", "plate_box": "jsonb", "plate_polygon": "jsonb", "vehicle": "jsonb",
+    "vendor": "text", "vendor_format": "text", "raw_body": "text", "flags": "text", "has_image": "bool",
+    "hotlist_hit": "bool", "our_lookalike_key": "text", "location_from_camera": "bool",
+}  # fmt: skip
+_READ_COLUMNS = tuple(_COLUMN_TYPES)
+_READ_TYPES = tuple(_COLUMN_TYPES.values())
+_INSERT_READS = (
+    f"INSERT INTO reads ({', '.join(_READ_COLUMNS)}) SELECT "
+    + ", ".join(
+        "string_to_array(u.flags, ',')" if c == "flags" else (f"u.{c}::jsonb" if t == "jsonb" else f"u.{c}")
+        for c, t in zip(_READ_COLUMNS, _READ_TYPES, strict=True)
+    )
+    + " FROM unnest("
+    + ", ".join(f"${i + 1}::{'text' if t == 'jsonb' else t}[]" for i, t in enumerate(_READ_TYPES))
+    + f") AS u({', '.join(_READ_COLUMNS)}) ON CONFLICT (read_id, captured_at) DO NOTHING RETURNING read_id"
+)
+
+
+def partition_name(table: str, day: date) -> str:
+    return f"{table}_{day:%Y%m%d}"
+
+
+def plate_days_partition(day: date) -> str:
+    """The monthly partition of the plate-day map that holds this day."""
+    return f"read_plate_days_{day:%Y%m}"
+
+
+def plate_days_partition_ddl(day: date) -> str:
+    """Create the plate-day map's partition for the month of `day`, if it is missing."""
+    month = day.replace(day=1)
+    following = (month + timedelta(days=32)).replace(day=1)
+    return (
+        f"CREATE TABLE IF NOT EXISTS {plate_days_partition(month)} PARTITION OF read_plate_days "
+        f"FOR VALUES FROM ('{month.isoformat()}') TO ('{following.isoformat()}')"
+    )
+
+
+async def ensure_day_partitions(session: AsyncSession, *, days: Sequence[date]) -> None:
+    """Create the daily partitions of reads and images for these days if they are missing."""
+    # one creator at a time across replicas; IF NOT EXISTS makes the loser a no-op
+    await session.execute(text("SELECT pg_advisory_xact_lock(7215001)"))
+    for month in sorted({d.replace(day=1) for d in days}):
+        await session.execute(text(plate_days_partition_ddl(month)))
+    for day in sorted(set(days)):
+        lo, hi = day.isoformat(), (day + timedelta(days=1)).isoformat()
+        for table in ("reads", "read_images"):
+            await session.execute(
+                text(
+                    f"CREATE TABLE IF NOT EXISTS {partition_name(table, day)} PARTITION OF {table} "
+                    f"FOR VALUES FROM ('{lo} 00:00+00') TO ('{hi} 00:00+00')"
+                )
+            )
+
+
+async def existing_partition_days(session: AsyncSession) -> set[date]:
+    """Days that already have a reads partition."""
+    rows = await session.execute(
+        text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'reads' "
+            "AND p.relnamespace = to_regnamespace(current_schema())"
+        )
+    )
+    return {datetime.strptime(r[0][-8:], "%Y%m%d").date() for r in rows}
+
+
+async def insert_reads(session: AsyncSession, rows: Sequence[ReadRow]) -> set[str]:
+    """Insert reads once each; returns the ids that were new (a redelivery inserts nothing)."""
+    if not rows:
+        return set()
+    columns: list[list[Any]] = [[] for _ in _READ_COLUMNS]
+    for row in rows:
+        for i, value in enumerate(row.values(_READ_COLUMNS)):
+            columns[i].append(_encode(value, _READ_TYPES[i], _READ_COLUMNS[i]))
+    conn = await driver_connection(session)
+    inserted = await conn.fetch(_INSERT_READS, *columns)
+    return {str(r["read_id"]) for r in inserted}
+
+
+async def insert_images(session: AsyncSession, images: Sequence[tuple[str, datetime, str, str, bytes]]) -> None:
+    """Store images of newly inserted reads."""
+    if not images:
+        return
+    conn = await driver_connection(session)
+    await conn.executemany(
+        "INSERT INTO read_images (read_id, captured_at, kind, content_type, data) "
+        "VALUES ($1::uuid, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        images,
+    )
+
+
+def _encode(value: Any, sql_type: str, column: str) -> Any:
+    if value is None:
+        return None
+    if column == "flags":
+        return ",".join(value)
+    if sql_type == "jsonb":
+        return json.dumps(value)
+    return value
+
+
+# B2: a held copy (its partition purged) answers only a case one of its active holds was made for; search,
+# read detail and image all ask it this one way
+HELD_FOR_CASE = (
+    "EXISTS (SELECT 1 FROM legal_holds h WHERE h.hold_id = ANY(held_reads.hold_ids) AND h.status = 'active' "
+    "AND h.case_number = :held_case)"
+)
+
+
+async def get_read(session: AsyncSession, *, read_id: str, case_number: str | None) -> dict[str, Any] | None:
+    """The newest version of a read, by id; a held copy only for a case one of its active holds names."""
+    result = await session.execute(
+        text(
+            "SELECT *, read_id::text AS read_id, supersedes::text AS supersedes FROM reads "
+            "WHERE read_id = CAST(:id AS uuid) ORDER BY version DESC LIMIT 1"
+        ),
+        {"id": read_id},
+    )
+    row = result.first()
+    if row is None and case_number is not None:  # a held copy, kept apart after its partition was purged
+        row = (
+            await session.execute(
+                text(
+                    "SELECT *, read_id::text AS read_id, supersedes::text AS supersedes FROM held_reads "
+                    f"WHERE read_id = CAST(:id AS uuid) AND {HELD_FOR_CASE} LIMIT 1"
+                ),
+                {"id": read_id, "held_case": case_number},
+            )
+        ).first()
+    return dict(row._mapping) if row else None
+
+
+async def get_image(
+    session: AsyncSession, *, read_id: str, kind: str | None, case_number: str | None
+) -> dict[str, Any] | None:
+    """One image of a read: the requested kind, or the plate crop first; a held copy's only for its hold's case."""
+    tables = {"read_images": "TRUE"}
+    if case_number is not None:  # held copies after their partition was purged
+        tables["held_read_images"] = (
+            "EXISTS (SELECT 1 FROM held_reads WHERE held_reads.read_id = i.read_id "
+            f"AND held_reads.captured_at = i.captured_at AND {HELD_FOR_CASE})"
+        )
+    for table, visible in tables.items():
+        result = await session.execute(
+            text(
+                f"SELECT read_id::text AS read_id, kind, content_type, data FROM {table} i "
+                "WHERE read_id = CAST(:id AS uuid) AND (CAST(:kind AS text) IS NULL OR kind = :kind) "
+                f"AND {visible} ORDER BY (kind = 'plate') DESC, kind LIMIT 1"
+            ),
+            {"id": read_id, "kind": kind, "held_case": case_number},
+        )
+        row = result.first()
+        if row is not None:
+            return dict(row._mapping)
+    return None
+
+
+def utc_day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+async def drop_superseded_previews(session: AsyncSession, *, preview_ids: Sequence[str]) -> None:
+    """Remove vendor preview reads (and their images) that a final read has replaced."""
+    if not preview_ids:
+        return
+    await session.execute(
+        text(
+            "WITH gone AS (DELETE FROM reads WHERE read_id = ANY(CAST(:ids AS uuid[])) "
+            "AND 'vendor_preview' = ANY(flags) RETURNING read_id, captured_at) "
+            "DELETE FROM read_images i USING gone WHERE i.read_id = gone.read_id AND i.captured_at = gone.captured_at"
+        ),
+        {"ids": list(preview_ids)},
+    )
