@@ -4,9 +4,10 @@ route template, and one access-log line with route, status and duration; never a
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,7 +33,7 @@ def request_id_from(scope: Scope) -> str:
             if _SANE_REQUEST_ID.fullmatch(text):
                 return text
             break
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as random as uuid4's, at a sixth of its cost on the camera-post path
 
 
 def route_of(scope: Scope) -> str:
@@ -59,8 +60,9 @@ def record_request(scope: Scope, service: str, *, route: str, status: int, start
     elapsed = time.perf_counter() - started
     method = str(scope.get("method", ""))
     method = method if method in _METHODS else "OTHER"
-    metrics.HTTP_REQUESTS.labels(service, route, method, str(status)).inc()
-    metrics.HTTP_DURATION.labels(service, route, method).observe(elapsed)
+    count, duration = _series(service, route, method, status)
+    count.inc()
+    duration.observe(elapsed)
     level = logging.DEBUG if (quiet or scope.get("path") in _QUIET_PATHS) and status < 400 else logging.INFO
     if access_log.isEnabledFor(level):
         client = scope.get("client")
@@ -79,6 +81,22 @@ def record_request(scope: Scope, service: str, *, route: str, status: int, start
                 "client": client[0] if client else None,
             },
         )
+
+
+# the labelled series of each (service, route, method, status): looking a child up by its labels cost more
+# than recording into it; bounded, since routes are templates and methods and statuses are few
+_SERIES: dict[tuple[str, str, str, int], tuple[Any, Any]] = {}
+
+
+def _series(service: str, route: str, method: str, status: int) -> tuple[Any, Any]:
+    key = (service, route, method, status)
+    found = _SERIES.get(key)
+    if found is None:
+        found = _SERIES[key] = (
+            metrics.HTTP_REQUESTS.labels(service, route, method, str(status)),
+            metrics.HTTP_DURATION.labels(service, route, method),
+        )
+    return found
 
 
 class RequestTelemetry:
