@@ -20,7 +20,7 @@ from libs.common.contracts.search import SearchQuery
 from libs.common.errors import AlprError, Conflict, Forbidden, InvalidInput, NotFound
 from services.gateway import repository
 from services.gateway.api.decisions import GrantOrDecision, decision_body
-from services.gateway.api.deps import AuditDep, PrincipalDep, SessionDep, StateDep, Supervisor, require
+from services.gateway.api.deps import AuditDep, ChangesDep, PrincipalDep, SessionDep, StateDep, Supervisor, require
 from services.gateway.api.searches import EXAMPLE, actor_of
 from services.gateway.models import Approval
 from services.gateway.service import Principal, broad_reasons, check_class_limits, check_purpose
@@ -114,12 +114,12 @@ async def get_approval(approval_id: str, principal: PrincipalDep, session: Sessi
 
 @router.post("/{approval_id}/decision", response_model=ApprovalView, openapi_extra=decision_body())
 async def decide(
-    approval_id: str, principal: Supervisor, decision: GrantOrDecision, rt: StateDep, audit: AuditDep
+    approval_id: str, principal: Supervisor, decision: GrantOrDecision, rt: StateDep, changes: ChangesDep
 ) -> ApprovalView:
     """A supervisor other than the requester approves or denies, saying why; an approval runs for the configured
     hours. The old `{"decision": "grant" | "refuse"}` is answered with a Deprecation header."""
     now = datetime.now(UTC)
-    async with rt.changes() as change:
+    async with changes() as change:
         session = change.session
         approval = await repository.get_approval(session, approval_id=approval_id)
         if approval is None:

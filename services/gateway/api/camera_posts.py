@@ -27,10 +27,10 @@ from libs.common.telemetry import hot_path_span
 from libs.common.web import common_middleware, error_handlers
 from services.gateway.api.camera_bodies import NATIVE_BODY, VENDOR_BODY, VENDOR_FORMATS
 from services.gateway.api.deps import CameraDep, StateDep, current_camera
-from services.gateway.read_bundles import publish_reads
 from services.gateway.ingest import parse_payload
 from services.gateway.ingest.positions import place_at_camera
 from services.gateway.models import Camera
+from services.gateway.read_bundles import publish_reads
 from services.gateway.state import GatewayState
 
 log = logging.getLogger(__name__)

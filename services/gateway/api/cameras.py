@@ -15,7 +15,7 @@ from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.errors import Conflict, NotFound
 from libs.common.validation import Line
 from services.gateway import repository
-from services.gateway.api.deps import AuditDep, SessionDep, StateDep, require
+from services.gateway.api.deps import ChangesDep, SessionDep, StateDep, require
 from services.gateway.models import Camera
 from services.gateway.service import Principal, actor_of, new_camera_credential
 
@@ -94,12 +94,12 @@ def _record(principal: Principal, request: Request, action: str, camera_id: str)
 
 @router.post("", status_code=201, response_model=CredentialOut)
 async def register_camera(
-    body: CameraIn, request: Request, principal: CameraAdmin, rt: StateDep, audit: AuditDep
+    body: CameraIn, request: Request, principal: CameraAdmin, rt: StateDep, changes: ChangesDep
 ) -> CredentialOut:
     """Register a camera of this agency and issue its first credential."""
     credential, credential_id, secret_hash = new_camera_credential(body.camera_id)
     record = _record(principal, request, "camera_registered", body.camera_id)
-    async with rt.changes(record) as change:
+    async with changes(record) as change:
         session = change.session
         if await repository.get_camera(session, camera_id=body.camera_id):
             raise Conflict("a camera with this id exists", code="camera_exists")
@@ -116,12 +116,12 @@ async def register_camera(
 
 @router.post("/{camera_id}/credentials", status_code=201, response_model=CredentialOut)
 async def rotate_credential(
-    camera_id: str, request: Request, principal: CameraAdmin, rt: StateDep, audit: AuditDep
+    camera_id: str, request: Request, principal: CameraAdmin, rt: StateDep, changes: ChangesDep
 ) -> CredentialOut:
     """Issue a new credential; the old one stops working at once."""
     credential, credential_id, secret_hash = new_camera_credential(camera_id)
     record = _record(principal, request, "camera_credential_rotated", camera_id)
-    async with rt.changes(record) as change:
+    async with changes(record) as change:
         session = change.session
         camera = await repository.get_camera(session, camera_id=camera_id)
         if camera is None:
@@ -134,11 +134,11 @@ async def rotate_credential(
 
 @router.put("/{camera_id}/enabled", response_model=CameraOut)
 async def set_enabled(
-    camera_id: str, body: EnabledIn, request: Request, principal: CameraAdmin, rt: StateDep, audit: AuditDep
+    camera_id: str, body: EnabledIn, request: Request, principal: CameraAdmin, rt: StateDep, changes: ChangesDep
 ) -> CameraOut:
     """Enable or disable a camera; a disabled camera's reads are refused and counted."""
     record = _record(principal, request, "camera_enabled" if body.enabled else "camera_disabled", camera_id)
-    async with rt.changes(record) as change:
+    async with changes(record) as change:
         session = change.session
         camera = await repository.get_camera(session, camera_id=camera_id)
         if camera is None:

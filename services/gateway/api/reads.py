@@ -10,15 +10,16 @@ from libs.common.contracts.audit import EVENT, AuditEvent, EventLookup, EventTyp
 from libs.common.contracts.purpose import AuthorizedUse, Purpose
 from libs.common.contracts.search import READ_DETAIL, READ_IMAGE, ReadDetail, ReadLookup
 from libs.common.errors import Forbidden, InvalidInput
-from services.gateway.api.deps import AuditDep, StateDep, Viewer
+from services.gateway.api.deps import StateDep, Viewer
 from services.gateway.api.image_response import IMAGE_RESPONSES, image_response
 from services.gateway.service import Principal, actor_of, check_purpose
+from services.gateway.state import GatewayState
 
 router = APIRouter(tags=["reads"])
 
 
 async def _purpose_for(
-    rt: StateDep, principal: Principal, read_id: str, search_id: str | None, purpose: Purpose | None
+    rt: GatewayState, principal: Principal, read_id: str, search_id: str | None, purpose: Purpose | None
 ) -> tuple[Purpose, str | None]:
     """A view names the search it follows from (which must be this person's and include the read)."""
     if search_id:
@@ -62,7 +63,6 @@ async def read_detail(
     request: Request,
     principal: Viewer,
     rt: StateDep,
-    audit: AuditDep,
     search_id: str | None = None,
 ) -> ReadDetail:
     """One read in full; audited as a read view."""
@@ -71,7 +71,7 @@ async def read_detail(
     lookup = ReadLookup(read_id=read_id, case_number=purpose.case_number)
     detail = await rt.bus.call(READ_DETAIL, lookup)
     await rt.tally.record_and_count(
-        audit,
+        rt.audit,
         AuditEvent(
             event_id=str(uuid.uuid4()),
             event_type=EventType.READ_VIEW,
@@ -92,7 +92,6 @@ async def read_image(
     request: Request,
     principal: Viewer,
     rt: StateDep,
-    audit: AuditDep,
     search_id: str | None = None,
 ) -> Response:
     """The image of a read, for the visual check POLICY.md asks for; audited as an image view."""
@@ -102,7 +101,7 @@ async def read_image(
     lookup = ReadLookup(read_id=read_id, case_number=purpose.case_number)
     image = await rt.bus.call(READ_IMAGE, lookup)
     await rt.tally.record_and_count(
-        audit,
+        rt.audit,
         AuditEvent(
             event_type=EventType.IMAGE_VIEW,
             actor=actor_of(principal),

@@ -17,7 +17,7 @@ from libs.common.contracts.search import SEARCH, ReadSummary, SearchQuery, Searc
 from libs.common.errors import Forbidden, InvalidInput
 from libs.common.validation import Line
 from services.gateway import repository
-from services.gateway.api.deps import AuditDep, Searcher, SessionDep, StateDep
+from services.gateway.api.deps import AuditDep, BusDep, Searcher, SessionDep, SettingsDep, TallyDep
 from services.gateway.service import (
     Principal,
     actor_of,
@@ -62,7 +62,14 @@ class SearchResponse(BaseModel):
 
 @router.post("/v1/searches", response_model=SearchResponse)
 async def search(
-    body: SearchBody, principal: Searcher, request: Request, rt: StateDep, audit: AuditDep, session: SessionDep
+    body: SearchBody,
+    principal: Searcher,
+    request: Request,
+    settings: SettingsDep,
+    bus: BusDep,
+    audit: AuditDep,
+    tally: TallyDep,
+    session: SessionDep,
 ) -> SearchResponse:
     """Search reads for a stated lawful purpose; the access record is persisted before data is returned."""
     now = datetime.now(UTC)
@@ -70,11 +77,11 @@ async def search(
     search_id = str(uuid.uuid4())
     query_fields = body.query.model_dump(mode="json", exclude_none=True)
     try:
-        reasons = broad_reasons(body.query, rt.settings)
+        reasons = broad_reasons(body.query, settings)
         # B2: a narrow search may reach past the class look-back, where records finds only the case's held reads;
         # a broad one may not (no approval is granted past the look-back), so it is told so before asking for one
         check_class_limits(body.query, principal.user_class, now, held_reach=not reasons)
-        check_purpose(body.purpose, rt.settings)
+        check_purpose(body.purpose, settings)
         if reasons:
             await _check_approval(session, principal, body, reasons, now)
         lookback_from = lookback_start(principal.user_class, now)
@@ -82,7 +89,7 @@ async def search(
             search_id=search_id, query=body.query, case_number=body.purpose.case_number, lookback_from=lookback_from
         )
         # records refuses (lookback_exceeded) a reach past the look-back that no active hold of the case covers
-        result = await rt.bus.call(SEARCH, asked)
+        result = await bus.call(SEARCH, asked)
     except (InvalidInput, Forbidden) as err:  # refusals of this person, recorded; an outage is none
         metrics.DENIED.labels(err.code).inc()
         flagged = err.code == "prohibited_purpose"
@@ -113,7 +120,7 @@ async def search(
         details=details,
     )
     # counted while the record is confirmed; nothing is returned unless the record is persisted
-    await rt.tally.record_and_count(audit, event)
+    await tally.record_and_count(audit, event)
     return SearchResponse(
         search_id=search_id, reads=result.reads, next_cursor=result.next_cursor, truncated=result.truncated
     )

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from libs.common.contracts.audit import EventType
 from services.gateway import repository
 from services.gateway.api.admin.changes import record_change
-from services.gateway.api.deps import Admin, AuditDep, SessionDep, StateDep
+from services.gateway.api.deps import Admin, ChangesDep, SessionDep
 from services.gateway.models import UserClass
 from services.gateway.service import PERMISSIONS
 
@@ -52,10 +52,10 @@ async def list_user_classes(principal: Admin, session: SessionDep) -> list[UserC
 
 @router.put("/user-classes/{name}", response_model=UserClassView)
 async def put_user_class(
-    name: str, body: UserClassIn, principal: Admin, rt: StateDep, audit: AuditDep
+    name: str, body: UserClassIn, principal: Admin, changes: ChangesDep
 ) -> UserClassView:
     """Create or change a class; people of the class get the new limits on their next request."""
-    async with rt.changes() as change:
+    async with changes() as change:
         session = change.session
         current = await repository.get_user_class(session, name=name)
         before = current.model_dump() if current else None

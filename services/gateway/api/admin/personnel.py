@@ -16,7 +16,7 @@ from services.gateway import repository
 from services.gateway.api.admin.changes import PersonView, person_view, record_change, snapshot
 from services.gateway.api.admin.forms import PersonCreate, RolesChange, StatusNote, TrainingIn
 from services.gateway.api.decisions import NoBodyOrDecision, decision_body
-from services.gateway.api.deps import Admin, AuditDep, PersonnelApprover, StateDep
+from services.gateway.api.deps import Admin, AuditDep, ChangesDep, PersonnelApprover, StateDep
 from services.gateway.models import Person, TrainingRecord
 from services.gateway.policy.training import trained_until
 from services.gateway.service import Principal, check_roles, system_actor
@@ -60,10 +60,10 @@ async def get_person(sub: str, principal: Admin, rt: StateDep, audit: AuditDep) 
 
 
 @router.post("", status_code=201, response_model=PersonView)
-async def create_person(body: PersonCreate, principal: Admin, rt: StateDep, audit: AuditDep) -> PersonView:
+async def create_person(body: PersonCreate, principal: Admin, rt: StateDep, changes: ChangesDep) -> PersonView:
     """A new person starts pending: no access until a supervisor activates them and training is current."""
     check_roles(body.roles)
-    async with rt.changes() as change:
+    async with changes() as change:
         session = change.session
         if await repository.get_person(session, sub=body.sub) is not None:
             raise Conflict("a person with this subject exists", code="person_exists")
@@ -76,7 +76,7 @@ async def create_person(body: PersonCreate, principal: Admin, rt: StateDep, audi
 
 @router.post("/{sub}/activation", response_model=PersonView, openapi_extra=decision_body(required=False))
 async def activate(
-    sub: str, principal: PersonnelApprover, decision: NoBodyOrDecision, rt: StateDep, audit: AuditDep
+    sub: str, principal: PersonnelApprover, decision: NoBodyOrDecision, changes: ChangesDep
 ) -> PersonView:
     """A supervisor other than the subject approves the account (also to reinstate a suspended one) or denies
     it, saying why; a denial leaves the account as it was. A bodiless post (the old shape) approves, answered
@@ -84,7 +84,7 @@ async def activate(
     if principal.person.sub == sub:
         raise Forbidden("a supervisor cannot approve their own account", code="self_approval")
     now = datetime.now(UTC)
-    async with rt.changes() as change:
+    async with changes() as change:
         session = change.session
         person = await _existing(session, sub)
         if person.status not in ("pending", "suspended", "deactivated"):
@@ -101,14 +101,14 @@ async def activate(
 
 
 @router.post("/{sub}/training", status_code=201, response_model=PersonView)
-async def record_training(sub: str, body: TrainingIn, principal: Admin, rt: StateDep, audit: AuditDep) -> PersonView:
+async def record_training(sub: str, body: TrainingIn, principal: Admin, changes: ChangesDep) -> PersonView:
     """D2: a completed course; current training lifts a suspension that expired training caused."""
     _not_self(principal.person.sub, sub)
     if body.expires_at <= body.completed_at or body.completed_at > datetime.now(UTC):
         raise InvalidInput(
             "training is completed in the past and expires after completion", code="invalid_training_dates"
         )
-    async with rt.changes() as change:
+    async with changes() as change:
         session = change.session
         person = await _existing(session, sub)
         before = snapshot(person)
@@ -130,11 +130,11 @@ async def record_training(sub: str, body: TrainingIn, principal: Admin, rt: Stat
 
 
 @router.put("/{sub}/roles", response_model=PersonView)
-async def change_roles(sub: str, body: RolesChange, principal: Admin, rt: StateDep, audit: AuditDep) -> PersonView:
+async def change_roles(sub: str, body: RolesChange, principal: Admin, changes: ChangesDep) -> PersonView:
     """D1: roles and class; auditor and admin are never held together; no one changes their own."""
     _not_self(principal.person.sub, sub)
     check_roles(body.roles)
-    async with rt.changes() as change:
+    async with changes() as change:
         session = change.session
         person = await _existing(session, sub)
         await _check_class(session, body.user_class)
