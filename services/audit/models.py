@@ -1,8 +1,8 @@
-"""Audit tables as SQLModel classes; triggers and grants live in migrations/."""
+"""Audit's rows as its repositories take and return them; the tables, triggers and grants live in migrations/."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
@@ -17,26 +17,14 @@ class AccessRecord(SQLModel, table=True):
     event_type: str
     occurred_at: datetime
     recorded_at: datetime | None = None
-    actor: str
-    payload: str
+    actor: str  # canonical JSON text, hashed as stored
+    payload: str  # canonical JSON text, hashed as stored
     prev_hash: str
     hash: str
 
 
-class SignedCheckpoint(SQLModel, table=True):
-    """A signed Merkle root over the first `tree_size` records."""
-
-    __tablename__ = "checkpoints"
-
-    tree_size: int = Field(primary_key=True)
-    root_hash: str
-    signed_at: datetime
-    key_id: str
-    signature: str
-
-
 class AuditSample(SQLModel, table=True):
-    """A random sample of searches (F1), with the seed and parameters that draw it again."""
+    """A random sample of searches (F1) as recorded, with the seed and parameters that draw it again."""
 
     __tablename__ = "audit_samples"
 
@@ -76,15 +64,21 @@ class AuditFinding(SQLModel, table=True):
     recorded_at: datetime
 
 
-class CompletenessCheck(SQLModel, table=True):
-    """A5: one day's gateway tally against the records written, as JSON by event type."""
+class SampledSearchRow(SQLModel):
+    """A sample's search joined with its record: who searched for what, and when."""
 
-    __tablename__ = "completeness_checks"
+    event_id: str
+    stratum: str
+    actor_sub: str
+    occurred_at: datetime
+    plate_query: str
 
-    check_id: int = Field(primary_key=True)
-    day: date
-    checked_at: datetime
-    ok: bool
-    gateway: str
-    audit_log: str
-    differences: str
+
+class SearchRow(SQLModel):
+    """A granted search of a period as the sample and the anomaly flags read it."""
+
+    event_id: str
+    actor_sub: str | None
+    occurred_at: datetime
+    plate: str
+    match: str

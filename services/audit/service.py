@@ -15,6 +15,7 @@ from services.audit.ledger import escaping
 from services.audit.ledger.chain import ChainLink, canonical_json, format_timestamp, link_after
 from services.audit.ledger.checkpoints import Checkpoint
 from services.audit.ledger.searches import SearchSummary
+from services.audit.models import AuditFinding, SearchRow
 
 _LINK_FIELDS = {"event_id", "event_type", "occurred_at", "actor"}
 # the type of a record that holds a body which was no audit event at all: kept, never dropped
@@ -142,18 +143,18 @@ def checkpoint_due(
     return tree_size - signed_size >= every or (now - signed_at).total_seconds() >= interval_s
 
 
-def search_summary(row: dict[str, Any]) -> SearchSummary:
+def search_summary(row: SearchRow) -> SearchSummary:
     """A stored search as the sample and the flags see it; a wildcard or a partial match is partial."""
-    plate = str(row.get("plate") or "")
-    partial = row.get("match") == "partial" or any(ch in plate for ch in "*?%_")
-    return SearchSummary(str(row["event_id"]), str(row["actor_sub"] or ""), row["occurred_at"], plate, partial)
+    plate = row.plate or ""
+    partial = row.match == "partial" or any(ch in plate for ch in "*?%_")
+    return SearchSummary(row.event_id, row.actor_sub or "", row.occurred_at, plate, partial)
 
 
-def latest_findings(findings: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def latest_findings(findings: Sequence[AuditFinding]) -> dict[str, AuditFinding]:
     """The finding that stands for each search: the last one recorded."""
-    latest: dict[str, dict[str, Any]] = {}
+    latest: dict[str, AuditFinding] = {}
     for finding in findings:
-        latest[finding["event_id"]] = finding
+        latest[finding.event_id] = finding
     return latest
 
 

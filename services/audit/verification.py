@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.common import metrics
 from libs.common.db import UnitOfWork, create_engine
 from services.audit import repository
-from services.audit.ledger.verify import FailureReason, StoredRecord, VerifyFailure, VerifyReport, verify_records
+from services.audit.ledger.verify import FailureReason, RecordDocument, VerifyFailure, VerifyReport, verify_records
 from services.audit.repository.stream import acknowledged_events
 from services.audit.settings import AuditSettings
 
@@ -38,7 +38,7 @@ async def verify_session(
     """
     checkpoints = await repository.list_checkpoints(session)
     loop = asyncio.get_running_loop()
-    ahead: asyncio.Queue[list[StoredRecord] | None] = asyncio.Queue(maxsize=_AHEAD)
+    ahead: asyncio.Queue[list[RecordDocument] | None] = asyncio.Queue(maxsize=_AHEAD)
 
     failed: list[BaseException] = []
 
@@ -51,7 +51,7 @@ async def verify_session(
             failed.append(exc)  # raised below, once the hashing thread has been told the log ended
         await ahead.put(None)
 
-    def records() -> Iterator[StoredRecord]:
+    def records() -> Iterator[RecordDocument]:
         while (chunk := asyncio.run_coroutine_threadsafe(ahead.get(), loop).result()) is not None:
             yield from chunk
 

@@ -6,10 +6,10 @@ import base64
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import serialization
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common.audit_trail import ChangeRecorder
 from libs.common.bus import Bus
@@ -20,7 +20,8 @@ from services.audit.handlers.writer import AuditWriter
 from services.audit.ledger.anomalies import flag_anomalies
 from services.audit.ledger.checkpoints import Checkpoint
 from services.audit.ledger.merkle import consistency_proof, inclusion_proof
-from services.audit.ledger.sampling import draw_sample, new_seed
+from services.audit.ledger.sampling import DrawnSample, draw_sample, new_seed
+from services.audit.models import AccessRecord, AuditFinding, AuditSample, AuditSampleItem
 from services.audit.service import completeness, latest_findings, search_summary
 from services.audit.settings import AuditSettings
 from services.audit.verification import verify_session
@@ -38,20 +39,19 @@ def _checkpoint_out(checkpoint: Checkpoint) -> c.CheckpointOut:
     )
 
 
-def _stored(row: dict[str, Any]) -> c.StoredRecord:
-    actor, payload = str(row["actor"]), str(row["payload"])
+def _stored(row: AccessRecord) -> c.StoredRecord:
     return c.StoredRecord(
-        seq=row["seq"],
-        event_id=row["event_id"],
-        event_type=row["event_type"],
-        occurred_at=row["occurred_at"],
-        recorded_at=row.get("recorded_at"),
-        actor=json.loads(actor),
-        payload=json.loads(payload),
-        actor_json=actor,
-        payload_json=payload,
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
+        seq=row.seq,
+        event_id=row.event_id,
+        event_type=row.event_type,
+        occurred_at=row.occurred_at,
+        recorded_at=row.recorded_at,
+        actor=json.loads(row.actor),
+        payload=json.loads(row.payload),
+        actor_json=row.actor,
+        payload_json=row.payload,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
     )
 
 
@@ -71,7 +71,7 @@ class AuditorRequests:
         filters = query.model_dump(exclude={"limit"})
         async with self.uow() as session:
             rows = await repository.find_records(session, **filters, limit=query.limit)
-        following = rows[-1]["seq"] if len(rows) == query.limit else None
+        following = rows[-1].seq if len(rows) == query.limit else None
         return c.RecordsPage(records=[_stored(r) for r in rows], next_after_seq=following)
 
     async def checkpoints(self, query: c.CheckpointsQuery) -> c.CheckpointsReply:
@@ -89,7 +89,7 @@ class AuditorRequests:
             row = await repository.find_record(session, event_id=query.event_id)
         if row is None:
             raise NotFound("no such record", code="record_not_found")
-        seq = row["seq"]
+        seq = row.seq
         async with self.uow() as session:
             checkpoint = await repository.find_checkpoint(session, tree_size=query.tree_size, covering=seq)
         if checkpoint is None and query.tree_size is None:
@@ -137,32 +137,32 @@ class AuditorRequests:
             drawn = await self._draw(
                 session, seed, request.period_start, request.period_end, request.size, request.stratum_size
             )
-            row = {
-                "sample_id": sample_id,
-                "seed": seed,
-                "period_start": request.period_start,
-                "period_end": request.period_end,
-                "size": drawn.size,
-                "stratum_size": drawn.stratum_size,
-                "population": drawn.population,
-                "drawn_by": request.drawn_by,
-                "drawn_at": datetime.now(UTC),
-            }
+            sample = AuditSample(
+                sample_id=sample_id,
+                seed=seed,
+                period_start=request.period_start,
+                period_end=request.period_end,
+                size=drawn.size,
+                stratum_size=drawn.stratum_size,
+                population=drawn.population,
+                drawn_by=request.drawn_by,
+                drawn_at=datetime.now(UTC),
+            )
             items = [
-                {"sample_id": sample_id, "position": n, "event_id": i.search.event_id, "stratum": str(i.stratum)}
+                AuditSampleItem(sample_id=sample_id, position=n, event_id=i.search.event_id, stratum=str(i.stratum))
                 for n, i in enumerate(drawn.items)
             ]
-            await repository.insert_sample(session, sample=row, items=items)
+            await repository.insert_sample(session, sample=sample, items=items)
             change.complete(
                 query={**(request.audit.query if request.audit else {}), "seed": seed, "sample_id": sample_id},
                 result_count=len(items),
-                result_ids=[i["event_id"] for i in items],
+                result_ids=[i.event_id for i in items],
             )
         return await self.sample(c.SampleLookup(sample_id=sample_id))
 
     async def _draw(
-        self, session: Any, seed: int, start: datetime, end: datetime, size: int, stratum_size: int | None
-    ) -> Any:
+        self, session: AsyncSession, seed: int, start: datetime, end: datetime, size: int, stratum_size: int | None
+    ) -> DrawnSample:
         rows = await repository.search_summaries(session, since=start, until=end)
         return draw_sample(
             [search_summary(r) for r in rows],
@@ -184,21 +184,23 @@ class AuditorRequests:
             reproduced = None
             if lookup.redraw:
                 again = await self._draw(
-                    session, row["seed"], row["period_start"], row["period_end"], row["size"], row["stratum_size"]
+                    session, row.seed, row.period_start, row.period_end, row.size, row.stratum_size
                 )
                 drawn = [(i.search.event_id, str(i.stratum)) for i in again.items]
-                reproduced = drawn == [(i["event_id"], i["stratum"]) for i in items]
-        return c.SampleOut(**row, items=[c.SampleItem(**i) for i in items], reproduced=reproduced)
+                reproduced = drawn == [(i.event_id, i.stratum) for i in items]
+        return c.SampleOut(
+            **row.model_dump(), items=[c.SampleItem(**i.model_dump()) for i in items], reproduced=reproduced
+        )
 
     async def finding(self, finding: c.FindingIn) -> c.FindingOut:
         """Record a finding on a sampled search; a later finding on the same search supersedes it."""
         async with self.changes(finding.audit) as change:
             items = await repository.sample_items(change.session, sample_id=finding.sample_id)
-            if finding.event_id not in {i["event_id"] for i in items}:
+            if finding.event_id not in {i.event_id for i in items}:
                 raise NotFound("that search is not in this sample", code="sample_item_not_found")
             fields = finding.model_dump(exclude={"audit"})
             out = c.FindingOut(**fields, finding_id=str(uuid.uuid4()), recorded_at=datetime.now(UTC))
-            await repository.insert_finding(change.session, finding=out.model_dump())
+            await repository.insert_finding(change.session, finding=AuditFinding(**out.model_dump()))
         return out
 
     async def report(self, query: c.ReportQuery) -> c.SampleReport:
@@ -208,11 +210,11 @@ class AuditorRequests:
         standing = latest_findings(findings)
         totals = {verdict: 0 for verdict in ("compliant", "violation", "needs_follow_up")}
         for finding in standing.values():
-            totals[finding["verdict"]] += 1
+            totals[finding.verdict] += 1
         unreviewed = [i.event_id for i in sample.items if i.event_id not in standing]
         return c.SampleReport(
             sample=sample,
-            findings=[c.FindingOut(**f) for f in findings],
+            findings=[c.FindingOut(**f.model_dump()) for f in findings],
             totals=totals,
             reviewed=len(standing),
             unreviewed=unreviewed,

@@ -23,12 +23,12 @@ class RecordLookups:
             rows = await repository.flagged_attempts(session, since=query.since, limit=query.limit)
         flags = []
         for row in rows:
-            payload = json.loads(row["payload"])
+            payload = json.loads(row.payload)
             flags.append(
                 FlaggedAttempt(
-                    event_id=row["event_id"],
-                    occurred_at=row["occurred_at"],
-                    actor=json.loads(row["actor"]),
+                    event_id=row.event_id,
+                    occurred_at=row.occurred_at,
+                    actor=json.loads(row.actor),
                     purpose=payload.get("purpose"),
                     refusal=str(payload.get("details", {}).get("refusal", "")),
                     route=payload.get("details", {}).get("route"),

@@ -31,7 +31,7 @@ class SampledSearch:
 
 
 @dataclass(frozen=True, slots=True)
-class AuditSample:
+class DrawnSample:
     """A drawn sample; seed and parameters are kept so anyone can draw it again."""
 
     seed: int
@@ -63,7 +63,7 @@ def draw_sample(
     stratum_size: int | None = None,
     off_hours: OffHours | None = None,
     repeat_threshold: int = REPEAT_THRESHOLD,
-) -> AuditSample:
+) -> DrawnSample:
     """Draw `size` searches of [period_start, period_end) at random, then `stratum_size` per high-risk stratum."""
     if size < 0 or (stratum_size is not None and stratum_size < 0):
         raise InvalidInput("sample sizes must not be negative", size=size, stratum_size=stratum_size)
@@ -92,4 +92,4 @@ def draw_sample(
         picked.sort(key=lambda s: (s.occurred_at, s.event_id))
         chosen.update(s.event_id for s in picked)
         items.extend(SampledSearch(s, stratum) for s in picked)
-    return AuditSample(seed, period_start, period_end, size, per_stratum, len(population), tuple(items))
+    return DrawnSample(seed, period_start, period_end, size, per_stratum, len(population), tuple(items))

@@ -66,7 +66,7 @@ class _Run:
         """The report as things stand."""
         return VerifyReport(failure is None, self.records, self.checkpoints, failure)
 
-    def settle(self, last: StoredRecord | None) -> VerifyFailure | None:
+    def settle(self, last: RecordDocument | None) -> VerifyFailure | None:
         """Check every checkpoint whose tree size the tree has reached."""
         while self.due and self.due[0].tree_size <= self.tree.size:
             checkpoint = self.due.popleft()
@@ -101,7 +101,7 @@ class _Run:
         return VerifyFailure(expected, None, FailureReason.MISSING_RECORD, detail)
 
 
-class StoredRecord(NamedTuple):
+class RecordDocument(NamedTuple):
     """One record as verification reads it: its place, its links and the canonical bytes it was hashed over."""
 
     seq: int
@@ -111,7 +111,7 @@ class StoredRecord(NamedTuple):
     document: bytes
 
 
-def stored_records(links: Iterable[ChainLink]) -> Iterator[StoredRecord]:
+def record_documents(links: Iterable[ChainLink]) -> Iterator[RecordDocument]:
     """Links as verification reads them, each document encoded here from the link's fields."""
     for link in links:
         document = canonical_bytes(
@@ -123,7 +123,7 @@ def stored_records(links: Iterable[ChainLink]) -> Iterator[StoredRecord]:
             payload=link.payload,
             prev_hash=link.prev_hash,
         )
-        yield StoredRecord(link.seq, link.event_id, link.prev_hash, link.hash, document)
+        yield RecordDocument(link.seq, link.event_id, link.prev_hash, link.hash, document)
 
 
 def verify_log(
@@ -134,11 +134,11 @@ def verify_log(
     last_seq: int | None = None,
 ) -> VerifyReport:
     """Verify chain links (stored order, one pass, constant memory) against signed checkpoints."""
-    return verify_records(stored_records(records), checkpoints, public_keys, last_seq=last_seq)
+    return verify_records(record_documents(records), checkpoints, public_keys, last_seq=last_seq)
 
 
 def verify_records(
-    records: Iterable[StoredRecord],
+    records: Iterable[RecordDocument],
     checkpoints: Iterable[Checkpoint],
     public_keys: Iterable[Ed25519PublicKey],
     *,
@@ -147,7 +147,7 @@ def verify_records(
     """Verify records (stored order, one pass, constant memory) against signed checkpoints.
 
     The hashes are taken here, over each record's canonical document; whoever supplies the records
-    only supplies stored data. Records are read by position, so database rows in StoredRecord's column
+    only supplies stored data. Records are read by position, so database rows in RecordDocument's column
     order serve as they are (no object per record: this loop sets the verification rate).
     """
     run = _Run(checkpoints, public_keys)
@@ -155,7 +155,7 @@ def verify_records(
     if failure is not None:
         return run.report(failure)
     expected, prev_hash = 1, GENESIS_HASH
-    gap: tuple[int, int, StoredRecord] | None = None
+    gap: tuple[int, int, RecordDocument] | None = None
     append = run.tree.append
     sha256 = hashlib.sha256
     due_at = run.next_due()
@@ -202,6 +202,6 @@ def verify_records(
     return run.report(failure)
 
 
-def _failure(record: StoredRecord, reason: FailureReason, detail: str) -> VerifyFailure:
+def _failure(record: RecordDocument, reason: FailureReason, detail: str) -> VerifyFailure:
     """A failure that names a record."""
     return VerifyFailure(record[0], record[1], reason, detail)

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.common.db import driver_connection
 from services.audit.ledger.chain import RECORD_DOCUMENT, ChainLink, FieldKind
 from services.audit.ledger.checkpoints import Checkpoint
-from services.audit.ledger.verify import StoredRecord
+from services.audit.ledger.verify import RecordDocument
 
 _WRITER_LOCK = 7215002  # one chain writer at a time across replicas
 
@@ -108,7 +108,7 @@ _RECORDS_AFTER = (
 
 async def iter_record_chunks(
     sessions: Sequence[AsyncSession], *, chunk: int = 20_000
-) -> AsyncIterator[list[StoredRecord]]:
+) -> AsyncIterator[list[RecordDocument]]:
     """Every record as verification reads it, in seq order, a range of `chunk` seqs at a time.
 
     Each session reads every other range on its own connection, so PostgreSQL lays out one range while
@@ -130,8 +130,8 @@ async def iter_record_chunks(
                 start, turn = start + chunk, turn + 1
             rows = await in_flight.popleft()
             if rows:
-                # asyncpg's Records index like StoredRecord, the only way verify_records reads them
-                yield cast(list[StoredRecord], rows)
+                # asyncpg's Records index like RecordDocument, the only way verify_records reads them
+                yield cast(list[RecordDocument], rows)
     finally:
         for task in in_flight:
             task.cancel()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.audit.models import AccessRecord, SearchRow
+
+_RECORD_COLUMNS = "seq, event_id, event_type, occurred_at, recorded_at, actor, payload, prev_hash, hash"
 
 
 async def find_records(
@@ -21,11 +24,10 @@ async def find_records(
     until: datetime | None,
     limit: int,
     after_seq: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[AccessRecord]:
     """Records matching an auditor's filters, oldest first, after `after_seq` (a page's cursor)."""
     sql = (
-        "SELECT seq, event_id, event_type, occurred_at, recorded_at, actor, payload, prev_hash, hash "
-        "FROM access_records WHERE (CAST(:sub AS text) IS NULL OR actor_sub = :sub) "
+        f"SELECT {_RECORD_COLUMNS} FROM access_records WHERE (CAST(:sub AS text) IS NULL OR actor_sub = :sub) "
         "AND (CAST(:plate AS text) IS NULL OR plate = upper(:plate)) "
         "AND (CAST(:case AS text) IS NULL OR case_number = :case) "
         "AND (CAST(:etype AS text) IS NULL OR event_type = :etype) "
@@ -45,14 +47,14 @@ async def find_records(
             "after": after_seq,
         },
     )
-    return [dict(r._mapping) for r in rows]
+    return [AccessRecord(**r._mapping) for r in rows]
 
 
-async def flagged_attempts(session: AsyncSession, *, since: datetime | None, limit: int) -> list[dict[str, Any]]:
+async def flagged_attempts(session: AsyncSession, *, since: datetime | None, limit: int) -> list[AccessRecord]:
     """Refusals the gateway flagged for admins and auditors (A3), newest first."""
     rows = await session.execute(
         text(
-            "SELECT event_id, occurred_at, actor, payload FROM access_records "
+            f"SELECT {_RECORD_COLUMNS} FROM access_records "
             "WHERE event_type = 'access_denied' "
             "AND (CAST(:since AS timestamptz) IS NULL OR occurred_at >= :since) "
             "AND (payload::jsonb -> 'details' ->> 'flag_admins_and_auditors') = 'true' "
@@ -60,10 +62,10 @@ async def flagged_attempts(session: AsyncSession, *, since: datetime | None, lim
         ),
         {"since": since, "limit": limit},
     )
-    return [dict(r._mapping) for r in rows]
+    return [AccessRecord(**r._mapping) for r in rows]
 
 
-async def search_summaries(session: AsyncSession, *, since: datetime, until: datetime) -> list[dict[str, Any]]:
+async def search_summaries(session: AsyncSession, *, since: datetime, until: datetime) -> list[SearchRow]:
     """The granted searches of a period, as the sample and the anomaly flags read them."""
     rows = await session.execute(
         text(
@@ -74,7 +76,7 @@ async def search_summaries(session: AsyncSession, *, since: datetime, until: dat
         ),
         {"s": since, "u": until},
     )
-    return [dict(r._mapping) for r in rows]
+    return [SearchRow(**r._mapping) for r in rows]
 
 
 async def count_by_day(session: AsyncSession, *, day: date, event_types: Sequence[str]) -> dict[str, int]:
@@ -91,15 +93,11 @@ async def count_by_day(session: AsyncSession, *, day: date, event_types: Sequenc
     return {r[0]: int(r[1]) for r in rows}
 
 
-async def find_record(session: AsyncSession, *, event_id: str) -> dict[str, Any] | None:
+async def find_record(session: AsyncSession, *, event_id: str) -> AccessRecord | None:
     """One stored record with every column an auditor is shown."""
     row = (
         await session.execute(
-            text(
-                "SELECT seq, event_id, event_type, occurred_at, recorded_at, actor, payload, prev_hash, hash "
-                "FROM access_records WHERE event_id = :id"
-            ),
-            {"id": event_id},
+            text(f"SELECT {_RECORD_COLUMNS} FROM access_records WHERE event_id = :id"), {"id": event_id}
         )
     ).first()
-    return dict(row._mapping) if row else None
+    return AccessRecord(**row._mapping) if row else None

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.audit.models import AuditFinding, AuditSample, AuditSampleItem, SampledSearchRow
 
-async def insert_sample(session: AsyncSession, *, sample: dict[str, Any], items: Sequence[dict[str, Any]]) -> None:
+
+async def insert_sample(session: AsyncSession, *, sample: AuditSample, items: Sequence[AuditSampleItem]) -> None:
     """Record a drawn sample with its seed and parameters, then its searches in order."""
     await session.execute(
         text(
@@ -18,7 +19,7 @@ async def insert_sample(session: AsyncSession, *, sample: dict[str, Any], items:
             "population, drawn_by, drawn_at) VALUES (:sample_id, :seed, :period_start, :period_end, :size, "
             ":stratum_size, :population, :drawn_by, :drawn_at)"
         ),
-        sample,
+        sample.model_dump(),
     )
     if items:
         await session.execute(
@@ -26,16 +27,16 @@ async def insert_sample(session: AsyncSession, *, sample: dict[str, Any], items:
                 "INSERT INTO audit_sample_items (sample_id, position, event_id, stratum) "
                 "VALUES (:sample_id, :position, :event_id, :stratum)"
             ),
-            list(items),
+            [item.model_dump() for item in items],
         )
 
 
-async def get_sample(session: AsyncSession, *, sample_id: str) -> dict[str, Any] | None:
+async def get_sample(session: AsyncSession, *, sample_id: str) -> AuditSample | None:
     row = (await session.execute(text("SELECT * FROM audit_samples WHERE sample_id = :id"), {"id": sample_id})).first()
-    return dict(row._mapping) if row else None
+    return AuditSample(**row._mapping) if row else None
 
 
-async def sample_items(session: AsyncSession, *, sample_id: str) -> list[dict[str, Any]]:
+async def sample_items(session: AsyncSession, *, sample_id: str) -> list[SampledSearchRow]:
     """A sample's searches in drawn order, with who searched what and when."""
     rows = await session.execute(
         text(
@@ -45,26 +46,26 @@ async def sample_items(session: AsyncSession, *, sample_id: str) -> list[dict[st
         ),
         {"id": sample_id},
     )
-    return [dict(r._mapping) for r in rows]
+    return [SampledSearchRow(**r._mapping) for r in rows]
 
 
-async def insert_finding(session: AsyncSession, *, finding: dict[str, Any]) -> None:
+async def insert_finding(session: AsyncSession, *, finding: AuditFinding) -> None:
     await session.execute(
         text(
             "INSERT INTO audit_findings (finding_id, sample_id, event_id, verdict, notes, auditor_sub, recorded_at) "
             "VALUES (:finding_id, :sample_id, :event_id, :verdict, :notes, :auditor_sub, :recorded_at)"
         ),
-        finding,
+        finding.model_dump(),
     )
 
 
-async def sample_findings(session: AsyncSession, *, sample_id: str) -> list[dict[str, Any]]:
+async def sample_findings(session: AsyncSession, *, sample_id: str) -> list[AuditFinding]:
     """Every finding of a sample, oldest first; a later one on the same search supersedes it."""
     rows = await session.execute(
         text("SELECT * FROM audit_findings WHERE sample_id = :id ORDER BY recorded_at, finding_id"),
         {"id": sample_id},
     )
-    return [dict(r._mapping) for r in rows]
+    return [AuditFinding(**r._mapping) for r in rows]
 
 
 async def insert_completeness(

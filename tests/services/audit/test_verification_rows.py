@@ -12,7 +12,7 @@ import pytest_asyncio
 from libs.common.db import UnitOfWork, create_engine
 from services.audit import repository
 from services.audit.ledger.chain import ChainLink, canonical_json, link_after
-from services.audit.ledger.verify import stored_records
+from services.audit.ledger.verify import record_documents
 from services.audit.verification import verify_database
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -75,8 +75,8 @@ async def test_each_document_is_the_hashed_bytes(system, scratch) -> None:
         await engine.dispose()
     links = chain()
     assert [row[0] for row in rows] == [link.seq for link in links]
-    # stored_records encodes each document in Python (ledger.chain.canonical_bytes), as the writer hashed it
-    for row, expected in zip(rows, stored_records(links), strict=True):
+    # record_documents encodes each document in Python (ledger.chain.canonical_bytes), as the writer hashed it
+    for row, expected in zip(rows, record_documents(links), strict=True):
         assert bytes(row[4]) == expected.document, expected.event_id
         assert (row[1], row[2], row[3]) == (expected.event_id, expected.prev_hash, expected.hash)
 
