@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from libs.common.audit_trail import ChangeRecorder
 from libs.common.contracts.audit import Actor, AuditEvent, EventType
+from libs.common.errors import Unavailable
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -75,3 +76,30 @@ class TestChangeRecorder:
         [made] = await stored(system, first.query["subject"])
         assert made["result_ids"] == ["made-1"]
         assert made["details"] == {"status": "active", "recorded": "before_commit"}
+
+
+class TestAuditTrail:
+    """The one way onto AUDIT: the gateway's accesses and the purge job's certificates both go through it."""
+
+    async def test_a_recorded_access_is_confirmed_with_its_place_in_the_chain(self, system) -> None:
+        sent = event()
+        reply = await system.runtime("gateway").audit.record(sent)
+        assert reply.event_id == sent.event_id and reply.seq > 0
+        assert [r["query"] for r in await stored(system, sent.query["subject"])] == [sent.query]
+
+    async def test_a_published_event_is_confirmed_once_the_writer_stores_it(self, system) -> None:
+        trail = system.runtime("gateway").audit
+        sent = event()
+        await trail.publish(sent)
+        await trail.publish(sent)  # a republish (the purge job's retry) is the same message: stored once
+        confirmed = await trail.persisted(sent.event_id, wait_ms=5000)
+        assert confirmed.event_id == sent.event_id
+        assert len(await stored(system, sent.query["subject"])) == 1
+
+    async def test_an_event_never_published_is_unavailable_after_the_wait_it_asked_for(self, system) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(Unavailable) as refused:
+            await system.runtime("gateway").audit.persisted(str(uuid.uuid4()), wait_ms=200)
+        assert refused.value.code == "audit_unavailable"
+        assert loop.time() - started < 1.2  # its own wait, not the trail's default
