@@ -20,10 +20,15 @@ from services.audit.handlers.writer import AuditWriter, writer_consumer
 
 @dataclass(frozen=True, slots=True)
 class Route(Generic[Req, Rep]):
-    """One row of the table; the type checker holds the handler to the endpoint's request and reply."""
+    """One row of the table: an endpoint and the call that answers it."""
 
     endpoint: Endpoint[Req, Rep]
     handler: Callable[[Req], Awaitable[Rep]]
+
+
+def route(endpoint: Endpoint[Req, Rep], handler: Callable[[Req], Awaitable[Rep]]) -> Route[Any, Any]:
+    """A row of the table, checked here: the handler takes the endpoint's request and gives its reply."""
+    return Route(endpoint, handler)
 
 
 def routes(
@@ -31,28 +36,28 @@ def routes(
 ) -> list[Route[Any, Any]]:
     """Every endpoint of the audit service with its handler."""
     return [
-        Route(PERSISTED, writer.persisted),
-        Route(EVENT, lookups.event_summary),
-        Route(FLAGS, lookups.flags),
-        Route(auditing.RECORDS, auditors.records),
-        Route(auditing.CHECKPOINTS, auditors.checkpoints),
-        Route(auditing.INCLUSION, auditors.inclusion),
-        Route(auditing.CONSISTENCY, auditors.consistency),
-        Route(auditing.VERIFY, auditors.verify),
-        Route(auditing.SAMPLE_DRAW, auditors.draw),
-        Route(auditing.SAMPLE_GET, auditors.sample),
-        Route(auditing.FINDING_RECORD, auditors.finding),
-        Route(auditing.REPORT, auditors.report),
-        Route(auditing.ANOMALIES, auditors.anomalies),
-        Route(auditing.COMPLETENESS, auditors.completeness),
-        Route(AUDIT_MONTHLY, figures.monthly),
+        route(PERSISTED, writer.persisted),
+        route(EVENT, lookups.event_summary),
+        route(FLAGS, lookups.flags),
+        route(auditing.RECORDS, auditors.records),
+        route(auditing.CHECKPOINTS, auditors.checkpoints),
+        route(auditing.INCLUSION, auditors.inclusion),
+        route(auditing.CONSISTENCY, auditors.consistency),
+        route(auditing.VERIFY, auditors.verify),
+        route(auditing.SAMPLE_DRAW, auditors.draw),
+        route(auditing.SAMPLE_GET, auditors.sample),
+        route(auditing.FINDING_RECORD, auditors.finding),
+        route(auditing.REPORT, auditors.report),
+        route(auditing.ANOMALIES, auditors.anomalies),
+        route(auditing.COMPLETENESS, auditors.completeness),
+        route(AUDIT_MONTHLY, figures.monthly),
     ]
 
 
 async def serve(bus: Bus, table: list[Route[Any, Any]]) -> None:
     """Answer every endpoint of the table; errors go back as typed error replies."""
-    for route in table:
-        await bus.serve(route.endpoint, route.handler)
+    for row in table:
+        await bus.serve(row.endpoint, row.handler)
 
 
 __all__ = [
@@ -61,6 +66,7 @@ __all__ = [
     "AuditorRequests",
     "RecordLookups",
     "Route",
+    "route",
     "routes",
     "serve",
     "writer_consumer",
