@@ -71,25 +71,23 @@ class ReadLookups:
     async def read_detail(self, request: ReadLookup) -> ReadDetail:
         """One read in full; a held copy past retention only to its hold's case, to others no such read."""
         async with self.uow() as session:
-            row = await repository.get_read(session, read_id=request.read_id, case_number=request.case_number)
-        if row is None:
+            read = await repository.get_read(session, read_id=request.read_id, case_number=request.case_number)
+        if read is None:
             raise NotFound("no such read", code="read_not_found")
-        row["candidates"] = row.get("candidates") or []
-        row["our_candidates"] = row.get("our_candidates") or []
-        row["flags"] = row.get("flags") or []
-        return ReadDetail.model_validate(row)
+        shown = read.model_dump(mode="json")
+        return ReadDetail.model_validate({**shown, "our_candidates": shown["our_candidates"] or []})
 
     async def read_image(self, request: ReadLookup) -> ReadImageReply:
         """A read's image, the plate crop first; a held copy's only to its hold's case."""
         async with self.uow() as session:
-            row = await repository.get_image(
+            image = await repository.get_image(
                 session, read_id=request.read_id, kind=None, case_number=request.case_number
             )
-        if row is None:
+        if image is None:
             raise NotFound("no image for this read", code="image_not_found")
         return ReadImageReply(
-            read_id=row["read_id"],
-            kind=row["kind"],
-            content_type=row["content_type"],
-            data_b64=base64.b64encode(row["data"]).decode(),
+            read_id=str(image.read_id),
+            kind=image.kind,
+            content_type=image.content_type,
+            data_b64=base64.b64encode(image.data).decode(),
         )

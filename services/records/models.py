@@ -1,4 +1,4 @@
-"""Records tables as SQLModel classes; the DDL (partitioning, indexes) lives in migrations/."""
+"""Records tables as SQLModel classes, the typed rows the repository returns; the DDL lives in migrations/."""
 
 from __future__ import annotations
 
@@ -49,9 +49,10 @@ class Read(SQLModel, table=True):
     hotlist_hit: bool = False
     version: int = 1
     supersedes: uuid.UUID | None = None
+    superseded_by: uuid.UUID | None = None  # set when a correction adds the read's next version
 
 
-class ReadImage(SQLModel, table=True):
+class StoredImage(SQLModel, table=True):
     """An image that came with a read, kept in a partition dropped with the read's."""
 
     __tablename__ = "read_images"

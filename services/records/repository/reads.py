@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common.db import driver_connection
+from services.records.models import Read, StoredImage
 from services.records.service import ReadRow
 
 _COLUMN_TYPES = {
@@ -127,32 +128,27 @@ HELD_FOR_CASE = (
 )
 
 
-async def get_read(session: AsyncSession, *, read_id: str, case_number: str | None) -> dict[str, Any] | None:
+async def get_read(session: AsyncSession, *, read_id: str, case_number: str | None) -> Read | None:
     """The newest version of a read, by id; a held copy only for a case one of its active holds names."""
     result = await session.execute(
-        text(
-            "SELECT *, read_id::text AS read_id, supersedes::text AS supersedes FROM reads "
-            "WHERE read_id = CAST(:id AS uuid) ORDER BY version DESC LIMIT 1"
-        ),
+        text("SELECT * FROM reads WHERE read_id = CAST(:id AS uuid) ORDER BY version DESC LIMIT 1"),
         {"id": read_id},
     )
     row = result.first()
     if row is None and case_number is not None:  # a held copy, kept apart after its partition was purged
         row = (
             await session.execute(
-                text(
-                    "SELECT *, read_id::text AS read_id, supersedes::text AS supersedes FROM held_reads "
-                    f"WHERE read_id = CAST(:id AS uuid) AND {HELD_FOR_CASE} LIMIT 1"
-                ),
+                text(f"SELECT * FROM held_reads WHERE read_id = CAST(:id AS uuid) AND {HELD_FOR_CASE} LIMIT 1"),
                 {"id": read_id, "held_case": case_number},
             )
         ).first()
-    return dict(row._mapping) if row else None
+    # a held copy's own columns (hold_ids, held_at) are not the read's: the model leaves them out
+    return Read.model_validate(dict(row._mapping)) if row else None
 
 
 async def get_image(
     session: AsyncSession, *, read_id: str, kind: str | None, case_number: str | None
-) -> dict[str, Any] | None:
+) -> StoredImage | None:
     """One image of a read: the requested kind, or the plate crop first; a held copy's only for its hold's case."""
     tables = {"read_images": "TRUE"}
     if case_number is not None:  # held copies after their partition was purged
@@ -163,7 +159,7 @@ async def get_image(
     for table, visible in tables.items():
         result = await session.execute(
             text(
-                f"SELECT read_id::text AS read_id, kind, content_type, data FROM {table} i "
+                f"SELECT read_id, captured_at, kind, content_type, data FROM {table} i "
                 "WHERE read_id = CAST(:id AS uuid) AND (CAST(:kind AS text) IS NULL OR kind = :kind) "
                 f"AND {visible} ORDER BY (kind = 'plate') DESC, kind LIMIT 1"
             ),
@@ -171,7 +167,7 @@ async def get_image(
         )
         row = result.first()
         if row is not None:
-            return dict(row._mapping)
+            return StoredImage.model_validate(dict(row._mapping))
     return None
 
 
