@@ -61,19 +61,6 @@ class Parsed:
     rejects: list[Reject] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedBatch:
-    """A fetched batch parsed ahead of its turn, while the batch before it waits on PostgreSQL."""
-
-    msgs: list[Msg]
-    parsed: Parsed
-
-    def is_for(self, msgs: list[Msg]) -> bool:
-        # the consumer hands the handler the very list it prepared; a batch split after a failure is a
-        # new list, parsed again (held here, the list cannot be freed and its identity reused)
-        return self.msgs is msgs
-
-
 def parse_batch(msgs: list[Msg]) -> Parsed:
     """The reads of a batch, each with its message; what is not a read is set aside, not dropped."""
     parsed = Parsed()

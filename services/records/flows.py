@@ -13,6 +13,7 @@ from nats.aio.msg import Msg
 
 from libs.common import metrics
 from libs.common.bus import Bus
+from libs.common.consumer import PreparedAhead
 from libs.common.contracts.alerts import AlertMessage
 from libs.common.contracts.recognition import RECOGNIZE, RecognizeRequest
 from libs.common.db import UnitOfWork
@@ -20,7 +21,7 @@ from libs.common.deadletter import error_text, is_permanent, is_transient
 from libs.common.errors import AlprError
 from services.records import repository
 from services.records.alerts.handlers import AlertRaiser
-from services.records.batches import Parsed, PreparedBatch, Reject, parse_batch
+from services.records.batches import Parsed, Reject, parse_batch
 from services.records.lookalike import LookalikeClasses
 from services.records.service import ReadRow, read_refusal
 from services.records.settings import RecordsSettings
@@ -138,17 +139,16 @@ class IngestPipeline:
 
     def __init__(self, flow: IngestFlow) -> None:
         self.flow = flow
-        self._prepared: PreparedBatch | None = None
+        self._prepared: PreparedAhead[Parsed] = PreparedAhead()
 
     def prepare(self, msgs: list[Msg]) -> None:
         """Parse a prefetched batch ahead of its turn; only the last one is kept."""
         if msgs:
-            self._prepared = PreparedBatch(msgs, parse_batch(msgs))
+            self._prepared.keep(msgs, parse_batch(msgs))
 
     async def ingest(self, msgs: list[Msg]) -> None:
         """Hand the flow this batch, with its parsed form when it was prepared."""
-        prepared, self._prepared = self._prepared, None
-        await self.flow.ingest_batch(msgs, parsed=prepared.parsed if prepared and prepared.is_for(msgs) else None)
+        await self.flow.ingest_batch(msgs, parsed=self._prepared.take(msgs))
 
 
 async def recognize_reads(bus: Bus, rows: list[ReadRow], *, timeout: float) -> None:

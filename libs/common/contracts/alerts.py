@@ -1,7 +1,5 @@
-"""Alerts: what records publishes on ALERTS and answers on `alpr.records.alerts.*`.
+"""Alerts: what records publishes on ALERTS and answers on its `ALERT_*` endpoints (declared at the end).
 
-Subjects (request/reply, queue group `records`):
-`alpr.records.alerts.list|get|image_viewed|verify|reopen|dispose|figures`.
 Stream: `alpr.alerts.<agency>` carries one `AlertMessage` per alert, `Nats-Msg-Id` = the alert id.
 An alert is one per read and listed plate: `entry` is the primary entry, `entries` every entry listing the plate.
 """

@@ -1,8 +1,7 @@
 """Hotlists between the gateway (or sharing) and records: lists, entries, imports and partner exchange.
 
-Subjects (request/reply, queue group `records`):
-`alpr.records.hotlists.list|get|create|entries|add_entry|remove_entry|import_part|import` for the gateway,
-`alpr.records.hotlists.shareable` and `alpr.records.hotlists.partner_upsert` for sharing.
+Endpoints (request/reply, queue group `records`, declared at the end): `HOTLIST_*`, for the gateway, and
+`HOTLIST_SHAREABLE` and `HOTLIST_PARTNER_UPSERT` for sharing.
 Every records replica follows changes on core NATS `alpr.hotlists.changed` (`HotlistChanged`).
 """
 

@@ -1,4 +1,4 @@
-"""Gateway ↔ records over `alpr.records.purges.*`: the custodian's purge order and the deletion certificates."""
+"""Gateway ↔ records (`PURGE_ORDER`, `CERTIFICATES`): the custodian's purge order and the deletion certificates."""
 
 from __future__ import annotations
 

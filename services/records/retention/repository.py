@@ -211,10 +211,6 @@ async def mark_published(session: AsyncSession, *, event_id: str, now: datetime)
     )
 
 
-def next_day(day: date) -> date:
-    return day + timedelta(days=1)
-
-
 _CERTIFICATE = "SELECT event_id::text AS event_id, created_at, published_at, payload FROM purge_certificates"
 
 
