@@ -34,8 +34,9 @@ import nats
 from nats.js.api import DeliverPolicy
 
 from libs.common.contracts.alerts import AlertMessage
+from libs.common.streams import AGENCY_ALERTS
 from services.cli.stack import LocalStack
-from services.records.handlers import RecordsHandlers
+from services.records.flows import IngestFlow
 
 CHARS = string.ascii_uppercase + string.digits
 
@@ -75,18 +76,18 @@ async def load_entries(dsn: str, count: int, rng: random.Random) -> list[str]:
 
 def time_ingest(totals: dict[str, float]) -> None:
     """Wrap records' batch handler (before the app starts) to add up the time it spends."""
-    original = RecordsHandlers.ingest_batch
+    original = IngestFlow.ingest_batch
 
     @wraps(original)
-    async def timed(self: RecordsHandlers, msgs: list[Any]) -> None:
+    async def timed(self: IngestFlow, msgs: list[Any], **kwargs: Any) -> None:
         started = time.perf_counter()
         try:
-            await original(self, msgs)
+            await original(self, msgs, **kwargs)
         finally:
             totals["ingest_s"] += time.perf_counter() - started
             totals["reads"] += len(msgs)
 
-    RecordsHandlers.ingest_batch = timed  # type: ignore[method-assign]
+    IngestFlow.ingest_batch = timed  # type: ignore[method-assign]
 
 
 async def run(args: argparse.Namespace, folder: Path) -> None:
@@ -107,9 +108,9 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
             began = time.perf_counter()
             await exits.enter_async_context(apps[name].router.lifespan_context(apps[name]))
             if name == "records":
-                index = apps["records"].state.runtime.extras["hotlists"].index
+                index = apps["records"].state.runtime.hotlists.index
                 print(f"records start-up with index load: {time.perf_counter() - began:.1f} s ({len(index):,} entries)")
-        raiser = apps["records"].state.runtime.extras["handlers"].alerts
+        raiser = apps["records"].state.runtime.ingest.alerts
 
         posted_at: dict[str, float] = {}
         latencies: list[float] = []
@@ -123,7 +124,7 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
                 latencies.append(time.perf_counter() - sent)
 
         await nc.jetstream().subscribe(
-            "alpr.alerts.>", cb=on_alert, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW
+            AGENCY_ALERTS.pattern, cb=on_alert, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW
         )
         transport = httpx.ASGITransport(app=apps["gateway"])
         client = httpx.AsyncClient(transport=transport, base_url="http://gateway")
