@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("alpr.consumer")
 
 BatchHandler = Callable[[list[Msg]], Awaitable[None]]
+T = TypeVar("T")
 MAX_DELIVERIES_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
 LAG_EVERY_S = 5.0  # how often the lag gauge asks JetStream, busy or idle
 STOP_GRACE_S = 5.0  # how long a stop waits for the batch in hand to commit and be acked before cancelling it
@@ -160,6 +162,10 @@ class BatchConsumer:
             # messages. A batch committed but not yet acked comes back too, and is stored once.
             held = list(msgs)
             if ahead is not None:
+                if not ahead.done():
+                    # a fetch in flight is let finish (its own timeout is 1 s): cancelled, what the server had
+                    # already sent it would sit unacknowledged until ack_wait instead of being handed back now
+                    await asyncio.wait({ahead}, timeout=1.5)
                 if ahead.done() and not ahead.cancelled() and ahead.exception() is None:
                     held += ahead.result()
                 ahead.cancel()
@@ -331,7 +337,22 @@ def _span_contexts(msgs: list[Msg]) -> list[trace.SpanContext]:
     return found
 
 
-def batch_key(msgs: list[Msg]) -> tuple[str, int, int]:
-    """Which batch this is, for a handler matching it to its prepared form: the reply subject of its first
-    message (unique per delivery) and its extent."""
-    return (msgs[0].reply or "", len(msgs), msgs[-1].metadata.sequence.stream)
+class PreparedAhead(Generic[T]):
+    """What a handler's `prepare` made of the prefetched batch, kept until that very batch is handled."""
+
+    def __init__(self) -> None:
+        self._msgs: list[Msg] | None = None
+        self._value: T | None = None
+
+    def keep(self, msgs: list[Msg], value: T) -> None:
+        """Keep the prepared form of `msgs`; only the last batch prepared is kept."""
+        self._msgs, self._value = msgs, value
+
+    def take(self, msgs: list[Msg]) -> T | None:
+        """The prepared form of this batch, once; None when it was not prepared (prepare it now)."""
+        # the consumer hands the handler the very list it prepared; a batch split after a failure is a new
+        # list, prepared again (held here, the list cannot be freed and its identity reused)
+        if self._msgs is not msgs:
+            return None
+        value, self._msgs, self._value = self._value, None, None
+        return value
