@@ -94,42 +94,42 @@ def bearer(request: Request) -> str:
     return value.strip()
 
 
-async def current_principal(request: Request, rt: StateDep) -> Principal:
+async def current_principal(request: Request, state: StateDep) -> Principal:
     """Verify the token, then the registry: a valid token of an ineligible person gets nothing."""
     token = bearer(request)
     now = datetime.now(UTC)
     try:
-        claims = rt.verifier.verify(token)
+        claims = state.verifier.verify(token)
     except Unauthenticated as err:
         metrics.DENIED.labels(f"token_{err.details.get('reason', 'invalid')}").inc()
-        await _count_failure(rt, token, str(err.details.get("reason", "invalid")), now)
+        await _count_failure(state, token, str(err.details.get("reason", "invalid")), now)
         raise Unauthenticated("authentication failed", code="unauthenticated") from err
-    rt.limits.person(str(claims["sub"]))
+    state.limits.person(str(claims["sub"]))
     status: str | None = None  # read inside the transaction: a rollback expires the loaded person
     try:
         # read on every request, never cached: a deactivation or suspension holds from the next request
-        async with rt.uow() as session:
+        async with state.uow() as session:
             person, user_class = await repository.get_person_and_class(session, sub=str(claims["sub"]))
             if person is None:
                 raise Forbidden("not eligible", code="not_eligible")
             status = person.status
-            check_may_act(person, now, rt.settings)
+            check_may_act(person, now, state.settings)
             if user_class is None:
                 raise Forbidden("no user class assigned", code="not_eligible")
             if touch_due(person, now):
                 await repository.touch_person(session, sub=person.sub, now=now)
     except Forbidden as refusal:
         if status == "active" and refusal.code in LAPSES:
-            await _suspend(rt, str(claims["sub"]), LAPSES[refusal.code])
+            await _suspend(state, str(claims["sub"]), LAPSES[refusal.code])
         raise
     return Principal(person=person, user_class=user_class)
 
 
-async def _suspend(rt: GatewayState, sub: str, reason: str) -> None:
+async def _suspend(state: GatewayState, sub: str, reason: str) -> None:
     """D2/D3: the registry shows the lapse as `suspended` from the first refused use."""
-    async with rt.uow() as session:
+    async with state.uow() as session:
         await repository.set_status(session, sub=sub, status="suspended", reason=reason)
-    await rt.audit.record_quietly(
+    await state.audit.record_quietly(
         AuditEvent(
             event_type=EventType.PERSONNEL_CHANGE,
             actor=system_actor(),
@@ -143,7 +143,7 @@ async def _suspend(rt: GatewayState, sub: str, reason: str) -> None:
 _PERSONS_FAILURES = frozenset({"expired", "claims"})
 
 
-async def _count_failure(rt: GatewayState, token: str, reason: str, now: datetime) -> None:
+async def _count_failure(state: GatewayState, token: str, reason: str, now: datetime) -> None:
     """D4: a known person's failed sign-ins count toward the lockout; forgeries are only metered.
 
     A token whose signature does not verify names whoever the forger chose: counting it would let
@@ -158,17 +158,22 @@ async def _count_failure(rt: GatewayState, token: str, reason: str, now: datetim
     if not sub:
         return
     locked = False
-    async with rt.uow() as session:
+    async with state.uow() as session:
         person = await repository.get_person(session, sub=sub)
         if person is None:
             return
         failures = await repository.record_auth_failure(
-            session, sub=sub, reason=reason, now=now, token_digest=token_digest(token)
+            session,
+            sub=sub,
+            reason=reason,
+            now=now,
+            window_s=state.settings.lockout_window_s,
+            token_digest=token_digest(token),
         )
-        if failures >= rt.settings.lockout_failures and person.status == "active":
+        if failures >= state.settings.lockout_failures and person.status == "active":
             await repository.set_status(session, sub=sub, status="locked", reason="failed_authentications")
             locked = True
-    await rt.audit.record_quietly(
+    await state.audit.record_quietly(
         AuditEvent(
             event_type=EventType.SIGN_IN_FAILURE,
             actor=system_actor(),
@@ -228,28 +233,30 @@ def _camera_credential(request: Request) -> str:
     raise Unauthenticated("a camera credential is required", code="unauthenticated")
 
 
-async def current_camera(request: Request, rt: StateDep) -> Camera:
+async def current_camera(request: Request, state: StateDep) -> Camera:
     """A registered, enabled camera whose credential matches; unknown or disabled ones are counted."""
     credential_id, _, secret = _camera_credential(request).partition(".")
     address = request.client.host if request.client else "unknown"
-    rt.secret_failures.check("camera", client_id=credential_id, address=address)
+    state.secret_failures.check("camera", client_id=credential_id, address=address)
 
     async def lookup() -> Camera | None:
-        async with rt.uow() as session:
+        async with state.uow() as session:
             return await repository.get_camera_by_credential(session, credential_id=credential_id)
 
     # cached for camera_cache_s at most (a disable elsewhere applies within it), one lookup at a time
-    camera = await rt.camera_credentials.get(credential_id, lookup)
+    camera = await state.camera_credentials.get(credential_id, lookup)
     if camera is None or not camera_secret_matches(camera, secret):
         metrics.DENIED.labels("camera_unknown").inc()
-        await count_secret_failure(rt.secret_failures, rt.audit, "camera", client_id=credential_id, address=address)
+        await count_secret_failure(
+            state.secret_failures, state.audit, "camera", client_id=credential_id, address=address
+        )
         raise Unauthenticated("unknown camera credential", code="unauthenticated")
     if not camera.enabled:
         metrics.DENIED.labels("camera_disabled").inc()
-        async with rt.uow() as session:
+        async with state.uow() as session:
             await repository.count_refused_camera(session, camera_id=camera.camera_id)
         raise Forbidden("this camera is disabled", code="camera_disabled")
-    rt.limits.camera(camera.camera_id)
+    state.limits.camera(camera.camera_id)
     return camera
 
 
