@@ -21,9 +21,6 @@ class CommonSettings(BaseSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     nats_user: str | None = None
     nats_password: SecretStr | None = None
-    http_host: str = "127.0.0.1"
-    http_port: int = 8000
-    request_timeout_s: float = 5.0
     # how long a record's owner waits for the audit service to confirm it persisted (audit_trail.py)
     audit_persist_wait_ms: int = 2000
     otel_exporter_otlp_endpoint: str | None = None

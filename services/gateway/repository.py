@@ -53,9 +53,9 @@ async def touch_person(session: AsyncSession, *, sub: str, now: datetime) -> Non
 
 
 async def record_auth_failure(
-    session: AsyncSession, *, sub: str, reason: str, now: datetime, token_digest: str | None = None
+    session: AsyncSession, *, sub: str, reason: str, now: datetime, window_s: int, token_digest: str | None = None
 ) -> int:
-    """Store a failed authentication; return the distinct tokens that failed in the lockout window.
+    """Store a failed authentication; return the distinct tokens that failed in the last `window_s` seconds.
 
     Every attempt stays as evidence, but a token replayed counts once: five replays of one expired token
     are one failure of its owner, not five.
@@ -72,11 +72,11 @@ async def record_auth_failure(
             await session.execute(
                 text(
                     "SELECT count(DISTINCT coalesce(token_digest, id::text)) FROM auth_failures WHERE sub = :sub "
-                    "AND failed_at > CAST(:now AS timestamptz) - interval '15 minutes' "
+                    "AND failed_at > CAST(:now AS timestamptz) - CAST(:window_s AS integer) * interval '1 second' "
                     "AND failed_at > coalesce((SELECT failures_cleared_at FROM persons WHERE sub = :sub), "
                     "'-infinity')"
                 ),
-                {"sub": sub, "now": now},
+                {"sub": sub, "now": now, "window_s": window_s},
             )
         ).scalar_one()
     )

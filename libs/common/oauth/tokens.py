@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from jose import jws, jwt
 from jose.exceptions import JOSEError
@@ -56,16 +56,6 @@ class AccessTokenClaims:
     issued_at: datetime
     expires_at: datetime
     jti: str
-
-
-class TokenRevocations(Protocol):
-    """What the service keeps so that a token dies with its agreement, before its `exp`."""
-
-    # Agreement ids no longer in force (revoked, expired); revoked jtis are kept only until their exp.
-
-    async def revoked_agreement_ids(self) -> frozenset[str]: ...
-
-    async def revoked_jtis(self) -> frozenset[str]: ...
 
 
 def issue_access_token(

@@ -1,4 +1,5 @@
-"""The direct camera-post path answers exactly as the documented FastAPI routes do, refusals included."""
+"""The camera posts' sub-application answers exactly as the documented FastAPI routes do, refusals included,
+and runs the middleware and error mapping every other route runs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from libs.common import metrics
+from libs.common.web import common_middleware, error_handlers
+from services.gateway.api import camera_posts
 from services.gateway.api.camera_posts import camera_post
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -66,3 +70,39 @@ async def test_both_paths_accept_and_refuse_alike(system) -> None:  # type: igno
             via_routes = await routed.post(path, content=body, headers=headers)
             assert direct.status_code == via_routes.status_code == status, (path, direct.text, via_routes.text)
             assert direct.json() == via_routes.json()
+
+
+class TestCommonStack:
+    """The sub-application is inside the framework: a middleware or error mapping added for all routes
+    reaches the busiest path too."""
+
+    async def test_the_sub_application_runs_the_common_middleware_and_mapping(self, system) -> None:  # type: ignore[no-untyped-def]
+        gateway = system.apps["gateway"]
+        common = [m.cls for m in common_middleware("gateway")]
+        assert [m.cls for m in gateway.camera_posts.user_middleware] == common
+        assert set(common) <= {m.cls for m in gateway.user_middleware}
+        assert set(error_handlers("gateway")) <= set(gateway.camera_posts.exception_handlers)
+
+    async def test_a_camera_post_is_counted_and_keeps_its_request_id(self, system) -> None:  # type: ignore[no-untyped-def]
+        tag = uuid.uuid4().hex[:8].upper()
+        accepted = metrics.HTTP_REQUESTS.labels("gateway", "/v1/reads", "POST", "202")
+        refused = metrics.HTTP_REQUESTS.labels("gateway", "/v1/ingest/{fmt}", "POST", "422")
+        before = (accepted._value.get(), refused._value.get())
+        ok = await system.gateway.post(
+            "/v1/reads", json=_read(tag), headers={**system.camera, "X-Request-Id": f"cam-{tag}"}
+        )
+        assert ok.status_code == 202 and ok.headers["x-request-id"] == f"cam-{tag}"
+        bad = await system.gateway.post("/v1/ingest/nosuchvendor", content=b"{}", headers=system.camera)
+        assert bad.status_code == 422 and bad.headers["x-request-id"]
+        assert (accepted._value.get(), refused._value.get()) == (before[0] + 1, before[1] + 1)
+
+    async def test_an_unexpected_failure_is_a_retryable_error_in_the_one_envelope(  # type: ignore[no-untyped-def]
+        self, system, monkeypatch
+    ) -> None:
+        def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+            raise RuntimeError("a bug in a parser")
+
+        monkeypatch.setattr(camera_posts, "parse_payload", broken)
+        answer = await system.gateway.post("/v1/reads", json=_read("BUG"), headers=system.camera)
+        assert answer.status_code == 500
+        assert answer.json() == {"error": {"code": "internal_error", "message": "the read could not be taken; retry"}}
