@@ -75,11 +75,6 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     return driver
 
 
-def asyncpg_dsn(url: str) -> str:
-    """The plain libpq form of an SQLAlchemy URL, for asyncpg and psql."""
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 def refused_value(err: BaseException) -> InvalidInput | None:
     """PostgreSQL (SQLSTATE class 22) or its driver refused a value the caller sent: a 4xx, not an outage.
 

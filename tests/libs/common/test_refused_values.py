@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from libs.common.db import asyncpg_dsn, create_engine, refused_value
+from libs.common.db import create_engine, refused_value
 from libs.common.web import install_common
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -42,7 +42,7 @@ class TestRefusedValues:
 
     @pytest.mark.parametrize(("sql", "value"), REFUSED)
     async def test_from_a_raw_connection_it_is_invalid_value(self, stack: Any, sql: str, value: str) -> None:
-        conn = await asyncpg.connect(asyncpg_dsn(stack.pg.admin_dsn))
+        conn = await asyncpg.connect(stack.pg.admin_dsn)
         try:
             with pytest.raises(Exception) as raised:
                 await conn.fetchval(sql.replace(":v", "$1"), value)
