@@ -16,7 +16,7 @@ from services.gateway import repository
 from services.gateway.api.admin.changes import PersonView, person_view, record_change, snapshot
 from services.gateway.api.admin.forms import PersonCreate, RolesChange, StatusNote, TrainingIn
 from services.gateway.api.decisions import NoBodyOrDecision, decision_body
-from services.gateway.api.deps import Admin, AuditDep, ChangesDep, PersonnelApprover, StateDep
+from services.gateway.api.deps import Admin, AuditDep, ChangesDep, PersonnelApprover, SessionDep, StateDep
 from services.gateway.models import Person, TrainingRecord
 from services.gateway.policy.training import trained_until
 from services.gateway.service import Principal, check_roles, system_actor
@@ -44,19 +44,17 @@ async def sweep_lapsed(rt: GatewayState, audit: AuditTrail) -> int:
 
 
 @router.get("", response_model=list[PersonView])
-async def list_persons(principal: Admin, rt: StateDep, audit: AuditDep) -> list[PersonView]:
+async def list_persons(principal: Admin, rt: StateDep, audit: AuditDep, session: SessionDep) -> list[PersonView]:
     """Everyone in the registry, with lapses found on this read already marked."""
-    await sweep_lapsed(rt, audit)
-    async with rt.uow() as session:
-        return [person_view(p) for p in await repository.list_persons(session)]
+    await sweep_lapsed(rt, audit)  # its own transaction, committed with its records before the list is read
+    return [person_view(p) for p in await repository.list_persons(session)]
 
 
 @router.get("/{sub}", response_model=PersonView)
-async def get_person(sub: str, principal: Admin, rt: StateDep, audit: AuditDep) -> PersonView:
+async def get_person(sub: str, principal: Admin, rt: StateDep, audit: AuditDep, session: SessionDep) -> PersonView:
     await sweep_lapsed(rt, audit)
-    async with rt.uow() as session:
-        person = await _existing(session, sub)
-        return person_view(person, await repository.list_training(session, sub=sub))
+    person = await _existing(session, sub)
+    return person_view(person, await repository.list_training(session, sub=sub))
 
 
 @router.post("", status_code=201, response_model=PersonView)
