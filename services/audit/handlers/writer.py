@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from nats.aio.msg import Msg
@@ -12,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common import metrics
 from libs.common.bus import Bus
-from libs.common.consumer import BatchConsumer
+from libs.common.consumer import BatchConsumer, PreparedAhead
 from libs.common.contracts.audit import PersistedQuery, PersistedReply
 from libs.common.db import UnitOfWork
 from libs.common.errors import Unavailable
@@ -27,19 +26,6 @@ from services.audit.settings import AuditSettings
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedBatch:
-    """A fetched batch and its events, encoded ahead of the batch's turn."""
-
-    msgs: list[Msg]
-    events: list[PreparedEvent]
-
-    def is_for(self, msgs: list[Msg]) -> bool:
-        # the consumer hands the writer the very list it prepared; a batch split after a failure is
-        # a new list, prepared again (held here, the list cannot be freed and its identity reused)
-        return self.msgs is msgs
-
-
 class AuditWriter:
     """Persists each event once, in stream order, then wakes whoever waits for it."""
 
@@ -50,7 +36,7 @@ class AuditWriter:
         self._waiters: dict[str, list[asyncio.Future[PersistedReply]]] = {}
         self._signing_key = settings.signing_key()
         self._tree: MerkleAccumulator | None = None
-        self._prepared: PreparedBatch | None = None
+        self._prepared: PreparedAhead[list[PreparedEvent]] = PreparedAhead()
         self._started = datetime.now(UTC)
 
     def prepare(self, msgs: list[Msg]) -> None:
@@ -60,14 +46,13 @@ class AuditWriter:
         the writer's CPU work overlaps the database's. Only the last prepared batch is kept.
         """
         if msgs:
-            self._prepared = PreparedBatch(msgs, prepare_events([msg.data for msg in msgs], _origins(msgs)))
+            self._prepared.keep(msgs, prepare_events([msg.data for msg in msgs], _origins(msgs)))
 
     async def write_batch(self, msgs: list[Msg]) -> None:
         """Chain and insert a batch in one transaction; the consumer acks only after it commits."""
-        if self._prepared is not None and self._prepared.is_for(msgs):
-            # taken now: the next batch's preparation lands here while this one waits on the database
-            events, self._prepared = self._prepared.events, None
-        else:
+        # taken now: the next batch's preparation lands while this one waits on the database
+        events = self._prepared.take(msgs)
+        if events is None:
             events = prepare_events([msg.data for msg in msgs], _origins(msgs))
         for event in events:
             if event.event_type == UNREADABLE_EVENT_TYPE or escaping.MARK in event.payload:

@@ -12,7 +12,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, S
 from nats.js.errors import NotFoundError
 
 from libs.common import deadletter, metrics
-from libs.common.consumer import BatchConsumer
+from libs.common.consumer import BatchConsumer, PreparedAhead
 from libs.common.streams import DurableConsumer, deadletter_subject
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -403,3 +403,25 @@ class TestStopping:
         assert committed == list(range(10))  # the batch in hand committed and was acked; nothing after it
         assert info.ack_floor.stream_seq == 10
         assert int(first.data) == 10
+
+
+class TestPreparedAhead:
+    """The prepared form of a prefetched batch is handed over with that batch only, and only once."""
+
+    async def test_the_very_batch_takes_its_prepared_form_once(self) -> None:
+        ahead: PreparedAhead[str] = PreparedAhead()
+        batch: list[Msg] = [Msg(None, subject="s", data=b"1")]  # type: ignore[arg-type]
+        ahead.keep(batch, "parsed")
+        assert ahead.take(batch) == "parsed"
+        assert ahead.take(batch) is None
+
+    async def test_a_split_batch_is_prepared_again_and_the_next_batch_keeps_its_form(self) -> None:
+        ahead: PreparedAhead[str] = PreparedAhead()
+        current: list[Msg] = [Msg(None, subject="s", data=b"1")]  # type: ignore[arg-type]
+        following: list[Msg] = [Msg(None, subject="s", data=b"2")]  # type: ignore[arg-type]
+        ahead.keep(following, "next")
+        # the current batch failed and is handled a message at a time: new lists, equal contents
+        assert ahead.take(list(current)) is None
+        assert ahead.take([current[0]]) is None
+        assert ahead.take(list(following)) is None
+        assert ahead.take(following) == "next"
