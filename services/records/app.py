@@ -15,7 +15,8 @@ from libs.common.db import UnitOfWork, create_engine
 from libs.common.streams import RECORDS_READS
 from libs.common.telemetry import setup_tracing
 from libs.common.web import ServiceState, install_common
-from services.records.alerts.handlers import AlertDesk, AlertRaiser
+from services.records.alerts.flows import AlertRaiser
+from services.records.alerts.handlers import AlertDesk
 from services.records.corrections.handlers import CorrectionDesk
 from services.records.figures import FigureDesk
 from services.records.flows import IngestFlow, IngestPipeline

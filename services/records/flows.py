@@ -20,7 +20,7 @@ from libs.common.db import UnitOfWork
 from libs.common.deadletter import error_text, is_permanent, is_transient
 from libs.common.errors import AlprError
 from services.records import repository
-from services.records.alerts.handlers import AlertRaiser
+from services.records.alerts.flows import AlertRaiser
 from services.records.batches import Parsed, Reject, parse_batch
 from services.records.lookalike import LookalikeClasses
 from services.records.service import ReadRow, read_refusal

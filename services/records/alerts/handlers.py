@@ -1,20 +1,13 @@
-"""Alerts: raised at ingest and published after commit (AlertRaiser); the gateway's alert endpoints (AlertDesk)."""
+"""The gateway's alert endpoints (`ALERT_*`): lists, details, verifications, dispositions and figures."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.common import metrics
 from libs.common.audit_trail import ChangeRecorder
-from libs.common.bus import Bus
 from libs.common.contracts.alerts import (
     ALERT_DISPOSE,
     ALERT_FIGURES,
@@ -27,7 +20,6 @@ from libs.common.contracts.alerts import (
     AlertFigures,
     AlertImageViewed,
     AlertLookup,
-    AlertMessage,
     AlertPage,
     AlertQuery,
     DispositionIn,
@@ -39,93 +31,13 @@ from libs.common.contracts.alerts import (
 from libs.common.db import UnitOfWork
 from libs.common.endpoint import Endpoint
 from libs.common.errors import NotFound
-from libs.common.streams import alerts_subject
 from services.records.alerts import repository
 from services.records.alerts.service import (
     action_record,
-    build_alert,
-    by_listed_plate,
     check_disposition,
     check_reopening,
     judge,
-    texts_of,
 )
-from services.records.hotlists import repository as hotlists_repository
-from services.records.hotlists.follower import HotlistFollower
-from services.records.hotlists.matching import Hit
-from services.records.service import ReadRow
-
-log = logging.getLogger(__name__)
-
-
-@dataclass
-class MatchedRow:
-    row: ReadRow
-    hits: list[Hit]
-
-
-class AlertRaiser:
-    """Matches a batch before insert, stores its alerts in the batch's transaction, publishes after commit."""
-
-    def __init__(self, bus: Bus, follower: HotlistFollower) -> None:
-        self.bus = bus
-        self.follower = follower
-        self.match_seconds = 0.0  # time spent matching, for the throughput figure
-
-    async def match(self, session: AsyncSession, rows: Sequence[ReadRow]) -> list[MatchedRow]:
-        """Mark each read that hits an active entry; a state mismatch is kept on the hit, not dropped.
-
-        The index first applies every change committed so far: the NATS notice is at-most-once and the
-        poll runs every few seconds, so without this a replica could miss an entry added moments before
-        the read (a missed alert). When nothing changed this is one indexed query, in the batch's transaction.
-        """
-        await self.follower.catch_up(session)
-        now = datetime.now(UTC)
-        started = time.perf_counter()
-        index = self.follower.index
-        matched = []
-        for row in rows:
-            hits = index.match(texts_of(row), row.read.state, now)
-            if hits:
-                row.hotlist_hit = True
-                matched.append(MatchedRow(row, hits))
-        self.match_seconds += time.perf_counter() - started
-        return matched
-
-    async def store(
-        self, session: AsyncSession, matched: Sequence[MatchedRow], new_ids: set[str], now: datetime
-    ) -> list[AlertMessage]:
-        """Store the alerts of newly stored reads; returns them, to publish after the commit."""
-        fresh = [m for m in matched if m.row.read.read_id in new_ids]
-        entries = await hotlists_repository.entries_with_lists(
-            session, entry_ids=sorted({int(hit.entry_id) for m in fresh for hit in m.hits})
-        )
-        alerts = []
-        for m in fresh:
-            # an entry removed since the index saw it raises nothing; the others listing its plate share one alert
-            listed = by_listed_plate([hit for hit in m.hits if int(hit.entry_id) in entries])
-            alerts += [build_alert(m.row, hits, entries, now) for hits in listed.values()]
-        await repository.insert_alerts(session, alerts)
-        return alerts
-
-    async def unpublished(self, session: AsyncSession, read_ids: Sequence[str]) -> list[AlertMessage]:
-        """Alerts stored with redelivered reads and not yet published, whether or not they match now."""
-        return await repository.unpublished_for_reads(session, read_ids=read_ids)
-
-    async def publish(self, uow: UnitOfWork, alerts: Sequence[AlertMessage]) -> None:
-        """Publish on ALERTS (deduplicated by alert id) and mark them; a failure leaves them for redelivery."""
-        if not alerts:
-            return
-        await asyncio.gather(
-            *(
-                self.bus.publish_durable(alerts_subject(a.agency), a.model_dump_json().encode(), msg_id=a.alert_id)
-                for a in alerts
-            )
-        )
-        for alert in alerts:
-            metrics.ALERTS.labels(alert.match_type).inc()
-        async with uow() as session:
-            await repository.mark_published(session, alert_ids=[a.alert_id for a in alerts], at=datetime.now(UTC))
 
 
 class AlertDesk:

@@ -26,7 +26,7 @@ from libs.common.contracts.hotlists import (
 from libs.common.contracts.reads import Candidate, ReadIn, stable_read_id
 from libs.common.streams import alerts_subject, reads_subject
 from services.records import repository
-from services.records.alerts.handlers import AlertRaiser
+from services.records.alerts.flows import AlertRaiser
 from services.records.flows import IngestFlow
 from services.records.hotlists.follower import HotlistFollower
 from services.records.service import ReadRow
