@@ -19,7 +19,7 @@ from libs.common.db import UnitOfWork, create_engine
 from libs.common.telemetry import setup_tracing
 from libs.common.web import ServiceState, install_common
 from services.audit import handlers, repository
-from services.audit.handlers import AuditFigures, AuditorRequests, AuditWriter, RecordLookups, writer_consumer
+from services.audit.handlers import AuditorDesk, AuditWriter, FigureDesk, RecordLookups, writer_consumer
 from services.audit.settings import AuditSettings
 
 log = logging.getLogger(__name__)
@@ -27,12 +27,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(kw_only=True)
 class AuditState(ServiceState):
-    """What the audit process owns, built in its lifespan: the log's writer and the audit unit's requests."""
+    """What the audit process owns, built in its lifespan: the log's writer and the audit unit's desk."""
 
     settings: AuditSettings
     uow: UnitOfWork
     writer: AuditWriter
-    auditors: AuditorRequests
+    auditors: AuditorDesk
 
 
 def create_app(settings: AuditSettings | None = None) -> FastAPI:
@@ -52,9 +52,9 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         writer = AuditWriter(cfg, uow, bus)
         # a sample or a finding commits only once the auditor's access record is persisted (by this service)
         changes = ChangeRecorder(uow, AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms))
-        auditors = AuditorRequests(cfg, changes, bus, writer)
+        auditors = AuditorDesk(cfg, changes, bus, writer)
         await writer.load_tree()
-        await handlers.serve(bus, handlers.routes(writer, RecordLookups(uow), auditors, AuditFigures(uow)))
+        await handlers.serve(bus, handlers.routes(writer, RecordLookups(uow), auditors, FigureDesk(uow)))
         consumer = writer_consumer(bus, writer, batch=cfg.writer_batch)
         consumer.start()
         tasks = [
@@ -91,7 +91,7 @@ async def _every(period_s: float, job: Callable[[], Awaitable[object]]) -> None:
             log.warning("periodic audit job failed: %s", exc)
 
 
-async def _check_yesterday(uow: UnitOfWork, auditors: AuditorRequests) -> None:
+async def _check_yesterday(uow: UnitOfWork, auditors: AuditorDesk) -> None:
     """A5: once a day, compare yesterday's gateway tally with the records written; differences are logged."""
     day = (datetime.now(UTC) - timedelta(days=1)).date()
     async with uow() as session:

@@ -7,7 +7,7 @@ from libs.common.db import UnitOfWork
 from libs.common.monthly_figures import monthly_counts
 
 
-class AuditFigures:
+class FigureDesk:
     """The audit log's monthly counts, from counters the append's trigger keeps; no person leaves."""
 
     def __init__(self, uow: UnitOfWork) -> None:

@@ -12,8 +12,8 @@ from libs.common.contracts.audit import EVENT, PERSISTED
 from libs.common.contracts.oversight import FLAGS
 from libs.common.contracts.transparency import AUDIT_MONTHLY
 from libs.common.endpoint import Endpoint, Rep, Req
-from services.audit.figures import AuditFigures
-from services.audit.handlers.auditors import AuditorRequests
+from services.audit.figures import FigureDesk
+from services.audit.handlers.auditors import AuditorDesk
 from services.audit.handlers.lookups import RecordLookups
 from services.audit.handlers.writer import AuditWriter, writer_consumer
 
@@ -32,7 +32,7 @@ def route(endpoint: Endpoint[Req, Rep], handler: Callable[[Req], Awaitable[Rep]]
 
 
 def routes(
-    writer: AuditWriter, lookups: RecordLookups, auditors: AuditorRequests, figures: AuditFigures
+    writer: AuditWriter, lookups: RecordLookups, auditors: AuditorDesk, figures: FigureDesk
 ) -> list[Route[Any, Any]]:
     """Every endpoint of the audit service with its handler."""
     return [
@@ -61,9 +61,9 @@ async def serve(bus: Bus, table: list[Route[Any, Any]]) -> None:
 
 
 __all__ = [
-    "AuditFigures",
     "AuditWriter",
-    "AuditorRequests",
+    "AuditorDesk",
+    "FigureDesk",
     "RecordLookups",
     "Route",
     "route",

@@ -55,7 +55,7 @@ def _stored(row: AccessRecord) -> c.StoredRecord:
     )
 
 
-class AuditorRequests:
+class AuditorDesk:
     """What the gateway asks on behalf of an auditor; a sample or finding commits with its access record."""
 
     def __init__(self, settings: AuditSettings, changes: ChangeRecorder, bus: Bus, writer: AuditWriter) -> None:

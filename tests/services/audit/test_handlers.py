@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from libs.common.contracts import audit, auditing, oversight, transparency
 from libs.common.endpoint import Endpoint
-from services.audit.handlers import AuditFigures, AuditorRequests, AuditWriter, RecordLookups, routes
+from services.audit.handlers import AuditorDesk, AuditWriter, FigureDesk, RecordLookups, routes
 
 
 def declared_for_audit() -> set[Endpoint]:  # type: ignore[type-arg]
@@ -17,8 +17,8 @@ def table() -> list:  # type: ignore[type-arg]
     return routes(
         AuditWriter.__new__(AuditWriter),
         RecordLookups.__new__(RecordLookups),
-        AuditorRequests.__new__(AuditorRequests),
-        AuditFigures.__new__(AuditFigures),
+        AuditorDesk.__new__(AuditorDesk),
+        FigureDesk.__new__(FigureDesk),
     )
 
 
