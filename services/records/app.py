@@ -22,6 +22,7 @@ from services.records.figures import FigureDesk
 from services.records.flows import IngestFlow, IngestPipeline
 from services.records.handlers import Desks, register
 from services.records.holds.handlers import HoldDesk
+from services.records.hotlists.exchange import PartnerListDesk
 from services.records.hotlists.follower import HotlistFollower
 from services.records.hotlists.handlers import HotlistDesk
 from services.records.lookalike import DEFAULT_LOOKALIKE_SPEC, LookalikeClasses
@@ -67,7 +68,8 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
         desks = Desks(
             reads=ReadLookups(cfg, uow, classes),
             alerts=AlertDesk(uow, changes),
-            hotlists=HotlistDesk(uow, changes, follower, agency=cfg.agency),
+            hotlists=HotlistDesk(uow, changes, follower),
+            partner_lists=PartnerListDesk(uow, changes, follower, agency=cfg.agency),
             holds=HoldDesk(uow, changes, purge),
             corrections=CorrectionDesk(changes, classes),
             purge_orders=PurgeOrderDesk(purge),

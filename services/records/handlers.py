@@ -16,6 +16,7 @@ from services.records import figures
 from services.records.alerts import handlers as alerts
 from services.records.corrections import handlers as corrections
 from services.records.holds import handlers as holds
+from services.records.hotlists import exchange
 from services.records.hotlists import handlers as hotlists
 from services.records.lookups import ReadLookups
 from services.records.retention import handlers as retention
@@ -28,6 +29,7 @@ class Desks:
     reads: ReadLookups
     alerts: alerts.AlertDesk
     hotlists: hotlists.HotlistDesk
+    partner_lists: exchange.PartnerListDesk
     holds: holds.HoldDesk
     corrections: corrections.CorrectionDesk
     purge_orders: retention.PurgeOrderDesk
@@ -42,6 +44,7 @@ def routes(desks: Desks) -> list[tuple[Endpoint[Any, Any], Any]]:
         (READ_IMAGE, desks.reads.read_image),
         *alerts.routes(desks.alerts),
         *hotlists.routes(desks.hotlists),
+        *exchange.routes(desks.partner_lists),
         *holds.routes(desks.holds),
         *corrections.routes(desks.corrections),
         *retention.routes(desks.purge_orders),

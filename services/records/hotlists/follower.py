@@ -101,6 +101,12 @@ class HotlistFollower:
         except Exception as exc:  # the replicas' poll catches up within seconds anyway
             log.warning("could not announce a hotlist change: %s", exc)
 
+    async def changed(self, hotlist_id: str, change_seq: int) -> None:
+        """A list changed here: this replica follows at once, so the caller's next read already matches;
+        the others on notice."""
+        await self.catch_up()
+        await self.announce(hotlist_id, change_seq)
+
     def _apply(self, row: Any, now: datetime) -> None:
         if row["removed_at"] is not None or row["expires_at"] <= now:
             self.index.remove(row["entry_id"])

@@ -1,4 +1,4 @@
-"""Hotlist endpoints (`HOTLIST_*`) → lists, entries, imports, partner lists; each change is committed, then announced.
+"""The gateway's hotlist endpoints (`HOTLIST_*`) → lists, entries, imports; each change is committed, then announced.
 
 A change commits only once its access record (built by the gateway, completed here) is persisted.
 """
@@ -22,9 +22,7 @@ from libs.common.contracts.hotlists import (
     HOTLIST_IMPORT,
     HOTLIST_IMPORT_PART,
     HOTLIST_LIST,
-    HOTLIST_PARTNER_UPSERT,
     HOTLIST_REMOVE_ENTRY,
-    HOTLIST_SHAREABLE,
     EntryLookup,
     EntryPage,
     EntryQuery,
@@ -41,12 +39,7 @@ from libs.common.contracts.hotlists import (
     ImportResult,
     ManualEntryAdded,
     ManualEntryIn,
-    PartnerUpsert,
-    PartnerUpsertReply,
     RefusedLine,
-    ShareableEntry,
-    ShareableList,
-    ShareableQuery,
 )
 from libs.common.db import UnitOfWork
 from libs.common.endpoint import Endpoint
@@ -56,28 +49,23 @@ from services.records.hotlists.entries import HotlistSource
 from services.records.hotlists.follower import HotlistFollower
 from services.records.hotlists.importers import HotlistFormat, ImportBatch, import_hotlist
 from services.records.hotlists.service import (
-    ImportPlan,
     clamped_lines,
     expiry_report,
     hotlist_record,
     import_record,
     manual_entry,
-    partner_entries,
     plan_import,
     summary,
 )
 
 
 class HotlistDesk:
-    """Lists and entries for the gateway, shareable lists and partner lists for sharing."""
+    """Lists, entries and imports for the gateway."""
 
-    def __init__(
-        self, uow: UnitOfWork, changes: ChangeRecorder, follower: HotlistFollower, *, agency: str
-    ) -> None:
+    def __init__(self, uow: UnitOfWork, changes: ChangeRecorder, follower: HotlistFollower) -> None:
         self.uow = uow
         self.changes = changes
         self.follower = follower
-        self.agency = agency
 
     async def list_hotlists(self, _: HotlistListQuery) -> HotlistPage:
         now = datetime.now(UTC)
@@ -142,7 +130,7 @@ class HotlistDesk:
             added = ManualEntryAdded.model_validate({**stored, **expiry_report(entry)})
             details = added.model_dump(mode="json", exclude={"hotlist_id"})
             change.complete(**hotlist_record(request.hotlist_id, details, plate=added.plate))
-        await self._changed(request.hotlist_id, seq)
+        await self.follower.changed(request.hotlist_id, seq)
         return added
 
     async def remove_entry(self, request: EntryLookup) -> EntryRemoved:
@@ -158,12 +146,12 @@ class HotlistDesk:
             seq = await repository.last_change(session)
             gone = EntryRemoved(hotlist_id=request.hotlist_id, entry_id=request.entry_id, plate=removed[0]["plate"])
             change.complete(**hotlist_record(request.hotlist_id, {"entry_id": request.entry_id}, plate=gone.plate))
-        await self._changed(request.hotlist_id, seq)
+        await self.follower.changed(request.hotlist_id, seq)
         return gone
 
     async def import_part(self, request: HotlistImportPart) -> ImportPartReceived:
         """Hold a leading part of a large file until its import arrives."""
-        content = _decoded(request.content_b64)
+        content = decoded(request.content_b64)
         async with self.uow() as session:
             await _hotlist(session, request.hotlist_id)
             await repository.store_import_part(
@@ -174,7 +162,7 @@ class HotlistDesk:
     async def import_file(self, request: HotlistImport) -> ImportResult:
         """Parse, then apply the whole file in one transaction; an incomplete replacement changes nothing."""
         now = datetime.now(UTC)
-        content = _decoded(request.content_b64)
+        content = decoded(request.content_b64)
         try:
             tz = ZoneInfo(request.time_zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -212,81 +200,15 @@ class HotlistDesk:
                 result = result.model_copy(update={"applied": False})
                 change.complete(**import_record(request.hotlist_id, result))
                 return result
-            seq = await self._apply(session, request.hotlist_id, plan, entered_by=None)
+            seq = await repository.apply_plan(session, hotlist_id=request.hotlist_id, plan=plan, entered_by=None)
             if request.mode == "replace":
                 await repository.mark_refreshed(session, hotlist_id=request.hotlist_id, at=now)
             result = result.model_copy(
                 update={"added": len(plan.added), "refreshed": len(plan.refreshed), "removed": len(plan.removed)}
             )
             change.complete(**import_record(request.hotlist_id, result))
-        await self._changed(request.hotlist_id, seq)
+        await self.follower.changed(request.hotlist_id, seq)
         return result
-
-    async def shareable(self, request: ShareableQuery) -> ShareableList:
-        now = datetime.now(UTC)
-        async with self.uow() as session:
-            rows = await repository.shareable_entries(session, since=request.since, now=now)
-        refreshes = [r["list_refreshed_at"] or r["refreshed_at"] for r in rows]
-        return ShareableList(
-            agency=self.agency,
-            generated_at=now,
-            refreshed_at=min(refreshes) if refreshes else None,
-            entries=[ShareableEntry.model_validate(r) for r in rows],
-        )
-
-    async def partner_upsert(self, request: PartnerUpsert) -> PartnerUpsertReply:
-        """A partner's whole list replaces the one held for it; entries lapse 24 h after refresh (C5)."""
-        now = datetime.now(UTC)
-        report, refused = partner_entries(request.entries)
-        async with self.changes(request.audit) as change:
-            session = change.session
-            await repository.lock_changes(session)
-            hotlist = await repository.get_partner_hotlist(session, partner_ori=request.partner_ori)
-            if hotlist is None:
-                hotlist = await repository.create_hotlist(
-                    session,
-                    name=f"partner {request.partner_ori}"
-                    + (f" ({request.partner_name})" if request.partner_name else ""),
-                    source=HotlistSource.PARTNER,
-                    description="entries received from a partner agency under an agreement",
-                    shareable=False,
-                    partner_ori=request.partner_ori,
-                    agreement_id=request.agreement_id,
-                )
-                if hotlist is None:
-                    raise Conflict("a list with this partner's name exists", code="hotlist_name_taken")
-            hotlist_id = hotlist["hotlist_id"]
-            held = await repository.held_entries(session, hotlist_id=hotlist_id)
-            plan = plan_import("replace", held, report)
-            seq = await self._apply(session, hotlist_id, plan, entered_by=f"partner:{request.partner_ori}")
-            refreshed_at = max((e.refreshed_at for e in report.entries), default=now)
-            await repository.mark_refreshed(
-                session, hotlist_id=hotlist_id, at=min(refreshed_at, now), agreement_id=request.agreement_id
-            )
-            reply = PartnerUpsertReply(
-                hotlist_id=hotlist_id,
-                accepted=len(report.accepted),
-                refused=refused,
-                added=len(plan.added),
-                refreshed=len(plan.refreshed),
-                removed=len(plan.removed),
-            )
-            change.complete(
-                details=reply.model_dump(include={"hotlist_id", "accepted", "added", "refreshed", "removed"})
-            )
-        await self._changed(hotlist_id, seq)
-        return reply
-
-    async def _apply(self, session: AsyncSession, hotlist_id: str, plan: ImportPlan, *, entered_by: str | None) -> int:
-        await repository.insert_entries(session, hotlist_id=hotlist_id, entries=plan.added, entered_by=entered_by)
-        await repository.refresh_entries(session, refreshed=plan.refreshed)
-        await repository.remove_entries(session, hotlist_id=hotlist_id, entry_ids=plan.removed, now=datetime.now(UTC))
-        return await repository.last_change(session)
-
-    async def _changed(self, hotlist_id: str, seq: int) -> None:
-        # this replica follows at once, so the caller's next read already matches; the others on notice
-        await self.follower.catch_up()
-        await self.follower.announce(hotlist_id, seq)
 
 
 def routes(desk: HotlistDesk) -> list[tuple[Endpoint[Any, Any], Any]]:
@@ -300,8 +222,6 @@ def routes(desk: HotlistDesk) -> list[tuple[Endpoint[Any, Any], Any]]:
         (HOTLIST_REMOVE_ENTRY, desk.remove_entry),
         (HOTLIST_IMPORT_PART, desk.import_part),
         (HOTLIST_IMPORT, desk.import_file),
-        (HOTLIST_SHAREABLE, desk.shareable),
-        (HOTLIST_PARTNER_UPSERT, desk.partner_upsert),
     ]
 
 
@@ -312,7 +232,7 @@ async def _hotlist(session: AsyncSession, hotlist_id: str) -> dict[str, Any]:
     return row
 
 
-def _decoded(content_b64: str) -> bytes:
+def decoded(content_b64: str) -> bytes:
     try:
         return base64.b64decode(content_b64, validate=True)
     except (binascii.Error, ValueError) as exc:

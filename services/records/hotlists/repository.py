@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.common.db import driver_connection
 from services.records.hotlists.delta import EntryKey
 from services.records.hotlists.entries import HotlistEntryIn, HotlistSource
+from services.records.hotlists.service import ImportPlan
 
 # one writer of entries at a time, so change numbers commit in the order they were taken. Advisory keys
 # are shared by every schema of the database: this one was the audit writer's too, so a change waiting
@@ -296,3 +297,11 @@ async def forget_import_parts(session: AsyncSession, *, before: datetime) -> Non
 def _value(entry: HotlistEntryIn, field: str) -> Any:
     value = getattr(entry, field)
     return value.value if isinstance(value, HotlistSource) else value
+
+
+async def apply_plan(session: AsyncSession, *, hotlist_id: str, plan: ImportPlan, entered_by: str | None) -> int:
+    """Add, refresh and remove a list's entries as planned; returns the change sequence it reached."""
+    await insert_entries(session, hotlist_id=hotlist_id, entries=plan.added, entered_by=entered_by)
+    await refresh_entries(session, refreshed=plan.refreshed)
+    await remove_entries(session, hotlist_id=hotlist_id, entry_ids=plan.removed, now=datetime.now(UTC))
+    return await last_change(session)

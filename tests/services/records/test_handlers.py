@@ -14,6 +14,7 @@ from services.records.corrections.handlers import CorrectionDesk
 from services.records.figures import FigureDesk
 from services.records.handlers import Desks, routes
 from services.records.holds.handlers import HoldDesk
+from services.records.hotlists.exchange import PartnerListDesk
 from services.records.hotlists.handlers import HotlistDesk
 from services.records.lookups import ReadLookups
 from services.records.retention.handlers import PurgeOrderDesk
@@ -28,7 +29,8 @@ def desks_of(rt: Any) -> Desks:
     return Desks(
         reads=ReadLookups(rt.settings, rt.uow, classes),
         alerts=AlertDesk(rt.uow, changes),
-        hotlists=HotlistDesk(rt.uow, changes, rt.hotlists, agency=rt.settings.agency),
+        hotlists=HotlistDesk(rt.uow, changes, rt.hotlists),
+        partner_lists=PartnerListDesk(rt.uow, changes, rt.hotlists, agency=rt.settings.agency),
         holds=HoldDesk(rt.uow, changes, rt.purge),
         corrections=CorrectionDesk(changes, classes),
         purge_orders=PurgeOrderDesk(rt.purge),
