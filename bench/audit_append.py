@@ -31,7 +31,7 @@ from libs.common.contracts.audit import Actor, AuditEvent, EventType
 from libs.common.contracts.purpose import AuthorizedUse, Purpose
 from libs.common.db import UnitOfWork, create_engine
 from libs.common.streams import audit_subject
-from services.audit.handlers import AuditWriter, writer_consumer
+from services.audit.flows import AuditWriter, writer_consumer
 from services.audit.ledger.checkpoints import load_signing_key
 from services.audit.settings import AuditSettings
 from services.audit.verification import verify_database

@@ -19,7 +19,8 @@ from libs.common.db import UnitOfWork, create_engine
 from libs.common.telemetry import setup_tracing
 from libs.common.web import ServiceState, install_common
 from services.audit import handlers, repository
-from services.audit.handlers import AuditorDesk, AuditWriter, FigureDesk, RecordLookups, writer_consumer
+from services.audit.flows import AuditWriter, writer_consumer
+from services.audit.handlers import AuditorDesk, FigureDesk, RecordLookups
 from services.audit.settings import AuditSettings
 
 log = logging.getLogger(__name__)

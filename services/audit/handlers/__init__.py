@@ -13,9 +13,9 @@ from libs.common.contracts.oversight import FLAGS
 from libs.common.contracts.transparency import AUDIT_MONTHLY
 from libs.common.endpoint import Endpoint, Rep, Req
 from services.audit.figures import FigureDesk
+from services.audit.flows import AuditWriter
 from services.audit.handlers.auditors import AuditorDesk
 from services.audit.handlers.lookups import RecordLookups
-from services.audit.handlers.writer import AuditWriter, writer_consumer
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,6 @@ async def serve(bus: Bus, table: list[Route[Any, Any]]) -> None:
 
 
 __all__ = [
-    "AuditWriter",
     "AuditorDesk",
     "FigureDesk",
     "RecordLookups",
@@ -69,5 +68,4 @@ __all__ = [
     "route",
     "routes",
     "serve",
-    "writer_consumer",
 ]

@@ -16,7 +16,7 @@ from libs.common.bus import Bus
 from libs.common.contracts import auditing as c
 from libs.common.errors import InvalidInput, NotFound
 from services.audit import repository
-from services.audit.handlers.writer import AuditWriter
+from services.audit.flows import AuditWriter
 from services.audit.ledger.anomalies import flag_anomalies
 from services.audit.ledger.checkpoints import Checkpoint
 from services.audit.ledger.merkle import consistency_proof, inclusion_proof

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from libs.common.contracts import audit, auditing, oversight, transparency
 from libs.common.endpoint import Endpoint
-from services.audit.handlers import AuditorDesk, AuditWriter, FigureDesk, RecordLookups, routes
+from services.audit.flows import AuditWriter
+from services.audit.handlers import AuditorDesk, FigureDesk, RecordLookups, routes
 
 
 def declared_for_audit() -> set[Endpoint]:  # type: ignore[type-arg]

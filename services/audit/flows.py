@@ -1,4 +1,4 @@
-"""The AUDIT stream writer: each event persisted once, in stream order, checkpointed, its waiters woken."""
+"""Audit's flow: the AUDIT writer stores each event once, in stream order, checkpoints, then wakes its waiters."""
 
 from __future__ import annotations
 
