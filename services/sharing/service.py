@@ -19,7 +19,7 @@ from libs.common.contracts.sharing import (
 from libs.common.errors import Forbidden, InvalidInput, Unauthenticated
 from services.sharing.models import AgreementRow, ClientRow, PartnerRow, ProposalRow
 from services.sharing.oauth.client_auth import OAuthClient
-from services.sharing.partners.agreements import Agreement, AgreementStatus, Scope, effective_status, is_in_force
+from services.sharing.partners.agreements import Agreement, Scope, effective_status, is_in_force
 from services.sharing.partners.approvals import Actor, AgreementProposal, partner_facts
 from services.sharing.partners.eligibility import PartnerAgency, validate_partner
 
@@ -52,37 +52,13 @@ def partner_view(row: PartnerRow) -> PartnerView:
 
 
 def agreement_of(row: AgreementRow) -> Agreement:
-    return Agreement(
-        id=row.id,
-        version=row.version,
-        partner_ori=row.partner_ori,
-        document_ref=row.document_ref,
-        document_sha256=row.document_sha256,
-        effective_from=row.effective_from,
-        expires_at=row.expires_at,
-        scopes=frozenset(Scope(s) for s in row.scopes),
-        allowed_uses=frozenset(row.allowed_uses),  # type: ignore[arg-type]
-        max_lookback_days=row.max_lookback_days,
-        status=AgreementStatus(row.status),
-        case_number_pattern=row.case_number_pattern,
-    )
+    """The stored version as the validated agreement the rules take (the row's columns are its fields)."""
+    return Agreement.model_validate(row.model_dump())
 
 
 def agreement_row(agreement: Agreement) -> AgreementRow:
-    return AgreementRow(
-        id=agreement.id,
-        version=agreement.version,
-        partner_ori=agreement.partner_ori,
-        document_ref=agreement.document_ref,
-        document_sha256=agreement.document_sha256,
-        effective_from=agreement.effective_from,
-        expires_at=agreement.expires_at,
-        scopes=sorted(agreement.scopes),
-        allowed_uses=sorted(agreement.allowed_uses),
-        max_lookback_days=agreement.max_lookback_days,
-        status=agreement.status.value,
-        case_number_pattern=agreement.case_number_pattern,
-    )
+    """The agreement as the row that stores it (scopes and uses sorted)."""
+    return AgreementRow(**agreement.model_dump())
 
 
 def agreement_view(agreement: Agreement, now: datetime) -> AgreementView:

@@ -12,13 +12,15 @@ from libs.common.audit_trail import CHANGE_TIMEOUT_S, ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.case_numbers import case_number_in_format
 from libs.common.contracts.hotlists import (
+    HOTLIST_PARTNER_UPSERT,
+    HOTLIST_SHAREABLE,
     PartnerEntryIn,
     PartnerUpsert,
     PartnerUpsertReply,
     ShareableList,
     ShareableQuery,
 )
-from libs.common.contracts.search import SearchQuery, SearchRequest, SearchResult
+from libs.common.contracts.search import SEARCH, SearchQuery, SearchRequest
 from libs.common.contracts.sharing import (
     CredentialsRequest,
     Empty,
@@ -135,9 +137,7 @@ class PartnerDesk:
             )
         plate = "".join(asked.plate.split()).replace("-", "").upper()
         query = SearchQuery(plate=plate, match="exact", since=window.since, until=window.until, limit=asked.limit)
-        result = await self.bus.request(
-            "alpr.records.search", SearchRequest(search_id=request.search_id, query=query), SearchResult
-        )
+        result = await self.bus.call(SEARCH, SearchRequest(search_id=request.search_id, query=query))
         result_ids = [r.read_id for r in result.reads]
         async with self.changes(request.audit) as change:
             session = change.session
@@ -183,7 +183,7 @@ class PartnerDesk:
         async with self.uow() as session:
             agreement = await self._standing(session, request.credentials, now)
             require_scope(agreement, request.credentials, Scope.HOTLISTS_READ)
-        shared = await self.bus.request("alpr.records.hotlists.shareable", ShareableQuery(), ShareableList)
+        shared = await self.bus.call(HOTLIST_SHAREABLE, ShareableQuery())
         entries = [f"{e.state or ''}:{e.plate}" for e in shared.entries]
         async with self.changes(request.audit) as change:
             await repository.record_share(
@@ -219,9 +219,7 @@ class PartnerDesk:
             entries=entries,
             audit=request.audit,  # records commits the list only once this record is persisted
         )
-        return await self.bus.request(
-            "alpr.records.hotlists.partner_upsert", upsert, PartnerUpsertReply, timeout=CHANGE_TIMEOUT_S
-        )
+        return await self.bus.call(HOTLIST_PARTNER_UPSERT, upsert, timeout=CHANGE_TIMEOUT_S)
 
     async def _standing(self, session: Any, credentials: Any, now: datetime) -> Any:
         client = await repository.get_client(session, client_id=credentials.client_id)
