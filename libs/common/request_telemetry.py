@@ -102,15 +102,14 @@ def _series(service: str, route: str, method: str, status: int) -> tuple[Any, An
 class RequestTelemetry:
     """ASGI middleware, inside the tracing middleware so its log line carries the request's trace id.
 
-    `route` names the route of an app that routes by itself (the gateway's direct camera path), and
-    `quiet_success` logs its accepted requests at debug: a thousand camera posts a second are counted, and
-    only the refused ones are worth a line each.
+    `quiet_success` logs accepted requests at debug (the gateway's camera posts, libs/common/web.py's
+    common_middleware): a thousand camera posts a second are counted, and only the refused ones are worth a
+    line each.
     """
 
-    def __init__(self, app: ASGIApp, service: str, *, route: str | None = None, quiet_success: bool = False) -> None:
+    def __init__(self, app: ASGIApp, service: str, *, quiet_success: bool = False) -> None:
         self.app = app
         self.service = service
-        self.route = route
         self.quiet_success = quiet_success
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -133,6 +132,7 @@ class RequestTelemetry:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            route = self.route or route_of(scope)
-            record_request(scope, self.service, route=route, status=status, started=started, quiet=self.quiet_success)
+            record_request(
+                scope, self.service, route=route_of(scope), status=status, started=started, quiet=self.quiet_success
+            )
             REQUEST_ID.reset(token)

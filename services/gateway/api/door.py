@@ -2,8 +2,8 @@
 
 One mechanism for all routes (JSON and form bodies, the query string and the path), using the shared rules of
 libs/common/validation.py, so nothing a route forwards to records, sharing or the audit log can carry a byte
-PostgreSQL refuses. Field limits (lengths, one line or many) are the request models' own. Camera posts take
-their direct path past this (api/camera_posts.py) and check the same rules there. The door is also the last
+PostgreSQL refuses. Field limits (lengths, one line or many) are the request models' own. Camera posts go to
+their own sub-application past this (api/camera_posts.py) and check the same rules there. The door is also the last
 catch: an exception no handler knew becomes a logged 500 with the error body, never a dropped connection.
 """
 

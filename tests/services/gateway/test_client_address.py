@@ -40,7 +40,7 @@ class TestRecordedAddress:
         assert await searched_from(system, {"X-Forwarded-For": f"192.0.2.1, {SPOOFED}"}) == SPOOFED
 
     async def test_camera_posts_see_the_same_address(self, system) -> None:
-        """The direct camera path takes its address from the same decision (secret throttling keys on it)."""
+        """The camera posts' sub-application takes its address from the same decision (secret throttling keys on it)."""
         transport = httpx.ASGITransport(app=system.apps["gateway"], client=("192.0.2.200", 1))
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as other:
             refused = await other.post(
