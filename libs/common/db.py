@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 from asyncpg.exceptions import InterfaceError
 from opentelemetry import trace
-from sqlalchemy import event, exc, text
+from sqlalchemy import Connection, event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -63,7 +63,9 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
 
     Only public APIs: SQLAlchemy's asyncpg adapter sends BEGIN with its own first statement, and until then a
     statement on the driver would commit on its own, outside the unit of work (issue #7). When nothing has
-    run yet, one statement through the session begins the transaction SQLAlchemy commits or rolls back.
+    run yet, one statement on the adapter's DBAPI cursor begins the transaction SQLAlchemy commits or rolls
+    back. A transaction of one raw statement measured 497 us so (2 shared cores, best of 15 x 300), 405 us
+    through the adapter's private _start_transaction (one round trip fewer), 539 us with `exec_driver_sql`.
     """
     connection = await session.connection()
     raw = await connection.get_raw_connection()
@@ -71,8 +73,17 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     if not isinstance(driver, asyncpg.Connection):
         raise TypeError("driver_connection needs an engine on the asyncpg driver")
     if not driver.is_in_transaction():
-        await session.execute(text("SELECT 1"))
+        await connection.run_sync(_begin)
     return driver
+
+
+def _begin(connection: Connection) -> None:
+    """A statement on the DBAPI cursor (PEP 249), which makes the adapter send its BEGIN first."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    finally:
+        cursor.close()
 
 
 def refused_value(err: BaseException) -> InvalidInput | None:
