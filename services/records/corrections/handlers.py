@@ -35,13 +35,13 @@ class CorrectionDesk:
             current = await repository.current_version(session, read_id=read_id)
             if current is None:
                 raise NotFound("no such read", code="read_not_found")
-            if current["superseded_by"]:
+            if current.superseded_by is not None:
                 raise Conflict(
                     "this version was already corrected; correct the newest one",
                     code="read_superseded",
-                    newest=current["superseded_by"],
+                    newest=str(current.superseded_by),
                 )
-            row = await repository.add_version(
+            version = await repository.add_version(
                 session,
                 read_id=read_id,
                 new_id=str(uuid.uuid4()),
@@ -49,7 +49,13 @@ class CorrectionDesk:
                 lookalike_key=lookalike_key(plate, self.classes),
                 state=request.state.upper() if request.state else None,
             )
-            reply = CorrectionReply(**{k: row[k] for k in ("read_id", "supersedes", "version", "plate", "state")})
+            reply = CorrectionReply(
+                read_id=str(version.read_id),
+                supersedes=str(version.supersedes),
+                version=version.version,
+                plate=plate,  # the plate the new version stores
+                state=version.state,
+            )
             change.complete(
                 query={"read_id": read_id, "plate": reply.plate, "state": reply.state},
                 result_count=1,

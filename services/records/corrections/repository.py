@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.records.models import Read
 
 # what a correction sets; every other column is carried over from the version it replaces
 _CORRECTED = {
@@ -21,23 +21,17 @@ _CORRECTED = {
 }
 
 
-async def current_version(session: AsyncSession, *, read_id: str) -> dict[str, Any] | None:
+async def current_version(session: AsyncSession, *, read_id: str) -> Read | None:
     """The read, locked, if it is live in a partition (a held copy or a purged read cannot be corrected)."""
     row = (
-        await session.execute(
-            text(
-                "SELECT read_id::text AS read_id, captured_at, version, superseded_by::text AS superseded_by "
-                "FROM reads WHERE read_id = CAST(:id AS uuid) FOR UPDATE"
-            ),
-            {"id": read_id},
-        )
+        await session.execute(text("SELECT * FROM reads WHERE read_id = CAST(:id AS uuid) FOR UPDATE"), {"id": read_id})
     ).first()
-    return dict(row._mapping) if row else None
+    return Read.model_validate(dict(row._mapping)) if row else None
 
 
 async def add_version(
     session: AsyncSession, *, read_id: str, new_id: str, plate: str, lookalike_key: str, state: str | None
-) -> dict[str, Any]:
+) -> Read:
     """Insert the corrected version in the same partition and point the old one at it."""
     columns = [
         r[0]
@@ -54,8 +48,7 @@ async def add_version(
         await session.execute(
             text(
                 f"INSERT INTO reads ({', '.join(columns)}) SELECT {select} FROM reads "
-                "WHERE read_id = CAST(:id AS uuid) RETURNING read_id::text AS read_id, captured_at, version, "
-                "supersedes::text AS supersedes, plate, state"
+                "WHERE read_id = CAST(:id AS uuid) RETURNING *"
             ),
             params,
         )
@@ -79,4 +72,4 @@ async def add_version(
         ),
         params,
     )
-    return dict(row._mapping)
+    return Read.model_validate(dict(row._mapping))
