@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import nats
 from nats.aio.client import Client
@@ -29,7 +29,6 @@ from libs.common.validation import MAX_JSON_DEPTH, check_document_text, load_jso
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("alpr.bus")
 
-M = TypeVar("M", bound=BaseModel)
 ERROR_HEADER = "Alpr-Error"
 STATUS_HEADER = "Alpr-Status"
 # a request wraps what a caller sent in a level or two of its own; the door already bounds the caller's part
@@ -142,17 +141,11 @@ class Bus:
         return await self._batches.publish(messages, trace_headers())
 
     async def call(self, endpoint: Endpoint[Req, Rep], body: Req, *, timeout: float = 5.0) -> Rep:
-        """Ask a service through one of its endpoints; the reply is the endpoint's reply model."""
+        """Ask a service through one of its endpoints: a typed error reply is raised as that error; silence is
+        Unavailable; the reply is the endpoint's reply model."""
         if not isinstance(body, endpoint.request):
             raise TypeError(f"{endpoint.subject} carries {endpoint.request.__name__}, not {type(body).__name__}")
-        return await self.request(endpoint.subject, body, endpoint.reply, timeout=timeout)
-
-    async def serve(self, endpoint: Endpoint[Req, Rep], handler: Callable[[Req], Awaitable[Rep]]) -> None:
-        """Answer an endpoint in its queue group with this handler."""
-        await self.serve_subject(endpoint.subject, endpoint.request, handler, queue=endpoint.queue)
-
-    async def request(self, subject: str, body: BaseModel, reply_model: type[M], *, timeout: float = 5.0) -> M:
-        """Typed request/reply: a typed error reply is raised as that error; silence is Unavailable."""
+        subject = endpoint.subject
         with tracer.start_as_current_span(
             f"request {subject}", kind=trace.SpanKind.CLIENT, attributes={"alpr.service": self.name}
         ):
@@ -168,17 +161,11 @@ class Bus:
                 raise Unavailable(f"{subject} did not answer in time", code="service_timeout") from exc
             if msg.headers and ERROR_HEADER in msg.headers:
                 raise error_from_body(json.loads(msg.data), int(msg.headers.get(STATUS_HEADER, "500")))
-            return reply_model.model_validate_json(msg.data)
+            return endpoint.reply.model_validate_json(msg.data)
 
-    async def serve_subject(
-        self,
-        subject: str,
-        request_model: type[M],
-        handler: Callable[[M], Awaitable[BaseModel]],
-        *,
-        queue: str,
-    ) -> None:
-        """Answer requests on a subject in a queue group; errors go back as typed error replies."""
+    async def serve(self, endpoint: Endpoint[Req, Rep], handler: Callable[[Req], Awaitable[Rep]]) -> None:
+        """Answer an endpoint in its queue group; errors go back as typed error replies."""
+        subject, request_model = endpoint.subject, endpoint.request
 
         async def on_msg(msg: Msg) -> None:
             token = otel_context.attach(context_from(msg))
@@ -211,7 +198,7 @@ class Bus:
             finally:
                 otel_context.detach(token)
 
-        self._subs.append(await self.nc.subscribe(subject, queue=queue, cb=on_msg))
+        self._subs.append(await self.nc.subscribe(subject, queue=endpoint.queue, cb=on_msg))
 
     async def _respond_error(self, msg: Msg, err: AlprError, status: int | None = None) -> None:
         if msg.reply:
