@@ -17,7 +17,6 @@ from nats.js import JetStreamContext
 from nats.js.errors import NoStreamResponseError
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 
 from libs.common.batch_publish import BatchPublisher, Outgoing
