@@ -51,9 +51,7 @@ async def list_user_classes(principal: Admin, session: SessionDep) -> list[UserC
 
 
 @router.put("/user-classes/{name}", response_model=UserClassView)
-async def put_user_class(
-    name: str, body: UserClassIn, principal: Admin, changes: ChangesDep
-) -> UserClassView:
+async def put_user_class(name: str, body: UserClassIn, principal: Admin, changes: ChangesDep) -> UserClassView:
     """Create or change a class; people of the class get the new limits on their next request."""
     async with changes() as change:
         session = change.session

@@ -53,9 +53,7 @@ async def records(
 ) -> c.RecordsPage:
     """Access records by person, plate, case number, type and time; page on with `after_seq`."""
     page = await rt.bus.call(c.RECORDS, c.RecordsQuery(**filters.model_dump(), after_seq=after_seq, limit=limit))
-    await record_access(
-        rt, principal, request, "audit_records", _filters(filters), [r.event_id for r in page.records]
-    )
+    await record_access(rt, principal, request, "audit_records", _filters(filters), [r.event_id for r in page.records])
     return page
 
 
@@ -160,9 +158,7 @@ async def consistency(
         c.ConsistencyQuery(old_size=old_size, new_size=new_size),
         timeout=PROOF_TIMEOUT_S,
     )
-    await record_access(
-        rt, principal, request, "audit_consistency_proof", {"old_size": old_size, "new_size": new_size}
-    )
+    await record_access(rt, principal, request, "audit_consistency_proof", {"old_size": old_size, "new_size": new_size})
     return proof
 
 

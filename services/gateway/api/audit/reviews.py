@@ -107,9 +107,7 @@ async def record_finding(
 
 
 @router.get("/samples/{sample_id}/report", response_model=c.SampleReport)
-async def report(
-    sample_id: str, principal: Auditor, request: Request, rt: StateDep, audit: AuditDep
-) -> c.SampleReport:
+async def report(sample_id: str, principal: Auditor, request: Request, rt: StateDep, audit: AuditDep) -> c.SampleReport:
     """The sample, every finding, totals of the standing verdicts and what is still unreviewed."""
     out = await rt.bus.call(c.REPORT, c.ReportQuery(sample_id=sample_id), timeout=PROOF_TIMEOUT_S)
     await record_access(

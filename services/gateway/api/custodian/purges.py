@@ -48,9 +48,7 @@ async def order_purge(
     )
     try:
         check_review_reason(reason, rt.settings)
-        return await rt.bus.call(
-            PURGE_ORDER, PurgeOrder(reason=reason, audit=record), timeout=PURGE_TIMEOUT_S
-        )
+        return await rt.bus.call(PURGE_ORDER, PurgeOrder(reason=reason, audit=record), timeout=PURGE_TIMEOUT_S)
     except AlprError as err:
         if err.status < 500:  # a refusal; a failed purge is followed up by records under the order's own record
             await audit.record_quietly(
