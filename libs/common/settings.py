@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from libs.common.validation import DEFAULT_CLOCK_SKEW_S
+from libs.common.validation import DEFAULT_CLOCK_SKEW_S, active_retention_days, backup_margin_days
 
 
 class CommonSettings(BaseSettings):
@@ -49,24 +49,49 @@ class RetentionSettings(CommonSettings):
     """How long reads are kept and how far ahead a camera's clock may run: the window a read may carry.
 
     The gateway (which refuses a read at the door) and records (which stores and purges it) read the same
-    `ALPR_RETENTION_DAYS`, `ALPR_BACKUP_WINDOW_DAYS` and `ALPR_CLOCK_SKEW_S`, so both compute one cutoff.
+    `ALPR_RETENTION_DAYS`, `ALPR_BACKUP_WINDOW_DAYS`, `ALPR_BACKUP_INTERVAL_DAYS`,
+    `ALPR_RETENTION_CHECK_SLACK_DAYS` and `ALPR_CLOCK_SKEW_S`, so both compute one cutoff.
     """
 
     retention_days: int = 365
+    # the backups' recovery window: the ObjectStore's retentionPolicy (deploy/k8s/base/postgres/objectstore.yaml)
     backup_window_days: int = 7
+    # days between base backups (the ScheduledBackup): the last backup before the window is kept until the next
+    backup_interval_days: int = 1
+    # how late the retention check may delete an expired backup after it expired
+    retention_check_slack_days: int = 1
     clock_skew_s: float = DEFAULT_CLOCK_SKEW_S
 
     @model_validator(mode="after")
     def _retention_within_law(self) -> RetentionSettings:
         if not 1 <= self.retention_days <= MAX_RETENTION_DAYS:
             raise ValueError(f"ALPR_RETENTION_DAYS must be 1..{MAX_RETENTION_DAYS}, got {self.retention_days}")
-        if not 0 <= self.backup_window_days < self.retention_days:
-            raise ValueError("ALPR_BACKUP_WINDOW_DAYS must be at least 0 and below the retention period")
+        if min(self.backup_window_days, self.backup_interval_days, self.retention_check_slack_days) < 0:
+            raise ValueError("ALPR_BACKUP_WINDOW_DAYS, ALPR_BACKUP_INTERVAL_DAYS, ALPR_RETENTION_CHECK_SLACK_DAYS: 0+")
+        if self.active_retention_days < 1:
+            raise ValueError(
+                f"backups would outlive the retention period: {self.retention_days} − ({self.backup_window_days} + "
+                f"{self.backup_interval_days} + {self.retention_check_slack_days}) leaves no day in the live database"
+            )
         if not 0 <= self.clock_skew_s <= 86_400:
             raise ValueError("ALPR_CLOCK_SKEW_S must be 0..86400 seconds")
         return self
 
     @property
+    def backup_margin_days(self) -> int:
+        """Days a backup may hold a read after the live database purged it: window + interval + check slack."""
+        return backup_margin_days(
+            recovery_window_days=self.backup_window_days,
+            backup_interval_days=self.backup_interval_days,
+            check_slack_days=self.retention_check_slack_days,
+        )
+
+    @property
     def active_retention_days(self) -> int:
         """Days a read stays in the live database, so that backups never outlive the retention period."""
-        return self.retention_days - self.backup_window_days
+        return active_retention_days(
+            self.retention_days,
+            recovery_window_days=self.backup_window_days,
+            backup_interval_days=self.backup_interval_days,
+            check_slack_days=self.retention_check_slack_days,
+        )

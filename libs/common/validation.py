@@ -179,6 +179,30 @@ def _nesting_exceeds(document: Any, limit: int) -> bool:
     return False
 
 
+def backup_margin_days(*, recovery_window_days: int, backup_interval_days: int, check_slack_days: int) -> int:
+    """Days a backup may still hold a read after the live database purged it.
+
+    CloudNativePG's recovery-window retention keeps the last base backup taken before the window until the next
+    one completes (one backup interval more), and the retention check runs on its own schedule (its slack).
+    """
+    return recovery_window_days + backup_interval_days + check_slack_days
+
+
+def active_retention_days(
+    retention_days: int, *, recovery_window_days: int, backup_interval_days: int, check_slack_days: int
+) -> int:
+    """Days a read stays in the live database, so that no backup ever holds it past the retention period.
+
+    365 − (30 + 1 + 1) = 333: a read purged at 333 days lives at most 32 days more in a backup.
+    """
+    margin = backup_margin_days(
+        recovery_window_days=recovery_window_days,
+        backup_interval_days=backup_interval_days,
+        check_slack_days=check_slack_days,
+    )
+    return retention_days - margin
+
+
 def retention_cutoff(now: datetime, active_retention_days: int) -> datetime:
     """Reads captured before this moment may not be kept in the live database (the purge uses this too)."""
     return now - timedelta(days=active_retention_days)

@@ -19,6 +19,9 @@ def retention_facts(settings: RecordsSettings, now: datetime) -> RetentionFacts:
     return RetentionFacts(
         retention_days=settings.retention_days,
         backup_window_days=settings.backup_window_days,
+        backup_interval_days=settings.backup_interval_days,
+        retention_check_slack_days=settings.retention_check_slack_days,
+        backup_margin_days=settings.backup_margin_days,
         active_retention_days=settings.active_retention_days,
         reads_kept_since=retention_cutoff(now, settings.active_retention_days),
         unmatched_retention_days=settings.unmatched_retention_days,

@@ -70,8 +70,11 @@ class RetentionFacts(BaseModel):
     """What records keeps and for how long, computed with the purge's own cutoff functions."""
 
     retention_days: int
-    backup_window_days: int
-    active_retention_days: int
+    backup_window_days: int  # the backups' recovery window
+    backup_interval_days: int  # days between base backups: the last one before the window outlives it by this
+    retention_check_slack_days: int  # how late an expired backup may be deleted
+    backup_margin_days: int  # the three summed: how long a backup may hold a read the live database purged
+    active_retention_days: int  # retention_days - backup_margin_days
     reads_kept_since: datetime
     unmatched_retention_days: int | None = None
     unmatched_kept_since: datetime | None = None

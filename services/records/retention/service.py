@@ -26,10 +26,10 @@ class PurgePlan:
 
 
 def unmatched_cutoff(now: datetime, settings: RecordsSettings) -> datetime | None:
-    """B5: reads that matched no hotlist leave the live database this early (backups keep them the window)."""
+    """B5: reads that matched no hotlist leave the live database this early (backups keep them the margin)."""
     if settings.unmatched_retention_days is None:
         return None
-    days = max(settings.unmatched_retention_days - settings.backup_window_days, 1)
+    days = max(settings.unmatched_retention_days - settings.backup_margin_days, 1)
     return now - timedelta(days=days)
 
 
@@ -70,6 +70,7 @@ def certificate_payload(
         "holds_lapsed": report.holds_lapsed,
         "retention_days": settings.retention_days,
         "backup_window_days": settings.backup_window_days,
+        "backup_margin_days": settings.backup_margin_days,
         "unmatched_retention_days": settings.unmatched_retention_days,
         **extra,
     }

@@ -10,6 +10,8 @@ from libs.common.errors import InvalidInput, MalformedPayload
 from libs.common.settings import RetentionSettings
 from libs.common.validation import (
     MAX_JSON_DEPTH,
+    active_retention_days,
+    backup_margin_days,
     capture_window,
     check_captured_at,
     check_text,
@@ -109,7 +111,7 @@ class TestRetentionSettings:
         jwks.write_text('{"keys": []}')
         gateway = GatewaySettings(**self.ENV, **values, oidc_jwks_path=jwks, oidc_issuer="https://sso.example.org/alpr")
         records = RecordsSettings(**self.ENV, **values)
-        assert gateway.active_retention_days == records.active_retention_days == 170
+        assert gateway.active_retention_days == records.active_retention_days == 200 - (30 + 1 + 1)
         assert gateway.clock_skew_s == records.clock_skew_s == 120
 
     def test_the_skew_defaults_to_ten_minutes(self) -> None:
@@ -117,8 +119,44 @@ class TestRetentionSettings:
 
     @pytest.mark.parametrize(
         "values",
-        [{"retention_days": 400}, {"backup_window_days": 365}, {"clock_skew_s": -1}, {"clock_skew_s": 90_000}],
+        [
+            {"retention_days": 400},
+            {"backup_window_days": 365},
+            {"backup_window_days": 363},  # 365 - (363 + 1 + 1) = 0: a backup would hold a read past the law
+            {"backup_interval_days": -1},
+            {"retention_check_slack_days": -1},
+            {"clock_skew_s": -1},
+            {"clock_skew_s": 90_000},
+        ],
     )
     def test_out_of_bounds_is_refused_at_start_up(self, values: dict[str, int]) -> None:
         with pytest.raises(ValueError):
             RetentionSettings(**self.ENV, **values)
+
+    def test_the_settings_use_the_one_arithmetic(self) -> None:
+        kept = RetentionSettings(
+            **self.ENV, backup_window_days=30, backup_interval_days=7, retention_check_slack_days=2
+        )
+        assert kept.backup_margin_days == 39 and kept.active_retention_days == 326
+        assert RetentionSettings(**self.ENV, backup_window_days=362).active_retention_days == 1
+
+
+class TestBackupMargin:
+    """No backup may hold a read older than the retention period: the live database gives up the margin."""
+
+    def test_the_production_arithmetic(self) -> None:
+        assert backup_margin_days(recovery_window_days=30, backup_interval_days=1, check_slack_days=1) == 32
+        assert active_retention_days(365, recovery_window_days=30, backup_interval_days=1, check_slack_days=1) == 333
+
+    @pytest.mark.parametrize(("window", "interval", "slack"), [(0, 1, 0), (7, 1, 1), (30, 1, 1), (30, 7, 1)])
+    def test_the_oldest_read_any_backup_holds_is_within_retention(self, window: int, interval: int, slack: int) -> None:
+        active = active_retention_days(
+            365, recovery_window_days=window, backup_interval_days=interval, check_slack_days=slack
+        )
+        cutoff = retention_cutoff(NOW, active)
+        # the last base backup before the recovery window is deleted at most interval + slack days after the
+        # window passes it; the oldest read it holds is the purge cutoff on the day it was taken
+        taken = NOW - timedelta(days=window + interval + slack)
+        oldest_in_backup = retention_cutoff(taken, active)
+        assert NOW - oldest_in_backup == timedelta(days=365)
+        assert cutoff - oldest_in_backup == timedelta(days=window + interval + slack)

@@ -123,7 +123,8 @@ class TestTransparencyJson:
         assert retention["source"] == "records" and retention["retention_days"] == 365
         expected = retention_cutoff(datetime.fromisoformat(page["generated_at"]), retention["active_retention_days"])
         assert abs(datetime.fromisoformat(retention["reads_kept_since"]) - expected) < timedelta(seconds=5)
-        assert retention["active_retention_days"] == 365 - retention["backup_window_days"]
+        margin = retention["backup_window_days"] + retention["backup_interval_days"] + retention["retention_check_slack_days"]
+        assert retention["backup_margin_days"] == margin and retention["active_retention_days"] == 365 - margin
         assert page["policy"]["version"] == "L4207-2016-11-04"
         assert page["policy"]["sha256"] == hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
         assert page["totals"] == {f: sum(m["counts"][f] for m in page["months"]) for f in FIGURES}
@@ -251,3 +252,20 @@ class TestNegotiationAndCache:
             response = await system.gateway.get("/public/transparency", headers=headers)
             assert response.headers["content-type"].startswith("application/json"), accept
             json.loads(response.text)
+
+
+class TestBackupWindowShown:
+    """Issue 27: the page says how long a backup may hold a read, and the arithmetic that keeps it within 365 days."""
+
+    async def test_json_and_html_show_the_backup_margin_records_applies(self, system) -> None:
+        page = await page_json(system)
+        retention = page["retention"]
+        records = system.runtime("records").settings
+        assert retention["backup_window_days"] == records.backup_window_days
+        assert retention["backup_interval_days"] == records.backup_interval_days
+        assert retention["retention_check_slack_days"] == records.retention_check_slack_days
+        assert retention["active_retention_days"] + retention["backup_margin_days"] == retention["retention_days"]
+        fresh(system)
+        html = (await system.gateway.get("/public/transparency", headers=BROWSER)).text
+        said = f"{retention['retention_days']} &minus; {retention['backup_margin_days']} = "
+        assert said + f"{retention['active_retention_days']} days" in html

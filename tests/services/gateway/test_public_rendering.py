@@ -29,7 +29,10 @@ def facts(partner_name: str = "Santa Clara County Sheriff", counts: int | None =
         retention=Retention(
             retention_days=365,
             backup_window_days=7,
-            active_retention_days=358,
+            backup_interval_days=1,
+            retention_check_slack_days=1,
+            backup_margin_days=9,
+            active_retention_days=356,
             reads_kept_since=now,
             unmatched_retention_days=30,
             unmatched_kept_since=now,

@@ -90,7 +90,7 @@ class TestPurgeDropsExpiredPartitions:
         self, system: Any, store_reads: Any, admin_db: Any
     ) -> None:
         now = datetime.now(UTC)
-        # 362 days back: past the live cutoff (365 - 7 backup days) but inside every class's look-back
+        # 362 days back: past the live cutoff (365 - (7 + 1 + 1) backup days) but inside every class's look-back
         old = now - timedelta(days=362)
         held_plate, case = plate(), case_number()
         by_id, by_plate, unheld, pending = await store_reads(

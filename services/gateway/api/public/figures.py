@@ -149,6 +149,9 @@ def _retention(rt: GatewayState, records: RecordsFigures | None, now: datetime) 
     return Retention(
         retention_days=settings.retention_days,
         backup_window_days=settings.backup_window_days,
+        backup_interval_days=settings.backup_interval_days,
+        retention_check_slack_days=settings.retention_check_slack_days,
+        backup_margin_days=settings.backup_margin_days,
         active_retention_days=settings.active_retention_days,
         reads_kept_since=retention_cutoff(now, settings.active_retention_days),
         source="gateway settings",
