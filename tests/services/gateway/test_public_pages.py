@@ -123,7 +123,7 @@ class TestTransparencyJson:
         assert retention["source"] == "records" and retention["retention_days"] == 365
         expected = retention_cutoff(datetime.fromisoformat(page["generated_at"]), retention["active_retention_days"])
         assert abs(datetime.fromisoformat(retention["reads_kept_since"]) - expected) < timedelta(seconds=5)
-        margin = retention["backup_window_days"] + retention["backup_interval_days"] + retention["retention_check_slack_days"]
+        margin = sum(retention[k] for k in ("backup_window_days", "backup_interval_days", "retention_check_slack_days"))
         assert retention["backup_margin_days"] == margin and retention["active_retention_days"] == 365 - margin
         assert page["policy"]["version"] == "L4207-2016-11-04"
         assert page["policy"]["sha256"] == hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
