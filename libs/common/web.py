@@ -46,6 +46,9 @@ def error_response(err: AlprError, service: str) -> JSONResponse:
     """The one mapping from a typed error to HTTP."""
     metrics.ERRORS.labels(service, err.code).inc()
     headers = {k: str(v) for k, v in err.details.get("headers", {}).items()} if err.details else {}
+    if err.status == 401 and not any(k.lower() == "www-authenticate" for k in headers):
+        # RFC 9110 §11.6.1: a 401 names the scheme it wants; a refused credential is RFC 6750's invalid_token
+        headers["WWW-Authenticate"] = 'Bearer realm="alpr", error="invalid_token"'
     body = err.to_body()
     body.get("details", {}).pop("headers", None)
     if "details" in body and not body["details"]:

@@ -33,6 +33,7 @@ from services.gateway.api import (
     custodian,
     holds,
     hotlists,
+    openapi,
     partner,
     public,
     reads,
@@ -134,7 +135,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         description="The one door to ALPR data: every access is authorized, purpose-bound and audited.",
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
+        generate_unique_id_function=openapi.operation_id,
     )
+    openapi.install_openapi(app)
     install_common(app, "gateway")
     app.add_middleware(InputDoor)
     for area in (

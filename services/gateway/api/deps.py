@@ -86,11 +86,17 @@ TallyDep = Annotated[AccessTally, Depends(access_tally)]
 SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
 
 
+_BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="alpr"'}
+# a camera may present its credential as a bearer token or as Basic (api/camera_posts.py)
+_CAMERA_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="alpr", Basic realm="alpr"'}
+
+
 def bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
-        raise Unauthenticated("a bearer token is required", code="unauthenticated")
+        # RFC 6750 §3.1: a request with no credential at all gets the challenge without an error code
+        raise Unauthenticated("a bearer token is required", code="unauthenticated", headers=_BEARER_CHALLENGE)
     return value.strip()
 
 
@@ -230,7 +236,7 @@ def _camera_credential(request: Request) -> str:
     key = request.headers.get("x-api-key") or request.query_params.get("key")
     if key:
         return key
-    raise Unauthenticated("a camera credential is required", code="unauthenticated")
+    raise Unauthenticated("a camera credential is required", code="unauthenticated", headers=_CAMERA_CHALLENGE)
 
 
 async def current_camera(request: Request, state: StateDep) -> Camera:
@@ -250,7 +256,11 @@ async def current_camera(request: Request, state: StateDep) -> Camera:
         await count_secret_failure(
             state.secret_failures, state.audit, "camera", client_id=credential_id, address=address
         )
-        raise Unauthenticated("unknown camera credential", code="unauthenticated")
+        raise Unauthenticated(
+            "unknown camera credential",
+            code="unauthenticated",
+            headers={"WWW-Authenticate": 'Bearer realm="alpr", error="invalid_token", Basic realm="alpr"'},
+        )
     if not camera.enabled:
         metrics.DENIED.labels("camera_disabled").inc()
         async with state.uow() as session:
