@@ -3,8 +3,9 @@
 Renders with a small kustomize subset (the features deploy/k8s uses; anything else is refused),
 validates built-in kinds against the Kubernetes JSON schemas that kubernetes-validate ships (its
 strict set, read directly so each schema is loaded once and every error is reported) and the
-CloudNativePG kinds against deploy/k8s/schemas, then checks the deployment policy. Exit status 1 on
-any failure. `--render OVERLAY` prints the rendered YAML instead.
+CloudNativePG kinds against deploy/k8s/schemas, then checks the deployment policy (the database's part,
+backups inside the retention period, in database_policy.py beside this file). Exit status 1 on any failure.
+`--render OVERLAY` prints the rendered YAML instead.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ import jsonschema.protocols
 import yaml
 from referencing import Registry, Resource
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module, however this file is loaded
+from database_policy import backup_problems
+
 Obj = dict[str, Any]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +40,7 @@ KUBERNETES_VERSION = "1.33.0"
 CUSTOM_SCHEMAS = {
     ("postgresql.cnpg.io/v1", "Cluster"): "cnpg-cluster-v1.json",
     ("postgresql.cnpg.io/v1", "ScheduledBackup"): "cnpg-scheduledbackup-v1.json",
+    ("barmancloud.cnpg.io/v1", "ObjectStore"): "barmancloud-objectstore-v1.json",
     ("monitoring.coreos.com/v1", "PrometheusRule"): "monitoring-prometheusrule-v1.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): "monitoring-podmonitor-v1.json",
 }
@@ -330,7 +335,7 @@ def check_policy(objects: list[Obj]) -> list[str]:
             problems.append(f"Secret/{_name(obj)} carries data: secrets are made in the cluster, not committed")
     if not any(_is_default_deny(o) for o in objects):
         problems.append("no default-deny NetworkPolicy (empty podSelector, Ingress and Egress, no rules)")
-    problems += _backup_problems(objects)
+    problems += backup_problems(objects)[0]
     problems += _stream_replica_problems(objects)
     return problems
 
@@ -372,23 +377,6 @@ def _is_default_deny(obj: Obj) -> bool:
     )
 
 
-def _backup_problems(objects: list[Obj]) -> list[str]:
-    configs = [o for o in objects if o["kind"] == "ConfigMap" and "ALPR_BACKUP_WINDOW_DAYS" in o.get("data", {})]
-    clusters = [o for o in objects if (o["apiVersion"], o["kind"]) == ("postgresql.cnpg.io/v1", "Cluster")]
-    if len(configs) != 1 or not clusters:
-        return [f"want 1 ConfigMap with ALPR_BACKUP_WINDOW_DAYS, 1+ CNPG Cluster: {len(configs)}, {len(clusters)}"]
-    window = int(configs[0]["data"]["ALPR_BACKUP_WINDOW_DAYS"])
-    retention = int(configs[0]["data"].get("ALPR_RETENTION_DAYS", "0"))
-    problems = []
-    if not 0 < window < retention <= 365:
-        problems.append(f"need 0 < backup window ({window}) < retention ({retention}) <= 365 days")
-    for cluster in clusters:
-        policy = cluster["spec"].get("backup", {}).get("retentionPolicy")
-        if policy != f"{window}d":
-            problems.append(f"Cluster/{_name(cluster)}: retentionPolicy {policy!r} is not the window '{window}d'")
-    return problems
-
-
 def _stream_replica_problems(objects: list[Obj]) -> list[str]:
     """`alpr migrate` gives each stream ALPR_NATS_STREAM_REPLICAS replicas: one per NATS server, at most."""
     key = "ALPR_NATS_STREAM_REPLICAS"
@@ -410,6 +398,7 @@ class Report:
     kinds: Counter[str] = field(default_factory=Counter)
     validated: int = 0
     errors: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)  # what the policy checks computed, printed with the summary
 
 
 def validate_overlay(directory: Path, kubernetes_version: str = KUBERNETES_VERSION) -> Report:
@@ -427,6 +416,9 @@ def validate_overlay(directory: Path, kubernetes_version: str = KUBERNETES_VERSI
         report.errors += [f"{obj['kind']}/{_name(obj)}: {p}" for p in problems]
         report.validated += not problems
     report.errors += [f"policy: {p}" for p in check_policy(objects)]
+    arithmetic = backup_problems(objects)[1]
+    if arithmetic:
+        report.facts.append(f"backups: retention − (recovery window + backup interval + check slack): {arithmetic}")
     return report
 
 
@@ -450,6 +442,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for kind, count in sorted(report.kinds.items()):
             print(f"  {kind:<24} {count}")
+        for fact in report.facts:
+            print(f"  {fact}")
         for error in report.errors:
             print(f"  FAIL {error}")
         policy_failed = any(e.startswith("policy:") for e in report.errors)

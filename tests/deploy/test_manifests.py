@@ -77,8 +77,9 @@ class TestOverlays:
 
     def test_backup_retention_is_the_backup_window(self, rendered: list[dict[str, Any]]) -> None:
         config = _config(rendered)
-        cluster = _by_kind(rendered, "Cluster")["alpr-db"]
-        assert cluster["spec"]["backup"]["retentionPolicy"] == f"{config['ALPR_BACKUP_WINDOW_DAYS']}d"
+        store = _by_kind(rendered, "ObjectStore")["alpr-backups"]
+        assert store["spec"]["retentionPolicy"] == f"{config['ALPR_BACKUP_WINDOW_DAYS']}d"
+        assert "backup" not in _by_kind(rendered, "Cluster")["alpr-db"]["spec"]  # the deprecated in-tree fields
         assert int(config["ALPR_BACKUP_WINDOW_DAYS"]) < int(config["ALPR_RETENTION_DAYS"]) <= 365
 
     def test_every_object_has_a_deploy_phase(self, rendered: list[dict[str, Any]]) -> None:
@@ -162,7 +163,7 @@ class TestValidatorRefusesBrokenManifests:
             ),
             ("base/postgres/cluster.yaml", "login: true", 'login: "yes"', "Cluster/alpr-db"),
             (
-                "overlays/production/cluster-patch.yaml",
+                "overlays/production/objectstore-patch.yaml",
                 "retentionPolicy: 30d",
                 "retentionPolicy: 60d",
                 "retentionPolicy '60d'",
