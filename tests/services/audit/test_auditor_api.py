@@ -89,8 +89,14 @@ class TestSearchAndExport:
         assert response.headers["content-type"].startswith("text/csv")
         rows = list(csv.DictReader(io.StringIO(response.text)))
         assert [r["event_id"] for r in rows] == [e.event_id for e in events]
-        # each exported row carries the exact text its hash was taken over
-        first = rows[0]
+        # the CSV reads flat: who acted in columns of their own, no JSON in a cell (issue 27)
+        flat = (rows[0]["actor_name"], rows[0]["actor_badge"], rows[0]["actor_agency"])
+        assert flat == ("Sam Roe", "B77", "CA0430000")
+        assert "actor_json" not in rows[0] and not any(cell.startswith("{") for cell in rows[0].values())
+        response = await system.gateway.get("/v1/audit/export", params={**params, "format": "json"}, headers=auditor)
+        assert [r["event_id"] for r in response.json()] == [e.event_id for e in events]
+        # each record of the JSON export carries the exact text its hash was taken over
+        first = response.json()[0]
         link = ChainLink(
             int(first["seq"]),
             first["event_id"],
@@ -102,8 +108,6 @@ class TestSearchAndExport:
             first["hash"],
         )
         assert link.recomputed_hash() == first["hash"]
-        response = await system.gateway.get("/v1/audit/export", params={**params, "format": "json"}, headers=auditor)
-        assert [r["event_id"] for r in response.json()] == [e.event_id for e in events]
         # an export is a record of its own kind (issue #22), not an ordinary auditor access
         logged = await audit_accesses(admin_db, "audit_export", "export")
         assert [entry["query"]["format"] for entry in logged[-2:]] == ["csv", "json"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -15,24 +13,12 @@ from libs.common.bus import Bus
 from libs.common.contracts import auditing as c
 from libs.common.contracts.audit import EventType
 from services.gateway.api.audit.access import PROOF_TIMEOUT_S, record_access
+from services.gateway.api.audit.export_csv import csv_lines
 from services.gateway.api.deps import AuditDep, Auditor, StateDep
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 _VERIFY_TIMEOUT_S = 600.0
-_EXPORT_COLUMNS = (
-    "seq",
-    "event_id",
-    "event_type",
-    "occurred_at",
-    "recorded_at",
-    "actor_json",
-    "payload_json",
-    "prev_hash",
-    "hash",
-)
-
-
 # the contract's own fields, so a filter it would refuse is a 422 here and never a 500 when it is built
 FiltersDep = Annotated[c.RecordFilters, Depends()]
 
@@ -66,7 +52,8 @@ async def export(
     audit: AuditDep,
     format: Literal["csv", "json"] = "csv",
 ) -> StreamingResponse:
-    """The matching records streamed as CSV or a JSON array, with the stored text each hash covers."""
+    """The matching records streamed as CSV (flat columns: who, badge, agency, use, case, reason, plate, result
+    count; formula-safe) or as a JSON array with the stored text each hash covers (`actor_json`, `payload_json`)."""
     query = {**_filters(filters), "format": format}
     await record_access(rt, principal, request, "audit_export", query, event_type=EventType.EXPORT)
     media = "text/csv" if format == "csv" else "application/json"
@@ -86,17 +73,9 @@ async def _pages(bus: Bus, filters: c.RecordFilters) -> AsyncIterator[list[c.Sto
 
 
 async def _csv(bus: Bus, filters: c.RecordFilters) -> AsyncIterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(_EXPORT_COLUMNS)
+    yield csv_lines([], header=True)
     async for page in _pages(bus, filters):
-        for record in page:
-            row = record.model_dump(mode="json")
-            writer.writerow([row[column] for column in _EXPORT_COLUMNS])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue()
+        yield csv_lines(page)
 
 
 async def _json(bus: Bus, filters: c.RecordFilters) -> AsyncIterator[str]:
