@@ -18,12 +18,16 @@ from libs.common.errors import InvalidInput
 tracer = trace.get_tracer("alpr.db")
 
 
-def create_engine(url: str, *, schema: str, pool_size: int = 10) -> AsyncEngine:
-    """Engine whose connections resolve unqualified names in the service's schema only."""
+def create_engine(url: str, *, schema: str, pool_size: int = 10, max_overflow: int | None = None) -> AsyncEngine:
+    """Engine whose connections resolve unqualified names in the service's schema only.
+
+    At most pool_size + max_overflow connections (max_overflow defaults to pool_size); a service passes its
+    ALPR_DB_POOL_SIZE and ALPR_DB_MAX_OVERFLOW, which deploy/k8s sums against PostgreSQL's max_connections.
+    """
     engine = create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         connect_args={"server_settings": {"search_path": schema, "application_name": f"alpr-{schema}"}},
     )
     event.listen(engine.sync_engine, "checkout", _refuse_closed)

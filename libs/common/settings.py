@@ -18,6 +18,10 @@ class CommonSettings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     agency: str = "CA0000000"
     database_url: SecretStr = SecretStr("")
+    # connections each process keeps open, and how many more it may open at a peak (libs.common.db); the
+    # deployment's worst case (replicas x both) must fit PostgreSQL's max_connections (scripts/database_policy.py)
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
     nats_url: str = "nats://127.0.0.1:4222"
     nats_user: str | None = None
     nats_password: SecretStr | None = None
@@ -30,6 +34,8 @@ class CommonSettings(BaseSettings):
     def _require_connections(self) -> CommonSettings:
         if not self.database_url.get_secret_value() and self.requires_database:
             raise ValueError("ALPR_DATABASE_URL is required")
+        if not 1 <= self.db_pool_size <= 100 or not 0 <= self.db_max_overflow <= 100:
+            raise ValueError("ALPR_DB_POOL_SIZE must be 1..100 and ALPR_DB_MAX_OVERFLOW 0..100")
         return self
 
     @property

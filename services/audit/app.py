@@ -42,7 +42,12 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(cfg.database_url.get_secret_value(), schema="audit")
+        engine = create_engine(
+            cfg.database_url.get_secret_value(),
+            schema="audit",
+            pool_size=cfg.db_pool_size,
+            max_overflow=cfg.db_max_overflow,
+        )
         bus = await Bus.connect(
             cfg.nats_url,
             name="audit",

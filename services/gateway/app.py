@@ -91,7 +91,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         verifier = token_verifier(cfg)
-        engine = create_engine(cfg.database_url.get_secret_value(), schema="gateway")
+        engine = create_engine(
+            cfg.database_url.get_secret_value(),
+            schema="gateway",
+            pool_size=cfg.db_pool_size,
+            max_overflow=cfg.db_max_overflow,
+        )
         bus = await Bus.connect(
             cfg.nats_url,
             name="gateway",

@@ -36,7 +36,12 @@ def create_app(settings: SharingSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(cfg.database_url.get_secret_value(), schema="sharing")
+        engine = create_engine(
+            cfg.database_url.get_secret_value(),
+            schema="sharing",
+            pool_size=cfg.db_pool_size,
+            max_overflow=cfg.db_max_overflow,
+        )
         bus = await Bus.connect(
             cfg.nats_url,
             name="sharing",
