@@ -54,6 +54,11 @@ for _outcome in ("completed", "skipped", "failed"):
     PURGE_RUNS.labels(_outcome)  # a series at 0 from start-up, so "no run in 26 h" has something to read
 AUDIT_LAG = Gauge("alpr_audit_lag", "Audit events acked by the stream but not yet persisted")
 DENIED = Counter("alpr_denied_total", "Refused data accesses", ["reason"])
+OIDC_KEY_FETCHES = Counter(
+    "alpr_oidc_key_fetches_total", "Fetches of the identity provider's signing keys (gateway)", ["outcome"]
+)
+for _outcome in ("fetched", "failed"):
+    OIDC_KEY_FETCHES.labels(_outcome)
 
 
 class LatestValue(Collector):
@@ -80,6 +85,10 @@ class LatestValue(Collector):
 
 
 AUDIT_VERIFY_OK = LatestValue("alpr_audit_verify_ok", "1 when the last verification of the audit log passed")
+# time() minus this is how stale the gateway's copy of the provider's keys is (kept when the provider is down)
+OIDC_KEYS_FETCHED_AT = LatestValue(
+    "alpr_oidc_keys_fetched_timestamp_seconds", "When the identity provider's signing keys were last fetched"
+)
 
 EVERY_SERVICE = frozenset({"gateway", "recognizer", "records", "audit", "sharing"})
 # which services export a family; families with a `service` label keep only the scraped service's samples
@@ -89,6 +98,8 @@ OWNERS: dict[str, frozenset[str]] = {
     "alpr_errors": EVERY_SERVICE,
     "alpr_ingest_reads": frozenset({"gateway"}),
     "alpr_denied": frozenset({"gateway", "records"}),
+    "alpr_oidc_key_fetches": frozenset({"gateway"}),
+    "alpr_oidc_keys_fetched_timestamp_seconds": frozenset({"gateway"}),
     "alpr_reads_stored": frozenset({"records"}),
     "alpr_search_latency_seconds": frozenset({"records"}),
     "alpr_alerts": frozenset({"records"}),

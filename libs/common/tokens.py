@@ -1,14 +1,19 @@
-"""JWT verification against a JWKS: algorithms pinned, `iss`, `aud` and `exp` required, keys by id."""
+"""JWT verification against a JWKS: algorithms pinned, `iss`, `aud` and `exp` required, keys by id.
+
+The keys come from a key source: a JWKS file read once (`StaticKeys`, for air-gapped sites) or the identity
+provider's published set, fetched and refreshed (services/gateway/identity_keys.py).
+"""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from jose import jwk, jws, jwt
-from jose.exceptions import ExpiredSignatureError, JOSEError, JWTClaimsError, JWTError
+from jose.exceptions import ExpiredSignatureError, JOSEError, JWTClaimsError
 
 from libs.common.errors import Unauthenticated
 
@@ -18,6 +23,45 @@ DEVELOPMENT_ISSUER = "http://127.0.0.1/dev-issuer"
 DEVELOPMENT_KID_PREFIX = "dev-"
 # The header members we read before the signature is checked; each must be a string when present.
 _TEXT_HEADER_MEMBERS = ("alg", "kid", "typ", "cty")
+# The key type each allowed algorithm needs: an RS256 header never meets an EC key, nor ES256 an RSA one.
+_KEY_TYPES = {"RS256": ("RSA", None), "ES256": ("EC", "P-256")}
+
+
+class KeySource(Protocol):
+    """Where a verifier finds a public JWK by its `kid`."""
+
+    async def key(self, kid: str) -> dict[str, Any] | None: ...
+
+
+def signing_keys(jwks: object) -> dict[str, dict[str, Any]]:
+    """The usable keys of a JWKS by `kid`: public, RSA or EC, for signatures; anything else is skipped."""
+    entries = jwks.get("keys") if isinstance(jwks, Mapping) else None
+    if not isinstance(entries, list):
+        return {}
+    return {
+        entry["kid"]: dict(entry)
+        for entry in entries
+        if isinstance(entry, dict)
+        and isinstance(entry.get("kid"), str)
+        and entry.get("kty") in ("RSA", "EC")
+        and "d" not in entry  # a private key published by mistake is never used
+        and entry.get("use", "sig") == "sig"
+    }
+
+
+class StaticKeys:
+    """A JWKS read once: a new key of the provider's is unknown here until the file is replaced and the
+    gateway restarted (the air-gapped site's rotation, docs/operations.md)."""
+
+    def __init__(self, jwks: Mapping[str, Any]) -> None:
+        self._keys = signing_keys(jwks)
+
+    @classmethod
+    def from_file(cls, path: Path) -> StaticKeys:
+        return cls(json.loads(path.read_text()))
+
+    async def key(self, kid: str) -> dict[str, Any] | None:
+        return self._keys.get(kid)
 
 
 def unverified_header(token: str) -> dict[str, Any]:
@@ -51,7 +95,7 @@ class TokenVerifier:
 
     def __init__(
         self,
-        jwks: dict[str, Any],
+        keys: KeySource,
         *,
         issuer: str,
         audience: str,
@@ -68,14 +112,14 @@ class TokenVerifier:
         self.max_lifetime_s = max_lifetime_s
         # production: a development key id or issuer is refused whatever the JWKS holds
         self.refuse_development = refuse_development
-        self._keys = {k["kid"]: k for k in jwks.get("keys", []) if "kid" in k}
+        self.keys = keys
 
-    @classmethod
-    def from_file(cls, path: Path, **kwargs: Any) -> TokenVerifier:
-        return cls(json.loads(path.read_text()), **kwargs)
+    async def verify(self, token: str, *, typ: str | None = None) -> dict[str, Any]:
+        """Return the claims of a valid token or raise Unauthenticated with a reason code.
 
-    def verify(self, token: str, *, typ: str | None = None) -> dict[str, Any]:
-        """Return the claims of a valid token or raise Unauthenticated with a reason code."""
+        Everything that needs no key is checked first, so a forged token reaches the key source (which may
+        fetch the provider's keys for an unknown `kid`) only with an allowed algorithm and type.
+        """
         header = unverified_header(token)
         alg = header.get("alg")
         if alg not in self.algorithms:
@@ -84,10 +128,11 @@ class TokenVerifier:
             raise Unauthenticated("wrong token type", code="invalid_token", reason="typ")
         if self.refuse_development and str(header.get("kid", "")).startswith(DEVELOPMENT_KID_PREFIX):
             raise Unauthenticated("development token", code="invalid_token", reason="development")
-        key = self._keys.get(header.get("kid", ""))
+        kid = header.get("kid")
+        key = await self.keys.key(kid) if kid else None
         if key is None:
             raise Unauthenticated("unknown key id", code="invalid_token", reason="kid")
-        if key.get("alg") and key["alg"] != alg:
+        if (key.get("alg") and key["alg"] != alg) or (key.get("kty"), key.get("crv")) != _KEY_TYPES.get(alg):
             raise Unauthenticated("key and algorithm differ", code="invalid_token", reason="algorithm")
         try:
             claims = jwt.decode(
@@ -108,7 +153,7 @@ class TokenVerifier:
             raise Unauthenticated("token expired", code="invalid_token", reason="expired") from exc
         except (JWTClaimsError, TypeError) as exc:  # jose meets a null iat or exp as a TypeError
             raise Unauthenticated("token claims refused", code="invalid_token", reason="claims") from exc
-        except JWTError as exc:
+        except JOSEError as exc:  # a bad signature, or a published key jose cannot build
             raise Unauthenticated("token refused", code="invalid_token", reason="signature") from exc
         if self.refuse_development and claims.get("iss") == DEVELOPMENT_ISSUER:
             raise Unauthenticated("development token", code="invalid_token", reason="development")

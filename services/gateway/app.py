@@ -19,7 +19,7 @@ from libs.common.contracts.errors import ERROR_RESPONSES
 from libs.common.db import UnitOfWork, create_engine
 from libs.common.proxies import believe_forwarded
 from libs.common.telemetry import setup_tracing
-from libs.common.tokens import TokenVerifier
+from libs.common.tokens import KeySource, StaticKeys, TokenVerifier
 from libs.common.web import install_common
 from services.gateway import repository
 from services.gateway.api import (
@@ -34,6 +34,7 @@ from services.gateway.api import (
     holds,
     hotlists,
     openapi,
+    openapi_docs,
     partner,
     public,
     reads,
@@ -45,6 +46,7 @@ from services.gateway.api.partner import PartnerKeys
 from services.gateway.api.public.transparency import PageCache
 from services.gateway.credentials import CameraCredentialCache
 from services.gateway.handlers_tally import serve_tally
+from services.gateway.identity_keys import ProviderKeys
 from services.gateway.ratelimit import GatewayLimits
 from services.gateway.secret_failures import SecretFailures
 from services.gateway.settings import GatewaySettings
@@ -71,12 +73,21 @@ class GatewayApp(FastAPI):
             await self.camera_posts(scope, receive, send)
 
 
-def token_verifier(cfg: GatewaySettings) -> TokenVerifier:
+def identity_keys(cfg: GatewaySettings) -> KeySource:
+    """The identity provider's keys from the one source the settings name: the file (air-gapped sites),
+    the JWKS URL, or the URL the issuer's discovery document names."""
+    if cfg.oidc_jwks_path is not None:
+        return StaticKeys.from_file(cfg.oidc_jwks_path)
+    if cfg.oidc_jwks_url:
+        return ProviderKeys(jwks_url=cfg.oidc_jwks_url, policy=cfg.oidc_fetch_policy)
+    return ProviderKeys(issuer=cfg.oidc_issuer, policy=cfg.oidc_fetch_policy)
+
+
+def token_verifier(cfg: GatewaySettings, keys: KeySource | None = None) -> TokenVerifier:
     """People's tokens: the identity provider's keys, a bounded lifetime, the development identity refused
-    in production (as the settings refuse it at start-up)."""
-    assert cfg.oidc_jwks_path is not None
-    return TokenVerifier.from_file(
-        cfg.oidc_jwks_path,
+    in production whatever the key source (as the settings refuse it at start-up)."""
+    return TokenVerifier(
+        keys or identity_keys(cfg),
         issuer=cfg.oidc_issuer,
         audience=cfg.oidc_audience,
         max_lifetime_s=cfg.max_token_lifetime_s,
@@ -90,7 +101,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        verifier = token_verifier(cfg)
+        keys = identity_keys(cfg)
+        if isinstance(keys, ProviderKeys):
+            await keys.start()  # a provider that is down is logged; the gateway starts (identity_keys.py)
+        verifier = token_verifier(cfg, keys)
         engine = create_engine(
             cfg.database_url.get_secret_value(),
             schema="gateway",
@@ -133,6 +147,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 await flusher
             await bus.close()
             await engine.dispose()
+            if isinstance(keys, ProviderKeys):
+                await keys.close()
 
     app = GatewayApp(
         title="ALPR gateway",
@@ -141,8 +157,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
         generate_unique_id_function=openapi.operation_id,
+        docs_url=None,  # served from local assets below, not a CDN
+        redoc_url=None,
     )
     openapi.install_openapi(app)
+    openapi_docs.install_docs(app)
     install_common(app, "gateway")
     app.add_middleware(InputDoor)
     for area in (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import model_validator
 
@@ -10,6 +11,7 @@ from libs.common.case_numbers import DEPARTMENT_CASE_NUMBER_PATTERN, pattern_pro
 from libs.common.proxies import trusted_networks
 from libs.common.settings import RetentionSettings
 from libs.common.tokens import DEVELOPMENT_ISSUER, is_development_jwks
+from services.gateway.identity_keys import FetchPolicy
 
 DEFAULT_VAGUE_REASONS = "investigation,investigate,test,testing,curious,check,checking,just looking,n/a,na,none,misc"
 
@@ -18,7 +20,18 @@ class GatewaySettings(RetentionSettings):
     # no default: the identity provider is named (a default would be the development issuer)
     oidc_issuer: str = ""
     oidc_audience: str = "alpr-gateway"
+    # the provider's keys: exactly one source. Discovery (the issuer's /.well-known/openid-configuration names
+    # its jwks_uri) or the JWKS URL are fetched and follow the provider's rotations; the file is for
+    # air-gapped sites (services/gateway/identity_keys.py)
+    oidc_discovery: bool = False
+    oidc_jwks_url: str = ""
     oidc_jwks_path: Path | None = None
+    # the fetched keys are kept as the provider's cache headers say, within these bounds; an unknown key id
+    # fetches them again, at most once per interval
+    oidc_jwks_min_cache_s: float = 60.0
+    oidc_jwks_max_cache_s: float = 24 * 3600.0
+    oidc_jwks_refresh_interval_s: float = 30.0
+    oidc_http_timeout_s: float = 5.0
     dev_issuer_enabled: bool = False
     # matched with ASCII digits only (libs.common.case_numbers); prohibited purposes: policy/purposes.py
     case_number_pattern: str = DEPARTMENT_CASE_NUMBER_PATTERN
@@ -54,15 +67,38 @@ class GatewaySettings(RetentionSettings):
     def _no_dev_identity_in_production(self) -> GatewaySettings:
         if not self.oidc_issuer:
             raise ValueError("ALPR_OIDC_ISSUER is required (the identity provider)")
-        if self.oidc_jwks_path is None:
-            raise ValueError("ALPR_OIDC_JWKS_PATH is required (the identity provider's keys)")
+        sources = [name for name, given in self._key_sources().items() if given]
+        if len(sources) != 1:
+            raise ValueError(
+                "exactly one source of the identity provider's keys is required: ALPR_OIDC_DISCOVERY=true, "
+                f"ALPR_OIDC_JWKS_URL or ALPR_OIDC_JWKS_PATH (given: {', '.join(sources) or 'none'})"
+            )
         if self.is_production and self.dev_issuer_enabled:
             raise ValueError("the development token issuer cannot be enabled in production")
+        # whatever the key source: the issuer is what a token must name, and the verifier refuses it too
         if self.is_production and self.oidc_issuer == DEVELOPMENT_ISSUER:
             raise ValueError("ALPR_OIDC_ISSUER is the development issuer, refused in production")
-        if self.is_production and is_development_jwks(self.oidc_jwks_path):
+        if self.is_production and self.oidc_jwks_path is not None and is_development_jwks(self.oidc_jwks_path):
             raise ValueError("ALPR_OIDC_JWKS_PATH holds the development issuer's keys, refused in production")
+        fetched = {"ALPR_OIDC_ISSUER": self.oidc_issuer} if self.oidc_discovery else {}
+        if self.oidc_jwks_url:
+            fetched = {"ALPR_OIDC_JWKS_URL": self.oidc_jwks_url}
+        for name, url in fetched.items():
+            # keys over plain HTTP could be anyone's; loopback (a sidecar, a test) is the one exception
+            if not (url.startswith("https://") or (_loopback(url) and not self.is_production)):
+                raise ValueError(f"{name} must be an https:// URL to fetch the provider's keys from")
+        if not 0 < self.oidc_jwks_refresh_interval_s <= self.oidc_jwks_min_cache_s <= self.oidc_jwks_max_cache_s:
+            raise ValueError(
+                "ALPR_OIDC_JWKS_REFRESH_INTERVAL_S <= ALPR_OIDC_JWKS_MIN_CACHE_S <= ALPR_OIDC_JWKS_MAX_CACHE_S"
+            )
         return self
+
+    def _key_sources(self) -> dict[str, bool]:
+        return {
+            "ALPR_OIDC_DISCOVERY": self.oidc_discovery,
+            "ALPR_OIDC_JWKS_URL": bool(self.oidc_jwks_url),
+            "ALPR_OIDC_JWKS_PATH": self.oidc_jwks_path is not None,
+        }
 
     @model_validator(mode="after")
     def _sane_limits(self) -> GatewaySettings:
@@ -81,5 +117,19 @@ class GatewaySettings(RetentionSettings):
         return self
 
     @property
+    def oidc_fetch_policy(self) -> FetchPolicy:
+        """How the provider's fetched keys are cached and refreshed."""
+        return FetchPolicy(
+            min_cache_s=self.oidc_jwks_min_cache_s,
+            max_cache_s=self.oidc_jwks_max_cache_s,
+            min_interval_s=self.oidc_jwks_refresh_interval_s,
+            timeout_s=self.oidc_http_timeout_s,
+        )
+
+    @property
     def vague_reason_list(self) -> list[str]:
         return [r.strip().lower() for r in self.vague_reasons.split(",") if r.strip()]
+
+
+def _loopback(url: str) -> bool:
+    return url.startswith("http://") and urlsplit(url).hostname in ("127.0.0.1", "::1", "localhost")

@@ -121,7 +121,7 @@ async def stream_alerts(
         else ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
     )
     verifier = rt.verifier
-    token_left = float(verifier.verify(bearer(request))["exp"]) - time.time()
+    token_left = float((await verifier.verify(bearer(request)))["exp"]) - time.time()
     sub = await rt.bus.js.subscribe(AGENCY_ALERTS.pattern, ordered_consumer=True, config=config)
     client = request.client.host if request.client else None
 

@@ -105,7 +105,7 @@ async def current_principal(request: Request, state: StateDep) -> Principal:
     token = bearer(request)
     now = datetime.now(UTC)
     try:
-        claims = state.verifier.verify(token)
+        claims = await state.verifier.verify(token)
     except Unauthenticated as err:
         metrics.DENIED.labels(f"token_{err.details.get('reason', 'invalid')}").inc()
         await _count_failure(state, token, str(err.details.get("reason", "invalid")), now)

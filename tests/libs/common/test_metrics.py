@@ -16,7 +16,12 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 SERVICES = ["gateway", "records", "audit", "sharing", "recognizer"]
 EVERY = {"alpr_http_requests", "alpr_http_request_duration_seconds", "alpr_errors"}
 OWN = {
-    "gateway": {"alpr_ingest_reads", "alpr_denied"},
+    "gateway": {
+        "alpr_ingest_reads",
+        "alpr_denied",
+        "alpr_oidc_key_fetches",
+        "alpr_oidc_keys_fetched_timestamp_seconds",
+    },
     "records": {
         "alpr_reads_stored",
         "alpr_search_latency_seconds",

@@ -14,7 +14,7 @@ from libs.common.errors import Unauthenticated
 from libs.common.oauth.errors import InvalidClient
 from libs.common.oauth.keys import KeyRing, SigningKey
 from libs.common.oauth.tokens import verify_access_token
-from libs.common.tokens import TokenVerifier, unverified_header
+from libs.common.tokens import StaticKeys, TokenVerifier, unverified_header
 from services.sharing.oauth.client_assertion import assertion_issuer, verify_client_assertion
 
 JSON_SHAPES: list[Any] = [["k"], {"k": "v"}, 7, 1.5, None, True, [[[]]], ""]
@@ -59,10 +59,10 @@ class TestUnverifiedHeader:
 
 class TestVerifiers:
     @pytest.mark.parametrize("kid", [v for v in JSON_SHAPES if v != ""])
-    def test_the_officer_verifier_refuses_a_kid_of_any_json_type(self, key: SigningKey, kid: Any) -> None:
-        verifier = TokenVerifier({"keys": [key.public_jwk]}, issuer="i", audience="a")
+    async def test_the_officer_verifier_refuses_a_kid_of_any_json_type(self, key: SigningKey, kid: Any) -> None:
+        verifier = TokenVerifier(StaticKeys({"keys": [key.public_jwk]}), issuer="i", audience="a")
         with pytest.raises(Unauthenticated):
-            verifier.verify(with_header({"alg": "ES256", "kid": kid}))
+            await verifier.verify(with_header({"alg": "ES256", "kid": kid}))
 
     @pytest.mark.parametrize("kid", JSON_SHAPES)
     def test_the_partner_verifier_refuses_a_kid_of_any_json_type(self, key: SigningKey, kid: Any) -> None:
@@ -71,9 +71,11 @@ class TestVerifiers:
             verify_access_token(with_header(header), KeyRing(key), issuer="i", audience="a", now=datetime.now(UTC))
 
     @pytest.mark.parametrize("head", NOT_HEADERS)
-    def test_both_refuse_a_header_that_is_not_an_object(self, key: SigningKey, head: bytes) -> None:
+    async def test_both_refuse_a_header_that_is_not_an_object(self, key: SigningKey, head: bytes) -> None:
         with pytest.raises(Unauthenticated):
-            TokenVerifier({"keys": [key.public_jwk]}, issuer="i", audience="a").verify(with_header(head))
+            await TokenVerifier(StaticKeys({"keys": [key.public_jwk]}), issuer="i", audience="a").verify(
+                with_header(head)
+            )
         with pytest.raises(Unauthenticated):
             verify_access_token(with_header(head), KeyRing(key), issuer="i", audience="a", now=datetime.now(UTC))
 
