@@ -145,7 +145,10 @@ class DeployedSettings:
                 url = urlsplit(env[key])
                 credentials = url.netloc.rpartition("@")[0]
                 env[key] = urlunsplit(url._replace(netloc=f"{credentials}@{local.postgres_netloc}"))
-        if "ALPR_OIDC_JWKS_PATH" in env:
+        if {"ALPR_OIDC_JWKS_PATH", "ALPR_OIDC_JWKS_URL", "ALPR_OIDC_DISCOVERY"} & env.keys():
+            # the provider is outside: its keys become the stand-in file, the one key source the gateway takes
+            env.pop("ALPR_OIDC_JWKS_URL", None)
+            env.pop("ALPR_OIDC_DISCOVERY", None)
             env["ALPR_OIDC_JWKS_PATH"] = str(local.jwks_path)
         if "ALPR_OTEL_EXPORTER_OTLP_ENDPOINT" in env:
             # the collector is outside: export to a closed local port, so spans are dropped as when it is down

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from libs.common.tokens import DEVELOPMENT_ISSUER, StaticKeys, TokenVerifier
 from services.gateway.app import identity_keys, token_verifier
 from services.gateway.identity_keys import ProviderKeys
 from services.gateway.settings import GatewaySettings
+from tests.conftest import REPO
 from tests.services.gateway.identity_provider import AUDIENCE, Provider, serving
 
 PROVIDER = "https://sso.example.org/realms/alpr"
@@ -164,3 +166,24 @@ class TestAlgorithms:
         keys = StaticKeys({"keys": [symmetric, private, rsa.public_jwk]})
         assert await keys.key("shared") is None and await keys.key("leaked") is None
         assert await keys.key(rsa.kid) == rsa.public_jwk
+
+
+class TestDeployment:
+    @pytest.mark.parametrize("overlay", ["development", "production"])
+    def test_the_deployed_gateway_fetches_the_providers_keys_and_names_no_other_source(self, overlay: str) -> None:
+        sys.path.insert(0, str(REPO / "scripts"))
+        from deployed_settings import DeployedSettings
+
+        deployed = DeployedSettings.render(REPO / "deploy" / "k8s" / "overlays" / overlay)
+        (gateway,) = [
+            o for o in deployed.objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "alpr-gateway"
+        ]
+        env = {
+            entry["name"]
+            for container in gateway["spec"]["template"]["spec"]["containers"]
+            for entry in container.get("env", [])
+        }
+        names = env | set(deployed._config_maps()["alpr-config"]["data"])
+        assert names & {"ALPR_OIDC_JWKS_URL", "ALPR_OIDC_JWKS_PATH", "ALPR_OIDC_DISCOVERY"} == {"ALPR_OIDC_JWKS_URL"}
+        url = deployed.config("ALPR_OIDC_JWKS_URL")
+        assert url.startswith("https://") and url.startswith(deployed.config("ALPR_OIDC_ISSUER"))
