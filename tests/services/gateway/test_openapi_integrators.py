@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,18 @@ class TestWire:
         assert response.status_code == 401
         assert 'error="invalid_token"' in response.headers["www-authenticate"]
         assert 'Basic realm="alpr"' in response.headers["www-authenticate"]
+
+
+class TestDocs:
+    @pytest.mark.parametrize("page", ["/docs", "/redoc"])
+    async def test_the_docs_load_nothing_from_another_host(self, system, page) -> None:
+        response = await system.gateway.get(page)
+        assert response.status_code == 200
+        assert not re.findall(r"(?:https?:)?//[\w.-]+\.\w+", response.text), "a page that loads from a CDN"
+        referenced = re.findall(r"""(?:src|href|url)\s*[:=]\s*['"]([^'"]+)['"]""", response.text)
+        assert "/openapi.json" in referenced
+        # the assets of fastapi-offline, a dependency: the page is the real UI, not the fallback's link
+        assert any(url.endswith(("swagger-ui-bundle.js", "redoc.standalone.js")) for url in referenced)
+        for url in referenced:
+            assert url.startswith("/"), url
+            assert (await system.gateway.get(url)).status_code == 200, url
