@@ -1,14 +1,18 @@
-"""The database's deployment policy, checked on a rendered overlay: backups inside the retention period.
+"""The database's deployment policy, checked on a rendered overlay: backups inside the retention period,
+and connections inside max_connections.
 
 Split from validate_k8s.py (rendering, schemas, pod policy) because it is about one thing, the CloudNativePG
-cluster and what it may keep. Backups: the Barman Cloud plugin's ObjectStore (never the deprecated in-tree
-`barmanObjectStore`), encrypted at rest, and the purge cutoff's arithmetic from libs.common.validation.
+cluster: what it may keep and who may connect. Backups: the Barman Cloud plugin's ObjectStore (never the
+deprecated in-tree `barmanObjectStore`), encrypted at rest, and the purge cutoff's arithmetic from
+libs.common.validation. Connections: every service through the PgBouncer Pooler in session mode, and the
+worst case (each workload at its most replicas, each replica's pool full with its overflow) summed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from libs.common.settings import CommonSettings
 from libs.common.validation import active_retention_days
 
 Obj = dict[str, Any]
@@ -132,3 +136,91 @@ def _schedule_problems(objects: list[Obj], clusters: list[Obj], interval: int) -
                 f"{where}: schedule {spec.get('schedule')!r} is not daily or weekly within {interval} day(s)"
             )
     return problems
+
+
+# One asyncpg connection: `alpr migrate` and `alpr migrate --wait-for` (libs/common/migrations.py).
+SINGLE_CONNECTION_COMMANDS = {"migrate"}
+# Besides the clients: the instance manager, the metrics exporter and the operator's status checks.
+OPERATOR_CONNECTIONS = 10
+DEFAULT_POOL = CommonSettings.model_fields["db_pool_size"].default
+DEFAULT_OVERFLOW = CommonSettings.model_fields["db_max_overflow"].default
+
+
+def _env(container: Obj) -> dict[str, str]:
+    return {e["name"]: str(e.get("value", "")) for e in container.get("env", [])}
+
+
+def _most_replicas(workload: Obj, objects: list[Obj]) -> int:
+    """The most pods a workload can run: its HPA's maxReplicas, else its replicas (a Job: its parallelism)."""
+    for hpa in (o for o in objects if o["kind"] == "HorizontalPodAutoscaler"):
+        target = hpa["spec"]["scaleTargetRef"]
+        if (target["kind"], target["name"]) == (workload["kind"], _name(workload)):
+            return int(hpa["spec"]["maxReplicas"])
+    return int(workload["spec"].get("parallelism" if workload["kind"] == "Job" else "replicas", 1))
+
+
+def _connections_per_pod(container: Obj) -> int:
+    if (container.get("args") or [""])[0] in SINGLE_CONNECTION_COMMANDS:
+        return 1
+    env = _env(container)
+    return int(env.get("ALPR_DB_POOL_SIZE", DEFAULT_POOL)) + int(env.get("ALPR_DB_MAX_OVERFLOW", DEFAULT_OVERFLOW))
+
+
+def _database_host(container: Obj) -> str | None:
+    env = _env(container)
+    url = env.get("ALPR_DATABASE_URL") or env.get("ALPR_ADMIN_DATABASE_URL")
+    return url.rpartition("@")[2].partition("/")[0].partition(":")[0] if url else None
+
+
+def connection_problems(objects: list[Obj]) -> tuple[list[str], str | None]:
+    """Problems with the connections of a rendered overlay, and the worst case written out when it fits."""
+    clusters = _of(objects, CNPG, "Cluster")
+    poolers = [p for p in _of(objects, CNPG, "Pooler") if p["spec"].get("type", "rw") == "rw"]
+    if len(clusters) != 1 or not poolers:
+        return [f"want 1 CNPG Cluster and 1+ rw Pooler: {len(clusters)}, {len(poolers)}"], None
+    parameters = clusters[0]["spec"].get("postgresql", {}).get("parameters", {})
+    if not str(parameters.get("max_connections", "")).isdigit():
+        return [f"Cluster/{_name(clusters[0])}: max_connections is not set"], None
+    problems = []
+    for pooler in poolers:
+        if pooler["spec"].get("pgbouncer", {}).get("poolMode", "session") != "session":
+            problems.append(
+                f"Pooler/{_name(pooler)}: transaction mode breaks the services' startup search_path and "
+                "asyncpg's named prepared statements (see postgres/pooler.yaml): session mode"
+            )
+    pooled, direct = 0, 0
+    hosts = {_name(p) for p in poolers}
+    for workload in (o for o in objects if o["kind"] in ("Deployment", "StatefulSet", "Job")):
+        spec = workload["spec"]["template"]["spec"]
+        most = _most_replicas(workload, objects)
+        for container in spec.get("containers", []):
+            host = _database_host(container)
+            if host is None:
+                continue
+            long_running = workload["kind"] != "Job" and (container.get("args") or [""])[0] == "serve"
+            if long_running and host not in hosts:
+                problems.append(f"{workload['kind']}/{_name(workload)}: a service connects to {host}, not the pooler")
+            if host in hosts:
+                pooled += most * _connections_per_pod(container)
+            else:
+                direct += most * _connections_per_pod(container)
+        direct += sum(most * _connections_per_pod(c) for c in spec.get("initContainers", []) if _database_host(c))
+    accepted = sum(int(p["spec"].get("instances", 1)) * _pgbouncer(p, "max_client_conn", 100) for p in poolers)
+    capped = sum(int(p["spec"].get("instances", 1)) * _pgbouncer(p, "max_db_connections", pooled) for p in poolers)
+    through = min(pooled, capped)
+    reserved = int(parameters.get("superuser_reserved_connections", 3))
+    limit = int(parameters["max_connections"])
+    total = through + direct + reserved + OPERATOR_CONNECTIONS
+    arithmetic = (
+        f"{through} through the pooler (of {pooled} client connections) + {direct} direct + {reserved} reserved"
+        f" + {OPERATOR_CONNECTIONS} operator = {total} <= max_connections {limit}"
+    )
+    if pooled > accepted:
+        problems.append(f"the poolers accept {accepted} clients, the services may open {pooled}")
+    if total > limit:
+        problems.append(f"the worst case exceeds max_connections: {arithmetic.replace('<=', '>')}")
+    return problems, None if problems else arithmetic
+
+
+def _pgbouncer(pooler: Obj, parameter: str, default: int) -> int:
+    return int(pooler["spec"].get("pgbouncer", {}).get("parameters", {}).get(parameter, default))

@@ -29,7 +29,7 @@ import yaml
 from referencing import Registry, Resource
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module, however this file is loaded
-from database_policy import backup_problems
+from database_policy import backup_problems, connection_problems
 
 Obj = dict[str, Any]
 
@@ -40,6 +40,7 @@ KUBERNETES_VERSION = "1.33.0"
 CUSTOM_SCHEMAS = {
     ("postgresql.cnpg.io/v1", "Cluster"): "cnpg-cluster-v1.json",
     ("postgresql.cnpg.io/v1", "ScheduledBackup"): "cnpg-scheduledbackup-v1.json",
+    ("postgresql.cnpg.io/v1", "Pooler"): "cnpg-pooler-v1.json",
     ("barmancloud.cnpg.io/v1", "ObjectStore"): "barmancloud-objectstore-v1.json",
     ("monitoring.coreos.com/v1", "PrometheusRule"): "monitoring-prometheusrule-v1.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): "monitoring-podmonitor-v1.json",
@@ -336,6 +337,7 @@ def check_policy(objects: list[Obj]) -> list[str]:
     if not any(_is_default_deny(o) for o in objects):
         problems.append("no default-deny NetworkPolicy (empty podSelector, Ingress and Egress, no rules)")
     problems += backup_problems(objects)[0]
+    problems += connection_problems(objects)[0]
     problems += _stream_replica_problems(objects)
     return problems
 
@@ -419,6 +421,9 @@ def validate_overlay(directory: Path, kubernetes_version: str = KUBERNETES_VERSI
     arithmetic = backup_problems(objects)[1]
     if arithmetic:
         report.facts.append(f"backups: retention − (recovery window + backup interval + check slack): {arithmetic}")
+    worst = connection_problems(objects)[1]
+    if worst:
+        report.facts.append(f"connections, worst case: {worst}")
     return report
 
 
