@@ -171,8 +171,8 @@ class BatchConsumer:
                 ahead.cancel()
             for msg in held:
                 await _quietly(msg.nak())
-            if held:
-                await _quietly(self._bus.nc.flush(timeout=2))  # out of this process before it stops
+            # the acks of the last committed batch and the naks above leave this process before it stops
+            await _quietly(self._bus.nc.flush(timeout=2))
             if sub is not None:
                 # a pull subscription left behind holds replies no fetch will take, and the bus's drain at
                 # shutdown would wait on them until its timeout, then log a cancelled gather's traceback
@@ -221,8 +221,8 @@ class BatchConsumer:
             log.warning("%s of %s failed: %s", "batch" if len(msgs) > 1 else "message", self._durable, exc)
             return exc
         self.last_error = None
-        await self._report_lag()
-        # committed: only now may JetStream forget these messages
+        # committed: only now may JetStream forget these messages (acked before anything else awaits, so a
+        # stop's grace running out cannot cancel the task between the commit and the ack)
         if self._ack_last_only:
             await _quietly(msgs[-1].ack())
         else:
@@ -230,6 +230,7 @@ class BatchConsumer:
             # (gather) cost more than the ack itself
             for msg in msgs:
                 await _quietly(msg.ack())
+        await self._report_lag()
         return None
 
     async def _settle(self, msgs: list[Msg], ahead: asyncio.Task[list[Msg]] | None) -> None:
