@@ -63,10 +63,15 @@ def cmd_migrate(args: argparse.Namespace) -> None:
         _wait_for_schema(args.wait_for, timeout_s=args.timeout)
         return
 
-    admin = os.environ.get("ALPR_ADMIN_DATABASE_URL")
-    nats_url = os.environ.get("ALPR_NATS_URL")
-    if not admin or not nats_url:
-        raise SystemExit("set ALPR_ADMIN_DATABASE_URL (a superuser DSN) and ALPR_NATS_URL")
+    from services.cli.reach import check_reachable, setting_or_local
+    from services.cli.tools import running_stack
+
+    local = running_stack()
+    # a superuser DSN in the deployment; the local stack's own superuser after `make run`
+    admin = setting_or_local("ALPR_ADMIN_DATABASE_URL", None, local.admin_dsn if local else None)
+    nats_url = setting_or_local("ALPR_NATS_URL", None, local.nats_url if local else None)
+    check_reachable(admin, "the database")
+    check_reachable(nats_url, "the bus")
     # the deployment's NATS user `migrate` and its stream replica count (deploy/k8s/base/config.env)
     applied = migrate(
         admin.replace("+asyncpg", ""),
@@ -145,12 +150,27 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="start PostgreSQL, NATS and all five services locally")
-    up.add_argument("--data-dir", default=str(DATA_DIR))
-    up.add_argument("--port", type=int, default=int(os.environ.get("ALPR_GATEWAY_PORT", "8080")))
+    up.add_argument("--data-dir", default=str(DATA_DIR), help="where the stack keeps its data (ALPR_DATA_DIR)")
+    up.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("ALPR_GATEWAY_PORT", "8080")),
+        help="the gateway's port (ALPR_GATEWAY_PORT; default 8080)",
+    )
     # the gateway is one Python process per worker: one core's worth of camera posts each (see operations.md)
-    up.add_argument("--gateway-workers", type=int, default=int(os.environ.get("ALPR_GATEWAY_WORKERS", "1")))
+    up.add_argument(
+        "--gateway-workers",
+        type=int,
+        default=int(os.environ.get("ALPR_GATEWAY_WORKERS", "1")),
+        help="gateway worker processes (ALPR_GATEWAY_WORKERS; default 1)",
+    )
     # JSON lines by default (what a collector or `jq` reads); `human` for reading .alpr/logs/ in a terminal
-    up.add_argument("--log-format", choices=["json", "human"], default=os.environ.get("ALPR_LOG_FORMAT", "json"))
+    up.add_argument(
+        "--log-format",
+        choices=["json", "human"],
+        default=os.environ.get("ALPR_LOG_FORMAT", "json"),
+        help="the services' log lines in .alpr/logs/ (ALPR_LOG_FORMAT; default json)",
+    )
     up.add_argument(
         "--echo",
         choices=["auto", "none", "info", "warning", "error"],
@@ -160,7 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(func=cmd_up)
 
     serve = sub.add_parser("serve", help="run one service, as Kubernetes runs it")
-    serve.add_argument("service", choices=["gateway", "recognizer", "records", "audit", "sharing"])
+    serve.add_argument(
+        "service", choices=["gateway", "recognizer", "records", "audit", "sharing"], help="the service to run"
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply database migrations and JetStream declarations")
@@ -177,10 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--role",
         required=True,
         choices=["officer", "analyst", "supervisor", "admin", "auditor", "custodian", "camera"],
+        help="whose token: a seeded development person's, or the development camera's credential",
     )
-    token.add_argument("--sub", default=None)
+    token.add_argument("--sub", default=None, help="the subject (default: the role's seeded person)")
     token.add_argument("--ttl", type=int, default=3600, help="seconds; the gateway refuses over 12 h by default")
-    token.add_argument("--data-dir", default=str(DATA_DIR))
+    token.add_argument("--data-dir", default=str(DATA_DIR), help="the local stack's folder (ALPR_DATA_DIR)")
     token.set_defaults(func=cmd_token)
 
     from services.cli.tools import add_tool_commands
@@ -190,8 +213,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run one command; a refusal or an unreachable server is one line on stderr and a nonzero exit.
+
+    ALPR_DEBUG=1 lets the traceback through, for a bug report.
+    """
+    from pydantic import ValidationError
+
+    from services.cli.reach import CommandError
+
     args = build_parser().parse_args(argv)
-    args.func(args)
+    name = " ".join(str(part) for part in ("alpr", args.command, getattr(args, "action", None)) if part)
+    try:
+        args.func(args)
+    except CommandError as err:
+        _fail(name, str(err), err.exit_code)
+    except ValidationError as err:  # a setting missing or refused at start-up
+        fields = ", ".join(f"ALPR_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in err.errors())
+        _fail(name, f"settings refused: {fields}", 2, err)
+    except (OSError, ConnectionError) as err:
+        _fail(name, f"unreachable: {err}", 1, err)
+    except KeyboardInterrupt:
+        _fail(name, "interrupted", 130)
+
+
+def _fail(name: str, message: str, code: int, cause: BaseException | None = None) -> None:
+    if cause is not None and os.environ.get("ALPR_DEBUG"):
+        raise cause
+    print(f"{name}: {message}", file=sys.stderr)
+    raise SystemExit(code)
 
 
 if __name__ == "__main__":

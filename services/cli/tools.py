@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from services.cli.progress import working
+from services.cli.reach import CommandError, RunningStack, check_reachable, find_local_stack, setting_or_local
+
 SHARED = Path(os.environ.get("ALPR_SHARED_DIR", "../shared"))
 
 
@@ -34,9 +37,10 @@ def _verify(args: argparse.Namespace) -> None:
     from services.audit.ledger.checkpoints import load_public_key, load_signing_key
     from services.audit.verification import verify_database
 
-    database_url = args.database_url or os.environ.get("ALPR_DATABASE_URL", "")
-    if not database_url:
-        _usage("give --database-url or set ALPR_DATABASE_URL")
+    local = running_stack()
+    database_url = setting_or_local(
+        "ALPR_DATABASE_URL", args.database_url, local.database_url("alpr_audit") if local else None
+    )
     keys = [load_public_key(text) for text in args.public_key]
     # a signing key file, as `alpr up` keeps in .alpr/audit-signing.key (raw keys of both kinds are 32
     # bytes, so the kind is said by the option, never guessed)
@@ -47,17 +51,24 @@ def _verify(args: argparse.Namespace) -> None:
         keys += [load_public_key(text) for text in env_keys if text.strip()]
         if os.environ.get("ALPR_AUDIT_SIGNING_KEY"):
             keys.append(load_signing_key(os.environ["ALPR_AUDIT_SIGNING_KEY"]).public_key())
+    if not keys and local is not None and local.audit_signing_key_file is not None:
+        # the local stack's own key, which `alpr up` made: after `make run`, verify needs no flag
+        keys.append(load_signing_key(local.audit_signing_key_file.read_text().strip()).public_key())
     if not keys:
         # without a key no checkpoint can be trusted: refuse rather than report a log as unverifiable
         _usage("no checkpoint key: give --public-key or --signing-key-file, or set ALPR_AUDIT_PUBLIC_KEYS")
-    nats_url = None if args.no_stream else (args.nats_url or os.environ.get("ALPR_NATS_URL"))
+    nats_url = None if args.no_stream else (args.nats_url or os.environ.get("ALPR_NATS_URL") or _nats_of(local))
+    check_reachable(database_url, "the database")
+    if nats_url:
+        check_reachable(nats_url, "the bus (--no-stream skips the stream check)")
     # the pod's own NATS user (audit in the deployment); the bus refuses a connection without one
     user, password = os.environ.get("ALPR_NATS_USER"), os.environ.get("ALPR_NATS_PASSWORD")
     verifying = verify_database(
         database_url, public_keys=keys, nats_url=nats_url, nats_user=user, nats_password=password
     )
     try:
-        report = asyncio.run(verifying)
+        with working("verifying the audit log"):
+            report = asyncio.run(verifying)
     except (OSError, nats.errors.Error) as exc:
         _usage(f"the bus at {nats_url} refused or is unreachable ({exc}); --no-stream skips the stream check")
     print(json.dumps(report, indent=2, default=str))
@@ -70,10 +81,32 @@ def _usage(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
+def running_stack() -> RunningStack | None:
+    """The local stack in ALPR_DATA_DIR when one runs there; None otherwise (the ALPR_* settings then rule)."""
+    try:
+        return find_local_stack()
+    except CommandError:
+        return None
+
+
+def _nats_of(local: RunningStack | None) -> str | None:
+    return local.nats_url if local else None
+
+
+def nats_url_for(given: str | None) -> str:
+    """--nats-url, else ALPR_NATS_URL, else the local stack's; reachable, or a one-line CommandError."""
+    url = setting_or_local("ALPR_NATS_URL", given, _nats_of(running_stack()))
+    check_reachable(url, "the bus")
+    return url
+
+
 def _purge(args: argparse.Namespace) -> None:
     from services.records.retention.cli import purge_now
 
-    print(json.dumps(asyncio.run(purge_now(os.environ.get("ALPR_NATS_URL", args.nats_url))), indent=2, default=str))
+    url = nats_url_for(args.nats_url)
+    with working("purging what retention allows"):
+        report = asyncio.run(purge_now(url))
+    print(json.dumps(report, indent=2, default=str))
 
 
 def _deadletter(args: argparse.Namespace) -> None:
@@ -95,10 +128,12 @@ def _deadletter(args: argparse.Namespace) -> None:
             print(f"alpr deadletter {args.action}: {err.message}", file=sys.stderr)
             raise SystemExit(2) from None
 
+    nats_url = nats_url_for(args.nats_url)
+
     async def run() -> object:
         # the deployment's operator user for DEADLETTER; the bus refuses a connection without one
         nc = await nats.connect(
-            args.nats_url or os.environ.get("ALPR_NATS_URL", "nats://127.0.0.1:4222"),
+            nats_url,
             user=os.environ.get("ALPR_NATS_USER"),
             password=os.environ.get("ALPR_NATS_PASSWORD"),
         )
@@ -133,49 +168,62 @@ def add_tool_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
         "list", help="origin, sequence, error and time of each dead letter (nothing of the read: no record)"
     )
     listing.add_argument("--limit", type=int, default=100, help="the newest N (default 100)")
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of one line per dead letter")
     show = dead_sub.add_parser("show", help="one dead letter: its headers and body (recorded on AUDIT first)")
-    show.add_argument("seq", type=int)
+    show.add_argument("seq", type=int, help="the dead letter's sequence number (from `list`)")
     replay = dead_sub.add_parser(
         "replay", help="publish it again to its original subject, then remove it (recorded on AUDIT first)"
     )
-    replay.add_argument("seq", type=int)
+    replay.add_argument("seq", type=int, help="the dead letter's sequence number (from `list`)")
     for action in (show, replay):
         # the access record's actor and purpose; without a confirmed record nothing is printed or republished
         action.add_argument("--operator", default=None, help="your name (default: ALPR_OPERATOR); required")
         action.add_argument("--badge", required=True, help="your badge number")
         action.add_argument("--reason", required=True, help="why you open it (free text, recorded)")
     for action in (listing, show, replay):
-        action.add_argument("--nats-url", default=None, help="default: ALPR_NATS_URL")
+        action.add_argument("--nats-url", default=None, help="default: ALPR_NATS_URL, else the local stack's")
         action.set_defaults(func=_deadletter)
 
     purge = sub.add_parser("purge", help="run the retention purge now (it also runs periodically in records)")
     purge.add_argument("--now", action="store_true", required=True, help="purge what retention allows, now")
-    purge.add_argument("--nats-url", default="nats://127.0.0.1:4222")
+    purge.add_argument("--nats-url", default=None, help="default: ALPR_NATS_URL, else the local stack's")
     purge.set_defaults(func=_purge)
 
     rec = sub.add_parser("recognizer", help="train or evaluate the plate reader")
     rec_sub = rec.add_subparsers(dest="action", required=True)
     train = rec_sub.add_parser("train", help="train the CRNN on synthetic and real plates (CPU, seeded)")
-    train.add_argument("--out", default="services/recognizer/weights/crnn.pt")
-    train.add_argument("--data-dir", default=str(SHARED / "data" / "plates-openalpr-us"))
+    train.add_argument("--out", default="services/recognizer/weights/crnn.pt", help="where the weights are written")
+    train.add_argument(
+        "--data-dir", default=str(SHARED / "data" / "plates-openalpr-us"), help="the real plates to train on"
+    )
     # unset: the shipped recipe (MODEL_CARD.md); --minutes only bounds a slow machine, the steps govern
-    train.add_argument("--minutes", type=float)
-    train.add_argument("--steps", type=int)
-    train.add_argument("--seed", type=int)
+    train.add_argument("--minutes", type=float, help="stop after this many minutes (a slow machine's bound)")
+    train.add_argument("--steps", type=int, help="training steps (default: the shipped recipe's)")
+    train.add_argument("--seed", type=int, help="the random seed (default: the shipped recipe's)")
     train.set_defaults(func=_train)
     ev = rec_sub.add_parser("eval", help="exact-plate accuracy, CER, confusions and throughput")
-    ev.add_argument("images_dir")
-    ev.add_argument("labels")
-    ev.add_argument("--weights", default=None)
+    ev.add_argument("images_dir", help="a folder of plate images")
+    ev.add_argument("labels", help="the labels file: image name and plate text")
+    ev.add_argument("--weights", default=None, help="weights to evaluate (default: the shipped ones)")
     ev.set_defaults(func=_eval)
 
     audit = sub.add_parser("audit", help="verify the audit log")
     audit_sub = audit.add_subparsers(dest="action", required=True)
     verify = audit_sub.add_parser("verify", help="check the whole hash chain and every signed checkpoint")
-    verify.add_argument("--database-url", default=None, help="default: ALPR_DATABASE_URL")
+    verify.add_argument(
+        "--database-url", default=None, help="default: ALPR_DATABASE_URL, else the local stack's (ALPR_DATA_DIR)"
+    )
     verify.add_argument("--public-key", action="append", default=[], help="checkpoint key, PEM or base64 (repeat)")
-    verify.add_argument("--signing-key-file", action="append", default=[], help="e.g. .alpr/audit-signing.key")
-    verify.add_argument("--nats-url", default=None, help="hold the log's end against the AUDIT stream (ALPR_NATS_URL)")
+    verify.add_argument(
+        "--signing-key-file",
+        action="append",
+        default=[],
+        help="a signing key file (repeat); default: the local stack's .alpr/audit-signing.key",
+    )
+    verify.add_argument(
+        "--nats-url",
+        default=None,
+        help="hold the log's end against the AUDIT stream (default: ALPR_NATS_URL, else the local stack's)",
+    )
     verify.add_argument("--no-stream", action="store_true", help="skip the stream check (the bus is unreachable)")
     verify.set_defaults(func=_verify)
