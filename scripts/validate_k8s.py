@@ -339,7 +339,35 @@ def check_policy(objects: list[Obj]) -> list[str]:
     problems += backup_problems(objects)[0]
     problems += connection_problems(objects)[0]
     problems += _stream_replica_problems(objects)
+    problems += _image_pin_problems(objects)
     return problems
+
+
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+# Our two images (deploy/images), as each overlay maps alpr-services and alpr-recognizer; NATS and its
+# exporter are upstream releases by version tag.
+OWN_IMAGE = re.compile(r"/alpr/(services|recognizer)[@:]")
+PLACEHOLDER_DIGEST = "@sha256:" + "0" * 64  # accepted in the repository, named in the output (see the overlay)
+
+
+def _is_production(objects: list[Obj]) -> bool:
+    return any(o["kind"] == "ConfigMap" and o.get("data", {}).get("ALPR_ENVIRONMENT") == "production" for o in objects)
+
+
+def _image_pin_problems(objects: list[Obj]) -> list[str]:
+    """Production runs what was tested: our images by digest, never by a tag that can be pushed again."""
+    if not _is_production(objects):
+        return []
+    return [
+        f"{obj['kind']}/{_name(obj)} container {c['name']}: image {c['image']} is not pinned by digest"
+        for obj in objects
+        for c in _containers(obj)
+        if OWN_IMAGE.search(c["image"]) and not DIGEST.search(c["image"])
+    ]
+
+
+def _placeholder_images(objects: list[Obj]) -> list[str]:
+    return sorted({c["image"] for obj in objects for c in _containers(obj) if c["image"].endswith(PLACEHOLDER_DIGEST)})
 
 
 def _container_problems(container: Obj, pod_context: Obj, kind: str) -> list[str]:
@@ -421,6 +449,9 @@ def validate_overlay(directory: Path, kubernetes_version: str = KUBERNETES_VERSI
     arithmetic = backup_problems(objects)[1]
     if arithmetic:
         report.facts.append(f"backups: retention − (recovery window + backup interval + check slack): {arithmetic}")
+    placeholders = _placeholder_images(objects)
+    if placeholders:
+        report.facts.append(f"images: placeholder digests, set by the release pipeline: {', '.join(placeholders)}")
     worst = connection_problems(objects)[1]
     if worst:
         report.facts.append(f"connections, worst case: {worst}")

