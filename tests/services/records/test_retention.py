@@ -234,7 +234,7 @@ class TestCutoffWithinADay:
     async def test_reads_before_the_cutoff_go_and_reads_after_stay(
         self, system: Any, store_reads: Any, admin_db: Any
     ) -> None:
-        cutoff = datetime.now(UTC) - timedelta(days=358)
+        cutoff = datetime.now(UTC) - timedelta(days=system.runtime("records").settings.active_retention_days)
         before, after = await store_reads(
             [
                 {"plate": plate(), "captured_at": cutoff - timedelta(minutes=2)},
