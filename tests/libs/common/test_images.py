@@ -17,7 +17,7 @@ from libs.common.images import (
     served_type,
     sniff,
 )
-from tests.libs.common.image_samples import jpeg, png, webp
+from tests.utils.image_samples import jpeg, png, webp
 
 HTML = b"<html><script>alert(document.cookie)</script></html>"
 

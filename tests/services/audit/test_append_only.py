@@ -8,7 +8,7 @@ import pytest
 from libs.common.contracts.audit import EventType
 from libs.common.errors import InvalidInput
 from services.gateway.service import check_roles
-from tests.services.audit.access_log import full_event, record
+from tests.utils.access_log import full_event, record
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -15,7 +15,7 @@ from libs.common.contracts.audit import Actor, EventType
 from services.audit.ledger.chain import ChainLink
 from services.audit.ledger.checkpoints import Checkpoint, verify_checkpoint
 from services.audit.ledger.merkle import verify_consistency, verify_inclusion
-from tests.services.audit.access_log import full_event, public_key, public_key_b64, record
+from tests.utils.access_log import full_event, public_key, public_key_b64, record
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -13,7 +13,7 @@ from libs.common.streams import audit_subject
 from services.audit.ledger.chain import ChainLink
 from services.audit.ledger.checkpoints import Checkpoint, verify_checkpoint
 from services.audit.ledger.merkle import MerkleAccumulator
-from tests.services.audit.access_log import OFFICER, PURPOSE, full_event, public_key, record
+from tests.utils.access_log import OFFICER, PURPOSE, full_event, public_key, record
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

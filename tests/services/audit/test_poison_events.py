@@ -16,7 +16,7 @@ from services.audit.ledger import escaping
 from services.audit.service import UNREADABLE_EVENT_TYPE, prepare_events
 from services.audit.verification import verify_database
 from services.cli.deadletter import list_dead_letters
-from tests.services.audit.access_log import full_event, public_key, record
+from tests.utils.access_log import full_event, public_key, record
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from libs.common.contracts.audit import Actor, EventType
-from tests.services.audit.access_log import full_event, record
+from tests.utils.access_log import full_event, record
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

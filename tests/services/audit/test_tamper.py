@@ -16,7 +16,7 @@ import pytest_asyncio
 from libs.common.contracts.audit import EventType
 from libs.common.db import UnitOfWork, create_engine
 from services.audit.verification import verify_database
-from tests.services.audit.access_log import full_event, public_key, record
+from tests.utils.access_log import full_event, public_key, record
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

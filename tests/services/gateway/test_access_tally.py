@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from services.gateway.handlers_tally import TALLIED_TYPES
-from tests.libs.common import image_samples
 from tests.services.gateway.test_alert_routes import listed_plate, raise_alert, unique
 from tests.services.gateway.test_hold_views import REVIEW, case_purpose, two_holds
+from tests.utils import image_samples
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from libs.common.streams import alerts_subject
-from tests.libs.common import image_samples
+from tests.utils import image_samples
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

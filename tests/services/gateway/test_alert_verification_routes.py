@@ -10,8 +10,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.libs.common import image_samples
 from tests.services.gateway.test_alert_routes import ENTRY_PURPOSE, audit_rows, listed_plate, raise_alert, unique
+from tests.utils import image_samples
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -13,7 +13,7 @@ import pytest
 from libs.common.contracts.audit import Actor, EventType
 from libs.common.contracts.auditing import StoredRecord
 from services.gateway.api.audit.export_csv import COLUMNS, csv_lines
-from tests.services.audit.access_log import full_event, record
+from tests.utils.access_log import full_event, record
 
 
 def stored(**payload: object) -> StoredRecord:

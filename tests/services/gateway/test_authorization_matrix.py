@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from services.gateway.service import PERSON_ROLES
-from tests.services.gateway.registry_people import STATE_REFUSALS, STATES, bearer, put_person
+from tests.utils.registry_people import STATE_REFUSALS, STATES, bearer, put_person
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 ROLES = sorted(PERSON_ROLES)

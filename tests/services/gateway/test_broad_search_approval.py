@@ -9,8 +9,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.services.gateway.registry_people import audit_rows, bearer, new_sub, put_person
 from tests.services.gateway.test_first_path import PURPOSE, post_read, unique_plate, wait_stored
+from tests.utils.registry_people import audit_rows, bearer, new_sub, put_person
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 JUSTIFICATION = "The robbery series spans two months; the suspect car returns to the same streets"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.services.gateway.registry_people import audit_rows
 from tests.services.gateway.test_first_path import PURPOSE, unique_plate, window
+from tests.utils.registry_people import audit_rows
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 SPOOFED = "198.51.100.66"

@@ -15,10 +15,10 @@ from fastapi.exceptions import RequestValidationError
 
 from libs.common.errors import MalformedPayload
 from services.gateway.api.decisions import Decision, parse_decision
-from tests.services.gateway.registry_people import audit_rows, new_sub
 from tests.services.gateway.test_broad_search_approval import request_approval
 from tests.services.gateway.test_holds_routes import hold_events, request_hold
 from tests.services.gateway.test_personnel_admin import create, status_of
+from tests.utils.registry_people import audit_rows, new_sub
 
 REASON = "Case file reviewed with the detective; the request is sound"
 

@@ -17,8 +17,8 @@ import pytest
 
 from libs.common.images import IMAGE_MAX_BYTES, digest
 from services.gateway.read_bundles import BUNDLE_READS, HEADER_ROOM
-from tests.libs.common.image_samples import big_png, jpeg, png, webp
 from tests.services.gateway.test_first_path import PURPOSE
+from tests.utils.image_samples import big_png, jpeg, png, webp
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.services.gateway.registry_people import bearer, fetch, new_sub, put_person
+from tests.utils.registry_people import bearer, fetch, new_sub, put_person
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

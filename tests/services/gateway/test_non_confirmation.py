@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.services.gateway.registry_people import bearer, new_sub, put_person
 from tests.services.gateway.test_first_path import PURPOSE, post_read, unique_plate, wait_stored
+from tests.utils.registry_people import bearer, new_sub, put_person
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 PURPOSE_PARAMS = "use=stolen_or_wanted_vehicle&case_number=SJ-2026-004211&reason=Vehicle+reported+stolen+at+knifepoint"

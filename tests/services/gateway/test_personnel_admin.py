@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.services.gateway.registry_people import audit_rows, bearer, fetch, new_sub, put_person
+from tests.utils.registry_people import audit_rows, bearer, fetch, new_sub, put_person
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

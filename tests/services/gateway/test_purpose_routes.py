@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.services.gateway.registry_people import audit_rows, bearer, new_sub, put_person
+from tests.utils.registry_people import audit_rows, bearer, new_sub, put_person
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -6,7 +6,7 @@ import pytest
 
 from libs.common.errors import RateLimited
 from services.gateway.ratelimit import RateLimiter
-from tests.services.gateway.registry_people import bearer, new_sub, put_person
+from tests.utils.registry_people import bearer, new_sub, put_person
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

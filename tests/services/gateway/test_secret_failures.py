@@ -13,7 +13,7 @@ import pytest_asyncio
 
 from libs.common.errors import RateLimited
 from services.gateway.secret_failures import SecretFailures
-from tests.services.gateway.registry_people import audit_rows
+from tests.utils.registry_people import audit_rows
 
 WRONG = "not-the-secret-" + uuid.uuid4().hex
 

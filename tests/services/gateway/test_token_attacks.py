@@ -132,7 +132,7 @@ async def test_the_same_claims_properly_signed_get_past_authentication(system) -
 
 
 async def test_forged_tokens_naming_a_person_do_not_lock_them_but_their_own_failures_do(system) -> None:
-    from tests.services.gateway.registry_people import audit_rows, bearer, fetch, new_sub, put_person
+    from tests.utils.registry_people import audit_rows, bearer, fetch, new_sub, put_person
 
     sub = await put_person(system, new_sub("atk"), ["officer"])
     kid = system.stack.issuer.kid

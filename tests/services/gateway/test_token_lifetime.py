@@ -8,7 +8,7 @@ import pytest
 from jose import jwt
 
 from services.cli.dev_issuer import DEV_AUDIENCE, DEV_ISSUER
-from tests.services.gateway.registry_people import bearer, fetch, new_sub, put_person
+from tests.utils.registry_people import bearer, fetch, new_sub, put_person
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 HOUR = 3600

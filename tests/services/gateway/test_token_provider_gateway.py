@@ -12,7 +12,7 @@ import pytest
 from libs.common.oauth.keys import SigningKey
 from services.gateway.app import create_app
 from services.gateway.identity_keys import ProviderKeys
-from tests.services.gateway.identity_provider import Provider, serving
+from tests.utils.identity_provider import Provider, serving
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 INTERVAL_S = 0.5

@@ -15,7 +15,7 @@ from libs.common.errors import Unauthenticated
 from libs.common.oauth.keys import SigningKey
 from libs.common.tokens import TokenVerifier
 from services.gateway.identity_keys import FetchPolicy, ProviderKeys, cache_lifetime
-from tests.services.gateway.identity_provider import AUDIENCE, Provider, serving
+from tests.utils.identity_provider import AUDIENCE, Provider, serving
 
 Starter = Callable[..., Awaitable[TokenVerifier]]
 POLICY = FetchPolicy(min_cache_s=60, max_cache_s=3600, default_cache_s=600, min_interval_s=30, timeout_s=2)

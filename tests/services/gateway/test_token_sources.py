@@ -22,7 +22,7 @@ from services.gateway.app import identity_keys, token_verifier
 from services.gateway.identity_keys import ProviderKeys
 from services.gateway.settings import GatewaySettings
 from tests.conftest import REPO
-from tests.services.gateway.identity_provider import AUDIENCE, Provider, serving
+from tests.utils.identity_provider import AUDIENCE, Provider, serving
 
 PROVIDER = "https://sso.example.org/realms/alpr"
 JWKS_URL = PROVIDER + "/protocol/openid-connect/certs"

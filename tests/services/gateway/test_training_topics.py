@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.gateway.policy.training import TrainingTopic, lapsed_topics, trained_until
-from tests.services.gateway.registry_people import bearer, new_sub, put_person
+from tests.utils.registry_people import bearer, new_sub, put_person
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 ALL = [t.value for t in TrainingTopic]

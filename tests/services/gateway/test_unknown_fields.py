@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from libs.common.contracts.sharing import AGREEMENT_EXAMPLE
-from tests.services.gateway.registry_people import fetch, new_sub
 from tests.services.gateway.test_broad_search_approval import JUSTIFICATION, long_window
 from tests.services.gateway.test_first_path import PURPOSE
 from tests.services.gateway.test_holds_routes import hold_body
 from tests.services.gateway.test_personnel_admin import TRAINING
+from tests.utils.registry_people import fetch, new_sub
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 NOWHERE = str(uuid.uuid4())  # a path id that names nothing: the body is refused before any lookup

@@ -11,8 +11,8 @@ import pytest
 from libs.common.contracts.search import SEARCH, SearchQuery, SearchRequest
 from libs.common.errors import Forbidden
 from services.records.service import held_only_before
-from tests.services.gateway.registry_people import audit_rows
 from tests.services.records.test_retention import REASON, approved_hold, case_number, plate, purge, where
+from tests.utils.registry_people import audit_rows
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

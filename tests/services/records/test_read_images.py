@@ -14,7 +14,7 @@ import pytest
 from libs.common.contracts.reads import ReadImage, ReadIn
 from libs.common.images import digest
 from libs.common.streams import reads_subject
-from tests.libs.common.image_samples import jpeg, png
+from tests.utils.image_samples import jpeg, png
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

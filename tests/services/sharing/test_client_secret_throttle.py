@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from services.gateway.secret_failures import SecretFailures
-from tests.services.gateway.registry_people import audit_rows
+from tests.utils.registry_people import audit_rows
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 WRONG = "wrong-" + uuid.uuid4().hex

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.libs.common.image_samples import jpeg
+from tests.utils.image_samples import jpeg
 
 JPEG_B64 = base64.b64encode(jpeg()).decode()
 

@@ -9,9 +9,9 @@ import pytest
 
 from libs.common.errors import InvalidInput, PayloadTooLarge
 from libs.common.images import IMAGE_MAX_BYTES, digest
-from tests.libs.common.image_samples import big_png, jpeg, png, webp
 from tests.services.gateway.ingest.test_ingest_multipart import HIK_XML, PR_STREAM
 from tests.services.gateway.ingest.test_ingest_openalpr import group
+from tests.utils.image_samples import big_png, jpeg, png, webp
 
 HTML = b"<html><body><script>fetch('/v1/searches')</script></body></html>"
 HTML_URL = "data:text/html;base64," + base64.b64encode(HTML).decode()

@@ -12,7 +12,7 @@ import pytest
 
 from libs.common.contracts.reads import Box
 from libs.common.errors import InvalidInput, MalformedPayload
-from tests.libs.common.image_samples import jpeg
+from tests.utils.image_samples import jpeg
 
 # a real JPEG, then bytes a naive multipart split would take for a boundary (readers stop at the end marker)
 JPEG = jpeg() + bytes(range(256)) + b"\r\n--not-a-boundary\r\n\xff\xd9"

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from libs.common.errors import InvalidInput
-from tests.libs.common.image_samples import jpeg
+from tests.utils.image_samples import jpeg
 
 JPEG = base64.b64encode(jpeg()).decode()
 
