@@ -85,6 +85,13 @@ class LatestValue(Collector):
 
 
 AUDIT_VERIFY_OK = LatestValue("alpr_audit_verify_ok", "1 when the last verification of the audit log passed")
+# set by the audit service's periodic verification (services/audit/verify_job.py); AlprAuditVerifyStale reads it
+AUDIT_VERIFY_LAST_SUCCESS = LatestValue(
+    "alpr_audit_verify_last_success_timestamp_seconds", "When a verification of the whole audit log last passed"
+)
+AUDIT_VERIFY_DURATION = LatestValue(
+    "alpr_audit_verify_duration_seconds", "How long the last periodic verification of the audit log took"
+)
 # time() minus this is how stale the gateway's copy of the provider's keys is (kept when the provider is down)
 OIDC_KEYS_FETCHED_AT = LatestValue(
     "alpr_oidc_keys_fetched_timestamp_seconds", "When the identity provider's signing keys were last fetched"
@@ -109,6 +116,8 @@ OWNERS: dict[str, frozenset[str]] = {
     "alpr_stream_lag": frozenset({"records", "audit"}),
     "alpr_audit_lag": frozenset({"audit"}),
     "alpr_audit_verify_ok": frozenset({"audit"}),
+    "alpr_audit_verify_last_success_timestamp_seconds": frozenset({"audit"}),
+    "alpr_audit_verify_duration_seconds": frozenset({"audit"}),
 }
 
 

@@ -1,4 +1,5 @@
-"""Audit: FastAPI app whose lifespan runs the AUDIT writer, its checkpoints and the daily self-check."""
+"""Audit: FastAPI app whose lifespan runs the AUDIT writer, its checkpoints, the daily self-check and the
+periodic verification of the log."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from services.audit import handlers, repository
 from services.audit.flows import AuditWriter, writer_consumer
 from services.audit.handlers import AuditorDesk, FigureDesk, RecordLookups
 from services.audit.settings import AuditSettings
+from services.audit.verify_job import VerifyJob
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ class AuditState(ServiceState):
     uow: UnitOfWork
     writer: AuditWriter
     auditors: AuditorDesk
+    verify_job: VerifyJob
 
 
 def create_app(settings: AuditSettings | None = None) -> FastAPI:
@@ -67,12 +70,22 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
             asyncio.create_task(_every(min(cfg.checkpoint_interval_s, 5.0), writer.checkpoint_tick)),
             asyncio.create_task(_every(cfg.completeness_check_s, lambda: _check_yesterday(uow, auditors))),
         ]
-        app.state.runtime = AuditState(
-            service="audit", bus=bus, engine=engine, settings=cfg, uow=uow, writer=writer, auditors=auditors
+        verify_job = VerifyJob(uow, cfg.verification_keys(), bus=bus, interval_s=cfg.audit_verify_interval_s)
+        app.state.runtime = state = AuditState(
+            service="audit",
+            bus=bus,
+            engine=engine,
+            settings=cfg,
+            uow=uow,
+            writer=writer,
+            auditors=auditors,
+            verify_job=verify_job,
         )
+        verify_job.start(state.drain)  # ends at drain; a round in progress is cancelled (it only reads)
         try:
             yield
         finally:
+            await verify_job.stop()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

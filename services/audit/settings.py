@@ -18,6 +18,8 @@ class AuditSettings(CommonSettings):
     retention_years: int = 2
     audit_timezone: str = "America/Los_Angeles"  # the local clock of off-hours and the auditors' days
     completeness_check_s: float = 3600.0
+    # the periodic verification of the whole log (verify_job.py); AlprAuditVerifyStale assumes the default
+    audit_verify_interval_s: float = 3600.0
 
     @model_validator(mode="after")
     def _signing_key_in_production(self) -> AuditSettings:
@@ -29,6 +31,8 @@ class AuditSettings(CommonSettings):
             raise ValueError("audit records are kept at least two years")
         if self.checkpoint_every < 1 or self.checkpoint_interval_s <= 0:
             raise ValueError("checkpoints need a positive record count and interval")
+        if not 60 <= self.audit_verify_interval_s <= 86400:
+            raise ValueError("ALPR_AUDIT_VERIFY_INTERVAL_S must be 60..86400 (a minute to a day)")
         return self
 
     def signing_key(self) -> Ed25519PrivateKey | None:

@@ -18,6 +18,7 @@ from services.audit.ledger.checkpoints import Checkpoint
 from services.audit.ledger.verify import RecordDocument
 
 _WRITER_LOCK = 7215002  # one chain writer at a time across replicas
+VERIFY_LOCK = 7215005  # one periodic verification at a time across replicas (services/audit/verify_job.py)
 
 
 async def lock_chain_head(session: AsyncSession) -> ChainLink | None:
@@ -32,6 +33,11 @@ async def lock_chain_head(session: AsyncSession) -> ChainLink | None:
         )
     ).first()
     return ChainLink(*row) if row else None
+
+
+async def try_verify_lock(session: AsyncSession) -> bool:
+    """Take the periodic verification's lock for this transaction, or learn that another replica has it."""
+    return bool((await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": VERIFY_LOCK})).scalar())
 
 
 async def existing_event_ids(session: AsyncSession, *, event_ids: Sequence[str]) -> set[str]:

@@ -31,7 +31,14 @@ OWN = {
         "alpr_deadlettered",
         "alpr_stream_lag",
     },
-    "audit": {"alpr_audit_lag", "alpr_audit_verify_ok", "alpr_deadlettered", "alpr_stream_lag"},
+    "audit": {
+        "alpr_audit_lag",
+        "alpr_audit_verify_ok",
+        "alpr_audit_verify_last_success_timestamp_seconds",
+        "alpr_audit_verify_duration_seconds",
+        "alpr_deadlettered",
+        "alpr_stream_lag",
+    },
     "sharing": set(),
     "recognizer": set(),
 }
