@@ -100,7 +100,7 @@ class VerifyJob:
         if report["stream_error"]:
             log.warning("access log verified without its end held against the stream: %s", report["stream_error"])
         log.info(
-            "access log verified: %d records, %d checkpoints in %.1f s",
+            "access log verified: %d records, %d checkpoints in %.3f s",
             report["records_checked"],
             report["checkpoints_checked"],
             elapsed,

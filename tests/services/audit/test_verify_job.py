@@ -68,14 +68,21 @@ def live_job(system: Any, *, interval_s: float = 3600.0) -> VerifyJob:
 
 
 class TestOneRound:
-    async def test_a_good_log_passes_and_the_timestamp_advances(self, system) -> None:
+    async def test_a_good_log_passes_and_the_timestamp_advances(self, system, caplog) -> None:
+        for _ in range(3):
+            await record(system, full_event(EventType.SEARCH))
+        await system.runtime("audit").writer.checkpoint_tick(force=True)
         before = time.time()
         metrics.AUDIT_VERIFY_OK.set(0)
-        assert await live_job(system).run_round() == RoundOutcome.PASSED
+        with caplog.at_level(logging.INFO, logger="services.audit.verify_job"):
+            assert await live_job(system).run_round() == RoundOutcome.PASSED
         assert metrics.AUDIT_VERIFY_OK.value == 1
         first = metrics.AUDIT_VERIFY_LAST_SUCCESS.value
         assert first is not None and first >= before
         assert metrics.AUDIT_VERIFY_DURATION.value is not None and metrics.AUDIT_VERIFY_DURATION.value >= 0
+        assert any(
+            "access log verified" in r.getMessage() and " 0 records" not in r.getMessage() for r in caplog.records
+        )
         await asyncio.sleep(0.01)
         assert await live_job(system).run_round() == RoundOutcome.PASSED
         second = metrics.AUDIT_VERIFY_LAST_SUCCESS.value
