@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from libs.common.validation import DEFAULT_CLOCK_SKEW_S, active_retention_days, backup_margin_days
+from libs.common.validation import DEFAULT_CLOCK_SKEW_S, active_retention_days, backup_margin_days, retention_cutoff
 
 
 class CommonSettings(BaseSettings):
@@ -101,3 +102,15 @@ class RetentionSettings(CommonSettings):
             backup_interval_days=self.backup_interval_days,
             check_slack_days=self.retention_check_slack_days,
         )
+
+    def retention_periods(self, now: datetime) -> dict[str, Any]:
+        """The periods and the cutoff the purge applies now, as the transparency page publishes them."""
+        return {
+            "retention_days": self.retention_days,
+            "backup_window_days": self.backup_window_days,
+            "backup_interval_days": self.backup_interval_days,
+            "retention_check_slack_days": self.retention_check_slack_days,
+            "backup_margin_days": self.backup_margin_days,
+            "active_retention_days": self.active_retention_days,
+            "reads_kept_since": retention_cutoff(now, self.active_retention_days),
+        }

@@ -9,7 +9,6 @@ from libs.common.contracts.transparency import RECORDS_MONTHLY, MonthlyQuery, Re
 from libs.common.db import UnitOfWork
 from libs.common.endpoint import Endpoint
 from libs.common.monthly_figures import monthly_counts
-from libs.common.validation import retention_cutoff
 from services.records.retention.service import unmatched_cutoff
 from services.records.settings import RecordsSettings
 
@@ -17,13 +16,7 @@ from services.records.settings import RecordsSettings
 def retention_facts(settings: RecordsSettings, now: datetime) -> RetentionFacts:
     """The periods and the cutoffs the purge applies now, from its own functions."""
     return RetentionFacts(
-        retention_days=settings.retention_days,
-        backup_window_days=settings.backup_window_days,
-        backup_interval_days=settings.backup_interval_days,
-        retention_check_slack_days=settings.retention_check_slack_days,
-        backup_margin_days=settings.backup_margin_days,
-        active_retention_days=settings.active_retention_days,
-        reads_kept_since=retention_cutoff(now, settings.active_retention_days),
+        **settings.retention_periods(now),
         unmatched_retention_days=settings.unmatched_retention_days,
         unmatched_kept_since=unmatched_cutoff(now, settings),
     )

@@ -31,7 +31,6 @@ from libs.common.contracts.transparency import (
 )
 from libs.common.endpoint import Endpoint
 from libs.common.errors import AlprError
-from libs.common.validation import retention_cutoff
 from services.gateway.state import GatewayState
 
 log = logging.getLogger(__name__)
@@ -145,14 +144,4 @@ def _retention(rt: GatewayState, records: RecordsFigures | None, now: datetime) 
     """Records' own periods and cutoffs; without records, the gateway's (the same settings, the same function)."""
     if records is not None:
         return Retention(**records.retention.model_dump(), source="records")
-    settings = rt.settings
-    return Retention(
-        retention_days=settings.retention_days,
-        backup_window_days=settings.backup_window_days,
-        backup_interval_days=settings.backup_interval_days,
-        retention_check_slack_days=settings.retention_check_slack_days,
-        backup_margin_days=settings.backup_margin_days,
-        active_retention_days=settings.active_retention_days,
-        reads_kept_since=retention_cutoff(now, settings.active_retention_days),
-        source="gateway settings",
-    )
+    return Retention(**rt.settings.retention_periods(now), source="gateway settings")
