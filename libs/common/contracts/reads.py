@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from libs.common.contracts.vehicles import VehicleAttributes
 from libs.common.validation import DEFAULT_CLOCK_SKEW_S, check_captured_at, text_problem
 
 PLATE_MAX_LEN = 15
@@ -125,6 +126,9 @@ class ReadIn(BaseModel):
     plate_box: Box | None = None
     plate_polygon: list[Point] | None = None  # TL, TR, BR, BL as OpenALPR sends
     vehicle: dict[str, str] = Field(default_factory=dict)  # make, model, colour, type as the vendor named them
+    # the same vehicle in the shared taxonomy (libs.common.contracts.vehicles), raw values and confidences kept;
+    # None in reads published before this field existed or when the vendor said nothing about the vehicle
+    vehicle_attributes: VehicleAttributes | None = None
     images: list[ReadImage] = Field(default_factory=list)
     vendor: str = "native"
     vendor_format: str = "native"
