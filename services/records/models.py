@@ -41,6 +41,7 @@ class Read(SQLModel, table=True):
     plate_box: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
     plate_polygon: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSONB))
     vehicle: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB))
+    vehicle_attributes: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))  # our vocabulary's
     vendor: str
     vendor_format: str
     raw_body: str | None = None

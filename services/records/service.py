@@ -12,6 +12,7 @@ from typing import Any, Literal
 from libs.common.contracts.reads import ReadImage, ReadIn, normalize_plate
 from libs.common.contracts.recognition import Recognition
 from libs.common.contracts.search import Area, MatchedOn, SearchQuery
+from libs.common.contracts.vehicles import VehicleAttributes
 from libs.common.errors import Forbidden, InvalidInput
 from libs.common.images import IMAGE_MAX_BYTES, REFUSED, UNDECODABLE, ImageRefused, checked_type, digest
 from libs.common.validation import check_instant, retention_cutoff
@@ -60,6 +61,7 @@ class ReadRow:
             "plate_box": r.plate_box.model_dump() if r.plate_box else None,
             "plate_polygon": [p.model_dump() for p in r.plate_polygon] if r.plate_polygon else None,
             "vehicle": r.vehicle,
+            **vehicle_columns(r.vehicle_attributes),
             "vendor": r.vendor,
             "vendor_format": r.vendor_format,
             "raw_body": r.raw_body,
@@ -93,6 +95,20 @@ class ReadRow:
                 self.extra_flags.append(flag)
             return None
         return self.read.read_id, self.read.captured_at, image.kind, content_type, data
+
+
+def vehicle_columns(vehicle: VehicleAttributes | None) -> dict[str, Any]:
+    """The searched columns of a read's vehicle (migration 0009), and the whole description for results."""
+    said = vehicle if vehicle is not None and not vehicle.is_empty() else None
+    return {
+        "vehicle_make": said.make if said else None,
+        "vehicle_model": said.model if said else None,
+        "vehicle_color": said.color if said else None,
+        "vehicle_body_type": said.body_type if said else None,
+        "vehicle_year_from": said.year_from if said else None,
+        "vehicle_year_to": said.year_to if said else None,
+        "vehicle_attributes": said.model_dump(mode="json") if said else None,
+    }
 
 
 def query_plate(plate: str) -> str:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
+from libs.common.contracts import vehicles
 from libs.common.contracts.reads import Candidate
+from libs.common.contracts.vehicles import VehicleAttributes
 from libs.common.endpoint import Endpoint
 from libs.common.validation import Instant, Line
 
@@ -31,6 +34,58 @@ class Area(BaseModel):
     radius_m: float | None = Field(default=None, gt=0, le=50_000)
 
 
+class VehicleQuery(BaseModel):
+    """The vehicle a witness describes, in our vocabulary (contracts/vehicles.py): at least one attribute.
+
+    Each name is normalized as ingest normalizes the vendors' (`BMW`, `suv`, `grey` → bmw, suv-crossover,
+    silver-gray); a name the vocabulary does not know is a 422 naming the field, never a search that finds
+    nothing (or everything).
+    """
+
+    model_config = _OUR_BODY
+
+    make: Line | None = Field(default=None, max_length=64, examples=["BMW"])
+    model: Line | None = Field(default=None, max_length=64, examples=["X3"])
+    color: Line | None = Field(default=None, max_length=32, examples=["white"])
+    body_type: Line | None = Field(default=None, max_length=32, examples=["suv"])
+    year_from: int | None = Field(default=None, ge=1900, le=2100)
+    year_to: int | None = Field(default=None, ge=1900, le=2100)
+
+    @field_validator("make")
+    @classmethod
+    def _make(cls, value: str | None) -> str | None:
+        return None if value is None else _known(vehicles.normalize_make(value), "vehicle_make_unknown", "make")
+
+    @field_validator("color")
+    @classmethod
+    def _color(cls, value: str | None) -> str | None:
+        return None if value is None else _known(vehicles.normalize_color(value), "vehicle_color_unknown", "colour")
+
+    @field_validator("body_type")
+    @classmethod
+    def _body_type(cls, value: str | None) -> str | None:
+        known = None if value is None else vehicles.normalize_body_type(value)
+        return None if value is None else _known(known, "vehicle_body_type_unknown", "body type")
+
+    @model_validator(mode="after")
+    def _described(self) -> VehicleQuery:
+        if self.model is not None:
+            if self.make is None:
+                raise PydanticCustomError("vehicle_model_without_make", "a model is searched with its make")
+            self.model = vehicles.normalize_model(self.model, make=self.make)
+        if all(getattr(self, name) is None for name in type(self).model_fields):
+            raise PydanticCustomError("vehicle_empty", "a vehicle search names at least one attribute")
+        if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:
+            raise PydanticCustomError("vehicle_years_reversed", "year_from is after year_to")
+        return self
+
+
+def _known(canonical: str | None, code: str, what: str) -> str:
+    if canonical is None:
+        raise PydanticCustomError(code, "not a {what} our vehicle vocabulary knows", {"what": what})
+    return canonical
+
+
 class SearchQuery(BaseModel):
     model_config = _OUR_BODY
 
@@ -41,6 +96,7 @@ class SearchQuery(BaseModel):
     cameras: list[Annotated[Line, Field(max_length=128)]] = Field(default_factory=list, max_length=100)
     state: Line | None = Field(default=None, max_length=3)
     area: Area | None = None
+    vehicle: VehicleQuery | None = None
     limit: int = Field(default=100, ge=1, le=1000)
     cursor: Line | None = Field(default=None, max_length=512, description="next_cursor of the previous page")
 
@@ -60,6 +116,8 @@ class ReadSummary(BaseModel):
     has_image: bool = False
     # which reading a plate search matched: the vendor's plate, our recognizer's, or both; None without a plate
     matched_on: MatchedOn | None = None
+    # the vehicle in our vocabulary with the vendor's confidences; None when the vendor sent none
+    vehicle_attributes: VehicleAttributes | None = None
 
 
 class ReadDetail(ReadSummary):

@@ -21,7 +21,10 @@ _COLUMN_TYPES = {
     "our_char_confidences": "jsonb", "our_candidates": "jsonb", "our_model": "text", "latitude": "float8",
     "longitude": "float8", "heading": "real", "plate_box": "jsonb", "plate_polygon": "jsonb", "vehicle": "jsonb",
     "vendor": "text", "vendor_format": "text", "raw_body": "text", "flags": "text", "has_image": "bool",
-    "hotlist_hit": "bool", "our_lookalike_key": "text", "location_from_camera": "bool",
+    "hotlist_hit": "bool", "our_lookalike_key": "text", "location_from_camera": "bool", "vehicle_make": "text",
+    "vehicle_model": "text", "vehicle_color": "text", "vehicle_body_type": "text",
+    "vehicle_year_from": "int2", "vehicle_year_to": "int2",
+    "vehicle_attributes": "jsonb",
 }  # fmt: skip
 _READ_COLUMNS = tuple(_COLUMN_TYPES)
 _READ_TYPES = tuple(_COLUMN_TYPES.values())

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common.contracts.reads import normalize_plate
-from libs.common.contracts.search import Area, SearchQuery
+from libs.common.contracts.search import Area, SearchQuery, VehicleQuery
 from libs.common.db import driver_connection
 from services.records.lookalike import DEFAULT_LOOKALIKES, LookalikeClasses, lookalike_key
 from services.records.repository.reads import HELD_FOR_CASE, utc_day
@@ -21,7 +21,7 @@ from services.records.service import area_shape, check_partial, query_plate
 
 _SUMMARY = (
     "read_id::text AS read_id, captured_at, plate, our_plate, state, confidence, agency, camera_id, "
-    "latitude, longitude, location_from_camera, has_image"
+    "latitude, longitude, location_from_camera, has_image, vehicle_attributes"
 )
 # an exact plate probes its newest days first; a page needs at most one day per missing read, and a plate
 # seen many times a day needs fewer: the next statement probes as many days as the rate so far says
@@ -228,7 +228,31 @@ def search_predicates(query: SearchQuery, classes: LookalikeClasses = DEFAULT_LO
         params["state"] = query.state.upper()
     if query.area:
         where.extend(_area_predicates(query.area, params))
+    if query.vehicle:
+        where.extend(_vehicle_predicates(query.vehicle, params))
     return SearchPredicates(where, params, arms)
+
+
+# the searched attributes and their columns (migration 0009), in the order of the indexes' keys
+_VEHICLE_COLUMNS = {"make": "vehicle_make", "color": "vehicle_color", "body_type": "vehicle_body_type"}
+
+
+def _vehicle_predicates(vehicle: VehicleQuery, params: dict[str, Any]) -> list[str]:
+    """Equality on each named attribute (already in our vocabulary), a range on the model year."""
+    where = []
+    for name, column in (*_VEHICLE_COLUMNS.items(), ("model", "vehicle_model")):
+        value = getattr(vehicle, name)
+        if value is not None:
+            where.append(f"{column} = :v_{name}")
+            params[f"v_{name}"] = value
+    # a read's model years are a range (a vendor may say `2010-2014`): it matches when the ranges overlap
+    if vehicle.year_from is not None:
+        where.append("vehicle_year_to >= :v_year_from")
+        params["v_year_from"] = vehicle.year_from
+    if vehicle.year_to is not None:
+        where.append("vehicle_year_from <= :v_year_to")
+        params["v_year_to"] = vehicle.year_to
+    return where
 
 
 def _area_predicates(area: Area, params: dict[str, Any]) -> list[str]:
