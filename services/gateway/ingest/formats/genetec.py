@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from xml.etree.ElementTree import Element
 
+from libs.common.contracts.vehicles import VehicleAttributes
+
 from ..confidence import confidence
 from ..fields import invalid, number, objects, optional, required
 from ..identity import body_key, read_id
@@ -13,6 +15,7 @@ from ..payload import IngestContext, ParsedPayload, PayloadBuilder
 from ..plates import PlateRefused, plate_text, state_code
 from ..positions import position
 from ..timestamps import from_iso
+from ..vehicles import said_text, vehicle_attributes
 from ..xmldoc import child, children, local_name, text
 
 VENDOR = "genetec"
@@ -59,10 +62,21 @@ def parse(ctx: IngestContext) -> ParsedPayload:
         latitude=lat,
         longitude=lon,
         vehicle=vehicle,
+        vehicle_attributes=_attributes(doc, analytics),
         images=[i for i in images if i],
         flags=flags,
     )
     return builder.done()
+
+
+def _attributes(doc: dict[str, Any], analytics: dict[str, Any]) -> VehicleAttributes | None:
+    """SharpV's `Vehicle Type` as a body type; its Score is a fraction, -1 when the unit gives none."""
+    if "Vehicle Type" not in analytics:
+        return None
+    sent = next(a for a in objects(doc, "PlateAnalytics") if str(a.get("Key")) == "Vehicle Type")
+    score = confidence(sent.get("Score"), scale=1.0, field="PlateAnalytics.Vehicle Type.Score").value
+    said = said_text(analytics["Vehicle Type"], field="PlateAnalytics.Vehicle Type.Value")
+    return vehicle_attributes({"body_type": (said, score)})
 
 
 def _from_xml(root: Element) -> dict[str, Any]:

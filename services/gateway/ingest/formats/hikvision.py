@@ -7,6 +7,7 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from libs.common.contracts.reads import Box, ImageKind, ReadImage
+from libs.common.contracts.vehicles import VehicleAttribute, VehicleAttributes
 
 from ..body import decode_xml
 from ..confidence import confidence
@@ -19,6 +20,7 @@ from ..payload import IngestContext, ParsedPayload, PayloadBuilder
 from ..plates import PlateRefused, plate_text
 from ..positions import from_dms, position
 from ..timestamps import from_compact, from_iso
+from ..vehicles import Said, vehicle_attributes
 from ..xmldoc import child, children, local_name, text
 
 VENDOR = "hikvision"
@@ -81,6 +83,7 @@ def parse(ctx: IngestContext) -> ParsedPayload:
         plate_box=box,
         plate_polygon=polygon_of_box(box) if box else None,
         vehicle=_vehicle(anpr),
+        vehicle_attributes=_attributes(anpr),
         images=images,
         flags=flags + (["captured_at_zone_assumed"] if stamp.zone_assumed else []),
         **plate_fields,
@@ -143,6 +146,17 @@ def _vehicle(anpr: Element) -> dict[str, str]:
         "make_code": text(anpr, "vehicleInfo", "vehicleLogoRecog"),
     }
     return {k: v for k, v in found.items() if v and v != "unknown"}
+
+
+def _attributes(anpr: Element) -> VehicleAttributes | None:
+    """Type, colour and logo in the shared taxonomy; Hikvision gives no confidence, and its logo is a numeric
+    code whose table we do not hold, so the make stays raw (`1036`) rather than be guessed."""
+    said: dict[VehicleAttribute, Said] = {
+        "body_type": (text(anpr, "vehicleType"), None),
+        "color": (text(anpr, "vehicleInfo", "color"), None),
+        "make": (text(anpr, "vehicleInfo", "vehicleLogoRecog"), None),
+    }
+    return vehicle_attributes({k: v for k, v in said.items() if v[0] not in (None, "unknown", "0")})
 
 
 def _image_kind(part: FormPart) -> ImageKind:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from libs.common.contracts.reads import Candidate, Point
+from libs.common.contracts.vehicles import VehicleAttribute, VehicleAttributes
 from libs.common.errors import InvalidInput
 from libs.common.validation import check_document_text
 
@@ -18,6 +19,7 @@ from ..payload import IngestContext, ParsedPayload, PayloadBuilder
 from ..plates import PlateRefused, candidate, plate_text, state_code, unique_candidates
 from ..positions import position
 from ..timestamps import from_epoch
+from ..vehicles import ranked_top, vehicle_attributes
 
 VENDOR = "openalpr"
 _PERCENT = 100.0
@@ -145,12 +147,14 @@ def _group(
         image_from_base64(group.get("overview_jpeg"), "overview", flags),
     ]
     lat, lon = position(number(group, "gps_latitude", path=path), number(group, "gps_longitude", path=path), flags)
+    sent_vehicle = optional(group, "vehicle", dict, path=path) or {}
     fields: dict[str, Any] = {
         "read_id": this_id,
         "captured_at": from_epoch(started, field=f"{prefix}epoch_start").at,
         "latitude": lat,
         "longitude": lon,
-        "vehicle": _vehicle(optional(group, "vehicle", dict, path=path) or {}),
+        "vehicle": _vehicle(sent_vehicle),
+        "vehicle_attributes": _attributes(sent_vehicle, f"{prefix}vehicle"),
         "flags": flags,
     }
     if not with_plate:
@@ -212,3 +216,22 @@ def _vehicle(attributes: dict[str, Any]) -> dict[str, str]:
         if isinstance(ranked, list) and ranked and isinstance(ranked[0], dict) and ranked[0].get("name") is not None:
             top[key] = str(ranked[0]["name"])
     return top
+
+
+# OpenALPR's attribute lists by the taxonomy's names; `orientation` says where the car faces, not what it is
+_ATTRIBUTE_KEYS: dict[VehicleAttribute, str] = {
+    "make": "make",
+    "model": "make_model",
+    "color": "color",
+    "body_type": "body_type",
+    "year": "year",
+}
+
+
+def _attributes(sent: dict[str, Any], path: str) -> VehicleAttributes | None:
+    """The top-ranked name of each attribute in the shared taxonomy, its confidence (percent) scaled to 0-1."""
+    said = {
+        name: ranked_top(objects(sent, key, path=path), "name", "confidence", scale=100.0, field=f"{path}.{key}")
+        for name, key in _ATTRIBUTE_KEYS.items()
+    }
+    return vehicle_attributes(said)

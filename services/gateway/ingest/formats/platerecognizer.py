@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from libs.common.contracts.reads import Candidate, ReadImage
+from libs.common.contracts.vehicles import VehicleAttribute
 from libs.common.errors import InvalidInput
 from libs.common.validation import check_document_text
 
@@ -21,6 +22,7 @@ from ..images import image_from_bytes
 from ..payload import IngestContext, ParsedPayload, PayloadBuilder
 from ..plates import PlateRefused, candidate, plate_text, state_code, unique_candidates
 from ..timestamps import Stamp, from_iso
+from ..vehicles import Said, ranked_top, said_text, vehicle_attributes
 
 VENDOR = "platerecognizer"
 
@@ -141,7 +143,14 @@ def _classic(result: dict[str, Any], path: str) -> dict[str, Any]:
             vehicle[name] = str(ranked[0].get(name))
         elif ranked:
             vehicle.update({k: str(ranked[0][k]) for k in ("make", "model") if ranked[0].get(k)})
-    return {"vehicle": vehicle, **_box(result, path)}
+    make_model = objects(result, "model_make", path=path)
+    said: dict[VehicleAttribute, Said] = {
+        "body_type": _type(sent_vehicle, f"{path}.vehicle"),
+        "make": ranked_top(make_model, "make", "score", scale=1.0, field=f"{path}.model_make"),
+        "model": ranked_top(make_model, "model", "score", scale=1.0, field=f"{path}.model_make"),
+        "color": ranked_top(objects(result, "color", path=path), "color", "score", scale=1.0, field=f"{path}.color"),
+    }
+    return {"vehicle": vehicle, "vehicle_attributes": vehicle_attributes(said), **_box(result, path)}
 
 
 def _vehicle_mode(result: dict[str, Any], path: str) -> dict[str, Any]:
@@ -155,7 +164,27 @@ def _vehicle_mode(result: dict[str, Any], path: str) -> dict[str, Any]:
             vehicle.update({k: str(top[k]) for k in ("make", "model", "value") if top.get(k)})
             if "value" in vehicle:
                 vehicle[key] = vehicle.pop("value")
-    return {"vehicle": vehicle, **_box(result["plate"], f"{path}.plate")}
+    where = f"{path}.vehicle.props"
+    make_model = objects(props, "make_model", path=where)
+    said: dict[VehicleAttribute, Said] = {
+        "body_type": _type(sent_vehicle, f"{path}.vehicle"),
+        "make": ranked_top(make_model, "make", "score", scale=1.0, field=f"{where}.make_model"),
+        "model": ranked_top(make_model, "model", "score", scale=1.0, field=f"{where}.make_model"),
+        "color": ranked_top(objects(props, "color", path=where), "value", "score", scale=1.0, field=f"{where}.color"),
+    }
+    return {
+        "vehicle": vehicle,
+        "vehicle_attributes": vehicle_attributes(said),
+        **_box(result["plate"], f"{path}.plate"),
+    }
+
+
+def _type(sent_vehicle: dict[str, Any], path: str) -> Said:
+    """The vehicle's type and score; a score of 0 is the vendor's "no vehicle found", so no type was seen."""
+    score = confidence(sent_vehicle.get("score"), scale=1.0, field=f"{path}.score").value
+    if score == 0:
+        return None, None
+    return said_text(sent_vehicle.get("type"), field=f"{path}.type"), score
 
 
 def _box(holder: dict[str, Any], path: str) -> dict[str, Any]:
