@@ -3,7 +3,8 @@
 Builds `--reads` reads spread over `--days` daily partitions (generated inside PostgreSQL with
 generate_series, loaded into bare tables and attached, so indexes are built in bulk), plus one old day
 of `--purge-day-reads` reads, then prints p50/p95 of the records search handler for an exact plate, a
-partial plate with 4 known characters over 30 days, and a look-alike match, and the time the purge
+partial plate with 4 known characters over 30 days, a look-alike match, and a vehicle (make, colour and body
+type, or colour and body type alone) in a 2 km circle over 30 days, and the time the purge
 job takes to drop that old day.
 
 Run: .venv/bin/python bench/search.py [--reads 10000000] [--days 365] [--purge-day-reads 1000000]
@@ -54,15 +55,56 @@ SELECT chr(49 + (h % 9)::int) || chr(65 + ((h / 9) % 26)::int) || chr(65 + ((h /
 FROM (SELECT (k * 2654435761) % {PLATE_SPACE} AS h) AS hashed $$
 """
 
+# A plate's vehicle, the same on every read of it: make, colour and body type drawn by California's shares
+# (roughly: registrations and what OpenALPR reports), a 5-year model range; 30% of reads come from cameras
+# whose vendor describes no vehicle. Each list is (value, share); the last takes what the others leave.
+MAKE_SHARES = [
+    ("Toyota", 0.16), ("Honda", 0.11), ("Ford", 0.09), ("Chevrolet", 0.08), ("Tesla", 0.05), ("Nissan", 0.06),
+    ("Hyundai", 0.04), ("Kia", 0.04), ("BMW", 0.04), ("Mercedes-Benz", 0.04), ("Subaru", 0.03), ("Lexus", 0.03),
+    ("Volkswagen", 0.03), ("Jeep", 0.03), ("Mazda", 0.03), ("Dodge", 0.02), ("Ram", 0.02), ("GMC", 0.02),
+    ("Audi", 0.02), ("Acura", 0.02), ("Kenworth", 0.005), ("Freightliner", 0.005), ("Volvo", 0.0),
+]  # fmt: skip
+COLOR_SHARES = [("white", 0.25), ("black", 0.22), ("silver-gray", 0.30), ("blue", 0.09), ("red", 0.08),
+                ("brown-beige", 0.02), ("green", 0.01), ("gold", 0.0)]  # fmt: skip
+BODY_SHARES = [("suv-crossover", 0.38), ("sedan", 0.36), ("pickup", 0.12), ("hatchback", 0.04), ("minivan", 0.03),
+               ("van", 0.03), ("coupe", 0.02), ("truck", 0.01), ("tractor-trailer", 0.005),
+               ("motorcycle", 0.0)]  # fmt: skip
+DESCRIBED = 0.7
+
+
+def _pick(shares: list[tuple[str, float]], salt: str) -> str:
+    """SQL choosing a value by its share, from a uniform number hashed from the plate and `salt`."""
+    values = ", ".join(f"'{v}'" for v, _ in shares)
+    bounds, total = [], 0.0
+    for _, share in shares[:-1]:
+        total += share
+        bounds.append(f"{total:.4f}")
+    uniform = f"(abs(hashtext(p || '{salt}'))::float8 / 2147483648)"
+    return f"(ARRAY[{values}])[width_bucket({uniform}, ARRAY[{', '.join(bounds)}]::float8[]) + 1]"
+
+
+VEHICLE_FN = f"""
+CREATE OR REPLACE FUNCTION public.bench_vehicle(p text, OUT make text, OUT color text, OUT body_type text,
+    OUT year_from smallint) LANGUAGE sql IMMUTABLE AS $$
+SELECT {_pick(MAKE_SHARES, "m")}, {_pick(COLOR_SHARES, "c")}, {_pick(BODY_SHARES, "b")},
+    (1995 + abs(hashtext(p || 'y')) % 28)::smallint
+WHERE abs(hashtext(p || 'd'))::float8 / 2147483648 < {DESCRIBED} $$
+"""
+
 FILL = f"""
 INSERT INTO {{table}} (read_id, captured_at, agency, camera_id, plate, plate_raw, lookalike_key, state,
-    confidence, latitude, longitude, vendor, vendor_format, hotlist_hit)
+    confidence, latitude, longitude, vendor, vendor_format, hotlist_hit, vehicle_make, vehicle_color,
+    vehicle_body_type, vehicle_year_from, vehicle_year_to, vehicle_attributes)
 SELECT gen_random_uuid(), $1::timestamptz + random() * interval '1 day', 'CA0430000',
     'cam-' || (random() * 199)::int, p, p, translate(p, '{LOOKALIKE_FROM}', '{LOOKALIKE_TO}'),
     CASE WHEN random() < 0.97 THEN 'CA' ELSE 'NV' END, 0.5 + random() * 0.5,
-    37.20 + random() * 0.25, -122.05 + random() * 0.30, 'native', 'native', random() < 0.002
+    37.20 + random() * 0.25, -122.05 + random() * 0.30, 'native', 'native', random() < 0.002,
+    v.make, v.color, v.body_type, v.year_from, v.year_from + 4,
+    CASE WHEN v.make IS NOT NULL THEN jsonb_build_object('make', v.make, 'color', v.color, 'body_type',
+        v.body_type, 'year_from', v.year_from, 'year_to', v.year_from + 4, 'confidence', jsonb_build_object(
+        'make', 0.8, 'color', 0.9, 'body_type', 0.85, 'year', 0.4)) END
 FROM (SELECT public.bench_plate((power(random(), 2) * {VEHICLES})::bigint) AS p
-      FROM generate_series(1, $2)) AS vehicles
+      FROM generate_series(1, $2)) AS vehicles LEFT JOIN LATERAL public.bench_vehicle(p) AS v ON true
 """
 
 
@@ -103,6 +145,7 @@ async def build(admin_dsn: str, *, reads: int, days: int, purge_day_reads: int, 
     conn = await asyncpg.connect(admin_dsn)
     try:
         await conn.execute(PLATE_FN)
+        await conn.execute(VEHICLE_FN)
         await conn.execute("SET ROLE alpr_records; SET search_path TO records, public")
         await conn.execute("SET maintenance_work_mem = '512MB'")
         per_day = reads // days
@@ -133,6 +176,25 @@ async def build(admin_dsn: str, *, reads: int, days: int, purge_day_reads: int, 
         return old_day
     finally:
         await conn.close()
+
+
+async def sample_vehicles(admin_dsn: str, n: int) -> list[dict[str, str]]:
+    """Vehicles seen on reads, as a witness would describe them (the commoner a vehicle, the likelier)."""
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT vehicle_make, vehicle_color, vehicle_body_type FROM records.reads TABLESAMPLE SYSTEM (1) "
+            "WHERE vehicle_make IS NOT NULL LIMIT $1",
+            n,
+        )
+        return [{"make": r[0], "color": r[1], "body_type": r[2]} for r in rows]
+    finally:
+        await conn.close()
+
+
+def around(rng: random.Random) -> dict[str, float]:
+    """A 2 km circle somewhere in the bench's area (the reads' box is 28 x 33 km)."""
+    return {"lat": 37.22 + rng.random() * 0.21, "lon": -122.03 + rng.random() * 0.26, "radius_m": 2000}
 
 
 async def sample_plates(admin_dsn: str, n: int) -> list[str]:
@@ -219,6 +281,12 @@ async def measure(stack_dir: Path, args: argparse.Namespace) -> None:
             for kind in PARTIAL_KINDS
         }
         lookalike = [{"plate": p, "match": "lookalike", **year} for p in plates]
+        vehicles = await sample_vehicles(pg.admin_dsn, args.queries + 20)
+        described = [{"vehicle": v, "area": around(rng), **month} for v in vehicles]
+        colour_body = [
+            {"vehicle": {"color": v["color"], "body_type": v["body_type"]}, "area": around(rng), **month}
+            for v in vehicles
+        ]
         warm = exact[:20] + lookalike[:20] + [q for kind in PARTIAL_KINDS for q in partial[kind][:20]]
         await timed(handlers, warm)  # warm the pool and the caches
         print(f"\nrecords search handler, {len(plates) - 20} queries each (limit 100 per page):")
@@ -232,6 +300,9 @@ async def measure(stack_dir: Path, args: argparse.Namespace) -> None:
             every_partial[1].extend(counts)
         report("partial plate (all four kinds), 30-day window", *every_partial)
         report("look-alike, 365-day window", *await timed(handlers, lookalike[20:]))
+        await timed(handlers, described[:20] + colour_body[:20])
+        report("vehicle + 30-day window + area", *await timed(handlers, described[20:]))
+        report("vehicle (colour, body only) + 30-day + area", *await timed(handlers, colour_body[20:]))
 
         job = PurgeJob(settings, UnitOfWork(engine), bus)
         started = time.perf_counter()
