@@ -115,6 +115,10 @@ class AlertMessage(BaseModel):
     list_refreshed_at: datetime | None = None
     stale: bool = False
     notice: str | None = None  # STALE_NOTICE when the list is stale
+    # the camera's vehicle clearly differs from the primary entry's (services/records/alerts/vehicle_check.py):
+    # a flag for the officer's verification, never an acceptance or a rejection
+    vehicle_differs: bool = False
+    vehicle_note: str | None = None  # "list says white Toyota sedan, camera saw red Ford pickup"
 
     @model_validator(mode="after")
     def _entries_hold_the_primary(self) -> AlertMessage:

@@ -18,6 +18,7 @@ from libs.common.contracts.alerts import (
 )
 from libs.common.contracts.reads import normalize_plate
 from libs.common.errors import Conflict, InvalidInput
+from services.records.alerts.vehicle_check import listed_vehicle, vehicle_difference
 from services.records.hotlists.matching import Hit, TextOrigin
 from services.records.hotlists.service import is_stale
 from services.records.hotlists.wildcards import compile_pattern
@@ -75,6 +76,8 @@ def build_alert(row: ReadRow, hits: list[Hit], entries: dict[int, dict[str, Any]
     stale = is_stale(primary["source"], primary["list_refreshed_at"], now)
     # the gateway serves the read's best image (the plate crop first) at one address per alert
     best = min((image.kind for image in read.images), key=lambda kind: kind != "plate", default=None)
+    entry = HotlistEntrySnapshot.model_validate(primary)
+    vehicle_note = vehicle_difference(listed_vehicle(entry), read.vehicle_attributes)
     return AlertMessage(
         alert_id=alert_id,
         raised_at=now,
@@ -96,12 +99,14 @@ def build_alert(row: ReadRow, hits: list[Hit], entries: dict[int, dict[str, Any]
         matched_text=hit.text,
         matched_origin=hit.origin,
         state_mismatch=hit.state_mismatch,
-        entry=HotlistEntrySnapshot.model_validate(primary),
-        entries=[HotlistEntrySnapshot.model_validate(entry) for entry in listed],
+        entry=entry,
+        entries=[HotlistEntrySnapshot.model_validate(each) for each in listed],
         entry_age_s=max((now - primary["entered_at"]).total_seconds(), 0.0),
         list_refreshed_at=primary["list_refreshed_at"],
         stale=stale,
         notice=STALE_NOTICE if stale else None,
+        vehicle_differs=vehicle_note is not None,
+        vehicle_note=vehicle_note,
     )
 
 

@@ -24,6 +24,7 @@ from libs.common.contracts.hotlists import (
     ManualEntryIn,
 )
 from libs.common.contracts.reads import Candidate, ReadIn, stable_read_id
+from libs.common.contracts.vehicles import VehicleAttributes, normalize_vehicle
 from libs.common.streams import alerts_subject, reads_subject
 from services.records import repository
 from services.records.alerts.flows import AlertRaiser
@@ -273,3 +274,34 @@ class TestOneAlertPerPlate:
         _, alerts = await stored(system, await publish_read(system, f"7B{core}"))
         mine = sorted((a["entry"]["plate"], a["match_type"]) for a in alerts if a["entry"]["plate"].endswith(core))
         assert mine == [(f"78{core}", "lookalike"), (f"7B{core}", "exact")]
+
+
+async def publish_read_seen(system: Any, plate: str, vehicle: VehicleAttributes) -> str:
+    read = read_of(plate).model_copy(update={"vehicle_attributes": vehicle})
+    bus = system.runtime("gateway").bus
+    await bus.publish_durable(reads_subject(AGENCY, "dev-cam-1"), read.model_dump_json().encode(), msg_id=read.read_id)
+    return read.read_id
+
+
+RED_FORD_PICKUP = normalize_vehicle(
+    {"make": ("ford", 0.91), "color": ("red", 0.88), "body_type": ("Pickup Truck", 0.8), "year": ("2014", 0.3)}
+)
+
+
+class TestVehicleDiffers:
+    async def test_a_plate_on_a_clearly_different_vehicle_is_flagged_for_the_officer(self, system: Any) -> None:
+        hotlist_id = await manual_list(system)
+        plate = unique("4")
+        await add_entry(system, hotlist_id, plate, make="TOYT", colour="WHI", style="4D", vehicle_year=2019)
+        hit, [alert] = await stored(system, await publish_read_seen(system, plate, RED_FORD_PICKUP))
+        assert hit is True and alert["match_type"] == "exact"
+        assert alert["vehicle_differs"] is True
+        # the year is left out: the camera's 30% is no evidence either way
+        assert alert["vehicle_note"] == "list says white Toyota sedan, camera saw red Ford pickup"
+
+    async def test_the_same_vehicle_raises_no_flag(self, system: Any) -> None:
+        hotlist_id = await manual_list(system)
+        plate = unique("3")
+        await add_entry(system, hotlist_id, plate, make="FORD", colour="RED", style="PK")
+        hit, [alert] = await stored(system, await publish_read_seen(system, plate, RED_FORD_PICKUP))
+        assert hit is True and alert["vehicle_differs"] is False and alert["vehicle_note"] is None
