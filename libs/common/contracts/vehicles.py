@@ -58,7 +58,7 @@ _BODY_ALIASES: dict[str, str] = {
     # Hikvision `vehicleType`
     "suvmpv": "suv-crossover", "mpv": "minivan", "largebus": "bus", "mediumbus": "bus", "smalltruck": "pickup",
     "lighttruck": "pickup", "largetruck": "truck", "heavytruck": "truck", "minibus": "van", "motorbike": "motorcycle",
-    "car": "sedan", "saloon": "sedan", "estate": "wagon", "stationwagon": "wagon",
+    "saloon": "sedan", "estate": "wagon", "stationwagon": "wagon",
     # NCIC VST
     "2d": "coupe", "4d": "sedan", "cp": "coupe", "cv": "convertible", "hb": "hatchback", "sw": "wagon",
     "ut": "suv-crossover", "lm": "limousine", "pk": "pickup", "vn": "van", "mc": "motorcycle", "tt": "tractor-trailer",
