@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from libs.common.contracts.alerts import HotlistEntrySnapshot
 from libs.common.contracts.vehicles import normalize_vehicle
@@ -11,7 +12,7 @@ from services.records.alerts.vehicle_check import MIN_CONFIDENCE, listed_vehicle
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
 
 
-def entry(**vehicle: object) -> HotlistEntrySnapshot:
+def entry(**vehicle: Any) -> HotlistEntrySnapshot:
     return HotlistEntrySnapshot(
         entry_id=1,
         hotlist_id="h",
