@@ -26,13 +26,13 @@ install-test: $(BIN)/python
 # Regenerates both locks after a change to pyproject.toml's dependencies. pip-compile keeps every pin the
 # lock already has unless pyproject.toml rules it out; LOCK_ARGS='--upgrade-package NAME' (or --upgrade)
 # moves pins on purpose. pip-tools lives in a venv of its own so the project's venv stays exactly the lock.
+# The run lock starts from the test lock's pins, so the packages both hold stay at one version.
 LOCK_VENV ?= .venv-lock
 PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 lock:
 	@test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet pip-tools; }
 	$(PIP_COMPILE) --extra test --extra local -o $(LOCK_TEST) pyproject.toml
-	# the run lock starts from the test lock's pins, so the packages both hold stay at one version
 	cp $(LOCK_TEST) $(LOCK_RUN)
 	$(PIP_COMPILE) --extra local -o $(LOCK_RUN) pyproject.toml
 
