@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common.contracts.reads import normalize_plate
 from libs.common.contracts.search import Area, SearchQuery, VehicleQuery
-from libs.common.db import driver_connection
+from libs.common.db import driver_fetchval
 from services.records.lookalike import DEFAULT_LOOKALIKES, LookalikeClasses, lookalike_key
 from services.records.repository.reads import HELD_FOR_CASE, utc_day
 from services.records.service import area_shape, check_partial, query_plate
@@ -118,10 +118,11 @@ async def _reads_on_plate_days(
     """Reads of one plate, probing only the days the plate-day map names, newest days first."""
     # on the driver itself, inside the session's transaction, prepared once per connection: through
     # SQLAlchemy each statement of dozens of parameters cost about 1.5 ms more than PostgreSQL's work (issue #8)
-    conn = await driver_connection(session)
     last = min(bind.get("after_t", bind["until"]), bind["until"])
-    # one round trip: the plan mode for the statements that follow, and the plate's days
-    days: list[date] = await conn.fetchval(_PLATE_DAYS, plate, utc_day(bind["since"]), utc_day(last))
+    # one round trip: the plan mode for the statements that follow, and the plate's days (it may begin the
+    # transaction too)
+    conn, days = await driver_fetchval(session, _PLATE_DAYS, plate, utc_day(bind["since"]), utc_day(last))
+    days = list(days or [])
     spans = " OR ".join(f"(captured_at >= :span{i}_lo AND captured_at < :span{i}_hi)" for i in range(DAY_SPANS))
     sql, names = _positional(_newest_reads([*clauses, f"({spans})"], arms))
     found: list[dict[str, Any]] = []

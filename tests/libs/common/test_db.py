@@ -10,7 +10,7 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.common.db import UnitOfWork, create_engine, driver_connection
+from libs.common.db import UnitOfWork, create_engine, driver_connection, driver_fetchval
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -67,3 +67,25 @@ class TestDriverConnection:
             seen = (await session.execute(text(f"SELECT count(*) FROM {SCHEMA}.kept WHERE n = 4"))).scalar_one()
             assert seen == 1
             assert (await driver_connection(session)) is driver
+
+
+class TestDriverFetchval:
+    async def test_a_first_value_begins_the_unit_of_works_transaction(self, engine: AsyncEngine) -> None:
+        uow = UnitOfWork(engine)
+        with pytest.raises(Rollback):
+            async with uow() as session:
+                driver, txid = await driver_fetchval(session, "SELECT txid_current() + $1", 0)
+                assert driver.is_in_transaction()
+                # what follows on the driver is in the transaction the first value began, and goes with it
+                assert await driver.fetchval("SELECT txid_current()") == txid
+                await driver.execute(f"INSERT INTO {SCHEMA}.kept VALUES (5)")
+                raise Rollback
+        assert 5 not in await kept(engine)
+
+    async def test_inside_a_begun_transaction_it_runs_on_the_driver(self, engine: AsyncEngine) -> None:
+        async with UnitOfWork(engine)() as session:
+            before = (await session.execute(text("SELECT txid_current()"))).scalar_one()
+            _, txid = await driver_fetchval(session, "SELECT txid_current()")
+            assert txid == before
+            _, days = await driver_fetchval(session, "SELECT ARRAY[current_date, current_date - 1]")
+            assert len(days) == 2
