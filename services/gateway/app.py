@@ -47,6 +47,7 @@ from services.gateway.api.public.transparency import PageCache
 from services.gateway.credentials import CameraCredentialCache
 from services.gateway.handlers_tally import serve_tally
 from services.gateway.identity_keys import ProviderKeys
+from services.gateway.rate_budget import SharedBudget
 from services.gateway.ratelimit import GatewayLimits
 from services.gateway.secret_failures import SecretFailures
 from services.gateway.settings import GatewaySettings
@@ -130,7 +131,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             audit=audit,
             changes=ChangeRecorder(uow, audit),
             tally=AccessTally(uow),
-            limits=GatewayLimits(cfg),
+            limits=GatewayLimits(cfg, budget=SharedBudget(uow)),
             secret_failures=SecretFailures(cfg),
             camera_credentials=CameraCredentialCache(cfg.camera_cache_s),
             camera_seen=camera_seen,

@@ -1,87 +1,202 @@
 """Token buckets per person, camera, partner and public address, refused with 429 and Retry-After.
 
-The buckets live in memory in each gateway replica, so with N replicas behind the load balancer a
-caller may get up to N times the configured rate. That is accepted: the limits stop runaway scripts
-and bulk scraping, not a determined attacker, who is stopped by authentication and the audit log.
+Two tiers, so the limits hold across gateway replicas and a request rarely pays a round trip: the bucket of
+record is a row of gateway.rate_buckets (rate_budget.py), and each replica leases whole tokens from it a few
+at a time (`rate_lease_fraction` of the capacity, at least one) and spends them from memory. Only the request
+that finds its replica's lease empty goes to the database. Bound: over any window of T seconds, R replicas
+together grant at most capacity + rate x T + R x lease for one key (the shared bucket's tokens, its refill,
+and what each replica holds unspent from an earlier lease), against capacity + rate x T for one bucket; at
+the default 10% lease and two replicas that is 20% of one burst, once.
+
+If the database cannot be reached, each replica falls back to a bucket of its own at 1/`rate_expected_replicas`
+of the rate and logs it (once a minute): the limits stop runaway scripts and bulk scraping, and are a safety
+valve rather than a gate; authentication and the audit record are what fail closed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from libs.common.errors import RateLimited
+from services.gateway.rate_budget import SharedBudget
 from services.gateway.settings import GatewaySettings
 
-MAX_BUCKETS = 100_000  # beyond this, full (idle) buckets are dropped so memory stays bounded
+log = logging.getLogger(__name__)
+
+MAX_BUCKETS = 100_000  # beyond this, idle buckets are dropped so memory stays bounded
+LEASE_TIMEOUT_S = 1.0  # a lease slower than this counts as the store being down
+PRUNE_EVERY_S = 60.0
+FALLBACK_LOG_EVERY_S = 60.0
 
 
 @dataclass
 class Bucket:
     tokens: float
     updated: float
+    refill: asyncio.Lock = field(default_factory=asyncio.Lock)  # one lease in flight per key and replica
 
 
-class RateLimiter:
-    """One bucket per (kind, key); `capacity` is the burst, `per_second` the sustained rate."""
+def refused(kind: str, tokens: float, per_second: float) -> RateLimited:
+    """The 429 for a bucket holding `tokens`, with the whole seconds until it holds one."""
+    retry_after = max(1, math.ceil((1.0 - tokens) / per_second))
+    return RateLimited(
+        f"too many requests for this {kind}; retry after {retry_after} s",
+        code="rate_limited",
+        limit=kind,
+        retry_after_s=retry_after,
+        headers={"Retry-After": retry_after},
+    )
+
+
+class LocalBuckets:
+    """Buckets in this process only: one per (kind, key); `capacity` is the burst, `per_second` the rate."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._buckets: dict[tuple[str, str], Bucket] = {}
-        self._clock = clock
+        self.buckets: dict[tuple[str, str], Bucket] = {}
+        self.clock = clock
+
+    def bucket(self, kind: str, key: str, *, initial: float) -> Bucket:
+        """The (kind, key) bucket, made with `initial` tokens when new."""
+        now = self.clock()
+        bucket = self.buckets.get((kind, key))
+        if bucket is None:
+            if len(self.buckets) >= MAX_BUCKETS:
+                self._forget_idle(now)
+            bucket = self.buckets[(kind, key)] = Bucket(tokens=initial, updated=now)
+        return bucket
 
     def take(self, kind: str, key: str, *, capacity: float, per_second: float) -> None:
         """Spend one token or raise RateLimited with the seconds until one is available."""
-        now = self._clock()
-        bucket = self._buckets.get((kind, key))
-        if bucket is None:
-            if len(self._buckets) >= MAX_BUCKETS:
-                self._forget_idle(now)
-            bucket = self._buckets[(kind, key)] = Bucket(tokens=capacity, updated=now)
+        bucket = self.bucket(kind, key, initial=capacity)
+        now = self.clock()
         bucket.tokens = min(capacity, bucket.tokens + (now - bucket.updated) * per_second)
         bucket.updated = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return
-        retry_after = max(1, math.ceil((1.0 - bucket.tokens) / per_second))
-        raise RateLimited(
-            f"too many requests for this {kind}; retry after {retry_after} s",
-            code="rate_limited",
-            limit=kind,
-            retry_after_s=retry_after,
-            headers={"Retry-After": retry_after},
-        )
-
-    def forget(self, kind: str, key: str) -> None:
-        self._buckets.pop((kind, key), None)
+        if bucket.tokens < 1.0:
+            raise refused(kind, bucket.tokens, per_second)
+        bucket.tokens -= 1.0
 
     def _forget_idle(self, now: float) -> None:
-        # a bucket idle for a minute has refilled at any configured rate; dropping it changes nothing
-        for k in [k for k, b in self._buckets.items() if now - b.updated > 60]:
-            del self._buckets[k]
+        # a bucket idle for a minute has refilled at any configured rate (a lease left in it is merely lost)
+        for k in [k for k, b in self.buckets.items() if now - b.updated > 60 and not b.refill.locked()]:
+            del self.buckets[k]
+
+
+class RateLimiter:
+    """Takes a token per request: from this replica's lease of the shared bucket, or locally without a store."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        budget: SharedBudget | None = None,
+        lease_fraction: float = 0.1,
+        replicas: int = 1,
+    ) -> None:
+        self._clock = clock
+        self._budget = budget
+        self._lease_fraction = lease_fraction
+        self._replicas = max(1, replicas)
+        self._leases = LocalBuckets(clock)  # tokens leased from the store and not yet spent
+        self._local = LocalBuckets(clock)  # without a store, or while it is down
+        self._reset: set[tuple[str, str]] = set()
+        self._pruned = clock()
+        self._fallback_logged = -math.inf
+
+    async def take(self, kind: str, key: str, *, capacity: float, per_second: float) -> None:
+        """Spend one token or raise RateLimited with the seconds until one is available."""
+        if self._budget is None:
+            self._local.take(kind, key, capacity=capacity, per_second=per_second)
+            return
+        lease = self._leases.bucket(kind, key, initial=0.0)
+        if lease.tokens < 1.0:
+            async with lease.refill:
+                if lease.tokens < 1.0:  # another request of this replica may have refilled it meanwhile
+                    await self._refill(lease, kind, key, capacity=capacity, per_second=per_second)
+        lease.tokens -= 1.0
+        lease.updated = self._clock()
+
+    async def _refill(self, lease: Bucket, kind: str, key: str, *, capacity: float, per_second: float) -> None:
+        assert self._budget is not None
+        want = max(1, math.ceil(capacity * self._lease_fraction))
+        try:
+            granted = await asyncio.wait_for(
+                self._budget.lease(
+                    kind, key, want=want, capacity=capacity, per_second=per_second, reset=(kind, key) in self._reset
+                ),
+                LEASE_TIMEOUT_S,
+            )
+        except (SQLAlchemyError, OSError, TimeoutError) as err:
+            self._log_fallback(err)
+            share = self._replicas
+            self._local.take(kind, key, capacity=max(1.0, capacity / share), per_second=per_second / share)
+            lease.tokens += 1.0  # the local bucket granted this one; take() spends it
+            return
+        self._reset.discard((kind, key))
+        if granted.granted < 1:
+            raise refused(kind, granted.left, per_second)
+        lease.tokens += granted.granted
+        await self._prune_now_and_then()
+
+    async def _prune_now_and_then(self) -> None:
+        assert self._budget is not None
+        now = self._clock()
+        if now - self._pruned < PRUNE_EVERY_S:
+            return
+        self._pruned = now
+        try:
+            await self._budget.prune()
+        except (SQLAlchemyError, OSError) as err:
+            log.warning("rate buckets: pruning idle rows failed: %s", err)
+
+    def _log_fallback(self, err: BaseException) -> None:
+        now = self._clock()
+        if now - self._fallback_logged >= FALLBACK_LOG_EVERY_S:
+            self._fallback_logged = now
+            log.warning(
+                "rate buckets: shared store unreachable (%s); limiting per replica at 1/%d of the rate",
+                type(err).__name__,
+                self._replicas,
+            )
+
+    def forget(self, kind: str, key: str) -> None:
+        """Start (kind, key) afresh: this replica's lease and local bucket now, the shared one at its next lease."""
+        self._leases.buckets.pop((kind, key), None)
+        self._local.buckets.pop((kind, key), None)
+        if self._budget is not None:
+            self._reset.add((kind, key))
 
 
 class GatewayLimits:
     """The configured rates, read at each call so an operator's change applies to new buckets at once."""
 
-    def __init__(self, settings: GatewaySettings, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self, settings: GatewaySettings, limiter: RateLimiter | None = None, *, budget: SharedBudget | None = None
+    ) -> None:
         self.settings = settings
-        self.limiter = limiter or RateLimiter()
+        self.limiter = limiter or RateLimiter(
+            budget=budget, lease_fraction=settings.rate_lease_fraction, replicas=settings.rate_expected_replicas
+        )
 
-    def person(self, sub: str) -> None:
+    async def person(self, sub: str) -> None:
         rate = self.settings.rate_person_per_minute
-        self.limiter.take("person", sub, capacity=rate, per_second=rate / 60)
+        await self.limiter.take("person", sub, capacity=rate, per_second=rate / 60)
 
-    def camera(self, camera_id: str) -> None:
+    async def camera(self, camera_id: str) -> None:
         rate = self.settings.rate_camera_per_second
-        self.limiter.take("camera", camera_id, capacity=rate, per_second=rate)
+        await self.limiter.take("camera", camera_id, capacity=rate, per_second=rate)
 
-    def partner(self, client_id: str) -> None:
+    async def partner(self, client_id: str) -> None:
         """For the partner routes: one bucket per OAuth client (one partner agency's agreement)."""
         rate = self.settings.rate_partner_per_minute
-        self.limiter.take("partner", client_id, capacity=rate, per_second=rate / 60)
+        await self.limiter.take("partner", client_id, capacity=rate, per_second=rate / 60)
 
-    def public(self, address: str) -> None:
+    async def public(self, address: str) -> None:
         rate = self.settings.rate_public_per_minute
-        self.limiter.take("address", address, capacity=rate, per_second=rate / 60)
+        await self.limiter.take("address", address, capacity=rate, per_second=rate / 60)

@@ -5,9 +5,10 @@ within `ALPR_SECRET_FAILURE_WINDOW_S`, every attempt from that id or address is 
 Retry-After until the oldest failure leaves the window, before any secret is checked. The failure that
 trips a limit is an `access_denied` audit record (the client id, the address, never the secret).
 
-Counts live in memory in each gateway replica, as the rate buckets do (ratelimit.py): N replicas allow up
-to N times the failures. A throttled id also refuses its owner's right secret for the rest of the window;
-the per-address limit is the higher one, since several cameras of a site may share one address.
+Counts live in memory in each gateway replica (unlike the rate buckets, which ratelimit.py shares through
+the database): N replicas allow up to N times the failures. A throttled id also refuses its owner's right
+secret for the rest of the window; the per-address limit is the higher one, since several cameras of a site
+may share one address.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from libs.common.case_numbers import DEPARTMENT_CASE_NUMBER_PATTERN, pattern_problem
 from libs.common.proxies import trusted_networks
@@ -56,6 +56,11 @@ class GatewaySettings(RetentionSettings):
     rate_camera_per_second: int = 2000
     rate_partner_per_minute: int = 600
     rate_public_per_minute: int = 60
+    # each replica leases this share of a bucket's capacity from the shared row at a time (ratelimit.py): the
+    # replicas together may exceed a limit by replicas x lease, and the smaller the lease the more round trips
+    rate_lease_fraction: float = Field(default=0.1, gt=0, le=1)
+    # while the shared buckets are unreachable, each replica limits alone at 1/this of the rate
+    rate_expected_replicas: int = Field(default=2, ge=1)
     # how long a replica trusts its cached camera row: a camera disabled through another replica (or in
     # the database) is refused here within this many seconds plus one lookup; see credentials.py
     camera_cache_s: float = 5.0

@@ -110,7 +110,7 @@ async def current_principal(request: Request, state: StateDep) -> Principal:
         metrics.DENIED.labels(f"token_{err.details.get('reason', 'invalid')}").inc()
         await _count_failure(state, token, str(err.details.get("reason", "invalid")), now)
         raise Unauthenticated("authentication failed", code="unauthenticated") from err
-    state.limits.person(str(claims["sub"]))
+    await state.limits.person(str(claims["sub"]))
     status: str | None = None  # read inside the transaction: a rollback expires the loaded person
     try:
         # read on every request, never cached: a deactivation or suspension holds from the next request
@@ -266,7 +266,7 @@ async def current_camera(request: Request, state: StateDep) -> Camera:
         async with state.uow() as session:
             await repository.count_refused_camera(session, camera_id=camera.camera_id)
         raise Forbidden("this camera is disabled", code="camera_disabled")
-    state.limits.camera(camera.camera_id)
+    await state.limits.camera(camera.camera_id)
     return camera
 
 

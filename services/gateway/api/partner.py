@@ -95,7 +95,7 @@ async def partner_credentials(request: Request, rt: StateDep) -> PartnerCredenti
     except Unauthenticated as err:
         metrics.DENIED.labels(f"partner_{err.code}").inc()
         raise token_refused() from None
-    rt.limits.partner(claims.client_id)
+    await rt.limits.partner(claims.client_id)
     return PartnerCredentials(
         client_id=claims.client_id,
         agreement_id=claims.agreement_id,

@@ -23,16 +23,16 @@ async def test_a_bucket_allows_its_burst_then_refuses_then_refills() -> None:
     clock = FakeClock()
     limiter = RateLimiter(clock)
     for _ in range(3):
-        limiter.take("person", "a", capacity=3, per_second=0.5)
+        await limiter.take("person", "a", capacity=3, per_second=0.5)
     with pytest.raises(RateLimited) as refused:
-        limiter.take("person", "a", capacity=3, per_second=0.5)
+        await limiter.take("person", "a", capacity=3, per_second=0.5)
     assert refused.value.details["retry_after_s"] == 2
     assert refused.value.details["headers"] == {"Retry-After": 2}
-    limiter.take("person", "b", capacity=3, per_second=0.5)  # another key has its own bucket
+    await limiter.take("person", "b", capacity=3, per_second=0.5)  # another key has its own bucket
     clock.now += 2.0
-    limiter.take("person", "a", capacity=3, per_second=0.5)
+    await limiter.take("person", "a", capacity=3, per_second=0.5)
     with pytest.raises(RateLimited):
-        limiter.take("person", "a", capacity=3, per_second=0.5)
+        await limiter.take("person", "a", capacity=3, per_second=0.5)
 
 
 @pytest.fixture
@@ -82,8 +82,8 @@ async def test_partner_buckets_are_per_client(system) -> None:  # type: ignore[n
 
     settings = system.runtime("gateway").settings.model_copy(update={"rate_partner_per_minute": 2})
     limits = GatewayLimits(settings)
-    limits.partner("client-a")
-    limits.partner("client-a")
+    await limits.partner("client-a")
+    await limits.partner("client-a")
     with pytest.raises(RateLimited):
-        limits.partner("client-a")
-    limits.partner("client-b")
+        await limits.partner("client-a")
+    await limits.partner("client-b")

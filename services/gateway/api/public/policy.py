@@ -45,7 +45,7 @@ def policy_text(rt: GatewayState) -> str:
 )
 async def policy(request: Request, rt: StateDep, limits: LimitsDep) -> Response | PolicyPage:
     """The usage and privacy policy; `Accept: text/markdown` gets the document, `text/html` the page."""
-    limits.public(request.client.host if request.client else "unknown")
+    await limits.public(request.client.host if request.client else "unknown")
     text = policy_text(rt)
     version = rt.settings.policy_version
     if "text/markdown" in request.headers.get("accept", ""):

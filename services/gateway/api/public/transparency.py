@@ -51,7 +51,7 @@ class PageCache:
 )
 async def transparency(request: Request, rt: StateDep, limits: LimitsDep) -> Response:
     """Policy, retention, partners by name and twelve months of figures; `Accept: text/html` gets the page."""
-    limits.public(request.client.host if request.client else "unknown")
+    await limits.public(request.client.host if request.client else "unknown")
     page = await current_page(rt)
     max_age = max(int(page.expires - time.monotonic()), 0)
     if pages.wants_html(request):

@@ -1,0 +1,119 @@
+"""Rate limits shared across gateway replicas: the bucket lives in PostgreSQL, each replica leases from it."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from contextlib import AsyncExitStack
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from libs.common.db import UnitOfWork
+from libs.common.errors import RateLimited
+from services.gateway.rate_budget import IDLE_PRUNE_S, SharedBudget
+from services.gateway.ratelimit import RateLimiter
+from tests.conftest import build_apps
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def granted(limiter: RateLimiter, key: str, *, capacity: float) -> int:
+    """Take one token; 1 if it was granted, 0 if refused."""
+    try:
+        await limiter.take("person", key, capacity=capacity, per_second=0.001)
+    except RateLimited:
+        return 0
+    return 1
+
+
+class TestTwoReplicasShareOneBucket:
+    async def test_together_they_grant_one_capacity_where_each_alone_grants_it(self, system) -> None:  # type: ignore[no-untyped-def]
+        uow = system.runtime("gateway").uow
+        capacity, key = 40, f"shared-{uuid.uuid4().hex}"
+        replicas = [RateLimiter(budget=SharedBudget(uow), lease_fraction=0.1) for _ in range(2)]
+        # alternating, as a load balancer spreads one caller; with no refill to speak of (0.001/s)
+        total = sum([await granted(replicas[i % 2], key, capacity=capacity) for i in range(4 * capacity)])
+        lease = 4  # 10% of 40
+        assert capacity <= total <= capacity + 2 * lease
+        assert total == capacity  # every leased token was spent, and none was granted twice
+        # each replica alone, on its own key, grants a whole capacity: the sharing is what held the two back
+        alone = sum([await granted(replicas[0], f"alone-{key}", capacity=capacity) for _ in range(2 * capacity)])
+        assert alone == capacity
+
+    async def test_a_refusal_from_the_shared_bucket_says_when_to_retry(self, system) -> None:  # type: ignore[no-untyped-def]
+        limiter = RateLimiter(budget=SharedBudget(system.runtime("gateway").uow), lease_fraction=0.5)
+        key = f"retry-{uuid.uuid4().hex}"
+        for _ in range(2):
+            await limiter.take("camera", key, capacity=2, per_second=0.25)
+        with pytest.raises(RateLimited) as refused:
+            await limiter.take("camera", key, capacity=2, per_second=0.25)
+        assert refused.value.details["limit"] == "camera"
+        assert refused.value.details["headers"]["Retry-After"] in (3, 4)
+
+    async def test_forget_refills_the_shared_bucket_at_the_next_lease(self, system) -> None:  # type: ignore[no-untyped-def]
+        uow = system.runtime("gateway").uow
+        first, second = (RateLimiter(budget=SharedBudget(uow), lease_fraction=0.5) for _ in range(2))
+        key = f"forget-{uuid.uuid4().hex}"
+        for _ in range(2):
+            await first.take("address", key, capacity=2, per_second=0.001)
+        with pytest.raises(RateLimited):
+            await second.take("address", key, capacity=2, per_second=0.001)
+        second.forget("address", key)
+        await second.take("address", key, capacity=2, per_second=0.001)
+
+    async def test_idle_rows_are_pruned(self, system) -> None:  # type: ignore[no-untyped-def]
+        uow = system.runtime("gateway").uow
+        budget, key = SharedBudget(uow), f"idle-{uuid.uuid4().hex}"
+        await budget.lease("person", key, want=1, capacity=5, per_second=1)
+        async with uow() as session:
+            await session.execute(
+                text("UPDATE rate_buckets SET updated_at = updated_at - make_interval(secs => :s) WHERE key = :k"),
+                {"s": float(IDLE_PRUNE_S + 1), "k": key},
+            )
+        assert await budget.prune() >= 1
+        async with uow() as session:
+            left = (await session.execute(text("SELECT count(*) FROM rate_buckets WHERE key = :k"), {"k": key})).one()
+        assert left[0] == 0
+
+
+class TestWhenTheStoreIsDown:
+    async def test_each_replica_falls_back_to_its_share_of_the_rate_and_logs_it(self, caplog) -> None:  # type: ignore[no-untyped-def]
+        engine = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+        try:
+            limiter = RateLimiter(budget=SharedBudget(UnitOfWork(engine)), replicas=2)
+            with caplog.at_level(logging.WARNING, logger="services.gateway.ratelimit"):
+                results = [await granted(limiter, "down", capacity=10) for _ in range(8)]
+            assert results == [1] * 5 + [0] * 3  # half the burst of 10: two replicas share the limit
+            assert sum("shared store unreachable" in r.getMessage() for r in caplog.records) == 1
+        finally:
+            await engine.dispose()
+
+
+class TestTwoGatewayApps:
+    async def test_a_public_limit_holds_across_two_running_gateways(self, system) -> None:  # type: ignore[no-untyped-def]
+        second_app = build_apps(system.stack, ("gateway",))["gateway"]
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(second_app.router.lifespan_context(second_app))
+            first_app = system.apps["gateway"]
+            address = f"198.51.100.{uuid.uuid4().int % 200 + 20}"
+            clients = [
+                await stack.enter_async_context(
+                    httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 5)), base_url="http://g")
+                )
+                for app in (first_app, second_app)
+            ]
+            settings = [app.state.runtime.settings for app in (first_app, second_app)]
+            saved = [s.rate_public_per_minute for s in settings]
+            for s in settings:
+                s.rate_public_per_minute = 6
+            try:
+                statuses = [(await clients[i % 2].get("/public/policy")).status_code for i in range(12)]
+            finally:
+                for s, rate in zip(settings, saved, strict=True):
+                    s.rate_public_per_minute = rate
+        # six in a minute for this address, whichever replica answers; each alone would have allowed six
+        assert statuses.count(200) == 6 and statuses.count(429) == 6
+        assert statuses[:6] == [200] * 6
