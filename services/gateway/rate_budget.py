@@ -4,10 +4,12 @@ One upsert refills the row for the time elapsed, grants up to the lease asked fo
 the row holds) and stores what is left; concurrent replicas serialize on the row lock. The SQL lives here rather
 than in repository.py because it is the limiter's own store, outside any unit of work's business transaction:
 a lease commits on its own, so a request that later fails has still spent its token, as it would locally.
+Keys are stored as digests: a public visitor's address or a person's subject is not kept in the clear.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import Boolean, Float, String, bindparam, text
@@ -46,6 +48,11 @@ _PRUNE = text(
 ).bindparams(bindparam("idle_s", type_=Float))
 
 
+def row_key(key: str) -> str:
+    """The stored form of a bucket's key: a digest, fixed in length whatever the caller's key."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Lease:
     """Tokens granted to this replica, and what the shared bucket holds after the grant."""
@@ -66,7 +73,7 @@ class SharedBudget:
         """Take up to `want` whole tokens from the (kind, key) bucket; `reset` refills it first."""
         params = {
             "kind": kind,
-            "key": key,
+            "key": row_key(key),
             "want": float(want),
             "capacity": float(capacity),
             "per_second": float(per_second),

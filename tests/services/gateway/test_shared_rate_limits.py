@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from libs.common.db import UnitOfWork
 from libs.common.errors import RateLimited
-from services.gateway.rate_budget import IDLE_PRUNE_S, SharedBudget
+from services.gateway.rate_budget import IDLE_PRUNE_S, SharedBudget, row_key
 from services.gateway.ratelimit import RateLimiter
 from tests.conftest import build_apps
 
@@ -69,6 +69,9 @@ class TestTwoReplicasShareOneBucket:
         budget, key = SharedBudget(uow), f"idle-{uuid.uuid4().hex}"
         await budget.lease("person", key, want=1, capacity=5, per_second=1)
         async with uow() as session:
+            stored = (await session.execute(text("SELECT key FROM rate_buckets WHERE key = :k"), {"k": key})).all()
+            assert stored == []  # the caller's key is not kept in the clear
+            key = row_key(key)
             await session.execute(
                 text("UPDATE rate_buckets SET updated_at = updated_at - make_interval(secs => :s) WHERE key = :k"),
                 {"s": float(IDLE_PRUNE_S + 1), "k": key},
