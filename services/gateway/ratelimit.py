@@ -115,6 +115,9 @@ class RateLimiter:
             self._local.take(kind, key, capacity=capacity, per_second=per_second)
             return
         lease = self._leases.bucket(kind, key, initial=0.0)
+        # a lease in hand never holds more than one lease of the limit as it stands now: a lowered limit
+        # (an operator's change) applies at once, not after tokens leased under the old one are spent
+        lease.tokens = min(lease.tokens, float(self._lease_size(capacity)))
         if lease.tokens < 1.0:
             async with lease.refill:
                 if lease.tokens < 1.0:  # another request of this replica may have refilled it meanwhile
@@ -124,7 +127,7 @@ class RateLimiter:
 
     async def _refill(self, lease: Bucket, kind: str, key: str, *, capacity: float, per_second: float) -> None:
         assert self._budget is not None
-        want = max(1, math.ceil(capacity * self._lease_fraction))
+        want = self._lease_size(capacity)
         try:
             granted = await asyncio.wait_for(
                 self._budget.lease(
@@ -154,6 +157,9 @@ class RateLimiter:
             await self._budget.prune()
         except (SQLAlchemyError, OSError) as err:
             log.warning("rate buckets: pruning idle rows failed: %s", err)
+
+    def _lease_size(self, capacity: float) -> int:
+        return max(1, math.ceil(capacity * self._lease_fraction))
 
     def _log_fallback(self, err: BaseException) -> None:
         now = self._clock()

@@ -43,6 +43,14 @@ class TestTwoReplicasShareOneBucket:
         alone = sum([await granted(replicas[0], f"alone-{key}", capacity=capacity) for _ in range(2 * capacity)])
         assert alone == capacity
 
+    async def test_a_lowered_limit_applies_at_once_not_after_the_lease_in_hand(self, system) -> None:  # type: ignore[no-untyped-def]
+        limiter = RateLimiter(budget=SharedBudget(system.runtime("gateway").uow), lease_fraction=0.1)
+        key = f"lowered-{uuid.uuid4().hex}"
+        assert await granted(limiter, key, capacity=100) == 1  # leases 10, spends 1: 9 left in hand
+        # an operator lowers the limit to 2: the 9 leased under the old limit do not outlast it
+        after = sum([await granted(limiter, key, capacity=2) for _ in range(6)])
+        assert after <= 2 + 1
+
     async def test_a_refusal_from_the_shared_bucket_says_when_to_retry(self, system) -> None:  # type: ignore[no-untyped-def]
         limiter = RateLimiter(budget=SharedBudget(system.runtime("gateway").uow), lease_fraction=0.5)
         key = f"retry-{uuid.uuid4().hex}"
