@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -52,3 +53,22 @@ def public_key_b64(system: Any) -> str:
 
     raw = public_key(system).public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.b64encode(raw).decode()
+
+
+LOG_COLUMNS = "seq, event_id, event_type, occurred_at, recorded_at, actor, payload, prev_hash, hash"
+
+
+async def copy_log(system: Any, admin_db: Any, prefix: str, *, records: int) -> str:
+    """A scratch schema holding a copy of the live access log and its checkpoints, after `records` more."""
+    for _ in range(records):
+        await record(system, full_event(EventType.SEARCH))
+    await system.runtime("audit").writer.checkpoint_tick(force=True)
+    schema = prefix + uuid.uuid4().hex[:8]
+    await admin_db.execute(f"CREATE SCHEMA {schema}")
+    await admin_db.execute(f"CREATE TABLE {schema}.access_records (LIKE audit.access_records INCLUDING ALL)")
+    await admin_db.execute(f"CREATE TABLE {schema}.checkpoints (LIKE audit.checkpoints INCLUDING ALL)")
+    await admin_db.execute(
+        f"INSERT INTO {schema}.access_records ({LOG_COLUMNS}) SELECT {LOG_COLUMNS} FROM audit.access_records"
+    )
+    await admin_db.execute(f"INSERT INTO {schema}.checkpoints SELECT * FROM audit.checkpoints")
+    return schema

@@ -8,7 +8,7 @@ Counts and agency names only: no person, plate or case number travels on these s
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -25,16 +25,7 @@ FigureName = Literal[
     "alert_dispositions",
     "misreads_corrected",
 ]
-FIGURES: tuple[FigureName, ...] = (
-    "reads",
-    "hotlist_hits",
-    "searches",
-    "denied_searches",
-    "prohibited_purpose_refusals",
-    "partner_shares",
-    "alert_dispositions",
-    "misreads_corrected",
-)
+FIGURES: tuple[FigureName, ...] = get_args(FigureName)
 RECORDS_FIGURES: tuple[FigureName, ...] = ("reads", "hotlist_hits", "alert_dispositions", "misreads_corrected")
 AUDIT_FIGURES: tuple[FigureName, ...] = ("searches", "denied_searches", "prohibited_purpose_refusals")
 SHARING_FIGURES: tuple[FigureName, ...] = ("partner_shares",)

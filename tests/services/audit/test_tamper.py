@@ -6,7 +6,6 @@ same triggers), so the live log other tests share stays intact.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,27 +15,15 @@ import pytest_asyncio
 from libs.common.contracts.audit import EventType
 from libs.common.db import UnitOfWork, create_engine
 from services.audit.verification import verify_database
-from tests.utils.access_log import full_event, public_key, record
+from tests.utils.access_log import LOG_COLUMNS, copy_log, full_event, public_key, record
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-COLUMNS = "seq, event_id, event_type, occurred_at, recorded_at, actor, payload, prev_hash, hash"
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def scratch(system, admin_db) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
     """A copy of the access log and its checkpoints, with the append-only triggers of the original."""
-    for _ in range(6):
-        await record(system, full_event(EventType.SEARCH))
-    await system.runtime("audit").writer.checkpoint_tick(force=True)
-    schema = "tamper_" + uuid.uuid4().hex[:8]
-    await admin_db.execute(f"CREATE SCHEMA {schema}")
-    await admin_db.execute(f"CREATE TABLE {schema}.access_records (LIKE audit.access_records INCLUDING ALL)")
-    await admin_db.execute(f"CREATE TABLE {schema}.checkpoints (LIKE audit.checkpoints INCLUDING ALL)")
-    await admin_db.execute(
-        f"INSERT INTO {schema}.access_records ({COLUMNS}) SELECT {COLUMNS} FROM audit.access_records"
-    )
-    await admin_db.execute(f"INSERT INTO {schema}.checkpoints SELECT * FROM audit.checkpoints")
+    schema = await copy_log(system, admin_db, "tamper_", records=6)
     await admin_db.execute(
         f"CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON {schema}.access_records "
         "FOR EACH ROW EXECUTE FUNCTION audit.refuse_change()"
@@ -127,7 +114,7 @@ class TestTheEndOfTheLog:
             await record(system, full_event(EventType.SEARCH))
         # the three new records, copied into the scratch log without a checkpoint over them
         await admin_db.execute(
-            f"INSERT INTO {scratch}.access_records ({COLUMNS}) SELECT {COLUMNS} FROM audit.access_records "
+            f"INSERT INTO {scratch}.access_records ({LOG_COLUMNS}) SELECT {LOG_COLUMNS} FROM audit.access_records "
             f"WHERE seq > (SELECT max(seq) FROM {scratch}.access_records)"
         )
         last = await admin_db.fetchval(f"SELECT max(seq) FROM {scratch}.access_records")

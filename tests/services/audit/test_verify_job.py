@@ -10,7 +10,6 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,27 +24,15 @@ from libs.common.drain import Drain
 from services.audit.repository.chain import VERIFY_LOCK
 from services.audit.settings import AuditSettings
 from services.audit.verify_job import RoundOutcome, VerifyJob
-from tests.utils.access_log import full_event, public_key, record
+from tests.utils.access_log import copy_log, full_event, public_key, record
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-COLUMNS = "seq, event_id, event_type, occurred_at, recorded_at, actor, payload, prev_hash, hash"
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def scratch(system: Any, admin_db: Any) -> AsyncIterator[str]:
     """A copy of the live log and its checkpoints, to tamper with."""
-    for _ in range(4):
-        await record(system, full_event(EventType.SEARCH))
-    await system.runtime("audit").writer.checkpoint_tick(force=True)
-    schema = "verifyjob_" + uuid.uuid4().hex[:8]
-    await admin_db.execute(f"CREATE SCHEMA {schema}")
-    await admin_db.execute(f"CREATE TABLE {schema}.access_records (LIKE audit.access_records INCLUDING ALL)")
-    await admin_db.execute(f"CREATE TABLE {schema}.checkpoints (LIKE audit.checkpoints INCLUDING ALL)")
-    await admin_db.execute(
-        f"INSERT INTO {schema}.access_records ({COLUMNS}) SELECT {COLUMNS} FROM audit.access_records"
-    )
-    await admin_db.execute(f"INSERT INTO {schema}.checkpoints SELECT * FROM audit.checkpoints")
+    schema = await copy_log(system, admin_db, "verifyjob_", records=4)
     try:
         yield schema
     finally:
