@@ -14,6 +14,7 @@ from services.recognizer.engine.dataset import holdout_names, read_labels
 from services.recognizer.engine.evaluate import evaluate
 from services.recognizer.engine.reader import CONSULT_BELOW, PlateReader
 from services.recognizer.engine.train import (
+    ARCH,
     DEFAULT_MINUTES,
     DEFAULT_REAL_SHARE,
     DEFAULT_SNAPSHOTS,
@@ -36,8 +37,10 @@ def train_main(
     real_share: float = DEFAULT_REAL_SHARE,
     lr: float = 3e-3,
     snapshots: int = DEFAULT_SNAPSHOTS,
+    arch: dict[str, int] | None = None,
+    hold_calibration_split: bool = True,
 ) -> None:
-    """Train the recognizer (synthetic plates + non-held-out real crops) and write weights to `out`."""
+    """Train the recognizer (synthetic plates + the real crops outside both splits) and write weights to `out`."""
     notes = train(
         out,
         data_dir=data_dir,
@@ -49,6 +52,8 @@ def train_main(
         real_share=real_share,
         lr=lr,
         snapshots=snapshots,
+        arch=arch,
+        hold_calibration_split=hold_calibration_split,
     )
     print(json.dumps(notes, indent=2))
 
@@ -122,6 +127,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     t.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
     t.add_argument("--snapshots", type=int, default=DEFAULT_SNAPSHOTS, help="learning-rate cycles, one member each")
+    t.add_argument("--width", type=int, default=ARCH["width"], help="channels of the second conv layer")
+    t.add_argument("--hidden", type=int, default=ARCH["hidden"], help="GRU units per direction")
+    t.add_argument(
+        "--train-on-calibration-split",
+        dest="hold_calibration_split",
+        action="store_false",
+        help="also train on the calibration split (as crnn-us-2.2 did); such weights calibrate on synthetic crops only",
+    )
     c = commands.add_parser("calibrate", help="fit the confidence calibration and SURE level into the weights")
     c.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     c.add_argument("--synthetic", type=int, default=DEFAULT_SYNTHETIC, help="fresh synthetic crops to fit on")
@@ -129,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
         "--real-from",
         type=Path,
         default=None,
-        help="also fit on this folder's non-held-out photos (only for weights that did not train on them)",
+        help="also fit on this folder's calibration-split photos (only for weights trained without them)",
     )
     e = commands.add_parser("eval", help="score weights on labelled photos or crops")
     e.add_argument("images_dir", type=Path)
@@ -156,6 +169,8 @@ def main(argv: list[str] | None = None) -> None:
             real_share=args.real_share,
             lr=args.lr,
             snapshots=args.snapshots,
+            arch={"width": args.width, "hidden": args.hidden},
+            hold_calibration_split=args.hold_calibration_split,
         )
     elif args.command == "calibrate":
         calibrate_main(args.weights, real_from=args.real_from, synthetic=args.synthetic)

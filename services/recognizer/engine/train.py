@@ -15,7 +15,14 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from services.recognizer.engine.dataset import PlateStream, collate, holdout_names, load_regions
+from services.recognizer.engine.dataset import (
+    PlateStream,
+    calibration_split_names,
+    collate,
+    holdout_names,
+    load_regions,
+)
+from libs.common.errors import InvalidInput
 from services.recognizer.engine.model import BLANK, PlateCRNN
 from services.recognizer.engine.weights import load_weights, save_weights
 
@@ -54,21 +61,37 @@ def train(
     version: str = "crnn-dev",
     init: Path | None = None,
     snapshots: int = DEFAULT_SNAPSHOTS,
+    arch: dict[str, int] | None = None,
+    hold_calibration_split: bool = True,
 ) -> dict[str, Any]:
     """Train from scratch and write the weights; the schedule shortens itself if `minutes` would run out.
 
     The schedule is `snapshots` warm-up-and-cosine cycles. The network at the end of each cycle is kept as
     an ensemble member: a snapshot ensemble, whose members differ in their misreads at no extra training cost.
+    The calibration split stays out of training unless `hold_calibration_split` is false (how `crnn-us-2.2`
+    was trained), so `calibrate` can fit the confidence on real plates the members never saw.
     """
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     # the loader worker renders on the other core; two threads here trained slower (7.0 against 9.8 steps/s)
     torch.set_num_threads(1)
-    regions = load_regions(data_dir, exclude=holdout_names()) if data_dir else []
+    excluded = holdout_names() | (calibration_split_names() if hold_calibration_split else set())
+    regions = load_regions(data_dir, exclude=excluded) if data_dir else []
+    arch = dict(arch or ARCH)
     stream = PlateStream(regions, seed=seed, real_share=real_share)
     loader = DataLoader(stream, batch_size=batch_size, num_workers=1, collate_fn=collate)
-    model = load_weights(init)[0][-1].train() if init else PlateCRNN(**ARCH)
+    if init:
+        initial, meta = load_weights(init)
+        if hold_calibration_split and meta.get("notes", {}).get("calibration_split_held_out") is not True:
+            # those weights learnt the calibration split's plates: calibrating on them would flatter the model
+            raise InvalidInput(
+                f"{init} trained on the calibration split; train from scratch or from weights that held it out",
+                code="recognizer_init_saw_calibration_split",
+            )
+        model, arch = initial[-1].train(), dict(meta["arch"])
+    else:
+        model = PlateCRNN(**arch)
     # channels-last convolutions train about a third faster on this CPU (oneDNN), so more steps fit the budget
     model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
@@ -117,11 +140,12 @@ def train(
         "batch_size": batch_size,
         "real_share": real_share,
         "real_train_crops": len(regions),
+        "calibration_split_held_out": hold_calibration_split,
         "init": str(init.name) if init else None,
         "train_minutes": round(elapsed / 60, 1),
         "schedule_governed_by": "time" if clock_governed else "steps",
         "final_loss": round(smoothed, 4),
         "members": member_notes,
     }
-    save_weights(out, members, version=version, arch=ARCH, notes=notes)
+    save_weights(out, members, version=version, arch=arch, notes=notes)
     return notes
