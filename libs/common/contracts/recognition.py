@@ -22,6 +22,11 @@ class RecognizeRequest(BaseModel):
     # the vendor's two-letter state, when it sent one: the recognizer re-ranks its own candidates by that
     # state's serial formats (never adds one); checked by the recognizer (`state_invalid`)
     state: str | None = None
+    # no box and no polygon, and the image is a scene rather than a crop: find the plates first (the
+    # detector) and read the one whose reading is nearest `plate_hint` (the vendor's text), else the best
+    # found; a vendor's scene photo without a box gets our second opinion this way
+    find_plate: bool = False
+    plate_hint: str | None = Field(default=None, max_length=32)
 
 
 class Recognition(BaseModel):
@@ -36,6 +41,10 @@ class Recognition(BaseModel):
     # calibration crops (services/recognizer/MODEL_CARD.md)
     sure: bool = False
     elapsed_ms: float = Field(ge=0.0)
+    # where the plate was found, when the request asked the recognizer to find it (`find_plate`)
+    found_box: Box | None = None
+    found_polygon: list[Point] | None = None
+    detection_score: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
 RECOGNIZE = Endpoint("alpr.recognize", RecognizeRequest, Recognition, queue="recognizer")
