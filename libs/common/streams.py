@@ -26,11 +26,12 @@ READS_INGESTED = StreamSubject("READS", "alpr.reads.ingested")  # .<agency>.<cam
 AUDIT_EVENTS = StreamSubject("AUDIT", "alpr.audit.event")  # .<event type>
 AGENCY_ALERTS = StreamSubject("ALERTS", "alpr.alerts")  # .<agency>
 DEAD_LETTERS = StreamSubject("DEADLETTER", "alpr.deadletter")  # .<stream>.<consumer>
+FRAMES_INGESTED = StreamSubject("FRAMES", "alpr.frames.ingested")  # .<agency>.<camera>: photographs to read
 # The NATS servers' file store (max_file_store in nats.conf, ALPR_NATS_FILE_STORE_BYTES for `alpr migrate`)
 # is shared by every stream. Each stream but AUDIT is capped at a share of it, so a long records outage fills
 # READS, not the store: AUDIT keeps at least the rest, and data access (which waits on AUDIT's ack) goes on
 # while camera posts are refused and retried. JetStream reserves a cap, so the caps must fit the store.
-STORE_SHARES = {"READS": 1 / 3, "ALERTS": 1 / 18, "DEADLETTER": 1 / 18}
+STORE_SHARES = {"READS": 1 / 3, "FRAMES": 1 / 18, "ALERTS": 1 / 18, "DEADLETTER": 1 / 18}
 
 READS = StreamConfig(
     name=READS_INGESTED.stream,
@@ -79,7 +80,20 @@ DEADLETTER = StreamConfig(
     discard=DiscardPolicy.NEW,
 )
 
-STREAMS = (READS, AUDIT, ALERTS, DEADLETTER)
+# Photographs posted without a read (`POST /v1/ingest/image`), waiting for records to have them found and read.
+# Larger than reads (a whole frame each), so a day's buffer and a share of the store of their own: a long
+# outage refuses new frames (503, the camera retries) before it could crowd out READS or AUDIT.
+FRAMES = StreamConfig(
+    name=FRAMES_INGESTED.stream,
+    subjects=[FRAMES_INGESTED.pattern],
+    storage=StorageType.FILE,
+    retention=RetentionPolicy.LIMITS,
+    max_age=DAY_S,
+    duplicate_window=15 * 60.0,  # a camera's resend of the same photograph (same frame id) is held once
+    discard=DiscardPolicy.NEW,
+)
+
+STREAMS = (READS, AUDIT, ALERTS, DEADLETTER, FRAMES)
 
 
 def capped(config: StreamConfig, file_store_bytes: int | None) -> StreamConfig:
@@ -130,7 +144,21 @@ AUDIT_WRITER = DurableConsumer(
     ),
 )
 
-CONSUMERS = (RECORDS_READS, AUDIT_WRITER)
+RECORDS_FRAMES = DurableConsumer(
+    FRAMES_INGESTED.stream,
+    ConsumerConfig(
+        durable_name="records-frames",
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        # finding and reading the plates of a frame takes tens of milliseconds, a batch of them seconds
+        ack_wait=60.0,
+        max_deliver=8,  # then dead-lettered with its origin, as a read is
+        backoff=[60.0, 120.0, 300.0],
+        max_ack_pending=256,  # frames are heavy: a small window keeps a backlog in the stream, not in memory
+    ),
+)
+
+CONSUMERS = (RECORDS_READS, AUDIT_WRITER, RECORDS_FRAMES)
 
 
 # cached: a camera's subject is built for each of its reads, on the gateway's busiest path
@@ -150,6 +178,11 @@ def audit_subject(event_type: str) -> str:
 def alerts_subject(agency: str) -> str:
     """Subject an alert travels on: its agency's, which that agency's officers follow."""
     return AGENCY_ALERTS.of(_token(agency))
+
+
+def frames_subject(agency: str, camera_id: str) -> str:
+    """Subject a posted photograph travels on; tokens sanitized as for reads."""
+    return FRAMES_INGESTED.of(_token(agency), _token(camera_id))
 
 
 def deadletter_subject(stream: str, durable: str) -> str:
