@@ -15,6 +15,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from libs.common.errors import InvalidInput
 from services.recognizer.engine.dataset import (
     PlateStream,
     calibration_split_names,
@@ -22,7 +23,6 @@ from services.recognizer.engine.dataset import (
     holdout_names,
     load_regions,
 )
-from libs.common.errors import InvalidInput
 from services.recognizer.engine.model import BLANK, PlateCRNN
 from services.recognizer.engine.weights import load_weights, save_weights
 
