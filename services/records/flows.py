@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 
 from nats.aio.msg import Msg
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common import metrics
 from libs.common.bus import Bus
@@ -27,6 +29,8 @@ from services.records.service import ReadRow, read_refusal
 from services.records.settings import RecordsSettings
 
 log = logging.getLogger(__name__)
+# more rows to write in a store's transaction, given the ids of the reads it inserted
+InTransaction = Callable[[AsyncSession, set[str]], Awaitable[None]]
 
 
 class IngestFlow:
@@ -111,7 +115,12 @@ class IngestFlow:
             await self._store_isolating(rows[:middle], origins, rejects)
             await self._store_isolating(rows[middle:], origins, rejects)
 
-    async def _store(self, rows: list[ReadRow]) -> None:
+    async def store(self, rows: list[ReadRow], *, within: InTransaction) -> None:
+        """Store rows as READS reads are stored, with `within`'s own rows in the same transaction (a posted
+        photograph's outcome beside the reads found in it, frames/flows.py)."""
+        await self._store(rows, within)
+
+    async def _store(self, rows: list[ReadRow], within: InTransaction | None = None) -> None:
         """One transaction: the reads once each, whether each hit, their alerts and images."""
         await recognize_reads(self.bus, rows, timeout=self.settings.recognize_timeout_s)
         await self.ensure_partitions({repository.utc_day(r.read.captured_at) for r in rows})
@@ -129,6 +138,8 @@ class IngestFlow:
             await repository.drop_superseded_previews(
                 session, preview_ids=[p for row in rows for p in row.read.replaces]
             )
+            if within is not None:
+                await within(session, new_ids)
         metrics.STORED.inc(len(new_ids))
         if raised:
             await self.alerts.publish(self.uow, raised)
