@@ -28,6 +28,7 @@ from services.gateway.api import (
     alerts,
     approvals,
     audit,
+    camera_frames,
     camera_posts,
     cameras,
     custodian,
@@ -166,6 +167,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     install_common(app, "gateway")
     app.add_middleware(InputDoor)
     for area in (
+        camera_frames,  # before camera_posts: its POST /v1/ingest/image is not the vendor route's {fmt}
         camera_posts,
         reads,
         searches,

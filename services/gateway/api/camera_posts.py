@@ -1,5 +1,7 @@
 """Camera posts: native reads and vendor payloads, unchanged, a thousand a second per replica.
 
+A photograph with no read (`POST /v1/ingest/image`, api/camera_frames.py) is a camera post too, served here
+ahead of the vendor route, which would otherwise take "image" for a vendor's name.
 The FastAPI routes below are the documented contract (OpenAPI, and FastAPI serves them if called directly).
 In the running gateway these four paths go to `camera_posts_app`, a Starlette sub-application with the
 same handler, the middleware every gateway route runs and the one error mapping (libs/common/web.py):
@@ -26,6 +28,7 @@ from libs.common.errors import AlprError, InvalidInput, PayloadTooLarge
 from libs.common.telemetry import hot_path_span
 from libs.common.web import common_middleware, error_handlers
 from services.gateway.api.camera_bodies import NATIVE_BODY, VENDOR_BODY, VENDOR_FORMATS
+from services.gateway.api.camera_frames import FRAME_ROUTE, frame_post_route
 from services.gateway.api.deps import CameraDep, StateDep, current_camera
 from services.gateway.ingest import parse_payload
 from services.gateway.ingest.positions import place_at_camera
@@ -69,6 +72,8 @@ def camera_post(scope: Scope) -> tuple[str, str | None] | None:
     path: str = scope["path"]
     if path in _FIXED:
         return path, _FIXED[path]
+    if path == FRAME_ROUTE:
+        return FRAME_ROUTE, None
     fmt = path[len(_VENDOR_PREFIX) :] if path.startswith(_VENDOR_PREFIX) else ""
     if fmt and "/" not in fmt:
         return _VENDOR_ROUTE, fmt
@@ -97,7 +102,11 @@ def camera_posts_app(gateway: FastAPI) -> Starlette:
         return Route(route, answer, methods=["POST"])
 
     return Starlette(
-        routes=[answering(route, fmt) for route, fmt in (*_FIXED.items(), (_VENDOR_ROUTE, None))],
+        # the frame route first: the vendor route's {fmt} would match "image"
+        routes=[
+            frame_post_route(gateway),
+            *(answering(route, fmt) for route, fmt in (*_FIXED.items(), (_VENDOR_ROUTE, None))),
+        ],
         middleware=common_middleware("gateway", quiet_success=True),
         exception_handlers=error_handlers("gateway"),
     )

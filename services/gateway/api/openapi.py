@@ -201,7 +201,7 @@ def build_schema(app: FastAPI) -> dict[str, Any]:
             _document_errors(method.lower(), operation, security is not None)
             if (path, method.lower()) in _PURPOSE_OPERATIONS:
                 operation.setdefault("parameters", []).extend(_PURPOSE_PARAMETERS)
-            if path.startswith("/v1/ingest"):
+            if path in ("/v1/ingest", "/v1/ingest/{fmt}"):  # not the photograph's routes
                 for media, examples in vendor.items():
                     content = operation["requestBody"]["content"].setdefault(media, {"schema": {}})
                     content["examples"] = {**content.get("examples", {}), **examples}
