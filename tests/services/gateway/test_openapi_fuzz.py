@@ -78,7 +78,13 @@ FIXED_PARAMETERS = {"GET /v1/alerts/stream": {"query.max_seconds": 0.05, "query.
 OPERATION_LIMITS = {"GET /v1/alerts/stream": {"request-timeout": 1, "phases": {"fuzzing": {"enabled": False}}}}
 
 
-CAMERA_POSTS = ("POST /v1/reads", "POST /v1/ingest", "POST /v1/ingest/{fmt}")
+CAMERA_POSTS = (
+    "POST /v1/reads",
+    "POST /v1/ingest",
+    "POST /v1/ingest/{fmt}",
+    "POST /v1/ingest/image",
+    "GET /v1/ingest/image/{frame_id}",
+)
 
 
 def role_for(name: str) -> str | None:
