@@ -1,18 +1,28 @@
-"""Recognizer settings: no database; the weights ship inside the package."""
+"""Recognizer settings: no database; the weights (reader and detector) ship inside the package."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from pydantic import Field
 
 from libs.common.settings import CommonSettings
 
 
 class RecognizerSettings(CommonSettings):
     weights_path: Path | None = None  # default: the shipped services/recognizer/weights/crnn.pt
+    detector_weights_path: Path | None = None  # default: the shipped services/recognizer/weights/detector.pt
     max_batch: int = 64
     max_wait_ms: float = 3.0
+    # a photograph's pass costs many crops' passes: a smaller batch keeps the first frame's wait short
+    detector_max_batch: int = Field(default=8, ge=1)
+    detector_max_wait_ms: float = Field(default=3.0, ge=0.0)
+    # a street scene holds a few plates; dozens of "plates" is a fault or an attack, and each costs a read
+    max_plates_per_frame: int = Field(default=8, ge=1, le=64)
     torch_threads: int = 2
     max_image_bytes: int = 6 * 1024 * 1024
+    # engine/crop.py's bound (a 6K frame); above it, a decompression bomb: refused before decoding
+    max_image_pixels: int = Field(default=25_000_000, ge=1)
 
     @property
     def requires_database(self) -> bool:

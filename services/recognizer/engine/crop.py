@@ -30,9 +30,13 @@ class PointLike(Protocol):
 
 
 def decode_image(
-    image_bytes: bytes, *, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int = MAX_IMAGE_PIXELS
+    image_bytes: bytes,
+    *,
+    max_bytes: int = MAX_IMAGE_BYTES,
+    max_pixels: int = MAX_IMAGE_PIXELS,
+    formats: tuple[str, ...] = ("JPEG", "PNG"),
 ) -> Image.Image:
-    """Decode JPEG or PNG bytes to RGB, refusing empty, oversized or undecodable input."""
+    """Decode JPEG or PNG bytes (or the `formats` named) to RGB, refusing empty, oversized or undecodable input."""
     if not image_bytes:
         raise InvalidInput("the image is empty", code="image_empty")
     if len(image_bytes) > max_bytes:
@@ -40,7 +44,7 @@ def decode_image(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(image_bytes), formats=("JPEG", "PNG"))
+            image = Image.open(io.BytesIO(image_bytes), formats=formats)
             if image.width * image.height > max_pixels:
                 raise PayloadTooLarge(
                     f"the image is over {max_pixels} pixels", code="image_too_large", limit=max_pixels
@@ -49,7 +53,7 @@ def decode_image(
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise PayloadTooLarge("the image is too large to decode", code="image_too_large") from exc
     except (OSError, SyntaxError, ValueError) as exc:  # PIL's ways of saying "not an image I can read"
-        raise InvalidInput("the image is not a readable JPEG or PNG", code="image_undecodable") from exc
+        raise InvalidInput(f"the image is not a readable {' or '.join(formats)}", code="image_undecodable") from exc
     return image.convert("RGB")
 
 
