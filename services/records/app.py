@@ -12,7 +12,7 @@ from libs.common.audit_trail import AuditTrail, ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.consumer import BatchConsumer
 from libs.common.db import UnitOfWork, create_engine
-from libs.common.streams import RECORDS_READS
+from libs.common.streams import RECORDS_FRAMES, RECORDS_READS
 from libs.common.telemetry import setup_tracing
 from libs.common.web import ServiceState, install_common
 from services.records.alerts.flows import AlertRaiser
@@ -20,6 +20,8 @@ from services.records.alerts.handlers import AlertDesk
 from services.records.corrections.handlers import CorrectionDesk
 from services.records.figures import FigureDesk
 from services.records.flows import IngestFlow, IngestPipeline
+from services.records.frames.flows import FrameFlow
+from services.records.frames.handlers import FrameDesk
 from services.records.handlers import Desks, register
 from services.records.holds.handlers import HoldDesk
 from services.records.hotlists.exchange import PartnerListDesk
@@ -79,6 +81,7 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
             corrections=CorrectionDesk(changes, classes),
             purge_orders=PurgeOrderDesk(purge),
             figures=FigureDesk(cfg, uow),
+            frames=FrameDesk(uow),
         )
         await register(bus, desks)
         purge.start()
@@ -96,6 +99,10 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
             )
             for pipeline in pipelines
         ]
+        # photographs: each frame's plates found and read by the recognizer, then stored as READS reads are
+        consumers.append(
+            BatchConsumer(bus, RECORDS_FRAMES, FrameFlow(cfg, uow, bus, ingest).read_batch, batch=cfg.frames_fetch)
+        )
         for consumer in consumers:
             consumer.start()
         app.state.runtime = RecordsState(

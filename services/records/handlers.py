@@ -1,7 +1,8 @@
 """Records' route table: each endpoint it answers (libs/common/contracts) → the handler that answers it.
 
 Searches and reads are answered by ReadLookups; alerts, hotlists, holds, corrections, retention and figures by
-their rooms' desks, each room listing its own endpoints. READS ingest is a JetStream flow (flows.py).
+their rooms' desks, each room listing its own endpoints. READS ingest is a JetStream flow (flows.py), and so is
+FRAMES (frames/flows.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from libs.common.endpoint import Endpoint
 from services.records import figures
 from services.records.alerts import handlers as alerts
 from services.records.corrections import handlers as corrections
+from services.records.frames import handlers as frames
 from services.records.holds import handlers as holds
 from services.records.hotlists import exchange
 from services.records.hotlists import handlers as hotlists
@@ -34,6 +36,7 @@ class Desks:
     corrections: corrections.CorrectionDesk
     purge_orders: retention.PurgeOrderDesk
     figures: figures.FigureDesk
+    frames: frames.FrameDesk
 
 
 def routes(desks: Desks) -> list[tuple[Endpoint[Any, Any], Any]]:
@@ -49,6 +52,7 @@ def routes(desks: Desks) -> list[tuple[Endpoint[Any, Any], Any]]:
         *corrections.routes(desks.corrections),
         *retention.routes(desks.purge_orders),
         *figures.routes(desks.figures),
+        *frames.routes(desks.frames),
     ]
 
 

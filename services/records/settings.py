@@ -21,6 +21,9 @@ class RecordsSettings(RetentionSettings):
     # a transaction by the dozen; 0 fetches again at once
     ingest_gather_ms: float = 20.0
     recognize_timeout_s: float = 2.0
+    # finding and reading a frame's plates: longer than a crop's reading, well inside the FRAMES ack wait (60 s)
+    frame_read_timeout_s: float = 15.0
+    frames_fetch: int = 8  # FRAMES messages per fetch, read by the recognizer side by side (it batches them)
     search_result_cap: int = 1000
     lookalike_classes: str = ""
 

@@ -15,6 +15,8 @@ from libs.common.contracts.audit import AuditEvent
 from libs.common.contracts.holds import PurgeReport, PurgeRequest
 from libs.common.db import UnitOfWork
 from libs.common.errors import AlprError, Conflict, InvalidInput
+from services.records.frames import repository as frames
+from services.records.frames.service import frame_row_cutoff, reads_purged_before
 from services.records.repository import partition_name
 from services.records.retention import repository
 from services.records.retention.service import (
@@ -92,6 +94,15 @@ class PurgeJob:
         # apart from the drops: this lock on the map comes after none on reads, so no cycle with a search
         async with self.uow() as session:
             await repository.drop_plate_day_months(session, before=plan.cutoff.astimezone(UTC).date())
+        # a posted photograph's outcome names its plates: gone after a week, or once none of its reads is kept
+        async with self.uow() as session:
+            gone = await frames.purge_frames(
+                session,
+                received_before=frame_row_cutoff(now),
+                captured_before=reads_purged_before(plan.cutoff, plan.unmatched),
+            )
+        if gone:
+            log.info("purged %d frame outcomes", gone)
         await self.publish_certificates()
         return report
 

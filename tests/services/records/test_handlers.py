@@ -12,6 +12,7 @@ from libs.common.audit_trail import AuditTrail, ChangeRecorder
 from services.records.alerts.handlers import AlertDesk
 from services.records.corrections.handlers import CorrectionDesk
 from services.records.figures import FigureDesk
+from services.records.frames.handlers import FrameDesk
 from services.records.handlers import Desks, routes
 from services.records.holds.handlers import HoldDesk
 from services.records.hotlists.exchange import PartnerListDesk
@@ -35,6 +36,7 @@ def desks_of(rt: Any) -> Desks:
         corrections=CorrectionDesk(changes, classes),
         purge_orders=PurgeOrderDesk(rt.purge),
         figures=FigureDesk(rt.settings, rt.uow),
+        frames=FrameDesk(rt.uow),
     )
 
 
@@ -42,7 +44,7 @@ class TestRouteTable:
     async def test_each_subject_is_answered_once_in_the_records_queue_group(self, system: Any) -> None:
         table = routes(desks_of(system.runtime("records")))
         subjects = [endpoint.subject for endpoint, _ in table]
-        assert len(subjects) == len(set(subjects)) == 30
+        assert len(subjects) == len(set(subjects)) == 31
         assert all(s.startswith("alpr.records.") for s in subjects)
         assert {endpoint.queue for endpoint, _ in table} == {"records"}
 

@@ -1,0 +1,96 @@
+"""Retention of frame outcomes: a frame row names plates (personal data), so the purge deletes it after a week,
+or as soon as none of its reads is kept. Budget: a few seconds (one purge run)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.cli.stack import DEV_AGENCY
+from services.records.retention.job import PurgeJob
+from services.records.settings import RecordsSettings
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def frame_row(
+    admin_db: Any, *, received_at: datetime, captured_at: datetime, read_ids: list[str], plates: list[str]
+) -> str:
+    """A frame's outcome row as the frames flow writes it (the flow itself is tested in test_frame_flow.py)."""
+    frame_id = str(uuid.uuid4())
+    conn = await admin_db()
+    try:
+        await conn.execute(
+            "INSERT INTO records.frames (frame_id, agency, camera_id, status, read_ids, plates, received_at, "
+            "captured_at) VALUES ($1, $2, 'frame-cam-1', $3, $4, $5, $6, $7)",
+            frame_id,
+            DEV_AGENCY,
+            "read" if read_ids else "no_plate",
+            read_ids,
+            plates,
+            received_at,
+            captured_at,
+        )
+    finally:
+        await conn.close()
+    return frame_id
+
+
+async def frames_left(admin_db: Any, frame_ids: list[str]) -> set[str]:
+    conn = await admin_db()
+    try:
+        rows = await conn.fetch("SELECT frame_id FROM records.frames WHERE frame_id = ANY($1)", frame_ids)
+    finally:
+        await conn.close()
+    return {r["frame_id"] for r in rows}
+
+
+class TestFrameRowsPurged:
+    async def test_a_week_old_row_and_a_row_whose_reads_went_are_purged(
+        self, system: Any, store_reads: Any, admin_db: Any
+    ) -> None:
+        now = datetime.now(UTC)
+        taken = now - timedelta(days=100)
+        unmatched, matched = await store_reads(
+            [
+                {"plate": "F" + uuid.uuid4().hex[:6].upper(), "captured_at": taken},
+                {"plate": "F" + uuid.uuid4().hex[:6].upper(), "captured_at": taken, "hotlist_hit": True},
+            ]
+        )
+        week_old = await frame_row(
+            admin_db,
+            received_at=now - timedelta(days=8),
+            captured_at=now - timedelta(days=8),
+            read_ids=[],
+            plates=[],
+        )
+        reads_gone = await frame_row(
+            admin_db, received_at=now, captured_at=taken, read_ids=[unmatched.read_id], plates=[unmatched.plate]
+        )
+        reads_kept = await frame_row(
+            admin_db, received_at=now, captured_at=taken, read_ids=[matched.read_id], plates=[matched.plate]
+        )
+        recent = await frame_row(
+            admin_db, received_at=now - timedelta(days=6), captured_at=taken, read_ids=[], plates=[]
+        )
+
+        # B5's 60 days purges the unmatched read captured 100 days ago and keeps the one that hit a hotlist
+        rt = system.runtime("records")
+        env = {k.removeprefix("ALPR_").lower(): v for k, v in system.stack.env_for("records", http_port=0).items()}
+        settings = RecordsSettings(**{**env, "environment": "test", "unmatched_retention_days": 60})
+        report = await PurgeJob(settings, rt.uow, rt.bus).run(now, forced=True)
+        assert report.unmatched_purged >= 1
+
+        left = await frames_left(admin_db, [week_old, reads_gone, reads_kept, recent])
+        assert left == {reads_kept, recent}
+
+    async def test_rows_whose_reads_are_kept_stay(self, system: Any, store_reads: Any, admin_db: Any) -> None:
+        now = datetime.now(UTC)
+        [read] = await store_reads([{"plate": "F" + uuid.uuid4().hex[:6].upper(), "captured_at": now}])
+        kept = await frame_row(admin_db, received_at=now, captured_at=now, read_ids=[read.read_id], plates=[read.plate])
+        rt = system.runtime("records")
+        await PurgeJob(rt.settings, rt.uow, rt.bus).run(now, forced=True)
+        assert await frames_left(admin_db, [kept]) == {kept}
