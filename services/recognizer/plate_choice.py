@@ -1,8 +1,8 @@
 """Which found plate answers a scene read: the one nearest the vendor's text, else the surest.
 
-Pure rules, no I/O. A scene photo may hold several plates (the car ahead, one parked beside); the vendor's
-own text says which plate its read is about, so the reading nearest it is our second opinion on that read.
-Distance is counted on folded text (O and 0 are one character on California plates and to every reader).
+A scene photo may hold several plates (the car ahead, one parked beside); the vendor's own text says which
+plate its read is about, so the reading nearest it is our second opinion on that read. Distance is the
+reader's own measure (`engine.evaluate.edit_ops`) on folded text: O and 0 are one glyph on many US plates.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from libs.common.contracts.reads import normalize_plate
+from services.recognizer.engine.evaluate import edit_ops
+from services.recognizer.engine.model import fold_plate
 
 
 @dataclass(frozen=True)
@@ -29,27 +31,18 @@ class FoundReading:
 
 def folded(plate: str) -> str:
     """Plate text compared as readers confuse it: upper-cased, separators dropped, letter O as digit zero."""
-    return normalize_plate(plate).replace("O", "0")
+    return fold_plate(normalize_plate(plate))
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance: insertions, deletions and substitutions, one each."""
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+def distance(plate: str, hint: str) -> int:
+    """Insertions, deletions and substitutions between two plates' folded texts."""
+    return edit_ops(folded(hint), folded(plate))[0]
 
 
 def choose(found: Sequence[FoundReading], hint: str | None) -> int:
     """The index of the reading a scene read is about: nearest `hint` (ties: the surer), else the surest."""
     if not found:
         raise ValueError("nothing found to choose from")
-    target = folded(hint) if hint else ""
-    if not target:
+    if not hint or not folded(hint):
         return max(range(len(found)), key=lambda i: found[i].score)
-    return min(range(len(found)), key=lambda i: (edit_distance(folded(found[i].plate), target), -found[i].score))
+    return min(range(len(found)), key=lambda i: (distance(found[i].plate, hint), -found[i].score))

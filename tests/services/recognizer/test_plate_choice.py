@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from services.recognizer.plate_choice import FoundReading, choose, edit_distance, folded
+from services.recognizer.plate_choice import FoundReading, choose, distance, folded
 
 
-class TestEditDistance:
+class TestDistance:
     @pytest.mark.parametrize(
-        ("a", "b", "distance"),
+        ("a", "b", "expected"),
         [
             ("7ABC123", "7ABC123", 0),
             ("7ABC123", "7ABC128", 1),
@@ -18,12 +18,12 @@ class TestEditDistance:
             ("AB", "BA", 2),
         ],
     )
-    def test_counts_insertions_deletions_and_substitutions(self, a: str, b: str, distance: int) -> None:
-        assert edit_distance(a, b) == distance == edit_distance(b, a)
+    def test_counts_insertions_deletions_and_substitutions(self, a: str, b: str, expected: int) -> None:
+        assert distance(a, b) == expected == distance(b, a)
 
     def test_folding_makes_letter_o_and_digit_zero_one_character(self) -> None:
         assert folded("7-abo 120") == "7AB0120"
-        assert edit_distance(folded("8OAK120"), folded("80AK12O")) == 0
+        assert distance("8OAK120", "80AK12O") == 0
 
 
 class TestChoose:
