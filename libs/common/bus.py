@@ -62,7 +62,11 @@ class Bus:
 
     @classmethod
     async def connect(cls, url: str, *, name: str, user: str | None = None, password: str | None = None) -> Bus:
-        """Connect with callbacks that log trouble; reconnects forever so a NATS restart heals."""
+        """Connect with callbacks that log trouble; reconnects forever so a NATS restart heals.
+
+        `url` may name several servers of one cluster, comma-separated (ALPR_NATS_URL): the client starts at
+        any that answers and moves to another when its server goes away.
+        """
 
         async def on_error(exc: Exception) -> None:
             log.warning("nats error (%s): %s", name, exc)
@@ -74,7 +78,7 @@ class Bus:
             log.info("nats reconnected (%s)", name)
 
         nc = await nats.connect(
-            servers=[url],
+            servers=[server.strip() for server in url.split(",") if server.strip()],
             name=name,
             user=user,
             password=password,

@@ -136,6 +136,10 @@ def cmd_up(args: argparse.Namespace) -> None:
 
     # in a terminal, the services' warnings and errors are echoed as human lines; piped, nothing is
     echo = args.echo if args.echo != "auto" else ("warning" if sys.stdout.isatty() else "none")
+    if args.cluster:
+        from services.cli.cluster.up import run_up_cluster
+
+        run_up = run_up_cluster
     run_up(
         Path(args.data_dir),
         gateway_port=args.port,
@@ -176,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "none", "info", "warning", "error"],
         default="auto",
         help="print the services' log lines at or above this level here, as human lines (auto: warning on a terminal)",
+    )
+    up.add_argument(
+        "--cluster",
+        action="store_true",
+        help="the production shape: three NATS servers (streams at replication 3), two replicas of gateway, "
+        "records and audit behind the gateway's port (docs/operations.md, 'alpr up --cluster')",
     )
     up.set_defaults(func=cmd_up)
 

@@ -1,0 +1,146 @@
+"""Cluster drill (issue 31): reads posted through `alpr up --cluster` while its parts are killed and restarted.
+
+Posts N reads (singles and batches of up to 1,000, unique read ids) through the gateway's port as the
+development camera, while officer searches run (each writes an access record). Mid-posting it SIGKILLs one
+NATS server, then one records replica, then an audit replica while a search's access record is being written;
+each is held down a few seconds and then let back (the supervisor in `alpr up` restarts it, as the kubelet
+would). A post answered 503 or 429, or whose connection failed, is sent again with the same read ids, as a
+camera does. Then it waits for the consumers to drain, counts the reads in PostgreSQL (posted vs stored,
+doubles by read id and by plate) and runs `alpr audit verify`, and prints one line on stdout:
+
+    cluster drill: N posted, N stored, 0 lost, 0 doubled, audit verify ok
+
+Progress goes to stderr. Exit code 1 if a read was lost or doubled or the verification failed.
+With --data-dir naming a folder where `alpr up --cluster` runs, the drill uses that cluster; otherwise it
+starts one there (a temporary folder by default) and stops it at the end.
+Usage: python scripts/cluster_drill.py [--reads 50000] [--data-dir DIR] [--port 18380]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cluster_posting import Poster, drained, make_bodies, officer_searches, stored_counts
+
+from services.cli.cluster.running import RunningCluster
+from services.cli.dev_issuer import DevIssuer
+from services.cli.seed import dev_sub
+
+OUTAGE_S = 3.0  # how long each killed process stays down while posts go on
+
+
+def say(line: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True)
+
+
+async def faults(cluster: RunningCluster, poster: Poster, searching: asyncio.Event) -> list[str]:
+    """The three kills, each once its share of the reads has been sent; the posting waits for each kill."""
+    done: list[str] = []
+    for gate, name in zip(poster.gates, ("nats-2", "records-2", "audit-1"), strict=True):
+        await poster.reached(gate)
+        if name.startswith("audit"):
+            searching.clear()
+            await searching.wait()  # a search's access record is on its way to the writers
+            await asyncio.sleep(0.02)
+        pid = cluster.kill(name)
+        poster.release(gate)
+        say(f"SIGKILL {name} (pid {pid}) after {poster.sent_reads} reads sent; held down {OUTAGE_S:.0f}s")
+        await asyncio.sleep(OUTAGE_S)
+        back = await asyncio.to_thread(cluster.release, name, pid)
+        say(f"{name} restarted and ready in {back:.1f}s")
+        done.append(name)
+    return done
+
+
+async def audit_verify(cluster: RunningCluster) -> tuple[bool, str]:
+    """`alpr audit verify` with the cluster's signing key, its audit database role and its AUDIT stream."""
+    port = cluster.layout["postgres_port"]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.cli.main",
+        "audit",
+        "verify",
+        "--database-url",
+        f"postgresql+asyncpg://alpr_audit@127.0.0.1:{port}/alpr",
+        "--signing-key-file",
+        str(cluster.data_dir / "audit-signing.key"),
+        "--nats-url",
+        cluster.nats_urls[0],
+        env={**os.environ, "ALPR_DATA_DIR": str(cluster.data_dir)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await proc.communicate()
+    return proc.returncode == 0, output.decode(errors="replace")
+
+
+async def drill(cluster: RunningCluster, total: int) -> bool:
+    tag = uuid.uuid4().hex[:4].upper()
+    bodies = make_bodies(total, tag, datetime.now(UTC), random.Random(total))
+    camera = (cluster.data_dir / "dev-camera.credential").read_text().strip()
+    poster = Poster(cluster.gateway_url, camera, bodies, gates=(0.2, 0.45, 0.7))
+    officer = DevIssuer(cluster.data_dir / "dev-issuer").mint(dev_sub("officer"))
+    searching, stop_searching = asyncio.Event(), asyncio.Event()
+    say(f"posting {total} reads (tag {tag}) in {len(bodies)} posts through {cluster.gateway_url}")
+    started = time.monotonic()
+    searches = asyncio.create_task(officer_searches(cluster.gateway_url, officer, tag, searching, stop_searching))
+    killed, _ = await asyncio.gather(faults(cluster, poster, searching), poster.run())
+    stop_searching.set()
+    search_tally = await searches
+    say(
+        f"posted in {time.monotonic() - started:.1f}s: {poster.tally}; searches {search_tally}; killed {killed}; "
+        f"supervisor: {' | '.join(cluster.supervisor_lines()) or '-'}"
+    )
+    await drained(cluster, expected=total, tag=tag, say=say)
+    rows, by_read_id, by_plate = await stored_counts(cluster.admin_dsn, tag)
+    stored = by_plate
+    lost = total - stored
+    doubled = max(rows - by_read_id, rows - by_plate)
+    ok_verify, report = await audit_verify(cluster)
+    if not ok_verify:
+        say(f"alpr audit verify failed:\n{report[-3000:]}")
+    say(f"done in {time.monotonic() - started:.1f}s")
+    verdict = "audit verify ok" if ok_verify else "audit verify FAILED"
+    print(f"cluster drill: {total} posted, {stored} stored, {lost} lost, {doubled} doubled, {verdict}", flush=True)
+    if search_tally["200"] == 0:  # no access record was written: the audit kill proved nothing
+        say("no officer search was answered 200: the drill did not exercise the audit writers")
+    return lost == 0 and doubled == 0 and ok_verify and poster.tally["rejected"] == 0 and search_tally["200"] > 0
+
+
+def main() -> int:
+    cli = argparse.ArgumentParser(description="Cluster drill against `alpr up --cluster` (issue 31)")
+    cli.add_argument("--reads", type=int, default=50_000, help="reads to post (default 50,000)")
+    cli.add_argument("--data-dir", type=Path, default=None, help="a running cluster's folder, or where to start one")
+    cli.add_argument("--port", type=int, default=18380, help="the gateway port of a cluster the drill starts")
+    args = cli.parse_args()
+    if args.reads < 10:
+        cli.error("--reads must be at least 10")
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="alpr-cluster-drill-"))
+    data_dir.chmod(0o755)  # the postgres system user enters it
+    cluster = RunningCluster.found(data_dir)
+    started_here = cluster is None
+    if cluster is None:
+        say(f"starting alpr up --cluster in {data_dir} (its output: {data_dir / 'up.log'})")
+        cluster = RunningCluster.start(data_dir, port=args.port, log=data_dir / "up.log")
+        say(f"cluster up: gateway {cluster.gateway_url}")
+    try:
+        return 0 if asyncio.run(drill(cluster, args.reads)) else 1
+    finally:
+        if started_here:
+            cluster.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
