@@ -47,7 +47,13 @@ ROUTES: list[tuple[str, str, frozenset[str] | str, int]] = [
     ("GET", "/public/transparency", ANY, 200),
 ]
 # routes under /v1 a person's token never opens: cameras post reads there
-CAMERA_ROUTES = {("POST", "/v1/reads"), ("POST", "/v1/ingest"), ("POST", "/v1/ingest/{fmt}")}
+CAMERA_ROUTES = {
+    ("POST", "/v1/reads"),
+    ("POST", "/v1/ingest"),
+    ("POST", "/v1/ingest/{fmt}"),
+    ("POST", "/v1/ingest/image"),
+    ("GET", "/v1/ingest/image/{frame_id}"),
+}
 
 
 @pytest.fixture(scope="module")
