@@ -252,6 +252,28 @@ class TestStatus:
         officer = await system.gateway.get(url, headers=system.token("officer"))
         assert officer.status_code == 401
 
+    async def test_a_frame_records_has_not_read_is_pending(self, system: Any) -> None:
+        # records answers; the recognizer, which records needs to read the frame, is away
+        recognizer = "recognizer" in system.exits
+        if recognizer:
+            await system.stop_service("recognizer")
+        try:
+            posted = await system.gateway.post(ROUTE, content=photo(), headers=system.camera)
+            assert posted.status_code == 202, posted.text
+            asked = await system.gateway.get(posted.json()["status_url"], headers=system.camera)
+        finally:
+            if recognizer:
+                await system.start_service("recognizer")
+        assert asked.status_code == 200, asked.text
+        assert asked.json() == {
+            "frame_id": posted.json()["frame_id"],
+            "status": "pending",
+            "read_ids": [],
+            "plates": [],
+            "error_code": None,
+            "completed_at": None,
+        }
+
     async def test_records_down_is_a_503_and_the_frame_waits_on_the_stream(self, system: Any) -> None:
         await system.stop_service("records")
         try:
