@@ -14,6 +14,8 @@ from services.cli.progress import working
 from services.cli.reach import CommandError, RunningStack, check_reachable, find_local_stack, setting_or_local
 
 SHARED = Path(os.environ.get("ALPR_SHARED_DIR", "../shared"))
+# the detector recipe's defaults, repeated here so building the parser does not import torch
+DETECTOR_STEPS, DETECTOR_MINUTES = 7000, 45.0
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -29,6 +31,18 @@ def _eval(args: argparse.Namespace) -> None:
 
     report = eval_main(Path(args.images_dir), Path(args.labels), weights=Path(args.weights) if args.weights else None)
     print(json.dumps(report, indent=2, default=str))
+
+
+def _train_detector(args: argparse.Namespace) -> None:
+    from services.recognizer.detector.cli import run
+
+    run(args)
+
+
+def _eval_frames(args: argparse.Namespace) -> None:
+    from services.recognizer.detector.cli import run
+
+    run(args)
 
 
 def _verify(args: argparse.Namespace) -> None:
@@ -206,6 +220,23 @@ def add_tool_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     ev.add_argument("labels", help="the labels file: image name and plate text")
     ev.add_argument("--weights", default=None, help="weights to evaluate (default: the shipped ones)")
     ev.set_defaults(func=_eval)
+    # the plate detector (services/recognizer/detector): options as `python -m services.recognizer.detector.cli`
+    detector_train = rec_sub.add_parser("train-detector", help="train the plate detector (CPU, seeded)")
+    detector_train.add_argument("--out", type=Path, default=Path("services/recognizer/weights/detector.pt"))
+    detector_train.add_argument("--data-dir", type=Path, default=SHARED / "data" / "plates-openalpr-us")
+    detector_train.add_argument("--minutes", type=float, default=DETECTOR_MINUTES, help="time bound of the run")
+    detector_train.add_argument("--steps", type=int, default=DETECTOR_STEPS, help="steps (the clock may end it first)")
+    detector_train.add_argument("--seed", type=int, default=0)
+    detector_train.add_argument("--init", type=Path, default=None, help="train on from these detector weights")
+    detector_train.set_defaults(func=_train_detector)
+    frames = rec_sub.add_parser("eval-frames", help="detector recall, other detections and end-to-end exact plate")
+    frames.add_argument("images_dir", type=Path, help="a folder of photos")
+    frames.add_argument("labels", type=Path, help="labels.tsv: image x y w h plate")
+    frames.add_argument("--weights", type=Path, default=None, help="reader weights (default: the shipped ones)")
+    frames.add_argument("--detector-weights", type=Path, default=None, help="default: the shipped detector")
+    frames.add_argument("--all", dest="holdout_only", action="store_false", help="every photo, not only the hold-out")
+    frames.add_argument("--json", action="store_true", help="also print the report as JSON")
+    frames.set_defaults(func=_eval_frames)
 
     audit = sub.add_parser("audit", help="verify the audit log")
     audit_sub = audit.add_subparsers(dest="action", required=True)

@@ -1,0 +1,86 @@
+"""Detector + reader speed on this CPU: 1280x720 frames/s batched, and p50/p95 ms for one frame at a time.
+
+Each frame is a JPEG of a shared photo resized to 1280x720; the path timed is the service's: decode the JPEG,
+detect, straighten each plate by its polygon, read all plates of the batch at once. Timing only: no photo's
+outcome is looked at, so the held-out photos may be among the frames.
+
+Run: `python bench/detector_throughput.py [--detector-weights PATH] [--weights PATH] [--threads 2] [--seconds 10]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from services.recognizer.detector.detect import PlateDetector
+from services.recognizer.detector.pipeline import find_and_read
+from services.recognizer.engine.crop import decode_image
+from services.recognizer.engine.reader import PlateReader
+
+SHARED = Path(os.environ.get("ALPR_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
+
+
+def frames(folder: Path, count: int) -> list[bytes]:
+    """The first `count` photos of the folder (name order), resized to 1280x720 and stored as JPEG (quality 90)."""
+    out = []
+    for path in sorted(folder.glob("*.jpg"))[:count]:
+        with Image.open(path) as photo:
+            buffer = io.BytesIO()
+            photo.convert("RGB").resize((1280, 720), Image.Resampling.BILINEAR).save(buffer, "JPEG", quality=90)
+            out.append(buffer.getvalue())
+    return out
+
+
+def run_batch(detector: PlateDetector, reader: PlateReader, batch: list[bytes]) -> int:
+    """Decode, detect and read a batch of frames; the number of plates read."""
+    images = [decode_image(data) for data in batch]
+    return sum(len(plates) for plates in find_and_read(detector, reader, images))
+
+
+def main() -> None:
+    """Print frames/s for a few batch sizes, then one frame's p50/p95 latency."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--detector-weights", type=Path, default=None)
+    parser.add_argument("--weights", type=Path, default=None, help="reader weights")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=10.0, help="time spent on each measurement")
+    parser.add_argument("--photos", type=Path, default=SHARED / "data" / "plates-openalpr-us" / "images")
+    args = parser.parse_args()
+    detector = PlateDetector.load(args.detector_weights, threads=args.threads)
+    reader = PlateReader.load(args.weights, threads=args.threads)
+    data = frames(args.photos, 64)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"detector {detector.version}, reader {reader.version}")
+    print(f"{len(data)} frames of 1280x720 (JPEG); load average {os.getloadavg()[0]:.2f} at the start")
+    for size in (1, 4, 8, 16):
+        run_batch(detector, reader, data[:size])  # warm-up: oneDNN picks kernels per shape
+        done, plates, started = 0, 0, time.perf_counter()
+        while time.perf_counter() - started < args.seconds:
+            batch = [data[(done + i) % len(data)] for i in range(size)]
+            plates += run_batch(detector, reader, batch)
+            done += size
+        elapsed = time.perf_counter() - started
+        print(f"batch {size:>2}: {done / elapsed:6.1f} frames/s ({plates / max(1, done):.2f} plates read per frame)")
+    latencies: list[float] = []
+    started = time.perf_counter()
+    while time.perf_counter() - started < args.seconds:
+        t = time.perf_counter()
+        run_batch(detector, reader, [data[len(latencies) % len(data)]])
+        latencies.append((time.perf_counter() - t) * 1000)
+    cuts = statistics.quantiles(latencies, n=20)
+    print(f"one frame: p50 {statistics.median(latencies):.1f} ms, p95 {cuts[18]:.1f} ms ({len(latencies)} frames)")
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""Command-line entry points: `train-detector` writes detector weights, `eval-frames` scores them on photos."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from services.recognizer.detector.detect import PlateDetector
+from services.recognizer.detector.evaluate import evaluate_frames
+from services.recognizer.detector.train import DEFAULT_MINUTES, DEFAULT_STEPS, train
+from services.recognizer.detector.weights import DEFAULT_WEIGHTS
+from services.recognizer.engine.dataset import holdout_names, read_labels
+from services.recognizer.engine.reader import PlateReader
+
+MODEL_VERSION = "centernet-us-1.0"
+# as `alpr`: the shared folder beside the checkout unless ALPR_SHARED_DIR says otherwise
+DEFAULT_DATA = Path(os.environ.get("ALPR_SHARED_DIR", "../shared")) / "data" / "plates-openalpr-us"
+
+
+def train_detector_main(
+    out: Path = DEFAULT_WEIGHTS,
+    *,
+    data_dir: Path | None,
+    minutes: float = DEFAULT_MINUTES,
+    steps: int = DEFAULT_STEPS,
+    seed: int = 0,
+    init: Path | None = None,
+) -> dict[str, Any]:
+    """Train the detector on the non-held-out photos and generated scenes; print and return the run's notes."""
+    notes = train(out, data_dir=data_dir, minutes=minutes, steps=steps, seed=seed, init=init, version=MODEL_VERSION)
+    print(json.dumps(notes, indent=2))
+    return notes
+
+
+def eval_frames_main(
+    images_dir: Path,
+    labels: Path,
+    *,
+    weights: Path | None = None,
+    detector_weights: Path | None = None,
+    holdout_only: bool = True,
+) -> dict[str, Any]:
+    """Score detection and detection + reading on labelled photos (the held-out ones unless told otherwise)."""
+    detector = PlateDetector.load(detector_weights, threads=2)
+    reader = PlateReader.load(weights)
+    rows = read_labels(labels)
+    held_out = holdout_names()
+    subset = "all"
+    if holdout_only and any(r.image in held_out for r in rows):
+        rows = [r for r in rows if r.image in held_out]
+        subset = "held-out"
+    report, results = evaluate_frames(images_dir, rows, detector, reader)
+    report["subset"] = subset
+    print(f"{subset} photos: {report['photos']}  detector: {detector.version}  reader: {reader.version}")
+    print(f"recall of the labelled plate at IoU >= 0.5: {report['recall_at_iou_0.5']:.1%}")
+    print(f"mean IoU of the best detection: {report['mean_best_iou']:.3f}")
+    print(f"other detections per photo: {report['other_detections_per_photo']:.2f}")
+    for result in results:
+        for detection, text in result.others:
+            x, y, w, h = (round(v) for v in detection.box)
+            print(f"  other: {result.image} box=({x},{y},{w},{h}) score={detection.score:.2f} reads={text or '-'}")
+    print(f"end-to-end exact plate (detect, rectify, read): {report['end_to_end_exact']:.1%}")
+    print(f"  of the photos whose plate was found: {report['read_exactly_where_found']:.1%}")
+    missed = [r for r in results if not r.found]
+    for result in missed:
+        print(f"  missed: {result.image} plate={result.plate} best IoU={result.best_iou:.2f}")
+    wrong = [r for r in results if r.found and not r.read_exactly]
+    for result in wrong:
+        texts = ", ".join(text or "-" for _, text, _ in result.reads)
+        print(f"  misread: {result.image} plate={result.plate} read={texts}")
+    print(f"detector time per frame (one at a time): {report['detector_ms_per_frame']} ms")
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m services.recognizer.detector.cli train-detector|eval-frames ...`"""
+    parser = argparse.ArgumentParser(prog="recognizer")
+    commands = parser.add_subparsers(dest="action", required=True)
+    t = commands.add_parser("train-detector", help="train the plate detector and write its weights")
+    add_train_arguments(t)
+    e = commands.add_parser("eval-frames", help="score the detector and the whole path on labelled photos")
+    add_eval_arguments(e)
+    args = parser.parse_args(argv)
+    run(args)
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `train-detector` (shared with `alpr recognizer train-detector`)."""
+    parser.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS, help="where the weights are written")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="folder with labels.tsv and images/")
+    parser.add_argument("--minutes", type=float, default=DEFAULT_MINUTES, help="time bound of the run")
+    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", type=Path, default=None, help="train on from these detector weights")
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `eval-frames` (shared with `alpr recognizer eval-frames`)."""
+    parser.add_argument("images_dir", type=Path)
+    parser.add_argument("labels", type=Path)
+    parser.add_argument("--weights", type=Path, default=None, help="reader weights (default: the shipped ones)")
+    parser.add_argument("--detector-weights", type=Path, default=None, help="default: the shipped detector")
+    parser.add_argument("--all", dest="holdout_only", action="store_false", help="score every photo, not the hold-out")
+    parser.add_argument("--json", action="store_true", help="also print the report as JSON")
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run a parsed `train-detector` or `eval-frames` command."""
+    if args.action == "train-detector":
+        train_detector_main(
+            args.out, data_dir=args.data_dir, minutes=args.minutes, steps=args.steps, seed=args.seed, init=args.init
+        )
+    else:
+        report = eval_frames_main(
+            args.images_dir,
+            args.labels,
+            weights=args.weights,
+            detector_weights=args.detector_weights,
+            holdout_only=args.holdout_only,
+        )
+        if args.json:
+            print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
