@@ -29,6 +29,10 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
+import nats
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cluster_posting import Poster, drained, make_bodies, officer_searches, stored_counts
@@ -37,6 +41,11 @@ from services.cli.cluster.running import RunningCluster
 from services.cli.dev_issuer import DevIssuer
 from services.cli.seed import dev_sub
 
+# the client port of the database session holding the audit chain's writer lock (services/audit/repository/chain.py)
+WRITER_HOLDER = """
+SELECT a.client_port FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = 7215002 AND l.objsubid = 1
+"""
 OUTAGE_S = 3.0  # how long each killed process stays down while posts go on
 
 
@@ -44,23 +53,64 @@ def say(line: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True)
 
 
-async def faults(cluster: RunningCluster, poster: Poster, searching: asyncio.Event) -> list[str]:
-    """The three kills, each once its share of the reads has been sent; the posting waits for each kill."""
+async def faults(cluster: RunningCluster, poster: Poster) -> list[str]:
+    """The three kills, each once its share of the reads has been sent; the posting waits for each kill.
+
+    The NATS server killed is the one leading the READS stream then (the hardest one to lose: its stream
+    elects a new leader while posts wait); the audit replica killed is the one caught holding the chain's
+    writer lock, its transaction open, while the officers' searches go on.
+    """
     done: list[str] = []
-    for gate, name in zip(poster.gates, ("nats-2", "records-2", "audit-1"), strict=True):
-        await poster.reached(gate)
-        if name.startswith("audit"):
-            searching.clear()
-            await searching.wait()  # a search's access record is on its way to the writers
-            await asyncio.sleep(0.02)
-        pid = cluster.kill(name)
-        poster.release(gate)
-        say(f"SIGKILL {name} (pid {pid}) after {poster.sent_reads} reads sent; held down {OUTAGE_S:.0f}s")
-        await asyncio.sleep(OUTAGE_S)
-        back = await asyncio.to_thread(cluster.release, name, pid)
-        say(f"{name} restarted and ready in {back:.1f}s")
-        done.append(name)
+    nc = await nats.connect(servers=cluster.nats_urls)
+    js = nc.jetstream()
+    try:
+        for gate, role in zip(poster.gates, ("nats", "records", "audit"), strict=True):
+            await poster.reached(gate)
+            if role == "nats":
+                leader = (await js.stream_info("READS")).cluster
+                name, how = str(leader.leader if leader else "nats-0"), ", the READS leader"
+            elif role == "records":
+                name, how = "records-2", ""
+            else:
+                writing = await audit_writer_in_the_act(cluster)
+                name = writing or "audit-1"
+                how = " holding the chain's writer lock" if writing else ", no write caught in the act"
+            pid = cluster.kill(name)
+            poster.release(gate)
+            unacked = (await js.consumer_info("AUDIT", "audit-writer")).num_ack_pending
+            say(
+                f"SIGKILL {name}{how} (pid {pid}); reads answered 202 so far: {poster.sent_reads}, access records "
+                f"unacknowledged: {unacked}; held down {OUTAGE_S:.0f}s"
+            )
+            await asyncio.sleep(OUTAGE_S)
+            back = await asyncio.to_thread(cluster.release, name, pid)
+            say(f"{name} restarted and ready in {back:.1f}s")
+            done.append(name)
+    finally:
+        await nc.close()
     return done
+
+
+async def audit_writer_in_the_act(cluster: RunningCluster, *, timeout_s: float = 20) -> str | None:
+    """The audit replica holding the chain's writer lock now (its transaction open, a record half-written).
+
+    Found by the lock's backend in pg_locks, whose client port belongs to one replica's connection; None when
+    no write was caught in `timeout_s` (the searches write about two records a second).
+    """
+    pids = {cluster.pid(name): name for name in ("audit-1", "audit-2")}
+    conn = await asyncpg.connect(cluster.admin_dsn)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            port = await conn.fetchval(WRITER_HOLDER)
+            if port is not None:
+                for pid, name in pids.items():
+                    if any(c.laddr.port == port for c in psutil.Process(pid).net_connections("tcp")):
+                        return name
+            await asyncio.sleep(0.002)
+    finally:
+        await conn.close()
+    return None
 
 
 async def audit_verify(cluster: RunningCluster) -> tuple[bool, str]:
@@ -92,11 +142,11 @@ async def drill(cluster: RunningCluster, total: int) -> bool:
     camera = (cluster.data_dir / "dev-camera.credential").read_text().strip()
     poster = Poster(cluster.gateway_url, camera, bodies, gates=(0.2, 0.45, 0.7))
     officer = DevIssuer(cluster.data_dir / "dev-issuer").mint(dev_sub("officer"))
-    searching, stop_searching = asyncio.Event(), asyncio.Event()
+    stop_searching = asyncio.Event()
     say(f"posting {total} reads (tag {tag}) in {len(bodies)} posts through {cluster.gateway_url}")
     started = time.monotonic()
-    searches = asyncio.create_task(officer_searches(cluster.gateway_url, officer, tag, searching, stop_searching))
-    killed, _ = await asyncio.gather(faults(cluster, poster, searching), poster.run())
+    searches = asyncio.create_task(officer_searches(cluster.gateway_url, officer, tag, stop_searching))
+    killed, _ = await asyncio.gather(faults(cluster, poster), poster.run())
     stop_searching.set()
     search_tally = await searches
     say(

@@ -135,16 +135,13 @@ class Poster:
             await asyncio.sleep(0.3)
 
 
-async def officer_searches(
-    url: str, token: str, tag: str, searching: asyncio.Event, stop: asyncio.Event
-) -> Counter[str]:
+async def officer_searches(url: str, token: str, tag: str, stop: asyncio.Event) -> Counter[str]:
     """Searches for one of the drill's plates, about two a second (the person rate is 120 a minute)."""
     outcomes: Counter[str] = Counter()
     body = search_body(f"C{tag}000001")
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         while not stop.is_set():
-            searching.set()
             try:
                 outcomes[str((await http.post("/v1/searches", json=body, headers=headers)).status_code)] += 1
             except httpx.HTTPError:

@@ -37,9 +37,19 @@ class RoundRobinProxy:
             raise RuntimeError(f"the gateway proxy could not listen on {self.port}: {self._failure}")
 
     def stop(self) -> None:
+        """Stop listening and drop the connections in relay."""
         if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(5)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        relays = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in relays:
+            task.cancel()
+        await asyncio.gather(*relays, return_exceptions=True)
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -51,7 +61,7 @@ class RoundRobinProxy:
             return
         self._listening.set()
         self._loop.run_forever()
-        self._server.close()
+        self._loop.close()
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
         """The next replica that accepts, trying each at most once."""
