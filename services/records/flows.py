@@ -172,9 +172,18 @@ async def recognize_reads(bus: Bus, rows: list[ReadRow], *, timeout: float) -> N
         if image is None:
             image = next((i for i in row.read.images if i.kind in ("overview", "vehicle")), None)
             box, polygon = row.read.plate_box, row.read.plate_polygon
-            if image is None or (box is None and polygon is None):
+            if image is None:
                 return
-        request = RecognizeRequest(image_b64=image.data_b64, box=box, polygon=polygon, state=row.read.state)
+        # a scene photo without a box: the recognizer finds the plate nearest the vendor's text (second opinion)
+        find = image.kind != "plate" and box is None and polygon is None
+        request = RecognizeRequest(
+            image_b64=image.data_b64,
+            box=box,
+            polygon=polygon,
+            state=row.read.state,
+            find_plate=find,
+            plate_hint=row.read.plate if find else None,
+        )
         try:
             row.recognition = await bus.call(RECOGNIZE, request, timeout=timeout)
         except AlprError as err:
