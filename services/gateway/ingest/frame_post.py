@@ -23,7 +23,7 @@ from libs.common.errors import InvalidInput, PayloadTooLarge
 from libs.common.images import IMAGE_MAX_BYTES, sniff
 from libs.common.validation import DEFAULT_CLOCK_SKEW_S, check_captured_at
 
-from .formdata import parse_form
+from .formdata import FormPart, parse_form
 from .timestamps import from_iso
 
 # A frame's pixels: 8K UHD (33 MP) fits; beyond it a small file that declares more is a decompression bomb
@@ -62,7 +62,12 @@ def parse_frame_post(
     media = content_type.split(";", 1)[0].strip().lower()
     if media != "multipart/form-data":
         return _checked(body)
-    parts = {part.name: part for part in parse_form(body, content_type)}
+    parts: dict[str, FormPart] = {}
+    for part in parse_form(body, content_type):
+        if part.name in parts:
+            # two images, or two times: which one the camera meant is not ours to guess
+            raise InvalidInput(f"the form has more than one `{part.name}` part", code="invalid_field", field=part.name)
+        parts[part.name] = part
     image = parts.get("image")
     if image is None:
         raise InvalidInput("the form has no `image` part", code="image_missing", field="image")

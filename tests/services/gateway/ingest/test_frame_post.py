@@ -122,6 +122,12 @@ class TestTheForm:
             ([("image", jpeg()), ("latitude", b"37"), ("longitude", b"-181")], "invalid_field", "longitude"),
             ([("image", jpeg()), ("latitude", b"nan"), ("longitude", b"1")], "invalid_field", "latitude"),
             ([("image", jpeg()), ("latitude", b"37.3")], "invalid_field", "longitude"),
+            ([("image", jpeg()), ("image", png())], "invalid_field", "image"),
+            (
+                [("image", jpeg()), ("captured_at", b"2026-12-06T10:00:00Z"), ("captured_at", b"2026-12-06T10:00:01Z")],
+                "invalid_field",
+                "captured_at",
+            ),
             (
                 [("image", jpeg()), ("latitude", "37,3\u00b0".encode()), ("longitude", b"1")],
                 "invalid_field",
