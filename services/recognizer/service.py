@@ -11,7 +11,7 @@ from PIL import Image
 from libs.common.contracts.frames import FrameReading, PlateInFrame, ReadFrameRequest
 from libs.common.contracts.reads import Candidate
 from libs.common.contracts.recognition import Recognition, RecognizeRequest
-from libs.common.errors import InvalidInput
+from libs.common.errors import InvalidInput, Unavailable
 from services.recognizer.engine.batcher import MicroBatcher
 from services.recognizer.engine.crop import MAX_IMAGE_PIXELS, crop_plate
 from services.recognizer.engine.plate_formats import normalise_state
@@ -31,7 +31,7 @@ class Recognizer:
         *,
         version: str,
         max_image_bytes: int,
-        finder: PlateFinder,
+        finder: PlateFinder | None = None,
         max_image_pixels: int = MAX_IMAGE_PIXELS,
         state_prior: StatePrior | None = None,
     ) -> None:
@@ -39,7 +39,7 @@ class Recognizer:
         self.version = version
         self.max_image_bytes = max_image_bytes
         self.max_image_pixels = max_image_pixels
-        self.finder = finder
+        self._finder = finder  # None: a reader alone (bench/recognizer_throughput.py), no plate finding
         self.state_prior = state_prior  # PlateReader.for_state: re-ranks candidates by the vendor's state
 
     async def recognize(self, request: RecognizeRequest) -> Recognition:
@@ -98,6 +98,13 @@ class Recognizer:
         return recognition.model_copy(
             update={"found_box": plate.box, "found_polygon": plate.polygon, "detection_score": plate.detection_score}
         )
+
+    @property
+    def finder(self) -> PlateFinder:
+        """The detector's side; a recognizer built without one refuses to find plates, typed."""
+        if self._finder is None:
+            raise Unavailable("this recognizer has no plate detector", code="detector_unavailable")
+        return self._finder
 
     async def _decoded(self, raw: bytes) -> Image.Image:
         # a whole photograph takes milliseconds (a 6K one, a second) to decode: off the loop, beside inference

@@ -19,7 +19,9 @@ from libs.common.contracts.reads import Box
 from libs.common.contracts.recognition import RECOGNIZE, Recognition, RecognizeRequest
 from libs.common.endpoint import Endpoint
 from libs.common.errors import AlprError
+from services.recognizer.engine.batcher import MicroBatcher
 from services.recognizer.plate_choice import distance
+from services.recognizer.service import Recognizer
 from tests.services.recognizer.test_frames import (
     as_tuple,
     blank_frame,
@@ -178,3 +180,20 @@ class TestSceneReadInRecords:
         assert row["our_plate"] and row["our_model"], row["flags"]
         assert distance(row["our_plate"], vendor.text) <= 1
         assert distance(row["our_plate"], plates[0].text) > 1
+
+
+class TestWithoutADetector:
+    async def test_a_reader_alone_refuses_to_find_plates_typed(self, reader: Any) -> None:
+        batcher = MicroBatcher(reader)
+        alone = Recognizer(batcher, version=reader.version, max_image_bytes=8 << 20)
+        try:
+            image_b64 = b64(encoded(blank_frame()))
+            for call_it in (
+                alone.read_frame(ReadFrameRequest(image_b64=image_b64)),
+                alone.recognize(RecognizeRequest(image_b64=image_b64, find_plate=True)),
+            ):
+                with pytest.raises(AlprError) as caught:
+                    await call_it
+                assert (caught.value.code, caught.value.status) == ("detector_unavailable", 503)
+        finally:
+            await batcher.close()
