@@ -32,6 +32,8 @@ from pathlib import Path
 import asyncpg
 import nats
 import psutil
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -61,14 +63,13 @@ async def faults(cluster: RunningCluster, poster: Poster) -> list[str]:
     writer lock, its transaction open, while the officers' searches go on.
     """
     done: list[str] = []
-    nc = await nats.connect(servers=cluster.nats_urls)
+    nc = await nats.connect(servers=cluster.nats_urls, error_cb=_quiet)
     js = nc.jetstream()
     try:
         for gate, role in zip(poster.gates, ("nats", "records", "audit"), strict=True):
             await poster.reached(gate)
             if role == "nats":
-                leader = (await js.stream_info("READS")).cluster
-                name, how = str(leader.leader if leader else "nats-0"), ", the READS leader"
+                name, how = await _reads_leader(js), ", the READS leader"
             elif role == "records":
                 name, how = "records-2", ""
             else:
@@ -77,7 +78,7 @@ async def faults(cluster: RunningCluster, poster: Poster) -> list[str]:
                 how = " holding the chain's writer lock" if writing else ", no write caught in the act"
             pid = cluster.kill(name)
             poster.release(gate)
-            unacked = (await js.consumer_info("AUDIT", "audit-writer")).num_ack_pending
+            unacked = await _unacknowledged_access_records(js)
             say(
                 f"SIGKILL {name}{how} (pid {pid}); reads answered 202 so far: {poster.sent_reads}, access records "
                 f"unacknowledged: {unacked}; held down {OUTAGE_S:.0f}s"
@@ -89,6 +90,29 @@ async def faults(cluster: RunningCluster, poster: Poster) -> list[str]:
     finally:
         await nc.close()
     return done
+
+
+async def _quiet(exc: Exception) -> None:
+    """The drill's own connection loses its server when that server is the one killed: it reconnects."""
+
+
+async def _reads_leader(js: JetStreamContext) -> str:
+    for _ in range(10):
+        try:
+            cluster = (await asyncio.wait_for(js.stream_info("READS"), 2)).cluster
+            if cluster and cluster.leader:
+                return cluster.leader
+        except (NatsError, TimeoutError):
+            pass
+        await asyncio.sleep(0.5)
+    raise RuntimeError("the READS stream has no leader")
+
+
+async def _unacknowledged_access_records(js: JetStreamContext) -> str:
+    try:
+        return str((await js.consumer_info("AUDIT", "audit-writer", timeout=2)).num_ack_pending)
+    except (NatsError, TimeoutError):
+        return "unknown (the cluster is electing a leader)"
 
 
 async def audit_writer_in_the_act(cluster: RunningCluster, *, timeout_s: float = 20) -> str | None:

@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 import nats
 from hostile_probes import search_body
+from nats.errors import Error as NatsError
 
 from bench.httpload import Connection
 from services.cli.cluster.running import RunningCluster
@@ -171,10 +172,14 @@ async def drained(cluster: RunningCluster, *, expected: int, tag: str, say: Call
     last_said = 0.0
     try:
         while time.monotonic() < deadline:
-            waiting = 0
-            for stream, durable in (("READS", "records-reads"), ("AUDIT", "audit-writer")):
-                info = await js.consumer_info(stream, durable)
-                waiting += info.num_pending + info.num_ack_pending
+            try:
+                waiting = 0
+                for stream, durable in (("READS", "records-reads"), ("AUDIT", "audit-writer")):
+                    info = await js.consumer_info(stream, durable, timeout=5)
+                    waiting += info.num_pending + info.num_ack_pending
+            except (NatsError, TimeoutError):  # a restarted server catching up: ask again
+                await asyncio.sleep(1)
+                continue
             _, _, stored = await stored_counts(cluster.admin_dsn, tag)
             if waiting == 0:
                 say(f"consumers drained: {stored} of {expected} reads stored")
