@@ -16,13 +16,16 @@ from services.recognizer.detector.targets import Quad, box_of
 from services.recognizer.engine.augment import perspective_coefficients
 from services.recognizer.engine.synth import render_plate
 
-# plates 30-250 px wide in a 1280-wide frame are 15-125 px in the 640-wide input
+# plates 30-250 px wide in a 1280-wide frame are 15-125 px in the 640-wide input; close-ups (a plate a third of a
+# small photo's width, as some shared photos are) reach 250
 PLATE_WIDTH = (15.0, 125.0)
+CLOSE_UP_WIDTH = (125.0, 250.0)
+CLOSE_UP_SHARE = 0.12
 
 
 def plate_width(rng: random.Random) -> float:
     """A plate width in input pixels, log-uniform so small plates (the hard ones) are as common as large."""
-    low, high = PLATE_WIDTH
+    low, high = CLOSE_UP_WIDTH if rng.random() < CLOSE_UP_SHARE else PLATE_WIDTH
     return math.exp(rng.uniform(math.log(low), math.log(high)))
 
 

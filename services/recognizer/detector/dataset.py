@@ -51,7 +51,8 @@ def photo_sample(rng: random.Random, photo: Photo) -> tuple[Image.Image, list[Qu
     if rng.random() < NATURAL_SCALE_SHARE:
         scale = fit_scale(photo.image.size) * rng.uniform(0.85, 1.15)
     else:
-        scale = plate_width(rng) / w
+        # at most 1.5 times the photo's own pixels: a small plate blown up further looks like no camera's
+        scale = min(plate_width(rng) / w, 1.5)
     pw, ph = PATCH[0] / scale, PATCH[1] / scale  # the patch in the photo's pixels
     if rng.random() < 0.85:  # the plate inside the patch, anywhere
         left = rng.uniform(x + w - pw, x) if pw > w else x + w / 2 - pw / 2
