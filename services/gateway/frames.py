@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 
-from sqlalchemy import Integer, bindparam, text
 from sqlalchemy.exc import DBAPIError
 
 from libs.common.batch_publish import Outgoing
@@ -23,30 +22,15 @@ from libs.common.db import UnitOfWork
 from libs.common.errors import PayloadTooLarge, Unavailable
 from libs.common.images import digest
 from libs.common.streams import frames_subject
-from services.gateway.ingest.frame_post import FramePost, frame_id
+from services.gateway import repository
+from services.gateway.ingest import frame_post
 from services.gateway.read_bundles import HEADER_ROOM
 
 FRAME_ROWS_KEPT_DAYS = 7
 
-# one statement: the week-old rows go in the same round trip that records the new one (an index range scan
-# that finds nothing on most posts)
-_RECORD = text(
-    """
-    WITH pruned AS (
-        DELETE FROM frames WHERE accepted_at < clock_timestamp() - make_interval(days => :kept_days)
-    )
-    INSERT INTO frames (frame_id, agency, camera_id) VALUES (:frame_id, :agency, :camera_id)
-    ON CONFLICT (frame_id) DO NOTHING
-    """
-).bindparams(bindparam("kept_days", type_=Integer))
-_OWNED = text(
-    "SELECT 1 FROM frames WHERE frame_id = :frame_id AND agency = :agency AND camera_id = :camera_id"
-    " AND accepted_at >= clock_timestamp() - make_interval(days => :kept_days)"
-).bindparams(bindparam("kept_days", type_=Integer))
-
 
 def frame_in(
-    post: FramePost,
+    post: frame_post.FramePost,
     *,
     agency: str,
     camera_id: str,
@@ -58,7 +42,7 @@ def frame_in(
     if latitude is None or longitude is None:
         latitude, longitude = camera_position
     return FrameIn(
-        frame_id=frame_id(agency, camera_id, post.data, post.captured_at),
+        frame_id=frame_post.frame_id(agency, camera_id, post.data, post.captured_at),
         agency=agency,
         camera_id=camera_id,
         received_at=received_at,
@@ -89,15 +73,15 @@ async def publish_frame(bus: Bus, frame: FrameIn) -> bool:
 
 async def record_frame(uow: UnitOfWork, frame: FrameIn) -> None:
     """Remember which camera posted the frame (once, whatever the resends); 503 when the table cannot be written."""
-    params = {
-        "frame_id": frame.frame_id,
-        "agency": frame.agency,
-        "camera_id": frame.camera_id,
-        "kept_days": FRAME_ROWS_KEPT_DAYS,
-    }
     try:
         async with uow() as session:
-            await session.execute(_RECORD, params)
+            await repository.note_frame(
+                session,
+                frame_id=frame.frame_id,
+                agency=frame.agency,
+                camera_id=frame.camera_id,
+                kept_days=FRAME_ROWS_KEPT_DAYS,
+            )
     except (DBAPIError, OSError) as exc:
         # the stream holds the frame; the camera's retry carries the same id and is recorded then
         raise Unavailable("the frame could not be recorded; retry", code="frame_not_recorded") from exc
@@ -105,6 +89,7 @@ async def record_frame(uow: UnitOfWork, frame: FrameIn) -> None:
 
 async def camera_owns_frame(uow: UnitOfWork, *, frame_id: str, agency: str, camera_id: str) -> bool:
     """Whether this camera posted this frame within the week the gateway remembers frames."""
-    params = {"frame_id": frame_id, "agency": agency, "camera_id": camera_id, "kept_days": FRAME_ROWS_KEPT_DAYS}
     async with uow() as session:
-        return (await session.execute(_OWNED, params)).first() is not None
+        return await repository.camera_posted_frame(
+            session, frame_id=frame_id, agency=agency, camera_id=camera_id, kept_days=FRAME_ROWS_KEPT_DAYS
+        )

@@ -1,4 +1,4 @@
-"""All SQL of the gateway: personnel, failures, cameras, approvals and the access tally."""
+"""All SQL of the gateway: personnel, failures, cameras and their photographs, approvals and the access tally."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Integer, bindparam, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -113,6 +113,33 @@ async def count_refused_camera(session: AsyncSession, *, camera_id: str) -> None
     await session.execute(
         text("UPDATE cameras SET refused_count = refused_count + 1 WHERE camera_id = :id"), {"id": camera_id}
     )
+
+
+async def note_frame(session: AsyncSession, *, frame_id: str, agency: str, camera_id: str, kept_days: int) -> None:
+    """Which camera posted a photograph (once, whatever the resends); rows past `kept_days` go in the same
+    statement (an index range scan that finds nothing on most posts)."""
+    await session.execute(
+        text(
+            "WITH pruned AS (DELETE FROM frames WHERE accepted_at < clock_timestamp() - make_interval(days => :kept))"
+            " INSERT INTO frames (frame_id, agency, camera_id) VALUES (:id, :agency, :camera)"
+            " ON CONFLICT (frame_id) DO NOTHING"
+        ).bindparams(bindparam("kept", type_=Integer)),
+        {"id": frame_id, "agency": agency, "camera": camera_id, "kept": kept_days},
+    )
+
+
+async def camera_posted_frame(
+    session: AsyncSession, *, frame_id: str, agency: str, camera_id: str, kept_days: int
+) -> bool:
+    """Whether this camera posted this photograph within the last `kept_days`."""
+    found = await session.execute(
+        text(
+            "SELECT 1 FROM frames WHERE frame_id = :id AND agency = :agency AND camera_id = :camera"
+            " AND accepted_at >= clock_timestamp() - make_interval(days => :kept)"
+        ).bindparams(bindparam("kept", type_=Integer)),
+        {"id": frame_id, "agency": agency, "camera": camera_id, "kept": kept_days},
+    )
+    return found.first() is not None
 
 
 async def get_approval(session: AsyncSession, *, approval_id: str) -> Approval | None:

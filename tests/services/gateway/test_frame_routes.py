@@ -252,6 +252,21 @@ class TestStatus:
         officer = await system.gateway.get(url, headers=system.token("officer"))
         assert officer.status_code == 401
 
+    @pytest.mark.parametrize(
+        ("frame_id", "status", "code"),
+        [
+            ("%00", 422, "invalid_text"),  # NUL
+            ("a%0Ab", 422, "invalid_text"),  # a line break
+            ("x" * 65, 422, "invalid_request"),  # longer than any frame id
+            ("%E2%80%AE" + "1" * 30, 404, "frame_not_found"),  # a right-to-left override: text, but no frame's
+        ],
+    )
+    async def test_a_hostile_frame_id_is_refused_at_the_door_or_unknown(
+        self, system: Any, frame_id: str, status: int, code: str
+    ) -> None:
+        answer = await system.gateway.get(f"{ROUTE}/{frame_id}", headers=system.camera)
+        assert (answer.status_code, answer.json()["error"]["code"]) == (status, code), answer.text
+
     async def test_a_frame_records_has_not_read_is_pending(self, system: Any) -> None:
         # records answers; the recognizer, which records needs to read the frame, is away
         recognizer = "recognizer" in system.exits
