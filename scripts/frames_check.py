@@ -5,7 +5,9 @@ Against a running `alpr up`: every photo listed in services/recognizer/engine/ho
 read afresh), its `GET /v1/ingest/image/{frame_id}` polled until it is no longer pending, and then an officer
 searches (lawful purpose and case number) for the labelled plate, exactly; a photo counts as found when that
 search returns one of its frame's reads. One line per photo, then
-`frames check: N posted, N read, N no plate, N found by exact search (P%)`. Exit code 1 below --min-found.
+`frames check: N posted, N read, N no plate, N found by exact search (P%)`, then `frames timing: ...` (the
+gateway's answer to a post, p50 and p95, and the time until every frame had its outcome: the posts are sent
+one after another, so that is the recognizer's and records' pace on a backlog). Exit code 1 below --min-found.
 The officer's token is minted with the development issuer key in the data folder (as `alpr token --role officer`);
 the camera's credential is --camera-key, else the data folder's `dev-camera.credential`.
 Usage: python scripts/frames_check.py http://127.0.0.1:8080 [--data-dir .alpr] [--camera-key ID.SECRET]
@@ -61,6 +63,9 @@ class Photo:
 @dataclass
 class Tally:
     photos: list[Photo]
+    post_ms: list[float] = field(default_factory=list)  # each accepted post's answer time
+    posting_s: float = 0.0  # from the first post to the last answer
+    outcomes_s: float = 0.0  # from the first post until no frame was pending
 
     def count(self, status: str) -> int:
         return sum(p.status == status for p in self.photos)
@@ -81,6 +86,16 @@ class Tally:
         )
         others = len(self.photos) - self.count("read") - self.count("no_plate")
         return line + (f"; {others} failed, pending or not posted" if others else "")
+
+    def timing(self) -> str:
+        """How long the gateway took to answer a post, and the whole path to every frame's outcome."""
+        posts = sorted(self.post_ms)
+        p50 = posts[len(posts) // 2] if posts else 0.0
+        p95 = posts[min(len(posts) - 1, int(len(posts) * 0.95))] if posts else 0.0
+        return (
+            f"frames timing: post answered p50 {p50:.0f} ms, p95 {p95:.0f} ms; {len(posts)} posted in "
+            f"{self.posting_s:.1f} s, every outcome {self.outcomes_s:.1f} s after the first post"
+        )
 
 
 def held_out(photos: Path = PHOTOS, holdout: Path = HOLDOUT) -> list[tuple[Path, str]]:
@@ -126,13 +141,17 @@ async def check_frames(
     """Post each photo, wait for each frame's outcome, search for each labelled plate; one line per photo."""
     started = datetime.now(UTC)
     tally = Tally([Photo(path.name, plate) for path, plate in photos])
+    first = time.monotonic()
     for photo, (path, _) in zip(tally.photos, photos, strict=True):
         body, headers = form(path.read_bytes(), datetime.now(UTC))
+        sent = time.monotonic()
         answer = await send(http, "POST", ROUTE, content=body, headers={**camera, **headers})
         if answer.status_code == 202:
+            tally.post_ms.append((time.monotonic() - sent) * 1000)
             photo.frame_id, photo.status = answer.json()["frame_id"], "pending"
         else:
             photo.note = f"post answered {answer.status_code} {answer.text[:120]}"
+    tally.posting_s = time.monotonic() - first
     until = time.monotonic() + deadline_s
     while any(p.status == "pending" for p in tally.photos) and time.monotonic() < until:
         for photo in (p for p in tally.photos if p.status == "pending"):
@@ -141,7 +160,8 @@ async def check_frames(
                 outcome = answer.json()
                 photo.status, photo.plates, photo.read_ids = outcome["status"], outcome["plates"], outcome["read_ids"]
                 photo.note = outcome.get("error_code") or ""
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.2)
+    tally.outcomes_s = time.monotonic() - first
     window = {
         "since": (started - timedelta(minutes=5)).isoformat(),
         "until": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
@@ -156,6 +176,7 @@ async def check_frames(
                 photo.note = f"search answered {answer.status_code} {answer.text[:120]}"
         out(photo.line())
     out(tally.summary())
+    out(tally.timing())
     return tally
 
 

@@ -46,4 +46,5 @@ async def test_two_held_out_photographs_are_read_and_found_by_their_plates(syste
     assert tally.posted == 2, report
     assert all(p.status != "pending" for p in tally.photos), report  # each frame has an outcome within the budget
     assert tally.found == 2, report  # each labelled plate is read and its read found by an exact search
-    assert lines[-1].startswith("frames check: 2 posted, 2 read, 0 no plate, 2 found by exact search (100.0%)")
+    assert lines[-2].startswith("frames check: 2 posted, 2 read, 0 no plate, 2 found by exact search (100.0%)")
+    assert lines[-1].startswith("frames timing: post answered p50 ") and len(tally.post_ms) == 2
