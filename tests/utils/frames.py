@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import json
 import os
 import uuid
 from dataclasses import dataclass
@@ -24,10 +25,10 @@ from libs.common.streams import frames_subject
 from services.cli.stack import DEV_AGENCY
 
 SHARED = Path(os.environ.get("ALPR_SHARED_DIR", Path(__file__).resolve().parents[3] / "shared"))
-PHOTOS = SHARED / "data" / "plates-openalpr-us" / "images"
-# training photos whose plate is among the largest (329 and 293 px wide): found and read while the
-# detector's weights are still weak
-ONE_PLATE, OTHER_PLATE = "us8.jpg", "us7.jpg"
+PHOTOS = SHARED / "data" / "plates-openalpr-us"
+# 1280x720 training photos whose one plate (141 and 149 px wide, the median is 88) is found alone, and
+# found again in a 640-px-wide cut around it, while the detector's weights are still weak
+ONE_PLATE, OTHER_PLATE = "wts-lg-000175.jpg", "wts-lg-000028.jpg"
 CAMERA = "frame-cam-1"
 
 
@@ -39,21 +40,53 @@ def jpeg(image: Image.Image) -> bytes:
 
 @cache
 def photo(name: str) -> bytes:
-    path = PHOTOS / name
+    path = PHOTOS / "images" / name
     if not path.is_file():
         pytest.skip(f"no shared photo at {path} (set ALPR_SHARED_DIR)")
     return path.read_bytes()
 
 
 @cache
+def plate_box(name: str) -> tuple[int, int, int, int]:
+    """The labelled plate of a shared photo: x, y, width, height (labels.tsv)."""
+    for line in (PHOTOS / "labels.tsv").read_text().splitlines()[1:]:
+        image, x, y, w, h, _ = line.split("\t")
+        if image == name:
+            return int(x), int(y), int(w), int(h)
+    raise LookupError(name)
+
+
+def _cut_left(name: str) -> int:
+    """Where the 640-px-wide cut around a 1280-px photo's plate begins."""
+    x, _, w, _ = plate_box(name)
+    return max(0, min(1280 - 640, x + w // 2 - 320))
+
+
+@cache
 def two_plate_frame() -> bytes:
-    """A 1280x720 frame holding both photos side by side, each scaled to 640 px wide: two large plates."""
+    """A 1280x720 frame of two 640x720 cuts side by side, each around one photo's plate at its own scale."""
     frame = Image.new("RGB", (1280, 720), (96, 96, 96))
     for i, name in enumerate((ONE_PLATE, OTHER_PLATE)):
-        opened = Image.open(io.BytesIO(photo(name)))
-        shot = opened.resize((640, round(opened.height * 640 / opened.width)))
-        frame.paste(shot, (640 * i, (720 - shot.height) // 2))
+        left = _cut_left(name)
+        frame.paste(Image.open(io.BytesIO(photo(name))).convert("RGB").crop((left, 0, left + 640, 720)), (640 * i, 0))
     return jpeg(frame)
+
+
+def two_plate_boxes() -> list[tuple[int, int, int, int]]:
+    """The two labelled plates where they lie in `two_plate_frame`."""
+    boxes = []
+    for i, name in enumerate((ONE_PLATE, OTHER_PLATE)):
+        x, y, w, h = plate_box(name)
+        boxes.append((x - _cut_left(name) + 640 * i, y, w, h))
+    return boxes
+
+
+def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection over union of two (x, y, width, height) boxes."""
+    across = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    down = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    shared = across * down
+    return shared / (a[2] * a[3] + b[2] * b[3] - shared)
 
 
 @cache
@@ -121,6 +154,6 @@ class Frames:
                 "FROM records.reads r WHERE r.read_id::text = ANY($1)",
                 read_ids,
             )
-            return [dict(r) for r in rows]
+            return [{**r, "plate_box": json.loads(r["plate_box"]) if r["plate_box"] else None} for r in rows]
         finally:
             await conn.close()
