@@ -26,8 +26,8 @@ from services.cli.stack import DEV_AGENCY
 
 SHARED = Path(os.environ.get("ALPR_SHARED_DIR", Path(__file__).resolve().parents[3] / "shared"))
 PHOTOS = SHARED / "data" / "plates-openalpr-us"
-# 1280x720 training photos whose one plate (141 and 149 px wide, the median is 88) is found alone, and
-# found again in a 640-px-wide cut around it, while the detector's weights are still weak
+# 1280x720 training photos whose plate (141 and 149 px wide, the median is 88) the detector finds, and finds
+# again in a 640-px-wide cut around it, while its weights are still weak (it may find a false one beside it)
 ONE_PLATE, OTHER_PLATE = "wts-lg-000175.jpg", "wts-lg-000028.jpg"
 CAMERA = "frame-cam-1"
 
