@@ -66,7 +66,8 @@ class Replica:
         now = time.monotonic()
         if self.died_at is None:
             self.died_at = now
-            return f"{self.name} exited ({self.proc.returncode}); restarting it (log: {self.log})"
+            then = "held down until its hold file goes" if self.hold_file.exists() else "restarting it"
+            return f"{self.name} exited ({self.proc.returncode}); {then} (log: {self.log})"
         if now - self.died_at < RESTART_AFTER_S or self.hold_file.exists():
             return None
         self.restarts += 1
