@@ -60,6 +60,7 @@ def frame_post_route(gateway: FastAPI) -> Route:
     FRAME_ROUTE,
     status_code=202,
     response_model=FrameAccepted,
+    response_description="The stream holds the photograph; its outcome is at `status_url`",
     responses=FRAME_REFUSALS,
     openapi_extra={"requestBody": FRAME_BODY},
 )
@@ -72,6 +73,7 @@ async def post_frame(request: Request, camera: CameraDep, rt: StateDep) -> Frame
 @router.get(
     FRAME_ROUTE + "/{frame_id}",
     response_model=FrameStatus,
+    response_description="The frame's outcome as records has it",
     responses={
         404: {"model": ErrorEnvelope, "description": "`frame_not_found`: unknown, or posted by another camera"},
         503: {"model": ErrorEnvelope, "description": "`records_unavailable`: records did not answer; ask again"},

@@ -83,6 +83,7 @@ FRAME_REFUSALS: dict[int | str, dict[str, Any]] = {
     },
     503: {
         "model": ErrorEnvelope,
-        "description": "`bus_unavailable` or `frame_not_recorded`: nothing was accepted; retry the same post",
+        "description": "`bus_unavailable` (the stream did not take it) or `frame_not_recorded` (the stream has it, "
+        "the gateway could not note which camera sent it): retry the same post, which is held once",
     },
 }
