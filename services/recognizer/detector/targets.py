@@ -48,6 +48,12 @@ def box_quad(x: float, y: float, w: float, h: float) -> Quad:
     return ((x, y), (x + w, y), (x + w, y + h), (x, y + h))
 
 
+def widen(quad: Sequence[tuple[float, float]], x_share: float, y_share: float) -> Quad:
+    """The quadrilateral grown about its centre by shares of its size along x and y."""
+    cx, cy = sum(p[0] for p in quad) / 4, sum(p[1] for p in quad) / 4
+    return tuple((cx + (x - cx) * (1 + x_share), cy + (y - cy) * (1 + y_share)) for x, y in quad)  # type: ignore[return-value]
+
+
 def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
     """Intersection over union of two (x, y, w, h) boxes."""
     ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from services.recognizer.detector.detect import to_frame
+from services.recognizer.detector.detect import READ_MARGIN, to_frame
 from services.recognizer.detector.frame import CANVAS, letterbox
 from services.recognizer.detector.model import STRIDE
 from services.recognizer.detector.targets import (
@@ -19,6 +19,7 @@ from services.recognizer.detector.targets import (
     encode,
     iou,
     targets_as_output,
+    widen,
 )
 
 GRID = (CANVAS[1] // STRIDE, CANVAS[0] // STRIDE)
@@ -87,10 +88,18 @@ class TestFrame:
         raw = RawDetection(((10.0, 20.0), (60.0, 20.0), (60.0, 45.0), (10.0, 45.0)), 0.9)
         mapped = to_frame(raw, 0.5, (1280, 720))
         assert mapped is not None and mapped.box == (20.0, 40.0, 100.0, 50.0)
+        # the polygon keeps the reading margin around the plate: 8% of the width, 15% of the height
+        mx, my = READ_MARGIN
+        assert box_of(mapped.polygon) == pytest.approx((20 - 50 * mx, 40 - 25 * my, 100 * (1 + mx), 50 * (1 + my)))
         outside = RawDetection(((630.0, 350.0), (700.0, 350.0), (700.0, 400.0), (630.0, 400.0)), 0.9)
         clipped = to_frame(outside, 0.5, (1280, 720))
-        assert clipped is not None and box_of(clipped.polygon) == (1260.0, 700.0, 20.0, 20.0)
+        assert clipped is not None and clipped.box == (1260.0, 700.0, 20.0, 20.0)
+        assert max(x for x, _ in clipped.polygon) == 1280.0 and max(y for _, y in clipped.polygon) == 720.0
         assert to_frame(RawDetection(((700.0, 0.0),) * 4, 0.9), 0.5, (1280, 720)) is None
+
+    def test_widen_grows_about_the_centre(self) -> None:
+        grown = widen(box_quad(10, 20, 100, 50), 0.1, 0.2)
+        assert box_of(grown) == pytest.approx((5, 15, 110, 60))
 
     def test_iou(self) -> None:
         assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
