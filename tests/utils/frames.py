@@ -106,7 +106,13 @@ class Frames:
         return self.system.runtime("gateway").bus
 
     async def post(
-        self, data: bytes, *, frame_id: str | None = None, msg_id: str | None = None, camera: str = CAMERA
+        self,
+        data: bytes,
+        *,
+        frame_id: str | None = None,
+        msg_id: str | None = None,
+        camera: str = CAMERA,
+        captured_at: datetime | None = None,
     ) -> FrameIn:
         """Publish a frame as the gateway does (message id = frame id, unless a resend names another)."""
         now = datetime.now(UTC)
@@ -115,7 +121,7 @@ class Frames:
             agency=DEV_AGENCY,
             camera_id=camera,
             received_at=now,
-            captured_at=now,
+            captured_at=captured_at or now,
             latitude=37.3382,
             longitude=-121.8863,
             image=ReadImage(kind="overview", content_type="image/jpeg", data_b64=base64.b64encode(data).decode()),

@@ -1,5 +1,6 @@
 """Retention of frame outcomes: a frame row names plates (personal data), so the purge deletes it after a week,
-or as soon as none of its reads is kept. Budget: a few seconds (one purge run)."""
+or as soon as none of its reads is kept; a frame older than retention allows stores no read. Budget: a few
+seconds (a purge run, a frame refused before the recognizer is asked)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 
 from services.cli.stack import DEV_AGENCY
 from services.records.retention.job import PurgeJob
 from services.records.settings import RecordsSettings
+from tests.utils.frames import ONE_PLATE, Frames, photo
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -94,3 +97,17 @@ class TestFrameRowsPurged:
         rt = system.runtime("records")
         await PurgeJob(rt.settings, rt.uow, rt.bus).run(now, forced=True)
         assert await frames_left(admin_db, [kept]) == {kept}
+
+
+class TestFramePastRetention:
+    async def test_a_frame_captured_before_the_cutoff_stores_no_read(self, system: Any, frames: Frames) -> None:
+        camera = f"frame-cam-{uuid.uuid4().hex[:8]}"
+        frame = await frames.post(photo(ONE_PLATE), camera=camera, captured_at=datetime.now(UTC) - timedelta(days=400))
+        outcome = await frames.outcome(frame)
+        assert (outcome.status, outcome.read_ids) == ("failed", [])
+        assert outcome.error_code == "captured_before_retention_at_receipt"
+        conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM records.reads WHERE camera_id = $1", camera) == 0
+        finally:
+            await conn.close()
