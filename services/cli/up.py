@@ -20,12 +20,14 @@ from services.cli.stack import SERVICES, LocalStack
 START_ORDER = ("audit", "records", "recognizer", "sharing", "gateway")
 
 
-def _port_or_free(port: int) -> int:
+def port_or_free(port: int) -> int:
+    """`port` when nothing listens there, else a free one (the welcome says which)."""
     with socket.socket() as s:
         return port if s.connect_ex(("127.0.0.1", port)) != 0 else free_port()
 
 
-def _wait_ready(name: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+def wait_ready(name: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    """Until the process answers /readyz on `port`; RuntimeError when it exits or the time is up."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -67,7 +69,7 @@ def run_up(
         applied = asyncio.run(stack.prepare())
         print(f"migrations: {len(applied)} applied (PostgreSQL :{stack.pg.port}, NATS :{stack.nats.port})")
         ports = {name: free_port() for name in SERVICES}
-        ports["gateway"] = _port_or_free(gateway_port)
+        ports["gateway"] = port_or_free(gateway_port)
         for name in START_ORDER:
             env = {**os.environ, **stack.env_for(name, http_port=ports[name]), "ALPR_HTTP_HOST": "127.0.0.1"}
             env["ALPR_LOG_FORMAT"] = log_format
@@ -85,8 +87,8 @@ def run_up(
             # development hook: scripts/hostile_drill.py pauses the audit service by this pid (docs in the script)
             (run / f"{name}.pid").write_text(f"{procs[name].pid}\n")
         for name in START_ORDER:
-            _wait_ready(name, ports[name], procs[name])
-        _print_welcome(stack, ports["gateway"])
+            wait_ready(name, ports[name], procs[name])
+        print_welcome(stack, ports["gateway"])
         files = {name: logs / f"{name}.log" for name in START_ORDER}
         echo = LogEcho(files, sys.stdout, min_level=echo_level) if echo_level and log_format == "json" else None
         while not stopping:
@@ -114,7 +116,8 @@ def run_up(
         print("stopped.")
 
 
-def _print_welcome(stack: LocalStack, port: int) -> None:
+def print_welcome(stack: LocalStack, port: int) -> None:
+    """The gateway's URL and commands to try it."""
     url = f"http://127.0.0.1:{port}"
     d = stack.data_dir
     print(

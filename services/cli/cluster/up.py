@@ -16,7 +16,7 @@ from services.cli.embedded import _wait_for_port, free_port
 from services.cli.log_echo import LogEcho
 from services.cli.seed import seed_development
 from services.cli.stack import DEV_AGENCY, LocalStack, migrate
-from services.cli.up import _port_or_free, _print_welcome, _wait_ready
+from services.cli.up import port_or_free, print_welcome, wait_ready
 
 STREAM_REPLICAS = 3  # deploy/k8s/base/config.env's ALPR_NATS_STREAM_REPLICAS
 # replicas per service; deploy/k8s/base/services/*.yaml and docs/operations.md ("alpr up --cluster") map them
@@ -89,12 +89,12 @@ def run_up_cluster(
             replica.start()
         for replica in services:
             assert replica.proc is not None
-            _wait_ready(replica.name, replica.port, replica.proc)
+            wait_ready(replica.name, replica.port, replica.proc)
         gateways = [r.port for r in services if r.name.startswith("gateway-")]
-        proxy = RoundRobinProxy(_port_or_free(gateway_port), gateways)
+        proxy = RoundRobinProxy(port_or_free(gateway_port), gateways)
         proxy.start()
         _write_layout(run / "cluster.json", stack, cluster, nodes + services, proxy.port)
-        _print_welcome(stack, proxy.port)
+        print_welcome(stack, proxy.port)
         print(f"Cluster: {len(nodes)} NATS servers, replicas {_replica_counts()}; ports in {run / 'cluster.json'}")
         everyone = nodes + services
         files = {r.name: r.log for r in services}
