@@ -16,7 +16,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from services.recognizer.detector.compose import degrade, free_spot, paste_plate, plate_pose, plate_width
 from services.recognizer.detector.frame import fit_scale, standardise
 from services.recognizer.detector.model import STRIDE
-from services.recognizer.detector.scenes import road_scene
+from services.recognizer.detector.scenes import road_scene, timestamp
 from services.recognizer.detector.targets import Quad, box_quad, encode
 from services.recognizer.engine.dataset import holdout_names, read_labels
 
@@ -67,6 +67,8 @@ def photo_sample(rng: random.Random, photo: Photo) -> tuple[Image.Image, list[Qu
     quads = [quad] if _inside(quad) else []
     for _ in range(rng.choice((0, 0, 1, 2))):
         add_plate(rng, patch, quads)
+    if rng.random() < 0.1:  # may cover a plate: the label stays (a plate behind a thin overlay is still one)
+        timestamp(rng, patch)
     return patch, quads
 
 

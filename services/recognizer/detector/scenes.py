@@ -86,6 +86,19 @@ def clutter(rng: random.Random, scene: Image.Image) -> None:
             draw.text((x0, y0), text, fill=rng.randint(0, 255), font=face)
 
 
+def timestamp(rng: random.Random, scene: Image.Image) -> None:
+    """A camera's date and time burnt into the frame: digits in a row, the commonest false plate on CCTV."""
+    draw = ImageDraw.Draw(scene)
+    face = font(rng.choice(PLATE_FONTS), rng.randint(7, 16))
+    year, month, day = rng.randint(2005, 2030), rng.randint(1, 12), rng.randint(1, 28)
+    clock = f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}"
+    text = f"{year}-{month:02d}-{day:02d}" + rng.choice((" ", "\n")) + clock
+    x, y = rng.uniform(0, scene.width * 0.8), rng.uniform(0, scene.height * 0.9)
+    if rng.random() < 0.4:
+        draw.rectangle(draw.multiline_textbbox((x, y), text, font=face), fill=rng.randint(0, 40))
+    draw.multiline_text((x, y), text, fill=rng.randint(200, 255), font=face)
+
+
 def road_scene(rng: random.Random, size: tuple[int, int], plates: int) -> tuple[Image.Image, list[Quad]]:
     """A generated scene with up to `plates` plates, most on car-like blocks, and clutter; grey, undamaged."""
     scene = background(rng, size)
@@ -104,4 +117,6 @@ def road_scene(rng: random.Random, size: tuple[int, int], plates: int) -> tuple[
             car(rng, draw, w * rng.uniform(1.6, 2.4), (x + w / 2, y + h / 2))
     for quad in quads:
         paste_plate(rng, scene, quad)
+    if rng.random() < 0.15:
+        timestamp(rng, scene)
     return scene, quads
