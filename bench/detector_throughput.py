@@ -59,7 +59,9 @@ def main() -> None:
     detector = PlateDetector.load(args.detector_weights, threads=args.threads)
     reader = PlateReader.load(args.weights, threads=args.threads)
     data = frames(args.photos, 64)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    # OMP_WAIT_POLICY=PASSIVE: with two threads on a busy two-core machine the default spinning made a frame 20x slower
+    policy = os.environ.get("OMP_WAIT_POLICY", "default")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY {policy}")
     print(f"detector {detector.version}, reader {reader.version}")
     print(f"{len(data)} frames of 1280x720 (JPEG); load average {os.getloadavg()[0]:.2f} at the start")
     for size in (1, 4, 8, 16):

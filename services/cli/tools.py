@@ -15,7 +15,7 @@ from services.cli.reach import CommandError, RunningStack, check_reachable, find
 
 SHARED = Path(os.environ.get("ALPR_SHARED_DIR", "../shared"))
 # the detector recipe's defaults, repeated here so building the parser does not import torch
-DETECTOR_STEPS, DETECTOR_MINUTES = 7000, 45.0
+DETECTOR_STEPS, DETECTOR_MINUTES = 12000, 45.0
 
 
 def _train(args: argparse.Namespace) -> None:

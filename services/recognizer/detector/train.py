@@ -19,7 +19,7 @@ from services.recognizer.detector.dataset import PATCH, SceneStream, collate, lo
 from services.recognizer.detector.model import PlateCenterNet
 from services.recognizer.detector.weights import load_weights, save_weights
 
-DEFAULT_STEPS = 7000  # about 2.5 steps/s on a quiet core: the 45 minutes end most runs first
+DEFAULT_STEPS = 12000  # 2-4 steps/s on this shared machine: the 45 minutes end most runs first
 DEFAULT_MINUTES = 45.0
 ARCH = {"width": 16}
 OFFSET_WEIGHT = 1.0
