@@ -44,3 +44,12 @@ def test_a_loose_box_is_not_a_find(reader: PlateReader) -> None:
 def test_no_detections(reader: PlateReader) -> None:
     result = score_photo(LabelledPlate("a.jpg", (100, 100, 80, 40), "ABC123"), frame_bytes(), [], reader)
     assert not result.found and result.best_iou == 0.0 and result.others == [] and not result.read_exactly
+
+
+def test_the_threshold_rule_keeps_recall_then_steps_back() -> None:
+    from services.recognizer.detector.choose import choose
+
+    # ten photos: at 0.45 one plate is lost (allowed), at 0.50 two (not): the rule takes 0.45, less a step
+    plates = [0.42, 0.47] + [0.9] * 8
+    assert choose(plates, [0.25, 0.5], 10) == 0.40
+    assert choose([0.0] + [0.21] * 9, [], 10) == 0.20  # never below the lowest candidate
