@@ -53,15 +53,15 @@ class TestProductionWorstCase:
             env = _env(container)
             assert f"@{pooler['metadata']['name']}:5432/" in env["ALPR_DATABASE_URL"], service  # through PgBouncer
             clients += replicas * (int(env["ALPR_DB_POOL_SIZE"]) + int(env["ALPR_DB_MAX_OVERFLOW"]))
-        # the gateway at 20 replicas x (3 + 2), records 3 x (8 + 4), audit 1 x (4 + 4), sharing 2 x (3 + 2)
-        assert clients == 100 + 36 + 8 + 10
+        # the gateway at 20 replicas x (3 + 2), records 3 x (8 + 4), audit 2 x (4 + 4), sharing 2 x (3 + 2)
+        assert clients == 100 + 36 + 16 + 10
         pgbouncer = pooler["spec"]["pgbouncer"]
         assert pgbouncer["poolMode"] == "session"
         instances = pooler["spec"]["instances"]
         assert clients <= instances * int(pgbouncer["parameters"]["max_client_conn"])  # no client is turned away
         server = min(clients, instances * int(pgbouncer["parameters"]["max_db_connections"]))
         # init containers (one connection each, every pod at once), the migration Job (1), the purge Job (2 + 2)
-        direct = (20 + 3 + 1 + 2) + 1 + 4
+        direct = (20 + 3 + 2 + 2) + 1 + 4
         parameters = cluster["spec"]["postgresql"]["parameters"]
         reserved = int(parameters["superuser_reserved_connections"]) + 10  # and the operator's own
         assert server + direct + reserved <= int(parameters["max_connections"]) == 250
@@ -70,8 +70,8 @@ class TestProductionWorstCase:
         problems, arithmetic = connection_problems(production)
         assert problems == []
         assert arithmetic == (
-            "154 through the pooler (of 154 client connections) + 31 direct + 3 reserved + 10 operator"
-            " = 198 <= max_connections 250"
+            "160 through the pooler (of 162 client connections) + 32 direct + 3 reserved + 10 operator"
+            " = 205 <= max_connections 250"
         )
 
     def test_the_cluster_runs_the_postgresql_major_the_tests_run(self, production: list[dict[str, Any]]) -> None:
@@ -109,7 +109,7 @@ class TestValidatorRefusesConnectionsThatDoNotFit:
                 "base/services/gateway.yaml",
                 '            - name: ALPR_DB_POOL_SIZE\n              value: "3"',
                 '            - name: ALPR_DB_POOL_SIZE\n              value: "30"',
-                "the poolers accept 400 clients, the services may open 694",
+                "the poolers accept 400 clients, the services may open 702",
             ),
             (
                 "base/services/records.yaml",
@@ -133,4 +133,4 @@ class TestValidatorRefusesConnectionsThatDoNotFit:
         )
         report = validate_k8s.validate_overlay(overlay)
         assert report.errors == []
-        assert any("160 through the pooler (of 294 client connections)" in f for f in report.facts), report.facts
+        assert any("160 through the pooler (of 302 client connections)" in f for f in report.facts), report.facts

@@ -49,14 +49,16 @@ class TestInStepWithKubernetes:
         assert NODES == statefulset["spec"]["replicas"] == 3
         assert STREAM_REPLICAS == int(_config_env()["ALPR_NATS_STREAM_REPLICAS"])
 
-    def test_records_and_gateway_run_the_base_replica_counts(self) -> None:
+    def test_records_gateway_and_audit_run_the_base_replica_counts(self) -> None:
         (records,) = [d for d in _documents(BASE / "services" / "records.yaml") if d["kind"] == "Deployment"]
+        (audit,) = [d for d in _documents(BASE / "services" / "audit.yaml") if d["kind"] == "Deployment"]
         (gateway_hpa,) = [
             d for d in _documents(BASE / "services" / "gateway.yaml") if d["kind"] == "HorizontalPodAutoscaler"
         ]
         assert SERVICE_REPLICAS["records"] == records["spec"]["replicas"]
         assert SERVICE_REPLICAS["gateway"] == gateway_hpa["spec"]["minReplicas"]
-        assert SERVICE_REPLICAS["audit"] == 2  # issue 31: two writers, one chain (docs/operations.md)
+        # two writers, one chain: each append takes the chain's writer lock (docs/operations.md)
+        assert SERVICE_REPLICAS["audit"] == audit["spec"]["replicas"] == 2
 
 
 class TestNodeConfiguration:
