@@ -20,8 +20,8 @@ from services.recognizer.detector.model import STRIDE
 
 Quad = tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float]]
 
-# fixed before any held-out photo was scored (see DETECTOR_CARD.md): CenterNet's usual peak level and an
-# overlap at which two boxes cannot be two plates (plates do not overlap by half)
+# fixed before any held-out photo was scored (DETECTOR_CARD.md): the threshold by `detector/choose.py`'s rule
+# on the training photos for the shipped weights; NMS at an overlap two plates never reach (a third)
 SCORE_THRESHOLD = 0.3
 NMS_IOU = 0.3
 MAX_DETECTIONS = 20
