@@ -105,3 +105,11 @@ class TestFrame:
         assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
         assert iou((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(50 / 150)
         assert iou((0, 0, 10, 10), (20, 20, 5, 5)) == 0.0
+
+
+def test_a_mirrored_plate_keeps_its_corner_order() -> None:
+    from services.recognizer.detector.dataset import mirror
+
+    assert mirror(box_quad(10, 20, 30, 10), 100) == box_quad(60, 20, 30, 10)
+    tilted = ((10.0, 20.0), (40.0, 25.0), (38.0, 35.0), (8.0, 30.0))
+    assert mirror(tilted, 100) == ((60.0, 25.0), (90.0, 20.0), (92.0, 30.0), (62.0, 35.0))
