@@ -13,7 +13,9 @@ from PIL import Image, ImageDraw
 
 from services.cli.main import main as alpr
 from services.recognizer.detector import Detection, PlateDetector
+from services.recognizer.detector.pipeline import find_and_read
 from services.recognizer.detector.targets import iou
+from services.recognizer.engine.reader import PlateReader
 from services.recognizer.engine.synth import render_plate
 
 
@@ -52,6 +54,20 @@ class TestShippedDetector:
         assert detector.detect(Image.new("RGB", (1280, 720), (128, 128, 128))) == []
         assert detector.detect_batch([Image.new("RGB", (640, 480), (20, 20, 20))]) == [[]]
         assert detector.detect_batch([]) == []
+
+
+class TestFindAndRead:
+    def test_two_plates_give_two_reads(self, detector: PlateDetector, reader: PlateReader) -> None:
+        frame, _ = street_frame(5, (200, 380, 160, 80))
+        second_frame, _ = street_frame(6, (820, 360, 170, 85))
+        frame.paste(second_frame.crop((640, 0, 1280, 720)), (640, 0))
+        (plates,) = find_and_read(detector, reader, [frame])
+        boxes = [(200, 380, 160, 80), (820, 360, 170, 85)]
+        assert len(plates) >= 2
+        for box in boxes:
+            assert max(iou(p.detection.box, box) for p in plates) >= 0.5, box
+        assert all(p.reading.plate for p in plates[:2])
+        assert find_and_read(detector, reader, []) == []
 
 
 class TestEvalFrames:
