@@ -23,7 +23,7 @@ from services.recognizer.engine.train import (
 )
 from services.recognizer.engine.weights import DEFAULT_WEIGHTS
 
-MODEL_VERSION = "crnn-us-2.2"
+MODEL_VERSION = "crnn-us-2.3"
 
 
 def train_main(
