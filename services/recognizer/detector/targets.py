@@ -22,7 +22,7 @@ Quad = tuple[tuple[float, float], tuple[float, float], tuple[float, float], tupl
 
 # fixed before any held-out photo was scored (DETECTOR_CARD.md): the threshold by `detector/choose.py`'s rule
 # on the training photos for the shipped weights; NMS at an overlap two plates never reach (a third)
-SCORE_THRESHOLD = 0.3
+SCORE_THRESHOLD = 0.40
 NMS_IOU = 0.3
 MAX_DETECTIONS = 20
 GAUSSIAN_ALPHA = 0.54  # TTFNet: the Gaussian's spread as a share of the plate's half-size
