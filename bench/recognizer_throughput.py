@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import base64
 import io
+import os
 import random
 import shutil
 import statistics
@@ -19,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the service runs (services/recognizer/__init__.py)
 
 import torch
 from PIL import Image
