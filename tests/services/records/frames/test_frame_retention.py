@@ -12,8 +12,8 @@ import asyncpg
 import pytest
 
 from services.cli.stack import DEV_AGENCY
+from services.records.frames import repository as frame_rows
 from services.records.retention.job import PurgeJob
-from services.records.settings import RecordsSettings
 from tests.utils.frames import ONE_PLATE, Frames, photo
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -52,51 +52,51 @@ async def frames_left(admin_db: Any, frame_ids: list[str]) -> set[str]:
 
 
 class TestFrameRowsPurged:
-    async def test_a_week_old_row_and_a_row_whose_reads_went_are_purged(
+    async def test_a_week_old_row_and_a_row_whose_read_went_with_its_partition_are_purged(
         self, system: Any, store_reads: Any, admin_db: Any
     ) -> None:
         now = datetime.now(UTC)
-        taken = now - timedelta(days=100)
-        unmatched, matched = await store_reads(
-            [
-                {"plate": "F" + uuid.uuid4().hex[:6].upper(), "captured_at": taken},
-                {"plate": "F" + uuid.uuid4().hex[:6].upper(), "captured_at": taken, "hotlist_hit": True},
-            ]
-        )
+        # past the live cutoff (365 - 9 backup days): the purge drops the read's partition (no B5 run here, whose
+        # mark would move where test_retention's own B5 pass starts)
+        taken = now - timedelta(days=362)
+        [expired] = await store_reads([{"plate": "F" + uuid.uuid4().hex[:6].upper(), "captured_at": taken}])
         week_old = await frame_row(
-            admin_db,
-            received_at=now - timedelta(days=8),
-            captured_at=now - timedelta(days=8),
-            read_ids=[],
-            plates=[],
+            admin_db, received_at=now - timedelta(days=8), captured_at=now - timedelta(days=8), read_ids=[], plates=[]
         )
         reads_gone = await frame_row(
-            admin_db, received_at=now, captured_at=taken, read_ids=[unmatched.read_id], plates=[unmatched.plate]
-        )
-        reads_kept = await frame_row(
-            admin_db, received_at=now, captured_at=taken, read_ids=[matched.read_id], plates=[matched.plate]
+            admin_db, received_at=now, captured_at=taken, read_ids=[expired.read_id], plates=[expired.plate]
         )
         recent = await frame_row(
-            admin_db, received_at=now - timedelta(days=6), captured_at=taken, read_ids=[], plates=[]
+            admin_db, received_at=now - timedelta(days=6), captured_at=now - timedelta(days=6), read_ids=[], plates=[]
         )
 
-        # B5's 60 days purges the unmatched read captured 100 days ago and keeps the one that hit a hotlist
         rt = system.runtime("records")
-        env = {k.removeprefix("ALPR_").lower(): v for k, v in system.stack.env_for("records", http_port=0).items()}
-        settings = RecordsSettings(**{**env, "environment": "test", "unmatched_retention_days": 60})
-        report = await PurgeJob(settings, rt.uow, rt.bus).run(now, forced=True)
-        assert report.unmatched_purged >= 1
+        report = await PurgeJob(rt.settings, rt.uow, rt.bus).run(now, forced=True)
+        assert f"reads_{taken:%Y%m%d}" in report.partitions_dropped
 
-        left = await frames_left(admin_db, [week_old, reads_gone, reads_kept, recent])
-        assert left == {reads_kept, recent}
+        assert await frames_left(admin_db, [week_old, reads_gone, recent]) == {recent}
 
-    async def test_rows_whose_reads_are_kept_stay(self, system: Any, store_reads: Any, admin_db: Any) -> None:
+    async def test_a_row_goes_only_when_none_of_its_reads_is_kept(
+        self, system: Any, store_reads: Any, admin_db: Any
+    ) -> None:
         now = datetime.now(UTC)
-        [read] = await store_reads([{"plate": "F" + uuid.uuid4().hex[:6].upper(), "captured_at": now}])
-        kept = await frame_row(admin_db, received_at=now, captured_at=now, read_ids=[read.read_id], plates=[read.plate])
-        rt = system.runtime("records")
-        await PurgeJob(rt.settings, rt.uow, rt.bus).run(now, forced=True)
-        assert await frames_left(admin_db, [kept]) == {kept}
+        taken = now - timedelta(hours=1)
+        [read] = await store_reads([{"plate": "F" + uuid.uuid4().hex[:6].upper(), "captured_at": taken}])
+        missing = str(uuid.uuid4())
+        kept = await frame_row(admin_db, received_at=now, captured_at=taken, read_ids=[read.read_id], plates=["A"])
+        half = await frame_row(
+            admin_db, received_at=now, captured_at=taken, read_ids=[missing, read.read_id], plates=["B", "C"]
+        )
+        gone = await frame_row(admin_db, received_at=now, captured_at=taken, read_ids=[missing], plates=["D"])
+        later = await frame_row(admin_db, received_at=now, captured_at=now, read_ids=[missing], plates=["E"])
+
+        # as if this run's purge had reached up to half an hour ago: only frames captured before are looked at
+        async with system.runtime("records").uow() as session:
+            await frame_rows.purge_frames(
+                session, received_before=now - timedelta(days=7), captured_before=now - timedelta(minutes=30)
+            )
+
+        assert await frames_left(admin_db, [kept, half, gone, later]) == {kept, half, later}
 
 
 class TestFramePastRetention:
