@@ -31,6 +31,13 @@ FRAME_FORMATS = ("JPEG", "PNG", "WEBP")
 
 StatePrior = Callable[[Reading, str | None], Reading]
 
+# A detection becomes a plate (and so a stored read, matched against the hotlists) only when what it reads
+# looks like one. The detector also fires on signs, badges and lights (DETECTOR_CARD.md: 24 of the 27 other
+# detections on the held-out photos were not plates) and the reader then reads text such as `GAU9X` off a
+# CAUTION sign or `6`, `G`, `III1` off a grille. Both bounds are a policy, not tuned on any photo:
+MIN_PLATE_CHARS = 2  # a one-character vanity plate exists, but far more single characters are not plates
+READ_FLOOR = 0.5  # calibrated: a reading under it is more likely wrong than right, not a read to store
+
 
 @dataclass(frozen=True)
 class FoundPlate:
@@ -88,6 +95,11 @@ def plate_crop(image: Image.Image, box: Box, polygon: list[Point]) -> Image.Imag
     return None
 
 
+def is_plate_reading(reading: Reading) -> bool:
+    """Whether a detection's reading is a plate worth a read: long enough and more likely right than wrong."""
+    return len(reading.plate) >= MIN_PLATE_CHARS and reading.confidence >= READ_FLOOR
+
+
 class PlateFinder:
     """Finds every plate of a photograph and reads each, best detection first, at most `max_plates`."""
 
@@ -107,7 +119,8 @@ class PlateFinder:
         self.state_prior = state_prior  # PlateReader.for_state, as for a crop
 
     async def find(self, image: Image.Image, *, state: str | None = None) -> list[FoundPlate]:
-        """Detect, cut and read every plate; an empty list when there is none."""
+        """Detect, cut and read every plate; an empty list when there is none. A detection whose reading is
+        not a plate's (`is_plate_reading`) is dropped: it would be a stored read of a sign or a badge."""
         detections = sorted(await self.detections.submit(image), key=lambda d: d.score, reverse=True)
         located: list[tuple[Box, list[Point], float, Image.Image]] = []
         for detection in detections:
@@ -125,6 +138,8 @@ class PlateFinder:
         for (box, polygon, score, _), reading in zip(located, readings, strict=True):
             if self.state_prior is not None:
                 reading = self.state_prior(reading, state)
+            if not is_plate_reading(reading):
+                continue
             found.append(
                 FoundPlate(box=box, polygon=polygon, detection_score=min(max(score, 0.0), 1.0), reading=reading)
             )

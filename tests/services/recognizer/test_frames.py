@@ -22,9 +22,9 @@ from libs.common.contracts.reads import Box, Point
 from libs.common.errors import InvalidInput, PayloadTooLarge
 from services.recognizer.detector import PlateDetector
 from services.recognizer.engine.batcher import MicroBatcher
-from services.recognizer.engine.reader import PlateReader
+from services.recognizer.engine.reader import PlateReader, Reading
 from services.recognizer.engine.synth import render_plate
-from services.recognizer.frames import DetectionPass, PlateFinder, decode_frame, plate_crop
+from services.recognizer.frames import DetectionPass, PlateFinder, decode_frame, is_plate_reading, plate_crop
 from services.recognizer.plate_choice import distance
 
 FRAME = (1280, 720)
@@ -195,3 +195,22 @@ class TestPlateFinder:
         finder_of_one = PlateFinder(finder.detections, finder.readings, version=finder.version, max_plates=1)
         found = await finder_of_one.find(frame)
         assert len(found) == 1 and found[0].detection_score == uncapped[0].detection_score
+
+
+class TestWhatCountsAsAPlate:
+    """A detection's reading is stored as a read only when it looks like a plate (frames.is_plate_reading)."""
+
+    @pytest.mark.parametrize(
+        ("plate", "confidence", "kept"),
+        [
+            ("7ABC123", 0.97, True),
+            ("AB", 0.8, True),  # two characters: the shortest plate kept
+            ("G", 0.99, False),  # a single character off a grille or a badge, however sure
+            ("GAU9X", 0.31, False),  # text off a CAUTION sign: more likely wrong than right
+            ("6TRJ244", 0.5, True),  # at the floor
+            ("6TRJ244", 0.49, False),
+        ],
+    )
+    def test_short_or_unsure_readings_are_not_plates(self, plate: str, confidence: float, kept: bool) -> None:
+        reading = Reading(plate=plate, confidence=confidence, char_confidences=[confidence] * len(plate))
+        assert is_plate_reading(reading) is kept
