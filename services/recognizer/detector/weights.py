@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import torch
 from libs.common.errors import AlprError
 from services.recognizer.detector.frame import CANVAS
 from services.recognizer.detector.model import STRIDE, PlateCenterNet
+from services.recognizer.engine.weights import state_digest  # the reader's digest: one way to seal tensors
 
 FORMAT = "alpr-plate-detector/1"
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "detector.pt"
@@ -21,15 +21,6 @@ class DetectorWeightsInvalid(AlprError):
 
     status = 503
     code = "detector_weights_invalid"
-
-
-def state_digest(state: dict[str, torch.Tensor]) -> str:
-    """SHA-256 over every tensor in key order, so a flipped byte is caught even inside a valid zip."""
-    digest = hashlib.sha256()
-    for key in sorted(state):
-        digest.update(key.encode())
-        digest.update(state[key].detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
 
 
 def save_weights(
