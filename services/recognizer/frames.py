@@ -118,9 +118,10 @@ class PlateFinder:
         self.max_plates = max_plates
         self.state_prior = state_prior  # PlateReader.for_state, as for a crop
 
-    async def find(self, image: Image.Image, *, state: str | None = None) -> list[FoundPlate]:
+    async def find(self, image: Image.Image, *, state: str | None = None, plates_only: bool = True) -> list[FoundPlate]:
         """Detect, cut and read every plate; an empty list when there is none. A detection whose reading is
-        not a plate's (`is_plate_reading`) is dropped: it would be a stored read of a sign or a badge."""
+        not a plate's (`is_plate_reading`) is dropped unless `plates_only` is false: it would be a stored read of
+        a sign or a badge. A vendor's scene read (`find_plate`) keeps them: the vendor says a plate is there."""
         detections = sorted(await self.detections.submit(image), key=lambda d: d.score, reverse=True)
         located: list[tuple[Box, list[Point], float, Image.Image]] = []
         for detection in detections:
@@ -138,7 +139,7 @@ class PlateFinder:
         for (box, polygon, score, _), reading in zip(located, readings, strict=True):
             if self.state_prior is not None:
                 reading = self.state_prior(reading, state)
-            if not is_plate_reading(reading):
+            if plates_only and not is_plate_reading(reading):
                 continue
             found.append(
                 FoundPlate(box=box, polygon=polygon, detection_score=min(max(score, 0.0), 1.0), reading=reading)

@@ -88,7 +88,8 @@ class Recognizer:
     async def _find_and_read(self, raw: bytes, state: str | None, hint: str | None, started: float) -> Recognition:
         """A scene read's second opinion: the found plate nearest the vendor's text, else the surest."""
         image = await self._decoded(raw)
-        found = await self.finder.find(image, state=state)
+        # the vendor already says a plate is there: an unsure reading of it is still a second opinion
+        found = await self.finder.find(image, state=state, plates_only=False)
         if not found:
             raise InvalidInput("no plate was found in the image", code="no_plate_found")
         plate: FoundPlate = found[
