@@ -222,11 +222,21 @@ def add_tool_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     ev.set_defaults(func=_eval)
     # the plate detector (services/recognizer/detector): options as `python -m services.recognizer.detector.cli`
     detector_train = rec_sub.add_parser("train-detector", help="train the plate detector (CPU, seeded)")
-    detector_train.add_argument("--out", type=Path, default=Path("services/recognizer/weights/detector.pt"))
-    detector_train.add_argument("--data-dir", type=Path, default=SHARED / "data" / "plates-openalpr-us")
+    detector_train.add_argument(
+        "--out",
+        type=Path,
+        default=Path("services/recognizer/weights/detector.pt"),
+        help="where the weights are written",
+    )
+    detector_train.add_argument(
+        "--data-dir",
+        type=Path,
+        default=SHARED / "data" / "plates-openalpr-us",
+        help="folder with labels.tsv and images/ (the held-out photos are never trained on)",
+    )
     detector_train.add_argument("--minutes", type=float, default=DETECTOR_MINUTES, help="time bound of the run")
     detector_train.add_argument("--steps", type=int, default=DETECTOR_STEPS, help="steps (the clock may end it first)")
-    detector_train.add_argument("--seed", type=int, default=0)
+    detector_train.add_argument("--seed", type=int, default=0, help="the random seed (the shipped detector: 0)")
     detector_train.add_argument("--init", type=Path, default=None, help="train on from these detector weights")
     detector_train.set_defaults(func=_train_detector)
     frames = rec_sub.add_parser("eval-frames", help="detector recall, other detections and end-to-end exact plate")

@@ -93,15 +93,15 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS, help="where the weights are written")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="folder with labels.tsv and images/")
     parser.add_argument("--minutes", type=float, default=DEFAULT_MINUTES, help="time bound of the run")
-    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="steps (the clock may end it first)")
+    parser.add_argument("--seed", type=int, default=0, help="the random seed")
     parser.add_argument("--init", type=Path, default=None, help="train on from these detector weights")
 
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `eval-frames` (shared with `alpr recognizer eval-frames`)."""
-    parser.add_argument("images_dir", type=Path)
-    parser.add_argument("labels", type=Path)
+    parser.add_argument("images_dir", type=Path, help="folder of photographs")
+    parser.add_argument("labels", type=Path, help="labels.tsv: image x y w h plate")
     parser.add_argument("--weights", type=Path, default=None, help="reader weights (default: the shipped ones)")
     parser.add_argument("--detector-weights", type=Path, default=None, help="default: the shipped detector")
     parser.add_argument("--all", dest="holdout_only", action="store_false", help="score every photo, not the hold-out")
