@@ -1,7 +1,8 @@
 """Scoring the detector on labelled photos: recall of the labelled plate, other detections, end-to-end reads.
 
 End to end is the whole path a frame takes: detect, crop each detection rectified by its polygon
-(`engine.crop.crop_plate`), read; a photo counts when any of its detections reads the labelled plate.
+(`pipeline.straightened`, on the photo decoded once), read; a photo counts when any of its detections reads
+the labelled plate.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from typing import Any
 
 from PIL import Image
 
-from libs.common.contracts.reads import Point
-from libs.common.errors import AlprError
 from services.recognizer.detector.detect import Detection, PlateDetector
+from services.recognizer.detector.pipeline import straightened
 from services.recognizer.detector.targets import iou
-from services.recognizer.engine.crop import crop_plate
 from services.recognizer.engine.dataset import LabelledPlate
 from services.recognizer.engine.model import fold_plate
 from services.recognizer.engine.reader import PlateReader
@@ -38,15 +37,14 @@ class PhotoResult:
     others: list[tuple[Detection, str]]  # detections that are not the labelled plate, with their reads
 
 
-def read_detections(image_bytes: bytes, detections: list[Detection], reader: PlateReader) -> list[tuple[str, float]]:
+def read_detections(image: Image.Image, detections: list[Detection], reader: PlateReader) -> list[tuple[str, float]]:
     """Each detection cropped and rectified by its polygon, read as one batch; an uncroppable one reads ''."""
     crops, index = [], []
     for i, detection in enumerate(detections):
-        try:
-            crops.append(crop_plate(image_bytes, polygon=[Point(x=x, y=y) for x, y in detection.polygon]))
+        crop = straightened(image, detection)
+        if crop is not None:  # None: a degenerate polygon, nothing to read there
+            crops.append(crop)
             index.append(i)
-        except AlprError:  # a degenerate polygon: nothing to read there
-            continue
     readings = reader.read_batch(crops)
     out = [("", 0.0)] * len(detections)
     for i, reading in zip(index, readings, strict=True):
@@ -55,13 +53,13 @@ def read_detections(image_bytes: bytes, detections: list[Detection], reader: Pla
 
 
 def score_photo(
-    row: LabelledPlate, image_bytes: bytes, detections: list[Detection], reader: PlateReader
+    row: LabelledPlate, image: Image.Image, detections: list[Detection], reader: PlateReader
 ) -> PhotoResult:
     """Match the detections against the labelled box and read each one."""
     overlaps = [iou(d.box, row.box) for d in detections]
     best = max(range(len(detections)), key=lambda i: overlaps[i], default=None)
     found = best is not None and overlaps[best] >= MATCH_IOU
-    reads = read_detections(image_bytes, detections, reader)
+    reads = read_detections(image, detections, reader)
     truth = fold_plate(row.plate)
     others = [(d, reads[i][0]) for i, d in enumerate(detections) if not (found and i == best)]
     return PhotoResult(
@@ -81,13 +79,12 @@ def evaluate_frames(
     """Recall at IoU >= 0.5, other detections per photo, end-to-end exact plate, and the detector's time."""
     results, detect_seconds = [], 0.0
     for row in rows:
-        image_bytes = (images_dir / row.image).read_bytes()
         with Image.open(images_dir / row.image) as opened:
             image = opened.convert("RGB")
         started = time.perf_counter()
         detections = detector.detect(image)
         detect_seconds += time.perf_counter() - started
-        results.append(score_photo(row, image_bytes, detections, reader))
+        results.append(score_photo(row, image, detections, reader))
     count = max(1, len(results))
     report = {
         "photos": len(results),
