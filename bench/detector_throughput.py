@@ -1,8 +1,10 @@
 """Detector + reader speed on this CPU: 1280x720 frames/s batched, and p50/p95 ms for one frame at a time.
 
-Each frame is a JPEG of a shared photo resized to 1280x720; the path timed is the service's: decode the JPEG,
-detect, straighten each plate by its polygon, read all plates of the batch at once. Timing only: no photo's
-outcome is looked at, so the held-out photos may be among the frames.
+Each frame is a JPEG of a shared photo resized to 1280x720; the path timed is the service's own
+(`frames.PlateFinder`, micro-batchers on one inference thread as `app.py` builds them, without the bus): decode
+the JPEG, detect the batch in one pass, cut each plate by the shipped reading rule, read every crop of the batch
+together, keep what reads as a plate. Timing only: no photo's outcome is looked at, so the held-out photos may
+be among the frames.
 
 Run: `python bench/detector_throughput.py [--detector-weights PATH] [--weights PATH] [--threads 2] [--seconds 10]`
 """
@@ -10,11 +12,13 @@ Run: `python bench/detector_throughput.py [--detector-weights PATH] [--weights P
 from __future__ import annotations
 
 import argparse
+import asyncio
 import io
 import os
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
@@ -23,9 +27,12 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from services.recognizer.detector.detect import PlateDetector
-from services.recognizer.detector.pipeline import find_and_read
-from services.recognizer.engine.crop import decode_image
+from services.recognizer.detector.reading import SHIPPED
+from services.recognizer.engine.batcher import MicroBatcher
+from services.recognizer.engine.crop import MAX_IMAGE_BYTES
 from services.recognizer.engine.reader import PlateReader
+from services.recognizer.frames import DetectionPass, PlateFinder, decode_frame
+from services.recognizer.settings import RecognizerSettings
 
 SHARED = Path(os.environ.get("ALPR_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
 
@@ -41,10 +48,55 @@ def frames(folder: Path, count: int) -> list[bytes]:
     return out
 
 
-def run_batch(detector: PlateDetector, reader: PlateReader, batch: list[bytes]) -> int:
-    """Decode, detect and read a batch of frames; the number of plates read."""
-    images = [decode_image(data) for data in batch]
-    return sum(len(plates) for plates in find_and_read(detector, reader, images))
+async def run_batch(finder: PlateFinder, batch: list[bytes]) -> int:
+    """Decode, detect and read a batch of frames as concurrent photographs; the number of plates kept."""
+    images = [decode_frame(data, max_bytes=MAX_IMAGE_BYTES) for data in batch]
+    return sum(len(plates) for plates in await asyncio.gather(*(finder.find(image) for image in images)))
+
+
+def finder_for(detector: PlateDetector, reader: PlateReader, executor: ThreadPoolExecutor, batch: int) -> PlateFinder:
+    """The service's finder, its detector batching up to `batch` frames."""
+    settings = RecognizerSettings()
+    detections = MicroBatcher(
+        DetectionPass(detector), max_batch=batch, max_wait_ms=settings.detector_max_wait_ms, executor=executor
+    )
+    readings = MicroBatcher(reader, max_batch=settings.max_batch, max_wait_ms=settings.max_wait_ms, executor=executor)
+    return PlateFinder(
+        detections,
+        readings,
+        version=detector.version,
+        max_plates=settings.max_plates_per_frame,
+        state_prior=reader.for_state,
+    )
+
+
+async def measure(detector: PlateDetector, reader: PlateReader, data: list[bytes], seconds: float) -> None:
+    """Frames/s for a few batch sizes, then one frame's p50/p95 latency."""
+    executor = ThreadPoolExecutor(max_workers=1)
+    for size in (1, 4, 8, 16):
+        finder = finder_for(detector, reader, executor, size)
+        await run_batch(finder, data[:size])  # warm-up: oneDNN picks kernels per shape
+        done, plates, started = 0, 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            batch = [data[(done + i) % len(data)] for i in range(size)]
+            plates += await run_batch(finder, batch)
+            done += size
+        elapsed = time.perf_counter() - started
+        print(f"batch {size:>2}: {done / elapsed:6.1f} frames/s ({plates / max(1, done):.2f} plates kept per frame)")
+        await finder.detections.close()
+        await finder.readings.close()
+    finder = finder_for(detector, reader, executor, 1)
+    latencies: list[float] = []
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        t = time.perf_counter()
+        await run_batch(finder, [data[len(latencies) % len(data)]])
+        latencies.append((time.perf_counter() - t) * 1000)
+    await finder.detections.close()
+    await finder.readings.close()
+    executor.shutdown(wait=True)
+    cuts = statistics.quantiles(latencies, n=20)
+    print(f"one frame: p50 {statistics.median(latencies):.1f} ms, p95 {cuts[18]:.1f} ms ({len(latencies)} frames)")
 
 
 def main() -> None:
@@ -62,25 +114,9 @@ def main() -> None:
     # OMP_WAIT_POLICY=PASSIVE: with two threads on a busy two-core machine the default spinning made a frame 20x slower
     policy = os.environ.get("OMP_WAIT_POLICY", "default")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY {policy}")
-    print(f"detector {detector.version}, reader {reader.version}")
+    print(f"detector {detector.version}, reader {reader.version}, reading {SHIPPED.name}")
     print(f"{len(data)} frames of 1280x720 (JPEG); load average {os.getloadavg()[0]:.2f} at the start")
-    for size in (1, 4, 8, 16):
-        run_batch(detector, reader, data[:size])  # warm-up: oneDNN picks kernels per shape
-        done, plates, started = 0, 0, time.perf_counter()
-        while time.perf_counter() - started < args.seconds:
-            batch = [data[(done + i) % len(data)] for i in range(size)]
-            plates += run_batch(detector, reader, batch)
-            done += size
-        elapsed = time.perf_counter() - started
-        print(f"batch {size:>2}: {done / elapsed:6.1f} frames/s ({plates / max(1, done):.2f} plates read per frame)")
-    latencies: list[float] = []
-    started = time.perf_counter()
-    while time.perf_counter() - started < args.seconds:
-        t = time.perf_counter()
-        run_batch(detector, reader, [data[len(latencies) % len(data)]])
-        latencies.append((time.perf_counter() - t) * 1000)
-    cuts = statistics.quantiles(latencies, n=20)
-    print(f"one frame: p50 {statistics.median(latencies):.1f} ms, p95 {cuts[18]:.1f} ms ({len(latencies)} frames)")
+    asyncio.run(measure(detector, reader, data, args.seconds))
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
 
 

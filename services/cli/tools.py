@@ -244,7 +244,14 @@ def add_tool_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     frames.add_argument("labels", type=Path, help="labels.tsv: image x y w h plate")
     frames.add_argument("--weights", type=Path, default=None, help="reader weights (default: the shipped ones)")
     frames.add_argument("--detector-weights", type=Path, default=None, help="default: the shipped detector")
-    frames.add_argument("--all", dest="holdout_only", action="store_false", help="every photo, not only the hold-out")
+    frames.add_argument(
+        "--split",
+        choices=("held-out", "calibration", "all"),
+        default="held-out",
+        help="which shared photos: the 74 held out, the 40 of the calibration split, or all",
+    )
+    frames.add_argument("--all", dest="split", action="store_const", const="all", help="the same as --split all")
+    frames.add_argument("--rules", action="store_true", help="also score each candidate reading rule (calibration)")
     frames.add_argument("--json", action="store_true", help="also print the report as JSON")
     frames.set_defaults(func=_eval_frames)
 

@@ -1,5 +1,6 @@
 """Finding the plates of a photograph: decode it, detect, cut each plate out straightened, read each crop.
 
+How each plate is cut out and read (which crops, how their readings join) is `detector/reading.py`'s rule.
 Detection and reading each go through a micro-batcher, so concurrent photographs share forward passes; both
 batchers run on one inference thread (`app.py`), so a detector pass and a reader pass never fight for the
 two cores. The reader answers per crop, so one photograph's plates are read in one batch with whatever
@@ -19,8 +20,9 @@ from PIL import Image
 
 from libs.common.contracts.reads import Box, Point
 from libs.common.errors import InvalidInput
+from services.recognizer.detector.reading import SHIPPED, ReadingRule, inside
 from services.recognizer.engine.batcher import MicroBatcher
-from services.recognizer.engine.crop import MAX_IMAGE_PIXELS, crop_box, decode_image, straighten
+from services.recognizer.engine.crop import MAX_IMAGE_PIXELS, decode_image
 from services.recognizer.engine.reader import Reading
 
 if TYPE_CHECKING:
@@ -72,36 +74,65 @@ def decode_frame(raw: bytes, *, max_bytes: int, max_pixels: int = MAX_IMAGE_PIXE
     return decode_image(raw, max_bytes=max_bytes, max_pixels=max_pixels, formats=FRAME_FORMATS)
 
 
-def _inside(image: Image.Image, points: Sequence[tuple[float, float]]) -> list[Point]:
-    # a plate cut by the frame's edge is still a plate: its corners are pulled onto the edge, not refused
-    return [Point(x=min(max(float(x), 0.0), image.width), y=min(max(float(y), 0.0), image.height)) for x, y in points]
-
-
-def _box_inside(image: Image.Image, box: tuple[float, float, float, float]) -> Box | None:
-    top_left, bottom_right = _inside(image, [(box[0], box[1]), (box[0] + box[2], box[1] + box[3])])
-    width, height = bottom_right.x - top_left.x, bottom_right.y - top_left.y
-    if width < 1 or height < 1:
-        return None
-    return Box(x=top_left.x, y=top_left.y, width=width, height=height)
-
-
-def plate_crop(image: Image.Image, box: Box, polygon: list[Point]) -> Image.Image | None:
-    """The plate straightened by its polygon; its box where the polygon is degenerate; None if neither cuts."""
-    for cut in (lambda: straighten(image, polygon), lambda: crop_box(image, box)):
-        try:
-            return cut()
-        except InvalidInput:
-            continue
-    return None
-
-
 def is_plate_reading(reading: Reading) -> bool:
     """Whether a detection's reading is a plate worth a read: long enough and more likely right than wrong."""
     return len(reading.plate) >= MIN_PLATE_CHARS and reading.confidence >= READ_FLOOR
 
 
+@dataclass(frozen=True)
+class LocatedPlate:
+    """A detection inside the frame, with the crops its reading rule reads."""
+
+    box: Box
+    polygon: list[Point]  # TL, TR, BR, BL
+    detection_score: float
+    crops: list[Image.Image]
+
+
+def located_plates(image: Image.Image, detections: Sequence[Detection], rule: ReadingRule) -> list[LocatedPlate]:
+    """Every detection best first with its crops; one that cannot be cut anywhere is dropped."""
+    located = []
+    for detection in sorted(detections, key=lambda d: d.score, reverse=True):
+        x, y, w, h = detection.box
+        crops = rule.crops(image, detection.polygon) if w >= 1 and h >= 1 else []
+        if crops:
+            score = min(max(float(detection.score), 0.0), 1.0)
+            box = Box(x=x, y=y, width=w, height=h)
+            located.append(LocatedPlate(box, inside(image, detection.polygon), score, crops))
+    return located
+
+
+def kept_plates(
+    located: Sequence[LocatedPlate],
+    readings: Sequence[Reading],
+    *,
+    rule: ReadingRule,
+    max_plates: int,
+    plates_only: bool,
+    prior: Callable[[Reading], Reading] | None = None,
+) -> list[FoundPlate]:
+    """Each plate's crops' readings (`readings`, in the order of `located`'s crops) joined into one, the state
+    prior applied, plates whose reading is not a plate's dropped (`plates_only`), then at most `max_plates`."""
+    found: list[FoundPlate] = []
+    at = 0
+    for plate in located:
+        reading = rule.joined(readings[at : at + len(plate.crops)])
+        at += len(plate.crops)
+        if prior is not None:
+            reading = prior(reading)
+        if plates_only and not is_plate_reading(reading):
+            continue
+        if len(found) < max_plates:
+            found.append(FoundPlate(plate.box, plate.polygon, plate.detection_score, reading))
+    return found
+
+
 class PlateFinder:
-    """Finds every plate of a photograph and reads each, best detection first, at most `max_plates`."""
+    """Finds every plate of a photograph and reads each, best detection first, at most `max_plates`.
+
+    The one path from a photograph to its plates: the service, `alpr recognizer eval-frames` and
+    `bench/detector_throughput.py` all find plates through it.
+    """
 
     def __init__(
         self,
@@ -111,37 +142,28 @@ class PlateFinder:
         version: str,
         max_plates: int,
         state_prior: StatePrior | None = None,
+        rule: ReadingRule = SHIPPED,
     ) -> None:
         self.detections = detections
         self.readings = readings
         self.version = version  # the detector's
         self.max_plates = max_plates
         self.state_prior = state_prior  # PlateReader.for_state, as for a crop
+        self.rule = rule  # how a found plate is cut out and read (detector/reading.py)
 
     async def find(self, image: Image.Image, *, state: str | None = None, plates_only: bool = True) -> list[FoundPlate]:
         """Detect, cut and read every plate; an empty list when there is none. A detection whose reading is
         not a plate's (`is_plate_reading`) is dropped unless `plates_only` is false: it would be a stored read of
-        a sign or a badge. A vendor's scene read (`find_plate`) keeps them: the vendor says a plate is there."""
-        detections = sorted(await self.detections.submit(image), key=lambda d: d.score, reverse=True)
-        located: list[tuple[Box, list[Point], float, Image.Image]] = []
-        for detection in detections:
-            if len(located) == self.max_plates:
-                break
-            box = _box_inside(image, detection.box)
-            if box is None:
-                continue
-            polygon = _inside(image, detection.polygon)
-            crop = plate_crop(image, box, polygon)
-            if crop is not None:
-                located.append((box, polygon, float(detection.score), crop))
-        readings = await asyncio.gather(*(self.readings.submit(crop) for *_, crop in located))
-        found = []
-        for (box, polygon, score, _), reading in zip(located, readings, strict=True):
-            if self.state_prior is not None:
-                reading = self.state_prior(reading, state)
-            if plates_only and not is_plate_reading(reading):
-                continue
-            found.append(
-                FoundPlate(box=box, polygon=polygon, detection_score=min(max(score, 0.0), 1.0), reading=reading)
-            )
-        return found
+        a sign or a badge. A vendor's scene read (`find_plate`) keeps them: the vendor says a plate is there.
+        The cap counts plates kept, so a badge read first never crowds out a plate."""
+        located = located_plates(image, await self.detections.submit(image), self.rule)
+        readings = await asyncio.gather(*(self.readings.submit(crop) for plate in located for crop in plate.crops))
+        prior = self.state_prior
+        return kept_plates(
+            located,
+            readings,
+            rule=self.rule,
+            max_plates=self.max_plates,
+            plates_only=plates_only,
+            prior=None if prior is None else (lambda reading: prior(reading, state)),
+        )

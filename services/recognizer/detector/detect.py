@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,15 +11,10 @@ from PIL import Image
 
 from services.recognizer.detector.frame import letterbox
 from services.recognizer.detector.model import fuse_for_inference
-from services.recognizer.detector.targets import RawDetection, box_of, decode, widen
+from services.recognizer.detector.targets import Quad, RawDetection, box_of, decode
 from services.recognizer.detector.weights import load_weights
 
 MIN_SIDE = 2.0  # pixels: a narrower detection cannot be cropped, let alone read
-# The polygon handed out is the plate's corners grown by 8% of its width and 15% of its height: the reader
-# learnt on crops with a margin (engine/augment.py's LOOSE boxes) and clipped edge characters misread. Chosen
-# on the 148 training photos (end-to-end exact 92.6% tight, 96.6% at 4%/8%, 97.3% at 8%/15% and at 12%/20%),
-# never on the held-out ones. The box stays the plate's own, as labels and IoU measure it.
-READ_MARGIN = (0.08, 0.15)
 
 
 @dataclass(frozen=True)
@@ -28,23 +22,20 @@ class Detection:
     """One plate found in a frame, in that frame's pixels."""
 
     box: tuple[float, float, float, float]  # x, y, width, height in the input image's pixels
-    polygon: tuple[tuple[float, float], ...]  # 4 points TL, TR, BR, BL: the plate and a margin to cut for reading
+    polygon: Quad  # the plate's corners TL, TR, BR, BL; the reading margin is the reader's (`reading.py`)
     score: float  # 0..1
 
 
 def to_frame(raw: RawDetection, scale: float, size: tuple[int, int]) -> Detection | None:
     """A detection mapped from input pixels back to the frame's, clipped to the frame; None if nothing is left."""
     width, height = size
-
-    def clip(points: Sequence[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
-        return tuple(
-            (min(max(x / scale, 0.0), float(width)), min(max(y / scale, 0.0), float(height))) for x, y in points
-        )
-
-    box = box_of(clip(raw.polygon))
+    tl, tr, br, bl = (
+        (min(max(x / scale, 0.0), float(width)), min(max(y / scale, 0.0), float(height))) for x, y in raw.polygon
+    )
+    polygon: Quad = (tl, tr, br, bl)
+    box = box_of(polygon)
     if box[2] < MIN_SIDE or box[3] < MIN_SIDE:
         return None
-    polygon = clip(widen(raw.polygon, *READ_MARGIN))
     return Detection(box=box, polygon=polygon, score=min(max(raw.score, 0.0), 1.0))
 
 

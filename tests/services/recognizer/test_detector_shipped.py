@@ -13,9 +13,8 @@ from PIL import Image, ImageDraw
 
 from services.cli.main import main as alpr
 from services.recognizer.detector import Detection, PlateDetector
-from services.recognizer.detector.pipeline import find_and_read
+from services.recognizer.detector.reading import CANDIDATES
 from services.recognizer.detector.targets import iou
-from services.recognizer.engine.reader import PlateReader
 from services.recognizer.engine.synth import render_plate
 
 
@@ -56,20 +55,6 @@ class TestShippedDetector:
         assert detector.detect_batch([]) == []
 
 
-class TestFindAndRead:
-    def test_two_plates_give_two_reads(self, detector: PlateDetector, reader: PlateReader) -> None:
-        frame, _ = street_frame(5, (200, 380, 160, 80))
-        second_frame, _ = street_frame(6, (820, 360, 170, 85))
-        frame.paste(second_frame.crop((640, 0, 1280, 720)), (640, 0))
-        (plates,) = find_and_read(detector, reader, [frame])
-        boxes = [(200, 380, 160, 80), (820, 360, 170, 85)]
-        assert len(plates) >= 2
-        for box in boxes:
-            assert max(iou(p.detection.box, box) for p in plates) >= 0.5, box
-        assert all(p.reading.plate for p in plates[:2])
-        assert find_and_read(detector, reader, []) == []
-
-
 class TestEvalFrames:
     def test_prints_its_figures_on_a_labelled_folder(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         images = tmp_path / "images"
@@ -85,3 +70,9 @@ class TestEvalFrames:
         assert "all photos: 2" in printed
         assert "recall of the labelled plate at IoU >= 0.5: 100.0%" in printed
         assert "other detections per photo:" in printed and "end-to-end exact plate" in printed
+        labels = str(tmp_path / "labels.tsv")
+        alpr(["recognizer", "eval-frames", str(images), labels, "--split", "calibration", "--rules"])
+        table = capsys.readouterr().out.split("reading rules")[1].splitlines()[1:]
+        assert len(table) == len(CANDIDATES) and sum("<- shipped" in line for line in table) == 1
+        with pytest.raises(SystemExit):  # candidates are never scored on the held-out photos
+            alpr(["recognizer", "eval-frames", str(images), labels, "--rules"])

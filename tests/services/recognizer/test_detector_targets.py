@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from services.recognizer.detector.detect import READ_MARGIN, to_frame
+from services.recognizer.detector.detect import to_frame
 from services.recognizer.detector.frame import CANVAS, letterbox
 from services.recognizer.detector.model import STRIDE
 from services.recognizer.detector.targets import (
@@ -88,9 +88,8 @@ class TestFrame:
         raw = RawDetection(((10.0, 20.0), (60.0, 20.0), (60.0, 45.0), (10.0, 45.0)), 0.9)
         mapped = to_frame(raw, 0.5, (1280, 720))
         assert mapped is not None and mapped.box == (20.0, 40.0, 100.0, 50.0)
-        # the polygon keeps the reading margin around the plate: 8% of the width, 15% of the height
-        mx, my = READ_MARGIN
-        assert box_of(mapped.polygon) == pytest.approx((20 - 50 * mx, 40 - 25 * my, 100 * (1 + mx), 50 * (1 + my)))
+        # the polygon is the plate's own corners: the reading margin is the reader's (reading.py)
+        assert mapped.polygon == ((20.0, 40.0), (120.0, 40.0), (120.0, 90.0), (20.0, 90.0))
         outside = RawDetection(((630.0, 350.0), (700.0, 350.0), (700.0, 400.0), (630.0, 400.0)), 0.9)
         clipped = to_frame(outside, 0.5, (1280, 720))
         assert clipped is not None and clipped.box == (1260.0, 700.0, 20.0, 20.0)

@@ -18,13 +18,21 @@ import pytest
 import pytest_asyncio
 from PIL import Image, ImageDraw
 
-from libs.common.contracts.reads import Box, Point
+from libs.common.contracts.reads import Box
 from libs.common.errors import InvalidInput, PayloadTooLarge
-from services.recognizer.detector import PlateDetector
+from services.recognizer.detector import Detection, PlateDetector
+from services.recognizer.detector.reading import CANDIDATES, SHIPPED, PlateCut, joined
 from services.recognizer.engine.batcher import MicroBatcher
 from services.recognizer.engine.reader import PlateReader, Reading
 from services.recognizer.engine.synth import render_plate
-from services.recognizer.frames import DetectionPass, PlateFinder, decode_frame, is_plate_reading, plate_crop
+from services.recognizer.frames import (
+    DetectionPass,
+    PlateFinder,
+    decode_frame,
+    is_plate_reading,
+    kept_plates,
+    located_plates,
+)
 from services.recognizer.plate_choice import distance
 
 FRAME = (1280, 720)
@@ -138,19 +146,109 @@ class TestDecodeFrame:
             decode_frame(encoded(blank_frame(), "PNG"), max_bytes=1000)
 
 
-class TestPlateCrop:
+class TestPlateCut:
+    """How a found plate is cut out for the reader (detector/reading.py)."""
+
     def test_the_polygon_straightens_the_plate(self) -> None:
         image = Image.new("RGB", (200, 100), "white")
-        quad = [Point(x=20, y=30), Point(x=120, y=20), Point(x=122, y=70), Point(x=22, y=80)]
-        crop = plate_crop(image, Box(x=20, y=20, width=102, height=60), quad)
+        quad = ((20.0, 30.0), (120.0, 20.0), (122.0, 70.0), (22.0, 80.0))
+        crop = PlateCut(True, 0.0, 0.0).cut(image, quad)
         assert crop is not None and crop.size == (100, 50)  # the tilted sides, not the 102x60 box
+
+    def test_the_margin_grows_the_plate_about_its_centre(self) -> None:
+        image = Image.new("RGB", (400, 200), "white")
+        quad = ((100.0, 50.0), (200.0, 50.0), (200.0, 100.0), (100.0, 100.0))
+        polygon = PlateCut(True, 0.2, 0.4).cut(image, quad)
+        box = PlateCut(False, 0.2, 0.4).cut(image, quad)
+        assert polygon is not None and polygon.size == (120, 70)
+        assert box is not None and box.size == (120, 70)
+
+    def test_a_plate_at_the_frame_edge_is_cut_inside_the_frame(self) -> None:
+        image = Image.new("RGB", (200, 100), "white")
+        quad = ((150.0, 60.0), (200.0, 60.0), (200.0, 100.0), (150.0, 100.0))
+        crop = PlateCut(True, 0.5, 0.5).cut(image, quad)
+        assert crop is not None and crop.size == (62, 50)  # grown to the left and up only
 
     def test_a_degenerate_polygon_falls_back_to_the_box_and_neither_is_none(self) -> None:
         image = Image.new("RGB", (200, 100), "white")
-        flat = [Point(x=20, y=30), Point(x=120, y=30), Point(x=120, y=30.5), Point(x=20, y=30.5)]
-        crop = plate_crop(image, Box(x=20, y=20, width=100, height=40), flat)
-        assert crop is not None and crop.size == (100, 40)
-        assert plate_crop(image, Box(x=20, y=20, width=0.2, height=0.2), flat) is None
+        thin = ((20.0, 30.0), (120.0, 30.0), (120.0, 31.0), (20.0, 31.0))  # too thin to straighten, a box still
+        crop = PlateCut(True, 0.0, 0.0).cut(image, thin)
+        assert crop is not None and crop.size == (100, 1)
+        flat = ((20.0, 30.0), (120.0, 30.0), (120.0, 30.5), (20.0, 30.5))  # half a pixel high: nothing to read
+        assert PlateCut(True, 0.0, 0.0).cut(image, flat) is None
+
+
+def reading(plate: str, confidence: float, candidates: list[tuple[str, float]] | None = None) -> Reading:
+    chars = [confidence] * len(plate)
+    listed = candidates or [(plate, confidence)]
+    return Reading(
+        plate=plate,
+        confidence=confidence,
+        char_confidences=chars,
+        candidates=listed,
+        sure=confidence >= 0.9,
+        char_scores={text: (p,) * len(text) for text, p in listed},
+    )
+
+
+class TestJoinedReadings:
+    def test_the_mean_lets_two_crops_agreeing_outvote_one_sure_one(self) -> None:
+        crops = [
+            reading("7ABC123", 0.6, [("7ABC123", 0.6), ("7ABC128", 0.3)]),
+            reading("7ABC123", 0.55, [("7ABC123", 0.55), ("7ABC128", 0.4)]),
+            reading("7ABC128", 0.95, [("7ABC128", 0.95)]),
+        ]
+        joined_reading = joined(crops, "mean")
+        assert joined_reading.plate == "7ABC128"  # (0.3 + 0.4 + 0.95) / 3 = 0.55 against 0.383
+        assert joined_reading.confidence == pytest.approx(0.55)
+        assert not joined_reading.sure  # not every crop read it surely
+        assert [text for text, _ in joined_reading.candidates] == ["7ABC128", "7ABC123"]
+        assert len(joined_reading.char_confidences) == 7
+
+    def test_surest_takes_the_crop_read_most_confidently(self) -> None:
+        crops = [reading("7ABC123", 0.6), reading("7ABC128", 0.95)]
+        assert joined(crops, "surest") == crops[1]
+
+    def test_one_crop_is_its_own_reading_and_none_reads_nothing(self) -> None:
+        one = reading("AB12", 0.7)
+        assert joined([one], "mean") == one
+        assert joined([], "mean").plate == ""
+
+    def test_every_candidate_rule_has_a_name_and_one_is_shipped(self) -> None:
+        names = [rule.name for rule in CANDIDATES]
+        assert len(set(names)) == len(names) and SHIPPED in CANDIDATES
+
+
+def detection_at(x: float, score: float) -> Detection:
+    box = (x, 100.0, 80.0, 40.0)
+    return Detection(box=box, polygon=((x, 100.0), (x + 80, 100.0), (x + 80, 140.0), (x, 140.0)), score=score)
+
+
+class TestKeptPlates:
+    """Which found plates the service answers: filter first, then the cap (frames.kept_plates)."""
+
+    def test_the_cap_counts_plates_kept_not_detections(self) -> None:
+        image = blank_frame()
+        located = located_plates(image, [detection_at(x, s) for x, s in ((100, 0.9), (300, 0.8), (500, 0.7))], SHIPPED)
+        readings = [reading("G", 0.99), reading("7ABC123", 0.9), reading("8XYZ987", 0.8)]  # the best reads a badge
+        kept = kept_plates(located, readings, rule=SHIPPED, max_plates=1, plates_only=True)
+        assert [p.reading.plate for p in kept] == ["7ABC123"]
+        every = kept_plates(located, readings, rule=SHIPPED, max_plates=8, plates_only=False)
+        assert [p.reading.plate for p in every] == ["G", "7ABC123", "8XYZ987"]
+
+    def test_located_plates_are_best_first_with_one_crop_per_cut(self) -> None:
+        rule = CANDIDATES[6]
+        located = located_plates(blank_frame(), [detection_at(100, 0.5), detection_at(400, 0.9)], rule)
+        assert [p.detection_score for p in located] == [0.9, 0.5]
+        assert all(len(p.crops) == len(rule.cuts) for p in located)
+        assert located[0].box.x == 400 and len(located[0].polygon) == 4
+
+    def test_each_plate_joins_its_own_crops_readings(self) -> None:
+        rule = CANDIDATES[7]  # two cuts, joined by the mean
+        located = located_plates(blank_frame(), [detection_at(100, 0.9), detection_at(400, 0.8)], rule)
+        readings = [reading("AAA111", 0.8), reading("AAA111", 0.7), reading("BBB222", 0.6), reading("BBB222", 0.8)]
+        kept = kept_plates(located, readings, rule=rule, max_plates=8, plates_only=True)
+        assert [(p.reading.plate, p.reading.confidence) for p in kept] == [("AAA111", 0.75), ("BBB222", 0.7)]
 
 
 @pytest_asyncio.fixture(loop_scope="session")
