@@ -1,4 +1,5 @@
-"""Fitting the shipped calibration: read crops the hold-out never lends, fit T and SURE, store them in the weights.
+"""Fitting the shipped calibration: read crops the hold-out never lends, choose and fit the calibrator and
+the SURE level, store them in the weights.
 
 The calibration set never touches the 74 held-out photos (`engine/holdout.txt`), so the figures the model
 card reports on them stay a test. It holds:
@@ -8,9 +9,10 @@ card reports on them stay a test. It holds:
 - fresh synthetic crops from the training generator under a seed no training run uses.
 Real crops count only for weights whose notes say the split was held out of training (`calibrate(data_dir=...)`
 refuses others): `crnn-us-2.2` trained on those photos and read 99.9% of them right, which would teach the
-calibration that a sure read is never wrong. The temperature is fitted on the real crops alone where there
-are any, because the network is over-confident on real plates and not on synthetic ones; the SURE level is
-chosen on real and synthetic together, so it rests on enough reads.
+calibration that a sure read is never wrong. With real crops, the calibrator is chosen among the candidates
+of `engine/calibration_choice.py` by cross-validation over the split's photos, and SURE is set on the
+chosen one's out-of-fold confidences of the real crops. Without them (synthetic only), a temperature is
+fitted and SURE set on the synthetic reads, as before.
 """
 
 from __future__ import annotations
@@ -27,12 +29,21 @@ from libs.common.contracts.reads import Box
 from libs.common.errors import InvalidInput
 from services.recognizer.engine.augment import synthetic_crop
 from services.recognizer.engine.calibration import (
-    Calibration,
     at_or_above,
     choose_sure_threshold,
     expected_calibration_error,
     fit_temperature,
 )
+from services.recognizer.engine.calibration_choice import (
+    Readings,
+    candidates,
+    choose,
+    confidences,
+    cross_validate,
+    fit_candidate,
+    photo_folds,
+)
+from services.recognizer.engine.calibrator import Calibration, PlateEvidence
 from services.recognizer.engine.crop import crop_plate
 from services.recognizer.engine.dataset import calibration_split_names, holdout_names, read_labels
 from services.recognizer.engine.model import fold_plate
@@ -49,6 +60,7 @@ BOX_MOVES = ((0.0, 0.0), (0.03, 0.0), (0.06, 0.0), (-0.03, 0.0), (0.0, 0.05), (0
 class CalibrationSet:
     crops: list[Image.Image]
     truths: list[str]
+    photos: list[str]  # each real crop's photo (its fold in the cross-validation); synthetic crops last
     real: int
     synthetic: int
 
@@ -64,6 +76,7 @@ def calibration_set(data_dir: Path | None, *, synthetic: int, seed: int = CALIBR
     plus `synthetic` fresh synthetic ones."""
     crops: list[Image.Image] = []
     truths: list[str] = []
+    photos: list[str] = []
     if data_dir is not None:
         split = calibration_split_names() - holdout_names()  # the test photos never calibrate
         for row in read_labels(data_dir / "labels.tsv"):
@@ -79,45 +92,74 @@ def calibration_set(data_dir: Path | None, *, synthetic: int, seed: int = CALIBR
                     continue  # a plate at the photo's edge: that move would leave the frame
                 crops += [crop, far_camera(crop)]
                 truths += [row.plate, row.plate]
+                photos += [row.image, row.image]
     real = len(crops)
     rng = random.Random(seed)
     for _ in range(synthetic):
         plate = render_plate(rng, size=(160, 80))
         crops.append(synthetic_crop(rng, plate.image))
         truths.append(plate.plate)
-    return CalibrationSet(crops, truths, real, len(crops) - real)
+    return CalibrationSet(crops, truths, photos, real, len(crops) - real)
 
 
-def raw_readings(weights: Path | None, crops: list[Image.Image], truths: list[str]) -> tuple[list[float], list[bool]]:
-    """The network's uncalibrated plate probabilities and whether each read was right (O = 0)."""
+def read_evidence(weights: Path | None, crops: list[Image.Image], truths: list[str]) -> Readings:
+    """What the reader knows of each plate it read (the calibrator's inputs), and whether it was right (O = 0)."""
     reader = PlateReader.load(weights, calibrated=False)
-    confidences: list[float] = []
+    evidence: list[PlateEvidence | None] = []
     correct: list[bool] = []
     for i in range(0, len(crops), 128):
         for reading, truth in zip(reader.read_batch(crops[i : i + 128]), truths[i : i + 128], strict=True):
-            confidences.append(reading.raw_confidence)
+            evidence.append(reading.evidence)
             correct.append(fold_plate(reading.plate) == fold_plate(truth))
-    return confidences, correct
+    return Readings(evidence, correct)
 
 
-def fit(confidences: list[float], correct: list[bool], *, real: int = 0) -> tuple[Calibration, dict[str, Any]]:
-    """Fit T on the raw probabilities (of the first `real` reads alone where there are any: real plates are
-    where the network is over-confident), then the SURE level on all the calibrated ones; report both."""
-    fit_on = slice(0, real) if real else slice(None)
-    temperature = fit_temperature(confidences[fit_on], correct[fit_on])
-    calibrated = [Calibration(temperature).apply(p) for p in confidences]
-    threshold = choose_sure_threshold(calibrated, correct)
-    sure = at_or_above(calibrated, correct, threshold)
-    figures = {
-        "reads": len(confidences),
-        "accuracy": round(sum(correct) / max(len(correct), 1), 4),
-        "ece_raw": round(expected_calibration_error(confidences, correct), 4),
-        "ece_calibrated": round(expected_calibration_error(calibrated, correct), 4),
+def fit(real: Readings, synthetic: Readings, photos: list[str]) -> tuple[Calibration, dict[str, Any]]:
+    """Choose and fit the calibrator and its SURE level; report the cross-validation and the fit.
+
+    With real reads: every candidate cross-validated by photo, the rule's choice fitted on all of them, SURE
+    on its out-of-fold confidences of the real reads (over at least 200 of them), else on those and the
+    synthetic reads. Without: a temperature and SURE on the synthetic reads."""
+    figures: dict[str, Any] = {}
+    if real.correct:
+        folds = photo_folds(photos)
+        results = [cross_validate(c, real, folds, synthetic) for c in candidates()]
+        chosen = choose(results)
+        calibration = fit_candidate(chosen.candidate, real, synthetic)
+        basis, scored, correct = "real out-of-fold", list(chosen.out_of_fold), real.correct
+        threshold = choose_sure_threshold(scored, correct)
+        if threshold == 1.0:
+            basis = "real out-of-fold and synthetic"
+            scored += confidences(calibration, synthetic.evidence)
+            correct = real.correct + synthetic.correct
+            threshold = choose_sure_threshold(scored, correct)
+        figures["chosen"] = chosen.candidate.name
+        figures["cross_validation"] = [r.as_row() for r in results]
+        figures["real_reads"] = len(real.correct)
+        figures["real_accuracy"] = round(sum(real.correct) / len(real.correct), 4)
+        figures["real_ece_calibrated"] = round(
+            expected_calibration_error(confidences(calibration, real.evidence), real.correct), 4
+        )
+    else:
+        evidence, ok = synthetic.fittable()
+        calibration = Calibration.of_temperature(fit_temperature([e.probability for e in evidence], ok))
+        basis, scored, correct = "synthetic", confidences(calibration, synthetic.evidence), synthetic.correct
+        threshold = choose_sure_threshold(scored, correct)
+    sure = at_or_above(scored, correct, threshold)
+    every = real.evidence + synthetic.evidence
+    every_correct = real.correct + synthetic.correct
+    raw = [0.0 if e is None else e.probability for e in every]
+    figures |= {
+        "reads": len(every),
+        "accuracy": round(sum(every_correct) / max(len(every), 1), 4),
+        "ece_raw": round(expected_calibration_error(raw, every_correct), 4),
+        "ece_calibrated": round(expected_calibration_error(confidences(calibration, every), every_correct), 4),
+        "sure_basis": basis,
         "sure_reads": sure.reads,
         "sure_wrong": sure.wrong,
         "sure_coverage": round(sure.coverage, 4),
     }
-    return Calibration(temperature, threshold), figures
+    return calibration.with_sure(threshold), figures
 
 
 def store_calibration(path: Path, calibration: Calibration, fitted_on: dict[str, Any]) -> None:
@@ -146,13 +188,10 @@ def calibrate(weights: Path, *, data_dir: Path | None, synthetic: int = DEFAULT_
             code="recognizer_calibration_split_seen",
         )
     data = calibration_set(data_dir, synthetic=synthetic)
-    confidences, correct = raw_readings(weights, data.crops, data.truths)
-    calibration, figures = fit(confidences, correct, real=data.real)
-    if data.real:
-        real_cal = [calibration.apply(p) for p in confidences[: data.real]]
-        figures["real_reads"] = data.real
-        figures["real_accuracy"] = round(sum(correct[: data.real]) / data.real, 4)
-        figures["real_ece_calibrated"] = round(expected_calibration_error(real_cal, correct[: data.real]), 4)
+    readings = read_evidence(weights, data.crops, data.truths)
+    real = readings.subset([i < data.real for i in range(len(data.crops))])
+    generated = readings.subset([i >= data.real for i in range(len(data.crops))])
+    calibration, figures = fit(real, generated, data.photos[: data.real])
     fitted_on = {
         "real_crops": data.real,
         "synthetic_crops": data.synthetic,

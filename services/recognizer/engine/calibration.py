@@ -1,10 +1,10 @@
-"""Honest confidence, as pure functions: temperature scaling of the plate probability, and its measures.
+"""Honest confidence, as pure functions: temperature scaling, the SURE level, and the measures of calibration.
 
 The network's plate probability (the product of its characters' peak probabilities) is over-confident on
 real plates: a misread can carry 0.99. Temperature scaling maps it through the logit,
-`sigmoid(logit(p) / T)`, with one `T` fitted by the negative log-likelihood of "the plate was read right"
-on crops the model was not scored on. It keeps the order of readings (so accuracy, candidates and
-coverage curves keep their shape) and only moves the numbers to what they mean.
+`sigmoid(logit(p) / T)`, with one `T` fitted by the negative log-likelihood of "the plate was read right";
+it is the baseline the calibrator with several inputs (`engine/calibrator.py`) is measured against, and a
+special case of it.
 
 `SURE` is a level, not a probability: the lowest confidence at which the calibration reads that confident
 were at most 1% wrong (`choose_sure_threshold`), so "sure" means "≤ 1% wrong" as measured, never as
@@ -23,45 +23,15 @@ SURE_MAX_WRONG = 0.01  # what SURE promises: at most 1 read in 100 wrong
 SURE_MIN_READS = 200  # under 200 reads one misread more moves the share by over 0.5%: no evidence of 1%
 
 
-@dataclass(frozen=True)
-class Calibration:
-    """What the weights file carries: the temperature, and the SURE level on the calibrated scale."""
-
-    temperature: float = 1.0
-    sure_threshold: float = 1.0  # 1.0 when no threshold was measured: nothing is called sure
-
-    def apply(self, p: float) -> float:
-        """The calibrated probability of a raw plate probability."""
-        return scale(p, self.temperature)
-
-    def is_sure(self, confidence: float) -> bool:
-        """At or above the SURE level; never when no level was measured (a rounded 1.0 included)."""
-        return self.sure_threshold < 1.0 and confidence >= self.sure_threshold
-
-    def as_meta(self) -> dict[str, float]:
-        return {"temperature": self.temperature, "sure_threshold": self.sure_threshold}
-
-    @classmethod
-    def from_meta(cls, meta: object) -> Calibration:
-        """Read the weights' calibration; a file without one (or with a malformed one) keeps raw numbers and no SURE."""
-        if not isinstance(meta, dict):
-            return cls()
-        temperature, threshold = meta.get("temperature"), meta.get("sure_threshold")
-        if not isinstance(temperature, int | float) or not isinstance(threshold, int | float):
-            return cls()
-        if not (temperature > 0 and 0.0 <= threshold <= 1.0):
-            return cls()
-        return cls(float(temperature), float(threshold))
-
-
-def _logit(p: float) -> float:
+def logit(p: float) -> float:
+    """log(p / (1 - p)), with p kept off 0 and 1."""
     p = min(max(p, EPSILON), 1.0 - EPSILON)
     return math.log(p / (1.0 - p))
 
 
 def scale(p: float, temperature: float) -> float:
     """sigmoid(logit(p) / T); T > 1 softens an over-confident probability, T = 1 leaves it."""
-    z = _logit(p) / temperature
+    z = logit(p) / temperature
     return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
 

@@ -82,6 +82,8 @@ def eval_main(
         crops.append(crop_plate((images_dir / row.image).read_bytes(), box=box))
     report = {"subset": subset, "model_version": reader.version, **evaluate(reader, crops, [r.plate for r in rows])}
     print(f"{subset} plates: {report['plates']}  model: {reader.version}")
+    calibration = reader.calibration
+    print(f"confidence from: {'+'.join(calibration.features)}, SURE at {calibration.sure_threshold:.4f}")
     print(f"exact-plate accuracy (O=0): {report['exact_accuracy']:.1%}   in top-10: {report['top_n_accuracy']:.1%}")
     print(f"character error rate: {report['character_error_rate']:.1%}")
     print(
@@ -105,9 +107,20 @@ def eval_main(
 
 
 def calibrate_main(weights: Path, *, real_from: Path | None, synthetic: int = DEFAULT_SYNTHETIC) -> dict[str, Any]:
-    """Fit the temperature and the SURE level on crops outside the hold-out and store them in the weights."""
+    """Choose and fit the calibrator and the SURE level on crops outside the hold-out, store them in the weights."""
     fitted = calibrate(weights, data_dir=real_from, synthetic=synthetic)
-    print(json.dumps(fitted, indent=2))
+    table = fitted["fitted_on"].get("cross_validation", [])
+    if table:
+        print("cross-validation by photo on the real calibration crops (out of fold):")
+        print(f"  {'candidate':<52} {'NLL':>7} {'ECE':>6} {'wrong@0.9':>9} {'cover@0.9':>9}")
+        for row in table:
+            print(
+                f"  {row['candidate']:<52} {row['nll']:>7.4f} {row['ece']:>6.1%} {row['wrong_at_0.9']:>9.1%}"
+                f" {row['coverage_at_0.9']:>9.1%}{'  refused' if row['refused'] else ''}"
+            )
+        print(f"chosen: {fitted['fitted_on']['chosen']}")
+    print(json.dumps({k: v for k, v in fitted.items() if k != "fitted_on"}, indent=2))
+    print(json.dumps({k: v for k, v in fitted["fitted_on"].items() if k != "cross_validation"}, indent=2))
     return fitted
 
 
@@ -135,7 +148,9 @@ def main(argv: list[str] | None = None) -> None:
         action="store_false",
         help="also train on the calibration split (as crnn-us-2.2 did); such weights calibrate on synthetic crops only",
     )
-    c = commands.add_parser("calibrate", help="fit the confidence calibration and SURE level into the weights")
+    c = commands.add_parser(
+        "calibrate", help="choose and fit the confidence calibrator and SURE level into the weights (any weights file)"
+    )
     c.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     c.add_argument("--synthetic", type=int, default=DEFAULT_SYNTHETIC, help="fresh synthetic crops to fit on")
     c.add_argument(

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from services.recognizer.engine.calibration import Calibration
+from services.recognizer.engine.calibrator import Calibration, PlateEvidence, evidence_of
 from services.recognizer.engine.decoding import Decoded, combine_members, decode
 from services.recognizer.engine.model import PlateCRNN, fuse_for_inference, plate_batch
 from services.recognizer.engine.plate_formats import rerank_for_state
@@ -19,9 +19,10 @@ from services.recognizer.engine.weights import load_weights
 class Reading:
     """What the network read on one plate crop.
 
-    `confidence` and the candidates' numbers are calibrated plate probabilities (`engine/calibration.py`);
-    `char_confidences` stay the network's own per-character probabilities. `sure` says the confidence
-    reached the weights' SURE level, chosen so that reads that confident were at most 1% wrong.
+    `confidence` and the candidates' numbers are calibrated probabilities of being right
+    (`engine/calibrator.py`), never rising down the candidate list; `char_confidences` stay the network's own
+    per-character probabilities. `sure` says the confidence reached the weights' SURE level, chosen so that
+    reads that confident were at most 1% wrong.
     """
 
     plate: str
@@ -32,6 +33,8 @@ class Reading:
     raw_confidence: float = field(default=0.0, compare=False)  # the network's unrounded plate probability
     # each candidate's per-character probabilities, so a re-ranking (the state prior) can report its own
     char_scores: dict[str, tuple[float, ...]] = field(default_factory=dict, compare=False, repr=False)
+    # what the calibration read of the plate: the inputs `calibrate` fits on
+    evidence: PlateEvidence | None = field(default=None, compare=False, repr=False)
 
 
 # a lead reading this confident (raw network probability) is kept without asking the other members
@@ -105,14 +108,19 @@ class PlateReader:
         return [self._reading(combine_members(members, top_n=self.top_n)) for members in decoded]
 
     def _reading(self, decoded: Decoded) -> Reading:
-        """Calibrate the plate's and candidates' probabilities (a monotone map: their order stays)."""
+        """Calibrate the plate's and candidates' confidences; the candidates keep their order, and one is never
+        more confident than a candidate ranked above it (the calibrator weighs other inputs than the score)."""
         if not decoded.scored:
             return Reading(decoded.plate, 0.0, decoded.char_confidences, [], sure=False)
-        apply = self.calibration.apply
-        candidates = [(text, round(apply(min(score, 1.0)), 4)) for text, (score, _) in decoded.scored.items()]
-        # the plate's own score (a greedy plate past the length limit is not among the candidates)
-        raw = min(decoded.scored.get(decoded.plate, (decoded.confidence, ()))[0], 1.0)
-        confidence = round(apply(raw), 4)
+        evidence = evidence_of(decoded)
+        candidates, ceiling = [], 1.0
+        for text in decoded.scored:
+            ceiling = min(ceiling, round(self.calibration.confidence(evidence[text]), 4))
+            candidates.append((text, ceiling))
+        # the plate's own (a greedy plate past the length limit is not among the candidates)
+        plate = evidence[decoded.plate]
+        confidence = dict(candidates).get(decoded.plate, round(self.calibration.confidence(plate), 4))
+        raw = plate.probability
         return Reading(
             decoded.plate,
             confidence,
@@ -121,6 +129,7 @@ class PlateReader:
             sure=self.calibration.is_sure(confidence),
             raw_confidence=raw,
             char_scores={text: chars for text, (_, chars) in decoded.scored.items()},
+            evidence=plate,
         )
 
     def for_state(self, reading: Reading, state: str | None) -> Reading:

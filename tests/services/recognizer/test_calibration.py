@@ -1,4 +1,7 @@
-"""Honest confidence: temperature scaling, the SURE level, calibration error and the reliability table."""
+"""Honest confidence: temperature scaling, the SURE level, calibration error and the reliability table.
+
+The calibrator itself (several inputs, stored in the weights) is tested in test_calibrator.py.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import random
 import pytest
 
 from services.recognizer.engine.calibration import (
-    Calibration,
     at_or_above,
     choose_sure_threshold,
     expected_calibration_error,
@@ -70,12 +72,6 @@ class TestSureLevel:
         confidences, correct = overconfident(1000, claimed=0.99, right=0.9)
         assert choose_sure_threshold(confidences, correct) == 1.0
 
-    def test_the_weights_meta_round_trips_and_a_bad_one_fails_closed(self) -> None:
-        calibration = Calibration(1.7, 0.93)
-        assert Calibration.from_meta(calibration.as_meta()) == calibration
-        for bad in (None, "x", {"temperature": -1, "sure_threshold": 0.9}, {"temperature": 1.2}):
-            assert Calibration.from_meta(bad) == Calibration(1.0, 1.0)  # raw numbers, nothing sure
-
 
 class TestMeasures:
     def test_reliability_bins_and_calibration_error(self) -> None:
@@ -94,8 +90,3 @@ class TestMeasures:
         assert (share.reads, share.wrong, share.coverage) == (3, 1, 0.75)
         assert share.wrong_share == pytest.approx(1 / 3)
         assert at_or_above([0.5], [True], 0.9).wrong_share == 0.0
-
-
-def test_without_a_measured_level_even_a_certain_read_is_not_sure() -> None:
-    assert not Calibration().is_sure(1.0)
-    assert Calibration(1.0, 0.93).is_sure(0.93) and not Calibration(1.0, 0.93).is_sure(0.929)

@@ -100,3 +100,25 @@ class TestCombiningMembers:
         blank = decode(frames(("-", 1), ("-", 1)))
         combined = combine_members([blank, blank])
         assert (combined.plate, combined.confidence, combined.candidates) == ("", 0.0, [])
+
+
+class TestCalibratorInputs:
+    """What decoding hands the calibrator: each candidate's smallest margin, and which members agree on it."""
+
+    def test_margins_are_the_chosen_option_less_the_best_other(self) -> None:
+        probs = frames(("8", 0.7), ("-", 1), ("X", 0.99))
+        probs[0, ALPHABET.index("B") + 1] = 0.25
+        probs[0, 0] = 0.05
+        decoded = decode(probs)
+        assert decoded.margins["8X"] == pytest.approx(0.7 - 0.25)
+        assert decoded.margins["BX"] == pytest.approx(0.25 - 0.7)  # took an alternative: negative
+        assert decoded.agreement == {"8X": 1.0}
+
+    def test_combined_members_agree_by_share_and_average_the_margins_of_those_that_listed_a_plate(self) -> None:
+        a = decode(frames(("8", 0.6), ("-", 1), ("X", 1.0)))
+        b = decode(frames(("8", 0.9), ("-", 1), ("X", 1.0)))
+        c = decode(frames(("B", 0.7), ("-", 1), ("X", 1.0)))
+        combined = combine_members([a, b, c])
+        assert combined.plate == "8X"
+        assert combined.agreement["8X"] == pytest.approx(2 / 3) and combined.agreement["BX"] == pytest.approx(1 / 3)
+        assert combined.margins["8X"] == pytest.approx((a.margins["8X"] + b.margins["8X"]) / 2)

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from libs.common.errors import InvalidInput
-from services.recognizer.engine.calibration import Calibration
+from services.recognizer.engine.calibrator import Calibration
 from services.recognizer.engine.plate_formats import (
     STATE_FORMATS,
     STATE_PRIOR_MISS,
@@ -75,7 +75,7 @@ class TestRerank:
 
 class TestReaderForState:
     def test_the_promoted_plate_is_sure_only_if_its_own_confidence_is(self) -> None:
-        reader = PlateReader([], version="test", calibration=Calibration(1.0, 0.4))
+        reader = PlateReader([], version="test", calibration=Calibration.of_temperature(1.0, 0.4))
         reading = Reading(
             "75AM123", 0.5, list(CHARS["75AM123"]), [("75AM123", 0.5), ("7SAM123", 0.3)], sure=True, char_scores=CHARS
         )
