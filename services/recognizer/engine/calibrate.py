@@ -134,6 +134,9 @@ def fit(real: Readings, synthetic: Readings, photos: list[str]) -> tuple[Calibra
             correct = real.correct + synthetic.correct
             threshold = choose_sure_threshold(scored, correct)
         figures["chosen"] = chosen.candidate.name
+        # what SURE means on real plates, whichever reads chose it: the out-of-fold estimate
+        real_sure = at_or_above(list(chosen.out_of_fold), real.correct, threshold)
+        figures["real_sure_reads"], figures["real_sure_wrong"] = real_sure.reads, real_sure.wrong
         figures["cross_validation"] = [r.as_row() for r in results]
         figures["real_reads"] = len(real.correct)
         figures["real_accuracy"] = round(sum(real.correct) / len(real.correct), 4)
