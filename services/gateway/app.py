@@ -17,6 +17,7 @@ from libs.common.audit_trail import AuditTrail, ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.contracts.errors import ERROR_RESPONSES
 from libs.common.db import UnitOfWork, create_engine
+from libs.common.heap import settle_after_startup
 from libs.common.proxies import believe_forwarded
 from libs.common.telemetry import setup_tracing
 from libs.common.tokens import KeySource, StaticKeys, TokenVerifier
@@ -50,6 +51,7 @@ from services.gateway.handlers_tally import serve_tally
 from services.gateway.identity_keys import ProviderKeys
 from services.gateway.rate_budget import SharedBudget
 from services.gateway.ratelimit import GatewayLimits
+from services.gateway.read_bundles import LoneReads
 from services.gateway.secret_failures import SecretFailures
 from services.gateway.settings import GatewaySettings
 from services.gateway.state import GatewayState
@@ -136,11 +138,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             secret_failures=SecretFailures(cfg),
             camera_credentials=CameraCredentialCache(cfg.camera_cache_s),
             camera_seen=camera_seen,
+            lone_reads=LoneReads(bus),
             partner_keys=PartnerKeys(),
             transparency=PageCache(),
         )
         await serve_tally(bus, uow)
         flusher = asyncio.create_task(_flush_camera_seen(uow, camera_seen))
+        settle_after_startup()
         try:
             yield
         finally:

@@ -1,8 +1,16 @@
-"""The gateway's READS publishing: reads bundled per camera subject and handed to JetStream, every ack awaited."""
+"""The gateway's READS publishing: reads bundled and handed to JetStream, every ack awaited.
+
+A batch post's reads go in bundles per camera subject. Single-read posts that arrive while an earlier one
+of their agency waits on its ack are published together as one bundle when that ack comes (`LoneReads`),
+the way a database commits concurrent transactions in one flush: under load the stream, the gateway and
+records handle one message for many posts instead of one each, and a post arriving alone goes at once.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from dataclasses import dataclass, field
 
 from opentelemetry import trace
 
@@ -10,7 +18,7 @@ from libs.common.batch_publish import Outgoing
 from libs.common.bus import Bus
 from libs.common.contracts.reads import BUNDLE_HEADER, ReadIn
 from libs.common.errors import PayloadTooLarge, Unavailable
-from libs.common.streams import reads_subject
+from libs.common.streams import READS_INGESTED, reads_subject
 from libs.common.telemetry import hot_path_span
 
 tracer = trace.get_tracer("alpr.gateway")
@@ -28,10 +36,18 @@ async def publish_reads(bus: Bus, reads: list[ReadIn]) -> int:
     Returns how many reads the stream already held from an identical earlier post (a camera's resend).
     """
     messages = read_messages(reads)
+    _check_size(bus, messages)
+    return await _publish(bus, messages)
+
+
+def _check_size(bus: Bus, messages: list[Outgoing]) -> None:
     limit = bus.nc.max_payload - HEADER_ROOM
     if any(len(m.payload) > limit for m in messages):
         # a read the bus cannot carry would be refused on every retry: 413 now, never 503 forever
         raise PayloadTooLarge(f"a read exceeds the bus's {limit} bytes", code="read_too_large", limit=limit)
+
+
+async def _publish(bus: Bus, messages: list[Outgoing]) -> int:
     with hot_path_span(
         tracer,
         "publish READS",
@@ -53,19 +69,23 @@ def read_messages(reads: list[ReadIn]) -> list[Outgoing]:
     bodies: dict[str, list[tuple[str, bytes]]] = {}
     for r in reads:
         bodies.setdefault(reads_subject(r.agency, r.camera_id), []).append((r.read_id, r.model_dump_json().encode()))
-    messages = []
-    for subject, group in bodies.items():
-        start = 0
-        while start < len(group):
-            end, size = start, 0
-            while end < len(group) and end - start < BUNDLE_READS:
-                if end > start and size + len(group[end][1]) > BUNDLE_BYTES:
-                    break
-                size += len(group[end][1])
-                end += 1
-            messages.append(_message(subject, group[start:end]))
-            start = end
-    return messages
+    return [_message(subject, bundle) for subject, group in bodies.items() for bundle in _bounded(group)]
+
+
+def _bounded(group: list[tuple[str, bytes]]) -> list[list[tuple[str, bytes]]]:
+    """`group` cut into bundles of at most BUNDLE_READS reads and BUNDLE_BYTES (a larger read goes alone)."""
+    bundles = []
+    start = 0
+    while start < len(group):
+        end, size = start, 0
+        while end < len(group) and end - start < BUNDLE_READS:
+            if end > start and size + len(group[end][1]) > BUNDLE_BYTES:
+                break
+            size += len(group[end][1])
+            end += 1
+        bundles.append(group[start:end])
+        start = end
+    return bundles
 
 
 def _message(subject: str, bundle: list[tuple[str, bytes]]) -> Outgoing:
@@ -76,3 +96,101 @@ def _message(subject: str, bundle: list[tuple[str, bytes]]) -> Outgoing:
     payload = b'{"reads":[' + b",".join(body for _, body in bundle) + b"]}"
     msg_id = "bundle-" + hashlib.sha256(ids.encode()).hexdigest()[:40]
     return Outgoing(subject, payload, msg_id, headers={BUNDLE_HEADER: str(len(bundle))}, count=len(bundle))
+
+
+@dataclass(eq=False)
+class _Waiting:
+    """A single-read post's read, ready to send, and the post waiting on JetStream's ack of it."""
+
+    subject: str
+    read_id: str
+    body: bytes
+    acked: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class LoneReads:
+    """Single-read posts published together while an agency's earlier publish waits on its ack.
+
+    A read is published at once when no publish of its agency is in flight; otherwise it waits for that
+    ack (about a millisecond) and goes in the next bundle with every read that arrived meanwhile. Each post
+    still answers only once JetStream holds its read, and fails with its bundle (the camera retries it). A
+    read alone keeps its own id as the message id, so a camera's resend is seen as a duplicate; a read
+    resent inside a bundle of other posts is new to the stream, and records stores it once by its id.
+    """
+
+    def __init__(self, bus: Bus) -> None:
+        self._bus = bus
+        self._queued: dict[str, list[_Waiting]] = {}
+        self._in_flight: set[str] = set()  # agencies with a publish awaiting its ack
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def publish(self, read: ReadIn) -> int:
+        """Publish one read and wait until JetStream holds it; 1 when the stream held it already."""
+        subject = reads_subject(read.agency, read.camera_id)
+        body = read.model_dump_json().encode()
+        _check_size(self._bus, [Outgoing(subject, body, read.read_id)])
+        agency = read.agency
+        if agency not in self._in_flight:
+            # nothing of this agency waits on the bus: this read goes now, alone, in this post's own task
+            self._in_flight.add(agency)
+            try:
+                return await _publish(self._bus, [Outgoing(subject, body, read.read_id)])
+            except Exception as exc:
+                self._fail_queued(agency, exc)
+                raise
+            finally:
+                self._next(agency)
+        waiting = _Waiting(subject, read.read_id, body)
+        self._queued.setdefault(agency, []).append(waiting)
+        return int(await waiting.acked)
+
+    def _next(self, agency: str) -> None:
+        """The agency's publish came back: send the next bundle of what queued meanwhile, or mark it idle."""
+        queued = self._queued.get(agency)
+        if not queued:
+            self._queued.pop(agency, None)
+            self._in_flight.discard(agency)
+            return
+        bundle = _bounded([(w.read_id, w.body) for w in queued])[0]
+        taken, self._queued[agency] = queued[: len(bundle)], queued[len(bundle) :]
+        task = asyncio.create_task(self._send(agency, taken))
+        self._tasks.add(task)  # held: the loop keeps only weak references to tasks
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, agency: str, taken: list[_Waiting]) -> None:
+        """One bundle of queued reads to JetStream; each waiting post learns its outcome."""
+        subject = _bundle_subject(agency, [w.subject for w in taken])
+        try:
+            held = await _publish(self._bus, [_message(subject, [(w.read_id, w.body) for w in taken])])
+        except Exception as exc:
+            _fail(taken, exc)
+            self._fail_queued(agency, exc)
+        else:
+            for waiting in taken:
+                if not waiting.acked.done():
+                    waiting.acked.set_result(held > 0)
+        finally:
+            for waiting in taken:  # cancelled (the process stopping): the posts fail, the cameras retry
+                if not waiting.acked.done():
+                    waiting.acked.cancel()
+            self._next(agency)
+
+    def _fail_queued(self, agency: str, exc: Exception) -> None:
+        """The bus refused or did not ack: what queued behind fails now too, rather than each bundle taking
+        the publisher's retries in turn while its cameras wait (they retry their posts)."""
+        _fail(self._queued.pop(agency, []), exc)
+
+
+def _fail(waiting: list[_Waiting], exc: Exception) -> None:
+    for one in waiting:
+        if not one.acked.done():  # a post whose camera went away no longer waits
+            one.acked.set_exception(exc)
+
+
+def _bundle_subject(agency: str, subjects: list[str]) -> str:
+    """A bundle of one camera's reads travels on its camera's subject; of several, on its agency's (one
+    token shorter than any camera's, so never taken for one)."""
+    first = subjects[0]
+    if all(s == first for s in subjects):
+        return first
+    return READS_INGESTED.of(first.split(".")[-2])

@@ -13,6 +13,7 @@ from libs.common.web import ServiceState
 from services.gateway.api.accesses import AccessTally
 from services.gateway.credentials import CameraCredentialCache
 from services.gateway.ratelimit import GatewayLimits
+from services.gateway.read_bundles import LoneReads
 from services.gateway.secret_failures import SecretFailures
 from services.gateway.settings import GatewaySettings
 
@@ -35,6 +36,7 @@ class GatewayState(ServiceState):
     secret_failures: SecretFailures
     camera_credentials: CameraCredentialCache
     camera_seen: dict[str, datetime]  # camera id → last post, written to the registry once a second
+    lone_reads: LoneReads  # single-read posts' reads, published together while an earlier ack is awaited
     partner_keys: PartnerKeys
     transparency: PageCache
     policy_page: tuple[str, bytes, str] | None = None  # (document digest, rendered HTML, its ETag)

@@ -12,6 +12,7 @@ from libs.common.audit_trail import AuditTrail, ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.consumer import BatchConsumer
 from libs.common.db import UnitOfWork, create_engine
+from libs.common.heap import settle_after_startup
 from libs.common.streams import RECORDS_FRAMES, RECORDS_READS
 from libs.common.telemetry import setup_tracing
 from libs.common.web import ServiceState, install_common
@@ -115,6 +116,7 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
             hotlists=follower,
             purge=purge,
         )
+        settle_after_startup()
         try:
             yield
         finally:

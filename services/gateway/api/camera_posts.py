@@ -162,7 +162,10 @@ async def _accept(request: Request, camera: Camera, rt: GatewayState, fmt: str |
         for read in parsed.reads:
             if "vendor_preview" not in read.flags:
                 read.replaces = list(parsed.replaces_preview)
-    duplicates = await publish_reads(rt.bus, parsed.reads) if parsed.reads else 0
+    if len(parsed.reads) == 1:
+        duplicates = await rt.lone_reads.publish(parsed.reads[0])
+    else:
+        duplicates = await publish_reads(rt.bus, parsed.reads) if parsed.reads else 0
     metrics.INGESTED.labels(parsed.format).inc(len(parsed.reads) - duplicates)
     rt.camera_seen[camera.camera_id] = now
     return IngestReply(

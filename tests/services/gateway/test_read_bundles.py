@@ -77,3 +77,31 @@ async def test_a_batch_post_is_stored_once_and_a_resend_counts_duplicates(system
     finally:
         await conn.close()
     assert len(per_read) == 120 and all(r["n"] == 1 for r in per_read)
+
+
+async def test_single_read_posts_arriving_together_share_a_message_and_are_each_stored_once(system) -> None:  # type: ignore[no-untyped-def]
+    js = system.runtime("gateway").bus.js
+    tag = uuid.uuid4().hex[:6].upper()
+    now = datetime.now(UTC).isoformat()
+    posts = [{"plate": f"L{tag}{i:03d}", "captured_at": now, "read_id": f"lone-{tag}-{i}"} for i in range(40)]
+    before = (await js.stream_info("READS")).state.messages
+    replies = await asyncio.gather(*(system.gateway.post("/v1/reads", json=p, headers=system.camera) for p in posts))
+    assert all(r.status_code == 202 and r.json()["accepted"] == 1 for r in replies)
+    # each answered only once JetStream held its read: the stream has them all, in fewer messages than posts
+    grew = (await js.stream_info("READS")).state.messages - before
+    assert 1 <= grew < len(posts)
+    conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+    try:
+        for _ in range(100):
+            count = await conn.fetchval("SELECT count(*) FROM records.reads WHERE plate LIKE $1", f"L{tag}%")
+            if count >= len(posts):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+    assert count == len(posts)
+    # a read posted alone, and again, travels by its own id: the resend is seen as a duplicate
+    alone = {"plate": f"L{tag}999", "captured_at": now, "read_id": f"lone-{tag}-alone"}
+    first = await system.gateway.post("/v1/reads", json=alone, headers=system.camera)
+    again = await system.gateway.post("/v1/reads", json=alone, headers=system.camera)
+    assert first.json()["duplicates"] == 0 and again.json()["duplicates"] == 1
