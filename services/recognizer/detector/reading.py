@@ -118,7 +118,7 @@ def _poly(x: float, y: float) -> PlateCut:
 # Fixed before the calibration split was scored (DETECTOR_CARD.md, "Reading rule"): single cuts across the
 # training jitter, and three ways of joining cuts that span it, each by the mean and by the surest.
 CANDIDATES: tuple[ReadingRule, ...] = (
-    ReadingRule((_poly(0.08, 0.15),)),  # shipped with centernet-us-1.0
+    ReadingRule((_poly(0.08, 0.15),)),  # the rule of centernet-us-1.0's first figures
     ReadingRule((_poly(0.0, 0.0),)),
     ReadingRule((_poly(0.04, 0.08),)),
     ReadingRule((_poly(0.12, 0.20),)),
@@ -131,4 +131,6 @@ CANDIDATES: tuple[ReadingRule, ...] = (
     ReadingRule((_poly(0.04, 0.08), _poly(0.12, 0.20)), "surest"),
     ReadingRule((_poly(0.08, 0.15), PlateCut(False, 0.08, 0.15)), "surest"),
 )
-SHIPPED = CANDIDATES[0]
+# chosen by the card's rule on the calibration split: 38/40 read exactly (the rule before it: 34/40), the mean
+# probability of the labelled plate 0.904 (0.823); each plate costs two crops, read in the same reader pass
+SHIPPED = CANDIDATES[10]

@@ -229,11 +229,12 @@ class TestKeptPlates:
 
     def test_the_cap_counts_plates_kept_not_detections(self) -> None:
         image = blank_frame()
-        located = located_plates(image, [detection_at(x, s) for x, s in ((100, 0.9), (300, 0.8), (500, 0.7))], SHIPPED)
+        one_cut = CANDIDATES[0]
+        located = located_plates(image, [detection_at(x, s) for x, s in ((100, 0.9), (300, 0.8), (500, 0.7))], one_cut)
         readings = [reading("G", 0.99), reading("7ABC123", 0.9), reading("8XYZ987", 0.8)]  # the best reads a badge
-        kept = kept_plates(located, readings, rule=SHIPPED, max_plates=1, plates_only=True)
+        kept = kept_plates(located, readings, rule=one_cut, max_plates=1, plates_only=True)
         assert [p.reading.plate for p in kept] == ["7ABC123"]
-        every = kept_plates(located, readings, rule=SHIPPED, max_plates=8, plates_only=False)
+        every = kept_plates(located, readings, rule=one_cut, max_plates=8, plates_only=False)
         assert [p.reading.plate for p in every] == ["G", "7ABC123", "8XYZ987"]
 
     def test_located_plates_are_best_first_with_one_crop_per_cut(self) -> None:
@@ -244,7 +245,7 @@ class TestKeptPlates:
         assert located[0].box.x == 400 and len(located[0].polygon) == 4
 
     def test_each_plate_joins_its_own_crops_readings(self) -> None:
-        rule = CANDIDATES[7]  # two cuts, joined by the mean
+        rule = CANDIDATES[7]  # two cuts, joined by the mean (the shipped rule joins two by the surest)
         located = located_plates(blank_frame(), [detection_at(100, 0.9), detection_at(400, 0.8)], rule)
         readings = [reading("AAA111", 0.8), reading("AAA111", 0.7), reading("BBB222", 0.6), reading("BBB222", 0.8)]
         kept = kept_plates(located, readings, rule=rule, max_plates=8, plates_only=True)
