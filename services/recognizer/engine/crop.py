@@ -112,9 +112,10 @@ def crop_plate(
     polygon: Sequence[PointLike] | None = None,
     max_bytes: int = MAX_IMAGE_BYTES,
     max_pixels: int = MAX_IMAGE_PIXELS,
+    formats: tuple[str, ...] = ("JPEG", "PNG"),
 ) -> Image.Image:
     """The plate crop: the polygon straightened if given, else the box, else the whole image (already a crop)."""
-    image = decode_image(image_bytes, max_bytes=max_bytes, max_pixels=max_pixels)
+    image = decode_image(image_bytes, max_bytes=max_bytes, max_pixels=max_pixels, formats=formats)
     if polygon is not None:
         return straighten(image, polygon)
     if box is not None:

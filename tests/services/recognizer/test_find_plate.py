@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 from datetime import UTC, datetime
 from typing import Any
 
@@ -146,6 +147,20 @@ class TestFindPlate:
         boxed_find = await recognize(system, RecognizeRequest(image_b64=image_b64, box=box, find_plate=True))
         assert boxed_find.found_box is None and boxed_find.plate == boxed.plate
         assert boxed.candidates == boxed_find.candidates
+
+    async def test_a_webp_crop_is_read_as_its_jpeg_is(self, system: Any) -> None:
+        frame, plate = synthetic_scene()
+        x, y, w, h = (int(v) for v in plate.box)
+        crop = frame.crop((x, y, x + w, y + h))
+        as_png = await recognize(system, RecognizeRequest(image_b64=b64(encoded(crop, "PNG"))))
+        lossless = io.BytesIO()
+        crop.save(lossless, "WEBP", lossless=True)  # the same pixels as the PNG
+        as_webp = await recognize(system, RecognizeRequest(image_b64=b64(lossless.getvalue())))
+        assert as_webp.plate == as_png.plate and as_webp.candidates == as_png.candidates
+        assert distance(as_webp.plate, plate.text) <= 1
+        with pytest.raises(AlprError) as caught:  # what READ_FRAME refuses, RECOGNIZE refuses too
+            await recognize(system, RecognizeRequest(image_b64=b64(encoded(crop, "GIF"))))
+        assert caught.value.code == "image_undecodable"
 
 
 class TestSceneReadInRecords:
