@@ -52,6 +52,11 @@ ALERTS = Counter("alpr_alerts_total", "Hotlist alerts raised", ["match_type"])
 PURGE_RUNS = Counter("alpr_purge_runs_total", "Retention purge runs", ["outcome"])
 for _outcome in ("completed", "skipped", "failed"):
     PURGE_RUNS.labels(_outcome)  # a series at 0 from start-up, so "no run in 26 h" has something to read
+FRAMES_READ = Counter(
+    "alpr_frames_read_total", "Photographs records took off FRAMES, by outcome: read, no_plate or failed", ["outcome"]
+)
+for _outcome in ("read", "no_plate", "failed"):
+    FRAMES_READ.labels(_outcome)  # each at 0 from start-up, so a share of failed or plateless frames can be read
 AUDIT_LAG = Gauge("alpr_audit_lag", "Audit events acked by the stream but not yet persisted")
 DENIED = Counter("alpr_denied_total", "Refused data accesses", ["reason"])
 OIDC_KEY_FETCHES = Counter(
@@ -111,6 +116,7 @@ OWNERS: dict[str, frozenset[str]] = {
     "alpr_search_latency_seconds": frozenset({"records"}),
     "alpr_alerts": frozenset({"records"}),
     "alpr_purge_runs": frozenset({"records"}),
+    "alpr_frames_read": frozenset({"records"}),
     # the services that run JetStream consumers (libs/common/consumer.py)
     "alpr_deadlettered": frozenset({"records", "audit"}),
     "alpr_stream_lag": frozenset({"records", "audit"}),

@@ -96,18 +96,25 @@ class FrameFlow:
             await self._record(frame, outcome)
             return
 
+        inserted: list[bool] = []
+
         async def with_outcome(session: AsyncSession, new_ids: set[str]) -> None:
-            await self._insert(session, frame, outcome)
+            inserted.append(await self._insert(session, frame, outcome))
 
         # matched against the hotlists, alerts raised, images kept, as every read; the outcome commits with them
         await self.ingest.store(rows, within=with_outcome)
+        if any(inserted):
+            metrics.FRAMES_READ.labels(outcome.status).inc()  # after the commit: a rolled-back frame comes again
 
     async def _record(self, frame: FrameIn, outcome: Outcome) -> None:
         """A frame with no read to store: its outcome alone, in a transaction of its own."""
         async with self.uow() as session:
-            await self._insert(session, frame, outcome)
+            inserted = await self._insert(session, frame, outcome)
+        if inserted:
+            metrics.FRAMES_READ.labels(outcome.status).inc()
 
-    async def _insert(self, session: AsyncSession, frame: FrameIn, outcome: Outcome) -> None:
+    async def _insert(self, session: AsyncSession, frame: FrameIn, outcome: Outcome) -> bool:
+        """Store the frame's outcome; False when another consumer stored it first (its outcome stands)."""
         stored = await repository.insert_outcome(
             session,
             frame_id=frame.frame_id,
@@ -119,6 +126,7 @@ class FrameFlow:
         )
         if not stored:
             log.info("frame %s was stored by another consumer meanwhile; its first outcome stands", frame.frame_id)
+        return stored
 
     async def _parsed(self, msg: Msg) -> FrameIn | None:
         """The message's frame, checked at the door as a read is; what is not one is dead-lettered (None)."""

@@ -27,6 +27,7 @@ OWN = {
         "alpr_search_latency_seconds",
         "alpr_alerts",
         "alpr_purge_runs",
+        "alpr_frames_read",
         "alpr_denied",
         "alpr_deadlettered",
         "alpr_stream_lag",
