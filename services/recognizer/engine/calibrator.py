@@ -34,7 +34,7 @@ class CalibrationInvalid(WeightsInvalid):
     code = "recognizer_calibration_invalid"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlateEvidence:
     """What the reader knows of one candidate plate, before calibration."""
 
@@ -46,14 +46,16 @@ class PlateEvidence:
 
     def features(self, names: Sequence[str]) -> list[float]:
         """The named measures as numbers, in order."""
-        values = {
-            "log_odds": logit(self.probability),
-            "agreement": self.agreement,
-            "margin": self.margin,
-            "length": float(self.length),
-            "rival": self.rival,
-        }
-        return [values[name] for name in names]
+        return [self.feature(name) for name in names]
+
+    def feature(self, name: str) -> float:
+        """One named measure (only those asked for are computed: the reader asks for each candidate)."""
+        if name == "log_odds":
+            return logit(self.probability)
+        if name == "length":
+            return float(self.length)
+        value: float = getattr(self, name)
+        return value
 
 
 def evidence_of(decoded: Decoded) -> dict[str, PlateEvidence]:
@@ -102,7 +104,9 @@ class Calibration:
 
     def confidence(self, evidence: PlateEvidence) -> float:
         """The calibrated probability that the plate is right."""
-        z = self.bias + sum(w * x for w, x in zip(self.weights, evidence.features(self.features), strict=True))
+        z = self.bias
+        for name, weight in zip(self.features, self.weights, strict=True):
+            z += weight * evidence.feature(name)
         return _sigmoid(z)
 
     def is_sure(self, confidence: float) -> bool:
