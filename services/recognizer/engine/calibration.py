@@ -35,11 +35,11 @@ def scale(p: float, temperature: float) -> float:
     return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
 
-def negative_log_likelihood(confidences: Sequence[float], correct: Sequence[bool], temperature: float) -> float:
-    """Mean NLL of the outcomes under the scaled probabilities."""
+def negative_log_likelihood(confidences: Sequence[float], correct: Sequence[bool], temperature: float = 1.0) -> float:
+    """Mean NLL of the outcomes under the (temperature-scaled) confidences, kept off 0 and 1."""
     total = 0.0
     for p, ok in zip(confidences, correct, strict=True):
-        q = min(max(scale(p, temperature), EPSILON), 1.0 - EPSILON)
+        q = min(max(scale(p, temperature) if temperature != 1.0 else p, EPSILON), 1.0 - EPSILON)
         total -= math.log(q if ok else 1.0 - q)
     return total / max(len(confidences), 1)
 

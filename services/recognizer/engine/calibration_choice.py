@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from services.recognizer.engine.calibration import (
-    EPSILON,
     at_or_above,
     expected_calibration_error,
     fit_temperature,
+    negative_log_likelihood,
 )
 from services.recognizer.engine.calibrator import FEATURES, Calibration, CalibrationInvalid, PlateEvidence, fit_logistic
 
@@ -115,15 +115,6 @@ class CvResult:
             "coverage_at_0.9": round(self.coverage, 4),
             "refused": self.refused,
         }
-
-
-def negative_log_likelihood(confidences: Sequence[float], correct: Sequence[bool]) -> float:
-    """Mean NLL of the outcomes under the confidences (kept off 0 and 1)."""
-    total = 0.0
-    for p, ok in zip(confidences, correct, strict=True):
-        q = min(max(p, EPSILON), 1.0 - EPSILON)
-        total -= math.log(q if ok else 1.0 - q)
-    return total / max(len(confidences), 1)
 
 
 def cross_validate(candidate: Candidate, real: Readings, folds: Sequence[int], synthetic: Readings) -> CvResult:

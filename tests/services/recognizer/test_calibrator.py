@@ -7,8 +7,7 @@ import random
 
 import pytest
 
-from services.recognizer.engine.calibration import fit_temperature, scale
-from services.recognizer.engine.calibration_choice import negative_log_likelihood
+from services.recognizer.engine.calibration import fit_temperature, negative_log_likelihood, scale
 from services.recognizer.engine.calibrator import (
     FEATURES,
     Calibration,
