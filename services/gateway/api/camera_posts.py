@@ -3,25 +3,27 @@
 A photograph with no read (`POST /v1/ingest/image`, api/camera_frames.py) is a camera post too, served here
 ahead of the vendor route, which would otherwise take "image" for a vendor's name.
 The FastAPI routes below are the documented contract (OpenAPI, and FastAPI serves them if called directly).
-In the running gateway these four paths go to `camera_posts_app`, a Starlette sub-application with the
-same handler, the middleware every gateway route runs and the one error mapping (libs/common/web.py):
-it skips the gateway's hundred-route table, dependency solving and the input door's second parse of the
-body (the payload parser applies the same rules read by read), which cost more than the post's own work.
+In the running gateway these four paths go to `camera_posts_app`: one ASGI handler with the same work,
+under the middleware every gateway route runs and answering failures with the one error mapping
+(libs/common/web.py). It skips the gateway's hundred-route table, dependency solving, Starlette's routing
+and exception layers, and the input door's second parse of the body (the payload parser applies the same
+rules read by read), which together cost more than the post's own work.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Path, Request, Response
 from opentelemetry import propagate, trace
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.routing import Route
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from libs.common import metrics
 from libs.common.errors import AlprError, InvalidInput, PayloadTooLarge
@@ -80,39 +82,84 @@ def camera_post(scope: Scope) -> tuple[str, str | None] | None:
     return None
 
 
-def camera_posts_app(gateway: FastAPI) -> Starlette:
-    """The camera posts as a sub-application of `gateway`: its four routes, the common middleware (camera
-    posts counted and timed, logged only when refused) and the common error mapping."""
-
-    def answering(route: str, fixed_format: str | None) -> Route:
-        async def answer(request: Request) -> Response:
-            """The camera's credential, the payload, JetStream's acks, 202."""
-            rt: GatewayState = gateway.state.runtime
-            fmt = request.path_params["fmt"] if route == _VENDOR_ROUTE else fixed_format
-            try:
-                camera = await current_camera(request, rt)
-                reply = await _ingest(request, camera, rt, fmt, route)
-            except (AlprError, DBAPIError, OSError):
-                raise  # answered by the common error mapping
-            except Exception as exc:
-                log.exception("camera post to %s failed", request.scope["path"])
-                raise AlprError("the read could not be taken; retry") from exc
-            return Response(reply.model_dump_json(), status_code=202, media_type="application/json")
-
-        return Route(route, answer, methods=["POST"])
-
-    return Starlette(
-        # the frame route first: the vendor route's {fmt} would match "image"
-        routes=[
-            frame_post_route(gateway),
-            *(answering(route, fmt) for route, fmt in (*_FIXED.items(), (_VENDOR_ROUTE, None))),
-        ],
-        middleware=common_middleware("gateway", quiet_success=True),
-        exception_handlers=error_handlers("gateway"),
-    )
+def camera_posts_app(gateway: FastAPI) -> CameraPosts:
+    """The camera posts as a sub-application of `gateway` (CameraPosts)."""
+    return CameraPosts(gateway)
 
 
-async def _ingest(request: Request, camera: Camera, rt: GatewayState, fmt: str | None, route: str) -> IngestReply:
+class CameraPosts:
+    """The photograph route as a Starlette app, and the four read routes as one lean ASGI handler; both
+    under the common middleware (camera posts counted and timed, logged only when refused) and answering
+    failures through the common error mapping, so what is added for every route reaches these too."""
+
+    def __init__(self, gateway: FastAPI) -> None:
+        self.user_middleware = common_middleware("gateway", quiet_success=True)
+        self.exception_handlers = error_handlers("gateway")
+        self.frames = Starlette(
+            routes=[frame_post_route(gateway)],
+            middleware=self.user_middleware,
+            exception_handlers=self.exception_handlers,
+        )
+        reads: ASGIApp = _ReadPosts(gateway, self.exception_handlers)
+        for middleware in reversed(self.user_middleware):
+            reads = middleware.cls(reads, *middleware.args, **middleware.kwargs)
+        self.reads = reads
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await (self.frames if scope["path"] == FRAME_ROUTE else self.reads)(scope, receive, send)
+
+
+class _ReadPosts:
+    """The read routes without a router, dependency solving or exception middleware: a camera post's
+    own work (its credential, its payload, JetStream's acks) was less than what those layers cost."""
+
+    def __init__(self, gateway: FastAPI, handlers: dict[Any, Callable[[Request, Any], Awaitable[Response]]]) -> None:
+        self.gateway = gateway
+        self.handlers = handlers
+        self.routes = {route: Route(route, _documented, methods=["POST"]) for route in (*_FIXED, _VENDOR_ROUTE)}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = camera_post(scope)
+        assert found is not None  # the gateway sends only camera posts here
+        route, fmt = found
+        scope["route"] = self.routes[route]  # the template the request metrics are labelled with
+        request = Request(scope, receive)
+        try:
+            rt: GatewayState = self.gateway.state.runtime
+            camera = await current_camera(request, rt)
+            reply = await _ingest(request, camera, rt, fmt, route)
+        except Exception as exc:
+            await (await self._failure(request, exc))(scope, receive, send)
+            return
+        body = _reply_json(reply)
+        await send({"type": "http.response.start", "status": 202, "headers": _reply_headers(len(body))})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _failure(self, request: Request, exc: Exception) -> Response:
+        """The common mapping's answer; anything it does not map is a bug, answered as a retryable 500."""
+        for kind in type(exc).__mro__:
+            if kind in self.handlers:
+                return await self.handlers[kind](request, exc)
+        log.error("camera post to %s failed", request.scope["path"], exc_info=exc)
+        return await self.handlers[AlprError](request, AlprError("the read could not be taken; retry"))
+
+
+async def _documented(request: Request) -> Response:  # pragma: no cover - the routes below are what run
+    raise AssertionError("camera posts are answered by _ReadPosts")
+
+
+def _reply_headers(length: int) -> list[tuple[bytes, bytes]]:
+    return [(b"content-type", b"application/json"), (b"content-length", str(length).encode())]
+
+
+def _reply_json(reply: dict[str, Any]) -> bytes:
+    """IngestReply's fields as JSON, written directly: building the model and serializing it cost more than
+    a tenth of a single-read post."""
+    return json.dumps(reply, separators=(",", ":")).encode()
+
+
+async def _ingest(request: Request, camera: Camera, rt: GatewayState, fmt: str | None, route: str) -> dict[str, Any]:
+    """IngestReply's fields for this post."""
     # a camera agent's own traceparent, if it sends one
     caller = propagate.extract(request.headers) if "traceparent" in request.headers else None
     with hot_path_span(
@@ -140,7 +187,7 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _accept(request: Request, camera: Camera, rt: GatewayState, fmt: str | None) -> IngestReply:
+async def _accept(request: Request, camera: Camera, rt: GatewayState, fmt: str | None) -> dict[str, Any]:
     body = await _body(request, rt.settings.max_body_bytes)
     now = datetime.now(UTC)
     parsed = parse_payload(
@@ -168,26 +215,26 @@ async def _accept(request: Request, camera: Camera, rt: GatewayState, fmt: str |
         duplicates = await publish_reads(rt.bus, parsed.reads) if parsed.reads else 0
     metrics.INGESTED.labels(parsed.format).inc(len(parsed.reads) - duplicates)
     rt.camera_seen[camera.camera_id] = now
-    return IngestReply(
-        format=parsed.format,
-        kind=parsed.kind,
-        accepted=len(parsed.reads),
-        duplicates=duplicates,
-        read_ids=[r.read_id for r in parsed.reads],
-        rejected=parsed.rejected,
-    )
+    return {
+        "format": parsed.format,
+        "kind": parsed.kind,
+        "accepted": len(parsed.reads),
+        "duplicates": duplicates,
+        "read_ids": [r.read_id for r in parsed.reads],
+        "rejected": parsed.rejected,
+    }
 
 
 @router.post("/v1/reads", status_code=202, response_model=IngestReply, openapi_extra={"requestBody": NATIVE_BODY})
 async def post_reads(request: Request, camera: CameraDep, rt: StateDep) -> IngestReply:
     """Native reads: one object or `{"reads": [...]}` of up to 1,000; 202 once JetStream holds them all."""
-    return await _ingest(request, camera, rt, "native", "/v1/reads")
+    return IngestReply(**await _ingest(request, camera, rt, "native", "/v1/reads"))
 
 
 @router.post("/v1/ingest", status_code=202, response_model=IngestReply, openapi_extra={"requestBody": VENDOR_BODY})
 async def post_vendor_detect(request: Request, camera: CameraDep, rt: StateDep) -> IngestReply:
     """A vendor payload whose format is detected from its content."""
-    return await _ingest(request, camera, rt, None, "/v1/ingest")
+    return IngestReply(**await _ingest(request, camera, rt, None, "/v1/ingest"))
 
 
 @router.post(
@@ -195,10 +242,10 @@ async def post_vendor_detect(request: Request, camera: CameraDep, rt: StateDep) 
 )
 async def post_vendor(fmt: VendorFormat, request: Request, camera: CameraDep, rt: StateDep) -> IngestReply:
     """A vendor payload, unchanged, in the named format."""
-    return await _ingest(request, camera, rt, fmt, "/v1/ingest/{fmt}")
+    return IngestReply(**await _ingest(request, camera, rt, fmt, "/v1/ingest/{fmt}"))
 
 
 @router.post("/push/", status_code=202, response_model=IngestReply, include_in_schema=False)
 async def post_openalpr_agent(request: Request, camera: CameraDep, rt: StateDep) -> IngestReply:
     """Where OpenALPR agents post by default."""
-    return await _ingest(request, camera, rt, "openalpr", "/push/")
+    return IngestReply(**await _ingest(request, camera, rt, "openalpr", "/push/"))
