@@ -38,6 +38,7 @@ class Candidate:
 
     @property
     def name(self) -> str:
+        """How `calibrate` prints and stores it."""
         if self.temperature:
             return "temperature"
         return "+".join(self.features) + (" (real+synthetic)" if self.synthetic else " (real)")
@@ -58,6 +59,7 @@ class Readings:
     correct: list[bool]
 
     def subset(self, keep: Sequence[bool]) -> Readings:
+        """The reads where `keep` is true."""
         return Readings(
             [e for e, k in zip(self.evidence, keep, strict=True) if k],
             [ok for ok, k in zip(self.correct, keep, strict=True) if k],
@@ -107,6 +109,7 @@ class CvResult:
     refused: bool = False  # a fold's fit would have confidence fall as the probability rises
 
     def as_row(self) -> dict[str, object]:
+        """The figures `calibrate` prints and stores in the weights' `fitted_on`."""
         return {
             "candidate": self.candidate.name,
             "nll": round(self.nll, 4),

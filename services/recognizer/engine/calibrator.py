@@ -114,9 +114,11 @@ class Calibration:
         return self.sure_threshold < 1.0 and confidence >= self.sure_threshold
 
     def with_sure(self, sure_threshold: float) -> Calibration:
+        """The same calibrator with this SURE level."""
         return Calibration(self.features, self.weights, self.bias, sure_threshold)
 
     def as_meta(self) -> dict[str, object]:
+        """What the weights file stores (`from_meta` reads it back)."""
         return {
             "features": list(self.features),
             "weights": list(self.weights),
