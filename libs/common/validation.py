@@ -137,10 +137,30 @@ def check_document_text(document: Any, *, multiline: bool = True, path: str = ""
 
     With `timestamps`, any string that is an ISO 8601 timestamp must also fall in the instants we carry.
     """
+    if not timestamps and _all_printable(document):
+        return  # the common case, decided without naming each string's path (only a refusal needs it)
     for field, value in walk_strings(document, path):
         check_text(value, field=field, max_length=None, multiline=multiline)
         if timestamps:
             check_timestamp_text(value, field=field)
+
+
+def _all_printable(document: Any) -> bool:
+    """Whether every string and key of a decoded document is printable (so no text_problem has anything)."""
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if not node.isprintable():
+                return False
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if not isinstance(key, str) or not key.isprintable():
+                    return False
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return True
 
 
 def load_json(raw: bytes | str, *, limit: int = MAX_JSON_DEPTH) -> Any:
@@ -150,20 +170,28 @@ def load_json(raw: bytes | str, *, limit: int = MAX_JSON_DEPTH) -> Any:
     built (containers only) rather than by a scan of every character: a camera post carries megabytes.
     NaN and Infinity are not JSON and PostgreSQL refuses them, so they are refused here.
     """
-    too_deep = MalformedPayload(f"the JSON nests deeper than {limit} levels", code="json_too_deep", max_depth=limit)
     try:
-        document = json.loads(raw, parse_constant=_not_json)
+        # what json.loads(raw, parse_constant=_not_json) does, without building a decoder per call
+        text = raw if isinstance(raw, str) else raw.decode(json.detect_encoding(raw), "surrogatepass")
+        document = _DECODER.decode(text)
     except RecursionError:
-        raise too_deep from None
+        raise _too_deep(limit) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedPayload(f"body is not valid JSON: {exc}", code="malformed_json") from None
     if _nesting_exceeds(document, limit):
-        raise too_deep
+        raise _too_deep(limit)
     return document
+
+
+def _too_deep(limit: int) -> MalformedPayload:
+    return MalformedPayload(f"the JSON nests deeper than {limit} levels", code="json_too_deep", max_depth=limit)
 
 
 def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON number")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_not_json)
 
 
 def _nesting_exceeds(document: Any, limit: int) -> bool:

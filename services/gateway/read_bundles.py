@@ -126,21 +126,20 @@ class LoneReads:
 
     async def publish(self, read: ReadIn) -> int:
         """Publish one read and wait until JetStream holds it; 1 when the stream held it already."""
-        subject = reads_subject(read.agency, read.camera_id)
-        body = read.model_dump_json().encode()
-        _check_size(self._bus, [Outgoing(subject, body, read.read_id)])
+        alone = Outgoing(reads_subject(read.agency, read.camera_id), read.model_dump_json().encode(), read.read_id)
+        _check_size(self._bus, [alone])
         agency = read.agency
         if agency not in self._in_flight:
             # nothing of this agency waits on the bus: this read goes now, alone, in this post's own task
             self._in_flight.add(agency)
             try:
-                return await _publish(self._bus, [Outgoing(subject, body, read.read_id)])
+                return await _publish(self._bus, [alone])
             except Exception as exc:
                 self._fail_queued(agency, exc)
                 raise
             finally:
                 self._next(agency)
-        waiting = _Waiting(subject, read.read_id, body)
+        waiting = _Waiting(alone.subject, read.read_id, alone.payload)
         self._queued.setdefault(agency, []).append(waiting)
         return int(await waiting.acked)
 
