@@ -169,9 +169,9 @@ class LoneReads:
                 if not waiting.acked.done():
                     waiting.acked.set_result(held > 0)
         finally:
-            for waiting in taken:  # cancelled (the process stopping): the posts fail, the cameras retry
-                if not waiting.acked.done():
-                    waiting.acked.cancel()
+            # cancelled (the process stopping): the posts were not, so each answers a retryable 503 in the one
+            # envelope rather than a CancelledError no handler maps; the cameras retry
+            _fail(taken, Unavailable("the read stream did not acknowledge; retry", code="bus_unavailable"))
             self._next(agency)
 
     def _fail_queued(self, agency: str, exc: Exception) -> None:

@@ -1,0 +1,227 @@
+"""Single-read posts bundled while an earlier ack is awaited (LoneReads): no read is answered 202 unless the
+stream acknowledged the message carrying it, a failed bundle fails every post waiting on it, agencies never
+share a message, a post that goes away does not strand the others, and records stores a read once however
+many bundles bring it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+
+from libs.common.batch_publish import Outgoing
+from libs.common.contracts.reads import BUNDLE_HEADER, ReadIn
+from libs.common.errors import Unavailable
+from services.gateway.read_bundles import LoneReads
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@dataclass
+class _Connection:
+    max_payload: int = 32 << 20
+
+
+@dataclass
+class HeldBus:
+    """The bus as LoneReads sees it, each publish held until the test acks or refuses it: JetStream's ack
+    timing decides which posts share a bundle, and the test needs to decide it."""
+
+    nc: _Connection = field(default_factory=_Connection)
+    sent: list[list[Outgoing]] = field(default_factory=list)
+    answers: list[asyncio.Future[int]] = field(default_factory=list)
+
+    async def publish_durable_many(self, messages: list[Outgoing]) -> int:
+        self.sent.append(list(messages))
+        answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.answers.append(answer)
+        return await answer
+
+    async def published(self, count: int) -> None:
+        """Wait until `count` publishes have been made."""
+        for _ in range(200):
+            if len(self.sent) >= count:
+                return
+            await asyncio.sleep(0)
+        raise AssertionError(f"{len(self.sent)} publishes, expected {count}")
+
+
+def _read(plate: str, agency: str = "CA0430000", camera: str = "cam-a") -> ReadIn:
+    return ReadIn(
+        read_id=str(uuid.uuid4()), agency=agency, camera_id=camera, plate=plate, captured_at=datetime.now(UTC)
+    )
+
+
+def _ids(message: Outgoing) -> list[str]:
+    if message.headers and BUNDLE_HEADER in message.headers:
+        return [r["read_id"] for r in json.loads(message.payload)["reads"]]
+    return [json.loads(message.payload)["read_id"]]
+
+
+async def _settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+class TestBundling:
+    async def test_posts_arriving_during_an_ack_go_together_and_each_answers_after_its_own_ack(self) -> None:
+        bus = HeldBus()
+        lone = LoneReads(bus)  # type: ignore[arg-type]
+        first = asyncio.create_task(lone.publish(_read("A1")))
+        await bus.published(1)
+        later = [_read(f"B{i}", camera=f"cam-{i % 2}") for i in range(3)]
+        waiting = [asyncio.create_task(lone.publish(r)) for r in later]
+        await _settle()
+        assert len(bus.sent) == 1 and not any(t.done() for t in waiting)
+        bus.answers[0].set_result(0)
+        assert await first == 0
+        await bus.published(2)
+        (bundle,) = bus.sent[1]
+        assert _ids(bundle) == [r.read_id for r in later]
+        # reads of two cameras of one agency travel on the agency's subject
+        assert bundle.subject == "alpr.reads.ingested.CA0430000"
+        await _settle()
+        assert not any(t.done() for t in waiting)  # nothing answered before the bundle's ack
+        bus.answers[1].set_result(0)
+        assert await asyncio.gather(*waiting) == [0, 0, 0]
+
+    async def test_agencies_never_share_a_message_nor_wait_on_each_other(self) -> None:
+        bus = HeldBus()
+        lone = LoneReads(bus)  # type: ignore[arg-type]
+        first = asyncio.create_task(lone.publish(_read("A1", agency="CA0430000")))
+        await bus.published(1)
+        other = asyncio.create_task(lone.publish(_read("O1", agency="CA0010000")))
+        await bus.published(2)  # another agency's read goes at once, not behind the first agency's ack
+        queued = [asyncio.create_task(lone.publish(_read(f"A{i}", agency="CA0430000"))) for i in (2, 3)]
+        queued_other = asyncio.create_task(lone.publish(_read("O2", agency="CA0010000")))
+        await _settle()
+        bus.answers[1].set_result(0)
+        assert await other == 0
+        await bus.published(3)
+        assert bus.sent[2][0].subject.split(".")[3] == "CA0010000" and len(_ids(bus.sent[2][0])) == 1
+        bus.answers[2].set_result(0)
+        assert await queued_other == 0
+        bus.answers[0].set_result(0)
+        await first
+        await bus.published(4)
+        assert {m.subject.split(".")[3] for m in bus.sent[3]} == {"CA0430000"} and len(_ids(bus.sent[3][0])) == 2
+        bus.answers[3].set_result(0)
+        assert await asyncio.gather(*queued) == [0, 0]
+
+
+class TestFailure:
+    async def test_a_bundle_the_stream_does_not_ack_fails_every_post_in_it_and_behind_it(self) -> None:
+        bus = HeldBus()
+        lone = LoneReads(bus)  # type: ignore[arg-type]
+        first = asyncio.create_task(lone.publish(_read("A1")))
+        await bus.published(1)
+        bundled = [asyncio.create_task(lone.publish(_read(f"B{i}"))) for i in range(3)]
+        await _settle()
+        bus.answers[0].set_result(0)
+        await first
+        await bus.published(2)
+        behind = [asyncio.create_task(lone.publish(_read(f"C{i}"))) for i in range(2)]
+        await _settle()
+        bus.answers[1].set_exception(Unavailable("the read stream did not acknowledge; retry", code="bus_unavailable"))
+        outcomes = await asyncio.gather(*bundled, *behind, return_exceptions=True)
+        assert all(isinstance(o, Unavailable) and o.status == 503 for o in outcomes), outcomes
+        # the agency is idle again: the next post goes at once and is answered by its own ack
+        again = asyncio.create_task(lone.publish(_read("D1")))
+        await bus.published(3)
+        bus.answers[2].set_result(0)
+        assert await again == 0
+
+    async def test_the_first_posts_failure_fails_those_queued_behind_it(self) -> None:
+        bus = HeldBus()
+        lone = LoneReads(bus)  # type: ignore[arg-type]
+        first = asyncio.create_task(lone.publish(_read("A1")))
+        await bus.published(1)
+        queued = [asyncio.create_task(lone.publish(_read(f"B{i}"))) for i in range(2)]
+        await _settle()
+        bus.answers[0].set_exception(Unavailable("no ack", code="bus_unavailable"))
+        outcomes = await asyncio.gather(first, *queued, return_exceptions=True)
+        assert all(isinstance(o, Unavailable) for o in outcomes), outcomes
+
+    async def test_a_post_that_goes_away_while_waiting_leaves_the_others_answered(self) -> None:
+        bus = HeldBus()
+        lone = LoneReads(bus)  # type: ignore[arg-type]
+        first = asyncio.create_task(lone.publish(_read("A1")))
+        await bus.published(1)
+        gone, stays = (asyncio.create_task(lone.publish(_read(p))) for p in ("G1", "S1"))
+        await _settle()
+        gone.cancel()
+        await _settle()
+        bus.answers[0].set_result(0)
+        await first
+        await bus.published(2)
+        bus.answers[1].set_result(0)
+        assert await stays == 0 and gone.cancelled()
+
+    async def test_a_bundle_cut_short_by_shutdown_answers_its_posts_with_a_retryable_error(self) -> None:
+        bus = HeldBus()
+        lone = LoneReads(bus)  # type: ignore[arg-type]
+        first = asyncio.create_task(lone.publish(_read("A1")))
+        await bus.published(1)
+        waiting = [asyncio.create_task(lone.publish(_read(f"B{i}"))) for i in range(2)]
+        await _settle()
+        bus.answers[0].set_result(0)
+        await first
+        await bus.published(2)
+        for task in list(lone._tasks):
+            task.cancel()  # the process stopping under the bundle's publish
+        outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+        # the posts were not cancelled themselves: each gets the one envelope's 503, not a dropped 500
+        assert all(isinstance(o, Unavailable) and o.code == "bus_unavailable" for o in outcomes), outcomes
+
+
+async def _count(system: Any, plate_like: str, at_least: int) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+    try:
+        for _ in range(200):
+            rows = await conn.fetch(
+                "SELECT read_id::text, count(*) AS n FROM records.reads WHERE plate LIKE $1 GROUP BY read_id",
+                plate_like,
+            )
+            if sum(r["n"] for r in rows) >= at_least:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # a second copy, if any, has time to arrive
+        return await conn.fetch(
+            "SELECT read_id::text, count(*) AS n FROM records.reads WHERE plate LIKE $1 GROUP BY read_id", plate_like
+        )
+    finally:
+        await conn.close()
+
+
+class TestStoredOnce:
+    async def test_a_read_resent_after_travelling_in_a_bundle_is_stored_once(self, system: Any) -> None:
+        tag = uuid.uuid4().hex[:6].upper()
+        now = datetime.now(UTC).isoformat()
+        posts = [{"plate": f"R{tag}{i:02d}", "captured_at": now, "read_id": f"resend-{tag}-{i}"} for i in range(12)]
+        replies = await asyncio.gather(
+            *(system.gateway.post("/v1/reads", json=p, headers=system.camera) for p in posts)
+        )
+        assert all(r.status_code == 202 for r in replies)
+        again = await asyncio.gather(*(system.gateway.post("/v1/reads", json=p, headers=system.camera) for p in posts))
+        assert all(r.status_code == 202 for r in again)
+        assert [r.json()["read_ids"] for r in again] == [r.json()["read_ids"] for r in replies]
+        rows = await _count(system, f"R{tag}%", len(posts))
+        assert len(rows) == len(posts) and all(r["n"] == 1 for r in rows)
+
+    async def test_one_read_posted_twice_at_once_is_stored_once_even_in_one_bundle(self, system: Any) -> None:
+        tag = uuid.uuid4().hex[:6].upper()
+        now = datetime.now(UTC).isoformat()
+        lead = {"plate": f"T{tag}00", "captured_at": now, "read_id": f"twice-{tag}-lead"}
+        twice = {"plate": f"T{tag}01", "captured_at": now, "read_id": f"twice-{tag}"}
+        replies = await asyncio.gather(
+            *(system.gateway.post("/v1/reads", json=p, headers=system.camera) for p in (lead, twice, twice))
+        )
+        assert all(r.status_code == 202 for r in replies), [r.text for r in replies]
+        rows = await _count(system, f"T{tag}%", 2)
+        assert sorted(r["n"] for r in rows) == [1, 1]
