@@ -9,7 +9,9 @@ records handle one message for many posts instead of one each, and a post arrivi
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from opentelemetry import trace
@@ -47,12 +49,13 @@ def _check_size(bus: Bus, messages: list[Outgoing]) -> None:
         raise PayloadTooLarge(f"a read exceeds the bus's {limit} bytes", code="read_too_large", limit=limit)
 
 
-async def _publish(bus: Bus, messages: list[Outgoing]) -> int:
+async def _publish(bus: Bus, messages: list[Outgoing], links: Sequence[trace.Link] = ()) -> int:
     with hot_path_span(
         tracer,
         "publish READS",
         kind=trace.SpanKind.PRODUCER,
         attributes={"messaging.batch.message_count": len(messages)},
+        links=list(links),
     ):
         try:
             return await bus.publish_durable_many(messages)
@@ -105,6 +108,8 @@ class _Waiting:
     subject: str
     read_id: str
     body: bytes
+    # the post's own span: the bundle's publish links to it (it is no post's child)
+    span: trace.SpanContext = field(default_factory=lambda: trace.get_current_span().get_span_context())
     acked: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -152,7 +157,9 @@ class LoneReads:
             return
         bundle = _bounded([(w.read_id, w.body) for w in queued])[0]
         taken, self._queued[agency] = queued[: len(bundle)], queued[len(bundle) :]
-        task = asyncio.create_task(self._send(agency, taken))
+        # in a context of its own: inheriting the post that happened to come back first, the bundle (and every
+        # bundle after it, under steady load) would be traced and logged as that post's, whose reads it lacks
+        task = asyncio.create_task(self._send(agency, taken), context=contextvars.Context())
         self._tasks.add(task)  # held: the loop keeps only weak references to tasks
         task.add_done_callback(self._tasks.discard)
 
@@ -160,7 +167,8 @@ class LoneReads:
         """One bundle of queued reads to JetStream; each waiting post learns its outcome."""
         subject = _bundle_subject(agency, [w.subject for w in taken])
         try:
-            held = await _publish(self._bus, [_message(subject, [(w.read_id, w.body) for w in taken])])
+            links = [trace.Link(w.span) for w in taken if w.span.is_valid]
+            held = await _publish(self._bus, [_message(subject, [(w.read_id, w.body) for w in taken])], links)
         except Exception as exc:
             _fail(taken, exc)
             self._fail_queued(agency, exc)

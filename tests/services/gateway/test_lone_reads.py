@@ -14,10 +14,13 @@ from typing import Any
 
 import asyncpg
 import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from libs.common.batch_publish import Outgoing
 from libs.common.contracts.reads import BUNDLE_HEADER, ReadIn
 from libs.common.errors import Unavailable
+from libs.common.telemetry import add_span_processor
 from services.gateway.read_bundles import LoneReads
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -225,3 +228,28 @@ class TestStoredOnce:
         assert all(r.status_code == 202 for r in replies), [r.text for r in replies]
         rows = await _count(system, f"T{tag}%", 2)
         assert sorted(r["n"] for r in rows) == [1, 1]
+
+
+class TestTracing:
+    async def test_a_bundle_is_traced_apart_and_linked_to_each_post_it_carries(self, system: Any) -> None:
+        exporter = InMemorySpanExporter()
+        add_span_processor(SimpleSpanProcessor(exporter))
+        tag = uuid.uuid4().hex[:6].upper()
+        now = datetime.now(UTC).isoformat()
+        posts = [{"plate": f"K{tag}{i:02d}", "captured_at": now, "read_id": f"traced-{tag}-{i}"} for i in range(12)]
+        exporter.clear()
+        replies = await asyncio.gather(
+            *(system.gateway.post("/v1/reads", json=p, headers=system.camera) for p in posts)
+        )
+        assert all(r.status_code == 202 for r in replies)
+        spans = exporter.get_finished_spans()
+        servers = [s for s in spans if s.name == "POST /v1/reads"]
+        publishes = [s for s in spans if s.name == "publish READS"]
+        assert len(servers) == len(posts) and len(publishes) < len(posts)  # some went in bundles
+        for server in servers:
+            # each post's read is published under exactly one span: its own child, or a bundle linking to it
+            carried = [p for p in publishes if p.parent and p.parent.span_id == server.context.span_id]
+            carried += [p for p in publishes if any(k.context.span_id == server.context.span_id for k in p.links)]
+            assert len(carried) == 1, server.name
+        # a bundle belongs to no one post's trace
+        assert all(p.parent is None for p in publishes if p.links)
