@@ -12,13 +12,13 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy
-from nats.js.client import JetStreamContext
 from opentelemetry import trace
 
 from libs.common import metrics
 from libs.common.bus import Bus, context_from
 from libs.common.deadletter import dead_letter, is_permanent, is_transient
 from libs.common.errors import AlprError
+from libs.common.pull import ReadyPull
 from libs.common.streams import DurableConsumer
 
 log = logging.getLogger(__name__)
@@ -121,16 +121,15 @@ class BatchConsumer:
             log.error("keeping a message %s gave up on failed: %s (%r)", self._durable, exc, advisory.data[:200])
 
     async def _run(self) -> None:
-        sub: JetStreamContext.PullSubscription | None = None
+        sub: ReadyPull | None = None
         ahead: asyncio.Task[list[Msg]] | None = None
         msgs: list[Msg] = []  # the batch in hand until it is handled
         try:
             while not self._stopping.is_set():
                 try:
                     if sub is None:
-                        sub = await self._bus.js.pull_subscribe_bind(
-                            durable=self._consumer.config.durable_name or "", stream=self._consumer.stream
-                        )
+                        # not nats-py's fetch: beside another pull of the consumer it held reads up to its timeout
+                        sub = await ReadyPull.bind(self._bus.nc, stream=self._consumer.stream, durable=self._durable)
                         if self._bounded and self._advisories is None:
                             self._advisories = await self._bus.nc.subscribe(
                                 f"{MAX_DELIVERIES_ADVISORY}.{self._consumer.stream}.{self._durable}",
@@ -161,6 +160,8 @@ class BatchConsumer:
             # next consumer (a restarted audit writer) gets it first instead of after ack_wait, behind newer
             # messages. A batch committed but not yet acked comes back too, and is stored once.
             held = list(msgs)
+            if sub is not None:
+                held += sub.take_left_over()
             if ahead is not None:
                 if not ahead.done():
                     # a fetch in flight is let finish (its own timeout is 1 s): cancelled, what the server had
@@ -192,7 +193,7 @@ class BatchConsumer:
         lag = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
         metrics.STREAM_LAG.labels(self._bus.name, self._consumer.stream, self._durable).set(lag)
 
-    async def _fetch_ahead(self, sub: JetStreamContext.PullSubscription, *, short: bool) -> list[Msg]:
+    async def _fetch_ahead(self, sub: ReadyPull, *, short: bool) -> list[Msg]:
         if short and self._gather_s:
             await asyncio.sleep(self._gather_s)
         msgs = await sub.fetch(self._batch, timeout=1.0)
