@@ -28,6 +28,9 @@ tracer = trace.get_tracer("alpr.gateway")
 # bundle stays far below the bus's message limit even with images
 BUNDLE_READS = 50
 BUNDLE_BYTES = 512 * 1024
+# bundles of one agency awaiting their acks at once: a full bundle goes without waiting on another's ack, so
+# reads with images (a bundle of one or two) are not published one ack after another
+BUNDLES_IN_FLIGHT = 8
 # room left in a message for its headers (trace context, message id, bundle count), which count too
 HEADER_ROOM = 4096
 
@@ -117,7 +120,8 @@ class LoneReads:
     """Single-read posts published together while an agency's earlier publish waits on its ack.
 
     A read is published at once when no publish of its agency is in flight; otherwise it waits for that
-    ack (about a millisecond) and goes in the next bundle with every read that arrived meanwhile. Each post
+    ack (about a millisecond) and goes in the next bundle with every read that arrived meanwhile, unless a
+    full bundle is waiting, which goes at once (up to BUNDLES_IN_FLIGHT of an agency at a time). Each post
     still answers only once JetStream holds its read, and fails with its bundle (the camera retries it). A
     read alone keeps its own id as the message id, so a camera's resend is seen as a duplicate; a read
     resent inside a bundle of other posts is new to the stream, and records stores it once by its id.
@@ -126,7 +130,8 @@ class LoneReads:
     def __init__(self, bus: Bus) -> None:
         self._bus = bus
         self._queued: dict[str, list[_Waiting]] = {}
-        self._in_flight: set[str] = set()  # agencies with a publish awaiting its ack
+        self._queued_bytes: dict[str, int] = {}
+        self._in_flight: dict[str, int] = {}  # an agency's publishes awaiting their acks
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def publish(self, read: ReadIn) -> int:
@@ -136,7 +141,7 @@ class LoneReads:
         agency = read.agency
         if agency not in self._in_flight:
             # nothing of this agency waits on the bus: this read goes now, alone, in this post's own task
-            self._in_flight.add(agency)
+            self._in_flight[agency] = 1
             try:
                 return await _publish(self._bus, [alone])
             except Exception as exc:
@@ -145,18 +150,32 @@ class LoneReads:
             finally:
                 self._next(agency)
         waiting = _Waiting(alone.subject, read.read_id, alone.payload)
-        self._queued.setdefault(agency, []).append(waiting)
+        queued = self._queued.setdefault(agency, [])
+        queued.append(waiting)
+        size = self._queued_bytes[agency] = self._queued_bytes.get(agency, 0) + len(alone.payload)
+        if (len(queued) >= BUNDLE_READS or size >= BUNDLE_BYTES) and self._in_flight[agency] < BUNDLES_IN_FLIGHT:
+            self._in_flight[agency] += 1
+            self._send_next(agency)
         return int(await waiting.acked)
 
     def _next(self, agency: str) -> None:
-        """The agency's publish came back: send the next bundle of what queued meanwhile, or mark it idle."""
-        queued = self._queued.get(agency)
-        if not queued:
-            self._queued.pop(agency, None)
-            self._in_flight.discard(agency)
+        """One of the agency's publishes came back: send the next bundle of what queued meanwhile, or, the last
+        one back with nothing queued, mark the agency idle."""
+        if self._queued.get(agency):
+            self._send_next(agency)
             return
+        self._in_flight[agency] -= 1
+        if not self._in_flight[agency]:
+            del self._in_flight[agency]
+            self._queued.pop(agency, None)
+            self._queued_bytes.pop(agency, None)
+
+    def _send_next(self, agency: str) -> None:
+        """The first bundle of the agency's queue to JetStream, in a task of its own (counted in flight)."""
+        queued = self._queued[agency]
         bundle = _bounded([(w.read_id, w.body) for w in queued])[0]
         taken, self._queued[agency] = queued[: len(bundle)], queued[len(bundle) :]
+        self._queued_bytes[agency] -= sum(len(w.body) for w in taken)
         # in a context of its own: inheriting the post that happened to come back first, the bundle (and every
         # bundle after it, under steady load) would be traced and logged as that post's, whose reads it lacks
         task = asyncio.create_task(self._send(agency, taken), context=contextvars.Context())
@@ -186,6 +205,7 @@ class LoneReads:
         """The bus refused or did not ack: what queued behind fails now too, rather than each bundle taking
         the publisher's retries in turn while its cameras wait (they retry their posts)."""
         _fail(self._queued.pop(agency, []), exc)
+        self._queued_bytes.pop(agency, None)
 
 
 def _fail(waiting: list[_Waiting], exc: Exception) -> None:

@@ -21,7 +21,7 @@ from libs.common.batch_publish import Outgoing
 from libs.common.contracts.reads import BUNDLE_HEADER, ReadIn
 from libs.common.errors import Unavailable
 from libs.common.telemetry import add_span_processor
-from services.gateway.read_bundles import LoneReads
+from services.gateway.read_bundles import BUNDLE_BYTES, BUNDLE_READS, BUNDLES_IN_FLIGHT, LoneReads
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -116,6 +116,32 @@ class TestBundling:
         assert {m.subject.split(".")[3] for m in bus.sent[3]} == {"CA0430000"} and len(_ids(bus.sent[3][0])) == 2
         bus.answers[3].set_result(0)
         assert await asyncio.gather(*queued) == [0, 0]
+
+    async def test_a_full_bundle_goes_without_waiting_on_an_earlier_ack_up_to_a_bound(self) -> None:
+        bus = HeldBus()
+        lone = LoneReads(bus)  # type: ignore[arg-type]
+        first = asyncio.create_task(lone.publish(_read("A1")))
+        await bus.published(1)
+        # reads with images: a few fill a bundle's bytes; they must not go one ack after another
+        heavy = [_read(f"H{i}").model_copy(update={"raw_body": "x" * (BUNDLE_BYTES // 3)}) for i in range(6)]
+        posts = [asyncio.create_task(lone.publish(r)) for r in heavy]
+        await bus.published(3)  # two full bundles sent while the first post still waits on its ack
+        assert [len(_ids(m[0])) for m in bus.sent[1:]] == [2, 2]
+        many = [asyncio.create_task(lone.publish(_read(f"M{i}"))) for i in range(BUNDLE_READS * BUNDLES_IN_FLIGHT)]
+        await _settle()
+        assert len(bus.sent) == BUNDLES_IN_FLIGHT  # bounded: the rest waits for an ack
+        everyone = [first, *posts, *many]
+        acked = 0
+        for _ in range(100):  # each ack lets the next bundle go
+            while acked < len(bus.answers):
+                bus.answers[acked].set_result(0)
+                acked += 1
+            await _settle()
+            if all(t.done() for t in everyone):
+                break
+        assert await asyncio.gather(*everyone) == [0] * len(everyone)
+        sent = [read_id for batch in bus.sent for m in batch for read_id in _ids(m)]
+        assert len(sent) == 1 + len(heavy) + len(many) == len(set(sent))
 
 
 class TestFailure:
