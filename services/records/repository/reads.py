@@ -118,13 +118,18 @@ async def insert_images(session: AsyncSession, images: Sequence[tuple[str, datet
     )
 
 
+# most reads carry no candidates and an empty vehicle: their documents need no trip through the encoder
+# (two json.dumps of empty values were 2.2 of a batched read's ~35 µs of Python work in records)
+_EMPTY_JSON: dict[type, str] = {list: "[]", dict: "{}"}
+
+
 def _encode(value: Any, sql_type: str, column: str) -> Any:
     if value is None:
         return None
     if column == "flags":
         return ",".join(value)
     if sql_type == "jsonb":
-        return json.dumps(value)
+        return (not value and _EMPTY_JSON.get(type(value))) or json.dumps(value)
     return value
 
 
