@@ -160,8 +160,6 @@ class BatchConsumer:
             # next consumer (a restarted audit writer) gets it first instead of after ack_wait, behind newer
             # messages. A batch committed but not yet acked comes back too, and is stored once.
             held = list(msgs)
-            if sub is not None:
-                held += sub.take_left_over()
             if ahead is not None:
                 if not ahead.done():
                     # a fetch in flight is let finish (its own timeout is 1 s): cancelled, what the server had
@@ -170,6 +168,8 @@ class BatchConsumer:
                 if ahead.done() and not ahead.cancelled() and ahead.exception() is None:
                     held += ahead.result()
                 ahead.cancel()
+            if sub is not None:  # delivered after the last fetch returned: later in the stream than all above
+                held += sub.take_left_over()
             for msg in held:
                 await _quietly(msg.nak())
             # the acks of the last committed batch and the naks above leave this process before it stops
