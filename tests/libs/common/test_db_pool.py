@@ -12,8 +12,6 @@ from libs.common.db import create_engine
 from services.audit.settings import AuditSettings
 from services.records.settings import RecordsSettings
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 URL = "postgresql+asyncpg://x@db/alpr"
 
 
@@ -35,6 +33,8 @@ class TestPoolSettings:
 
 
 class TestEnginePool:
+    pytestmark = pytest.mark.asyncio(loop_scope="session")
+
     async def test_no_more_than_pool_plus_overflow_connections_are_opened(self, stack: Any) -> None:
         url = stack.pg.admin_dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
         engine = create_engine(url, schema="pool_test", pool_size=1, max_overflow=1)

@@ -14,10 +14,9 @@ from nats.js.api import DiscardPolicy
 from libs.common.migrations import SchemaMigrations, apply_streams, missing_migrations
 from services.cli.stack import schema_migrations
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 
 class TestWaitForSchema:
+    @pytest.mark.asyncio(loop_scope="session")
     async def test_a_current_schema_lacks_nothing_and_a_newer_file_is_missing(self, system, tmp_path: Path) -> None:
         [sharing] = [s for s in schema_migrations() if s.schema == "sharing"]
         dsn = system.stack.pg.url_for("alpr_sharing").replace("+asyncpg", "")
@@ -39,6 +38,8 @@ class TestWaitForSchema:
 
 
 class TestStreamCapsOnJetStream:
+    pytestmark = pytest.mark.asyncio(loop_scope="session")
+
     async def test_an_existing_stream_takes_its_cap_and_discard_policy_in_place(self, system) -> None:
         js = system.runtime("gateway").bus.js
         store = 3 * 1000**3

@@ -13,8 +13,6 @@ from services.gateway.ingest.positions import place_at_camera
 from tests.services.gateway.test_broad_search_approval import decide, request_approval
 from tests.services.gateway.test_first_path import PURPOSE, unique_plate, wait_stored
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 STORY_RD = (37.3312, -121.8590)  # a fixed camera on Story Road; nothing else in the tests stands there
 
 
@@ -45,6 +43,8 @@ async def detail(system: Any, read_id: str) -> dict[str, Any]:
 
 
 class TestCameraPosition:
+    pytestmark = pytest.mark.asyncio(loop_scope="session")
+
     async def test_a_read_without_gps_takes_its_cameras_position_and_an_area_search_finds_it(self, system: Any) -> None:
         credential = await register(system, latitude=STORY_RD[0], longitude=STORY_RD[1])
         no_gps = await post(system, credential, unique_plate())

@@ -14,8 +14,6 @@ from services.records.service import held_only_before
 from tests.services.records.test_retention import REASON, approved_hold, case_number, plate, purge, where
 from tests.utils.registry_people import audit_rows
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 
 def purpose(case: str) -> dict[str, str]:
     return {"use": "wanted_suspect", "case_number": case, "reason": REASON}
@@ -56,6 +54,8 @@ async def held_world(system: Any, store_reads: Any) -> dict[str, Any]:
 
 
 class TestSearchBeyondTheLookback:
+    pytestmark = pytest.mark.asyncio(loop_scope="session")
+
     async def test_only_the_cases_held_reads_are_found_beyond_the_lookback(
         self, system: Any, held_world: dict[str, Any]
     ) -> None:
@@ -109,6 +109,8 @@ class TestSearchBeyondTheLookback:
 
 
 class TestHeldCopiesAnswerTheirCaseOnly:
+    pytestmark = pytest.mark.asyncio(loop_scope="session")
+
     async def test_after_the_purge_search_detail_and_image_answer_only_the_holds_case(
         self, system: Any, held_world: dict[str, Any], admin_db: Any
     ) -> None:

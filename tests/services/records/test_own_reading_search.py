@@ -16,8 +16,6 @@ from services.records import repository
 from services.records.repository import search_predicates
 from services.records.service import ReadRow, matched_on
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 SAFE = "ACEFHJKMNPRTUVWXY34679"  # no look-alike characters, so only the planted ones collide
 
 
@@ -66,6 +64,8 @@ async def search(system: Any, now: datetime, plate: str, match: str = "exact") -
 
 
 class TestOwnReadingSearch:
+    pytestmark = pytest.mark.asyncio(loop_scope="session")
+
     async def test_the_issues_read_is_found_by_our_reading_exact_and_lookalike(self, system: Any) -> None:
         now = datetime.now(UTC)
         stem = token(4)
@@ -104,6 +104,8 @@ class TestOwnReadingSearch:
 
 
 class TestOwnReadingIndexes:
+    pytestmark = pytest.mark.asyncio(loop_scope="session")
+
     async def test_our_reading_is_searched_on_its_own_indexes(self, system: Any, admin_db: Any) -> None:
         now = datetime.now(UTC)
         ours = token(7)
