@@ -71,10 +71,13 @@ async def dead_letter(
             DEADLETTERED_AT: datetime.now(UTC).isoformat(),
         }
     )
-    # the same message set aside twice (its term lost to a disconnect) is kept once
+    # the same message set aside twice (its term lost to a disconnect, or its ack timer running out while the
+    # consumer set it aside, so the max-deliveries advisory sets it aside too) is kept once, and counted once
     msg_id = f"{stream}:{durable}:{sequence}" + (f":{part}" if part else "")
-    await bus.publish_durable(deadletter_subject(stream, durable), body, msg_id=msg_id, headers=kept, traced=False)
-    metrics.DEADLETTERED.labels(bus.name, durable).inc()
+    to = deadletter_subject(stream, durable)
+    duplicate = await bus.publish_durable(to, body, msg_id=msg_id, headers=kept, traced=False)
+    if not duplicate:
+        metrics.DEADLETTERED.labels(bus.name, durable).inc()
 
 
 def is_transient(error: BaseException) -> bool:

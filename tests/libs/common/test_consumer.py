@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from libs.common import consumer as consumer_module
 from libs.common import deadletter, metrics
 from libs.common.consumer import BatchConsumer, PreparedAhead
 from libs.common.streams import DurableConsumer, deadletter_subject
@@ -318,6 +320,60 @@ class TestPoisonMessages:
         assert handled == list(range(20))
         with pytest.raises(NotFoundError):
             await bus.js.get_last_msg("DEADLETTER", deadletter_subject(name, "worker"))
+
+
+class TestSetAsideTwice:
+    async def test_a_message_whose_ack_timer_runs_out_while_it_fails_is_kept_and_counted_once(
+        self, system, monkeypatch
+    ) -> None:
+        """Its last delivery outlives its ack timer (the back-off sets it): JetStream's max-deliveries advisory
+        sets it aside while the consumer does too. One dead letter, one count."""
+        bus = system.runtime("gateway").bus
+        name = f"TESTTWICE{uuid.uuid4().hex[:8].upper()}"
+        subject = f"test.twice.{name.lower()}"
+        durable_name = f"worker{uuid.uuid4().hex[:6]}"  # a counter series of its own
+        await bus.js.add_stream(StreamConfig(name=name, subjects=[f"{subject}.>"], storage=StorageType.MEMORY))
+        # the back-off is the ack timer of each delivery: 0.1 s, far shorter than the failing handler
+        config = ConsumerConfig(
+            durable_name=durable_name,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            max_deliver=2,
+            backoff=[0.1],
+        )
+        await bus.js.add_consumer(name, config)
+        await bus.js.publish(f"{subject}.n", b"poison")
+        set_aside: list[str] = []
+
+        async def counted(*args: Any, **kwargs: Any) -> None:
+            await deadletter.dead_letter(*args, **kwargs)
+            set_aside.append(str(kwargs["error"]))
+
+        # a spy that calls through: both paths (the failure and the advisory) go to the real stream
+        monkeypatch.setattr(consumer_module, "dead_letter", counted)
+
+        async def handler(msgs: list[Msg]) -> None:
+            await asyncio.sleep(1.0)  # slower than the ack timer on every delivery
+            raise RuntimeError("no such thing as this message")
+
+        before = metrics.DEADLETTERED.labels(bus.name, durable_name)._value.get()
+        # prefetching: the pull waiting beside the handler is what lets JetStream find the delivery spent
+        consumer = BatchConsumer(bus, DurableConsumer(name, config), handler, batch=10, prefetch=True)
+        consumer.start()
+        try:
+            for _ in range(600):  # 30 s at most: the machine is shared
+                if len(set_aside) >= 2:
+                    break
+                await asyncio.sleep(0.05)
+            count = metrics.DEADLETTERED.labels(bus.name, durable_name)._value.get() - before
+            info = await bus.js.stream_info("DEADLETTER", subjects_filter=deadletter_subject(name, durable_name))
+        finally:
+            await consumer.stop()
+            await bus.js.delete_stream(name)
+        assert len(set_aside) == 2, set_aside  # the race happened: set aside by the consumer and the advisory
+        assert any("never answered" in e for e in set_aside)
+        assert info.state.subjects == {deadletter_subject(name, durable_name): 1}
+        assert count == 1
 
 
 class TestAMessageNeverAnswered:
