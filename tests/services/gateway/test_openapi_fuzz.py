@@ -81,8 +81,8 @@ FIXED_PARAMETERS = {"GET /v1/alerts/stream": {"query.max_seconds": 0.05, "query.
 # `Last-Event-ID` values.
 OPERATION_LIMITS = {"GET /v1/alerts/stream": {"phases": {"fuzzing": {"enabled": False}}}}
 # An event stream is cut after this long without a byte (its keep-alives come every 15 s). Not the headers'
-# timeout: a loaded machine took over a second to open the stream (its view is audited first), and a read
-# timeout of one second for the whole answer made that an operation "that could not be fuzzed".
+# timeout: a loaded machine took over a second to open the stream (the token checked, the person looked up,
+# a consumer made on the bus), and one second for the whole answer made it an operation "not fuzzed".
 STREAM_SILENCE_S = 1.0
 
 
