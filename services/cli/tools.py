@@ -22,8 +22,10 @@ def _train(args: argparse.Namespace) -> None:
     from services.recognizer.engine.cli import train_main
 
     # unset options take the trainer's defaults, which reproduce the shipped weights (MODEL_CARD.md)
-    given = {k: v for k, v in (("minutes", args.minutes), ("steps", args.steps), ("seed", args.seed)) if v is not None}
-    train_main(Path(args.out), data_dir=Path(args.data_dir), **given)
+    options = ("minutes", "steps", "seed", "lr", "version")
+    given = {k: getattr(args, k) for k in options if getattr(args, k) is not None}
+    init = Path(args.init) if args.init else None
+    train_main(Path(args.out), data_dir=Path(args.data_dir), init=init, **given)
 
 
 def _eval(args: argparse.Namespace) -> None:
@@ -214,6 +216,10 @@ def add_tool_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     train.add_argument("--minutes", type=float, help="stop after this many minutes (a slow machine's bound)")
     train.add_argument("--steps", type=int, help="training steps (default: the shipped recipe's)")
     train.add_argument("--seed", type=int, help="the random seed (default: the shipped recipe's)")
+    # a run may go on from earlier weights (docs/recognizer-experiments.md, run G)
+    train.add_argument("--init", help="train on from these weights instead of from scratch")
+    train.add_argument("--lr", type=float, help="peak learning rate (default: the shipped recipe's)")
+    train.add_argument("--version", help="the version written into the weights (default: the shipped one's)")
     train.set_defaults(func=_train)
     ev = rec_sub.add_parser("eval", help="exact-plate accuracy, CER, confusions and throughput")
     ev.add_argument("images_dir", help="a folder of plate images")

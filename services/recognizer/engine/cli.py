@@ -39,6 +39,7 @@ def train_main(
     snapshots: int = DEFAULT_SNAPSHOTS,
     arch: dict[str, int] | None = None,
     hold_calibration_split: bool = True,
+    version: str = MODEL_VERSION,
 ) -> None:
     """Train the recognizer (synthetic plates + the real crops outside both splits) and write weights to `out`."""
     notes = train(
@@ -47,7 +48,7 @@ def train_main(
         steps=steps,
         seed=seed,
         minutes=minutes,
-        version=MODEL_VERSION,
+        version=version,
         init=init,
         real_share=real_share,
         lr=lr,
@@ -139,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         "--real-share", type=float, default=DEFAULT_REAL_SHARE, help="share of each batch taken from real crops"
     )
     t.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
+    t.add_argument("--version", default=MODEL_VERSION, help="the version written into the weights")
     t.add_argument("--snapshots", type=int, default=DEFAULT_SNAPSHOTS, help="learning-rate cycles, one member each")
     t.add_argument("--width", type=int, default=ARCH["width"], help="channels of the second conv layer")
     t.add_argument("--hidden", type=int, default=ARCH["hidden"], help="GRU units per direction")
@@ -186,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
             snapshots=args.snapshots,
             arch={"width": args.width, "hidden": args.hidden},
             hold_calibration_split=args.hold_calibration_split,
+            version=args.version,
         )
     elif args.command == "calibrate":
         calibrate_main(args.weights, real_from=args.real_from, synthetic=args.synthetic)

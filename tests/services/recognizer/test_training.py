@@ -43,3 +43,27 @@ def test_the_learning_rate_restarts_with_each_cycle() -> None:
     assert rates[0][1] == rates[100][1] == pytest.approx(0.1)  # each cycle opens its warm-up at 10% of the peak
     assert rates[99][1] < 0.03 and rates[199][1] < 0.03  # and anneals to about 2% before its member is kept
     assert max(r for _, r in rates) == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_run_goes_on_from_weights_under_its_own_version(tmp_path: Path) -> None:
+    """How the shipped weights were made: a run, then another from its weights (MODEL_CARD.md, Reproduce)."""
+    from services.recognizer.engine.cli import train_main
+
+    first = tmp_path / "first.pt"
+    train(first, data_dir=None, steps=2, seed=5, minutes=60, batch_size=4)
+    train_main(tmp_path / "on.pt", data_dir=None, steps=2, seed=6, init=first, lr=1e-3, version="crnn-test-9")
+    _, meta = load_weights(tmp_path / "on.pt")
+    assert meta["version"] == "crnn-test-9" and meta["notes"]["init"] == "first.pt"
+
+
+def test_alpr_recognizer_train_passes_on_the_recipes_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    import services.recognizer.engine.cli as engine_cli
+    from services.cli.main import build_parser
+
+    given: dict[str, object] = {}
+    monkeypatch.setattr(engine_cli, "train_main", lambda out, **kwargs: given.update(out=out, **kwargs))
+    argv = ["recognizer", "train", "--init", "a.pt", "--lr", "0.0015", "--seed", "1", "--version", "v9"]
+    args = build_parser().parse_args(argv)
+    args.func(args)
+    assert given["init"] == Path("a.pt") and given["lr"] == 0.0015 and given["seed"] == 1 and given["version"] == "v9"
+    assert "minutes" not in given and "steps" not in given  # unset: the trainer's defaults
