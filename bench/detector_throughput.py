@@ -29,10 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from services.recognizer.detector.detect import PlateDetector
 from services.recognizer.detector.reading import CANDIDATES, SHIPPED, ReadingRule
-from services.recognizer.engine.batcher import MicroBatcher
 from services.recognizer.engine.crop import MAX_IMAGE_BYTES
 from services.recognizer.engine.reader import PlateReader
-from services.recognizer.frames import DetectionPass, PlateFinder, decode_frame
+from services.recognizer.frames import PlateFinder, decode_frame, service_finder
 from services.recognizer.settings import RecognizerSettings
 
 SHARED = Path(os.environ.get("ALPR_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
@@ -59,19 +58,7 @@ def finder_for(
     detector: PlateDetector, reader: PlateReader, executor: ThreadPoolExecutor, batch: int, rule: ReadingRule
 ) -> PlateFinder:
     """The service's finder, its detector batching up to `batch` frames."""
-    settings = RecognizerSettings()
-    detections = MicroBatcher(
-        DetectionPass(detector), max_batch=batch, max_wait_ms=settings.detector_max_wait_ms, executor=executor
-    )
-    readings = MicroBatcher(reader, max_batch=settings.max_batch, max_wait_ms=settings.max_wait_ms, executor=executor)
-    return PlateFinder(
-        detections,
-        readings,
-        version=detector.version,
-        max_plates=settings.max_plates_per_frame,
-        state_prior=reader.for_state,
-        rule=rule,
-    )
+    return service_finder(detector, reader, RecognizerSettings(), executor, detector_batch=batch, rule=rule)
 
 
 async def measure(

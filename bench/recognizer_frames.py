@@ -32,9 +32,8 @@ from libs.common.contracts.frames import READ_FRAME, ReadFrameRequest
 from services.cli.embedded import EmbeddedNats
 from services.recognizer import handlers
 from services.recognizer.detector import PlateDetector
-from services.recognizer.engine.batcher import MicroBatcher
 from services.recognizer.engine.reader import PlateReader
-from services.recognizer.frames import DetectionPass, PlateFinder
+from services.recognizer.frames import service_finder
 from services.recognizer.service import Recognizer
 from services.recognizer.settings import RecognizerSettings
 
@@ -58,20 +57,8 @@ async def measure(bodies: list[ReadFrameRequest], threads: int, seconds: float) 
     reader = PlateReader.load(settings.weights_path, threads=threads)
     detector = PlateDetector.load(settings.detector_weights_path, threads=threads)
     inference = ThreadPoolExecutor(max_workers=1)
-    readings = MicroBatcher(reader, max_batch=settings.max_batch, max_wait_ms=settings.max_wait_ms, executor=inference)
-    detections = MicroBatcher(
-        DetectionPass(detector),
-        max_batch=settings.detector_max_batch,
-        max_wait_ms=settings.detector_max_wait_ms,
-        executor=inference,
-    )
-    finder = PlateFinder(
-        detections,
-        readings,
-        version=detector.version,
-        max_plates=settings.max_plates_per_frame,
-        state_prior=reader.for_state,
-    )
+    finder = service_finder(detector, reader, settings, inference)
+    readings = finder.readings
     recognizer = Recognizer(
         readings,
         version=reader.version,
@@ -111,7 +98,7 @@ async def measure(bodies: list[ReadFrameRequest], threads: int, seconds: float) 
         await client.close()
         await service.close()
     finally:
-        await detections.close()
+        await finder.detections.close()
         await readings.close()
         inference.shutdown(wait=True)
         server.stop()

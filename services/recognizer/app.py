@@ -14,9 +14,8 @@ from libs.common.telemetry import setup_tracing
 from libs.common.web import ServiceState, install_common
 from services.recognizer import handlers
 from services.recognizer.detector import PlateDetector
-from services.recognizer.engine.batcher import MicroBatcher
 from services.recognizer.engine.reader import PlateReader
-from services.recognizer.frames import DetectionPass, PlateFinder
+from services.recognizer.frames import service_finder
 from services.recognizer.service import Recognizer
 from services.recognizer.settings import RecognizerSettings
 
@@ -39,20 +38,8 @@ def create_app(settings: RecognizerSettings | None = None) -> FastAPI:
         detector = PlateDetector.load(cfg.detector_weights_path, threads=cfg.torch_threads)
         # one inference thread for both models: torch already spreads each pass over every core it is given
         inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recognizer-inference")
-        batcher = MicroBatcher(reader, max_batch=cfg.max_batch, max_wait_ms=cfg.max_wait_ms, executor=inference)
-        detections = MicroBatcher(
-            DetectionPass(detector),
-            max_batch=cfg.detector_max_batch,
-            max_wait_ms=cfg.detector_max_wait_ms,
-            executor=inference,
-        )
-        finder = PlateFinder(
-            detections,
-            batcher,
-            version=detector.version,
-            max_plates=cfg.max_plates_per_frame,
-            state_prior=reader.for_state,
-        )
+        finder = service_finder(detector, reader, cfg, inference)
+        batcher = finder.readings
         try:
             bus = await Bus.connect(
                 cfg.nats_url,
@@ -75,7 +62,7 @@ def create_app(settings: RecognizerSettings | None = None) -> FastAPI:
             finally:
                 await bus.close()
         finally:
-            await detections.close()
+            await finder.detections.close()
             await batcher.close()
             inference.shutdown(wait=True)
 

@@ -26,7 +26,11 @@ from services.recognizer.engine.crop import MAX_IMAGE_PIXELS, decode_image
 from services.recognizer.engine.reader import Reading
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from services.recognizer.detector import Detection, PlateDetector
+    from services.recognizer.engine.reader import PlateReader
+    from services.recognizer.settings import RecognizerSettings
 
 # what a camera sends a photograph as (libs/common/images.py keeps the same three)
 FRAME_FORMATS = ("JPEG", "PNG", "WEBP")
@@ -167,3 +171,32 @@ class PlateFinder:
             plates_only=plates_only,
             prior=None if prior is None else (lambda reading: prior(reading, state)),
         )
+
+
+def service_finder(
+    detector: PlateDetector,
+    reader: PlateReader,
+    settings: RecognizerSettings,
+    executor: ThreadPoolExecutor,
+    *,
+    detector_batch: int | None = None,
+    detector_wait_ms: float | None = None,
+    rule: ReadingRule = SHIPPED,
+) -> PlateFinder:
+    """The finder as the recognizer builds it, its reading batcher (`.readings`) shared with RECOGNIZE.
+
+    The service, `eval-frames` and the benches build it here, so they find plates the same way; an eval or a
+    bench may only change how many frames the detector batches and how long it waits for them.
+    """
+    batch = settings.detector_max_batch if detector_batch is None else detector_batch
+    wait = settings.detector_max_wait_ms if detector_wait_ms is None else detector_wait_ms
+    detections = MicroBatcher(DetectionPass(detector), max_batch=batch, max_wait_ms=wait, executor=executor)
+    readings = MicroBatcher(reader, max_batch=settings.max_batch, max_wait_ms=settings.max_wait_ms, executor=executor)
+    return PlateFinder(
+        detections,
+        readings,
+        version=detector.version,
+        max_plates=settings.max_plates_per_frame,
+        state_prior=reader.for_state,
+        rule=rule,
+    )

@@ -20,11 +20,10 @@ from PIL import Image
 from services.recognizer.detector.detect import Detection, PlateDetector
 from services.recognizer.detector.reading import SHIPPED, ReadingRule
 from services.recognizer.detector.targets import MAX_DETECTIONS, iou
-from services.recognizer.engine.batcher import MicroBatcher
 from services.recognizer.engine.dataset import LabelledPlate
 from services.recognizer.engine.model import fold_plate
 from services.recognizer.engine.reader import PlateReader
-from services.recognizer.frames import DetectionPass, FoundPlate, PlateFinder
+from services.recognizer.frames import FoundPlate, PlateFinder, service_finder
 from services.recognizer.settings import RecognizerSettings
 
 MATCH_IOU = 0.5
@@ -93,16 +92,8 @@ async def evaluate_frames(
     """Recall at IoU >= 0.5, other detections and reads per photo, end-to-end exact plate, the detector's time."""
     settings = RecognizerSettings()
     inference = ThreadPoolExecutor(max_workers=1)  # as app.py: both models on one inference thread
-    detections = MicroBatcher(DetectionPass(detector), max_batch=1, max_wait_ms=0, executor=inference)
-    readings = MicroBatcher(reader, max_batch=settings.max_batch, max_wait_ms=settings.max_wait_ms, executor=inference)
-    finder = PlateFinder(
-        detections,
-        readings,
-        version=detector.version,
-        max_plates=settings.max_plates_per_frame,
-        state_prior=reader.for_state,
-        rule=rule,
-    )
+    finder = service_finder(detector, reader, settings, inference, detector_batch=1, detector_wait_ms=0, rule=rule)
+    detections, readings = finder.detections, finder.readings
     every = PlateFinder(detections, readings, version=detector.version, max_plates=MAX_DETECTIONS, rule=rule)
     results, detect_seconds = [], 0.0
     try:
