@@ -202,6 +202,7 @@ def main() -> int:
     if args.reads < 10:
         cli.error("--reads must be at least 10")
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="alpr-cluster-drill-"))
+    data_dir.mkdir(parents=True, exist_ok=True)  # a folder named for a cluster still to start may not exist yet
     data_dir.chmod(0o755)  # the postgres system user enters it
     cluster = RunningCluster.found(data_dir)
     started_here = cluster is None
