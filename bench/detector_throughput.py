@@ -80,8 +80,7 @@ async def measure(
             f"batch {size:>2}: {done / elapsed:6.1f} frames/s, {1000 * cpu / done:5.1f} CPU ms a frame"
             f" ({plates / max(1, done):.2f} plates kept per frame)"
         )
-        await finder.detections.close()
-        await finder.readings.close()
+        await finder.close()
     finder = finder_for(detector, reader, executor, 1, rule)
     latencies: list[float] = []
     started = time.perf_counter()
@@ -89,8 +88,7 @@ async def measure(
         t = time.perf_counter()
         await run_batch(finder, [data[len(latencies) % len(data)]])
         latencies.append((time.perf_counter() - t) * 1000)
-    await finder.detections.close()
-    await finder.readings.close()
+    await finder.close()
     executor.shutdown(wait=True)
     cuts = statistics.quantiles(latencies, n=20)
     print(f"one frame: p50 {statistics.median(latencies):.1f} ms, p95 {cuts[18]:.1f} ms ({len(latencies)} frames)")

@@ -23,6 +23,7 @@ IMAGE_MAX_PIXELS: Final = 50_000_000
 # sniffed type → (Pillow format, file extension)
 _FORMATS: Final = {"image/jpeg": ("JPEG", "jpg"), "image/png": ("PNG", "png"), "image/webp": ("WEBP", "webp")}
 SERVED_TYPES: Final = tuple(_FORMATS)
+PILLOW_FORMATS: Final = tuple(pillow for pillow, _ in _FORMATS.values())  # what a decoder of them may open
 SERVED_OTHERWISE: Final = "application/octet-stream"
 
 # flags a read carries when an image it came with was not kept

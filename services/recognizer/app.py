@@ -62,8 +62,7 @@ def create_app(settings: RecognizerSettings | None = None) -> FastAPI:
             finally:
                 await bus.close()
         finally:
-            await finder.detections.close()
-            await batcher.close()
+            await finder.close()
             inference.shutdown(wait=True)
 
     app = FastAPI(title="ALPR recognizer", lifespan=lifespan)

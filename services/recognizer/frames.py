@@ -20,6 +20,7 @@ from PIL import Image
 
 from libs.common.contracts.reads import Box, Point
 from libs.common.errors import InvalidInput
+from libs.common.images import PILLOW_FORMATS
 from services.recognizer.detector.reading import SHIPPED, ReadingRule, inside
 from services.recognizer.engine.batcher import MicroBatcher
 from services.recognizer.engine.crop import MAX_IMAGE_PIXELS, decode_image
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
     from services.recognizer.engine.reader import PlateReader
     from services.recognizer.settings import RecognizerSettings
 
-# what a camera sends a photograph as (libs/common/images.py keeps the same three)
-FRAME_FORMATS = ("JPEG", "PNG", "WEBP")
 
 StatePrior = Callable[[Reading, str | None], Reading]
 
@@ -75,7 +74,7 @@ def image_bytes(image_b64: str) -> bytes:
 
 def decode_frame(raw: bytes, *, max_bytes: int, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
     """A photograph (JPEG, PNG or WebP) as RGB; over `max_pixels` it is refused before any pixel is decoded."""
-    return decode_image(raw, max_bytes=max_bytes, max_pixels=max_pixels, formats=FRAME_FORMATS)
+    return decode_image(raw, max_bytes=max_bytes, max_pixels=max_pixels, formats=PILLOW_FORMATS)
 
 
 def is_plate_reading(reading: Reading) -> bool:
@@ -154,6 +153,11 @@ class PlateFinder:
         self.max_plates = max_plates
         self.state_prior = state_prior  # PlateReader.for_state, as for a crop
         self.rule = rule  # how a found plate is cut out and read (detector/reading.py)
+
+    async def close(self) -> None:
+        """Stop both batchers (the readings one too, where RECOGNIZE shares it: the finder owns it)."""
+        await self.detections.close()
+        await self.readings.close()
 
     async def find(self, image: Image.Image, *, state: str | None = None, plates_only: bool = True) -> list[FoundPlate]:
         """Detect, cut and read every plate; an empty list when there is none. A detection whose reading is

@@ -12,11 +12,12 @@ from libs.common.contracts.frames import FrameReading, PlateInFrame, ReadFrameRe
 from libs.common.contracts.reads import Candidate
 from libs.common.contracts.recognition import Recognition, RecognizeRequest
 from libs.common.errors import InvalidInput, Unavailable
+from libs.common.images import PILLOW_FORMATS
 from services.recognizer.engine.batcher import MicroBatcher
 from services.recognizer.engine.crop import MAX_IMAGE_PIXELS, crop_plate
 from services.recognizer.engine.plate_formats import normalise_state
 from services.recognizer.engine.reader import Reading
-from services.recognizer.frames import FRAME_FORMATS, FoundPlate, PlateFinder, decode_frame, image_bytes
+from services.recognizer.frames import FoundPlate, PlateFinder, decode_frame, image_bytes
 from services.recognizer.plate_choice import FoundReading, choose
 
 StatePrior = Callable[[Reading, str | None], Reading]
@@ -55,7 +56,7 @@ class Recognizer:
             polygon=request.polygon,
             max_bytes=self.max_image_bytes,
             max_pixels=self.max_image_pixels,
-            formats=FRAME_FORMATS,  # a crop comes from the same cameras as a photograph: WebP too
+            formats=PILLOW_FORMATS,  # a crop comes from the same cameras as a photograph: WebP too
         )
         reading = await self.batcher.submit(crop)
         if self.state_prior is not None:

@@ -107,8 +107,7 @@ async def evaluate_frames(
             reads = await every.find(image, plates_only=False)
             results.append(score_photo(row, found, kept, reads))
     finally:
-        await detections.close()
-        await readings.close()
+        await finder.close()
         inference.shutdown(wait=True)
     return summary(results, detector, reader, rule, detect_seconds), results
 

@@ -147,6 +147,8 @@ def choose(results: Sequence[CvResult]) -> CvResult:
     CV wrong share at >= 0.9, the lowest CV NLL; within NLL_TIE of it, fewest inputs, then real-only data."""
     (baseline,) = [r for r in results if r.candidate.temperature]
     eligible = [r for r in results if not r.refused and r.ece <= baseline.ece and r.wrong_share <= baseline.wrong_share]
+    if not eligible:  # the temperature itself could not be fitted on some fold: nothing to choose from
+        raise CalibrationInvalid("no calibrator could be fitted on every fold of the calibration split")
     best = min(r.nll for r in eligible)
     near = [r for r in eligible if r.nll <= best + NLL_TIE]
     return min(near, key=lambda r: (len(r.candidate.features), r.candidate.synthetic, r.nll))

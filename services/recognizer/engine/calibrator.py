@@ -34,6 +34,9 @@ class CalibrationInvalid(WeightsInvalid):
     code = "recognizer_calibration_invalid"
 
 
+MAX_PARAMETER = 1e4  # far beyond any fit (they are about 1); a stored value past it is not a calibration
+
+
 @dataclass(frozen=True, slots=True)
 class PlateEvidence:
     """What the reader knows of one candidate plate, before calibration."""
@@ -161,8 +164,10 @@ def _problem(features: Sequence[str], weights: Sequence[float], bias: float, sur
         return f"features must be distinct names from {FEATURES}"
     if "log_odds" not in features or weights[list(features).index("log_odds")] <= 0:
         return "confidence must rise with the plate probability (a positive log-odds weight)"
-    if not all(math.isfinite(v) for v in (*weights, bias)):
-        return "weights and intercept must be finite"
+    # every feature is bounded (log-odds by logit's clip, length by the plate), so bounded parameters keep the
+    # sum finite: huge finite ones would add to inf - inf, and a NaN confidence is no confidence
+    if not all(math.isfinite(v) and abs(v) <= MAX_PARAMETER for v in (*weights, bias)):
+        return f"weights and intercept must be finite and at most {MAX_PARAMETER:g} in size"
     if not (math.isfinite(sure) and 0.0 <= sure <= 1.0):
         return "the SURE level must lie in [0, 1]"
     return None
@@ -178,8 +183,8 @@ def fit_logistic(
 ) -> Calibration:
     """The L2-regularised logistic regression of "read right" on the named features (Newton steps: exact to
     repeat, no optimiser state). Refuses a fit whose confidence would fall as the plate probability rises."""
-    if not evidence:
-        raise ValueError("no readings to fit a calibration on")
+    if not evidence or (sample_weights is not None and not sum(sample_weights) > 0):
+        raise CalibrationInvalid("no readings to fit a calibration on")
     x = np.array([e.features(features) for e in evidence], dtype=np.float64)
     y = np.array(correct, dtype=np.float64)
     s = np.ones(len(y)) if sample_weights is None else np.asarray(sample_weights, dtype=np.float64)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from services.recognizer.engine.calibration_choice import (
     Candidate,
     CvResult,
@@ -13,7 +15,7 @@ from services.recognizer.engine.calibration_choice import (
     cross_validate,
     photo_folds,
 )
-from services.recognizer.engine.calibrator import PlateEvidence
+from services.recognizer.engine.calibrator import CalibrationInvalid, PlateEvidence
 
 
 def photos_of(count: int, crops_each: int) -> list[str]:
@@ -64,6 +66,11 @@ class TestRule:
         temperature = result((), nll=0.30, ece=0.03, wrong=0.03)
         worse = result(("log_odds", "margin"), nll=0.25, ece=0.04, wrong=0.02)
         assert choose([worse, temperature]) is temperature
+
+    def test_no_candidate_fitted_on_every_fold_is_a_typed_refusal(self) -> None:
+        refused = CvResult(Candidate(("log_odds",), temperature=True), (), float("inf"), 1.0, 1.0, 0.0, refused=True)
+        with pytest.raises(CalibrationInvalid):
+            choose([refused])
 
 
 class TestCrossValidation:

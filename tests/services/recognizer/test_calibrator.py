@@ -87,7 +87,7 @@ class TestFit:
             fit_logistic(reads, right, ("log_odds",))
 
     def test_nothing_to_fit_is_refused(self) -> None:
-        with pytest.raises(ValueError):
+        with pytest.raises(CalibrationInvalid):
             fit_logistic([], [], ("log_odds",))
 
 
@@ -116,6 +116,8 @@ class TestStoredParameters:
             {**ALL.as_meta(), "weights": [0.8, 1.5]},
             {**ALL.as_meta(), "weights": "0.8"},
             {**ALL.as_meta(), "bias": math.inf},
+            # finite, but they would add to inf - inf: a NaN confidence
+            {**ALL.as_meta(), "weights": [1e308, 1.5, 2.0, -0.1, 0.5], "bias": -1e308},
             {**ALL.as_meta(), "sure_threshold": 1.5},
             {**ALL.as_meta(), "features": ["log_odds", "log_odds"], "weights": [1.0, 1.0]},
         ],
