@@ -6,7 +6,7 @@ the JPEG, detect the batch in one pass, cut each plate by the shipped reading ru
 together, keep what reads as a plate. Timing only: no photo's outcome is looked at, so the held-out photos may
 be among the frames.
 
-Run: `python bench/detector_throughput.py [--detector-weights PATH] [--weights PATH] [--threads 2] [--seconds 10]
+Run: `python bench/detector_throughput.py [--detector-weights PATH] [--weights PATH] [--threads N] [--seconds 10]
 [--rule N]` (N: a reading rule's index in `reading.CANDIDATES`; the shipped one unless told)
 """
 
@@ -33,6 +33,8 @@ from services.recognizer.engine.crop import MAX_IMAGE_BYTES
 from services.recognizer.engine.reader import PlateReader
 from services.recognizer.frames import PlateFinder, decode_frame, service_finder
 from services.recognizer.settings import RecognizerSettings
+
+SERVICE_THREADS = RecognizerSettings.model_fields["torch_threads"].default  # as the service runs
 
 SHARED = Path(os.environ.get("ALPR_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
 
@@ -99,7 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--detector-weights", type=Path, default=None)
     parser.add_argument("--weights", type=Path, default=None, help="reader weights")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=SERVICE_THREADS, help="torch threads (default: the service's)")
     parser.add_argument("--seconds", type=float, default=10.0, help="time spent on each measurement")
     parser.add_argument(
         "--rule", type=int, default=CANDIDATES.index(SHIPPED), help="reading rule: its index in reading.CANDIDATES"

@@ -1,9 +1,9 @@
-"""Recognizer speed on this CPU: plates/s batched and p50/p95 ms for one plate, torch on 2 threads.
+"""Recognizer speed on this CPU: plates/s batched and p50/p95 ms for one plate, torch on the service's threads (one).
 
 Then one plate at a time through NATS: a client's request on `alpr.recognize` (a JPEG crop, base64) to
 the recognizer's handler, micro-batcher and reply, on an embedded nats-server, as records asks.
 
-Run: `python bench/recognizer_throughput.py [--weights PATH] [--threads 2] [--seconds 5] [--no-nats]`
+Run: `python bench/recognizer_throughput.py [--weights PATH] [--threads N] [--seconds 5] [--no-nats]`
 """
 
 from __future__ import annotations
@@ -39,12 +39,14 @@ from services.recognizer.engine.synth import render_plate
 from services.recognizer.service import Recognizer
 from services.recognizer.settings import RecognizerSettings
 
+SERVICE_THREADS = RecognizerSettings.model_fields["torch_threads"].default  # as the service runs
+
 
 def main() -> None:
     """Print batched throughput (preprocessing, network and decoding included) and single-plate latency."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--weights", type=Path, default=None)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=SERVICE_THREADS, help="torch threads (default: the service's)")
     parser.add_argument("--seconds", type=float, default=5.0, help="time spent on each measurement")
     parser.add_argument("--no-nats", action="store_true", help="skip the measurement through NATS")
     args = parser.parse_args()

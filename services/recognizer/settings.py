@@ -19,7 +19,12 @@ class RecognizerSettings(CommonSettings):
     detector_max_wait_ms: float = Field(default=3.0, ge=0.0)
     # a street scene holds a few plates; dozens of "plates" is a fault or an attack, and each costs a read
     max_plates_per_frame: int = Field(default=8, ge=1, le=64)
-    torch_threads: int = 2
+    # One intra-op thread. Measured on the 2-core machine (MODEL_CARD.md, "Speed"): two passive threads wake each
+    # other at every layer and every GRU step, so one plate took 16 ms (p50) against 2.8 ms on one thread, and
+    # batches of 64 read 620-640 plates/s against 840; the detector at its batch of 8 is level or faster on one.
+    # Spinning threads (OMP_WAIT_POLICY=ACTIVE) are faster only while the other core is idle. A recognizer scales
+    # by replicas, each on its own core.
+    torch_threads: int = Field(default=1, ge=1)
     max_image_bytes: int = 6 * 1024 * 1024
     # engine/crop.py's bound (a 6K frame); above it, a decompression bomb: refused before decoding
     max_image_pixels: int = Field(default=25_000_000, ge=1)

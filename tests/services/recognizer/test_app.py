@@ -1,4 +1,4 @@
-"""Recognizer start-up: a missing or tampered detector weights file stops it, as a bad reader file does."""
+"""Recognizer start-up: a missing or tampered detector file stops it, as a bad reader file does; its torch threads."""
 
 from __future__ import annotations
 
@@ -35,3 +35,13 @@ class TestStartUp:
         torch.save(blob, tampered)
         with pytest.raises(DetectorWeightsInvalid, match="digest"):
             await start(tampered)
+
+
+class TestTorchThreads:
+    async def test_the_service_reads_on_one_torch_thread_unless_told(self) -> None:
+        # two passive OpenMP threads read a plate about six times slower on this 2-core machine (settings.py)
+        assert RecognizerSettings(environment="test").torch_threads == 1
+
+    async def test_fewer_than_one_thread_is_refused_at_start(self) -> None:
+        with pytest.raises(ValueError, match="torch_threads"):
+            RecognizerSettings(environment="test", torch_threads=0)
