@@ -1,0 +1,123 @@
+"""Records' read insert: one array of the insert's own row type (migration 0011) stores every column once."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from libs.common.contracts.reads import Box, Candidate, Point, ReadIn
+from libs.common.contracts.recognition import Recognition
+from libs.common.contracts.vehicles import normalize_vehicle
+from services.records import repository
+from services.records.repository.reads import INSERT_COLUMNS, READS_INSERT_TYPE
+from services.records.service import ReadRow
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+JSONB_COLUMNS = (
+    "candidates", "our_char_confidences", "our_candidates", "plate_box", "plate_polygon", "vehicle",
+    "vehicle_attributes",
+)  # fmt: skip
+
+
+def full_row(now: datetime) -> ReadRow:
+    """A read with every column the insert sends filled, ours beside the vendor's."""
+    plate = f"RT{uuid.uuid4().hex[:5].upper()}"
+    read = ReadIn(
+        read_id=str(uuid.uuid4()),
+        agency="CA0430000",
+        camera_id="cam-insert",
+        captured_at=now - timedelta(minutes=1),
+        plate=plate,
+        plate_raw=plate.lower(),
+        state="CA",
+        confidence=0.87,
+        confidence_raw="87",
+        candidates=[Candidate(plate=plate[:-1] + "8", confidence=0.4)],
+        latitude=37.3382,
+        longitude=-121.8863,
+        location_from_camera=True,
+        heading=271.5,
+        plate_box=Box(x=1.5, y=2, width=30, height=12),
+        plate_polygon=[Point(x=1, y=2), Point(x=31, y=2), Point(x=31, y=14), Point(x=1, y=14)],
+        vehicle={"make": "bmw", "color": 'white, "pearl"'},
+        vehicle_attributes=normalize_vehicle({"make": ("bmw", 0.9), "year": ("2016-2018", 0.4)}),
+        vendor="openalpr",
+        vendor_format="alprd",
+        raw_body='{"quoted": "text, with a comma"}',
+        flags=["vendor_preview"],
+    )
+    recognition = Recognition(
+        plate=plate,
+        confidence=0.93,
+        char_confidences=[0.9] * len(plate),
+        candidates=[Candidate(plate=plate, confidence=0.93)],
+        model_version="crnn-test",
+        elapsed_ms=3.0,
+    )
+    row = ReadRow(read=read, recognition=recognition, recognition_asked=True, hotlist_hit=True)
+    row.extra_flags.append("recognizer_timeout")
+    return row
+
+
+def as_sent(column: str, value: Any) -> Any:
+    """A column's value as the table returns it, in the form the row gave it."""
+    if column in JSONB_COLUMNS and value is not None:
+        return json.loads(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+class TestReadInsert:
+    async def test_every_column_is_stored_as_the_row_gives_it_and_once(self, system: Any) -> None:
+        records = system.runtime("records")
+        now = datetime.now(UTC)
+        bare_read = ReadIn(
+            read_id=str(uuid.uuid4()), agency="CA0430000", camera_id="cam-insert", captured_at=now, plate="RTBARE1"
+        )
+        row, bare = full_row(now), ReadRow(read=bare_read)  # bare: no documents, no flags, nothing of ours
+        await records.ingest.ensure_partitions({repository.utc_day(now - timedelta(minutes=1))})
+        columns = INSERT_COLUMNS
+        async with records.uow() as session:
+            assert await repository.insert_reads(session, [row, bare]) == {row.read.read_id, bare.read.read_id}
+        async with records.uow() as session:  # the redelivery stores nothing
+            assert await repository.insert_reads(session, [row]) == set()
+        conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+        try:
+            found = await conn.fetch(
+                f"SELECT {', '.join(columns)} FROM records.reads WHERE read_id = ANY($1::uuid[])",
+                [row.read.read_id, bare.read.read_id],
+            )
+        finally:
+            await conn.close()
+        stored = sorted(found, key=lambda r: str(r["read_id"]) != bare.read.read_id)
+        assert [str(r["read_id"]) for r in stored] == [bare.read.read_id, row.read.read_id]
+        for sent, got in ((bare, stored[0]), (row, stored[1])):
+            expected = dict(zip(columns, sent.values(columns), strict=True))
+            assert {c: as_sent(c, got[c]) for c in columns} == expected
+        assert stored[1]["flags"] == ["recognizer_timeout", "vendor_preview"]
+        assert stored[0]["candidates"] == "[]" and stored[0]["vehicle"] == "{}"
+
+    async def test_the_insert_type_carries_reads_columns_under_their_own_types(self, system: Any) -> None:
+        """Every attribute of the insert's row type is a reads column of the same type, but for documents
+        (jsonb) and flags (text[]), which travel as text; a column added to reads needs a new version."""
+        conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+        try:
+            attributes = await conn.fetch(
+                "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, "
+                "format_type(c.atttypid, c.atttypmod) AS column_type FROM pg_attribute a "
+                "LEFT JOIN pg_attribute c ON c.attrelid = 'records.reads'::regclass AND c.attname = a.attname "
+                "AND NOT c.attisdropped WHERE a.attrelid = $1::regclass AND a.attnum > 0 ORDER BY a.attnum",
+                f"records.{READS_INSERT_TYPE}",
+            )
+        finally:
+            await conn.close()
+        assert [a["attname"] for a in attributes] == list(INSERT_COLUMNS)
+        carried = {"jsonb": "text", "text[]": "text"}
+        assert [a["type"] for a in attributes] == [carried.get(a["column_type"], a["column_type"]) for a in attributes]
