@@ -98,6 +98,32 @@ async def driver_fetchval(session: AsyncSession, sql: str, *args: Any) -> tuple[
     return driver, await connection.run_sync(_first_value, sql, args)
 
 
+async def driver_fetch(session: AsyncSession, sql: str, *args: Any) -> tuple[asyncpg.Connection, list[Any]]:
+    """The driver connection and every row of `sql`, run as `driver_fetchval` runs its statement.
+
+    For the hotlist catch-up that opens each ingest transaction: begun by it, the transaction spends no
+    `SELECT 1` round trip, a fifth of its statements when single-read posts make it a few dozen reads.
+    """
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    if not isinstance(driver, asyncpg.Connection):
+        raise TypeError("driver_fetch needs an engine on the asyncpg driver")
+    if driver.is_in_transaction():
+        return driver, await driver.fetch(sql, *args)
+    return driver, await connection.run_sync(_all_rows, sql, args)
+
+
+def _all_rows(connection: Connection, sql: str, args: tuple[Any, ...]) -> list[Any]:
+    """`sql`'s rows from the DBAPI cursor, which sends BEGIN before it (asyncpg records, as the driver's)."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, args)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def _first_value(connection: Connection, sql: str, args: tuple[Any, ...]) -> Any:
     """`sql` on the DBAPI cursor (PEP 249; the adapter's `$n` parameters), which sends BEGIN before it."""
     cursor = connection.connection.cursor()

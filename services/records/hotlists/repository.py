@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.common.db import driver_connection
+from libs.common.db import driver_connection, driver_fetch
 from services.records.hotlists.delta import EntryKey
 from services.records.hotlists.entries import HotlistEntryIn, HotlistSource
 from services.records.hotlists.service import ImportPlan
@@ -185,13 +185,15 @@ async def last_change(session: AsyncSession) -> int:
 
 async def changes_after(session: AsyncSession, *, after_seq: int, limit: int) -> list[Any]:
     """Entry rows changed after a change number, oldest first; removed ones carry `removed_at`."""
-    conn = await driver_connection(session)
-    return await conn.fetch(  # type: ignore[no-any-return]
+    # the first statement of each ingest transaction: it begins the transaction itself (no SELECT 1 first)
+    _, rows = await driver_fetch(
+        session,
         "SELECT entry_id, source, plate, state, priority, expires_at, removed_at, change_seq "
         "FROM hotlist_entries WHERE change_seq > $1 ORDER BY change_seq LIMIT $2",
         after_seq,
         limit,
     )
+    return rows
 
 
 async def forget_removed(session: AsyncSession, *, before: datetime) -> int:

@@ -10,7 +10,7 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.common.db import UnitOfWork, create_engine, driver_connection, driver_fetchval
+from libs.common.db import UnitOfWork, create_engine, driver_connection, driver_fetch, driver_fetchval
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -89,3 +89,29 @@ class TestDriverFetchval:
             assert txid == before
             _, days = await driver_fetchval(session, "SELECT ARRAY[current_date, current_date - 1]")
             assert len(days) == 2
+
+
+class TestDriverFetch:
+    async def test_first_rows_begin_the_unit_of_works_transaction(self, engine: AsyncEngine) -> None:
+        uow = UnitOfWork(engine)
+        with pytest.raises(Rollback):
+            async with uow() as session:
+                driver, rows = await driver_fetch(
+                    session, "SELECT txid_current() AS txid, n FROM generate_series(1, $1) AS n ORDER BY n", 3
+                )
+                assert driver.is_in_transaction()
+                assert [r["n"] for r in rows] == [1, 2, 3] and len({r["txid"] for r in rows}) == 1
+                # what follows on the driver is in the transaction the rows began, and goes with it
+                assert await driver.fetchval("SELECT txid_current()") == rows[0]["txid"]
+                await driver.execute(f"INSERT INTO {SCHEMA}.kept VALUES (6)")
+                raise Rollback
+        assert 6 not in await kept(engine)
+
+    async def test_inside_a_begun_transaction_it_runs_on_the_driver(self, engine: AsyncEngine) -> None:
+        async with UnitOfWork(engine)() as session:
+            driver = await driver_connection(session)
+            txid = await driver.fetchval("SELECT txid_current()")
+            _, rows = await driver_fetch(session, "SELECT txid_current() AS txid WHERE $1", False)
+            assert rows == []
+            _, [row] = await driver_fetch(session, "SELECT txid_current() AS txid")
+            assert row["txid"] == txid
