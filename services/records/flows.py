@@ -126,9 +126,14 @@ class IngestFlow:
         await self.ensure_partitions({repository.utc_day(r.read.captured_at) for r in rows})
         async with self.uow() as session:
             # matched before the insert so each read stores whether it hit; alerts go out after the commit
-            matched = await self.alerts.match(session, rows)
+            matched, seen = self.alerts.match_indexed(rows)
             images = [img for row in rows for img in row.decoded_images()]
-            new_ids = await repository.insert_reads(session, rows)
+            new_ids, behind = await repository.store_reads(session, rows, hotlists_seen=seen)
+            if behind:
+                # an entry changed after the index's last change (a notice lost, or not yet come): the index
+                # catches up in this transaction and the new reads store what they hit now
+                matched = await self.alerts.match(session, rows)
+                await repository.set_hotlist_hits(session, [r for r in rows if r.read.read_id in new_ids])
             raised: list[AlertMessage] = await self.alerts.store(session, matched, new_ids, datetime.now(UTC))
             # a redelivered read (stored before, its alerts' publication cut short) publishes them now,
             # even when its entry has left the index since

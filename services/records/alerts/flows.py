@@ -47,17 +47,27 @@ class AlertRaiser:
         the read (a missed alert). When nothing changed this is one indexed query, in the batch's transaction.
         """
         await self.follower.catch_up(session)
+        return self.match_indexed(rows)[0]
+
+    def match_indexed(self, rows: Sequence[ReadRow]) -> tuple[list[MatchedRow], int]:
+        """Mark each read by the index as it stands; returns the hits and the last change the index applied.
+
+        Ingest's insert then says whether an entry changed after that one (`store_reads`), and only then
+        does the batch catch up and match again (`match`): the same guarantee without a query first.
+        """
+        seen = self.follower.last_seq  # no await until the matching is done: the index is as of this change
         now = datetime.now(UTC)
         started = time.perf_counter()
         index = self.follower.index
         matched = []
         for row in rows:
             hits = index.match(texts_of(row), row.read.state, now)
+            # set either way: matched again after a change, a read may no longer hit a removed entry
+            row.hotlist_hit = bool(hits)
             if hits:
-                row.hotlist_hit = True
                 matched.append(MatchedRow(row, hits))
         self.match_seconds += time.perf_counter() - started
-        return matched
+        return matched, seen
 
     async def store(
         self, session: AsyncSession, matched: Sequence[MatchedRow], new_ids: set[str], now: datetime

@@ -12,6 +12,8 @@ from services.records.repository.reads import (
     partition_name,
     plate_days_partition,
     plate_days_partition_ddl,
+    set_hotlist_hits,
+    store_reads,
     utc_day,
 )
 from services.records.repository.search import SearchPredicates, search_predicates, search_reads
@@ -31,5 +33,7 @@ __all__ = [
     "plate_days_partition_ddl",
     "search_predicates",
     "search_reads",
+    "set_hotlist_hits",
+    "store_reads",
     "utc_day",
 ]

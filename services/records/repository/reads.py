@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.common.db import driver_connection
+from libs.common.db import driver_connection, driver_fetch
 from services.records.models import Read, StoredImage
 from services.records.service import ReadRow
 
@@ -40,6 +40,12 @@ _INSERT_READS = (
         for c, t in _COLUMN_TYPES.items()
     )
     + f" FROM unnest($1::{READS_INSERT_TYPE}[]) AS u ON CONFLICT (read_id, captured_at) DO NOTHING RETURNING read_id"
+)
+# ingest's insert, the first statement of its transaction: it also says, in the same snapshot, whether a hotlist
+# entry changed after the last change the reads were matched against (hotlist_entries_change is its index)
+_STORE_READS = (
+    f"WITH stored AS ({_INSERT_READS}) SELECT ARRAY(SELECT read_id::text FROM stored) AS new_ids, "
+    "EXISTS (SELECT 1 FROM hotlist_entries WHERE change_seq > $2) AS hotlists_changed"
 )
 
 
@@ -95,6 +101,37 @@ async def insert_reads(session: AsyncSession, rows: Sequence[ReadRow]) -> set[st
     """Insert reads once each; returns the ids that were new (a redelivery inserts nothing)."""
     if not rows:
         return set()
+    conn = await driver_connection(session)
+    inserted = await conn.fetch(_INSERT_READS, _row_values(rows))
+    return {str(r["read_id"]) for r in inserted}
+
+
+async def store_reads(session: AsyncSession, rows: Sequence[ReadRow], *, hotlists_seen: int) -> tuple[set[str], bool]:
+    """Insert reads once each, beginning the transaction when it is its first statement; returns the new ids
+    and whether a hotlist entry changed after change `hotlists_seen` (then the reads' hits may be stale)."""
+    # one statement for what took three round trips (SELECT 1, the hotlist catch-up, the insert): with
+    # single-read posts a transaction holds a few dozen reads, and its round trips were much of their cost
+    _, [result] = await driver_fetch(session, _STORE_READS, _row_values(rows), hotlists_seen)
+    return set(result["new_ids"]), bool(result["hotlists_changed"])
+
+
+async def set_hotlist_hits(session: AsyncSession, rows: Sequence[ReadRow]) -> None:
+    """Store each stored read's `hotlist_hit` as its row now says (matched again after a hotlist change)."""
+    if not rows:
+        return
+    conn = await driver_connection(session)
+    await conn.execute(
+        "UPDATE reads r SET hotlist_hit = v.hit FROM unnest($1::uuid[], $2::timestamptz[], $3::bool[]) "
+        "AS v(read_id, captured_at, hit) WHERE r.read_id = v.read_id AND r.captured_at = v.captured_at "
+        "AND r.hotlist_hit IS DISTINCT FROM v.hit",
+        [row.read.read_id for row in rows],
+        [row.read.captured_at for row in rows],
+        [row.hotlist_hit for row in rows],
+    )
+
+
+def _row_values(rows: Sequence[ReadRow]) -> list[tuple[Any, ...]]:
+    """One value of the insert's row type a read (tuples: asyncpg takes a list in an array for a nested array)."""
     # one row value a read, not one array a column: asyncpg encodes each array element apart, so 37 arrays
     # cost 20-22 µs a read of a 1,000-read insert where one array of rows costs 14-15 (docs/capacity.md)
     values = [row.values(INSERT_COLUMNS) for row in rows]
@@ -102,10 +139,7 @@ async def insert_reads(session: AsyncSession, rows: Sequence[ReadRow]) -> set[st
         for value in values:
             if value[i] is not None:
                 value[i] = _encode(value[i], sql_type, column)
-    conn = await driver_connection(session)
-    # tuples: asyncpg takes a tuple in an array for a row value, a list for a nested array
-    inserted = await conn.fetch(_INSERT_READS, [tuple(value) for value in values])
-    return {str(r["read_id"]) for r in inserted}
+    return [tuple(value) for value in values]
 
 
 async def insert_images(session: AsyncSession, images: Sequence[tuple[str, datetime, str, str, bytes]]) -> None:

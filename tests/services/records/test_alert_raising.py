@@ -201,6 +201,22 @@ class TestEveryReplicaMatchesWhatIsCommitted:
         hit, [alert] = await stored(system, read.read_id)
         assert hit is True and alert["entry"]["entry_id"] == entry.entry_id
 
+    async def test_a_replica_that_missed_the_notice_stores_no_hit_on_an_entry_removed_before_the_read(
+        self, system: Any
+    ) -> None:
+        hotlist_id = await manual_list(system)
+        plate = unique("7")
+        entry = await add_entry(system, hotlist_id, plate)
+        replica = await replica_that_hears_nothing(system)
+        assert entry.entry_id in replica.alerts.follower.index  # and stays there: it hears of no removal
+        await system.runtime("gateway").bus.call(
+            HOTLIST_REMOVE_ENTRY, EntryLookup(hotlist_id=hotlist_id, entry_id=entry.entry_id)
+        )
+        read = read_of(plate)
+        await ingest(system, replica, read)
+        hit, alerts = await stored(system, read.read_id)
+        assert hit is False and alerts == []
+
     async def test_a_redelivered_read_publishes_its_stored_alert_after_the_entry_is_removed(self, system: Any) -> None:
         replica = await replica_that_hears_nothing(system)
         hotlist_id = await manual_list(system)
