@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from libs.common.db import UnitOfWork, create_engine
+from libs.common.db import create_engine
 from services.cli.stack import LocalStack
 from services.gateway.rate_budget import SharedBudget
 from services.gateway.ratelimit import RateLimiter
@@ -45,7 +45,7 @@ async def run(stack: LocalStack, n: int, rounds: int) -> None:
     url = stack.env_for("gateway", http_port=0)["ALPR_DATABASE_URL"]
     engine = create_engine(url, schema="gateway", pool_size=2)
     try:
-        budget = SharedBudget(UnitOfWork(engine))
+        budget = SharedBudget(engine)
         local = await per_take_us(RateLimiter(), n, rounds, capacity=HUGE, tag="local")
         # a lease of HUGE x 10% never runs out: every take after the first is a hit
         hit = await per_take_us(RateLimiter(budget=budget), n, rounds, capacity=HUGE, tag="hit")

@@ -134,7 +134,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             audit=audit,
             changes=ChangeRecorder(uow, audit),
             tally=AccessTally(uow),
-            limits=GatewayLimits(cfg, budget=SharedBudget(uow)),
+            limits=GatewayLimits(cfg, budget=SharedBudget(engine)),
             secret_failures=SecretFailures(cfg),
             camera_credentials=CameraCredentialCache(cfg.camera_cache_s),
             camera_seen=camera_seen,

@@ -10,42 +10,37 @@ Keys are stored as digests: a public visitor's address or a person's subject is 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Boolean, Float, String, bindparam, text
+import asyncpg
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.common.db import UnitOfWork
-
+# what a lease or prune raises when the store cannot answer: the limiter then falls back to limiting alone
+STORE_ERRORS = (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 IDLE_PRUNE_S = 120  # every configured limit refills fully within 60 s; an older row equals a fresh one
 
-# the row's tokens now: refilled for the time since its last lease, capped at capacity (or full on a reset)
+# the row's tokens now: refilled for the time since its last lease, capped at capacity (or full on a reset).
+# $1 kind, $2 key, $3 want, $4 capacity, $5 per_second, $6 reset
 _REFILLED = (
-    "CASE WHEN :reset THEN :capacity ELSE LEAST(:capacity, b.tokens"
-    " + :per_second * GREATEST(0, EXTRACT(EPOCH FROM clock_timestamp() - b.updated_at))) END"
+    "CASE WHEN $6::boolean THEN $4::float8 ELSE LEAST($4::float8, b.tokens"
+    " + $5::float8 * GREATEST(0, EXTRACT(EPOCH FROM clock_timestamp() - b.updated_at))) END"
 )
-_GRANT = f"LEAST(:want, GREATEST(0, FLOOR({_REFILLED})))"
-_LEASE = text(
-    f"""
+_GRANT = f"LEAST($3::float8, GREATEST(0, FLOOR({_REFILLED})))"
+# one statement, atomic alone: run outside any transaction it commits as it returns (one round trip)
+_LEASE = f"""
     INSERT INTO rate_buckets AS b (kind, key, tokens, granted, updated_at)
-    VALUES (:kind, :key, :capacity - LEAST(:want, FLOOR(:capacity)), LEAST(:want, FLOOR(:capacity)),
-            clock_timestamp())
+    VALUES ($1::varchar, $2::varchar, $4::float8 - LEAST($3::float8, FLOOR($4::float8)),
+            LEAST($3::float8, FLOOR($4::float8)), clock_timestamp())
     ON CONFLICT (kind, key) DO UPDATE SET
         granted = {_GRANT},
         tokens = {_REFILLED} - {_GRANT},
         updated_at = GREATEST(b.updated_at, clock_timestamp())
     RETURNING granted, tokens
-    """
-).bindparams(
-    bindparam("kind", type_=String),
-    bindparam("key", type_=String),
-    bindparam("want", type_=Float),
-    bindparam("capacity", type_=Float),
-    bindparam("per_second", type_=Float),
-    bindparam("reset", type_=Boolean),
-)
-_PRUNE = text(
-    "DELETE FROM rate_buckets WHERE updated_at < clock_timestamp() - make_interval(secs => :idle_s)"
-).bindparams(bindparam("idle_s", type_=Float))
+"""
+_PRUNE = "DELETE FROM rate_buckets WHERE updated_at < clock_timestamp() - make_interval(secs => $1::float8)"
 
 
 def row_key(key: str) -> str:
@@ -62,29 +57,35 @@ class Lease:
 
 
 class SharedBudget:
-    """Leases tokens from the shared buckets in the gateway's database."""
+    """Leases tokens from the shared buckets in the gateway's database (the engine's pool, in its schema)."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @asynccontextmanager
+    async def _autocommit(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection outside any transaction, where each statement commits on its own: a unit of
+        work's BEGIN and COMMIT were two of a lease's three round trips and most of the gateway's work on it."""
+        async with self._engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            if not isinstance(driver, asyncpg.Connection):
+                raise TypeError("the shared rate buckets need an engine on the asyncpg driver")
+            yield driver
 
     async def lease(
         self, kind: str, key: str, *, want: int, capacity: float, per_second: float, reset: bool = False
     ) -> Lease:
         """Take up to `want` whole tokens from the (kind, key) bucket; `reset` refills it first."""
-        params = {
-            "kind": kind,
-            "key": row_key(key),
-            "want": float(want),
-            "capacity": float(capacity),
-            "per_second": float(per_second),
-            "reset": reset,
-        }
-        async with self._uow() as session:
-            row = (await session.execute(_LEASE, params)).one()
-        return Lease(granted=int(row.granted), left=float(row.tokens))
+        async with self._autocommit() as connection:
+            row = await connection.fetchrow(
+                _LEASE, kind, row_key(key), float(want), float(capacity), float(per_second), reset
+            )
+        assert row is not None  # INSERT … RETURNING always returns its row
+        return Lease(granted=int(row["granted"]), left=float(row["tokens"]))
 
     async def prune(self) -> int:
         """Drop buckets idle long enough to have refilled; returns how many."""
-        async with self._uow() as session:
-            result = await session.execute(_PRUNE, {"idle_s": float(IDLE_PRUNE_S)})
-        return int(getattr(result, "rowcount", 0) or 0)
+        async with self._autocommit() as connection:
+            status = await connection.execute(_PRUNE, float(IDLE_PRUNE_S))
+        return int(status.rsplit(" ", 1)[-1])  # "DELETE n"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import uuid
 from contextlib import AsyncExitStack
 
@@ -11,10 +13,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from libs.common.db import UnitOfWork
 from libs.common.errors import RateLimited
-from services.gateway.rate_budget import IDLE_PRUNE_S, SharedBudget, row_key
-from services.gateway.ratelimit import RateLimiter
+from services.gateway.rate_budget import IDLE_PRUNE_S, Lease, SharedBudget, row_key
+from services.gateway.ratelimit import DRY_LEASE_EVERY_S, RateLimiter
 from tests.conftest import build_apps
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -31,9 +32,10 @@ async def granted(limiter: RateLimiter, key: str, *, capacity: float) -> int:
 
 class TestTwoReplicasShareOneBucket:
     async def test_together_they_grant_one_capacity_where_each_alone_grants_it(self, system) -> None:  # type: ignore[no-untyped-def]
-        uow = system.runtime("gateway").uow
         capacity, key = 40, f"shared-{uuid.uuid4().hex}"
-        replicas = [RateLimiter(budget=SharedBudget(uow), lease_fraction=0.1) for _ in range(2)]
+        replicas = [
+            RateLimiter(budget=SharedBudget(system.runtime("gateway").engine), lease_fraction=0.1) for _ in range(2)
+        ]
         # alternating, as a load balancer spreads one caller; with no refill to speak of (0.001/s)
         total = sum([await granted(replicas[i % 2], key, capacity=capacity) for i in range(4 * capacity)])
         lease = 4  # 10% of 40
@@ -44,7 +46,7 @@ class TestTwoReplicasShareOneBucket:
         assert alone == capacity
 
     async def test_a_lowered_limit_applies_at_once_not_after_the_lease_in_hand(self, system) -> None:  # type: ignore[no-untyped-def]
-        limiter = RateLimiter(budget=SharedBudget(system.runtime("gateway").uow), lease_fraction=0.1)
+        limiter = RateLimiter(budget=SharedBudget(system.runtime("gateway").engine), lease_fraction=0.1)
         key = f"lowered-{uuid.uuid4().hex}"
         assert await granted(limiter, key, capacity=100) == 1  # leases 10, spends 1: 9 left in hand
         # an operator lowers the limit to 2: the 9 leased under the old limit do not outlast it
@@ -52,7 +54,7 @@ class TestTwoReplicasShareOneBucket:
         assert after <= 2 + 1
 
     async def test_a_refusal_from_the_shared_bucket_says_when_to_retry(self, system) -> None:  # type: ignore[no-untyped-def]
-        limiter = RateLimiter(budget=SharedBudget(system.runtime("gateway").uow), lease_fraction=0.5)
+        limiter = RateLimiter(budget=SharedBudget(system.runtime("gateway").engine), lease_fraction=0.5)
         key = f"retry-{uuid.uuid4().hex}"
         for _ in range(2):
             await limiter.take("camera", key, capacity=2, per_second=0.25)
@@ -62,8 +64,9 @@ class TestTwoReplicasShareOneBucket:
         assert refused.value.details["headers"]["Retry-After"] in (3, 4)
 
     async def test_forget_refills_the_shared_bucket_at_the_next_lease(self, system) -> None:  # type: ignore[no-untyped-def]
-        uow = system.runtime("gateway").uow
-        first, second = (RateLimiter(budget=SharedBudget(uow), lease_fraction=0.5) for _ in range(2))
+        first, second = (
+            RateLimiter(budget=SharedBudget(system.runtime("gateway").engine), lease_fraction=0.5) for _ in range(2)
+        )
         key = f"forget-{uuid.uuid4().hex}"
         for _ in range(2):
             await first.take("address", key, capacity=2, per_second=0.001)
@@ -74,7 +77,7 @@ class TestTwoReplicasShareOneBucket:
 
     async def test_idle_rows_are_pruned(self, system) -> None:  # type: ignore[no-untyped-def]
         uow = system.runtime("gateway").uow
-        budget, key = SharedBudget(uow), f"idle-{uuid.uuid4().hex}"
+        budget, key = SharedBudget(system.runtime("gateway").engine), f"idle-{uuid.uuid4().hex}"
         await budget.lease("person", key, want=1, capacity=5, per_second=1)
         async with uow() as session:
             stored = (await session.execute(text("SELECT key FROM rate_buckets WHERE key = :k"), {"k": key})).all()
@@ -90,11 +93,68 @@ class TestTwoReplicasShareOneBucket:
         assert left[0] == 0
 
 
+class CountedBudget(SharedBudget):
+    """The shared budget, counting the leases that reached the store."""
+
+    leases = 0
+
+    async def lease(self, *args, **kwargs) -> Lease:  # type: ignore[no-untyped-def]
+        self.leases += 1
+        return await super().lease(*args, **kwargs)
+
+
+class TestACallerAtItsLimit:
+    async def test_a_dry_bucket_is_leased_from_at_most_once_a_period_and_grants_no_more(self, system) -> None:  # type: ignore[no-untyped-def]
+        budget = CountedBudget(system.runtime("gateway").engine)
+        replicas = [RateLimiter(budget=budget, lease_fraction=0.5) for _ in range(2)]
+        key, capacity, rate = f"hot-{uuid.uuid4().hex}", 100, 2000.0  # a lease of 50; 10 refill in a period
+        granted = 0
+
+        async def camera(limiter: RateLimiter) -> None:
+            nonlocal granted
+            while time.monotonic() < until:
+                try:
+                    await limiter.take("camera", key, capacity=capacity, per_second=rate)
+                    granted += 1
+                except RateLimited:
+                    await asyncio.sleep(0)
+
+        # 16 callers on two replicas, far beyond 2,000 a second for 0.3 s: the shared bucket is dry throughout
+        started = time.monotonic()
+        until = started + 0.3
+        await asyncio.gather(*(camera(replicas[i % 2]) for i in range(16)))
+        took = time.monotonic() - started
+        # the limit holds: the burst, the refill, and what each replica may hold from its last lease
+        assert granted <= capacity + rate * took + 2 * 50
+        # each replica leased about once a period (a round trip was one lease per token or two before)
+        periods = took / DRY_LEASE_EVERY_S
+        assert budget.leases <= 2 * (periods + 2), (budget.leases, periods, granted)
+        assert granted >= budget.leases  # every lease brought tokens
+
+    async def test_a_refusal_the_refill_cannot_end_yet_costs_no_round_trip(self, system) -> None:  # type: ignore[no-untyped-def]
+        budget = CountedBudget(system.runtime("gateway").engine)
+        limiter = RateLimiter(budget=budget, lease_fraction=0.5)
+        key = f"slow-{uuid.uuid4().hex}"
+        for _ in range(2):
+            await limiter.take("camera", key, capacity=2, per_second=0.25)
+        with pytest.raises(RateLimited):
+            await limiter.take("camera", key, capacity=2, per_second=0.25)
+        asked = budget.leases
+        for _ in range(5):
+            with pytest.raises(RateLimited) as refused:
+                await limiter.take("camera", key, capacity=2, per_second=0.25)
+            assert refused.value.details["headers"]["Retry-After"] in (3, 4)
+        assert budget.leases == asked  # the store said dry; four seconds to a token: nothing to ask it
+        limiter.forget("camera", key)  # a reset still reaches the store at once
+        await limiter.take("camera", key, capacity=2, per_second=0.25)
+        assert budget.leases == asked + 1
+
+
 class TestWhenTheStoreIsDown:
     async def test_each_replica_falls_back_to_its_share_of_the_rate_and_logs_it(self, caplog) -> None:  # type: ignore[no-untyped-def]
         engine = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
         try:
-            limiter = RateLimiter(budget=SharedBudget(UnitOfWork(engine)), replicas=2)
+            limiter = RateLimiter(budget=SharedBudget(engine), replicas=2)
             with caplog.at_level(logging.WARNING, logger="services.gateway.ratelimit"):
                 results = [await granted(limiter, "down", capacity=10) for _ in range(8)]
             assert results == [1] * 5 + [0] * 3  # half the burst of 10: two replicas share the limit
