@@ -101,8 +101,8 @@ async def driver_fetchval(session: AsyncSession, sql: str, *args: Any) -> tuple[
 async def driver_fetch(session: AsyncSession, sql: str, *args: Any) -> tuple[asyncpg.Connection, list[Any]]:
     """The driver connection and every row of `sql`, run as `driver_fetchval` runs its statement.
 
-    For the hotlist catch-up that opens each ingest transaction: begun by it, the transaction spends no
-    `SELECT 1` round trip, a fifth of its statements when single-read posts make it a few dozen reads.
+    For ingest's insert, which opens its transaction: begun by it, the transaction spends no `SELECT 1`
+    round trip, a fifth of its statements when single-read posts make it a few dozen reads.
     """
     connection = await session.connection()
     raw = await connection.get_raw_connection()

@@ -42,10 +42,11 @@ _INSERT_READS = (
     + f" FROM unnest($1::{READS_INSERT_TYPE}[]) AS u ON CONFLICT (read_id, captured_at) DO NOTHING RETURNING read_id"
 )
 # ingest's insert, the first statement of its transaction: it also says, in the same snapshot, whether a hotlist
-# entry changed after the last change the reads were matched against (hotlist_entries_change is its index)
+# entry changed after the last change the reads were matched against. max() reads the end of the change_seq
+# index whatever $2 is; an EXISTS (change_seq > $2) could go to a generic plan that scans the whole table
 _STORE_READS = (
     f"WITH stored AS ({_INSERT_READS}) SELECT ARRAY(SELECT read_id::text FROM stored) AS new_ids, "
-    "EXISTS (SELECT 1 FROM hotlist_entries WHERE change_seq > $2) AS hotlists_changed"
+    "coalesce((SELECT max(change_seq) FROM hotlist_entries), 0) > $2 AS hotlists_changed"
 )
 
 
