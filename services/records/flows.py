@@ -22,7 +22,7 @@ from libs.common.db import UnitOfWork
 from libs.common.deadletter import error_text, is_permanent, is_transient
 from libs.common.errors import AlprError
 from services.records import repository
-from services.records.alerts.flows import AlertRaiser
+from services.records.alerts.flows import AlertRaiser, MatchedRow
 from services.records.batches import Parsed, Reject, parse_batch
 from services.records.lookalike import LookalikeClasses
 from services.records.service import ReadRow, read_refusal
@@ -121,33 +121,54 @@ class IngestFlow:
         await self._store(rows, within)
 
     async def _store(self, rows: list[ReadRow], within: InTransaction | None = None) -> None:
-        """One transaction: the reads once each, whether each hit, their alerts and images."""
+        """The reads once each, whether each hit, their alerts and images: all committed together, or nothing."""
         await recognize_reads(self.bus, rows, timeout=self.settings.recognize_timeout_s)
         await self.ensure_partitions({repository.utc_day(r.read.captured_at) for r in rows})
+        # matched before the store so each read stores whether it hit; alerts go out after the commit
+        matched, seen = self.alerts.match_indexed(rows)
+        images = [img for row in rows for img in row.decoded_images()]
+        new_ids: set[str] | None = None
+        raised: list[AlertMessage] = []
+        if within is None and not matched and not any(row.read.replaces for row in rows):
+            # most batches: no hit, no preview to drop, no frame. Their reads and images are one statement,
+            # a transaction by itself: BEGIN and COMMIT were two of a small batch's three round trips
+            async with self.uow.alone() as conn:
+                new_ids = await repository.store_reads_alone(conn, rows, images, hotlists_seen=seen)
+            again = [r.read.read_id for r in rows if new_ids is not None and r.read.read_id not in new_ids]
+            if again:  # redelivered: their alerts' publication may have been cut short
+                async with self.uow() as session:
+                    raised = await self.alerts.unpublished(session, again)
+        if new_ids is None:
+            new_ids, raised = await self._store_in_transaction(rows, images, matched, seen, within)
+        metrics.STORED.inc(len(new_ids))
+        if raised:
+            await self.alerts.publish(self.uow, raised)
+
+    async def _store_in_transaction(
+        self,
+        rows: list[ReadRow],
+        images: list[repository.Image],
+        matched: list[MatchedRow],
+        seen: int,
+        within: InTransaction | None,
+    ) -> tuple[set[str], list[AlertMessage]]:
+        """One transaction: the reads and images, the alerts of the new reads, previews dropped, `within`'s rows."""
         async with self.uow() as session:
-            # matched before the insert so each read stores whether it hit; alerts go out after the commit
-            matched, seen = self.alerts.match_indexed(rows)
-            images = [img for row in rows for img in row.decoded_images()]
-            new_ids, behind = await repository.store_reads(session, rows, hotlists_seen=seen)
-            if behind:
+            while (new_ids := await repository.store_reads(session, rows, images, hotlists_seen=seen)) is None:
                 # an entry changed after the index's last change (a notice lost, or not yet come): the index
-                # catches up in this transaction and the new reads store what they hit now
-                matched = await self.alerts.match(session, rows)
-                await repository.set_hotlist_hits(session, [r for r in rows if r.read.read_id in new_ids])
+                # catches up in this transaction and the reads are matched again
+                matched, seen = await self.alerts.match(session, rows)
             raised: list[AlertMessage] = await self.alerts.store(session, matched, new_ids, datetime.now(UTC))
             # a redelivered read (stored before, its alerts' publication cut short) publishes them now,
             # even when its entry has left the index since
             again = [r.read.read_id for r in rows if r.read.read_id not in new_ids]
             raised += await self.alerts.unpublished(session, again)
-            await repository.insert_images(session, [i for i in images if i[0] in new_ids])
             await repository.drop_superseded_previews(
                 session, preview_ids=[p for row in rows for p in row.read.replaces]
             )
             if within is not None:
                 await within(session, new_ids)
-        metrics.STORED.inc(len(new_ids))
-        if raised:
-            await self.alerts.publish(self.uow, raised)
+        return new_ids, raised
 
 
 class IngestPipeline:

@@ -39,7 +39,7 @@ class AlertRaiser:
         self.follower = follower
         self.match_seconds = 0.0  # time spent matching, for the throughput figure
 
-    async def match(self, session: AsyncSession, rows: Sequence[ReadRow]) -> list[MatchedRow]:
+    async def match(self, session: AsyncSession, rows: Sequence[ReadRow]) -> tuple[list[MatchedRow], int]:
         """Mark each read that hits an active entry; a state mismatch is kept on the hit, not dropped.
 
         The index first applies every change committed so far: the NATS notice is at-most-once and the
@@ -47,13 +47,13 @@ class AlertRaiser:
         the read (a missed alert). When nothing changed this is one indexed query, in the batch's transaction.
         """
         await self.follower.catch_up(session)
-        return self.match_indexed(rows)[0]
+        return self.match_indexed(rows)
 
     def match_indexed(self, rows: Sequence[ReadRow]) -> tuple[list[MatchedRow], int]:
         """Mark each read by the index as it stands; returns the hits and the last change the index applied.
 
-        Ingest's insert then says whether an entry changed after that one (`store_reads`), and only then
-        does the batch catch up and match again (`match`): the same guarantee without a query first.
+        Ingest's store then refuses the reads if an entry changed after that one (`store_reads`), and only
+        then does the batch catch up and match again (`match`): the same guarantee without a query first.
         """
         seen = self.follower.last_seq  # no await until the matching is done: the index is as of this change
         now = datetime.now(UTC)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import asyncpg
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,21 +34,34 @@ INSERT_COLUMNS = tuple(_COLUMN_TYPES)
 READS_INSERT_TYPE = "reads_insert_v1"
 # the columns whose values _encode changes (the rest go to asyncpg as they are)
 _ENCODED = tuple((i, c, t) for i, (c, t) in enumerate(_COLUMN_TYPES.items()) if c == "flags" or t == "jsonb")
-_INSERT_READS = (
-    f"INSERT INTO reads ({', '.join(INSERT_COLUMNS)}) SELECT "
+_SELECT_ROWS = (
+    "SELECT "
     + ", ".join(
         "string_to_array(u.flags, ',')" if c == "flags" else (f"u.{c}::jsonb" if t == "jsonb" else f"u.{c}")
         for c, t in _COLUMN_TYPES.items()
     )
-    + f" FROM unnest($1::{READS_INSERT_TYPE}[]) AS u ON CONFLICT (read_id, captured_at) DO NOTHING RETURNING read_id"
+    + f" FROM unnest($1::{READS_INSERT_TYPE}[]) AS u"
 )
-# ingest's insert, the first statement of its transaction: it also says, in the same snapshot, whether a hotlist
-# entry changed after the last change the reads were matched against. max() reads the end of the change_seq
-# index whatever $2 is; an EXISTS (change_seq > $2) could go to a generic plan that scans the whole table
+_INSERT_READS = (
+    f"INSERT INTO reads ({', '.join(INSERT_COLUMNS)}) {_SELECT_ROWS} "
+    "ON CONFLICT (read_id, captured_at) DO NOTHING RETURNING read_id"
+)
+# Ingest's one statement: the reads once each and the images of those new, unless a hotlist entry changed after
+# the last change they were matched against ($2); then nothing, and the caller catches up and matches again.
+# One snapshot, so every change committed before it is matched. max() reads the end of the change_seq index
+# whatever $2 is (an EXISTS (change_seq > $2) could go to a generic plan scanning the whole table).
 _STORE_READS = (
-    f"WITH stored AS ({_INSERT_READS}) SELECT ARRAY(SELECT read_id::text FROM stored) AS new_ids, "
-    "coalesce((SELECT max(change_seq) FROM hotlist_entries), 0) > $2 AS hotlists_changed"
+    "WITH fresh AS (SELECT coalesce((SELECT max(change_seq) FROM hotlist_entries), 0) <= $2 AS matched_now), "
+    f"stored AS (INSERT INTO reads ({', '.join(INSERT_COLUMNS)}) {_SELECT_ROWS} WHERE (SELECT matched_now FROM fresh) "
+    "ON CONFLICT (read_id, captured_at) DO NOTHING RETURNING read_id, captured_at), "
+    "kept AS (INSERT INTO read_images (read_id, captured_at, kind, content_type, data) "
+    "SELECT i.read_id, i.captured_at, i.kind, i.content_type, i.data "
+    "FROM unnest($3::uuid[], $4::timestamptz[], $5::text[], $6::text[], $7::bytea[]) "
+    "AS i(read_id, captured_at, kind, content_type, data) JOIN stored USING (read_id, captured_at) "
+    "ON CONFLICT DO NOTHING) "
+    "SELECT (SELECT matched_now FROM fresh) AS matched_now, ARRAY(SELECT read_id::text FROM stored) AS new_ids"
 )
+Image = tuple[str, datetime, str, str, bytes]  # read_id, captured_at, kind, content_type, data
 
 
 def partition_name(table: str, day: date) -> str:
@@ -107,28 +121,28 @@ async def insert_reads(session: AsyncSession, rows: Sequence[ReadRow]) -> set[st
     return {str(r["read_id"]) for r in inserted}
 
 
-async def store_reads(session: AsyncSession, rows: Sequence[ReadRow], *, hotlists_seen: int) -> tuple[set[str], bool]:
-    """Insert reads once each, beginning the transaction when it is its first statement; returns the new ids
-    and whether a hotlist entry changed after change `hotlists_seen` (then the reads' hits may be stale)."""
-    # one statement for what took three round trips (SELECT 1, the hotlist catch-up, the insert): with
-    # single-read posts a transaction holds a few dozen reads, and its round trips were much of their cost
-    _, [result] = await driver_fetch(session, _STORE_READS, _row_values(rows), hotlists_seen)
-    return set(result["new_ids"]), bool(result["hotlists_changed"])
+async def store_reads(
+    session: AsyncSession, rows: Sequence[ReadRow], images: Sequence[Image], *, hotlists_seen: int
+) -> set[str] | None:
+    """Store reads once each, and the images of the new ones, in the session's transaction (begun by this
+    statement when it is the first); the new ids, or None when a hotlist entry changed after change
+    `hotlists_seen`: then nothing is stored, and the reads are to be matched again."""
+    _, [result] = await driver_fetch(session, _STORE_READS, *_store_arguments(rows, images, hotlists_seen))
+    return set(result["new_ids"]) if result["matched_now"] else None
 
 
-async def set_hotlist_hits(session: AsyncSession, rows: Sequence[ReadRow]) -> None:
-    """Store each stored read's `hotlist_hit` as its row now says (matched again after a hotlist change)."""
-    if not rows:
-        return
-    conn = await driver_connection(session)
-    await conn.execute(
-        "UPDATE reads r SET hotlist_hit = v.hit FROM unnest($1::uuid[], $2::timestamptz[], $3::bool[]) "
-        "AS v(read_id, captured_at, hit) WHERE r.read_id = v.read_id AND r.captured_at = v.captured_at "
-        "AND r.hotlist_hit IS DISTINCT FROM v.hit",
-        [row.read.read_id for row in rows],
-        [row.read.captured_at for row in rows],
-        [row.hotlist_hit for row in rows],
-    )
+async def store_reads_alone(
+    conn: asyncpg.Connection, rows: Sequence[ReadRow], images: Sequence[Image], *, hotlists_seen: int
+) -> set[str] | None:
+    """As `store_reads`, on a connection in no transaction: the statement is its own, committed when it returns."""
+    [result] = await conn.fetch(_STORE_READS, *_store_arguments(rows, images, hotlists_seen))
+    return set(result["new_ids"]) if result["matched_now"] else None
+
+
+def _store_arguments(rows: Sequence[ReadRow], images: Sequence[Image], hotlists_seen: int) -> list[Any]:
+    """The store's arguments: the reads' row values, the change they were matched against, the images' columns."""
+    columns = [list(column) for column in zip(*images, strict=True)] or [[] for _ in range(5)]  # no image
+    return [_row_values(rows), hotlists_seen, *columns]
 
 
 def _row_values(rows: Sequence[ReadRow]) -> list[tuple[Any, ...]]:
@@ -141,18 +155,6 @@ def _row_values(rows: Sequence[ReadRow]) -> list[tuple[Any, ...]]:
             if value[i] is not None:
                 value[i] = _encode(value[i], sql_type, column)
     return [tuple(value) for value in values]
-
-
-async def insert_images(session: AsyncSession, images: Sequence[tuple[str, datetime, str, str, bytes]]) -> None:
-    """Store images of newly inserted reads."""
-    if not images:
-        return
-    conn = await driver_connection(session)
-    await conn.executemany(
-        "INSERT INTO read_images (read_id, captured_at, kind, content_type, data) "
-        "VALUES ($1::uuid, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        images,
-    )
 
 
 # most reads carry no candidates and an empty vehicle: their documents need no trip through the encoder

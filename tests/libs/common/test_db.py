@@ -115,3 +115,22 @@ class TestDriverFetch:
             assert rows == []
             _, [row] = await driver_fetch(session, "SELECT txid_current() AS txid")
             assert row["txid"] == txid
+
+
+class TestAlone:
+    async def test_a_statement_alone_is_committed_when_it_returns(self, engine: AsyncEngine) -> None:
+        async with UnitOfWork(engine).alone() as driver:
+            assert not driver.is_in_transaction()
+            assert await driver.fetchval(f"INSERT INTO {SCHEMA}.kept VALUES (7) RETURNING n") == 7
+            assert 7 in await kept(engine)  # seen from another connection before this one is handed back
+
+    async def test_its_connection_goes_back_to_the_pool_in_no_transaction(self, engine: AsyncEngine) -> None:
+        uow = UnitOfWork(engine)
+        with pytest.raises(Rollback):
+            async with uow.alone() as driver:
+                await driver.execute(f"INSERT INTO {SCHEMA}.kept VALUES (8)")
+                raise Rollback
+        assert 8 in await kept(engine)  # the statement was its own transaction: nothing to roll back
+        async with uow() as session:  # and a unit of work after it begins and commits as ever
+            await (await driver_connection(session)).execute(f"INSERT INTO {SCHEMA}.kept VALUES (9)")
+        assert 9 in await kept(engine)

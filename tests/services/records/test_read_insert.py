@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -9,13 +10,16 @@ from typing import Any
 
 import asyncpg
 import pytest
+from nats.aio.msg import Msg
 
-from libs.common.contracts.reads import Box, Candidate, Point, ReadIn
+from libs.common.contracts.reads import Box, Candidate, Point, ReadImage, ReadIn
 from libs.common.contracts.recognition import Recognition
 from libs.common.contracts.vehicles import normalize_vehicle
+from libs.common.streams import reads_subject
 from services.records import repository
 from services.records.repository.reads import INSERT_COLUMNS, READS_INSERT_TYPE
 from services.records.service import ReadRow
+from tests.utils.image_samples import png
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -121,3 +125,59 @@ class TestReadInsert:
         assert [a["attname"] for a in attributes] == list(INSERT_COLUMNS)
         carried = {"jsonb": "text", "text[]": "text"}
         assert [a["type"] for a in attributes] == [carried.get(a["column_type"], a["column_type"]) for a in attributes]
+
+
+def plain_read(**extra: Any) -> ReadIn:
+    return ReadIn(
+        read_id=str(uuid.uuid4()),
+        agency="CA0430000",
+        camera_id="cam-insert",
+        captured_at=datetime.now(UTC),
+        plate=f"RS{uuid.uuid4().hex[:5].upper()}",
+        **extra,
+    )
+
+
+async def ingest(system: Any, *reads: ReadIn) -> None:
+    """Hand records' ingest the READS messages of these reads, as its consumer would (one batch)."""
+    nc = system.runtime("records").bus.nc
+    await system.runtime("records").ingest.ingest_batch(
+        [Msg(nc, subject=reads_subject(r.agency, r.camera_id), data=r.model_dump_json().encode()) for r in reads]
+    )
+
+
+async def stored_rows(system: Any, read_ids: list[str]) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+    conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+    try:
+        reads = await conn.fetch(
+            "SELECT read_id::text, has_image FROM records.reads WHERE read_id = ANY($1::uuid[]) ORDER BY 1", read_ids
+        )
+        images = await conn.fetch(
+            "SELECT read_id::text, kind, data FROM records.read_images WHERE read_id = ANY($1::uuid[]) ORDER BY 1",
+            read_ids,
+        )
+    finally:
+        await conn.close()
+    return reads, images
+
+
+class TestIngestStore:
+    async def test_a_batch_that_hits_nothing_stores_each_read_and_its_image_once(self, system: Any) -> None:
+        image = ReadImage(kind="plate", content_type="image/png", data_b64=base64.b64encode(png()).decode())
+        with_image, without = plain_read(images=[image]), plain_read()
+        ids = sorted([with_image.read_id, without.read_id])
+        await ingest(system, with_image, without)
+        await ingest(system, with_image, without)  # the redelivery stores nothing more
+        reads, images = await stored_rows(system, ids)
+        assert [(r["read_id"], r["has_image"]) for r in reads] == sorted(
+            [(with_image.read_id, True), (without.read_id, False)]
+        )
+        assert [(i["read_id"], i["kind"], bytes(i["data"])) for i in images] == [(with_image.read_id, "plate", png())]
+
+    async def test_a_final_read_drops_the_preview_it_replaces(self, system: Any) -> None:
+        preview = plain_read(flags=["vendor_preview"])
+        await ingest(system, preview)
+        final = plain_read(replaces=[preview.read_id])
+        await ingest(system, final)
+        reads, _ = await stored_rows(system, [preview.read_id, final.read_id])
+        assert [r["read_id"] for r in reads] == [final.read_id]
