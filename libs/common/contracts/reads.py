@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import uuid
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -206,8 +205,12 @@ class ReadIn(BaseModel):
 
 def stable_read_id(*parts: object) -> str:
     """A read id derived from what identifies a read at its source, so any resend maps to the same id."""
-    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=5))
+    # str(uuid.UUID(bytes=digest[:16], version=5)), without building the UUID (2.8 -> 1.6 us a read)
+    b = bytearray(hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()[:16])
+    b[6] = (b[6] & 0x0F) | 0x50  # version 5
+    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 # A READS message holds one read, or, with this header naming how many, a bundle {"reads": [...]} of a

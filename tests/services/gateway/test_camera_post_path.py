@@ -96,6 +96,16 @@ class TestCommonStack:
         assert bad.status_code == 422 and bad.headers["x-request-id"]
         assert (accepted._value.get(), refused._value.get()) == (before[0] + 1, before[1] + 1)
 
+    async def test_accepted_reads_are_counted_by_format_and_a_resend_is_not(self, system) -> None:  # type: ignore[no-untyped-def]
+        tag = uuid.uuid4().hex[:8].upper()
+        native = metrics.INGESTED.labels("native")
+        before = native._value.get()
+        for expected in (1, 1, 4):  # the second post is a resend of the first: a duplicate, not counted
+            body = _read(tag) if expected == 1 else {"reads": [_read(f"{tag}{i}") for i in range(3)]}
+            answer = await system.gateway.post("/v1/reads", json=body, headers=system.camera)
+            assert answer.status_code == 202, answer.text
+            assert native._value.get() == before + expected
+
     async def test_an_unexpected_failure_is_a_retryable_error_in_the_one_envelope(  # type: ignore[no-untyped-def]
         self, system, monkeypatch
     ) -> None:
