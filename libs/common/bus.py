@@ -164,7 +164,15 @@ class Bus:
                 raise Unavailable(f"{subject} did not answer in time", code="service_timeout") from exc
             if msg.headers and ERROR_HEADER in msg.headers:
                 raise error_from_body(json.loads(msg.data), int(msg.headers.get(STATUS_HEADER, "500")))
-            return endpoint.reply.model_validate_json(msg.data)
+            try:
+                return endpoint.reply.model_validate_json(msg.data)
+            except ValueError as exc:
+                # typed, never a bare ValidationError: a caller that handles AlprError (records' recognition)
+                # would otherwise fail as if its own message were bad (a NaN the replier wrote as null). Not
+                # chained: deadletter.is_permanent follows __cause__, and the caller's message is not at fault
+                raise AlprError(
+                    f"{subject} answered outside its reply model: {str(exc)[:300]}", code="invalid_reply"
+                ) from None
 
     async def serve(self, endpoint: Endpoint[Req, Rep], handler: Callable[[Req], Awaitable[Rep]]) -> None:
         """Answer an endpoint in its queue group; errors go back as typed error replies."""
