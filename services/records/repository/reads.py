@@ -37,7 +37,7 @@ _ENCODED = tuple((i, c, t) for i, (c, t) in enumerate(_COLUMN_TYPES.items()) if 
 _SELECT_ROWS = (
     "SELECT "
     + ", ".join(
-        "string_to_array(u.flags, ',')" if c == "flags" else (f"u.{c}::jsonb" if t == "jsonb" else f"u.{c}")
+        "u.flags::text[]" if c == "flags" else (f"u.{c}::jsonb" if t == "jsonb" else f"u.{c}")
         for c, t in _COLUMN_TYPES.items()
     )
     + f" FROM unnest($1::{READS_INSERT_TYPE}[]) AS u"
@@ -166,7 +166,11 @@ def _encode(value: Any, sql_type: str, column: str) -> Any:
     if value is None:
         return None
     if column == "flags":
-        return ",".join(value)
+        # an array literal, each label quoted: joined by commas and split again, a label holding a comma
+        # became two and an empty one none (ReadIn refuses only controls in a label)
+        if not value:
+            return "{}"  # most reads: no label to quote
+        return "{" + ",".join('"' + f.replace("\\", "\\\\").replace('"', '\\"') + '"' for f in value) + "}"
     if sql_type == "jsonb":
         return (not value and _EMPTY_JSON.get(type(value))) or json.dumps(value)
     return value

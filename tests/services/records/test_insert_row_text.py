@@ -1,0 +1,93 @@
+"""Text in ingest's row type (migration 0011) arrives as it was sent, and a value PostgreSQL refuses in the
+one statement sets aside only its own read.
+
+Flags travel in the row as one text the statement turns back into text[]: joined by commas and split again,
+a flag holding a comma became two flags and an empty flag none, so a read was stored other than accepted
+(ReadIn lets any printable label through, and a message on READS need not come from our gateway)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+from nats.aio.msg import Msg
+
+from libs.common.contracts.reads import ReadIn
+from libs.common.contracts.recognition import Recognition
+from libs.common.streams import reads_subject
+from services.records.batches import Reject
+from services.records.service import ReadRow
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+ODD_FLAGS = ["a,b", "", "NULL", 'say "hi"', "back\\slash", "{brace}", " spaced ", "plain", "ü,💡"]
+
+
+def plain_read(**extra: Any) -> ReadIn:
+    return ReadIn(
+        read_id=str(uuid.uuid4()),
+        agency="CA0430000",
+        camera_id="cam-row-text",
+        captured_at=datetime.now(UTC),
+        plate=f"RX{uuid.uuid4().hex[:5].upper()}",
+        **extra,
+    )
+
+
+async def ingest(system: Any, *reads: ReadIn) -> None:
+    """Hand records' ingest the READS messages of these reads, as its consumer would (one batch)."""
+    nc = system.runtime("records").bus.nc
+    await system.runtime("records").ingest.ingest_batch(
+        [Msg(nc, subject=reads_subject(r.agency, r.camera_id), data=r.model_dump_json().encode()) for r in reads]
+    )
+
+
+async def stored(system: Any, read_ids: list[str]) -> dict[str, asyncpg.Record]:
+    conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT read_id::text, flags, raw_body, vehicle, our_model FROM records.reads "
+            "WHERE read_id = ANY($1::uuid[])",
+            read_ids,
+        )
+    finally:
+        await conn.close()
+    return {r["read_id"]: r for r in rows}
+
+
+class TestInsertRowText:
+    async def test_flags_are_stored_as_sent_whatever_they_hold(self, system: Any) -> None:
+        odd = plain_read(flags=ODD_FLAGS, raw_body="𝔘𝔫𝔦 e\u0301 \u202eRTL\u202c \uffff")
+        none = plain_read()
+        await ingest(system, odd, none)
+        found = await stored(system, [odd.read_id, none.read_id])
+        assert found[odd.read_id]["flags"] == sorted(ODD_FLAGS)
+        assert found[odd.read_id]["raw_body"] == odd.raw_body
+        assert found[none.read_id]["flags"] == []
+
+    async def test_a_value_postgresql_refuses_sets_aside_its_read_alone(self, system: Any) -> None:
+        """Our own columns skip ReadIn's text rules: a NUL in one (a recognizer's model name) fails the one
+        statement whole, and halving stores every other read of the batch once and sets that read aside."""
+        records = system.runtime("records")
+        nc = records.bus.nc
+        reads = [plain_read() for _ in range(5)]
+        rows = [ReadRow(read=r, recognition_asked=True) for r in reads]
+        rows[3].recognition = Recognition(
+            plate=reads[3].plate or "",
+            confidence=0.5,
+            char_confidences=[],
+            candidates=[],
+            model_version="crnn\x00test",
+            elapsed_ms=1.0,
+        )
+        origins = {id(row): Msg(nc, subject="x", data=row.read.model_dump_json().encode()) for row in rows}
+        rejects: list[Reject] = []
+        await records.ingest._store_isolating(rows, origins, rejects)
+        assert [(r.msg, "0x00" in r.error) for r in rejects] == [(origins[id(rows[3])], True)]
+        found = await stored(system, [r.read_id for r in reads])
+        assert sorted(found) == sorted(r.read_id for i, r in enumerate(reads) if i != 3)
+        await records.ingest._store_isolating(rows[:3], origins, rejects)  # a redelivery stores nothing more
+        assert len(rejects) == 1 and len(await stored(system, [r.read_id for r in reads])) == 4
