@@ -7,6 +7,7 @@ a flag holding a comma became two flags and an empty flag none, so a read was st
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -15,11 +16,12 @@ import asyncpg
 import pytest
 from nats.aio.msg import Msg
 
-from libs.common.contracts.reads import ReadIn
+from libs.common.contracts.reads import ReadImage, ReadIn
 from libs.common.contracts.recognition import Recognition
 from libs.common.streams import reads_subject
 from services.records.batches import Reject
 from services.records.service import ReadRow
+from tests.utils.image_samples import png
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -68,9 +70,17 @@ class TestInsertRowText:
         assert found[odd.read_id]["raw_body"] == odd.raw_body
         assert found[none.read_id]["flags"] == []
 
-    async def test_a_value_postgresql_refuses_sets_aside_its_read_alone(self, system: Any) -> None:
-        """Our own columns skip ReadIn's text rules: a NUL in one (a recognizer's model name) fails the one
-        statement whole, and halving stores every other read of the batch once and sets that read aside."""
+    @pytest.mark.parametrize(
+        ("model_version", "char_confidences", "refusal"),
+        [("crnn\x00test", [], "0x00"), ("crnn-test", [float("nan")], "json")],
+        ids=["nul-text", "nan-in-jsonb"],
+    )
+    async def test_a_value_postgresql_refuses_sets_aside_its_read_alone(
+        self, system: Any, model_version: str, char_confidences: list[float], refusal: str
+    ) -> None:
+        """Our own columns skip ReadIn's rules: a NUL in a text (a recognizer's model name) or a document
+        that is not JSON (NaN written by json.dumps) fails the one statement whole, and halving stores every
+        other read of the batch once and sets that read aside."""
         records = system.runtime("records")
         nc = records.bus.nc
         reads = [plain_read() for _ in range(5)]
@@ -78,16 +88,32 @@ class TestInsertRowText:
         rows[3].recognition = Recognition(
             plate=reads[3].plate or "",
             confidence=0.5,
-            char_confidences=[],
+            char_confidences=char_confidences,
             candidates=[],
-            model_version="crnn\x00test",
+            model_version=model_version,
             elapsed_ms=1.0,
         )
         origins = {id(row): Msg(nc, subject="x", data=row.read.model_dump_json().encode()) for row in rows}
         rejects: list[Reject] = []
         await records.ingest._store_isolating(rows, origins, rejects)
-        assert [(r.msg, "0x00" in r.error) for r in rejects] == [(origins[id(rows[3])], True)]
+        assert [(r.msg, refusal in r.error.lower()) for r in rejects] == [(origins[id(rows[3])], True)]
         found = await stored(system, [r.read_id for r in reads])
         assert sorted(found) == sorted(r.read_id for i, r in enumerate(reads) if i != 3)
         await records.ingest._store_isolating(rows[:3], origins, rejects)  # a redelivery stores nothing more
         assert len(rejects) == 1 and len(await stored(system, [r.read_id for r in reads])) == 4
+
+    async def test_a_read_twice_in_one_batch_is_stored_once_with_its_image_once(self, system: Any) -> None:
+        """The one statement meets both copies (a resend fetched beside the first): ON CONFLICT DO NOTHING
+        skips the second within the statement, and the images join only the copy stored."""
+        image = ReadImage(kind="plate", content_type="image/png", data_b64=base64.b64encode(png()).decode())
+        read = plain_read(images=[image])
+        await ingest(system, read, read)
+        conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+        try:
+            reads = await conn.fetchval("SELECT count(*) FROM records.reads WHERE read_id = $1::uuid", read.read_id)
+            images = await conn.fetchval(
+                "SELECT count(*) FROM records.read_images WHERE read_id = $1::uuid", read.read_id
+            )
+        finally:
+            await conn.close()
+        assert (reads, images) == (1, 1)
