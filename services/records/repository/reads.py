@@ -167,7 +167,8 @@ def _encode(value: Any, sql_type: str, column: str) -> Any:
         return None
     if column == "flags":
         # an array literal, each label quoted: joined by commas and split again, a label holding a comma
-        # became two and an empty one none (ReadIn refuses only controls in a label)
+        # became two and an empty one none (ReadIn refuses only controls in a label). Migration 0011's note
+        # that flags travel comma-joined was so when it was written; the type's attribute is text either way
         if not value:
             return "{}"  # most reads: no label to quote
         return "{" + ",".join('"' + f.replace("\\", "\\\\").replace('"', '\\"') + '"' for f in value) + "}"
