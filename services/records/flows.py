@@ -134,13 +134,15 @@ class IngestFlow:
             # a transaction by itself: BEGIN and COMMIT were two of a small batch's three round trips
             async with self.uow.alone() as conn:
                 new_ids = await repository.store_reads_alone(conn, rows, images, hotlists_seen=seen)
+            if new_ids is not None:  # committed: counted now, since a failure below retries a stored batch
+                metrics.STORED.inc(len(new_ids))
             again = [r.read.read_id for r in rows if new_ids is not None and r.read.read_id not in new_ids]
             if again:  # redelivered: their alerts' publication may have been cut short
                 async with self.uow() as session:
                     raised = await self.alerts.unpublished(session, again)
         if new_ids is None:
             new_ids, raised = await self._store_in_transaction(rows, images, matched, seen, within)
-        metrics.STORED.inc(len(new_ids))
+            metrics.STORED.inc(len(new_ids))
         if raised:
             await self.alerts.publish(self.uow, raised)
 

@@ -7,6 +7,7 @@ a flag holding a comma became two flags and an empty flag none, so a read was st
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ import asyncpg
 import pytest
 from nats.aio.msg import Msg
 
+from libs.common import metrics
 from libs.common.contracts.reads import ReadImage, ReadIn
 from libs.common.contracts.recognition import Recognition
 from libs.common.streams import reads_subject
@@ -117,3 +119,44 @@ class TestInsertRowText:
         finally:
             await conn.close()
         assert (reads, images) == (1, 1)
+
+
+class TestStoredCount:
+    async def test_reads_committed_alone_are_counted_though_what_follows_fails(
+        self, system: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The one statement commits; asking after a redelivered read's unpublished alerts is a second
+        transaction. When that fails the batch is retried, and the retry finds every read stored: a read the
+        statement committed is counted then, or never."""
+        records = system.runtime("records")
+        first = plain_read()
+        await ingest(system, first)
+        new = plain_read()
+
+        async def outage(*_: Any) -> list[Any]:
+            raise ConnectionResetError("PostgreSQL went away after the commit")
+
+        counted = CountedHere(metrics.STORED)
+        monkeypatch.setattr(metrics, "STORED", counted)
+        with monkeypatch.context() as failing:
+            failing.setattr(records.ingest.alerts, "unpublished", outage)
+            with pytest.raises(ConnectionResetError):
+                await ingest(system, first, new)  # a redelivery of `first`, fetched beside a new read
+        await ingest(system, first, new)  # the consumer's retry
+        assert len(await stored(system, [first.read_id, new.read_id])) == 2
+        assert counted.here == 1
+
+
+class CountedHere:
+    """The stored-reads counter, also counting apart what this task adds (records' own consumer may store
+    other tests' reads meanwhile, in other tasks)."""
+
+    def __init__(self, counter: Any) -> None:
+        self.counter = counter
+        self.task = asyncio.current_task()
+        self.here = 0
+
+    def inc(self, amount: float = 1) -> None:
+        self.counter.inc(amount)
+        if asyncio.current_task() is self.task:
+            self.here += int(amount)
