@@ -94,8 +94,8 @@ class IngestFlow:
                 origins[id(row)] = msg
                 rows.append(row)
         # a fetch of bundles can bring many thousands: a transaction each ingest_batch, all before any ack
-        for start in range(0, len(rows), self.settings.ingest_batch):
-            await self._store_isolating(rows[start : start + self.settings.ingest_batch], origins, rejects)
+        for chunk in store_chunks(rows, self.settings.ingest_batch, self.settings.ingest_image_bytes):
+            await self._store_isolating(chunk, origins, rejects)
         for reject in rejects:
             await reject.dead_letter(self.bus)
 
@@ -219,3 +219,27 @@ async def recognize_reads(bus: Bus, rows: list[ReadRow], *, timeout: float) -> N
 
     # once per read: a transaction split by halves to find a read PostgreSQL refuses stores the rest again
     await asyncio.gather(*(one(r) for r in rows if r.read.images and not r.recognition_asked))
+
+
+def store_chunks(rows: list[ReadRow], most_reads: int, most_image_bytes: int) -> list[list[ReadRow]]:
+    """The rows in order, cut into stores of at most `most_reads` reads and `most_image_bytes` of images.
+
+    A store sends its reads' images as one bytea[] value: PostgreSQL refuses a value or message over 1 GB,
+    an error that would be retried without end, and a backend holds about twice the value while it works.
+    A fetch of fifty full-size camera posts comes near that, so images bound a store as the count does; a
+    read whose own images pass the bound is stored alone (a post's body limit keeps that far under 1 GB).
+    """
+    chunks: list[list[ReadRow]] = []
+    chunk: list[ReadRow] = []
+    size = 0
+    for row in rows:
+        # the base64 text's length: a bound of the decoded bytes, known without decoding
+        weight = sum(len(image.data_b64) for image in row.read.images)
+        if chunk and (len(chunk) >= most_reads or size + weight > most_image_bytes):
+            chunks.append(chunk)
+            chunk, size = [], 0
+        chunk.append(row)
+        size += weight
+    if chunk:
+        chunks.append(chunk)
+    return chunks

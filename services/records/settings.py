@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from libs.common.settings import MAX_RETENTION_DAYS, RetentionSettings
 
@@ -14,6 +14,8 @@ class RecordsSettings(RetentionSettings):
     partitions_ahead_days: int = 3
     purge_interval_s: float = 3600.0  # the retention purge runs this often (first run after one interval)
     ingest_batch: int = 1000  # reads per transaction
+    # images per store, base64 bytes: they travel as one bytea[] value (flows.store_chunks), PostgreSQL's cap 1 GB
+    ingest_image_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
     ingest_fetch: int = 50  # READS messages per fetch: a read each, or a bundle of up to 50 from a batch post
     # batches in flight at once per replica: while one waits on PostgreSQL, the next is parsed and matched
     ingest_pipelines: int = 2

@@ -17,6 +17,7 @@ from libs.common.contracts.recognition import Recognition
 from libs.common.contracts.vehicles import normalize_vehicle
 from libs.common.streams import reads_subject
 from services.records import repository
+from services.records.flows import store_chunks
 from services.records.repository.reads import INSERT_COLUMNS, READS_INSERT_TYPE
 from services.records.service import ReadRow
 from tests.utils.image_samples import png
@@ -181,3 +182,41 @@ class TestIngestStore:
         await ingest(system, final)
         reads, _ = await stored_rows(system, [preview.read_id, final.read_id])
         assert [r["read_id"] for r in reads] == [final.read_id]
+
+
+def with_image(size: int) -> ReadRow:
+    data = base64.b64encode(png()).decode()
+    return ReadRow(read=plain_read(images=[ReadImage(kind="plate", content_type="image/png", data_b64=data)] * size))
+
+
+class TestStoreChunks:
+    """A store sends its images as one bytea[] value, which PostgreSQL caps at 1 GB: images bound a store."""
+
+    async def test_reads_are_cut_by_their_images_bytes_in_order(self) -> None:
+        rows = [with_image(1), with_image(2), with_image(1), ReadRow(read=plain_read()), with_image(1)]
+        one = len(rows[0].read.images[0].data_b64)
+        chunks = store_chunks(rows, 1000, 2 * one)
+        assert [[rows.index(r) for r in chunk] for chunk in chunks] == [[0], [1], [2, 3, 4]]
+
+    async def test_a_read_over_the_bound_is_stored_alone_and_the_count_still_bounds(self) -> None:
+        rows = [with_image(3), with_image(1), ReadRow(read=plain_read()), ReadRow(read=plain_read())]
+        one = len(rows[1].read.images[0].data_b64)
+        assert [len(c) for c in store_chunks(rows, 2, 2 * one)] == [1, 2, 1]
+        assert [len(c) for c in store_chunks(rows, 1000, 10**9)] == [4]
+        assert store_chunks([], 1000, 1) == []
+
+    async def test_a_batch_cut_in_stores_keeps_every_read_and_image_once(self, system: Any) -> None:
+        settings = system.runtime("records").ingest.settings
+        bound, settings.ingest_image_bytes = settings.ingest_image_bytes, 1  # every read with an image alone
+        try:
+            image = ReadImage(kind="plate", content_type="image/png", data_b64=base64.b64encode(png()).decode())
+            reads = [plain_read(images=[image]), plain_read(), plain_read(images=[image])]
+            await ingest(system, *reads)
+            await ingest(system, *reads)  # a redelivery after the first stores committed stores nothing more
+        finally:
+            settings.ingest_image_bytes = bound
+        stored, images = await stored_rows(system, [r.read_id for r in reads])
+        assert sorted((r["read_id"], r["has_image"]) for r in stored) == sorted(
+            (r.read_id, bool(r.images)) for r in reads
+        )
+        assert sorted(i["read_id"] for i in images) == sorted(r.read_id for r in reads if r.images)
