@@ -58,11 +58,13 @@ async def wait_for_rows(dsn: str, target: int, timeout: float = 120) -> float:
     return time.monotonic()
 
 
-async def drive(port: int, headers: dict, bodies, concurrency: int) -> int:
+async def drive(port: int, headers: dict, bodies, concurrency: int) -> tuple[int, dict[int, int]]:
+    """Post every body, each until answered 202; the reads accepted and the other answers by status."""
     queue: asyncio.Queue = asyncio.Queue()
     for b in bodies:
         queue.put_nowait(b)
     sent = 0
+    refused: dict[int, int] = {}  # the CPU figures include answering these: say how many there were
 
     async def worker() -> None:
         nonlocal sent
@@ -75,12 +77,13 @@ async def drive(port: int, headers: dict, bodies, concurrency: int) -> int:
                     if status == 202:
                         sent += reply["accepted"]
                         break
+                    refused[status] = refused.get(status, 0) + 1
                     await asyncio.sleep(0.1)
         finally:
             conn.close()
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return sent
+    return sent, refused
 
 
 async def throughput(system: RunningSystem, headers: dict, *, batch: int, total: int, concurrency: int) -> float:
@@ -89,10 +92,12 @@ async def throughput(system: RunningSystem, headers: dict, *, batch: int, total:
     all_reads = reads(total, tag)
     bodies = [{"reads": all_reads[i : i + batch]} if batch > 1 else all_reads[i] for i in range(0, total, batch)]
     start = time.monotonic()
-    await drive(system.port, headers, bodies, concurrency)
+    _, refused = await drive(system.port, headers, bodies, concurrency)
     posted = time.monotonic()
     done = await wait_for_rows(system.admin_dsn, before + total)
     print(f"  posting took {posted - start:.1f}s, then {done - posted:.1f}s until all committed")
+    answers = ", ".join(f"{n:,} answered {status}" for status, n in sorted(refused.items()))
+    print(f"  posts sent again after {answers}" if answers else "  every post accepted at the first try")
     return total / (done - start)
 
 
@@ -128,6 +133,7 @@ async def latency(system: RunningSystem, headers: dict, *, rate: int, seconds: i
     conn = await asyncpg.connect(system.admin_dsn)
     tag = uuid.uuid4().hex[:3].upper()
     posted: dict[str, float] = {}
+    refused: dict[int, int] = {}  # answers other than 202, by status: a 429 is a read the camera must send again
     watch = CommitWatch(system.admin_dsn)
     watching = asyncio.create_task(watch.run(posted))
     pool: asyncio.Queue[Connection] = asyncio.Queue()
@@ -146,6 +152,7 @@ async def latency(system: RunningSystem, headers: dict, *, rate: int, seconds: i
             pool.put_nowait(conn_)
         if status != 202:
             posted.pop(body["plate"], None)
+            refused[status] = refused.get(status, 0) + 1
 
     tasks = []
     start, wall = time.monotonic(), time.time()
@@ -155,6 +162,8 @@ async def latency(system: RunningSystem, headers: dict, *, rate: int, seconds: i
     await asyncio.gather(*tasks)
     took = time.monotonic() - start
     print(f"  {rate * seconds:,} single posts in {took:.1f} s ({rate * seconds / took:,.0f}/s, offered {rate:,}/s)")
+    answers = ", ".join(f"{n:,} answered {status}" for status, n in sorted(refused.items())) or "none refused"
+    print(f"  {len(posted):,} accepted (202); {answers}")
     while not pool.empty():
         pool.get_nowait().close()
     watch.stopping = True
