@@ -49,6 +49,11 @@ STREAM_LAG = Gauge(
 )
 SEARCH_LATENCY = Histogram("alpr_search_latency_seconds", "Search latency", ["where"], buckets=SLOW_BUCKETS)
 ALERTS = Counter("alpr_alerts_total", "Hotlist alerts raised", ["match_type"])
+HOTLIST_RELOADS = Counter(
+    "alpr_hotlist_index_reloads_total",
+    "Hotlist indexes loaded again in full: the store's changes went back (a restore) or were purged unseen",
+    ["reason"],
+)
 PURGE_RUNS = Counter("alpr_purge_runs_total", "Retention purge runs", ["outcome"])
 for _outcome in ("completed", "skipped", "failed"):
     PURGE_RUNS.labels(_outcome)  # a series at 0 from start-up, so "no run in 26 h" has something to read

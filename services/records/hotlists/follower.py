@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from nats.aio.msg import Msg
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.common import metrics
 from libs.common.bus import Bus
 from libs.common.contracts.hotlists import HOTLISTS_CHANGED, HotlistChanged
 from libs.common.db import UnitOfWork
@@ -21,6 +23,7 @@ from services.records.hotlists.matching import HotlistIndex
 from services.records.lookalike import LookalikeClasses
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 PAGE = 50_000
 HOUSEKEEPING_S = 60.0  # a purge scans the whole index, so not on every poll
@@ -49,6 +52,7 @@ class HotlistFollower:
     def __init__(self, uow: UnitOfWork, bus: Bus, classes: LookalikeClasses, *, poll_s: float = 5.0) -> None:
         self.uow = uow
         self.bus = bus
+        self._classes = classes
         self.index = HotlistIndex(classes)
         self.last_seq = 0
         self._poll_s = poll_s
@@ -75,23 +79,63 @@ class HotlistFollower:
         """Apply every change past the last applied one; returns how many rows were read.
 
         With `session`, in that transaction (an ingest batch's own): one transaction per batch, not two.
+        A store whose newest change is below the last one applied was restored (or its sequence set back):
+        its new changes take numbers this replica believes it has followed, and what the index holds past
+        that point is another history's. The index is then loaded again in full, never patched.
         """
         async with self._lock:
-            seen = 0
-            now = datetime.now(UTC)
-            while True:
-                if session is not None:
-                    rows = await repository.changes_after(session, after_seq=self.last_seq, limit=PAGE)
-                else:
-                    async with self.uow() as own:
-                        rows = await repository.changes_after(own, after_seq=self.last_seq, limit=PAGE)
-                for row in rows:
-                    self._apply(row, now)
-                seen += len(rows)
-                if rows:
-                    self.last_seq = rows[-1]["change_seq"]
-                if len(rows) < PAGE:
-                    return seen
+            newest = await self._in(session, repository.newest_change)
+            if newest < self.last_seq:
+                log.warning(
+                    "hotlist changes went back (newest %d, this index applied %d): database restored? "
+                    "reloading the index in full",
+                    newest,
+                    self.last_seq,
+                )
+                metrics.HOTLIST_RELOADS.labels("went_back").inc()
+                return await self._reload(session)
+            return await self._follow(session)
+
+    async def _follow(self, session: AsyncSession | None) -> int:
+        seen = 0
+        now = datetime.now(UTC)
+        while True:
+            rows = await self._page(session, self.last_seq)
+            for row in rows:
+                _apply(self.index, row, now)
+            seen += len(rows)
+            if rows:
+                self.last_seq = rows[-1]["change_seq"]
+            if len(rows) < PAGE:
+                return seen
+
+    async def _reload(self, session: AsyncSession | None) -> int:
+        """Every entry into a new index, swapped in whole: meanwhile reads match against the old one, and
+        ingest's check (last_seq, still the old number) sends their batches to wait for this one."""
+        index = HotlistIndex(self._classes)
+        seen, last = 0, 0
+        now = datetime.now(UTC)
+        while True:
+            rows = await self._page(session, last)
+            for row in rows:
+                _apply(index, row, now)
+            seen += len(rows)
+            if rows:
+                last = rows[-1]["change_seq"]
+            if len(rows) < PAGE:
+                break
+        self.index, self.last_seq = index, last
+        return seen
+
+    async def _page(self, session: AsyncSession | None, after_seq: int) -> list[Any]:
+        return await self._in(session, lambda s: repository.changes_after(s, after_seq=after_seq, limit=PAGE))
+
+    async def _in(self, session: AsyncSession | None, query: Callable[[AsyncSession], Awaitable[_T]]) -> _T:
+        """`query` in the caller's transaction, or in one of its own."""
+        if session is not None:
+            return await query(session)
+        async with self.uow() as own:
+            return await query(own)
 
     async def announce(self, hotlist_id: str, change_seq: int) -> None:
         """Tell every replica (this one too) that a list changed; the database holds what changed."""
@@ -106,15 +150,6 @@ class HotlistFollower:
         the others on notice."""
         await self.catch_up()
         await self.announce(hotlist_id, change_seq)
-
-    def _apply(self, row: Any, now: datetime) -> None:
-        if row["removed_at"] is not None or row["expires_at"] <= now:
-            self.index.remove(row["entry_id"])
-            return
-        entry = IndexedEntry(
-            row["plate"], row["state"], row["expires_at"], row["priority"], HotlistSource(row["source"])
-        )
-        self.index.add(row["entry_id"], entry)
 
     async def _on_changed(self, msg: Msg) -> None:
         try:
@@ -145,3 +180,11 @@ class HotlistFollower:
                     await repository.forget_import_parts(session, before=now - FORGET_UPLOADS_AFTER)
             except Exception as exc:
                 log.warning("hotlist follower poll failed: %s", exc)
+
+
+def _apply(index: HotlistIndex, row: Any, now: datetime) -> None:
+    if row["removed_at"] is not None or row["expires_at"] <= now:
+        index.remove(row["entry_id"])
+        return
+    entry = IndexedEntry(row["plate"], row["state"], row["expires_at"], row["priority"], HotlistSource(row["source"]))
+    index.add(row["entry_id"], entry)

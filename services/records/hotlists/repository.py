@@ -196,10 +196,27 @@ async def changes_after(session: AsyncSession, *, after_seq: int, limit: int) ->
     return rows
 
 
+async def newest_change(session: AsyncSession) -> int:
+    """The highest change number the entries hold (0 when none); it never goes back but by a restore.
+
+    A replica's index whose last applied change is above it follows another history (the database was
+    restored from a backup, or the sequence set back): its changes past this number are numbered again.
+    """
+    _, [row] = await driver_fetch(session, "SELECT coalesce(max(change_seq), 0) AS newest FROM hotlist_entries")
+    return int(row["newest"])
+
+
 async def forget_removed(session: AsyncSession, *, before: datetime) -> int:
-    """Drop rows removed long enough ago that every running replica has followed the removal."""
+    """Drop rows removed long enough ago that every running replica has followed the removal.
+
+    The newest change is kept whatever it is: max(change_seq) going back is how a replica and ingest's
+    check tell a restored database (`newest_change`), so the purge must never make it go back.
+    """
     result = await session.execute(
-        text("DELETE FROM hotlist_entries WHERE removed_at < :before"),
+        text(
+            "DELETE FROM hotlist_entries WHERE removed_at < :before "
+            "AND change_seq < (SELECT max(change_seq) FROM hotlist_entries)"
+        ),
         {"before": before},
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

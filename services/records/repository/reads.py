@@ -49,9 +49,11 @@ _INSERT_READS = (
 # Ingest's one statement: the reads once each and the images of those new, unless a hotlist entry changed after
 # the last change they were matched against ($2); then nothing, and the caller catches up and matches again.
 # One snapshot, so every change committed before it is matched. max() reads the end of the change_seq index
-# whatever $2 is (an EXISTS (change_seq > $2) could go to a generic plan scanning the whole table).
+# whatever $2 is (an EXISTS (change_seq > $2) could go to a generic plan scanning the whole table). Equal, not
+# at most: a newest change below $2 is a restored store (its new changes numbered again, at most $2), so the
+# reads wait for the index to be loaded again (HotlistFollower.catch_up); the purge never lowers max().
 _STORE_READS = (
-    "WITH fresh AS (SELECT coalesce((SELECT max(change_seq) FROM hotlist_entries), 0) <= $2 AS matched_now), "
+    "WITH fresh AS (SELECT coalesce((SELECT max(change_seq) FROM hotlist_entries), 0) = $2 AS matched_now), "
     f"stored AS (INSERT INTO reads ({', '.join(INSERT_COLUMNS)}) {_SELECT_ROWS} WHERE (SELECT matched_now FROM fresh) "
     "ON CONFLICT (read_id, captured_at) DO NOTHING RETURNING read_id, captured_at), "
     "kept AS (INSERT INTO read_images (read_id, captured_at, kind, content_type, data) "
