@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from nats.aio.msg import Msg
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,7 +22,6 @@ from services.records.hotlists.matching import HotlistIndex
 from services.records.lookalike import LookalikeClasses
 
 log = logging.getLogger(__name__)
-_T = TypeVar("_T")
 
 PAGE = 50_000
 HOUSEKEEPING_S = 60.0  # a purge scans the whole index, so not on every poll
@@ -79,63 +77,64 @@ class HotlistFollower:
         """Apply every change past the last applied one; returns how many rows were read.
 
         With `session`, in that transaction (an ingest batch's own): one transaction per batch, not two.
-        A store whose newest change is below the last one applied was restored (or its sequence set back):
-        its new changes take numbers this replica believes it has followed, and what the index holds past
-        that point is another history's. The index is then loaded again in full, never patched.
+        Two positions are not followed but loaded again in full into a new index, never patched:
+        - the store's newest change below the last one applied: it was restored (or its sequence set back),
+          its new changes take numbers this replica believes it has followed, and what the index holds past
+          that point is another history's;
+        - a removal past the last change applied was purged (`forget_removed`) before this replica read it
+          (it followed nothing for an hour): the removed entry would stay in the index, a false hit.
+        The position is read after the changes, so a purge between the two is seen.
         """
+        if session is None:
+            async with self.uow() as own:
+                return await self.catch_up(own)
         async with self._lock:
-            newest = await self._in(session, repository.newest_change)
+            start = self.last_seq
+            seen, self.last_seq = await self._follow(session, self.index, start)
+            newest, forgotten = await repository.change_position(session)
             if newest < self.last_seq:
+                reason = "went_back"
                 log.warning(
                     "hotlist changes went back (newest %d, this index applied %d): database restored? "
                     "reloading the index in full",
                     newest,
                     self.last_seq,
                 )
-                metrics.HOTLIST_RELOADS.labels("went_back").inc()
-                return await self._reload(session)
-            return await self._follow(session)
+            elif start and forgotten > start:  # from 0 the index was empty: nothing in it to have removed
+                reason = "purged"
+                log.warning(
+                    "hotlist removals up to change %d were purged before this index (at %d) followed them: "
+                    "reloading the index in full",
+                    forgotten,
+                    start,
+                )
+            else:
+                return seen
+            metrics.HOTLIST_RELOADS.labels(reason).inc()
+            return seen + await self._reload(session)
 
-    async def _follow(self, session: AsyncSession | None) -> int:
+    async def _follow(self, session: AsyncSession, index: HotlistIndex, after_seq: int) -> tuple[int, int]:
+        """Apply to `index` every change past `after_seq`, in pages; returns the rows read and the last change."""
         seen = 0
         now = datetime.now(UTC)
         while True:
-            rows = await self._page(session, self.last_seq)
-            for row in rows:
-                _apply(self.index, row, now)
-            seen += len(rows)
-            if rows:
-                self.last_seq = rows[-1]["change_seq"]
-            if len(rows) < PAGE:
-                return seen
-
-    async def _reload(self, session: AsyncSession | None) -> int:
-        """Every entry into a new index, swapped in whole: meanwhile reads match against the old one, and
-        ingest's check (last_seq, still the old number) sends their batches to wait for this one."""
-        index = HotlistIndex(self._classes)
-        seen, last = 0, 0
-        now = datetime.now(UTC)
-        while True:
-            rows = await self._page(session, last)
+            rows = await repository.changes_after(session, after_seq=after_seq, limit=PAGE)
             for row in rows:
                 _apply(index, row, now)
             seen += len(rows)
             if rows:
-                last = rows[-1]["change_seq"]
+                after_seq = rows[-1]["change_seq"]
             if len(rows) < PAGE:
-                break
-        self.index, self.last_seq = index, last
+                return seen, after_seq
+
+    async def _reload(self, session: AsyncSession) -> int:
+        """Every entry into a new index, swapped in whole: meanwhile reads match against the old one, and
+        ingest's check (last_seq, still the old number) sends their batches to wait for this one."""
+        index = HotlistIndex(self._classes)
+        # the last change read, not the newest after it: one committed meanwhile is followed next time
+        seen, self.last_seq = await self._follow(session, index, 0)
+        self.index = index
         return seen
-
-    async def _page(self, session: AsyncSession | None, after_seq: int) -> list[Any]:
-        return await self._in(session, lambda s: repository.changes_after(s, after_seq=after_seq, limit=PAGE))
-
-    async def _in(self, session: AsyncSession | None, query: Callable[[AsyncSession], Awaitable[_T]]) -> _T:
-        """`query` in the caller's transaction, or in one of its own."""
-        if session is not None:
-            return await query(session)
-        async with self.uow() as own:
-            return await query(own)
 
     async def announce(self, hotlist_id: str, change_seq: int) -> None:
         """Tell every replica (this one too) that a list changed; the database holds what changed."""

@@ -196,30 +196,40 @@ async def changes_after(session: AsyncSession, *, after_seq: int, limit: int) ->
     return rows
 
 
-async def newest_change(session: AsyncSession) -> int:
-    """The highest change number the entries hold (0 when none); it never goes back but by a restore.
+async def change_position(session: AsyncSession) -> tuple[int, int]:
+    """The highest change number the entries hold (0 when none), and the highest the purge has deleted.
 
-    A replica's index whose last applied change is above it follows another history (the database was
-    restored from a backup, or the sequence set back): its changes past this number are numbered again.
+    The first never goes back but by a restore: a replica's index whose last applied change is above it
+    follows another history (the database restored from a backup, or the sequence set back), and its changes
+    past this number are numbered again. A replica whose last applied change is below the second never saw
+    a removal that is now gone from the table (`forget_removed`).
     """
-    _, [row] = await driver_fetch(session, "SELECT coalesce(max(change_seq), 0) AS newest FROM hotlist_entries")
-    return int(row["newest"])
+    _, [row] = await driver_fetch(
+        session,
+        "SELECT coalesce((SELECT max(change_seq) FROM hotlist_entries), 0) AS newest, "
+        "(SELECT through FROM hotlist_changes_forgotten) AS forgotten",
+    )
+    return int(row["newest"]), int(row["forgotten"])
 
 
 async def forget_removed(session: AsyncSession, *, before: datetime) -> int:
     """Drop rows removed long enough ago that every running replica has followed the removal.
 
-    The newest change is kept whatever it is: max(change_seq) going back is how a replica and ingest's
-    check tell a restored database (`newest_change`), so the purge must never make it go back.
+    A replica that has not (it followed nothing for the hour) learns it by the highest change number deleted,
+    kept in the same statement. The newest change is kept whatever it is: max(change_seq) going back is how a
+    replica and ingest's check tell a restored database (`change_position`), so the purge must never lower it.
     """
-    result = await session.execute(
-        text(
-            "DELETE FROM hotlist_entries WHERE removed_at < :before "
-            "AND change_seq < (SELECT max(change_seq) FROM hotlist_entries)"
-        ),
-        {"before": before},
+    conn = await driver_connection(session)
+    return int(
+        await conn.fetchval(
+            "WITH gone AS (DELETE FROM hotlist_entries WHERE removed_at < $1 "
+            "AND change_seq < (SELECT max(change_seq) FROM hotlist_entries) RETURNING change_seq), "
+            "marked AS (UPDATE hotlist_changes_forgotten SET through = greatest(through, "
+            "(SELECT max(change_seq) FROM gone)) WHERE EXISTS (SELECT FROM gone)) "
+            "SELECT count(*) FROM gone",
+            before,
+        )
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def entries_page(

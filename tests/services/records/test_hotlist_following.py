@@ -123,3 +123,69 @@ class TestThePurgeOfRemovedEntries:
         newest = await newest_change(system)
         assert await forget_removed(system) == 0
         assert await newest_change(system) == newest
+
+
+class TestAReplicaThatLaggedPastThePurge:
+    """A removal is known only by its entry's row; the purge deletes the row an hour after the removal. A replica
+    that followed nothing in that hour (its poll failing, its pod paused) could never learn of it."""
+
+    async def lagging_replica_of_a_purged_removal(self, system: Any, plate: str) -> Any:
+        hotlist_id = await manual_list(system)
+        entry = await add_entry(system, hotlist_id, plate)
+        replica = await replica_that_hears_nothing(system)
+        assert entry.entry_id in replica.alerts.follower.index
+        await system.runtime("gateway").bus.call(
+            HOTLIST_REMOVE_ENTRY, EntryLookup(hotlist_id=hotlist_id, entry_id=entry.entry_id)
+        )
+        await add_entry(system, hotlist_id, unique("1"))  # changes go on after it
+        await removed_long_ago(system, entry.entry_id)
+        assert await forget_removed(system) >= 1
+        return replica
+
+    async def test_a_read_of_the_removed_plate_hits_nothing(self, system: Any) -> None:
+        plate = unique("Z")
+        replica = await self.lagging_replica_of_a_purged_removal(system, plate)
+        before = reloads("purged")
+        read = read_of(plate)
+        await ingest(system, replica, read)
+        hit, alerts = await stored(system, read.read_id)
+        assert hit is False and alerts == []
+        assert reloads("purged") == before + 1
+
+    async def test_the_poll_drops_the_removed_entry(self, system: Any) -> None:
+        plate = unique("Y")
+        replica = await self.lagging_replica_of_a_purged_removal(system, plate)
+        follower = replica.alerts.follower
+        await follower.catch_up()
+        assert not follower.index.match([(plate, "vendor")], "CA", datetime.now(UTC))
+        assert follower.last_seq == await newest_change(system)
+        before = reloads("purged")
+        await follower.catch_up()  # loaded: no second reload
+        assert reloads("purged") == before
+
+    async def test_a_replica_that_followed_the_removal_reloads_nothing(self, system: Any) -> None:
+        plate = unique("X")
+        replica = await self.lagging_replica_of_a_purged_removal(system, plate)
+        follower = replica.alerts.follower
+        await follower.catch_up()
+        hotlist_id = await manual_list(system)
+        entry = await add_entry(system, hotlist_id, unique("W"))
+        await system.runtime("gateway").bus.call(
+            HOTLIST_REMOVE_ENTRY, EntryLookup(hotlist_id=hotlist_id, entry_id=entry.entry_id)
+        )
+        await add_entry(system, hotlist_id, unique("V"))
+        await follower.catch_up()  # follows the removal
+        await removed_long_ago(system, entry.entry_id)
+        assert await forget_removed(system) >= 1
+        before = reloads("purged")
+        await follower.catch_up()
+        assert reloads("purged") == before
+
+    async def test_a_replica_loading_from_nothing_reloads_nothing(self, system: Any) -> None:
+        """Removals purged before a replica starts are not in what it loads: one load, not two."""
+        plate = unique("U")
+        await self.lagging_replica_of_a_purged_removal(system, plate)
+        before = reloads("purged")
+        replica = await replica_that_hears_nothing(system)
+        assert reloads("purged") == before
+        assert not replica.alerts.follower.index.match([(plate, "vendor")], "CA", datetime.now(UTC))
