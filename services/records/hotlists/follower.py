@@ -53,6 +53,7 @@ class HotlistFollower:
         self._classes = classes
         self.index = HotlistIndex(classes)
         self.last_seq = 0
+        self.store: str | None = None  # the database (cluster, timeline) the index was followed from
         self._poll_s = poll_s
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -77,7 +78,8 @@ class HotlistFollower:
         """Apply every change past the last applied one; returns how many rows were read.
 
         With `session`, in that transaction (an ingest batch's own): one transaction per batch, not two.
-        Two positions are not followed but loaded again in full into a new index, never patched:
+        Three positions are not followed but loaded again in full into a new index, never patched:
+        - another database than the one followed so far (a new timeline: a restore, a failover);
         - the store's newest change below the last one applied: it was restored (or its sequence set back),
           its new changes take numbers this replica believes it has followed, and what the index holds past
           that point is another history's;
@@ -91,8 +93,17 @@ class HotlistFollower:
         async with self._lock:
             start = self.last_seq
             seen, self.last_seq = await self._follow(session, self.index, start)
-            newest, forgotten = await repository.change_position(session)
-            if newest < self.last_seq:
+            position = await repository.change_position(session)
+            newest, forgotten, store = position.newest, position.forgotten, position.store
+            if self.store is not None and store is not None and store != self.store:
+                reason = "store_changed"
+                log.warning(
+                    "the hotlist store is another database (%s, was %s): restored or failed over? "
+                    "reloading the index in full",
+                    store,
+                    self.store,
+                )
+            elif newest < self.last_seq:
                 reason = "went_back"
                 log.warning(
                     "hotlist changes went back (newest %d, this index applied %d): database restored? "
@@ -109,7 +120,9 @@ class HotlistFollower:
                     start,
                 )
             else:
+                self.store = store
                 return seen
+            self.store = store
             metrics.HOTLIST_RELOADS.labels(reason).inc()
             return seen + await self._reload(session)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -196,20 +197,36 @@ async def changes_after(session: AsyncSession, *, after_seq: int, limit: int) ->
     return rows
 
 
-async def change_position(session: AsyncSession) -> tuple[int, int]:
-    """The highest change number the entries hold (0 when none), and the highest the purge has deleted.
+@dataclass(frozen=True, slots=True)
+class ChangePosition:
+    """Where the store's entry changes stand, as a replica's follower checks them after each catch-up."""
 
-    The first never goes back but by a restore: a replica's index whose last applied change is above it
+    newest: int  # the highest change number the entries hold (0 when none)
+    forgotten: int  # the highest change number the purge has deleted (`forget_removed`)
+    store: str | None  # the database cluster and its timeline; None where the role may not read them
+
+
+async def change_position(session: AsyncSession) -> ChangePosition:
+    """The store's change position, in one statement.
+
+    `newest` never goes back but by a restore: a replica's index whose last applied change is above it
     follows another history (the database restored from a backup, or the sequence set back), and its changes
-    past this number are numbered again. A replica whose last applied change is below the second never saw
-    a removal that is now gone from the table (`forget_removed`).
+    past this number are numbered again. A replica whose last applied change is below `forgotten` never saw
+    a removal that is now gone from the table. `store` changes when the numbers may not show it: a restore
+    from a backup or an asynchronous failover both begin a new timeline, a dump restored elsewhere another
+    system identifier (read from pg_control where the role may; a refusal would fail every catch-up). The
+    timeline is the one WAL is written on now (the first part of the WAL file's name), not pg_control's,
+    which changes only at the first checkpoint after a promotion; a standby has none to tell.
     """
     _, [row] = await driver_fetch(
         session,
         "SELECT coalesce((SELECT max(change_seq) FROM hotlist_entries), 0) AS newest, "
-        "(SELECT through FROM hotlist_changes_forgotten) AS forgotten",
+        "(SELECT through FROM hotlist_changes_forgotten) AS forgotten, "
+        "CASE WHEN has_function_privilege('pg_control_system()', 'execute') AND NOT pg_is_in_recovery() "
+        "THEN (SELECT system_identifier FROM pg_control_system())::text || '/' "
+        "|| substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) END AS store",
     )
-    return int(row["newest"]), int(row["forgotten"])
+    return ChangePosition(int(row["newest"]), int(row["forgotten"]), row["store"])
 
 
 async def forget_removed(session: AsyncSession, *, before: datetime) -> int:

@@ -111,6 +111,33 @@ class TestARestoredStore:
         await replica.alerts.follower.catch_up()
         assert hit is False and reloads("went_back") == before
 
+    async def test_the_replica_knows_the_database_it_follows(self, system: Any) -> None:
+        replica = await replica_that_hears_nothing(system)
+        assert replica.alerts.follower.store  # the check below is live on our PostgreSQL
+
+    async def test_a_restore_with_more_changes_since_than_it_set_back_is_seen_by_its_timeline(
+        self, system: Any
+    ) -> None:
+        """Changes written after the restore took the numbers back past the replica's: numbers alone show
+        nothing, and the index would keep the lost history's entries and miss the restored store's."""
+        replica = await replica_that_hears_nothing(system)
+        follower = replica.alerts.follower
+        plate = unique("5")
+        lost = IndexedEntry(plate, "CA", datetime.now(UTC) + timedelta(days=1), 1, HotlistSource.MANUAL)
+        follower.index.add(10**15 + 1, lost)
+        follower.store = "another cluster/1"  # the database it followed before the restore
+        before = reloads("store_changed")
+        hotlist_id = await manual_list(system)
+        await add_entry(system, hotlist_id, unique("4"))  # past the replica's number
+        read = read_of(plate)
+        await ingest(system, replica, read)
+        hit, alerts = await stored(system, read.read_id)
+        assert hit is False and alerts == []
+        assert reloads("store_changed") == before + 1
+        assert follower.store != "another cluster/1"
+        await follower.catch_up()
+        assert reloads("store_changed") == before + 1
+
 
 class TestThePurgeOfRemovedEntries:
     async def test_the_newest_change_is_kept_so_it_never_goes_back(self, system: Any) -> None:
