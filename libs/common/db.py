@@ -69,12 +69,20 @@ class UnitOfWork:
         with tracer.start_as_current_span(
             "db.statement", attributes={"db.system": "postgresql", "db.user": self._role}
         ):
-            async with self._engine.connect() as connection:
-                raw = await connection.get_raw_connection()
-                driver = raw.driver_connection
-                if not isinstance(driver, asyncpg.Connection):
-                    raise TypeError("UnitOfWork.alone needs an engine on the asyncpg driver")
+            async with autocommit_connection(self._engine) as driver:
                 yield driver
+
+
+@asynccontextmanager
+async def autocommit_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled driver connection in no transaction: each statement on it commits on its own before PostgreSQL
+    answers, with no BEGIN and COMMIT round trips (a unit of work of one statement, a rate lease)."""
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        if not isinstance(driver, asyncpg.Connection):
+            raise TypeError("a statement alone needs an engine on the asyncpg driver")
+        yield driver
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:

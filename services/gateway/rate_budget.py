@@ -10,13 +10,13 @@ Keys are stored as digests: a public visitor's address or a person's subject is 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.common.db import autocommit_connection
 
 # what a lease or prune raises when the store cannot answer: the limiter then falls back to limiting alone
 STORE_ERRORS = (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
@@ -62,22 +62,11 @@ class SharedBudget:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    @asynccontextmanager
-    async def _autocommit(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection outside any transaction, where each statement commits on its own: a unit of
-        work's BEGIN and COMMIT were two of a lease's three round trips and most of the gateway's work on it."""
-        async with self._engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            driver = raw.driver_connection
-            if not isinstance(driver, asyncpg.Connection):
-                raise TypeError("the shared rate buckets need an engine on the asyncpg driver")
-            yield driver
-
     async def lease(
         self, kind: str, key: str, *, want: int, capacity: float, per_second: float, reset: bool = False
     ) -> Lease:
         """Take up to `want` whole tokens from the (kind, key) bucket; `reset` refills it first."""
-        async with self._autocommit() as connection:
+        async with autocommit_connection(self._engine) as connection:
             row = await connection.fetchrow(
                 _LEASE, kind, row_key(key), float(want), float(capacity), float(per_second), reset
             )
@@ -86,6 +75,6 @@ class SharedBudget:
 
     async def prune(self) -> int:
         """Drop buckets idle long enough to have refilled; returns how many."""
-        async with self._autocommit() as connection:
+        async with autocommit_connection(self._engine) as connection:
             status = await connection.execute(_PRUNE, float(IDLE_PRUNE_S))
         return int(status.rsplit(" ", 1)[-1])  # "DELETE n"
