@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -20,10 +18,11 @@ from nats.aio.msg import Msg
 from libs.common import metrics
 from libs.common.contracts.reads import ReadImage, ReadIn
 from libs.common.contracts.recognition import Recognition
-from libs.common.streams import reads_subject
 from services.records.batches import Reject
 from services.records.service import ReadRow
+from tests.utils import records_ingest
 from tests.utils.image_samples import png
+from tests.utils.records_ingest import ingest
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -31,22 +30,7 @@ ODD_FLAGS = ["a,b", "", "NULL", 'say "hi"', "back\\slash", "{brace}", " spaced "
 
 
 def plain_read(**extra: Any) -> ReadIn:
-    return ReadIn(
-        read_id=str(uuid.uuid4()),
-        agency="CA0430000",
-        camera_id="cam-row-text",
-        captured_at=datetime.now(UTC),
-        plate=f"RX{uuid.uuid4().hex[:5].upper()}",
-        **extra,
-    )
-
-
-async def ingest(system: Any, *reads: ReadIn) -> None:
-    """Hand records' ingest the READS messages of these reads, as its consumer would (one batch)."""
-    nc = system.runtime("records").bus.nc
-    await system.runtime("records").ingest.ingest_batch(
-        [Msg(nc, subject=reads_subject(r.agency, r.camera_id), data=r.model_dump_json().encode()) for r in reads]
-    )
+    return records_ingest.plain_read(camera_id="cam-row-text", prefix="RX", **extra)
 
 
 async def stored(system: Any, read_ids: list[str]) -> dict[str, asyncpg.Record]:

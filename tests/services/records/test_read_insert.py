@@ -10,17 +10,17 @@ from typing import Any
 
 import asyncpg
 import pytest
-from nats.aio.msg import Msg
 
 from libs.common.contracts.reads import Box, Candidate, Point, ReadImage, ReadIn
 from libs.common.contracts.recognition import Recognition
 from libs.common.contracts.vehicles import normalize_vehicle
-from libs.common.streams import reads_subject
 from services.records import repository
 from services.records.flows import store_chunks
 from services.records.repository.reads import INSERT_COLUMNS, READS_INSERT_TYPE
 from services.records.service import ReadRow
+from tests.utils import records_ingest
 from tests.utils.image_samples import png
+from tests.utils.records_ingest import ingest
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -129,22 +129,7 @@ class TestReadInsert:
 
 
 def plain_read(**extra: Any) -> ReadIn:
-    return ReadIn(
-        read_id=str(uuid.uuid4()),
-        agency="CA0430000",
-        camera_id="cam-insert",
-        captured_at=datetime.now(UTC),
-        plate=f"RS{uuid.uuid4().hex[:5].upper()}",
-        **extra,
-    )
-
-
-async def ingest(system: Any, *reads: ReadIn) -> None:
-    """Hand records' ingest the READS messages of these reads, as its consumer would (one batch)."""
-    nc = system.runtime("records").bus.nc
-    await system.runtime("records").ingest.ingest_batch(
-        [Msg(nc, subject=reads_subject(r.agency, r.camera_id), data=r.model_dump_json().encode()) for r in reads]
-    )
+    return records_ingest.plain_read(camera_id="cam-insert", prefix="RS", **extra)
 
 
 async def stored_rows(system: Any, read_ids: list[str]) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
