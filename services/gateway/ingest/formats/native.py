@@ -20,6 +20,8 @@ from ..timestamps import from_any
 VENDOR = "native"
 BATCH_MAX = 1000
 _IMAGE_KINDS = ("plate", "vehicle", "overview")
+# json.dumps with separators builds an encoder per call: one read's raw_body cost 3.1 -> 2.3 us
+_RAW_BODY = json.JSONEncoder(separators=(",", ":"))
 
 
 def parse(ctx: IngestContext) -> ParsedPayload:
@@ -45,19 +47,34 @@ def parse(ctx: IngestContext) -> ParsedPayload:
     check_document_text({k: v for k, v in doc.items() if k != "reads"})
     hints = {str(i["camera_id"]) for i in items if isinstance(i, dict) and i.get("camera_id") is not None}
     builder = PayloadBuilder(ctx, vendor=VENDOR, camera_hint=hints.pop() if len(hints) == 1 else None)
+    printable = _printable_as_sent(ctx)
     for index, item in enumerate(items):
         path = f"reads[{index}]"
         try:
             if not isinstance(item, dict):
                 raise invalid(path, "object")
-            check_document_text(item, path=path)
+            if not printable:
+                check_document_text(item, path=path)
             # Each read keeps its own object, not the whole batch: storage would grow with the square.
-            _add(builder, item, path=path, raw_body=json.dumps(item, separators=(",", ":")))
+            _add(builder, item, path=path, raw_body=_RAW_BODY.encode(item))
         except PlateRefused as refusal:
             builder.refuse(refusal, index=index, field=f"{path}.plate")
         except InvalidInput as err:
             builder.reject(err, index=index, path=path)
     return builder.done()
+
+
+def _printable_as_sent(ctx: IngestContext) -> bool:
+    """Whether every string of the JSON body is printable, decided on its text in one C scan.
+
+    With no backslash no escape can put a character in a string that the text lacks, so each string and key
+    is a piece of a printable text and the per-read check could find nothing (1.2 us a read). A body with
+    escapes, a BOM or line breaks between its values is checked read by read, naming the refused read.
+    """
+    if ctx.body.media != "json":
+        return False  # its `text` would be base64, not what the document was decoded from
+    text = ctx.body.text
+    return "\\" not in text and text.isprintable()
 
 
 def _add(builder: PayloadBuilder, item: dict[str, Any], *, path: str, raw_body: str) -> None:
@@ -87,6 +104,15 @@ def _add(builder: PayloadBuilder, item: dict[str, Any], *, path: str, raw_body: 
     own_id = optional(item, "read_id", str, path=path)
     # Client ids are scoped to agency and camera so one sender cannot collide with another's reads.
     source = f"id:{own_id}" if own_id else f"{camera_hint}|{stamp.at.isoformat()}|{plate.plate}"
+    images = _images(item, path, flags)
+    # empty and absent fields left to ReadIn's defaults: each one passed runs its validator (0.6 us a read)
+    given: dict[str, Any] = {}
+    if state is not None:
+        given["state"] = state
+    if images:
+        given["images"] = images
+    if flags:
+        given["flags"] = flags
     builder.add(
         vendor_format=VENDOR,
         raw_body=raw_body,
@@ -94,13 +120,11 @@ def _add(builder: PayloadBuilder, item: dict[str, Any], *, path: str, raw_body: 
         captured_at=stamp.at,
         plate=plate.plate,
         plate_raw=plate.raw,
-        state=state,
         confidence=conf.value,
         confidence_raw=conf.raw,
         latitude=lat,
         longitude=lon,
-        images=_images(item, path, flags),
-        flags=flags,
+        **given,
     )
 
 

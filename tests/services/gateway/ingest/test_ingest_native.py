@@ -131,6 +131,25 @@ class TestBatch:
             }
         ]
 
+    def test_text_refused_in_one_read_of_a_body_without_escapes(self, parse):
+        # JSON allows a raw DEL: no backslash in the body, yet a string of it may not be stored
+        body = encode({"reads": [read(), read(note="a\x7fb")]}).replace(b"\\u007f", b"\x7f")
+        assert b"\\" not in body
+        payload = parse(body)
+        assert [r.plate for r in payload.reads] == ["7ABC123"]
+        assert [(r["index"], r["code"], r["field"]) for r in payload.rejected] == [(1, "invalid_text", "reads[1].note")]
+
+    def test_capture_window_refuses_one_read_of_a_batch(self, parse):
+        old = read(captured_at="2025-01-02T10:00:00+00:00")
+        ahead = read(captured_at="2026-01-02T12:00:00+00:00")
+        inside = read(captured_at="2026-01-02T03:04:00+00:00")
+        payload = parse(encode({"reads": [inside, old, ahead]}), active_retention_days=30, clock_skew_s=60)
+        assert [r.plate for r in payload.reads] == ["7ABC123"]
+        assert [(r["index"], r["code"], r["field"]) for r in payload.rejected] == [
+            (1, "captured_before_retention", "reads[1].captured_at"),
+            (2, "captured_in_future", "reads[2].captured_at"),
+        ]
+
     def test_empty_batch(self, parse):
         assert parse(encode({"reads": []})).kind == "empty"
 
