@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -27,13 +27,14 @@ _COLUMN_TYPES = {
     "vehicle_year_from": "int2", "vehicle_year_to": "int2",
     "vehicle_attributes": "jsonb",
 }  # fmt: skip
-# the columns the insert sends, in the order of its row type
+# the columns the insert sends, in the order of its row type: ReadRow.values builds a read's row in this order
+# (service.ROW_COLUMNS, pinned equal by test_read_insert) and picks nothing
 INSERT_COLUMNS = tuple(_COLUMN_TYPES)
 # the composite type the insert's rows travel as (migration 0011): versioned with _COLUMN_TYPES, so a column
 # added here needs a migration creating reads_insert_v2 (pods of the old image keep sending v1 meanwhile)
 READS_INSERT_TYPE = "reads_insert_v1"
-# the columns whose values _encode changes (the rest go to asyncpg as they are)
-_ENCODED = tuple((i, c, t) for i, (c, t) in enumerate(_COLUMN_TYPES.items()) if c == "flags" or t == "jsonb")
+# the columns whose values are encoded before they go (the rest go to asyncpg as they are): flags, jsonb
+_ENCODED = tuple(i for i, (c, t) in enumerate(_COLUMN_TYPES.items()) if c == "flags" or t == "jsonb")
 _SELECT_ROWS = (
     "SELECT "
     + ", ".join(
@@ -151,12 +152,16 @@ def _row_values(rows: Sequence[ReadRow]) -> list[tuple[Any, ...]]:
     """One value of the insert's row type a read (tuples: asyncpg takes a list in an array for a nested array)."""
     # one row value a read, not one array a column: asyncpg encodes each array element apart, so 37 arrays
     # cost 20-22 µs a read of a 1,000-read insert where one array of rows costs 14-15 (docs/capacity.md)
-    values = [row.values(INSERT_COLUMNS) for row in rows]
-    for i, column, sql_type in _ENCODED:
-        for value in values:
+    out = []
+    for row in rows:
+        value = row.values(INSERT_COLUMNS)
+        # each read's few encoded columns by their own encoders: no dispatch on a column's name and type for
+        # every value, no second pass over the rows (docs/capacity.md, issue 31)
+        for i, encode in _ENCODERS:
             if value[i] is not None:
-                value[i] = _encode(value[i], sql_type, column)
-    return [tuple(value) for value in values]
+                value[i] = encode(value[i])
+        out.append(tuple(value))
+    return out
 
 
 # most reads carry no candidates and an empty vehicle: their documents need no trip through the encoder
@@ -164,19 +169,23 @@ def _row_values(rows: Sequence[ReadRow]) -> list[tuple[Any, ...]]:
 _EMPTY_JSON: dict[type, str] = {list: "[]", dict: "{}"}
 
 
-def _encode(value: Any, sql_type: str, column: str) -> Any:
-    if value is None:
-        return None
-    if column == "flags":
-        # an array literal, each label quoted: joined by commas and split again, a label holding a comma
-        # became two and an empty one none (ReadIn refuses only controls in a label). Migration 0011's note
-        # that flags travel comma-joined was so when it was written; the type's attribute is text either way
-        if not value:
-            return "{}"  # most reads: no label to quote
-        return "{" + ",".join('"' + f.replace("\\", "\\\\").replace('"', '\\"') + '"' for f in value) + "}"
-    if sql_type == "jsonb":
-        return (not value and _EMPTY_JSON.get(type(value))) or json.dumps(value)
-    return value
+def _encode_flags(value: list[str]) -> str:
+    # an array literal, each label quoted: joined by commas and split again, a label holding a comma
+    # became two and an empty one none (ReadIn refuses only controls in a label). Migration 0011's note
+    # that flags travel comma-joined was so when it was written; the type's attribute is text either way
+    if not value:
+        return "{}"  # most reads: no label to quote
+    return "{" + ",".join('"' + f.replace("\\", "\\\\").replace('"', '\\"') + '"' for f in value) + "}"
+
+
+def _encode_json(value: Any) -> str:
+    return (not value and _EMPTY_JSON.get(type(value))) or json.dumps(value)
+
+
+# the position and encoder of each encoded column, in the insert's order
+_ENCODERS: tuple[tuple[int, Callable[[Any], str]], ...] = tuple(
+    (i, _encode_flags if INSERT_COLUMNS[i] == "flags" else _encode_json) for i in _ENCODED
+)
 
 
 # B2: a held copy (its partition purged) answers only a case one of its active holds was made for; search,

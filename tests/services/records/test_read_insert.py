@@ -17,7 +17,7 @@ from libs.common.contracts.vehicles import normalize_vehicle
 from services.records import repository
 from services.records.flows import store_chunks
 from services.records.repository.reads import INSERT_COLUMNS, READS_INSERT_TYPE
-from services.records.service import ReadRow
+from services.records.service import ROW_COLUMNS, ReadRow
 from tests.utils import records_ingest
 from tests.utils.image_samples import png
 from tests.utils.records_ingest import ingest
@@ -205,3 +205,41 @@ class TestStoreChunks:
             (r.read_id, bool(r.images)) for r in reads
         )
         assert sorted(i["read_id"] for i in images) == sorted(r.read_id for r in reads if r.images)
+
+
+async def test_a_rows_values_are_its_columns_by_name() -> None:
+    """ReadRow.values builds the insert's row in order, nothing picked: each value is its column's, by name."""
+    row = full_row(datetime.now(UTC))
+    read, ours = row.read, row.recognition
+    assert ours is not None and read.vehicle_attributes is not None
+    assert INSERT_COLUMNS == ROW_COLUMNS  # else every read's values are picked by name (correct, slower)
+    sent = dict(zip(INSERT_COLUMNS, row.values(INSERT_COLUMNS), strict=True))
+    own: tuple[str, ...] = (
+        "read_id",
+        "captured_at",
+        "agency",
+        "camera_id",
+        "plate",
+        "plate_raw",
+        "state",
+        "confidence",
+    )
+    own += ("confidence_raw", "latitude", "longitude", "location_from_camera", "heading", "vehicle", "vendor")
+    own += ("vendor_format", "raw_body")
+    assert {c: sent[c] for c in own} == {c: getattr(read, c) for c in own}
+    assert (sent["our_plate"], sent["our_confidence"], sent["our_model"]) == (ours.plate, 0.93, "crnn-test")
+    assert sent["our_char_confidences"] == ours.char_confidences
+    assert sent["candidates"] == [{"plate": read.candidates[0].plate, "confidence": 0.4}]
+    assert sent["plate_box"] == {"x": 1.5, "y": 2, "width": 30, "height": 12}
+    assert (sent["flags"], sent["has_image"], sent["hotlist_hit"]) == (
+        ["recognizer_timeout", "vendor_preview"],
+        False,
+        True,
+    )
+    assert (sent["vehicle_make"], sent["vehicle_attributes"]) == (
+        read.vehicle_attributes.make,
+        read.vehicle_attributes.model_dump(mode="json"),
+    )
+    assert sent["lookalike_key"] is not None and sent["our_lookalike_key"] == sent["lookalike_key"]
+    picked = ("vehicle_year_from", "plate_raw", "read_id")
+    assert row.values(picked) == [sent[c] for c in picked]
