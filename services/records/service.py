@@ -33,8 +33,8 @@ class ReadRow:
     classes: LookalikeClasses = DEFAULT_LOOKALIKES
     _images: list[tuple[str, datetime, str, str, bytes]] | None = field(default=None, init=False, repr=False)
 
-    def values(self, columns: tuple[str, ...]) -> list[Any]:
-        """The row's values of `columns`, in their order (ROW_COLUMNS: the row as it is built, nothing picked)."""
+    def values(self) -> list[Any]:
+        """The row's values in ROW_COLUMNS' order: the insert's row type (repository.reads.INSERT_COLUMNS)."""
         r, rec = self.read, self.recognition
         key_source = r.plate or (rec.plate if rec else None)
         said = (
@@ -75,9 +75,7 @@ class ReadRow:
             r.location_from_camera,
             *(vehicle_values(said) if said is not None else _NO_VEHICLE),
         ]
-        if columns is ROW_COLUMNS or columns == ROW_COLUMNS:
-            return row
-        return [row[_POSITION[c]] for c in columns]
+        return row
 
     def decoded_images(self) -> list[tuple[str, datetime, str, str, bytes]]:
         """Images that are images by the gateway's rule (libs.common.images), under their sniffed type.
@@ -127,7 +125,6 @@ ROW_COLUMNS = (
     "vendor_format", "raw_body", "flags", "has_image", "hotlist_hit", "our_lookalike_key", "location_from_camera",
     *VEHICLE_COLUMNS,
 )  # fmt: skip
-_POSITION = {column: i for i, column in enumerate(ROW_COLUMNS)}
 _NO_VEHICLE = (None,) * len(VEHICLE_COLUMNS)  # most reads say nothing of the vehicle
 
 

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common.db import driver_connection, driver_fetch
 from services.records.models import Read, StoredImage
-from services.records.service import ReadRow
+from services.records.service import ROW_COLUMNS, ReadRow
 
 _COLUMN_TYPES = {
     "read_id": "uuid", "captured_at": "timestamptz", "agency": "text", "camera_id": "text", "plate": "text",
@@ -28,8 +28,10 @@ _COLUMN_TYPES = {
     "vehicle_attributes": "jsonb",
 }  # fmt: skip
 # the columns the insert sends, in the order of its row type: ReadRow.values builds a read's row in this order
-# (service.ROW_COLUMNS, pinned equal by test_read_insert) and picks nothing
+# (service.ROW_COLUMNS); two lists that drifted apart would store values under other columns, so they must agree
 INSERT_COLUMNS = tuple(_COLUMN_TYPES)
+if INSERT_COLUMNS != ROW_COLUMNS:
+    raise RuntimeError("records' insert columns and ReadRow.values' order differ (service.ROW_COLUMNS)")
 # the composite type the insert's rows travel as (migration 0011): versioned with _COLUMN_TYPES, so a column
 # added here needs a migration creating reads_insert_v2 (pods of the old image keep sending v1 meanwhile)
 READS_INSERT_TYPE = "reads_insert_v1"
@@ -154,7 +156,7 @@ def _row_values(rows: Sequence[ReadRow]) -> list[tuple[Any, ...]]:
     # cost 20-22 µs a read of a 1,000-read insert where one array of rows costs 14-15 (docs/capacity.md)
     out = []
     for row in rows:
-        value = row.values(INSERT_COLUMNS)
+        value = row.values()
         # each read's few encoded columns by their own encoders: no dispatch on a column's name and type for
         # every value, no second pass over the rows (docs/capacity.md, issue 31)
         for i, encode in _ENCODERS:
