@@ -20,12 +20,34 @@ DETECTOR_STEPS, DETECTOR_MINUTES = 12000, 45.0
 
 def _train(args: argparse.Namespace) -> None:
     from services.recognizer.engine.cli import train_main
+    from services.recognizer.engine.train import ARCH
 
-    # unset options take the trainer's defaults, which reproduce the shipped weights (MODEL_CARD.md)
-    options = ("minutes", "steps", "seed", "lr", "version")
+    # unset options take the trainer's defaults (`python -m services.recognizer.engine.cli train`'s), so any
+    # run recorded with that module's arguments is the same run here (MODEL_CARD.md, Reproduce)
+    options = ("minutes", "steps", "seed", "lr", "version", "snapshots", "real_share")
     given = {k: getattr(args, k) for k in options if getattr(args, k) is not None}
+    if args.width is not None or args.hidden is not None:
+        # ignored by the trainer with --init, whose weights carry their own design
+        given["arch"] = {"width": args.width or ARCH["width"], "hidden": args.hidden or ARCH["hidden"]}
     init = Path(args.init) if args.init else None
-    train_main(Path(args.out), data_dir=Path(args.data_dir), init=init, **given)
+    train_main(
+        Path(args.out),
+        data_dir=Path(args.data_dir),
+        init=init,
+        hold_calibration_split=args.hold_calibration_split,
+        **given,
+    )
+
+
+def _calibrate(args: argparse.Namespace) -> None:
+    from services.recognizer.engine.calibrate import DEFAULT_SYNTHETIC
+    from services.recognizer.engine.cli import calibrate_main
+    from services.recognizer.engine.weights import DEFAULT_WEIGHTS
+
+    weights = Path(args.weights) if args.weights else DEFAULT_WEIGHTS
+    real_from = None if args.synthetic_only else Path(args.real_from)
+    synthetic = args.synthetic if args.synthetic is not None else DEFAULT_SYNTHETIC
+    calibrate_main(weights, real_from=real_from, synthetic=synthetic)
 
 
 def _eval(args: argparse.Namespace) -> None:
@@ -205,7 +227,7 @@ def add_tool_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     purge.add_argument("--nats-url", default=None, help="default: ALPR_NATS_URL, else the local stack's")
     purge.set_defaults(func=_purge)
 
-    rec = sub.add_parser("recognizer", help="train or evaluate the plate reader")
+    rec = sub.add_parser("recognizer", help="train, calibrate or evaluate the plate reader")
     rec_sub = rec.add_subparsers(dest="action", required=True)
     train = rec_sub.add_parser("train", help="train the CRNN on synthetic and real plates (CPU, seeded)")
     train.add_argument("--out", default="services/recognizer/weights/crnn.pt", help="where the weights are written")
@@ -220,7 +242,31 @@ def add_tool_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     train.add_argument("--init", help="train on from these weights instead of from scratch")
     train.add_argument("--lr", type=float, help="peak learning rate (default: the shipped recipe's)")
     train.add_argument("--version", help="the version written into the weights (default: the shipped one's)")
+    train.add_argument("--snapshots", type=int, help="learning-rate cycles, one ensemble member each (default 3)")
+    train.add_argument("--real-share", type=float, help="share of each batch taken from real crops (default 0.25)")
+    train.add_argument("--width", type=int, help="channels of the second conv layer (from scratch only)")
+    train.add_argument("--hidden", type=int, help="GRU units per direction (from scratch only)")
+    train.add_argument(
+        "--train-on-calibration-split",
+        dest="hold_calibration_split",
+        action="store_false",
+        help="also train on the calibration split (as crnn-us-2.2 did); such weights calibrate on synthetic crops only",
+    )
     train.set_defaults(func=_train)
+    cal = rec_sub.add_parser(
+        "calibrate", help="choose and fit the confidence calibrator and the SURE level into a weights file"
+    )
+    cal.add_argument("--weights", default=None, help="the weights file to calibrate in place (default: the shipped)")
+    cal.add_argument(
+        "--real-from",
+        default=str(SHARED / "data" / "plates-openalpr-us"),
+        help="fit also on this folder's calibration-split photos (weights trained without them)",
+    )
+    cal.add_argument(
+        "--synthetic-only", action="store_true", help="fit on synthetic crops alone (weights that saw the split)"
+    )
+    cal.add_argument("--synthetic", type=int, default=None, help="fresh synthetic crops to fit on (default 6,000)")
+    cal.set_defaults(func=_calibrate)
     ev = rec_sub.add_parser("eval", help="exact-plate accuracy, CER, confusions and throughput")
     ev.add_argument("images_dir", help="a folder of plate images")
     ev.add_argument("labels", help="the labels file: image name and plate text")

@@ -23,7 +23,7 @@ from services.recognizer.engine.train import (
 )
 from services.recognizer.engine.weights import DEFAULT_WEIGHTS
 
-MODEL_VERSION = "crnn-us-2.3"
+MODEL_VERSION = "crnn-us-2.4"  # the shipped weights' version (MODEL_CARD.md)
 
 
 def train_main(
@@ -125,8 +125,8 @@ def calibrate_main(weights: Path, *, real_from: Path | None, synthetic: int = DE
     return fitted
 
 
-def main(argv: list[str] | None = None) -> None:
-    """`python -m services.recognizer.engine.cli train|calibrate|eval ...`"""
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of `python -m services.recognizer.engine.cli`; `alpr recognizer` offers the same options."""
     parser = argparse.ArgumentParser(prog="recognizer")
     commands = parser.add_subparsers(dest="command", required=True)
     t = commands.add_parser("train", help="train and write weights")
@@ -174,7 +174,12 @@ def main(argv: list[str] | None = None) -> None:
         default=CONSULT_BELOW,
         help="lead confidence under which the other members read too (above 1: always)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m services.recognizer.engine.cli train|calibrate|eval ...`"""
+    args = build_parser().parse_args(argv)
     if args.command == "train":
         train_main(
             args.out,
