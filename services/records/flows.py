@@ -25,7 +25,7 @@ from services.records import repository
 from services.records.alerts.flows import AlertRaiser, MatchedRow
 from services.records.batches import Parsed, Reject, parse_batch
 from services.records.lookalike import LookalikeClasses
-from services.records.service import ReadRow, read_refusal
+from services.records.service import CaptureWindows, ReadRow
 from services.records.settings import RecordsSettings
 
 log = logging.getLogger(__name__)
@@ -74,17 +74,16 @@ class IngestFlow:
         the reads beside it are stored; a read older than the retention cutoff is dropped, as the law asks.
         """
         parsed = parsed if parsed is not None else parse_batch(msgs)
-        now = datetime.now(UTC)
+        windows = CaptureWindows(
+            now=datetime.now(UTC),
+            active_retention_days=self.settings.active_retention_days,
+            clock_skew_s=self.settings.clock_skew_s,
+        )
         rows: list[ReadRow] = []
         origins: dict[int, Msg] = {}
         rejects = list(parsed.rejects)
         for read, msg in parsed.reads:
-            refusal = read_refusal(
-                read,
-                now=now,
-                active_retention_days=self.settings.active_retention_days,
-                clock_skew_s=self.settings.clock_skew_s,
-            )
+            refusal = windows.refusal(read)
             if refusal == "captured_before_retention":
                 metrics.DENIED.labels("read_past_retention").inc()
             elif refusal is not None:
@@ -234,7 +233,8 @@ def store_chunks(rows: list[ReadRow], most_reads: int, most_image_bytes: int) ->
     size = 0
     for row in rows:
         # the base64 text's length: a bound of the decoded bytes, known without decoding
-        weight = sum(len(image.data_b64) for image in row.read.images)
+        images = row.read.images
+        weight = sum(len(image.data_b64) for image in images) if images else 0
         if chunk and (len(chunk) >= most_reads or size + weight > most_image_bytes):
             chunks.append(chunk)
             chunk, size = [], 0

@@ -15,7 +15,7 @@ from libs.common.contracts.search import Area, MatchedOn, SearchQuery
 from libs.common.contracts.vehicles import VehicleAttributes
 from libs.common.errors import Forbidden, InvalidInput
 from libs.common.images import IMAGE_MAX_BYTES, REFUSED, UNDECODABLE, ImageRefused, checked_type, digest
-from libs.common.validation import check_instant, retention_cutoff
+from libs.common.validation import capture_window, check_instant, retention_cutoff
 from services.records.lookalike import DEFAULT_LOOKALIKES, LookalikeClasses, lookalike_key
 
 MIN_KNOWN_PARTIAL = 3
@@ -84,7 +84,8 @@ class ReadRow:
         Worked out once per row, so the flags and `has_image` agree however often it is asked.
         """
         if self._images is None:
-            self._images = [image for image in map(self._stored_image, self.read.images) if image]
+            images = self.read.images  # most reads carry none: asked of every row of a batch, twice
+            self._images = [image for image in map(self._stored_image, images) if image] if images else []
         return self._images
 
     def _stored_image(self, image: ReadImage) -> tuple[str, datetime, str, str, bytes] | None:
@@ -200,6 +201,43 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         return at, str(uuid.UUID(read_id))
     except (ValueError, TypeError, AttributeError, InvalidInput) as exc:
         raise InvalidInput("the cursor is not one this service issued", code="invalid_cursor") from exc
+
+
+class CaptureWindows:
+    """`read_refusal` for the reads of one fetched batch, the capture window worked out once per instant.
+
+    A batch post's reads share the instant the gateway took them (`received_at`), so a bundle of a thousand
+    has one window, not a thousand (two datetime subtractions and a cutoff each). A read inside its window and
+    the cutoff is stored; only one outside asks `read_refusal`, whose codes stay the one rule.
+    """
+
+    def __init__(self, *, now: datetime, active_retention_days: int, clock_skew_s: float) -> None:
+        self.now = now
+        self.active_retention_days = active_retention_days
+        self.clock_skew_s = clock_skew_s
+        self.cutoff = retention_cutoff(now, active_retention_days)
+        self._windows: dict[datetime | None, tuple[datetime, datetime] | None] = {}
+
+    def refusal(self, read: ReadIn) -> str | None:
+        """Why records may not store this read, as `read_refusal` says it; None when it may."""
+        received = read.received_at
+        if received in self._windows:
+            window = self._windows[received]
+        else:
+            try:
+                window = capture_window(
+                    received or self.now,
+                    active_retention_days=self.active_retention_days,
+                    clock_skew_s=self.clock_skew_s,
+                )
+            except OverflowError:
+                window = None  # no window at such an instant: read_refusal names why
+            self._windows[received] = window
+        if window is not None and window[0] <= read.captured_at <= window[1] and read.captured_at >= self.cutoff:
+            return None
+        return read_refusal(
+            read, now=self.now, active_retention_days=self.active_retention_days, clock_skew_s=self.clock_skew_s
+        )
 
 
 def read_refusal(read: ReadIn, *, now: datetime, active_retention_days: int, clock_skew_s: float) -> str | None:

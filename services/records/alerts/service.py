@@ -25,6 +25,7 @@ from services.records.hotlists.wildcards import compile_pattern
 from services.records.service import ReadRow
 
 _ALERT_NAMESPACE = uuid.UUID("5b0c1a52-2f7e-4f0e-9d0e-a1e7a1e7a1e7")
+_VENDOR = TextOrigin.VENDOR.value  # an enum member's value looked up once, not once a read
 
 
 def alert_id_for(read_id: str, listed_plate: str) -> str:
@@ -35,6 +36,9 @@ def alert_id_for(read_id: str, listed_plate: str) -> str:
 def texts_of(row: ReadRow) -> list[tuple[str, str]]:
     """The vendor's text, our reading, then every candidate: each text once, the strongest origin first."""
     read, recognition = row.read, row.recognition
+    if recognition is None and not read.candidates:  # most reads: the vendor's text alone, nothing to rank
+        plate = normalize_plate(read.plate) if read.plate else ""
+        return [(plate, _VENDOR)] if plate else []
     ordered = [(read.plate, TextOrigin.VENDOR.value)]
     if recognition is not None:
         ordered.append((recognition.plate, TextOrigin.OURS.value))

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from libs.common.contracts import reads as reads_contract
 from libs.common.contracts.reads import ReadIn
 from libs.common.errors import InvalidInput
 from libs.common.validation import retention_cutoff
-from services.records.service import read_refusal
+from services.records import service
+from services.records.service import CaptureWindows, read_refusal
 
 ACTIVE_DAYS = 358
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -66,6 +68,48 @@ class TestTheWindow:
         assert refusal(sent, now=NOW + timedelta(hours=1)) is None
 
 
+class TestOneWindowPerInstant:
+    """Ingest meets a batch's reads through CaptureWindows: read_refusal's answer, each instant's window once."""
+
+    CASES = (
+        (NOW - timedelta(hours=1), NOW),
+        (datetime(2099, 1, 1, tzinfo=UTC), NOW),
+        (NOW + timedelta(minutes=10), NOW),  # the future edge itself is inside
+        (NOW + timedelta(minutes=10, microseconds=1), NOW),
+        (NOW - timedelta(days=ACTIVE_DAYS), NOW),  # the cutoff itself is inside
+        (NOW - timedelta(days=ACTIVE_DAYS + 1), NOW),
+        (retention_cutoff(NOW, ACTIVE_DAYS) + timedelta(seconds=1), NOW - timedelta(seconds=5)),  # expired queued
+        (datetime(1, 1, 1, tzinfo=UTC), NOW),
+        (NOW - timedelta(hours=1), None),  # published before received_at existed: records' clock
+        (NOW - timedelta(hours=1), datetime(1, 1, 2, tzinfo=UTC)),  # no window at such an instant
+        (NOW + timedelta(hours=1), NOW + timedelta(hours=2)),
+    )
+
+    @pytest.mark.parametrize(("captured_at", "received_at"), CASES)
+    def test_each_read_is_answered_as_read_refusal_answers_it(
+        self, captured_at: datetime, received_at: datetime | None
+    ) -> None:
+        sent = read(captured_at, received_at)
+        windows = CaptureWindows(now=NOW, active_retention_days=ACTIVE_DAYS, clock_skew_s=600)
+        assert windows.refusal(sent) == refusal(sent)
+        assert windows.refusal(sent) == refusal(sent)  # and again, from the window kept
+
+    def test_a_batch_post_s_reads_share_one_window(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        worked_out: list[datetime] = []
+        real = service.capture_window
+
+        def counted(now: datetime, **kwargs: float) -> tuple[datetime, datetime]:
+            worked_out.append(now)
+            return real(now, **kwargs)
+
+        monkeypatch.setattr(service, "capture_window", counted)
+        windows = CaptureWindows(now=NOW, active_retention_days=ACTIVE_DAYS, clock_skew_s=600)
+        later = NOW + timedelta(seconds=1)
+        batch = [read(NOW - timedelta(minutes=i)) for i in range(1000)] + [read(NOW, received_at=later)]
+        assert [windows.refusal(r) for r in batch] == [None] * len(batch)
+        assert worked_out == [NOW, later]
+
+
 class TestParsedFromTheBus:
     """What records parses with: ReadIn's validators refuse what PostgreSQL would refuse later."""
 
@@ -98,6 +142,36 @@ class TestParsedFromTheBus:
             ReadIn.model_validate(
                 {**json.loads(self.message()), "plate_box": {"x": float("nan"), "y": 0, "width": 1, "height": 1}}
             )
+
+    def test_printable_text_within_its_limit_is_passed_without_the_full_rule(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # eight text fields a read, parsed in the gateway and again in records: the common case stays short
+        def full_rule(value: str, **_: object) -> str:
+            raise AssertionError(f"the full rule ran for {value!r}")
+
+        monkeypatch.setattr(reads_contract, "_text_refusal", full_rule)
+        sent = ReadIn.model_validate_json(self.message(plate_raw="7ABC 123", confidence_raw="0.9", vendor="acme"))
+        assert sent.plate_raw == "7ABC 123" and sent.raw_body is None
+
+    @pytest.mark.parametrize(
+        ("field", "value", "kind"),
+        [
+            ("plate", "A" * 16, "text_too_long"),  # printable, past its limit
+            ("camera_id", "c" * 201, "text_too_long"),
+            ("camera_id", "cam\n1", "invalid_text"),  # a line break in a one-line field
+            ("raw_body", '{"a": "\x1b"}', "invalid_text"),
+        ],
+    )
+    def test_what_the_short_path_does_not_pass_meets_the_full_rule(self, field: str, value: str, kind: str) -> None:
+        with pytest.raises(ValidationError) as err:
+            ReadIn.model_validate_json(self.message(**{field: value}))
+        assert [(e["type"], e["loc"]) for e in err.value.errors()] == [(kind, (field,))]
+
+    def test_text_not_printable_yet_storable_is_still_accepted(self) -> None:
+        # a no-break space is not printable to Python, nor a control: the full rule passes it, as before
+        sent = ReadIn.model_validate_json(self.message(vendor="acme\u00a0", raw_body="{\n}"))
+        assert sent.vendor == "acme\u00a0" and sent.raw_body == "{\n}"
 
     def test_a_two_row_plate_keeps_its_line_break(self) -> None:
         assert ReadIn.model_validate_json(self.message(plate_raw="7ABC\n123")).plate_raw == "7ABC\n123"
