@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from services.recognizer.engine.calibrator import Calibration, PlateEvidence, evidence_of
-from services.recognizer.engine.decoding import Decoded, combine_members, decode
+from services.recognizer.engine.decoding import Decoded, combine_members, decode_batch
 from services.recognizer.engine.model import PlateCRNN, fuse_for_inference, plate_batch
 from services.recognizer.engine.plate_formats import rerank_for_state
 from services.recognizer.engine.weights import load_weights
@@ -98,13 +98,13 @@ class PlateReader:
         *others, lead = self.models
         batch = plate_batch(images).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            decoded = [[decode(probs, top_n=self.top_n)] for probs in lead(batch).exp().numpy()]
+            decoded = [[d] for d in decode_batch(lead(batch).exp().numpy(), top_n=self.top_n)]
             unsure = [i for i, (d,) in enumerate(decoded) if d.confidence < self.consult_below]
             if others and unsure:
                 second = batch[unsure].contiguous(memory_format=torch.channels_last)
                 for model in others:
-                    for i, probs in zip(unsure, model(second).exp().numpy(), strict=True):
-                        decoded[i].append(decode(probs, top_n=self.top_n))
+                    for i, d in zip(unsure, decode_batch(model(second).exp().numpy(), top_n=self.top_n), strict=True):
+                        decoded[i].append(d)
         return [self._reading(combine_members(members, top_n=self.top_n)) for members in decoded]
 
     def _reading(self, decoded: Decoded) -> Reading:
