@@ -164,3 +164,29 @@ class TestTexts:
             ("7A8C123", "candidate"),
             ("7ABC1Z3", "candidate"),
         ]
+
+    @pytest.mark.parametrize(
+        ("plate", "texts"),
+        [
+            ("7abc123", [("7ABC123", "vendor")]),
+            ("7 ABC-12.3", [("7ABC123", "vendor")]),  # separators dropped, as on the general path
+            ("\u017f7", [("S7", "vendor")]),  # upper-cased into ASCII before the check
+            ("\u216b1", [("\u216b1", "vendor")]),  # not ASCII: the separator rule decides
+            (" - ", []),  # nothing left of the plate: no text to match
+            ("", []),
+            (None, []),
+        ],
+    )
+    def test_a_read_with_only_the_vendor_s_text(self, plate: str | None, texts: list[tuple[str, str]]) -> None:
+        read = ReadIn(read_id="r", agency="a", camera_id="c", captured_at=T, plate=plate)
+        assert texts_of(ReadRow(read=read)) == texts
+
+    def test_a_plain_plate_is_normalized_without_the_separator_rule(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from libs.common.contracts import reads
+
+        class NoRule:
+            def sub(self, *_: object) -> str:
+                raise AssertionError("the separator rule ran for a plate with no separator")
+
+        monkeypatch.setattr(reads, "_PLATE_STRIP", NoRule())
+        assert reads.normalize_plate("7abc123") == "7ABC123"
