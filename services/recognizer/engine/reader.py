@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -13,6 +16,22 @@ from services.recognizer.engine.decoding import Decoded, combine_members, decode
 from services.recognizer.engine.model import PlateCRNN, fuse_for_inference, plate_batch
 from services.recognizer.engine.plate_formats import rerank_for_state
 from services.recognizer.engine.weights import load_weights
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a batch is read. Decoding makes thousands of small tuples
+    and dicts, all freed by reference counting when the batch is done (none is in a cycle), but while they live
+    they set off collections that walk the whole heap (the networks, the service's objects): 8% of a batch of
+    64 (7 of 86 ms CPU, the bench's crops). Left as it is where something else has paused it."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 @dataclass(frozen=True)
@@ -95,6 +114,10 @@ class PlateReader:
         """Read a batch of plate crops: one forward pass of the lead, one of the others over its unsure plates."""
         if not images:
             return []
+        with _collector_paused():
+            return self._read_batch(images)
+
+    def _read_batch(self, images: list[Image.Image]) -> list[Reading]:
         *others, lead = self.models
         batch = plate_batch(images).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
