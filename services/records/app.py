@@ -125,6 +125,7 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
                 await consumer.stop()
             await follower.stop()
             await bus.close()
+            await uow.close()  # the connections kept for ingest's statements alone, back to the pool
             await engine.dispose()
 
     app = FastAPI(title="ALPR records", lifespan=lifespan)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -119,10 +120,58 @@ class TestDriverFetch:
 
 class TestAlone:
     async def test_a_statement_alone_is_committed_when_it_returns(self, engine: AsyncEngine) -> None:
-        async with UnitOfWork(engine).alone() as driver:
+        uow = UnitOfWork(engine)
+        async with uow.alone() as driver:
             assert not driver.is_in_transaction()
             assert await driver.fetchval(f"INSERT INTO {SCHEMA}.kept VALUES (7) RETURNING n") == 7
             assert 7 in await kept(engine)  # seen from another connection before this one is handed back
+        await uow.close()
+
+    async def test_the_next_statement_alone_reuses_the_connection_without_the_pool(self, engine: AsyncEngine) -> None:
+        uow = UnitOfWork(engine)
+        async with uow.alone() as driver:
+            backend = await driver.fetchval("SELECT pg_backend_pid()")
+        checked_out = engine.pool.checkedout()  # type: ignore[attr-defined]
+        async with uow.alone() as driver:
+            assert await driver.fetchval("SELECT pg_backend_pid()") == backend
+            assert engine.pool.checkedout() == checked_out  # type: ignore[attr-defined]
+        await uow.close()
+        assert engine.pool.checkedout() == checked_out - 1  # type: ignore[attr-defined]
+
+    async def test_two_at_once_each_get_their_own_connection(self, engine: AsyncEngine) -> None:
+        uow = UnitOfWork(engine)
+        async with uow.alone() as first, uow.alone() as second:
+            assert first is not second
+        async with uow.alone() as again, uow.alone() as again_too:  # both kept: both used again
+            assert {again, again_too} == {first, second}
+        await uow.close()
+
+    async def test_a_connection_after_an_error_goes_back_to_the_pool(self, engine: AsyncEngine) -> None:
+        uow = UnitOfWork(engine)
+        checked_out = engine.pool.checkedout()  # type: ignore[attr-defined]
+        with pytest.raises(Rollback):
+            async with uow.alone():
+                raise Rollback
+        assert engine.pool.checkedout() == checked_out  # type: ignore[attr-defined]
+        async with uow.alone():
+            pass
+        assert engine.pool.checkedout() == checked_out + 1  # type: ignore[attr-defined]
+        await uow.close()
+
+    async def test_a_kept_connection_postgresql_closed_is_replaced(self, engine: AsyncEngine) -> None:
+        uow = UnitOfWork(engine)
+        async with uow.alone() as driver:
+            backend = await driver.fetchval("SELECT pg_backend_pid()")
+        async with engine.connect() as other:
+            await other.execute(text(f"SELECT pg_terminate_backend({backend})"))
+        for _ in range(100):  # asyncpg sees the socket close as it happens
+            if driver.is_closed():
+                break
+            await asyncio.sleep(0.01)
+        async with uow.alone() as replaced:
+            assert replaced is not driver
+            assert await replaced.fetchval("SELECT pg_backend_pid()") != backend
+        await uow.close()
 
     async def test_its_connection_goes_back_to_the_pool_in_no_transaction(self, engine: AsyncEngine) -> None:
         uow = UnitOfWork(engine)
