@@ -161,9 +161,9 @@ def _slots(frames: np.ndarray, classes: list[int], min_alternative: float) -> li
         CharSlot(
             LABELS[cls],
             p,
-            tuple((LABELS[c], q) for c, q, keep in zip(options, probs, keeps, strict=True) if c != cls and keep),
+            tuple((LABELS[c], q) for c, q, keep in zip(options, chances, keeps, strict=True) if c != cls and keep),
         )
-        for cls, p, options, probs, keeps in zip(classes, own, order.tolist(), ranked.tolist(), kept, strict=True)
+        for cls, p, options, chances, keeps in zip(classes, own, order.tolist(), ranked.tolist(), kept, strict=True)
     ]
 
 
@@ -231,8 +231,8 @@ def combine_members(members: list[Decoded], *, top_n: int = 10) -> Decoded:
 
 
 def _mean(values: Sequence[float]) -> float:
-    """The mean as numpy's `np.mean` gives it, without numpy's cost on a handful of numbers: numpy adds fewer
-    than 8 numbers one after another, in order, as this does (more, it adds pairwise, so it is asked)."""
+    """The mean exactly as `np.mean` gives it, without numpy's cost on a handful of numbers: numpy adds fewer
+    than 8 numbers one after another to 0.0, as this does (8 or more it adds pairwise, so it is asked)."""
     if len(values) >= 8:
         return float(np.mean(values))
     total = 0.0

@@ -147,4 +147,5 @@ class TestFastParts:
         rng = random.Random(count)
         for _ in range(2000):
             values = [rng.random() ** rng.randint(1, 6) - rng.random() / 3 for _ in range(count)]
-            assert _mean(values) == float(np.mean(values))
+            assert repr(_mean(values)) == repr(float(np.mean(values)))  # repr: -0.0 and 0.0 differ too
+        assert repr(_mean([-0.0] * count)) == repr(float(np.mean([-0.0] * count)))
