@@ -59,6 +59,7 @@ class UnitOfWork:
         self._role = engine.url.username or "db"
         # connections a statement alone handed back whole, kept for the next one (see `alone`)
         self._kept: list[tuple[AsyncConnection, asyncpg.Connection]] = []
+        self._closed = False  # after close, nothing more is kept (a statement still in flight hands its back)
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[AsyncSession]:
@@ -95,7 +96,7 @@ class UnitOfWork:
                 yield driver
                 reusable = not driver.is_closed() and not driver.is_in_transaction()
             finally:
-                if reusable and len(self._kept) < ALONE_KEPT_AT_MOST:
+                if reusable and not self._closed and len(self._kept) < ALONE_KEPT_AT_MOST:
                     self._kept.append(held)
                 elif driver.is_closed():
                     await _discard(connection)
@@ -104,6 +105,7 @@ class UnitOfWork:
 
     async def close(self) -> None:
         """Hand the connections kept for statements alone back to the pool (before the engine is disposed)."""
+        self._closed = True
         kept, self._kept = self._kept, []
         for connection, driver in kept:
             await (_discard(connection) if driver.is_closed() else connection.close())

@@ -158,6 +158,13 @@ class TestAlone:
         assert engine.pool.checkedout() == checked_out + 1  # type: ignore[attr-defined]
         await uow.close()
 
+    async def test_after_close_nothing_is_kept(self, engine: AsyncEngine) -> None:
+        uow = UnitOfWork(engine)
+        checked_out = engine.pool.checkedout()  # type: ignore[attr-defined]
+        async with uow.alone():
+            await uow.close()  # a shutdown while a statement alone is in flight
+        assert engine.pool.checkedout() == checked_out  # type: ignore[attr-defined]
+
     async def test_a_kept_connection_postgresql_closed_is_replaced(self, engine: AsyncEngine) -> None:
         uow = UnitOfWork(engine)
         async with uow.alone() as driver:
