@@ -32,11 +32,18 @@ class CameraCredentialCache:
         # bumped by forget(): a lookup begun before a change must not put its stale row back
         self._generation = 0
 
-    async def get(self, credential_id: str, lookup: Lookup) -> Camera | None:
-        """The camera holding this credential id, or None when no camera does (never cached)."""
+    def fresh(self, credential_id: str) -> Camera | None:
+        """The cached camera holding this credential id while its entry lasts; None when `get` must look."""
         entry = self._entries.get(credential_id)
         if entry is not None and entry[0] > self._clock():
             return entry[1]
+        return None
+
+    async def get(self, credential_id: str, lookup: Lookup) -> Camera | None:
+        """The camera holding this credential id, or None when no camera does (never cached)."""
+        cached = self.fresh(credential_id)
+        if cached is not None:
+            return cached
         pending = self._lookups.get(credential_id)
         if pending is None:
             pending = asyncio.ensure_future(self._look_up(credential_id, lookup, self._generation))

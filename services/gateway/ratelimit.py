@@ -133,6 +133,22 @@ class RateLimiter:
         lease.tokens -= 1.0
         lease.updated = self._clock()
 
+    def take_leased(self, kind: str, key: str, *, capacity: float) -> bool:
+        """Spend a token this replica already holds on lease, without a coroutine; False when it holds none,
+        and `take` must then lease (or refuse, or use the local bucket). Nearly every camera post is the former."""
+        if self._budget is None:
+            return False
+        lease = self._leases.buckets.get((kind, key))
+        if lease is None:
+            return False
+        # as take(): a lowered limit applies at once, not after the tokens leased under the old one are spent
+        lease.tokens = min(lease.tokens, float(self._lease_size(capacity)))
+        if lease.tokens < 1.0:
+            return False
+        lease.tokens -= 1.0
+        lease.updated = self._clock()
+        return True
+
     async def _refill(self, lease: Bucket, kind: str, key: str, *, capacity: float, per_second: float) -> None:
         assert self._budget is not None
         want = self._lease_size(capacity)
@@ -214,6 +230,11 @@ class GatewayLimits:
     async def camera(self, camera_id: str) -> None:
         rate = self.settings.rate_camera_per_second
         await self.limiter.take("camera", camera_id, capacity=rate, per_second=rate)
+
+    def camera_leased(self, camera_id: str) -> bool:
+        """A camera post's token from this replica's lease when it holds one (see RateLimiter.take_leased);
+        False: `camera` must be awaited."""
+        return self.limiter.take_leased("camera", camera_id, capacity=self.settings.rate_camera_per_second)
 
     async def partner(self, client_id: str) -> None:
         """For the partner routes: one bucket per OAuth client (one partner agency's agreement)."""

@@ -46,8 +46,13 @@ async def publish_reads(bus: Bus, reads: list[ReadIn]) -> int:
 
 
 def _check_size(bus: Bus, messages: list[Outgoing]) -> None:
+    for m in messages:
+        _check_payload(bus, m.payload)
+
+
+def _check_payload(bus: Bus, payload: bytes) -> None:
     limit = bus.nc.max_payload - HEADER_ROOM
-    if any(len(m.payload) > limit for m in messages):
+    if len(payload) > limit:
         # a read the bus cannot carry would be refused on every retry: 413 now, never 503 forever
         raise PayloadTooLarge(f"a read exceeds the bus's {limit} bytes", code="read_too_large", limit=limit)
 
@@ -136,23 +141,23 @@ class LoneReads:
 
     async def publish(self, read: ReadIn) -> int:
         """Publish one read and wait until JetStream holds it; 1 when the stream held it already."""
-        alone = Outgoing(reads_subject(read.agency, read.camera_id), read.model_dump_json().encode(), read.read_id)
-        _check_size(self._bus, [alone])
         agency = read.agency
+        subject, payload = reads_subject(agency, read.camera_id), read.model_dump_json().encode()
+        _check_payload(self._bus, payload)
         if agency not in self._in_flight:
             # nothing of this agency waits on the bus: this read goes now, alone, in this post's own task
             self._in_flight[agency] = 1
             try:
-                return await _publish(self._bus, [alone])
+                return await _publish(self._bus, [Outgoing(subject, payload, read.read_id)])
             except Exception as exc:
                 self._fail_queued(agency, exc)
                 raise
             finally:
                 self._next(agency)
-        waiting = _Waiting(alone.subject, read.read_id, alone.payload)
+        waiting = _Waiting(subject, read.read_id, payload)
         queued = self._queued.setdefault(agency, [])
         queued.append(waiting)
-        size = self._queued_bytes[agency] = self._queued_bytes.get(agency, 0) + len(alone.payload)
+        size = self._queued_bytes[agency] = self._queued_bytes.get(agency, 0) + len(payload)
         if (len(queued) >= BUNDLE_READS or size >= BUNDLE_BYTES) and self._in_flight[agency] < BUNDLES_IN_FLIGHT:
             self._in_flight[agency] += 1
             self._send_next(agency)

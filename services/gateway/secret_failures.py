@@ -54,6 +54,8 @@ class SecretFailures:
 
     def check(self, kind: Kind, *, client_id: str, address: str) -> None:
         """Raise RateLimited when the id or the address has had its failures in the window."""
+        if not self._failures:
+            return  # no failure is held for any key, so none can be throttled (every post of a healthy fleet)
         now = self._clock()
         window = self.settings.secret_failure_window_s
         for key, limit in self._limits(kind, client_id, address):

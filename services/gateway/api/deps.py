@@ -242,15 +242,19 @@ def _camera_credential(request: Request) -> str:
 async def current_camera(request: Request, state: StateDep) -> Camera:
     """A registered, enabled camera whose credential matches; unknown or disabled ones are counted."""
     credential_id, _, secret = _camera_credential(request).partition(".")
-    address = request.client.host if request.client else "unknown"
+    client = request.scope.get("client")  # request.client, without building its Address on every post
+    address = client[0] if client else "unknown"
     state.secret_failures.check("camera", client_id=credential_id, address=address)
 
     async def lookup() -> Camera | None:
         async with state.uow() as session:
             return await repository.get_camera_by_credential(session, credential_id=credential_id)
 
-    # cached for camera_cache_s at most (a disable elsewhere applies within it), one lookup at a time
-    camera = await state.camera_credentials.get(credential_id, lookup)
+    # cached for camera_cache_s at most (a disable elsewhere applies within it), one lookup at a time; a
+    # cached camera is taken without a coroutine (nearly every post)
+    camera = state.camera_credentials.fresh(credential_id)
+    if camera is None:
+        camera = await state.camera_credentials.get(credential_id, lookup)
     if camera is None or not camera_secret_matches(camera, secret):
         metrics.DENIED.labels("camera_unknown").inc()
         await count_secret_failure(
@@ -266,7 +270,8 @@ async def current_camera(request: Request, state: StateDep) -> Camera:
         async with state.uow() as session:
             await repository.count_refused_camera(session, camera_id=camera.camera_id)
         raise Forbidden("this camera is disabled", code="camera_disabled")
-    await state.limits.camera(camera.camera_id)
+    if not state.limits.camera_leased(camera.camera_id):
+        await state.limits.camera(camera.camera_id)
     return camera
 
 

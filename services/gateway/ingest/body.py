@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import parse_qs
 from xml.etree import ElementTree
@@ -12,6 +11,7 @@ from libs.common.errors import MalformedPayload
 from libs.common.validation import check_document_text, load_json
 
 from .formdata import FormPart, parse_form
+from .lazy import once
 
 Media = Literal["multipart", "form", "json", "xml", "unknown"]
 
@@ -25,7 +25,7 @@ class VendorBody:
         self.raw = raw
         self.content_type = content_type or ""
 
-    @cached_property
+    @once
     def media(self) -> Media:
         """What the body is, by content type and, for vague or missing types, by its first byte."""
         mime = self.content_type.split(";", 1)[0].strip().lower()
@@ -42,7 +42,7 @@ class VendorBody:
             return "json"
         return "xml" if mime.endswith("/xml") or mime.endswith("+xml") else "unknown"
 
-    @cached_property
+    @once
     def parts(self) -> list[FormPart]:
         """multipart parts, or the fields of a url-encoded form as text parts."""
         if self.media == "form":
@@ -54,22 +54,22 @@ class VendorBody:
         """The first part whose field name or file name is one of `names`."""
         return next((p for p in self.parts if p.name in names or p.filename in names), None)
 
-    @cached_property
+    @once
     def document(self) -> Any:
         """The body as JSON, every string in it checked; the UTF-8 BOM some agents prepend is ignored."""
         return decode_json(self.raw)
 
-    @cached_property
+    @once
     def unchecked_document(self) -> Any:
         """The body as JSON, its strings not yet checked: for a batch, which refuses reads one by one."""
         return decode_json(self.raw, check_text=False)
 
-    @cached_property
+    @once
     def xml_root(self) -> ElementTree.Element:
         """The body as an XML element tree."""
         return decode_xml(self.raw)
 
-    @cached_property
+    @once
     def text(self) -> str:
         """The whole body for `raw_body`: UTF-8 text as sent, or base64 when binary or multipart."""
         if self.media not in ("multipart", "unknown"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -23,6 +22,7 @@ from libs.common.validation import (
 from .body import VendorBody
 from .evidence import json_without_images, raw_body
 from .images import IMAGE_FLAGS
+from .lazy import once
 from .plates import PlateRefused
 
 PayloadKind = Literal["reads", "heartbeat", "test", "empty"]
@@ -98,7 +98,7 @@ class PayloadBuilder:
             self._whole_body.append(read)
         return read
 
-    @cached_property
+    @once
     def _window(self) -> tuple[datetime, datetime, int] | None:
         """The capture window every read of the post is checked against (they share `received_at`), with the
         retention it came from; worked out once a post rather than once a read (1.1 us a read)."""

@@ -4,6 +4,7 @@ and runs the middleware and error mapping every other route runs."""
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -45,6 +46,36 @@ def _read(tag: str) -> dict:
 async def test_which_requests_are_camera_posts(path: str, expected) -> None:  # type: ignore[no-untyped-def]
     assert camera_post({"type": "http", "method": "POST", "path": path}) == expected
     assert camera_post({"type": "http", "method": "GET", "path": path}) is None
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"format": "native", "kind": "reads", "accepted": 1, "duplicates": 0, "read_ids": ["3f2a"], "rejected": []},
+        {"format": "genetec", "kind": "reads", "accepted": 2, "duplicates": 1, "read_ids": ["a", "b"], "rejected": []},
+        {"format": "axis", "kind": "heartbeat", "accepted": 0, "duplicates": 0, "read_ids": [], "rejected": []},
+        {
+            "format": 'n\u00e9"',
+            "kind": "reads",
+            "accepted": 1,
+            "duplicates": 0,
+            "read_ids": ['q"\\\u2028\ud800'],
+            "rejected": [],
+        },
+        {
+            "format": "native",
+            "kind": "reads",
+            "accepted": 1,
+            "duplicates": 0,
+            "read_ids": ["x"],
+            "rejected": [{"index": 1, "code": "invalid_field", "field": "reads[1].plate", "message": "m"}],
+        },
+    ],
+)
+async def test_a_reply_is_the_json_encoder_s_bytes(reply: dict) -> None:
+    # the 202's body is joined from its parts when nothing was refused: byte for byte what the encoder writes
+    assert camera_posts._reply_json(reply) == json.dumps(reply, separators=(",", ":")).encode()
+    assert camera_posts._reply_json(reply) == camera_posts._reply_json(dict(reply))  # its cached start, again
 
 
 async def test_both_paths_accept_and_refuse_alike(system) -> None:  # type: ignore[no-untyped-def]

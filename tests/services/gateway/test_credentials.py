@@ -50,6 +50,19 @@ class TestCameraCredentialCache:
         refreshed = await cache.get("c1", registry.lookup)
         assert registry.lookups == 2 and refreshed is not None and refreshed.enabled is False
 
+    async def test_fresh_gives_a_cached_camera_only_while_its_entry_lasts(self) -> None:
+        # the camera posts take a cached camera through fresh() and look up through get() only when it is None
+        clock, registry = FakeClock(), Registry(camera())
+        cache = CameraCredentialCache(5.0, clock)
+        assert cache.fresh("c1") is None
+        await cache.get("c1", registry.lookup)
+        assert cache.fresh("c1") is registry.camera and cache.fresh("c2") is None
+        clock.now += 5.1
+        assert cache.fresh("c1") is None
+        await cache.get("c1", registry.lookup)
+        cache.forget()
+        assert cache.fresh("c1") is None and registry.lookups == 2
+
     async def test_concurrent_misses_share_one_lookup(self) -> None:
         registry = Registry(camera())
         registry.gate.clear()

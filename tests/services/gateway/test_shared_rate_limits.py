@@ -53,6 +53,18 @@ class TestTwoReplicasShareOneBucket:
         after = sum([await granted(limiter, key, capacity=2) for _ in range(6)])
         assert after <= 2 + 1
 
+    async def test_a_post_spends_a_leased_token_without_waiting_and_only_a_leased_one(self, system) -> None:  # type: ignore[no-untyped-def]
+        # take_leased (the camera posts' way in) grants only what take() leased from the shared bucket
+        limiter = RateLimiter(budget=SharedBudget(system.runtime("gateway").engine), lease_fraction=0.1)
+        key = f"leased-{uuid.uuid4().hex}"
+        assert limiter.take_leased("camera", key, capacity=40) is False  # nothing leased yet
+        await limiter.take("camera", key, capacity=40, per_second=0.001)  # leases 4, spends 1
+        assert [limiter.take_leased("camera", key, capacity=40) for _ in range(4)] == [True, True, True, False]
+        await limiter.take("camera", key, capacity=40, per_second=0.001)  # leases anew from the shared bucket
+        # a lowered limit clamps the lease in hand, as take() does
+        assert [limiter.take_leased("camera", key, capacity=10) for _ in range(3)] == [True, False, False]
+        assert RateLimiter().take_leased("camera", key, capacity=40) is False  # no store: take() decides
+
     async def test_a_refusal_from_the_shared_bucket_says_when_to_retry(self, system) -> None:  # type: ignore[no-untyped-def]
         limiter = RateLimiter(budget=SharedBudget(system.runtime("gateway").engine), lease_fraction=0.5)
         key = f"retry-{uuid.uuid4().hex}"

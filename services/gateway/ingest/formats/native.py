@@ -30,7 +30,8 @@ def parse(ctx: IngestContext) -> ParsedPayload:
     if not isinstance(doc, dict):
         raise invalid("$", "object")
     if "reads" not in doc:
-        check_document_text(doc)
+        if not _printable_as_sent(ctx):
+            check_document_text(doc)
         builder = PayloadBuilder(ctx, vendor=VENDOR, camera_hint=doc.get("camera_id"))
         try:
             _add(builder, doc, path="", raw_body=ctx.body.text)

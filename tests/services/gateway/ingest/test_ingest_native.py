@@ -46,6 +46,22 @@ class TestSingleRead:
     def test_detected(self, parse):
         assert parse(encode(read())).format == "native"
 
+    @pytest.mark.parametrize(
+        ("text", "field"),
+        [
+            ('"note":"a\x7fb"', "note"),  # JSON allows a raw DEL: no backslash, yet it may not be stored
+            ('"note":"a\\u0007b"', "note"),  # an escaped control
+            ('"note\\u0001":1', "note\x01"),  # in a key
+            ('"extra":{"deep":["ok","\\ud800"]}', "extra.deep[1]"),  # a lone surrogate, nested
+        ],
+    )
+    def test_a_single_read_with_an_unstorable_text_anywhere_is_refused_naming_it(self, parse, text, field):
+        # the single read's text check is skipped only for a body whose text, with no backslash, is printable
+        body = encode(read(images=[])).replace(b'"plate":', f'{text},"plate":'.encode(), 1)
+        with pytest.raises(InvalidInput) as err:
+            parse(body)
+        assert err.value.code == "invalid_text" and err.value.details["field"] == field
+
     def test_epoch_ms_time(self, parse):
         (stored,) = parse(encode(read(captured_at=1767348000000))).reads
         assert stored.captured_at == datetime(2026, 1, 2, 10, 0, tzinfo=UTC)
