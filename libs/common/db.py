@@ -59,6 +59,7 @@ class UnitOfWork:
         self._role = engine.url.username or "db"
         # connections a statement alone handed back whole, kept for the next one (see `alone`)
         self._kept: list[tuple[AsyncConnection, asyncpg.Connection]] = []
+        self._keep_at_most = _keepable(engine)
         self._closed = False  # after close, nothing more is kept (a statement still in flight hands its back)
 
     @asynccontextmanager
@@ -96,7 +97,7 @@ class UnitOfWork:
                 yield driver
                 reusable = not driver.is_closed() and not driver.is_in_transaction()
             finally:
-                if reusable and not self._closed and len(self._kept) < ALONE_KEPT_AT_MOST:
+                if reusable and not self._closed and len(self._kept) < self._keep_at_most:
                     self._kept.append(held)
                 elif driver.is_closed():
                     await _discard(connection)
@@ -109,6 +110,18 @@ class UnitOfWork:
         kept, self._kept = self._kept, []
         for connection, driver in kept:
             await (_discard(connection) if driver.is_closed() else connection.close())
+
+
+def _keepable(engine: AsyncEngine) -> int:
+    """How many connections `alone` may keep: ALONE_KEPT_AT_MOST, and never more than half of a bounded pool.
+
+    A kept connection is out of the pool until `close`; a small pool (ALPR_DB_POOL_SIZE=2, no overflow) all
+    kept would leave every unit of work waiting out the pool's timeout, each retried the same way.
+    """
+    size, overflow = getattr(engine.pool, "size", None), getattr(engine.pool, "_max_overflow", None)
+    if not callable(size) or not isinstance(overflow, int) or overflow < 0:
+        return ALONE_KEPT_AT_MOST  # a pool without a bound (NullPool, unlimited overflow) runs out of nothing
+    return min(ALONE_KEPT_AT_MOST, (size() + overflow) // 2)
 
 
 async def _discard(connection: AsyncConnection) -> None:

@@ -180,6 +180,27 @@ class TestAlone:
             assert await replaced.fetchval("SELECT pg_backend_pid()") != backend
         await uow.close()
 
+    async def test_kept_connections_never_take_a_small_pool_from_units_of_work(self, stack: Any) -> None:
+        # an operator's ALPR_DB_POOL_SIZE=2, ALPR_DB_MAX_OVERFLOW=0: two ingest pipelines' statements alone at
+        # once must not keep both connections, or every transaction (an alert, a search) waits out the pool
+        small = create_engine(
+            stack.pg.admin_dsn.replace("postgresql://", "postgresql+asyncpg://", 1),
+            schema=SCHEMA,
+            pool_size=2,
+            max_overflow=0,
+        )
+        uow = UnitOfWork(small)
+        try:
+            async with uow.alone() as first, uow.alone() as second:
+                await first.fetchval("SELECT 1")
+                await second.fetchval("SELECT 1")
+            async with asyncio.timeout(5):
+                async with uow() as session:
+                    assert (await session.execute(text("SELECT 2"))).scalar() == 2
+        finally:
+            await uow.close()
+            await small.dispose()
+
     async def test_its_connection_goes_back_to_the_pool_in_no_transaction(self, engine: AsyncEngine) -> None:
         uow = UnitOfWork(engine)
         with pytest.raises(Rollback):
