@@ -23,7 +23,7 @@ def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector paused while a batch is read. Decoding makes thousands of small tuples
     and dicts, all freed by reference counting when the batch is done (none is in a cycle), but while they live
     they set off collections that walk the whole heap (the networks, the service's objects): 8% of a batch of
-    64 (7 of 86 ms CPU, the bench's crops). Left as it is where something else has paused it."""
+    64 (about 7 of 88 ms CPU, the bench's crops). Left as it is where something else has paused it."""
     if not gc.isenabled():
         yield
         return
