@@ -25,7 +25,7 @@ from services.records import repository
 from services.records.alerts.flows import AlertRaiser, MatchedRow
 from services.records.batches import Parsed, Reject, parse_batch
 from services.records.lookalike import LookalikeClasses
-from services.records.service import CaptureWindows, ReadRow
+from services.records.service import CaptureWindows, ReadRow, read_id_refusal
 from services.records.settings import RecordsSettings
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class IngestFlow:
         origins: dict[int, Msg] = {}
         rejects = list(parsed.rejects)
         for read, msg in parsed.reads:
-            refusal = windows.refusal(read)
+            refusal = read_id_refusal(read.read_id) or windows.refusal(read)
             if refusal == "captured_before_retention":
                 metrics.DENIED.labels("read_past_retention").inc()
             elif refusal is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -201,6 +202,18 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         return at, str(uuid.UUID(read_id))
     except (ValueError, TypeError, AttributeError, InvalidInput) as exc:
         raise InvalidInput("the cursor is not one this service issued", code="invalid_cursor") from exc
+
+
+# A read id as PostgreSQL writes a uuid back. A store learns which reads it inserted from the ids it returns, so an
+# id spelt otherwise (upper case, no dashes) was stored and then taken for one already there: not counted, its
+# hotlist alert never raised. The gateway only publishes this spelling; anything else came past it onto the bus.
+_CANONICAL_READ_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def read_id_refusal(read_id: str) -> str | None:
+    """`read_id_not_canonical` unless the id is a uuid in PostgreSQL's own spelling (set apart, never rewritten:
+    the camera was answered with the id the gateway gave, and a replay must find the same one)."""
+    return None if _CANONICAL_READ_ID.fullmatch(read_id) else "read_id_not_canonical"
 
 
 class CaptureWindows:

@@ -158,3 +158,28 @@ class TestReplay:
         assert result["stream"] == "READS"
         assert await stored(system, [kept["read_id"]]) == {kept["read_id"]}
         assert not await dead_letters_naming(system, kept["read_id"], 1, timeout=0.1)
+
+
+class TestReadIdsSpelledOtherwise:
+    async def test_a_read_id_not_in_postgresql_s_own_spelling_is_dead_lettered_not_taken_for_stored(
+        self, system
+    ) -> None:
+        # records knows which reads a store inserted by the ids PostgreSQL writes back (lower case, dashes): an id
+        # spelt otherwise was stored and then taken for one already there, so its alerts were never raised
+        marker = uuid.uuid4().hex
+        good = read(plate="7GOOD03")
+        spelt = [
+            read(read_id=str(uuid.uuid4()).upper(), plate_raw=marker),
+            read(read_id="{" + str(uuid.uuid4()) + "}", plate_raw=marker),
+            read(read_id=uuid.uuid4().hex, plate_raw=marker),
+            read(read_id=f"not-an-id-{marker}", plate_raw=marker),
+        ]
+        reads = [good, *spelt]
+        await publish(system, json.dumps({"reads": reads}).encode(), bundle=len(reads))
+
+        assert await stored(system, [good["read_id"]]) == {good["read_id"]}
+        letters = await dead_letters_naming(system, marker, len(spelt))
+        assert len(letters) == len(spelt)
+        assert {letter["error"] for letter in letters} == {"read_id_not_canonical"}
+        canonical = [str(uuid.UUID(r["read_id"].strip("{}"))) for r in spelt[:3]]
+        assert not await stored(system, canonical, timeout=0.1)
