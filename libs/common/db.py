@@ -135,14 +135,19 @@ async def _checkout(engine: AsyncEngine) -> tuple[AsyncConnection, asyncpg.Conne
     """A pooled connection and its driver connection, in no transaction; the caller closes the connection."""
     connection = await engine.connect()
     try:
-        raw = await connection.get_raw_connection()
-        driver = raw.driver_connection
-        if not isinstance(driver, asyncpg.Connection):
-            raise TypeError("a statement alone needs an engine on the asyncpg driver")
+        return connection, await _driver_of(connection)
     except BaseException:
         await connection.close()
         raise
-    return connection, driver
+
+
+async def _driver_of(connection: AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under a SQLAlchemy one; bulk statements and statements alone need that driver."""
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    if not isinstance(driver, asyncpg.Connection):
+        raise TypeError("this unit of work needs an engine on the asyncpg driver")
+    return driver
 
 
 @asynccontextmanager
@@ -150,11 +155,7 @@ async def autocommit_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Co
     """A pooled driver connection in no transaction: each statement on it commits on its own before PostgreSQL
     answers, with no BEGIN and COMMIT round trips (a unit of work of one statement, a rate lease)."""
     async with engine.connect() as connection:
-        raw = await connection.get_raw_connection()
-        driver = raw.driver_connection
-        if not isinstance(driver, asyncpg.Connection):
-            raise TypeError("a statement alone needs an engine on the asyncpg driver")
-        yield driver
+        yield await _driver_of(connection)
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
@@ -167,10 +168,7 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     through the adapter's private _start_transaction (one round trip fewer), 539 us with `exec_driver_sql`.
     """
     connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    if not isinstance(driver, asyncpg.Connection):
-        raise TypeError("driver_connection needs an engine on the asyncpg driver")
+    driver = await _driver_of(connection)
     if not driver.is_in_transaction():
         await connection.run_sync(_begin)
     return driver
@@ -184,10 +182,7 @@ async def driver_fetchval(session: AsyncSession, sql: str, *args: Any) -> tuple[
     (about 90 us of a 1 ms search); inside a begun transaction it runs on the driver directly.
     """
     connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    if not isinstance(driver, asyncpg.Connection):
-        raise TypeError("driver_fetchval needs an engine on the asyncpg driver")
+    driver = await _driver_of(connection)
     if driver.is_in_transaction():
         return driver, await driver.fetchval(sql, *args)
     return driver, await connection.run_sync(_first_value, sql, args)
@@ -200,10 +195,7 @@ async def driver_fetch(session: AsyncSession, sql: str, *args: Any) -> tuple[asy
     round trip, a fifth of its statements when single-read posts make it a few dozen reads.
     """
     connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    if not isinstance(driver, asyncpg.Connection):
-        raise TypeError("driver_fetch needs an engine on the asyncpg driver")
+    driver = await _driver_of(connection)
     if driver.is_in_transaction():
         return driver, await driver.fetch(sql, *args)
     return driver, await connection.run_sync(_all_rows, sql, args)

@@ -122,14 +122,12 @@ class RateLimiter:
         if self._budget is None:
             self._local.take(kind, key, capacity=capacity, per_second=per_second)
             return
+        if self.take_leased(kind, key, capacity=capacity):
+            return
         lease = self._leases.bucket(kind, key, initial=0.0)
-        # a lease in hand never holds more than one lease of the limit as it stands now: a lowered limit
-        # (an operator's change) applies at once, not after tokens leased under the old one are spent
-        lease.tokens = min(lease.tokens, float(self._lease_size(capacity)))
-        if lease.tokens < 1.0:
-            async with lease.refill:
-                if lease.tokens < 1.0:  # another request of this replica may have refilled it meanwhile
-                    await self._refill(lease, kind, key, capacity=capacity, per_second=per_second)
+        async with lease.refill:
+            if lease.tokens < 1.0:  # another request of this replica may have refilled it meanwhile
+                await self._refill(lease, kind, key, capacity=capacity, per_second=per_second)
         lease.tokens -= 1.0
         lease.updated = self._clock()
 
@@ -141,7 +139,8 @@ class RateLimiter:
         lease = self._leases.buckets.get((kind, key))
         if lease is None:
             return False
-        # as take(): a lowered limit applies at once, not after the tokens leased under the old one are spent
+        # a lease in hand never holds more than one lease of the limit as it stands now: a lowered limit
+        # (an operator's change) applies at once, not after tokens leased under the old one are spent
         lease.tokens = min(lease.tokens, float(self._lease_size(capacity)))
         if lease.tokens < 1.0:
             return False
