@@ -12,7 +12,7 @@ from pathlib import Path
 from services.cli.cluster.nodes import NatsCluster, wait_for_jetstream
 from services.cli.cluster.proxy import RoundRobinProxy
 from services.cli.cluster.replicas import Replica, service_command, service_env
-from services.cli.embedded import _wait_for_port, free_port
+from services.cli.embedded import _wait_for_port, free_port, nats_environment
 from services.cli.log_echo import LogEcho
 from services.cli.seed import seed_development
 from services.cli.stack import DEV_AGENCY, LocalStack, migrate
@@ -63,7 +63,9 @@ def run_up_cluster(
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     nodes = [
-        Replica(node.name, cluster.command(node), {}, logs / f"{node.name}.log", run, node.client_port)
+        Replica(
+            node.name, cluster.command(node), nats_environment({}), logs / f"{node.name}.log", run, node.client_port
+        )
         for node in cluster.nodes
     ]
     services: list[Replica] = []

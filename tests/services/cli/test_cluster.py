@@ -92,6 +92,12 @@ class TestClusterUp:
             seen.append(varz["server_name"])
         assert sorted(seen) == ["nats-0", "nats-1", "nats-2"]
 
+    def test_each_nats_node_runs_with_one_go_thread(self, cluster: RunningCluster) -> None:
+        # three servers on a shared machine: Go's idle threads spinning at each message cost CPU (embedded.py)
+        for name in ["nats-0", "nats-1", "nats-2"]:
+            environ = Path(f"/proc/{cluster.pid(name)}/environ").read_bytes().split(b"\0")
+            assert b"GOMAXPROCS=1" in environ, name
+
     def test_every_stream_has_three_current_replicas(self, cluster: RunningCluster) -> None:
         streams = asyncio.run(_streams(cluster.nats_urls))
         assert streams and all(value == (3, 2, True) for value in streams.values()), streams
