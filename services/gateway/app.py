@@ -138,7 +138,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             secret_failures=SecretFailures(cfg),
             camera_credentials=CameraCredentialCache(cfg.camera_cache_s),
             camera_seen=camera_seen,
-            lone_reads=LoneReads(bus),
+            lone_reads=LoneReads(bus, gap_s=cfg.read_bundle_gap_ms / 1000),
             partner_keys=PartnerKeys(),
             transparency=PageCache(),
         )

@@ -64,6 +64,10 @@ class GatewaySettings(RetentionSettings):
     # how long a replica trusts its cached camera row: a camera disabled through another replica (or in
     # the database) is refused here within this many seconds plus one lookup; see credentials.py
     camera_cache_s: float = 5.0
+    # under load an agency's single-read posts go to the stream in bundles at most this often (unless one is
+    # full): fewer, larger messages for the bus and records at the cost of this much latency at most, and
+    # only while earlier posts wait on their acks (read_bundles.LoneReads); 0 sends each as its ack comes
+    read_bundle_gap_ms: float = Field(default=20.0, ge=0, le=200)
     approval_valid_hours: int = 24
     policy_path: Path | None = None
     policy_version: str = "L4207-2016-11-04"

@@ -144,6 +144,84 @@ class TestBundling:
         assert len(sent) == 1 + len(heavy) + len(many) == len(set(sent))
 
 
+GAP_S = 0.08
+
+
+class TestGap:
+    async def test_a_bundle_waits_out_the_gap_gathering_later_posts_and_answers_after_its_ack(self) -> None:
+        bus = HeldBus()
+        lone = LoneReads(bus, gap_s=GAP_S)  # type: ignore[arg-type]
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        first = asyncio.create_task(lone.publish(_read("A1")))
+        await bus.published(1)  # the agency was quiet: its first read goes at once
+        early = [asyncio.create_task(lone.publish(_read(f"E{i}"))) for i in range(2)]
+        await _settle()
+        bus.answers[0].set_result(0)  # the ack comes well inside the gap
+        assert await first == 0
+        await asyncio.sleep(GAP_S / 4)
+        late = [asyncio.create_task(lone.publish(_read(f"L{i}"))) for i in range(2)]
+        await _settle()
+        assert len(bus.sent) == 1 and not any(t.done() for t in early + late)
+        await bus_published_within(bus, 2, GAP_S * 10)
+        assert loop.time() - started >= GAP_S  # not before the gap since the first went
+        (bundle,) = bus.sent[1]
+        assert len(_ids(bundle)) == 4  # the posts of the gap share one message
+        await _settle()
+        assert not any(t.done() for t in early + late)  # nothing answered before the bundle's ack
+        bus.answers[1].set_result(0)
+        assert await asyncio.gather(*early, *late) == [0] * 4
+
+    async def test_a_full_bundle_goes_at_once_and_a_quiet_agency_is_not_held(self) -> None:
+        bus = HeldBus()
+        lone = LoneReads(bus, gap_s=GAP_S)  # type: ignore[arg-type]
+        first = asyncio.create_task(lone.publish(_read("A1")))
+        await bus.published(1)
+        almost = [asyncio.create_task(lone.publish(_read(f"F{i}"))) for i in range(BUNDLE_READS - 1)]
+        await _settle()
+        bus.answers[0].set_result(0)
+        await first
+        await _settle()
+        assert len(bus.sent) == 1  # under the gap and not full: held
+        last = asyncio.create_task(lone.publish(_read("F-last")))
+        await bus.published(2)  # full: goes without waiting out the gap
+        assert len(_ids(bus.sent[1][0])) == BUNDLE_READS
+        bus.answers[1].set_result(0)
+        assert await asyncio.gather(*almost, last) == [0] * BUNDLE_READS
+        await asyncio.sleep(GAP_S * 1.5)  # the gap's wake-up finds nothing queued: the agency goes idle
+        assert lone._in_flight == {} and lone._queued == {}
+        again = asyncio.create_task(lone.publish(_read("Q1")))
+        await bus.published(3)  # a quiet agency's read goes at once
+        bus.answers[2].set_result(0)
+        assert await again == 0
+
+    async def test_a_bundle_failing_after_its_gap_fails_its_posts_and_the_agency_recovers(self) -> None:
+        bus = HeldBus()
+        lone = LoneReads(bus, gap_s=GAP_S)  # type: ignore[arg-type]
+        first = asyncio.create_task(lone.publish(_read("A1")))
+        await bus.published(1)
+        held = [asyncio.create_task(lone.publish(_read(f"B{i}"))) for i in range(3)]
+        await _settle()
+        bus.answers[0].set_result(0)
+        await first
+        await bus_published_within(bus, 2, GAP_S * 10)
+        bus.answers[1].set_exception(Unavailable("no ack", code="bus_unavailable"))
+        outcomes = await asyncio.gather(*held, return_exceptions=True)
+        assert all(isinstance(o, Unavailable) and o.status == 503 for o in outcomes), outcomes
+        again = asyncio.create_task(lone.publish(_read("D1")))
+        await bus.published(3)
+        bus.answers[2].set_result(0)
+        assert await again == 0
+
+
+async def bus_published_within(bus: HeldBus, count: int, seconds: float) -> None:
+    """Wait, in real time, until `count` publishes have been made."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while len(bus.sent) < count:
+        assert asyncio.get_running_loop().time() < deadline, f"{len(bus.sent)} publishes, expected {count}"
+        await asyncio.sleep(0.005)
+
+
 class TestFailure:
     async def test_a_bundle_the_stream_does_not_ack_fails_every_post_in_it_and_behind_it(self) -> None:
         bus = HeldBus()
