@@ -1,8 +1,9 @@
 """Standard serial formats of US states' passenger plates, and the state prior that re-ranks candidates with them.
 
 A pure table and pure functions. `L` is a letter, `D` a digit, spaces and dashes mark where a plate splits
-its groups (the reader returns the characters without them). The table lists each state's common issued
-serials (current and recent series), not every specialty or vanity plate: a plate that fits none of its
+its groups (the reader returns the characters without them). The table lists the common issued serials
+(current and recent series) of each of the 50 states and DC, the same layouts the synthetic stream draws for
+the state (`state_designs`), not every specialty or vanity plate: a plate that fits none of its
 state's formats is still read, only ranked a little lower than a candidate that fits (`STATE_PRIOR_MISS`).
 
 The prior never invents a plate: it re-orders the reader's own candidates, and each keeps its own
@@ -18,29 +19,57 @@ from functools import cache
 from libs.common.errors import InvalidInput
 
 STATE_FORMATS: dict[str, tuple[str, ...]] = {
+    "AK": ("LLL DDD",),
+    "AL": ("DD LLL DD", "D LL DDDD"),
+    "AR": ("DDD LLL", "LLL DDL"),
     "AZ": ("LLL DDDD", "DLL DDD"),
     "CA": ("D LLL DDD", "D L DDDDD", "DDDDD D", "LLL DDD", "DDD LLL"),
     "CO": ("LLL DDD", "DDD LLL", "LLL-LDD", "LLL-DDDD"),
+    "CT": ("LL DDDDD", "D LLL D"),
+    "DC": ("LL DDDD",),
+    "DE": ("DDDDDD", "DDDDD"),
     "FL": ("LLL DDD", "DDD LLL", "LLL LDD", "LDD DLL", "LLL DL", "DDD DLL"),
     "GA": ("LLL DDDD", "LLL DDD", "DDD DDDD"),
+    "HI": ("LLL DDD",),
+    "IA": ("LLL DDD",),
+    "ID": ("D L DDDDD", "DL DDDDD", "LL DDDDD"),
     "IL": ("LL DDDDD", "L DD DDDD", "DDDDDDD", "LLL DDD"),
     "IN": ("DDD L", "DDD LL", "DDD LLL", "DDDDLL"),
+    "KS": ("DDD LLL",),
+    "KY": ("DDD LLL",),
+    "LA": ("DDD LLL", "LLL DDD"),
     "MA": ("D LLL DD", "DDD LL D", "DLL DDD", "DDD DLL"),
     "MD": ("D LL DDDD", "DLL DDDD", "LLL DDD"),
+    "ME": ("DDDD LL", "DDD LLL"),
     "MI": ("LLL DDDD", "D LLL DD", "LLL DDD", "DLL LDD"),
     "MN": ("DDD LLL", "LLL DDD"),
     "MO": ("LLD LDL", "LLL DDD", "DDD LLL", "LLD DLL"),
+    "MS": ("LLL DDDD", "LL DDDDD"),
+    "MT": ("D DDDD L", "DD DDDD L"),
     "NC": ("LLL DDDD", "LLL DDD"),
+    "ND": ("LLL DDD", "DDD LLL"),
+    "NE": ("LLL DDD", "DD L DDD"),
+    "NH": ("DDD DDDD", "DDDDDDD"),
     "NJ": ("L DD LLL", "LLL DDL", "LLL LDD", "DDD LLL"),
+    "NM": ("LLL DDD", "DDD LLL"),
     "NV": ("DDD LDD", "DDL DDD", "DLL DDD", "LLL DDD"),
     "NY": ("LLL DDDD", "LLL DDD", "DDD LLL"),
     "OH": ("LLL DDDD", "LL DD LL"),
+    "OK": ("LLL DDD", "LLL DDDD"),
     "OR": ("DDD LLL", "LLL DDD"),
     "PA": ("LLL DDDD", "LLL DDD"),
+    "RI": ("LL DDD", "DDDDDD", "DDD DDD"),
+    "SC": ("LLL DDD",),
+    "SD": ("D LL DDD", "DD LDDD"),
+    "TN": ("LLL DDD", "LDD DDL", "DLD DDD"),
     "TX": ("LLL DDDD", "LL L DDDD", "DDD LLL", "LLL DDD"),
+    "UT": ("LDD DLL", "DDD LLL"),
     "VA": ("LLL DDDD", "LLL DDD", "DDD LLL"),
+    "VT": ("LLL DDD",),
     "WA": ("LLL DDDD", "DDD LLL", "LLL DDD"),
     "WI": ("LLL DDDD", "DDD LLL", "LLL DDD"),
+    "WV": ("DLL DDD", "LLL DDD"),
+    "WY": ("DD DDDD", "D DDDDD"),
 }
 # a candidate that fits none of the state's formats counts this share of its probability when ranking:
 # enough for a format-fitting runner-up to pass an unsure misread, never enough to pass a confident read

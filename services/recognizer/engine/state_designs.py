@@ -2,8 +2,8 @@
 
 A pure table, drawn from the public look of each jurisdiction's standard passenger plate (approximate:
 colours as a flat tint or a top-to-bottom gradient, no artwork). The serial layouts are those of
-`plate_formats.STATE_FORMATS` where that table covers the state, so the reader learns the serials the
-state prior expects; other states carry their own here. `L` is a letter, `D` a digit; a space or dash is
+`plate_formats.STATE_FORMATS`, one table for every state, so the reader learns the serials the state prior
+expects. `L` is a letter, `D` a digit; a space or dash is
 where the plate splits its groups.
 
 `STATE_WEIGHTS` draws states in proportion to how often the product sees them: the held-back set the issue
@@ -48,19 +48,16 @@ def _d(
     accent: Colour,
     name_at: str,
     slogans: tuple[str, ...],
-    layouts: tuple[str, ...] = (),
 ) -> StateDesign:
-    return StateDesign(code, name, paper, ink, accent, name_at, slogans, STATE_FORMATS.get(code, layouts))
+    return StateDesign(code, name, paper, ink, accent, name_at, slogans, STATE_FORMATS[code])
 
 
 _FLAT = (WHITE, WHITE)
 DESIGNS: tuple[StateDesign, ...] = (
-    _d(
-        "AL", "Alabama", (WHITE, (215, 230, 245)), NAVY, RED, "top", ("Sweet Home Alabama",), ("DD LLL DD", "D LL DDDD")
-    ),
-    _d("AK", "Alaska", ((240, 200, 60), (240, 200, 60)), NAVY, NAVY, "top", ("The Last Frontier",), ("LLL DDD",)),
+    _d("AL", "Alabama", (WHITE, (215, 230, 245)), NAVY, RED, "top", ("Sweet Home Alabama",)),
+    _d("AK", "Alaska", ((240, 200, 60), (240, 200, 60)), NAVY, NAVY, "top", ("The Last Frontier",)),
     _d("AZ", "Arizona", ((250, 235, 200), (215, 150, 90)), MAROON, MAROON, "top", ("Grand Canyon State",)),
-    _d("AR", "Arkansas", (WHITE, (235, 225, 200)), NAVY, RED, "top", ("The Natural State",), ("DDD LLL", "LLL DDL")),
+    _d("AR", "Arkansas", (WHITE, (235, 225, 200)), NAVY, RED, "top", ("The Natural State",)),
     _d("CA", "California", _FLAT, NAVY, RED, "top", ("dmv.ca.gov", "")),
     _d("CO", "Colorado", (WHITE, (40, 110, 60)), GREEN, GREEN, "top", ("",)),
     _d(
@@ -71,15 +68,12 @@ DESIGNS: tuple[StateDesign, ...] = (
         NAVY,
         "top",
         ("Constitution State",),
-        ("LL DDDDD", "D LLL D"),
     ),
-    _d(
-        "DE", "Delaware", ((200, 170, 90), (200, 170, 90)), NAVY, NAVY, "top", ("The First State",), ("DDDDDD", "DDDDD")
-    ),
-    _d("DC", "Washington DC", _FLAT, RED, NAVY, "bottom", ("End Taxation Without Representation",), ("LL DDDD",)),
+    _d("DE", "Delaware", ((200, 170, 90), (200, 170, 90)), NAVY, NAVY, "top", ("The First State",)),
+    _d("DC", "Washington DC", _FLAT, RED, NAVY, "bottom", ("End Taxation Without Representation",)),
     _d("FL", "Florida", (WHITE, (225, 240, 225)), GREEN, GREEN, "bottom", ("Sunshine State", "Myflorida.com")),
     _d("GA", "Georgia", (WHITE, (250, 225, 200)), BLACK, BLACK, "top", ("In God We Trust", "FULTON", "COBB")),
-    _d("HI", "Hawaii", _FLAT, BLACK, BLACK, "bottom", ("Aloha State",), ("LLL DDD",)),
+    _d("HI", "Hawaii", _FLAT, BLACK, BLACK, "bottom", ("Aloha State",)),
     _d(
         "ID",
         "Idaho",
@@ -88,25 +82,24 @@ DESIGNS: tuple[StateDesign, ...] = (
         RED,
         "bottom",
         ("Famous Potatoes", "Scenic Idaho"),
-        ("D L DDDDD", "DL DDDDD", "LL DDDDD"),
     ),
     _d("IL", "Illinois", _FLAT, NAVY, RED, "top", ("Land of Lincoln",)),
     _d("IN", "Indiana", _FLAT, BLACK, NAVY, "bottom", ("In God We Trust",)),
-    _d("IA", "Iowa", (WHITE, (225, 235, 250)), NAVY, NAVY, "top", ("POLK", "LINN", "JOHNSON"), ("LLL DDD",)),
-    _d("KS", "Kansas", (WHITE, (200, 215, 240)), NAVY, NAVY, "top", ("",), ("DDD LLL",)),
-    _d("KY", "Kentucky", (WHITE, (205, 220, 240)), NAVY, NAVY, "top", ("Unbridled Spirit",), ("DDD LLL",)),
-    _d("LA", "Louisiana", _FLAT, NAVY, RED, "top", ("Sportsman's Paradise",), ("DDD LLL", "LLL DDD")),
-    _d("ME", "Maine", _FLAT, NAVY, NAVY, "top", ("Vacationland",), ("DDDD LL", "DDD LLL")),
+    _d("IA", "Iowa", (WHITE, (225, 235, 250)), NAVY, NAVY, "top", ("POLK", "LINN", "JOHNSON")),
+    _d("KS", "Kansas", (WHITE, (200, 215, 240)), NAVY, NAVY, "top", ("",)),
+    _d("KY", "Kentucky", (WHITE, (205, 220, 240)), NAVY, NAVY, "top", ("Unbridled Spirit",)),
+    _d("LA", "Louisiana", _FLAT, NAVY, RED, "top", ("Sportsman's Paradise",)),
+    _d("ME", "Maine", _FLAT, NAVY, NAVY, "top", ("Vacationland",)),
     _d("MD", "Maryland", _FLAT, BLACK, RED, "top", ("",)),
     _d("MA", "Massachusetts", _FLAT, RED, NAVY, "top", ("The Spirit of America",)),
     _d("MI", "Michigan", _FLAT, NAVY, NAVY, "bottom", ("Pure Michigan", "Great Lakes")),
     _d("MN", "Minnesota", ((215, 230, 245), WHITE), NAVY, NAVY, "top", ("10,000 Lakes", "Explore Minnesota")),
-    _d("MS", "Mississippi", _FLAT, NAVY, NAVY, "top", ("In God We Trust",), ("LLL DDDD", "LL DDDDD")),
+    _d("MS", "Mississippi", _FLAT, NAVY, NAVY, "top", ("In God We Trust",)),
     _d("MO", "Missouri", (WHITE, (200, 215, 240)), NAVY, NAVY, "top", ("Show-Me State",)),
-    _d("MT", "Montana", ((215, 230, 245), WHITE), NAVY, NAVY, "top", ("Treasure State",), ("D DDDD L", "DD DDDD L")),
-    _d("NE", "Nebraska", _FLAT, NAVY, NAVY, "top", ("The Good Life",), ("LLL DDD", "DD L DDD")),
+    _d("MT", "Montana", ((215, 230, 245), WHITE), NAVY, NAVY, "top", ("Treasure State",)),
+    _d("NE", "Nebraska", _FLAT, NAVY, NAVY, "top", ("The Good Life",)),
     _d("NV", "Nevada", ((200, 220, 245), WHITE), NAVY, NAVY, "top", ("Home Means Nevada", "The Silver State")),
-    _d("NH", "New Hampshire", _FLAT, GREEN, GREEN, "top", ("Live Free or Die",), ("DDD DDDD", "DDDDDDD")),
+    _d("NH", "New Hampshire", _FLAT, GREEN, GREEN, "top", ("Live Free or Die",)),
     _d("NJ", "New Jersey", ((245, 235, 190), (230, 215, 150)), BLACK, BLACK, "top", ("Garden State",)),
     _d(
         "NM",
@@ -116,11 +109,10 @@ DESIGNS: tuple[StateDesign, ...] = (
         RED,
         "top",
         ("Land of Enchantment",),
-        ("LLL DDD", "DDD LLL"),
     ),
     _d("NY", "New York", ((245, 245, 245), (250, 200, 80)), NAVY, NAVY, "top", ("Excelsior", "Empire State")),
     _d("NC", "North Carolina", _FLAT, NAVY, RED, "top", ("First in Flight", "First in Freedom")),
-    _d("ND", "North Dakota", _FLAT, NAVY, NAVY, "top", ("Legendary",), ("LLL DDD", "DDD LLL")),
+    _d("ND", "North Dakota", _FLAT, NAVY, NAVY, "top", ("Legendary",)),
     _d("OH", "Ohio", (WHITE, (235, 220, 220)), NAVY, RED, "top", ("Birthplace of Aviation",)),
     _d(
         "OK",
@@ -130,12 +122,11 @@ DESIGNS: tuple[StateDesign, ...] = (
         NAVY,
         "top",
         ("Native America", "OK!"),
-        ("LLL DDD", "LLL DDDD"),
     ),
     _d("OR", "Oregon", (WHITE, (215, 235, 215)), NAVY, NAVY, "top", ("",)),
     _d("PA", "Pennsylvania", ((215, 225, 245), (250, 225, 130)), NAVY, NAVY, "top", ("visitPA.com",)),
-    _d("RI", "Rhode Island", _FLAT, NAVY, NAVY, "top", ("Ocean State",), ("LL DDD", "DDDDDD", "DDD DDD")),
-    _d("SC", "South Carolina", (WHITE, (240, 225, 200)), NAVY, NAVY, "top", ("While I Breathe I Hope",), ("LLL DDD",)),
+    _d("RI", "Rhode Island", _FLAT, NAVY, NAVY, "top", ("Ocean State",)),
+    _d("SC", "South Carolina", (WHITE, (240, 225, 200)), NAVY, NAVY, "top", ("While I Breathe I Hope",)),
     _d(
         "SD",
         "South Dakota",
@@ -144,9 +135,8 @@ DESIGNS: tuple[StateDesign, ...] = (
         NAVY,
         "top",
         ("Great Faces Great Places",),
-        ("D LL DDD", "DD LDDD"),
     ),
-    _d("TN", "Tennessee", _FLAT, NAVY, NAVY, "top", ("",), ("LLL DDD", "LDD DDL", "DLD DDD")),
+    _d("TN", "Tennessee", _FLAT, NAVY, NAVY, "top", ("",)),
     _d("TX", "Texas", _FLAT, BLACK, BLACK, "top", ("The Lone Star State",)),
     _d(
         "UT",
@@ -156,14 +146,13 @@ DESIGNS: tuple[StateDesign, ...] = (
         NAVY,
         "bottom",
         ("Life Elevated", "Greatest Snow on Earth"),
-        ("LDD DLL", "DDD LLL"),
     ),
-    _d("VT", "Vermont", ((30, 90, 55), (30, 90, 55)), WHITE, WHITE, "top", ("Green Mountain State",), ("LLL DDD",)),
+    _d("VT", "Vermont", ((30, 90, 55), (30, 90, 55)), WHITE, WHITE, "top", ("Green Mountain State",)),
     _d("VA", "Virginia", _FLAT, NAVY, NAVY, "top", ("Virginia is for Lovers", "")),
     _d("WA", "Washington", (WHITE, (230, 235, 240)), MAROON, NAVY, "top", ("Evergreen State",)),
-    _d("WV", "West Virginia", _FLAT, NAVY, NAVY, "top", ("Wild Wonderful", "Almost Heaven"), ("DLL DDD", "LLL DDD")),
+    _d("WV", "West Virginia", _FLAT, NAVY, NAVY, "top", ("Wild Wonderful", "Almost Heaven")),
     _d("WI", "Wisconsin", _FLAT, BLACK, NAVY, "top", ("America's Dairyland",)),
-    _d("WY", "Wyoming", ((230, 240, 245), (245, 235, 205)), NAVY, MAROON, "top", ("",), ("DD DDDD", "D DDDDD")),
+    _d("WY", "Wyoming", ((230, 240, 245), (245, 235, 205)), NAVY, MAROON, "top", ("",)),
 )
 BY_CODE = {design.code: design for design in DESIGNS}
 FREQUENT = frozenset({"VA", "NC", "CA", "ID", "NJ", "IL", "LA", "NV"})

@@ -17,6 +17,7 @@ from services.recognizer.engine.plate_formats import (
     rerank_for_state,
 )
 from services.recognizer.engine.reader import PlateReader, Reading
+from services.recognizer.engine.state_designs import BY_CODE
 from services.recognizer.engine.synth import render_plate
 
 CHARS: dict[str, tuple[float, ...]] = {
@@ -40,6 +41,20 @@ class TestFormats:
     )
     def test_fits(self, plate: str, state: str, fits: bool) -> None:
         assert fits_state(plate, state) is fits
+
+    def test_every_state_and_dc_has_formats_the_synthetic_designs_draw_from(self) -> None:
+        # one table: a vendor's state re-ranks by the serials the reader was trained on for that state
+        assert len(STATE_FORMATS) == 51 and {"DC", "ID", "LA", "AK", "WY"} <= set(STATE_FORMATS)
+        assert all(BY_CODE[code].layouts is layouts for code, layouts in STATE_FORMATS.items())
+        assert set(BY_CODE) == set(STATE_FORMATS)
+
+    @pytest.mark.parametrize(
+        ("unsure", "fitting", "state"),
+        [("1A2345B", "1A23456", "ID"), ("ABCI23", "ABC123", "LA"), ("S1234A", "51234A", "MT")],
+    )
+    def test_states_the_held_back_set_holds_many_of_are_re_ranked(self, unsure: str, fitting: str, state: str) -> None:
+        ranked = rerank_for_state([(unsure, 0.5), (fitting, 0.3)], {}, state)
+        assert ranked is not None and ranked.plate == fitting
 
     def test_every_layout_is_letters_digits_and_separators_only(self) -> None:
         for layouts in STATE_FORMATS.values():
