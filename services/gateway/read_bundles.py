@@ -176,7 +176,8 @@ class LoneReads:
         if queued:
             loop = asyncio.get_running_loop()
             wait = self._last_sent.get(agency, 0.0) + self._gap_s - loop.time()
-            if not gapped and wait > 0 and len(queued) < BUNDLE_READS:
+            full = len(queued) >= BUNDLE_READS or self._queued_bytes[agency] >= BUNDLE_BYTES  # as publish's test
+            if not gapped and wait > 0 and not full:
                 loop.call_later(wait, lambda: self._next(agency, gapped=True))
                 return
             self._send_next(agency)

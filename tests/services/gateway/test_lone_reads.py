@@ -213,6 +213,38 @@ class TestGap:
         bus.answers[2].set_result(0)
         assert await again == 0
 
+    async def test_a_bundle_full_by_its_bytes_goes_as_a_slot_comes_back_without_waiting_out_the_gap(self) -> None:
+        # found in review: the gap's test counted reads, not bytes, so once an agency's BUNDLES_IN_FLIGHT were
+        # taken, reads with images (two fill a bundle) waited out the gap at every ack instead of going at once
+        bus = HeldBus()
+        lone = LoneReads(bus, gap_s=GAP_S)  # type: ignore[arg-type]
+        loop = asyncio.get_running_loop()
+        first = asyncio.create_task(lone.publish(_read("A1")))
+        await bus.published(1)
+        heavy = [
+            _read(f"H{i}").model_copy(update={"raw_body": "x" * (BUNDLE_BYTES // 3)})
+            for i in range(4 * BUNDLES_IN_FLIGHT)
+        ]
+        posts = [asyncio.create_task(lone.publish(r)) for r in heavy]
+        await bus.published(BUNDLES_IN_FLIGHT)
+        await _settle()
+        assert len(bus.sent) == BUNDLES_IN_FLIGHT  # every slot taken, more than a bundle's bytes queued
+        acked_at = loop.time()
+        bus.answers[0].set_result(0)
+        assert await first == 0
+        await bus.published(BUNDLES_IN_FLIGHT + 1)
+        assert loop.time() - acked_at < GAP_S and len(_ids(bus.sent[-1][0])) == 2
+        for _ in range(400):  # ack whatever was sent until every post is answered
+            for answer in bus.answers:
+                if not answer.done():
+                    answer.set_result(0)
+            await asyncio.sleep(0.005)
+            if all(t.done() for t in posts):
+                break
+        assert await asyncio.gather(*posts) == [0] * len(posts)
+        await asyncio.sleep(GAP_S * 1.5)  # any gap's wake-up finds nothing queued: the agency goes idle
+        assert lone._in_flight == {} and lone._queued == {}
+
 
 async def bus_published_within(bus: HeldBus, count: int, seconds: float) -> None:
     """Wait, in real time, until `count` publishes have been made."""
