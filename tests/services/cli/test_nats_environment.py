@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from services.cli.embedded import nats_environment
 from services.cli.stack import LocalStack
 
@@ -21,6 +23,12 @@ def test_the_running_stacks_nats_server_has_one_go_thread(stack: LocalStack) -> 
     assert environment.get("PATH")  # the caller's environment is kept, not replaced
 
 
-def test_an_operators_own_gomaxprocs_is_kept() -> None:
+def test_an_operators_own_gomaxprocs_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GOMAXPROCS", raising=False)
     assert nats_environment({"GOMAXPROCS": "4", "HOME": "/x"}) == {"GOMAXPROCS": "4", "HOME": "/x"}
     assert nats_environment({})["GOMAXPROCS"] == "1"
+    # found in review: the cluster's nodes start from an empty environment, so an operator's GOMAXPROCS was
+    # replaced by 1 there while `alpr up` and the tests' stack kept it
+    monkeypatch.setenv("GOMAXPROCS", "3")
+    assert nats_environment({}) == {"GOMAXPROCS": "3"}
+    assert nats_environment()["GOMAXPROCS"] == "3"
