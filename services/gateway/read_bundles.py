@@ -140,7 +140,8 @@ class LoneReads:
         self._last_sent: dict[str, float] = {}  # when the agency's latest bundle went (the loop's clock)
         self._queued: dict[str, list[_Waiting]] = {}
         self._queued_bytes: dict[str, int] = {}
-        self._in_flight: dict[str, int] = {}  # an agency's publishes awaiting their acks
+        self._in_flight: dict[str, int] = {}  # an agency's publishes awaiting their acks and its gap wake-up
+        self._gap_pending: set[str] = set()  # agencies whose gap wake-up is set (it holds one of their slots)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def publish(self, read: ReadIn) -> int:
@@ -170,14 +171,22 @@ class LoneReads:
 
     def _next(self, agency: str, *, gapped: bool = False) -> None:
         """One of the agency's publishes came back: send the next bundle of what queued meanwhile (a bundle not
-        full waits out the gap, still counted in flight), or, the last one back with nothing queued, mark the
-        agency idle."""
+        full waits out the gap on one wake-up per agency, counted in flight), or, the last one back with nothing
+        queued, mark the agency idle."""
+        if gapped:
+            self._gap_pending.discard(agency)
         queued = self._queued.get(agency)
         if queued:
             loop = asyncio.get_running_loop()
             wait = self._last_sent.get(agency, 0.0) + self._gap_s - loop.time()
             full = len(queued) >= BUNDLE_READS or self._queued_bytes[agency] >= BUNDLE_BYTES  # as publish's test
             if not gapped and wait > 0 and not full:
+                if agency in self._gap_pending:
+                    # the wake-up set sends what queued: this slot comes free (a full bundle may take it at
+                    # once) rather than waiting out the gap idle beside it; the wake-up's slot keeps it in flight
+                    self._in_flight[agency] -= 1
+                    return
+                self._gap_pending.add(agency)
                 loop.call_later(wait, lambda: self._next(agency, gapped=True))
                 return
             self._send_next(agency)

@@ -245,6 +245,36 @@ class TestGap:
         await asyncio.sleep(GAP_S * 1.5)  # any gap's wake-up finds nothing queued: the agency goes idle
         assert lone._in_flight == {} and lone._queued == {}
 
+    async def test_acks_coming_back_within_the_gap_leave_their_slots_free_for_a_full_bundle(self) -> None:
+        # found in review: each slot coming back within the gap set a wake-up of its own and stayed taken, so
+        # with every slot waiting idle on the gap a full bundle waited it out too (49.6 ms of a 50 ms gap)
+        bus = HeldBus()
+        lone = LoneReads(bus, gap_s=GAP_S)  # type: ignore[arg-type]
+        loop = asyncio.get_running_loop()
+        first = asyncio.create_task(lone.publish(_read("A1")))
+        await bus.published(1)
+        early = [asyncio.create_task(lone.publish(_read(f"E{i}"))) for i in range(BUNDLE_READS * 7 + 10)]
+        await bus.published(BUNDLES_IN_FLIGHT)
+        for answer in bus.answers:
+            answer.set_result(0)
+        await _settle()
+        assert len(bus.sent) == BUNDLES_IN_FLIGHT  # ten queued, not full: they wait out the gap
+        late = [asyncio.create_task(lone.publish(_read(f"L{i}"))) for i in range(BUNDLE_READS)]
+        started = loop.time()
+        await bus.published(BUNDLES_IN_FLIGHT + 1)  # full: goes on a slot that came back
+        assert loop.time() - started < GAP_S and len(_ids(bus.sent[-1][0])) == BUNDLE_READS
+        posts = [first, *early, *late]
+        for _ in range(400):  # ack whatever was sent until every post is answered
+            for answer in bus.answers:
+                if not answer.done():
+                    answer.set_result(0)
+            await asyncio.sleep(0.005)
+            if all(t.done() for t in posts):
+                break
+        assert await asyncio.gather(*posts) == [0] * len(posts)
+        await asyncio.sleep(GAP_S * 1.5)
+        assert lone._in_flight == {} and lone._queued == {} and lone._gap_pending == set()
+
 
 async def bus_published_within(bus: HeldBus, count: int, seconds: float) -> None:
     """Wait, in real time, until `count` publishes have been made."""
