@@ -17,8 +17,12 @@ class RecordsSettings(RetentionSettings):
     # images per store, base64 bytes: they travel as one bytea[] value (flows.store_chunks), PostgreSQL's cap 1 GB
     ingest_image_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
     ingest_fetch: int = 50  # READS messages per fetch: a read each, or a bundle of up to 50 from a batch post
-    # batches in flight at once per replica: while one waits on PostgreSQL, the next is parsed and matched
-    ingest_pipelines: int = 2
+    # fetch-store loops per replica. One suffices: its consumer already fetches, parses and matches the next
+    # batch while the current one waits on PostgreSQL (BatchConsumer's prefetch and prepare), and a second
+    # halved each transaction: at 2,000 single posts/s records and PostgreSQL took 118-122 us a read with
+    # two against 101-106 with one, batched 95-100 against 87-90 in all, the batched rate within the runs'
+    # spread (bench/ingest.py, 2026-12-07). More help only where PostgreSQL, not this process, is the bound.
+    ingest_pipelines: int = Field(default=1, ge=1)
     # after a short fetch, wait this long before the next (see BatchConsumer): single-read posts then share
     # a transaction by the dozen; 0 fetches again at once
     ingest_gather_ms: float = 20.0
