@@ -35,8 +35,11 @@ LEASE_TIMEOUT_S = 1.0  # a lease slower than this counts as the store being down
 PRUNE_EVERY_S = 60.0
 # while a key's shared bucket is dry (a caller at its limit), a replica leases for it at most this often, the
 # requests between waiting: each lease then brings what refilled meanwhile, not the one token of a round trip
-# (at 2,000 a second and a 1 ms upsert, a dry camera bucket cost about one upsert a request)
-DRY_LEASE_EVERY_S = 0.005
+# (at 2,000 a second and a 1 ms upsert, a dry camera bucket cost about one upsert a request). 20 ms, not 5: a
+# camera flooding past its limit cost each replica 200 upserts a second, and at 2,000 posts/s from one camera
+# held at its limit the system's CPU a post was 442-453 us against 390-393 (bench/ingest.py --seconds 20,
+# 2026-12-07), p99 alike (76-90 against 79-80 ms); a caller at its limit waits up to this long for a token
+DRY_LEASE_EVERY_S = 0.02
 FALLBACK_LOG_EVERY_S = 60.0
 
 
