@@ -147,6 +147,29 @@ class TestBundling:
 GAP_S = 0.08
 
 
+async def _first_sent() -> tuple[HeldBus, LoneReads, asyncio.Task[int]]:
+    """A bus the test holds, LoneReads with the gap, and a quiet agency's first read, sent at once."""
+    bus = HeldBus()
+    lone = LoneReads(bus, gap_s=GAP_S)  # type: ignore[arg-type]
+    first = asyncio.create_task(lone.publish(_read("A1")))
+    await bus.published(1)
+    return bus, lone, first
+
+
+async def _all_acked_then_idle(bus: HeldBus, lone: LoneReads, posts: list[asyncio.Task[int]]) -> None:
+    """Ack whatever is sent until every post answers 0; then, a gap later, the agency holds nothing."""
+    for _ in range(400):
+        for answer in bus.answers:
+            if not answer.done():
+                answer.set_result(0)
+        await asyncio.sleep(0.005)
+        if all(t.done() for t in posts):
+            break
+    assert await asyncio.gather(*posts) == [0] * len(posts)
+    await asyncio.sleep(GAP_S * 1.5)  # any gap's wake-up finds nothing queued: the agency goes idle
+    assert lone._in_flight == {} and lone._queued == {} and lone._gap_pending == set()
+
+
 class TestGap:
     async def test_a_bundle_waits_out_the_gap_gathering_later_posts_and_answers_after_its_ack(self) -> None:
         bus = HeldBus()
@@ -173,10 +196,7 @@ class TestGap:
         assert await asyncio.gather(*early, *late) == [0] * 4
 
     async def test_a_full_bundle_goes_at_once_and_a_quiet_agency_is_not_held(self) -> None:
-        bus = HeldBus()
-        lone = LoneReads(bus, gap_s=GAP_S)  # type: ignore[arg-type]
-        first = asyncio.create_task(lone.publish(_read("A1")))
-        await bus.published(1)
+        bus, lone, first = await _first_sent()
         almost = [asyncio.create_task(lone.publish(_read(f"F{i}"))) for i in range(BUNDLE_READS - 1)]
         await _settle()
         bus.answers[0].set_result(0)
@@ -196,31 +216,19 @@ class TestGap:
         assert await again == 0
 
     async def test_a_bundle_failing_after_its_gap_fails_its_posts_and_the_agency_recovers(self) -> None:
-        bus = HeldBus()
-        lone = LoneReads(bus, gap_s=GAP_S)  # type: ignore[arg-type]
-        first = asyncio.create_task(lone.publish(_read("A1")))
-        await bus.published(1)
+        bus, lone, first = await _first_sent()
         held = [asyncio.create_task(lone.publish(_read(f"B{i}"))) for i in range(3)]
         await _settle()
         bus.answers[0].set_result(0)
         await first
         await bus_published_within(bus, 2, GAP_S * 10)
-        bus.answers[1].set_exception(Unavailable("no ack", code="bus_unavailable"))
-        outcomes = await asyncio.gather(*held, return_exceptions=True)
-        assert all(isinstance(o, Unavailable) and o.status == 503 for o in outcomes), outcomes
-        again = asyncio.create_task(lone.publish(_read("D1")))
-        await bus.published(3)
-        bus.answers[2].set_result(0)
-        assert await again == 0
+        await _refused_then_recovers(bus, lone, held, refused=1)
 
     async def test_a_bundle_full_by_its_bytes_goes_as_a_slot_comes_back_without_waiting_out_the_gap(self) -> None:
         # found in review: the gap's test counted reads, not bytes, so once an agency's BUNDLES_IN_FLIGHT were
         # taken, reads with images (two fill a bundle) waited out the gap at every ack instead of going at once
-        bus = HeldBus()
-        lone = LoneReads(bus, gap_s=GAP_S)  # type: ignore[arg-type]
+        bus, lone, first = await _first_sent()
         loop = asyncio.get_running_loop()
-        first = asyncio.create_task(lone.publish(_read("A1")))
-        await bus.published(1)
         heavy = [
             _read(f"H{i}").model_copy(update={"raw_body": "x" * (BUNDLE_BYTES // 3)})
             for i in range(4 * BUNDLES_IN_FLIGHT)
@@ -234,25 +242,13 @@ class TestGap:
         assert await first == 0
         await bus.published(BUNDLES_IN_FLIGHT + 1)
         assert loop.time() - acked_at < GAP_S and len(_ids(bus.sent[-1][0])) == 2
-        for _ in range(400):  # ack whatever was sent until every post is answered
-            for answer in bus.answers:
-                if not answer.done():
-                    answer.set_result(0)
-            await asyncio.sleep(0.005)
-            if all(t.done() for t in posts):
-                break
-        assert await asyncio.gather(*posts) == [0] * len(posts)
-        await asyncio.sleep(GAP_S * 1.5)  # any gap's wake-up finds nothing queued: the agency goes idle
-        assert lone._in_flight == {} and lone._queued == {}
+        await _all_acked_then_idle(bus, lone, posts)
 
     async def test_acks_coming_back_within_the_gap_leave_their_slots_free_for_a_full_bundle(self) -> None:
         # found in review: each slot coming back within the gap set a wake-up of its own and stayed taken, so
         # with every slot waiting idle on the gap a full bundle waited it out too (49.6 ms of a 50 ms gap)
-        bus = HeldBus()
-        lone = LoneReads(bus, gap_s=GAP_S)  # type: ignore[arg-type]
+        bus, lone, first = await _first_sent()
         loop = asyncio.get_running_loop()
-        first = asyncio.create_task(lone.publish(_read("A1")))
-        await bus.published(1)
         early = [asyncio.create_task(lone.publish(_read(f"E{i}"))) for i in range(BUNDLE_READS * 7 + 10)]
         await bus.published(BUNDLES_IN_FLIGHT)
         for answer in bus.answers:
@@ -264,16 +260,21 @@ class TestGap:
         await bus.published(BUNDLES_IN_FLIGHT + 1)  # full: goes on a slot that came back
         assert loop.time() - started < GAP_S and len(_ids(bus.sent[-1][0])) == BUNDLE_READS
         posts = [first, *early, *late]
-        for _ in range(400):  # ack whatever was sent until every post is answered
-            for answer in bus.answers:
-                if not answer.done():
-                    answer.set_result(0)
-            await asyncio.sleep(0.005)
-            if all(t.done() for t in posts):
-                break
-        assert await asyncio.gather(*posts) == [0] * len(posts)
-        await asyncio.sleep(GAP_S * 1.5)
-        assert lone._in_flight == {} and lone._queued == {} and lone._gap_pending == set()
+        await _all_acked_then_idle(bus, lone, posts)
+
+
+async def _refused_then_recovers(bus: HeldBus, lone: LoneReads, posts: list[Any], *, refused: int) -> None:
+    """The stream refuses publish `refused`: every post in `posts` answers a retryable 503, and the agency is idle
+    again, so the next post goes at once and is answered by its own ack."""
+    bus.answers[refused].set_exception(
+        Unavailable("the read stream did not acknowledge; retry", code="bus_unavailable")
+    )
+    outcomes = await asyncio.gather(*posts, return_exceptions=True)
+    assert all(isinstance(o, Unavailable) and o.status == 503 for o in outcomes), outcomes
+    again = asyncio.create_task(lone.publish(_read("D1")))
+    await bus.published(refused + 2)
+    bus.answers[refused + 1].set_result(0)
+    assert await again == 0
 
 
 async def bus_published_within(bus: HeldBus, count: int, seconds: float) -> None:
@@ -297,14 +298,7 @@ class TestFailure:
         await bus.published(2)
         behind = [asyncio.create_task(lone.publish(_read(f"C{i}"))) for i in range(2)]
         await _settle()
-        bus.answers[1].set_exception(Unavailable("the read stream did not acknowledge; retry", code="bus_unavailable"))
-        outcomes = await asyncio.gather(*bundled, *behind, return_exceptions=True)
-        assert all(isinstance(o, Unavailable) and o.status == 503 for o in outcomes), outcomes
-        # the agency is idle again: the next post goes at once and is answered by its own ack
-        again = asyncio.create_task(lone.publish(_read("D1")))
-        await bus.published(3)
-        bus.answers[2].set_result(0)
-        assert await again == 0
+        await _refused_then_recovers(bus, lone, [*bundled, *behind], refused=1)
 
     async def test_the_first_posts_failure_fails_those_queued_behind_it(self) -> None:
         bus = HeldBus()
