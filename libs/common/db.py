@@ -46,7 +46,8 @@ def _refuse_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
 
 
 # How many connections `UnitOfWork.alone` keeps checked out between its statements: one per concurrent user
-# (records' two ingest pipelines), so a burst does not hold the pool's connections out of it for good
+# (records' ingest pipelines, ALPR_INGEST_PIPELINES), so a burst does not hold the pool's connections out of it
+# for good
 ALONE_KEPT_AT_MOST = 4
 
 

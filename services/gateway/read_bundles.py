@@ -163,11 +163,15 @@ class LoneReads:
         waiting = _Waiting(subject, read.read_id, payload)
         queued = self._queued.setdefault(agency, [])
         queued.append(waiting)
-        size = self._queued_bytes[agency] = self._queued_bytes.get(agency, 0) + len(payload)
-        if (len(queued) >= BUNDLE_READS or size >= BUNDLE_BYTES) and self._in_flight[agency] < BUNDLES_IN_FLIGHT:
+        self._queued_bytes[agency] = self._queued_bytes.get(agency, 0) + len(payload)
+        if self._bundle_full(agency) and self._in_flight[agency] < BUNDLES_IN_FLIGHT:
             self._in_flight[agency] += 1
             self._send_next(agency)
         return int(await waiting.acked)
+
+    def _bundle_full(self, agency: str) -> bool:
+        """Whether the agency's queue fills a bundle, by its reads or its bytes: such a bundle goes at once."""
+        return len(self._queued[agency]) >= BUNDLE_READS or self._queued_bytes[agency] >= BUNDLE_BYTES
 
     def _next(self, agency: str, *, gapped: bool = False) -> None:
         """One of the agency's publishes came back: send the next bundle of what queued meanwhile (a bundle not
@@ -179,8 +183,7 @@ class LoneReads:
         if queued:
             loop = asyncio.get_running_loop()
             wait = self._last_sent.get(agency, 0.0) + self._gap_s - loop.time()
-            full = len(queued) >= BUNDLE_READS or self._queued_bytes[agency] >= BUNDLE_BYTES  # as publish's test
-            if not gapped and wait > 0 and not full:
+            if not gapped and wait > 0 and not self._bundle_full(agency):
                 if agency in self._gap_pending:
                     # the wake-up set sends what queued: this slot comes free (a full bundle may take it at
                     # once) rather than waiting out the gap idle beside it; the wake-up's slot keeps it in flight
