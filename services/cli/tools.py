@@ -35,6 +35,7 @@ def _train(args: argparse.Namespace) -> None:
         data_dir=Path(args.data_dir),
         init=init,
         hold_calibration_split=args.hold_calibration_split,
+        rectify_only=args.rectify_only,
         **given,
     )
 
@@ -246,6 +247,11 @@ def add_tool_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     train.add_argument("--real-share", type=float, help="share of each batch taken from real crops (default 0.25)")
     train.add_argument("--width", type=int, help="channels of the second conv layer (from scratch only)")
     train.add_argument("--hidden", type=int, help="GRU units per direction (from scratch only)")
+    train.add_argument(
+        "--rectify-only",
+        action="store_true",
+        help="with --init: train a rectifier (spatial transformer) in front of each member, the members frozen",
+    )
     train.add_argument(
         "--train-on-calibration-split",
         dest="hold_calibration_split",

@@ -40,6 +40,7 @@ def train_main(
     arch: dict[str, int] | None = None,
     hold_calibration_split: bool = True,
     version: str = MODEL_VERSION,
+    rectify_only: bool = False,
 ) -> None:
     """Train the recognizer (synthetic plates + the real crops outside both splits) and write weights to `out`."""
     notes = train(
@@ -55,6 +56,7 @@ def train_main(
         snapshots=snapshots,
         arch=arch,
         hold_calibration_split=hold_calibration_split,
+        rectify_only=rectify_only,
     )
     print(json.dumps(notes, indent=2))
 
@@ -145,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--width", type=int, default=ARCH["width"], help="channels of the second conv layer")
     t.add_argument("--hidden", type=int, default=ARCH["hidden"], help="GRU units per direction")
     t.add_argument(
+        "--rectify-only",
+        action="store_true",
+        help="with --init: train a rectifier (spatial transformer) in front of each member, the members frozen",
+    )
+    t.add_argument(
         "--train-on-calibration-split",
         dest="hold_calibration_split",
         action="store_false",
@@ -194,6 +201,7 @@ def main(argv: list[str] | None = None) -> None:
             arch={"width": args.width, "hidden": args.hidden},
             hold_calibration_split=args.hold_calibration_split,
             version=args.version,
+            rectify_only=args.rectify_only,
         )
     elif args.command == "calibrate":
         calibrate_main(args.weights, real_from=args.real_from, synthetic=args.synthetic)

@@ -23,7 +23,7 @@ from services.recognizer.engine.dataset import (
     holdout_names,
     load_regions,
 )
-from services.recognizer.engine.model import BLANK, PlateCRNN
+from services.recognizer.engine.model import BLANK, PlateCRNN, Rectifier
 from services.recognizer.engine.weights import load_weights, save_weights
 
 DEFAULT_STEPS = 24000  # three cycles of 8,000 (crnn-us-2.3's plan; it reached 17,520 in its 80 minutes)
@@ -63,6 +63,7 @@ def train(
     snapshots: int = DEFAULT_SNAPSHOTS,
     arch: dict[str, int] | None = None,
     hold_calibration_split: bool = True,
+    rectify_only: bool = False,
 ) -> dict[str, Any]:
     """Train from scratch and write the weights; the schedule shortens itself if `minutes` would run out.
 
@@ -70,6 +71,10 @@ def train(
     an ensemble member: a snapshot ensemble, whose members differ in their misreads at no extra training cost.
     The calibration split stays out of training unless `hold_calibration_split` is false (how `crnn-us-2.2`
     was trained), so `calibrate` can fit the confidence on real plates the members never saw.
+
+    `rectify_only` trains a Rectifier in front of each member of `init` and nothing else: cycle k trains
+    member k's, with that member's reader frozen (its weights and batch-norm statistics as they were), so the
+    readers stay exactly what was measured and only the crop they are given can change.
     """
     random.seed(seed)
     np.random.seed(seed)
@@ -81,6 +86,9 @@ def train(
     arch = dict(arch or ARCH)
     stream = PlateStream(regions, seed=seed, real_share=real_share)
     loader = DataLoader(stream, batch_size=batch_size, num_workers=1, collate_fn=collate)
+    if rectify_only and not init:
+        raise InvalidInput("rectify_only trains rectifiers for existing weights: give init", code="invalid_arguments")
+    frozen: list[PlateCRNN] = []
     if init:
         initial, meta = load_weights(init)
         if hold_calibration_split and meta.get("notes", {}).get("calibration_split_held_out") is not True:
@@ -90,17 +98,25 @@ def train(
                 code="recognizer_init_saw_calibration_split",
             )
         model, arch = initial[-1].train(), dict(meta["arch"])
+        if rectify_only:
+            if snapshots != len(initial):
+                raise InvalidInput(
+                    f"rectify_only trains one rectifier a member: snapshots must be {len(initial)}",
+                    code="invalid_arguments",
+                )
+            frozen, arch = [with_rectifier(member) for member in initial], {**arch, "rectifier": 1}
+            model = frozen[0]
     else:
         model = PlateCRNN(**arch)
     # channels-last convolutions train about a third faster on this CPU (oneDNN), so more steps fit the budget
     model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    optimizer = _optimizer(model, lr, rectify_only)
     ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
     started: float | None = None
     done, smoothed, progress, clock_governed = 0, 0.0, 0.0, False
     members: list[PlateCRNN] = []
     member_notes: list[dict[str, Any]] = []
-    model.train()
+    _train_mode(model, rectify_only)
     bar = tqdm(zip(range(steps), loader, strict=False), total=steps, desc="train", unit="batch")
     for step, (images, targets, lengths) in bar:
         # the clock starts with the first batch: the loader's start-up is not training time
@@ -115,8 +131,12 @@ def train(
             break
         cycle, rate = cycle_learning_rate(progress, lr, snapshots)
         if cycle > len(members):  # the previous cycle has annealed: keep its network as a member
-            members.append(copy.deepcopy(model).eval())
+            members.append(model.eval() if rectify_only else copy.deepcopy(model).eval())
             member_notes.append({"steps": step, "loss": round(smoothed, 4)})
+            if rectify_only:  # the next member's rectifier, from the identity, with a fresh optimizer
+                model = frozen[cycle].to(memory_format=torch.channels_last)
+                optimizer = _optimizer(model, lr, rectify_only)
+                _train_mode(model, rectify_only)
         for group in optimizer.param_groups:
             group["lr"] = rate
         images = images.contiguous(memory_format=torch.channels_last)
@@ -125,7 +145,7 @@ def train(
         loss = ctc(log_probs, targets, frames, lengths)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 5.0)
         optimizer.step()
         smoothed = loss.item() if step == 0 else 0.98 * smoothed + 0.02 * loss.item()
         bar.set_postfix(loss=f"{smoothed:.3f}")
@@ -142,6 +162,7 @@ def train(
         "real_train_crops": len(regions),
         "calibration_split_held_out": hold_calibration_split,
         "init": str(init.name) if init else None,
+        "rectify_only": rectify_only,
         "train_minutes": round(elapsed / 60, 1),
         "schedule_governed_by": "time" if clock_governed else "steps",
         "final_loss": round(smoothed, 4),
@@ -149,3 +170,27 @@ def train(
     }
     save_weights(out, members, version=version, arch=arch, notes=notes)
     return notes
+
+
+def with_rectifier(member: PlateCRNN) -> PlateCRNN:
+    """The member with an identity Rectifier in front and its reader frozen: the same readings until trained."""
+    if member.rectifier is not None:
+        raise InvalidInput("these weights already have a rectifier", code="invalid_arguments")
+    member.rectifier = Rectifier()
+    for name, parameter in member.named_parameters():
+        parameter.requires_grad_(name.startswith("rectifier."))
+    return member
+
+
+def _optimizer(model: PlateCRNN, lr: float, rectify_only: bool) -> torch.optim.Optimizer:
+    parameters = model.rectifier.parameters() if rectify_only and model.rectifier else model.parameters()
+    return torch.optim.AdamW(parameters, lr=lr, weight_decay=1e-4)
+
+
+def _train_mode(model: PlateCRNN, rectify_only: bool) -> None:
+    """Train mode, but a frozen reader keeps eval mode: its batch norm must go on using its own statistics."""
+    if rectify_only and model.rectifier is not None:
+        model.eval()
+        model.rectifier.train()
+    else:
+        model.train()

@@ -77,10 +77,10 @@ def load_weights(path: Path | None = None) -> tuple[list[PlateCRNN], dict[str, A
         raise WeightsInvalid(f"recognizer weights at {path} fail their digest check", path=str(path))
     models = []
     for state in states:
-        model = PlateCRNN(**blob["arch"])
         try:
+            model = PlateCRNN(**blob["arch"])
             model.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
+        except (RuntimeError, TypeError, ValueError) as exc:
             raise WeightsInvalid(f"{path} does not match the network: {exc}", path=str(path)) from exc
         models.append(model.eval())
     meta = {k: v for k, v in blob.items() if k != "members"}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from libs.common.errors import InvalidInput
 from services.recognizer.engine.train import cycle_learning_rate, train
 from services.recognizer.engine.weights import load_weights
 
@@ -66,4 +67,42 @@ def test_alpr_recognizer_train_passes_on_the_recipes_options(monkeypatch: pytest
     args = build_parser().parse_args(argv)
     args.func(args)
     assert given["init"] == Path("a.pt") and given["lr"] == 0.0015 and given["seed"] == 1 and given["version"] == "v9"
+    assert given["rectify_only"] is False
+    rectify = build_parser().parse_args([*argv, "--rectify-only"])
+    rectify.func(rectify)
+    assert given["rectify_only"] is True
     assert "minutes" not in given and "steps" not in given  # unset: the trainer's defaults
+
+
+def test_rectify_only_trains_a_rectifier_a_member_and_leaves_the_readers_as_they_were(tmp_path: Path) -> None:
+    """Run K's recipe: only the crop a member is given may change, never what the member reads from it."""
+    base = tmp_path / "base.pt"
+    train(base, data_dir=None, steps=4, seed=5, minutes=60, batch_size=4, snapshots=2)
+    notes = train(
+        tmp_path / "k.pt", data_dir=None, steps=4, seed=6, minutes=60, batch_size=4, snapshots=2, lr=0.05,
+        init=base, rectify_only=True,
+    )  # fmt: skip
+    assert notes["rectify_only"] is True and [m["steps"] for m in notes["members"]] == [2, 4]
+    before, _ = load_weights(base)
+    after, meta = load_weights(tmp_path / "k.pt")
+    assert meta["arch"]["rectifier"] == 1 and len(after) == 2
+    for old, new in zip(before, after, strict=True):
+        old_state, new_state = old.state_dict(), new.state_dict()
+        assert all(torch.equal(v, new_state[k]) for k, v in old_state.items())  # batch-norm statistics too
+        assert new.rectifier is not None
+        identity = torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
+        assert not torch.equal(new_state["rectifier.locate.9.bias"], identity)  # each member's own was trained
+
+
+def test_rectify_only_needs_weights_to_rectify_and_one_cycle_a_member(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput) as no_init:
+        train(tmp_path / "x.pt", data_dir=None, steps=2, batch_size=4, rectify_only=True)
+    assert no_init.value.code == "invalid_arguments"
+    base = tmp_path / "base.pt"
+    train(base, data_dir=None, steps=2, seed=5, minutes=60, batch_size=4, snapshots=1)
+    with pytest.raises(InvalidInput, match="snapshots must be 1"):
+        train(tmp_path / "y.pt", data_dir=None, steps=2, batch_size=4, snapshots=3, init=base, rectify_only=True)
+    train(tmp_path / "z.pt", data_dir=None, steps=2, batch_size=4, snapshots=1, init=base, rectify_only=True)
+    with pytest.raises(InvalidInput, match="already have a rectifier"):
+        train(tmp_path / "w.pt", data_dir=None, steps=2, batch_size=4, snapshots=1, init=tmp_path / "z.pt",
+              rectify_only=True)  # fmt: skip

@@ -64,6 +64,27 @@ class TestWeights:
         with pytest.raises(WeightsInvalid, match="holds no members"):
             load_weights(altered(tmp_path, lambda blob: blob.update(members=["not a state dict"])))
 
+    def test_an_architecture_the_network_does_not_know_is_refused(self, tmp_path: Path) -> None:
+        for arch in ({"width": 32, "hidden": 128, "rectifier": 2}, {"width": 32, "hidden": 128, "attention": 1}):
+            with pytest.raises(WeightsInvalid, match="does not match the network"):
+                load_weights(altered(tmp_path, lambda blob, arch=arch: blob.update(arch=arch)))
+
+    def test_a_rectifier_the_file_declares_but_lacks_is_refused(self, tmp_path: Path) -> None:
+        with pytest.raises(WeightsInvalid, match="does not match the network"):
+            load_weights(altered(tmp_path, lambda blob: blob["arch"].update(rectifier=1)))
+
+
+def test_an_untrained_rectifier_is_the_identity() -> None:
+    """A member given a fresh Rectifier reads exactly as before: rectify-only training starts from the reader."""
+    from services.recognizer.engine.model import Rectifier, fuse_for_inference
+
+    member = load_weights()[0][-1]
+    crops = torch.randn(5, 1, 32, 128)
+    with torch.inference_mode():
+        plain = fuse_for_inference(member)(crops)
+        member.rectifier = Rectifier()
+        assert torch.equal(member(crops), plain)
+
 
 def altered(tmp_path: Path, change: Callable[[dict[str, Any]], object]) -> Path:
     """A copy of the shipped weights file with `change` applied to its contents."""
