@@ -23,7 +23,7 @@ from services.recognizer.engine.train import (
 )
 from services.recognizer.engine.weights import DEFAULT_WEIGHTS
 
-MODEL_VERSION = "crnn-us-2.4"  # the shipped weights' version (MODEL_CARD.md)
+MODEL_VERSION = "crnn-us-2.5"  # the shipped weights' version (MODEL_CARD.md)
 
 
 def train_main(
