@@ -22,6 +22,11 @@ RUN_I = [
     "--init", "crnn-us-2.4.pt", "--steps", "4500", "--snapshots", "3", "--minutes", "80", "--seed", "3",
     "--lr", "1.5e-3", "--version", "crnn-us-2.5", "--out", "I.pt",
 ]  # fmt: skip
+# run L's, the shipped crnn-us-2.5's (MODEL_CARD.md, Reproduce)
+RUN_L = [
+    "--init", "crnn-us-2.4.pt", "--rectify-only", "--steps", "9000", "--snapshots", "3", "--minutes", "90",
+    "--seed", "6", "--lr", "1e-3", "--real-share", "0.5", "--version", "crnn-us-2.5", "--out", "L.pt",
+]  # fmt: skip
 
 
 def _options(parser: argparse.ArgumentParser, *path: str) -> set[str]:
@@ -50,15 +55,20 @@ def _trainer_arguments(given: dict[str, Any]) -> dict[str, Any]:
     return arguments
 
 
-def test_a_recorded_run_reaches_the_trainer_alike_from_either_command(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("run", [RUN_I, RUN_L], ids=["run I", "run L"])
+def test_a_recorded_run_reaches_the_trainer_alike_from_either_command(
+    monkeypatch: pytest.MonkeyPatch, run: list[str]
+) -> None:
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(engine_cli, "train_main", lambda out, **kwargs: calls.append({"out": out, **kwargs}))
-    engine_cli.main(["train", "--data-dir", "plates", *RUN_I])
-    args = build_parser().parse_args(["recognizer", "train", "--data-dir", "plates", *RUN_I])
+    engine_cli.main(["train", "--data-dir", "plates", *run])
+    args = build_parser().parse_args(["recognizer", "train", "--data-dir", "plates", *run])
     args.func(args)
     by_engine, by_alpr = (_trainer_arguments(call) for call in calls)
     assert by_alpr == by_engine
-    assert by_alpr["steps"] == 4500 and by_alpr["snapshots"] == 3 and by_alpr["version"] == "crnn-us-2.5"
+    assert by_engine["rectify_only"] is ("--rectify-only" in run)
+    steps = int(run[run.index("--steps") + 1])
+    assert by_alpr["steps"] == steps and by_alpr["snapshots"] == 3 and by_alpr["version"] == "crnn-us-2.5"
 
 
 def test_alpr_recognizer_train_passes_the_design_and_the_streams_options(monkeypatch: pytest.MonkeyPatch) -> None:
