@@ -134,7 +134,7 @@ def train(
             members.append(model.eval() if rectify_only else copy.deepcopy(model).eval())
             member_notes.append({"steps": step, "loss": round(smoothed, 4)})
             if rectify_only:  # the next member's rectifier, from the identity, with a fresh optimizer
-                model = frozen[cycle].to(memory_format=torch.channels_last)
+                model = frozen[len(members)].to(memory_format=torch.channels_last)
                 optimizer = _optimizer(model, lr, rectify_only)
                 _train_mode(model, rectify_only)
         for group in optimizer.param_groups:
@@ -153,6 +153,10 @@ def train(
     elapsed = time.monotonic() - started if started is not None else 0.0
     members.append(model.eval())
     member_notes.append({"steps": done, "loss": round(smoothed, 4)})
+    # a run too short for a cycle a member still keeps every member it was given, rectifier untrained (identity)
+    for untrained in frozen[len(members) :]:
+        members.append(untrained.eval())
+        member_notes.append({"steps": done, "loss": None, "rectifier": "untrained"})
     notes = {
         "steps": done,
         "planned_steps": steps,

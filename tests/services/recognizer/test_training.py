@@ -106,3 +106,17 @@ def test_rectify_only_needs_weights_to_rectify_and_one_cycle_a_member(tmp_path: 
     with pytest.raises(InvalidInput, match="already have a rectifier"):
         train(tmp_path / "w.pt", data_dir=None, steps=2, batch_size=4, snapshots=1, init=tmp_path / "z.pt",
               rectify_only=True)  # fmt: skip
+
+
+def test_rectify_only_too_short_for_its_cycles_keeps_every_member_it_was_given(tmp_path: Path) -> None:
+    """Two steps cannot give three cycles: the file must still hold three members, the last one's rectifier
+    untrained (the identity), never fewer members than the weights it started from."""
+    base = tmp_path / "base.pt"
+    train(base, data_dir=None, steps=3, seed=5, minutes=60, batch_size=4, snapshots=3)
+    notes = train(tmp_path / "s.pt", data_dir=None, steps=2, batch_size=4, snapshots=3, init=base, rectify_only=True)
+    after, _ = load_weights(tmp_path / "s.pt")
+    assert len(after) == 3 and notes["members"][-1]["rectifier"] == "untrained"
+    identity = torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
+    assert torch.equal(after[-1].state_dict()["rectifier.locate.9.bias"], identity)
+    for old, new in zip(load_weights(base)[0], after, strict=True):
+        assert all(torch.equal(v, new.state_dict()[k]) for k, v in old.state_dict().items())
