@@ -87,12 +87,16 @@ class Rectifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The crop resampled by its own affine map, the same size."""
+        if tuple(x.shape[1:]) != (1, INPUT_HEIGHT, INPUT_WIDTH):
+            raise ValueError(f"a rectifier reads (N, 1, {INPUT_HEIGHT}, {INPUT_WIDTH}) crops, not {tuple(x.shape)}")
         n = x.shape[0]
+        if n == 0:
+            return x
         theta = self.locate(nn.functional.avg_pool2d(x, 4)).view(n, 2, 3)
         # one (pixels x 3) @ (3 x 2n) product, made contiguous: a batched matmul of 3x2 maps took 6 ms a batch,
         # and grid_sample on a strided grid three times as long as on a contiguous one
         points = self.base @ theta.permute(2, 0, 1).reshape(3, 2 * n)
-        grid = points.view(-1, n, 2).transpose(0, 1).reshape(n, INPUT_HEIGHT, INPUT_WIDTH, 2)
+        grid = points.view(INPUT_HEIGHT * INPUT_WIDTH, n, 2).transpose(0, 1).reshape(n, INPUT_HEIGHT, INPUT_WIDTH, 2)
         return nn.functional.grid_sample(x, grid, padding_mode="border", align_corners=False)
 
 

@@ -75,13 +75,25 @@ def load_weights(path: Path | None = None) -> tuple[list[PlateCRNN], dict[str, A
         raise WeightsInvalid(f"{path} holds no members", path=str(path))
     if members_digest(states) != blob.get("digest"):
         raise WeightsInvalid(f"recognizer weights at {path} fail their digest check", path=str(path))
+    arch = blob.get("arch")
+    if not isinstance(arch, dict) or not _known_arch(arch):
+        raise WeightsInvalid(f"{path} declares an architecture this network does not have: {arch!r}", path=str(path))
     models = []
     for state in states:
         try:
-            model = PlateCRNN(**blob["arch"])
+            model = PlateCRNN(**arch)
             model.load_state_dict(state, strict=True)
         except (RuntimeError, TypeError, ValueError) as exc:
             raise WeightsInvalid(f"{path} does not match the network: {exc}", path=str(path)) from exc
         models.append(model.eval())
     meta = {k: v for k, v in blob.items() if k != "members"}
     return models, meta
+
+
+def _known_arch(arch: dict[str, Any]) -> bool:
+    """width and hidden, and optionally rectifier (0 or 1), each a plain positive int (not a bool or a float)."""
+    if not {"width", "hidden"} <= arch.keys() <= {"width", "hidden", "rectifier"}:
+        return False
+    if not all(type(value) is int for value in arch.values()):
+        return False
+    return arch["width"] > 0 and arch["hidden"] > 0 and arch.get("rectifier", 0) in (0, 1)

@@ -65,9 +65,20 @@ class TestWeights:
             load_weights(altered(tmp_path, lambda blob: blob.update(members=["not a state dict"])))
 
     def test_an_architecture_the_network_does_not_know_is_refused(self, tmp_path: Path) -> None:
-        for arch in ({"width": 32, "hidden": 128, "rectifier": 2}, {"width": 32, "hidden": 128, "attention": 1}):
-            with pytest.raises(WeightsInvalid, match="does not match the network"):
+        unknown: list[object] = [
+            {"width": 32, "hidden": 128, "rectifier": 2},
+            {"width": 32, "hidden": 128, "attention": 1},
+            {"width": 32, "hidden": 128, "rectifier": True},
+            {"width": 32.0, "hidden": 128, "rectifier": 1},
+            {"width": 32},
+            None,
+            "width=32",
+        ]
+        for arch in unknown:
+            with pytest.raises(WeightsInvalid, match="architecture this network does not have"):
                 load_weights(altered(tmp_path, lambda blob, arch=arch: blob.update(arch=arch)))
+        with pytest.raises(WeightsInvalid, match="architecture this network does not have"):
+            load_weights(altered(tmp_path, lambda blob: blob.pop("arch")))
 
     def test_a_rectifier_declared_but_absent_or_present_but_undeclared_is_refused(self, tmp_path: Path) -> None:
         def flip(blob: dict[str, Any]) -> None:
@@ -75,6 +86,38 @@ class TestWeights:
 
         with pytest.raises(WeightsInvalid, match="does not match the network"):
             load_weights(altered(tmp_path, flip))
+
+
+def test_the_rectifiers_sampling_grid_is_torchs_affine_grid() -> None:
+    """The grid is built by hand for speed; it must be the points `affine_grid` gives for the same maps."""
+    from services.recognizer.engine.model import Rectifier
+
+    rectifier = Rectifier().eval()
+    crops = torch.randn(7, 1, 32, 128)
+    theta = torch.randn(7, 2, 3) * 0.2 + torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    last = rectifier.locate[-1]
+    assert isinstance(last, torch.nn.Linear)
+    with torch.no_grad():
+        mine = rectifier.base @ theta.permute(2, 0, 1).reshape(3, 14)
+        grid = mine.view(32 * 128, 7, 2).transpose(0, 1).reshape(7, 32, 128, 2)
+        reference = torch.nn.functional.affine_grid(theta, [7, 1, 32, 128], align_corners=False)
+        assert torch.allclose(grid, reference, atol=1e-5)
+        # and forward uses it: a rectifier whose localiser outputs theta whatever it reads samples by it
+        last.weight.zero_()
+        last.bias.copy_(theta[0].flatten())
+        expected = torch.nn.functional.grid_sample(
+            crops, reference[:1].expand(7, -1, -1, -1), padding_mode="border", align_corners=False
+        )
+        assert torch.allclose(rectifier(crops), expected, atol=1e-4)
+
+
+def test_a_rectifier_refuses_a_crop_of_another_size_and_passes_an_empty_batch() -> None:
+    from services.recognizer.engine.model import Rectifier
+
+    rectifier = Rectifier().eval()
+    with pytest.raises(ValueError, match="reads"):
+        rectifier(torch.zeros(2, 1, 32, 96))
+    assert rectifier(torch.zeros(0, 1, 32, 128)).shape == (0, 1, 32, 128)
 
 
 def test_an_untrained_rectifier_is_the_identity() -> None:
