@@ -116,6 +116,7 @@ def train(
     done, smoothed, progress, clock_governed = 0, 0.0, 0.0, False
     members: list[PlateCRNN] = []
     member_notes: list[dict[str, Any]] = []
+    last_batch: torch.Tensor | None = None
     _train_mode(model, rectify_only)
     bar = tqdm(zip(range(steps), loader, strict=False), total=steps, desc="train", unit="batch")
     for step, (images, targets, lengths) in bar:
@@ -132,14 +133,14 @@ def train(
         cycle, rate = cycle_learning_rate(progress, lr, snapshots)
         if cycle > len(members):  # the previous cycle has annealed: keep its network as a member
             members.append(model.eval() if rectify_only else copy.deepcopy(model).eval())
-            member_notes.append({"steps": step, "loss": round(smoothed, 4)})
+            member_notes.append({"steps": step, "loss": round(smoothed, 4), **_map_spread(model, images)})
             if rectify_only:  # the next member's rectifier, from the identity, with a fresh optimizer
                 model = frozen[len(members)].to(memory_format=torch.channels_last)
                 optimizer = _optimizer(model, lr, rectify_only)
                 _train_mode(model, rectify_only)
         for group in optimizer.param_groups:
             group["lr"] = rate
-        images = images.contiguous(memory_format=torch.channels_last)
+        images = last_batch = images.contiguous(memory_format=torch.channels_last)
         log_probs = model(images).permute(1, 0, 2)  # CTC wants (T, N, classes)
         frames = torch.full((images.shape[0],), log_probs.shape[0], dtype=torch.long)
         loss = ctc(log_probs, targets, frames, lengths)
@@ -152,7 +153,7 @@ def train(
         done = step + 1
     elapsed = time.monotonic() - started if started is not None else 0.0
     members.append(model.eval())
-    member_notes.append({"steps": done, "loss": round(smoothed, 4)})
+    member_notes.append({"steps": done, "loss": round(smoothed, 4), **_map_spread(model, last_batch)})
     # a run too short for a cycle a member still keeps every member it was given, rectifier untrained (identity)
     for untrained in frozen[len(members) :]:
         members.append(untrained.eval())
@@ -184,6 +185,16 @@ def with_rectifier(member: PlateCRNN) -> PlateCRNN:
     for name, parameter in member.named_parameters():
         parameter.requires_grad_(name.startswith("rectifier."))
     return member
+
+
+def _map_spread(model: PlateCRNN, images: torch.Tensor | None) -> dict[str, float]:
+    """How far a member's rectifier map varies across a training batch (the largest standard deviation of its
+    six numbers): near 0 means it learnt one fixed re-cut, not one for each crop (what runs K and L's did)."""
+    if model.rectifier is None or images is None or images.shape[0] < 2:
+        return {}
+    with torch.no_grad():
+        theta = model.rectifier.locate(nn.functional.avg_pool2d(images, 4))
+    return {"map_spread": round(float(theta.std(0).max()), 6)}
 
 
 def _optimizer(model: PlateCRNN, lr: float, rectify_only: bool) -> torch.optim.Optimizer:

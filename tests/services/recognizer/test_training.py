@@ -83,6 +83,9 @@ def test_rectify_only_trains_a_rectifier_a_member_and_leaves_the_readers_as_they
         init=base, rectify_only=True,
     )  # fmt: skip
     assert notes["rectify_only"] is True and [m["steps"] for m in notes["members"]] == [2, 4]
+    # each member says how far its map varies across a batch: what showed runs K and L had learnt fixed re-cuts
+    assert all(m["map_spread"] >= 0.0 for m in notes["members"])
+    assert "map_spread" not in train(tmp_path / "plain.pt", data_dir=None, steps=2, batch_size=4)["members"][0]
     before, _ = load_weights(base)
     after, meta = load_weights(tmp_path / "k.pt")
     assert meta["arch"]["rectifier"] == 1 and len(after) == 2
