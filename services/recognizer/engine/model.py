@@ -59,6 +59,8 @@ class Rectifier(nn.Module):
     about 3.5 ms for a batch of 64 on one thread (the reader behind it about 100), where MaxPool2d and
     `affine_grid` took 25."""
 
+    base: torch.Tensor  # a buffer: each output pixel's centre, (H*W, 3)
+
     def __init__(self) -> None:
         super().__init__()
         self.locate = nn.Sequential(
@@ -85,6 +87,10 @@ class Rectifier(nn.Module):
         base = torch.stack([gx, gy, torch.ones_like(gx)], dim=-1).reshape(-1, 3)
         self.register_buffer("base", base, persistent=False)
 
+    def maps(self, x: torch.Tensor) -> torch.Tensor:
+        """Each crop's affine map, (N, 2, 3), in `affine_grid`'s normalised coordinates."""
+        return self.locate(nn.functional.avg_pool2d(x, 4)).view(x.shape[0], 2, 3)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The crop resampled by its own affine map, the same size."""
         if tuple(x.shape[1:]) != (1, INPUT_HEIGHT, INPUT_WIDTH):
@@ -92,7 +98,7 @@ class Rectifier(nn.Module):
         n = x.shape[0]
         if n == 0:
             return x
-        theta = self.locate(nn.functional.avg_pool2d(x, 4)).view(n, 2, 3)
+        theta = self.maps(x)
         # one (pixels x 3) @ (3 x 2n) product, made contiguous: a batched matmul of 3x2 maps took 6 ms a batch,
         # and grid_sample on a strided grid three times as long as on a contiguous one
         points = self.base @ theta.permute(2, 0, 1).reshape(3, 2 * n)

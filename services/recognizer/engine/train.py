@@ -76,6 +76,8 @@ def train(
     member k's, with that member's reader frozen (its weights and batch-norm statistics as they were), so the
     readers stay exactly what was measured and only the crop they are given can change.
     """
+    if rectify_only and not init:  # refused before the real crops are loaded
+        raise InvalidInput("rectify_only trains rectifiers for existing weights: give init", code="invalid_arguments")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -86,8 +88,6 @@ def train(
     arch = dict(arch or ARCH)
     stream = PlateStream(regions, seed=seed, real_share=real_share)
     loader = DataLoader(stream, batch_size=batch_size, num_workers=1, collate_fn=collate)
-    if rectify_only and not init:
-        raise InvalidInput("rectify_only trains rectifiers for existing weights: give init", code="invalid_arguments")
     frozen: list[PlateCRNN] = []
     if init:
         initial, meta = load_weights(init)
@@ -193,7 +193,7 @@ def _map_spread(model: PlateCRNN, images: torch.Tensor | None) -> dict[str, floa
     if model.rectifier is None or images is None or images.shape[0] < 2:
         return {}
     with torch.no_grad():
-        theta = model.rectifier.locate(nn.functional.avg_pool2d(images, 4))
+        theta = model.rectifier.maps(images)
     return {"map_spread": round(float(theta.std(0).max()), 6)}
 
 
