@@ -87,24 +87,32 @@ class Bin:
     accuracy: float
 
 
+def bin_members(confidences: Sequence[float], *, bins: int = 10) -> list[list[int]]:
+    """The indices of the reads in each of `bins` equal-width bins over 0–1, [low, high), the last one closed
+    at 1: the one binning the reliability table, the ECE and its noise floor share."""
+    members: list[list[int]] = [[] for _ in range(bins)]
+    for i, p in enumerate(confidences):
+        for b in range(bins):
+            if b / bins <= p < (b + 1) / bins or (b == bins - 1 and p == 1.0):
+                members[b].append(i)
+                break
+    return members
+
+
 def reliability(confidences: Sequence[float], correct: Sequence[bool], *, bins: int = 10) -> list[Bin]:
     """Equal-width bins over 0–1 (the last one closed at 1), empty bins left out."""
+    if len(confidences) != len(correct):
+        raise ValueError(f"{len(confidences)} confidences for {len(correct)} outcomes")
     table = []
-    for b in range(bins):
-        low, high = b / bins, (b + 1) / bins
-        inside = [
-            (p, ok)
-            for p, ok in zip(confidences, correct, strict=True)
-            if low <= p < high or (b == bins - 1 and p == 1.0)
-        ]
+    for b, inside in enumerate(bin_members(confidences, bins=bins)):
         if inside:
             table.append(
                 Bin(
-                    low,
-                    high,
+                    b / bins,
+                    (b + 1) / bins,
                     len(inside),
-                    sum(p for p, _ in inside) / len(inside),
-                    sum(ok for _, ok in inside) / len(inside),
+                    sum(confidences[i] for i in inside) / len(inside),
+                    sum(correct[i] for i in inside) / len(inside),
                 )
             )
     return table

@@ -21,6 +21,7 @@ from services.recognizer.engine.train import (
     DEFAULT_STEPS,
     train,
 )
+from services.recognizer.engine.uncertainty import clean_reads_needed
 from services.recognizer.engine.weights import DEFAULT_WEIGHTS
 
 MODEL_VERSION = "crnn-us-2.5"  # the shipped weights' version (MODEL_CARD.md)
@@ -87,7 +88,10 @@ def eval_main(
     print(f"{subset} plates: {report['plates']}  model: {reader.version}")
     calibration = reader.calibration
     print(f"confidence from: {'+'.join(calibration.features)}, SURE at {calibration.sure_threshold:.4f}")
-    print(f"exact-plate accuracy (O=0): {report['exact_accuracy']:.1%}   in top-10: {report['top_n_accuracy']:.1%}")
+    print(
+        f"exact-plate accuracy (O=0): {report['exact_accuracy']:.1%} ({_interval(report['exact_accuracy_95'])})"
+        f"   in top-10: {report['top_n_accuracy']:.1%}"
+    )
     print(f"character error rate: {report['character_error_rate']:.1%}")
     print(
         "most frequent confusions (truth→read): "
@@ -95,18 +99,32 @@ def eval_main(
     )
     high, sure = report["high_confidence"], report["sure"]
     print(
-        f"confidence >= {high['threshold']}: {high['wrong_share']:.1%} wrong ({high['wrong']} of {high['reads']}),"
-        f" coverage {high['coverage']:.1%}"
+        f"confidence >= {high['threshold']}: {high['wrong_share']:.1%} wrong ({high['wrong']} of {high['reads']};"
+        f" {_interval(high['wrong_share_95'])}), coverage {high['coverage']:.1%}"
     )
     print(
-        f"SURE (>= {sure['threshold']:.4f}): {sure['wrong']} wrong of {sure['reads']}, coverage {sure['coverage']:.1%}"
+        f"SURE (>= {sure['threshold']:.4f}): {sure['wrong']} wrong of {sure['reads']}"
+        f" ({_interval(sure['wrong_share_95'])}), coverage {sure['coverage']:.1%}"
     )
-    print(f"expected calibration error: {report['expected_calibration_error']:.1%}")
+    print(
+        f"  (showing <= 1% wrong takes at least {clean_reads_needed(0.01)} such reads with none wrong;"
+        f" here {high['reads']} and {sure['reads']})"
+    )
+    floor = report["ece_if_calibrated"]
+    print(
+        f"expected calibration error: {report['expected_calibration_error']:.1%}"
+        f" (a perfectly calibrated model would show {floor['mean']:.1%} on these reads, up to {floor['p95']:.1%}"
+        f" in 95 of 100 draws)"
+    )
     print("reliability (confidence bin: reads, mean confidence, accuracy): ")
     for row in report["reliability"]:
         print(f"  {row['bin']}: {row['reads']}, {row['mean_confidence']:.3f}, {row['accuracy']:.3f}")
     print(f"reader throughput (resize + network + CTC decoding): {report['plates_per_second']} plates/s")
     return report
+
+
+def _interval(bounds: list[float]) -> str:
+    return f"95% interval {bounds[0]:.1%}–{bounds[1]:.1%}"
 
 
 def calibrate_main(weights: Path, *, real_from: Path | None, synthetic: int = DEFAULT_SYNTHETIC) -> dict[str, Any]:

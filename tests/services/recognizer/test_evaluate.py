@@ -13,6 +13,7 @@ from services.recognizer.engine.cli import eval_main, main
 from services.recognizer.engine.model import fold_plate
 from services.recognizer.engine.reader import PlateReader
 from services.recognizer.engine.synth import render_plate
+from services.recognizer.engine.uncertainty import ece_if_calibrated, wilson_interval
 
 
 def crop_folder(root: Path, count: int, *, seed: int) -> Path:
@@ -53,6 +54,15 @@ class TestEvalOnCrops:
         assert report["high_confidence"]["wrong"] == high.count(False)
         assert report["high_confidence"]["coverage"] == round(len(high) / 16, 4)
         assert sum(row["reads"] for row in report["reliability"]) == 16
+        # every share comes with its 95% interval, of these readings, and the ECE with its floor
+        low, high_end = wilson_interval(sum(right), 16)
+        assert report["exact_accuracy_95"] == [round(low, 4), round(high_end, 4)]
+        low, high_end = wilson_interval(high.count(False), len(high))
+        assert report["high_confidence"]["wrong_share_95"] == [round(low, 4), round(high_end, 4)]
+        floor = ece_if_calibrated([r.confidence for r in readings])
+        assert report["ece_if_calibrated"] == {"mean": round(floor.mean, 4), "p95": round(floor.p95, 4), "draws": 1000}
+        assert "95% interval" in out and "a perfectly calibrated model would show" in out
+        assert "at least 381 such reads with none wrong" in out
 
     def test_the_command_line_takes_a_folder_and_its_labels(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]

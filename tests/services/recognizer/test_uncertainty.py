@@ -1,0 +1,100 @@
+"""Intervals and the ECE noise floor: what a figure scored on a few dozen plates can and cannot show."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from services.recognizer.engine.calibration import bin_members, expected_calibration_error, reliability
+from services.recognizer.engine.uncertainty import clean_reads_needed, ece_if_calibrated, wilson_interval
+
+
+class TestWilsonInterval:
+    def test_matches_the_textbook_values(self) -> None:
+        # 67 of 74 (the hold-out's 90.5%), 0 and 56 of 56: the roots of (k/n - p)² = z²p(1 - p)/n, by bisection
+        assert wilson_interval(67, 74) == pytest.approx((0.8173, 0.9534), abs=1e-4)
+        assert wilson_interval(0, 56) == pytest.approx((0.0, 0.0642), abs=1e-4)
+        assert wilson_interval(56, 56) == pytest.approx((0.9358, 1.0), abs=1e-4)
+
+    def test_holds_the_share_and_narrows_as_reads_grow(self) -> None:
+        widths = []
+        for n in (10, 100, 1000, 10000):
+            low, high = wilson_interval(n // 10, n)
+            assert low < 0.1 < high
+            widths.append(high - low)
+        assert widths == sorted(widths, reverse=True)
+
+    def test_no_trials_say_nothing(self) -> None:
+        assert wilson_interval(0, 0) == (0.0, 1.0)
+
+    @pytest.mark.parametrize(("successes", "trials"), [(-1, 5), (6, 5)])
+    def test_refuses_counts_that_cannot_be(self, successes: int, trials: int) -> None:
+        with pytest.raises(ValueError):
+            wilson_interval(successes, trials)
+
+    def test_covers_the_true_share_about_95_times_in_100(self) -> None:
+        rng = random.Random(3)
+        covered = 0
+        for _ in range(2000):
+            right = sum(rng.random() < 0.9 for _ in range(74))
+            low, high = wilson_interval(right, 74)
+            covered += low <= 0.9 <= high
+        assert 0.93 <= covered / 2000 <= 0.97
+
+
+class TestCleanReadsNeeded:
+    def test_is_the_first_count_whose_interval_reaches_the_target(self) -> None:
+        n = clean_reads_needed(0.01)
+        assert n == 381
+        assert wilson_interval(0, n)[1] <= 0.01 < wilson_interval(0, n - 1)[1]
+
+    def test_a_looser_target_needs_fewer(self) -> None:
+        assert clean_reads_needed(0.05) < clean_reads_needed(0.01)
+
+    @pytest.mark.parametrize("share", [0.0, 1.0, -0.1])
+    def test_refuses_a_share_outside_0_1(self, share: float) -> None:
+        with pytest.raises(ValueError):
+            clean_reads_needed(share)
+
+
+class TestEceIfCalibrated:
+    def test_a_calibrated_model_measures_about_its_floor(self) -> None:
+        """Outcomes drawn from the confidences themselves: their measured ECE lies inside the floor's spread."""
+        rng = random.Random(5)
+        confidences = [rng.choice([0.3, 0.6, 0.97, 0.99]) for _ in range(74)]
+        floor = ece_if_calibrated(confidences, seed=1)
+        measured = []
+        for _ in range(200):
+            correct = [rng.random() < p for p in confidences]
+            measured.append(expected_calibration_error(confidences, correct))
+        assert sum(measured) / len(measured) == pytest.approx(floor.mean, rel=0.15)
+        assert sum(m <= floor.p95 for m in measured) / len(measured) >= 0.9
+
+    def test_shrinks_with_more_reads_and_is_far_from_a_miscalibrated_model(self) -> None:
+        few = ece_if_calibrated([0.95] * 74, seed=0)
+        many = ece_if_calibrated([0.95] * 5000, seed=0)
+        assert many.mean < few.mean / 4
+        # a model that claims 0.95 and is right 80% of the time sits far above either floor
+        overconfident = expected_calibration_error([0.95] * 5000, [i % 5 != 0 for i in range(5000)])
+        assert overconfident > 10 * many.p95
+
+    def test_is_seeded_and_empty_input_is_zero(self) -> None:
+        confidences = [0.5, 0.9, 0.99, 0.2]
+        assert ece_if_calibrated(confidences, seed=4) == ece_if_calibrated(confidences, seed=4)
+        assert ece_if_calibrated([]).mean == 0.0
+        with pytest.raises(ValueError):
+            ece_if_calibrated(confidences, draws=0)
+
+
+class TestBinMembers:
+    def test_every_read_falls_in_exactly_one_bin_and_1_in_the_last(self) -> None:
+        confidences = [0.0, 0.1, 0.3, 0.7, 0.6, 0.9999, 1.0, 0.45]
+        members = bin_members(confidences)
+        assert sorted(i for bin_ in members for i in bin_) == list(range(len(confidences)))
+        assert 6 in members[9] and 5 in members[9] and 0 in members[0]
+        assert [b.reads for b in reliability(confidences, [True] * 8)] == [len(m) for m in members if m]
+
+    def test_reliability_refuses_outcomes_that_do_not_match(self) -> None:
+        with pytest.raises(ValueError):
+            reliability([0.5, 0.6], [True])
