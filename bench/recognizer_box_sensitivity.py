@@ -6,7 +6,8 @@ and the same plates are read again.
 
 Over all the variants it also prints the wrong share and coverage at confidence ≥ 0.9 and at SURE, the
 expected calibration error and the reliability table: eight times the hold-out's reads, so a steadier
-measure of the confidence than the 74 labelled crops alone (the same plates, so not independent reads).
+measure of the confidence than the 74 labelled crops alone (the same plates, so not independent reads: the
+pooled shares' 95% intervals are drawn by photo, all eight variants of a photo together).
 
 Run: `python bench/recognizer_box_sensitivity.py [--weights PATH] [--member N] [--data-dir DIR]`
 (DIR defaults to ../shared/data/plates-openalpr-us)
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -23,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from libs.common.contracts.reads import Box
 from services.recognizer.engine.crop import crop_plate
 from services.recognizer.engine.dataset import holdout_names, read_labels
-from services.recognizer.engine.evaluate import evaluate
+from services.recognizer.engine.evaluate import confidence_report, evaluate
 from services.recognizer.engine.reader import PlateReader
+from services.recognizer.engine.uncertainty import grouped_share_interval
 
 # (x, y) per side: the labelled box, then looser and tighter ones
 MOVES = ((0.0, 0.0), (0.03, 0.0), (0.06, 0.0), (-0.03, 0.0), (0.0, 0.05), (0.0, 0.10), (0.0, -0.05), (0.06, 0.10))
@@ -56,29 +59,43 @@ def main() -> None:
             f" at confidence >= 0.9 {high['wrong']} wrong of {high['reads']}"
         )
         reports.append(report)
-    # the same bins over every variant: the calibration error and the confident misreads of all the reads
-    reads = sum(r["plates"] for r in reports)
-    bins: dict[str, list[float]] = {}
-    for report in reports:
-        for row in report["reliability"]:
-            totals = bins.setdefault(row["bin"], [0.0, 0.0, 0.0])
-            totals[0] += row["reads"]
-            totals[1] += row["reads"] * row["mean_confidence"]
-            totals[2] += row["reads"] * row["accuracy"]
-    ece = sum(abs(right - confidence) for _, confidence, right in bins.values()) / reads
-    high_reads = sum(r["high_confidence"]["reads"] for r in reports)
-    high_wrong = sum(r["high_confidence"]["wrong"] for r in reports)
-    sure_reads = sum(r["sure"]["reads"] for r in reports)
-    sure_wrong = sum(r["sure"]["wrong"] for r in reports)
-    print(f"all {reads} reads: exact {sum(round(r['exact_accuracy'] * r['plates']) for r in reports)}")
+    # every variant's reads pooled: the calibration error and the confident misreads of all of them, with
+    # intervals drawn by photo (a photo's eight variants are not eight independent reads)
+    pooled = [(r.image, o) for report in reports for r, o in zip(rows, report["outcomes"], strict=True)]
+    right = [o["read"] == o["truth"] for _, o in pooled]
+    confidences = [o["confidence"] for _, o in pooled]
+    summary = confidence_report(confidences, right)
+    high, floor = summary["high_confidence"], summary["ece_if_calibrated"]
+    sure_reads = sum(o["sure"] for _, o in pooled)
+    sure_wrong = sum(o["sure"] and not ok for (_, o), ok in zip(pooled, right, strict=True))
+    print(f"all {len(pooled)} reads: exact {sum(right)} ({_by_photo(pooled, right, lambda o: True)})")
     print(
-        f"  confidence >= 0.9: {high_wrong} wrong of {high_reads} ({high_wrong / max(high_reads, 1):.1%}),"
-        f" coverage {high_reads / reads:.1%}; SURE: {sure_wrong} wrong of {sure_reads},"
-        f" coverage {sure_reads / reads:.1%}"
+        f"  confidence >= 0.9: {high['wrong']} wrong of {high['reads']} ({high['wrong_share']:.1%};"
+        f" {_by_photo(pooled, [not ok for ok in right], lambda o: o['confidence'] >= 0.9)}),"
+        f" coverage {high['coverage']:.1%}; SURE: {sure_wrong} wrong of {sure_reads},"
+        f" coverage {sure_reads / len(pooled):.1%}"
     )
-    print(f"  expected calibration error {ece:.1%}")
-    for name, (n, confidence, right) in sorted(bins.items()):
-        print(f"    {name}: {int(n)} reads, mean confidence {confidence / n:.3f}, accuracy {right / n:.3f}")
+    print(
+        f"  expected calibration error {summary['expected_calibration_error']:.1%} (a perfectly calibrated model:"
+        f" {floor['mean']:.1%}, up to {floor['p95']:.1%}, were the reads independent; they are not, so more)"
+    )
+    for row in summary["reliability"]:
+        print(
+            f"    {row['bin']}: {row['reads']} reads, mean confidence {row['mean_confidence']:.3f},"
+            f" accuracy {row['accuracy']:.3f}"
+        )
+
+
+def _by_photo(pooled: list[tuple[str, dict]], hits: list[bool], counted: Callable[[dict], bool]) -> str:
+    """The 95% interval of hits among the counted reads, photos drawn whole."""
+    groups: dict[str, list[int]] = {}
+    for (image, outcome), hit in zip(pooled, hits, strict=True):
+        tally = groups.setdefault(image, [0, 0])
+        if counted(outcome):
+            tally[0] += hit
+            tally[1] += 1
+    low, high = grouped_share_interval([(h, n) for h, n in groups.values()])
+    return f"95% interval by photo {low:.1%}–{high:.1%}"
 
 
 if __name__ == "__main__":

@@ -122,6 +122,11 @@ def evaluate(reader: PlateReader, crops: list[Image.Image], truths: list[str], *
             {"truth": t or "∅", "read": r or "∅", "count": n} for (t, r), n in score.confusions.most_common(10)
         ],
         "misreads": [{"truth": t, "read": r} for t, r in score.misreads],
+        # every read, so a figure can be recomputed or pooled (the box-variant bench pools them by photo)
+        "outcomes": [
+            {"truth": fold_plate(t), "read": fold_plate(r.plate), "confidence": round(r.confidence, 6), "sure": r.sure}
+            for r, t in zip(readings, truths, strict=True)
+        ],
         "plates_per_second": round(len(crops) / elapsed, 1),
         **confidence_report([r.confidence for r in readings], correct),
         "sure": {

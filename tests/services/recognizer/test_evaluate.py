@@ -63,6 +63,10 @@ class TestEvalOnCrops:
         assert report["ece_if_calibrated"] == {"mean": round(floor.mean, 4), "p95": round(floor.p95, 4), "draws": 1000}
         assert "95% interval" in out and "a perfectly calibrated model would show" in out
         assert "at least 381 such reads with none wrong" in out
+        # and every read itself, so a figure can be recomputed from the report alone
+        assert [o["truth"] for o in report["outcomes"]] == [fold_plate(t) for t in truths]
+        assert [o["read"] == o["truth"] for o in report["outcomes"]] == right
+        assert [o["confidence"] for o in report["outcomes"]] == [round(r.confidence, 6) for r in readings]
 
     def test_the_command_line_takes_a_folder_and_its_labels(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -7,7 +7,12 @@ import random
 import pytest
 
 from services.recognizer.engine.calibration import bin_members, expected_calibration_error, reliability
-from services.recognizer.engine.uncertainty import clean_reads_needed, ece_if_calibrated, wilson_interval
+from services.recognizer.engine.uncertainty import (
+    clean_reads_needed,
+    ece_if_calibrated,
+    grouped_share_interval,
+    wilson_interval,
+)
 
 
 class TestWilsonInterval:
@@ -98,3 +103,29 @@ class TestBinMembers:
     def test_reliability_refuses_outcomes_that_do_not_match(self) -> None:
         with pytest.raises(ValueError):
             reliability([0.5, 0.6], [True])
+
+
+class TestGroupedShareInterval:
+    def test_groups_of_copies_are_as_wide_as_their_photos_not_their_reads(self) -> None:
+        """74 photos, 67 right, each read eight times alike: the interval is the photos' (~81-95%), not
+        that of 592 independent reads (~88-93%)."""
+        groups = [(8, 8)] * 67 + [(0, 8)] * 7
+        low, high = grouped_share_interval(groups, seed=2)
+        assert low < 0.84 and high > 0.94
+        independent_low, independent_high = wilson_interval(536, 592)
+        assert high - low > 1.8 * (independent_high - independent_low)
+
+    def test_independent_reads_give_about_the_wilson_interval(self) -> None:
+        groups = [(1, 1)] * 450 + [(0, 1)] * 50
+        low, high = grouped_share_interval(groups, seed=0)
+        wilson_low, wilson_high = wilson_interval(450, 500)
+        assert low == pytest.approx(wilson_low, abs=0.01) and high == pytest.approx(wilson_high, abs=0.01)
+
+    def test_groups_without_reads_count_for_nothing(self) -> None:
+        assert grouped_share_interval([(0, 0), (0, 0)]) == (0.0, 1.0)
+        assert grouped_share_interval([(3, 3), (0, 0)], seed=1) == (1.0, 1.0)
+
+    @pytest.mark.parametrize("groups", [[(4, 3)], [(-1, 2)]])
+    def test_refuses_impossible_groups(self, groups: list[tuple[int, int]]) -> None:
+        with pytest.raises(ValueError):
+            grouped_share_interval(groups)
