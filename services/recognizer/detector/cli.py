@@ -108,7 +108,11 @@ def print_report(report: dict[str, Any], results: list[PhotoResult]) -> None:
         for plate in result.other_reads:
             print(f"  other read: {result.image} {plate.reading.plate} ({plate.reading.confidence:.2f})")
     exact, photos = report["end_to_end_exact_count"], report["photos"]
-    print(f"end-to-end exact plate (the service's path): {report['end_to_end_exact']:.1%} ({exact}/{photos})")
+    low, high = report["end_to_end_exact_95"]
+    print(
+        f"end-to-end exact plate (the service's path): {report['end_to_end_exact']:.1%} ({exact}/{photos};"
+        f" 95% interval {low:.1%}–{high:.1%})"
+    )
     print(f"  of the photos whose plate was found: {report['read_exactly_where_found']:.1%}")
     print(f"  mean probability of the labelled plate: {report['mean_truth_probability']:.4f}")
     for result in results:

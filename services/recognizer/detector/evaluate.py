@@ -23,6 +23,7 @@ from services.recognizer.detector.targets import MAX_DETECTIONS, iou
 from services.recognizer.engine.dataset import LabelledPlate
 from services.recognizer.engine.model import fold_plate
 from services.recognizer.engine.reader import PlateReader
+from services.recognizer.engine.uncertainty import wilson_interval
 from services.recognizer.frames import FoundPlate, PlateFinder, service_finder
 from services.recognizer.settings import RecognizerSettings
 
@@ -129,6 +130,7 @@ def summary(
         "other_reads_per_photo": sum(len(r.other_reads) for r in results) / count,
         "end_to_end_exact": sum(r.read_exactly for r in results) / count,
         "end_to_end_exact_count": sum(r.read_exactly for r in results),
+        "end_to_end_exact_95": list(wilson_interval(sum(r.read_exactly for r in results), len(results))),
         "read_exactly_where_found": sum(r.read_exactly for r in found) / max(1, len(found)),
         "mean_truth_probability": sum(r.truth_probability for r in results) / count,
         "detector_ms_per_frame": round(1000 * seconds / count, 1),

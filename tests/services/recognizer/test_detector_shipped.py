@@ -16,6 +16,7 @@ from services.recognizer.detector import Detection, PlateDetector
 from services.recognizer.detector.reading import CANDIDATES
 from services.recognizer.detector.targets import iou
 from services.recognizer.engine.synth import render_plate
+from services.recognizer.engine.uncertainty import wilson_interval
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +71,10 @@ class TestEvalFrames:
         assert "all photos: 2" in printed
         assert "recall of the labelled plate at IoU >= 0.5: 100.0%" in printed
         assert "other detections per photo:" in printed and "end-to-end exact plate" in printed
+        line = next(x for x in printed.splitlines() if x.startswith("end-to-end exact plate"))
+        read = int(line.split("(")[2].split("/")[0])  # two photos: the interval is Wilson's for that count
+        low, high = wilson_interval(read, 2)
+        assert f"({read}/2; 95% interval {low:.1%}–{high:.1%})" in line
         labels = str(tmp_path / "labels.tsv")
         alpr(["recognizer", "eval-frames", str(images), labels, "--split", "calibration", "--rules"])
         table = capsys.readouterr().out.split("reading rules")[1].splitlines()[1:]
