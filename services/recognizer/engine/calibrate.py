@@ -18,6 +18,7 @@ fitted and SURE set on the synthetic reads, as before.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ from services.recognizer.engine.dataset import calibration_split_names, holdout_
 from services.recognizer.engine.model import fold_plate
 from services.recognizer.engine.reader import PlateReader
 from services.recognizer.engine.synth import render_plate
+from services.recognizer.engine.uncertainty import grouped_share_interval
 from services.recognizer.engine.weights import WeightsInvalid, load_weights
 
 CALIBRATION_SEED = 20261206  # no training run draws from this stream (training seeds are small integers)
@@ -137,6 +139,9 @@ def fit(real: Readings, synthetic: Readings, photos: list[str]) -> tuple[Calibra
         # what SURE means on real plates, whichever reads chose it: the out-of-fold estimate
         real_sure = at_or_above(list(chosen.out_of_fold), real.correct, threshold)
         figures["real_sure_reads"], figures["real_sure_wrong"] = real_sure.reads, real_sure.wrong
+        # how far that share can be trusted: a photo's 16 crops are not 16 independent plates
+        out_of_fold = chosen.out_of_fold
+        figures["real_sure_wrong_95_by_photo"] = sure_wrong_by_photo(out_of_fold, real.correct, photos, threshold)
         figures["cross_validation"] = [r.as_row() for r in results]
         figures["real_reads"] = len(real.correct)
         figures["real_accuracy"] = round(sum(real.correct) / len(real.correct), 4)
@@ -163,6 +168,20 @@ def fit(real: Readings, synthetic: Readings, photos: list[str]) -> tuple[Calibra
         "sure_coverage": round(sure.coverage, 4),
     }
     return calibration.with_sure(threshold), figures
+
+
+def sure_wrong_by_photo(
+    scored: Sequence[float], correct: Sequence[bool], photos: Sequence[str], threshold: float
+) -> list[float]:
+    """The 95% interval of the wrong share among reads at or above SURE, the photos drawn whole."""
+    tallies: dict[str, list[int]] = {}
+    for confidence, ok, photo in zip(scored, correct, photos, strict=True):
+        tally = tallies.setdefault(photo, [0, 0])
+        if confidence >= threshold:
+            tally[0] += not ok
+            tally[1] += 1
+    low, high = grouped_share_interval([(wrong, reads) for wrong, reads in tallies.values()])
+    return [round(low, 4), round(high, 4)]
 
 
 def store_calibration(path: Path, calibration: Calibration, fitted_on: dict[str, Any]) -> None:

@@ -10,11 +10,13 @@ import pytest
 import torch
 from PIL import Image
 
-from services.recognizer.engine.calibrate import calibrate, store_calibration
-from services.recognizer.engine.calibrator import Calibration, CalibrationInvalid
+from services.recognizer.engine.calibrate import calibrate, fit, store_calibration, sure_wrong_by_photo
+from services.recognizer.engine.calibration_choice import Readings
+from services.recognizer.engine.calibrator import Calibration, CalibrationInvalid, PlateEvidence
 from services.recognizer.engine.cli import eval_main
 from services.recognizer.engine.reader import PlateReader
 from services.recognizer.engine.synth import render_plate
+from services.recognizer.engine.uncertainty import grouped_share_interval
 from services.recognizer.engine.weights import DEFAULT_WEIGHTS, load_weights
 from tests.services.recognizer.test_evaluate import crop_folder
 
@@ -89,3 +91,32 @@ class TestCalibratedReading:
         with pytest.raises(CalibrationInvalid) as err:
             PlateReader.load(weights)
         assert err.value.code == "recognizer_calibration_invalid" and err.value.status == 503
+
+
+class TestFitOnRealReads:
+    def test_sure_is_set_out_of_fold_and_its_wrong_share_carries_an_interval_by_photo(self) -> None:
+        """40 photos of 16 reads, 12 of them confident and right, except that one photo is misread on four
+        of its confident crops (as a plate the network cannot see is misread on several box moves)."""
+        rng = random.Random(4)
+        photos = [f"p{i:02d}.jpg" for i in range(40) for _ in range(16)]
+        evidence: list[PlateEvidence | None] = []
+        correct = []
+        for i, photo in enumerate(photos):
+            confident = i % 4 != 0
+            p = rng.uniform(0.97, 0.9999) if confident else rng.uniform(0.3, 0.9)
+            evidence.append(PlateEvidence(p, 1.0, 0.9, 7, 1.0))
+            misread = photo == "p17.jpg" and confident and i % 16 < 6
+            correct.append(not misread and (confident or rng.random() < p))
+        calibration, figures = fit(Readings(evidence, correct), Readings([], []), photos)
+        assert calibration.sure_threshold < 1.0 and figures["sure_basis"] == "real out-of-fold"
+        low, high = figures["real_sure_wrong_95_by_photo"]
+        assert figures["real_sure_wrong"] >= 1  # the misread photo is among the sure reads
+        assert 0 == low < figures["real_sure_wrong"] / figures["real_sure_reads"] < high < 0.05
+
+    def test_the_interval_draws_photos_whole(self) -> None:
+        scored = [0.99, 0.99, 0.5, 0.99, 0.99, 0.99]
+        correct = [False, False, False, True, True, True]
+        photos = ["a", "a", "a", "b", "b", "c"]
+        # at SURE 0.9: photo a 2 wrong of 2, b 0 of 2, c 0 of 1; the read under SURE does not count
+        expected = grouped_share_interval([(2, 2), (0, 2), (0, 1)])
+        assert sure_wrong_by_photo(scored, correct, photos, 0.9) == [round(expected[0], 4), round(expected[1], 4)]
