@@ -7,7 +7,7 @@ and the same plates are read again.
 Over all the variants it also prints the wrong share and coverage at confidence ≥ 0.9 and at SURE, the
 expected calibration error and the reliability table: eight times the hold-out's reads, so a steadier
 measure of the confidence than the 74 labelled crops alone (the same plates, so not independent reads: the
-pooled shares' 95% intervals are drawn by photo, all eight variants of a photo together).
+pooled shares' 95% intervals count a photo's eight variants as one cluster, `uncertainty.grouped_share_interval`).
 
 Run: `python bench/recognizer_box_sensitivity.py [--weights PATH] [--member N] [--data-dir DIR]`
 (DIR defaults to ../shared/data/plates-openalpr-us)
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from libs.common.contracts.reads import Box
 from services.recognizer.engine.crop import crop_plate
 from services.recognizer.engine.dataset import holdout_names, read_labels
-from services.recognizer.engine.evaluate import confidence_report, evaluate
+from services.recognizer.engine.evaluate import HIGH_CONFIDENCE, confidence_report, evaluate
 from services.recognizer.engine.reader import PlateReader
 from services.recognizer.engine.uncertainty import grouped_share_interval
 
@@ -60,20 +59,23 @@ def main() -> None:
         )
         reports.append(report)
     # every variant's reads pooled: the calibration error and the confident misreads of all of them, with
-    # intervals drawn by photo (a photo's eight variants are not eight independent reads)
-    pooled = [(r.image, o) for report in reports for r, o in zip(rows, report["outcomes"], strict=True)]
-    right = [o["read"] == o["truth"] for _, o in pooled]
-    confidences = [o["confidence"] for _, o in pooled]
+    # intervals by photo (a photo's eight variants are not eight independent reads)
+    photos_of = [r.image for _ in reports for r in rows]
+    outcomes = [o for report in reports for o in report["outcomes"]]
+    right = [o["read"] == o["truth"] for o in outcomes]
+    confidences = [o["confidence"] for o in outcomes]
     summary = confidence_report(confidences, right)
     high, floor = summary["high_confidence"], summary["ece_if_calibrated"]
-    sure_reads = sum(o["sure"] for _, o in pooled)
-    sure_wrong = sum(o["sure"] and not ok for (_, o), ok in zip(pooled, right, strict=True))
-    print(f"all {len(pooled)} reads: exact {sum(right)} ({_by_photo(pooled, right, lambda o: True)})")
+    sure_reads = sum(r["sure"]["reads"] for r in reports)
+    sure_wrong = sum(r["sure"]["wrong"] for r in reports)
+    every = [True] * len(outcomes)
+    confident = [p >= HIGH_CONFIDENCE for p in confidences]
+    print(f"all {len(outcomes)} reads: exact {sum(right)} ({_by_photo(photos_of, right, every)})")
     print(
-        f"  confidence >= 0.9: {high['wrong']} wrong of {high['reads']} ({high['wrong_share']:.1%};"
-        f" {_by_photo(pooled, [not ok for ok in right], lambda o: o['confidence'] >= 0.9)}),"
+        f"  confidence >= {HIGH_CONFIDENCE}: {high['wrong']} wrong of {high['reads']} ({high['wrong_share']:.1%};"
+        f" {_by_photo(photos_of, [not ok for ok in right], confident)}),"
         f" coverage {high['coverage']:.1%}; SURE: {sure_wrong} wrong of {sure_reads},"
-        f" coverage {sure_reads / len(pooled):.1%}"
+        f" coverage {sure_reads / len(outcomes):.1%}"
     )
     print(
         f"  expected calibration error {summary['expected_calibration_error']:.1%} (a perfectly calibrated model:"
@@ -86,15 +88,8 @@ def main() -> None:
         )
 
 
-def _by_photo(pooled: list[tuple[str, dict]], hits: list[bool], counted: Callable[[dict], bool]) -> str:
-    """The 95% interval of hits among the counted reads, photos drawn whole."""
-    groups: dict[str, list[int]] = {}
-    for (image, outcome), hit in zip(pooled, hits, strict=True):
-        tally = groups.setdefault(image, [0, 0])
-        if counted(outcome):
-            tally[0] += hit
-            tally[1] += 1
-    low, high = grouped_share_interval([(h, n) for h, n in groups.values()])
+def _by_photo(photos: list[str], hits: list[bool], counted: list[bool]) -> str:
+    low, high = grouped_share_interval(photos, hits, counted)
     return f"95% interval by photo {low:.1%}–{high:.1%}"
 
 

@@ -130,7 +130,9 @@ def summary(
         "other_reads_per_photo": sum(len(r.other_reads) for r in results) / count,
         "end_to_end_exact": sum(r.read_exactly for r in results) / count,
         "end_to_end_exact_count": sum(r.read_exactly for r in results),
-        "end_to_end_exact_95": list(wilson_interval(sum(r.read_exactly for r in results), len(results))),
+        "end_to_end_exact_95": [
+            round(end, 4) for end in wilson_interval(sum(r.read_exactly for r in results), len(results))
+        ],
         "read_exactly_where_found": sum(r.read_exactly for r in found) / max(1, len(found)),
         "mean_truth_probability": sum(r.truth_probability for r in results) / count,
         "detector_ms_per_frame": round(1000 * seconds / count, 1),

@@ -18,7 +18,6 @@ fitted and SURE set on the synthetic reads, as before.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,8 +139,11 @@ def fit(real: Readings, synthetic: Readings, photos: list[str]) -> tuple[Calibra
         real_sure = at_or_above(list(chosen.out_of_fold), real.correct, threshold)
         figures["real_sure_reads"], figures["real_sure_wrong"] = real_sure.reads, real_sure.wrong
         # how far that share can be trusted: a photo's 16 crops are not 16 independent plates
-        out_of_fold = chosen.out_of_fold
-        figures["real_sure_wrong_95_by_photo"] = sure_wrong_by_photo(out_of_fold, real.correct, photos, threshold)
+        sure_reads = [p >= threshold for p in chosen.out_of_fold]
+        wrong = [not ok for ok in real.correct]
+        figures["real_sure_wrong_95_by_photo"] = [
+            round(end, 4) for end in grouped_share_interval(photos, wrong, sure_reads)
+        ]
         figures["cross_validation"] = [r.as_row() for r in results]
         figures["real_reads"] = len(real.correct)
         figures["real_accuracy"] = round(sum(real.correct) / len(real.correct), 4)
@@ -168,20 +170,6 @@ def fit(real: Readings, synthetic: Readings, photos: list[str]) -> tuple[Calibra
         "sure_coverage": round(sure.coverage, 4),
     }
     return calibration.with_sure(threshold), figures
-
-
-def sure_wrong_by_photo(
-    scored: Sequence[float], correct: Sequence[bool], photos: Sequence[str], threshold: float
-) -> list[float]:
-    """The 95% interval of the wrong share among reads at or above SURE, the photos drawn whole."""
-    tallies: dict[str, list[int]] = {}
-    for confidence, ok, photo in zip(scored, correct, photos, strict=True):
-        tally = tallies.setdefault(photo, [0, 0])
-        if confidence >= threshold:
-            tally[0] += not ok
-            tally[1] += 1
-    low, high = grouped_share_interval([(wrong, reads) for wrong, reads in tallies.values()])
-    return [round(low, 4), round(high, 4)]
 
 
 def store_calibration(path: Path, calibration: Calibration, fitted_on: dict[str, Any]) -> None:

@@ -92,6 +92,8 @@ def bin_members(confidences: Sequence[float], *, bins: int = 10) -> list[list[in
     at 1: the one binning the reliability table, the ECE and its noise floor share."""
     members: list[list[int]] = [[] for _ in range(bins)]
     for i, p in enumerate(confidences):
+        if not 0.0 <= p <= 1.0:  # NaN included: a read in no bin would skew every share the bins give
+            raise ValueError(f"a confidence is a probability in 0..1, not {p!r}")
         for b in range(bins):
             if b / bins <= p < (b + 1) / bins or (b == bins - 1 and p == 1.0):
                 members[b].append(i)

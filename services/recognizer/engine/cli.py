@@ -111,11 +111,13 @@ def eval_main(
         f" here {high['reads']} and {sure['reads']})"
     )
     floor = report["ece_if_calibrated"]
-    print(
-        f"expected calibration error: {report['expected_calibration_error']:.1%}"
-        f" (a perfectly calibrated model would show {floor['mean']:.1%} on these reads, up to {floor['p95']:.1%}"
-        f" in 95 of 100 draws)"
+    beside = (
+        f"a perfectly calibrated model would show {floor['mean']:.1%} on these reads, up to {floor['p95']:.1%}"
+        " in 95 of 100 draws"
+        if floor
+        else "no reads"
     )
+    print(f"expected calibration error: {report['expected_calibration_error']:.1%} ({beside})")
     print("reliability (confidence bin: reads, mean confidence, accuracy): ")
     for row in report["reliability"]:
         print(f"  {row['bin']}: {row['reads']}, {row['mean_confidence']:.3f}, {row['accuracy']:.3f}")

@@ -88,7 +88,9 @@ def confidence_report(
         "expected_calibration_error": round(expected_calibration_error(confidences, correct), 4),
         # what a perfectly calibrated model would show on reads this many and this confident: a measured ECE
         # near it is noise, not miscalibration
-        "ece_if_calibrated": {"mean": round(floor.mean, 4), "p95": round(floor.p95, 4), "draws": floor.draws},
+        "ece_if_calibrated": None
+        if floor is None
+        else {"mean": round(floor.mean, 4), "p95": round(floor.p95, 4), "draws": floor.draws},
         "reliability": [
             {
                 "bin": f"{b.low:.1f}-{b.high:.1f}",
@@ -124,7 +126,7 @@ def evaluate(reader: PlateReader, crops: list[Image.Image], truths: list[str], *
         "misreads": [{"truth": t, "read": r} for t, r in score.misreads],
         # every read, so a figure can be recomputed or pooled (the box-variant bench pools them by photo)
         "outcomes": [
-            {"truth": fold_plate(t), "read": fold_plate(r.plate), "confidence": round(r.confidence, 6), "sure": r.sure}
+            {"truth": fold_plate(t), "read": fold_plate(r.plate), "confidence": r.confidence, "sure": r.sure}
             for r, t in zip(readings, truths, strict=True)
         ],
         "plates_per_second": round(len(crops) / elapsed, 1),

@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 
 from services.cli.main import main as alpr
 from services.recognizer.detector import Detection, PlateDetector
+from services.recognizer.detector.cli import eval_frames_main
 from services.recognizer.detector.reading import CANDIDATES
 from services.recognizer.detector.targets import iou
 from services.recognizer.engine.synth import render_plate
@@ -71,10 +72,12 @@ class TestEvalFrames:
         assert "all photos: 2" in printed
         assert "recall of the labelled plate at IoU >= 0.5: 100.0%" in printed
         assert "other detections per photo:" in printed and "end-to-end exact plate" in printed
-        line = next(x for x in printed.splitlines() if x.startswith("end-to-end exact plate"))
-        read = int(line.split("(")[2].split("/")[0])  # two photos: the interval is Wilson's for that count
-        low, high = wilson_interval(read, 2)
-        assert f"({read}/2; 95% interval {low:.1%}–{high:.1%})" in line
+        report = eval_frames_main(images, tmp_path / "labels.tsv", split="all")
+        read = sum(1 for line in capsys.readouterr().out.splitlines() if line.startswith("  misread:"))
+        assert report["end_to_end_exact_count"] == 2 - read  # found both: each photo is read or misread
+        low, high = wilson_interval(report["end_to_end_exact_count"], 2)
+        assert report["end_to_end_exact_95"] == [round(low, 4), round(high, 4)]
+        assert f"({report['end_to_end_exact_count']}/2; 95% interval {low:.1%}–{high:.1%})" in printed
         labels = str(tmp_path / "labels.tsv")
         alpr(["recognizer", "eval-frames", str(images), labels, "--split", "calibration", "--rules"])
         table = capsys.readouterr().out.split("reading rules")[1].splitlines()[1:]
