@@ -21,15 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from libs.common.contracts.reads import Box
 from services.recognizer.engine.crop import crop_plate
-from services.recognizer.engine.dataset import holdout_names, read_labels
+from services.recognizer.engine.dataset import BOX_MOVES, holdout_names, read_labels
 from services.recognizer.engine.evaluate import HIGH_CONFIDENCE, confidence_report, evaluate
 from services.recognizer.engine.reader import PlateReader
 from services.recognizer.engine.uncertainty import grouped_share_interval
-
-# (x, y) per side: the labelled box, then looser and tighter ones
-MOVES = ((0.0, 0.0), (0.03, 0.0), (0.06, 0.0), (-0.03, 0.0), (0.0, 0.05), (0.0, 0.10), (0.0, -0.05), (0.06, 0.10))
 
 
 def main() -> None:
@@ -44,12 +40,8 @@ def main() -> None:
     photos = {r.image: (args.data_dir / "images" / r.image).read_bytes() for r in rows}
     print(f"model {reader.version}, {len(rows)} held-out plates")
     reports = []
-    for dx, dy in MOVES:
-        crops = []
-        for r in rows:
-            x, y, w, h = r.box
-            box = Box(x=x - w * dx, y=y - h * dy, width=w * (1 + 2 * dx), height=h * (1 + 2 * dy))
-            crops.append(crop_plate(photos[r.image], box=box))
+    for dx, dy in BOX_MOVES:
+        crops = [crop_plate(photos[r.image], box=r.moved(dx, dy)) for r in rows]
         report = evaluate(reader, crops, [r.plate for r in rows])
         exact = round(report["exact_accuracy"] * report["plates"])
         high = report["high_confidence"]

@@ -25,7 +25,6 @@ from typing import Any
 import torch
 from PIL import Image, ImageFilter
 
-from libs.common.contracts.reads import Box
 from libs.common.errors import InvalidInput
 from services.recognizer.engine.augment import synthetic_crop
 from services.recognizer.engine.calibration import (
@@ -45,7 +44,7 @@ from services.recognizer.engine.calibration_choice import (
 )
 from services.recognizer.engine.calibrator import Calibration, PlateEvidence
 from services.recognizer.engine.crop import crop_plate
-from services.recognizer.engine.dataset import calibration_split_names, holdout_names, read_labels
+from services.recognizer.engine.dataset import BOX_MOVES, calibration_split_names, holdout_names, read_labels
 from services.recognizer.engine.model import fold_plate
 from services.recognizer.engine.reader import PlateReader
 from services.recognizer.engine.synth import render_plate
@@ -53,8 +52,6 @@ from services.recognizer.engine.uncertainty import grouped_share_interval
 from services.recognizer.engine.weights import WeightsInvalid, load_weights
 
 CALIBRATION_SEED = 20261206  # no training run draws from this stream (training seeds are small integers)
-# (x, y) moved per side, as shares of the box: the labelled box, then looser and tighter ones
-BOX_MOVES = ((0.0, 0.0), (0.03, 0.0), (0.06, 0.0), (-0.03, 0.0), (0.0, 0.05), (0.0, 0.10), (0.0, -0.05), (0.06, 0.10))
 
 
 @dataclass(frozen=True)
@@ -84,11 +81,9 @@ def calibration_set(data_dir: Path | None, *, synthetic: int, seed: int = CALIBR
             if row.image not in split:
                 continue
             photo = (data_dir / "images" / row.image).read_bytes()
-            x, y, w, h = row.box
             for dx, dy in BOX_MOVES:
-                box = Box(x=x - w * dx, y=y - h * dy, width=w * (1 + 2 * dx), height=h * (1 + 2 * dy))
                 try:
-                    crop = crop_plate(photo, box=box)
+                    crop = crop_plate(photo, box=row.moved(dx, dy))
                 except InvalidInput:
                     continue  # a plate at the photo's edge: that move would leave the frame
                 crops += [crop, far_camera(crop)]

@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 from torch.utils.data import IterableDataset, get_worker_info
 
+from libs.common.contracts.reads import Box as ReadsBox
 from services.recognizer.engine.augment import Box, real_crop, synthetic_crop
 from services.recognizer.engine.model import encode_plate, fold_plate, plate_array
 from services.recognizer.engine.synth import render_plate
@@ -26,11 +27,22 @@ CALIBRATION_SPLIT_FILE = Path(__file__).resolve().parent / "calibration_split.tx
 CALIBRATION_SPLIT_COUNT = 40
 
 
+# Each side of a labelled box moved by these shares of its width (x) and height (y): the labelled box, then
+# looser and tighter ones, as other detectors cut plates. The box-variant bench, the paired comparison and
+# the calibration set all read a plate under these.
+BOX_MOVES = ((0.0, 0.0), (0.03, 0.0), (0.06, 0.0), (-0.03, 0.0), (0.0, 0.05), (0.0, 0.10), (0.0, -0.05), (0.06, 0.10))
+
+
 @dataclass(frozen=True)
 class LabelledPlate:
     image: str
     box: Box
     plate: str
+
+    def moved(self, dx: float, dy: float) -> ReadsBox:
+        """The labelled box with each side moved out by `dx` of its width and `dy` of its height (in if < 0)."""
+        x, y, w, h = self.box
+        return ReadsBox(x=x - w * dx, y=y - h * dy, width=w * (1 + 2 * dx), height=h * (1 + 2 * dy))
 
 
 def read_labels(path: Path) -> list[LabelledPlate]:

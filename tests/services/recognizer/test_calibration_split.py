@@ -7,11 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from libs.common.contracts.reads import Box
 from libs.common.errors import InvalidInput
 from services.recognizer.engine.calibrate import calibrate, calibration_set
 from services.recognizer.engine.dataset import (
+    BOX_MOVES,
     CALIBRATION_SPLIT_COUNT,
     HOLDOUT_COUNT,
+    LabelledPlate,
     calibration_split_names,
     choose_split,
     holdout_names,
@@ -59,3 +62,15 @@ class TestTrainingKeepsTheSplitOut:
         with pytest.raises(InvalidInput) as seeding:
             train(tmp_path / "x.pt", data_dir=DATA, steps=1, seed=1, minutes=60, batch_size=4, init=weights)
         assert seeding.value.code == "recognizer_init_saw_calibration_split"
+
+
+class TestBoxMoves:
+    def test_the_labelled_box_comes_first_and_a_move_widens_each_side_alike(self) -> None:
+        row = LabelledPlate("a.jpg", (100.0, 50.0, 80.0, 40.0), "ABC123")
+        assert BOX_MOVES[0] == (0.0, 0.0)
+        assert row.moved(0.0, 0.0) == Box(x=100.0, y=50.0, width=80.0, height=40.0)
+        wider = row.moved(0.06, 0.10)  # 4.8 px a side out horizontally, 4 px vertically
+        assert (wider.x, wider.y, wider.width, wider.height) == pytest.approx((95.2, 46.0, 89.6, 48.0))
+        tighter = row.moved(-0.03, 0.0)
+        assert tighter.x + tighter.width / 2 == pytest.approx(140.0)  # the centre stays
+        assert tighter.width == pytest.approx(75.2)

@@ -11,6 +11,7 @@ from services.recognizer.engine.uncertainty import (
     clean_reads_needed,
     ece_if_calibrated,
     grouped_share_interval,
+    paired_p_value,
     wilson_interval,
 )
 
@@ -157,3 +158,20 @@ class TestGroupedShareInterval:
     def test_refuses_sequences_that_do_not_line_up(self) -> None:
         with pytest.raises(ValueError):
             grouped_share_interval(["a", "b"], [True], [True, True])
+
+
+class TestPairedPValue:
+    def test_matches_the_exact_binomial_test(self) -> None:
+        # 2 against 2: nothing to tell; 0 against 6: 2 * 0.5**6; 1 against 9: 2 * 10 / 1024
+        assert paired_p_value(2, 2) == 1.0
+        assert paired_p_value(0, 6) == pytest.approx(2 / 64)
+        assert paired_p_value(9, 1) == pytest.approx(2 * (1 + 10) / 1024)
+        assert paired_p_value(0, 0) == 1.0
+
+    def test_is_symmetric_and_falls_as_the_split_grows_uneven(self) -> None:
+        assert paired_p_value(3, 12) == paired_p_value(12, 3)
+        assert paired_p_value(1, 14) < paired_p_value(4, 11) < paired_p_value(7, 8)
+
+    def test_refuses_negative_counts(self) -> None:
+        with pytest.raises(ValueError):
+            paired_p_value(-1, 3)
