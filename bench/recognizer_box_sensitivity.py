@@ -60,18 +60,22 @@ def main() -> None:
     high, floor = summary["high_confidence"], summary["ece_if_calibrated"]
     sure_reads = sum(r["sure"]["reads"] for r in reports)
     sure_wrong = sum(r["sure"]["wrong"] for r in reports)
+    wrong = [not ok for ok in right]
     every = [True] * len(outcomes)
     confident = [p >= HIGH_CONFIDENCE for p in confidences]
     print(f"all {len(outcomes)} reads: exact {sum(right)} ({_by_photo(photos_of, right, every)})")
     print(
         f"  confidence >= {HIGH_CONFIDENCE}: {high['wrong']} wrong of {high['reads']} ({high['wrong_share']:.1%};"
-        f" {_by_photo(photos_of, [not ok for ok in right], confident)}),"
-        f" coverage {high['coverage']:.1%}; SURE: {sure_wrong} wrong of {sure_reads},"
+        f" {_by_photo(photos_of, wrong, confident)}), coverage {high['coverage']:.1%}"
+    )
+    print(
+        f"  SURE: {sure_wrong} wrong of {sure_reads} ({_by_photo(photos_of, wrong, [o['sure'] for o in outcomes])}),"
         f" coverage {sure_reads / len(outcomes):.1%}"
     )
     print(
         f"  expected calibration error {summary['expected_calibration_error']:.1%} (a perfectly calibrated model:"
-        f" {floor['mean']:.1%}, up to {floor['p95']:.1%}, were the reads independent; they are not, so more)"
+        f" {floor['mean']:.1%}, up to {floor['p95']:.1%}, were the reads independent; they are not, and this floor"
+        " does not allow for that)"
     )
     for row in summary["reliability"]:
         print(

