@@ -229,6 +229,7 @@ def main(argv: list[str] | None = None) -> None:
     """
     from pydantic import ValidationError
 
+    from libs.common.errors import AlprError
     from services.cli.reach import CommandError
 
     args = build_parser().parse_args(argv)
@@ -237,6 +238,13 @@ def main(argv: list[str] | None = None) -> None:
         args.func(args)
     except CommandError as err:
         _fail(name, str(err), err.exit_code)
+    except AlprError as err:  # typed: its stable code; 2 where the input was refused, 1 where the work failed
+        _fail(
+            name,
+            f"{'refused' if err.status < 500 else 'failed'} ({err.code}): {err.message}",
+            2 if err.status < 500 else 1,
+            err,
+        )
     except ValidationError as err:  # a setting missing or refused at start-up
         fields = ", ".join(f"ALPR_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in err.errors())
         _fail(name, f"settings refused: {fields}", 2, err)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from libs.common.contracts.reads import Box
+from libs.common.errors import InvalidInput
 from services.recognizer.engine.calibrate import DEFAULT_SYNTHETIC, calibrate
 from services.recognizer.engine.crop import crop_plate
 from services.recognizer.engine.dataset import holdout_names, read_labels
@@ -79,6 +80,8 @@ def eval_main(
     if holdout_only and any(r.image in held_out for r in rows):
         rows = [r for r in rows if r.image in held_out]
         subset = "held-out"
+    if not rows:  # no figure means anything over no plates
+        raise InvalidInput(f"{labels}: no labelled plates to score", code="labels_empty")
     crops = []
     for row in rows:
         x, y, w, h = row.box

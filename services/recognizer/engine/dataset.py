@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,8 +16,9 @@ from PIL import Image
 from torch.utils.data import IterableDataset, get_worker_info
 
 from libs.common.contracts.reads import Box as ReadsBox
+from libs.common.errors import InvalidInput
 from services.recognizer.engine.augment import Box, real_crop, synthetic_crop
-from services.recognizer.engine.model import encode_plate, fold_plate, plate_array
+from services.recognizer.engine.model import ALPHABET, encode_plate, fold_plate, plate_array
 from services.recognizer.engine.synth import render_plate
 
 HOLDOUT_FILE = Path(__file__).resolve().parent / "holdout.txt"
@@ -45,14 +47,42 @@ class LabelledPlate:
         return ReadsBox(x=x - w * dx, y=y - h * dy, width=w * (1 + 2 * dx), height=h * (1 + 2 * dy))
 
 
+LABEL_COLUMNS = ("image", "x", "y", "w", "h", "plate")
+
+
 def read_labels(path: Path) -> list[LabelledPlate]:
-    """Rows of a labels.tsv: `image x y w h plate` with a header line."""
+    """Rows of a labels.tsv: `image x y w h plate` with a header line.
+
+    Every row is checked at the door, so a typo stops the command with the file and line, not a traceback
+    or a plate that silently never matches: the image a plain file name of the folder, the box finite with a
+    positive width and height, the plate one or more of the letters and digits plates carry."""
     with path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
-    return [
-        LabelledPlate(r["image"], (float(r["x"]), float(r["y"]), float(r["w"]), float(r["h"])), fold_plate(r["plate"]))
-        for r in rows
-    ]
+        reader = csv.DictReader(handle, delimiter="\t")
+        missing = [c for c in LABEL_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InvalidInput(
+                f"{path}: no column {', '.join(missing)}; a labels file is tab-separated, headed image x y w h plate",
+                code="labels_invalid",
+            )
+        return [_labelled(path, line, row) for line, row in enumerate(reader, start=2)]
+
+
+def _labelled(path: Path, line: int, row: dict[str, str | None]) -> LabelledPlate:
+    where = f"{path} line {line}"
+    image, plate = row["image"] or "", fold_plate(row["plate"] or "")
+    if not image or Path(image).name != image or image in (".", ".."):
+        raise InvalidInput(
+            f"{where}: the image is a file name in the images folder, not {image!r}", code="labels_invalid"
+        )
+    try:
+        x, y, w, h = (float(row[k] or "") for k in ("x", "y", "w", "h"))
+    except ValueError:
+        raise InvalidInput(f"{where}: x, y, w and h are numbers", code="labels_invalid") from None
+    if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0:
+        raise InvalidInput(f"{where}: a box has a finite place and a positive width and height", code="labels_invalid")
+    if not plate or not set(plate) <= set(ALPHABET):
+        raise InvalidInput(f"{where}: a plate is letters and digits only, not {row['plate']!r}", code="labels_invalid")
+    return LabelledPlate(image, (x, y, w, h), plate)
 
 
 def choose_split(names: list[str], start: int, count: int) -> list[str]:

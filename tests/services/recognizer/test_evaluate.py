@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from libs.common.errors import InvalidInput
+from services.cli.main import main as alpr
 from services.recognizer.engine.augment import synthetic_crop
 from services.recognizer.engine.cli import eval_main, main
 from services.recognizer.engine.model import fold_plate
@@ -75,3 +77,52 @@ class TestEvalOnCrops:
         main(["eval", str(folder), str(folder / "labels.tsv"), "--json"])
         out = capsys.readouterr().out
         assert '"high_confidence"' in out and "plates: 4" in out
+
+
+class TestLabelsAreCheckedAtTheDoor:
+    HEADER = "image\tx\ty\tw\th\tplate"
+
+    @pytest.mark.parametrize(
+        ("body", "says"),
+        [
+            ("image\tx\ty\tplate\na.png\t0\t0\tABC", "no column w, h"),
+            (f"{HEADER}\na.png\tleft\t0\t10\t10\tABC", "line 2: x, y, w and h are numbers"),
+            (f"{HEADER}\na.png\t0\t0\t10\t10\tABC\nb.png\t0\t0\t0\t10\tABC", "line 3: a box has a finite place"),
+            (f"{HEADER}\na.png\t0\t0\tnan\t10\tABC", "line 2: a box has a finite place"),
+            (f"{HEADER}\na.png\t0\t0\t10\t10\tABC-123", "line 2: a plate is letters and digits only"),
+            (f"{HEADER}\na.png\t0\t0\t10\t10\t", "line 2: a plate is letters and digits only"),
+            (f"{HEADER}\n../../etc/passwd\t0\t0\t10\t10\tABC", "the image is a file name in the images folder"),
+            (f"{HEADER}\na.png\t0\t0", "line 2: x, y, w and h are numbers"),  # a short row
+        ],
+    )
+    def test_a_bad_labels_file_is_one_line_with_its_code_and_line(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, says: str
+    ) -> None:
+        (tmp_path / "labels.tsv").write_text(body + "\n")
+        with pytest.raises(SystemExit) as stop:
+            alpr(["recognizer", "eval", str(tmp_path), str(tmp_path / "labels.tsv")])
+        assert stop.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("alpr recognizer eval: refused (labels_invalid): ") and says in err
+        assert len(err.splitlines()) == 1  # no traceback
+
+    def test_no_plates_to_score_is_refused_not_a_report_of_nothing(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        (tmp_path / "labels.tsv").write_text(self.HEADER + "\n")
+        with pytest.raises(SystemExit) as stop:
+            alpr(["recognizer", "eval", str(tmp_path), str(tmp_path / "labels.tsv")])
+        assert stop.value.code == 2 and "refused (labels_empty)" in capsys.readouterr().err
+        with pytest.raises(InvalidInput):  # the same refusal, typed, for a caller of the function
+            eval_main(tmp_path, tmp_path / "labels.tsv", weights=None)
+
+    def test_weights_that_do_not_load_fail_typed_not_with_a_traceback(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        folder = crop_folder(tmp_path, 1, seed=3)
+        (tmp_path / "w.pt").write_bytes(b"not a weights file")
+        with pytest.raises(SystemExit) as stop:
+            alpr(["recognizer", "eval", str(folder), str(folder / "labels.tsv"), "--weights", str(tmp_path / "w.pt")])
+        assert stop.value.code == 1  # the work failed (503), not the operator's input refused
+        err = capsys.readouterr().err
+        assert err.startswith("alpr recognizer eval: failed (recognizer_weights_invalid): ") and "Traceback" not in err
