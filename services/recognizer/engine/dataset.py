@@ -56,15 +56,20 @@ def read_labels(path: Path) -> list[LabelledPlate]:
     Every row is checked at the door, so a typo stops the command with the file and line, not a traceback
     or a plate that silently never matches: the image a plain file name of the folder, the box finite with a
     positive width and height, the plate one or more of the letters and digits plates carry."""
-    with path.open(newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
-        missing = [c for c in LABEL_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InvalidInput(
-                f"{path}: no column {', '.join(missing)}; a labels file is tab-separated, headed image x y w h plate",
-                code="labels_invalid",
-            )
-        return [_labelled(path, line, row) for line, row in enumerate(reader, start=2)]
+    with path.open(newline="", encoding="utf-8") as handle:
+        try:
+            reader = csv.DictReader(handle, delimiter="\t")
+            missing = [c for c in LABEL_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InvalidInput(
+                    f"{path}: no column {', '.join(missing)}; a labels file is tab-separated, headed"
+                    " image x y w h plate",
+                    code="labels_invalid",
+                )
+            # line_num is the file's line (blank lines skipped), read after the row it ends
+            return [_labelled(path, reader.line_num, row) for row in reader]
+        except (UnicodeDecodeError, csv.Error) as err:
+            raise InvalidInput(f"{path}: not a tab-separated text file ({err})", code="labels_invalid") from None
 
 
 def _labelled(path: Path, line: int, row: dict[str, str | None]) -> LabelledPlate:

@@ -93,12 +93,14 @@ class TestLabelsAreCheckedAtTheDoor:
             (f"{HEADER}\na.png\t0\t0\t10\t10\t", "line 2: a plate is letters and digits only"),
             (f"{HEADER}\n../../etc/passwd\t0\t0\t10\t10\tABC", "the image is a file name in the images folder"),
             (f"{HEADER}\na.png\t0\t0", "line 2: x, y, w and h are numbers"),  # a short row
+            (f"{HEADER}\n\na.png\t0\t0\t10\t10\tABC\nb.png\t0\t0\t10\t10\t#", "line 4: a plate is"),  # blank line
+            ("image\tx\ty\tw\th\tplate\n\udcff.png\t0\t0\t10\t10\tABC", "not a tab-separated text file"),
         ],
     )
     def test_a_bad_labels_file_is_one_line_with_its_code_and_line(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, says: str
     ) -> None:
-        (tmp_path / "labels.tsv").write_text(body + "\n")
+        (tmp_path / "labels.tsv").write_bytes((body + "\n").encode("utf-8", "surrogateescape"))  # \udcff: a raw 0xff
         with pytest.raises(SystemExit) as stop:
             alpr(["recognizer", "eval", str(tmp_path), str(tmp_path / "labels.tsv")])
         assert stop.value.code == 2
