@@ -29,7 +29,7 @@ def plate() -> str:
 
 
 def case_number() -> str:
-    return CASE.format(uuid.uuid4().int % 10**6)
+    return CASE.format(f"{uuid.uuid4().int % 10**6:06d}")  # six digits: the format asks 4-8, a short draw was refused
 
 
 async def purge(system: Any, now: datetime | None = None) -> PurgeReport:
