@@ -128,3 +128,12 @@ class TestLabelsAreCheckedAtTheDoor:
         assert stop.value.code == 1  # the work failed (503), not the operator's input refused
         err = capsys.readouterr().err
         assert err.startswith("alpr recognizer eval: failed (recognizer_weights_invalid): ") and "Traceback" not in err
+
+    def test_a_missing_labels_file_is_named_as_missing_not_unreachable(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        with pytest.raises(SystemExit) as stop:
+            alpr(["recognizer", "eval", str(tmp_path), str(tmp_path / "nope.tsv")])
+        assert stop.value.code == 2
+        missing = tmp_path / "nope.tsv"
+        assert capsys.readouterr().err.strip() == f"alpr recognizer eval: no such file or folder: {missing}"

@@ -123,3 +123,37 @@ def test_rectify_only_too_short_for_its_cycles_keeps_every_member_it_was_given(t
     assert torch.equal(after[-1].state_dict()["rectifier.locate.9.bias"], identity)
     for old, new in zip(load_weights(base)[0], after, strict=True):
         assert all(torch.equal(v, new.state_dict()[k]) for k, v in old.state_dict().items())
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"steps": 0},
+        {"snapshots": 0},
+        {"batch_size": 0},
+        {"real_share": 2.0},
+        {"real_share": -0.1},
+        {"lr": -1.0},
+        {"lr": float("nan")},
+        {"minutes": 0.0},
+    ],
+)
+def test_a_run_that_could_only_write_untrained_or_broken_weights_is_refused_before_it_starts(
+    tmp_path: Path, arguments: dict[str, float]
+) -> None:
+    out = tmp_path / "w.pt"
+    with pytest.raises(InvalidInput) as refused:
+        train(out, data_dir=None, **{"steps": 2, **arguments})  # type: ignore[arg-type]
+    assert refused.value.code == "invalid_arguments" and not out.exists()
+
+
+def test_alpr_recognizer_train_refuses_them_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from services.cli.main import main as alpr
+
+    with pytest.raises(SystemExit) as stop:
+        alpr(["recognizer", "train", "--steps", "0", "--out", str(tmp_path / "w.pt")])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "alpr recognizer train: refused (invalid_arguments): steps and batch size are at least 1, not 0 and 64"
+    )
+    assert not (tmp_path / "w.pt").exists()
