@@ -75,7 +75,7 @@ def read_labels(path: Path) -> list[LabelledPlate]:
 def _labelled(path: Path, line: int, row: dict[str, str | None]) -> LabelledPlate:
     where = f"{path} line {line}"
     image, plate = row["image"] or "", fold_plate(row["plate"] or "")
-    if not image or Path(image).name != image or image in (".", ".."):
+    if not image or not image.isprintable() or Path(image).name != image or image in (".", ".."):
         raise InvalidInput(
             f"{where}: the image is a file name in the images folder, not {image!r}", code="labels_invalid"
         )

@@ -92,6 +92,8 @@ class TestLabelsAreCheckedAtTheDoor:
             (f"{HEADER}\na.png\t0\t0\t10\t10\tABC-123", "line 2: a plate is letters and digits only"),
             (f"{HEADER}\na.png\t0\t0\t10\t10\t", "line 2: a plate is letters and digits only"),
             (f"{HEADER}\n../../etc/passwd\t0\t0\t10\t10\tABC", "the image is a file name in the images folder"),
+            (f"{HEADER}\na\x00.png\t0\t0\t10\t10\tABC", "the image is a file name in the images folder"),  # NUL
+            (f"{HEADER}\na.png\t0\t0\t10\t10\tＡBC", "a plate is letters and digits only"),  # a full-width A
             (f"{HEADER}\na.png\t0\t0", "line 2: x, y, w and h are numbers"),  # a short row
             (f"{HEADER}\n\na.png\t0\t0\t10\t10\tABC\nb.png\t0\t0\t10\t10\t#", "line 4: a plate is"),  # blank line
             ("image\tx\ty\tw\th\tplate\n\udcff.png\t0\t0\t10\t10\tABC", "not a tab-separated text file"),
