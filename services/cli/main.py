@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
         fields = ", ".join(f"ALPR_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in err.errors())
         _fail(name, f"settings refused: {fields}", 2, err)
     except FileNotFoundError as err:  # a path the operator gave: their input, not a server out of reach
-        _fail(name, f"no such file or folder: {err.filename}", 2, err)
+        _fail(name, f"no such file or folder: {err.filename or err}", 2, err)
     except (OSError, ConnectionError) as err:
         _fail(name, f"unreachable: {err}", 1, err)
     except KeyboardInterrupt:

@@ -76,9 +76,9 @@ def train(
     member k's, with that member's reader frozen (its weights and batch-norm statistics as they were), so the
     readers stay exactly what was measured and only the crop they are given can change.
     """
-    _check_arguments(steps=steps, snapshots=snapshots, minutes=minutes, batch_size=batch_size, lr=lr)
-    if not 0.0 <= real_share <= 1.0:
-        raise InvalidInput(f"real_share is a share of each batch, 0 to 1, not {real_share}", code="invalid_arguments")
+    _check_arguments(
+        steps=steps, snapshots=snapshots, minutes=minutes, batch_size=batch_size, lr=lr, real_share=real_share
+    )
     if rectify_only and not init:  # refused before the real crops are loaded
         raise InvalidInput("rectify_only trains rectifiers for existing weights: give init", code="invalid_arguments")
     random.seed(seed)
@@ -180,7 +180,9 @@ def train(
     return notes
 
 
-def _check_arguments(*, steps: int, snapshots: int, minutes: float, batch_size: int, lr: float) -> None:
+def _check_arguments(
+    *, steps: int, snapshots: int, minutes: float, batch_size: int, lr: float, real_share: float
+) -> None:
     """Refuse a run that could only write weights nobody trained (0 steps, 0 cycles) or crash midway, before
     anything is loaded: a weights file is what the service reads plates with."""
     if steps < 1 or batch_size < 1:
@@ -189,6 +191,8 @@ def _check_arguments(*, steps: int, snapshots: int, minutes: float, batch_size: 
         )
     if snapshots < 1:  # more snapshots than steps is a short trial: it keeps the members it reaches
         raise InvalidInput(f"snapshots are at least 1, not {snapshots}", code="invalid_arguments")
+    if not 0.0 <= real_share <= 1.0:  # NaN fails too
+        raise InvalidInput(f"real_share is a share of each batch, 0 to 1, not {real_share}", code="invalid_arguments")
     if not (math.isfinite(minutes) and minutes > 0 and math.isfinite(lr) and lr > 0):
         raise InvalidInput(
             f"minutes and the learning rate are positive, not {minutes} and {lr}", code="invalid_arguments"
