@@ -92,8 +92,11 @@ def train(
     stream = PlateStream(regions, seed=seed, real_share=real_share)
     loader = DataLoader(stream, batch_size=batch_size, num_workers=1, collate_fn=collate)
     frozen: list[PlateCRNN] = []
+    resumed_from: dict[str, Any] | None = None
     if init:
         initial, meta = load_weights(init)
+        # a name says little ("crnn.pt"); the digest over its tensors says which weights this run grew from
+        resumed_from = {"version": meta.get("version"), "digest": meta.get("digest")}
         if hold_calibration_split and meta.get("notes", {}).get("calibration_split_held_out") is not True:
             # those weights learnt the calibration split's plates: calibrating on them would flatter the model
             raise InvalidInput(
@@ -170,6 +173,7 @@ def train(
         "real_train_crops": len(regions),
         "calibration_split_held_out": hold_calibration_split,
         "init": str(init.name) if init else None,
+        "init_weights": resumed_from,
         "rectify_only": rectify_only,
         "train_minutes": round(elapsed / 60, 1),
         "schedule_governed_by": "time" if clock_governed else "steps",

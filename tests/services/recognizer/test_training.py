@@ -55,6 +55,10 @@ def test_a_run_goes_on_from_weights_under_its_own_version(tmp_path: Path) -> Non
     train_main(tmp_path / "on.pt", data_dir=None, steps=2, seed=6, init=first, lr=1e-3, version="crnn-test-9")
     _, meta = load_weights(tmp_path / "on.pt")
     assert meta["version"] == "crnn-test-9" and meta["notes"]["init"] == "first.pt"
+    # which weights it grew from, by their tensors, not the file's name: a chain of runs can be checked link by link
+    _, first_meta = load_weights(first)
+    assert meta["notes"]["init_weights"] == {"version": first_meta["version"], "digest": first_meta["digest"]}
+    assert first_meta["notes"]["init_weights"] is None
 
 
 def test_alpr_recognizer_train_passes_on_the_recipes_options(monkeypatch: pytest.MonkeyPatch) -> None:
