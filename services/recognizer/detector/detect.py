@@ -13,6 +13,7 @@ from services.recognizer.detector.frame import letterbox
 from services.recognizer.detector.model import fuse_for_inference
 from services.recognizer.detector.targets import Quad, RawDetection, box_of, decode
 from services.recognizer.detector.weights import load_weights
+from services.recognizer.engine.weights import fingerprint
 
 MIN_SIDE = 2.0  # pixels: a narrower detection cannot be cropped, let alone read
 
@@ -52,7 +53,8 @@ class PlateDetector:
         if threads is not None:
             torch.set_num_threads(threads)
         model, meta = load_weights(path)
-        return cls(model, version=str(meta["version"]))
+        # version@fingerprint, as the reader's: one version can name several files (a retraining, a copy)
+        return cls(model, version=f"{meta['version']}@{fingerprint(str(meta['digest']))}")
 
     def detect(self, image: Image.Image) -> list[Detection]:
         """The plates in one frame, best first."""

@@ -15,7 +15,7 @@ from services.recognizer.engine.calibrator import Calibration, PlateEvidence, ev
 from services.recognizer.engine.decoding import Decoded, combine_members, decode_batch
 from services.recognizer.engine.model import PlateCRNN, fuse_for_inference, plate_batch
 from services.recognizer.engine.plate_formats import rerank_for_state
-from services.recognizer.engine.weights import load_weights
+from services.recognizer.engine.weights import fingerprint, load_weights
 
 
 @contextmanager
@@ -101,13 +101,15 @@ class PlateReader:
         if threads is not None:
             torch.set_num_threads(threads)
         models, meta = load_weights(path)
-        version = str(meta["version"])
+        applied = meta.get("calibration") if calibrated and members is None else None
+        calibration = Calibration.from_meta(applied) if calibrated and members is None else None  # checks it first
+        # the version names the recipe; the fingerprint the very tensors and calibration behind each confidence
+        version = f"{meta['version']}@{fingerprint(str(meta['digest']), applied)}"
         if members is not None:
             if not members or any(not 0 <= i < len(models) for i in members):
                 raise ValueError(f"members must be chosen from 0..{len(models) - 1}, not {members}")
             models = [models[i] for i in members]
             version += "[" + ",".join(map(str, members)) + "]"
-        calibration = Calibration.from_meta(meta.get("calibration")) if calibrated and members is None else None
         return cls(models, version=version, consult_below=consult_below, calibration=calibration)
 
     def read_batch(self, images: list[Image.Image]) -> list[Reading]:

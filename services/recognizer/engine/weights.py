@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,17 @@ def state_digest(state: dict[str, torch.Tensor]) -> str:
 def members_digest(states: list[dict[str, torch.Tensor]]) -> str:
     """One digest over every member in order, so a swapped, dropped or altered member is caught."""
     return hashlib.sha256("".join(state_digest(state) for state in states).encode()).hexdigest()
+
+
+def fingerprint(digest: str, calibration: Any = None) -> str:
+    """12 hex digits naming the exact tensors and the calibration a reading used.
+
+    A version names a recipe, and one file is recalibrated in place under the same version (`cli calibrate`),
+    which changes what its confidences mean; a read stamped `version@fingerprint` says which of them made it.
+    """
+    # any value the file holds has one spelling here (NaN as NaN, an odd type by its str), so loading never fails
+    canonical = json.dumps(calibration, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{digest}\n{canonical}".encode()).hexdigest()[:12]
 
 
 def save_weights(

@@ -19,6 +19,21 @@ class TestWeights:
         assert meta["version"]
         assert DEFAULT_WEIGHTS.stat().st_size < 20 * 1024 * 1024
 
+    def test_a_reader_names_its_tensors_and_calibration_not_only_the_version(self, tmp_path: Path) -> None:
+        """`cli calibrate` rewrites a file in place under the same version, changing what its confidences mean:
+        the version a read is stamped with says which tensors and which calibration made it."""
+        _, meta = load_weights()
+        shipped = PlateReader.load()
+        name, _, mark = shipped.version.partition("@")
+        assert name == meta["version"] and len(mark) == 12 and int(mark, 16) >= 0
+        assert PlateReader.load().version == shipped.version  # the same file, the same name
+        recalibrated = altered(tmp_path, lambda blob: blob["calibration"].update(sure_threshold=0.5))
+        assert PlateReader.load(recalibrated).version.split("@")[0] == name
+        assert PlateReader.load(recalibrated).version != shipped.version
+        raw = PlateReader.load(calibrated=False).version  # raw numbers: no calibration applied, another name
+        assert raw.split("@")[0] == name and raw != shipped.version
+        assert PlateReader.load(members=[0]).version == raw + "[0]"
+
     def test_missing_file(self, tmp_path: Path) -> None:
         with pytest.raises(WeightsInvalid, match="not found"):
             PlateReader.load(tmp_path / "absent.pt")
