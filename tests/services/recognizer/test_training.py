@@ -161,3 +161,20 @@ def test_alpr_recognizer_train_refuses_them_in_one_line(tmp_path: Path, capsys: 
         "alpr recognizer train: refused (invalid_arguments): steps and batch size are at least 1, not 0 and 64"
     )
     assert not (tmp_path / "w.pt").exists()
+
+
+def test_the_chains_committed_links_verify_and_say_how_they_were_made() -> None:
+    """A link kept for the next run to resume from (training/README.md) loads like served weights, was governed
+    by its steps (so its command remakes it), and resumed from the link its notes name, if any."""
+    links = sorted((Path(__file__).resolve().parents[3] / "training" / "recognizer").glob("*.pt"))
+    assert links, "training/recognizer holds the chain's links"
+    digests = {}
+    for link in links:
+        _, meta = load_weights(link)
+        digests[meta["version"]] = meta["digest"]
+        notes = meta["notes"]
+        assert notes["schedule_governed_by"] == "steps" and notes["steps"] == notes["planned_steps"]
+        assert notes["calibration_split_held_out"] is True and "calibration" not in meta
+    for link in links:
+        before = load_weights(link)[1]["notes"].get("init_weights")
+        assert before is None or digests.get(before["version"]) == before["digest"]
