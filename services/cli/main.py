@@ -248,12 +248,23 @@ def main(argv: list[str] | None = None) -> None:
     except ValidationError as err:  # a setting missing or refused at start-up
         fields = ", ".join(f"ALPR_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in err.errors())
         _fail(name, f"settings refused: {fields}", 2, err)
+    except BrokenPipeError:  # the reader of our output left (`| head`): nothing is wrong and nothing to say
+        _quiet_stdout()
+        raise SystemExit(141) from None  # 128 + SIGPIPE, as a shell's own commands end
     except FileNotFoundError as err:  # a path the operator gave: their input, not a server out of reach
         _fail(name, f"no such file or folder: {err.filename or err}", 2, err)
     except (OSError, ConnectionError) as err:
         _fail(name, f"unreachable: {err}", 1, err)
     except KeyboardInterrupt:
         _fail(name, "interrupted", 130)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush into a closed pipe cannot fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file descriptor (captured): there is nothing to flush there
+        pass
 
 
 def _fail(name: str, message: str, code: int, cause: BaseException | None = None) -> None:

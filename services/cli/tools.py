@@ -58,6 +58,12 @@ def _eval(args: argparse.Namespace) -> None:
     print(json.dumps(report, indent=2, default=str))
 
 
+def _show(args: argparse.Namespace) -> None:
+    from services.recognizer.engine.cli import show_main
+
+    show_main(Path(args.weights) if args.weights else None)
+
+
 def _train_detector(args: argparse.Namespace) -> None:
     from services.recognizer.detector.cli import run
 
@@ -278,6 +284,9 @@ def add_tool_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     ev.add_argument("labels", help="the labels file: image name and plate text")
     ev.add_argument("--weights", default=None, help="weights to evaluate (default: the shipped ones)")
     ev.set_defaults(func=_eval)
+    show = rec_sub.add_parser("show", help="which model a weights file is (the model_version its reads carry)")
+    show.add_argument("--weights", default=None, help="the weights file (default: the shipped one)")
+    show.set_defaults(func=_show)
     # the plate detector (services/recognizer/detector): options as `python -m services.recognizer.detector.cli`
     detector_train = rec_sub.add_parser("train-detector", help="train the plate detector (CPU, seeded)")
     detector_train.add_argument(

@@ -129,6 +129,14 @@ class Calibration:
             "sure_threshold": self.sure_threshold,
         }
 
+    def canonical(self) -> dict[str, object] | None:
+        """What decides the confidences, spelt one way for one behaviour (feature order, 0 or 0.0, the old
+        temperature format, the fit's own records all aside); None for the identity, which changes nothing."""
+        if self == Calibration():
+            return None
+        weights = dict(sorted(zip(self.features, self.weights, strict=True)))
+        return {"weights": weights, "bias": self.bias, "sure": self.sure_threshold}
+
     @classmethod
     def from_meta(cls, meta: object) -> Calibration:
         """Read the weights' calibration: none gives raw numbers and no SURE; a malformed one is refused."""

@@ -1,4 +1,5 @@
-"""Command-line entry points: `train` writes weights, `calibrate` fits their confidence, `eval` scores them."""
+"""Command-line entry points: `train` writes weights, `calibrate` fits their confidence, `eval` scores them,
+`show` says which model a file is (the name its reads are stamped with) and how it was made."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from services.recognizer.engine.train import (
     train,
 )
 from services.recognizer.engine.uncertainty import clean_reads_needed
-from services.recognizer.engine.weights import DEFAULT_WEIGHTS
+from services.recognizer.engine.weights import DEFAULT_WEIGHTS, load_weights
 
 MODEL_VERSION = "crnn-us-2.5"  # the shipped weights' version (MODEL_CARD.md)
 
@@ -150,6 +151,36 @@ def calibrate_main(weights: Path, *, real_from: Path | None, synthetic: int = DE
     return fitted
 
 
+def show_main(weights: Path | None = None) -> dict[str, Any]:
+    """Print what a weights file is: the `model_version` its reads carry, and how it was trained and calibrated.
+
+    A read's `model_version` is `version@fingerprint`; this is how an auditor finds the file that made it. The
+    names come from the reader itself (`PlateReader.load`), so they are the ones the service stamps.
+    """
+    served = PlateReader.load(weights)  # verifies the file and its calibration, as the service does at start
+    _, meta = load_weights(weights)
+    notes = dict(meta.get("notes") or {})
+    calibration = meta.get("calibration") or {}
+    report = {
+        "file": str(weights or DEFAULT_WEIGHTS),
+        "model_version": served.version,
+        "uncalibrated_version": PlateReader.load(weights, calibrated=False).version,
+        "digest": meta["digest"],
+        "members": len(served.models),
+        "arch": meta["arch"],
+        "calibration": {
+            "chosen": (calibration.get("fitted_on") or {}).get("chosen"),
+            "sure_threshold": calibration.get("sure_threshold"),
+        }
+        if calibration
+        else None,
+        "training": {k: v for k, v in notes.items() if k != "members"},
+        "training_members": notes.get("members"),
+    }
+    print(json.dumps(report, indent=2, default=str))
+    return report
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of `python -m services.recognizer.engine.cli`; `alpr recognizer` offers the same options."""
     parser = argparse.ArgumentParser(prog="recognizer")
@@ -191,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="also fit on this folder's calibration-split photos (only for weights trained without them)",
     )
+    w = commands.add_parser("show", help="which model a weights file is, as its reads name it, and how it was made")
+    w.add_argument("--weights", type=Path, default=None)
     e = commands.add_parser("eval", help="score weights on labelled photos or crops")
     e.add_argument("images_dir", type=Path)
     e.add_argument("labels", type=Path)
@@ -228,6 +261,8 @@ def main(argv: list[str] | None = None) -> None:
         )
     elif args.command == "calibrate":
         calibrate_main(args.weights, real_from=args.real_from, synthetic=args.synthetic)
+    elif args.command == "show":
+        show_main(args.weights)
     else:
         report = eval_main(
             args.images_dir,

@@ -101,9 +101,9 @@ class PlateReader:
         if threads is not None:
             torch.set_num_threads(threads)
         models, meta = load_weights(path)
-        applied = meta.get("calibration") if calibrated and members is None else None
-        calibration = Calibration.from_meta(applied) if calibrated and members is None else None  # checks it first
+        calibration = Calibration.from_meta(meta.get("calibration")) if calibrated and members is None else None
         # the version names the recipe; the fingerprint the very tensors and calibration behind each confidence
+        applied = calibration.canonical() if calibration is not None else None
         version = f"{meta['version']}@{fingerprint(str(meta['digest']), applied)}"
         if members is not None:
             if not members or any(not 0 <= i < len(models) for i in members):

@@ -37,14 +37,14 @@ def members_digest(states: list[dict[str, torch.Tensor]]) -> str:
     return hashlib.sha256("".join(state_digest(state) for state in states).encode()).hexdigest()
 
 
-def fingerprint(digest: str, calibration: Any = None) -> str:
-    """12 hex digits naming the exact tensors and the calibration a reading used.
+def fingerprint(digest: str, calibration: dict[str, Any] | None = None) -> str:
+    """12 hex digits naming the exact tensors and the calibration a reading used (`Calibration.canonical`).
 
     A version names a recipe, and one file is recalibrated in place under the same version (`cli calibrate`),
     which changes what its confidences mean; a read stamped `version@fingerprint` says which of them made it.
+    Code and load options (a `--consult-below` in eval) are not in it: the release and the command say those.
     """
-    # any value the file holds has one spelling here (NaN as NaN, an odd type by its str), so loading never fails
-    canonical = json.dumps(calibration, sort_keys=True, separators=(",", ":"), default=str)
+    canonical = json.dumps(calibration, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{digest}\n{canonical}".encode()).hexdigest()[:12]
 
 

@@ -105,3 +105,40 @@ def test_alpr_recognizer_calibrate_fits_on_the_calibration_split_unless_told(mon
     assert synthetic == DEFAULT_SYNTHETIC
     assert only_synthetic == (DEFAULT_WEIGHTS, None, 500)
     assert elsewhere == (Path("I.pt"), Path("plates"), DEFAULT_SYNTHETIC)
+
+
+def test_alpr_recognizer_show_names_a_file_as_its_reads_do(capsys: pytest.CaptureFixture[str]) -> None:
+    """An auditor holding a read's model_version finds the file that made it: `show` prints the same name."""
+    import json
+
+    from services.cli.main import main
+    from services.recognizer.engine.reader import PlateReader
+
+    main(["recognizer", "show"])
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["model_version"] == PlateReader.load().version
+    assert shown["uncalibrated_version"] == PlateReader.load(calibrated=False).version != shown["model_version"]
+    assert shown["digest"] in {m["digest"] for m in [engine_cli.load_weights(DEFAULT_WEIGHTS)[1]]}
+    assert shown["training"]["schedule_governed_by"] == "steps" and shown["calibration"]["sure_threshold"] > 0.5
+
+
+def test_alpr_says_nothing_when_its_reader_leaves_the_pipe() -> None:
+    """`alpr recognizer show | head -1`: the closed pipe is not a server out of reach (it printed 'unreachable')."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    env.pop("ALPR_DEBUG", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.cli.main", "recognizer", "show"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=repo,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before it writes: it loads torch and the weights first
+    said = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and said == ""

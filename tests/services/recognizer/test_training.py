@@ -176,5 +176,7 @@ def test_the_chains_committed_links_verify_and_say_how_they_were_made() -> None:
         assert notes["schedule_governed_by"] == "steps" and notes["steps"] == notes["planned_steps"]
         assert notes["calibration_split_held_out"] is True and "calibration" not in meta
     for link in links:
-        before = load_weights(link)[1]["notes"].get("init_weights")
+        notes = load_weights(link)[1]["notes"]
+        before = notes.get("init_weights")
+        assert (notes["init"] is None) == (before is None)  # a link that resumed names what it resumed from
         assert before is None or digests.get(before["version"]) == before["digest"]

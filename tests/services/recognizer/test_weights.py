@@ -30,6 +30,23 @@ class TestWeights:
         recalibrated = altered(tmp_path, lambda blob: blob["calibration"].update(sure_threshold=0.5))
         assert PlateReader.load(recalibrated).version.split("@")[0] == name
         assert PlateReader.load(recalibrated).version != shipped.version
+
+        # one behaviour, one name: the fit's own records, 0 for 0.0, the old temperature format change nothing
+        def same_behaviour(blob: dict[str, Any]) -> None:
+            blob["calibration"]["fitted_on"] = {"seed": 1}
+            blob["calibration"]["bias"] = int(blob["calibration"]["bias"])
+
+        assert blob_of_default()["calibration"]["bias"] == 0 and blob_of_default()["calibration"]["features"] == [
+            "log_odds"
+        ]  # the shipped file is a temperature, so the old format can spell it too
+        assert PlateReader.load(altered(tmp_path, same_behaviour)).version == shipped.version
+        weight = blob_of_default()["calibration"]["weights"][0]
+
+        def old_format(blob: dict[str, Any]) -> None:
+            sure = blob["calibration"]["sure_threshold"]
+            blob["calibration"] = {"temperature": 1.0 / weight, "sure_threshold": sure}
+
+        assert PlateReader.load(altered(tmp_path, old_format)).version == shipped.version
         raw = PlateReader.load(calibrated=False).version  # raw numbers: no calibration applied, another name
         assert raw.split("@")[0] == name and raw != shipped.version
         assert PlateReader.load(members=[0]).version == raw + "[0]"
@@ -146,6 +163,12 @@ def test_an_untrained_rectifier_is_the_identity() -> None:
         plain = fuse_for_inference(member)(crops)
         member.rectifier = Rectifier()
         assert torch.equal(member(crops), plain)
+
+
+def blob_of_default() -> dict[str, Any]:
+    """The shipped weights file's contents."""
+    blob: dict[str, Any] = torch.load(DEFAULT_WEIGHTS, weights_only=True)
+    return blob
 
 
 def altered(tmp_path: Path, change: Callable[[dict[str, Any]], object]) -> Path:
