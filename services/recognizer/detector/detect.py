@@ -13,7 +13,7 @@ from services.recognizer.detector.frame import letterbox
 from services.recognizer.detector.model import fuse_for_inference
 from services.recognizer.detector.targets import Quad, RawDetection, box_of, decode
 from services.recognizer.detector.weights import load_weights
-from services.recognizer.engine.weights import fingerprint
+from services.recognizer.engine.weights import model_name
 
 MIN_SIDE = 2.0  # pixels: a narrower detection cannot be cropped, let alone read
 
@@ -54,7 +54,7 @@ class PlateDetector:
             torch.set_num_threads(threads)
         model, meta = load_weights(path)
         # version@fingerprint, as the reader's: one version can name several files (a retraining, a copy)
-        return cls(model, version=f"{meta['version']}@{fingerprint(str(meta['digest']))}")
+        return cls(model, version=model_name(meta))
 
     def detect(self, image: Image.Image) -> list[Detection]:
         """The plates in one frame, best first."""

@@ -11,6 +11,7 @@ from typing import Any
 from libs.common.contracts.reads import Box
 from libs.common.errors import InvalidInput
 from services.recognizer.engine.calibrate import DEFAULT_SYNTHETIC, calibrate
+from services.recognizer.engine.calibrator import Calibration
 from services.recognizer.engine.crop import crop_plate
 from services.recognizer.engine.dataset import holdout_names, read_labels
 from services.recognizer.engine.evaluate import evaluate
@@ -24,7 +25,7 @@ from services.recognizer.engine.train import (
     train,
 )
 from services.recognizer.engine.uncertainty import clean_reads_needed
-from services.recognizer.engine.weights import DEFAULT_WEIGHTS, load_weights
+from services.recognizer.engine.weights import DEFAULT_WEIGHTS, load_weights, model_name
 
 MODEL_VERSION = "crnn-us-2.5"  # the shipped weights' version (MODEL_CARD.md)
 
@@ -157,22 +158,22 @@ def show_main(weights: Path | None = None) -> dict[str, Any]:
     A read's `model_version` is `version@fingerprint`; this is how an auditor finds the file that made it. The
     names come from the reader itself (`PlateReader.load`), so they are the ones the service stamps.
     """
-    served = PlateReader.load(weights)  # verifies the file and its calibration, as the service does at start
-    _, meta = load_weights(weights)
-    notes = dict(meta.get("notes") or {})
-    calibration = meta.get("calibration") or {}
+    models, meta = load_weights(weights)  # the file verified, read once
+    calibration = Calibration.from_meta(meta.get("calibration"))  # refused here as at the service's start
+    notes = meta["notes"] if isinstance(meta.get("notes"), dict) else {}
+    fitted = (meta.get("calibration") or {}).get("fitted_on")
     report = {
         "file": str(weights or DEFAULT_WEIGHTS),
-        "model_version": served.version,
-        "uncalibrated_version": PlateReader.load(weights, calibrated=False).version,
+        "model_version": model_name(meta, calibration.canonical()),  # as PlateReader.load names it
+        "uncalibrated_version": model_name(meta),
         "digest": meta["digest"],
-        "members": len(served.models),
+        "members": len(models),
         "arch": meta["arch"],
         "calibration": {
-            "chosen": (calibration.get("fitted_on") or {}).get("chosen"),
-            "sure_threshold": calibration.get("sure_threshold"),
+            "chosen": fitted.get("chosen") if isinstance(fitted, dict) else None,
+            "sure_threshold": calibration.sure_threshold,
         }
-        if calibration
+        if calibration.canonical() is not None
         else None,
         "training": {k: v for k, v in notes.items() if k != "members"},
         "training_members": notes.get("members"),

@@ -15,7 +15,7 @@ from services.recognizer.engine.calibrator import Calibration, PlateEvidence, ev
 from services.recognizer.engine.decoding import Decoded, combine_members, decode_batch
 from services.recognizer.engine.model import PlateCRNN, fuse_for_inference, plate_batch
 from services.recognizer.engine.plate_formats import rerank_for_state
-from services.recognizer.engine.weights import fingerprint, load_weights
+from services.recognizer.engine.weights import load_weights, model_name
 
 
 @contextmanager
@@ -104,7 +104,7 @@ class PlateReader:
         calibration = Calibration.from_meta(meta.get("calibration")) if calibrated and members is None else None
         # the version names the recipe; the fingerprint the very tensors and calibration behind each confidence
         applied = calibration.canonical() if calibration is not None else None
-        version = f"{meta['version']}@{fingerprint(str(meta['digest']), applied)}"
+        version = model_name(meta, applied)
         if members is not None:
             if not members or any(not 0 <= i < len(models) for i in members):
                 raise ValueError(f"members must be chosen from 0..{len(models) - 1}, not {members}")

@@ -48,6 +48,11 @@ def fingerprint(digest: str, calibration: dict[str, Any] | None = None) -> str:
     return hashlib.sha256(f"{digest}\n{canonical}".encode()).hexdigest()[:12]
 
 
+def model_name(meta: dict[str, Any], calibration: dict[str, Any] | None = None) -> str:
+    """The name a reading is stamped with: the file's version @ the fingerprint of its tensors and calibration."""
+    return f"{meta['version']}@{fingerprint(str(meta['digest']), calibration)}"
+
+
 def save_weights(
     path: Path, models: list[PlateCRNN], *, version: str, arch: dict[str, int], notes: dict[str, Any]
 ) -> None:

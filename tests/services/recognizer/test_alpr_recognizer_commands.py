@@ -142,3 +142,23 @@ def test_alpr_says_nothing_when_its_reader_leaves_the_pipe() -> None:
     proc.stdout.close()  # before it writes: it loads torch and the weights first
     said = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141 and said == ""
+
+
+def test_alpr_recognizer_show_reads_a_hand_made_files_odd_records_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Notes and the fit's records are the file's own prose: odd ones are shown as absent, never a crash."""
+    import json
+
+    import torch
+
+    from services.cli.main import main
+
+    blob = torch.load(DEFAULT_WEIGHTS, weights_only=True)
+    blob["notes"], blob["calibration"]["fitted_on"] = "hand-made", ["not", "a", "mapping"]
+    odd = tmp_path / "odd.pt"
+    torch.save(blob, odd)
+    main(["recognizer", "show", "--weights", str(odd)])
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["training"] == {} and shown["calibration"]["chosen"] is None
+    assert shown["calibration"]["sure_threshold"] == blob["calibration"]["sure_threshold"]
