@@ -94,6 +94,12 @@ class PurgeJob:
         # apart from the drops: this lock on the map comes after none on reads, so no cycle with a search
         async with self.uow() as session:
             await repository.drop_plate_day_months(session, before=plan.cutoff.astimezone(UTC).date())
+        async with self.uow() as session:
+            await repository.forget_plate_days(
+                session,
+                before=plan.cutoff.astimezone(UTC).date(),
+                capped_through=plan.unmatched[1].astimezone(UTC).date() if plan.unmatched else None,
+            )
         # a posted photograph's outcome names its plates: gone after a week, or once none of its reads is kept
         async with self.uow() as session:
             gone = await frames.purge_frames(
@@ -122,12 +128,7 @@ class PurgeJob:
             report = PurgeReport(ran=True)
             report.holds_lapsed = await repository.lapse_holds(session, today=now.date(), now=now)
             report.held_released, released_images = await repository.release_unheld(session)
-            plan = plan_purge(
-                now,
-                await repository.partition_days(session),
-                self.settings,
-                await repository.last_unmatched_before(session),
-            )
+            plan = plan_purge(now, await repository.partition_days(session), self.settings)
             report.cutoff = plan.cutoff
             columns = await repository.held_columns(session)
             held_images = 0

@@ -115,6 +115,31 @@ async def drop_plate_day_months(session: AsyncSession, *, before: date) -> list[
     return dropped
 
 
+async def forget_plate_days(session: AsyncSession, *, before: date, capped_through: date | None) -> int:
+    """Forget the plate-days no kept read stands for: the map says "plate P was read on day D", which B1 and
+    B5 bound as they bound the reads (a month partition is dropped only once all of it is past the cutoff).
+
+    Days before `before` (the cutoff's day) hold no read and can get none (ingest refuses them). From there
+    through `capped_through` (the B5 cap's day) a plate-day goes once none of its reads is left; the map is
+    locked against writers first, so a read stored meanwhile is seen by the check, never left unmapped.
+    """
+    forgotten = await session.execute(text("DELETE FROM read_plate_days WHERE day < :before"), {"before": before})
+    count = int(forgotten.rowcount or 0)  # type: ignore[attr-defined]
+    if capped_through is not None and capped_through >= before:
+        await session.execute(text("LOCK TABLE read_plate_days IN SHARE ROW EXCLUSIVE MODE"))
+        unread = await session.execute(
+            text(
+                "DELETE FROM read_plate_days p WHERE p.day >= :before AND p.day <= :through AND NOT EXISTS ("
+                "SELECT 1 FROM reads r WHERE r.plate = p.plate "
+                "AND r.captured_at >= (p.day::timestamp AT TIME ZONE 'UTC') "
+                "AND r.captured_at < ((p.day + 1)::timestamp AT TIME ZONE 'UTC'))"
+            ),
+            {"before": before, "through": capped_through},
+        )
+        count += int(unread.rowcount or 0)  # type: ignore[attr-defined]
+    return count
+
+
 async def delete_before(session: AsyncSession, *, day: date, before: datetime) -> tuple[int, int]:
     """In the partition the cutoff falls in, delete the reads captured before it (held ones were copied)."""
     reads, images = partition_name("reads", day), partition_name("read_images", day)
@@ -172,19 +197,6 @@ async def release_unheld(session: AsyncSession) -> tuple[int, int]:
         "held_read_images",
         {},
     )
-
-
-async def last_unmatched_before(session: AsyncSession) -> datetime | None:
-    """Where the previous B5 pass stopped, so each pass scans only the days since."""
-    value = (
-        await session.execute(
-            text(
-                "SELECT payload->'range'->>'unmatched_before' FROM purge_certificates "
-                "WHERE payload->'range'->>'unmatched_before' IS NOT NULL ORDER BY created_at DESC LIMIT 1"
-            )
-        )
-    ).scalar()
-    return datetime.fromisoformat(value) if value else None
 
 
 async def add_certificate(session: AsyncSession, *, event_id: str, payload: dict[str, Any]) -> None:

@@ -13,8 +13,6 @@ from services.records.retention.repository import day_start
 from services.records.settings import RecordsSettings
 
 PURGE_ACTOR = Actor(kind="system", sub="records-retention", name="Records retention purge")
-# reads reach records through a stream that keeps them a week, so a late read can land behind the B5 mark
-LATE_READ_MARGIN = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -33,18 +31,21 @@ def unmatched_cutoff(now: datetime, settings: RecordsSettings) -> datetime | Non
     return now - timedelta(days=days)
 
 
-def plan_purge(
-    now: datetime, days: list[date], settings: RecordsSettings, last_unmatched_before: datetime | None
-) -> PurgePlan:
-    """Whole days before the cutoff are dropped; the day the cutoff falls in loses its earlier reads."""
+def plan_purge(now: datetime, days: list[date], settings: RecordsSettings) -> PurgePlan:
+    """Whole days before the cutoff are dropped; the day the cutoff falls in loses its earlier reads.
+
+    The B5 cap covers every day from the cutoff on, each pass, not only the days since the last pass: a
+    camera may back-fill reads captured months ago (ingest takes anything inside retention), and one that
+    landed behind an earlier pass would otherwise be kept until the 12-month cutoff. What a pass scans
+    behind the mark is only the reads it kept (hits and held ones) and such late ones, so it stays small.
+    """
     cutoff = retention_cutoff(now, settings.active_retention_days)
     drop = [d for d in days if day_start(d + timedelta(days=1)) <= cutoff]
     straddle = next((d for d in days if day_start(d) < cutoff < day_start(d + timedelta(days=1))), None)
     unmatched = None
     capped = unmatched_cutoff(now, settings)
     if capped is not None and capped > cutoff:
-        since = cutoff if last_unmatched_before is None else max(cutoff, last_unmatched_before - LATE_READ_MARGIN)
-        unmatched = (since, capped)
+        unmatched = (cutoff, capped)
     return PurgePlan(cutoff=cutoff, drop_days=drop, straddle_day=straddle, unmatched=unmatched)
 
 

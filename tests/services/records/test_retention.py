@@ -73,6 +73,15 @@ async def where(admin_db: Any, read_id: str) -> dict[str, int]:
         await conn.close()
 
 
+async def plate_days(admin_db: Any, plate_text: str) -> list[date]:
+    conn = await admin_db()
+    try:
+        rows = await conn.fetch("SELECT day FROM records.read_plate_days WHERE plate = $1 ORDER BY day", plate_text)
+        return [r["day"] for r in rows]
+    finally:
+        await conn.close()
+
+
 async def certificate(admin_db: Any, event_id: str) -> dict[str, Any]:
     conn = await admin_db()
     try:
@@ -246,6 +255,17 @@ class TestCutoffWithinADay:
         assert (await where(admin_db, before.read_id))["read_images"] == 0
         assert (await where(admin_db, after.read_id))["reads"] == 1
 
+    async def test_the_plate_day_map_keeps_no_day_past_the_cutoff(
+        self, system: Any, store_reads: Any, admin_db: Any
+    ) -> None:
+        # its month partitions go only once the whole month is past the cutoff: up to a month too long (B1)
+        cutoff = datetime.now(UTC) - timedelta(days=system.runtime("records").settings.active_retention_days)
+        (gone,) = await store_reads([{"plate": plate(), "captured_at": cutoff - timedelta(days=2)}])
+        (kept,) = await store_reads([{"plate": gone.plate, "captured_at": cutoff + timedelta(minutes=2)}])
+        assert len(await plate_days(admin_db, gone.plate)) == 2
+        await purge(system)
+        assert await plate_days(admin_db, gone.plate) == [kept.captured_at.astimezone(UTC).date()]
+
 
 class TestUnmatchedCap:
     async def test_b5_drops_reads_that_matched_no_hotlist_after_the_shorter_period(
@@ -281,6 +301,46 @@ class TestUnmatchedCap:
         details = await certificate(admin_db, report.certificate_id or "")
         assert details["unmatched_purged"] == report.unmatched_purged
         assert "unmatched_before" in details["range"]
+
+    async def test_a_read_back_filled_behind_an_earlier_pass_is_capped_by_the_next(
+        self, system: Any, store_reads: Any, admin_db: Any
+    ) -> None:
+        # a camera that was offline for months uploads its reads: ingest takes anything inside retention, so
+        # a read captured 100 days ago can land after a B5 pass has moved past its day (found by a red team)
+        rt = system.runtime("records")
+        env = {k.removeprefix("ALPR_").lower(): v for k, v in system.stack.env_for("records", http_port=0).items()}
+        job = PurgeJob(
+            RecordsSettings(**{**env, "environment": "test", "unmatched_retention_days": 60}), rt.uow, rt.bus
+        )
+        await job.run(datetime.now(UTC), forced=True)
+        late, hit = await store_reads(
+            [
+                {"plate": plate(), "captured_at": datetime.now(UTC) - timedelta(days=100)},
+                {"plate": plate(), "captured_at": datetime.now(UTC) - timedelta(days=100), "hotlist_hit": True},
+            ]
+        )
+        report = await job.run(datetime.now(UTC), forced=True)
+        assert report.unmatched_purged >= 1
+        assert (await where(admin_db, late.read_id))["reads"] == 0
+        assert (await where(admin_db, hit.read_id))["reads"] == 1
+
+    async def test_the_plate_day_map_forgets_a_capped_read_and_keeps_a_hit(
+        self, system: Any, store_reads: Any, admin_db: Any
+    ) -> None:
+        # "plate P was read on day D" is itself what B5 caps: the map may not outlive the read it stands for
+        rt = system.runtime("records")
+        env = {k.removeprefix("ALPR_").lower(): v for k, v in system.stack.env_for("records", http_port=0).items()}
+        job = PurgeJob(
+            RecordsSettings(**{**env, "environment": "test", "unmatched_retention_days": 60}), rt.uow, rt.bus
+        )
+        when = datetime.now(UTC) - timedelta(days=100)
+        late, hit = await store_reads(
+            [{"plate": plate(), "captured_at": when}, {"plate": plate(), "captured_at": when, "hotlist_hit": True}]
+        )
+        assert await plate_days(admin_db, late.plate) == [when.date()]
+        await job.run(datetime.now(UTC), forced=True)
+        assert await plate_days(admin_db, late.plate) == []
+        assert await plate_days(admin_db, hit.plate) == [when.date()]
 
 
 class TestOneRunnerAndLimits:
