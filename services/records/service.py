@@ -12,14 +12,12 @@ from typing import Any, Literal
 
 from libs.common.contracts.reads import ReadImage, ReadIn, normalize_plate
 from libs.common.contracts.recognition import Recognition
-from libs.common.contracts.search import Area, MatchedOn, SearchQuery
+from libs.common.contracts.search import MIN_KNOWN_PARTIAL, Area, MatchedOn, SearchQuery
 from libs.common.contracts.vehicles import VehicleAttributes
 from libs.common.errors import Forbidden, InvalidInput
 from libs.common.images import IMAGE_MAX_BYTES, REFUSED, UNDECODABLE, ImageRefused, checked_type, digest
 from libs.common.validation import capture_window, check_instant, retention_cutoff
 from services.records.lookalike import DEFAULT_LOOKALIKES, LookalikeClasses, lookalike_key
-
-MIN_KNOWN_PARTIAL = 3
 
 
 @dataclass

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.sharing.models import AgreementRow, ClientRow, LedgerRow, PartnerRow, ProposalRow
+from services.sharing.oauth.client_assertion import CLOCK_LEEWAY
 
 
 async def save(session: AsyncSession, row: Any) -> None:
@@ -78,7 +79,9 @@ async def use_assertion(
     session: AsyncSession, *, client_id: str, jti: str, expires_at: datetime, now: datetime
 ) -> bool:
     """Record an assertion's jti; False if it was already used (a replay). Lapsed jtis are dropped."""
-    await session.execute(text("DELETE FROM used_assertions WHERE expires_at < :now"), {"now": now})
+    # an assertion is accepted until exp + the leeway: its jti is kept as long, or a replay then would pass
+    lapsed = now - CLOCK_LEEWAY
+    await session.execute(text("DELETE FROM used_assertions WHERE expires_at < :lapsed"), {"lapsed": lapsed})
     inserted = await session.execute(
         text(
             "INSERT INTO used_assertions (client_id, jti, expires_at) VALUES (:client_id, :jti, :expires_at) "

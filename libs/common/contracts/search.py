@@ -18,6 +18,9 @@ from libs.common.validation import Instant, Line
 _OUR_BODY = ConfigDict(extra="forbid")
 
 MatchedOn = Literal["vendor", "ours", "both"]
+# the fewest letters and digits a partial plate may name, searched or listed with wildcards: records asks it
+# of a partial search and of every hotlist entry, sharing at the partner's door; fewer would match half a state
+MIN_KNOWN_PARTIAL = 3
 
 
 class Area(BaseModel):

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.common.contracts.reads import normalize_plate
 from libs.common.contracts.search import Area, SearchQuery, VehicleQuery
 from libs.common.db import driver_fetchval
+from libs.common.errors import InvalidInput
 from services.records.lookalike import DEFAULT_LOOKALIKES, LookalikeClasses, lookalike_key
 from services.records.repository.reads import HELD_FOR_CASE, utc_day
 from services.records.service import area_shape, check_partial, query_plate
@@ -202,13 +203,14 @@ def search_predicates(query: SearchQuery, classes: LookalikeClasses = DEFAULT_LO
     where: list[str] = []
     params: dict[str, Any] = {}
     arms: list[str] = []
-    if query.plate:
+    # no plate is None (A4: the gateway asks a supervisor first); an empty one is refused, never read as "any"
+    if query.plate is not None:
         plate = query_plate(query.plate)
         if query.match == "exact":
             arms = ["plate = :plate", "our_plate = :plate AND our_plate IS DISTINCT FROM plate"]
-            params["plate"] = normalize_plate(plate)
+            params["plate"] = _named_plate(normalize_plate(plate))
         elif query.match == "lookalike":
-            key = lookalike_key(normalize_plate(plate), classes)
+            key = lookalike_key(_named_plate(normalize_plate(plate)), classes)
             arms = [
                 "lookalike_key = :lkey",
                 "our_lookalike_key = :lkey AND our_lookalike_key IS DISTINCT FROM lookalike_key",
@@ -232,6 +234,13 @@ def search_predicates(query: SearchQuery, classes: LookalikeClasses = DEFAULT_LO
     if query.vehicle:
         where.extend(_vehicle_predicates(query.vehicle, params))
     return SearchPredicates(where, params, arms)
+
+
+def _named_plate(plate: str) -> str:
+    """An exact or look-alike plate, normalized; one with no letter or digit left is refused."""
+    if not any(ch.isalnum() for ch in plate):
+        raise InvalidInput("the plate names no letter or digit once separators are removed", code="plate_too_short")
+    return plate
 
 
 # the searched attributes and their columns (migration 0009), in the order of the indexes' keys

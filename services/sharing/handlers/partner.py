@@ -40,6 +40,7 @@ from services.sharing.models import LedgerRow
 from services.sharing.oauth.client_auth import authenticate_client, grant_scopes, parse_token_request
 from services.sharing.partners.agreements import Scope, authorize_partner_search
 from services.sharing.partners.eligibility import validate_beneficiary
+from services.sharing.partners.plates import check_wildcard, searched_plate
 from services.sharing.service import (
     agreement_of,
     client_of,
@@ -135,7 +136,7 @@ class PartnerDesk:
                 now=now,
                 token_scopes=frozenset(credentials.scopes),
             )
-        plate = "".join(asked.plate.split()).replace("-", "").upper()
+        plate = searched_plate(asked.plate)
         query = SearchQuery(plate=plate, match="exact", since=window.since, until=window.until, limit=asked.limit)
         result = await self.bus.call(SEARCH, SearchRequest(search_id=request.search_id, query=query))
         result_ids = [r.read_id for r in result.reads]
@@ -238,4 +239,5 @@ def _partner_entry(index: int, raw: dict[str, Any], now: datetime) -> PartnerEnt
         ) from None
     if entry.refreshed_at.tzinfo is None:
         raise InvalidInput(f"Entry {index} has a refresh time without a zone", code="naive_datetime", index=index)
+    check_wildcard(entry.plate, index=index)
     return entry.model_copy(update={"refreshed_at": min(entry.refreshed_at, now)})

@@ -19,6 +19,7 @@ from libs.common.tokens import unverified_header
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # Short enough that the single-use `jti` store stays small; long enough for a slow network.
 MAX_ASSERTION_LIFETIME = timedelta(minutes=5)
+# accepted until exp + this, so a used jti is kept as long (repository.use_assertion)
 CLOCK_LEEWAY = timedelta(seconds=30)
 MIN_RSA_MODULUS_BYTES = 256
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -26,7 +27,7 @@ PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
 @dataclass(frozen=True, slots=True)
 class ClientAssertion:
-    """A verified assertion; the service refuses its `jti` if seen before `expires_at` (replay)."""
+    """A verified assertion; the service refuses its `jti` if seen before `expires_at` + CLOCK_LEEWAY (replay)."""
 
     client_id: str
     jti: str

@@ -82,6 +82,30 @@ class TestPlateMatching:
         assert refused.value.code == "partial_too_short"
 
 
+class TestEmptyPlate:
+    @pytest.mark.parametrize("match", ["exact", "lookalike"])
+    @pytest.mark.parametrize("plate", ["", "--", " - ", "\u00a0"])
+    async def test_a_plate_with_no_character_is_refused_not_read_as_no_plate(
+        self, system: Any, known: dict[str, Any], plate: str, match: str
+    ) -> None:
+        # an empty plate once meant "no plate filter": every read in the window
+        with pytest.raises(InvalidInput) as refused:
+            await search(system, known, plate=plate, match=match, cameras=[known["cam_a"]])
+        assert refused.value.code == "plate_too_short"
+
+    async def test_an_empty_partial_plate_is_refused(self, system: Any, known: dict[str, Any]) -> None:
+        with pytest.raises(InvalidInput) as refused:
+            await search(system, known, plate="", match="partial", cameras=[known["cam_a"]])
+        assert refused.value.code == "partial_too_short"
+
+    async def test_no_plate_at_all_still_searches_by_the_other_filters(
+        self, system: Any, known: dict[str, Any]
+    ) -> None:
+        # A4: the gateway sends a search without a plate only with a supervisor's approval
+        found = await search(system, known, cameras=[known["cam_a"]])
+        assert plates(found) == [known["target"], known["misread"]]
+
+
 class TestFilters:
     async def test_cameras(self, system: Any, known: dict[str, Any]) -> None:
         assert plates(await search(system, known, cameras=[known["cam_b"]])) == [known["other"]]

@@ -108,3 +108,25 @@ class TestPartnerHotlists:
         )
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "invalid_hotlist_entry"
+
+    @pytest.mark.parametrize("wildcard", ["7*", "A*", "*7", "A?", "7-*", "A*B", "??A?"])
+    async def test_a_wildcard_with_fewer_than_three_known_characters_is_refused(
+        self, system, partners, wildcard
+    ) -> None:
+        # "7*" would match every plate that starts with a 7
+        setup = await partners.shared_client()
+        token = await partners.token(setup)
+        entries = [{"plate": plate(), "state": "CA"}, {"plate": wildcard, "state": "CA"}]
+        response = await system.gateway.put("/partner/v1/hotlists", json={"entries": entries}, headers=bearer(token))
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "wildcard_too_short" and error["details"]["index"] == 1
+        assert wildcard.replace("-", "") not in await partner_entries(system, setup["ori"])
+
+    async def test_a_wildcard_with_three_known_characters_is_kept(self, system, partners) -> None:
+        setup = await partners.with_client()
+        token = await partners.token(setup)
+        entries = [{"plate": "7AB*", "state": "CA"}]
+        response = await system.gateway.put("/partner/v1/hotlists", json={"entries": entries}, headers=bearer(token))
+        assert response.status_code == 200, response.text
+        assert "7AB*" in await partner_entries(system, setup["ori"])

@@ -160,6 +160,31 @@ class TestRefusals:
         assert response.status_code == 403 and response.json()["error"]["code"] == "prohibited_purpose"
 
 
+class TestPlateAfterSeparators:
+    @pytest.mark.parametrize("asked", ["--", "- -", "\u00a0-\u00a0", "._", "A-", "-7-"])
+    async def test_a_plate_of_fewer_than_two_characters_once_separators_go_is_refused(
+        self, system, partners, asked
+    ) -> None:
+        # "--" passed the contract's two-character minimum and searched with no plate: every car's reads
+        other = await stored_read(system, unique_plate())
+        setup = await partners.shared_client()
+        token = await partners.token(setup)
+        response = await search(system, token, partners.search_body(setup["ori"], asked, limit=500))
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "plate_too_short"
+        assert other not in response.text
+
+    async def test_a_plate_written_with_separators_still_finds_its_reads(self, system, partners) -> None:
+        plate = unique_plate()
+        read_id = await stored_read(system, plate)
+        setup = await partners.shared_client()
+        token = await partners.token(setup)
+        spaced = f"{plate[:3]}\u00a0{plate[3:5].lower()}-{plate[5:]}"
+        response = await search(system, token, partners.search_body(setup["ori"], spaced))
+        assert response.status_code == 200, response.text
+        assert [r["read_id"] for r in response.json()["reads"]] == [read_id]
+
+
 class TestNonConfirmation:
     async def test_an_ineligible_beneficiary_gets_the_same_answer_whether_or_not_data_exists(
         self, system, partners

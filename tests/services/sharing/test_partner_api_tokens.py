@@ -180,6 +180,31 @@ class TestReplay:
         assert replayed.status_code == 401
         assert replayed.json()["error"] == "invalid_client"
 
+    async def test_an_assertion_replayed_in_the_leeway_after_its_exp_is_refused(self, system, partners) -> None:
+        # accepted until exp + the clock leeway, so its jti must be kept that long, not only until exp
+        made = await partners.agreement()
+        key = SigningKey.generate("ES256")
+        client = await partners.client(made["agreement_id"], auth_method="private_key_jwt", public_jwk=key.public_jwk)
+        now = int(time.time())
+        claims = {
+            "iss": client["client_id"],
+            "sub": client["client_id"],
+            "aud": "http://gateway/oauth/token",
+            "iat": now - 60,
+            "exp": now - 2,
+            "jti": str(uuid.uuid4()),
+        }
+        form = {
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": jwt.encode(claims, key.private_pem, algorithm="ES256"),
+        }
+        first = await system.gateway.post("/oauth/token", data=form)
+        assert first.status_code == 200, first.text
+        replayed = await system.gateway.post("/oauth/token", data=form)
+        assert replayed.status_code == 401, replayed.text
+        assert replayed.json()["error"] == "invalid_client"
+
     async def test_an_access_token_is_a_bearer_token_until_it_expires(self, system, partners) -> None:
         # Documented: access tokens are not single use; only exp, revocation and the agreement bound them.
         setup = await partners.shared_client()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from libs.common.contracts.hotlists import ManualEntryIn
+from libs.common.contracts.hotlists import ManualEntryIn, PartnerEntryIn
 from libs.common.errors import InvalidInput
 from services.records.hotlists.entries import (
     ExpiryPolicy,
@@ -16,7 +16,7 @@ from services.records.hotlists.entries import (
     HotlistSource,
     compute_expiry,
 )
-from services.records.hotlists.service import expiry_report, manual_entry
+from services.records.hotlists.service import expiry_report, manual_entry, partner_entries
 
 T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -93,6 +93,32 @@ class TestHotlistEntryIn:
     def test_wildcard_plates_are_accepted(self, plate: str, wildcard: bool) -> None:
         entry = HotlistEntryIn(source=HotlistSource.MANUAL, plate=plate, entered_at=T, refreshed_at=T, expires_at=T)
         assert entry.is_wildcard is wildcard
+
+
+class TestWildcardMinimum:
+    @pytest.mark.parametrize("plate", ["7*", "A*", "*7", "A?", "AB*", "A*B", "??A?", "?*A"])
+    def test_a_wildcard_needs_three_known_characters(self, plate: str) -> None:
+        # the same minimum as a partial-plate search: "7*" would match every plate starting with 7
+        with pytest.raises(ValidationError) as refused:
+            HotlistEntryIn(source=HotlistSource.NCIC, plate=plate, entered_at=T, refreshed_at=T, expires_at=T)
+        assert refused.value.errors()[0]["type"] == "wildcard_too_short"
+
+    @pytest.mark.parametrize("plate", ["ABC*", "7A?C", "*B7C", "7A"])
+    def test_three_known_characters_or_no_wildcard_is_accepted(self, plate: str) -> None:
+        HotlistEntryIn(source=HotlistSource.NCIC, plate=plate, entered_at=T, refreshed_at=T, expires_at=T)
+
+    def test_a_partner_entry_with_one_known_character_is_refused_by_records(self) -> None:
+        entries = [PartnerEntryIn(plate="7ABC123", refreshed_at=T), PartnerEntryIn(plate="7-*", refreshed_at=T)]
+        report, refused = partner_entries(entries)
+        assert [line.entry.plate for line in report.accepted] == ["7ABC123"]
+        assert [(r.index, r.code) for r in refused] == [(1, "bad_entry")]
+        assert "3 known characters" in refused[0].message
+
+    def test_a_manual_entry_with_one_known_character_is_refused(self) -> None:
+        request = ManualEntryIn(hotlist_id="h", plate="A*", entered_by="dev-admin")
+        with pytest.raises(InvalidInput) as refused:
+            manual_entry(request, T)
+        assert refused.value.code == "invalid_entry" and "3 known characters" in refused.value.message
 
 
 class TestClampReport:
