@@ -29,10 +29,11 @@ from libs.common.contracts.holds import (
 )
 from libs.common.db import UnitOfWork
 from libs.common.endpoint import Endpoint
-from libs.common.errors import InvalidInput, NotFound
+from libs.common.errors import Conflict, InvalidInput, NotFound
 from services.records.holds import repository
 from services.records.holds.service import check_decision, check_end, check_new_hold, hold_record, hold_view
 from services.records.retention.job import PurgeJob
+from services.records.retention.repository import try_purge_lock
 
 
 class HoldDesk:
@@ -58,6 +59,10 @@ class HoldDesk:
     async def decide(self, request: HoldDecision) -> HoldView:
         async with self.changes(request.audit) as change:
             session = change.session
+            # a purge copies the reads active holds keep, then drops their day: an approval landing between
+            # the two would answer "active" for reads already gone, so it waits its turn instead
+            if request.approve and not await try_purge_lock(session):
+                raise Conflict("a purge is running; approve the hold again in a moment", code="purge_running")
             row = await self._locked(session, request.hold_id)
             check_decision(row, request.approver_sub)
             await repository.set_decision(

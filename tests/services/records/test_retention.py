@@ -355,6 +355,32 @@ class TestOneRunnerAndLimits:
             await conn.close()
         assert report.ran is False and report.certificate_id is None
 
+    async def test_a_hold_is_not_approved_while_a_purge_runs(self, system: Any, admin_db: Any) -> None:
+        # the purge copies what active holds keep, then drops the day: an approval between the two would
+        # answer "active" for reads already gone (found by a red team), so it is refused until the purge ends
+        body = {
+            "use": "wanted_suspect",
+            "case_number": case_number(),
+            "justification": JUSTIFICATION,
+            "review_date": (date.today() + timedelta(days=90)).isoformat(),
+            "plate": plate(),
+            "since": (datetime.now(UTC) - timedelta(days=30)).isoformat(),
+            "until": datetime.now(UTC).isoformat(),
+        }
+        requested = await system.gateway.post("/v1/holds", json=body, headers=system.token("officer"))
+        assert requested.status_code == 201, requested.text
+        decide = f"/v1/holds/{requested.json()['hold_id']}/decision"
+        conn = await admin_db()
+        try:
+            await conn.execute("SELECT pg_advisory_lock($1)", PURGE_LOCK)
+            refused = await system.gateway.post(decide, json={"approve": True}, headers=system.token("supervisor"))
+            await conn.execute("SELECT pg_advisory_unlock($1)", PURGE_LOCK)
+        finally:
+            await conn.close()
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "purge_running", refused.text
+        approved = await system.gateway.post(decide, json={"approve": True}, headers=system.token("supervisor"))
+        assert approved.status_code == 200 and approved.json()["status"] == "active", approved.text
+
     async def test_a_purge_cannot_be_asked_to_run_ahead_of_time(self, system: Any) -> None:
         from libs.common.errors import InvalidInput
 
