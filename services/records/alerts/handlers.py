@@ -86,7 +86,13 @@ class AlertDesk:
                 session, alert_id=alert.alert_id, officer_sub=request.officer_sub, since=since
             )
             has_image = await repository.read_has_image(session, read_id=alert.read_id)
-            fields = judge(alert, request, has_image=has_image, view_id=view_id)
+            # the list and entry as they are now, not as they were when the alert was raised (E4)
+            standing = await repository.entry_standing(
+                session, hotlist_id=alert.entry.hotlist_id, entry_id=alert.entry.entry_id
+            )
+            fields = judge(
+                alert, request, has_image=has_image, view_id=view_id, standing=standing, now=datetime.now(UTC)
+            )
             fields |= {
                 "vehicle_matches": request.vehicle_matches,
                 "other_source_checked": request.other_source_checked,

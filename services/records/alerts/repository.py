@@ -135,6 +135,20 @@ async def add_verification(
     return verification_id
 
 
+async def entry_standing(session: AsyncSession, *, hotlist_id: str, entry_id: int) -> dict[str, Any] | None:
+    """An alert's entry and its list as they are now (removed ones too); None once the entry is forgotten."""
+    result = await session.execute(
+        text(
+            "SELECT h.source, h.refreshed_at AS list_refreshed_at, e.removed_at, e.expires_at "
+            "FROM hotlist_entries e JOIN hotlists h USING (hotlist_id) "
+            "WHERE e.entry_id = :entry AND e.hotlist_id = CAST(:list AS uuid)"
+        ),
+        {"entry": entry_id, "list": hotlist_id},
+    )
+    row = result.first()
+    return dict(row._mapping) if row else None
+
+
 async def add_image_view(
     session: AsyncSession, *, alert_id: str, officer_sub: str, event_ids: Sequence[str], at: datetime, kind: str
 ) -> str:

@@ -123,12 +123,22 @@ def character_mismatches(listed: str, seen: str) -> list[int]:
     return [i for i in range(width) if i >= len(listed) or i >= len(seen) or listed[i] != seen[i]]
 
 
-def judge(alert: Alert, request: VerificationIn, *, has_image: bool, view_id: str | None) -> dict[str, Any]:
+def judge(
+    alert: Alert,
+    request: VerificationIn,
+    *,
+    has_image: bool,
+    view_id: str | None,
+    standing: dict[str, Any] | None,
+    now: datetime,
+) -> dict[str, Any]:
     """E2: confirmed only when the officer looked at the image and characters, state and vehicle all agree.
 
     Without an image there is nothing to compare and the outcome is investigate_only. With one, the officer
     must have opened it through the API first (`view_id`), or the check is refused. A look-alike match, a
     stale list or an alert already investigate_only never confirms: only a supervisor's reopening undoes that.
+    `standing` is the alert's entry and its list as they are `now` (None once the entry is gone): a list gone
+    stale, or an entry removed or expired, since the alert was raised never confirms either (E4).
     """
     if alert.status == "closed":
         raise Conflict("the alert is already disposed of", code="alert_closed")
@@ -145,7 +155,10 @@ def judge(alert: Alert, request: VerificationIn, *, has_image: bool, view_id: st
         "no_image": not has_image,
         "already_investigate_only": alert.status == "investigate_only",
         "lookalike_match": alert.match_type == "lookalike",
-        "stale_list": alert.stale,
+        "stale_list": alert.stale
+        or (standing is not None and is_stale(standing["source"], standing["list_refreshed_at"], now)),
+        "entry_removed": standing is None or standing["removed_at"] is not None,
+        "entry_expired": standing is not None and standing["expires_at"] <= now,
         "character_mismatch": bool(mismatches),
         "state_mismatch": not state_agrees,
         "vehicle_mismatch": not request.vehicle_matches,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from libs.common.audit_trail import ChangeRecorder
@@ -11,6 +12,7 @@ from libs.common.contracts.reads import normalize_plate, plate_is_acceptable
 from libs.common.endpoint import Endpoint
 from libs.common.errors import Conflict, InvalidInput, NotFound
 from services.records.corrections import repository
+from services.records.corrections.service import is_listed, lookalike_translation
 from services.records.lookalike import LookalikeClasses, lookalike_key
 
 
@@ -41,13 +43,20 @@ class CorrectionDesk:
                     code="read_superseded",
                     newest=str(current.superseded_by),
                 )
+            key = lookalike_key(plate, self.classes)
+            state = request.state.upper() if request.state else None
+            now = datetime.now(UTC)
+            candidates = await repository.listing_candidates(
+                session, key=key, lookalikes=lookalike_translation(self.classes), now=now
+            )
             version = await repository.add_version(
                 session,
                 read_id=read_id,
                 new_id=str(uuid.uuid4()),
                 plate=plate,
-                lookalike_key=lookalike_key(plate, self.classes),
-                state=request.state.upper() if request.state else None,
+                lookalike_key=key,
+                state=state,
+                hotlist_hit=is_listed(plate, state or current.state, candidates, self.classes, now),
             )
             reply = CorrectionReply(
                 read_id=str(version.read_id),

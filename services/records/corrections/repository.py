@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,6 +16,7 @@ _CORRECTED = {
     "plate": ":plate",
     "lookalike_key": ":lkey",
     "state": "COALESCE(:state, state)",
+    "hotlist_hit": ":hit",  # the corrected plate's, never the misread's (B5)
     "version": "version + 1",
     "supersedes": "read_id",
     "superseded_by": "NULL",
@@ -29,8 +33,30 @@ async def current_version(session: AsyncSession, *, read_id: str) -> Read | None
     return Read.model_validate(dict(row._mapping)) if row else None
 
 
+async def listing_candidates(
+    session: AsyncSession, *, key: str, lookalikes: tuple[str, str], now: datetime
+) -> list[dict[str, Any]]:
+    """Active entries that may match a plate of look-alike key `key`: those sharing the key, and every pattern."""
+    result = await session.execute(
+        text(
+            "SELECT entry_id, source, plate, state, priority, expires_at FROM hotlist_entries "
+            "WHERE removed_at IS NULL AND expires_at > :now "
+            "AND (translate(plate, :mapped, :to) = :key OR plate LIKE '%*%' OR plate LIKE '%?%')"
+        ),
+        {"now": now, "mapped": lookalikes[0], "to": lookalikes[1], "key": key},
+    )
+    return [dict(r._mapping) for r in result]
+
+
 async def add_version(
-    session: AsyncSession, *, read_id: str, new_id: str, plate: str, lookalike_key: str, state: str | None
+    session: AsyncSession,
+    *,
+    read_id: str,
+    new_id: str,
+    plate: str,
+    lookalike_key: str,
+    state: str | None,
+    hotlist_hit: bool,
 ) -> Read:
     """Insert the corrected version in the same partition and point the old one at it."""
     columns = [
@@ -43,7 +69,14 @@ async def add_version(
         )
     ]
     select = ", ".join(_CORRECTED.get(c, c) for c in columns)
-    params = {"id": read_id, "new_id": new_id, "plate": plate, "lkey": lookalike_key, "state": state}
+    params = {
+        "id": read_id,
+        "new_id": new_id,
+        "plate": plate,
+        "lkey": lookalike_key,
+        "state": state,
+        "hit": hotlist_hit,
+    }
     row = (
         await session.execute(
             text(

@@ -40,8 +40,20 @@ def _check(plate: str = "7ABC123", state: str | None = "CA", vehicle: bool = Tru
 VIEW = "0b9e7f0e-3c55-4bfe-9d2e-6f4c1c1f2a11"
 
 
-def judged(alert: Alert, check: VerificationIn, *, has_image: bool = True, view_id: str | None = VIEW) -> Any:
-    return judge(alert, check, has_image=has_image, view_id=view_id)
+# the entry and its list as they stand at verification: still listed, fed an hour ago
+LISTED = {"source": "ncic", "list_refreshed_at": T - timedelta(hours=1), "removed_at": None}
+LISTED |= {"expires_at": T + timedelta(days=1)}
+
+
+def judged(
+    alert: Alert,
+    check: VerificationIn,
+    *,
+    has_image: bool = True,
+    view_id: str | None = VIEW,
+    standing: dict[str, Any] | None = LISTED,
+) -> Any:
+    return judge(alert, check, has_image=has_image, view_id=view_id, standing=standing, now=T)
 
 
 class TestJudge:
@@ -74,6 +86,27 @@ class TestJudge:
     def test_a_stale_list_never_confirms(self) -> None:
         verdict = judged(_alert(stale=True), _check())
         assert verdict["outcome"] == "investigate_only" and verdict["reasons"] == ["stale_list"]
+
+    def test_a_list_gone_stale_since_the_alert_never_confirms(self) -> None:
+        went_stale = LISTED | {"list_refreshed_at": T - timedelta(days=3)}
+        verdict = judged(_alert(), _check(), standing=went_stale)
+        assert verdict["outcome"] == "investigate_only" and verdict["reasons"] == ["stale_list"]
+
+    def test_a_manual_list_is_judged_by_its_entry_not_its_refresh(self) -> None:
+        manual = LISTED | {"source": "manual", "list_refreshed_at": T - timedelta(days=3)}
+        assert judged(_alert(), _check(), standing=manual)["outcome"] == "confirmed"
+
+    @pytest.mark.parametrize(
+        ("standing", "reason"),
+        [
+            (LISTED | {"removed_at": T - timedelta(minutes=5)}, "entry_removed"),
+            (None, "entry_removed"),  # removed, and its row since forgotten
+            (LISTED | {"expires_at": T}, "entry_expired"),
+        ],
+    )
+    def test_an_entry_no_longer_listed_never_confirms(self, standing: dict[str, Any] | None, reason: str) -> None:
+        verdict = judged(_alert(), _check(), standing=standing)
+        assert verdict["outcome"] == "investigate_only" and verdict["reasons"] == [reason]
 
     def test_the_plate_seen_must_be_plate_characters(self) -> None:
         with pytest.raises(InvalidInput):
