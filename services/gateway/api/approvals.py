@@ -1,6 +1,7 @@
 """A4: broad searches run under a supervisor's approval, requested and decided here, named by the search.
 
-An approval covers one exact query (cursor and page size aside) for its requester until it expires, so
+An approval covers one exact query (cursor and page size aside) under the purpose it was asked for (use,
+case number and reason) for its requester until it expires, so
 the requester may page through the results; it is not consumed by the first page.
 """
 

@@ -129,7 +129,7 @@ async def search(
 async def _check_approval(
     session: AsyncSession, principal: Principal, body: SearchBody, reasons: list[str], now: datetime
 ) -> None:
-    """A4: a broad search runs only under a granted approval, for this requester and this query."""
+    """A4: a broad search runs only under a granted approval, for this requester, this query and this purpose."""
     if not body.approval_id:
         raise Forbidden("a broad search needs a supervisor's approval", code="approval_required", broad=reasons)
     approval = await repository.get_approval(session, approval_id=body.approval_id)
@@ -143,3 +143,10 @@ async def _check_approval(
     approved = SearchQuery.model_validate(approval.query)
     if approved.model_dump(exclude={"cursor", "limit"}) != body.query.model_dump(exclude={"cursor", "limit"}):
         raise Forbidden("the approval was granted for another query", code="approval_mismatch")
+    # the supervisor weighed this case, use and reason: the grant does not carry over to another purpose
+    try:
+        granted_for: Purpose | None = Purpose.model_validate(approval.purpose)
+    except ValueError:  # a stored purpose that no longer validates matches nothing (fail closed)
+        granted_for = None
+    if granted_for != body.purpose:
+        raise Forbidden("the approval was granted for another purpose", code="approval_mismatch")

@@ -107,6 +107,30 @@ async def test_the_approval_serves_only_its_requester_and_its_query(system) -> N
     assert unknown.status_code == 403 and unknown.json()["error"]["code"] == "approval_invalid"
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"case_number": "SJ-2026-999999"},
+        {"use": "wanted_suspect"},
+        {"reason": "Suspect in an unrelated armed robbery on 12/01 near Tully Rd"},
+        {
+            "use": "wanted_suspect",
+            "case_number": "SJ-2026-999999",
+            "reason": "Suspect in an unrelated armed robbery on 12/01 near Tully Rd",
+        },
+    ],
+)
+async def test_the_approval_serves_only_the_purpose_it_was_granted_for(system, change: dict[str, str]) -> None:
+    analyst = system.token("analyst")
+    approval = await request_approval(system, analyst)
+    await decide(system, approval["approval_id"], system.token("supervisor"))
+    body = {"query": approval["query"], "purpose": {**PURPOSE, **change}, "approval_id": approval["approval_id"]}
+    response = await system.gateway.post("/v1/searches", json=body, headers=analyst)
+    assert response.status_code == 403 and response.json()["error"]["code"] == "approval_mismatch"
+    # the purpose it was granted for still runs under it
+    assert (await search(system, approval["query"], analyst, approval["approval_id"])).status_code == 200
+
+
 async def test_a_refused_or_expired_approval_does_not_serve(system) -> None:
     analyst = system.token("analyst")
     refused = await request_approval(system, analyst)
