@@ -56,7 +56,10 @@ class CorrectionDesk:
                 plate=plate,
                 lookalike_key=key,
                 state=state,
-                hotlist_hit=is_listed(plate, state or current.state, candidates, self.classes, now),
+                # a read that raised a hit keeps it (its alert and verification rest on it); one corrected to a
+                # listed plate becomes one. Every version of the read says the same, so B5 keeps or caps them all
+                hotlist_hit=current.hotlist_hit
+                or is_listed(plate, state or current.state, candidates, self.classes, now),
             )
             reply = CorrectionReply(
                 read_id=str(version.read_id),

@@ -16,7 +16,7 @@ _CORRECTED = {
     "plate": ":plate",
     "lookalike_key": ":lkey",
     "state": "COALESCE(:state, state)",
-    "hotlist_hit": ":hit",  # the corrected plate's, never the misread's (B5)
+    "hotlist_hit": ":hit",  # the misread's or the corrected plate's, for the whole chain (B5)
     "version": "version + 1",
     "supersedes": "read_id",
     "superseded_by": "NULL",
@@ -89,6 +89,16 @@ async def add_version(
     await session.execute(
         text("UPDATE reads SET superseded_by = CAST(:new_id AS uuid) WHERE read_id = CAST(:id AS uuid)"), params
     )
+    if hotlist_hit:  # the earlier versions too: B5 must not cap a version the corrected one still points from
+        await session.execute(
+            text(
+                "WITH RECURSIVE chain(id) AS (SELECT CAST(:id AS uuid) UNION SELECT r.supersedes FROM reads r "
+                "JOIN chain c ON r.read_id = c.id AND r.captured_at = :captured WHERE r.supersedes IS NOT NULL) "
+                "UPDATE reads SET hotlist_hit = true WHERE captured_at = :captured "
+                "AND read_id IN (SELECT id FROM chain) AND NOT hotlist_hit"
+            ),
+            {"id": read_id, "captured": row._mapping["captured_at"]},
+        )
     await session.execute(
         text(
             "INSERT INTO read_images (read_id, captured_at, kind, content_type, data) "

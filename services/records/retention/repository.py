@@ -120,7 +120,8 @@ async def forget_plate_days(session: AsyncSession, *, before: date, capped_throu
     B5 bound as they bound the reads (a month partition is dropped only once all of it is past the cutoff).
 
     Days before `before` (the cutoff's day) hold no read and can get none (ingest refuses them). From there
-    through `capped_through` (the B5 cap's day) a plate-day goes once none of its reads is left; the map is
+    through `capped_through` (the B5 cap's day) a plate-day goes once no read is left whose plate, or our own
+    reading of it, is that plate (the map holds both since migration 0006); the map is
     locked against writers first, so a read stored meanwhile is seen by the check, never left unmapped.
     """
     forgotten = await session.execute(text("DELETE FROM read_plate_days WHERE day < :before"), {"before": before})
@@ -130,7 +131,7 @@ async def forget_plate_days(session: AsyncSession, *, before: date, capped_throu
         unread = await session.execute(
             text(
                 "DELETE FROM read_plate_days p WHERE p.day >= :before AND p.day <= :through AND NOT EXISTS ("
-                "SELECT 1 FROM reads r WHERE r.plate = p.plate "
+                "SELECT 1 FROM reads r WHERE (r.plate = p.plate OR r.our_plate = p.plate) "
                 "AND r.captured_at >= (p.day::timestamp AT TIME ZONE 'UTC') "
                 "AND r.captured_at < ((p.day + 1)::timestamp AT TIME ZONE 'UTC'))"
             ),

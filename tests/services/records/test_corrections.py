@@ -54,16 +54,31 @@ async def hotlist_hit(admin_db: Any, read_id: str) -> bool:
 
 
 class TestCorrectedHotlistHit:
-    """The corrected version's hit is the corrected plate's against the lists now, not the misread's (B5)."""
+    """A read's versions share one hit: the misread's (its alert rests on it) or the corrected plate's (B5)."""
 
-    async def test_a_misread_hit_corrected_to_an_unlisted_plate_is_no_longer_a_hit(
+    async def test_a_misread_hit_corrected_to_an_unlisted_plate_stays_a_hit_in_every_version(
         self, system: Any, store_reads: Any, admin_db: Any
     ) -> None:
+        # the alert it raised, and the officer's verification of it, are evidence: the read is kept as a hit's
         (read,) = await store_reads([{"plate": plate(), "captured_at": datetime.now(UTC), "hotlist_hit": True}])
         bus = system.runtime("gateway").bus
         reply = await bus.call(CORRECTION_CREATE, CorrectionRequest(read_id=read.read_id, plate=plate(), **BY))
-        assert await hotlist_hit(admin_db, reply.read_id) is False
-        assert await hotlist_hit(admin_db, read.read_id) is True  # the original version keeps what it was
+        assert await hotlist_hit(admin_db, reply.read_id) is True
+        assert await hotlist_hit(admin_db, read.read_id) is True
+
+    async def test_every_version_of_a_read_corrected_to_a_listed_plate_becomes_a_hit(
+        self, system: Any, store_reads: Any, admin_db: Any
+    ) -> None:
+        # B5 caps by the flag: a version left unflagged would be purged under the corrected one (found in review)
+        listed = "8" + uuid.uuid4().hex[:6].upper()
+        await listed_plate(system, listed)
+        (read,) = await store_reads([{"plate": plate(), "captured_at": datetime.now(UTC)}])
+        bus = system.runtime("gateway").bus
+        first = await bus.call(CORRECTION_CREATE, CorrectionRequest(read_id=read.read_id, plate=plate(), **BY))
+        assert await hotlist_hit(admin_db, first.read_id) is False
+        second = await bus.call(CORRECTION_CREATE, CorrectionRequest(read_id=first.read_id, plate=listed, **BY))
+        for version in (read.read_id, first.read_id, second.read_id):
+            assert await hotlist_hit(admin_db, version) is True
 
     @pytest.mark.parametrize("listed", ["exact", "lookalike", "wildcard"])
     async def test_a_read_corrected_to_a_listed_plate_is_a_hit(
@@ -89,6 +104,6 @@ class TestCorrectedHotlistHit:
             await conn.close()
         bus = system.runtime("gateway").bus
         for fixed in (gone, lapsed):
-            (read,) = await store_reads([{"plate": plate(), "captured_at": datetime.now(UTC), "hotlist_hit": True}])
+            (read,) = await store_reads([{"plate": plate(), "captured_at": datetime.now(UTC)}])
             reply = await bus.call(CORRECTION_CREATE, CorrectionRequest(read_id=read.read_id, plate=fixed, **BY))
             assert await hotlist_hit(admin_db, reply.read_id) is False

@@ -342,6 +342,26 @@ class TestUnmatchedCap:
         assert await plate_days(admin_db, late.plate) == []
         assert await plate_days(admin_db, hit.plate) == [when.date()]
 
+    async def test_a_kept_read_keeps_the_plate_day_of_our_own_reading(
+        self, system: Any, store_reads: Any, admin_db: Any
+    ) -> None:
+        # the map names our recognizer's plate too (migration 0006): an exact search for it probes that day
+        rt = system.runtime("records")
+        env = {k.removeprefix("ALPR_").lower(): v for k, v in system.stack.env_for("records", http_port=0).items()}
+        job = PurgeJob(
+            RecordsSettings(**{**env, "environment": "test", "unmatched_retention_days": 60}), rt.uow, rt.bus
+        )
+        when, ours = datetime.now(UTC) - timedelta(days=100), plate()
+        (hit,) = await store_reads([{"plate": plate(), "captured_at": when, "hotlist_hit": True}])
+        conn = await admin_db()
+        try:  # as ingest stores a read whose plate our recognizer reads otherwise
+            await conn.execute("UPDATE records.reads SET our_plate = $2 WHERE read_id = $1::uuid", hit.read_id, ours)
+            await conn.execute("INSERT INTO records.read_plate_days VALUES ($1, $2)", ours, when.date())
+        finally:
+            await conn.close()
+        await job.run(datetime.now(UTC), forced=True)
+        assert await plate_days(admin_db, ours) == [when.date()]
+
 
 class TestOneRunnerAndLimits:
     async def test_a_second_runner_skips_while_the_lock_is_held(self, system: Any, admin_db: Any) -> None:

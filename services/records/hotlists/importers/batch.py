@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from libs.common.contracts.reads import PLATE_MAX_LEN, normalize_plate
 from libs.common.errors import InvalidInput
-from libs.common.validation import DEFAULT_CLOCK_SKEW_S, check_instant, text_problem
+from libs.common.validation import check_instant, text_problem
 from services.records.hotlists.entries import (
     DEFAULT_EXPIRY_POLICY,
     ExpiryPolicy,
@@ -25,7 +25,6 @@ from services.records.hotlists.importers.report import LineRefused
 _PLATE = re.compile(r"^[A-Z0-9]+$")
 _PATTERN = re.compile(r"^[A-Z0-9*?]+$")
 _STATE = re.compile(r"^[A-Z]{2,3}$")
-_CLOCK_SKEW = timedelta(seconds=DEFAULT_CLOCK_SKEW_S)
 
 
 @dataclass(frozen=True)
@@ -94,10 +93,10 @@ class ImportBatch:
         **fields: Any,
     ) -> HotlistEntryIn:
         """The entry with its source-rule expiry; `expires_on` is a last valid day, `expires_at` a time."""
-        entered = entered_at or self.received_at
-        # B4 caps a manual entry's life from its entry: one dated ahead would outlive the cap
-        if entered > self.received_at + _CLOCK_SKEW:
-            raise LineRefused("entered_in_future", f"entered {entered.isoformat()} is after the file arrived")
+        # B4 caps a manual entry's life from its entry, so one dated ahead (2099) would outlive the cap: an
+        # entry is taken as entered when the file arrived at the latest. Not refused: a feed's date-only entry
+        # day in a time zone ahead of ours is legitimately "tomorrow", and refusing it would drop a wanted plate
+        entered = min(entered_at or self.received_at, self.received_at)
         # A list's expiry date is the last day it is valid, so it lapses when that day ends.
         requested = expires_on + timedelta(days=1) if expires_on else expires_at
         expires = compute_expiry(

@@ -84,20 +84,21 @@ class TestPlainCsv:
         assert partial.expires_at == RECEIVED_AT + timedelta(days=30)
         assert _refusals(report) == [(4, "bad_plate"), (5, "bad_date"), (6, "wrong_column_count")]
 
-    def test_entered_in_the_future_is_refused(self) -> None:
+    def test_entered_in_the_future_counts_from_the_files_arrival(self) -> None:
         # a manual entry's 30-day cap counts from entered_at: one dated 2099 would live until then
         batch = ImportBatch(HotlistSource.MANUAL, RECEIVED_AT)
         text = (
             "plate,state,entered_at\n"
             "7ABC123,CA,2099-01-01\n"
-            f"7ABC124,CA,{(RECEIVED_AT + timedelta(minutes=2)).isoformat()}\n"
-            f"7ABC125,CA,{(RECEIVED_AT + timedelta(hours=1)).isoformat()}\n"
+            f"7ABC124,CA,{(RECEIVED_AT + timedelta(hours=1)).isoformat()}\n"
+            f"7ABC125,CA,{(RECEIVED_AT - timedelta(days=3)).isoformat()}\n"
         )
         report = import_hotlist(text, batch)
-        [skewed] = report.entries  # a clock a little ahead is allowed for
-        assert skewed.plate == "7ABC124"
-        assert skewed.expires_at <= RECEIVED_AT + timedelta(days=30, minutes=2)
-        assert _refusals(report) == [(2, "entered_in_future"), (4, "entered_in_future")]
+        assert _refusals(report) == []  # a feed's entry day in a zone ahead of ours is no reason to drop a plate
+        ahead, hour, earlier = report.entries
+        assert ahead.entered_at == hour.entered_at == RECEIVED_AT
+        assert ahead.expires_at <= RECEIVED_AT + timedelta(days=30)
+        assert earlier.expires_at <= RECEIVED_AT + timedelta(days=27)
 
     def test_openalpr_normal_form(self) -> None:
         batch = ImportBatch(HotlistSource.PARTNER, RECEIVED_AT)
