@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from libs.common import metrics
 from libs.common.audit_trail import AuditTrail, not_committed
@@ -94,12 +94,7 @@ class PurgeJob:
         # apart from the drops: this lock on the map comes after none on reads, so no cycle with a search
         async with self.uow() as session:
             await repository.drop_plate_day_months(session, before=plan.cutoff.astimezone(UTC).date())
-        async with self.uow() as session:
-            await repository.forget_plate_days(
-                session,
-                before=plan.cutoff.astimezone(UTC).date(),
-                capped_through=plan.unmatched[1].astimezone(UTC).date() if plan.unmatched else None,
-            )
+        await self._forget_plate_days(plan)
         # a posted photograph's outcome names its plates: gone after a week, or once none of its reads is kept
         async with self.uow() as session:
             gone = await frames.purge_frames(
@@ -170,6 +165,19 @@ class PurgeJob:
                 )
                 await repository.add_certificate(session, event_id=report.certificate_id, payload=payload)
         return report, plan
+
+    async def _forget_plate_days(self, plan: PurgePlan) -> None:
+        """The plate-day map keeps no day past the cutoff, nor a plate-day whose last read the B5 cap took."""
+        first = plan.cutoff.astimezone(UTC).date()
+        async with self.uow() as session:
+            await repository.forget_plate_days_before(session, before=first)
+        if plan.unmatched is None:
+            return
+        day = first
+        while day <= plan.unmatched[1].astimezone(UTC).date():
+            async with self.uow() as session:
+                await repository.forget_unread_plate_days(session, day=day)
+            day += timedelta(days=1)
 
     async def publish_certificates(self) -> int:
         """Publish every certificate not yet on AUDIT; the message id makes a republish harmless."""

@@ -115,30 +115,32 @@ async def drop_plate_day_months(session: AsyncSession, *, before: date) -> list[
     return dropped
 
 
-async def forget_plate_days(session: AsyncSession, *, before: date, capped_through: date | None) -> int:
-    """Forget the plate-days no kept read stands for: the map says "plate P was read on day D", which B1 and
-    B5 bound as they bound the reads (a month partition is dropped only once all of it is past the cutoff).
-
-    Days before `before` (the cutoff's day) hold no read and can get none (ingest refuses them). From there
-    through `capped_through` (the B5 cap's day) a plate-day goes once no read is left whose plate, or our own
-    reading of it, is that plate (the map holds both since migration 0006); the map is
-    locked against writers first, so a read stored meanwhile is seen by the check, never left unmapped.
-    """
+async def forget_plate_days_before(session: AsyncSession, *, before: date) -> int:
+    """Forget the plate-days before the cutoff's day: the map says "plate P was read on day D", which B1 bounds
+    as it bounds the reads (a month partition is dropped only once all of it is past the cutoff). Those days
+    hold no read and can get none (ingest refuses them), so no lock is needed."""
     forgotten = await session.execute(text("DELETE FROM read_plate_days WHERE day < :before"), {"before": before})
-    count = int(forgotten.rowcount or 0)  # type: ignore[attr-defined]
-    if capped_through is not None and capped_through >= before:
-        await session.execute(text("LOCK TABLE read_plate_days IN SHARE ROW EXCLUSIVE MODE"))
-        unread = await session.execute(
-            text(
-                "DELETE FROM read_plate_days p WHERE p.day >= :before AND p.day <= :through AND NOT EXISTS ("
-                "SELECT 1 FROM reads r WHERE (r.plate = p.plate OR r.our_plate = p.plate) "
-                "AND r.captured_at >= (p.day::timestamp AT TIME ZONE 'UTC') "
-                "AND r.captured_at < ((p.day + 1)::timestamp AT TIME ZONE 'UTC'))"
-            ),
-            {"before": before, "through": capped_through},
-        )
-        count += int(unread.rowcount or 0)  # type: ignore[attr-defined]
-    return count
+    return int(forgotten.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def forget_unread_plate_days(session: AsyncSession, *, day: date) -> int:
+    """Forget the plate-days of `day` that no read stands for any more (the B5 cap took the last one): no read
+    left whose plate, or our own reading of it, is that plate (the map holds both since migration 0006).
+
+    The map is locked against writers first, so a read stored meanwhile is seen by the check, never left
+    unmapped; one day a transaction, so ingest waits on one day's check at a time, not on the whole range.
+    """
+    await session.execute(text("LOCK TABLE read_plate_days IN SHARE ROW EXCLUSIVE MODE"))
+    unread = await session.execute(
+        text(
+            "DELETE FROM read_plate_days p WHERE p.day = :day AND NOT EXISTS ("
+            "SELECT 1 FROM reads r WHERE (r.plate = p.plate OR r.our_plate = p.plate) "
+            "AND r.captured_at >= (p.day::timestamp AT TIME ZONE 'UTC') "
+            "AND r.captured_at < ((p.day + 1)::timestamp AT TIME ZONE 'UTC'))"
+        ),
+        {"day": day},
+    )
+    return int(unread.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def delete_before(session: AsyncSession, *, day: date, before: datetime) -> tuple[int, int]:
