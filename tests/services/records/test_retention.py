@@ -73,6 +73,13 @@ async def where(admin_db: Any, read_id: str) -> dict[str, int]:
         await conn.close()
 
 
+def b5_job(system: Any) -> PurgeJob:
+    """A purge with the B5 cap switched on: reads that matched no hotlist go after 60 days."""
+    rt = system.runtime("records")
+    env = {k.removeprefix("ALPR_").lower(): v for k, v in system.stack.env_for("records", http_port=0).items()}
+    return PurgeJob(RecordsSettings(**{**env, "environment": "test", "unmatched_retention_days": 60}), rt.uow, rt.bus)
+
+
 async def plate_days(admin_db: Any, plate_text: str) -> list[date]:
     conn = await admin_db()
     try:
@@ -307,11 +314,7 @@ class TestUnmatchedCap:
     ) -> None:
         # a camera that was offline for months uploads its reads: ingest takes anything inside retention, so
         # a read captured 100 days ago can land after a B5 pass has moved past its day (found by a red team)
-        rt = system.runtime("records")
-        env = {k.removeprefix("ALPR_").lower(): v for k, v in system.stack.env_for("records", http_port=0).items()}
-        job = PurgeJob(
-            RecordsSettings(**{**env, "environment": "test", "unmatched_retention_days": 60}), rt.uow, rt.bus
-        )
+        job = b5_job(system)
         await job.run(datetime.now(UTC), forced=True)
         late, hit = await store_reads(
             [
@@ -328,11 +331,7 @@ class TestUnmatchedCap:
         self, system: Any, store_reads: Any, admin_db: Any
     ) -> None:
         # "plate P was read on day D" is itself what B5 caps: the map may not outlive the read it stands for
-        rt = system.runtime("records")
-        env = {k.removeprefix("ALPR_").lower(): v for k, v in system.stack.env_for("records", http_port=0).items()}
-        job = PurgeJob(
-            RecordsSettings(**{**env, "environment": "test", "unmatched_retention_days": 60}), rt.uow, rt.bus
-        )
+        job = b5_job(system)
         when = datetime.now(UTC) - timedelta(days=100)
         late, hit = await store_reads(
             [{"plate": plate(), "captured_at": when}, {"plate": plate(), "captured_at": when, "hotlist_hit": True}]
@@ -346,11 +345,7 @@ class TestUnmatchedCap:
         self, system: Any, store_reads: Any, admin_db: Any
     ) -> None:
         # the map names our recognizer's plate too (migration 0006): an exact search for it probes that day
-        rt = system.runtime("records")
-        env = {k.removeprefix("ALPR_").lower(): v for k, v in system.stack.env_for("records", http_port=0).items()}
-        job = PurgeJob(
-            RecordsSettings(**{**env, "environment": "test", "unmatched_retention_days": 60}), rt.uow, rt.bus
-        )
+        job = b5_job(system)
         when, ours = datetime.now(UTC) - timedelta(days=100), plate()
         (hit,) = await store_reads([{"plate": plate(), "captured_at": when, "hotlist_hit": True}])
         conn = await admin_db()
