@@ -79,7 +79,7 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
             hotlists=HotlistDesk(uow, changes, follower),
             partner_lists=PartnerListDesk(uow, changes, follower, agency=cfg.agency),
             holds=HoldDesk(uow, changes, purge),
-            corrections=CorrectionDesk(changes, classes),
+            corrections=CorrectionDesk(changes, classes, follower),
             purge_orders=PurgeOrderDesk(purge),
             figures=FigureDesk(cfg, uow),
             frames=FrameDesk(uow),

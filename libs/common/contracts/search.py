@@ -23,6 +23,11 @@ MatchedOn = Literal["vendor", "ours", "both"]
 MIN_KNOWN_PARTIAL = 3
 
 
+def known_characters(plate: str) -> int:
+    """How many of a plate's characters are known: A-Z and 0-9, not separators, wildcards or other scripts."""
+    return sum(ch.isascii() and ch.isalnum() for ch in plate)
+
+
 class Area(BaseModel):
     """A box (min/max lat/lon) or a point and radius in metres."""
 

@@ -12,16 +12,18 @@ from libs.common.contracts.reads import normalize_plate, plate_is_acceptable
 from libs.common.endpoint import Endpoint
 from libs.common.errors import Conflict, InvalidInput, NotFound
 from services.records.corrections import repository
-from services.records.corrections.service import is_listed, lookalike_translation
+from services.records.hotlists.follower import HotlistFollower
+from services.records.hotlists.matching import TextOrigin
 from services.records.lookalike import LookalikeClasses, lookalike_key
 
 
 class CorrectionDesk:
     """The gateway has checked who corrects; the correction commits only with its access record."""
 
-    def __init__(self, changes: ChangeRecorder, classes: LookalikeClasses) -> None:
+    def __init__(self, changes: ChangeRecorder, classes: LookalikeClasses, hotlists: HotlistFollower) -> None:
         self.changes = changes
         self.classes = classes
+        self.hotlists = hotlists
 
     async def create(self, request: CorrectionRequest) -> CorrectionReply:
         """Only the newest version is corrected, so versions form one chain."""
@@ -43,23 +45,22 @@ class CorrectionDesk:
                     code="read_superseded",
                     newest=str(current.superseded_by),
                 )
-            key = lookalike_key(plate, self.classes)
             state = request.state.upper() if request.state else None
-            now = datetime.now(UTC)
-            candidates = await repository.listing_candidates(
-                session, key=key, lookalikes=lookalike_translation(self.classes), now=now
+            # ingest's index, caught up in this transaction: the corrected plate is matched as a read's would be
+            await self.hotlists.catch_up(session)
+            listed = self.hotlists.index.match(
+                [(plate, TextOrigin.VENDOR.value)], state or current.state, datetime.now(UTC)
             )
             version = await repository.add_version(
                 session,
                 read_id=read_id,
                 new_id=str(uuid.uuid4()),
                 plate=plate,
-                lookalike_key=key,
+                lookalike_key=lookalike_key(plate, self.classes),
                 state=state,
                 # a read that raised a hit keeps it (its alert and verification rest on it); one corrected to a
                 # listed plate becomes one. Every version of the read says the same, so B5 keeps or caps them all
-                hotlist_hit=current.hotlist_hit
-                or is_listed(plate, state or current.state, candidates, self.classes, now),
+                hotlist_hit=current.hotlist_hit or bool(listed),
             )
             reply = CorrectionReply(
                 read_id=str(version.read_id),

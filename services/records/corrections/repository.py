@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,21 +28,6 @@ async def current_version(session: AsyncSession, *, read_id: str) -> Read | None
         await session.execute(text("SELECT * FROM reads WHERE read_id = CAST(:id AS uuid) FOR UPDATE"), {"id": read_id})
     ).first()
     return Read.model_validate(dict(row._mapping)) if row else None
-
-
-async def listing_candidates(
-    session: AsyncSession, *, key: str, lookalikes: tuple[str, str], now: datetime
-) -> list[dict[str, Any]]:
-    """Active entries that may match a plate of look-alike key `key`: those sharing the key, and every pattern."""
-    result = await session.execute(
-        text(
-            "SELECT entry_id, source, plate, state, priority, expires_at FROM hotlist_entries "
-            "WHERE removed_at IS NULL AND expires_at > :now "
-            "AND (translate(plate, :mapped, :to) = :key OR plate LIKE '%*%' OR plate LIKE '%?%')"
-        ),
-        {"now": now, "mapped": lookalikes[0], "to": lookalikes[1], "key": key},
-    )
-    return [dict(r._mapping) for r in result]
 
 
 async def add_version(

@@ -10,7 +10,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from libs.common.contracts.search import MIN_KNOWN_PARTIAL
+from libs.common.contracts.search import MIN_KNOWN_PARTIAL, known_characters
 from libs.common.errors import InvalidInput
 
 WILDCARDS = frozenset("*?")
@@ -100,7 +100,7 @@ class HotlistEntryIn(BaseModel):
         if not _ENTRY_PLATE.match(value) or set(value) <= WILDCARDS:
             raise ValueError("plate must be 1-15 of A-Z, 0-9, * and ? with at least one character")
         # the partial-search minimum: `7*` would match every plate that starts with a 7
-        if not WILDCARDS.isdisjoint(value) and len(value) - sum(c in WILDCARDS for c in value) < MIN_KNOWN_PARTIAL:
+        if not WILDCARDS.isdisjoint(value) and known_characters(value) < MIN_KNOWN_PARTIAL:
             raise PydanticCustomError(
                 "wildcard_too_short",
                 "a wildcard plate needs at least {known} known characters",

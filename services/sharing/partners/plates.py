@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 from annotated_types import MinLen
 
 from libs.common.contracts.reads import normalize_plate
-from libs.common.contracts.search import MIN_KNOWN_PARTIAL
+from libs.common.contracts.search import MIN_KNOWN_PARTIAL, known_characters
 from libs.common.contracts.sharing import PartnerSearch
 from libs.common.errors import InvalidInput
 
 # the contract's own minimum, asked again of what is left once separators are gone ("--" passed it)
 MIN_KNOWN_SEARCHED = next(m.min_length for m in PartnerSearch.model_fields["plate"].metadata if isinstance(m, MinLen))
-_NOT_KNOWN = re.compile(r"[^A-Z0-9]")
 _WILDCARDS = frozenset("*?")
-
-
-def known_characters(plate: str) -> int:
-    """How many letters and digits a normalized plate names; separators, wildcards and other scripts are not."""
-    return len(_NOT_KNOWN.sub("", plate))
 
 
 def searched_plate(raw: str) -> str:

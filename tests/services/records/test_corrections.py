@@ -98,8 +98,16 @@ class TestCorrectedHotlistHit:
             await listed_plate(system, listed)
         conn = await admin_db()
         try:
-            await conn.execute("UPDATE records.hotlist_entries SET removed_at = now() WHERE plate = $1", gone)
-            await conn.execute("UPDATE records.hotlist_entries SET expires_at = now() WHERE plate = $1", lapsed)
+            await conn.execute(
+                "UPDATE records.hotlist_entries SET removed_at = now(), "
+                "change_seq = nextval('records.hotlist_change_seq') WHERE plate = $1",
+                gone,
+            )
+            await conn.execute(
+                "UPDATE records.hotlist_entries SET expires_at = now(), "
+                "change_seq = nextval('records.hotlist_change_seq') WHERE plate = $1",
+                lapsed,
+            )
         finally:
             await conn.close()
         bus = system.runtime("gateway").bus
