@@ -9,7 +9,7 @@ expected calibration error and the reliability table: eight times the hold-out's
 measure of the confidence than the 74 labelled crops alone (the same plates, so not independent reads: the
 pooled shares' 95% intervals count a photo's eight variants as one cluster, `uncertainty.grouped_share_interval`).
 
-Run: `python bench/recognizer_box_sensitivity.py [--weights PATH] [--member N] [--data-dir DIR]`
+Run: `python bench/recognizer_box_sensitivity.py [--weights PATH] [--member N] [--data-dir DIR] [--precision P]`
 (DIR defaults to ../shared/data/plates-openalpr-us)
 """
 
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from services.recognizer.engine.crop import crop_plate
 from services.recognizer.engine.dataset import BOX_MOVES, holdout_names, read_labels
 from services.recognizer.engine.evaluate import HIGH_CONFIDENCE, confidence_report, evaluate
-from services.recognizer.engine.reader import PlateReader
+from services.recognizer.engine.reader import PRECISIONS, PlateReader
 from services.recognizer.engine.uncertainty import grouped_share_interval
 
 
@@ -33,8 +33,9 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, default=None)
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data/plates-openalpr-us"))
     parser.add_argument("--member", dest="members", type=int, action="append", help="read with this member only")
+    parser.add_argument("--precision", choices=PRECISIONS, default="float32", help="the convolutions' arithmetic")
     args = parser.parse_args()
-    reader = PlateReader.load(args.weights, members=args.members)
+    reader = PlateReader.load(args.weights, members=args.members, precision=args.precision)
     held_out = holdout_names()
     rows = [r for r in read_labels(args.data_dir / "labels.tsv") if r.image in held_out]
     photos = {r.image: (args.data_dir / "images" / r.image).read_bytes() for r in rows}

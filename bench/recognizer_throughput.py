@@ -3,7 +3,7 @@
 Then one plate at a time through NATS: a client's request on `alpr.recognize` (a JPEG crop, base64) to
 the recognizer's handler, micro-batcher and reply, on an embedded nats-server, as records asks.
 
-Run: `python bench/recognizer_throughput.py [--weights PATH] [--threads N] [--seconds 5] [--no-nats]`
+Run: `python bench/recognizer_throughput.py [--weights PATH] [--threads N] [--precision P] [--seconds 5] [--no-nats]`
 """
 
 from __future__ import annotations
@@ -34,12 +34,13 @@ from services.cli.embedded import EmbeddedNats
 from services.recognizer import handlers
 from services.recognizer.engine.augment import synthetic_crop
 from services.recognizer.engine.batcher import MicroBatcher
-from services.recognizer.engine.reader import PlateReader
+from services.recognizer.engine.reader import PRECISIONS, PlateReader
 from services.recognizer.engine.synth import render_plate
 from services.recognizer.service import Recognizer
 from services.recognizer.settings import RecognizerSettings
 
 SERVICE_THREADS = RecognizerSettings.model_fields["torch_threads"].default  # as the service runs
+SERVICE_PRECISION = RecognizerSettings.model_fields["precision"].default
 
 
 def main() -> None:
@@ -48,16 +49,21 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, default=None)
     parser.add_argument("--threads", type=int, default=SERVICE_THREADS, help="torch threads (default: the service's)")
     parser.add_argument("--seconds", type=float, default=5.0, help="time spent on each measurement")
+    parser.add_argument(
+        "--precision", choices=PRECISIONS, default=SERVICE_PRECISION, help="the convolutions' arithmetic (the service's)"
+    )
     parser.add_argument("--no-nats", action="store_true", help="skip the measurement through NATS")
     args = parser.parse_args()
-    reader = PlateReader.load(args.weights, threads=args.threads)
+    reader = PlateReader.load(args.weights, threads=args.threads, precision=args.precision)
     rng = random.Random(7)
     # colour, as vendors send them: training crops are grey, and the grey conversion is part of reading
     crops = [synthetic_crop(rng, render_plate(rng).image).convert("RGB") for _ in range(256)]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, model {reader.version}")
     if len(reader.models) > 1:
         # the other members read only what the lead is unsure of, so the rate depends on that share
-        lead = PlateReader.load(args.weights, threads=args.threads, members=[len(reader.models) - 1])
+        lead = PlateReader.load(
+            args.weights, threads=args.threads, members=[len(reader.models) - 1], precision=args.precision
+        )
         unsure = sum(r.confidence < reader.consult_below for r in lead.read_batch(crops))
         print(f"{len(reader.models)} members; the lead is unsure of {unsure}/{len(crops)} of these crops")
     for batch in (64, 128, 256):

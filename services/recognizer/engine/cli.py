@@ -15,7 +15,7 @@ from services.recognizer.engine.calibrator import Calibration
 from services.recognizer.engine.crop import crop_plate
 from services.recognizer.engine.dataset import holdout_names, read_labels
 from services.recognizer.engine.evaluate import evaluate
-from services.recognizer.engine.reader import CONSULT_BELOW, PlateReader
+from services.recognizer.engine.reader import CONSULT_BELOW, PRECISIONS, PlateReader
 from services.recognizer.engine.train import (
     ARCH,
     DEFAULT_MINUTES,
@@ -73,9 +73,10 @@ def eval_main(
     holdout_only: bool = True,
     members: list[int] | None = None,
     consult_below: float = CONSULT_BELOW,
+    precision: str = "float32",
 ) -> dict[str, Any]:
     """Score weights on labelled photos; with the shared labels only the held-out photos count unless told otherwise."""
-    reader = PlateReader.load(weights, members=members, consult_below=consult_below)
+    reader = PlateReader.load(weights, members=members, consult_below=consult_below, precision=precision)
     rows = read_labels(labels)
     held_out = holdout_names()
     subset = "all"
@@ -238,6 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=CONSULT_BELOW,
         help="lead confidence under which the other members read too (above 1: always)",
     )
+    e.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="the convolutions' arithmetic (the service's default is auto: bfloat16 where the CPU has it)",
+    )
     return parser
 
 
@@ -271,6 +278,7 @@ def main(argv: list[str] | None = None) -> None:
             weights=args.weights,
             holdout_only=args.holdout_only,
             members=args.members,
+            precision=args.precision,
             consult_below=args.consult_below,
         )
         if args.json:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 
@@ -56,6 +57,24 @@ class Reading:
     evidence: PlateEvidence | None = field(default=None, compare=False, repr=False)
 
 
+PRECISIONS = ("float32", "bfloat16", "auto")
+
+
+def native_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AVX-512 BF16 or AMX). Elsewhere oneDNN emulates it,
+    slower than float32, so `auto` reads in float32 there."""
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+def resolve_precision(precision: str) -> str:
+    """`float32` or `bfloat16`: what `auto` means on this CPU, or the operator's explicit choice."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision is one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "auto":
+        return "bfloat16" if native_bfloat16() else "float32"
+    return precision
+
+
 # a lead reading this confident (raw network probability) is kept without asking the other members
 # (see read_batch); a speed rule from the members' bound, not the SURE level, which the calibration sets
 CONSULT_BELOW = 0.9
@@ -78,9 +97,12 @@ class PlateReader:
         top_n: int = 10,
         consult_below: float = CONSULT_BELOW,
         calibration: Calibration | None = None,
+        precision: str = "float32",
     ) -> None:
-        self.models = [fuse_for_inference(model) for model in models]
-        self.version = version
+        self.precision = resolve_precision(precision)
+        self.models = [fuse_for_inference(model, bfloat16=self.precision == "bfloat16") for model in models]
+        # a reading names the arithmetic that made it: the same crop can come out a hair different in bfloat16
+        self.version = version if self.precision == "float32" else f"{version}+bf16"
         self.top_n = top_n
         self.consult_below = consult_below
         self.calibration = calibration or Calibration()
@@ -94,10 +116,12 @@ class PlateReader:
         members: list[int] | None = None,
         consult_below: float = CONSULT_BELOW,
         calibrated: bool = True,
+        precision: str = "float32",
     ) -> PlateReader:
         """Load and verify weights (the shipped file unless a path is given), all members unless told which.
 
-        `calibrated=False` reports the raw network probabilities (to fit a calibration on them)."""
+        `calibrated=False` reports the raw network probabilities (to fit a calibration on them); `precision` is
+        the arithmetic of the networks' layers (`auto`: bfloat16 where the CPU has it in hardware)."""
         if threads is not None:
             torch.set_num_threads(threads)
         models, meta = load_weights(path)
@@ -110,7 +134,7 @@ class PlateReader:
                 raise ValueError(f"members must be chosen from 0..{len(models) - 1}, not {members}")
             models = [models[i] for i in members]
             version += "[" + ",".join(map(str, members)) + "]"
-        return cls(models, version=version, consult_below=consult_below, calibration=calibration)
+        return cls(models, version=version, consult_below=consult_below, calibration=calibration, precision=precision)
 
     def read_batch(self, images: list[Image.Image]) -> list[Reading]:
         """Read a batch of plate crops: one forward pass of the lead, one of the others over its unsure plates."""
@@ -123,14 +147,19 @@ class PlateReader:
         *others, lead = self.models
         batch = plate_batch(images).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            decoded = [[d] for d in decode_batch(lead(batch).exp().numpy(), top_n=self.top_n)]
+            decoded = [[d] for d in decode_batch(self._probabilities(lead, batch), top_n=self.top_n)]
             unsure = [i for i, (d,) in enumerate(decoded) if d.confidence < self.consult_below]
             if others and unsure:
                 second = batch[unsure].contiguous(memory_format=torch.channels_last)
                 for model in others:
-                    for i, d in zip(unsure, decode_batch(model(second).exp().numpy(), top_n=self.top_n), strict=True):
+                    for i, d in zip(unsure, decode_batch(self._probabilities(model, second), top_n=self.top_n), strict=True):
                         decoded[i].append(d)
         return [self._reading(combine_members(members, top_n=self.top_n)) for members in decoded]
+
+    @staticmethod
+    def _probabilities(model: PlateCRNN, batch: torch.Tensor) -> np.ndarray:
+        """Per-step class probabilities, (N, T, classes), float32 whatever the features' precision."""
+        return model(batch).exp().numpy()
 
     def _reading(self, decoded: Decoded) -> Reading:
         """Calibrate the plate's and candidates' confidences; the candidates keep their order, and one is never
