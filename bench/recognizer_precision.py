@@ -51,7 +51,9 @@ def main() -> None:
     for name, group in (("photos" + (" (held out)" if args.held_out else ""), crops), ("synthetic", synthetic)):
         _compare(name, _read(full, group), _read(half, group))
     for precision, reader in (("float32", full), ("bfloat16", half), ("float32", full), ("bfloat16", half)):
-        print(f"speed {precision:>8}: {_rate(reader, synthetic[:64], args.seconds):5.0f} plates/s at batch 64, one thread")
+        print(
+            f"speed {precision:>8}: {_rate(reader, synthetic[:64], args.seconds):5.0f} plates/s at batch 64, one thread"
+        )
 
 
 def _photo_crops(data_dir: Path, *, held_out: bool) -> list[Image.Image]:

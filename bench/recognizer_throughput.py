@@ -40,7 +40,7 @@ from services.recognizer.service import Recognizer
 from services.recognizer.settings import RecognizerSettings
 
 SERVICE_THREADS = RecognizerSettings.model_fields["torch_threads"].default  # as the service runs
-SERVICE_PRECISION = RecognizerSettings.model_fields["precision"].default
+SERVICE_PRECISION = RecognizerSettings.model_fields["reader_precision"].default
 
 
 def main() -> None:
@@ -50,7 +50,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=SERVICE_THREADS, help="torch threads (default: the service's)")
     parser.add_argument("--seconds", type=float, default=5.0, help="time spent on each measurement")
     parser.add_argument(
-        "--precision", choices=PRECISIONS, default=SERVICE_PRECISION, help="the convolutions' arithmetic (the service's)"
+        "--precision",
+        choices=PRECISIONS,
+        default=SERVICE_PRECISION,
+        help="the convolutions' arithmetic (the service's)",
     )
     parser.add_argument("--no-nats", action="store_true", help="skip the measurement through NATS")
     args = parser.parse_args()

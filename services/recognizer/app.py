@@ -34,7 +34,7 @@ def create_app(settings: RecognizerSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        reader = PlateReader.load(cfg.weights_path, threads=cfg.torch_threads, precision=cfg.precision)
+        reader = PlateReader.load(cfg.weights_path, threads=cfg.torch_threads, precision=cfg.reader_precision)
         detector = PlateDetector.load(cfg.detector_weights_path, threads=cfg.torch_threads)
         # one inference thread for both models: torch already spreads each pass over every core it is given
         inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recognizer-inference")

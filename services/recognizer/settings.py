@@ -26,10 +26,11 @@ class RecognizerSettings(CommonSettings):
     # Spinning threads (OMP_WAIT_POLICY=ACTIVE) are faster only while the other core is idle. A recognizer scales
     # by replicas, each on its own core.
     torch_threads: int = Field(default=1, ge=1)
-    # The convolutions' arithmetic (engine/reader.py): `auto` is bfloat16 where the CPU multiplies it in hardware
-    # (AVX-512 BF16, AMX), about 35% more plates a second, float32 elsewhere. bench/recognizer_precision.py
-    # measures what changes; a reading's model version ends in "+bf16" when it was read that way.
-    precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    # The convolutions' arithmetic (engine/reader.py). `auto` is bfloat16 where the CPU multiplies it in hardware
+    # (AVX-512 BF16, AMX): about 35% more plates a second, but 2 of the 592 held-out box variants were lost in it
+    # (docs/recognizer-experiments.md), so float32 stays the default and bfloat16 an operator's choice.
+    # bench/recognizer_precision.py measures what changes; a reading made in bfloat16 names it ("+bf16").
+    reader_precision: Literal["auto", "float32", "bfloat16"] = "float32"
     max_image_bytes: int = 6 * 1024 * 1024
     # engine/crop.py's bound (a 6K frame); above it, a decompression bomb: refused before decoding
     max_image_pixels: int = Field(default=25_000_000, ge=1)

@@ -152,7 +152,9 @@ class PlateReader:
             if others and unsure:
                 second = batch[unsure].contiguous(memory_format=torch.channels_last)
                 for model in others:
-                    for i, d in zip(unsure, decode_batch(self._probabilities(model, second), top_n=self.top_n), strict=True):
+                    for i, d in zip(
+                        unsure, decode_batch(self._probabilities(model, second), top_n=self.top_n), strict=True
+                    ):
                         decoded[i].append(d)
         return [self._reading(combine_members(members, top_n=self.top_n)) for members in decoded]
 

@@ -68,6 +68,7 @@ def test_real_crops_read_the_same_plates(half: PlateReader, reader: PlateReader,
 
 
 def test_the_setting_refuses_an_unknown_precision() -> None:
-    assert RecognizerSettings().precision == "auto"
+    assert RecognizerSettings().reader_precision == "float32"  # the rule's outcome (docs/recognizer-experiments.md)
+    assert RecognizerSettings(reader_precision="bfloat16").reader_precision == "bfloat16"
     with pytest.raises(ValueError):
-        RecognizerSettings(precision="float64")
+        RecognizerSettings(reader_precision="float64")
