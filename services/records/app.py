@@ -69,7 +69,8 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
         purge = PurgeJob(cfg, uow, bus)
         follower = HotlistFollower(uow, bus, classes)
         await follower.start()  # the index is loaded before the first read is consumed
-        ingest = IngestFlow(cfg, uow, bus, classes, AlertRaiser(bus, follower))
+        alerts = AlertRaiser(bus, follower)  # one raiser: a read's alert and a correction's are raised alike
+        ingest = IngestFlow(cfg, uow, bus, classes, alerts)
         await ingest.create_partitions_ahead()
         # every change asked of records commits only once its access record is persisted
         changes = ChangeRecorder(uow, AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms))
@@ -79,7 +80,7 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
             hotlists=HotlistDesk(uow, changes, follower),
             partner_lists=PartnerListDesk(uow, changes, follower, agency=cfg.agency),
             holds=HoldDesk(uow, changes, purge),
-            corrections=CorrectionDesk(changes, classes, follower),
+            corrections=CorrectionDesk(changes, classes, alerts),
             purge_orders=PurgeOrderDesk(purge),
             figures=FigureDesk(cfg, uow),
             frames=FrameDesk(uow),

@@ -106,7 +106,7 @@ class AlertMessage(BaseModel):
     images: list[ImageRef] = Field(default_factory=list)
     match_type: MatchTypeName
     matched_text: str
-    matched_origin: str  # vendor, ours or candidate
+    matched_origin: str  # vendor, ours, candidate, or correction (an officer's, from the image)
     state_mismatch: bool
     entry: HotlistEntrySnapshot  # the primary entry: highest priority (lowest number), then earliest entered
     # every entry listing the plate, the primary first; each view is recorded under each one's purpose

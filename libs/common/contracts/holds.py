@@ -114,6 +114,8 @@ class CorrectionReply(BaseModel):
     version: int
     plate: str
     state: str | None = None
+    # alerts raised because the corrected plate is listed (none where the read already alerted on that plate)
+    alert_ids: list[str] = Field(default_factory=list)
 
 
 # records answers these in queue group `records`; the gateway asks, the purge CLI asks PURGE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,11 +17,14 @@ from libs.common.contracts.alerts import AlertMessage
 from libs.common.db import UnitOfWork
 from libs.common.streams import alerts_subject
 from services.records.alerts import repository
-from services.records.alerts.service import build_alert, by_listed_plate, texts_of
+from services.records.alerts.service import build_alert, by_listed_plate, corrected_read, texts_of
 from services.records.hotlists import repository as hotlists_repository
 from services.records.hotlists.follower import HotlistFollower
 from services.records.hotlists.matching import Hit
+from services.records.models import Read
 from services.records.service import ReadRow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -85,9 +89,42 @@ class AlertRaiser:
         await repository.insert_alerts(session, alerts)
         return alerts
 
+    async def store_for_correction(self, session: AsyncSession, version: Read, hits: list[Hit]) -> list[AlertMessage]:
+        """Alerts for a corrected version whose plate is listed, stored in the correction's transaction.
+
+        One per listed plate that no version of the read alerted on yet: a misread that already raised the
+        alert keeps it, with its verification, rather than the officer being asked twice."""
+        if not hits:
+            return []
+        assert version.supersedes is not None  # a corrected version always replaces one
+        alerted = await repository.listed_plates_alerted(
+            session, read_id=str(version.supersedes), captured_at=version.captured_at
+        )
+        fresh = [hit for hit in hits if hit.entry_plate not in alerted]
+        entries = await hotlists_repository.entries_with_lists(
+            session, entry_ids=sorted({int(hit.entry_id) for hit in fresh})
+        )
+        listed = by_listed_plate([hit for hit in fresh if int(hit.entry_id) in entries])
+        if not listed:
+            return []
+        row = ReadRow(read=corrected_read(version))
+        kinds = await repository.image_kinds(session, read_id=str(version.read_id), captured_at=version.captured_at)
+        now = datetime.now(UTC)
+        alerts = [build_alert(row, group, entries, now, image_kinds=kinds) for group in listed.values()]
+        await repository.insert_alerts(session, alerts)
+        return alerts
+
     async def unpublished(self, session: AsyncSession, read_ids: Sequence[str]) -> list[AlertMessage]:
         """Alerts stored with redelivered reads and not yet published, whether or not they match now."""
         return await repository.unpublished_for_reads(session, read_ids=read_ids)
+
+    async def publish_committed(self, uow: UnitOfWork, alerts: Sequence[AlertMessage]) -> None:
+        """Publish alerts whose change has committed and answered no redelivery (a correction's): a failure is
+        logged, not raised, as the alert stands stored and listed (`ALERT_LIST`) and the change is done."""
+        try:
+            await self.publish(uow, alerts)
+        except Exception:  # the bus or the mark failed after the commit; nothing to undo
+            log.exception("alerts stored but not published: %s", [a.alert_id for a in alerts])
 
     async def publish(self, uow: UnitOfWork, alerts: Sequence[AlertMessage]) -> None:
         """Publish on ALERTS (deduplicated by alert id) and mark them; a failure leaves them for redelivery."""

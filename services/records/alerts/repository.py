@@ -47,6 +47,29 @@ async def insert_alerts(session: AsyncSession, alerts: Sequence[AlertMessage]) -
     return {r["alert_id"] for r in rows}
 
 
+async def listed_plates_alerted(session: AsyncSession, *, read_id: str, captured_at: datetime) -> set[str]:
+    """The listed plates any version of a read, from `read_id` back to the first, already raised an alert on."""
+    rows = await session.execute(
+        text(
+            "WITH RECURSIVE chain(id) AS (SELECT CAST(:id AS uuid) UNION SELECT r.supersedes FROM reads r "
+            "JOIN chain c ON r.read_id = c.id AND r.captured_at = :captured WHERE r.supersedes IS NOT NULL) "
+            "SELECT DISTINCT listed_plate FROM alerts WHERE captured_at = :captured "
+            "AND read_id IN (SELECT id FROM chain)"
+        ),
+        {"id": read_id, "captured": captured_at},
+    )
+    return {r[0] for r in rows}
+
+
+async def image_kinds(session: AsyncSession, *, read_id: str, captured_at: datetime) -> list[str]:
+    """The kinds of a stored read's images (plate crop, overview, ...)."""
+    rows = await session.execute(
+        text("SELECT kind FROM read_images WHERE read_id = CAST(:id AS uuid) AND captured_at = :captured"),
+        {"id": read_id, "captured": captured_at},
+    )
+    return [r[0] for r in rows]
+
+
 async def unpublished_for_reads(session: AsyncSession, *, read_ids: Sequence[str]) -> list[AlertMessage]:
     """Alerts of redelivered reads whose publication did not complete."""
     if not read_ids:

@@ -16,12 +16,14 @@ from libs.common.contracts.alerts import (
     ImageRef,
     VerificationIn,
 )
-from libs.common.contracts.reads import normalize_plate
+from libs.common.contracts.reads import ReadIn, normalize_plate
+from libs.common.contracts.vehicles import VehicleAttributes
 from libs.common.errors import Conflict, InvalidInput
 from services.records.alerts.vehicle_check import listed_vehicle, vehicle_difference
 from services.records.hotlists.matching import Hit, TextOrigin
 from services.records.hotlists.service import is_stale
 from services.records.hotlists.wildcards import compile_pattern
+from services.records.models import Read
 from services.records.service import ReadRow
 
 _ALERT_NAMESPACE = uuid.UUID("5b0c1a52-2f7e-4f0e-9d0e-a1e7a1e7a1e7")
@@ -55,6 +57,29 @@ def texts_of(row: ReadRow) -> list[tuple[str, str]]:
     return texts
 
 
+def corrected_read(version: Read) -> ReadIn:
+    """A corrected version as the read its alert describes: the officer's plate and state, where and when the
+    camera saw it. The vendor's confidence and candidates were for the misread text, so they are left out."""
+    return ReadIn(
+        read_id=str(version.read_id),
+        agency=version.agency,
+        camera_id=version.camera_id,
+        captured_at=version.captured_at,
+        plate=version.plate,
+        state=version.state,
+        latitude=version.latitude,
+        longitude=version.longitude,
+        location_from_camera=version.location_from_camera,
+        heading=version.heading,
+        vehicle_attributes=(
+            VehicleAttributes.model_validate(version.vehicle_attributes) if version.vehicle_attributes else None
+        ),
+        vendor=version.vendor,
+        vendor_format=version.vendor_format,
+        flags=list(version.flags),
+    )
+
+
 def by_listed_plate(hits: list[Hit]) -> dict[str, list[Hit]]:
     """A read's hits grouped by the plate their entries list (a wildcard entry's pattern is its plate)."""
     grouped: dict[str, list[Hit]] = {}
@@ -63,11 +88,19 @@ def by_listed_plate(hits: list[Hit]) -> dict[str, list[Hit]]:
     return grouped
 
 
-def build_alert(row: ReadRow, hits: list[Hit], entries: dict[int, dict[str, Any]], now: datetime) -> AlertMessage:
+def build_alert(
+    row: ReadRow,
+    hits: list[Hit],
+    entries: dict[int, dict[str, Any]],
+    now: datetime,
+    *,
+    image_kinds: list[str] | None = None,
+) -> AlertMessage:
     """E1 and E4: the read, the match, every entry listing the plate as it stands, their age and freshness.
 
     `hits` share one listed plate and each has its entry in `entries`. The primary entry, which the
     verification is judged against, is the highest priority (lowest number), then the earliest entered.
+    `image_kinds` are the stored images' kinds where the read's images are not in hand (a corrected version).
     """
     listed = sorted(
         (entries[int(hit.entry_id)] for hit in hits),
@@ -79,7 +112,8 @@ def build_alert(row: ReadRow, hits: list[Hit], entries: dict[int, dict[str, Any]
     alert_id = alert_id_for(read.read_id, hit.entry_plate)
     stale = is_stale(primary["source"], primary["list_refreshed_at"], now)
     # the gateway serves the read's best image (the plate crop first) at one address per alert
-    best = min((image.kind for image in read.images), key=lambda kind: kind != "plate", default=None)
+    kinds = image_kinds if image_kinds is not None else [image.kind for image in read.images]
+    best = min(kinds, key=lambda kind: kind != "plate", default=None)
     entry = HotlistEntrySnapshot.model_validate(primary)
     vehicle_note = vehicle_difference(listed_vehicle(entry), read.vehicle_attributes)
     return AlertMessage(

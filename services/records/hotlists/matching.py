@@ -50,6 +50,7 @@ class TextOrigin(StrEnum):
     VENDOR = "vendor"  # the camera or agent's own reading
     OURS = "ours"  # our recognizer's reading
     CANDIDATE = "candidate"  # a lower-ranked candidate of either
+    CORRECTION = "correction"  # an officer's correction of the read (G3), typed from its image
 
 
 @dataclass(frozen=True, slots=True)

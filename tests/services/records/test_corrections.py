@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 
 from libs.common.contracts.holds import CORRECTION_CREATE, CorrectionRequest
 from libs.common.errors import Conflict, NotFound
-from tests.services.gateway.test_alert_routes import listed_plate
+from tests.services.gateway.test_alert_routes import listed_plate, raise_alert
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -115,3 +116,61 @@ class TestCorrectedHotlistHit:
             (read,) = await store_reads([{"plate": plate(), "captured_at": datetime.now(UTC)}])
             reply = await bus.call(CORRECTION_CREATE, CorrectionRequest(read_id=read.read_id, plate=fixed, **BY))
             assert await hotlist_hit(admin_db, reply.read_id) is False
+
+
+async def alerts_of(admin_db: Any, read_id: str) -> list[dict[str, Any]]:
+    conn = await admin_db()
+    try:
+        rows = await conn.fetch(
+            "SELECT alert_id::text, listed_plate, published_at, body FROM records.alerts WHERE read_id = $1::uuid",
+            read_id,
+        )
+    finally:
+        await conn.close()
+    return [{**dict(r), "body": json.loads(r["body"]) if isinstance(r["body"], str) else r["body"]} for r in rows]
+
+
+class TestCorrectedToAListedPlate:
+    """E1 for a correction: an officer who reads a listed plate off a misread's image raises its alert."""
+
+    async def test_the_corrected_version_raises_one_alert_for_its_plate(
+        self, system: Any, store_reads: Any, admin_db: Any
+    ) -> None:
+        listed = "8" + uuid.uuid4().hex[:6].upper()
+        await listed_plate(system, listed)
+        (read,) = await store_reads([{"plate": plate(), "captured_at": datetime.now(UTC)}])
+        bus = system.runtime("gateway").bus
+        reply = await bus.call(CORRECTION_CREATE, CorrectionRequest(read_id=read.read_id, plate=listed, **BY))
+        assert len(reply.alert_ids) == 1
+        (alert,) = await alerts_of(admin_db, reply.read_id)
+        assert alert["alert_id"] == reply.alert_ids[0] and alert["listed_plate"] == listed
+        body = alert["body"]
+        # the officer's text, marked as theirs; the camera's confidence was for the misread, so none is shown
+        assert (body["read_plate"], body["matched_origin"], body["confidence"]) == (listed, "correction", None)
+        assert body["read_id"] == reply.read_id and body["camera_id"] == read.camera_id
+        assert body["images"] == [{"kind": "plate", "href": f"/v1/alerts/{alert['alert_id']}/image"}]
+        assert alert["published_at"] is not None  # on ALERTS, as a camera's hit is
+        assert await alerts_of(admin_db, read.read_id) == []
+
+    async def test_a_plate_the_misread_already_alerted_on_raises_no_second_alert(
+        self, system: Any, admin_db: Any
+    ) -> None:
+        # the camera read a look-alike of the listed plate: that alert (and its verification) stands for the read
+        listed = "8" + uuid.uuid4().hex[:6].upper().replace("8", "C").replace("B", "C")
+        await listed_plate(system, listed)
+        raised = await raise_alert(system, "B" + listed[1:])
+        bus = system.runtime("gateway").bus
+        reply = await bus.call(CORRECTION_CREATE, CorrectionRequest(read_id=raised["read_id"], plate=listed, **BY))
+        assert reply.alert_ids == []
+        assert await alerts_of(admin_db, reply.read_id) == []
+        # corrected once more, to a plate on another list: that one is new to the read, so it alerts
+        other = "8" + uuid.uuid4().hex[:6].upper()
+        await listed_plate(system, other)
+        again = await bus.call(CORRECTION_CREATE, CorrectionRequest(read_id=reply.read_id, plate=other, **BY))
+        assert [a["listed_plate"] for a in await alerts_of(admin_db, again.read_id)] == [other]
+
+    async def test_an_unlisted_correction_raises_nothing(self, system: Any, store_reads: Any, admin_db: Any) -> None:
+        (read,) = await store_reads([{"plate": plate(), "captured_at": datetime.now(UTC)}])
+        bus = system.runtime("gateway").bus
+        reply = await bus.call(CORRECTION_CREATE, CorrectionRequest(read_id=read.read_id, plate=plate(), **BY))
+        assert reply.alert_ids == [] and await alerts_of(admin_db, reply.read_id) == []

@@ -33,7 +33,7 @@ def desks_of(rt: Any) -> Desks:
         hotlists=HotlistDesk(rt.uow, changes, rt.hotlists),
         partner_lists=PartnerListDesk(rt.uow, changes, rt.hotlists, agency=rt.settings.agency),
         holds=HoldDesk(rt.uow, changes, rt.purge),
-        corrections=CorrectionDesk(changes, classes, rt.hotlists),
+        corrections=CorrectionDesk(changes, classes, rt.ingest.alerts),
         purge_orders=PurgeOrderDesk(rt.purge),
         figures=FigureDesk(rt.settings, rt.uow),
         frames=FrameDesk(rt.uow),
