@@ -20,10 +20,17 @@ from services.audit import repository
 from services.audit.ledger import escaping
 from services.audit.ledger.checkpoints import sign_checkpoint
 from services.audit.ledger.merkle import MerkleAccumulator
+from services.audit.ledger.verify import VerifyFailure
 from services.audit.service import UNREADABLE_EVENT_TYPE, PreparedEvent, checkpoint_due, links_for, prepare_events
 from services.audit.settings import AuditSettings
+from services.audit.verification import hold_against_stream
 
 log = logging.getLogger(__name__)
+
+# Messages past the acknowledgement floor also compared with the log before signing: a writer that stopped
+# between its commit and its ack left up to two batches (the one written and the one prefetched) stored
+# but unacknowledged.
+_PAST_FLOOR = 2_000
 
 
 class AuditWriter:
@@ -38,6 +45,12 @@ class AuditWriter:
         self._tree: MerkleAccumulator | None = None
         self._prepared: PreparedAhead[list[PreparedEvent]] = PreparedAhead()
         self._started = datetime.now(UTC)
+        # Records 1.._witnessed are, where no checkpoint covers them, records this process chained itself
+        # or held against the AUDIT stream: only those are signed. Records read back from the database (at
+        # start, or written by another replica) could have been rewritten there, hashes recomputed.
+        self._witnessed = 0
+        # set once the log's unsigned end differs from the stream: no checkpoint is signed until a restart
+        self.refusal: VerifyFailure | None = None
 
     def prepare(self, msgs: list[Msg]) -> None:
         """Validate and encode a fetched batch ahead of its turn.
@@ -60,15 +73,20 @@ class AuditWriter:
         metrics.AUDIT_LAG.set(msgs[-1].metadata.num_pending if msgs else 0)
         async with self.uow() as session:
             head = await repository.lock_chain_head(session)
+            head_seq = head.seq if head else 0
             stored = await repository.existing_event_ids(session, event_ids=[e.event_id for e in events])
             links = links_for(events, head, stored)
             await repository.append_links(session, links)
-            tree = await self._tree_at(session, head.seq if head else 0)
+            tree = await self._tree_at(session, head_seq)
             for link in links:
                 tree.append(bytes.fromhex(link.hash))
-            await self._checkpoint_if_due(session, tree)
+            witnessed = self._witnessed_at(head_seq)
+            if witnessed == head_seq:  # the batch's own links are witnessed when everything before them is
+                witnessed = tree.size
+            witnessed = await self._checkpoint_if_due(session, tree, witnessed)
         # only a committed tree is kept: a rolled-back batch leaves the last committed one in place
         self._tree = tree
+        self._witnessed = witnessed
         for link in links:
             for waiter in self._waiters.pop(link.event_id, []):
                 if not waiter.done():
@@ -78,9 +96,16 @@ class AuditWriter:
         """Sign the records of a quiet period: the T-seconds half of "every N records or T seconds"."""
         async with self.uow() as session:
             head = await repository.lock_chain_head(session)
-            tree = await self._tree_at(session, head.seq if head else 0)
-            await self._checkpoint_if_due(session, tree, force=force)
+            head_seq = head.seq if head else 0
+            tree = await self._tree_at(session, head_seq)
+            witnessed = await self._checkpoint_if_due(session, tree, self._witnessed_at(head_seq), force=force)
         self._tree = tree
+        self._witnessed = witnessed
+
+    def _witnessed_at(self, head_seq: int) -> int:
+        """What is witnessed of a log that ends at `head_seq`; nothing once it ends before what was witnessed."""
+        # a log shorter than this process saw was cut: let the stream say where before anything is signed
+        return self._witnessed if self._witnessed <= head_seq else 0
 
     async def _tree_at(self, session: AsyncSession, size: int) -> MerkleAccumulator:
         """A copy of the Merkle tree over the first `size` records, caught up from the database."""
@@ -95,25 +120,70 @@ class AuditWriter:
                 tree.append(leaf)
         return tree
 
-    async def _checkpoint_if_due(self, session: AsyncSession, tree: MerkleAccumulator, *, force: bool = False) -> None:
-        if self._signing_key is None:
-            return
+    async def _checkpoint_if_due(
+        self, session: AsyncSession, tree: MerkleAccumulator, witnessed: int, *, force: bool = False
+    ) -> int:
+        """Sign the tree when a checkpoint is due and its unsigned records are witnessed; the witnessed size after."""
+        if self._signing_key is None or self.refusal is not None:
+            return witnessed
         last = await repository.find_checkpoint(session, tree_size=None)
+        signed = last.tree_size if last else 0
         now = datetime.now(UTC)
         every, interval = self.settings.checkpoint_every, self.settings.checkpoint_interval_s
-        if force and tree.size > (last.tree_size if last else 0):
+        if force and tree.size > signed:
             every = 1
-        if checkpoint_due(tree.size, last, now, every=every, interval_s=interval, since=self._started):
-            checkpoint = sign_checkpoint(
-                self._signing_key, tree_size=tree.size, root_hash=tree.root().hex(), timestamp=now
+        if not checkpoint_due(tree.size, last, now, every=every, interval_s=interval, since=self._started):
+            return witnessed
+        if witnessed < tree.size:
+            witnessed = await self._witness(session, tree.size, signed, witnessed)
+            if witnessed < tree.size:
+                return witnessed
+        checkpoint = sign_checkpoint(self._signing_key, tree_size=tree.size, root_hash=tree.root().hex(), timestamp=now)
+        await repository.insert_checkpoint(session, checkpoint)
+        return witnessed
+
+    async def _witness(self, session: AsyncSession, size: int, signed: int, witnessed: int) -> int:
+        """Hold records signed+1..size against the AUDIT stream: `size` when they are as sent, else `witnessed`.
+
+        Fails closed: a record that differs from its message (or an acknowledged event missing from the log)
+        stops all signing until the service is restarted over a log put right, so no checkpoint blesses a
+        rewrite; a stream that cannot be read only defers signing to the next try.
+        """
+        try:
+            failure, _ = await hold_against_stream(
+                session, self.bus.js, log_end=size, after_seq=signed, past_floor=_PAST_FLOOR
             )
-            await repository.insert_checkpoint(session, checkpoint)
+        except Exception as exc:
+            log.warning("the unsigned end of the access log could not be held against the AUDIT stream: %s", exc)
+            return witnessed
+        if failure is None:
+            return size
+        self.refusal = failure
+        metrics.AUDIT_VERIFY_OK.set(0)
+        log.error(
+            "AUDIT LOG TAMPERED: %s at seq %s (event %s): %s. No checkpoint will be signed until the log is "
+            "restored and the audit service restarted",
+            failure.reason,
+            failure.seq,
+            failure.event_id,
+            failure.detail,
+        )
+        return witnessed
 
     async def load_tree(self) -> None:
-        """Rebuild the Merkle tree from the database at start, so the first batch need not."""
+        """Rebuild the Merkle tree from the database at start, and hold its unsigned end against the stream.
+
+        Nothing read back from the database is trusted for signing until the check passes (see _witness).
+        """
         async with self.uow() as session:
             head = await repository.lock_chain_head(session)
-            self._tree = await self._tree_at(session, head.seq if head else 0)
+            tree = await self._tree_at(session, head.seq if head else 0)
+            witnessed = 0
+            if self._signing_key is not None and self.refusal is None:
+                last = await repository.find_checkpoint(session, tree_size=None)
+                witnessed = await self._witness(session, tree.size, last.tree_size if last else 0, 0)
+        self._tree = tree
+        self._witnessed = witnessed
 
     async def persisted(self, query: PersistedQuery) -> PersistedReply:
         """Answer once the event is in the database, or Unavailable after `wait_ms`."""

@@ -19,6 +19,7 @@ from services.audit import repository
 from services.audit.ledger.verify import FailureReason, RecordDocument, VerifyFailure, VerifyReport, verify_records
 from services.audit.repository.stream import acknowledged_events
 from services.audit.settings import AuditSettings
+from services.audit.witness import first_difference, sent_events
 
 _CHUNK = 20_000
 _AHEAD = 2  # chunks read ahead of the hashing thread
@@ -77,19 +78,37 @@ async def verify_session(
 async def _hold_end_against_stream(
     session: AsyncSession, witness: JetStreamContext, report: VerifyReport
 ) -> tuple[VerifyReport, int]:
-    """Fail the report if an event the writer acknowledged is not in the log (services.audit.repository.stream)."""
-    acknowledged = await acknowledged_events(witness)
+    """Fail the report if an event the writer acknowledged is not in the log, or not as the stream holds it."""
+    failure, checked = await hold_against_stream(session, witness, log_end=report.records_checked)
+    if failure is not None:
+        report = dataclasses.replace(report, ok=False, first_failure=failure)
+    return report, checked
+
+
+async def hold_against_stream(
+    session: AsyncSession, witness: JetStreamContext, *, log_end: int, after_seq: int = 0, past_floor: int = 0
+) -> tuple[VerifyFailure | None, int]:
+    """The first place the log departs from the AUDIT stream's retained messages, and how many were acknowledged.
+
+    An acknowledged event missing from the log means records were cut after `log_end`; a record (seq >
+    `after_seq`) that differs from the message it was made from was rewritten (services.audit.witness).
+    `past_floor` messages beyond the writer's acknowledgement floor are compared too: records committed by a
+    writer that stopped before it acknowledged them.
+    """
+    acknowledged = await acknowledged_events(witness, past_floor=past_floor)
     stored = await repository.existing_event_ids(session, event_ids=list(acknowledged.event_ids))
     missing = sorted((seq, event_id) for event_id, seq in acknowledged.event_ids.items() if event_id not in stored)
     if missing:
         stream_seq, event_id = missing[0]
         detail = (
             f"event {event_id}, acknowledged by the audit writer at AUDIT stream sequence {stream_seq}, "
-            f"is not in the log: records were cut after seq {report.records_checked}"
+            f"is not in the log: records were cut after seq {log_end}"
         )
-        failure = VerifyFailure(report.records_checked + 1, event_id, FailureReason.MISSING_RECORD, detail)
-        report = dataclasses.replace(report, ok=False, first_failure=failure)
-    return report, len(acknowledged.event_ids)
+        return VerifyFailure(log_end + 1, event_id, FailureReason.MISSING_RECORD, detail), len(acknowledged.event_ids)
+    # preparing a few thousand events again is CPU work: kept off the event loop
+    sent = await asyncio.to_thread(sent_events, acknowledged.messages)
+    records = await repository.records_made_from(session, event_ids=list(sent), after_seq=after_seq)
+    return first_difference(records, sent), len(acknowledged.event_ids)
 
 
 def report_dict(

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.common.audit_trail import ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.contracts import auditing as c
-from libs.common.errors import InvalidInput, NotFound
+from libs.common.errors import InvalidInput, NotFound, Unavailable
 from services.audit import repository
 from services.audit.flows import AuditWriter
 from services.audit.ledger.anomalies import flag_anomalies
@@ -96,6 +96,12 @@ class AuditorDesk:
             await self.writer.checkpoint_tick(force=True)
             async with self.uow() as session:
                 checkpoint = await repository.find_checkpoint(session, tree_size=None, covering=seq)
+        if checkpoint is None and self.writer.refusal is not None:
+            # the unsigned end of the log differs from the AUDIT stream: signing it would bless a rewrite
+            raise Unavailable(
+                "checkpoints are stopped: the unsigned end of the log differs from the AUDIT stream",
+                code="audit_checkpoints_stopped",
+            )
         if checkpoint is None:
             raise NotFound("no signed checkpoint covers this record", code="checkpoint_not_found")
         async with self.uow() as session:

@@ -6,6 +6,7 @@ import hashlib
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -25,6 +26,7 @@ class FailureReason(StrEnum):
     OUT_OF_ORDER = "out_of_order"
     CHECKPOINT_ROOT_MISMATCH = "checkpoint_root_mismatch"
     BAD_SIGNATURE = "bad_signature"
+    STREAM_MISMATCH = "stream_mismatch"  # the record is not what the AUDIT message it was made from says
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,17 @@ class RecordDocument(NamedTuple):
     prev_hash: str
     hash: str
     document: bytes
+
+
+class StoredRecord(NamedTuple):
+    """The fields of a stored record that were made from its event, as the stream witness compares them."""
+
+    seq: int
+    event_id: str
+    event_type: str
+    occurred_at: datetime
+    actor: str
+    payload: str
 
 
 def record_documents(links: Iterable[ChainLink]) -> Iterator[RecordDocument]:

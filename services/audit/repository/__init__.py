@@ -10,6 +10,7 @@ from services.audit.repository.chain import (
     iter_record_chunks,
     list_checkpoints,
     lock_chain_head,
+    records_made_from,
 )
 from services.audit.repository.records import (
     count_by_day,
@@ -47,6 +48,7 @@ __all__ = [
     "iter_record_chunks",
     "list_checkpoints",
     "lock_chain_head",
+    "records_made_from",
     "sample_findings",
     "sample_items",
     "search_summaries",

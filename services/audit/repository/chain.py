@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.common.db import driver_connection
 from services.audit.ledger.chain import RECORD_DOCUMENT, ChainLink, FieldKind
 from services.audit.ledger.checkpoints import Checkpoint
-from services.audit.ledger.verify import RecordDocument
+from services.audit.ledger.verify import RecordDocument, StoredRecord
 
 _WRITER_LOCK = 7215002  # one chain writer at a time across replicas
 VERIFY_LOCK = 7215005  # one periodic verification at a time across replicas (services/audit/verify_job.py)
@@ -45,6 +45,20 @@ async def existing_event_ids(session: AsyncSession, *, event_ids: Sequence[str])
         text("SELECT event_id FROM access_records WHERE event_id = ANY(:ids)"), {"ids": list(event_ids)}
     )
     return {r[0] for r in rows}
+
+
+async def records_made_from(
+    session: AsyncSession, *, event_ids: Sequence[str], after_seq: int = 0
+) -> list[StoredRecord]:
+    """The stored fields made from these events (those with seq > after_seq), for the stream witness."""
+    rows = await session.execute(
+        text(
+            "SELECT seq, event_id, event_type, occurred_at, actor, payload FROM access_records "
+            "WHERE event_id = ANY(:ids) AND seq > :after ORDER BY seq"
+        ),
+        {"ids": list(event_ids), "after": after_seq},
+    )
+    return [StoredRecord(*row) for row in rows]
 
 
 _LINK_COLUMNS = ("seq", "event_id", "event_type", "occurred_at", "actor", "payload", "prev_hash", "hash")

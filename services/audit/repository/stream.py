@@ -1,9 +1,10 @@
-"""The AUDIT stream as a witness to the log's end: what the writer acknowledged must be in the log.
+"""The AUDIT stream as a witness to the log's end and content: what the writer acknowledged must be in the log, as sent.
 
 Signed checkpoints cover the log up to their size; records written after the last checkpoint could be cut
-off the end without breaking the chain. The writer acknowledges a stream message only after its record
-is committed, so every message up to the writer's acknowledgement floor names an event the log must
-hold. The stream keeps its messages for 30 days, far longer than a checkpoint interval.
+off the end, or rewritten with their hashes recomputed, without breaking the chain. The writer acknowledges a
+stream message only after its record is committed, so every message up to the writer's acknowledgement floor
+names an event the log must hold, and every retained message is what its record was made from. The stream
+keeps its messages for 30 days, far longer than a checkpoint interval.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
+from nats.js.api import RawStreamMsg
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
@@ -23,15 +26,27 @@ _IN_FLIGHT = 200
 
 
 @dataclass(frozen=True, slots=True)
+class StreamMessage:
+    """One retained AUDIT message: its stream sequence, publish time and body, as the writer was given them."""
+
+    seq: int
+    published: datetime
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Acknowledged:
-    """The events the writer acknowledged in the last `window` messages up to its floor."""
+    """The events the writer acknowledged in the last `window` messages up to its floor, and the messages read."""
 
     ack_floor: int  # stream sequence
-    event_ids: dict[str, int]  # event id -> stream sequence
+    event_ids: dict[str, int]  # event id -> stream sequence, acknowledged messages only
+    # every message read, in stream order: the acknowledged ones and, when asked, some past the floor
+    # (stored but not yet acknowledged when a writer stopped between its commit and its ack)
+    messages: tuple[StreamMessage, ...] = ()
 
 
-async def acknowledged_events(js: JetStreamContext, *, window: int = WINDOW) -> Acknowledged:
-    """Read the last `window` acknowledged messages of AUDIT by sequence, 200 requests in flight.
+async def acknowledged_events(js: JetStreamContext, *, window: int = WINDOW, past_floor: int = 0) -> Acknowledged:
+    """Read the last `window` acknowledged messages of AUDIT by sequence (and `past_floor` more), 200 in flight.
 
     Message GETs, not a consumer of our own: the audit user then needs no right to create consumers on
     AUDIT, a right that would also let it reconfigure `audit-writer`.
@@ -40,20 +55,26 @@ async def acknowledged_events(js: JetStreamContext, *, window: int = WINDOW) -> 
     floor = info.ack_floor.stream_seq if info.ack_floor else 0
     stream = await js.stream_info(AUDIT_WRITER.stream)
     start = max(floor - window + 1, stream.state.first_seq, 1)
+    end = min(floor + past_floor, stream.state.last_seq) if past_floor > 0 else floor
     found: dict[str, int] = {}
-    for first in range(start, floor + 1, _IN_FLIGHT):
-        sequences = range(first, min(first + _IN_FLIGHT, floor + 1))
-        for seq, data in zip(sequences, await asyncio.gather(*(_message(js, seq) for seq in sequences)), strict=True):
-            event_id = _event_id(data) if data is not None else ""
-            if event_id:
+    messages: list[StreamMessage] = []
+    for first in range(start, end + 1, _IN_FLIGHT):
+        sequences = range(first, min(first + _IN_FLIGHT, end + 1))
+        for seq, msg in zip(sequences, await asyncio.gather(*(_message(js, seq) for seq in sequences)), strict=True):
+            if msg is None or msg.data is None:
+                continue
+            if msg.time is not None:
+                messages.append(StreamMessage(seq, msg.time, msg.data))
+            event_id = _event_id(msg.data)
+            if event_id and seq <= floor:
                 found[event_id] = seq
-    return Acknowledged(floor, found)
+    return Acknowledged(floor, found, tuple(messages))
 
 
-async def _message(js: JetStreamContext, seq: int) -> bytes | None:
-    """A message's body; None where the stream no longer holds it (aged out)."""
+async def _message(js: JetStreamContext, seq: int) -> RawStreamMsg | None:
+    """A message; None where the stream no longer holds it (aged out)."""
     try:
-        return (await js.get_msg(AUDIT_WRITER.stream, seq)).data
+        return await js.get_msg(AUDIT_WRITER.stream, seq)
     except NotFoundError:
         return None
 

@@ -1,0 +1,204 @@
+"""Records after the last checkpoint rewritten in the database, hashes recomputed: the AUDIT stream tells.
+
+The chain and the signed checkpoints cannot see a rewrite of the unsigned end of the log; the messages
+the records were made from can. Verification with the stream names the rewritten record, and a writer
+started over such a log signs nothing (it would bless the rewrite). The rewriting runs on a copy of the
+log in a scratch schema, and the restarted writer is a second writer over that copy, so the live log
+other tests share stays intact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from libs.common.contracts.audit import EventType
+from libs.common.db import UnitOfWork, create_engine
+from libs.common.streams import AUDIT_WRITER
+from services.audit.flows import AuditWriter
+from services.audit.ledger.chain import record_hash
+from services.audit.verification import verify_database
+from tests.utils.access_log import LOG_COLUMNS, copy_log, full_event, public_key, record
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+SEARCHED, FORGED = "9SECRET", "0HARMLS"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def scratch(system: Any, admin_db: asyncpg.Connection) -> AsyncIterator[str]:
+    """A copy of the log whose last three records, searches for SEARCHED, no checkpoint covers yet."""
+    schema = await copy_log(system, admin_db, "tail_", records=3)
+    try:
+        for _ in range(3):
+            await record(system, full_event(EventType.SEARCH, query={"plate": SEARCHED}))
+        await _writer_acked(system)
+        await admin_db.execute(
+            f"INSERT INTO {schema}.access_records ({LOG_COLUMNS}) SELECT {LOG_COLUMNS} FROM audit.access_records "
+            f"WHERE seq > (SELECT max(seq) FROM {schema}.access_records)"
+        )
+        assert await _last_seq(admin_db, schema) > await _signed(admin_db, schema)
+        yield schema
+    finally:
+        await admin_db.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+async def _writer_acked(system: Any) -> None:
+    """Wait until the audit writer's acknowledgements of what it stored reached the stream."""
+    js = system.runtime("audit").bus.js
+    for _ in range(100):
+        info = await js.consumer_info(AUDIT_WRITER.stream, AUDIT_WRITER.config.durable_name or "")
+        if info.num_ack_pending == 0:
+            return
+        await asyncio.sleep(0.05)
+
+
+async def _signed(admin_db: asyncpg.Connection, schema: str) -> int:
+    return int(await admin_db.fetchval(f"SELECT coalesce(max(tree_size), 0) FROM {schema}.checkpoints"))
+
+
+async def _last_seq(admin_db: asyncpg.Connection, schema: str) -> int:
+    return int(await admin_db.fetchval(f"SELECT max(seq) FROM {schema}.access_records"))
+
+
+async def rewrite_unsigned(admin_db: asyncpg.Connection, schema: str) -> list[str]:
+    """What someone with database rights does: the searched plate changed, every hash after it recomputed.
+
+    Returns the event ids of the records whose payload changed, in seq order.
+    """
+    signed = await _signed(admin_db, schema)
+    prev = await admin_db.fetchval(f"SELECT hash FROM {schema}.access_records WHERE seq = $1", signed)
+    rows = await admin_db.fetch(
+        f"SELECT seq, event_id, event_type, occurred_at, actor, payload FROM {schema}.access_records "
+        "WHERE seq > $1 ORDER BY seq",
+        signed,
+    )
+    changed = []
+    for row in rows:
+        payload = row["payload"].replace(SEARCHED, FORGED)
+        if payload != row["payload"]:
+            changed.append(row["event_id"])
+        digest = record_hash(
+            seq=row["seq"],
+            event_id=row["event_id"],
+            event_type=row["event_type"],
+            occurred_at=row["occurred_at"],
+            actor=row["actor"],
+            payload=payload,
+            prev_hash=prev,
+        )
+        await admin_db.execute(
+            f"UPDATE {schema}.access_records SET payload = $1, prev_hash = $2, hash = $3 WHERE seq = $4",
+            payload,
+            prev,
+            digest,
+            row["seq"],
+        )
+        prev = digest
+    assert len(changed) >= 3
+    return changed
+
+
+async def verify(system: Any, schema: str, *, stream: bool) -> dict[str, Any]:
+    return await verify_database(
+        system.stack.pg.admin_dsn,
+        public_keys=[public_key(system)],
+        schema=schema,
+        nats_url=system.stack.nats.url if stream else None,
+    )
+
+
+@asynccontextmanager
+async def restarted_writer(system: Any, schema: str) -> AsyncIterator[AuditWriter]:
+    """A writer started over the scratch log, as a restarted audit service starts: load_tree first."""
+    runtime = system.runtime("audit")
+    engine = create_engine(
+        system.stack.pg.admin_dsn.replace("postgresql://", "postgresql+asyncpg://", 1), schema=schema
+    )
+    try:
+        writer = AuditWriter(runtime.settings, UnitOfWork(engine), runtime.bus)
+        await writer.load_tree()
+        yield writer
+    finally:
+        await engine.dispose()
+
+
+class TestVerificationWithTheStream:
+    async def test_an_untouched_log_verifies(self, system: Any, scratch: str) -> None:
+        report = await verify(system, scratch, stream=True)
+        assert report["ok"], report
+        assert report["stream_events_checked"] >= 3
+
+    async def test_a_rewritten_unsigned_record_is_named(
+        self, system: Any, admin_db: asyncpg.Connection, scratch: str
+    ) -> None:
+        changed = await rewrite_unsigned(admin_db, scratch)
+        # the chain and the checkpoints alone cannot see it ...
+        assert (await verify(system, scratch, stream=False))["ok"]
+        # ... the message the first rewritten record was made from does
+        report = await verify(system, scratch, stream=True)
+        assert not report["ok"]
+        failure = report["first_failure"]
+        assert failure["reason"] == "stream_mismatch"
+        assert failure["event_id"] == changed[0]
+        assert "payload" in failure["detail"] and changed[0] in failure["detail"]
+
+
+class TestAWriterRestartedOverTheLog:
+    async def test_it_signs_nothing_over_a_rewritten_tail(
+        self, system: Any, admin_db: asyncpg.Connection, scratch: str
+    ) -> None:
+        changed = await rewrite_unsigned(admin_db, scratch)
+        signed = await _signed(admin_db, scratch)
+        async with restarted_writer(system, scratch) as writer:
+            assert writer.refusal is not None
+            assert writer.refusal.event_id == changed[0]
+            await writer.checkpoint_tick(force=True)
+            await writer.checkpoint_tick(force=True)
+        assert await _signed(admin_db, scratch) == signed
+        report = await verify(system, scratch, stream=True)
+        assert report["first_failure"]["reason"] == "stream_mismatch"
+
+    async def test_it_signs_an_untouched_tail(self, system: Any, admin_db: asyncpg.Connection, scratch: str) -> None:
+        async with restarted_writer(system, scratch) as writer:
+            assert writer.refusal is None
+            await writer.checkpoint_tick(force=True)
+        assert await _signed(admin_db, scratch) == await _last_seq(admin_db, scratch)
+        report = await verify(system, scratch, stream=True)
+        assert report["ok"], report
+
+
+class TestEveryRecordIsWitnessedAsStored:
+    async def test_records_stored_escaped_or_unreadable_match_their_messages(self, system: Any) -> None:
+        """The witness prepares a message as the writer did: escaped, re-timed and unreadable bodies match too."""
+        import json
+        import uuid
+
+        from libs.common.streams import audit_subject
+        from services.audit import repository
+        from services.audit.repository.stream import acknowledged_events
+        from services.audit.witness import first_difference, sent_events
+
+        nul = full_event(EventType.SEARCH).model_dump(mode="json")
+        nul["purpose"]["reason"] = "stolen\x00car"
+        dated = {**full_event(EventType.SEARCH).model_dump(mode="json"), "occurred_at": "9999-12-31T23:00:00-05:00"}
+        bus = system.runtime("gateway").bus
+        for body in (json.dumps(nul).encode(), json.dumps(dated).encode(), b"no event \x00 at all"):
+            await bus.publish_durable(audit_subject("search"), body, msg_id=str(uuid.uuid4()))
+        await record(system, full_event(EventType.SEARCH))  # stored after the three, in stream order
+        await _writer_acked(system)
+
+        acknowledged = await acknowledged_events(system.runtime("audit").bus.js)
+        sent = sent_events(acknowledged.messages)
+        async with system.runtime("audit").uow() as session:
+            records = await repository.records_made_from(session, event_ids=list(sent))
+        compared = {r.event_id for r in records}
+        assert {nul["event_id"], dated["event_id"]} <= compared
+        assert any(event_id.startswith("unreadable-") for event_id in compared)
+        assert first_difference(records, sent) is None
