@@ -128,9 +128,9 @@ class IngestFlow:
         images = [img for row in rows for img in row.decoded_images()]
         new_ids: set[str] | None = None
         raised: list[AlertMessage] = []
-        if within is None and not matched and not any(row.read.replaces for row in rows):
-            # most batches: no hit, no preview to drop, no frame. Their reads and images are one statement,
-            # a transaction by itself: BEGIN and COMMIT were two of a small batch's three round trips
+        if within is None and not matched and not any(row.read.replaces or _is_preview(row) for row in rows):
+            # most batches: no hit, no preview to store or drop, no frame. Their reads and images are one
+            # statement, a transaction by itself: BEGIN and COMMIT were two of a small batch's three round trips
             async with self.uow.alone() as conn:
                 new_ids = await repository.store_reads_alone(conn, rows, images, hotlists_seen=seen)
             if new_ids is not None:  # committed: counted now, since a failure below retries a stored batch
@@ -153,8 +153,20 @@ class IngestFlow:
         seen: int,
         within: InTransaction | None,
     ) -> tuple[set[str], list[AlertMessage]]:
-        """One transaction: the reads and images, the alerts of the new reads, previews dropped, `within`'s rows."""
+        """One transaction: the reads and images, the alerts of the new reads, previews dropped (and late ones
+        skipped), `within`'s rows."""
         async with self.uow() as session:
+            replaced = [(p, row.read.captured_at) for row in rows for p in row.read.replaces]
+            previews = [row.read.read_id for row in rows if _is_preview(row)]
+            await repository.lock_previews(session, ids=previews + [p for p, _ in replaced])
+            late = await repository.replaced_among(session, preview_ids=previews)
+            if late:
+                # a preview sent again after its final (the agent retrying): the final stands for the vehicle,
+                # so the preview is acked unstored, as a duplicate is, and raises no second alert
+                log.info("skipped %d previews whose final is stored", len(late))
+                rows = [row for row in rows if row.read.read_id not in late]
+                images = [image for image in images if image[0] not in late]
+                matched = [m for m in matched if m.row.read.read_id not in late]
             while (new_ids := await repository.store_reads(session, rows, images, hotlists_seen=seen)) is None:
                 # an entry changed after the index's last change (a notice lost, or not yet come): the index
                 # catches up in this transaction and the reads are matched again
@@ -164,9 +176,7 @@ class IngestFlow:
             # even when its entry has left the index since
             again = [r.read.read_id for r in rows if r.read.read_id not in new_ids]
             raised += await self.alerts.unpublished(session, again)
-            await repository.drop_superseded_previews(
-                session, preview_ids=[p for row in rows for p in row.read.replaces]
-            )
+            await repository.drop_superseded_previews(session, replaced=replaced)
             if within is not None:
                 await within(session, new_ids)
         return new_ids, raised
@@ -187,6 +197,10 @@ class IngestPipeline:
     async def ingest(self, msgs: list[Msg]) -> None:
         """Hand the flow this batch, with its parsed form when it was prepared."""
         await self.flow.ingest_batch(msgs, parsed=self._prepared.take(msgs))
+
+
+def _is_preview(row: ReadRow) -> bool:
+    return repository.PREVIEW_FLAG in row.read.flags
 
 
 async def recognize_reads(bus: Bus, rows: list[ReadRow], *, timeout: float) -> None:

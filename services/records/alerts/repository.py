@@ -272,3 +272,32 @@ def body_of(row: dict[str, Any]) -> dict[str, Any]:
     """The stored alert body (asyncpg hands jsonb over as text)."""
     body = row["body"]
     return json.loads(body) if isinstance(body, str) else dict(body)
+
+
+# the purge's (B1): an alert repeats its read (plate, time, position, camera, candidates in `body`), its
+# verifications the plate the officer saw; they go with the read, unless a hold keeps the read's copy
+_PURGE_ALERTS = (
+    "WITH gone AS (SELECT alert_id FROM alerts a WHERE a.captured_at < :before AND NOT EXISTS ("
+    "SELECT 1 FROM held_reads h WHERE h.read_id = a.read_id)), "
+    "verifications AS (DELETE FROM alert_verifications v USING gone WHERE v.alert_id = gone.alert_id RETURNING 1), "
+    "views AS (DELETE FROM alert_image_views w USING gone WHERE w.alert_id = gone.alert_id RETURNING 1), "
+    "reopenings AS (DELETE FROM alert_reopenings r USING gone WHERE r.alert_id = gone.alert_id RETURNING 1), "
+    "alerts_gone AS (DELETE FROM alerts a USING gone WHERE a.alert_id = gone.alert_id RETURNING 1) "
+    "SELECT (SELECT count(*) FROM alerts_gone), (SELECT count(*) FROM verifications), "
+    "(SELECT count(*) FROM views), (SELECT count(*) FROM reopenings)"
+)
+
+
+async def purge_alerts(session: AsyncSession, *, before: datetime) -> dict[str, int]:
+    """Delete the alerts of reads captured before the purge cutoff, with their verifications, image views and
+    reopenings, except those whose read a hold keeps (a held copy); the counts deleted, by table.
+
+    Run in the purge's transaction after the held copies are made: a read held now has its copy by then.
+    """
+    row = (await session.execute(text(_PURGE_ALERTS), {"before": before})).one()
+    return {
+        "alerts": int(row[0]),
+        "alert_verifications": int(row[1]),
+        "alert_image_views": int(row[2]),
+        "alert_reopenings": int(row[3]),
+    }

@@ -2,6 +2,7 @@
 
 from services.records.repository.reads import (
     HELD_FOR_CASE,
+    PREVIEW_FLAG,
     Image,
     drop_superseded_previews,
     ensure_day_partitions,
@@ -9,9 +10,11 @@ from services.records.repository.reads import (
     get_image,
     get_read,
     insert_reads,
+    lock_previews,
     partition_name,
     plate_days_partition,
     plate_days_partition_ddl,
+    replaced_among,
     store_reads,
     store_reads_alone,
     utc_day,
@@ -20,6 +23,7 @@ from services.records.repository.search import SearchPredicates, search_predicat
 
 __all__ = [
     "HELD_FOR_CASE",
+    "PREVIEW_FLAG",
     "Image",
     "SearchPredicates",
     "drop_superseded_previews",
@@ -28,9 +32,11 @@ __all__ = [
     "get_image",
     "get_read",
     "insert_reads",
+    "lock_previews",
     "partition_name",
     "plate_days_partition",
     "plate_days_partition_ddl",
+    "replaced_among",
     "search_predicates",
     "search_reads",
     "store_reads",

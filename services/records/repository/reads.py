@@ -245,15 +245,49 @@ def utc_day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
 
-async def drop_superseded_previews(session: AsyncSession, *, preview_ids: Sequence[str]) -> None:
-    """Remove vendor preview reads (and their images) that a final read has replaced."""
-    if not preview_ids:
+# the flag the gateway puts on a vendor's preview read (an OpenALPR group's, before its final)
+PREVIEW_FLAG = "vendor_preview"
+# a preview's store and the store of the final replacing it each take this lock on the preview's id (its hash
+# the pair's second key), so the two are ordered when they come at once: the second sees what the first did
+PREVIEW_LOCK = 7215006
+
+
+async def lock_previews(session: AsyncSession, *, ids: Sequence[str]) -> None:
+    """Take the preview lock of each id for the transaction, in one order, so two stores never wait in a cycle."""
+    if not ids:
         return
     await session.execute(
         text(
-            "WITH gone AS (DELETE FROM reads WHERE read_id = ANY(CAST(:ids AS uuid[])) "
-            "AND 'vendor_preview' = ANY(flags) RETURNING read_id, captured_at) "
+            "SELECT count(pg_advisory_xact_lock(:key, k)) FROM (SELECT DISTINCT hashtext(id) AS k "
+            "FROM unnest(CAST(:ids AS text[])) AS id ORDER BY k) AS ordered"
+        ),
+        {"key": PREVIEW_LOCK, "ids": list(ids)},
+    )
+
+
+async def replaced_among(session: AsyncSession, *, preview_ids: Sequence[str]) -> set[str]:
+    """The previews among these whose final is already stored: a late one is not stored beside its final."""
+    if not preview_ids:
+        return set()
+    result = await session.execute(
+        text("SELECT read_id::text FROM replaced_previews WHERE read_id = ANY(CAST(:ids AS uuid[]))"),
+        {"ids": list(preview_ids)},
+    )
+    return {r[0] for r in result}
+
+
+async def drop_superseded_previews(session: AsyncSession, *, replaced: Sequence[tuple[str, datetime]]) -> None:
+    """Remove vendor preview reads (and their images) that a final read has replaced, given each with its final's
+    capture time, and remember their ids, so that a preview arriving after its final is not stored (0013)."""
+    if not replaced:
+        return
+    await session.execute(
+        text(
+            "WITH remembered AS (INSERT INTO replaced_previews (read_id, captured_at) "
+            "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:at AS timestamptz[])) ON CONFLICT (read_id) DO NOTHING), "
+            "gone AS (DELETE FROM reads WHERE read_id = ANY(CAST(:ids AS uuid[])) "
+            "AND :flag = ANY(flags) RETURNING read_id, captured_at) "
             "DELETE FROM read_images i USING gone WHERE i.read_id = gone.read_id AND i.captured_at = gone.captured_at"
         ),
-        {"ids": list(preview_ids)},
+        {"ids": [i for i, _ in replaced], "at": [at for _, at in replaced], "flag": PREVIEW_FLAG},
     )

@@ -15,6 +15,7 @@ from libs.common.contracts.audit import AuditEvent
 from libs.common.contracts.holds import PurgeReport, PurgeRequest
 from libs.common.db import UnitOfWork
 from libs.common.errors import AlprError, Conflict, InvalidInput
+from services.records.alerts import repository as alerts
 from services.records.frames import repository as frames
 from services.records.frames.service import frame_row_cutoff, reads_purged_before
 from services.records.repository import partition_name
@@ -142,17 +143,22 @@ class PurgeJob:
                     report.reads_purged + gone,
                     report.images_purged + gone_images,
                 )
-            # drops last: DROP takes an exclusive lock on the parent, held only until the commit just after
             for day in plan.drop_days:
                 held, images = await repository.copy_held(session, day=day, before=None, columns=columns)
                 report.reads_held, held_images = report.reads_held + held, held_images + images
+            # each held read before the cutoff has its copy now: the other reads' alerts go with the reads;
+            # before the drops, so no alert's row lock is waited on under the drops' exclusive lock on reads
+            alerts_purged = await alerts.purge_alerts(session, before=plan.cutoff)
+            await repository.forget_replaced_previews(session, before=plan.cutoff)
+            # drops last: DROP takes an exclusive lock on the parent, held only until the commit just after
+            for day in plan.drop_days:
                 gone, gone_images = await repository.drop_day(session, day=day)
                 report.reads_purged, report.images_purged = (
                     report.reads_purged + gone,
                     report.images_purged + gone_images,
                 )
                 report.partitions_dropped.append(partition_name("reads", day))
-            if forced or has_effect(report):
+            if forced or has_effect(report) or any(alerts_purged.values()):
                 report.certificate_id = str(uuid.uuid4())
                 payload = certificate_payload(
                     report,
@@ -161,6 +167,7 @@ class PurgeJob:
                     run_at=now.isoformat(),
                     held_images=held_images,
                     released_images=released_images,
+                    alerts_purged=alerts_purged,
                     **order_fields(order),
                 )
                 await repository.add_certificate(session, event_id=report.certificate_id, payload=payload)

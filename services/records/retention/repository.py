@@ -151,6 +151,15 @@ async def delete_before(session: AsyncSession, *, day: date, before: datetime) -
     )
 
 
+async def forget_replaced_previews(session: AsyncSession, *, before: datetime) -> int:
+    """Forget the ids of previews replaced by finals captured before the cutoff: a late preview of theirs is
+    refused at ingest as past retention, so the id has nothing left to stop (migration 0013)."""
+    forgotten = await session.execute(
+        text("DELETE FROM replaced_previews WHERE captured_at < :before"), {"before": before}
+    )
+    return int(forgotten.rowcount or 0)  # type: ignore[attr-defined]
+
+
 async def cap_unmatched(session: AsyncSession, *, since: datetime, before: datetime) -> tuple[int, int]:
     """B5: delete reads that matched no hotlist and no hold, captured in [since, before)."""
     return await _delete_with_images(
