@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import ValidationError
+
 from libs.common.errors import InvalidInput
 from libs.common.validation import DEFAULT_CLOCK_SKEW_S
 
 from .body import VendorBody
 from .detection import detect_format
 from .formats import ALIASES, PARSERS
-from .payload import IngestContext, ParsedPayload, PayloadKind
+from .payload import IngestContext, ParsedPayload, PayloadKind, contract_refusal
 
 __all__ = ["FORMATS", "ParsedPayload", "PayloadKind", "parse_payload"]
 
@@ -45,6 +47,10 @@ def parse_payload(
         active_retention_days=active_retention_days,
         clock_skew_s=clock_skew_s,
     )
-    payload = parser(ctx)
+    try:
+        payload = parser(ctx)
+    except ValidationError as exc:
+        # a contract model (a Box of infinite size, say) built outside the builder: the sender's input, not a bug
+        raise contract_refusal(exc) from None
     payload.format = name
     return payload

@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 from libs.common.errors import MalformedPayload
 from libs.common.validation import check_document_text, load_json
 
-from .formdata import FormPart, parse_form
+from .formdata import FORM_PARTS_MAX, FormPart, parse_form, too_many_parts
 from .lazy import once
 
 Media = Literal["multipart", "form", "json", "xml", "unknown"]
@@ -46,7 +46,12 @@ class VendorBody:
     def parts(self) -> list[FormPart]:
         """multipart parts, or the fields of a url-encoded form as text parts."""
         if self.media == "form":
-            fields = parse_qs(self.raw.decode("utf-8", "replace"), keep_blank_values=True)
+            try:
+                fields = parse_qs(
+                    self.raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=FORM_PARTS_MAX
+                )
+            except ValueError:  # more fields than that, counted before any is split
+                raise too_many_parts() from None
             return [FormPart(k, None, None, v[0].encode()) for k, v in fields.items()]
         return parse_form(self.raw, self.content_type)
 

@@ -22,7 +22,7 @@ def confidence(sent: object, *, scale: float, field: str) -> Confidence:
     raw = str(sent)
     try:
         number = float(sent)
-    except ValueError:
+    except (ValueError, OverflowError):  # an integer of hundreds of digits overflows
         raise InvalidInput(f"{field} is not a number", code="invalid_field", field=field) from None
     if number != number or number < 0:
         return Confidence(None, raw)

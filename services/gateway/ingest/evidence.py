@@ -6,6 +6,10 @@ the document to the image (sha256 of the bytes records stores and serves). Deter
 - XML: the text of the element that held it becomes `sha256:<hex>`;
 - multipart and other binary bodies (kept base64): each image part's bytes become the ASCII `sha256:<hex>`.
 Everything else stays byte for byte. An image that was not kept (refused, undecodable) stays where it was.
+
+A vendor post of several results (OpenALPR `alpr_results`, Plate Recognizer) gives each read its own result
+beside the post's small shared fields (`with_shared`), as a native batch gives each read its own object: the
+whole post as every read's raw_body stored it once per result, 100 MB for a 0.5 MB post of 200 results.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from libs.common.contracts.reads import ReadImage
 
@@ -39,6 +44,33 @@ class _Syntax:
 
 _JSON = _Syntax(re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")', re.DOTALL), '"', '"', False, json.loads, json.dumps)
 _XML = _Syntax(re.compile(r">([^<]*)<"), ">", "<", True, html.unescape, str)
+
+
+# What of a post's shared fields goes beside each of its results: a field (name and JSON value) of at most
+# SHARED_FIELD_MAX characters, all of them together at most SHARED_MAX; larger ones (an agent's notes, a
+# frame's list of regions) would be stored once per result again.
+SHARED_FIELD_MAX = 256
+SHARED_MAX = 2048
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # ASCII: a DEL or a lone surrogate comes out escaped
+
+
+def with_shared(fields: dict[str, Any]) -> dict[str, Any]:
+    """The shared fields of a post of several results that each result's raw_body keeps (SHARED_FIELD_MAX)."""
+    kept: dict[str, Any] = {}
+    total = 0
+    for name, value in fields.items():
+        if isinstance(value, str) and len(value) > SHARED_FIELD_MAX:
+            continue  # not encoded only to be measured
+        size = len(name) + len(_COMPACT.encode(value))
+        if size <= SHARED_FIELD_MAX and total + size <= SHARED_MAX:
+            kept[name] = value
+            total += size
+    return kept
+
+
+def compact(document: Any) -> str:
+    """One result's raw_body: its envelope as compact ASCII JSON."""
+    return _COMPACT.encode(document)
 
 
 def raw_body(body: VendorBody, images: Iterable[ReadImage]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from libs.common.errors import InvalidInput
@@ -31,20 +32,23 @@ def optional(obj: dict[str, Any], key: str, kind: type, *, path: str = "") -> An
 
 
 def number(obj: dict[str, Any], key: str, *, path: str = "") -> float | None:
-    """An optional JSON number (not a boolean); digit strings count, some vendors quote numbers."""
+    """An optional finite JSON number (not a boolean); digit strings count, some vendors quote numbers.
+
+    "nan", "inf" and 1e400 (which the JSON parser reads as infinity) are refused here, naming the field: the
+    contract's models refuse them too, but later and without saying which result of a post held them.
+    """
     value = obj.get(key)
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise invalid(_join(path, key), "number")
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    raise invalid(_join(path, key), "number")
+    try:
+        found = float(value)  # an integer of 400 digits overflows rather than giving infinity
+    except (ValueError, OverflowError):
+        raise invalid(_join(path, key), "number") from None
+    if not math.isfinite(found):
+        raise invalid(_join(path, key), "finite number")
+    return found
 
 
 def objects(obj: dict[str, Any], key: str, *, path: str = "") -> list[dict[str, Any]]:

@@ -11,10 +11,13 @@ import base64
 import binascii
 
 from libs.common.contracts.reads import ImageKind, ReadImage
-from libs.common.errors import PayloadTooLarge
+from libs.common.errors import InvalidInput, PayloadTooLarge
 from libs.common.images import IMAGE_MAX_BYTES, REFUSED, UNDECODABLE, ImageRefused, checked_type, digest
 
 PADDED = "image_padded"
+# a read's pictures: a plate crop, a vehicle crop and a scene, a few of each at most; a read listing more
+# is refused before any is decoded (FORMATS.md §14.6)
+READ_IMAGES_MAX = 8
 IMAGE_FLAGS = frozenset({UNDECODABLE, REFUSED})  # an image was sent and not kept
 
 
@@ -65,6 +68,17 @@ def _checked(data: bytes, kind: ImageKind, flags: list[str], text: str | None) -
         return None
     b64 = text if text is not None else base64.b64encode(data).decode("ascii")
     return ReadImage(kind=kind, content_type=content_type, data_b64=b64, digest=digest(data))
+
+
+def too_many_images(field: str, got: int) -> InvalidInput:
+    """The refusal of a read that lists more than READ_IMAGES_MAX images."""
+    return InvalidInput(
+        f"a read may carry at most {READ_IMAGES_MAX} images",
+        code="too_many_images",
+        field=field,
+        limit=READ_IMAGES_MAX,
+        got=got,
+    )
 
 
 def _too_large() -> PayloadTooLarge:

@@ -21,7 +21,7 @@ from libs.common.validation import (
 
 from .body import VendorBody
 from .evidence import json_without_images, raw_body
-from .images import IMAGE_FLAGS
+from .images import IMAGE_FLAGS, READ_IMAGES_MAX, too_many_images
 from .lazy import once
 from .plates import PlateRefused
 
@@ -64,14 +64,25 @@ class PayloadBuilder:
         self.vendor = vendor
         self.payload = ParsedPayload(format=vendor, kind="reads", camera_hint=_hint(camera_hint))
         self._whole_body: list[ReadIn] = []  # reads whose raw_body is the whole post (see evidence.py)
+        self._ids: set[str] = set()
 
-    def add(self, *, vendor_format: str, raw_body: str | None = None, **fields: Any) -> ReadIn:
+    def add(
+        self, *, vendor_format: str, raw_body: str | None = None, id_field: str = "read_id", **fields: Any
+    ) -> ReadIn:
         """Build and keep one read through ReadIn's rules and the capture window; InvalidInput names the field.
 
         Contract violations are invalid_field, except the text rules (invalid_text, text_too_long) and the
-        window (captured_before_retention, captured_in_future), which keep their own codes.
+        window (captured_before_retention, captured_in_future), which keep their own codes. A read whose id
+        another read of the post already has is refused as `repeated_in_post`, naming `id_field` (what the
+        sender repeated): JetStream would keep only one of them, and the answer would not say which was lost.
         """
         ctx = self.ctx
+        images = fields.get("images")
+        if images and len(images) > READ_IMAGES_MAX:
+            raise too_many_images("images", len(images))
+        own_id = fields.get("read_id")
+        if own_id in self._ids:
+            raise InvalidInput("another read of this post has the same id", code="repeated_in_post", field=id_field)
         try:
             read = ReadIn(
                 agency=ctx.agency,
@@ -83,10 +94,7 @@ class PayloadBuilder:
                 **fields,
             )
         except ValidationError as exc:
-            first = exc.errors()[0]
-            name = ".".join(str(p) for p in first["loc"])
-            code = first["type"] if first["type"] in _OWN_CODES else "invalid_field"
-            raise InvalidInput(f"{name}: {first['msg']}", code=code, field=name, reason=first["msg"]) from None
+            raise contract_refusal(exc) from None
         window = self._window
         if window is not None and not window[0] <= read.captured_at <= window[1]:
             # the refusal, with its code and field, is the contract's own
@@ -94,6 +102,8 @@ class PayloadBuilder:
         if read.plate is None and not read.images and IMAGE_FLAGS.intersection(read.flags):
             raise InvalidInput("a read needs plate text or an image that is one", code="image_refused", field="images")
         self.payload.reads.append(read)
+        if isinstance(own_id, str):
+            self._ids.add(own_id)
         if raw_body is None:
             self._whole_body.append(read)
         return read
@@ -111,10 +121,10 @@ class PayloadBuilder:
         return earliest, latest, days
 
     def shared_raw_body(self, document: Any) -> str | None:
-        """raw_body for every read of a post of several: None (the post as sent) when that text can be stored.
+        """raw_body for the read of a post of one result: None (the post as sent) when that text can be stored.
 
-        A result refused for its text may hold a DEL, which JSON allows unescaped and no column may carry;
-        the post is then re-serialized with it escaped, so the other results keep the whole post as evidence.
+        A post of several gives each read its own result instead (evidence.with_shared). A DEL, which JSON
+        allows unescaped and no column may carry, is escaped by re-serializing the post.
         """
         body = self.ctx.body
         if text_problem(body.text, multiline=True) is None:
@@ -176,6 +186,14 @@ class PayloadBuilder:
         elif not self.payload.reads and not self.payload.rejected:
             self.payload.kind = "empty"
         return self.payload
+
+
+def contract_refusal(exc: ValidationError) -> InvalidInput:
+    """A contract model's refusal (ReadIn, Box, Point…) as the one error family, naming its first field."""
+    first = exc.errors()[0]
+    name = ".".join(str(p) for p in first["loc"])
+    code = first["type"] if first["type"] in _OWN_CODES else "invalid_field"
+    return InvalidInput(f"{name}: {first['msg']}", code=code, field=name, reason=first["msg"])
 
 
 # ReadIn refusals whose pydantic type is already the stable code the camera sees

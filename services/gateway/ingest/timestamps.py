@@ -25,7 +25,7 @@ def from_epoch(value: int | float | str, *, field: str) -> Stamp:
     """Epoch number by magnitude: ≥1e17 ns, ≥1e12 ms, ≥1e9 s; smaller values are refused."""
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # an integer of hundreds of digits overflows
         raise InvalidInput(f"{field} is not an epoch number", code="invalid_field", field=field) from None
     if number >= 1e17:
         seconds = number / 1e9
@@ -68,7 +68,7 @@ def from_ff_group(value: str, *, field: str) -> Stamp:
     if not match:
         raise InvalidInput(f"{field} is not YYYYMMDD HHMMSSFFF", code="invalid_field", field=field)
     day, clock, millis, offset = match.groups()
-    zone = _offset_zone(offset) if offset else UTC
+    zone = _offset_zone(offset, field=field) if offset else UTC
     at = _compact(day + clock, millis, zone, field=field)
     return Stamp(at, zone_assumed=offset is None)
 
@@ -97,6 +97,10 @@ def _utc(at: datetime, *, field: str) -> datetime:
         raise InvalidInput(f"{field} is out of range", code="time_out_of_range", field=field) from None
 
 
-def _offset_zone(offset: str) -> tzinfo:
+def _offset_zone(offset: str, *, field: str) -> tzinfo:
+    """`+HHMM` as a zone; a day or more (`+2400`) or 60 minutes or more is no UTC offset, and is refused."""
+    hours, minutes = int(offset[1:3]), int(offset[3:5])
+    if hours > 23 or minutes > 59:
+        raise InvalidInput(f"{field} has no valid UTC offset", code="invalid_field", field=field)
     sign = -1 if offset[0] == "-" else 1
-    return timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from libs.common.contracts.reads import Box, ImageKind, ReadImage
@@ -109,5 +110,10 @@ def _box(doc: dict[str, Any]) -> Box | None:
         return None
     if len(coords) != 4 or any(isinstance(c, bool) or not isinstance(c, int | float) for c in coords):
         raise invalid("plateCoordinates", "[left, top, width, height]")
-    left, top, width, height = (float(c) for c in coords)
+    try:
+        left, top, width, height = (float(c) for c in coords)  # an integer of 400 digits overflows
+    except OverflowError:
+        raise invalid("plateCoordinates", "[left, top, width, height] of finite numbers") from None
+    if not all(math.isfinite(c) for c in (left, top, width, height)):  # 1e400 is read as infinity
+        raise invalid("plateCoordinates", "[left, top, width, height] of finite numbers")
     return Box(x=left, y=top, width=width, height=height)

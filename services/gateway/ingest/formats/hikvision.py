@@ -15,7 +15,7 @@ from ..fields import invalid
 from ..formdata import FormPart
 from ..geometry import polygon_of_box
 from ..identity import read_id
-from ..images import image_from_bytes
+from ..images import READ_IMAGES_MAX, image_from_bytes, too_many_images
 from ..payload import IngestContext, ParsedPayload, PayloadBuilder
 from ..plates import PlateRefused, plate_text
 from ..positions import from_dms, position
@@ -36,6 +36,9 @@ def parse(ctx: IngestContext) -> ParsedPayload:
         if part is None:
             raise invalid("anpr.xml", "multipart part")
         root, vendor_format = decode_xml(part.data), f"{VENDOR}.anpr_multipart"
+        pictures = sum(1 for other in ctx.body.parts if other is not part and other.data)
+        if pictures > READ_IMAGES_MAX:  # before any is decoded
+            raise too_many_images("images", pictures)
         for other in ctx.body.parts:
             image = None if other is part else image_from_bytes(other.data, _image_kind(other), flags)
             if image:
@@ -63,8 +66,7 @@ def parse(ctx: IngestContext) -> ParsedPayload:
             "confidence": conf.value,
             "confidence_raw": conf.raw,
         }
-    posts = text(root, "activePostCount") or "1"
-    if text(root, "isDataRetransmission") == "true" or (posts.isdigit() and int(posts) > 1):
+    if text(root, "isDataRetransmission") == "true" or _resent(text(root, "activePostCount")):
         flags.append("vendor_resend")
     stamp_text = text(root, "dateTime")
     if stamp_text is None:
@@ -89,6 +91,13 @@ def parse(ctx: IngestContext) -> ParsedPayload:
         **plate_fields,
     )
     return builder.done()
+
+
+def _resent(posts: str | None) -> bool:
+    """`activePostCount` above 1: the camera is posting the event again. Judged on ASCII digits without int():
+    `²` passes isdigit() and int() refuses it, and int() refuses thousands of digits."""
+    digits = (posts or "").strip()
+    return digits.isascii() and digits.isdigit() and digits.lstrip("0") not in ("", "1")
 
 
 def _picture_time(anpr: Element, zone: tzinfo) -> datetime | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import ValidationError
+
 from libs.common.contracts.reads import ReadImage
 from libs.common.errors import InvalidInput
 from libs.common.validation import check_document_text
@@ -12,8 +14,8 @@ from libs.common.validation import check_document_text
 from ..confidence import confidence
 from ..fields import invalid, number, objects, optional, required
 from ..identity import read_id
-from ..images import image_from_base64
-from ..payload import IngestContext, ParsedPayload, PayloadBuilder
+from ..images import READ_IMAGES_MAX, image_from_base64, too_many_images
+from ..payload import IngestContext, ParsedPayload, PayloadBuilder, contract_refusal
 from ..plates import PlateRefused, plate_text, state_code
 from ..timestamps import from_any
 
@@ -62,6 +64,8 @@ def parse(ctx: IngestContext) -> ParsedPayload:
             builder.refuse(refusal, index=index, field=f"{path}.plate")
         except InvalidInput as err:
             builder.reject(err, index=index, path=path)
+        except ValidationError as exc:  # a contract model of this read built outside the builder
+            builder.reject(contract_refusal(exc), index=index, path=path)
     return builder.done()
 
 
@@ -117,6 +121,7 @@ def _add(builder: PayloadBuilder, item: dict[str, Any], *, path: str, raw_body: 
     builder.add(
         vendor_format=VENDOR,
         raw_body=raw_body,
+        id_field=field("read_id") if own_id else "read_id",
         read_id=read_id(VENDOR, ctx.agency, ctx.camera_id, source),
         captured_at=stamp.at,
         plate=plate.plate,
@@ -131,7 +136,10 @@ def _add(builder: PayloadBuilder, item: dict[str, Any], *, path: str, raw_body: 
 
 def _images(item: dict[str, Any], path: str, flags: list[str]) -> list[ReadImage]:
     images: list[ReadImage] = []
-    for index, sent in enumerate(objects(item, "images", path=path)):
+    listed = objects(item, "images", path=path)
+    if len(listed) > READ_IMAGES_MAX:  # before any is decoded: ten thousand tiny ones cost the event loop
+        raise too_many_images(f"{path}.images" if path else "images", len(listed))
+    for index, sent in enumerate(listed):
         where = f"{path}.images[{index}]" if path else f"images[{index}]"
         kind = sent.get("kind")
         if kind not in _IMAGE_KINDS:

