@@ -105,9 +105,18 @@ def install_common(app: FastAPI, service: str) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, err: RequestValidationError) -> JSONResponse:
-        fields = [".".join(str(p) for p in e.get("loc", ())) for e in err.errors()]
+        errors = err.errors()
+        fields = [".".join(str(p) for p in e.get("loc", ())) for e in errors]
         metrics.ERRORS.labels(service, "invalid_request").inc()
-        body = {"code": "invalid_request", "message": "the request is not valid", "fields": fields}
+        # each field's reason, as stable as the code: pydantic's type ("missing", "string_too_long") or our rule's
+        # own ("plate_too_short"), so a program can tell a separator-only plate from a missing one
+        reasons = {field: str(e.get("type", "invalid")) for field, e in zip(fields, errors, strict=True)}
+        body = {
+            "code": "invalid_request",
+            "message": "the request is not valid",
+            "fields": fields,
+            "details": {"reasons": reasons},
+        }
         return JSONResponse({"error": body}, status_code=422)
 
     @app.get("/healthz", include_in_schema=False)

@@ -19,6 +19,7 @@ TALLIED_TYPES = tuple(
         EventType.EXPORT,
         EventType.ALERT_VIEW,
         EventType.ALERT_VERIFICATION,
+        EventType.HOTLIST_VIEW,
         EventType.HOLD_VIEW,
         EventType.PARTNER_QUERY,
         EventType.AUDIT_ACCESS,

@@ -24,6 +24,7 @@ class EventType(StrEnum):
     EXPORT = "export"
     ALERT_VIEW = "alert_view"
     ALERT_VERIFICATION = "alert_verification"
+    HOTLIST_VIEW = "hotlist_view"  # entries of a list looked at: who checked which plates were wanted
     HOTLIST_CHANGE = "hotlist_change"
     HOLD_CHANGE = "hold_change"
     HOLD_VIEW = "hold_view"

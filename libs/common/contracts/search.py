@@ -108,6 +108,14 @@ class SearchQuery(BaseModel):
     limit: int = Field(default=100, ge=1, le=1000)
     cursor: Line | None = Field(default=None, max_length=512, description="next_cursor of the previous page")
 
+    @field_validator("plate")
+    @classmethod
+    def _names_a_plate(cls, value: str | None) -> str | None:
+        # "" or "--" is not "any plate": a search with no plate is asked by leaving it out (and needs approval)
+        if value is not None and known_characters(value) == 0:
+            raise PydanticCustomError("plate_too_short", "the plate names no letter or digit besides separators")
+        return value
+
 
 class ReadSummary(BaseModel):
     read_id: str
@@ -126,6 +134,10 @@ class ReadSummary(BaseModel):
     matched_on: MatchedOn | None = None
     # the vehicle in our vocabulary with the vendor's confidences; None when the vendor sent none
     vehicle_attributes: VehicleAttributes | None = None
+    # above 1: an officer corrected the read's plate (G3), and `supersedes` names the version before; a result
+    # list says so, so a corrected sighting is never taken for what the camera read
+    version: int = 1
+    supersedes: str | None = None
 
 
 class ReadDetail(ReadSummary):
@@ -137,8 +149,6 @@ class ReadDetail(ReadSummary):
     vendor_format: str = "native"
     vehicle: dict[str, str] = Field(default_factory=dict)
     flags: list[str] = Field(default_factory=list)
-    version: int = 1
-    supersedes: str | None = None
 
 
 class SearchRequest(BaseModel):

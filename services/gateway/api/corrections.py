@@ -1,4 +1,9 @@
-"""Corrections (G3): a person who checked the image corrects a misread; a new version, audited."""
+"""Corrections (G3): a person who checked the image corrects a misread; a new version, audited.
+
+"Checked the image" is on the record, not taken on trust: the correction names the access record of this
+person's look at this read's image (`X-Image-View-Id` of `GET /v1/reads/{id}/image`), or it is refused. Without
+that, anyone allowed to correct could move a sighting onto any plate without having seen the vehicle.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,13 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from libs.common.audit_trail import CHANGE_TIMEOUT_S
-from libs.common.contracts.audit import AuditEvent, EventType
+from libs.common.contracts.audit import EVENT, AuditEvent, EventLookup, EventType
 from libs.common.contracts.holds import CORRECTION_CREATE, CorrectionReply, CorrectionRequest
-from libs.common.errors import InvalidInput
+from libs.common.errors import Forbidden, InvalidInput, NotFound, Unavailable
 from libs.common.validation import Line
 from services.gateway.api.deps import StateDep, require
 from services.gateway.service import Principal, actor_of
+from services.gateway.state import GatewayState
 
 router = APIRouter(tags=["reads"])
 
@@ -27,6 +33,11 @@ class CorrectionBody(BaseModel):
     plate: Line = Field(min_length=1, max_length=15, examples=["8ABC128"])
     state: Line | None = Field(default=None, max_length=3, examples=["CA"])
     reason: str = Field(max_length=2000, examples=["Image shows the last character is 8, the reader gave B"])
+    image_view_id: Line = Field(
+        max_length=64,
+        description="X-Image-View-Id of your look at this read's image (GET /v1/reads/{read_id}/image)",
+        examples=["0b6f3c1e-3d0e-4e43-9d57-2f4f0f7f6a11"],
+    )
 
 
 @router.post("/v1/reads/{read_id}/corrections", status_code=201, response_model=CorrectionReply)
@@ -36,11 +47,12 @@ async def correct_read(
     """A new version of the read with the corrected plate; the original stays, linked by `supersedes`."""
     if len(body.reason.strip()) < MIN_REASON:
         raise InvalidInput(f"say what the image shows, in at least {MIN_REASON} characters", code="reason_too_short")
+    await _check_image_view(rt, principal, read_id, body.image_view_id)
     record = AuditEvent(
         event_type=EventType.READ_CORRECTION,
         actor=actor_of(principal),
         client_address=request.client.host if request.client else None,
-        details={"reason": body.reason},
+        details={"reason": body.reason, "image_view_id": body.image_view_id},
     )
     correction = CorrectionRequest(
         read_id=read_id,
@@ -52,3 +64,21 @@ async def correct_read(
     )
     # records commits the new version only once this record is persisted
     return await rt.bus.call(CORRECTION_CREATE, correction, timeout=CHANGE_TIMEOUT_S)
+
+
+async def _check_image_view(rt: GatewayState, principal: Principal, read_id: str, view_id: str) -> None:
+    """The named record is this person's view of this read's image; anything else (no such record, another
+    person's, another read's, a search) is refused alike, fail closed."""
+    try:
+        event = await rt.bus.call(EVENT, EventLookup(event_id=view_id))
+    except NotFound:
+        event = None
+    except Unavailable as err:  # the audit log cannot be asked: the change waits for it, as its record would
+        raise Unavailable("the audit log cannot be reached; nothing was changed", code="audit_unavailable") from err
+    if (
+        event is None
+        or event.event_type != EventType.IMAGE_VIEW.value
+        or event.actor_sub != principal.person.sub
+        or read_id not in event.result_ids
+    ):
+        raise Forbidden("look at this read's image before correcting it", code="image_not_viewed")

@@ -1,6 +1,8 @@
 """Hotlists: officers read lists, admins change them; every change is audited before it is answered.
 
 A change carries its access record to records, which commits the change only once the record is persisted.
+A look at a list's entries (plates, reasons, case numbers) is an access, recorded before it is answered (A1):
+who checked whether a plate is wanted is on the record as a search is.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from libs.common.contracts.hotlists import (
 )
 from libs.common.errors import InvalidInput, PayloadTooLarge
 from libs.common.validation import AwareInstant, Line
-from services.gateway.api.deps import StateDep, require
+from services.gateway.api.deps import AuditDep, StateDep, require
 from services.gateway.service import Principal, actor_of
 
 router = APIRouter(tags=["hotlists"])
@@ -96,16 +98,31 @@ async def get_hotlist(hotlist_id: str, principal: HotlistReader, rt: StateDep) -
 async def list_entries(
     hotlist_id: str,
     principal: HotlistReader,
+    request: Request,
     rt: StateDep,
+    audit: AuditDep,
     plate: str | None = None,
     include_expired: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     after: int | None = None,
 ) -> EntryPage:
+    """A page of a list's entries; answered only once its access record is persisted (no record, no data)."""
     query = EntryQuery(
         hotlist_id=hotlist_id, plate=plate, include_expired=include_expired, limit=limit, after_entry_id=after
     )
-    return await rt.bus.call(HOTLIST_ENTRIES, query)
+    page = await rt.bus.call(HOTLIST_ENTRIES, query)
+    asked = {"hotlist_id": hotlist_id, "plate": plate, "include_expired": include_expired, "after": after}
+    viewed = AuditEvent(
+        event_type=EventType.HOTLIST_VIEW,
+        actor=actor_of(principal),
+        client_address=request.client.host if request.client else None,
+        query={k: v for k, v in asked.items() if v is not None},
+        result_count=len(page.entries),
+        result_ids=[str(entry.entry_id) for entry in page.entries],
+        details={"route": "hotlist_entries", "action": "view"},
+    )
+    await rt.tally.record_and_count(audit, viewed)
+    return page
 
 
 @router.post("/v1/hotlists", response_model=HotlistSummary, status_code=201)

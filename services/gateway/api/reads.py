@@ -166,16 +166,17 @@ async def read_image(
     if search is None:  # the image carries no capture time: the read's own says how far back it lies
         read = await rt.bus.call(READ_DETAIL, lookup)
         await _check_lookback(rt, principal, purpose, read, "image_view")
-    await rt.tally.record_and_count(
-        rt.audit,
-        AuditEvent(
-            event_type=EventType.IMAGE_VIEW,
-            actor=actor_of(principal),
-            purpose=purpose,
-            client_address=request.client.host if request.client else None,
-            query={"read_id": read_id, "search_id": search, "kind": image.kind},
-            result_count=1,
-            result_ids=[read_id],
-        ),
+    viewed = AuditEvent(
+        event_type=EventType.IMAGE_VIEW,
+        actor=actor_of(principal),
+        purpose=purpose,
+        client_address=request.client.host if request.client else None,
+        query={"read_id": read_id, "search_id": search, "kind": image.kind},
+        result_count=1,
+        result_ids=[read_id],
     )
-    return image_response(image)
+    await rt.tally.record_and_count(rt.audit, viewed)
+    response = image_response(image)
+    # the look's record, which a correction of this read names: only someone who saw the image corrects it
+    response.headers["X-Image-View-Id"] = viewed.event_id
+    return response

@@ -22,7 +22,7 @@ from services.records.service import area_shape, check_partial, query_plate
 
 _SUMMARY = (
     "read_id::text AS read_id, captured_at, plate, our_plate, state, confidence, agency, camera_id, "
-    "latitude, longitude, location_from_camera, has_image, vehicle_attributes"
+    "latitude, longitude, location_from_camera, has_image, vehicle_attributes, version, supersedes::text AS supersedes"
 )
 # an exact plate probes its newest days first; a page needs at most one day per missing read, and a plate
 # seen many times a day needs fewer: the next statement probes as many days as the rate so far says

@@ -183,3 +183,17 @@ async def test_a_narrow_search_needs_no_approval_and_cannot_request_one(system) 
     body = {"query": query, "purpose": PURPOSE, "justification": JUSTIFICATION}
     response = await system.gateway.post("/v1/approvals", json=body, headers=system.token("analyst"))
     assert response.status_code == 422 and response.json()["error"]["code"] == "approval_not_needed"
+
+
+@pytest.mark.parametrize("plate", ["", "--", "  ", "- -"])
+async def test_a_plate_of_separators_is_refused_not_taken_for_no_plate(system, plate: str) -> None:
+    # it read as "no plate" and went to the approval check before records refused it (found in review)
+    now = datetime.now(UTC).replace(microsecond=0)
+    query = {"plate": plate, "since": (now - timedelta(hours=2)).isoformat(), "until": now.isoformat()}
+    searched = {"query": query, "purpose": PURPOSE}
+    for route, body in (("/v1/searches", searched), ("/v1/approvals", {**searched, "justification": JUSTIFICATION})):
+        response = await system.gateway.post(route, json=body, headers=system.token("analyst"))
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert (error["code"], error["fields"]) == ("invalid_request", ["body.query.plate"]), response.text
+        assert error["details"]["reasons"] == {"body.query.plate": "plate_too_short"}

@@ -300,3 +300,50 @@ class TestImports:
             assert await conn.fetchval("SELECT count(*) FROM records.hotlist_import_parts") == 0
         finally:
             await conn.close()
+
+
+async def entry_views(system: Any, hotlist_id: str) -> list[dict[str, Any]]:
+    conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT actor, payload FROM audit.access_records WHERE event_type = 'hotlist_view' "
+            "AND (payload::jsonb) -> 'query' ->> 'hotlist_id' = $1 ORDER BY seq",
+            hotlist_id,
+        )
+    finally:
+        await conn.close()
+    return [{"actor": json.loads(r["actor"]), **json.loads(r["payload"])} for r in rows]
+
+
+class TestEntryViewsAreRecorded:
+    """A1: who looked up whether a plate is wanted is on the record (found by a red-team review: it was not)."""
+
+    async def test_a_look_at_entries_records_who_asked_for_which_plate_and_what_was_shown(self, system: Any) -> None:
+        listed = await create_list(system)
+        plate = unique()
+        added = await system.gateway.post(
+            f"/v1/hotlists/{listed['hotlist_id']}/entries",
+            json={"plate": plate, "state": "CA", "reason": "Stolen on Story Rd", "case_number": "SJ-2026-004211"},
+            headers=system.token("admin"),
+        )
+        assert added.status_code == 201, added.text
+        looked = await system.gateway.get(
+            f"/v1/hotlists/{listed['hotlist_id']}/entries", params={"plate": plate}, headers=system.token("officer")
+        )
+        assert looked.status_code == 200 and [e["plate"] for e in looked.json()["entries"]] == [plate]
+        (view,) = await entry_views(system, listed["hotlist_id"])
+        assert view["actor"]["roles"] == ["officer"] and view["actor"]["badge"]
+        assert view["query"]["plate"] == plate
+        assert view["result_ids"] == [str(added.json()["entry_id"])] and view["result_count"] == 1
+
+    async def test_no_record_no_entries(self, system: Any) -> None:
+        listed = await create_list(system)
+        await system.stop_service("audit")
+        try:
+            looked = await system.gateway.get(
+                f"/v1/hotlists/{listed['hotlist_id']}/entries", headers=system.token("officer")
+            )
+        finally:
+            await system.start_service("audit")
+        assert looked.status_code == 503 and looked.json()["error"]["code"] == "audit_unavailable"
+        assert "entries" not in looked.json()

@@ -21,7 +21,8 @@ from libs.common.validation import retention_cutoff
 from services.cli.seed import DEV_PARTNER_ORI
 from services.gateway.api.public.transparency import PageCache
 from tests.services.gateway.test_alert_routes import listed_plate, raise_alert
-from tests.services.gateway.test_first_path import PURPOSE, post_read, unique_plate, wait_stored, window
+from tests.services.gateway.test_first_path import PURPOSE, post_read, unique_plate, window
+from tests.utils.corrections import image_view, read_with_image
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 SHIPPED = Path(__file__).resolve().parents[3] / "services" / "gateway" / "policy" / "POLICY.md"
@@ -157,12 +158,14 @@ class TestTransparencyJson:
 
     async def test_reads_hits_dispositions_and_corrections_are_counted_by_records(self, system) -> None:
         before = this_month(await page_json(system))
-        posted = await post_read(system, unique_plate())
-        read_id = posted.json()["read_ids"][0]
-        assert await wait_stored(system, read_id) == 1
+        read_id = await read_with_image(system)
         corrected = await system.gateway.post(
             f"/v1/reads/{read_id}/corrections",
-            json={"plate": unique_plate(), "reason": "The image shows an 8 where the reader gave a B"},
+            json={
+                "plate": unique_plate(),
+                "reason": "The image shows an 8 where the reader gave a B",
+                "image_view_id": await image_view(system, read_id),
+            },
             headers=system.token("officer"),
         )
         assert corrected.status_code in (200, 201), corrected.text

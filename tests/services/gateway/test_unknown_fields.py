@@ -81,7 +81,12 @@ CASES: list[tuple[str, str, str, Any, str]] = [
         "POST",
         f"/v1/reads/{NOWHERE}/corrections",
         "officer",
-        {"plate": "8ABC128", "reason": "The image shows an 8 where the reader gave a B", "verified": True},
+        {
+            "plate": "8ABC128",
+            "reason": "The image shows an 8 where the reader gave a B",
+            "image_view_id": "0b6f3c1e-3d0e-4e43-9d57-2f4f0f7f6a11",
+            "verified": True,
+        },
         "verified",
     ),
 ]

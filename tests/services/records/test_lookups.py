@@ -12,6 +12,7 @@ from libs.common.contracts.search import READ_DETAIL, READ_IMAGE, ReadLookup
 from libs.common.errors import NotFound
 from services.records import repository
 from services.records.models import Read, StoredImage
+from tests.utils.corrections import image_view
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -23,7 +24,11 @@ async def corrected(system: Any, store_reads: Any) -> tuple[str, str]:
     (read,) = await store_reads([{"plate": "LKP" + uuid.uuid4().hex[:4].upper(), "captured_at": datetime.now(UTC)}])
     response = await system.gateway.post(
         f"/v1/reads/{read.read_id}/corrections",
-        json={"plate": "LKQ" + uuid.uuid4().hex[:4].upper(), "reason": REASON},
+        json={
+            "plate": "LKQ" + uuid.uuid4().hex[:4].upper(),
+            "reason": REASON,
+            "image_view_id": await image_view(system, read.read_id),
+        },
         headers=system.token("officer"),
     )
     assert response.status_code == 201, response.text

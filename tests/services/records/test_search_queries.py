@@ -8,12 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from libs.common.contracts.search import SEARCH, Area, SearchQuery, SearchRequest, SearchResult
 from libs.common.errors import InvalidInput
 from services.records.lookalike import DEFAULT_LOOKALIKES
 from services.records.lookups import ReadLookups
 from services.records.settings import RecordsSettings
+from tests.utils.corrections import image_view
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -83,20 +85,31 @@ class TestPlateMatching:
 
 
 class TestEmptyPlate:
-    @pytest.mark.parametrize("match", ["exact", "lookalike"])
+    @pytest.mark.parametrize("match", ["exact", "lookalike", "partial"])
     @pytest.mark.parametrize("plate", ["", "--", " - ", "\u00a0"])
-    async def test_a_plate_with_no_character_is_refused_not_read_as_no_plate(
+    async def test_the_contract_refuses_a_plate_with_no_character(self, plate: str, match: str) -> None:
+        # an empty plate once meant "no plate filter": every read in the window
+        now = datetime.now(UTC)
+        with pytest.raises(ValidationError) as refused:
+            SearchQuery(plate=plate, match=match, since=now - timedelta(days=1), until=now)
+        assert [e["type"] for e in refused.value.errors()] == ["plate_too_short"]
+
+    @pytest.mark.parametrize("match", ["exact", "lookalike"])
+    @pytest.mark.parametrize("plate", ["", "--"])
+    async def test_records_refuses_one_sent_past_the_contract(
         self, system: Any, known: dict[str, Any], plate: str, match: str
     ) -> None:
-        # an empty plate once meant "no plate filter": every read in the window
+        # in depth: a sender that skipped the contract's check still gets no "every read in the window"
+        now = known["now"]
+        query = SearchQuery.model_construct(
+            **{**SearchQuery(since=now - timedelta(days=1), until=now).__dict__, "plate": plate, "match": match}
+        )
+        request = SearchRequest(
+            search_id=str(uuid.uuid4()), query=query.model_copy(update={"cameras": [known["cam_a"]]})
+        )
         with pytest.raises(InvalidInput) as refused:
-            await search(system, known, plate=plate, match=match, cameras=[known["cam_a"]])
-        assert refused.value.code == "plate_too_short"
-
-    async def test_an_empty_partial_plate_is_refused(self, system: Any, known: dict[str, Any]) -> None:
-        with pytest.raises(InvalidInput) as refused:
-            await search(system, known, plate="", match="partial", cameras=[known["cam_a"]])
-        assert refused.value.code == "partial_too_short"
+            await system.runtime("gateway").bus.call(SEARCH, request)
+        assert refused.value.code == "invalid_request"  # records parses the contract too: it refuses first
 
     async def test_no_plate_at_all_still_searches_by_the_other_filters(
         self, system: Any, known: dict[str, Any]
@@ -161,9 +174,14 @@ class TestPagesAndCap:
 class TestCorrections:
     async def test_a_corrected_misread_is_found_as_its_new_version(self, system: Any, known: dict[str, Any]) -> None:
         misread_id = known["ids"][known["misread"]]
+        fix = {
+            "plate": known["target"],
+            "reason": "The image shows an 8 where the reader gave a B",
+            "image_view_id": await image_view(system, misread_id),
+        }
         corrected = await system.gateway.post(
             f"/v1/reads/{misread_id}/corrections",
-            json={"plate": known["target"], "reason": "The image shows an 8 where the reader gave a B"},
+            json=fix,
             headers=system.token("officer"),
         )
         assert corrected.status_code == 201, corrected.text
@@ -171,10 +189,12 @@ class TestCorrections:
         assert version["supersedes"] == misread_id and version["version"] == 2
         found = await search(system, known, plate=known["target"])
         assert [r.read_id for r in found.reads] == [known["ids"][known["target"]], version["read_id"]]
+        # the result list says which sighting an officer corrected and from what (found in review: it did not)
+        assert [(r.version, r.supersedes) for r in found.reads] == [(1, None), (2, misread_id)]
         assert plates(await search(system, known, plate=known["misread"])) == []
         again = await system.gateway.post(
             f"/v1/reads/{misread_id}/corrections",
-            json={"plate": known["target"], "reason": "The image shows an 8 where the reader gave a B"},
+            json=fix,
             headers=system.token("officer"),
         )
         assert again.status_code == 409 and again.json()["error"]["code"] == "read_superseded"
