@@ -254,6 +254,32 @@ async def audit_stopped_probes(door: Door) -> list[Outcome]:
     return outcomes
 
 
+async def insider_probes(door: Door) -> list[Outcome]:
+    """An insider's shortcuts: a plate of dashes as "every plate", a correction made without looking at the image."""
+    outcomes = []
+    for plate in ("--", " - "):
+        answer = await door.send("POST", "/v1/searches", "officer", search_body(plate))
+        outcomes.append(judged(f"search for the plate {plate!r}", answer, "422"))
+    plate = door.plate(60)
+    image = {"kind": "plate", "data_b64": base64.b64encode(_jpeg()).decode()}
+    posted = await door.send("POST", "/v1/reads", "camera", read(plate, now(), images=[image]))
+    found = await _find(door, plate) if posted.status_code == 202 else None
+    if found is None:
+        return [*outcomes, Outcome("correction probes", "a stored read", got(posted), False)]
+    read_id, search_id = found
+    fix = {"plate": door.plate(61), "reason": "The image shows an 8 where the reader gave a B"}
+    path = f"/v1/reads/{read_id}/corrections"
+    outcomes.append(judged("correction naming no image view", await door.send("POST", path, "officer", fix), "422"))
+    forged = {**fix, "image_view_id": str(uuid.uuid4())}
+    outcomes.append(judged("correction naming a made-up view", await door.send("POST", path, "officer", forged), "403"))
+    viewed = await door.send("GET", f"/v1/reads/{read_id}/image", "officer", params={"search_id": search_id})
+    named = {**fix, "image_view_id": viewed.headers.get("x-image-view-id", "")}
+    outcomes.append(
+        judged("correction naming the officer's own look", await door.send("POST", path, "officer", named), "201")
+    )
+    return outcomes
+
+
 PROBES: tuple[Probe, ...] = (
     text_probes,
     token_probes,
@@ -261,6 +287,7 @@ PROBES: tuple[Probe, ...] = (
     date_probes,
     image_probes,
     cursor_and_id_probes,
+    insider_probes,
     audit_stopped_probes,
 )
 
