@@ -56,4 +56,4 @@ class TestHostileDrill:
         assert lines[-2].startswith("ordinary search: 200"), report
         assert lines[-1].startswith("audit verify: 200 ok=True"), report
         assert "BROKEN" not in report and ok, report
-        assert int(tally.split()[1]) >= 65, tally  # 70 before the insider probes, 75 with them
+        assert int(tally.split()[1]) >= 65, tally
