@@ -34,6 +34,10 @@ class MatchedRow:
     row: ReadRow
     hits: list[Hit]
 
+    def without(self, listed_plates: set[str]) -> MatchedRow:
+        """The same read without its hits on these listed plates (an alert for them exists already)."""
+        return MatchedRow(self.row, [hit for hit in self.hits if hit.entry_plate not in listed_plates])
+
 
 class AlertRaiser:
     """Matches a batch before insert, stores its alerts in the batch's transaction, publishes after commit."""
@@ -113,6 +117,25 @@ class AlertRaiser:
         alerts = [build_alert(row, group, entries, now, image_kinds=kinds) for group in listed.values()]
         await repository.insert_alerts(session, alerts)
         return alerts
+
+    async def hand_over_previews(
+        self, session: AsyncSession, rows: Sequence[ReadRow], new_ids: set[str]
+    ) -> dict[str, set[str]]:
+        """Point the alerts of the previews each newly stored final replaces at that final; returns, per final,
+        the listed plates it so already has an alert for."""
+        finals = [r for r in rows if r.read.replaces and r.read.read_id in new_ids]
+        alerted = await repository.alerted_previews(session, preview_ids=[p for r in finals for p in r.read.replaces])
+        if not alerted:
+            return {}
+        handed: dict[str, set[str]] = {}
+        handovers = []
+        for row in finals:
+            for preview in row.read.replaces:
+                if preview in alerted:
+                    handovers.append((preview, row.read.read_id, row.read.captured_at))
+                    handed.setdefault(row.read.read_id, set()).update(alerted[preview])
+        await repository.hand_over_alerts(session, handovers=handovers)
+        return handed
 
     async def unpublished(self, session: AsyncSession, read_ids: Sequence[str]) -> list[AlertMessage]:
         """Alerts stored with redelivered reads and not yet published, whether or not they match now."""

@@ -70,6 +70,46 @@ async def image_kinds(session: AsyncSession, *, read_id: str, captured_at: datet
     return [r[0] for r in rows]
 
 
+async def alerted_previews(session: AsyncSession, *, preview_ids: Sequence[str]) -> dict[str, set[str]]:
+    """The listed plates each of these (preview) reads raised an alert on."""
+    if not preview_ids:
+        return {}
+    rows = await session.execute(
+        text("SELECT read_id::text, listed_plate FROM alerts WHERE read_id = ANY(CAST(:ids AS uuid[]))"),
+        {"ids": list(preview_ids)},
+    )
+    found: dict[str, set[str]] = {}
+    for read_id, plate in rows:
+        found.setdefault(read_id, set()).add(plate)
+    return found
+
+
+async def hand_over_alerts(session: AsyncSession, *, handovers: Sequence[tuple[str, str, datetime]]) -> None:
+    """Point the alerts of replaced previews at the final that replaced them: (preview, final, final's time).
+
+    The alert keeps its id (officers may already hold it, its image views and verification name it); its
+    read, and so the image it serves, become the final's, which stays when the preview is dropped. Where two
+    previews of one final alerted on the same listed plate, the first raised is handed over; the other stays
+    with its preview, which is then kept (`drop_superseded_previews` drops no read an alert points at)."""
+    if not handovers:
+        return
+    await session.execute(
+        text(
+            "WITH h AS (SELECT * FROM unnest(CAST(:previews AS uuid[]), CAST(:finals AS uuid[]), "
+            "CAST(:at AS timestamptz[])) AS h(preview, final, at)), "
+            "chosen AS (SELECT DISTINCT ON (h.final, a.listed_plate) a.alert_id, h.final, h.at FROM alerts a "
+            "JOIN h ON a.read_id = h.preview ORDER BY h.final, a.listed_plate, a.raised_at, a.alert_id) "
+            "UPDATE alerts a SET read_id = c.final, captured_at = c.at, body = a.body || jsonb_build_object("
+            "'read_id', c.final::text, 'captured_at', to_jsonb(c.at)) FROM chosen c WHERE a.alert_id = c.alert_id"
+        ),
+        {
+            "previews": [p for p, _, _ in handovers],
+            "finals": [f for _, f, _ in handovers],
+            "at": [at for _, _, at in handovers],
+        },
+    )
+
+
 async def unpublished_for_reads(session: AsyncSession, *, read_ids: Sequence[str]) -> list[AlertMessage]:
     """Alerts of redelivered reads whose publication did not complete."""
     if not read_ids:

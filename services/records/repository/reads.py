@@ -285,8 +285,9 @@ async def drop_superseded_previews(session: AsyncSession, *, replaced: Sequence[
         text(
             "WITH remembered AS (INSERT INTO replaced_previews (read_id, captured_at) "
             "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:at AS timestamptz[])) ON CONFLICT (read_id) DO NOTHING), "
-            "gone AS (DELETE FROM reads WHERE read_id = ANY(CAST(:ids AS uuid[])) "
-            "AND :flag = ANY(flags) RETURNING read_id, captured_at) "
+            "gone AS (DELETE FROM reads r WHERE read_id = ANY(CAST(:ids AS uuid[])) AND :flag = ANY(flags) "
+            # a preview an alert still points at stays: the alert's image and evidence (alerts/repository.py)
+            "AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.read_id = r.read_id) RETURNING read_id, captured_at) "
             "DELETE FROM read_images i USING gone WHERE i.read_id = gone.read_id AND i.captured_at = gone.captured_at"
         ),
         {"ids": [i for i, _ in replaced], "at": [at for _, at in replaced], "flag": PREVIEW_FLAG},

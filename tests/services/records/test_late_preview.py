@@ -121,3 +121,50 @@ class TestALatePreview:
         finally:
             await conn.close()
         assert [r["read_id"] for r in kept] == [preview.read_id]
+
+
+async def alerts_of_plate(system: Any, listed: str) -> list[dict[str, Any]]:
+    conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT alert_id::text, read_id::text, body FROM records.alerts WHERE listed_plate = $1", listed
+        )
+    finally:
+        await conn.close()
+    return [{**dict(r), "body": json.loads(r["body"]) if isinstance(r["body"], str) else r["body"]} for r in rows]
+
+
+class TestAPreviewsAlert:
+    """One vehicle, one alert: a preview that alerted hands its alert to the final that replaces it (found in
+    review: the final raised a second alert, and the first pointed at the dropped preview, its image gone)."""
+
+    async def test_the_final_takes_over_the_previews_alert_and_raises_none(self, system: Any) -> None:
+        plate = "7X" + uuid.uuid4().hex[:5].upper()
+        await listed_plate(system, plate)
+        key, epoch_ms = str(uuid.uuid4()), int(datetime.now(UTC).timestamp() * 1000)
+        preview = await push(system, group(plate, key, epoch_ms, preview=True))
+        assert await wait_stored(system, preview["read_ids"][0]) == 1
+        (first,) = await alerts_of_plate(system, plate)
+        assert first["read_id"] == preview["read_ids"][0]
+        final = await push(system, group(plate, key, epoch_ms, preview=False))
+        await consumed(system)
+        assert await stored_of(system, plate) == (final["read_ids"], 1)
+        (handed,) = await alerts_of_plate(system, plate)
+        assert handed["alert_id"] == first["alert_id"]  # the id officers already hold
+        assert handed["read_id"] == handed["body"]["read_id"] == final["read_ids"][0]
+        shown = await system.gateway.get(f"/v1/alerts/{handed['alert_id']}", headers=system.token("officer"))
+        assert shown.status_code == 200 and shown.json()["read_id"] == final["read_ids"][0]
+
+    async def test_two_previews_alerting_on_one_plate_keep_the_second_with_its_read(self, system: Any) -> None:
+        listed = "7Y" + uuid.uuid4().hex[:5].upper()
+        await listed_plate(system, listed)
+        first, second = (plain_read(flags=["vendor_preview"]).model_copy(update={"plate": listed}) for _ in "ab")
+        await ingest(system, first)
+        await ingest(system, second)
+        final = plain_read(replaces=[first.read_id, second.read_id]).model_copy(update={"plate": listed})
+        await ingest(system, final)
+        alerts = await alerts_of_plate(system, listed)
+        # one handed to the final, the other left on its preview, which is kept so its alert points at a read
+        assert sorted(a["read_id"] for a in alerts) == sorted([final.read_id, second.read_id])
+        stored, _ = await stored_of(system, listed)
+        assert stored == sorted([final.read_id, second.read_id])
