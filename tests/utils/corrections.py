@@ -42,7 +42,7 @@ async def read_with_image(system: Any, plate: str | None = None) -> str:
 
 
 async def image_view(system: Any, read_id: str, role: str = "officer") -> str:
-    """Open the read's image as `role`; returns the view's record id (`X-Image-View-Id`)."""
+    """Open the read's image as `role`; returns the access record id of the look (`X-Image-View-Id`)."""
     response = await system.gateway.get(f"/v1/reads/{read_id}/image", params=LOOK, headers=system.token(role))
     assert response.status_code == 200, response.text
     return str(response.headers["x-image-view-id"])

@@ -51,7 +51,7 @@ from libs.common.streams import AGENCY_ALERTS
 from libs.common.validation import Line, Note
 from services.gateway import repository
 from services.gateway.api.deps import AuditDep, StateDep, bearer, require
-from services.gateway.api.image_response import IMAGE_RESPONSES, image_response
+from services.gateway.api.image_response import IMAGE_RESPONSES, IMAGE_VIEW_HEADER, image_response
 from services.gateway.policy.vagueness import is_empty_talk
 from services.gateway.service import Principal, actor_of, check_may_act, check_permission
 from services.gateway.settings import GatewaySettings
@@ -209,7 +209,8 @@ async def alert_image(
     """The image of the read that raised the alert, for the officer's visual check (E2).
 
     Once the view is recorded, records keeps it for the verification to name (`X-Image-View-Id`); if records
-    cannot, the image is not served, since a look it does not know of could not be relied on.
+    cannot, the image is not served, since a look it does not know of could not be relied on. A correction
+    of the alert's read may name the same id.
     """
     alert = await rt.bus.call(ALERT_GET, AlertLookup(alert_id=alert_id))
     image = await rt.bus.call(READ_IMAGE, ReadLookup(read_id=alert.read_id))
@@ -217,6 +218,7 @@ async def alert_image(
     views = _views(principal, client, [alert], "image", event_type=EventType.IMAGE_VIEW)
     for view in views:
         view.query.update(read_id=alert.read_id, kind=image.kind)
+        view.result_ids.append(alert.read_id)  # the read's image was shown too: a correction of it may name this
     await rt.tally.record_and_count(audit, *views)
     seen = AlertImageViewed(
         alert_id=alert.alert_id,
@@ -226,7 +228,8 @@ async def alert_image(
     )
     stored = await rt.bus.call(ALERT_IMAGE_VIEWED, seen)
     response = image_response(image)
-    response.headers["X-Image-View-Id"] = stored.view_id
+    # records keeps the view under its first access record's id: the verification and a correction name it
+    response.headers[IMAGE_VIEW_HEADER] = stored.view_id
     return response
 
 

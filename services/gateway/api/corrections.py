@@ -1,8 +1,9 @@
 """Corrections (G3): a person who checked the image corrects a misread; a new version, audited.
 
 "Checked the image" is on the record, not taken on trust: the correction names the access record of this
-person's look at this read's image (`X-Image-View-Id` of `GET /v1/reads/{id}/image`), or it is refused. Without
-that, anyone allowed to correct could move a sighting onto any plate without having seen the vehicle.
+person's look at this read's image (`X-Image-View-Id` of `GET /v1/reads/{id}/image`, or of
+`GET /v1/alerts/{id}/image` for the alert's read), or it is refused. Without that, anyone allowed to correct
+could move a sighting onto any plate without having seen the vehicle.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from libs.common.audit_trail import CHANGE_TIMEOUT_S
-from libs.common.contracts.audit import EVENT, AuditEvent, EventLookup, EventType
+from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.contracts.holds import CORRECTION_CREATE, CorrectionReply, CorrectionRequest
-from libs.common.errors import Forbidden, InvalidInput, NotFound, Unavailable
+from libs.common.errors import Forbidden, InvalidInput
 from libs.common.validation import Line
 from services.gateway.api.deps import StateDep, require
+from services.gateway.api.own_records import own_record_naming
 from services.gateway.service import Principal, actor_of
 from services.gateway.state import GatewayState
 
@@ -35,7 +37,8 @@ class CorrectionBody(BaseModel):
     reason: str = Field(max_length=2000, examples=["Image shows the last character is 8, the reader gave B"])
     image_view_id: Line = Field(
         max_length=64,
-        description="X-Image-View-Id of your look at this read's image (GET /v1/reads/{read_id}/image)",
+        description="X-Image-View-Id of your look at this read's image (GET /v1/reads/{read_id}/image, or the "
+        "alert's image for the alert's read)",
         examples=["0b6f3c1e-3d0e-4e43-9d57-2f4f0f7f6a11"],
     )
 
@@ -69,16 +72,5 @@ async def correct_read(
 async def _check_image_view(rt: GatewayState, principal: Principal, read_id: str, view_id: str) -> None:
     """The named record is this person's view of this read's image; anything else (no such record, another
     person's, another read's, a search) is refused alike, fail closed."""
-    try:
-        event = await rt.bus.call(EVENT, EventLookup(event_id=view_id))
-    except NotFound:
-        event = None
-    except Unavailable as err:  # the audit log cannot be asked: the change waits for it, as its record would
-        raise Unavailable("the audit log cannot be reached; nothing was changed", code="audit_unavailable") from err
-    if (
-        event is None
-        or event.event_type != EventType.IMAGE_VIEW.value
-        or event.actor_sub != principal.person.sub
-        or read_id not in event.result_ids
-    ):
+    if await own_record_naming(rt, principal, view_id, read_id, EventType.IMAGE_VIEW) is None:
         raise Forbidden("look at this read's image before correcting it", code="image_not_viewed")

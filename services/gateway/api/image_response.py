@@ -12,6 +12,9 @@ from libs.common.contracts.search import ReadImageReply
 from libs.common.images import SERVED_OTHERWISE, SERVED_TYPES, extension, served_type
 
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9-]")
+# the access record of a look at an image (its event id), on every image route: an alert's verification
+# and a correction of the read name it (E2, G3)
+IMAGE_VIEW_HEADER = "X-Image-View-Id"
 # the OpenAPI of every image route: what image_response may answer with
 IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {

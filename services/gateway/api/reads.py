@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Request, Response
 
 from libs.common import metrics
-from libs.common.contracts.audit import EVENT, AuditEvent, EventLookup, EventType
+from libs.common.contracts.audit import AuditEvent, EventType
 from libs.common.contracts.purpose import AuthorizedUse, Purpose
 from libs.common.contracts.search import (
     READ_DETAIL,
@@ -22,7 +22,8 @@ from libs.common.contracts.search import (
 )
 from libs.common.errors import Forbidden, InvalidInput
 from services.gateway.api.deps import StateDep, Viewer
-from services.gateway.api.image_response import IMAGE_RESPONSES, image_response
+from services.gateway.api.image_response import IMAGE_RESPONSES, IMAGE_VIEW_HEADER, image_response
+from services.gateway.api.own_records import own_record_naming
 from services.gateway.service import Principal, actor_of, check_purpose, lookback_start
 from services.gateway.state import GatewayState
 
@@ -34,8 +35,8 @@ async def _purpose_for(
 ) -> tuple[Purpose, str | None]:
     """A view names the search it follows from (which must be this person's and include the read)."""
     if search_id:
-        event = await rt.bus.call(EVENT, EventLookup(event_id=search_id))
-        if event.event_type != "search" or event.actor_sub != principal.person.sub or read_id not in event.result_ids:
+        event = await own_record_naming(rt, principal, search_id, read_id, EventType.SEARCH)
+        if event is None:
             raise Forbidden("that search did not return this read to you", code="search_mismatch")
         assert event.purpose is not None
         return event.purpose, search_id
@@ -177,6 +178,6 @@ async def read_image(
     )
     await rt.tally.record_and_count(rt.audit, viewed)
     response = image_response(image)
-    # the look's record, which a correction of this read names: only someone who saw the image corrects it
-    response.headers["X-Image-View-Id"] = viewed.event_id
+    # the look's access record, which a correction of this read names: only someone who saw the image corrects it
+    response.headers[IMAGE_VIEW_HEADER] = viewed.event_id
     return response

@@ -243,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision",
         choices=PRECISIONS,
         default="float32",
-        help="the convolutions' arithmetic (the service's default is auto: bfloat16 where the CPU has it)",
+        help="the convolutions' arithmetic (the service runs float32 unless ALPR_READER_PRECISION says otherwise)",
     )
     return parser
 

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common.contracts.alerts import AlertMessage
 from libs.common.db import driver_connection
+from services.records.repository.reads import VERSION_CHAIN
 
 _ALERT = "alert_id::text AS alert_id, body, status, disposition, disposed_at, disposed_by"
 
@@ -51,9 +52,7 @@ async def listed_plates_alerted(session: AsyncSession, *, read_id: str, captured
     """The listed plates any version of a read, from `read_id` back to the first, already raised an alert on."""
     rows = await session.execute(
         text(
-            "WITH RECURSIVE chain(id) AS (SELECT CAST(:id AS uuid) UNION SELECT r.supersedes FROM reads r "
-            "JOIN chain c ON r.read_id = c.id AND r.captured_at = :captured WHERE r.supersedes IS NOT NULL) "
-            "SELECT DISTINCT listed_plate FROM alerts WHERE captured_at = :captured "
+            f"{VERSION_CHAIN}SELECT DISTINCT listed_plate FROM alerts WHERE captured_at = :captured "
             "AND read_id IN (SELECT id FROM chain)"
         ),
         {"id": read_id, "captured": captured_at},

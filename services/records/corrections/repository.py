@@ -6,6 +6,7 @@ from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.records.models import Read
+from services.records.repository.reads import VERSION_CHAIN
 
 # what a correction sets; every other column is carried over from the version it replaces
 _CORRECTED = {
@@ -74,9 +75,7 @@ async def add_version(
     if hotlist_hit:  # the earlier versions too: B5 must not cap a version the corrected one still points from
         await session.execute(
             text(
-                "WITH RECURSIVE chain(id) AS (SELECT CAST(:id AS uuid) UNION SELECT r.supersedes FROM reads r "
-                "JOIN chain c ON r.read_id = c.id AND r.captured_at = :captured WHERE r.supersedes IS NOT NULL) "
-                "UPDATE reads SET hotlist_hit = true WHERE captured_at = :captured "
+                f"{VERSION_CHAIN}UPDATE reads SET hotlist_hit = true WHERE captured_at = :captured "
                 "AND read_id IN (SELECT id FROM chain) AND NOT hotlist_hit"
             ),
             {"id": read_id, "captured": row._mapping["captured_at"]},

@@ -245,6 +245,14 @@ def utc_day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
 
+# A read's versions from `:id` back to the first (corrections, G3): `chain(id)`, for a statement to follow with
+# its own SELECT or UPDATE. Versions share the read's capture time (`:captured`), so each step stays in one
+# partition.
+VERSION_CHAIN = (
+    "WITH RECURSIVE chain(id) AS (SELECT CAST(:id AS uuid) UNION SELECT r.supersedes FROM reads r "
+    "JOIN chain c ON r.read_id = c.id AND r.captured_at = :captured WHERE r.supersedes IS NOT NULL) "
+)
+
 # the flag the gateway puts on a vendor's preview read (an OpenALPR group's, before its final)
 PREVIEW_FLAG = "vendor_preview"
 # a preview's store and the store of the final replacing it each take this lock on the preview's id (its hash

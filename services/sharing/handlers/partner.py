@@ -174,7 +174,8 @@ class PartnerDesk:
             since=window.since,
             until=window.until,
             narrowed=window.narrowed,
-            reads=result.reads,
+            # a corrected read says so (`version`), but not which of our rows it replaced: that id is ours alone
+            reads=[read.model_copy(update={"supersedes": None}) for read in result.reads],
             truncated=result.truncated,
         )
 

@@ -197,3 +197,20 @@ async def test_a_plate_of_separators_is_refused_not_taken_for_no_plate(system, p
         error = response.json()["error"]
         assert (error["code"], error["fields"]) == ("invalid_request", ["body.query.plate"]), response.text
         assert error["details"]["reasons"] == {"body.query.plate": "plate_too_short"}
+
+
+async def test_an_approval_stored_before_a_rule_it_breaks_approves_nothing(system) -> None:
+    # a granted approval of a plate of dashes, stored before the contract refused one: 403, not a 500 (review)
+    analyst = system.token("analyst")
+    approval = await request_approval(system, analyst)
+    await decide(system, approval["approval_id"], system.token("supervisor"))
+    conn = await asyncpg.connect(system.stack.pg.admin_dsn)
+    try:
+        await conn.execute(
+            "UPDATE gateway.approvals SET query = jsonb_set(query, '{plate}', '\"--\"') WHERE approval_id = $1::uuid",
+            approval["approval_id"],
+        )
+    finally:
+        await conn.close()
+    response = await search(system, approval["query"], analyst, approval["approval_id"])
+    assert response.status_code == 403 and response.json()["error"]["code"] == "approval_mismatch", response.text

@@ -94,22 +94,27 @@ class TestEmptyPlate:
             SearchQuery(plate=plate, match=match, since=now - timedelta(days=1), until=now)
         assert [e["type"] for e in refused.value.errors()] == ["plate_too_short"]
 
-    @pytest.mark.parametrize("match", ["exact", "lookalike"])
-    @pytest.mark.parametrize("plate", ["", "--"])
-    async def test_records_refuses_one_sent_past_the_contract(
-        self, system: Any, known: dict[str, Any], plate: str, match: str
+    @pytest.mark.parametrize(
+        ("match", "plate", "code"),
+        [
+            ("exact", "", "plate_too_short"),
+            ("exact", "--", "plate_too_short"),
+            ("lookalike", " - ", "plate_too_short"),
+            ("partial", "", "partial_too_short"),
+        ],
+    )
+    async def test_records_refuses_one_that_skipped_the_contract(
+        self, system: Any, known: dict[str, Any], match: str, plate: str, code: str
     ) -> None:
-        # in depth: a sender that skipped the contract's check still gets no "every read in the window"
+        # in depth: a caller that built the query past the contract's check still gets no "every read"
         now = known["now"]
-        query = SearchQuery.model_construct(
-            **{**SearchQuery(since=now - timedelta(days=1), until=now).__dict__, "plate": plate, "match": match}
-        )
-        request = SearchRequest(
-            search_id=str(uuid.uuid4()), query=query.model_copy(update={"cameras": [known["cam_a"]]})
-        )
+        checked = SearchQuery(since=now - timedelta(days=1), until=now, cameras=[known["cam_a"]])
+        query = SearchQuery.model_construct(**{**dict(checked), "plate": plate, "match": match})
+        rt = system.runtime("records")
+        lookups = ReadLookups(rt.settings, rt.uow, rt.ingest.classes)
         with pytest.raises(InvalidInput) as refused:
-            await system.runtime("gateway").bus.call(SEARCH, request)
-        assert refused.value.code == "invalid_request"  # records parses the contract too: it refuses first
+            await lookups.search(SearchRequest.model_construct(search_id=str(uuid.uuid4()), query=query))
+        assert refused.value.code == code
 
     async def test_no_plate_at_all_still_searches_by_the_other_filters(
         self, system: Any, known: dict[str, Any]

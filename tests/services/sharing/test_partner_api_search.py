@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from tests.utils.corrections import image_view, read_with_image
+
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
@@ -80,6 +82,23 @@ class TestPartnerSearch:
         assert payload["purpose"]["use"] == "stolen_or_wanted_vehicle"
         assert payload["query"]["plate"] == plate and payload["query"]["on_behalf_of"]["ori"] == setup["ori"]
         assert payload["result_ids"] == [read_id] and payload["client_address"] == "203.0.113.7"
+
+    async def test_a_corrected_read_says_so_but_not_which_of_our_rows_it_replaced(self, system, partners) -> None:
+        # a corrected sighting is marked (version), the earlier version's id stays ours (found in review)
+        plate = unique_plate()
+        read_id = await read_with_image(system, plate + "X")
+        fix = {"plate": plate, "reason": "The image shows an 8 where the reader gave a B"}
+        fix["image_view_id"] = await image_view(system, read_id)
+        corrected = await system.gateway.post(
+            f"/v1/reads/{read_id}/corrections", json=fix, headers=system.token("officer")
+        )
+        assert corrected.status_code == 201, corrected.text
+        setup = await partners.shared_client()
+        response = await search(system, await partners.token(setup), partners.search_body(setup["ori"], plate))
+        assert response.status_code == 200, response.text
+        (found,) = response.json()["reads"]
+        assert found["read_id"] == corrected.json()["read_id"]
+        assert (found["version"], found["supersedes"]) == (2, None)
 
     async def test_a_window_beyond_the_look_back_is_narrowed(self, system, partners) -> None:
         setup = await partners.shared_client(max_lookback_days=7)
