@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime
 
 from nats.aio.msg import Msg
@@ -27,11 +28,6 @@ from services.audit.verification import hold_against_stream
 
 log = logging.getLogger(__name__)
 
-# Messages past the acknowledgement floor also compared with the log before signing: a writer that stopped
-# between its commit and its ack left up to two batches (the one written and the one prefetched) stored
-# but unacknowledged.
-_PAST_FLOOR = 2_000
-
 
 class AuditWriter:
     """Persists each event once, in stream order, then wakes whoever waits for it."""
@@ -49,6 +45,9 @@ class AuditWriter:
         # or held against the AUDIT stream: only those are signed. Records read back from the database (at
         # start, or written by another replica) could have been rewritten there, hashes recomputed.
         self._witnessed = 0
+        # after a witness read that failed or could not judge, none before this (monotonic) time: the read is
+        # thousands of messages under the chain-head lock, which every access record waits on
+        self._witness_again_at = 0.0
         # set once the log's unsigned end differs from the stream: no checkpoint is signed until a restart
         self.refusal: VerifyFailure | None = None
 
@@ -135,6 +134,8 @@ class AuditWriter:
         if not checkpoint_due(tree.size, last, now, every=every, interval_s=interval, since=self._started):
             return witnessed
         if witnessed < tree.size:
+            if time.monotonic() < self._witness_again_at:
+                return witnessed
             witnessed = await self._witness(session, tree.size, signed, witnessed)
             if witnessed < tree.size:
                 return witnessed
@@ -147,14 +148,18 @@ class AuditWriter:
 
         Fails closed: a record that differs from its message (or an acknowledged event missing from the log)
         stops all signing until the service is restarted over a log put right, so no checkpoint blesses a
-        rewrite; a stream that cannot be read only defers signing to the next try.
+        rewrite; a stream that cannot be read (or a read that cannot judge every record) defers signing, and
+        the next read waits a checkpoint interval, so batches do not each repeat it under the lock.
         """
         try:
-            failure, _ = await hold_against_stream(
-                session, self.bus.js, log_end=size, after_seq=signed, past_floor=_PAST_FLOOR
-            )
+            failure, _ = await hold_against_stream(session, self.bus.js, log_end=size, after_seq=signed)
         except Exception as exc:
-            log.warning("the unsigned end of the access log could not be held against the AUDIT stream: %s", exc)
+            self._witness_again_at = time.monotonic() + self.settings.checkpoint_interval_s
+            log.warning(
+                "the unsigned end of the access log could not be held against the AUDIT stream (next try in %ss): %s",
+                self.settings.checkpoint_interval_s,
+                exc,
+            )
             return witnessed
         if failure is None:
             return size

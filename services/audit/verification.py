@@ -15,11 +15,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.common import metrics
 from libs.common.db import UnitOfWork, create_engine
+from libs.common.errors import Unavailable
 from services.audit import repository
 from services.audit.ledger.verify import FailureReason, RecordDocument, VerifyFailure, VerifyReport, verify_records
-from services.audit.repository.stream import acknowledged_events
+from services.audit.repository.stream import PAST_FLOOR, acknowledged_events
 from services.audit.settings import AuditSettings
-from services.audit.witness import first_difference, sent_events
+from services.audit.witness import first_difference, judged_after, made_from_no_message, sent_events
 
 _CHUNK = 20_000
 _AHEAD = 2  # chunks read ahead of the hashing thread
@@ -86,14 +87,22 @@ async def _hold_end_against_stream(
 
 
 async def hold_against_stream(
-    session: AsyncSession, witness: JetStreamContext, *, log_end: int, after_seq: int = 0, past_floor: int = 0
+    session: AsyncSession,
+    witness: JetStreamContext,
+    *,
+    log_end: int,
+    after_seq: int = 0,
+    past_floor: int = PAST_FLOOR,
 ) -> tuple[VerifyFailure | None, int]:
     """The first place the log departs from the AUDIT stream's retained messages, and how many were acknowledged.
 
-    An acknowledged event missing from the log means records were cut after `log_end`; a record (seq >
-    `after_seq`) that differs from the message it was made from was rewritten (services.audit.witness).
-    `past_floor` messages beyond the writer's acknowledgement floor are compared too: records committed by a
-    writer that stopped before it acknowledged them.
+    An acknowledged event missing from the log means records were cut after `log_end`; a record (seq in
+    (`after_seq`, `log_end`]) that differs from the message it was made from was rewritten, and one made from
+    no message read, in the range the read covers, was added (services.audit.witness). `past_floor` messages
+    beyond the writer's acknowledgement floor are read too: records committed but not yet acknowledged.
+    `log_end` must have been read before this call, so every record up to it was made from a message
+    already delivered. Unavailable when the read did not reach every delivered message (nothing is said
+    then of records no message read names), as when the stream cannot be read.
     """
     acknowledged = await acknowledged_events(witness, past_floor=past_floor)
     stored = await repository.existing_event_ids(session, event_ids=list(acknowledged.event_ids))
@@ -107,8 +116,23 @@ async def hold_against_stream(
         return VerifyFailure(log_end + 1, event_id, FailureReason.MISSING_RECORD, detail), len(acknowledged.event_ids)
     # preparing a few thousand events again is CPU work: kept off the event loop
     sent = await asyncio.to_thread(sent_events, acknowledged.messages)
-    records = await repository.records_made_from(session, event_ids=list(sent), after_seq=after_seq)
-    return first_difference(records, sent), len(acknowledged.event_ids)
+    named = await repository.records_made_from(session, event_ids=list(sent))
+    failures = [first_difference([r for r in named if after_seq < r.seq <= log_end], sent)]
+    first_judged = judged_after(named, sent, after_seq=after_seq, first_read=acknowledged.first_read)
+    if first_judged is not None and acknowledged.reached_delivered:
+        found = await repository.first_record_not_named(
+            session, event_ids=list(sent), after_seq=first_judged, upto_seq=log_end
+        )
+        if found is not None:
+            failures.append(made_from_no_message(*found, first_read=acknowledged.first_read))
+    failure = min((f for f in failures if f is not None), key=lambda f: f.seq, default=None)
+    if failure is None and first_judged is not None and not acknowledged.reached_delivered:
+        raise Unavailable(
+            f"more than {past_floor} AUDIT messages are delivered but not acknowledged: the records made from "
+            "them could not all be read back, so records no message names were not judged",
+            code="audit_stream_behind",
+        )
+    return failure, len(acknowledged.event_ids)
 
 
 def report_dict(

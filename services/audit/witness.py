@@ -4,6 +4,12 @@ A record after the last signed checkpoint can be rewritten, its hash and the fol
 and the chain still holds; only the message it was made from, which the stream keeps, tells the rewrite.
 Each retained message is prepared again exactly as the writer prepared it (services.audit.service), and
 the stored record's type, time, actor and payload must equal what that gives.
+
+Every record is made from a message: the writer stores nothing else (an escaped or `unreadable` record is
+made from its message too, and prepared again here the same way). So a record in the range the read covers
+that no retained message names was not written by the writer: appended in the database, hashes chained.
+Records are not required to follow stream order: a batch redelivered after its writer stopped, or two
+replicas' batches, are stored after records made from later messages.
 """
 
 from __future__ import annotations
@@ -13,12 +19,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from services.audit.ledger.verify import FailureReason, StoredRecord, VerifyFailure
-from services.audit.repository.stream import StreamMessage
+from services.audit.repository.stream import PAST_FLOOR, StreamMessage
 from services.audit.service import PreparedEvent, prepare_events
 
 # The writer takes a publish time from its consumer's metadata (nanoseconds through a float), the witness
 # from the stream's message (nanoseconds cut to microseconds): the same instant may differ by a microsecond.
 _PUBLISH_TIME_SLACK = timedelta(milliseconds=1)
+# How far out of stream order a record may land (a stopped writer's batch redelivered, another replica's):
+# the messages near the start of a read may have records after those of later messages, so only records
+# from that of a message this far into the read on are held to having a message read.
+REORDER = PAST_FLOOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +57,7 @@ def sent_events(messages: Iterable[StreamMessage]) -> dict[str, list[SentEvent]]
 def first_difference(records: Sequence[StoredRecord], sent: Mapping[str, list[SentEvent]]) -> VerifyFailure | None:
     """The first record (by seq) that differs from every retained message naming its event id; None if all match.
 
-    A record no retained message names is not judged here (aged out of the stream, or past the window).
+    A record no retained message names is not judged here (judged_after says which must have one).
     """
     for record in sorted(records, key=lambda r: r.seq):
         candidates = sent.get(record.event_id)
@@ -60,6 +70,36 @@ def first_difference(records: Sequence[StoredRecord], sent: Mapping[str, list[Se
         )
         return VerifyFailure(record.seq, record.event_id, FailureReason.STREAM_MISMATCH, detail)
     return None
+
+
+def judged_after(
+    records: Sequence[StoredRecord], sent: Mapping[str, list[SentEvent]], *, after_seq: int, first_read: int
+) -> int | None:
+    """The seq after which every record must be made from a retained message read; None: the read judges none.
+
+    `records` are those the read messages name, `first_read` the stream sequence the read began at (1: every
+    message the stream ever held was read, so every record must have one).
+    """
+    if first_read <= 1:
+        return after_seq
+    inside = [r.seq for r in records if _first_sent(sent, r.event_id) >= first_read + REORDER]
+    if not inside:
+        return None  # the unsigned end is older than the messages read (see docs/audit.md, "Checking")
+    return max(after_seq, min(inside) - 1)
+
+
+def made_from_no_message(seq: int, event_id: str, *, first_read: int) -> VerifyFailure:
+    """A record no retained message read names, where every record must have one: not the writer's."""
+    detail = (
+        f"record of event {event_id} was made from no message the AUDIT stream holds (read from sequence "
+        f"{first_read}): not written by the audit writer"
+    )
+    return VerifyFailure(seq, event_id, FailureReason.STREAM_MISMATCH, detail)
+
+
+def _first_sent(sent: Mapping[str, list[SentEvent]], event_id: str) -> int:
+    """The stream sequence of the first message naming the event (the one its record was made from); 0: none."""
+    return min((c.stream_seq for c in sent.get(event_id, ())), default=0)
 
 
 def _same(record: StoredRecord, sent: SentEvent) -> bool:

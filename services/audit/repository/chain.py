@@ -61,6 +61,22 @@ async def records_made_from(
     return [StoredRecord(*row) for row in rows]
 
 
+async def first_record_not_named(
+    session: AsyncSession, *, event_ids: Sequence[str], after_seq: int, upto_seq: int
+) -> tuple[int, str] | None:
+    """The first record of seq in (after_seq, upto_seq] whose event id is none of these: (seq, event id)."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT seq, event_id FROM access_records WHERE seq > :a AND seq <= :b "
+                "AND NOT (event_id = ANY(:ids)) ORDER BY seq LIMIT 1"
+            ),
+            {"ids": list(event_ids), "a": after_seq, "b": upto_seq},
+        )
+    ).first()
+    return (int(row[0]), str(row[1])) if row else None
+
+
 _LINK_COLUMNS = ("seq", "event_id", "event_type", "occurred_at", "actor", "payload", "prev_hash", "hash")
 
 

@@ -22,6 +22,9 @@ from libs.common.streams import AUDIT_WRITER
 from services.audit.ledger.escaping import sent_event_id
 
 WINDOW = 5_000  # messages checked back from the floor: several checkpoint intervals (every 1,000 records)
+# Messages past the acknowledgement floor also read: records committed but not yet acknowledged (the batch in
+# hand and the one prefetched, or those of a writer that stopped between its commit and its ack).
+PAST_FLOOR = 2_000
 _IN_FLIGHT = 200
 
 
@@ -43,6 +46,10 @@ class Acknowledged:
     # every message read, in stream order: the acknowledged ones and, when asked, some past the floor
     # (stored but not yet acknowledged when a writer stopped between its commit and its ack)
     messages: tuple[StreamMessage, ...] = ()
+    first_read: int = 1  # the stream sequence the read began at: 1 when no message was ever left unread
+    # whether the read reached the last message delivered to any writer: every record committed before
+    # the read was made from a message read, or from one older than `first_read`
+    reached_delivered: bool = True
 
 
 async def acknowledged_events(js: JetStreamContext, *, window: int = WINDOW, past_floor: int = 0) -> Acknowledged:
@@ -56,19 +63,21 @@ async def acknowledged_events(js: JetStreamContext, *, window: int = WINDOW, pas
     stream = await js.stream_info(AUDIT_WRITER.stream)
     start = max(floor - window + 1, stream.state.first_seq, 1)
     end = min(floor + past_floor, stream.state.last_seq) if past_floor > 0 else floor
+    delivered = info.delivered.stream_seq if info.delivered and info.delivered.stream_seq else 0
     found: dict[str, int] = {}
     messages: list[StreamMessage] = []
     for first in range(start, end + 1, _IN_FLIGHT):
         sequences = range(first, min(first + _IN_FLIGHT, end + 1))
         for seq, msg in zip(sequences, await asyncio.gather(*(_message(js, seq) for seq in sequences)), strict=True):
-            if msg is None or msg.data is None:
+            if msg is None:
                 continue
+            data = msg.data or b""  # the client gives None for an empty body: the writer stored it unreadable
             if msg.time is not None:
-                messages.append(StreamMessage(seq, msg.time, msg.data))
-            event_id = _event_id(msg.data)
+                messages.append(StreamMessage(seq, msg.time, data))
+            event_id = _event_id(data)
             if event_id and seq <= floor:
                 found[event_id] = seq
-    return Acknowledged(floor, found, tuple(messages))
+    return Acknowledged(floor, found, tuple(messages), first_read=start, reached_delivered=end >= delivered)
 
 
 async def _message(js: JetStreamContext, seq: int) -> RawStreamMsg | None:

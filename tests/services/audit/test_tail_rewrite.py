@@ -10,6 +10,7 @@ other tests share stays intact.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,12 +18,15 @@ from typing import Any
 import asyncpg
 import pytest
 import pytest_asyncio
+from sqlalchemy import text
 
+from libs.common.bus import Bus
 from libs.common.contracts.audit import EventType
 from libs.common.db import UnitOfWork, create_engine
 from libs.common.streams import AUDIT_WRITER
 from services.audit.flows import AuditWriter
 from services.audit.ledger.chain import record_hash
+from services.audit.settings import AuditSettings
 from services.audit.verification import verify_database
 from tests.utils.access_log import LOG_COLUMNS, copy_log, full_event, public_key, record
 
@@ -114,15 +118,46 @@ async def verify(system: Any, schema: str, *, stream: bool) -> dict[str, Any]:
     )
 
 
+async def append_forged(admin_db: asyncpg.Connection, schema: str) -> str:
+    """What someone with database rights does: a record no one made, chained after the last; its event id."""
+    last = await admin_db.fetchrow(f"SELECT * FROM {schema}.access_records ORDER BY seq DESC LIMIT 1")
+    seq, event_id = last["seq"] + 1, str(uuid.uuid4())
+    payload = last["payload"].replace(last["event_id"], event_id)
+    digest = record_hash(
+        seq=seq,
+        event_id=event_id,
+        event_type=last["event_type"],
+        occurred_at=last["occurred_at"],
+        actor=last["actor"],
+        payload=payload,
+        prev_hash=last["hash"],
+    )
+    await admin_db.execute(
+        f"INSERT INTO {schema}.access_records ({LOG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        seq,
+        event_id,
+        last["event_type"],
+        last["occurred_at"],
+        last["recorded_at"],
+        last["actor"],
+        payload,
+        last["hash"],
+        digest,
+    )
+    return event_id
+
+
 @asynccontextmanager
-async def restarted_writer(system: Any, schema: str) -> AsyncIterator[AuditWriter]:
+async def restarted_writer(
+    system: Any, schema: str, *, settings: AuditSettings | None = None, bus: Bus | None = None
+) -> AsyncIterator[AuditWriter]:
     """A writer started over the scratch log, as a restarted audit service starts: load_tree first."""
     runtime = system.runtime("audit")
     engine = create_engine(
         system.stack.pg.admin_dsn.replace("postgresql://", "postgresql+asyncpg://", 1), schema=schema
     )
     try:
-        writer = AuditWriter(runtime.settings, UnitOfWork(engine), runtime.bus)
+        writer = AuditWriter(settings or runtime.settings, UnitOfWork(engine), bus or runtime.bus)
         await writer.load_tree()
         yield writer
     finally:
@@ -148,6 +183,67 @@ class TestVerificationWithTheStream:
         assert failure["reason"] == "stream_mismatch"
         assert failure["event_id"] == changed[0]
         assert "payload" in failure["detail"] and changed[0] in failure["detail"]
+
+
+class TestARecordNoMessageMade:
+    """A record appended in the database (new event id, hashes chained) was made from no AUDIT message."""
+
+    async def test_verify_names_it(self, system: Any, admin_db: asyncpg.Connection, scratch: str) -> None:
+        forged = await append_forged(admin_db, scratch)
+        assert (await verify(system, scratch, stream=False))["ok"]  # the chain alone cannot see it
+        report = await verify(system, scratch, stream=True)
+        assert not report["ok"]
+        failure = report["first_failure"]
+        assert failure["reason"] == "stream_mismatch" and failure["event_id"] == forged
+        assert failure["seq"] == await _last_seq(admin_db, scratch)
+        assert "made from no message" in failure["detail"]
+
+    async def test_a_restarted_writer_signs_nothing_over_it(
+        self, system: Any, admin_db: asyncpg.Connection, scratch: str
+    ) -> None:
+        forged = await append_forged(admin_db, scratch)
+        signed = await _signed(admin_db, scratch)
+        async with restarted_writer(system, scratch) as writer:
+            assert writer.refusal is not None and writer.refusal.event_id == forged
+            await writer.checkpoint_tick(force=True)
+        assert await _signed(admin_db, scratch) == signed
+
+    async def test_it_is_caught_after_every_real_record_was_signed(
+        self, system: Any, admin_db: asyncpg.Connection, scratch: str
+    ) -> None:
+        """The unsigned end is the forged record alone: no retained message names anything in it."""
+        async with restarted_writer(system, scratch) as writer:
+            await writer.checkpoint_tick(force=True)
+        assert await _signed(admin_db, scratch) == await _last_seq(admin_db, scratch)
+        forged = await append_forged(admin_db, scratch)
+        assert (await verify(system, scratch, stream=True))["first_failure"]["event_id"] == forged
+        async with restarted_writer(system, scratch) as writer:
+            assert writer.refusal is not None and writer.refusal.event_id == forged
+            await writer.checkpoint_tick(force=True)
+        assert await _signed(admin_db, scratch) == await _last_seq(admin_db, scratch) - 1
+
+
+class TestAStreamThatCannotBeRead:
+    async def test_the_read_waits_an_interval_then_signing_resumes(
+        self, system: Any, admin_db: asyncpg.Connection, scratch: str
+    ) -> None:
+        """A failed witness read is not repeated by the next batches under the chain-head lock."""
+        runtime = system.runtime("audit")
+        settings = runtime.settings.model_copy(update={"checkpoint_interval_s": 1.5})
+        closed = await Bus.connect(system.stack.nats.url, name="audit-witness-closed")
+        await closed.close()  # the writer's connection is gone: every read of the stream fails
+        signed = await _signed(admin_db, scratch)
+        async with restarted_writer(system, scratch, settings=settings, bus=closed) as writer:
+            assert writer.refusal is None  # an unread stream is no tampering
+            await writer.checkpoint_tick(force=True)
+            writer.bus = runtime.bus  # readable again at once ...
+            await writer.checkpoint_tick(force=True)
+            # ... but not read again before the checkpoint interval has passed: nothing signed
+            assert await _signed(admin_db, scratch) == signed
+            await asyncio.sleep(1.6)
+            await writer.checkpoint_tick(force=True)
+            assert writer.refusal is None
+        assert await _signed(admin_db, scratch) == await _last_seq(admin_db, scratch)
 
 
 class TestAWriterRestartedOverTheLog:
@@ -189,7 +285,7 @@ class TestEveryRecordIsWitnessedAsStored:
         nul["purpose"]["reason"] = "stolen\x00car"
         dated = {**full_event(EventType.SEARCH).model_dump(mode="json"), "occurred_at": "9999-12-31T23:00:00-05:00"}
         bus = system.runtime("gateway").bus
-        for body in (json.dumps(nul).encode(), json.dumps(dated).encode(), b"no event \x00 at all"):
+        for body in (json.dumps(nul).encode(), json.dumps(dated).encode(), b"no event \x00 at all", b""):
             await bus.publish_durable(audit_subject("search"), body, msg_id=str(uuid.uuid4()))
         await record(system, full_event(EventType.SEARCH))  # stored after the three, in stream order
         await _writer_acked(system)
@@ -202,3 +298,10 @@ class TestEveryRecordIsWitnessedAsStored:
         assert {nul["event_id"], dated["event_id"]} <= compared
         assert any(event_id.startswith("unreadable-") for event_id in compared)
         assert first_difference(records, sent) is None
+        # and every record the read covers, these included, was made from a message read (none added)
+        from services.audit.verification import hold_against_stream
+
+        async with system.runtime("audit").uow() as session:
+            head = await session.scalar(text("SELECT max(seq) FROM access_records"))
+            failure, _ = await hold_against_stream(session, system.runtime("audit").bus.js, log_end=int(head or 0))
+        assert failure is None, failure
