@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
-
+from tests.services.gateway.test_first_path import wait_stored
 from tests.utils import image_samples
 
 LOOK = {
@@ -30,15 +28,8 @@ async def read_with_image(system: Any, plate: str | None = None) -> str:
     posted = await system.gateway.post("/v1/reads", json=body, headers=system.camera)
     assert posted.status_code == 202, posted.text
     read_id = str(posted.json()["read_ids"][0])
-    conn = await asyncpg.connect(system.stack.pg.admin_dsn)
-    try:
-        for _ in range(200):
-            if await conn.fetchval("SELECT count(*) FROM records.reads WHERE read_id = $1::uuid", read_id):
-                return read_id
-            await asyncio.sleep(0.05)
-    finally:
-        await conn.close()
-    raise AssertionError("the read was not stored")
+    assert await wait_stored(system, read_id) == 1, "the read was not stored"
+    return read_id
 
 
 async def image_view(system: Any, read_id: str, role: str = "officer") -> str:
