@@ -18,6 +18,7 @@ from libs.common.telemetry import setup_tracing
 from libs.common.web import ServiceState, install_common
 from services.records.alerts.flows import AlertRaiser
 from services.records.alerts.handlers import AlertDesk
+from services.records.alerts.sweeper import UnpublishedAlerts
 from services.records.corrections.handlers import CorrectionDesk
 from services.records.figures import FigureDesk
 from services.records.flows import IngestFlow, IngestPipeline
@@ -87,6 +88,8 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
         )
         await register(bus, desks)
         purge.start()
+        unpublished = UnpublishedAlerts(uow, alerts)
+        unpublished.start()
         # each pipeline fetches and parses its next batch while its current one waits on PostgreSQL
         pipelines = [IngestPipeline(ingest) for _ in range(max(1, cfg.ingest_pipelines))]
         consumers = [
@@ -122,6 +125,7 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
             yield
         finally:
             await purge.stop()
+            await unpublished.stop()
             for consumer in consumers:
                 await consumer.stop()
             await follower.stop()

@@ -143,7 +143,8 @@ class AlertRaiser:
 
     async def publish_committed(self, uow: UnitOfWork, alerts: Sequence[AlertMessage]) -> None:
         """Publish alerts whose change has committed and answered no redelivery (a correction's): a failure is
-        logged, not raised, as the alert stands stored and listed (`ALERT_LIST`) and the change is done."""
+        logged, not raised, as the alert stands stored and listed (`ALERT_LIST`), the change is done, and the
+        sweep (`sweeper.py`) publishes it later."""
         try:
             await self.publish(uow, alerts)
         except Exception:  # the bus or the mark failed after the commit; nothing to undo

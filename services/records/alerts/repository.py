@@ -109,6 +109,17 @@ async def hand_over_alerts(session: AsyncSession, *, handovers: Sequence[tuple[s
     )
 
 
+async def unpublished_before(session: AsyncSession, *, before: datetime, limit: int) -> list[AlertMessage]:
+    """Alerts raised before `before` and still unpublished, oldest first (the sweep's; alerts_unpublished)."""
+    conn = await driver_connection(session)
+    rows = await conn.fetch(
+        "SELECT body FROM alerts WHERE published_at IS NULL AND raised_at < $1 ORDER BY raised_at LIMIT $2",
+        before,
+        limit,
+    )
+    return [AlertMessage.model_validate(body_of(dict(r))) for r in rows]
+
+
 async def unpublished_for_reads(session: AsyncSession, *, read_ids: Sequence[str]) -> list[AlertMessage]:
     """Alerts of redelivered reads whose publication did not complete."""
     if not read_ids:
