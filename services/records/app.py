@@ -77,7 +77,7 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
         changes = ChangeRecorder(uow, AuditTrail(bus, persist_wait_ms=cfg.audit_persist_wait_ms))
         desks = Desks(
             reads=ReadLookups(cfg, uow, classes),
-            alerts=AlertDesk(uow, changes),
+            alerts=AlertDesk(uow, changes, active_retention_days=cfg.active_retention_days),
             hotlists=HotlistDesk(uow, changes, follower),
             partner_lists=PartnerListDesk(uow, changes, follower, agency=cfg.agency),
             holds=HoldDesk(uow, changes, purge),

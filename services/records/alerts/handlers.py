@@ -31,6 +31,7 @@ from libs.common.contracts.alerts import (
 from libs.common.db import UnitOfWork
 from libs.common.endpoint import Endpoint
 from libs.common.errors import NotFound
+from libs.common.validation import retention_cutoff
 from services.records.alerts import repository
 from services.records.alerts.service import (
     action_record,
@@ -41,15 +42,26 @@ from services.records.alerts.service import (
 
 
 class AlertDesk:
-    """Lists, details, verifications, dispositions and figures; a change commits only with its record."""
+    """Lists, details, verifications, dispositions and figures; a change commits only with its record.
 
-    def __init__(self, uow: UnitOfWork, changes: ChangeRecorder) -> None:
+    An alert older than the retention period exists only because a legal hold keeps its read (the purge
+    deletes the others with their reads): like the held read, which only its case's searches find, it is
+    no longer served here, to any officer, as if it were current (B1, B2)."""
+
+    def __init__(self, uow: UnitOfWork, changes: ChangeRecorder, *, active_retention_days: int) -> None:
         self.uow = uow
         self.changes = changes
+        self.active_retention_days = active_retention_days
+
+    def _served_from(self) -> datetime:
+        """The purge's cutoff: an alert on a read captured before it is kept only for a hold's case."""
+        return retention_cutoff(datetime.now(UTC), self.active_retention_days)
 
     async def list_alerts(self, query: AlertQuery) -> AlertPage:
         async with self.uow() as session:
-            rows = await repository.list_alerts(session, status=query.status, since=query.since, limit=query.limit)
+            rows = await repository.list_alerts(
+                session, status=query.status, since=query.since, limit=query.limit, captured_from=self._served_from()
+            )
             ids = [r["alert_id"] for r in rows]
             checks = await repository.verifications_of(session, alert_ids=ids)
             reopened = await repository.reopenings_of(session, alert_ids=ids)
@@ -59,12 +71,12 @@ class AlertDesk:
 
     async def get_alert(self, lookup: AlertLookup) -> Alert:
         async with self.uow() as session:
-            return await _load(session, lookup.alert_id)
+            return await _load(session, lookup.alert_id, served_from=self._served_from())
 
     async def image_viewed(self, view: AlertImageViewed) -> ImageViewStored:
         """Keep an officer's look at the image (already recorded by the gateway), for the verification to name."""
         async with self.uow() as session:
-            alert = await _load(session, view.alert_id)
+            alert = await _load(session, view.alert_id, served_from=self._served_from())
             view_id = await repository.add_image_view(
                 session,
                 alert_id=alert.alert_id,
@@ -79,7 +91,7 @@ class AlertDesk:
         """E2: the officer's check decides between confirmed and investigate only; nothing is automatic."""
         async with self.changes(request.audit) as change:
             session = change.session
-            alert = await _load(session, request.alert_id, lock=True)
+            alert = await _load(session, request.alert_id, lock=True, served_from=self._served_from())
             # a view from before a supervisor's reopening does not count: the officer looks again
             since = alert.reopenings[-1].reopened_at if alert.reopenings else None
             view_id = await repository.latest_image_view(
@@ -101,7 +113,7 @@ class AlertDesk:
             await repository.add_verification(
                 session, alert_id=alert.alert_id, officer_sub=request.officer_sub, at=datetime.now(UTC), fields=fields
             )
-            checked = await _load(session, request.alert_id)
+            checked = await _load(session, request.alert_id, served_from=self._served_from())
             latest = checked.verifications[-1].model_dump(mode="json", exclude={"officer_sub"})
             change.complete(**action_record(checked, latest))
         return checked
@@ -110,7 +122,7 @@ class AlertDesk:
         """A supervisor sends an investigate-only alert back to pending; committed only with its record."""
         async with self.changes(request.audit) as change:
             session = change.session
-            alert = await _load(session, request.alert_id, lock=True)
+            alert = await _load(session, request.alert_id, lock=True, served_from=self._served_from())
             check_reopening(alert)
             await repository.add_reopening(
                 session,
@@ -119,14 +131,14 @@ class AlertDesk:
                 at=datetime.now(UTC),
                 reason=request.reason,
             )
-            reopened = await _load(session, request.alert_id)
+            reopened = await _load(session, request.alert_id, served_from=self._served_from())
             change.complete(**action_record(reopened, {"reason": request.reason}))
         return reopened
 
     async def dispose(self, request: DispositionIn) -> Alert:
         async with self.changes(request.audit) as change:
             session = change.session
-            alert = await _load(session, request.alert_id, lock=True)
+            alert = await _load(session, request.alert_id, lock=True, served_from=self._served_from())
             check_disposition(alert, request.code)
             await repository.dispose(
                 session,
@@ -135,7 +147,7 @@ class AlertDesk:
                 officer_sub=request.officer_sub,
                 at=datetime.now(UTC),
             )
-            disposed = await _load(session, request.alert_id)
+            disposed = await _load(session, request.alert_id, served_from=self._served_from())
             change.complete(**action_record(disposed, {}))
         return disposed
 
@@ -170,8 +182,8 @@ def routes(desk: AlertDesk) -> list[tuple[Endpoint[Any, Any], Any]]:
     ]
 
 
-async def _load(session: AsyncSession, alert_id: str, *, lock: bool = False) -> Alert:
-    row = await repository.get_alert(session, alert_id=alert_id, lock=lock)
+async def _load(session: AsyncSession, alert_id: str, *, served_from: datetime, lock: bool = False) -> Alert:
+    row = await repository.get_alert(session, alert_id=alert_id, lock=lock, captured_from=served_from)
     if row is None:
         raise NotFound("no such alert", code="alert_not_found")
     checks = await repository.verifications_of(session, alert_ids=[alert_id])

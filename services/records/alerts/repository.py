@@ -140,28 +140,34 @@ async def mark_published(session: AsyncSession, *, alert_ids: Sequence[str], at:
 
 
 async def list_alerts(
-    session: AsyncSession, *, status: str | None, since: datetime | None, limit: int
+    session: AsyncSession, *, status: str | None, since: datetime | None, limit: int, captured_from: datetime
 ) -> list[dict[str, Any]]:
-    """Newest first."""
+    """Newest first; only alerts on reads captured from `captured_from` (the retention period's start)."""
     result = await session.execute(
         text(
             f"SELECT {_ALERT} FROM alerts WHERE (CAST(:status AS text) IS NULL OR status = :status) "
-            "AND (CAST(:since AS timestamptz) IS NULL OR raised_at >= :since) "
+            "AND (CAST(:since AS timestamptz) IS NULL OR raised_at >= :since) AND captured_at >= :captured_from "
             "ORDER BY raised_at DESC, alert_id LIMIT :limit"
         ),
-        {"status": status, "since": since, "limit": limit},
+        {"status": status, "since": since, "limit": limit, "captured_from": captured_from},
     )
     return [dict(r._mapping) for r in result]
 
 
-async def get_alert(session: AsyncSession, *, alert_id: str, lock: bool = False) -> dict[str, Any] | None:
+async def get_alert(
+    session: AsyncSession, *, alert_id: str, captured_from: datetime, lock: bool = False
+) -> dict[str, Any] | None:
+    """The alert, if its read was captured from `captured_from` (the retention period's start)."""
     try:
         uuid.UUID(alert_id)
     except ValueError:
         return None
     result = await session.execute(
-        text(f"SELECT {_ALERT} FROM alerts WHERE alert_id = CAST(:id AS uuid)" + (" FOR UPDATE" if lock else "")),
-        {"id": alert_id},
+        text(
+            f"SELECT {_ALERT} FROM alerts WHERE alert_id = CAST(:id AS uuid) AND captured_at >= :captured_from"
+            + (" FOR UPDATE" if lock else "")
+        ),
+        {"id": alert_id, "captured_from": captured_from},
     )
     row = result.first()
     return dict(row._mapping) if row else None

@@ -29,7 +29,7 @@ def desks_of(rt: Any) -> Desks:
     classes = rt.ingest.classes
     return Desks(
         reads=ReadLookups(rt.settings, rt.uow, classes),
-        alerts=AlertDesk(rt.uow, changes),
+        alerts=AlertDesk(rt.uow, changes, active_retention_days=rt.settings.active_retention_days),
         hotlists=HotlistDesk(rt.uow, changes, rt.hotlists),
         partner_lists=PartnerListDesk(rt.uow, changes, rt.hotlists, agency=rt.settings.agency),
         holds=HoldDesk(rt.uow, changes, rt.purge),
