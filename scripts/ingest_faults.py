@@ -34,7 +34,7 @@ from jose import jwk
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from deployed_settings import DeployedSettings, LocalEndpoints
 
-from services.cli.embedded import EmbeddedNats, _die_with_parent, _wait_for_port, free_port
+from services.cli.embedded import EmbeddedNats, _die_with_parent, _wait_for_port, free_ports
 from services.cli.seed import seed_development
 from services.cli.stack import LocalStack
 
@@ -88,7 +88,7 @@ class Drill:
         self.settings = settings
         if settings:
             self.stack.nats = DeployedNats(self.stack.nats.data_dir, settings)
-        self.ports = {name: free_port() for name in SERVICES}
+        self.ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     async def start(self) -> None:

@@ -34,9 +34,20 @@ def nats_environment(base: dict[str, str] | None = None) -> dict[str, str]:
 
 def free_port() -> int:
     """A port the OS says is free on loopback (never the machine's own 5432 or 4222, which are taken)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: each socket stays bound until all are chosen, so the OS cannot hand the
+    same port out twice (one free_port() a service could, and a service then answered on another's port)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def _die_with_parent(sig: int) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from services.cli.embedded import free_port
+from services.cli.embedded import free_port, free_ports
 from services.cli.log_echo import LogEcho
 from services.cli.stack import SERVICES, LocalStack
 
@@ -68,7 +68,7 @@ def run_up(
         stack.start_infrastructure()
         applied = asyncio.run(stack.prepare())
         print(f"migrations: {len(applied)} applied (PostgreSQL :{stack.pg.port}, NATS :{stack.nats.port})")
-        ports = {name: free_port() for name in SERVICES}
+        ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
         ports["gateway"] = port_or_free(gateway_port)
         for name in START_ORDER:
             env = {**os.environ, **stack.env_for(name, http_port=ports[name]), "ALPR_HTTP_HOST": "127.0.0.1"}

@@ -10,7 +10,7 @@ from pathlib import Path
 import nats
 from nats.errors import Error as NatsError
 
-from services.cli.embedded import EmbeddedNats, free_port
+from services.cli.embedded import EmbeddedNats, free_ports
 
 CLUSTER_NAME = "alpr"  # deploy/k8s/base/nats/nats.conf's cluster name
 NODES = 3  # the StatefulSet's replicas: a stream at replication 3 survives the loss of one server
@@ -56,8 +56,10 @@ class NatsCluster:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder.resolve()
+        ports = free_ports(3 * NODES)
         self.nodes = [
-            NatsNode(i, free_port(), free_port(), free_port(), self.folder / f"nats-{i}") for i in range(NODES)
+            NatsNode(i, ports[3 * i], ports[3 * i + 1], ports[3 * i + 2], self.folder / f"nats-{i}")
+            for i in range(NODES)
         ]
 
     @property
