@@ -20,10 +20,13 @@ from services.cli.stack import SERVICES, LocalStack
 START_ORDER = ("audit", "records", "recognizer", "sharing", "gateway")
 
 
-def port_or_free(port: int) -> int:
-    """`port` when nothing listens there, else a free one (the welcome says which)."""
+def port_or_free(port: int, fallback: int | None = None) -> int:
+    """`port` when nothing listens there, else `fallback` (one of the ports chosen with the others) or a free one
+    (the welcome says which)."""
     with socket.socket() as s:
-        return port if s.connect_ex(("127.0.0.1", port)) != 0 else free_port()
+        if s.connect_ex(("127.0.0.1", port)) != 0:
+            return port
+    return fallback if fallback is not None else free_port()
 
 
 def wait_ready(name: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
@@ -69,7 +72,7 @@ def run_up(
         applied = asyncio.run(stack.prepare())
         print(f"migrations: {len(applied)} applied (PostgreSQL :{stack.pg.port}, NATS :{stack.nats.port})")
         ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
-        ports["gateway"] = port_or_free(gateway_port)
+        ports["gateway"] = port_or_free(gateway_port, fallback=ports["gateway"])
         for name in START_ORDER:
             env = {**os.environ, **stack.env_for(name, http_port=ports[name]), "ALPR_HTTP_HOST": "127.0.0.1"}
             env["ALPR_LOG_FORMAT"] = log_format

@@ -171,10 +171,9 @@ class IngestFlow:
                 # an entry changed after the index's last change (a notice lost, or not yet come): the index
                 # catches up in this transaction and the reads are matched again
                 matched, seen = await self.alerts.match(session, rows)
-            # a final whose preview already alerted on a listed plate takes that alert over instead of raising
-            # a second one for the same vehicle: the preview is dropped below, its alert must not point at nothing
-            handed = await self.alerts.hand_over_previews(session, rows, new_ids)
-            matched = [m.without(handed[m.row.read.read_id]) if m.row.read.read_id in handed else m for m in matched]
+            # one vehicle, one alert: previews replaced here raise none, and a final takes over the alert its
+            # earlier preview raised on a plate it hits too (the preview is dropped below)
+            matched = await self.alerts.hand_over_previews(session, rows, matched, new_ids)
             raised: list[AlertMessage] = await self.alerts.store(session, matched, new_ids, datetime.now(UTC))
             # a redelivered read (stored before, its alerts' publication cut short) publishes them now,
             # even when its entry has left the index since

@@ -119,23 +119,35 @@ class AlertRaiser:
         return alerts
 
     async def hand_over_previews(
-        self, session: AsyncSession, rows: Sequence[ReadRow], new_ids: set[str]
-    ) -> dict[str, set[str]]:
-        """Point the alerts of the previews each newly stored final replaces at that final; returns, per final,
-        the listed plates it so already has an alert for."""
+        self, session: AsyncSession, rows: Sequence[ReadRow], matched: Sequence[MatchedRow], new_ids: set[str]
+    ) -> list[MatchedRow]:
+        """One vehicle, one alert: the hits to raise alerts for, once the previews newly stored finals replace
+        have given their alerts over.
+
+        A preview replaced in this very batch raises none (it is dropped with the batch). A preview stored
+        earlier that alerted on a plate the final also hits hands that alert to the final (its id kept, now
+        naming the final's read and image), and the final raises none for that plate. An alert on a plate the
+        final does not hit stays with its preview, which is then kept (`drop_superseded_previews`)."""
         finals = [r for r in rows if r.read.replaces and r.read.read_id in new_ids]
-        alerted = await repository.alerted_previews(session, preview_ids=[p for r in finals for p in r.read.replaces])
-        if not alerted:
-            return {}
+        if not finals:
+            return list(matched)
+        replaced_now = {p for r in finals for p in r.read.replaces}
+        hits_of = {m.row.read.read_id: {hit.entry_plate for hit in m.hits} for m in matched}
+        alerted = await repository.alerted_previews(session, preview_ids=sorted(replaced_now))
         handed: dict[str, set[str]] = {}
         handovers = []
         for row in finals:
+            final = row.read.read_id
             for preview in row.read.replaces:
-                if preview in alerted:
-                    handovers.append((preview, row.read.read_id, row.read.captured_at))
-                    handed.setdefault(row.read.read_id, set()).update(alerted[preview])
+                for plate in sorted(alerted.get(preview, set()) & hits_of.get(final, set())):
+                    handovers.append((preview, final, row.read.captured_at, plate))
+                    handed.setdefault(final, set()).add(plate)
         await repository.hand_over_alerts(session, handovers=handovers)
-        return handed
+        return [
+            m.without(handed[m.row.read.read_id]) if m.row.read.read_id in handed else m
+            for m in matched
+            if m.row.read.read_id not in replaced_now
+        ]
 
     async def unpublished(self, session: AsyncSession, read_ids: Sequence[str]) -> list[AlertMessage]:
         """Alerts stored with redelivered reads and not yet published, whether or not they match now."""

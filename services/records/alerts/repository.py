@@ -83,8 +83,9 @@ async def alerted_previews(session: AsyncSession, *, preview_ids: Sequence[str])
     return found
 
 
-async def hand_over_alerts(session: AsyncSession, *, handovers: Sequence[tuple[str, str, datetime]]) -> None:
-    """Point the alerts of replaced previews at the final that replaced them: (preview, final, final's time).
+async def hand_over_alerts(session: AsyncSession, *, handovers: Sequence[tuple[str, str, datetime, str]]) -> None:
+    """Point the alerts of replaced previews at the final that replaced them: (preview, final, final's time,
+    listed plate), each alert the preview raised on that plate.
 
     The alert keeps its id (officers may already hold it, its image views and verification name it); its
     read, and so the image it serves, become the final's, which stays when the preview is dropped. Where two
@@ -95,29 +96,40 @@ async def hand_over_alerts(session: AsyncSession, *, handovers: Sequence[tuple[s
     await session.execute(
         text(
             "WITH h AS (SELECT * FROM unnest(CAST(:previews AS uuid[]), CAST(:finals AS uuid[]), "
-            "CAST(:at AS timestamptz[])) AS h(preview, final, at)), "
+            "CAST(:at AS timestamptz[]), CAST(:plates AS text[])) AS h(preview, final, at, plate)), "
             "chosen AS (SELECT DISTINCT ON (h.final, a.listed_plate) a.alert_id, h.final, h.at FROM alerts a "
-            "JOIN h ON a.read_id = h.preview ORDER BY h.final, a.listed_plate, a.raised_at, a.alert_id) "
+            "JOIN h ON a.read_id = h.preview AND a.listed_plate = h.plate "
+            "ORDER BY h.final, a.listed_plate, a.raised_at, a.alert_id) "
             "UPDATE alerts a SET read_id = c.final, captured_at = c.at, body = a.body || jsonb_build_object("
             "'read_id', c.final::text, 'captured_at', to_jsonb(c.at)) FROM chosen c WHERE a.alert_id = c.alert_id"
         ),
         {
-            "previews": [p for p, _, _ in handovers],
-            "finals": [f for _, f, _ in handovers],
-            "at": [at for _, _, at in handovers],
+            "previews": [p for p, _, _, _ in handovers],
+            "finals": [f for _, f, _, _ in handovers],
+            "at": [at for _, _, at, _ in handovers],
+            "plates": [plate for _, _, _, plate in handovers],
         },
     )
 
 
-async def unpublished_before(session: AsyncSession, *, before: datetime, limit: int) -> list[AlertMessage]:
-    """Alerts raised before `before` and still unpublished, oldest first (the sweep's; alerts_unpublished)."""
+async def unpublished_between(
+    session: AsyncSession, *, since: datetime, before: datetime, after: tuple[datetime, str] | None, limit: int
+) -> list[tuple[datetime, str, dict[str, Any]]]:
+    """(raised_at, alert id, body) of alerts raised in [since, before) and still unpublished, oldest first, after
+    the `after` key (a page of the sweep's; alerts_unpublished)."""
     conn = await driver_connection(session)
+    start, start_id = after or (since, "00000000-0000-0000-0000-000000000000")
     rows = await conn.fetch(
-        "SELECT body FROM alerts WHERE published_at IS NULL AND raised_at < $1 ORDER BY raised_at LIMIT $2",
+        "SELECT raised_at, alert_id::text AS alert_id, body FROM alerts WHERE published_at IS NULL "
+        "AND raised_at >= $1 AND raised_at < $2 AND (raised_at, alert_id) > ($3, $4::uuid) "
+        "ORDER BY raised_at, alert_id LIMIT $5",
+        since,
         before,
+        start,
+        start_id,
         limit,
     )
-    return [AlertMessage.model_validate(body_of(dict(r))) for r in rows]
+    return [(r["raised_at"], r["alert_id"], body_of(dict(r))) for r in rows]
 
 
 async def unpublished_for_reads(session: AsyncSession, *, read_ids: Sequence[str]) -> list[AlertMessage]:

@@ -168,3 +168,25 @@ class TestAPreviewsAlert:
         assert sorted(a["read_id"] for a in alerts) == sorted([final.read_id, second.read_id])
         stored, _ = await stored_of(system, listed)
         assert stored == sorted([final.read_id, second.read_id])
+
+    async def test_a_preview_and_its_final_in_one_batch_raise_one_alert_on_the_final(self, system: Any) -> None:
+        # found in a second review: the preview's alert of the same batch was raised too, and kept the preview
+        listed = "7Z" + uuid.uuid4().hex[:5].upper()
+        await listed_plate(system, listed)
+        preview = plain_read(flags=["vendor_preview"]).model_copy(update={"plate": listed})
+        final = plain_read(replaces=[preview.read_id]).model_copy(update={"plate": listed})
+        await ingest(system, preview, final)
+        assert [a["read_id"] for a in await alerts_of_plate(system, listed)] == [final.read_id]
+        assert (await stored_of(system, listed))[0] == [final.read_id]
+
+    async def test_an_alert_on_a_plate_the_final_does_not_read_stays_with_its_preview(self, system: Any) -> None:
+        # the final read another plate: moving the alert there would show an image that is not the listed plate
+        listed = "7Q" + uuid.uuid4().hex[:5].upper()
+        await listed_plate(system, listed)
+        preview = plain_read(flags=["vendor_preview"]).model_copy(update={"plate": listed})
+        await ingest(system, preview)
+        final = plain_read(replaces=[preview.read_id])
+        await ingest(system, final)
+        assert [a["read_id"] for a in await alerts_of_plate(system, listed)] == [preview.read_id]
+        assert (await stored_of(system, listed))[0] == [preview.read_id]  # kept: its alert points at it
+        assert (await stored_of(system, final.plate))[0] == [final.read_id]
