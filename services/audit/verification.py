@@ -18,9 +18,16 @@ from libs.common.db import UnitOfWork, create_engine
 from libs.common.errors import Unavailable
 from services.audit import repository
 from services.audit.ledger.verify import FailureReason, RecordDocument, VerifyFailure, VerifyReport, verify_records
-from services.audit.repository.stream import PAST_FLOOR, acknowledged_events
+from services.audit.repository.stream import PAST_FLOOR, acknowledged_events, messages_before
 from services.audit.settings import AuditSettings
-from services.audit.witness import first_difference, judged_after, made_from_no_message, sent_events
+from services.audit.witness import (
+    EARLIER,
+    first_difference,
+    judged_after,
+    made_from_no_message,
+    sent_events,
+    with_earlier,
+)
 
 _CHUNK = 20_000
 _AHEAD = 2  # chunks read ahead of the hashing thread
@@ -98,7 +105,8 @@ async def hold_against_stream(
 
     An acknowledged event missing from the log means records were cut after `log_end`; a record (seq in
     (`after_seq`, `log_end`]) that differs from the message it was made from was rewritten, and one made from
-    no message read, in the range the read covers, was added (services.audit.witness). `past_floor` messages
+    no message read, in the range the read covers, nor by one of the EARLIER messages before the read, was added
+    (services.audit.witness). `past_floor` messages
     beyond the writer's acknowledgement floor are read too: records committed but not yet acknowledged.
     `log_end` must have been read before this call, so every record up to it was made from a message
     already delivered. Unavailable when the read did not reach every delivered message (nothing is said
@@ -120,11 +128,22 @@ async def hold_against_stream(
     failures = [first_difference([r for r in named if after_seq < r.seq <= log_end], sent)]
     first_judged = judged_after(named, sent, after_seq=after_seq, first_read=acknowledged.first_read)
     if first_judged is not None and acknowledged.reached_delivered:
+        first_read = acknowledged.first_read
         found = await repository.first_record_not_named(
             session, event_ids=list(sent), after_seq=first_judged, upto_seq=log_end
         )
         if found is not None:
-            failures.append(made_from_no_message(*found, first_read=acknowledged.first_read))
+            # maybe not added: a batch redelivered after its writer stopped is stored after records of later
+            # messages, up to the consumer's max_ack_pending of them; read that far back before judging
+            first_read, earlier = await messages_before(witness, first_read, count=EARLIER)
+            sent = with_earlier(sent, await asyncio.to_thread(sent_events, earlier))
+            named = await repository.records_made_from(session, event_ids=list(sent))
+            failures = [first_difference([r for r in named if after_seq < r.seq <= log_end], sent)]
+            found = await repository.first_record_not_named(
+                session, event_ids=list(sent), after_seq=first_judged, upto_seq=log_end
+            )
+        if found is not None:
+            failures.append(made_from_no_message(*found, first_read=first_read))
     failure = min((f for f in failures if f is not None), key=lambda f: f.seq, default=None)
     if failure is None and first_judged is not None and not acknowledged.reached_delivered:
         raise Unavailable(

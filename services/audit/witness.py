@@ -9,7 +9,8 @@ Every record is made from a message: the writer stores nothing else (an escaped 
 made from its message too, and prepared again here the same way). So a record in the range the read covers
 that no retained message names was not written by the writer: appended in the database, hashes chained.
 Records are not required to follow stream order: a batch redelivered after its writer stopped, or two
-replicas' batches, are stored after records made from later messages.
+replicas' batches, are stored after records made from later messages. A record in that range that no message
+read names is held against the EARLIER messages before the read too, before it is called added.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from libs.common.streams import AUDIT_WRITER
 from services.audit.ledger.verify import FailureReason, StoredRecord, VerifyFailure
 from services.audit.repository.stream import PAST_FLOOR, StreamMessage
 from services.audit.service import PreparedEvent, prepare_events
@@ -29,6 +31,13 @@ _PUBLISH_TIME_SLACK = timedelta(milliseconds=1)
 # the messages near the start of a read may have records after those of later messages, so only records
 # from that of a message this far into the read on are held to having a message read.
 REORDER = PAST_FLOOR
+# How far before the read the message of a record in the judged range may lie. A writer that stops holding a
+# batch leaves it unacknowledged for the ack wait while its peers store later messages; the batch is then
+# redelivered and its records land after theirs, thousands of positions out of stream order. That reordering
+# is bounded by the ack wait, not in messages; the consumer's max_ack_pending sizes the allowance (a peer
+# storing 20,000 messages in 30 s), and a batch landing behind more still reads as added: fail closed. Read
+# only when a record no message read names turns up, so a healthy read stays its few thousand messages.
+EARLIER = AUDIT_WRITER.config.max_ack_pending or 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +95,16 @@ def judged_after(
     if not inside:
         return None  # the unsigned end is older than the messages read (see docs/audit.md, "Checking")
     return max(after_seq, min(inside) - 1)
+
+
+def with_earlier(
+    sent: Mapping[str, list[SentEvent]], earlier: Mapping[str, list[SentEvent]]
+) -> dict[str, list[SentEvent]]:
+    """The messages read and those read before them, by event id: a record equal to any of them stands."""
+    merged = {event_id: list(candidates) for event_id, candidates in earlier.items()}
+    for event_id, candidates in sent.items():
+        merged.setdefault(event_id, []).extend(candidates)
+    return merged
 
 
 def made_from_no_message(seq: int, event_id: str, *, first_read: int) -> VerifyFailure:

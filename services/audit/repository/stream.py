@@ -66,18 +66,36 @@ async def acknowledged_events(js: JetStreamContext, *, window: int = WINDOW, pas
     delivered = info.delivered.stream_seq if info.delivered and info.delivered.stream_seq else 0
     found: dict[str, int] = {}
     messages: list[StreamMessage] = []
+    for seq, msg in await _read(js, start, end):
+        data = msg.data or b""  # the client gives None for an empty body: the writer stored it unreadable
+        if msg.time is not None:
+            messages.append(StreamMessage(seq, msg.time, data))
+        event_id = _event_id(data)
+        if event_id and seq <= floor:
+            found[event_id] = seq
+    return Acknowledged(floor, found, tuple(messages), first_read=start, reached_delivered=end >= delivered)
+
+
+async def messages_before(js: JetStreamContext, first_read: int, *, count: int) -> tuple[int, list[StreamMessage]]:
+    """The `count` retained messages before `first_read` (fewer where the stream begins later), and the first read.
+
+    Read only when a record no message from `first_read` on names turns up: the records of a batch redelivered
+    after its writer stopped land after those of later messages (services.audit.witness, EARLIER).
+    """
+    stream = await js.stream_info(AUDIT_WRITER.stream)
+    start = max(first_read - count, stream.state.first_seq, 1)
+    read = await _read(js, start, first_read - 1)
+    return start, [StreamMessage(seq, msg.time, msg.data or b"") for seq, msg in read if msg.time is not None]
+
+
+async def _read(js: JetStreamContext, start: int, end: int) -> list[tuple[int, RawStreamMsg]]:
+    """The retained messages of sequence start..end with their sequences, in stream order, 200 in flight."""
+    read: list[tuple[int, RawStreamMsg]] = []
     for first in range(start, end + 1, _IN_FLIGHT):
         sequences = range(first, min(first + _IN_FLIGHT, end + 1))
-        for seq, msg in zip(sequences, await asyncio.gather(*(_message(js, seq) for seq in sequences)), strict=True):
-            if msg is None:
-                continue
-            data = msg.data or b""  # the client gives None for an empty body: the writer stored it unreadable
-            if msg.time is not None:
-                messages.append(StreamMessage(seq, msg.time, data))
-            event_id = _event_id(data)
-            if event_id and seq <= floor:
-                found[event_id] = seq
-    return Acknowledged(floor, found, tuple(messages), first_read=start, reached_delivered=end >= delivered)
+        got = await asyncio.gather(*(_message(js, seq) for seq in sequences))
+        read.extend((seq, msg) for seq, msg in zip(sequences, got, strict=True) if msg is not None)
+    return read
 
 
 async def _message(js: JetStreamContext, seq: int) -> RawStreamMsg | None:

@@ -25,7 +25,7 @@ from libs.common.contracts.audit import EventType
 from libs.common.db import UnitOfWork, create_engine
 from libs.common.streams import AUDIT_WRITER
 from services.audit.flows import AuditWriter
-from services.audit.ledger.chain import record_hash
+from services.audit.ledger.chain import GENESIS_HASH, record_hash
 from services.audit.settings import AuditSettings
 from services.audit.verification import verify_database
 from tests.utils.access_log import LOG_COLUMNS, copy_log, full_event, public_key, record
@@ -305,3 +305,131 @@ class TestEveryRecordIsWitnessedAsStored:
             head = await session.scalar(text("SELECT max(seq) FROM access_records"))
             failure, _ = await hold_against_stream(session, system.runtime("audit").bus.js, log_end=int(head or 0))
         assert failure is None, failure
+
+
+OLDER, LATER = 300, 7_300  # LATER > the witness's window (5,000) and its reorder allowance (2,000) together
+
+
+async def _published_in_order(system: Any, count: int, *, plate: str = "8ABC123") -> list[str]:
+    """`count` searches published to AUDIT as the gateway publishes them, for the live writer to store; their ids."""
+    from libs.common.batch_publish import Outgoing
+    from libs.common.streams import audit_subject
+
+    events = [full_event(EventType.SEARCH, query={"plate": plate}) for _ in range(count)]
+    bus = system.runtime("gateway").bus
+    for first in range(0, count, 500):
+        await bus.publish_durable_many(
+            [
+                Outgoing(audit_subject(e.event_type.value), e.model_dump_json().encode(), msg_id=e.event_id)
+                for e in events[first : first + 500]
+            ]
+        )
+    return [e.event_id for e in events]
+
+
+async def _all_acked(system: Any) -> None:
+    js = system.runtime("audit").bus.js
+    for _ in range(600):
+        info = await js.consumer_info(AUDIT_WRITER.stream, AUDIT_WRITER.config.durable_name or "")
+        if info.num_pending == 0 and info.num_ack_pending == 0:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the audit writer did not store and acknowledge the published events in time")
+
+
+async def store_last(admin_db: asyncpg.Connection, schema: str, event_ids: list[str]) -> None:
+    """The log as a writer that died holding these events leaves it: their records stored after every later one.
+
+    The redelivered batch lands after records of thousands of later messages (a peer stored them within the
+    ack wait); the records from the first of them on are chained again in that order, none signed yet.
+    """
+    moved = set(event_ids)
+    first = int(
+        await admin_db.fetchval(f"SELECT min(seq) FROM {schema}.access_records WHERE event_id = ANY($1)", event_ids)
+    )
+    rows = await admin_db.fetch(
+        f"SELECT {LOG_COLUMNS} FROM {schema}.access_records WHERE seq >= $1 ORDER BY seq", first
+    )
+    reordered = [r for r in rows if r["event_id"] not in moved] + [r for r in rows if r["event_id"] in moved]
+    prev = await admin_db.fetchval(f"SELECT hash FROM {schema}.access_records WHERE seq = $1", first - 1)
+    prev = prev or GENESIS_HASH  # the moved batch may open the log
+    chained = []
+    for seq, row in enumerate(reordered, start=first):
+        digest = record_hash(
+            seq=seq,
+            event_id=row["event_id"],
+            event_type=row["event_type"],
+            occurred_at=row["occurred_at"],
+            actor=row["actor"],
+            payload=row["payload"],
+            prev_hash=prev,
+        )
+        chained.append((seq, *(row[c] for c in LOG_COLUMNS.split(", ")[1:7]), prev, digest))
+        prev = digest
+    await admin_db.execute(f"DELETE FROM {schema}.checkpoints WHERE tree_size >= $1", first)
+    await admin_db.execute(f"DELETE FROM {schema}.access_records WHERE seq >= $1", first)
+    await admin_db.copy_records_to_table(
+        "access_records", schema_name=schema, records=chained, columns=LOG_COLUMNS.split(", ")
+    )
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="class")
+async def stored_before(system: Any) -> list[str]:
+    """OLDER searches for SEARCHED, then LATER others, published and stored in stream order: the older ids."""
+    older = await _published_in_order(system, OLDER, plate=SEARCHED)
+    await _published_in_order(system, LATER)
+    await _all_acked(system)
+    return older
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def reordered(system: Any, admin_db: asyncpg.Connection, stored_before: list[str]) -> AsyncIterator[str]:
+    """A copy of the log whose OLDER records were stored after the LATER ones' (as a redelivered batch is)."""
+    schema = await copy_log(system, admin_db, "order_", records=1)
+    try:
+        await _all_acked(system)
+        await store_last(admin_db, schema, stored_before)
+        yield schema
+    finally:
+        await admin_db.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+class TestRecordsStoredOutOfStreamOrder:
+    """A healthy system's reordering: a stopped writer's batch redelivered after its peer stored thousands more.
+
+    The older records' messages lie before the witness's read, and the records after the first of thousands
+    of messages into it: they are held against the messages before the read, not called added.
+    """
+
+    async def test_it_verifies_and_is_signed(self, system: Any, admin_db: asyncpg.Connection, reordered: str) -> None:
+        report = await verify(system, reordered, stream=True)
+        assert report["ok"], report
+        async with restarted_writer(system, reordered) as writer:
+            assert writer.refusal is None, writer.refusal
+            await writer.checkpoint_tick(force=True)
+        assert await _signed(admin_db, reordered) == await _last_seq(admin_db, reordered)
+
+    async def test_a_record_appended_after_it_is_still_named(
+        self, system: Any, admin_db: asyncpg.Connection, reordered: str
+    ) -> None:
+        forged = await append_forged(admin_db, reordered)
+        signed = await _signed(admin_db, reordered)
+        failure = (await verify(system, reordered, stream=True))["first_failure"]
+        assert failure["event_id"] == forged and "made from no message" in failure["detail"]
+        async with restarted_writer(system, reordered) as writer:
+            assert writer.refusal is not None and writer.refusal.event_id == forged
+            await writer.checkpoint_tick(force=True)
+        assert await _signed(admin_db, reordered) == signed
+
+    async def test_a_rewritten_record_of_it_is_still_named(
+        self, system: Any, admin_db: asyncpg.Connection, reordered: str
+    ) -> None:
+        changed = await rewrite_unsigned(admin_db, reordered)
+        signed = await _signed(admin_db, reordered)
+        failure = (await verify(system, reordered, stream=True))["first_failure"]
+        assert failure["reason"] == "stream_mismatch" and failure["event_id"] == changed[0]
+        assert "payload" in failure["detail"]
+        async with restarted_writer(system, reordered) as writer:
+            assert writer.refusal is not None and writer.refusal.event_id == changed[0]
+            await writer.checkpoint_tick(force=True)
+        assert await _signed(admin_db, reordered) == signed
