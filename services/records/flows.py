@@ -29,6 +29,8 @@ from services.records.service import CaptureWindows, ReadRow, read_id_refusal
 from services.records.settings import RecordsSettings
 
 log = logging.getLogger(__name__)
+# the code a read is set aside with when its id is stored (or in the same batch) at another capture time
+READ_ID_CONFLICT = "read_id_conflict"
 # more rows to write in a store's transaction, given the ids of the reads it inserted
 InTransaction = Callable[[AsyncSession, set[str]], Awaitable[None]]
 
@@ -82,8 +84,11 @@ class IngestFlow:
         rows: list[ReadRow] = []
         origins: dict[int, Msg] = {}
         rejects = list(parsed.rejects)
+        taken: dict[str, datetime] = {}  # each read id's capture time in this batch (the table's key is both)
         for read, msg in parsed.reads:
             refusal = read_id_refusal(read.read_id) or windows.refusal(read)
+            if refusal is None and taken.setdefault(read.read_id, read.captured_at) != read.captured_at:
+                refusal = READ_ID_CONFLICT  # one id, two instants in one batch: the store would keep both
             if refusal == "captured_before_retention":
                 metrics.DENIED.labels("read_past_retention").inc()
             elif refusal is not None:
@@ -101,7 +106,7 @@ class IngestFlow:
     async def _store_isolating(self, rows: list[ReadRow], origins: dict[int, Msg], rejects: list[Reject]) -> None:
         """Store rows in one transaction; if PostgreSQL refuses one, find it by halves and set it aside."""
         try:
-            await self._store(rows)
+            clashed = await self._store(rows)
         except Exception as exc:
             if is_transient(exc) or (len(rows) == 1 and not is_permanent(exc)):
                 raise  # an outage, or a failure we cannot place: the consumer retries the message
@@ -113,37 +118,47 @@ class IngestFlow:
             middle = len(rows) // 2
             await self._store_isolating(rows[:middle], origins, rejects)
             await self._store_isolating(rows[middle:], origins, rejects)
+            return
+        for row in rows:
+            if row.read.read_id in clashed:
+                rejects.append(Reject.of_read(origins[id(row)], row.read, READ_ID_CONFLICT))
 
     async def store(self, rows: list[ReadRow], *, within: InTransaction) -> None:
         """Store rows as READS reads are stored, with `within`'s own rows in the same transaction (a posted
         photograph's outcome beside the reads found in it, frames/flows.py)."""
-        await self._store(rows, within)
+        clashed = await self._store(rows, within)
+        if clashed:  # a frame's read ids are made from the frame and plate: another time means another frame
+            log.warning("%d reads of a frame not stored: their ids are stored at another time", len(clashed))
 
-    async def _store(self, rows: list[ReadRow], within: InTransaction | None = None) -> None:
-        """The reads once each, whether each hit, their alerts and images: all committed together, or nothing."""
+    async def _store(self, rows: list[ReadRow], within: InTransaction | None = None) -> set[str]:
+        """The reads once each, whether each hit, their alerts and images: all committed together, or nothing.
+
+        Returns the ids not stored because a read of that id is stored at another instant (`read_id_conflict`).
+        """
         await recognize_reads(self.bus, rows, timeout=self.settings.recognize_timeout_s)
         await self.ensure_partitions({repository.utc_day(r.read.captured_at) for r in rows})
         # matched before the store so each read stores whether it hit; alerts go out after the commit
         matched, seen = self.alerts.match_indexed(rows)
         images = [img for row in rows for img in row.decoded_images()]
-        new_ids: set[str] | None = None
+        stored: repository.Stored | None = None
         raised: list[AlertMessage] = []
         if within is None and not matched and not any(row.read.replaces or _is_preview(row) for row in rows):
             # most batches: no hit, no preview to store or drop, no frame. Their reads and images are one
             # statement, a transaction by itself: BEGIN and COMMIT were two of a small batch's three round trips
             async with self.uow.alone() as conn:
-                new_ids = await repository.store_reads_alone(conn, rows, images, hotlists_seen=seen)
-            if new_ids is not None:  # committed: counted now, since a failure below retries a stored batch
-                metrics.STORED.inc(len(new_ids))
-            again = [r.read.read_id for r in rows if new_ids is not None and r.read.read_id not in new_ids]
-            if again:  # redelivered: their alerts' publication may have been cut short
-                async with self.uow() as session:
-                    raised = await self.alerts.unpublished(session, again)
-        if new_ids is None:
-            new_ids, raised = await self._store_in_transaction(rows, images, matched, seen, within)
-            metrics.STORED.inc(len(new_ids))
+                stored = await repository.store_reads_alone(conn, rows, images, hotlists_seen=seen)
+            if stored is not None:  # committed: counted now, since a failure below retries a stored batch
+                metrics.STORED.inc(len(stored.new_ids))
+                again = [r.read.read_id for r in rows if r.read.read_id not in stored.new_ids | stored.clashed]
+                if again:  # redelivered: their alerts' publication may have been cut short
+                    async with self.uow() as session:
+                        raised = await self.alerts.unpublished(session, again)
+        if stored is None:
+            stored, raised = await self._store_in_transaction(rows, images, matched, seen, within)
+            metrics.STORED.inc(len(stored.new_ids))
         if raised:
             await self.alerts.publish(self.uow, raised)
+        return stored.clashed
 
     async def _store_in_transaction(
         self,
@@ -152,7 +167,7 @@ class IngestFlow:
         matched: list[MatchedRow],
         seen: int,
         within: InTransaction | None,
-    ) -> tuple[set[str], list[AlertMessage]]:
+    ) -> tuple[repository.Stored, list[AlertMessage]]:
         """One transaction: the reads and images, the alerts of the new reads, previews dropped (and late ones
         skipped), `within`'s rows."""
         async with self.uow() as session:
@@ -167,22 +182,23 @@ class IngestFlow:
                 rows = [row for row in rows if row.read.read_id not in late]
                 images = [image for image in images if image[0] not in late]
                 matched = [m for m in matched if m.row.read.read_id not in late]
-            while (new_ids := await repository.store_reads(session, rows, images, hotlists_seen=seen)) is None:
+            while (stored := await repository.store_reads(session, rows, images, hotlists_seen=seen)) is None:
                 # an entry changed after the index's last change (a notice lost, or not yet come): the index
                 # catches up in this transaction and the reads are matched again
                 matched, seen = await self.alerts.match(session, rows)
+            new_ids = stored.new_ids
             # one vehicle, one alert: previews replaced here raise none, and a final takes over the alert its
             # earlier preview raised on a plate it hits too (the preview is dropped below)
             matched = await self.alerts.hand_over_previews(session, rows, matched, new_ids)
             raised: list[AlertMessage] = await self.alerts.store(session, matched, new_ids, datetime.now(UTC))
             # a redelivered read (stored before, its alerts' publication cut short) publishes them now,
             # even when its entry has left the index since
-            again = [r.read.read_id for r in rows if r.read.read_id not in new_ids]
+            again = [r.read.read_id for r in rows if r.read.read_id not in new_ids | stored.clashed]
             raised += await self.alerts.unpublished(session, again)
             await repository.drop_superseded_previews(session, replaced=replaced)
             if within is not None:
                 await within(session, new_ids)
-        return new_ids, raised
+        return stored, raised
 
 
 class IngestPipeline:

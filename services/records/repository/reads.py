@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -55,16 +56,35 @@ _INSERT_READS = (
 # whatever $2 is (an EXISTS (change_seq > $2) could go to a generic plan scanning the whole table). Equal, not
 # at most: a newest change below $2 is a restored store (its new changes numbered again, at most $2), so the
 # reads wait for the index to be loaded again (HotlistFollower.catch_up); the purge never lowers max().
+# A read's id names one capture: the key is (id, time) because reads are partitioned by day, so the same id sent
+# again at another instant (a resend whose time lost or gained its zone, a camera whose clock was set between
+# the two) would be a second sighting. Such a read is not stored ("clashed", set aside by the caller) where a
+# read of its id is stored within CLASH_WINDOW of it (a zone mistake is at most 26 hours). The probe is one
+# index lookup in each day's partition around each read; the batch's own bounds ($8, $9) are constants to the
+# planner, so it plans only those days' partitions. Without them planning the year's 370 cost 43 ms a batch,
+# and as a semi-join it read the whole table: 170-370 ms for 1,000 reads; as it is, about 9 ms of the
+# statement's 32 (`python bench/read_store.py`, docs/capacity.md).
+CLASH_WINDOW = timedelta(hours=27)
+_WINDOW_S = int(CLASH_WINDOW.total_seconds())
+_CLASH = (
+    f"SELECT u.read_id FROM unnest($1::{READS_INSERT_TYPE}[]) AS u, LATERAL (SELECT 1 FROM reads r "
+    "WHERE r.read_id = u.read_id AND r.captured_at <> u.captured_at AND r.captured_at BETWEEN $8 AND $9 "
+    f"AND r.captured_at BETWEEN u.captured_at - interval '{_WINDOW_S} seconds' "
+    f"AND u.captured_at + interval '{_WINDOW_S} seconds' LIMIT 1) AS stored_before"
+)
 _STORE_READS = (
     "WITH fresh AS (SELECT coalesce((SELECT max(change_seq) FROM hotlist_entries), 0) = $2 AS matched_now), "
+    f"clash AS ({_CLASH}), "
     f"stored AS (INSERT INTO reads ({', '.join(INSERT_COLUMNS)}) {_SELECT_ROWS} WHERE (SELECT matched_now FROM fresh) "
+    "AND u.read_id NOT IN (SELECT read_id FROM clash) "
     "ON CONFLICT (read_id, captured_at) DO NOTHING RETURNING read_id, captured_at), "
     "kept AS (INSERT INTO read_images (read_id, captured_at, kind, content_type, data) "
     "SELECT i.read_id, i.captured_at, i.kind, i.content_type, i.data "
     "FROM unnest($3::uuid[], $4::timestamptz[], $5::text[], $6::text[], $7::bytea[]) "
     "AS i(read_id, captured_at, kind, content_type, data) JOIN stored USING (read_id, captured_at) "
     "ON CONFLICT DO NOTHING) "
-    "SELECT (SELECT matched_now FROM fresh) AS matched_now, ARRAY(SELECT read_id::text FROM stored) AS new_ids"
+    "SELECT (SELECT matched_now FROM fresh) AS matched_now, ARRAY(SELECT read_id::text FROM stored) AS new_ids, "
+    "ARRAY(SELECT read_id::text FROM clash) AS clashed"
 )
 Image = tuple[str, datetime, str, str, bytes]  # read_id, captured_at, kind, content_type, data
 
@@ -126,28 +146,41 @@ async def insert_reads(session: AsyncSession, rows: Sequence[ReadRow]) -> set[st
     return {str(r["read_id"]) for r in inserted}
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What a store did: the ids it inserted, and those it refused because their id is stored at another time."""
+
+    new_ids: set[str]
+    clashed: set[str]
+
+
 async def store_reads(
     session: AsyncSession, rows: Sequence[ReadRow], images: Sequence[Image], *, hotlists_seen: int
-) -> set[str] | None:
+) -> Stored | None:
     """Store reads once each, and the images of the new ones, in the session's transaction (begun by this
-    statement when it is the first); the new ids, or None when a hotlist entry changed after change
+    statement when it is the first); what it stored, or None when a hotlist entry changed after change
     `hotlists_seen`: then nothing is stored, and the reads are to be matched again."""
     _, [result] = await driver_fetch(session, _STORE_READS, *_store_arguments(rows, images, hotlists_seen))
-    return set(result["new_ids"]) if result["matched_now"] else None
+    return _stored(result)
 
 
 async def store_reads_alone(
     conn: asyncpg.Connection, rows: Sequence[ReadRow], images: Sequence[Image], *, hotlists_seen: int
-) -> set[str] | None:
+) -> Stored | None:
     """As `store_reads`, on a connection in no transaction: the statement is its own, committed when it returns."""
     [result] = await conn.fetch(_STORE_READS, *_store_arguments(rows, images, hotlists_seen))
-    return set(result["new_ids"]) if result["matched_now"] else None
+    return _stored(result)
+
+
+def _stored(result: Any) -> Stored | None:
+    return Stored(set(result["new_ids"]), set(result["clashed"])) if result["matched_now"] else None
 
 
 def _store_arguments(rows: Sequence[ReadRow], images: Sequence[Image], hotlists_seen: int) -> list[Any]:
     """The store's arguments: the reads' row values, the change they were matched against, the images' columns."""
     columns = [list(column) for column in zip(*images, strict=True)] or [[] for _ in range(5)]  # no image
-    return [_row_values(rows), hotlists_seen, *columns]
+    times = [row.read.captured_at for row in rows] or [datetime.now(UTC)]  # none: every late preview skipped
+    return [_row_values(rows), hotlists_seen, *columns, min(times) - CLASH_WINDOW, max(times) + CLASH_WINDOW]
 
 
 def _row_values(rows: Sequence[ReadRow]) -> list[tuple[Any, ...]]:
