@@ -173,6 +173,27 @@ async def date_probes(door: Door) -> list[Outcome]:
     return outcomes
 
 
+async def resend_probes(door: Door) -> list[Outcome]:
+    """A vendor resends a read under its own id with the zone changed (eight hours later): one sighting, not two.
+
+    The resend travels in a batch, as a camera's store-and-forward sends it: a lone read's message is named by
+    its id, and the bus drops a second message of that name within minutes before records could judge it."""
+    plate, vendor_id, after = door.plate(70), f"drill-{door.marker}-resend", door.plate(71)
+    taken = (now() - timedelta(hours=10)).replace(microsecond=0, tzinfo=None)
+    first = read(plate, taken.isoformat() + "Z", read_id=vendor_id)
+    resend = read(plate, taken.isoformat() + "-08:00", read_id=vendor_id)
+    outcomes = [judged("read sent with zone Z", await door.send("POST", "/v1/reads", "camera", first), "202")]
+    batch = {"reads": [resend, read(after, now() - timedelta(minutes=1))]}
+    answer = await door.send("POST", "/v1/reads", "camera", batch)
+    outcomes.append(judged("the same read id resent at -08:00 in a batch", answer, "202"))
+    await _find(door, after)  # the batch is stored (or set aside) as one: once its other read is found
+    answer = await door.send("POST", "/v1/searches", "officer", search_body(plate))
+    found = len(answer.json()["reads"]) if answer.status_code == 200 else None
+    seen = f"{found} sightings" if found is not None else got(answer)
+    outcomes.append(Outcome("one read id sent at two instants", "1 sighting", seen, found == 1))
+    return outcomes
+
+
 async def image_probes(door: Door) -> list[Outcome]:
     """HTML posing as an image, a CR LF content type, 7.9 MiB (accepted) and 9 MiB (413) pictures."""
     html = base64.b64encode(b"<html><script>alert(document.cookie)</script></html>").decode()
@@ -285,6 +306,7 @@ PROBES: tuple[Probe, ...] = (
     token_probes,
     deep_json_probes,
     date_probes,
+    resend_probes,
     image_probes,
     cursor_and_id_probes,
     insider_probes,
