@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from datetime import UTC, datetime
 
 from libs.common import metrics
 from libs.common.contracts.search import (
@@ -19,6 +20,7 @@ from libs.common.errors import NotFound
 from services.records import repository
 from services.records.holds.repository import case_has_active_hold
 from services.records.lookalike import LookalikeClasses
+from services.records.retention.service import unmatched_cutoff
 from services.records.service import decode_cursor, encode_cursor, held_only_before, matched_on
 from services.records.settings import RecordsSettings
 
@@ -35,7 +37,9 @@ class ReadLookups:
         """Predicate-based search, newest first, one page at a time.
 
         B2: under a case with an active hold the search may reach past the searcher's look-back, finding there
-        only what a hold of that case keeps; held copies answer that case alone.
+        only what a hold of that case keeps; held copies answer that case alone. B5: with the cap on, a read
+        that matched no hotlist and is past the cap is still there only because a hold keeps it, so it too
+        answers that hold's case alone (not another officer's search, nor a partner's).
         """
         query = request.query
         predicates = repository.search_predicates(query, self.classes)
@@ -56,6 +60,7 @@ class ReadLookups:
                 limit=limit + 1,
                 held_case=request.case_number if held else None,
                 held_before=held_before,
+                unmatched_before=unmatched_cutoff(datetime.now(UTC), self.settings),
                 generic_plan=query.match != "partial" or not query.plate,
                 exact_plate=predicates.params["plate"] if query.plate and query.match == "exact" else None,
             )

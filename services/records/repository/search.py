@@ -46,6 +46,7 @@ async def search_reads(
     limit: int,
     held_case: str | None = None,
     held_before: datetime | None = None,
+    unmatched_before: datetime | None = None,
     generic_plan: bool = True,
     exact_plate: str | None = None,
 ) -> list[dict[str, Any]]:
@@ -57,6 +58,8 @@ async def search_reads(
     With `held_case`, held copies whose partition is gone join in, only those a hold of that case keeps; with
     `held_before` too (B2: the search reaches past the searcher's look-back under a held case), reads captured
     before it are found only when a hold of that case keeps them.
+    With `unmatched_before` (B5's cap is on), a read that matched no hotlist and was captured before it is kept
+    only because a hold keeps it, so it is found only by a search under that hold's case, like a held copy.
     `generic_plan=False` for predicates whose best plan depends on the value (a partial plate's pattern).
     With `exact_plate` (the predicates ask for it), only the day partitions the plate-day map names are probed.
     """
@@ -67,6 +70,9 @@ async def search_reads(
         base.append("(captured_at, read_id) < (:after_t, CAST(:after_id AS uuid))")
         bind.update(after_t=after[0], after_id=after[1])
     clauses = ["captured_at >= :since", "captured_at < :until", *base]
+    if unmatched_before is not None:
+        clauses.append("(hotlist_hit OR captured_at >= :unmatched_before)")
+        bind["unmatched_before"] = unmatched_before
     if exact_plate is not None:
         rows = await _reads_on_plate_days(session, exact_plate, clauses, arms, bind, limit)
     else:
@@ -76,7 +82,9 @@ async def search_reads(
         rows = [dict(r._mapping) for r in await session.execute(text(_newest_reads(clauses, arms)), bind)]
     if held_case is not None:
         either = [f"(({') OR ('.join(arms)}))"] if arms else []  # held copies are few: one statement of both
-        rows += await _held_for_case(session, [*base, *either], {**bind, "since": since}, held_case, held_before)
+        rows += await _held_for_case(
+            session, [*base, *either], {**bind, "since": since}, held_case, held_before, unmatched_before
+        )
         rows.sort(key=lambda r: (r["captured_at"], r["read_id"]), reverse=True)
     return rows[:limit]
 
@@ -95,21 +103,32 @@ def _newest_reads(clauses: list[str], arms: Sequence[str]) -> str:
 
 
 async def _held_for_case(
-    session: AsyncSession, base: list[str], bind: dict[str, Any], case: str, held_before: datetime | None
+    session: AsyncSession,
+    base: list[str],
+    bind: dict[str, Any],
+    case: str,
+    held_before: datetime | None,
+    unmatched_before: datetime | None,
 ) -> list[dict[str, Any]]:
-    """Reads a hold of this case keeps: its held copies in the window, and before `held_before` its live reads."""
+    """Reads a hold of this case keeps: its held copies in the window, and the live reads only a hold keeps
+    visible (before `held_before`; unmatched before `unmatched_before`)."""
     # retention's repository builds on this module: its rule of what a hold keeps is imported when needed
     from services.records.retention.repository import HELD_BY
 
     where = " AND ".join(["captured_at >= :since", "captured_at < :until", *base])
     sql = f"SELECT {_SUMMARY} FROM held_reads WHERE {where} AND {HELD_FOR_CASE} {_NEWEST_FIRST}"
-    if held_before is not None:
+    only_held = [
+        *(["captured_at < :held_before"] if held_before is not None else []),
+        *(["(NOT hotlist_hit AND captured_at < :unmatched_before)"] if unmatched_before is not None else []),
+    ]
+    if only_held:
         live = (
-            f"SELECT {_SUMMARY} FROM reads r WHERE {where} AND captured_at < :held_before AND EXISTS (SELECT 1 "
+            f"SELECT {_SUMMARY} FROM reads r WHERE {where} AND ({' OR '.join(only_held)}) AND EXISTS (SELECT 1 "
             f"FROM legal_holds h WHERE h.case_number = :held_case AND {HELD_BY}) {_NEWEST_FIRST}"
         )
         sql = f"SELECT * FROM (({sql}) UNION ALL ({live})) AS held {_NEWEST_FIRST}"
-    result = await session.execute(text(sql), {**bind, "held_case": case, "held_before": held_before})
+    bind = {**bind, "held_case": case, "held_before": held_before, "unmatched_before": unmatched_before}
+    result = await session.execute(text(sql), bind)
     return [dict(r._mapping) for r in result]
 
 
