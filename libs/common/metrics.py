@@ -54,6 +54,17 @@ HOTLIST_RELOADS = Counter(
     "Hotlist indexes loaded again in full: the store's changes went back (a restore) or were purged unseen",
     ["reason"],
 )
+PARTNER_LIST_RECONCILES = Counter(
+    "alpr_partner_list_reconciles_total",
+    "Passes that checked partner lists against the agreements in force, by outcome "
+    "(completed, sharing_unavailable, failed)",
+    ["outcome"],
+)
+for _outcome in ("completed", "sharing_unavailable", "failed"):
+    PARTNER_LIST_RECONCILES.labels(_outcome)  # at 0 from start-up, so a rate has something to read
+PARTNER_LISTS_WITHDRAWN = Counter(
+    "alpr_partner_lists_withdrawn_total", "Partner lists withdrawn because no agreement in force allowed them"
+)
 PURGE_RUNS = Counter("alpr_purge_runs_total", "Retention purge runs", ["outcome"])
 for _outcome in ("completed", "skipped", "failed"):
     PURGE_RUNS.labels(_outcome)  # a series at 0 from start-up, so "no run in 26 h" has something to read
@@ -120,6 +131,9 @@ OWNERS: dict[str, frozenset[str]] = {
     "alpr_reads_stored": frozenset({"records"}),
     "alpr_search_latency_seconds": frozenset({"records"}),
     "alpr_alerts": frozenset({"records"}),
+    "alpr_hotlist_index_reloads": frozenset({"records"}),
+    "alpr_partner_list_reconciles": frozenset({"records"}),
+    "alpr_partner_lists_withdrawn": frozenset({"records"}),
     "alpr_purge_runs": frozenset({"records"}),
     "alpr_frames_read": frozenset({"records"}),
     # the services that run JetStream consumers (libs/common/consumer.py)

@@ -29,6 +29,7 @@ from services.records.holds.handlers import HoldDesk
 from services.records.hotlists.exchange import PartnerListDesk
 from services.records.hotlists.follower import HotlistFollower
 from services.records.hotlists.handlers import HotlistDesk
+from services.records.hotlists.reconcile import PartnerListReconciler
 from services.records.lookalike import DEFAULT_LOOKALIKE_SPEC, LookalikeClasses
 from services.records.lookups import ReadLookups
 from services.records.retention.handlers import PurgeOrderDesk
@@ -45,6 +46,7 @@ class RecordsState(ServiceState):
     ingest: IngestFlow
     hotlists: HotlistFollower
     purge: PurgeJob
+    partner_lists: PartnerListReconciler
 
 
 def create_app(settings: RecordsSettings | None = None) -> FastAPI:
@@ -90,6 +92,9 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
         purge.start()
         unpublished = UnpublishedAlerts(uow, alerts)
         unpublished.start()
+        # a partner's list matches only while an agreement in force grants it hotlists:write
+        partner_lists = PartnerListReconciler(changes, bus, follower)
+        await partner_lists.start()
         # each pipeline fetches and parses its next batch while its current one waits on PostgreSQL
         pipelines = [IngestPipeline(ingest) for _ in range(max(1, cfg.ingest_pipelines))]
         consumers = [
@@ -119,6 +124,7 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
             ingest=ingest,
             hotlists=follower,
             purge=purge,
+            partner_lists=partner_lists,
         )
         settle_after_startup()
         try:
@@ -126,6 +132,7 @@ def create_app(settings: RecordsSettings | None = None) -> FastAPI:
         finally:
             await purge.stop()
             await unpublished.stop()
+            await partner_lists.stop()
             for consumer in consumers:
                 await consumer.stop()
             await follower.stop()

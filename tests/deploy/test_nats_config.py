@@ -126,6 +126,8 @@ class TestPermissions:
             ("audit", "gateway", "alpr.audit.verify"),
             ("records", "records", "alpr.records.purge"),  # the purge Job connects as records
             ("gateway", "audit", "alpr.gateway.tally"),  # audit's daily count check
+            # records asks which agreements allow partner lists (services/records/hotlists/reconcile.py)
+            ("sharing", "records", "alpr.sharing.agreements.hotlist_writers"),
         ],
     )
     def test_request_reply_each_service_needs(self, server_url: str, server: str, client: str, subject: str) -> None:
@@ -137,6 +139,7 @@ class TestPermissions:
             ("recognizer", "alpr.records.search"),
             ("sharing", "alpr.reads.ingested.CA0000000.cam1"),
             ("records", "alpr.sharing.search"),
+            ("records", "alpr.sharing.revoked"),  # only sharing tells of a revocation
             ("audit", "alpr.alerts.hit"),
             ("ops", "alpr.audit.event"),
             ("ops", "$JS.API.STREAM.MSG.GET.DEADLETTER"),  # dead letters hold reads: records' to see
@@ -175,6 +178,9 @@ class TestPermissions:
 
     def test_records_replicas_hear_each_others_hotlist_notices(self, server_url: str) -> None:
         assert asyncio.run(_denied(server_url, "records", subscribe="alpr.hotlists.changed")) == []
+
+    def test_records_hears_that_an_agreement_was_revoked(self, server_url: str) -> None:
+        assert asyncio.run(_denied(server_url, "records", subscribe="alpr.sharing.revoked")) == []
 
     def test_records_hears_of_a_read_jetstream_gave_up_on(self, server_url: str) -> None:
         advisory = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.READS.records-reads"

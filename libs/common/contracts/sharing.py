@@ -327,6 +327,20 @@ class Revoked(BaseModel):
     at: datetime
 
 
+class HotlistWriter(BaseModel):
+    """An agreement in force now that grants its partner `hotlists:write`."""
+
+    agreement_id: str
+    partner_ori: str
+
+
+class HotlistWriters(BaseModel):
+    """Every agreement in force that lets its partner keep a list with us; records withdraws the others."""
+
+    as_of: datetime
+    writers: list[HotlistWriter]
+
+
 class PartnerList(BaseModel):
     partners: list[PartnerView]
 
@@ -357,3 +371,5 @@ AGREEMENT_LIST = Endpoint("alpr.sharing.agreements.list", Empty, AgreementList, 
 PROPOSAL_GET = Endpoint("alpr.sharing.proposals.get", ProposalLookup, ProposalView, queue="sharing")
 PROPOSALS_PENDING = Endpoint("alpr.sharing.proposals.pending", Empty, ProposalList, queue="sharing")
 CLIENT_CREATE = Endpoint("alpr.sharing.clients.create", ClientCreate, ClientView, queue="sharing")
+# records, withdrawing each partner list no agreement in force allows (services/records/hotlists/reconcile.py)
+HOTLIST_WRITERS = Endpoint("alpr.sharing.agreements.hotlist_writers", Empty, HotlistWriters, queue="sharing")

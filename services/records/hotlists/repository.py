@@ -101,6 +101,17 @@ async def get_partner_hotlist(session: AsyncSession, *, partner_ori: str) -> dic
     return dict(row._mapping) if row else None
 
 
+async def partner_lists_with_entries(session: AsyncSession) -> list[dict[str, Any]]:
+    """Every partner's list that still holds an entry not removed, with the agreement it was sent under."""
+    result = await session.execute(
+        text(
+            f"SELECT {_HOTLIST_COLUMNS} FROM hotlists h WHERE partner_ori IS NOT NULL AND EXISTS "
+            "(SELECT 1 FROM hotlist_entries e WHERE e.hotlist_id = h.hotlist_id AND e.removed_at IS NULL)"
+        )
+    )
+    return [dict(r._mapping) for r in result]
+
+
 async def mark_refreshed(
     session: AsyncSession, *, hotlist_id: str, at: datetime, agreement_id: str | None = None
 ) -> None:

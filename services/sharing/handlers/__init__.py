@@ -30,6 +30,7 @@ def routes(
         (contract.PROPOSAL_DECIDE, agreements.approve),
         (contract.AGREEMENT_HISTORY, agreements.history),
         (contract.AGREEMENT_LIST, agreements.list_agreements),
+        (contract.HOTLIST_WRITERS, agreements.hotlist_writers),
         (contract.PROPOSAL_GET, agreements.proposal),
         (contract.PROPOSALS_PENDING, agreements.pending),
         (contract.CLIENT_CREATE, agreements.create_client),

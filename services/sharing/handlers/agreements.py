@@ -23,6 +23,8 @@ from libs.common.contracts.sharing import (
     ClientView,
     DecideRequest,
     Empty,
+    HotlistWriter,
+    HotlistWriters,
     PartnerCreate,
     PartnerList,
     PartnerView,
@@ -38,7 +40,7 @@ from services.sharing import repository
 from services.sharing.models import ClientRow, PartnerRow
 from services.sharing.oauth.client_assertion import validate_client_jwk
 from services.sharing.oauth.client_secrets import hash_client_secret, new_client_secret
-from services.sharing.partners.agreements import AgreementStatus, is_in_force
+from services.sharing.partners.agreements import AgreementStatus, Scope, is_in_force
 from services.sharing.partners.approvals import approve, deny, partner_facts, propose, propose_revocation
 from services.sharing.partners.eligibility import PartnerAgency, validate_partner
 from services.sharing.service import (
@@ -203,6 +205,21 @@ class AgreementDesk:
         async with self.uow() as session:
             rows = await repository.list_current_agreements(session)
         return AgreementList(agreements=[agreement_view(agreement_of(r), now) for r in rows])
+
+    async def hotlist_writers(self, _: Empty) -> HotlistWriters:
+        """The agreements in force now that grant `hotlists:write`: a partner's list stands only under one."""
+        now = datetime.now(UTC)
+        async with self.uow() as session:
+            rows = await repository.list_current_agreements(session)
+        agreements = [agreement_of(r) for r in rows]
+        return HotlistWriters(
+            as_of=now,
+            writers=[
+                HotlistWriter(agreement_id=a.id, partner_ori=a.partner_ori)
+                for a in agreements
+                if is_in_force(a, now) and Scope.HOTLISTS_WRITE in a.scopes
+            ],
+        )
 
     async def create_client(self, request: ClientCreate) -> ClientView:
         """An OAuth client for an agreement in force; a secret is shown once and kept only as a hash."""
