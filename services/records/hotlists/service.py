@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
 from libs.common.contracts.hotlists import (
+    PARTNER_WILDCARD_MIN_KNOWN,
+    PARTNER_WILDCARDS_MAX,
     HotlistSummary,
     ImportResult,
     ManualEntryIn,
@@ -16,7 +18,9 @@ from libs.common.contracts.hotlists import (
     RefusedEntry,
 )
 from libs.common.contracts.reads import normalize_plate
+from libs.common.contracts.search import known_characters
 from libs.common.errors import InvalidInput
+from libs.common.validation import DEFAULT_CLOCK_SKEW_S
 from services.records.hotlists.delta import EntryKey, additions_and_removals, entry_key, replacement_delta
 from services.records.hotlists.entries import (
     DEFAULT_EXPIRY_POLICY,
@@ -80,10 +84,18 @@ def clamped_lines(report: ImportReport) -> list[int]:
     ]
 
 
-def partner_entries(entries: list[PartnerEntryIn]) -> tuple[ImportReport, list[RefusedEntry]]:
-    """A partner's list as an import report; each entry expires 24 hours after its refresh (C5)."""
+def partner_entries(
+    entries: list[PartnerEntryIn], now: datetime | None = None
+) -> tuple[ImportReport, list[RefusedEntry]]:
+    """A partner's list as an import report; each entry expires 24 hours after its refresh (C5).
+
+    A short or surplus wildcard, a repeat or a future entry: sharing refuses the whole list at the door for
+    each, and records checks again, as depth.
+    """
+    now = now or datetime.now(UTC)
     report = ImportReport(None)
     refused: list[RefusedEntry] = []
+    first_at: dict[EntryKey, int] = {}
     for index, item in enumerate(entries):
         refreshed = item.refreshed_at
         entered = item.entered_at or refreshed
@@ -102,8 +114,33 @@ def partner_entries(entries: list[PartnerEntryIn]) -> tuple[ImportReport, list[R
             first = exc.errors()[0]
             refused.append(RefusedEntry(index=index, code="bad_entry", message=str(first["msg"])))
             continue
-        report.accept(index, entry)
+        problem = _partner_entry_problem(entry, first_at.get(entry_key(entry)), now)
+        if problem is not None:
+            refused.append(RefusedEntry(index=index, code=problem[0], message=problem[1]))
+            continue
+        first_at[entry_key(entry)] = index
+        report.accept(index, entry.model_copy(update={"entered_at": min(entry.entered_at, now)}))
+    wildcards = [line.line_no for line in report.accepted if line.entry.is_wildcard]
+    if len(wildcards) > PARTNER_WILDCARDS_MAX:
+        index = wildcards[PARTNER_WILDCARDS_MAX]
+        raise InvalidInput(
+            f"Entry {index} is one wildcard too many; a partner list holds at most {PARTNER_WILDCARDS_MAX}",
+            code="too_many_wildcards",
+            index=index,
+            limit=PARTNER_WILDCARDS_MAX,
+        )
     return report, refused
+
+
+def _partner_entry_problem(entry: HotlistEntryIn, first: int | None, now: datetime) -> tuple[str, str] | None:
+    """What refuses a partner entry beyond the rules of every entry: the code and the message, or None."""
+    if entry.is_wildcard and known_characters(entry.plate) < PARTNER_WILDCARD_MIN_KNOWN:
+        return "wildcard_too_short", f"a partner wildcard needs at least {PARTNER_WILDCARD_MIN_KNOWN} known characters"
+    if entry.entered_at > now + timedelta(seconds=DEFAULT_CLOCK_SKEW_S):
+        return "entered_in_future", "the entry was entered in the future"
+    if first is not None:
+        return "duplicate_entry", f"the entry repeats entry {first}"
+    return None
 
 
 @dataclass(frozen=True)

@@ -35,12 +35,13 @@ from libs.common.errors import Forbidden, InvalidInput, MalformedPayload, Unauth
 from libs.common.oauth.errors import InvalidClient, OAuthError
 from libs.common.oauth.keys import KeyRing
 from libs.common.oauth.tokens import issue_access_token
+from libs.common.validation import DEFAULT_CLOCK_SKEW_S
 from services.sharing import repository
 from services.sharing.models import LedgerRow
 from services.sharing.oauth.client_auth import authenticate_client, grant_scopes, parse_token_request
 from services.sharing.partners.agreements import Scope, authorize_partner_search
 from services.sharing.partners.eligibility import validate_beneficiary
-from services.sharing.partners.plates import check_wildcard, searched_plate
+from services.sharing.partners.plates import check_partner_list, check_wildcard, searched_plate
 from services.sharing.service import (
     agreement_of,
     client_of,
@@ -214,6 +215,7 @@ class PartnerDesk:
             require_scope(agreement, request.credentials, Scope.HOTLISTS_WRITE)
             partner = await repository.get_partner(session, ori=agreement.partner_ori)
         entries = [_partner_entry(index, raw, now) for index, raw in enumerate(request.entries)]
+        check_partner_list(entries)
         upsert = PartnerUpsert(
             partner_ori=agreement.partner_ori,
             agreement_id=agreement.id,
@@ -238,7 +240,12 @@ def _partner_entry(index: int, raw: dict[str, Any], now: datetime) -> PartnerEnt
         raise InvalidInput(
             f"Entry {index} is not valid", code="invalid_hotlist_entry", index=index, fields=fields
         ) from None
-    if entry.refreshed_at.tzinfo is None:
-        raise InvalidInput(f"Entry {index} has a refresh time without a zone", code="naive_datetime", index=index)
+    for moment in (entry.refreshed_at, entry.entered_at):
+        if moment is not None and moment.tzinfo is None:
+            raise InvalidInput(f"Entry {index} has a time without a zone", code="naive_datetime", index=index)
+    # a clock a little ahead of ours is tolerated (and its times cut to now); an entry from the future is not
+    if entry.entered_at is not None and entry.entered_at > now + timedelta(seconds=DEFAULT_CLOCK_SKEW_S):
+        raise InvalidInput(f"Entry {index} was entered in the future", code="entered_in_future", index=index)
     check_wildcard(entry.plate, index=index)
-    return entry.model_copy(update={"refreshed_at": min(entry.refreshed_at, now)})
+    entered = None if entry.entered_at is None else min(entry.entered_at, now)
+    return entry.model_copy(update={"refreshed_at": min(entry.refreshed_at, now), "entered_at": entered})

@@ -119,8 +119,9 @@ def authorize_partner_search(
     earliest = now - timedelta(days=agreement.max_lookback_days)
     start = max(since, earliest) if since is not None else earliest
     end = min(until, now) if until is not None else now
-    if since is not None and until is not None and since > until:
-        raise InvalidInput("since comes after until", code="invalid_window")
+    # until defaults to now: a window starting in the future finds nothing, and is refused before it is counted
+    if since is not None and since > end:
+        raise InvalidInput("since comes after until (or after now)", code="invalid_window", field="since")
     if end < earliest:
         raise Forbidden("The window lies beyond the agreement's look-back", code="lookback_exceeded")
     return SearchWindow(since=start, until=end, narrowed=(start, end) != (since, until))

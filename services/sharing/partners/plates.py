@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from annotated_types import MinLen
 
+from libs.common.contracts.hotlists import PARTNER_WILDCARD_MIN_KNOWN, PARTNER_WILDCARDS_MAX, PartnerEntryIn
 from libs.common.contracts.reads import normalize_plate
-from libs.common.contracts.search import MIN_KNOWN_PARTIAL, known_characters
+from libs.common.contracts.search import known_characters
 from libs.common.contracts.sharing import PartnerSearch
 from libs.common.errors import InvalidInput
 
@@ -27,11 +28,36 @@ def searched_plate(raw: str) -> str:
 
 
 def check_wildcard(plate: str, *, index: int) -> None:
-    """A wildcard entry names at least MIN_KNOWN_PARTIAL characters: `7*` would match every plate starting with 7."""
+    """A partner's wildcard names at least PARTNER_WILDCARD_MIN_KNOWN characters: `*000` matches 1 plate in 1,000."""
     normalized = normalize_plate(plate)
-    if not _WILDCARDS.isdisjoint(normalized) and known_characters(normalized) < MIN_KNOWN_PARTIAL:
+    if not _WILDCARDS.isdisjoint(normalized) and known_characters(normalized) < PARTNER_WILDCARD_MIN_KNOWN:
         raise InvalidInput(
-            f"Entry {index} is a wildcard with fewer than {MIN_KNOWN_PARTIAL} known characters",
+            f"Entry {index} is a wildcard with fewer than {PARTNER_WILDCARD_MIN_KNOWN} known characters",
             code="wildcard_too_short",
             index=index,
         )
+
+
+def check_partner_list(entries: list[PartnerEntryIn]) -> None:
+    """The list as a whole: each plate once (the same key records stores it under), few wildcards."""
+    first_at: dict[tuple[str, str | None, str | None], int] = {}
+    wildcards = 0
+    for index, entry in enumerate(entries):
+        plate = normalize_plate(entry.plate)
+        key = (plate, entry.state.upper() if entry.state else None, entry.nic)
+        if key in first_at:
+            raise InvalidInput(
+                f"Entry {index} repeats entry {first_at[key]}",
+                code="duplicate_entry",
+                index=index,
+                first_index=first_at[key],
+            )
+        first_at[key] = index
+        wildcards += not _WILDCARDS.isdisjoint(plate)
+        if wildcards > PARTNER_WILDCARDS_MAX:
+            raise InvalidInput(
+                f"Entry {index} is wildcard number {wildcards}; a list holds at most {PARTNER_WILDCARDS_MAX}",
+                code="too_many_wildcards",
+                index=index,
+                limit=PARTNER_WILDCARDS_MAX,
+            )

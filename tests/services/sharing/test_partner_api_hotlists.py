@@ -123,10 +123,10 @@ class TestPartnerHotlists:
         assert error["code"] == "wildcard_too_short" and error["details"]["index"] == 1
         assert wildcard.replace("-", "") not in await partner_entries(system, setup["ori"])
 
-    async def test_a_wildcard_with_three_known_characters_is_kept(self, system, partners) -> None:
+    async def test_a_wildcard_with_four_known_characters_is_kept(self, system, partners) -> None:
         setup = await partners.with_client()
         token = await partners.token(setup)
-        entries = [{"plate": "7AB*", "state": "CA"}]
+        entries = [{"plate": "7ABC*", "state": "CA"}]
         response = await system.gateway.put("/partner/v1/hotlists", json={"entries": entries}, headers=bearer(token))
         assert response.status_code == 200, response.text
-        assert "7AB*" in await partner_entries(system, setup["ori"])
+        assert "7ABC*" in await partner_entries(system, setup["ori"])

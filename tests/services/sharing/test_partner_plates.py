@@ -21,12 +21,12 @@ class TestSearchedPlate:
 
 
 class TestWildcardEntry:
-    @pytest.mark.parametrize("plate", ["7*", "a*", "*7", "A?", "7-*", "A*B", "??A?"])
-    def test_fewer_than_three_known_characters_is_refused(self, plate: str) -> None:
+    @pytest.mark.parametrize("plate", ["7*", "a*", "*7", "A?", "7-*", "A*B", "??A?", "7AB*", "*000", "7A?C"])
+    def test_fewer_than_four_known_characters_is_refused(self, plate: str) -> None:
         with pytest.raises(InvalidInput) as refused:
             check_wildcard(plate, index=4)
         assert refused.value.code == "wildcard_too_short" and refused.value.details == {"index": 4}
 
-    @pytest.mark.parametrize("plate", ["7AB*", "7A?C", "7A", "8ABC123"])
-    def test_three_known_characters_or_no_wildcard_passes(self, plate: str) -> None:
+    @pytest.mark.parametrize("plate", ["7ABC*", "7A?C1", "7A", "8ABC123"])
+    def test_four_known_characters_or_no_wildcard_passes(self, plate: str) -> None:
         check_wildcard(plate, index=0)
