@@ -168,8 +168,12 @@ class AgreementDesk:
             await repository.save(session, stored)
             view = proposal_view(stored)
             change.complete(details=_result(view))
-        if record.agreement.status is AgreementStatus.REVOKED:
-            # Sharing refuses the agreement's tokens from the commit on; the notice is for caches elsewhere.
+        wrote = record.superseded is not None and Scope.HOTLISTS_WRITE in record.superseded.scopes
+        if record.agreement.status is AgreementStatus.REVOKED or (
+            wrote and Scope.HOTLISTS_WRITE not in record.agreement.scopes
+        ):
+            # Sharing refuses the agreement's tokens from the commit on; the notice is for caches elsewhere, and
+            # tells records to withdraw the partner's list now (an agreement that no longer lets it write one too)
             notice = Revoked(agreement_id=record.agreement.id, at=now)
             await self.bus.nc.publish(REVOKED_SUBJECT, notice.model_dump_json().encode())
         return view

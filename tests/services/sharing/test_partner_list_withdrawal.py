@@ -132,6 +132,20 @@ class TestPartnerListWithdrawal:
         assert await live_plates(system, setup["ori"]) == set()
         assert await camera_read(system, wanted) == (False, 0)
 
+    async def test_narrowing_away_hotlists_write_sends_the_notice_too(self, system, partners) -> None:
+        """Approving a version without `hotlists:write` withdraws the list at once, not at the next pass."""
+        setup = await partners.with_client()
+        await put_list(system, partners, setup, plate())
+        narrowed = partners.terms(setup["ori"], id=setup["agreement_id"], scopes=["reads:search", "hotlists:read"])
+        response = await system.gateway.post("/v1/admin/agreements", json=narrowed, headers=system.token("admin"))
+        assert response.status_code == 202, response.text
+        await partners.approve(response.json()["id"])
+        for _ in range(100):
+            if not await live_plates(system, setup["ori"]):
+                break
+            await asyncio.sleep(0.1)
+        assert await live_plates(system, setup["ori"]) == set(), "the list outlived the narrowed agreement"
+
     async def test_a_list_under_an_agreement_in_force_is_kept_and_still_alerts(self, system, partners) -> None:
         setup = await partners.with_client()
         wanted = plate()
