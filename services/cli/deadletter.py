@@ -9,7 +9,10 @@ the error's kind and time only), so it is not one.
 from __future__ import annotations
 
 import base64
+import getpass
+import os
 import re
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +26,11 @@ from libs.common.contracts.audit import Actor, AuditEvent, EventType
 from libs.common.errors import InvalidInput, NotFound
 from libs.common.streams import DEADLETTER
 from libs.common.validation import check_text
+from services.gateway.policy.vagueness import is_empty_talk
 
 STREAM = DEADLETTER.name or "DEADLETTER"
 OPERATOR_MAX = 200
+NAME_MIN_LETTERS = 4  # "x" or "me" names no one
 REASON_MAX = 2000
 # what `list` prints of an error: its kind (`DataError`, `captured_in_future`); the rest of the text may
 # quote the read (a validation error names the values it refused), so only `show` prints it
@@ -51,6 +56,16 @@ class Operator:
             check_text(value, field=field, max_length=REASON_MAX if field == "reason" else OPERATOR_MAX)
         if agency is not None:
             check_text(agency, field="agency", max_length=OPERATOR_MAX)
+        # the record is all an auditor has of why a person read these reads: held to what a search's reason is
+        # held to at the gateway ("curious", "test", a keyboard run say nothing), and a name that names someone
+        if is_empty_talk(str(reason)):
+            raise InvalidInput(
+                "the reason must say why: the incident or ticket and what was wrong",
+                code="vague_reason",
+                field="reason",
+            )
+        if sum(c.isalpha() for c in str(name)) < NAME_MIN_LETTERS:
+            raise InvalidInput("the operator's full name is required", code="invalid_operator", field="operator")
         return cls(name=str(name).strip(), badge=str(badge).strip(), reason=str(reason).strip(), agency=agency or None)
 
     def actor(self) -> Actor:
@@ -118,8 +133,17 @@ def _access(event_type: EventType, msg: RawStreamMsg, operator: Operator, *, com
         query={"deadletter_seq": msg.seq, "origin": summary["origin"], "origin_seq": summary["origin_seq"]},
         result_count=1,
         result_ids=[f"deadletter:{msg.seq}"],
-        details={"reason": operator.reason, "command": f"alpr deadletter {command}"},
+        # the account and machine the command ran as, beside the name typed: what the operator cannot type away
+        details={"reason": operator.reason, "command": f"alpr deadletter {command}", **_where_run()},
     )
+
+
+def _where_run() -> dict[str, str]:
+    try:
+        account = getpass.getuser()
+    except (KeyError, OSError):  # a container's uid with no passwd entry
+        account = f"uid:{os.getuid()}"
+    return {"os_account": account[:OPERATOR_MAX], "host": socket.gethostname()[:OPERATOR_MAX]}
 
 
 async def _get(js: JetStreamContext, seq: int) -> RawStreamMsg:

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import NoReturn
 
@@ -145,13 +146,29 @@ def nats_url_for(given: str | None) -> str:
     return url
 
 
+# `alpr purge --now` is the restore runbook's step before traffic (purge-job.yaml): a purge already running
+# (the hourly one) holds the lock and the request answers `ran: false`. Exiting 0 then let the Job complete
+# with nothing purged, so the command asks again until a purge of its own ran, within the Job's deadline
+# (activeDeadlineSeconds 1800), and exits 3 if none did.
+PURGE_RETRY_S = 10.0
+PURGE_WAIT_S = 1500.0
+
+
 def _purge(args: argparse.Namespace) -> None:
     from services.records.retention.cli import purge_now
 
     url = nats_url_for(args.nats_url)
+    deadline = time.monotonic() + PURGE_WAIT_S
     with working("purging what retention allows"):
         report = asyncio.run(purge_now(url))
+        while not report.get("ran") and time.monotonic() + PURGE_RETRY_S < deadline:
+            print(f"alpr purge: another purge is running; asking again in {PURGE_RETRY_S:g} s", file=sys.stderr)
+            time.sleep(PURGE_RETRY_S)
+            report = asyncio.run(purge_now(url))
     print(json.dumps(report, indent=2, default=str))
+    if not report.get("ran"):
+        print("alpr purge: no purge ran (another held the lock throughout); run it again", file=sys.stderr)
+        raise SystemExit(3)
 
 
 def _deadletter(args: argparse.Namespace) -> None:

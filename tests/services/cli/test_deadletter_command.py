@@ -106,13 +106,15 @@ class TestShowIsRecorded:
         payload = json.loads(row["payload"])
         assert payload["details"]["reason"] == "records rejected a read; checking why"
         assert payload["result_ids"] == [f"deadletter:{seq}"]
+        # the account and machine it ran as, beside the name typed
+        assert payload["details"]["os_account"] and payload["details"]["host"]
 
     async def test_the_operator_may_come_from_alpr_operator(
         self, system, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         seq, plate = await a_dead_letter(system)
         monkeypatch.setenv("ALPR_OPERATOR", "Sam Ortiz")
-        argv = ["deadletter", "show", str(seq), "--badge", "512", "--reason", "triage"]
+        argv = ["deadletter", "show", str(seq), "--badge", "512", "--reason", "triage of ticket OPS-311, reads refused"]
         assert await cli([*argv, "--nats-url", system.stack.nats.url]) == 0
         assert plate in capsys.readouterr().out
         [row] = await records_of(system, seq)
@@ -124,6 +126,10 @@ class TestShowIsRecorded:
             ["--badge", "4471", "--reason", "triage"],  # no operator
             ["--operator", "Dana Reyes", "--badge", "4471", "--reason", "   "],  # a blank reason
             ["--operator", "Dana Reyes", "--badge", "4471", "--reason", "tri\x00age"],  # not text
+            ["--operator", "Dana Reyes", "--badge", "4471", "--reason", "curious"],  # says nothing of why
+            ["--operator", "Dana Reyes", "--badge", "4471", "--reason", "test"],
+            ["--operator", "Dana Reyes", "--badge", "4471", "--reason", "asdf asdf asdf"],
+            ["--operator", "x", "--badge", "0", "--reason", "records rejected a read; checking why"],  # no one
         ],
     )
     async def test_show_without_who_and_why_is_refused(
