@@ -25,7 +25,7 @@ def _train(args: argparse.Namespace) -> None:
 
     # unset options take the trainer's defaults (`python -m services.recognizer.engine.cli train`'s), so any
     # run recorded with that module's arguments is the same run here (MODEL_CARD.md, Reproduce)
-    options = ("minutes", "steps", "seed", "lr", "version", "snapshots", "real_share")
+    options = ("minutes", "steps", "seed", "lr", "version", "snapshots", "real_share", "glyph_shuffle")
     given = {k: getattr(args, k) for k in options if getattr(args, k) is not None}
     if args.width is not None or args.hidden is not None:
         # ignored by the trainer with --init, whose weights carry their own design
@@ -274,6 +274,12 @@ def add_tool_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
         "--rectify-only",
         action="store_true",
         help="with --init: train a rectifier (spatial transformer) in front of each member, the members frozen",
+    )
+    train.add_argument(
+        "--glyph-shuffle",
+        type=float,
+        metavar="SHARE",
+        help="with --init: this share of the real crops are plates with their glyphs re-ordered (default 0)",
     )
     train.add_argument(
         "--train-on-calibration-split",

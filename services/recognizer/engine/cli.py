@@ -45,6 +45,7 @@ def train_main(
     hold_calibration_split: bool = True,
     version: str = MODEL_VERSION,
     rectify_only: bool = False,
+    glyph_shuffle: float = 0.0,
 ) -> None:
     """Train the recognizer (synthetic plates + the real crops outside both splits) and write weights to `out`."""
     notes = train(
@@ -61,6 +62,7 @@ def train_main(
         arch=arch,
         hold_calibration_split=hold_calibration_split,
         rectify_only=rectify_only,
+        glyph_shuffle=glyph_shuffle,
     )
     print(json.dumps(notes, indent=2))
 
@@ -208,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --init: train a rectifier (spatial transformer) in front of each member, the members frozen",
     )
     t.add_argument(
+        "--glyph-shuffle",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="with --init: this share of the real crops are training plates with their glyphs re-ordered",
+    )
+    t.add_argument(
         "--train-on-calibration-split",
         dest="hold_calibration_split",
         action="store_false",
@@ -266,6 +275,7 @@ def main(argv: list[str] | None = None) -> None:
             hold_calibration_split=args.hold_calibration_split,
             version=args.version,
             rectify_only=args.rectify_only,
+            glyph_shuffle=args.glyph_shuffle,
         )
     elif args.command == "calibrate":
         calibrate_main(args.weights, real_from=args.real_from, synthetic=args.synthetic)

@@ -18,6 +18,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from libs.common.contracts.reads import Box as ReadsBox
 from libs.common.errors import InvalidInput
 from services.recognizer.engine.augment import Box, real_crop, synthetic_crop
+from services.recognizer.engine.glyph_shuffle import SegmentedPlate, shuffled_crop
 from services.recognizer.engine.model import ALPHABET, encode_plate, fold_plate, plate_array
 from services.recognizer.engine.synth import render_plate
 
@@ -120,6 +121,7 @@ class PhotoRegion:
     region: Image.Image
     box: Box
     plate: str
+    image: str = ""  # the photo's file name
 
 
 def load_regions(data_dir: Path, *, exclude: set[str]) -> list[PhotoRegion]:
@@ -133,25 +135,42 @@ def load_regions(data_dir: Path, *, exclude: set[str]) -> list[PhotoRegion]:
         with Image.open(data_dir / "images" / item.image) as photo:
             # grey, as the network reads it: augmenting one channel is a third of the work of three
             region = photo.convert("L").crop((left, top, int(x + 2 * w), int(y + 2 * h)))
-        regions.append(PhotoRegion(region, (x - left, y - top, w, h), item.plate))
+        regions.append(PhotoRegion(region, (x - left, y - top, w, h), item.plate, item.image))
     return regions
 
 
 class PlateStream(IterableDataset[tuple[np.ndarray, list[int]]]):
-    """Endless (crop, label) pairs: synthetic plates with a share of augmented real crops."""
+    """Endless (crop, label) pairs: synthetic plates with a share of augmented real crops.
 
-    def __init__(self, regions: list[PhotoRegion], *, seed: int, real_share: float) -> None:
+    `shuffle_share` of the real draws are plates of `segmented` with their glyphs re-ordered (`glyph_shuffle`);
+    at 0 the stream draws exactly the numbers it drew before the option existed."""
+
+    def __init__(
+        self,
+        regions: list[PhotoRegion],
+        *,
+        seed: int,
+        real_share: float,
+        shuffle_share: float = 0.0,
+        segmented: list[SegmentedPlate] | None = None,
+    ) -> None:
         self.regions = regions
         self.seed = seed
         self.real_share = real_share if regions else 0.0
+        self.segmented = segmented or []
+        self.shuffle_share = shuffle_share if self.segmented else 0.0
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, list[int]]]:
         worker = get_worker_info()
         rng = random.Random(self.seed * 1000 + (worker.id if worker else 0))
         while True:
             if rng.random() < self.real_share:
-                item = rng.choice(self.regions)
-                crop, plate = real_crop(rng, item.region, item.box), item.plate
+                # the second draw only when shuffling: a share of 0 leaves every old recipe's stream as it was
+                if self.shuffle_share > 0 and rng.random() < self.shuffle_share:
+                    crop, plate = shuffled_crop(rng, rng.choice(self.segmented))
+                else:
+                    item = rng.choice(self.regions)
+                    crop, plate = real_crop(rng, item.region, item.box), item.plate
             else:
                 synth = render_plate(rng, size=(160, 80))
                 crop, plate = synthetic_crop(rng, synth.image), synth.plate

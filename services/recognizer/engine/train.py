@@ -23,6 +23,7 @@ from services.recognizer.engine.dataset import (
     holdout_names,
     load_regions,
 )
+from services.recognizer.engine.glyph_shuffle import SegmentedPlate, segment_plates
 from services.recognizer.engine.model import BLANK, PlateCRNN, Rectifier
 from services.recognizer.engine.weights import load_weights, save_weights
 
@@ -64,6 +65,7 @@ def train(
     arch: dict[str, int] | None = None,
     hold_calibration_split: bool = True,
     rectify_only: bool = False,
+    glyph_shuffle: float = 0.0,
 ) -> dict[str, Any]:
     """Train from scratch and write the weights; the schedule shortens itself if `minutes` would run out.
 
@@ -75,10 +77,21 @@ def train(
     `rectify_only` trains a Rectifier in front of each member of `init` and nothing else: cycle k trains
     member k's, with that member's reader frozen (its weights and batch-norm statistics as they were), so the
     readers stay exactly what was measured and only the crop they are given can change.
+
+    `glyph_shuffle` is the share of the real draws that are training plates with their glyphs re-ordered
+    (`glyph_shuffle.py`), cut where `init`'s lead member reads them; 0, the default, changes nothing.
     """
     _check_arguments(
         steps=steps, snapshots=snapshots, minutes=minutes, batch_size=batch_size, lr=lr, real_share=real_share
     )
+    if not 0.0 <= glyph_shuffle <= 1.0:  # NaN fails too
+        raise InvalidInput(
+            f"glyph_shuffle is a share of the real crops, 0 to 1, not {glyph_shuffle}", code="invalid_arguments"
+        )
+    if glyph_shuffle > 0 and not init:  # the cells are cut where a trained model reads the characters
+        raise InvalidInput(
+            "glyph_shuffle cuts plates where init's lead reads them: give init", code="invalid_arguments"
+        )
     if rectify_only and not init:  # refused before the real crops are loaded
         raise InvalidInput("rectify_only trains rectifiers for existing weights: give init", code="invalid_arguments")
     random.seed(seed)
@@ -89,8 +102,7 @@ def train(
     excluded = holdout_names() | (calibration_split_names() if hold_calibration_split else set())
     regions = load_regions(data_dir, exclude=excluded) if data_dir else []
     arch = dict(arch or ARCH)
-    stream = PlateStream(regions, seed=seed, real_share=real_share)
-    loader = DataLoader(stream, batch_size=batch_size, num_workers=1, collate_fn=collate)
+    segmented: list[SegmentedPlate] = []
     frozen: list[PlateCRNN] = []
     resumed_from: dict[str, Any] | None = None
     if init:
@@ -103,6 +115,12 @@ def train(
                 f"{init} trained on the calibration split; train from scratch or from weights that held it out",
                 code="recognizer_init_saw_calibration_split",
             )
+        if glyph_shuffle > 0:  # cut by the lead (the last member) before it trains on
+            segmented = segment_plates(data_dir, initial[-1]) if data_dir else []
+            if not segmented:  # a share of nothing would silently train the old recipe
+                raise InvalidInput(
+                    "glyph_shuffle found no training plate the init's lead reads exactly", code="invalid_arguments"
+                )
         model, arch = initial[-1].train(), dict(meta["arch"])
         if rectify_only:
             if snapshots != len(initial):
@@ -114,6 +132,9 @@ def train(
             model = frozen[0]
     else:
         model = PlateCRNN(**arch)
+    # the loader's seeds are drawn when it is first iterated, so building it here draws what it drew before
+    stream = PlateStream(regions, seed=seed, real_share=real_share, shuffle_share=glyph_shuffle, segmented=segmented)
+    loader = DataLoader(stream, batch_size=batch_size, num_workers=1, collate_fn=collate)
     # channels-last convolutions train about a third faster on this CPU (oneDNN), so more steps fit the budget
     model = model.to(memory_format=torch.channels_last)
     optimizer = _optimizer(model, lr, rectify_only)
@@ -175,6 +196,8 @@ def train(
         "init": str(init.name) if init else None,
         "init_weights": resumed_from,
         "rectify_only": rectify_only,
+        "glyph_shuffle": glyph_shuffle,
+        "glyph_shuffle_plates": len(segmented),
         "train_minutes": round(elapsed / 60, 1),
         "schedule_governed_by": "time" if clock_governed else "steps",
         "final_loss": round(smoothed, 4),
