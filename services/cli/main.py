@@ -70,19 +70,52 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     # a superuser DSN in the deployment; the local stack's own superuser after `make run`
     admin = setting_or_local("ALPR_ADMIN_DATABASE_URL", None, local.admin_dsn if local else None)
     nats_url = setting_or_local("ALPR_NATS_URL", None, local.nats_url if local else None)
+    replicas, file_store_bytes = _stream_settings(development=args.development)
     check_reachable(admin, "the database")
     check_reachable(nats_url, "the bus")
-    # the deployment's NATS user `migrate` and its stream replica count (deploy/k8s/base/config.env)
+    # the deployment's NATS user `migrate`, its stream replica count and store size (deploy/k8s/base/config.env)
     applied = migrate(
         admin.replace("+asyncpg", ""),
         nats_url,
         nats_user=os.environ.get("ALPR_NATS_USER"),
         nats_password=os.environ.get("ALPR_NATS_PASSWORD"),
-        stream_replicas=int(os.environ.get("ALPR_NATS_STREAM_REPLICAS", "1")),
-        file_store_bytes=int(store) if (store := os.environ.get("ALPR_NATS_FILE_STORE_BYTES")) else None,
+        stream_replicas=replicas,
+        file_store_bytes=file_store_bytes,
     )
-    for line in asyncio.run(applied):
+    migration = asyncio.run(applied)
+    for line in migration.applied:
         print("applied", line)
+    migration.report_audit(sys.stdout)
+
+
+def _stream_settings(*, development: bool) -> tuple[int, int | None]:
+    """ALPR_NATS_STREAM_REPLICAS and ALPR_NATS_FILE_STORE_BYTES, each required unless `--development` fills it in.
+
+    `alpr migrate` sets every existing stream to them: a default (one replica, no size cap) would quietly take
+    a deployment's redundancy and its streams' share of the store away.
+    """
+    from services.cli.reach import CommandError
+
+    names = ("ALPR_NATS_STREAM_REPLICAS", "ALPR_NATS_FILE_STORE_BYTES")
+    replicas_set, store_set = (os.environ.get(name, "").strip() for name in names)
+    if development:
+        if os.environ.get("ALPR_ENVIRONMENT", "development").strip().lower() == "production":
+            raise CommandError("--development is refused in production: set " + " and ".join(names))
+    elif missing := [name for name, value in zip(names, (replicas_set, store_set), strict=True) if not value]:
+        raise CommandError(
+            f"set {' and '.join(missing)} (deploy/k8s/base/config.env); nothing was changed. Without them every "
+            "stream would get one replica and no size cap. For a local development server: --development"
+        )
+    try:
+        replicas = int(replicas_set) if replicas_set else 1
+        file_store_bytes = int(store_set) if store_set else None
+    except ValueError:
+        raise CommandError(f"{' and '.join(names)} must be whole numbers") from None
+    if not 1 <= replicas <= 5:  # JetStream's own bound
+        raise CommandError("ALPR_NATS_STREAM_REPLICAS must be 1 to 5")
+    if file_store_bytes is not None and file_store_bytes <= 0:
+        raise CommandError("ALPR_NATS_FILE_STORE_BYTES must be positive: the NATS servers' max_file_store")
+    return replicas, file_store_bytes
 
 
 def _wait_for_schema(service: str, *, timeout_s: float) -> None:
@@ -202,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="apply nothing: wait until this service's schema has every migration (a pod's init step)",
     )
     migrate.add_argument("--timeout", type=float, default=1800.0, help="seconds --wait-for waits at most")
+    migrate.add_argument(
+        "--development",
+        action="store_true",
+        help="a local development server: one stream replica and no size caps where ALPR_NATS_STREAM_REPLICAS "
+        "and ALPR_NATS_FILE_STORE_BYTES are not set (both required otherwise; refused in production)",
+    )
     migrate.set_defaults(func=cmd_migrate)
 
     token = sub.add_parser("token", help="print a development token (or the dev camera's credential)")

@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import base64
+import sys
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TextIO
 
 import nats
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from libs.common.migrations import SchemaMigrations, apply_schemas, apply_streams
+from libs.common.migrations import (
+    SchemaMigrations,
+    StreamDifference,
+    apply_schemas,
+    apply_streams,
+    audit_stream_differences,
+)
 from services.cli.dev_issuer import DEV_AUDIENCE, DEV_ISSUER, DevIssuer
 from services.cli.embedded import EmbeddedNats, EmbeddedPostgres
+from services.cli.reach import CommandError
 from services.cli.seed import seed_development
 
 SERVICES = ("gateway", "recognizer", "records", "audit", "sharing")
 SCHEMA_SERVICES = ("gateway", "records", "audit", "sharing")
 DEV_AGENCY = "CA0430000"  # an example ORI of a California agency (San Jose PD's county prefix)
+AUDIT_PROCEDURE = "docs/operations.md, 'Changing the AUDIT stream'"
 
 
 def schema_migrations() -> list[SchemaMigrations]:
@@ -31,23 +41,56 @@ def schema_migrations() -> list[SchemaMigrations]:
     return found
 
 
+@dataclass(frozen=True)
+class Migration:
+    """What `alpr migrate` applied, and how the AUDIT stream, which it never changes, differs from its declaration."""
+
+    applied: list[str]
+    audit_differences: list[StreamDifference]
+
+    def report_audit(self, out: TextIO) -> None:
+        """Print each AUDIT difference; a CommandError (exit 1) when AUDIT keeps less than declared."""
+        if not self.audit_differences:
+            return
+        print(
+            "AUDIT in NATS differs from its declaration (libs/common/streams.py); alpr migrate never changes it:",
+            file=out,
+        )
+        for difference in self.audit_differences:
+            print(f"  {difference}", file=out)
+        print(f"Changing AUDIT's configuration is a separate, deliberate procedure: {AUDIT_PROCEDURE}.", file=out)
+        out.flush()
+        if less_safe := [d.setting for d in self.audit_differences if d.less_safe]:
+            raise CommandError(
+                f"AUDIT in NATS is less safe than declared ({', '.join(less_safe)}): it could lose audit records. "
+                f"Everything else is applied; see {AUDIT_PROCEDURE}",
+                exit_code=1,
+            )
+
+
 async def migrate(
     admin_dsn: str,
     nats_url: str,
     *,
     nats_user: str | None = None,
     nats_password: str | None = None,
-    stream_replicas: int = 1,
-    file_store_bytes: int | None = None,
-) -> list[str]:
-    """`alpr migrate`: schemas and JetStream streams and consumers; idempotent."""
+    stream_replicas: int,
+    file_store_bytes: int | None,
+) -> Migration:
+    """`alpr migrate`: schemas and JetStream streams and consumers; idempotent.
+
+    `stream_replicas` and `file_store_bytes` are the deployment's (or the local stack's), never a default:
+    a wrong one would set every existing stream to it.
+    """
     applied = await apply_schemas(admin_dsn, schema_migrations())
     nc = await nats.connect(nats_url, user=nats_user, password=nats_password)
     try:
-        applied += await apply_streams(nc.jetstream(), replicas=stream_replicas, file_store_bytes=file_store_bytes)
+        js = nc.jetstream()
+        applied += await apply_streams(js, replicas=stream_replicas, file_store_bytes=file_store_bytes)
+        differences = await audit_stream_differences(js, replicas=stream_replicas)
     finally:
         await nc.close()
-    return applied
+    return Migration(applied, differences)
 
 
 @dataclass
@@ -73,10 +116,12 @@ class LocalStack:
 
     async def prepare(self) -> list[str]:
         """Migrate, create development keys, seed people and the camera."""
-        applied = await migrate(self.pg.admin_dsn, self.nats.url)
+        # one embedded server, its store the disk: one replica and no caps (the `alpr up` path)
+        migration = await migrate(self.pg.admin_dsn, self.nats.url, stream_replicas=1, file_store_bytes=None)
+        migration.report_audit(sys.stdout)
         self.issuer.ensure_keys()
         self.camera_credential = await seed_development(self.pg.admin_dsn, self.data_dir, agency=DEV_AGENCY)
-        return applied
+        return migration.applied
 
     def stop_infrastructure(self) -> None:
         self.nats.stop()

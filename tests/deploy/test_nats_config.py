@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import re
 import shutil
@@ -17,12 +18,17 @@ from pathlib import Path
 import nats
 import pytest
 from nats.aio.client import Client
+from nats.js.api import DiscardPolicy
 
+from libs.common.migrations import StreamDifference, apply_streams, audit_stream_differences
+from libs.common.streams import AUDIT, DAY_S, audit_subject
 from services.audit.repository.stream import acknowledged_events
 
 CONF = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "base" / "nats" / "nats.conf"
 USERS = ["gateway", "recognizer", "records", "audit", "sharing", "migrate", "ops"]
 PASSWORDS = {f"{user.upper()}_PASSWORD": f"pw-{user}" for user in USERS}
+RUNBOOK = CONF.parents[4] / "docs" / "operations.md"
+STEWARD, STEWARD_PASSWORD = "audit-steward", "AUDIT_STEWARD_PASSWORD"
 
 
 def _nats_server() -> str:
@@ -46,30 +52,63 @@ class TestConfigFile:
         assert _check(CONF, env).returncode != 0
 
 
-@pytest.fixture(scope="module")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One server from the deployed nats.conf, without the cluster block, on a free local port."""
-    tmp = tmp_path_factory.mktemp("nats")
+@contextlib.contextmanager
+def _server(tmp: Path, *, extra_users: str = "") -> Iterator[str]:
+    """One server from the deployed nats.conf (plus `extra_users`), without the cluster block, on a free port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     text = re.sub(r"^cluster \{.*?^\}\n", "", CONF.read_text(), flags=re.DOTALL | re.MULTILINE)
     text = text.replace("listen: 0.0.0.0:4222", f"listen: 127.0.0.1:{port}").replace("http: 0.0.0.0:8222\n", "")
     text = text.replace("store_dir: /data/jetstream", f"store_dir: {tmp / 'js'}").replace("18GB", "1GB")
+    if extra_users:
+        head, _, tail = text.rpartition("\n  ]\n}")
+        text = f"{head}\n{extra_users}\n  ]\n}}{tail}"
     conf = tmp / "nats.conf"
     conf.write_text(text)
-    env = {**os.environ, **PASSWORDS, "POD_NAME": "test"}
+    env = {**os.environ, **PASSWORDS, STEWARD_PASSWORD: f"pw-{STEWARD}", "POD_NAME": "test"}
     process = subprocess.Popen([_nats_server(), "-c", str(conf)], env=env, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else "nats-server exited"
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             break
         except OSError:
             time.sleep(0.05)
-    yield f"nats://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+    try:
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The deployed nats.conf on one local server, shared by the permission checks."""
+    with _server(tmp_path_factory.mktemp("nats")) as url:
+        yield url
+
+
+def _steward_block() -> str:
+    """The one-off `audit-steward` user exactly as docs/operations.md, "Changing the AUDIT stream", gives it."""
+    fenced = RUNBOOK.read_text().split("```")[1::2]
+    [block] = [text for text in fenced if f"user: {STEWARD}" in text]
+    return block
+
+
+@pytest.fixture
+def fresh_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh server from the deployed nats.conf, no stream on it yet."""
+    with _server(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def steward_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh server: the deployed nats.conf with the runbook's `audit-steward` added, as during that change."""
+    with _server(tmp_path, extra_users=_steward_block()) as url:
+        yield url
 
 
 async def _connect(url: str, user: str, errors: list[str]) -> Client:
@@ -146,6 +185,9 @@ class TestPermissions:
             ("gateway", "alpr.deadletter.READS.records-reads"),
             ("migrate", "$JS.API.STREAM.DELETE.AUDIT"),
             ("gateway", "$JS.API.STREAM.PURGE.AUDIT"),
+            # the runbook's durable deletion on AUDIT takes the one-off audit-steward, never these two
+            ("ops", "$JS.API.CONSUMER.DELETE.AUDIT.audit-writer"),
+            ("migrate", "$JS.API.CONSUMER.DELETE.AUDIT.audit-writer"),
         ],
     )
     def test_publish_outside_the_service_role_is_refused(self, server_url: str, user: str, publish: str) -> None:
@@ -171,10 +213,22 @@ class TestPermissions:
             ("records", "alpr.deadletter.READS.records-reads"),  # a read records cannot store
             ("records", "$JS.API.STREAM.MSG.DELETE.DEADLETTER"),  # `alpr deadletter replay`
             ("sharing", "alpr.sharing.revoked"),
+            # the runbook's commands, with the credentials it names (docs/operations.md)
+            ("ops", "$JS.API.STREAM.INFO.AUDIT"),  # nats stream info AUDIT
+            ("ops", "$JS.API.CONSUMER.INFO.AUDIT.audit-writer"),  # nats consumer info AUDIT audit-writer
+            ("ops", "$JS.API.STREAM.LIST"),  # nats stream report
+            ("migrate", "$JS.API.STREAM.LEADER.STEPDOWN.AUDIT"),  # nats stream cluster step-down AUDIT
+            ("migrate", "$JS.API.CONSUMER.DELETE.READS.records-reads"),  # nats consumer rm READS records-reads
+            ("migrate", "$JS.API.CONSUMER.DELETE.FRAMES.records-frames"),
         ],
     )
     def test_allowed_publish_is_not_refused(self, server_url: str, user: str, publish: str) -> None:
         assert asyncio.run(_denied(server_url, user, publish=publish)) == []
+
+    @pytest.mark.parametrize("user", USERS)
+    def test_no_deployed_user_may_update_the_audit_stream(self, server_url: str, user: str) -> None:
+        # an update could shrink AUDIT (discard old, a cap) and drop events the audit writer has not stored
+        assert asyncio.run(_denied(server_url, user, publish="$JS.API.STREAM.UPDATE.AUDIT"))
 
     def test_records_replicas_hear_each_others_hotlist_notices(self, server_url: str) -> None:
         assert asyncio.run(_denied(server_url, "records", subscribe="alpr.hotlists.changed")) == []
@@ -224,3 +278,99 @@ async def _stream_round_trip(url: str) -> list[bytes]:
 class TestStreams:
     def test_publishers_and_consumers_work_within_their_permissions(self, server_url: str) -> None:
         assert asyncio.run(_stream_round_trip(server_url)) == [b"read", b"access", b"alert"]
+
+
+async def _audit_events(url: str, count: int) -> None:
+    gateway = await _connect(url, "gateway", [])
+    for number in range(count):
+        await gateway.jetstream().publish(audit_subject("search"), f'{{"event": {number}}}'.encode())
+    await gateway.close()
+
+
+async def _migrate_shrinks_audit(url: str) -> tuple[int, list[str]]:
+    """As `migrate`: declare the streams as `alpr migrate` does, then try the review's shrinking update."""
+    errors: list[str] = []
+    migrate = await _connect(url, "migrate", errors)
+    js = migrate.jetstream(timeout=1)
+    await apply_streams(js, replicas=1, file_store_bytes=10**9)
+    await _audit_events(url, 5)
+    shrunk = dataclasses.replace((await js.stream_info("AUDIT")).config, discard=DiscardPolicy.OLD, max_msgs=1)
+    with pytest.raises((nats.errors.TimeoutError, nats.js.errors.APIError)):
+        await js.update_stream(shrunk)
+    kept = (await js.stream_info("AUDIT")).state.messages
+    await migrate.close()
+    return kept, errors
+
+
+async def _migrate_twice(url: str) -> tuple[list[str], list[StreamDifference], list[str]]:
+    """`alpr migrate`'s streams as `migrate` on a fresh server, then again over what it made."""
+    errors: list[str] = []
+    migrate = await _connect(url, "migrate", errors)
+    js = migrate.jetstream(timeout=2)
+    first = await apply_streams(js, replicas=1, file_store_bytes=10**9)
+    again = await apply_streams(js, replicas=1, file_store_bytes=10**9)
+    differences = await audit_stream_differences(js, replicas=1)
+    await migrate.close()
+    return [*first, *again], differences, errors
+
+
+async def _migrate_over_a_weaker_audit(url: str) -> tuple[list[StreamDifference], float, list[str]]:
+    """AUDIT made before with a week's max_age: `migrate` applies the rest, leaves AUDIT and says how it differs."""
+    errors: list[str] = []
+    migrate = await _connect(url, "migrate", errors)
+    js = migrate.jetstream(timeout=2)
+    await js.add_stream(dataclasses.replace(AUDIT, max_age=7 * DAY_S))
+    await apply_streams(js, replicas=1, file_store_bytes=10**9)
+    differences = await audit_stream_differences(js, replicas=1)
+    max_age = (await js.stream_info("AUDIT")).config.max_age or 0.0
+    await migrate.close()
+    return differences, max_age, errors
+
+
+async def _steward_changes_audit(url: str) -> tuple[float, list[str], list[str]]:
+    """The runbook's one-off user lengthens AUDIT's max_age and removes audit-writer; what it was refused."""
+    errors: list[str] = []
+    migrate = await _connect(url, "migrate", errors)
+    await apply_streams(migrate.jetstream(timeout=2), replicas=1, file_store_bytes=10**9)
+    await migrate.close()
+    steward = await _connect(url, STEWARD, errors)
+    js = steward.jetstream(timeout=2)
+    longer = dataclasses.replace((await js.stream_info("AUDIT")).config, max_age=60 * DAY_S)
+    max_age = (await js.update_stream(longer)).config.max_age or 0.0
+    assert await js.delete_consumer("AUDIT", "audit-writer")
+    await steward.close()
+    refused = []
+    for subject in (
+        "$JS.API.STREAM.PURGE.AUDIT",
+        "$JS.API.STREAM.DELETE.AUDIT",
+        "$JS.API.STREAM.MSG.DELETE.AUDIT",
+        "$JS.API.STREAM.UPDATE.READS",
+        "$JS.API.CONSUMER.DELETE.READS.records-reads",
+        audit_subject("search"),
+    ):
+        refused += await _denied(url, STEWARD, publish=subject)
+    return max_age, refused, errors
+
+
+class TestAuditStream:
+    def test_migrate_cannot_shrink_the_audit_stream(self, fresh_url: str) -> None:
+        kept, errors = asyncio.run(_migrate_shrinks_audit(fresh_url))
+        assert kept == 5
+        assert any("permissions violation" in e.lower() and "stream.update.audit" in e.lower() for e in errors)
+
+    def test_migrate_declares_every_stream_on_a_fresh_and_on_an_existing_server(self, fresh_url: str) -> None:
+        applied, differences, errors = asyncio.run(_migrate_twice(fresh_url))
+        assert applied.count("stream AUDIT") == 1 and applied.count("stream READS") == 2  # AUDIT: created only
+        assert differences == [] and errors == []
+
+    def test_migrate_leaves_a_differing_audit_stream_and_says_so(self, fresh_url: str) -> None:
+        differences, max_age, errors = asyncio.run(_migrate_over_a_weaker_audit(fresh_url))
+        assert max_age == 7 * DAY_S and errors == []
+        assert [(d.setting, d.in_nats, d.declared, d.less_safe) for d in differences] == [
+            ("max_age", "7 d", "30 d", True)
+        ]
+
+    def test_the_runbooks_one_off_steward_changes_audit_and_nothing_else(self, steward_url: str) -> None:
+        max_age, refused, errors = asyncio.run(_steward_changes_audit(steward_url))
+        assert max_age == 60 * DAY_S and errors == []
+        assert len(refused) == 6, refused

@@ -125,10 +125,12 @@ def run_up_cluster(
 async def _prepare(stack: LocalStack, urls: list[str]) -> list[str]:
     """Schemas, and streams at replication 3 once the cluster has a leader; keys and the development seed."""
     await wait_for_jetstream(urls)
-    applied = await migrate(stack.pg.admin_dsn, urls[0], stream_replicas=STREAM_REPLICAS)
+    # the servers' store is the disk here: no caps, as on the one-server stack
+    migration = await migrate(stack.pg.admin_dsn, urls[0], stream_replicas=STREAM_REPLICAS, file_store_bytes=None)
+    migration.report_audit(sys.stdout)
     stack.issuer.ensure_keys()
     stack.camera_credential = await seed_development(stack.pg.admin_dsn, stack.data_dir, agency=DEV_AGENCY)
-    return applied
+    return migration.applied
 
 
 def _replica_counts() -> str:
