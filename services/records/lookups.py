@@ -76,7 +76,12 @@ class ReadLookups:
     async def read_detail(self, request: ReadLookup) -> ReadDetail:
         """One read in full; a held copy past retention only to its hold's case, to others no such read."""
         async with self.uow() as session:
-            read = await repository.get_read(session, read_id=request.read_id, case_number=request.case_number)
+            read = await repository.get_read(
+                session,
+                read_id=request.read_id,
+                case_number=request.case_number,
+                unmatched_before=unmatched_cutoff(datetime.now(UTC), self.settings),
+            )
         if read is None:
             raise NotFound("no such read", code="read_not_found")
         shown = read.model_dump(mode="json")
@@ -86,7 +91,11 @@ class ReadLookups:
         """A read's image, the plate crop first; a held copy's only to its hold's case."""
         async with self.uow() as session:
             image = await repository.get_image(
-                session, read_id=request.read_id, kind=None, case_number=request.case_number
+                session,
+                read_id=request.read_id,
+                kind=None,
+                case_number=request.case_number,
+                unmatched_before=unmatched_cutoff(datetime.now(UTC), self.settings),
             )
         if image is None:
             raise NotFound("no image for this read", code="image_not_found")

@@ -321,7 +321,9 @@ class ClientView(BaseModel):
 
 
 class Revoked(BaseModel):
-    """Published on `alpr.sharing.revoked` when an agreement stops being in force."""
+    """Published on `alpr.sharing.revoked` when an agreement is revoked, or an approved version no longer grants
+    `hotlists:write`: a hint to look again at what the agreement allows (records withdraws partner lists no
+    agreement in force allows), not proof that the agreement ended."""
 
     agreement_id: str
     at: datetime

@@ -123,6 +123,8 @@ class PartnerListReconciler:
             ):
                 return 0
             entry_ids = list((await repository.held_entries(session, hotlist_id=hotlist["hotlist_id"])).values())
+            if not entry_ids:  # another replica withdrew it first (the notice reaches every replica at once)
+                return 0
             removed = await repository.remove_entries(
                 session, hotlist_id=hotlist["hotlist_id"], entry_ids=entry_ids, now=datetime.now(UTC)
             )

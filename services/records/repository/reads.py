@@ -231,11 +231,30 @@ HELD_FOR_CASE = (
 )
 
 
-async def get_read(session: AsyncSession, *, read_id: str, case_number: str | None) -> Read | None:
-    """The newest version of a read, by id; a held copy only for a case one of its active holds names."""
+def _kept_for_case() -> str:
+    """B5 with B2, as search asks it (repository/search.py): a live read that matched no hotlist and was captured
+    before `:unmatched_before` (NULL: no cap) is there only because a hold keeps it, so it answers that hold's case
+    (`:held_case`) alone."""
+    # retention's repository builds on this module: its rule of what a hold keeps is imported when needed
+    from services.records.retention.repository import HELD_BY
+
+    return (
+        "(CAST(:unmatched_before AS timestamptz) IS NULL OR r.hotlist_hit OR r.captured_at >= :unmatched_before "
+        f"OR EXISTS (SELECT 1 FROM legal_holds h WHERE h.case_number = :held_case AND {HELD_BY}))"
+    )
+
+
+async def get_read(
+    session: AsyncSession, *, read_id: str, case_number: str | None, unmatched_before: datetime | None = None
+) -> Read | None:
+    """The newest version of a read, by id; a held copy only for a case one of its active holds names, and so a
+    read only a hold keeps past the B5 cap (`unmatched_before`)."""
     result = await session.execute(
-        text("SELECT * FROM reads WHERE read_id = CAST(:id AS uuid) ORDER BY version DESC LIMIT 1"),
-        {"id": read_id},
+        text(
+            f"SELECT * FROM reads r WHERE read_id = CAST(:id AS uuid) AND {_kept_for_case()} "
+            "ORDER BY version DESC LIMIT 1"
+        ),
+        {"id": read_id, "unmatched_before": unmatched_before, "held_case": case_number},
     )
     row = result.first()
     if row is None and case_number is not None:  # a held copy, kept apart after its partition was purged
@@ -250,10 +269,21 @@ async def get_read(session: AsyncSession, *, read_id: str, case_number: str | No
 
 
 async def get_image(
-    session: AsyncSession, *, read_id: str, kind: str | None, case_number: str | None
+    session: AsyncSession,
+    *,
+    read_id: str,
+    kind: str | None,
+    case_number: str | None,
+    unmatched_before: datetime | None = None,
 ) -> StoredImage | None:
-    """One image of a read: the requested kind, or the plate crop first; a held copy's only for its hold's case."""
-    tables = {"read_images": "TRUE"}
+    """One image of a read: the requested kind, or the plate crop first; a held copy's only for its hold's case,
+    and so the image of a read only a hold keeps past the B5 cap (`unmatched_before`)."""
+    tables = {
+        "read_images": "TRUE"
+        if unmatched_before is None
+        else "EXISTS (SELECT 1 FROM reads r WHERE r.read_id = i.read_id AND r.captured_at = i.captured_at "
+        f"AND {_kept_for_case()})"
+    }
     if case_number is not None:  # held copies after their partition was purged
         tables["held_read_images"] = (
             "EXISTS (SELECT 1 FROM held_reads WHERE held_reads.read_id = i.read_id "
@@ -266,7 +296,7 @@ async def get_image(
                 "WHERE read_id = CAST(:id AS uuid) AND (CAST(:kind AS text) IS NULL OR kind = :kind) "
                 f"AND {visible} ORDER BY (kind = 'plate') DESC, kind LIMIT 1"
             ),
-            {"id": read_id, "kind": kind, "held_case": case_number},
+            {"id": read_id, "kind": kind, "held_case": case_number, "unmatched_before": unmatched_before},
         )
         row = result.first()
         if row is not None:

@@ -1,6 +1,6 @@
 """B5 with B2: a read that matched no hotlist and is past the shorter cap is kept only because a hold keeps it,
 so only a search under that hold's case finds it (not another officer's search, nor a partner's, which names
-no case); a read that hit a list is found as before."""
+no case), and only that case is shown it or its image by id; a read that hit a list is found as before."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from libs.common.contracts.search import SearchQuery, SearchRequest
+from libs.common.contracts.search import ReadLookup, SearchQuery, SearchRequest
+from libs.common.errors import NotFound
 from services.records.lookups import ReadLookups
 from services.records.settings import RecordsSettings
 from tests.services.records.test_retention import approved_hold, case_number, plate
@@ -77,3 +78,33 @@ class TestUnmatchedPastTheCap:
         assert await found(desk, w["plate"], since, None) == {
             w["held"].read_id, w["unheld"].read_id, w["hit"].read_id, w["recent"].read_id
         }  # fmt: skip
+
+
+async def shown(desk: ReadLookups, read_id: str, case: str | None) -> tuple[bool, bool]:
+    """Whether the read's detail and its image are served to a viewer under `case`."""
+    served = []
+    for ask in (desk.read_detail, desk.read_image):
+        try:
+            await ask(ReadLookup(read_id=read_id, case_number=case))
+            served.append(True)
+        except NotFound:
+            served.append(False)
+    return served[0], served[1]
+
+
+class TestUnmatchedPastTheCapById:
+    async def test_only_the_holds_case_is_shown_a_held_unmatched_read_or_its_image(
+        self, system: Any, capped_world: dict[str, Any]
+    ) -> None:
+        w = capped_world
+        desk = lookups(system, unmatched_days=60)
+        assert await shown(desk, w["held"].read_id, w["case"]) == (True, True)
+        assert await shown(desk, w["held"].read_id, case_number()) == (False, False)
+        assert await shown(desk, w["held"].read_id, None) == (False, False)
+        assert await shown(desk, w["unheld"].read_id, w["case"]) == (False, False)  # past the cap, not yet purged
+        assert await shown(desk, w["hit"].read_id, None) == (True, True)
+
+    async def test_without_the_cap_a_read_is_shown_as_before(self, system: Any, capped_world: dict[str, Any]) -> None:
+        w = capped_world
+        desk = lookups(system, unmatched_days=None)
+        assert await shown(desk, w["unheld"].read_id, None) == (True, True)
