@@ -4,7 +4,9 @@ Renders with a small kustomize subset (the features deploy/k8s uses; anything el
 validates built-in kinds against the Kubernetes JSON schemas that kubernetes-validate ships (its
 strict set, read directly so each schema is loaded once and every error is reported) and the
 CloudNativePG kinds against deploy/k8s/schemas, then checks the deployment policy (the database's part,
-backups inside the retention period, in database_policy.py beside this file). Exit status 1 on any failure.
+backups inside the retention period, in database_policy.py beside this file) and each pod's effective settings
+(`env` over `envFrom`): no `ALPR_*` name that no service reads, the backup values the ConfigMap check held, and
+production in every Deployment of a production overlay. Exit status 1 on any failure.
 `--render OVERLAY` prints the rendered YAML instead.
 """
 
@@ -29,11 +31,13 @@ import yaml
 from referencing import Registry, Resource
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module, however this file is loaded
-from database_policy import backup_problems, connection_problems
+from database_policy import BACKUP_KEYS, SLACK_KEY, backup_problems, connection_problems, settings_config
 
 Obj = dict[str, Any]
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))  # the services' settings, for the names and rules they define
 K8S_DIR = ROOT / "deploy" / "k8s"
 OVERLAYS = [K8S_DIR / "overlays" / "development", K8S_DIR / "overlays" / "production"]
 KUBERNETES_VERSION = "1.33.0"
@@ -319,8 +323,8 @@ def validate_schema(obj: Obj, kubernetes_version: str = KUBERNETES_VERSION) -> l
     return ["/".join(map(str, e.absolute_path)) + f": {e.message}" for e in errors]
 
 
-def check_policy(objects: list[Obj]) -> list[str]:
-    """Deployment policy problems in a rendered overlay: empty when it complies."""
+def check_policy(objects: list[Obj], *, production: bool = False) -> list[str]:
+    """Deployment policy problems in a rendered overlay (`production`: it is meant to be): empty when it complies."""
     problems: list[str] = []
     for obj in objects:
         pod_specs = _pod_specs(obj)
@@ -340,6 +344,94 @@ def check_policy(objects: list[Obj]) -> list[str]:
     problems += connection_problems(objects)[0]
     problems += _stream_replica_problems(objects)
     problems += _image_pin_problems(objects)
+    problems += _unknown_variable_problems(objects)
+    problems += _environment_problems(objects, production=production or _is_production(objects))
+    problems += _effective_backup_problems(objects)
+    return problems
+
+
+def container_env(container: Obj, objects: list[Obj]) -> dict[str, str | None]:
+    """What a container's process sees: `env` over the ConfigMaps of `envFrom`; None where a Secret gives it."""
+    maps = {_name(o): o.get("data", {}) for o in objects if o["kind"] == "ConfigMap"}
+    env: dict[str, str | None] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(maps.get(source["configMapRef"]["name"], {}))
+    for entry in container.get("env", []):
+        ref = entry.get("valueFrom", {}).get("configMapKeyRef")
+        if "value" in entry:
+            env[entry["name"]] = str(entry["value"])
+        elif ref:
+            env[entry["name"]] = maps.get(ref["name"], {}).get(ref["key"])
+        else:
+            env[entry["name"]] = None  # a Secret, the pod's own fields: not in the repository
+    return env
+
+
+def _workload_envs(objects: list[Obj], kinds: set[str]) -> list[tuple[str, dict[str, str | None]]]:
+    """(where, effective environment) of every long-running or Job container of the given kinds."""
+    return [
+        (f"{obj['kind']}/{_name(obj)} container {c['name']}", container_env(c, objects))
+        for obj in objects
+        if obj["kind"] in kinds
+        for spec in _pod_specs(obj)
+        for c in spec.get("containers", [])
+    ]
+
+
+def _unknown_variable_problems(objects: list[Obj]) -> list[str]:
+    """An `ALPR_*` name no service or tool reads is a misspelling: its default would rule silently."""
+    from services.cli.serve import unknown_variable_problems
+
+    places = [(f"ConfigMap/{_name(o)}", list(o.get("data", {}))) for o in objects if o["kind"] == "ConfigMap"]
+    places += [
+        (f"{obj['kind']}/{_name(obj)} container {c['name']}", [e["name"] for e in c.get("env", [])])
+        for obj in objects
+        for c in _containers(obj)
+    ]
+    return [f"{where}: {p}" for where, names in places for p in unknown_variable_problems(dict.fromkeys(names, ""))]
+
+
+def _environment_problems(objects: list[Obj], *, production: bool) -> list[str]:
+    """A production overlay runs every service as production, with a partner issuer partners can reach."""
+    if not production:
+        return []
+    from services.sharing.settings import is_local_address
+
+    problems = []
+    for where, env in _workload_envs(objects, {"Deployment"}):
+        # the settings' default is development: a missing or misspelled key runs production as development
+        environment = env.get("ALPR_ENVIRONMENT", "development")
+        if environment != "production":
+            problems.append(f"{where}: ALPR_ENVIRONMENT is {environment!r} in a production overlay")
+    for where, env in _workload_envs(objects, {"Deployment"}):
+        if not where.startswith("Deployment/alpr-sharing "):
+            continue
+        issuer = env.get("ALPR_PARTNER_ISSUER")
+        if issuer is None or not issuer.startswith("https://") or is_local_address(issuer):
+            shown = "unset (the development default)" if issuer is None else repr(issuer)
+            problems.append(f"{where}: ALPR_PARTNER_ISSUER {shown} is not an https:// URL partners can reach")
+    return problems
+
+
+def _effective_backup_problems(objects: list[Obj]) -> list[str]:
+    """Each pod's own retention and backup values are those the ConfigMap check held against the backups.
+
+    backup_problems checks the settings ConfigMap against the ObjectStore and the ScheduledBackup; a
+    Deployment's `env` overrides that ConfigMap in its pod, so a different value there escapes that check.
+    """
+    config = settings_config(objects)
+    if config is None:
+        return []  # backup_problems names the missing ConfigMap
+    policies = sorted({str(o["spec"].get("retentionPolicy")) for o in objects if o["kind"] == "ObjectStore"})
+    problems = []
+    for where, env in _workload_envs(objects, POD_TEMPLATE_KINDS | {"CronJob"}):
+        for key in (*BACKUP_KEYS, SLACK_KEY):
+            if key in env and env[key] != config.get(key):
+                problems.append(
+                    f"{where}: {key}={env[key]} in its environment, but the backups (ObjectStore retentionPolicy "
+                    f"{', '.join(policies)}) were checked against the settings ConfigMap's {config.get(key)}"
+                )
     return problems
 
 
@@ -351,7 +443,11 @@ PLACEHOLDER_DIGEST = "@sha256:" + "0" * 64  # accepted in the repository, named 
 
 
 def _is_production(objects: list[Obj]) -> bool:
-    return any(o["kind"] == "ConfigMap" and o.get("data", {}).get("ALPR_ENVIRONMENT") == "production" for o in objects)
+    """Whether any ConfigMap or any container's environment names production."""
+    if any(o["kind"] == "ConfigMap" and o.get("data", {}).get("ALPR_ENVIRONMENT") == "production" for o in objects):
+        return True
+    kinds = POD_TEMPLATE_KINDS | {"CronJob"}
+    return any(env.get("ALPR_ENVIRONMENT") == "production" for _, env in _workload_envs(objects, kinds))
 
 
 def _image_pin_problems(objects: list[Obj]) -> list[str]:
@@ -445,7 +541,8 @@ def validate_overlay(directory: Path, kubernetes_version: str = KUBERNETES_VERSI
         problems = validate_schema(obj, kubernetes_version)
         report.errors += [f"{obj['kind']}/{_name(obj)}: {p}" for p in problems]
         report.validated += not problems
-    report.errors += [f"policy: {p}" for p in check_policy(objects)]
+    # an overlay named production is one, whatever its settings say (a misspelled key would say development)
+    report.errors += [f"policy: {p}" for p in check_policy(objects, production=directory.name == "production")]
     arithmetic = backup_problems(objects)[1]
     if arithmetic:
         report.facts.append(f"backups: retention − (recovery window + backup interval + check slack): {arithmetic}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from libs.common.validation import DEFAULT_CLOCK_SKEW_S, active_retention_days, backup_margin_days, retention_cutoff
@@ -27,7 +27,8 @@ class CommonSettings(BaseSettings):
     nats_user: str | None = None
     nats_password: SecretStr | None = None
     # how long a record's owner waits for the audit service to confirm it persisted (audit_trail.py)
-    audit_persist_wait_ms: int = 2000
+    # 0 would give up at once, and past a minute a request holds its connection while the audit service is down
+    audit_persist_wait_ms: int = Field(default=2000, ge=1, le=60_000)
     otel_exporter_otlp_endpoint: str | None = None
     otel_console: bool = False
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from libs.common.settings import CommonSettings
 from services.audit.ledger.checkpoints import load_public_key, load_signing_key
@@ -14,10 +14,11 @@ class AuditSettings(CommonSettings):
     audit_public_keys: str = ""  # earlier keys still trusted for old checkpoints, comma-separated base64
     checkpoint_every: int = 1000
     checkpoint_interval_s: float = 60.0
-    writer_batch: int = 500
+    writer_batch: int = Field(default=500, ge=1, le=10_000)  # events per transaction
     retention_years: int = 2
     audit_timezone: str = "America/Los_Angeles"  # the local clock of off-hours and the auditors' days
-    completeness_check_s: float = 3600.0
+    # how often acknowledged events are checked against the log: a minute to a day
+    completeness_check_s: float = Field(default=3600.0, ge=60, le=86_400)
     # the periodic verification of the whole log (verify_job.py); AlprAuditVerifyStale assumes the default
     audit_verify_interval_s: float = 3600.0
 

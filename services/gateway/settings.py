@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from libs.common.case_numbers import DEPARTMENT_CASE_NUMBER_PATTERN, pattern_problem
 from libs.common.proxies import trusted_networks
-from libs.common.settings import RetentionSettings
+from libs.common.settings import MAX_RETENTION_DAYS, RetentionSettings
 from libs.common.tokens import DEVELOPMENT_ISSUER, is_development_jwks
 from services.gateway.identity_keys import FetchPolicy
 
@@ -31,19 +31,24 @@ class GatewaySettings(RetentionSettings):
     oidc_jwks_min_cache_s: float = 60.0
     oidc_jwks_max_cache_s: float = 24 * 3600.0
     oidc_jwks_refresh_interval_s: float = 30.0
-    oidc_http_timeout_s: float = 5.0
+    oidc_http_timeout_s: float = Field(default=5.0, gt=0, le=60)
     dev_issuer_enabled: bool = False
     # matched with ASCII digits only (libs.common.case_numbers); prohibited purposes: policy/purposes.py
     case_number_pattern: str = DEPARTMENT_CASE_NUMBER_PATTERN
-    min_reason_length: int = 20
+    # 0 would accept an empty reason: the purpose check needs some sentence to judge
+    min_reason_length: int = Field(default=20, ge=10, le=500)
     vague_reasons: str = DEFAULT_VAGUE_REASONS
-    broad_window_days: int = 30
+    # a search window past this needs a supervisor; longer than the retention period it could never apply
+    broad_window_days: int = Field(default=30, ge=1, le=MAX_RETENTION_DAYS)
     # a camera post: room for one image of the largest size accepted (libs.common.images.IMAGE_MAX_BYTES,
     # 8 MiB decoded) sent as base64 in JSON (4/3 of it) with its read; nats.conf's max_payload carries it
-    max_body_bytes: int = 12 * 1024 * 1024
-    inactivity_suspend_days: int = 90
-    lockout_failures: int = 5
-    lockout_window_s: int = 900
+    max_body_bytes: int = Field(default=12 * 1024 * 1024, ge=64 * 1024, le=32 * 1024 * 1024)  # max_payload 32MB
+    # an account unused this long is suspended: a year at most, or a departed officer's account stays a way in
+    inactivity_suspend_days: int = Field(default=90, ge=1, le=365)
+    # wrong-password lockout: at least one failure counted over at least a minute (0 s counts none, so the
+    # lockout would be off); past 100 failures or a day the lockout no longer slows a guesser or a typist
+    lockout_failures: int = Field(default=5, ge=1, le=100)
+    lockout_window_s: int = Field(default=900, ge=60, le=86_400)
     # a person's token lives at most this long from its iat; a token without iat is refused
     max_token_lifetime_s: int = 12 * 3600
     # comma-separated CIDRs of our ingress: the only peers whose X-Forwarded-For is believed (libs/common/proxies.py)
@@ -52,10 +57,11 @@ class GatewaySettings(RetentionSettings):
     secret_failures_per_client: int = 10
     secret_failures_per_address: int = 50
     secret_failure_window_s: int = 600
-    rate_person_per_minute: int = 120
-    rate_camera_per_second: int = 2000
-    rate_partner_per_minute: int = 600
-    rate_public_per_minute: int = 60
+    # at least one request per interval: 0 would refuse every request of that kind (fail closed, but no service)
+    rate_person_per_minute: int = Field(default=120, ge=1)
+    rate_camera_per_second: int = Field(default=2000, ge=1)
+    rate_partner_per_minute: int = Field(default=600, ge=1)
+    rate_public_per_minute: int = Field(default=60, ge=1)
     # each replica leases this share of a bucket's capacity from the shared row at a time (ratelimit.py): the
     # replicas together may exceed a limit by replicas x lease, and the smaller the lease the more round trips
     rate_lease_fraction: float = Field(default=0.1, gt=0, le=1)
@@ -63,12 +69,13 @@ class GatewaySettings(RetentionSettings):
     rate_expected_replicas: int = Field(default=2, ge=1)
     # how long a replica trusts its cached camera row: a camera disabled through another replica (or in
     # the database) is refused here within this many seconds plus one lookup; see credentials.py
-    camera_cache_s: float = 5.0
+    camera_cache_s: float = Field(default=5.0, ge=0, le=60)
     # under load an agency's single-read posts go to the stream in bundles at most this often (unless one is
     # full): fewer, larger messages for the bus and records at the cost of this much latency at most, and
     # only while earlier posts wait on their acks (read_bundles.LoneReads); 0 sends each as its ack comes
     read_bundle_gap_ms: float = Field(default=20.0, ge=0, le=200)
-    approval_valid_hours: int = 24
+    # a supervisor's approval of a broad search covers paging through its results, not standing access: 3 days
+    approval_valid_hours: int = Field(default=24, ge=1, le=72)
     policy_path: Path | None = None
     policy_version: str = "L4207-2016-11-04"
 

@@ -13,8 +13,8 @@ from libs.common.settings import CommonSettings
 class RecognizerSettings(CommonSettings):
     weights_path: Path | None = None  # default: the shipped services/recognizer/weights/crnn.pt
     detector_weights_path: Path | None = None  # default: the shipped services/recognizer/weights/detector.pt
-    max_batch: int = 64
-    max_wait_ms: float = 3.0
+    max_batch: int = Field(default=64, ge=1)
+    max_wait_ms: float = Field(default=3.0, ge=0, le=1000)
     # a photograph's pass costs many crops' passes: a smaller batch keeps the first frame's wait short
     detector_max_batch: int = Field(default=8, ge=1)
     detector_max_wait_ms: float = Field(default=3.0, ge=0.0)
@@ -31,7 +31,7 @@ class RecognizerSettings(CommonSettings):
     # (docs/recognizer-experiments.md), so float32 stays the default and bfloat16 an operator's choice.
     # bench/recognizer_precision.py measures what changes; a reading made in bfloat16 names it ("+bf16").
     reader_precision: Literal["auto", "float32", "bfloat16"] = "float32"
-    max_image_bytes: int = 6 * 1024 * 1024
+    max_image_bytes: int = Field(default=6 * 1024 * 1024, ge=1)
     # engine/crop.py's bound (a 6K frame); above it, a decompression bomb: refused before decoding
     max_image_pixels: int = Field(default=25_000_000, ge=1)
 
