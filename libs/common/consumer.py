@@ -28,6 +28,10 @@ BatchHandler = Callable[[list[Msg]], Awaitable[None]]
 T = TypeVar("T")
 MAX_DELIVERIES_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
 LAG_EVERY_S = 5.0  # how often the lag gauge asks JetStream, busy or idle
+# A batch whose handler has not returned in this long is reported with where it waits (every handler await has
+# its own bound, so one this late is a hang to find: once, after a PostgreSQL restart under load, records stored
+# nothing for three minutes and logged nothing; docs/operations.md, "A consumer stuck in its handler")
+STUCK_AFTER_S = 60.0
 STOP_GRACE_S = 5.0  # how long a stop waits for the batch in hand to commit and be acked before cancelling it
 
 
@@ -78,13 +82,40 @@ class BatchConsumer:
         self._stopping = asyncio.Event()
         self._lag_at = 0.0
         self.last_error: str | None = None
+        self._handling: tuple[float, int] | None = None  # (loop time the handler began, messages), while it runs
+        self._watchdog: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"consume-{self._consumer.config.durable_name}")
+        self._watchdog = asyncio.create_task(self._watch(), name=f"watch-{self._consumer.config.durable_name}")
+
+    async def _watch(self) -> None:
+        """Log, with where it waits, a batch held in its handler past STUCK_AFTER_S (again each STUCK_AFTER_S)."""
+        loop = asyncio.get_running_loop()
+        every_s = STUCK_AFTER_S / 4
+        reported = 0.0
+        while self._task is not None and not self._task.done():
+            await asyncio.sleep(every_s)
+            handling = self._handling
+            if handling is None:
+                reported = 0.0
+                continue
+            age = loop.time() - handling[0]
+            if age >= STUCK_AFTER_S and age - reported >= STUCK_AFTER_S:
+                reported = age
+                log.warning(
+                    "a batch of %d in %s has been in its handler %.0f s, waiting in: %s",
+                    handling[1],
+                    self._durable,
+                    age,
+                    waiting_in(self._task),
+                )
 
     async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
         """Fetch no more; let the batch in hand commit and be acked (up to `grace_s`), hand back the rest."""
         self._stopping.set()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         if self._task:
             done, _ = await asyncio.wait({self._task}, timeout=grace_s)
             if not done:
@@ -214,7 +245,11 @@ class BatchConsumer:
                 links=links,
                 attributes={"alpr.service": self._bus.name, "messaging.batch.message_count": len(msgs)},
             ):
-                await self._handler(msgs)
+                self._handling = (asyncio.get_running_loop().time(), len(msgs))
+                try:
+                    await self._handler(msgs)
+                finally:
+                    self._handling = None
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -306,6 +341,20 @@ class BatchConsumer:
             held += ahead.result()
         for msg in held:
             await _quietly(msg.in_progress())
+
+
+def waiting_in(task: asyncio.Task[None] | None, depth: int = 40) -> str:
+    """Where a suspended task waits: its chain of awaits, outermost first, as `file:line in function` steps."""
+    steps: list[str] = []
+    awaited: object = task.get_coro() if task is not None else None
+    while awaited is not None and len(steps) < depth:
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+        if frame is None:
+            steps.append(type(awaited).__name__)  # a Future or another awaitable: where the chain ends
+            break
+        steps.append(f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno} in {frame.f_code.co_name}")
+        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+    return " > ".join(steps) or "unknown"
 
 
 async def _quietly(aw: Awaitable[None]) -> None:

@@ -492,3 +492,37 @@ class TestPreparedAhead:
         assert ahead.take([current[0]]) is None
         assert ahead.take(list(following)) is None
         assert ahead.take(following) == "next"
+
+
+async def test_a_batch_stuck_in_its_handler_is_reported_with_where_it_waits(
+    system, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A handler that never returns is logged with its chain of awaits, so the hang can be found afterwards."""
+    monkeypatch.setattr(consumer_module, "STUCK_AFTER_S", 0.4)
+    bus = system.runtime("gateway").bus
+    name = f"TESTCONSUMER{uuid.uuid4().hex[:8].upper()}"
+    subject = f"test.consumer.{name.lower()}"
+    await bus.js.add_stream(StreamConfig(name=name, subjects=[f"{subject}.>"], storage=StorageType.MEMORY))
+    config = ConsumerConfig(durable_name="worker", ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL)
+    await bus.js.add_consumer(name, config)
+    for n in range(3):
+        await bus.js.publish(f"{subject}.n", str(n).encode())
+    never = asyncio.Event()
+
+    async def waits_on_the_database(msgs: list[Msg]) -> None:
+        await never.wait()
+
+    stuck = BatchConsumer(bus, DurableConsumer(name, config), waits_on_the_database, batch=10)
+    caplog.set_level("WARNING", logger="libs.common.consumer")
+    stuck.start()
+    try:
+        for _ in range(50):
+            if any("in its handler" in r.getMessage() for r in caplog.records):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await stuck.stop(grace_s=0.1)
+        await bus.js.delete_stream(name)
+    [said] = [r.getMessage() for r in caplog.records if "in its handler" in r.getMessage()][:1]
+    assert "a batch of 3 in worker" in said
+    assert "in waits_on_the_database" in said and "in wait" in said  # down to the await that hangs
