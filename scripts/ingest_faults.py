@@ -282,6 +282,10 @@ async def run(
                 f"{expected} in {time.monotonic() - started:.1f}s → {'PASS' if passed else 'FAIL'}",
                 flush=True,
             )
+            if not passed:  # where records waits, if a batch hung in its handler (libs/common/consumer.py)
+                kept = drill.stack.data_dir / "records.log"
+                said = kept.read_text(errors="replace").splitlines() if kept.exists() else []
+                print(*[line[:2000] for line in said if "in its handler" in line][-3:], sep="\n  ", flush=True)
         if drill.settings:
             # a permission the deployment's nats.conf lacks shows up here, even if a retry hid it
             log = (drill.stack.data_dir / "nats.log").read_text(errors="replace")
