@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import pytest
 
 from libs.common.contracts.hotlists import (
@@ -21,10 +19,9 @@ from libs.common.contracts.hotlists import (
     PartnerEntryIn,
     PartnerUpsert,
 )
-from libs.common.contracts.reads import ReadIn, stable_read_id
 from libs.common.errors import InvalidInput
-from libs.common.streams import reads_subject
 from services.records.hotlists.service import partner_entries
+from tests.services.records.test_hotlist_exchange import read_hits
 
 NOW = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)
 AGENCY = "CA0430000"
@@ -32,24 +29,6 @@ AGENCY = "CA0430000"
 
 def partner_ori() -> str:
     return "CA" + str(uuid.uuid4().int)[:7]
-
-
-async def read_hits(system: Any, plate: str) -> bool:
-    """Publish a read of the plate and return whether records stored it as a hotlist hit."""
-    read_id = stable_read_id("partner-input-test", uuid.uuid4())
-    read = ReadIn(read_id=read_id, agency=AGENCY, camera_id="dev-cam-1", captured_at=datetime.now(UTC), plate=plate)
-    bus = system.runtime("gateway").bus
-    await bus.publish_durable(reads_subject(AGENCY, "dev-cam-1"), read.model_dump_json().encode(), msg_id=read_id)
-    conn = await asyncpg.connect(system.stack.pg.admin_dsn)
-    try:
-        for _ in range(200):
-            hit = await conn.fetchval("SELECT hotlist_hit FROM records.reads WHERE read_id = $1::uuid", read_id)
-            if hit is not None:
-                return bool(hit)
-            await asyncio.sleep(0.05)
-    finally:
-        await conn.close()
-    raise AssertionError("the read was not stored")
 
 
 def entries(*plates: str, **fields: Any) -> list[PartnerEntryIn]:
