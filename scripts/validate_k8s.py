@@ -330,6 +330,11 @@ def check_policy(objects: list[Obj], *, production: bool = False) -> list[str]:
         pod_specs = _pod_specs(obj)
         for spec in pod_specs:
             pod_context = spec.get("securityContext", {})
+            runs_alpr = any(_runs_alpr(c) for c in spec.get("initContainers", []) + spec.get("containers", []))
+            if runs_alpr and spec.get("enableServiceLinks") is not False:
+                # Kubernetes would set ALPR_GATEWAY_PORT=tcp://… for the Service alpr-gateway (and so on): an
+                # ALPR_* name no setting defines, which `alpr serve` refuses (and `alpr` read as a port number)
+                problems.append(f"{obj['kind']}/{_name(obj)}: enableServiceLinks is not false")
             for container in spec.get("initContainers", []) + spec.get("containers", []):
                 where = f"{obj['kind']}/{_name(obj)} container {container['name']}"
                 # an init step runs to completion, as a Job does: Kubernetes allows it no probes
@@ -464,6 +469,12 @@ def _image_pin_problems(objects: list[Obj]) -> list[str]:
 
 def _placeholder_images(objects: list[Obj]) -> list[str]:
     return sorted({c["image"] for obj in objects for c in _containers(obj) if c["image"].endswith(PLACEHOLDER_DIGEST)})
+
+
+def _runs_alpr(container: Obj) -> bool:
+    """A container of our own image (the `alpr` launcher), by the kustomize name or the pinned registry path."""
+    image = str(container.get("image", ""))
+    return bool(OWN_IMAGE.search(image)) or image.split("@")[0].split(":")[0] in ("alpr-services", "alpr-recognizer")
 
 
 def _container_problems(container: Obj, pod_context: Obj, kind: str) -> list[str]:

@@ -182,6 +182,14 @@ def cmd_up(args: argparse.Namespace) -> None:
     )
 
 
+def _gateway_port_setting() -> int:
+    """ALPR_GATEWAY_PORT when it is a port number, else 8080: read while every command's parser is built, and in a
+    pod with Kubernetes service links on it is `tcp://10.96.0.12:8080` (the Service alpr-gateway's), which must not
+    stop `alpr serve` from starting (the pods turn links off; docs/operations.md)."""
+    raw = os.environ.get("ALPR_GATEWAY_PORT", "").strip()
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 65536 else 8080
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alpr", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -191,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--port",
         type=int,
-        default=int(os.environ.get("ALPR_GATEWAY_PORT", "8080")),
+        default=_gateway_port_setting(),
         help="the gateway's port (ALPR_GATEWAY_PORT; default 8080)",
     )
     # the gateway is one Python process per worker: one core's worth of camera posts each (see operations.md)
