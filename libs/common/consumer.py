@@ -20,6 +20,7 @@ from libs.common.deadletter import dead_letter, is_permanent, is_transient
 from libs.common.errors import AlprError
 from libs.common.pull import ReadyPull
 from libs.common.streams import DurableConsumer
+from libs.common.tasks import cancelled
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("alpr.consumer")
@@ -114,8 +115,7 @@ class BatchConsumer:
     async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
         """Fetch no more; let the batch in hand commit and be acked (up to `grace_s`), hand back the rest."""
         self._stopping.set()
-        if self._watchdog is not None:
-            self._watchdog.cancel()
+        await cancelled(self._watchdog)
         if self._task:
             done, _ = await asyncio.wait({self._task}, timeout=grace_s)
             if not done:

@@ -4,7 +4,6 @@ periodic verification of the log."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -17,6 +16,7 @@ from libs.common.audit_trail import AuditTrail, ChangeRecorder
 from libs.common.bus import Bus
 from libs.common.contracts.auditing import CompletenessQuery
 from libs.common.db import UnitOfWork, create_engine
+from libs.common.tasks import cancelled
 from libs.common.telemetry import setup_tracing
 from libs.common.web import ServiceState, install_common
 from services.audit import handlers, repository
@@ -87,9 +87,7 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         finally:
             await verify_job.stop()
             for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancelled(task)
             await consumer.stop()
             await bus.close()
             await engine.dispose()

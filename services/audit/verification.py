@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -16,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.common import metrics
 from libs.common.db import UnitOfWork, create_engine
 from libs.common.errors import Unavailable
+from libs.common.tasks import cancelled
 from services.audit import repository
 from services.audit.ledger.verify import FailureReason, RecordDocument, VerifyFailure, VerifyReport, verify_records
 from services.audit.repository.stream import PAST_FLOOR, acknowledged_events, messages_before
@@ -68,9 +68,7 @@ async def verify_session(
     try:
         report = await asyncio.to_thread(verify_records, records(), checkpoints, list(public_keys))
     finally:
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
+        await cancelled(reader)
     if failed:
         raise failed[0]
     stream_checked, stream_error = None, None

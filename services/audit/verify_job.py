@@ -8,7 +8,6 @@ run (the database down) is logged and leaves the gauges as they were: "unknown",
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from libs.common import metrics
 from libs.common.bus import Bus
 from libs.common.db import UnitOfWork
 from libs.common.drain import Drain
+from libs.common.tasks import cancelled
 from services.audit.repository.chain import try_verify_lock
 from services.audit.verification import verify_session
 
@@ -61,10 +61,7 @@ class VerifyJob:
         self._task = asyncio.create_task(self._periodic(drain))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancelled(self._task)
 
     async def _periodic(self, drain: Drain) -> None:
         """Each round after a full interval (a restart loop must not become a verification loop) until drain."""

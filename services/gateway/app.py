@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +18,7 @@ from libs.common.contracts.errors import ERROR_RESPONSES
 from libs.common.db import UnitOfWork, create_engine
 from libs.common.heap import settle_after_startup
 from libs.common.proxies import believe_forwarded
+from libs.common.tasks import cancelled
 from libs.common.telemetry import setup_tracing
 from libs.common.tokens import KeySource, StaticKeys, TokenVerifier
 from libs.common.web import install_common
@@ -148,9 +148,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            await cancelled(flusher)
             await bus.close()
             await engine.dispose()
             if isinstance(keys, ProviderKeys):

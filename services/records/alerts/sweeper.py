@@ -11,12 +11,12 @@ alert unpublished for more than a day is no longer pushed as news; it stays list
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
 from libs.common.contracts.alerts import AlertMessage
 from libs.common.db import UnitOfWork
+from libs.common.tasks import cancelled
 from services.records.alerts import repository
 from services.records.alerts.flows import AlertRaiser
 
@@ -42,10 +42,7 @@ class UnpublishedAlerts:
         self._task = asyncio.create_task(self._periodic())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancelled(self._task)
 
     async def sweep(self, now: datetime | None = None) -> int:
         """Publish every settled, unstale unpublished alert, one at a time; returns how many went out.

@@ -16,6 +16,7 @@ from libs.common import metrics
 from libs.common.bus import Bus
 from libs.common.contracts.hotlists import HOTLISTS_CHANGED, HotlistChanged
 from libs.common.db import UnitOfWork
+from libs.common.tasks import cancelled
 from services.records.hotlists import repository
 from services.records.hotlists.entries import WILDCARDS, HotlistSource
 from services.records.hotlists.matching import HotlistIndex
@@ -66,10 +67,7 @@ class HotlistFollower:
         self._task = asyncio.create_task(self._poll(), name="hotlist-follower")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancelled(self._task)
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()

@@ -24,6 +24,7 @@ from libs.common.bus import Bus
 from libs.common.contracts.audit import Actor, AuditEvent, EventType
 from libs.common.contracts.sharing import HOTLIST_WRITERS, REVOKED_SUBJECT, Empty, HotlistWriters
 from libs.common.errors import AlprError
+from libs.common.tasks import cancelled
 from services.records.hotlists import repository
 from services.records.hotlists.follower import HotlistFollower
 
@@ -84,10 +85,7 @@ class PartnerListReconciler:
         self._task = asyncio.create_task(self._periodic(), name="partner-list-reconcile")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancelled(self._task)
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()

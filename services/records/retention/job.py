@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ from libs.common.contracts.audit import AuditEvent
 from libs.common.contracts.holds import PurgeReport, PurgeRequest
 from libs.common.db import UnitOfWork
 from libs.common.errors import AlprError, Conflict, InvalidInput
+from libs.common.tasks import cancelled
 from services.records.alerts import repository as alerts
 from services.records.frames import repository as frames
 from services.records.frames.service import frame_row_cutoff, reads_purged_before
@@ -49,10 +49,7 @@ class PurgeJob:
         self._task = asyncio.create_task(self._periodic())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancelled(self._task)
 
     async def _periodic(self) -> None:
         while True:
