@@ -25,7 +25,7 @@ def _train(args: argparse.Namespace) -> None:
 
     # unset options take the trainer's defaults (`python -m services.recognizer.engine.cli train`'s), so any
     # run recorded with that module's arguments is the same run here (MODEL_CARD.md, Reproduce)
-    options = ("minutes", "steps", "seed", "lr", "version", "snapshots", "real_share", "glyph_shuffle")
+    options = ("minutes", "steps", "seed", "lr", "version", "snapshots", "real_share", "glyph_shuffle", "highway_faces")
     given = {k: getattr(args, k) for k in options if getattr(args, k) is not None}
     if args.width is not None or args.hidden is not None:
         # ignored by the trainer with --init, whose weights carry their own design
@@ -280,6 +280,12 @@ def add_tool_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
         type=float,
         metavar="SHARE",
         help="with --init: this share of the real crops are plates with their glyphs re-ordered (default 0)",
+    )
+    train.add_argument(
+        "--highway-faces",
+        type=float,
+        metavar="SHARE",
+        help="this share of the synthetic plates is drawn in a Highway Gothic face, Overpass (default 0)",
     )
     train.add_argument(
         "--train-on-calibration-split",

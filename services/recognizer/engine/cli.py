@@ -46,6 +46,7 @@ def train_main(
     version: str = MODEL_VERSION,
     rectify_only: bool = False,
     glyph_shuffle: float = 0.0,
+    highway_faces: float = 0.0,
 ) -> None:
     """Train the recognizer (synthetic plates + the real crops outside both splits) and write weights to `out`."""
     notes = train(
@@ -63,6 +64,7 @@ def train_main(
         hold_calibration_split=hold_calibration_split,
         rectify_only=rectify_only,
         glyph_shuffle=glyph_shuffle,
+        highway_faces=highway_faces,
     )
     print(json.dumps(notes, indent=2))
 
@@ -217,6 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --init: this share of the real crops are training plates with their glyphs re-ordered",
     )
     t.add_argument(
+        "--highway-faces",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="this share of the synthetic plates is drawn in a Highway Gothic face (Overpass)",
+    )
+    t.add_argument(
         "--train-on-calibration-split",
         dest="hold_calibration_split",
         action="store_false",
@@ -276,6 +285,7 @@ def main(argv: list[str] | None = None) -> None:
             version=args.version,
             rectify_only=args.rectify_only,
             glyph_shuffle=args.glyph_shuffle,
+            highway_faces=args.highway_faces,
         )
     elif args.command == "calibrate":
         calibrate_main(args.weights, real_from=args.real_from, synthetic=args.synthetic)

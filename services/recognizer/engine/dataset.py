@@ -143,7 +143,8 @@ class PlateStream(IterableDataset[tuple[np.ndarray, list[int]]]):
     """Endless (crop, label) pairs: synthetic plates with a share of augmented real crops.
 
     `shuffle_share` of the real draws are plates of `segmented` with their glyphs re-ordered (`glyph_shuffle`);
-    at 0 the stream draws exactly the numbers it drew before the option existed."""
+    `highway_share` of the synthetic plates are drawn in a Highway Gothic face (`synth.HIGHWAY_FACES`); at 0
+    each stream draws exactly the numbers it drew before the option existed."""
 
     def __init__(
         self,
@@ -153,12 +154,14 @@ class PlateStream(IterableDataset[tuple[np.ndarray, list[int]]]):
         real_share: float,
         shuffle_share: float = 0.0,
         segmented: list[SegmentedPlate] | None = None,
+        highway_share: float = 0.0,
     ) -> None:
         self.regions = regions
         self.seed = seed
         self.real_share = real_share if regions else 0.0
         self.segmented = segmented or []
         self.shuffle_share = shuffle_share if self.segmented else 0.0
+        self.highway_share = highway_share
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, list[int]]]:
         worker = get_worker_info()
@@ -172,7 +175,7 @@ class PlateStream(IterableDataset[tuple[np.ndarray, list[int]]]):
                     item = rng.choice(self.regions)
                     crop, plate = real_crop(rng, item.region, item.box), item.plate
             else:
-                synth = render_plate(rng, size=(160, 80))
+                synth = render_plate(rng, size=(160, 80), highway_share=self.highway_share)
                 crop, plate = synthetic_crop(rng, synth.image), synth.plate
             yield plate_array(crop), encode_plate(plate)
 

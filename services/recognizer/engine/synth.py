@@ -43,6 +43,10 @@ GLYPH_FACES: tuple[tuple[str, float], ...] = (
     ("sofia-sans-condensed-600.ttf", 1.0),
     ("sofia-sans-condensed-800.ttf", 1.0),
 )
+# Overpass (OFL), drawn after the FHWA "Highway Gothic" alphabets many states' plate dies follow: an open flag
+# 1 with no foot, pointed W and M, a flat-topped 3. Drawn only for `highway_share` of the plates (`train
+# --highway-faces`, run P in docs/recognizer-experiments.md), so the default stream is the one before it.
+HIGHWAY_FACES = ("overpass-600.ttf", "overpass-800.ttf")
 _FACES = [face for face, _ in GLYPH_FACES]
 _FACE_WEIGHTS = [weight for _, weight in GLYPH_FACES]
 INK = ((20, 30, 110), (15, 15, 20), (150, 20, 25), (20, 80, 40), (90, 20, 30), (35, 35, 70))
@@ -153,9 +157,15 @@ def _glyph_mask(ch: str, style: GlyphStyle) -> Image.Image:
     return mask
 
 
-def random_style(rng: random.Random) -> GlyphStyle:
-    """A typeface, weight and slant for one plate."""
-    face = rng.choices(_FACES, weights=_FACE_WEIGHTS)[0]
+def random_style(rng: random.Random, highway_share: float = 0.0) -> GlyphStyle:
+    """A typeface, weight and slant for one plate; `highway_share` of them in a HIGHWAY_FACES face.
+
+    The extra draw happens only when the share is above 0: at 0 the same numbers are drawn as before it existed.
+    """
+    if highway_share > 0 and rng.random() < highway_share:
+        face = rng.choice(HIGHWAY_FACES)
+    else:
+        face = rng.choices(_FACES, weights=_FACE_WEIGHTS)[0]
     return GlyphStyle(face, rng.choice((0, 0, 1, 2)), rng.choice((0.0, 0.0, 0.0, -0.1, 0.1, 0.2)))
 
 
@@ -164,8 +174,9 @@ def _glyph(ch: str, style: GlyphStyle, width: int, height: int) -> Image.Image:
     return _glyph_mask(ch, style).resize((max(1, width), max(1, height)), Image.Resampling.BILINEAR)
 
 
-def render_plate(rng: random.Random, *, size: tuple[int, int] = (240, 120)) -> SynthPlate:
-    """Render one flat plate with its label: a state's design (75%) or the generic mix."""
+def render_plate(rng: random.Random, *, size: tuple[int, int] = (240, 120), highway_share: float = 0.0) -> SynthPlate:
+    """Render one flat plate with its label: a state's design (75%) or the generic mix (`random_style` for
+    `highway_share`)."""
     design = choose_design(rng) if rng.random() < STATE_DESIGN_SHARE else None
     plate, ink = _paper(rng, size, design)
     _decorate(rng, plate, ink, design)
@@ -175,7 +186,7 @@ def render_plate(rng: random.Random, *, size: tuple[int, int] = (240, 120)) -> S
         text, groups = random_plate_text(rng)
         layout = "generic"
     w, h = size
-    style = random_style(rng)
+    style = random_style(rng, highway_share)
     char_h = rng.randint(int(h * 0.42), int(h * 0.58))
     # one kind of mark between groups per plate, as on real plates; emblems and stickers need a wider gap
     mark = rng.choices(("none", "dash", "square", "emblem"), weights=(2, 3, 2, 4))[0]

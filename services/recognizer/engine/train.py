@@ -66,6 +66,7 @@ def train(
     hold_calibration_split: bool = True,
     rectify_only: bool = False,
     glyph_shuffle: float = 0.0,
+    highway_faces: float = 0.0,
 ) -> dict[str, Any]:
     """Train from scratch and write the weights; the schedule shortens itself if `minutes` would run out.
 
@@ -80,6 +81,8 @@ def train(
 
     `glyph_shuffle` is the share of the real draws that are training plates with their glyphs re-ordered
     (`glyph_shuffle.py`), cut where `init`'s lead member reads them; 0, the default, changes nothing.
+    `highway_faces` is the share of the synthetic plates drawn in a Highway Gothic face (`synth.HIGHWAY_FACES`);
+    0, the default, changes nothing either.
     """
     _check_arguments(
         steps=steps, snapshots=snapshots, minutes=minutes, batch_size=batch_size, lr=lr, real_share=real_share
@@ -87,6 +90,10 @@ def train(
     if not 0.0 <= glyph_shuffle <= 1.0:  # NaN fails too
         raise InvalidInput(
             f"glyph_shuffle is a share of the real crops, 0 to 1, not {glyph_shuffle}", code="invalid_arguments"
+        )
+    if not 0.0 <= highway_faces <= 1.0:  # NaN fails too
+        raise InvalidInput(
+            f"highway_faces is a share of the synthetic plates, 0 to 1, not {highway_faces}", code="invalid_arguments"
         )
     if glyph_shuffle > 0 and not init:  # the cells are cut where a trained model reads the characters
         raise InvalidInput(
@@ -133,7 +140,14 @@ def train(
     else:
         model = PlateCRNN(**arch)
     # the loader's seeds are drawn when it is first iterated, so building it here draws what it drew before
-    stream = PlateStream(regions, seed=seed, real_share=real_share, shuffle_share=glyph_shuffle, segmented=segmented)
+    stream = PlateStream(
+        regions,
+        seed=seed,
+        real_share=real_share,
+        shuffle_share=glyph_shuffle,
+        segmented=segmented,
+        highway_share=highway_faces,
+    )
     loader = DataLoader(stream, batch_size=batch_size, num_workers=1, collate_fn=collate)
     # channels-last convolutions train about a third faster on this CPU (oneDNN), so more steps fit the budget
     model = model.to(memory_format=torch.channels_last)
@@ -198,6 +212,7 @@ def train(
         "rectify_only": rectify_only,
         "glyph_shuffle": glyph_shuffle,
         "glyph_shuffle_plates": len(segmented),
+        "highway_faces": highway_faces,
         "train_minutes": round(elapsed / 60, 1),
         "schedule_governed_by": "time" if clock_governed else "steps",
         "final_loss": round(smoothed, 4),

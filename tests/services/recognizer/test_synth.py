@@ -9,7 +9,15 @@ from collections import Counter
 from PIL import Image, ImageDraw
 
 from services.recognizer.engine.distractors import emblem, print_text
-from services.recognizer.engine.synth import PLATE_FONTS, font, random_plate_text, render_plate
+from services.recognizer.engine.synth import (
+    GLYPH_FACES,
+    HIGHWAY_FACES,
+    PLATE_FONTS,
+    font,
+    random_plate_text,
+    random_style,
+    render_plate,
+)
 
 INK = (0, 0, 0)
 
@@ -53,3 +61,35 @@ def test_remembered_text_paints_what_pillow_paints_at_a_whole_pixel() -> None:
             ImageDraw.Draw(expected).text(at, text, font=face, fill=(20, 30, 110))
             print_text(ImageDraw.Draw(painted), at, text, face, (20, 30, 110))
             assert painted.tobytes() == expected.tobytes(), text
+
+
+def test_a_highway_share_of_zero_draws_the_plates_drawn_before_it_existed() -> None:
+    """`train --highway-faces` is off by default: every earlier recipe's stream stays the same, bit for bit."""
+    for seed in range(12):
+        before = render_plate(random.Random(seed), size=(160, 80))
+        off = render_plate(random.Random(seed), size=(160, 80), highway_share=0.0)
+        assert (off.plate, off.image.tobytes()) == (before.plate, before.image.tobytes())
+
+
+def test_the_highway_share_is_the_share_of_plates_drawn_in_overpass() -> None:
+    rng = random.Random(11)
+    faces = Counter(random_style(rng, 0.2).face for _ in range(5000))
+    highway = sum(faces[face] for face in HIGHWAY_FACES)
+    assert 0.17 < highway / 5000 < 0.23
+    assert {face for face in faces if face not in HIGHWAY_FACES} == {face for face, _ in GLYPH_FACES}
+    assert all(random_style(rng, 1.0).face in HIGHWAY_FACES for _ in range(200))
+    assert not any(random_style(rng, 0.0).face in HIGHWAY_FACES for _ in range(2000))
+
+
+def test_overpass_draws_every_plate_character() -> None:
+    """A face missing a glyph would draw its empty box (.notdef) under a real label."""
+
+    def drawn(face: str, ch: str) -> bytes:
+        image = Image.new("L", (60, 60), 0)
+        ImageDraw.Draw(image).text((4, 0), ch, font=font(face, 48), fill=255)
+        return image.tobytes()
+
+    for face in HIGHWAY_FACES:
+        missing = drawn(face, "\u0e01")  # a Thai letter no Latin build has
+        for ch in string.digits + string.ascii_uppercase:
+            assert any(drawn(face, ch)) and drawn(face, ch) != missing, (face, ch)

@@ -76,6 +76,10 @@ def test_alpr_recognizer_train_passes_on_the_recipes_options(monkeypatch: pytest
     rectify.func(rectify)
     assert given["rectify_only"] is True
     assert "minutes" not in given and "steps" not in given  # unset: the trainer's defaults
+    assert "highway_faces" not in given
+    highway = build_parser().parse_args([*argv, "--highway-faces", "0.2"])
+    highway.func(highway)
+    assert given["highway_faces"] == 0.2
 
 
 def test_rectify_only_trains_a_rectifier_a_member_and_leaves_the_readers_as_they_were(tmp_path: Path) -> None:
@@ -140,6 +144,8 @@ def test_rectify_only_too_short_for_its_cycles_keeps_every_member_it_was_given(t
         {"lr": -1.0},
         {"lr": float("nan")},
         {"minutes": 0.0},
+        {"highway_faces": 1.5},
+        {"highway_faces": float("nan")},
     ],
 )
 def test_a_run_that_could_only_write_untrained_or_broken_weights_is_refused_before_it_starts(
