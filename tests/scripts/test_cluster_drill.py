@@ -10,25 +10,27 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from services.cli.embedded import free_port
+from tests.utils.subprocesses import run_script
 
 REPO = Path(__file__).resolve().parents[2]
+# awaited on the session's loop: the in-process services keep answering NATS while the drill runs
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 SUMMARY = re.compile(r"cluster drill: (\d+) posted, (\d+) stored, (\d+) lost, (\d+) doubled, audit verify (\w+)")
 
 
 class TestClusterDrill:
-    def test_no_read_is_lost_or_doubled_and_the_audit_chain_verifies_through_the_kills(self) -> None:
+    async def test_no_read_is_lost_or_doubled_and_the_audit_chain_verifies_through_the_kills(self) -> None:
         folder = Path(tempfile.mkdtemp(prefix="alpr-cluster-drill-test-"))
         command = [sys.executable, "scripts/cluster_drill.py", "--reads", "2000", "--data-dir", str(folder)]
         try:
-            result = subprocess.run(
-                [*command, "--port", str(free_port())], cwd=REPO, capture_output=True, text=True, timeout=170
-            )
+            result = await run_script([*command, "--port", str(free_port())], cwd=REPO, timeout=170)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         report = result.stdout + result.stderr[-4000:]
