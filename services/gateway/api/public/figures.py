@@ -45,7 +45,9 @@ FIGURE_LABELS: dict[str, str] = {
     "searches": "Searches by department staff",
     "denied_searches": "Searches refused",
     "prohibited_purpose_refusals": "Refused for a prohibited purpose",
-    "partner_shares": "Shares with partner agencies",
+    # sharing counts each partner search it answered, found or not (its ledger's definition): "shares" read as
+    # reads handed over, which the count is not
+    "partner_shares": "Partner agency searches answered",
     "alert_dispositions": "Alerts closed with a disposition",
     "misreads_corrected": "Misreads corrected",
 }
