@@ -2,9 +2,10 @@
 
 Draws plates as `PlateStream` does for `alpr recognizer train` (a `real_share` of the draws are the
 non-held-out photos, the rest rendered by `render_plate`, state designs or the generic mix) and prints
-the shares. The generator is seeded, so the census is the same on every machine.
+the shares, and the typefaces the rendered plates' characters were drawn in (`--highway-faces` as `train`'s).
+The generator is seeded, so the census is the same on every machine.
 
-Run: `python bench/synth_mix.py [--plates 20000] [--seed 0] [--real-share 0.25]`
+Run: `python bench/synth_mix.py [--plates 20000] [--seed 0] [--real-share 0.25] [--highway-faces 0]`
 """
 
 from __future__ import annotations
@@ -21,16 +22,18 @@ from services.recognizer.engine.state_designs import DESIGNS
 from services.recognizer.engine.synth import render_plate
 from services.recognizer.engine.train import DEFAULT_REAL_SHARE
 
+TITLES = ("kind", "state", "layout", "length", "face")
 
-def census(plates: int, *, seed: int, real_share: float) -> dict[str, Counter[str]]:
-    """Counts by state, layout, length and kind (real, state design, generic, vanity letters-only)."""
+
+def census(plates: int, *, seed: int, real_share: float, highway_faces: float = 0.0) -> dict[str, Counter[str]]:
+    """Counts by state, layout, length, face and kind (real, state design, generic, vanity letters-only)."""
     rng = random.Random(seed)
-    counts: dict[str, Counter[str]] = {"kind": Counter(), "state": Counter(), "layout": Counter(), "length": Counter()}
+    counts: dict[str, Counter[str]] = {title: Counter() for title in TITLES}
     for _ in range(plates):
         if rng.random() < real_share:
             counts["kind"]["real photo (non-held-out)"] += 1
             continue
-        plate = render_plate(rng, size=(160, 80))
+        plate = render_plate(rng, size=(160, 80), highway_share=highway_faces)
         kind = "state design" if plate.state else "generic"
         if plate.layout.startswith("vanity"):
             kind += ", vanity" + (" letters only" if plate.plate.isalpha() else "")
@@ -38,6 +41,7 @@ def census(plates: int, *, seed: int, real_share: float) -> dict[str, Counter[st
         counts["state"][plate.state or "(generic)"] += 1
         counts["layout"][plate.layout] += 1
         counts["length"][str(len(plate.plate))] += 1
+        counts["face"][plate.face.removesuffix(".ttf")] += 1
     return counts
 
 
@@ -46,11 +50,12 @@ def main() -> None:
     parser.add_argument("--plates", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--real-share", type=float, default=DEFAULT_REAL_SHARE)
+    parser.add_argument("--highway-faces", type=float, default=0.0, help="as `alpr recognizer train`'s")
     args = parser.parse_args()
-    counts = census(args.plates, seed=args.seed, real_share=args.real_share)
+    counts = census(args.plates, seed=args.seed, real_share=args.real_share, highway_faces=args.highway_faces)
     rendered = sum(counts["state"].values())
     print(f"{args.plates} draws, seed {args.seed}: {rendered} rendered, shares below of all draws")
-    for title in ("kind", "state", "layout", "length"):
+    for title in TITLES:
         print(f"\n{title}:")
         for name, n in sorted(counts[title].items(), key=lambda item: (-item[1], item[0])):
             print(f"  {name:<34} {n / args.plates:6.2%}")

@@ -62,6 +62,7 @@ class SynthPlate:
     plate: str  # the characters a reader must return; stacked and sticker text excluded
     state: str = ""  # the design's state code; "" for a generic plate
     layout: str = ""  # the serial layout drawn (`vanity-N` for a vanity plate)
+    face: str = ""  # the font file the plate characters were drawn in
 
 
 @cache
@@ -237,4 +238,4 @@ def render_plate(rng: random.Random, *, size: tuple[int, int] = (240, 120), high
     if side_emblem == 1:
         size_k = rng.uniform(0.5, 1.0)
         emblem(draw, rng, (x, y + char_h * (1 - size_k) / 2, x + w * 0.1, y + char_h * (1 + size_k) / 2), ink, small)
-    return SynthPlate(plate, text.replace("O", "0"), design.code if design else "", layout)
+    return SynthPlate(plate, text.replace("O", "0"), design.code if design else "", layout, style.face)

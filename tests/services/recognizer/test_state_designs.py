@@ -74,5 +74,8 @@ def test_the_census_counts_every_draw_once() -> None:
     counts = census(1500, seed=3, real_share=0.25)
     assert sum(counts["kind"].values()) == 1500
     rendered = sum(counts["state"].values())
-    assert rendered == sum(counts["layout"].values()) == sum(counts["length"].values())
+    assert rendered == sum(counts["layout"].values()) == sum(counts["length"].values()) == sum(counts["face"].values())
     assert 0.2 < (1500 - rendered) / 1500 < 0.3
+    assert not any(face.startswith("overpass") for face in counts["face"])  # off unless asked for
+    highway = census(1500, seed=3, real_share=0.25, highway_faces=0.5)["face"]
+    assert 0.4 < sum(n for face, n in highway.items() if face.startswith("overpass")) / sum(highway.values()) < 0.6
