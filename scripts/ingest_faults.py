@@ -181,6 +181,22 @@ class Drill:
         finally:
             await conn.close()
 
+    def process_states(self) -> str:
+        """Each service process as it stands: running, or how it ended (a crash in a C extension logs nothing)."""
+        states = []
+        for name, proc in self.procs.items():
+            code = proc.poll()
+            if code is None:
+                states.append(f"{name} running")
+            elif code < 0:
+                try:
+                    states.append(f"{name} killed by {signal.Signals(-code).name}")
+                except ValueError:
+                    states.append(f"{name} killed by signal {-code}")
+            else:
+                states.append(f"{name} exited {code}")
+        return ", ".join(states)
+
     def stop(self, *, keep: bool = False) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
@@ -282,10 +298,13 @@ async def run(
                 f"{expected} in {time.monotonic() - started:.1f}s → {'PASS' if passed else 'FAIL'}",
                 flush=True,
             )
-            if not passed:  # where records waits, if a batch hung in its handler (libs/common/consumer.py)
+            if not passed:  # where records waits: a batch stuck in its handler, or a consumer loop that ended
+                # (libs/common/consumer.py); neither line could also mean records itself is gone: say which live
+                print(f"  processes: {drill.process_states()}", flush=True)
                 kept = drill.stack.data_dir / "records.log"
                 said = kept.read_text(errors="replace").splitlines() if kept.exists() else []
-                print(*[line[:2000] for line in said if "in its handler" in line][-3:], sep="\n  ", flush=True)
+                told = [line[:2000] for line in said if "in its handler" in line or "ended unasked" in line]
+                print(*told[-3:], sep="\n  ", flush=True)
         if drill.settings:
             # a permission the deployment's nats.conf lacks shows up here, even if a retry hid it
             log = (drill.stack.data_dir / "nats.log").read_text(errors="replace")

@@ -17,7 +17,7 @@ from opentelemetry import trace
 from libs.common import metrics
 from libs.common.bus import Bus, context_from
 from libs.common.deadletter import dead_letter, is_permanent, is_transient
-from libs.common.errors import AlprError
+from libs.common.errors import AlprError, Unavailable
 from libs.common.pull import ReadyPull
 from libs.common.streams import DurableConsumer
 from libs.common.tasks import cancelled
@@ -34,6 +34,7 @@ LAG_EVERY_S = 5.0  # how often the lag gauge asks JetStream, busy or idle
 # nothing for three minutes and logged nothing; docs/operations.md, "A consumer stuck in its handler")
 STUCK_AFTER_S = 60.0
 STOP_GRACE_S = 5.0  # how long a stop waits for the batch in hand to commit and be acked before cancelling it
+RESTART_AFTER_S = 1.0  # a loop that ended unasked starts again after this pause (not in a tight loop)
 
 
 class BatchConsumer:
@@ -88,7 +89,24 @@ class BatchConsumer:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"consume-{self._consumer.config.durable_name}")
-        self._watchdog = asyncio.create_task(self._watch(), name=f"watch-{self._consumer.config.durable_name}")
+        self._task.add_done_callback(self._ended)
+        if self._watchdog is None or self._watchdog.done():
+            self._watchdog = asyncio.create_task(self._watch(), name=f"watch-{self._consumer.config.durable_name}")
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        """A loop that ended with no stop asked is logged and started again: until then nothing fetched for this
+        consumer, and neither the watchdog (it reports a batch in its handler) nor /readyz said so. `_run` keeps
+        going past what a fetch or a handler raises, so this is an error from elsewhere in it, or a cancellation
+        of the task itself that no stop asked for. What it held is handed back by its `finally`."""
+        if self._stopping.is_set():
+            return
+        how = "cancelled" if task.cancelled() else repr(task.exception())
+        log.error("the consumer loop of %s ended unasked (%s); starting it again", self._durable, how)
+        asyncio.get_running_loop().call_later(RESTART_AFTER_S, self._restart)
+
+    def _restart(self) -> None:
+        if not self._stopping.is_set():
+            self.start()
 
     async def _watch(self) -> None:
         """Log, with where it waits, a batch held in its handler past STUCK_AFTER_S (again each STUCK_AFTER_S)."""
@@ -248,6 +266,13 @@ class BatchConsumer:
                 self._handling = (asyncio.get_running_loop().time(), len(msgs))
                 try:
                     await self._handler(msgs)
+                except asyncio.CancelledError as cancelled_inside:
+                    current = asyncio.current_task()
+                    if current is None or current.cancelling():  # this consumer is being stopped
+                        raise
+                    # a future the handler awaited was cancelled by its owner (a driver or client dropping its
+                    # waiters as a connection goes): the batch failed, the loop must not end with it
+                    raise Unavailable("the handler's wait was cancelled from inside it") from cancelled_inside
                 finally:
                     self._handling = None
         except asyncio.CancelledError:

@@ -87,6 +87,10 @@ def is_transient(error: BaseException) -> bool:
             return False
         if isinstance(cause, Unavailable | OSError | TimeoutError | asyncpg.InterfaceError):
             return True
+        # "cannot switch to state 12; another operation (2) is in progress": an idle pooled connection that has
+        # read PostgreSQL's shutdown notice but not yet seen its socket close (a restart); the next one works
+        if isinstance(cause, asyncpg.InternalClientError):
+            return True
         if isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated:
             return True
         if isinstance(cause, sqlalchemy.exc.DisconnectionError | sqlalchemy.exc.TimeoutError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -526,3 +527,101 @@ async def test_a_batch_stuck_in_its_handler_is_reported_with_where_it_waits(
     [said] = [r.getMessage() for r in caplog.records if "in its handler" in r.getMessage()][:1]
     assert "a batch of 3 in worker" in said
     assert "in waits_on_the_database" in said and "in wait" in said  # down to the await that hangs
+
+
+async def _consumer_stream(bus: Any) -> tuple[str, str, ConsumerConfig]:
+    name = f"TESTCONSUMER{uuid.uuid4().hex[:8].upper()}"
+    subject = f"test.consumer.{name.lower()}"
+    await bus.js.add_stream(StreamConfig(name=name, subjects=[f"{subject}.>"], storage=StorageType.MEMORY))
+    config = ConsumerConfig(durable_name="worker", ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL)
+    await bus.js.add_consumer(name, config)
+    return name, subject, config
+
+
+async def _until(condition: Callable[[], bool], tries: int = 80) -> None:
+    for _ in range(tries):
+        if condition():
+            return
+        await asyncio.sleep(0.1)
+
+
+async def test_a_cancellation_from_inside_the_handler_fails_the_batch_not_the_loop(
+    system, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A future the handler awaits, cancelled by its owner (a driver dropping its waiters as the connection
+    goes), raised CancelledError through the loop and ended it: nothing fetched any more and nothing said so.
+    Now the batch fails like any outage and is handled again; a stop still cancels."""
+    bus = system.runtime("gateway").bus
+    name, subject, config = await _consumer_stream(bus)
+    await bus.js.publish(f"{subject}.n", b"0")
+    handled: list[bytes] = []
+
+    async def cancelled_inside_once(msgs: list[Msg]) -> None:
+        if not handled:
+            handled.append(b"")
+            waiter = asyncio.get_running_loop().create_future()
+            waiter.cancel()  # its owner cancels it, not the consumer's stop
+            await waiter
+        handled.extend(m.data for m in msgs)
+
+    caplog.set_level("WARNING", logger="libs.common.consumer")
+    worker = BatchConsumer(bus, DurableConsumer(name, config), cancelled_inside_once, batch=10)
+    worker.start()
+    try:
+        await _until(lambda: b"0" in handled)
+        assert worker._task is not None and not worker._task.done()  # the same loop goes on
+    finally:
+        await worker.stop(grace_s=0.1)
+        await bus.js.delete_stream(name)
+    assert handled == [b"", b"0"]
+    assert any("cancelled from inside" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if "ended unasked" in r.getMessage()]
+
+
+async def test_a_consumer_loop_that_ends_unasked_is_logged_and_started_again(
+    system, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A loop that ends with no stop asked (an error outside the handler) is said at error level and started
+    again, so the consumer fetches again; a stopped one says nothing and stays stopped."""
+    monkeypatch.setattr(consumer_module, "RESTART_AFTER_S", 0.1)
+    bus = system.runtime("gateway").bus
+    name, subject, config = await _consumer_stream(bus)
+    caplog.set_level("ERROR", logger="libs.common.consumer")
+    handled: list[bytes] = []
+
+    async def handle(msgs: list[Msg]) -> None:
+        handled.extend(m.data for m in msgs)
+
+    try:
+        stopped = BatchConsumer(bus, DurableConsumer(name, config), handle, batch=10)
+        stopped.start()
+        await asyncio.sleep(0.2)
+        await stopped.stop(grace_s=0.1)
+        await asyncio.sleep(0.3)
+        assert stopped._task is not None and stopped._task.done()
+        assert not [r for r in caplog.records if "ended unasked" in r.getMessage()]
+
+        worker = BatchConsumer(bus, DurableConsumer(name, config), handle, batch=10)
+        settle = worker._settle
+        broken = [True]
+
+        async def breaks_once(msgs: list[Msg], ahead: Any) -> None:
+            if broken.pop() if broken else False:
+                raise RuntimeError("a bug outside the handler")
+            await settle(msgs, ahead)
+
+        monkeypatch.setattr(worker, "_settle", breaks_once)
+        await bus.js.publish(f"{subject}.n", b"1")
+        worker.start()
+        try:
+            await _until(lambda: b"1" in handled)
+        finally:
+            await worker.stop(grace_s=0.1)
+    finally:
+        await bus.js.delete_stream(name)
+    assert handled == [b"1"]  # handed back by the ended loop's finally, handled once by the next
+    [said] = [r.getMessage() for r in caplog.records if "ended unasked" in r.getMessage()]
+    assert (
+        said
+        == "the consumer loop of worker ended unasked (RuntimeError('a bug outside the handler')); starting it again"
+    )
