@@ -159,6 +159,8 @@ class Drill:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # a drill killed at its test's timeout (SIGKILL: no `stop`) leaves no service running behind it
+            preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
         )
 
     async def wait_ready(self, name: str, timeout: float = 60) -> None:

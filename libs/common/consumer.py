@@ -34,7 +34,10 @@ LAG_EVERY_S = 5.0  # how often the lag gauge asks JetStream, busy or idle
 # nothing for three minutes and logged nothing; docs/operations.md, "A consumer stuck in its handler")
 STUCK_AFTER_S = 60.0
 STOP_GRACE_S = 5.0  # how long a stop waits for the batch in hand to commit and be acked before cancelling it
-RESTART_AFTER_S = 1.0  # a loop that ended unasked starts again after this pause (not in a tight loop)
+# a loop that ended unasked starts again after this pause, doubled each time it ends again (up to the most),
+# so a bug that ends it every time writes a line every half minute, not every second
+RESTART_AFTER_S = 1.0
+RESTART_AFTER_MOST_S = 30.0
 
 
 class BatchConsumer:
@@ -86,6 +89,8 @@ class BatchConsumer:
         self.last_error: str | None = None
         self._handling: tuple[float, int] | None = None  # (loop time the handler began, messages), while it runs
         self._watchdog: asyncio.Task[None] | None = None
+        self._restart_after = RESTART_AFTER_S
+        self._restarting: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"consume-{self._consumer.config.durable_name}")
@@ -94,17 +99,27 @@ class BatchConsumer:
             self._watchdog = asyncio.create_task(self._watch(), name=f"watch-{self._consumer.config.durable_name}")
 
     def _ended(self, task: asyncio.Task[None]) -> None:
-        """A loop that ended with no stop asked is logged and started again: until then nothing fetched for this
+        """A loop that failed with no stop asked is logged and started again: until then nothing fetched for this
         consumer, and neither the watchdog (it reports a batch in its handler) nor /readyz said so. `_run` keeps
-        going past what a fetch or a handler raises, so this is an error from elsewhere in it, or a cancellation
-        of the task itself that no stop asked for. What it held is handed back by its `finally`."""
+        going past what a fetch or a handler raises, so this is an error from elsewhere in it. What it held is
+        handed back by its `finally`. A loop cancelled is not started again: only `stop` and a process shutting
+        down (which never called `stop`) cancel it."""
         if self._stopping.is_set():
             return
-        how = "cancelled" if task.cancelled() else repr(task.exception())
-        log.error("the consumer loop of %s ended unasked (%s); starting it again", self._durable, how)
-        asyncio.get_running_loop().call_later(RESTART_AFTER_S, self._restart)
+        if task.cancelled():
+            log.warning("the consumer loop of %s was cancelled without a stop; it stays stopped", self._durable)
+            return
+        pause, self._restart_after = self._restart_after, min(self._restart_after * 2, RESTART_AFTER_MOST_S)
+        log.error(
+            "the consumer loop of %s ended unasked (%r); starting it again in %g s",
+            self._durable,
+            task.exception(),
+            pause,
+        )
+        self._restarting = asyncio.get_running_loop().call_later(pause, self._restart)
 
     def _restart(self) -> None:
+        self._restarting = None
         if not self._stopping.is_set():
             self.start()
 
@@ -133,6 +148,8 @@ class BatchConsumer:
     async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
         """Fetch no more; let the batch in hand commit and be acked (up to `grace_s`), hand back the rest."""
         self._stopping.set()
+        if self._restarting is not None:
+            self._restarting.cancel()
         await cancelled(self._watchdog)
         if self._task:
             done, _ = await asyncio.wait({self._task}, timeout=grace_s)

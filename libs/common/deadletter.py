@@ -88,8 +88,9 @@ def is_transient(error: BaseException) -> bool:
         if isinstance(cause, Unavailable | OSError | TimeoutError | asyncpg.InterfaceError):
             return True
         # "cannot switch to state 12; another operation (2) is in progress": an idle pooled connection that has
-        # read PostgreSQL's shutdown notice but not yet seen its socket close (a restart); the next one works
-        if isinstance(cause, asyncpg.InternalClientError):
+        # read PostgreSQL's shutdown notice but not yet seen its socket close (a restart); the next one works.
+        # Only that one: the driver's other internal errors (a codec, type introspection) would recur each time
+        if isinstance(cause, asyncpg.InternalClientError) and "cannot switch to state" in str(cause):
             return True
         if isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated:
             return True

@@ -582,7 +582,8 @@ async def test_a_consumer_loop_that_ends_unasked_is_logged_and_started_again(
     system, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A loop that ends with no stop asked (an error outside the handler) is said at error level and started
-    again, so the consumer fetches again; a stopped one says nothing and stays stopped."""
+    again, so the consumer fetches again; a stopped one says nothing and stays stopped, and one cancelled
+    without a stop (a process shutting down) stays stopped too."""
     monkeypatch.setattr(consumer_module, "RESTART_AFTER_S", 0.1)
     bus = system.runtime("gateway").bus
     name, subject, config = await _consumer_stream(bus)
@@ -599,6 +600,17 @@ async def test_a_consumer_loop_that_ends_unasked_is_logged_and_started_again(
         await stopped.stop(grace_s=0.1)
         await asyncio.sleep(0.3)
         assert stopped._task is not None and stopped._task.done()
+        assert not [r for r in caplog.records if "ended unasked" in r.getMessage()]
+
+        shut = BatchConsumer(bus, DurableConsumer(name, config), handle, batch=10)
+        shut.start()
+        await asyncio.sleep(0.2)
+        first = shut._task
+        assert first is not None
+        first.cancel()
+        await asyncio.sleep(0.4)
+        assert shut._task is first and first.cancelled()  # not started again
+        await shut.stop(grace_s=0.1)
         assert not [r for r in caplog.records if "ended unasked" in r.getMessage()]
 
         worker = BatchConsumer(bus, DurableConsumer(name, config), handle, batch=10)
@@ -621,7 +633,7 @@ async def test_a_consumer_loop_that_ends_unasked_is_logged_and_started_again(
         await bus.js.delete_stream(name)
     assert handled == [b"1"]  # handed back by the ended loop's finally, handled once by the next
     [said] = [r.getMessage() for r in caplog.records if "ended unasked" in r.getMessage()]
-    assert (
-        said
-        == "the consumer loop of worker ended unasked (RuntimeError('a bug outside the handler')); starting it again"
+    assert said == (
+        "the consumer loop of worker ended unasked (RuntimeError('a bug outside the handler')); "
+        "starting it again in 0.1 s"
     )

@@ -6,7 +6,6 @@ import asyncpg
 import sqlalchemy.exc
 
 from libs.common.deadletter import is_permanent, is_transient
-from libs.common.errors import Unavailable
 
 
 def test_a_connection_left_in_a_state_it_cannot_use_by_a_restart_is_an_outage() -> None:
@@ -19,7 +18,7 @@ def test_a_connection_left_in_a_state_it_cannot_use_by_a_restart_is_an_outage() 
     assert not is_permanent(raw) and not is_permanent(wrapped)
 
 
-def test_a_handler_cancelled_from_inside_is_an_outage() -> None:
-    """The consumer turns such a cancellation into Unavailable (libs/common/consumer.py)."""
-    assert is_transient(Unavailable("the handler's wait was cancelled from inside it"))
-    assert not is_transient(ValueError("a value refused")) and is_permanent(ValueError("a value refused"))
+def test_the_drivers_other_internal_errors_are_not_an_outage() -> None:
+    """A codec or type-introspection failure recurs on every try: held as an outage it would never be set aside."""
+    for said in ("unexpected codec type", "could not resolve query result and/or argument types in 6 attempts"):
+        assert not is_transient(asyncpg.InternalClientError(said))
