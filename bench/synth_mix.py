@@ -52,6 +52,8 @@ def main() -> None:
     parser.add_argument("--real-share", type=float, default=DEFAULT_REAL_SHARE)
     parser.add_argument("--highway-faces", type=float, default=0.0, help="as `alpr recognizer train`'s")
     args = parser.parse_args()
+    if not (0.0 <= args.real_share <= 1.0 and 0.0 <= args.highway_faces <= 1.0):  # NaN fails too
+        parser.error("--real-share and --highway-faces are shares, 0 to 1")
     counts = census(args.plates, seed=args.seed, real_share=args.real_share, highway_faces=args.highway_faces)
     rendered = sum(counts["state"].values())
     print(f"{args.plates} draws, seed {args.seed}: {rendered} rendered, shares below of all draws")
