@@ -82,6 +82,7 @@ class BatchConsumer:
         self._durable = consumer.config.durable_name or ""
         # a series at 0 from start-up: the first dead letter is then an increase the alert can see
         metrics.DEADLETTERED.labels(bus.name, self._durable)
+        metrics.CONSUMER_RESTARTS.labels(bus.name, self._durable)
         self._task: asyncio.Task[None] | None = None
         self._advisories: Subscription | None = None
         self._stopping = asyncio.Event()
@@ -110,6 +111,7 @@ class BatchConsumer:
             log.warning("the consumer loop of %s was cancelled without a stop; it stays stopped", self._durable)
             return
         pause, self._restart_after = self._restart_after, min(self._restart_after * 2, RESTART_AFTER_MOST_S)
+        metrics.CONSUMER_RESTARTS.labels(self._bus.name, self._durable).inc()  # AlprConsumerRestarted
         log.error(
             "the consumer loop of %s ended unasked (%r); starting it again in %g s",
             self._durable,

@@ -42,6 +42,11 @@ STORED = Counter("alpr_reads_stored_total", "Reads committed in records")
 DEADLETTERED = Counter(
     "alpr_deadlettered_total", "Messages a consumer set aside in the DEADLETTER stream", ["service", "consumer"]
 )
+CONSUMER_RESTARTS = Counter(
+    "alpr_consumer_restarts_total",
+    "Consumer loops that ended with no stop asked and were started again (a bug: its log line says where)",
+    ["service", "consumer"],
+)
 STREAM_LAG = Gauge(
     "alpr_stream_lag",
     "Messages a durable consumer has not yet acknowledged (JetStream)",
@@ -138,6 +143,7 @@ OWNERS: dict[str, frozenset[str]] = {
     "alpr_frames_read": frozenset({"records"}),
     # the services that run JetStream consumers (libs/common/consumer.py)
     "alpr_deadlettered": frozenset({"records", "audit"}),
+    "alpr_consumer_restarts": frozenset({"records", "audit"}),
     "alpr_stream_lag": frozenset({"records", "audit"}),
     "alpr_audit_lag": frozenset({"audit"}),
     "alpr_audit_verify_ok": frozenset({"audit"}),

@@ -623,10 +623,12 @@ async def test_a_consumer_loop_that_ends_unasked_is_logged_and_started_again(
             await settle(msgs, ahead)
 
         monkeypatch.setattr(worker, "_settle", breaks_once)
+        restarts = metrics.CONSUMER_RESTARTS.labels(bus.name, "worker")._value.get()
         await bus.js.publish(f"{subject}.n", b"1")
         worker.start()
         try:
             await _until(lambda: b"1" in handled)
+            assert metrics.CONSUMER_RESTARTS.labels(bus.name, "worker")._value.get() == restarts + 1  # the alert's
         finally:
             await worker.stop(grace_s=0.1)
     finally:
